@@ -1,0 +1,190 @@
+"""Command line: parse arguments, call one function per command, print.
+
+Exit codes: 0 success, 1 findings/validation errors, 2 usage or input errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .console import Console
+from .errors import NotBuiltYet, SdtmifyError
+
+
+def _cmd_build(args, ui: Console) -> int:
+    from .build import build_study
+
+    result = build_study(
+        args.study, ct_file=args.ct, out_dir=args.out, ui=ui,
+        validate=not args.no_validate, report=not args.no_report,
+    )
+    ui.result(result.summary())
+    return result.exit_code
+
+
+def _cmd_check(args, ui: Console) -> int:
+    from .mapping.check import check_study
+
+    messages = check_study(args.study, ct_file=args.ct)
+    for line in messages:
+        ui.result(line)
+    if not messages:
+        ui.result(f"{args.study}: mappings valid")
+    return 1 if messages else 0
+
+
+def _cmd_init(args, ui: Console) -> int:
+    from .mapping.scaffold import init_study
+
+    written = init_study(args.study, force=args.force)
+    for path in written:
+        ui.result(str(path))
+    return 0
+
+
+def _cmd_validate(args, ui: Console) -> int:
+    from .validate.run import validate_command
+
+    return validate_command(
+        Path(args.path), define=args.define, ct_file=args.ct, fail_on=args.fail_on,
+        max_errors_per_rule=args.max_errors_per_rule, report_dir=args.report_dir, ui=ui,
+    )
+
+
+def _cmd_convert(args, ui: Console) -> int:
+    from .writers.convert import convert
+
+    written = convert(Path(args.source), Path(args.target), encoding=args.encoding)
+    ui.result(str(written))
+    return 0
+
+
+def _cmd_report(args, ui: Console) -> int:
+    from .report.paper import report_command
+
+    return report_command(args.study, ui=ui)
+
+
+def _cmd_spec_export(args, ui: Console) -> int:
+    from .metadata.spec_xlsx import export_spec
+
+    ui.result(str(export_spec(args.study, Path(args.out))))
+    return 0
+
+
+def _cmd_spec_import(args, ui: Console) -> int:
+    from .metadata.spec_xlsx import import_spec
+
+    for path in import_spec(Path(args.workbook), args.study):
+        ui.result(str(path))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    noise = common.add_mutually_exclusive_group()
+    noise.add_argument("-q", "--quiet", action="store_true", help="print results only, no progress")
+    noise.add_argument("-v", "--verbose", action="store_true", help="print every step in detail")
+
+    parser = argparse.ArgumentParser(
+        prog="sdtmify", parents=[common],
+        description="Turn a clinical trial's source tables into SDTM, ADaM, XPT v5, Dataset-JSON, "
+        "Define-XML 2.1 and a conformance report, from declarative YAML mappings.",
+        epilog="Exit codes: 0 success, 1 findings or validation errors, 2 usage or input errors.",
+    )
+    parser.add_argument("--version", action="version", version=f"sdtmify {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("build", parents=[common], help="build SDTM, ADaM, XPT, Dataset-JSON, define.xml, report",
+                       description="Read mappings/STUDY/ and write output/STUDY/: SDTM and ADaM datasets "
+                       "as XPT v5 and Dataset-JSON, define.xml, lineage, a validation report and the paper's tables.")
+    p.add_argument("--study", required=True, help="study folder name under mappings/, e.g. NCI84")
+    p.add_argument("--ct", metavar="FILE", help="a full NCI CDISC CT file (tab-separated .txt or .txt.xz) "
+                   "to check against instead of the shipped subset")
+    p.add_argument("--out", metavar="DIR", help="output folder (default output/STUDY)")
+    p.add_argument("--no-validate", action="store_true", help="skip the conformance check at the end")
+    p.add_argument("--no-report", action="store_true", help="skip recomputing the paper's tables")
+    p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser("check", parents=[common], help="validate a study's mappings without building",
+                       description="Validate study.yaml and every mapping file against the mapping-language "
+                       "schema and the source tables; print one line per problem with file:line and key path.")
+    p.add_argument("--study", required=True, help="study folder name under mappings/")
+    p.add_argument("--ct", metavar="FILE", help="a full NCI CDISC CT file to check codelist values against")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("init", parents=[common], help="scaffold a new study folder",
+                       description="Write mappings/STUDY/ with study.yaml and one annotated mapping per domain, "
+                       "valid against the schema.")
+    p.add_argument("--study", required=True, help="name of the new study folder")
+    p.add_argument("--force", action="store_true", help="overwrite files that exist")
+    p.set_defaults(func=_cmd_init)
+
+    p = sub.add_parser("validate", parents=[common], help="check a folder of XPT / Dataset-JSON files",
+                       description="Run the conformance rule catalogue on any folder of SDTM or ADaM datasets "
+                       "(XPT v5 or Dataset-JSON), optionally with a define.xml and a CT file.")
+    p.add_argument("path", help="folder with .xpt or .json/.ndjson datasets")
+    p.add_argument("--define", metavar="FILE", help="define.xml to check the data against")
+    p.add_argument("--ct", metavar="FILE", help="full NCI CDISC CT file (default: the shipped subset)")
+    p.add_argument("--fail-on", choices=["error", "warning", "never"], default="error",
+                   help="findings of this severity or worse give exit code 1 (default: error)")
+    p.add_argument("--max-errors-per-rule", type=int, default=1000, metavar="N",
+                   help="keep at most N detailed findings per rule (counts stay exact)")
+    p.add_argument("--report-dir", metavar="DIR", help="write validation.xlsx and validation.json here")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("convert", parents=[common], help="convert between XPT, Dataset-JSON and CSV",
+                       description="Convert one dataset by file extension: .xpt, .json, .ndjson, .csv.")
+    p.add_argument("source", help="input file")
+    p.add_argument("target", help="output file")
+    p.add_argument("--encoding", default="ascii", help="XPT text encoding (ascii, cp1252, latin-1)")
+    p.set_defaults(func=_cmd_convert)
+
+    p = sub.add_parser("report", parents=[common], help="recompute the paper's tables from the ADaM XPT files",
+                       description="Read output/STUDY/adam/*.xpt and write tables, figures and the comparison "
+                       "with the published values to output/STUDY/report/.")
+    p.add_argument("--study", required=True, help="study folder name")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("spec", parents=[common], help="export or import the metadata as an Excel spec")
+    spec = p.add_subparsers(dest="spec_command", metavar="ACTION")
+    q = spec.add_parser("export", parents=[common], help="write the study's metadata as a workbook")
+    q.add_argument("--study", required=True)
+    q.add_argument("--out", required=True, metavar="FILE")
+    q.set_defaults(func=_cmd_spec_export)
+    q = spec.add_parser("import", parents=[common], help="read a workbook back into the study's metadata")
+    q.add_argument("workbook")
+    q.add_argument("--study", required=True)
+    q.set_defaults(func=_cmd_spec_import)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    ui = Console(verbosity=0 if args.quiet else 2 if args.verbose else 1)
+    try:
+        return args.func(args, ui)
+    except NotBuiltYet as exc:
+        ui.error(str(exc))
+        return exc.exit_code
+    except SdtmifyError as exc:
+        ui.error(str(exc))
+        return exc.exit_code
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("sdtmify."):
+            ui.error(f"'{args.command}' is not built yet ({exc.name} has not landed)")
+            return 2
+        raise
+    except KeyboardInterrupt:
+        ui.error("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Shared fixtures: the project root, and ../shared reference material (skip with a reason if absent)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """``../shared`` (reference XPT, CT, schemas, CORE results). CI has it; elsewhere we skip."""
+    if not SHARED.is_dir():
+        pytest.skip(f"reference material not found at {SHARED}")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def rscript() -> str:
+    """Path of Rscript with haven installed, or skip saying why."""
+    import subprocess
+
+    exe = shutil.which("Rscript")
+    if not exe:
+        pytest.skip("Rscript not installed (apt-get install r-base-core r-cran-haven; dev.sh test does this as root)")
+    probe = subprocess.run([exe, "-e", "library(haven)"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip("R package haven not installed (apt-get install r-cran-haven)")
+    return exe

@@ -75,13 +75,16 @@ def build_study(study: str, ct_file: str | None = None, out_dir: str | None = No
             bundles.append(adam_engine.build_adam(spec, sdtm, ui=ui))
 
         ui.step(3, total, "writing XPT and Dataset-JSON")
+        from .metadata import serialize
+        from .writers.lineage import write_lineage
         from .writers.outputs import write_bundle
 
         for bundle in bundles:
             folder = tmp / bundle.standard.lower()
             result.written[bundle.standard] = write_bundle(bundle, folder, spec, ui=ui)
-            lineage = engine.write_lineage(bundle, tmp / "lineage")
-            result.written.setdefault("lineage", []).extend(lineage)
+            snapshot = serialize.dump(bundle.metadata, tmp / "metadata" / f"{bundle.standard.lower()}.json")
+            result.written.setdefault("metadata", []).append(snapshot)
+            result.written.setdefault("lineage", []).extend(write_lineage(bundle, tmp / "lineage"))
 
         ui.step(4, total, "writing define.xml")
         define = _optional("sdtmify.writers.define", "define.xml (issue: Define-XML)", result)

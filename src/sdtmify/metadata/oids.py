@@ -1,0 +1,44 @@
+"""OIDs shared by define.xml and Dataset-JSON, so that itemOIDs match across the two."""
+
+from __future__ import annotations
+
+import re
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+def _clean(part: str) -> str:
+    return _UNSAFE.sub("_", part)
+
+
+def itemgroup_oid(dataset: str) -> str:
+    return f"IG.{_clean(dataset)}"
+
+
+def item_oid(dataset: str, variable: str) -> str:
+    return f"IT.{_clean(dataset)}.{_clean(variable)}"
+
+
+def value_item_oid(dataset: str, variable: str, *where_values: str) -> str:
+    """ItemDef of one value-level entry, e.g. IT.LB.LBORRES.IFNG."""
+    return ".".join([item_oid(dataset, variable), *(_clean(v) for v in where_values)])
+
+
+def valuelist_oid(dataset: str, variable: str) -> str:
+    return f"VL.{_clean(dataset)}.{_clean(variable)}"
+
+
+def whereclause_oid(dataset: str, variable: str, *values: str) -> str:
+    return ".".join([f"WC.{_clean(dataset)}.{_clean(variable)}", *(_clean(v) for v in values)])
+
+
+def codelist_oid(name: str) -> str:
+    return f"CL.{_clean(name)}"
+
+
+def method_oid(name: str) -> str:
+    return f"MT.{_clean(name)}"
+
+
+def comment_oid(name: str) -> str:
+    return f"COM.{_clean(name)}"

@@ -42,3 +42,25 @@ def method_oid(name: str) -> str:
 
 def comment_oid(name: str) -> str:
     return f"COM.{_clean(name)}"
+
+
+def condition_parts(condition) -> tuple[str, ...]:
+    """A where-clause condition (``.comparator``, ``.values``) as OID parts. EQ and IN read alike;
+    NE/NOTIN carry their comparator so a negated clause never shares the positive one's OID."""
+    prefix = (condition.comparator,) if condition.comparator in ("NE", "NOTIN") else ()
+    return (*prefix, *condition.values)
+
+
+def where_oid(dataset: str, conditions) -> str:
+    """WhereClauseDef OID naming every variable and value: WC.LB.LBTESTCD.IFNG,
+    WC.ADLB.PARAMCD.IFNG.ANL01FL.Y. Equal clauses share one OID (define.xml, spec workbook)."""
+    first, *rest = conditions
+    parts = list(condition_parts(first))
+    for cond in rest:
+        parts += [cond.variable, *condition_parts(cond)]
+    return whereclause_oid(dataset, first.variable, *parts)
+
+
+def value_level_oid(dataset: str, variable: str, conditions) -> str:
+    """ItemDef OID of a value-level entry: the parent's plus every where-clause value (IT.LB.LBORRES.IFNG)."""
+    return value_item_oid(dataset, variable, *(part for cond in conditions for part in condition_parts(cond)))

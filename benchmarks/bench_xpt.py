@@ -1,0 +1,206 @@
+"""XPT v5 write speed and memory: sdtmify's writer against pyreadstat.write_xport, on an LB-shaped frame.
+
+    .venv/bin/python benchmarks/bench_xpt.py [--rows 3000000] [--keep DIR]
+
+Each writer runs in its own process (under /usr/bin/time -v when present) that builds the same
+deterministic frame -- 12 character columns declared 1-200 bytes wide, 6 numeric columns -- and then
+writes it once. Reported per writer: seconds for the write alone, records/s, MB/s of the file it wrote,
+and memory: the frame's size (pandas deep memory_usage, which counts a string shared by many cells once
+per cell, and the process RSS growth while the frame was built, which counts it once), the RSS just
+before writing, and the peak RSS of the whole process.
+
+pyreadstat sizes character columns to their longest value, not the declared length, so its file is
+smaller; the speed ratio is therefore taken on records/s, the same data for both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+# name, declared length, how values are made
+CHAR_COLUMNS = [
+    ("STUDYID", 12, "constant"), ("DOMAIN", 2, "constant"), ("USUBJID", 20, "subject"),
+    ("LBTESTCD", 8, "test"), ("LBTEST", 40, "test"), ("LBCAT", 40, "test"), ("LBORRES", 200, "result"),
+    ("LBORRESU", 20, "test"), ("LBSTRESC", 200, "result"), ("LBNRIND", 1, "flag"), ("VISIT", 40, "visit"),
+    ("LBDTC", 19, "datetime"),
+]
+NUM_COLUMNS = ["LBSEQ", "LBSTRESN", "LBSTNRLO", "LBSTNRHI", "VISITNUM", "LBDY"]
+TESTS = [("ALT", "Alanine Aminotransferase", "CHEMISTRY", "U/L"), ("AST", "Aspartate Aminotransferase",
+         "CHEMISTRY", "U/L"), ("HGB", "Hemoglobin", "HEMATOLOGY", "g/dL"), ("WBC", "Leukocytes",
+         "HEMATOLOGY", "10^9/L"), ("GLUC", "Glucose", "CHEMISTRY", "mmol/L"), ("CREAT", "Creatinine",
+         "CHEMISTRY", "umol/L"), ("PLAT", "Platelets", "HEMATOLOGY", "10^9/L"), ("SODIUM", "Sodium",
+         "CHEMISTRY", "mmol/L")]
+VISITS = ["SCREENING", "CYCLE 1 DAY 1", "CYCLE 1 DAY 8", "CYCLE 2 DAY 1", "CYCLE 3 DAY 1", "END OF TREATMENT"]
+
+
+def _rss_now() -> int:
+    with open("/proc/self/status") as handle:
+        return int(re.search(r"VmRSS:\s+(\d+)", handle.read())[1]) * 1024
+
+
+def _peak_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _objects(texts: np.ndarray) -> np.ndarray:
+    """Each cell its own str object, as a reader that does not share strings would leave them."""
+    return np.array(texts.tolist(), dtype=object)
+
+
+def make_frame(rows: int, seed: int = 2009) -> pd.DataFrame:
+    """A deterministic LB-shaped frame; pooled columns share their string objects (as pandas' CSV reader
+    shares repeated strings), results and datetimes are distinct objects."""
+    rng = np.random.default_rng(seed)
+    test = rng.integers(0, len(TESTS), rows)
+    visit = rng.integers(0, len(VISITS), rows)
+    subject = np.arange(rows) // 240
+    data = {}
+    step = 250_000
+    for name, _length, kind in CHAR_COLUMNS:
+        if kind == "constant":
+            pool = np.array(["NCI84-IL12-T" if name == "STUDYID" else "LB"], dtype=object)
+            data[name] = pool[np.zeros(rows, dtype=np.int64)]
+        elif kind == "test":
+            index = {"LBTESTCD": 0, "LBTEST": 1, "LBCAT": 2, "LBORRESU": 3}[name]
+            data[name] = np.array([t[index] for t in TESTS], dtype=object)[test]
+        elif kind == "visit":
+            data[name] = np.array(VISITS, dtype=object)[visit]
+        elif kind == "flag":
+            data[name] = np.array(["N", "L", "H", ""], dtype=object)[rng.integers(0, 4, rows)]
+        elif kind == "subject":
+            pool = np.array([f"NCI84-{i:05d}" for i in range(subject.max() + 1)], dtype=object)
+            data[name] = pool[subject]
+        elif kind == "result":
+            parts = []
+            for start in range(0, rows, step):
+                values = np.round(rng.lognormal(3, 1, min(step, rows - start)), 2).astype(str)
+                parts.append(_objects(values))
+            data[name] = np.concatenate(parts)
+        else:   # datetime
+            parts = []
+            base = np.datetime64("2006-03-01T08:00")
+            for start in range(0, rows, step):
+                minutes = rng.integers(0, 60 * 24 * 700, min(step, rows - start)).astype("timedelta64[m]")
+                parts.append(_objects(np.datetime_as_string(base + minutes, unit="s")))
+            data[name] = np.concatenate(parts)
+    data["LBSEQ"] = (np.arange(rows) % 240 + 1).astype(np.float64)
+    data["LBSTRESN"] = np.round(rng.lognormal(3, 1, rows), 2)
+    data["LBSTNRLO"] = np.round(rng.uniform(0, 10, rows), 1)
+    data["LBSTNRHI"] = np.round(rng.uniform(20, 100, rows), 1)
+    data["VISITNUM"] = visit.astype(np.float64) + 1
+    data["LBDY"] = np.where(rng.random(rows) < 0.05, np.nan, rng.integers(-14, 400, rows)).astype(np.float64)
+    frame = pd.DataFrame(data, copy=False)
+    for name, _length, _kind in CHAR_COLUMNS:     # the default text dtype of the pandas in use
+        frame[name] = frame[name].astype(pd.StringDtype(na_value=np.nan)) if pd.__version__ >= "3" else frame[name]
+    return frame
+
+
+def dataset_metadata():
+    from sdtmify.metadata.model import Dataset, Variable
+
+    variables = [Variable(name=n, label=n.title(), type="Char", length=w, data_type="text", order=i)
+                 for i, (n, w, _k) in enumerate(CHAR_COLUMNS, start=1)]
+    variables += [Variable(name=n, label=n.title(), type="Num", length=8, data_type="float", order=20 + i)
+                  for i, n in enumerate(NUM_COLUMNS)]
+    return Dataset(name="LB", label="Laboratory Test Results", purpose="Tabulation", variables=tuple(variables))
+
+
+def child(writer: str, rows: int, out: Path) -> None:
+    baseline = _rss_now()
+    frame = make_frame(rows)
+    built = _rss_now()
+    deep = int(frame.memory_usage(deep=True).sum())
+    dataset = dataset_metadata()
+    start = time.perf_counter()
+    if writer == "sdtmify":
+        from sdtmify.writers.xpt import write_xpt
+
+        write_xpt(frame, dataset, out)
+    elif writer == "pyreadstat":
+        import pyreadstat
+
+        pyreadstat.write_xport(frame, str(out), file_format_version=5, table_name="LB",
+                               file_label=dataset.label, column_labels=[v.label for v in dataset.variables])
+    elif writer == "datasetjson":
+        from sdtmify.writers.datasetjson import write_dataset_json
+
+        write_dataset_json(frame, dataset, out, ndjson=out.suffix == ".ndjson")
+    seconds = time.perf_counter() - start
+    print(json.dumps({"writer": writer, "rows": rows, "seconds": seconds, "bytes": out.stat().st_size,
+                      "frame_deep": deep, "frame_rss": built - baseline, "rss_before_write": built,
+                      "peak_rss_child": _peak_rss()}))
+
+
+def run(writer: str, rows: int, out: Path) -> dict:
+    command = [sys.executable, __file__, "--child", writer, "--rows", str(rows), "--out", str(out)]
+    timer = shutil.which("time") and Path("/usr/bin/time").exists()
+    if timer:
+        command = ["/usr/bin/time", "-v", *command]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{writer} failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+    result["peak_rss"] = int(match[1]) * 1024 if match else result["peak_rss_child"]
+    result["peak_source"] = "/usr/bin/time -v" if match else "getrusage"
+    return result
+
+
+def report(result: dict) -> str:
+    mb = 1024 * 1024
+    return (f"{result['writer']:<12} {result['seconds']:7.2f} s  {result['rows'] / result['seconds']:>11,.0f} rec/s"
+            f"  {result['bytes'] / mb / result['seconds']:7.1f} MB/s ({result['bytes'] / mb:,.0f} MB)"
+            f"  frame {result['frame_deep'] / mb:,.0f} MB deep / {result['frame_rss'] / mb:,.0f} MB RSS growth"
+            f"  RSS before write {result['rss_before_write'] / mb:,.0f} MB  peak {result['peak_rss'] / mb:,.0f} MB"
+            f" = {result['peak_rss'] / result['frame_deep']:.2f}x deep frame"
+            f", +{(result['peak_rss'] - result['rss_before_write']) / mb:,.0f} MB while writing")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=3_000_000)
+    parser.add_argument("--keep", type=Path, help="write the files here and keep them")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--writers", default="sdtmify,pyreadstat")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.rows, args.out)
+        return
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="bench_xpt."))
+    folder.mkdir(parents=True, exist_ok=True)
+    results = {}
+    try:
+        for writer in args.writers.split(","):
+            suffix = {"datasetjson": ".ndjson"}.get(writer, ".xpt")
+            results[writer] = run(writer, args.rows, folder / f"{writer}{suffix}")
+            print(report(results[writer]), flush=True)
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    if "sdtmify" in results and "pyreadstat" in results:
+        ours, theirs = results["sdtmify"], results["pyreadstat"]
+        print(f"speed ratio (records/s): {theirs['seconds'] / ours['seconds']:.1f}x pyreadstat (target >= 4x); "
+              f"peak RSS {ours['peak_rss'] / ours['frame_deep']:.2f}x the deep frame size (target <= 1.2x)")
+    print(json.dumps({"rows": args.rows, "results": results}))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()

@@ -1,0 +1,218 @@
+"""Basic Data Structure derivations (ADaMIG 1.3 section 3.3): parameters from SDTM findings,
+analysis dates and days, baseline, change from baseline, analysis flags."""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+import pandas as pd
+
+from .checks import AdamError, assert_columns, filter_rows
+from .dates import iso_to_sas_date, relative_day
+from .merge import as_char
+
+
+def render_template(frame: pd.DataFrame, template: str, label: str) -> pd.Series:
+    """``template`` such as ``"{LBTEST} ({LBSTRESU})"`` filled from ``frame``'s columns, vectorized;
+    an empty bracket left by an empty value is dropped (a unitless test keeps a clean PARAM)."""
+    pieces = list(string.Formatter().parse(template))
+    assert_columns(frame, [name for _, name, _, _ in pieces if name], "the source", label)
+    text = pd.Series("", index=frame.index, dtype=object)
+    for literal, name, _, _ in pieces:
+        text = text + literal
+        if name:
+            text = text + as_char(frame[name])
+    return text.astype(str).str.replace(r"\s*\(\s*\)", "", regex=True).str.strip()
+
+
+def derive_params_from_findings(source: pd.DataFrame, *, domain: str, date_var: str, seq_var: str,
+                                where: dict | None = None, paramcd: str | None = None,
+                                paramcd_var: str | None = None, param: str | None = None,
+                                param_template: str | None = None, avalc_var: str | None = None,
+                                aval_var: str | None = None, visit_var: str | None = "VISIT",
+                                visitnum_var: str | None = "VISITNUM",
+                                keep: dict[str, str] | None = None) -> pd.DataFrame:
+    """One analysis record per SDTM findings record meeting ``where`` (ADaMIG 1.3 section 3.3.1):
+    PARAMCD is the constant ``paramcd`` or the record's test code (``paramcd_var``, e.g. LBTESTCD);
+    PARAM the constant ``param`` or ``param_template`` (e.g. test name and unit), one PARAM per
+    PARAMCD; AVALC the standard character result, AVAL the standard numeric result (missing for a
+    below-limit result such as "<10"); ADT the date part of --DTC; AVISIT/AVISITN the visit;
+    SRCDOM/SRCVAR/SRCSEQ point to the SDTM record."""
+    label = f"derive_params_from_findings({domain})"
+    if (paramcd is None) == (paramcd_var is None):
+        raise AdamError(f"{label}: give exactly one of 'paramcd' (a constant) or 'paramcd_var' (a variable)")
+    if (param is None) == (param_template is None):
+        raise AdamError(f"{label}: give exactly one of 'param' or 'param_template'")
+    needed = [date_var, seq_var, paramcd_var, avalc_var, aval_var, visit_var, visitnum_var,
+              *(keep or {}).values()]
+    assert_columns(source, [n for n in needed if n], domain, label)
+    rows = filter_rows(source, where, domain, label)
+    records = pd.DataFrame(index=rows.index)
+    records["STUDYID"] = as_char(rows["STUDYID"])
+    records["USUBJID"] = as_char(rows["USUBJID"])
+    records["PARAMCD"] = paramcd if paramcd is not None else as_char(rows[paramcd_var])
+    records["PARAM"] = param if param is not None else render_template(rows, param_template, label)
+    _check_one_param_per_code(records, label)
+    records["AVALC"] = as_char(rows[avalc_var]) if avalc_var else ""
+    records["AVAL"] = pd.to_numeric(rows[aval_var], errors="coerce").astype("float64") if aval_var else np.nan
+    records["ADT"] = iso_to_sas_date(rows[date_var])
+    if visit_var:
+        records["AVISIT"] = as_char(rows[visit_var])
+    if visitnum_var:
+        records["AVISITN"] = pd.to_numeric(rows[visitnum_var], errors="coerce").astype("float64")
+    for new, old in (keep or {}).items():
+        records[new] = rows[old] if pd.api.types.is_numeric_dtype(rows[old]) else as_char(rows[old])
+    records["SRCDOM"] = domain
+    records["SRCVAR"] = aval_var or avalc_var or ""
+    records["SRCSEQ"] = pd.to_numeric(rows[seq_var], errors="coerce").astype("float64")
+    for hidden in ("_SRCTABLE", "_SRCROW"):
+        if hidden in rows.columns:
+            records[hidden] = rows[hidden]
+    return records.reset_index(drop=True)
+
+
+def _check_one_param_per_code(records: pd.DataFrame, label: str) -> None:
+    pairs = records[["PARAMCD", "PARAM"]].drop_duplicates()
+    doubled = pairs[pairs["PARAMCD"].duplicated(keep=False)]
+    if not doubled.empty:
+        code = doubled["PARAMCD"].iloc[0]
+        names = " / ".join(doubled.loc[doubled["PARAMCD"] == code, "PARAM"])
+        raise AdamError(f"{label}: PARAMCD {code} would have several PARAMs ({names}); ADaMIG 1.3 requires "
+                        f"one PARAM per PARAMCD: standardize the unit in SDTM or split the parameter")
+
+
+def derive_vars_dy(dataset: pd.DataFrame, *, reference: str = "TRTSDT",
+                   dates: dict[str, str] | None = None) -> pd.DataFrame:
+    """Analysis relative days (``{ADT: ADY, ASTDT: ASTDY, ...}``) from the reference date (TRTSDT),
+    with no day 0: the reference date is day 1, the day before it is day -1 (ADaMIG 1.3 *DY,
+    SDTMIG 3.4 section 4.4.4)."""
+    dates = dates or {"ADT": "ADY"}
+    assert_columns(dataset, [reference, *dates], "the dataset", "derive_vars_dy")
+    result = dataset.copy()
+    for date, day in dates.items():
+        result[day] = relative_day(dataset[date], dataset[reference])
+    return result
+
+
+def derive_var_aval_from_avalc(dataset: pd.DataFrame, *, codes: dict[str, float],
+                               where: dict | None = None) -> pd.DataFrame:
+    """AVAL is the numeric code of AVALC from the study's table ``codes`` (e.g. CR 1, PR 2, ...), so
+    that AVAL and AVALC map one to one within a parameter (ADaMIG 1.3 section 3.3.4); an AVALC
+    absent from the table is an error."""
+    rows = filter_rows(dataset, where, "the dataset", "derive_var_aval_from_avalc").index
+    text = dataset.loc[rows, "AVALC"]
+    table = {str(k): float(v) for k, v in codes.items()}
+    unknown = sorted(set(text[text != ""]) - set(table))
+    if unknown:
+        raise AdamError(f"derive_var_aval_from_avalc: AVALC {', '.join(map(repr, unknown))} has no code; "
+                        f"add it to 'codes'")
+    result = dataset.copy()
+    if "AVAL" not in result.columns:
+        result["AVAL"] = np.nan
+    result["AVAL"] = result["AVAL"].astype("float64")
+    result.loc[rows, "AVAL"] = text.map(table).astype("float64")
+    return result
+
+
+def derive_var_ablfl(dataset: pd.DataFrame, *, reference: str = "TRTSDT", by: tuple[str, ...] = ("USUBJID", "PARAMCD"),
+                     date_var: str = "ADT", value_vars: tuple[str, ...] = ("AVALC", "AVAL"),
+                     on_reference_day: bool = True, order: tuple[str, ...] = ("SRCSEQ",),
+                     new_var: str = "ABLFL") -> pd.DataFrame:
+    """ABLFL is "Y" on the baseline record of each subject and parameter: the last record with a
+    result (any of ``value_vars`` non-missing; a below-limit "<10" counts as a result) dated before the
+    first dose, or on its day when ``on_reference_day`` (samples drawn before dosing); ties on the
+    date are broken by ``order``. ADaMIG 1.3 section 3.3.5 (ABLFL)."""
+    label = "derive_var_ablfl"
+    assert_columns(dataset, [*by, reference, date_var, *value_vars, *order], "the dataset", label)
+    has_result = pd.Series(False, index=dataset.index)
+    for name in value_vars:
+        column = dataset[name]
+        has_result |= (as_char(column) != "") if not pd.api.types.is_numeric_dtype(column) else column.notna()
+    before = dataset[date_var] <= dataset[reference] if on_reference_day else dataset[date_var] < dataset[reference]
+    candidates = dataset[has_result & before.fillna(False) & dataset[date_var].notna()]
+    last = candidates.sort_values([*by, date_var, *order], kind="stable").drop_duplicates(list(by), keep="last")
+    result = dataset.copy()
+    result[new_var] = ""
+    result.loc[last.index, new_var] = "Y"
+    return result
+
+
+def derive_var_base(dataset: pd.DataFrame, *, source_var: str = "AVAL", new_var: str = "BASE",
+                    flag: str = "ABLFL", by: tuple[str, ...] = ("USUBJID", "PARAMCD")) -> pd.DataFrame:
+    """BASE (or BASEC, ...) is ``source_var`` on the subject's baseline record (``flag`` = "Y") of the
+    parameter, repeated on every record of the parameter (ADaMIG 1.3 BASE)."""
+    assert_columns(dataset, [*by, source_var, flag], "the dataset", "derive_var_base")
+    baseline = dataset.loc[dataset[flag] == "Y", [*by, source_var]].rename(columns={source_var: "_base"})
+    values = dataset[list(by)].merge(baseline, on=list(by), how="left")["_base"].to_numpy()
+    result = dataset.copy()
+    result[new_var] = values
+    if not pd.api.types.is_numeric_dtype(dataset[source_var]):
+        result[new_var] = as_char(result[new_var])
+    return result
+
+
+def derive_var_chg(dataset: pd.DataFrame, *, reference: str = "TRTSDT", date_var: str = "ADT",
+                   flag: str = "ABLFL") -> pd.DataFrame:
+    """CHG = AVAL - BASE on post-baseline records (dated after the first dose and not the baseline
+    record); missing elsewhere and wherever AVAL or BASE is missing (ADaMIG 1.3 CHG)."""
+    assert_columns(dataset, ["AVAL", "BASE", reference, date_var, flag], "the dataset", "derive_var_chg")
+    post = (dataset[date_var] > dataset[reference]) & (dataset[flag] != "Y")
+    result = dataset.copy()
+    result["CHG"] = (dataset["AVAL"] - dataset["BASE"]).where(post).astype("float64")
+    return result
+
+
+def derive_var_extreme_flag(dataset: pd.DataFrame, *, by: tuple[str, ...], order: list[tuple[str, str]],
+                            new_var: str, where: dict | None = None) -> pd.DataFrame:
+    """``new_var`` is "Y" on the first record of each by group when sorted by ``order``
+    ((variable, "asc" | "desc") pairs), among records meeting ``where`` (admiral
+    ``derive_var_extreme_flag``); missing values sort last either way."""
+    label = f"derive_var_extreme_flag({new_var})"
+    names = [name for name, _ in order]
+    assert_columns(dataset, [*by, *names], "the dataset", label)
+    bad = [direction for _, direction in order if direction not in ("asc", "desc")]
+    if bad:
+        raise AdamError(f"{label}: order directions must be 'asc' or 'desc', got {bad[0]!r}")
+    rows = filter_rows(dataset, where, "the dataset", label)
+    ranked = rows.sort_values([*by, *names], ascending=[True] * len(by) + [d == "asc" for _, d in order],
+                              kind="stable", na_position="last")
+    first = ranked.drop_duplicates(list(by), keep="first")
+    result = dataset.copy()
+    result[new_var] = ""
+    result.loc[first.index, new_var] = "Y"
+    return result
+
+
+def derive_var_worst_flag(dataset: pd.DataFrame, *, by: tuple[str, ...] = ("USUBJID", "AEDECOD"),
+                          analysis_var: str = "ATOXGRN", tie_break: tuple[str, ...] = ("ASTDT", "AESEQ"),
+                          new_var: str = "AOCCPIFL", where: dict | None = None) -> pd.DataFrame:
+    """The worst-record flag is "Y" on exactly one record per ``by`` group (e.g. subject and preferred
+    term): the one with the highest ``analysis_var`` (e.g. toxicity grade); among records sharing the
+    worst value, the earliest by ``tie_break`` (start date, then sequence number). Records with a
+    missing ``analysis_var`` are chosen only when none has a value (ADaM OCCDS 1.1, AOCCxxFL)."""
+    order = [(analysis_var, "desc"), *((name, "asc") for name in tie_break)]
+    return derive_var_extreme_flag(dataset, by=by, order=order, new_var=new_var, where=where)
+
+
+def derive_var_anl01fl(dataset: pd.DataFrame, *, where: dict | None = None, reference: str | None = "TRTSDT",
+                       date_var: str = "ADT", until: dict | None = None, new_var: str = "ANL01FL",
+                       by: tuple[str, ...] = ("USUBJID", "PARAMCD")) -> pd.DataFrame:
+    """ANL01FL is "Y" on the records an analysis uses (ADaMIG 1.3 ANLzzFL): records meeting ``where``,
+    dated after ``reference`` (post-baseline) when given, and, when ``until`` names a result (e.g.
+    ``{AVALC: PD}``), not later than the first such record of the subject and parameter."""
+    label = f"derive_var_anl01fl({new_var})"
+    rows = filter_rows(dataset, where, "the dataset", label)
+    assert_columns(rows, [date_var, *by], "the dataset", label)
+    if reference:
+        assert_columns(rows, [reference], "the dataset", label)
+        rows = rows[rows[date_var] > rows[reference]]
+    if until:
+        stops = filter_rows(rows, until, "the dataset", label)
+        first = stops.groupby(list(by), sort=False)[date_var].min().rename("_stop").reset_index()
+        stop = rows[list(by)].merge(first, on=list(by), how="left")["_stop"].to_numpy()
+        rows = rows[~(rows[date_var].to_numpy() > stop)]
+    result = dataset.copy()
+    result[new_var] = ""
+    result.loc[rows.index, new_var] = "Y"
+    return result

@@ -1,0 +1,244 @@
+"""``build_adam``: ADaM datasets from the SDTM Bundle, as ``mappings/<STUDY>/adam/*.yaml`` declare them.
+
+Each dataset's steps run in order. A step that reads another ADaM dataset waits until that dataset
+is complete, with one exception that makes the usual ADSL <-> ADRS loop work: when ADSL itself waits
+for dataset X (e.g. the best overall response from ADRS), X reads ADSL as it stands (treatment dates
+and flags derived so far); ADSL then finishes once X is complete. Any other cycle is an error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from ..console import QUIET, Console
+from ..datasets import BuiltDataset, Bundle
+from ..errors import Location
+from ..metadata.model import Dataset, Method, StudyMetadata
+from ..metadata.oids import codelist_oid, method_oid
+from ..metadata.standards import ADAMIG, ADAM_OCCDSIG
+from . import metadata as meta
+from .checks import AdamError
+from .merge import as_char
+from .spec import DatasetSpec, load_specs
+from .steps import STEPS, Context, method_text, references
+
+SUBJECT_LEVEL = "ADSL"
+LINEAGE = ("_SRCTABLE", "_SRCROW")
+
+
+@dataclass
+class _State:
+    spec: DatasetSpec
+    ctx: Context
+    frame: pd.DataFrame | None = None
+    next_step: int = 0
+    assigned: set = field(default_factory=set)
+
+    @property
+    def done(self) -> bool:
+        return self.next_step >= len(self.spec.steps)
+
+
+def with_lineage(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """An SDTM frame with the hidden lineage columns every derived record inherits."""
+    return frame.assign(_SRCTABLE=name, _SRCROW=np.arange(1, len(frame) + 1, dtype="float64"))
+
+
+def _run_step(state: _State, index: int) -> None:
+    step = state.spec.steps[index]
+    entry = STEPS[step.name]
+    before = set(state.frame.columns) if state.frame is not None else set()
+    current = state.frame if state.frame is not None else pd.DataFrame()
+    try:
+        produced = entry.apply(state.ctx, current, step.args)
+    except AdamError as exc:
+        if exc.location is not None:
+            raise
+        raise AdamError(exc.bare_message, Location(state.spec.file, step.line, f"steps[{index}].{step.name}")) from None
+    if entry.appends and state.frame is not None:
+        produced = pd.concat([current, produced], ignore_index=True)
+        for name in produced.columns:
+            if produced[name].dtype == object or pd.api.types.is_string_dtype(produced[name]):
+                produced[name] = as_char(produced[name])
+    text = method_text(entry.function, step.args)
+    for name in produced.columns:
+        if name not in before and not name.startswith("_"):
+            state.ctx.methods.setdefault(name, text)
+            if name in ("PARAMCD", "PARAM") and ("paramcd" in step.args or "param" in step.args):
+                state.assigned.add(name)
+    state.frame = produced
+
+
+def _blocked_on(state: _State, states: dict[str, _State]) -> str | None:
+    """The ADaM dataset the next step must wait for, if any."""
+    step = state.spec.steps[state.next_step]
+    for name in sorted(references(step.name, step.args) - {state.spec.name}):
+        other = states.get(name)
+        if other is None or other.done:
+            continue
+        # The ADSL <-> BDS loop: ADSL waits for this dataset, so this dataset reads ADSL as it stands.
+        if name == SUBJECT_LEVEL and other.frame is not None and _blocked_on(other, states) == state.spec.name:
+            continue
+        return name
+    return None
+
+
+def run_steps(specs: list[DatasetSpec], frames: dict[str, pd.DataFrame], ui: Console = QUIET) -> dict[str, _State]:
+    """Run every dataset's steps, interleaving datasets as their dependencies allow."""
+    states = {spec.name: _State(spec, Context(spec.name, frames)) for spec in specs}
+    progress = True
+    while progress and not all(s.done for s in states.values()):
+        progress = False
+        for state in states.values():
+            while not state.done and _blocked_on(state, states) is None:
+                _run_step(state, state.next_step)
+                state.next_step += 1
+                frames[state.spec.name] = state.frame
+                progress = True
+            if state.done:
+                ui.debug(f"  {state.spec.name}: {len(state.frame)} records")
+    waiting = {name: _blocked_on(s, states) for name, s in states.items() if not s.done}
+    if waiting:
+        name, other = next(iter(waiting.items()))
+        state = states[name]
+        step = state.spec.steps[state.next_step]
+        raise AdamError(f"{step.name} reads {other}, which is waiting for {waiting.get(other) or 'nothing'}: "
+                        f"the datasets depend on each other in a cycle; move the step or split the derivation",
+                        Location(state.spec.file, step.line, f"steps[{state.next_step}]"))
+    return states
+
+
+def _typed(frame: pd.DataFrame, variable, spec: DatasetSpec, line: int | None) -> pd.Series:
+    values = frame[variable.name]
+    if variable.type == "Char":
+        return as_char(values)
+    numbers = pd.to_numeric(values.replace("", np.nan) if values.dtype != "float64" else values, errors="coerce")
+    bad = values[numbers.isna() & values.notna() & (as_char(values) != "")]
+    if len(bad):
+        raise AdamError(f"{variable.name} is Num but holds text such as {bad.iloc[0]!r}; "
+                        f"declare it Char or derive a number", Location(spec.file, line, f"variables.{variable.name}"))
+    return numbers.astype("float64")
+
+
+def finish(state: _State, lookup: meta.Lookup, frames: dict[str, pd.DataFrame],
+           methods: dict[str, Method]) -> BuiltDataset:
+    """Sort by the keys, keep the declared variables in their order, type them, describe them."""
+    spec, ctx, frame = state.spec, state.ctx, state.frame
+    missing = [v for v in spec.variables if v.name not in frame.columns]
+    if missing:
+        first = missing[0]
+        raise AdamError(f"{first.name} is not derived by any step; add a step that derives it or remove it "
+                        f"from 'variables'", Location(spec.file, first.line, f"variables.{first.name}"))
+    keys = [k for k in spec.keys if k in frame.columns]
+    frame = frame.sort_values(keys, kind="stable", na_position="first").reset_index(drop=True)
+    template, template_vars = meta.template_variables(spec)
+    variables = []
+    for order, vspec in enumerate(spec.variables, start=1):
+        described = ctx.predecessors.get(vspec.name)
+        predecessor = lookup.predecessor(described, frames) if described else None
+        variable = meta.variable_meta(vspec, order, frame, template_vars, predecessor, spec)
+        origin, method = meta.origin_of(vspec.name, ctx, spec.name, state.assigned)
+        if method:
+            methods[method] = Method(oid=method, name=f"Algorithm for {spec.name}.{vspec.name}",
+                                     description=ctx.methods.get(vspec.name, ""))
+        variables.append(replace(variable, origin=origin, method=method))
+    out = pd.DataFrame({v.name: _typed(frame, v, spec, vspec.line)
+                        for v, vspec in zip(variables, spec.variables, strict=True)})
+    if "PARAMCD" in out.columns:
+        variables = [_with_param_metadata(v, spec.name, out, ctx, methods) for v in variables]
+    key_seq = {name: index for index, name in enumerate(keys, start=1)}
+    variables = [replace(v, key_sequence=key_seq.get(v.name)) for v in variables]
+    dataset = Dataset(name=spec.name, label=spec.label, purpose="Analysis", standard_oid=template.standard_oid,
+                      class_=template.class_, subclass=template.subclass, structure=spec.structure or template.structure,
+                      repeating=template.repeating, keys=tuple(keys), variables=tuple(variables),
+                      leaf=f"{spec.name.lower()}.xpt")
+    lineage = pd.DataFrame({
+        "SRCTABLE": as_char(frame["_SRCTABLE"]) if "_SRCTABLE" in frame else "",
+        "SRCROW": frame["_SRCROW"].astype("float64") if "_SRCROW" in frame else np.nan,
+    })
+    lookup.adam[spec.name] = dataset
+    return BuiltDataset(frame=out, meta=dataset, lineage=lineage)
+
+
+def _with_param_metadata(variable, dataset: str, frame: pd.DataFrame, ctx: Context, methods: dict[str, Method]):
+    changes = {}
+    if variable.name == "PARAMCD":
+        changes["codelist"] = codelist_oid(f"{dataset}.PARAMCD")
+    elif variable.name == "PARAM":
+        changes["codelist"] = codelist_oid(f"{dataset}.PARAM")
+    elif variable.name in meta.PARAM_VARIABLES and ctx.params:
+        changes["value_levels"] = meta.value_levels(dataset, variable, frame, ctx, methods)
+    return replace(variable, **changes) if changes else variable
+
+
+def _codelists(built: dict[str, BuiltDataset], sdtm: Bundle, ct) -> list:
+    used: dict[str, set[str]] = {}
+    parameter_lists = []
+    for name, dataset in built.items():
+        for variable in dataset.meta.variables:
+            levels = [(lv.codelist, dataset.frame.loc[dataset.frame["PARAMCD"] == lv.where[0].values[0], variable.name])
+                      for lv in variable.value_levels if lv.codelist]
+            if variable.codelist and variable.codelist.startswith(codelist_oid(f"{name}.")):
+                continue
+            if variable.codelist and variable.type == "Char":
+                levels.append((variable.codelist, dataset.frame[variable.name]))
+            for oid, values in levels:
+                used.setdefault(oid, set()).update(values.unique().tolist())
+        if "PARAMCD" in dataset.frame.columns:
+            parameter_lists += meta.parameter_codelists(name, dataset.frame)
+    return meta.build_codelists(used, sdtm.metadata, ct) + parameter_lists
+
+
+def build_adam(study, sdtm: Bundle, ui: Console = QUIET) -> Bundle:
+    """The study's ADaM datasets (standard "ADaM"), their define.xml metadata and the build notes."""
+    from ..metadata.ct import load_ct
+
+    specs = load_specs(study.folder / "adam")
+    if not specs:
+        raise AdamError("no ADaM dataset specification found; add one YAML file per dataset",
+                        Location(f"mappings/{study.folder.name}/adam"))
+    frames = {name: with_lineage(ds.frame, name) for name, ds in sdtm.datasets.items()}
+    states = run_steps(specs, frames, ui)
+    lookup = meta.Lookup(sdtm=sdtm.metadata, adam={})
+    methods: dict[str, Method] = {}
+    built = {}
+    for spec in _finish_order(specs):
+        built[spec.name] = finish(states[spec.name], lookup, frames, methods)
+        ui.debug(f"  {spec.name}: {len(built[spec.name].frame)} records, {len(spec.variables)} variables")
+    ct = load_ct()
+    codelists = _codelists(built, sdtm, ct)
+    _drop_empty_codelists(built, {cl.oid for cl in codelists})
+    used_oids = {cl.standard_oid for cl in codelists if cl.standard_oid}
+    used_oids |= {ds.meta.standard_oid for ds in built.values()}
+    known = {s.oid: s for s in (ADAMIG, ADAM_OCCDSIG, *ct.standards.values(), *sdtm.metadata.standards)}
+    standards = tuple(known[oid] for oid in sorted(used_oids) if oid in known)
+    source = sdtm.metadata
+    metadata = StudyMetadata(
+        study_oid=source.study_oid, study_name=source.study_name, description=source.description,
+        protocol_name=source.protocol_name, standards=standards,
+        datasets=tuple(built[s.name].meta for s in specs), codelists=tuple(codelists),
+        methods=tuple(methods[oid] for oid in sorted(methods)), documents=source.documents)
+    notes = [note for s in specs for note in states[s.name].ctx.notes]
+    ordered = {s.name: built[s.name] for s in specs}
+    return Bundle(standard="ADaM", datasets=ordered, metadata=metadata, notes=notes)
+
+
+def _drop_empty_codelists(built: dict[str, BuiltDataset], kept: set[str]) -> None:
+    """A variable whose values are all empty refers to no codelist (define.xml needs at least one term)."""
+    for dataset in built.values():
+        variables = tuple(
+            replace(v, codelist=v.codelist if v.codelist in kept else None,
+                    value_levels=tuple(replace(lv, codelist=lv.codelist if lv.codelist in kept else None)
+                                       for lv in v.value_levels))
+            for v in dataset.meta.variables)
+        dataset.meta = replace(dataset.meta, variables=variables)
+
+
+def _finish_order(specs: list[DatasetSpec]) -> list[DatasetSpec]:
+    """ADSL first, so that other datasets' ADSL predecessors find its finished metadata."""
+    return sorted(specs, key=lambda s: s.name != SUBJECT_LEVEL)
+
+
+__all__ = ["build_adam", "method_oid"]

@@ -1,0 +1,187 @@
+"""The define.xml side of an ADaM dataset: variables with labels, types, lengths, origins, methods,
+value-level metadata by PARAMCD, and the codelists the data use.
+
+Labels, types, core and formats come, in this order, from the YAML, the ADaMIG 1.3 template
+(:func:`sdtmify.metadata.standards.adam_dataset`) and the predecessor variable's own metadata
+(e.g. DM.AGE for ADSL.AGE); a variable none of them describes is an error naming the YAML line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from ..metadata.model import (CodeList, CodeListItem, Condition, Dataset, Method, Origin, StudyMetadata,
+                              ValueLevel, Variable)
+from ..metadata.oids import codelist_oid, method_oid
+from ..metadata.standards import adam_dataset
+from .checks import AdamError
+from .dates import DATE_FORMAT
+from .spec import DatasetSpec, VariableSpec
+from .steps import Context
+
+PARAM_VARIABLES = ("AVAL", "AVALC")
+
+
+@dataclass
+class Lookup:
+    """Metadata already known: the SDTM bundle's and the ADaM datasets finished so far."""
+
+    sdtm: StudyMetadata
+    adam: dict[str, Dataset]
+
+    def predecessor(self, description: str, frames: dict[str, pd.DataFrame]) -> Variable | None:
+        """The Variable a predecessor description ("DM.AGE", "SUPPDM.QVAL where QNAM = X") names."""
+        dataset, _, rest = description.partition(".")
+        variable = rest.split(" ", 1)[0]
+        meta = self.adam.get(dataset)
+        if meta is None:
+            try:
+                meta = self.sdtm.dataset(dataset)
+            except KeyError:
+                return None
+        try:
+            found = meta.variable(variable)
+        except KeyError:
+            return None
+        if variable == "QVAL" and "QNAM = " in rest and dataset in frames:
+            supp = frames[dataset]
+            qnam = rest.split("QNAM = ", 1)[1]
+            labels = supp.loc[supp["QNAM"] == qnam, "QLABEL"]
+            found = replace(found, label=str(labels.iloc[0]) if len(labels) else found.label, codelist=None)
+        return found
+
+
+def _byte_length(values: pd.Series) -> int:
+    if values.empty:
+        return 1
+    return max(1, int(values.astype(str).str.encode("utf-8").str.len().max()))
+
+
+def _numeric_type(values: pd.Series) -> str:
+    present = values.dropna()
+    return "integer" if present.empty or np.all(np.mod(present.to_numpy(), 1) == 0) else "float"
+
+
+def variable_meta(spec: VariableSpec, order: int, frame: pd.DataFrame, template: dict[str, Variable],
+                  predecessor: Variable | None, dataset: DatasetSpec) -> Variable:
+    """One ItemDef: YAML first, then the ADaMIG template, then the predecessor's metadata."""
+    base = template.get(spec.name) or predecessor
+    label = spec.label or (base.label if base else None)
+    vtype = spec.type or (base.type if base else None)
+    if not label or not vtype:
+        raise AdamError(f"{spec.name} is not an ADaMIG {dataset.cls} variable and has no predecessor to take "
+                        f"its metadata from; give it a label and a type (Char or Num)",
+                        dataset.location(spec.line, f"variables.{spec.name}"))
+    values = frame[spec.name]
+    if vtype == "Num" and not pd.api.types.is_numeric_dtype(values):
+        numbers = pd.to_numeric(values.where(values != ""), errors="coerce")
+        text = values[numbers.isna() & values.notna() & (values != "")]
+        if len(text):
+            raise AdamError(f"{spec.name} is Num but holds text such as {text.iloc[0]!r}; declare it Char "
+                            f"or derive a number", dataset.location(spec.line, f"variables.{spec.name}"))
+        values = numbers
+    if vtype == "Num":
+        data_type = spec.data_type or (base.data_type if base and base.type == "Num" else _numeric_type(values))
+        fmt = spec.format or (base.format if base and base.format else "")
+        if not fmt and spec.name.endswith("DT"):
+            fmt = DATE_FORMAT
+        length = 8
+    else:
+        data_type = spec.data_type or (base.data_type if base and base.type == "Char" else "text")
+        fmt = spec.format or ""
+        length = spec.length or _byte_length(values)
+    codelist = spec.codelist or (base.codelist if base else None)
+    if codelist and not codelist.startswith("CL."):
+        codelist = codelist_oid(codelist)
+    return Variable(name=spec.name, label=label, type=vtype, length=length, data_type=data_type, order=order,
+                    core=spec.core or (template[spec.name].core if spec.name in template else "Perm"),
+                    codelist=codelist, format=fmt, comment=spec.comment)
+
+
+def template_variables(spec: DatasetSpec) -> tuple[Dataset, dict[str, Variable]]:
+    template = adam_dataset(spec.name, spec.cls, label=spec.label)
+    return template, {var.name: var for var in template.variables}
+
+
+def origin_of(name: str, ctx: Context, dataset: str, assigned: set[str]) -> tuple[Origin, str | None]:
+    """Predecessor when the value is copied, Assigned for constants, otherwise Derived with a method."""
+    if name in ctx.predecessors:
+        return Origin(type="Predecessor", description=ctx.predecessors[name]), None
+    if name in assigned:
+        return Origin(type="Assigned", source="Sponsor"), None
+    return Origin(type="Derived", source="Sponsor"), method_oid(f"{dataset}.{name}")
+
+
+def value_levels(dataset: str, variable: Variable, frame: pd.DataFrame, ctx: Context,
+                 methods: dict[str, Method]) -> tuple[ValueLevel, ...]:
+    """Value-level metadata of AVAL/AVALC by PARAMCD (Define-XML 2.1 def:ValueListDef): each
+    parameter's origin (predecessor or derivation), data type, length and codelist."""
+    levels = []
+    for code in sorted(ctx.params):
+        rows = frame.loc[frame["PARAMCD"] == code, variable.name]
+        present = rows[rows != ""] if variable.type == "Char" else rows.dropna()
+        if present.empty:
+            continue
+        info = ctx.params[code]
+        method = None
+        if variable.name in info.predecessors:
+            origin = Origin(type="Predecessor", description=info.predecessors[variable.name])
+        else:
+            origin = Origin(type="Derived", source="Sponsor")
+            method = method_oid(f"{dataset}.{code}")
+            methods[method] = Method(oid=method, name=f"Algorithm for {dataset} PARAMCD {code}",
+                                     description=info.method or "")
+        codelist = codelist_oid(info.codelist) if (info.codelist and variable.type == "Char") else None
+        if variable.type == "Char":
+            data_type, length = "text", _byte_length(present)
+        else:
+            data_type, length = _numeric_type(present), 8
+        levels.append(ValueLevel(
+            where=(Condition(variable="PARAMCD", values=(code,), comparator="EQ", dataset=dataset),),
+            name=variable.name, label=variable.label, data_type=data_type, length=length,
+            codelist=codelist, origin=origin, method=method))
+    return tuple(levels)
+
+
+def parameter_codelists(dataset: str, frame: pd.DataFrame) -> list[CodeList]:
+    """PARAMCD (decoded by PARAM) and PARAM codelists of a BDS dataset, sponsor-defined."""
+    pairs = frame[["PARAMCD", "PARAM"]].drop_duplicates().sort_values("PARAMCD", kind="stable")
+    codes = tuple(CodeListItem(coded_value=row.PARAMCD, decode=row.PARAM, order=index)
+                  for index, row in enumerate(pairs.itertuples(), start=1))
+    names = tuple(CodeListItem(coded_value=row.PARAM, order=index)
+                  for index, row in enumerate(pairs.itertuples(), start=1))
+    return [CodeList(oid=codelist_oid(f"{dataset}.PARAMCD"), name=f"{dataset} Parameter Code", items=codes,
+                     sponsor_defined=True),
+            CodeList(oid=codelist_oid(f"{dataset}.PARAM"), name=f"{dataset} Parameter", items=names,
+                     sponsor_defined=True)]
+
+
+def build_codelists(used: dict[str, set[str]], sdtm: StudyMetadata, ct) -> list[CodeList]:
+    """One CodeList per oid the ADaM variables name, restricted to the values the data use: an
+    external dictionary (MedDRA) as the SDTM bundle or the CT declares it; else the CT package's
+    codelist (C-codes; values outside it as sponsor extensions); else the SDTM bundle's codelist;
+    else a sponsor-defined list. An oid whose variables hold no value at all gets no codelist."""
+    sdtm_lists = {cl.oid: cl for cl in sdtm.codelists}
+    ct_names = {codelist_oid(name): name for name in ct.codelist_names()} if ct is not None else {}
+    result = []
+    for oid in sorted(used):
+        values = sorted(v for v in used[oid] if v != "")
+        if ct is not None and ct.is_external(oid):
+            result.append(sdtm_lists.get(oid) or ct.codelist(oid))
+        elif not values:
+            continue
+        elif oid in ct_names:
+            result.append(ct.subset(ct_names[oid], values))
+        elif oid in sdtm_lists:
+            known = sdtm_lists[oid]
+            kept = tuple(item for item in known.items if item.coded_value in set(values))
+            extra = sorted(set(values) - {item.coded_value for item in kept})
+            kept += tuple(CodeListItem(coded_value=value, extended=True) for value in extra)
+            result.append(replace(known, items=kept))
+        else:
+            result.append(CodeList(oid=oid, name=oid.removeprefix("CL."), sponsor_defined=True,
+                                   items=tuple(CodeListItem(coded_value=v, order=i)
+                                               for i, v in enumerate(values, start=1))))
+    return result

@@ -1,0 +1,105 @@
+"""Time-to-event parameters (ADaM BDS for time-to-event analysis, ADTTE): admiral's
+``derive_param_tte`` with event and censoring sources declared in the YAML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .checks import AdamError, assert_columns, filter_rows
+from .dates import iso_to_sas_date
+from .merge import as_char
+
+
+@dataclass(frozen=True)
+class DateSource:
+    """Where a candidate event, censoring or start date comes from.
+
+    ``dataset`` names an SDTM or ADaM dataset; ``date`` its date variable (numeric SAS date, or ISO
+    8601 text such as DSSTDTC); ``select`` picks the subject's ``first`` or ``last`` qualifying date;
+    ``censor`` is the CNSR value (0 for an event); ``description`` goes to EVNTDESC (and to CNSDTDSC
+    when censored)."""
+
+    dataset: str
+    date: str
+    where: dict | None = None
+    select: str = "first"
+    censor: int = 0
+    description: str = ""
+
+
+def source_dates(frame: pd.DataFrame, source: DateSource, label: str) -> pd.DataFrame:
+    """One row per subject: the first or last date of ``source`` among its records meeting ``where``,
+    with the record it came from: SRCDOM is the dataset, SRCVAR the date variable, SRCSEQ the
+    record's ASEQ (ADaM) or --SEQ (SDTM); the hidden SDTM row goes to the lineage."""
+    if source.select not in ("first", "last"):
+        raise AdamError(f"{label}: select must be 'first' or 'last', got {source.select!r}")
+    assert_columns(frame, ["USUBJID", source.date], source.dataset, label)
+    rows = filter_rows(frame, source.where, source.dataset, label)
+    dates = rows[source.date]
+    if not pd.api.types.is_numeric_dtype(dates):
+        dates = iso_to_sas_date(dates)
+    picked = pd.DataFrame({"USUBJID": as_char(rows["USUBJID"]), "_date": dates.astype("float64")}, index=rows.index)
+    # The date's own record: an ADaM source by its ASEQ, an SDTM source by its --SEQ, ADSL by name.
+    seq = "ASEQ" if "ASEQ" in rows.columns else next(
+        (c for c in rows.columns if c.endswith("SEQ") and len(c) == 5 and c[:2] == source.dataset[:2]), None)
+    picked["SRCDOM"] = source.dataset
+    picked["SRCVAR"] = source.date
+    picked["SRCSEQ"] = pd.to_numeric(rows[seq], errors="coerce").astype("float64") if seq else np.nan
+    for hidden in ("_SRCTABLE", "_SRCROW"):
+        if hidden in rows.columns:
+            picked[hidden] = rows[hidden]
+    picked = picked[picked["_date"].notna()].sort_values(["USUBJID", "_date"], kind="stable")
+    picked = picked.drop_duplicates("USUBJID", keep="first" if source.select == "first" else "last")
+    picked["CNSR"] = float(source.censor)
+    picked["EVNTDESC"] = source.description
+    return picked.reset_index(drop=True)
+
+
+def derive_param_tte(adsl: pd.DataFrame, frames: dict[str, pd.DataFrame], *, paramcd: str, param: str,
+                     start: DateSource, events: list[DateSource], censors: list[DateSource],
+                     population: dict | None = None, add_one: bool = True) -> pd.DataFrame:
+    """One time-to-event record per subject of the population (ADSL records meeting ``population``)
+    that has a start date (ADaM TTE, admiral ``derive_param_tte``). STARTDT is the ``start`` date.
+    When an event source has a date on or after STARTDT, ADT is the earliest such event date and CNSR
+    is 0; otherwise ADT is the latest censoring date on or after STARTDT and CNSR the censoring
+    source's value (1, 2, ...). AVAL is the duration in days, ``ADT - STARTDT + 1`` (the start day
+    counts as day 1), or ``ADT - STARTDT`` when ``add_one`` is false. EVNTDESC describes the event or
+    censoring; CNSDTDSC the censoring date; SRCDOM/SRCVAR/SRCSEQ the record the date came from.
+    A subject with neither an event nor a censoring date is an error: add a censoring source."""
+    label = f"derive_param_tte({paramcd})"
+    if not censors:
+        raise AdamError(f"{label}: give at least one censoring source (e.g. the last adequate assessment)")
+    subjects = filter_rows(adsl, population, "ADSL", label)[["STUDYID", "USUBJID"]]
+    starts = source_dates(_frame(frames, start, label), start, label)
+    starts = subjects.merge(starts[["USUBJID", "_date"]].rename(columns={"_date": "STARTDT"}), on="USUBJID")
+
+    def candidates(sources: list[DateSource], pick_last: bool) -> pd.DataFrame:
+        found = [source_dates(_frame(frames, s, label), s, label) for s in sources]
+        found = pd.concat(found, ignore_index=True).merge(starts[["USUBJID", "STARTDT"]], on="USUBJID")
+        found = found[found["_date"] >= found["STARTDT"]]
+        found = found.sort_values(["USUBJID", "_date"], kind="stable")
+        return found.drop_duplicates("USUBJID", keep="last" if pick_last else "first")
+
+    happened = candidates(events, pick_last=False) if events else pd.DataFrame(columns=["USUBJID"])
+    censored = candidates(censors, pick_last=True)
+    censored = censored[~censored["USUBJID"].isin(happened["USUBJID"])]
+    chosen = pd.concat([happened, censored], ignore_index=True).drop(columns=["STARTDT"])
+    lost = starts.loc[~starts["USUBJID"].isin(chosen["USUBJID"]), "USUBJID"].tolist()
+    if lost:
+        raise AdamError(f"{label}: subject(s) {', '.join(lost)} have no event or censoring date on or after "
+                        f"the start date; add a censoring source such as the start date itself")
+    records = starts.merge(chosen, on="USUBJID", how="left").rename(columns={"_date": "ADT"})
+    records["PARAMCD"] = paramcd
+    records["PARAM"] = param
+    records["AVAL"] = (records["ADT"] - records["STARTDT"] + (1 if add_one else 0)).astype("float64")
+    records["CNSDTDSC"] = np.where(records["CNSR"] > 0, records["EVNTDESC"], "").astype(str)
+    return records.sort_values("USUBJID", kind="stable").reset_index(drop=True)
+
+
+def _frame(frames: dict[str, pd.DataFrame], source: DateSource, label: str) -> pd.DataFrame:
+    if source.dataset not in frames:
+        raise AdamError(f"{label}: no dataset {source.dataset}; name one of {', '.join(sorted(frames))}")
+    return frames[source.dataset]

@@ -1,0 +1,32 @@
+"""EPOCH of an observation from the subject's elements (SDTMIG 3.4 section 4.1.3.1 and SE)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..mapping.dates import date_part
+
+
+def epoch(usubjid: pd.Series, dtc: pd.Series, subject_elements: pd.DataFrame) -> pd.Series:
+    """EPOCH = the epoch of the subject's element (SE) that contains the observation's start date.
+
+    SDTMIG 3.4 4.1.3.1: EPOCH is based on the start date/time of the observation; an element
+    covers [SESTDTC, next element's SESTDTC). Empty for partial dates and dates before the first element."""
+    result = pd.Series("", index=dtc.index, dtype=object)
+    when = date_part(dtc)
+    records = pd.DataFrame({"USUBJID": usubjid.astype(str), "WHEN": when})
+    records = records.dropna(subset=["WHEN"]).sort_values("WHEN", kind="mergesort")
+    starts = pd.DataFrame({"USUBJID": subject_elements["USUBJID"].astype(str),
+                           "WHEN": date_part(subject_elements["SESTDTC"]),
+                           "EPOCH": subject_elements["EPOCH"].astype(str),
+                           "END": date_part(subject_elements["SEENDTC"])})
+    starts = starts.dropna(subset=["WHEN"]).sort_values("WHEN", kind="mergesort")
+    if records.empty or starts.empty:
+        return result.astype(str)
+    joined = pd.merge_asof(records.reset_index(), starts, on="WHEN", by="USUBJID", direction="backward")
+    # after the last element's end nothing is known about the epoch
+    after_end = joined["END"].notna() & (joined["WHEN"] > joined["END"])
+    values = np.where(joined["EPOCH"].isna() | after_end, "", joined["EPOCH"].astype(object))
+    result.loc[joined["index"].to_numpy()] = values
+    return result.astype(str)

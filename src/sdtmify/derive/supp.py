@@ -1,0 +1,41 @@
+"""SUPPxx: collected values without a standard variable (SDTMIG 3.4 section 8.4)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+QNAM_MAX, QLABEL_MAX = 8, 40
+
+
+def supplemental_qualifiers(parent: pd.DataFrame, domain: str, values: dict[str, pd.Series],
+                            labels: dict[str, str], origins: dict[str, str], evaluators: dict[str, str],
+                            idvar: str | None) -> pd.DataFrame:
+    """One SUPPxx record per parent record and QNAM with a non-blank value (SDTMIG 3.4 8.4.1).
+
+    RDOMAIN is the parent domain; IDVAR/IDVARVAL identify the parent record (--SEQ; blank for DM,
+    where USUBJID alone identifies it); QNAM <= 8 and QLABEL <= 40 characters; QORIG the origin;
+    QEVAL who evaluated an assessed value (blank for collected data)."""
+    pieces = []
+    for qnam, value in values.items():
+        if len(qnam) > QNAM_MAX or len(labels[qnam]) > QLABEL_MAX:
+            raise ValueError(f"{qnam}: QNAM must be <= {QNAM_MAX} and QLABEL <= {QLABEL_MAX} characters")
+        text = value.astype(str)
+        keep = text.str.strip() != ""
+        piece = pd.DataFrame({
+            "STUDYID": parent.loc[keep, "STUDYID"], "RDOMAIN": domain, "USUBJID": parent.loc[keep, "USUBJID"],
+            "IDVAR": idvar or "",
+            "IDVARVAL": (parent.loc[keep, idvar].map(lambda v: f"{v:g}" if isinstance(v, float) else str(v))
+                         if idvar else ""),
+            "QNAM": qnam, "QLABEL": labels[qnam], "QVAL": text[keep],
+            "QORIG": origins[qnam], "QEVAL": evaluators.get(qnam, ""),
+            "SRCTABLE": parent.loc[keep, "SRCTABLE"], "SRCROW": parent.loc[keep, "SRCROW"],
+        })
+        pieces.append(piece)
+    columns = ["STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL",
+               "SRCTABLE", "SRCROW"]
+    if not pieces:
+        return pd.DataFrame(columns=columns)
+    supp = pd.concat(pieces, ignore_index=True)[columns]
+    order = pd.to_numeric(supp["IDVARVAL"], errors="coerce")
+    supp = supp.assign(_order=order).sort_values(["USUBJID", "_order", "QNAM"], kind="mergesort")
+    return supp.drop(columns="_order").reset_index(drop=True)

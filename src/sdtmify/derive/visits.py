@@ -1,0 +1,91 @@
+"""VISITNUM / VISIT from the study's visit schedule (SDTMIG 3.4 sections 4.4.5 and TV)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..mapping.dates import date_part
+
+
+def _key(text: pd.Series) -> pd.Series:
+    """Visit names compare case- and space-insensitively ("Cycle 2 Day 5" = "CYCLE 2  DAY 5")."""
+    return text.astype(str).str.upper().str.replace(r"\s+", " ", regex=True).str.strip()
+
+
+def planned_visits(visits: dict) -> pd.DataFrame:
+    """The planned visits (TV): listed ones plus those generated from a repeating cycle pattern.
+
+    Columns VISITNUM, VISIT, VISITDY, TVSTRL, TVENRL, MATCH (list of accepted source names)."""
+    rows = []
+    for visit in visits.get("scheduled", []) or []:
+        rows.append({"VISITNUM": float(visit["VISITNUM"]), "VISIT": visit["VISIT"],
+                     "VISITDY": float(visit["VISITDY"]) if "VISITDY" in visit else np.nan,
+                     "TVSTRL": visit.get("TVSTRL", ""), "TVENRL": visit.get("TVENRL", ""),
+                     "MATCH": [visit["VISIT"], *visit.get("match", [])]})
+    cycles = visits.get("cycles")
+    if cycles:
+        numbering = cycles["visitnum"]
+        for cycle in range(1, int(cycles["count"]) + 1):
+            days = cycles.get("first_cycle_days") if cycle == 1 and cycles.get("first_cycle_days") else cycles["days"]
+            for day in days:
+                name = cycles["VISIT"].format(cycle=cycle, day=day)
+                rows.append({
+                    "VISITNUM": float(cycle * numbering["cycle"] + day * numbering["day"] + numbering.get("offset", 0)),
+                    "VISIT": name, "VISITDY": float((cycle - 1) * cycles["length"] + day),
+                    "TVSTRL": f"Day {day} of cycle {cycle} ({cycles['length']}-day cycles)", "TVENRL": "",
+                    "MATCH": [name]})
+    schedule = pd.DataFrame(rows, columns=["VISITNUM", "VISIT", "VISITDY", "TVSTRL", "TVENRL", "MATCH"])
+    return schedule.sort_values("VISITNUM", kind="mergesort").reset_index(drop=True)
+
+
+def visit_lookup(schedule: pd.DataFrame) -> pd.DataFrame:
+    """One row per accepted source name: KEY -> VISITNUM, VISIT."""
+    exploded = schedule[["VISITNUM", "VISIT", "MATCH"]].explode("MATCH")
+    exploded["KEY"] = _key(exploded["MATCH"])
+    return exploded.drop_duplicates("KEY")[["KEY", "VISITNUM", "VISIT"]]
+
+
+def assign_visits(raw: pd.Series, usubjid: pd.Series, dtc: pd.Series | None, schedule: pd.DataFrame,
+                  unscheduled: dict | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """VISITNUM and VISIT of each record, and a mask of source visit names not in the schedule.
+
+    Unscheduled visits (SDTMIG 3.4 4.4.5: sponsor-defined numbering) get the VISITNUM of the
+    subject's previous scheduled visit (by date) plus ``increment`` times their rank after it,
+    e.g. 301.01, 301.02; VISIT is "UNSCHEDULED <VISITNUM>" unless the study says otherwise."""
+    unscheduled = unscheduled or {}
+    key = _key(raw)
+    lookup = visit_lookup(schedule).set_index("KEY")
+    visitnum = key.map(lookup["VISITNUM"]).astype("float64")
+    visit = key.map(lookup["VISIT"])
+    is_unscheduled = key.isin(list(_key(pd.Series(unscheduled.get("match", []), dtype=object))))
+    unknown = visitnum.isna() & ~is_unscheduled & (key != "")
+    result = pd.DataFrame({"VISITNUM": visitnum, "VISIT": visit.fillna("").astype(str)}, index=raw.index)
+    if is_unscheduled.any():
+        increment = float(unscheduled.get("increment", 0.01))
+        when = date_part(dtc) if dtc is not None else pd.Series(pd.NaT, index=raw.index)
+        anchors = _previous_scheduled(usubjid, when, visitnum, is_unscheduled)
+        frame = pd.DataFrame({"USUBJID": usubjid[is_unscheduled], "ANCHOR": anchors, "WHEN": when[is_unscheduled]})
+        rank = frame.groupby(["USUBJID", "ANCHOR"], sort=False)["WHEN"].rank(method="dense").fillna(1)
+        number = (frame["ANCHOR"] + increment * rank).round(6)
+        label = unscheduled.get("VISIT", "UNSCHEDULED {VISITNUM}")
+        result.loc[is_unscheduled, "VISITNUM"] = number
+        result.loc[is_unscheduled, "VISIT"] = [label.format(VISITNUM=f"{n:g}") for n in number]
+    return result, unknown
+
+
+def _previous_scheduled(usubjid, when, visitnum, is_unscheduled) -> pd.Series:
+    """The VISITNUM of each unscheduled record's latest scheduled record on or before its date (0 if none)."""
+    scheduled = pd.DataFrame({"USUBJID": usubjid, "WHEN": when, "VISITNUM": visitnum})[~is_unscheduled]
+    scheduled = scheduled.dropna(subset=["WHEN", "VISITNUM"])
+    # the visit reached by that date: the highest number seen up to then
+    scheduled = scheduled.sort_values(["WHEN"], kind="mergesort")
+    scheduled["VISITNUM"] = scheduled.groupby("USUBJID")["VISITNUM"].cummax()
+    pending = pd.DataFrame({"USUBJID": usubjid[is_unscheduled], "WHEN": when[is_unscheduled]})
+    pending["_order"] = np.arange(len(pending))
+    dated = pending.dropna(subset=["WHEN"]).sort_values("WHEN", kind="mergesort")
+    anchors = pd.Series(0.0, index=pending.index)
+    if len(dated) and len(scheduled):
+        joined = pd.merge_asof(dated.reset_index(), scheduled, on="WHEN", by="USUBJID", direction="backward")
+        anchors.loc[joined["index"].to_numpy()] = joined["VISITNUM"].fillna(0.0).to_numpy()
+    return anchors

@@ -1,0 +1,132 @@
+"""ISO 8601 dates from the forms CRFs and lab transfers hold, including partial dates.
+
+SDTMIG 3.4 section 4.4.2: --DTC is ISO 8601; an unknown day or month is omitted from the right
+("2004-03", "2004"), never imputed. Impossible dates (31 February, month 13) are refused with
+the row and the value, because a silently dropped date hides a data error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+_MONTHS = {m: f"{i:02d}" for i, m in enumerate(
+    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)}
+_UNKNOWN = r"(?:UN|UK|UNK|--|XX|NK)"
+_TIME = r"(?:[T ](?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d+)?)?)?"
+
+# One regex per accepted input form; each names the parts it captures.
+FORMATS = {
+    "iso": rf"^(?P<year>\d{{4}})(?:-(?P<month>\d{{2}})(?:-(?P<day>\d{{2}}){_TIME})?)?$",
+    "dd-mon-yyyy": rf"^(?P<day>\d{{1,2}}|{_UNKNOWN})-(?P<month>[A-Za-z]{{3}}|{_UNKNOWN})-(?P<year>\d{{4}}){_TIME}$",
+    "dd mon yyyy": rf"^(?P<day>\d{{1,2}}|{_UNKNOWN}) (?P<month>[A-Za-z]{{3}}|{_UNKNOWN}) (?P<year>\d{{4}}){_TIME}$",
+    "mon-yyyy": rf"^(?P<month>[A-Za-z]{{3}})-(?P<year>\d{{4}})$",
+    "mm/dd/yyyy": rf"^(?P<month>\d{{1,2}}|{_UNKNOWN})/(?P<day>\d{{1,2}}|{_UNKNOWN})/(?P<year>\d{{4}}){_TIME}$",
+    "dd/mm/yyyy": rf"^(?P<day>\d{{1,2}}|{_UNKNOWN})/(?P<month>\d{{1,2}}|{_UNKNOWN})/(?P<year>\d{{4}}){_TIME}$",
+    "dd.mm.yyyy": rf"^(?P<day>\d{{1,2}}|{_UNKNOWN})\.(?P<month>\d{{1,2}}|{_UNKNOWN})\.(?P<year>\d{{4}}){_TIME}$",
+    "yyyymmdd": r"^(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})$",
+}
+DEFAULT_FORMATS = ("iso", "dd-mon-yyyy", "dd mon yyyy", "mon-yyyy")
+_PARTS = ("year", "month", "day", "hour", "minute", "second")
+
+
+class DateProblem(ValueError):
+    """Values that are not dates: ``mask`` marks the offending rows, ``reason`` says why."""
+
+    def __init__(self, mask: pd.Series, reason: str):
+        super().__init__(reason)
+        self.mask = mask
+        self.reason = reason
+
+
+def _parts(text: pd.Series, formats) -> pd.DataFrame:
+    """The date parts of every value, from the first format that matches it ("" where absent)."""
+    parts = pd.DataFrame({p: pd.Series("", index=text.index, dtype=object) for p in _PARTS})
+    matched = pd.Series(False, index=text.index)
+    for name in formats:
+        pending = ~matched & (text != "")
+        if not pending.any():
+            break
+        found = text[pending].str.extract(FORMATS[name], flags=0)
+        hit = found.notna().any(axis=1) & found.get("year", pd.Series(index=found.index)).notna()
+        for part in _PARTS:
+            if part in found:
+                parts.loc[hit[hit].index, part] = found.loc[hit, part].fillna("").astype(str).to_numpy()
+        matched.loc[hit[hit].index] = True
+    unmatched = ~matched & (text != "")
+    if unmatched.any():
+        raise DateProblem(unmatched, f"is not a date in the forms {', '.join(formats)}")
+    return parts
+
+
+def _normalize_month(month: pd.Series) -> pd.Series:
+    upper = month.str.upper()
+    by_name = upper.map(_MONTHS)
+    numeric = upper.where(upper.str.fullmatch(r"\d{1,2}"), "")
+    return by_name.fillna(numeric.str.zfill(2).where(numeric != "", ""))
+
+
+def to_iso8601(values: pd.Series, formats=DEFAULT_FORMATS, time: pd.Series | None = None) -> pd.Series:
+    """Convert text dates/datetimes to ISO 8601 text ("" stays ""); partial dates keep what is known.
+
+    Raises DateProblem (with the offending rows) for text in no accepted form or impossible dates."""
+    text = values.astype(str).str.strip().where(values.notna(), "")
+    unknown_mask = text.str.upper().str.fullmatch(r"(?:UN|UNK|UK|NK|UNKNOWN)(?:[-/ ](?:UN|UNK|UK|NK|UNKN|UNKNOWN))*")
+    text = text.where(~(unknown_mask & (text != "")), "")
+    parts = _parts(text, formats)
+    year = parts["year"].astype(str)
+    month = _normalize_month(parts["month"].astype(str).str.replace(rf"^{_UNKNOWN}$", "", regex=True))
+    day_raw = parts["day"].astype(str).str.upper().str.replace(rf"^{_UNKNOWN}$", "", regex=True)
+    day = day_raw.where(day_raw == "", day_raw.str.zfill(2))
+    if time is not None:
+        clock = time.astype(str).str.strip().where(time.notna(), "")
+        extra = clock.str.extract(r"^(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?$")
+        bad_time = (clock != "") & extra["hour"].isna()
+        if bad_time.any():
+            raise DateProblem(bad_time, "has a time that is not HH:MM or HH:MM:SS")
+        for part in ("hour", "minute", "second"):
+            parts[part] = parts[part].where(parts[part] != "", extra[part].fillna(""))
+    hour = parts["hour"].astype(str).str.zfill(2).where(parts["hour"] != "", "")
+    minute = parts["minute"].astype(str)
+    second = parts["second"].astype(str)
+
+    bad_month = (month != "") & ~month.isin(list(_MONTHS.values()))
+    if bad_month.any():
+        raise DateProblem(bad_month, "has an impossible month")
+    full = (year != "") & (month != "") & (day != "")
+    checked = pd.to_datetime(year + "-" + month + "-" + day, format="%Y-%m-%d", errors="coerce")
+    impossible = full & checked.isna()
+    if impossible.any():
+        raise DateProblem(impossible, "is an impossible date")
+    day_without_month = (day != "") & (month == "")
+    if day_without_month.any():
+        raise DateProblem(day_without_month, "has a day but no month")
+    bad_clock = (hour != "") & ((hour.replace("", "0").astype(int) > 23)
+                                | (minute.replace("", "0").astype(int) > 59)
+                                | (second.replace("", "0").astype(int) > 59))
+    if bad_clock.any():
+        raise DateProblem(bad_clock, "has an impossible time of day")
+
+    iso = year.copy()
+    iso = iso.where(month == "", iso + "-" + month)
+    iso = iso.where((month == "") | (day == ""), iso + "-" + day)
+    with_time = full & (hour != "")
+    iso = iso.where(~with_time, iso + "T" + hour + ":" + minute)
+    iso = iso.where(~(with_time & (second != "")), iso + ":" + second)
+    return iso.astype(str)
+
+
+def date_part(dtc: pd.Series) -> pd.Series:
+    """The calendar date (datetime64) of complete ISO 8601 dates; NaT for partial or empty ones."""
+    text = dtc.astype(str).str.slice(0, 10)
+    return pd.to_datetime(text.where(text.str.fullmatch(r"\d{4}-\d{2}-\d{2}"), None), format="%Y-%m-%d",
+                          errors="coerce")
+
+
+def is_complete_date(dtc: pd.Series) -> pd.Series:
+    return dtc.astype(str).str.match(r"^\d{4}-\d{2}-\d{2}")
+
+
+def shift_days(dtc: pd.Series, days: int) -> pd.Series:
+    """Complete dates moved by ``days`` (as YYYY-MM-DD); partial dates become ''."""
+    moved = date_part(dtc) + pd.Timedelta(days=days)
+    return pd.Series(np.where(moved.isna(), "", moved.dt.strftime("%Y-%m-%d")), index=dtc.index, dtype=object).astype(str)

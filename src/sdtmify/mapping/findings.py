@@ -1,0 +1,97 @@
+"""Findings-class operations: result standardization, toxicity grading, reference range indicator.
+
+Unit conversion factors and grading thresholds are data in the mapping YAML, never code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def number_text(values: pd.Series, digits: int | None = None) -> pd.Series:
+    """Numbers as the shortest plain text ("4.2", "363"), "" for missing; vectorized."""
+    numbers = values.astype("float64")
+    rounded = numbers.round(digits if digits is not None else 10)
+    text = rounded.astype(str).str.replace(r"\.0$", "", regex=True)
+    return text.where(numbers.notna(), "").astype(str)
+
+
+def standardize_results(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, units: dict,
+                        below_limit: str = "<") -> dict[str, pd.Series]:
+    """--STRESC/--STRESN/--STRESU from --ORRES/--ORRESU (SDTMIG 3.4 section 4.5.1, Findings).
+
+    Numeric results are multiplied by the factor from ORRESU to the test's standard unit (factors
+    are data, given per test code); ``STRESC`` is the standardized number as text, ``STRESN`` the
+    number. A result below a limit ("<10") keeps its text in STRESC with the limit converted, and
+    STRESN stays empty (SDTMIG 3.4 LB assumption 8). Text results are copied to STRESC.
+    Returns also ``FACTOR`` (NaN where no factor is known for a numeric result) for range conversion."""
+    text = orres.astype(str).str.strip()
+    unit = orresu.astype(str).str.strip()
+    target = pd.Series("", index=text.index, dtype=object)
+    factor = pd.Series(np.nan, index=text.index, dtype="float64")
+    digits = pd.Series(np.nan, index=text.index, dtype="float64")
+    for test, spec in units.items():
+        here = testcd == test
+        target.loc[here] = spec["unit"]
+        factors = {spec["unit"]: 1.0, **{str(k): float(v) for k, v in (spec.get("factors") or {}).items()}}
+        factor.loc[here] = unit[here].map(factors).astype("float64")
+        if "digits" in spec:
+            digits.loc[here] = spec["digits"]
+    no_spec = ~testcd.isin(list(units))
+    target = target.where(~no_spec, unit)
+    factor = factor.where(~no_spec, 1.0)
+
+    limited = text.str.match(rf"^\s*[{''.join(sorted(set(below_limit)))}]\s*[0-9.]")
+    number_part = text.str.replace(r"^\s*[<>]=?\s*", "", regex=True)
+    numbers = pd.to_numeric(number_part.where(number_part != "", None), errors="coerce").astype("float64")
+    numeric = numbers.notna() & ~limited
+    converted = numbers * factor
+    stresn = converted.where(numeric)
+    rounded = stresn.copy()
+    for places in digits.dropna().unique():
+        here = digits == places
+        rounded.loc[here] = stresn[here].round(int(places))
+    stresc = number_text(rounded).where(numeric, text)
+    prefix = text.str.extract(r"^\s*([<>]=?)", expand=False).fillna("")
+    stresc = stresc.where(~limited, prefix + number_text(converted))
+    stresu = target.where(text != "", "")
+    return {"STRESC": stresc.where(text != "", "").astype(str), "STRESN": rounded.where(numeric),
+            "STRESU": stresu.astype(str), "FACTOR": factor,
+            "UNKNOWN_UNIT": (numbers.notna() & factor.isna())}
+
+
+def _threshold(value, lln: pd.Series, uln: pd.Series) -> pd.Series:
+    """A grading threshold: a number, LLN, ULN or a multiple such as 2.5xULN."""
+    if isinstance(value, (int, float)):
+        return pd.Series(float(value), index=lln.index)
+    text = str(value)
+    multiple, _, base = text.rpartition("x") if "x" in text else ("1", "", text)
+    limit = lln if base == "LLN" else uln
+    return limit * float(multiple or 1)
+
+
+def toxicity_grade(value: pd.Series, testcd: pd.Series, lln: pd.Series, uln: pd.Series, grades: dict) -> pd.Series:
+    """--TOXGR by thresholds kept as data (e.g. CTCAE v3.0 hematology, low direction).
+
+    For each graded test, grade k applies when the value is beyond the k-th threshold (below it for
+    "low", above it for "high"); the highest such k wins; "0" when a value exists and no threshold
+    is crossed; blank when there is no numeric value or the test is not graded."""
+    grade = pd.Series("", index=value.index, dtype=object)
+    for test, spec in grades.items():
+        here = (testcd == test) & value.notna()
+        level = pd.Series(0, index=value.index)
+        for k, threshold in enumerate(spec["thresholds"], start=1):
+            limit = _threshold(threshold, lln, uln)
+            crossed = value < limit if spec["direction"] == "low" else value > limit
+            level = level.where(~(crossed & here), k)
+        grade.loc[here] = level[here].astype(str)
+    return grade.astype(str)
+
+
+def reference_range_indicator(value: pd.Series, low: pd.Series, high: pd.Series) -> pd.Series:
+    """--NRIND: LOW below --STNRLO, HIGH above --STNRHI, else NORMAL (SDTMIG 3.4 Findings --NRIND).
+
+    Blank when there is no numeric result (including below-limit results) or no range at all."""
+    has_range = low.notna() | high.notna()
+    result = np.select([value.isna() | ~has_range, value < low, value > high], ["", "LOW", "HIGH"], "NORMAL")
+    return pd.Series(result, index=value.index, dtype=object).astype(str)

@@ -1,0 +1,194 @@
+"""From built frames to the Bundle: conform each dataset to SDTMIG 3.4 and state its metadata.
+
+Origins, methods, comments, codelists (only the terms used, C-codes kept, sponsor terms flagged)
+and value-level metadata (Findings results by test code, SUPP-- QVAL by QNAM) are what
+define.xml will say; they come from the mapping files and the derivations' docstrings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from ..datasets import BuiltDataset, Bundle
+from ..errors import MappingError
+from ..metadata import oids, standards
+from ..metadata.model import (Comment, Condition, Dataset, Method, Origin, StudyMetadata, ValueLevel,
+                              Variable)
+from . import yamlio
+
+LINEAGE = ("SRCTABLE", "SRCROW")
+
+
+def _conform(frame: pd.DataFrame, template: Dataset, lengths: dict[str, int], lineage: pd.DataFrame,
+             notes: list[str]) -> tuple[pd.DataFrame, Dataset]:
+    from ..metadata import conform
+
+    return conform.conform_dataset(frame, template, lengths=lengths, lineage=lineage, notes=notes)
+
+
+def _check_standard_variables(build, template: Dataset) -> None:
+    """Every mapped variable must be a standard variable of the domain; others belong in SUPP--."""
+    allowed = set(template.variable_names)
+    for column in build.frame.columns:
+        if column in LINEAGE or column in allowed:
+            continue
+        mapping = build.mapping
+        in_variables = mapping is not None and column in (mapping.document.get("variables") or {})
+        path = ["variables", column] if in_variables else []
+        message = (f"{column} is not an SDTMIG 3.4 {template.name} variable; put it under 'supp:' "
+                   f"(a supplemental qualifier){yamlio.suggest(column, allowed)}")
+        if mapping is not None:
+            raise mapping.error(path, message)
+        raise MappingError(message)
+
+
+def _sort_keys(frame: pd.DataFrame, template: Dataset, mapping) -> list[str]:
+    declared = list((mapping.document.get("keys") if mapping is not None else None) or [])
+    keys = [k for k in [*declared, *template.keys] if k in frame.columns]
+    return list(dict.fromkeys(keys))
+
+
+def _data_type(values: pd.Series) -> str:
+    """Define-XML DataType of a set of result values: integer, float or text."""
+    text = values.astype(str)
+    text = text[text != ""]
+    if text.empty:
+        return "text"
+    if text.str.fullmatch(r"-?\d+").all():
+        return "integer"
+    if text.str.fullmatch(r"-?\d+(\.\d+)?").all():
+        return "float"
+    return "text"
+
+
+def _byte_length(values: pd.Series) -> int:
+    text = values.astype(str)
+    return max(1, int(text.str.encode("utf-8").str.len().max())) if len(text) else 1
+
+
+def _value_levels(name: str, frame: pd.DataFrame, meta: Dataset, variable: Variable) -> tuple[ValueLevel, ...]:
+    """Value-level metadata: Findings results by --TESTCD (or TSVAL by TSPARMCD), SUPP-- QVAL by QNAM."""
+    domain = meta.domain or name
+    if name.startswith("SUPP"):
+        by, label_from, targets = "QNAM", "QLABEL", ("QVAL",)
+    elif f"{domain}TESTCD" in frame:
+        by, label_from = f"{domain}TESTCD", f"{domain}TEST"
+        targets = (f"{domain}ORRES", f"{domain}STRESC", f"{domain}STRESN")
+    elif domain == "TS":
+        by, label_from, targets = "TSPARMCD", "TSPARM", ("TSVAL",)
+    else:
+        return ()
+    if variable.name not in targets or by not in frame:
+        return ()
+    levels = []
+    for value, group in frame.groupby(by, sort=True):
+        column = group[variable.name]
+        if variable.type == "Num":
+            present = column.dropna()
+            if present.empty:
+                continue
+            kind = "integer" if (present == np.floor(present)).all() else "float"
+            length = 8
+        else:
+            kind = _data_type(column)
+            length = _byte_length(column)
+        label = str(group[label_from].iloc[0]) if label_from in group else str(value)
+        levels.append(ValueLevel(where=(Condition(variable=by, values=(str(value),), dataset=name),),
+                                 name=variable.name, label=label[:40], data_type=kind, length=length,
+                                 origin=variable.origin, method=variable.method, codelist=None))
+    return tuple(levels)
+
+
+def _origin(note, name: str, variable: str) -> Origin | None:
+    if note is None:
+        # an Expected variable the study did not collect: present, empty, and said so
+        return Origin(type="Not Available")
+    party = note.source_party or ("Sponsor" if note.origin in ("Derived", "Assigned", "Protocol") else "Investigator")
+    return Origin(type=note.origin, source=party)
+
+
+def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], ui) -> Bundle:
+    """Conform every built domain and gather the StudyMetadata of the SDTM bundle."""
+    datasets: dict[str, BuiltDataset] = {}
+    methods: dict[str, Method] = {}
+    comments: dict[str, Comment] = {}
+    codelist_values: dict[str, set] = {}
+    codelist_sources: dict[str, str] = {}
+    extensions: dict[str, dict] = {}
+    ct = terminology.ct
+    for name in sorted(domains):
+        build = domains[name]
+        template = standards.sdtm_dataset(name)
+        _check_standard_variables(build, template)
+        frame = build.frame
+        keys = _sort_keys(frame, template, build.mapping)
+        frame = frame.sort_values([*keys, "SRCTABLE", "SRCROW"], kind="mergesort").reset_index(drop=True)
+        lineage = frame[["SRCTABLE", "SRCROW"]].copy()
+        lineage["SRCROW"] = lineage["SRCROW"].astype("int64")
+        declared = {v: n.length for v, n in build.notes.items() if n.length}
+        frame, meta = _conform(frame.drop(columns=list(LINEAGE)), template, declared, lineage, engine_notes)
+        variables = []
+        for variable in meta.variables:
+            note = build.notes.get(variable.name)
+            updates = {"origin": _origin(note, name, variable.name) or variable.origin}
+            if note is not None and note.method:
+                oid = oids.method_oid(f"{name}.{variable.name}")
+                methods[oid] = Method(oid=oid, name=f"Algorithm for {name}.{variable.name}", description=note.method)
+                updates["method"] = oid
+            if note is not None and note.comment:
+                oid = oids.comment_oid(f"{name}.{variable.name}")
+                comments[oid] = Comment(oid=oid, description=note.comment)
+                updates["comment"] = oid
+            codelist = variable.codelist
+            if note is not None and note.codelist:
+                codelist = oids.codelist_oid(ct.short_name(note.codelist)) if ct.has_codelist(note.codelist) else codelist
+            if codelist and (ct.has_codelist(codelist) or ct.is_external(codelist)):
+                used = frame[variable.name]
+                values = set(used[used.astype(str) != ""].astype(str)) if variable.type == "Char" else set()
+                codelist_values.setdefault(codelist, set()).update(values)
+                codelist_sources.setdefault(codelist, codelist)
+                if note is not None and note.extend:
+                    extensions.setdefault(codelist, {}).update(note.extend)
+                updates["codelist"] = codelist
+            else:
+                updates["codelist"] = None
+            variables.append(replace(variable, **updates))
+        meta = replace(meta, variables=tuple(variables), keys=tuple(k for k in template.keys if k in frame.columns)
+                       or meta.keys)
+        variables = [replace(v, value_levels=_value_levels(name, frame, meta, v)) for v in meta.variables]
+        meta = replace(meta, variables=tuple(variables))
+        datasets[name] = BuiltDataset(frame=frame, meta=meta, lineage=lineage)
+        ui.debug(f"  {name}: {len(frame)} records, {len(meta.variables)} variables")
+
+    codelists, ct_standards = [], {}
+    for oid in sorted(codelist_values):
+        full = ct.codelist(oid)
+        if not full.dictionary and not codelist_values[oid] and not extensions.get(oid):
+            continue            # a codelist with no term used is not stated (define.xml needs terms)
+        if full.dictionary:
+            version = (study.standards.get(full.dictionary.lower()) or study.standards.get("meddra")
+                       if full.dictionary.upper() == "MEDDRA" else None)
+            codelists.append(replace(full, dictionary_version=version))
+            continue
+        declared = extensions.get(oid, {})
+        subset = ct.subset(oid, sorted(codelist_values[oid]), sponsor_extensions=sorted(declared))
+        items = tuple(replace(item, decode=declared.get(item.coded_value)) if item.extended else item
+                      for item in subset.items)
+        codelists.append(replace(subset, items=items))
+        standard = ct.standard(oid)
+        ct_standards[standard.oid] = standard
+    stated = {codelist.oid for codelist in codelists}
+    for name, built in datasets.items():
+        variables = tuple(var if var.codelist in stated or var.codelist is None else replace(var, codelist=None)
+                          for var in built.meta.variables)
+        built.meta = replace(built.meta, variables=variables)
+    metadata = StudyMetadata(
+        study_oid=f"ST.{study.studyid}", study_name=study.studyid,
+        description=str(study.config["study"].get("description") or study.config["study"].get("title") or study.studyid),
+        protocol_name=str(study.config["study"].get("protocol") or study.studyid),
+        standards=(standards.SDTMIG, *(ct_standards[k] for k in sorted(ct_standards))),
+        datasets=tuple(ds.meta for ds in datasets.values()), codelists=tuple(codelists),
+        methods=tuple(methods[k] for k in sorted(methods)), comments=tuple(comments[k] for k in sorted(comments)))
+    return Bundle(standard="SDTM", datasets=datasets, metadata=metadata, notes=list(engine_notes))

@@ -1,0 +1,145 @@
+"""``sdtmify init``: a new study folder with study.yaml and one annotated mapping per domain.
+
+The files validate against the mapping-language schema as written; the source tables they name
+are placeholders to replace with the study's own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..atomic import write_text
+from ..errors import InputError
+from ..paths import study_dir
+
+STUDY_YAML = """\
+# {name}: study-level settings. Every key is described in docs/mapping-language.md.
+study:
+  studyid: {name}
+  title: "Full title of the protocol"
+  protocol: "Protocol number"
+
+standards: {{sdtm: "2.0", sdtmig: "3.4", ct: "2025-03-28"}}
+
+# Source tables, paths relative to this folder (csv, xlsx with sheet:, sas7bdat, xpt).
+sources:
+  subjects: {{file: source/subjects.csv, keys: [subject_id]}}
+  dosing:   {{file: source/dosing.csv, keys: [subject_id, dose_date]}}
+  adverse_events: {{file: source/adverse_events.csv, keys: [subject_id, ae_number]}}
+  labs:     {{file: source/labs.csv, keys: [subject_id, sample_date, test]}}
+
+# USUBJID is built from this template (SDTMIG 3.4 4.1.2).
+subjects:
+  source: subjects
+  subjid: subject_id
+  siteid: site_id
+  usubjid: "{{STUDYID}}-{{SITEID}}-{{SUBJID}}"
+
+reference_dates:
+  RFSTDTC:  {{domain: EX, variable: EXSTDTC, pick: first}}
+  RFENDTC:  {{domain: EX, variable: EXENDTC, pick: last}}
+  RFXSTDTC: {{domain: EX, variable: EXSTDTC, pick: first}}
+  RFXENDTC: {{domain: EX, variable: EXENDTC, pick: last}}
+  RFICDTC:  {{source: subjects, column: consent_date}}
+
+visits:
+  scheduled:
+    - {{VISITNUM: 1, VISIT: SCREENING, VISITDY: -14, match: [Screening]}}
+    - {{VISITNUM: 2, VISIT: DAY 1, VISITDY: 1, match: [Day 1, Baseline]}}
+  unscheduled: {{match: [Unscheduled], increment: 0.01}}
+
+trial_design:
+  arms:
+    - {{ARMCD: A, ARM: "Arm A", match: ["A"], elements: [SCRN, TRT]}}
+  elements:
+    - {{ETCD: SCRN, ELEMENT: Screening, TESTRL: Informed consent, EPOCH: SCREENING, start: {{source: subjects, column: consent_date}}}}
+    - {{ETCD: TRT, ELEMENT: Treatment, TESTRL: First dose, EPOCH: TREATMENT, start: {{domain: EX, variable: EXSTDTC, pick: first}}}}
+
+output:
+  timestamp: "2026-01-01T00:00:00"
+  xpt: {{sas_version: "9.4"}}
+"""
+
+DOMAINS = {
+    "dm.yaml": """\
+# DM: one record per subject. STUDYID, DOMAIN and USUBJID are added by the engine.
+domain: DM
+from: subjects
+keys: [STUDYID, USUBJID]
+variables:
+  SUBJID:  {column: subject_id}
+  SITEID:  {column: site_id}
+  BRTHDTC: {iso8601: birth_date}
+  SEX:     {column: sex, ct: SEX}             # raw text recoded to CT (Male -> M)
+derive:
+  - reference_dates                           # rules in study.yaml
+  - arm: {from: {column: arm}}                # matched to trial_design arms
+  - age: {birth: BRTHDTC, at: RFICDTC}
+""",
+    "ex.yaml": """\
+# EX: one record per administration.
+domain: EX
+from: dosing
+keys: [STUDYID, USUBJID, EXTRT, EXSTDTC]
+variables:
+  EXTRT:   {column: drug, transform: upper}
+  EXDOSE:  {column: dose, as: num}
+  EXDOSU:  {column: dose_unit, ct: UNIT}
+  EXROUTE: {column: route, ct: ROUTE}
+  EXSTDTC: {iso8601: dose_date}
+  EXENDTC: {iso8601: dose_date}
+derive: [study_day, seq]
+""",
+    "ae.yaml": """\
+# AE: one record per event. Collected values without an AE variable go under supp:.
+domain: AE
+from: adverse_events
+keys: [STUDYID, USUBJID, AETERM, AESTDTC]
+variables:
+  AETERM:  {column: ae_term}
+  AEDECOD: {column: preferred_term}
+  AESER:   {column: serious, map: {"Yes": Y, "No": N}, ct: NY}
+  AESTDTC: {iso8601: onset_date, formats: [dd-mon-yyyy, iso]}
+  AEENDTC: {iso8601: end_date, formats: [dd-mon-yyyy, iso]}
+derive: [study_day, seq]
+""",
+    "lb.yaml": """\
+# LB: one record per result; unit factors and grading thresholds are data here.
+domain: LB
+from: labs
+keys: [STUDYID, USUBJID, LBTESTCD, LBDTC]
+variables:
+  LBTESTCD: {column: test, ct: LBTESTCD}
+  LBTEST:   {column: test_name}
+  LBORRES:  {column: result}
+  LBORRESU: {column: unit, ct: UNIT}
+  LBDTC:    {iso8601: sample_date}
+derive:
+  - visit: {from: {column: visit}, date: LBDTC}
+  - standardize: {by: LBTESTCD, units: {}}
+  - study_day
+  - baseline: {by: [LBTESTCD]}
+  - seq
+""",
+    "ta.yaml": "# TA: from study.yaml trial_design\ndomain: TA\ndesign: TA\n",
+    "te.yaml": "# TE: from study.yaml trial_design\ndomain: TE\ndesign: TE\n",
+    "tv.yaml": "# TV: from study.yaml visits\ndomain: TV\ndesign: TV\n",
+    "ts.yaml": """\
+# TS: trial summary parameters, one record each.
+domain: TS
+records:
+  - {TSSEQ: 1, TSPARMCD: TITLE, TSPARM: Trial Title, TSVAL: "Full title of the protocol"}
+""",
+}
+
+
+def init_study(name: str, force: bool = False) -> list[Path]:
+    """Write mappings/NAME/study.yaml and sdtm/*.yaml; refuse to overwrite unless ``force``."""
+    folder = study_dir(name)
+    targets = {folder / "study.yaml": STUDY_YAML.format(name=name)}
+    targets.update({folder / "sdtm" / file: text for file, text in DOMAINS.items()})
+    existing = [path for path in targets if path.exists()]
+    if existing and not force:
+        raise InputError(f"{existing[0]} exists; use --force to overwrite the scaffold files")
+    for path, text in targets.items():
+        write_text(path, text)
+    return list(targets)

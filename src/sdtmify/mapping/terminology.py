@@ -1,0 +1,49 @@
+"""CT recoding for the mapping language (the ``ct:`` modifier) on top of metadata.ct.
+
+Raw collected text becomes the CDISC submission value (through synonyms and the NCI preferred
+term); values CT does not know are refused unless the YAML declares them as sponsor terms with
+``extend:``, which only an extensible codelist accepts."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..errors import MetadataError
+from ..metadata.ct import ControlledTerminology, load_ct
+from . import yamlio
+
+
+class Terminology:
+    def __init__(self, ct: ControlledTerminology):
+        self.ct = ct
+
+    @classmethod
+    def load(cls, ct_file=None) -> Terminology:
+        return cls(load_ct(ct_file))
+
+    def recode(self, values: pd.Series, codelist: str, extend: dict, ctx, path) -> pd.Series:
+        """The submission value of each raw value in ``codelist``; unmapped values are an error."""
+        try:
+            extensible = self.ct.is_extensible(codelist)
+        except MetadataError:
+            names = self.ct.codelist_names()
+            raise ctx.error([*path, "ct"], f"codelist '{codelist}' is not in the controlled terminology"
+                                           f"{yamlio.suggest(codelist, names)}") from None
+        if extend and not extensible:
+            raise ctx.error([*path, "extend"], f"codelist {codelist} is not extensible; sponsor terms "
+                                               f"{', '.join(extend)} cannot be added")
+        distinct = pd.Series(values.unique(), dtype=object)
+        distinct = distinct[distinct != ""]
+        recoded = self.ct.recode_values(codelist, distinct)
+        declared = distinct.isin(list(extend)) & recoded.isna()
+        recoded = recoded.where(~declared, distinct)
+        unmapped = distinct[recoded.isna()]
+        if len(unmapped):
+            mask = values.isin(list(unmapped))
+            shown = ", ".join(repr(v) for v in sorted(unmapped)[:5])
+            raise ctx.error([*path, "ct"], f"{shown} not in CT codelist {codelist} "
+                                           f"({self.ct.codelist(codelist).c_code}) ({ctx.row_numbers(mask, 1)}); "
+                                           f"map it to a submission value with 'map'"
+                                           + (" or declare it with 'extend'" if extensible else ""))
+        table = dict(zip(distinct, recoded))
+        return values.map(table).fillna("").astype(str)

@@ -1,0 +1,241 @@
+"""Read one dataset file back as ``(frame, Dataset)``: SAS XPT v5, Dataset-JSON 1.1 (.json, .ndjson), CSV.
+
+Frames look alike whatever the file: Char columns as text with "" for blank, Num columns as float64
+(NaN for missing), numeric SAS dates/datetimes/times as SAS numbers (days or seconds since 1960-01-01),
+not as Python dates. A Num column that holds special missing values (``.A``-``.Z``, ``._``) comes back as
+an object column with those codes as text next to the numbers, as :mod:`sdtmify.writers.xpt` writes them.
+
+XPT values are read by pyreadstat (never ``pandas.read_sas``, which misreads zeros and drops records);
+the header metadata -- declared lengths, labels, formats, informats, dataset label, SAS release, host and
+timestamps -- by our own parser, kept on ``frame.attrs["xpt"]`` (an :class:`~sdtmify.writers.xpt.XptMember`).
+Dataset-JSON top-level attributes (times, sourceSystem, OIDs) are kept on ``frame.attrs["dataset_json"]``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, Location
+from .metadata.model import Dataset, Variable
+from .writers import xpt
+
+SUFFIXES = (".xpt", ".json", ".ndjson", ".csv")
+_SAS_EPOCH = pd.Timestamp("1960-01-01")
+
+
+def read_dataset(path: str | Path, encoding: str | None = None) -> tuple[pd.DataFrame, Dataset]:
+    """One dataset file as ``(frame, metadata)``, chosen by extension (.xpt, .json, .ndjson, .csv).
+
+    ``encoding`` is the XPT text encoding; None tries UTF-8 (ASCII included) and then Windows-1252."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise InputError("no such file", Location(str(path)))
+    if suffix == ".xpt":
+        return read_xpt(path, encoding)
+    if suffix in (".json", ".ndjson"):
+        return read_dataset_json(path)
+    if suffix == ".csv":
+        return read_csv(path)
+    raise InputError(f"cannot read '{suffix}' files; use one of {', '.join(SUFFIXES)}", Location(str(path)))
+
+
+# --------------------------------------------------------------------------------------------------
+# XPT
+
+def _pyreadstat_xpt(path: Path, encoding: str | None) -> tuple[pd.DataFrame, str]:
+    import pyreadstat
+
+    tries = [encoding] if encoding else ["utf-8", "cp1252"]
+    last = None
+    for name in tries:
+        try:
+            frame, _meta = pyreadstat.read_xport(str(path), encoding=name, disable_datetime_conversion=True)
+            return frame, name
+        except Exception as exc:  # pyreadstat raises its own error classes
+            last = exc
+    raise InputError(f"cannot read the XPT values ({last}); if the text is not {' or '.join(tries)}, "
+                     f"pass the encoding (e.g. --encoding latin-1)", Location(str(path))) from last
+
+
+def _num_data_type(values: np.ndarray) -> str:
+    """Define-XML DataType of a numeric column: integer when every value is whole (and exact in a double,
+    |x| <= 2**53), else float."""
+    finite = values[np.isfinite(values)]
+    whole = bool(np.all(finite == np.floor(finite))) and bool(np.all(np.abs(finite) <= 2.0 ** 53))
+    return "integer" if whole else "float"
+
+
+def read_xpt(path: str | Path, encoding: str | None = None) -> tuple[pd.DataFrame, Dataset]:
+    """An XPT v5 file: values by pyreadstat, metadata by :func:`sdtmify.writers.xpt.read_header`."""
+    path = Path(path)
+    frame, used = _pyreadstat_xpt(path, encoding)
+    member = xpt.read_header(path, used)
+    names = [var.name for var in member.variables]
+    if list(frame.columns) != names:
+        raise InputError(f"pyreadstat columns {list(frame.columns)} differ from the NAMESTR records {names}",
+                         Location(str(path)))
+    member = replace(member, observations=len(frame))
+    variables = []
+    for var in member.variables:
+        column = frame[var.name]
+        if var.type == "Num":
+            values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+            frame[var.name] = _with_special_missing(member, var, values)
+            data_type = _num_data_type(values)
+        else:
+            frame[var.name] = column.fillna("")
+            data_type = "text"
+        variables.append(Variable(name=var.name, label=var.label, type=var.type, length=var.length,
+                                  data_type=data_type, order=var.number, format=str(var.format),
+                                  informat=str(var.informat)))
+    frame.attrs["xpt"] = member
+    frame.attrs["encoding"] = used
+    dataset = Dataset(name=member.name, label=member.label, purpose="", variables=tuple(variables),
+                      leaf=path.name)
+    return frame, dataset
+
+
+def _with_special_missing(member: xpt.XptMember, var: xpt.XptVariable, values: np.ndarray):
+    """float64 as read, or an object column with ".A"-".Z"/"._" where the file holds special missings."""
+    missing = np.flatnonzero(np.isnan(values))
+    if missing.size == 0:
+        return values
+    codes = xpt.missing_codes(xpt.numeric_patterns(member, var, missing))
+    special = codes != "."
+    if not special.any():
+        return values
+    out = values.astype(object)
+    out[missing[special]] = codes[special]
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Dataset-JSON 1.1
+
+_NUMERIC_TYPES = ("integer", "decimal", "float", "double", "boolean")
+_DEFINE_TYPES = {"string": "text", "integer": "integer", "decimal": "float", "float": "float",
+                 "double": "float", "boolean": "integer", "URI": "text"}
+
+
+def _load_dataset_json(path: Path) -> tuple[dict, list]:
+    where = Location(str(path))
+    try:
+        if path.suffix.lower() == ".ndjson":
+            with path.open(encoding="utf-8") as handle:
+                head = json.loads(handle.readline())
+                rows = [json.loads(line) for line in handle if line.strip()]
+        else:
+            with path.open(encoding="utf-8") as handle:
+                head = json.load(handle)
+            rows = head.pop("rows", [])
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"not valid JSON: {exc}", where) from exc
+    if not isinstance(head, dict) or not isinstance(head.get("columns"), list):
+        raise InputError("not Dataset-JSON 1.1: no 'columns' list in the metadata", where)
+    return head, rows
+
+
+def _is_numeric(column: dict) -> bool:
+    kind = column.get("dataType", "string")
+    return kind in _NUMERIC_TYPES or (kind in ("date", "datetime", "time")
+                                      and column.get("targetDataType") == "integer")
+
+
+def sas_numbers_from_iso(values: pd.Series, kind: str) -> np.ndarray:
+    """ISO 8601 text -> SAS numbers: dates as days and datetimes as seconds since 1960-01-01, times as
+    seconds since midnight (Dataset-JSON 1.1 numeric dates with targetDataType "integer")."""
+    text = values.where(values.notna() & (values.astype(str) != ""), None)
+    if kind == "time":
+        seconds = pd.to_timedelta(text, errors="raise").dt.total_seconds()
+        return seconds.to_numpy(dtype=np.float64, na_value=np.nan)
+    stamps = pd.to_datetime(text, format="ISO8601", errors="raise")
+    seconds = (stamps - _SAS_EPOCH).dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan)
+    return seconds / 86400.0 if kind == "date" else seconds
+
+
+def read_dataset_json(path: str | Path) -> tuple[pd.DataFrame, Dataset]:
+    """A Dataset-JSON 1.1 file (.json one object; .ndjson metadata line then one array per record)."""
+    path = Path(path)
+    head, rows = _load_dataset_json(path)
+    columns = head["columns"]
+    names = [str(column.get("name")) for column in columns]
+    width = len(names)
+    bad = next((i for i, row in enumerate(rows) if not isinstance(row, list) or len(row) != width), None)
+    if bad is not None:
+        raise InputError(f"record {bad + 1} has {len(rows[bad]) if isinstance(rows[bad], list) else 'no'} "
+                         f"values, the columns declare {width}", Location(str(path)))
+    by_column = list(zip(*rows)) if rows else [()] * width
+    data = {}
+    variables = []
+    for order, (column, values) in enumerate(zip(columns, by_column), start=1):
+        name = names[order - 1]
+        series = pd.Series(values, dtype=object)
+        kind = column.get("dataType", "string")
+        where = Location(str(path), field=f"{name}")
+        try:
+            if _is_numeric(column):
+                if kind in ("date", "datetime", "time"):
+                    data[name] = sas_numbers_from_iso(series, kind)
+                else:
+                    data[name] = pd.to_numeric(series, errors="raise").to_numpy(dtype=np.float64,
+                                                                                na_value=np.nan)
+            else:
+                data[name] = series.where(series.notna(), "").astype(str)
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"values do not match dataType {kind!r}: {exc}", where) from exc
+        numeric = _is_numeric(column)
+        length = column.get("length")
+        if not length:
+            length = 8 if numeric else max(1, int(data[name].str.encode("utf-8").str.len().max() or 1)
+                                           if len(data[name]) else 1)
+        data_type = ("integer" if kind in ("date", "datetime", "time") else _DEFINE_TYPES.get(kind, "text")) \
+            if numeric else (kind if kind in ("date", "datetime", "time") else "text")
+        variables.append(Variable(
+            name=name, label=column.get("label", ""), type="Num" if numeric else "Char", length=int(length),
+            data_type=data_type, order=order, format=column.get("displayFormat", "") or "",
+            key_sequence=column.get("keySequence")))
+    frame = pd.DataFrame(data, columns=names, index=pd.RangeIndex(len(rows)))
+    keys = tuple(v.name for v in sorted((v for v in variables if v.key_sequence), key=lambda v: v.key_sequence))
+    frame.attrs["dataset_json"] = {k: v for k, v in head.items() if k not in ("columns", "rows")}
+    dataset = Dataset(name=str(head.get("name") or path.stem.upper()), label=head.get("label", ""),
+                      purpose="", keys=keys, variables=tuple(variables), leaf=path.name)
+    return frame, dataset
+
+
+# --------------------------------------------------------------------------------------------------
+# CSV
+
+def read_csv(path: str | Path) -> tuple[pd.DataFrame, Dataset]:
+    """A CSV with a header row. CSV states no types: a column is Num when every non-empty value is a
+    number written without a leading zero (so "001" stays text); lengths are the longest value in bytes."""
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8")
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError(f"cannot read as CSV: {exc}", Location(str(path))) from exc
+    variables = []
+    for order, name in enumerate(frame.columns, start=1):
+        text = frame[name].astype(str)
+        filled = text[text.str.strip() != ""]
+        numbers = pd.to_numeric(filled, errors="coerce")
+        numeric = (len(filled) > 0 and bool(numbers.notna().all())
+                   and not filled.str.match(r"^\s*[-+]?0\d").any())
+        if numeric:
+            values = pd.to_numeric(text.where(text.str.strip() != "", None), errors="coerce") \
+                .to_numpy(dtype=np.float64, na_value=np.nan)
+            frame[name] = values
+            variables.append(Variable(name=str(name), label="", type="Num", length=8,
+                                      data_type=_num_data_type(values), order=order))
+        else:
+            length = int(text.str.encode("utf-8").str.len().max()) if len(text) else 1
+            variables.append(Variable(name=str(name), label="", type="Char", length=max(1, length),
+                                      data_type="text", order=order))
+    dataset = Dataset(name=path.stem.upper(), label="", purpose="", variables=tuple(variables),
+                      leaf=path.name)
+    return frame, dataset

@@ -1,0 +1,60 @@
+"""Read ADaM datasets from the XPT files on disk, the way a reviewer's SAS or R session would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import SdtmifyError
+
+
+class AdamMissing(SdtmifyError):
+    """The ADaM XPT files the report needs are not there: the study has not been built."""
+
+    exit_code = 2
+
+
+def _read_xpt(path: Path) -> pd.DataFrame:
+    """One XPT file as a DataFrame, through the project's reader when it has landed.
+
+    Never pandas.read_sas: it misreads zeros and drops records."""
+    try:
+        from ..readers import read_dataset
+    except ImportError:
+        read_dataset = None
+    if read_dataset is not None:
+        frame = read_dataset(path)
+        frame = frame[0] if isinstance(frame, tuple) else frame
+    else:
+        import pyreadstat
+
+        frame, _meta = pyreadstat.read_xport(str(path))
+    return frame
+
+
+def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Character columns trimmed with blanks as missing (XPT pads and has no character null)."""
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            text = column.astype(object).str.strip()
+            out[name] = text.where(text.notna() & (text != ""), None).astype(object)
+    out.columns = [str(c).upper() for c in out.columns]
+    return out
+
+
+def dataset_path(adam_dir: Path, name: str) -> Path:
+    return Path(adam_dir) / f"{name.lower()}.xpt"
+
+
+def read_adam(adam_dir: Path, names: list[str]) -> dict[str, pd.DataFrame]:
+    """The named ADaM datasets read from ``adam_dir/<name>.xpt``; all missing files named at once."""
+    paths = {name: dataset_path(adam_dir, name) for name in names}
+    missing = [str(p) for p in paths.values() if not p.is_file()]
+    if missing:
+        raise AdamMissing(
+            f"ADaM files not found: {', '.join(missing)}. "
+            "Run `sdtmify build --study <STUDY>` first; the report reads the ADaM XPT files it writes.")
+    return {name: _normalise(_read_xpt(path)) for name, path in paths.items()}

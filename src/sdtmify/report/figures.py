@@ -1,0 +1,143 @@
+"""Figures as deterministic PNG bytes (matplotlib, Agg): a swimmer plot, values over time per
+subject in panels, and a grouped bar chart of a table's columns.
+
+Same inputs give the same bytes: no timestamp or software tag in the PNG metadata, fixed size and
+DPI, a fixed style, and every subject/level drawn in a sorted, declared order."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from .categories import as_category, category_label, category_mask  # noqa: E402
+from .cells import Table, plain  # noqa: E402
+from .select import where_mask  # noqa: E402
+
+FALLBACK_COLOURS = ["#1b7837", "#5aae61", "#2166ac", "#d6604d", "#878787", "#b2abd2", "#fdb863", "#8c510a"]
+STYLE = {"font.family": "DejaVu Sans", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
+         "svg.hashsalt": "sdtmify", "path.simplify": True}
+
+
+def png_bytes(figure) -> bytes:
+    """The figure as PNG with no creation time or software tag, so two runs give identical bytes."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, metadata={"Software": None}, bbox_inches=None)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _colours(levels: list[str], declared: Mapping | None) -> dict[str, str]:
+    declared = declared or {}
+    return {level: declared.get(level, FALLBACK_COLOURS[i % len(FALLBACK_COLOURS)]) for i, level in enumerate(levels)}
+
+
+def swimmer_plot(spec: Mapping, subjects: pd.DataFrame) -> bytes:
+    """One horizontal bar per subject, its length ``length`` (or ``fallback_length`` where that is
+    missing), coloured by ``colour_by`` level; an arrow at the end marks an ongoing (censored) bar."""
+    length = pd.to_numeric(subjects[spec["length"]], errors="coerce")
+    if "fallback_length" in spec:
+        length = length.fillna(pd.to_numeric(subjects[spec["fallback_length"]], errors="coerce"))
+    levels = [category_label(as_category(c)) for c in spec["levels"]]
+    level_of = pd.Series(None, index=subjects.index, dtype=object)
+    for category in map(as_category, spec["levels"]):
+        level_of = level_of.mask(level_of.isna() & category_mask(subjects, spec["colour_by"], category),
+                                 category_label(category))
+    frame = pd.DataFrame({"label": subjects[spec["label"]].astype(str), "length": length.fillna(0.0),
+                          "level": level_of.fillna("Other"),
+                          "ongoing": where_mask(subjects, spec.get("ongoing")) if spec.get("ongoing") else False})
+    order = {level: i for i, level in enumerate([*levels, "Other"])}
+    frame = frame.assign(_rank=frame["level"].map(order)).sort_values(
+        ["_rank", "length", "label"], ascending=[True, False, True], kind="stable").reset_index(drop=True)
+    colours = _colours([*levels, "Other"], spec.get("colours"))
+    with plt.rc_context(STYLE):
+        figure, axes = plt.subplots(figsize=(7.5, 0.28 * len(frame) + 1.4))
+        y = np.arange(len(frame))[::-1]
+        axes.barh(y, frame["length"], color=frame["level"].map(colours), height=0.7)
+        reach = float(frame["length"].max() or 1.0)
+        for yi, row in zip(y, frame.itertuples(), strict=True):   # one arrow per subject (tens, not records)
+            if row.ongoing:
+                axes.annotate("", xy=(row.length + 0.07 * reach, yi), xytext=(row.length, yi),
+                              arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.2})
+        axes.set_yticks(y, frame["label"])
+        axes.set_xlim(0, reach * 1.12)
+        axes.set_xlabel(spec.get("x_label", spec["length"]))
+        axes.set_ylabel(spec.get("y_label", ""))
+        axes.set_title(spec["title"], loc="left", fontsize=10)
+        handles = [plt.Rectangle((0, 0), 1, 1, color=colours[level]) for level in levels if level in set(frame["level"])]
+        names = [level for level in levels if level in set(frame["level"])]
+        if frame["ongoing"].any():
+            handles.append(plt.Line2D([0], [0], marker=">", color="black", lw=1, markersize=6))
+            names.append(spec.get("ongoing_label", "ongoing"))
+        axes.legend(handles, names, loc="lower right", frameon=False)
+        figure.tight_layout()
+        return png_bytes(figure)
+
+
+def timecourse_plot(spec: Mapping, subjects: pd.DataFrame, records: pd.DataFrame, subject: str) -> bytes:
+    """``y`` against ``x`` per subject, one panel per declared subject group.
+
+    ``missing_as`` draws missing results (e.g. below the detection limit) at a fixed value;
+    ``peak_per_interval: 21`` shows each subject's peak within consecutive x intervals of that width
+    (e.g. per 21-day cycle) at the interval's number, as a per-cycle peak figure does."""
+    records = records.loc[where_mask(records, spec.get("where"))]
+    extra = [c for c in subjects.columns if c not in records.columns or c == subject]
+    data = records.merge(subjects[extra], on=subject, how="inner")
+    x = pd.to_numeric(data[spec["x"]], errors="coerce")
+    y = pd.to_numeric(data[spec["y"]], errors="coerce")
+    if "missing_as" in spec:
+        y = y.fillna(float(spec["missing_as"]))
+    data = data.assign(_X=x, _Y=y, _LABEL=data[spec["label"]].astype(str)).dropna(subset=["_X", "_Y"])
+    if "peak_per_interval" in spec:
+        width = float(spec["peak_per_interval"])
+        data = data.assign(_X=np.floor((data["_X"] - 1) / width) + 1)
+        data = data.groupby([subject, "_LABEL", "_X"], as_index=False, sort=True)["_Y"].max().merge(
+            subjects[extra], on=subject, how="left")
+    panels = spec["panels"]
+    with plt.rc_context(STYLE):
+        figure, axes_list = plt.subplots(len(panels), 1, figsize=(7.5, 2.9 * len(panels)), sharex=True, squeeze=False)
+        for axes, panel in zip(axes_list[:, 0], panels, strict=True):
+            chosen = data.loc[where_mask(data, panel.get("where"))].sort_values(["_LABEL", "_X"], kind="stable")
+            for i, (label, points) in enumerate(chosen.groupby("_LABEL", sort=True)):
+                axes.plot(points["_X"], points["_Y"], marker="o", markersize=3, lw=1.2,
+                          color=FALLBACK_COLOURS[i % len(FALLBACK_COLOURS)], label=f"{spec.get('label_prefix', '')}{label}")
+            axes.set_title(panel["title"], loc="left", fontsize=10)
+            axes.set_ylabel(spec.get("y_label", spec["y"]))
+            if not chosen.empty:
+                axes.legend(loc="upper right", frameon=False, ncol=2, fontsize=8)
+        if "peak_per_interval" in spec:
+            axes_list[-1, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes_list[-1, 0].set_xlabel(spec.get("x_label", spec["x"]))
+        figure.suptitle(spec["title"], x=0.01, ha="left", fontsize=10)
+        figure.tight_layout()
+        return png_bytes(figure)
+
+
+def grouped_bar_chart(spec: Mapping, table: Table) -> bytes:
+    """Bars of a table's numeric columns (``columns``) for each of its rows, side by side."""
+    columns = spec["columns"]
+    rows = [key.split("/")[1] for key in table.cells if key.endswith("/" + columns[0])]
+    values = np.array([[plain(table.cells[f"{table.id}/{r}/{c}"].value) or 0.0 for c in columns] for r in rows],
+                      dtype=float)
+    colours = spec.get("colours") or {}
+    with plt.rc_context(STYLE):
+        figure, axes = plt.subplots(figsize=(max(6.0, 0.62 * len(rows) + 1.5), 3.8))
+        width = 0.8 / len(columns)
+        base = np.arange(len(rows))
+        for i, column in enumerate(columns):
+            axes.bar(base + (i - (len(columns) - 1) / 2) * width, values[:, i], width,
+                     label=column, color=colours.get(column, FALLBACK_COLOURS[(i + 1) % len(FALLBACK_COLOURS)]))
+        axes.set_xticks(base, rows, rotation=35, ha="right")
+        axes.set_ylabel(spec.get("y_label", ""))
+        axes.set_title(spec["title"], loc="left", fontsize=10)
+        axes.legend(frameon=False)
+        figure.tight_layout()
+        return png_bytes(figure)

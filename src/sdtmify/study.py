@@ -1,0 +1,124 @@
+"""Load and validate a study folder (``mappings/<STUDY>/``) into a plain ``Study`` object.
+
+study.yaml is checked against specs/schema/study.schema.json (unknown keys are errors, each
+message names file:line and key path); source tables are read lazily and cached."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError, Location, MappingError
+from .mapping import yamlio
+from .paths import study_dir
+from .reproducible import build_timestamp
+from .sources import detect_format, read_source
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """One declared source table (study.yaml ``sources:``)."""
+
+    name: str
+    path: Path
+    format: str
+    sheet: str | None = None
+    encoding: str | None = None
+    keys: tuple[str, ...] = ()
+    subject: str | None = None
+    description: str = ""
+    line: int | None = None
+
+
+@dataclass
+class Study:
+    name: str
+    folder: Path
+    config: dict
+    sources: dict[str, SourceTable]
+    timestamp: dt.datetime
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def studyid(self) -> str:
+        return str(self.config["study"]["studyid"])
+
+    @property
+    def file(self) -> str:
+        """study.yaml as messages name it."""
+        return yamlio.display_path(self.folder / "study.yaml")
+
+    @property
+    def xpt_options(self) -> dict:
+        return dict(self.config.get("output", {}).get("xpt", {}) or {})
+
+    @property
+    def has_adam(self) -> bool:
+        return (self.folder / "adam").is_dir()
+
+    @property
+    def has_report(self) -> bool:
+        return (self.folder / "report.yaml").is_file()
+
+    @property
+    def standards(self) -> dict:
+        return {"sdtm": "2.0", "sdtmig": "3.4", **dict(self.config.get("standards", {}) or {})}
+
+    @property
+    def subject_column(self) -> str:
+        subjects = self.config["subjects"]
+        return subjects.get("subject_column", subjects["subjid"])
+
+    def mapping_files(self, standard: str = "sdtm") -> list[Path]:
+        """The domain mapping files of one standard, in name order."""
+        return sorted((self.folder / standard).glob("*.yaml"))
+
+    def source(self, name: str) -> pd.DataFrame:
+        """A declared source table as str columns plus SRCROW; read once, then cached."""
+        if name not in self.sources:
+            raise MappingError(f"no source table '{name}'{yamlio.suggest(name, self.sources)}; "
+                               f"declare it under 'sources:' in study.yaml", Location(self.file))
+        if name not in self._cache:
+            spec = self.sources[name]
+            self._cache[name] = read_source(spec.path, spec.format, spec.sheet, spec.encoding, name=name)
+        return self._cache[name]
+
+
+def _resolve_folder(name_or_path: str | Path) -> tuple[str, Path]:
+    candidate = Path(name_or_path)
+    if candidate.is_dir() and (candidate / "study.yaml").is_file():
+        return candidate.name, candidate.resolve()
+    return str(name_or_path), study_dir(str(name_or_path))
+
+
+def load_study(name_or_path: str | Path) -> Study:
+    """Read and validate ``mappings/<name>/study.yaml`` (or a study folder path)."""
+    name, folder = _resolve_folder(name_or_path)
+    config_path = folder / "study.yaml"
+    if not folder.is_dir():
+        raise InputError(f"study '{name}' not found: no folder {folder}; "
+                         f"create it with `sdtmify init --study {name}`")
+    if not config_path.is_file():
+        raise InputError(f"study '{name}' has no study.yaml in {folder}; "
+                         f"create one with `sdtmify init --study {name}`")
+    document = yamlio.load_yaml(config_path)
+    file = yamlio.display_path(config_path)
+    yamlio.validate(document, "study", file)
+    sources = {}
+    for source_name, spec in document["sources"].items():
+        path = (folder / spec["file"]).resolve()
+        sources[source_name] = SourceTable(
+            name=source_name, path=path, format=spec.get("format") or detect_format(path),
+            sheet=spec.get("sheet"), encoding=spec.get("encoding"), keys=tuple(spec.get("keys", ())),
+            subject=spec.get("subject"), description=spec.get("description", ""),
+            line=document["sources"].line_of(source_name))
+    subjects = document["subjects"]
+    if subjects["source"] not in sources:
+        raise MappingError(f"source '{subjects['source']}' is not declared under 'sources:'"
+                           f"{yamlio.suggest(subjects['source'], sources)}",
+                           Location(file, subjects.line_of("source"), "subjects.source"))
+    timestamp = build_timestamp(document.get("output", {}).get("timestamp"))
+    return Study(name=name, folder=folder, config=document, sources=sources, timestamp=timestamp)

@@ -1,0 +1,102 @@
+"""Define-XML 2.1 <-> data agreement (Define-XML 2.1 specification section 5; FDA TCG 4.1.4.5)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..conditions import MissingInput
+from ..engine import Hits
+
+
+def _declared(view, ctx):
+    meta = ctx.define.get(view.table.standard)
+    if meta is None:
+        raise MissingInput(f"no {view.table.standard} define.xml given")
+    for ds in meta.datasets:
+        if ds.name == view.table.name:
+            return meta, ds
+    raise MissingInput(f"{view.table.name} not described in define.xml (see the dataset-level rule)")
+
+
+def define(rule, view, ctx) -> list[Hits]:
+    """One ``attribute`` of the data against define.xml: variables (both ways), label, type, length,
+    order, dataset label, codelist values, mandatory (no nulls), keys unique."""
+    meta, ds = _declared(view, ctx)
+    attr = rule.check["attribute"]
+    declared = {v.name: v for v in ds.variables}
+    ours = {v.name: v for v in view.table.meta.variables}
+    name = view.table.name
+    items = []
+    if attr == "variables_in_define":
+        items = [{"variable": c, "value": "not in define.xml"} for c in view.frame.columns if c not in declared]
+    elif attr == "variables_in_data":
+        items = [{"variable": v, "value": "not in data"} for v in declared if v not in view.frame.columns]
+    elif attr == "dataset_label":
+        if (view.table.meta.label or "").strip() and view.table.meta.label.strip() != ds.label:
+            items = [{"variable": "", "value": view.table.meta.label, "expected": ds.label}]
+    elif attr in ("label", "length", "type"):
+        for col in view.frame.columns:
+            if col not in declared or col not in ours:
+                continue
+            d, o = declared[col], ours[col]
+            if attr == "label" and o.label.strip() != d.label:
+                items.append({"variable": col, "value": o.label, "expected": d.label})
+            elif attr == "length" and o.type == "Char" and d.type == "Char" and o.length != d.length:
+                items.append({"variable": col, "value": o.length, "expected": d.length})
+            elif attr == "type":
+                is_num = bool(pd.api.types.is_numeric_dtype(view.frame[col].dtype))
+                if is_num != (d.type == "Num"):
+                    items.append({"variable": col, "value": "Num" if is_num else "Char", "expected": d.data_type})
+    elif attr == "order":
+        present = [v.name for v in ds.variables if v.name in view.frame.columns]
+        cols = [c for c in view.frame.columns if c in declared]
+        for i, (got, want) in enumerate(zip(cols, present), start=1):
+            if got != want:
+                items.append({"variable": got, "value": i, "expected": want})
+                break
+    elif attr == "mandatory":
+        hits = [Hits(name, view.null(v.name), (v.name,), view=view)
+                for v in ds.variables if v.core == "Req" and v.name in view.frame.columns]
+        return hits
+    elif attr == "codelist":
+        codelists = {cl.oid: cl for cl in meta.codelists}
+        hits = []
+        for v in ds.variables:
+            cl = codelists.get(v.codelist)
+            if cl is None or cl.dictionary or v.name not in view.frame.columns or not cl.items:
+                continue
+            col = view.column(v.name)
+            values = set(cl.values())
+            if pd.api.types.is_numeric_dtype(col.dtype):
+                # numeric codes (e.g. AVALCAT1N): compare as numbers
+                allowed = pd.to_numeric(pd.Series(sorted(values)), errors="coerce").dropna()
+                bad = ~view.null(v.name) & ~col.isin(allowed.tolist()).to_numpy()
+            else:
+                bad = ~view.null(v.name) & ~col.isin(values).to_numpy()
+            hits.append(Hits(name, bad, (v.name,), view=view,
+                             extra={"codelist": np.full(len(col), cl.oid, dtype=object)}))
+        return hits
+    elif attr == "keys":
+        keys = [k for k in ds.keys if k in view.frame.columns]
+        if not keys:
+            return []
+        mask = view.frame.duplicated(keys, keep=False).to_numpy()
+        return [Hits(name, mask, tuple(keys), view=view)]
+    return [Hits(name, items=items)]
+
+
+def define_datasets(rule, ctx, tables) -> list[Hits]:
+    """Every dataset has an ItemGroupDef (``direction: data``) and every ItemGroupDef has a dataset
+    (``direction: define``), per standard."""
+    if not ctx.define:
+        raise MissingInput("no define.xml given")
+    hits = []
+    for standard, meta in sorted(ctx.define.items()):
+        declared = {d.name for d in meta.datasets}
+        present = {t.name for t in ctx.tables.values() if t.standard == standard}
+        if rule.check.get("args", {}).get("direction", "data") == "data":
+            hits += [Hits(n, items=[{"variable": "", "value": n}]) for n in sorted(present - declared)]
+        else:
+            hits += [Hits(n, items=[{"variable": "", "value": n}]) for n in sorted(declared - present)]
+    return hits

@@ -1,0 +1,295 @@
+"""Rules that need code: each is one named, vectorized function (no loop over records).
+
+``check: {type: function, name: study_day, args: {...}}`` runs per dataset;
+``check: {type: study_function, name: ts_parameters, args: {...}}`` runs once per study."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import isodate
+from ..conditions import MissingInput, View, evaluate
+from ..engine import Hits
+from .records import prepare
+from .relations import _key
+
+
+def study_day(view, ctx, dy: str, dtc: str, reference: str = "DM.RFSTDTC") -> list[Hits]:
+    """SDTMIG 4.4.4 (CG0006, CG0220, CG0222): --DY = date - RFSTDTC + 1 on/after RFSTDTC, date - RFSTDTC
+    before it. Checked where --DY and both complete date portions are present."""
+    dataset, column = reference.split(".")
+    if not view.join(dataset, [column]):
+        raise MissingInput(f"cannot join {reference}")
+    dy, dtc = view.expand(dy), view.expand(dtc)
+    prepare_names(view, [dy, dtc])
+    expected = isodate.study_day(view.column(dtc).astype("str"), view.column(reference).astype("str"))
+    got = pd.to_numeric(view.column(dy), errors="coerce").to_numpy(dtype="float64")
+    mask = ~np.isnan(expected) & ~np.isnan(got) & (got != expected)
+    return [Hits(view.table.name, mask, (dy, dtc, reference), view=view, extra={"expected": expected})]
+
+
+def prepare_names(view, names) -> None:
+    missing = [n for n in names if not view.has(n)]
+    if missing:
+        raise MissingInput("no " + ", ".join(missing))
+
+
+def parent_record(view, tables, rdomain: pd.Series, idvar: pd.Series, idvarval: pd.Series) -> np.ndarray:
+    """True where (RDOMAIN, USUBJID, IDVAR=IDVARVAL) names an existing parent record (SDTMIG 8.4.1).
+
+    A null IDVAR points at the subject's DM record. Loops over distinct (RDOMAIN, IDVAR) pairs only."""
+    found = np.zeros(len(view.frame), dtype=bool)
+    usubjid = _key(view.column("USUBJID"))
+    pairs = pd.DataFrame({"d": rdomain.astype("str"), "v": idvar.astype("str").str.strip()})
+    for (domain, var), rows in pairs.groupby(["d", "v"], sort=True).groups.items():
+        parent = tables.get(domain)
+        if parent is None:
+            continue
+        positions = view.frame.index.get_indexer(rows)
+        if var == "":
+            subjects = set(_key(parent.frame["USUBJID"])) if "USUBJID" in parent.frame.columns else set()
+            found[positions] = usubjid.iloc[positions].isin(subjects).to_numpy()
+            continue
+        if var not in parent.frame.columns or "USUBJID" not in parent.frame.columns:
+            continue
+        wanted = pd.MultiIndex.from_arrays([_key(parent.frame["USUBJID"]), _key(parent.frame[var])])
+        here = pd.MultiIndex.from_arrays([usubjid.iloc[positions], idvarval.astype("str").str.strip().iloc[positions]])
+        found[positions] = here.isin(wanted)
+    return found
+
+
+def supp_parent(view, ctx) -> list[Hits]:
+    """CG0371: SUPPxx / RELREC IDVAR, IDVARVAL must identify a record of RDOMAIN for the subject."""
+    prepare_names(view, ["RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL"])
+    ok = parent_record(view, ctx.tables, view.column("RDOMAIN"), view.column("IDVAR"), view.column("IDVARVAL"))
+    domains_present = view.column("RDOMAIN").isin(list(ctx.tables)).to_numpy()
+    mask = ~ok & domains_present & ~view.null("USUBJID")
+    return [Hits(view.table.name, mask, ("RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL"), view=view)]
+
+
+def subject_extreme(view, ctx, variable: str, source: str, columns: list[str], how: str,
+                    where: dict | None = None) -> list[Hits]:
+    """CG0147/CG0148: DM.RFXSTDTC is the earliest EXSTDTC; DM.RFXENDTC the latest EXSTDTC/EXENDTC.
+
+    Compared at the precision of the DM value; subjects without exposure records are not checked."""
+    src = ctx.tables.get(source)
+    if src is None:
+        raise MissingInput(f"{source} dataset absent")
+    missing = [c for c in columns if c not in src.frame.columns]
+    if missing or variable not in view.frame.columns:
+        raise MissingInput("no " + ", ".join(missing or [variable]))
+    rows = evaluate(where, View(src, ctx.tables)) if where else np.ones(len(src.frame), dtype=bool)
+    stacked = pd.concat([pd.DataFrame({"USUBJID": src.frame.loc[rows, "USUBJID"], "dtc": src.frame.loc[rows, c]})
+                         for c in columns])
+    stacked = stacked[stacked["dtc"].str.strip() != ""]
+    grouped = stacked.groupby("USUBJID")["dtc"]
+    extreme = grouped.min() if how == "min" else grouped.max()
+    expected = view.column("USUBJID").map(extreme).fillna("").astype("str")
+    got = view.column(variable).astype("str")
+    # Compare at the shorter of the two precisions, as SDTMIG 4.4 treats partial dates as intervals.
+    # A null DM value is left to the Expected-variable rules; here only disagreeing dates count.
+    mask = (expected != "").to_numpy() & ~view.null(variable) & (isodate.compare(got, expected) != 0)
+    return [Hits(view.table.name, mask, (variable,), view=view, extra={f"{source} {how}": expected.to_numpy()})]
+
+
+def element_continuity(view, ctx) -> list[Hits]:
+    """CG0207: within a subject, SEENDTC of an element equals SESTDTC of the next element (by SESEQ)."""
+    prepare_names(view, ["USUBJID", "SESTDTC", "SEENDTC"])
+    order = [c for c in ("USUBJID", "SESTDTC", "SESEQ") if c in view.frame.columns]
+    frame = view.frame.sort_values(order, kind="stable")
+    nxt = frame.groupby("USUBJID", sort=False)["SESTDTC"].shift(-1)
+    bad = nxt.notna() & (nxt != "") & (frame["SEENDTC"] != nxt)
+    mask = np.zeros(len(view.frame), dtype=bool)
+    mask[view.frame.index.get_indexer(frame.index[bad.to_numpy()])] = True
+    next_start = pd.Series("", index=view.frame.index, dtype="str")
+    next_start.loc[frame.index] = nxt.fillna("").astype("str")
+    return [Hits(view.table.name, mask, ("USUBJID", "SESTDTC", "SEENDTC"), view=view,
+                 extra={"next SESTDTC": next_start.to_numpy()})]
+
+
+def best_response(view, ctx, testcd: str = "RSTESTCD", result: str = "RSSTRESC",
+                  best: str = "BESTRESP", overall: str = "OVRLRESP", ignore: tuple = ("NE",)) -> list[Hits]:
+    """RECIST 1.1 section 4.4: a subject's best overall response is one of the overall responses
+    recorded at their time points (ignoring "NE"). Flags BESTRESP records without such a visit."""
+    prepare_names(view, ["USUBJID", testcd, result])
+    codes = view.column(testcd)
+    visits = view.frame[codes == overall]
+    seen = pd.MultiIndex.from_arrays([visits["USUBJID"], visits[result]])
+    here = pd.MultiIndex.from_arrays([view.column("USUBJID"), view.column(result)])
+    is_best = (codes == best).to_numpy()
+    mask = is_best & ~view.null(result) & ~here.isin(seen) & ~view.column(result).isin(list(ignore)).to_numpy()
+    return [Hits(view.table.name, mask, ("USUBJID", testcd, result), view=view)]
+
+
+def traceability(view, ctx, domain: str = "SRCDOM", variable: str = "SRCVAR", seq: str = "SRCSEQ") -> list[Hits]:
+    """ADaMIG 1.3 section 3.3.8: SRCDOM/SRCVAR/SRCSEQ must point at an existing record and variable
+    (SRCSEQ is the --SEQ of the USUBJID's record in SRCDOM). Loops over distinct SRCDOM values only."""
+    prepare_names(view, ["USUBJID", domain])
+    doms = view.column(domain).astype("str")
+    mask = np.zeros(len(view.frame), dtype=bool)
+    why = np.full(len(view.frame), "", dtype=object)
+    for dom in sorted(set(doms[~view.null(domain)].unique())):
+        rows = (doms == dom).to_numpy()
+        parent = ctx.tables.get(dom)
+        if parent is None:
+            mask |= rows
+            why[rows] = f"{dom} dataset absent"
+            continue
+        if view.has(variable):
+            bad_var = rows & ~view.column(variable).isin(list(parent.frame.columns)).to_numpy() & ~view.null(variable)
+            mask |= bad_var
+            why[bad_var] = f"no such variable in {dom}"
+        seq_name = f"{parent.prefix}SEQ" if parent.prefix else "ASEQ"
+        if view.has(seq) and seq_name in parent.frame.columns:
+            wanted = pd.MultiIndex.from_arrays([_key(parent.frame["USUBJID"]), _key(parent.frame[seq_name])])
+            here = pd.MultiIndex.from_arrays([_key(view.column("USUBJID")), _key(view.column(seq))])
+            bad_seq = rows & ~view.null(seq) & ~here.isin(wanted)
+            mask |= bad_seq
+            why[bad_seq & (why == "")] = f"no {dom} record with this {seq_name}"
+    return [Hits(view.table.name, mask, ("USUBJID", domain, variable, seq), view=view, extra={"problem": why})]
+
+
+def subject_has(view, ctx, dataset: str, where: dict | None = None, when: dict | None = None) -> list[Hits]:
+    """Subjects (records of this dataset matching ``when``) must have a record in ``dataset``
+    matching ``where``; e.g. FB0608 a subject with DTHFL = "Y" has a DS record with DSDECOD = "DEATH"."""
+    other = ctx.tables.get(dataset)
+    if other is None:
+        raise MissingInput(f"{dataset} dataset absent")
+    prepare_names(view, ["USUBJID"])
+    rows = evaluate(when, view) if when else np.ones(len(view.frame), dtype=bool)
+    oview = View(other, ctx.tables)
+    orows = evaluate(where, oview) if where else np.ones(len(other.frame), dtype=bool)
+    subjects = set(other.frame.loc[orows, "USUBJID"])
+    mask = rows & ~view.column("USUBJID").isin(subjects).to_numpy()
+    return [Hits(view.table.name, mask, ("USUBJID",), view=view)]
+
+
+def text_values(view, ctx, test: str) -> list[Hits]:
+    """Every character value of the dataset: ``leading_space`` (FDA FB1501), ``dot`` (a lone "."
+    standing for missing, FB1502), ``non_ascii`` (FDA TCG 4.1.5: ASCII only in XPT v5). One finding
+    per value, as CORE counts them."""
+    hits = []
+    for name in view.frame.columns:
+        series = view.frame[name]
+        if pd.api.types.is_numeric_dtype(series.dtype):
+            continue
+        if test == "leading_space":
+            mask = series.str.match(r"\s").fillna(False).to_numpy(dtype=bool)
+        elif test == "dot":
+            mask = (series.str.strip() == ".").to_numpy(dtype=bool)
+        else:
+            mask = ~series.str.fullmatch(r"[\x20-\x7e]*").fillna(True).to_numpy(dtype=bool)
+        if mask.any():
+            hits.append(Hits(view.table.name, mask, (name,), view=view))
+    return hits
+
+
+def idvar_exists(view, ctx) -> list[Hits]:
+    """CG0370: IDVAR in SUPPxx / RELREC names a variable of the dataset named by RDOMAIN."""
+    prepare_names(view, ["RDOMAIN", "IDVAR"])
+    pairs = pd.DataFrame({"d": view.column("RDOMAIN"), "v": view.column("IDVAR")})
+    known = {(d, v) for d, v in pairs.drop_duplicates().itertuples(index=False)
+             if d in ctx.tables and v in ctx.tables[d].frame.columns}
+    here = pd.MultiIndex.from_frame(pairs)
+    ok = here.isin(pd.MultiIndex.from_tuples(sorted(known), names=["d", "v"])) if known else np.zeros(len(pairs), bool)
+    mask = ~view.null("IDVAR") & view.column("RDOMAIN").isin(list(ctx.tables)).to_numpy() & ~np.asarray(ok)
+    return [Hits(view.table.name, mask, ("RDOMAIN", "IDVAR"), view=view)]
+
+
+def qnam_standard(view, ctx) -> list[Hits]:
+    """CG0314: a SUPPxx QNAM must not be a variable the IG defines for the parent domain (it belongs
+    in the parent dataset)."""
+    prepare_names(view, ["RDOMAIN", "QNAM"])
+    if ctx.standards is None:
+        raise MissingInput("no IG metadata available")
+    names: set[str] = set()
+    for domain in view.column("RDOMAIN").drop_duplicates():
+        parent = ctx.tables.get(domain)
+        template = ctx.standards.dataset(parent) if parent is not None else None
+        if template is not None:
+            names |= {v.name for v in template.variables}
+    mask = view.column("QNAM").isin(sorted(names)).to_numpy()
+    return [Hits(view.table.name, mask, ("RDOMAIN", "QNAM"), view=view)]
+
+
+def change_from_baseline(view, ctx, change: str = "CHG", value: str = "AVAL", base: str = "BASE",
+                         percent: bool = False) -> list[Hits]:
+    """ADaMIG 1.3 section 3.3.5: CHG = AVAL - BASE; PCHG = (AVAL - BASE) / BASE * 100, within a
+    rounding tolerance of 1e-6 (relative)."""
+    prepare_names(view, [change, value, base])
+    aval, bval = view.column(value).to_numpy("float64"), view.column(base).to_numpy("float64")
+    got = view.column(change).to_numpy("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = (aval - bval) / bval * 100 if percent else aval - bval
+    close = np.isclose(got, expected, rtol=1e-6, atol=1e-9)
+    mask = ~np.isnan(got) & ~np.isnan(expected) & ~close
+    mask |= np.isnan(got) & ~np.isnan(expected)
+    return [Hits(view.table.name, mask, (change, value, base), view=view, extra={"expected": expected})]
+
+
+def analysis_day(view, ctx, day: str = "ADY", date: str = "ADT", reference: str = "TRTSDT") -> list[Hits]:
+    """ADaMIG 1.3 section 3.3.3: ADY = ADT - TRTSDT + 1 on or after TRTSDT, ADT - TRTSDT before it
+    (no day 0). Numeric SAS dates; TRTSDT from the record or from ADSL."""
+    prepare_names(view, [day, date])
+    if not view.has(reference):
+        if not view.join("ADSL", [reference]):
+            raise MissingInput(f"no {reference} here or in ADSL")
+        reference = f"ADSL.{reference}"
+    diff = view.column(date).to_numpy("float64") - view.column(reference).to_numpy("float64")
+    expected = np.where(diff >= 0, diff + 1, diff)
+    got = view.column(day).to_numpy("float64")
+    mask = ~np.isnan(got) & ~np.isnan(expected) & (got != expected)
+    return [Hits(view.table.name, mask, (day, date, reference), view=view, extra={"expected": expected})]
+
+
+FUNCTIONS = {
+    "text_values": text_values,
+    "idvar_exists": idvar_exists,
+    "qnam_standard": qnam_standard,
+    "change_from_baseline": change_from_baseline,
+    "analysis_day": analysis_day,
+    "study_day": study_day,
+    "supp_parent": supp_parent,
+    "subject_extreme": subject_extreme,
+    "element_continuity": element_continuity,
+    "best_response": best_response,
+    "traceability": traceability,
+    "subject_has": subject_has,
+}
+
+
+def function(rule, view, ctx) -> list[Hits]:
+    fn = FUNCTIONS[rule.check["name"]]
+    prepare(rule, view, [])
+    return fn(view, ctx, **dict(rule.check.get("args") or {}))
+
+
+# ---- study-level functions -------------------------------------------------------------------
+
+def ts_parameters(rule, ctx, tables, params: list[str], when: dict | None = None) -> list[Hits]:
+    """FDA Technical Conformance Guide / SDTMIG 7.4: TS must hold these parameters (with TSVAL or
+    TSVALNF). ``when`` (a condition on TS) states when the requirement applies, e.g. interventional."""
+    ts = ctx.tables.get("TS")
+    if ts is None or "TSPARMCD" not in ts.frame.columns:
+        raise MissingInput("TS dataset absent")
+    view = View(ts, ctx.tables, ("TSVALNF",))
+    if when is not None and not evaluate(when, view).any():
+        return [Hits("TS", items=[])]
+    filled = ~view.null("TSVAL") | ~view.null("TSVALNF") if view.has("TSVAL") else ~view.null("TSVALNF")
+    have = set(ts.frame.loc[filled, "TSPARMCD"])
+    items = [{"variable": "TSPARMCD", "value": p, "parameter": p} for p in params if p not in have]
+    return [Hits("TS", items=items)]
+
+
+STUDY_FUNCTIONS = {"ts_parameters": ts_parameters}
+
+
+def study_function(rule, ctx, tables) -> list[Hits]:
+    if rule.check["name"] in ("define_datasets",):
+        from .define import define_datasets
+        return define_datasets(rule, ctx, tables)
+    return STUDY_FUNCTIONS[rule.check["name"]](rule, ctx, tables, **(rule.check.get("args") or {}))
+
+
+study_function.study_level = True

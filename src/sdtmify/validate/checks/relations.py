@@ -1,0 +1,117 @@
+"""Checks across records or datasets: unique keys, one-to-one pairs, lookups into another dataset."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..conditions import MissingInput, evaluate
+from ..engine import Hits
+from .records import prepare
+
+
+def _rows(rule, view) -> np.ndarray:
+    where = rule.check.get("where")
+    return evaluate(where, view) if where else np.ones(len(view.frame), dtype=bool)
+
+
+def unique(rule, view, ctx) -> list[Hits]:
+    """Records sharing the values of ``keys`` (SDTMIG 3.2.1.1 natural keys, --SEQ uniqueness).
+
+    Every record of a duplicated group is flagged, so a reviewer sees all the records involved."""
+    keys = [view.expand(k) for k in rule.check["keys"]]
+    prepare(rule, view, keys)
+    rows = _rows(rule, view)
+    frame = pd.DataFrame({k: view.column(k) for k in keys})
+    mask = rows & frame.duplicated(keep=False).to_numpy()
+    if not rows.all():
+        mask = np.zeros(len(frame), dtype=bool)
+        sub = frame[rows]
+        mask[np.flatnonzero(rows)[sub.duplicated(keep=False).to_numpy()]] = True
+    return [Hits(view.table.name, mask, tuple(keys), view=view)]
+
+
+def one_to_one(rule, view, ctx) -> list[Hits]:
+    """``left`` and ``right`` must pair one-to-one (e.g. --TESTCD/--TEST, PARAMCD/PARAM), optionally
+    ``within`` a group; ``direction: left`` only requires each left value to have one right value
+    (e.g. one standard unit per test). Records with either side null are not considered."""
+    left, right = view.expand(rule.check["left"]), view.expand(rule.check["right"])
+    within = [view.expand(w) for w in rule.check.get("within", [])]
+    prepare(rule, view, [left, right, *within])
+    keep = ~view.null(left) & ~view.null(right) & _rows(rule, view)
+    frame = pd.DataFrame({"l": view.column(left), "r": view.column(right)})
+    for i, w in enumerate(within):
+        frame[f"w{i}"] = view.column(w)
+    group = [f"w{i}" for i in range(len(within))]
+    sub = frame[keep]
+    direction = rule.check.get("direction", "both")
+    bad = np.zeros(len(sub), dtype=bool)
+    if direction in ("both", "left"):
+        bad |= (sub.groupby(group + ["l"], sort=False)["r"].transform("nunique") > 1).to_numpy()
+    if direction in ("both", "right"):
+        bad |= (sub.groupby(group + ["r"], sort=False)["l"].transform("nunique") > 1).to_numpy()
+    mask = np.zeros(len(frame), dtype=bool)
+    mask[np.flatnonzero(keep)[bad]] = True
+    return [Hits(view.table.name, mask, (left, right, *within), view=view)]
+
+
+def lookup(rule, view, ctx) -> list[Hits]:
+    """Values of ``keys`` must exist in dataset ``in`` (with its ``columns``; default same names).
+
+    E.g. USUBJID in DM.USUBJID (CG0029), ARMCD in TA.ARMCD. ``where`` limits the checked records,
+    ``target_where`` the target records; ``allow`` lists values accepted without a match."""
+    keys = [view.expand(k) for k in rule.check["keys"]]
+    prepare(rule, view, keys)
+    target_name = rule.check["in"]
+    target = ctx.tables.get(target_name)
+    columns = rule.check.get("columns", rule.check["keys"])
+    if target is None:
+        raise MissingInput(f"{target_name} dataset absent")
+    from ..conditions import View
+
+    tview = View(target, ctx.tables)
+    columns = [tview.expand(c) for c in columns]
+    missing = [c for c in columns if c not in target.frame.columns]
+    if missing:
+        raise MissingInput(f"{target_name} has no {', '.join(missing)}")
+    trows = evaluate(rule.check["target_where"], tview) if rule.check.get("target_where") else slice(None)
+    wanted = pd.MultiIndex.from_frame(
+        pd.DataFrame({f"k{i}": _key(target.frame[c]) for i, c in enumerate(columns)})[trows])
+    here = pd.MultiIndex.from_frame(pd.DataFrame({f"k{i}": _key(view.column(k)) for i, k in enumerate(keys)}))
+    nulls = np.zeros(len(view.frame), dtype=bool)
+    for k in keys:
+        nulls |= view.null(k)
+    mask = _rows(rule, view) & ~nulls & ~here.isin(wanted)
+    if rule.check.get("allow"):
+        mask &= ~view.column(keys[0]).isin(rule.check["allow"]).to_numpy()
+    return [Hits(view.table.name, mask, tuple(keys), view=view)]
+
+
+def _key(series: pd.Series) -> pd.Series:
+    """Keys compared as text, numbers without a trailing .0 (VISITNUM 1 matches "1")."""
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        values = series.to_numpy(dtype="float64")
+        whole = np.isfinite(values) & (values == np.floor(values))
+        text = values.astype("str").astype(object)
+        text[whole] = values[whole].astype(np.int64).astype("str")
+        text[np.isnan(values)] = ""
+        return pd.Series(text, index=series.index, dtype="str")
+    return series.astype("str").str.strip()
+
+
+def group_count(rule, view, ctx) -> list[Hits]:
+    """Records whose group (``keys``) has fewer than ``min`` or more than ``max`` records, e.g. a RELID
+    used by a single RELREC record relates nothing (CG0200)."""
+    keys = [view.expand(k) for k in rule.check["keys"]]
+    prepare(rule, view, keys)
+    rows = _rows(rule, view)
+    frame = pd.DataFrame({k: view.column(k) for k in keys})[rows]
+    size = frame.groupby(keys, sort=False)[keys[0]].transform("size").to_numpy()
+    bad = np.zeros(len(size), dtype=bool)
+    if "min" in rule.check:
+        bad |= size < rule.check["min"]
+    if "max" in rule.check:
+        bad |= size > rule.check["max"]
+    mask = np.zeros(len(view.frame), dtype=bool)
+    mask[np.flatnonzero(rows)[bad]] = True
+    return [Hits(view.table.name, mask, tuple(keys), view=view)]

@@ -1,0 +1,268 @@
+"""The condition language of the rule catalogue, evaluated on whole columns.
+
+A condition is YAML:
+  {AESER: N}                         AESER equals "N" (a scalar is shorthand for ``eq``)
+  {AESER: {null: false, not_in: [N, Y]}}   several operators on one variable: all must hold
+  {AESER: N, AESDTH: Y}              several variables: all must hold
+  {all: [...]}, {any: [...]}, {not: {...}}
+Variable names may use ``--`` for the dataset's prefix (``--STDTC`` is AESTDTC in AE) and
+``DM.DTHFL`` for a column joined from another dataset by USUBJID (see ``Rule.join``).
+
+Null semantics (as SAS and CORE): null is NaN or blank text. ``eq``/``in``/comparisons/``matches``
+are false on null; ``ne``/``not_in`` are their negations, so they are true on null."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import isodate
+from .data import Table, null_mask
+
+COMBINATORS = ("all", "any", "not")
+# Values a rule may compare with that are not columns: the dataset's name and what it implies.
+PSEUDO_COLUMNS = {
+    "$DATASET": lambda table: table.name,
+    "$DATASET_DOMAIN": lambda table: table.name[:2],                        # AE for AE, QS for QSCG
+    "$SUPP_PARENT": lambda table: table.name[4:] if table.name.startswith("SUPP") else "",
+}
+
+
+class View:
+    """A dataset as a rule sees it: prefix-expanded names, joined columns, optional columns as null."""
+
+    def __init__(self, table: Table, tables: dict[str, Table], optional: tuple[str, ...] = ()):
+        self.table = table
+        self.tables = tables
+        self.extra: dict[str, pd.Series] = {}
+        self.optional = {self.expand(name) for name in optional}
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return self.table.frame
+
+    def expand(self, name: str) -> str:
+        return name.replace("--", self.table.prefix) if "--" in name else name
+
+    def has(self, name: str) -> bool:
+        name = self.expand(name)
+        return (name in self.table.frame.columns or name in self.extra or name in self.optional
+                or name in PSEUDO_COLUMNS)
+
+    def column(self, name: str) -> pd.Series:
+        name = self.expand(name)
+        if name in self.extra:
+            return self.extra[name]
+        if name in PSEUDO_COLUMNS and name not in self.table.frame.columns:
+            value = PSEUDO_COLUMNS[name](self.table)
+            self.extra[name] = pd.Series(value, index=self.table.frame.index, dtype="str")
+            return self.extra[name]
+        if name in self.table.frame.columns:
+            return self.table.frame[name]
+        if name in self.optional:
+            return pd.Series("", index=self.table.frame.index, dtype="str")
+        raise KeyError(name)
+
+    def null(self, name: str) -> np.ndarray:
+        name = self.expand(name)
+        if name in self.table.frame.columns and name not in self.extra:
+            return self.table.is_null(name)
+        return null_mask(self.column(name))
+
+    def join(self, dataset: str, columns: list[str], key: str = "USUBJID") -> bool:
+        """Bring ``dataset.column`` next to each record by ``key``; False when it cannot be done."""
+        other = self.tables.get(dataset)
+        if other is None or key not in other.frame.columns or key not in self.table.frame.columns:
+            return False
+        lookup = other.frame.drop_duplicates(key).set_index(key)
+        lookup = lookup[[c for c in columns if c in lookup.columns]]
+        for col in columns:
+            if col not in lookup.columns:
+                return False
+            mapped = self.table.frame[key].map(lookup[col])
+            if not pd.api.types.is_numeric_dtype(lookup[col].dtype):
+                mapped = mapped.fillna("").astype("str")
+            self.extra[f"{dataset}.{col}"] = mapped
+        return True
+
+
+def variables_of(cond) -> list[str]:
+    """Every variable a condition names, in order (to decide whether a rule can run on a dataset)."""
+    found: list[str] = []
+    if isinstance(cond, dict):
+        for key, value in cond.items():
+            if key in COMBINATORS:
+                for item in value if isinstance(value, list) else [value]:
+                    found.extend(v for v in variables_of(item) if v not in found)
+            else:
+                if key not in found:
+                    found.append(key)
+                if isinstance(value, dict):
+                    for op, arg in value.items():
+                        if isinstance(op, str) and op.endswith("_var") and arg not in found:
+                            found.append(arg)
+    return found
+
+
+def evaluate(cond, view: View) -> np.ndarray:
+    """Boolean mask: rows where ``cond`` holds."""
+    n = len(view.frame)
+    if isinstance(cond, dict):
+        mask = np.ones(n, dtype=bool)
+        for key, value in cond.items():
+            if key == "all":
+                for item in value:
+                    mask &= evaluate(item, view)
+            elif key == "any":
+                hit = np.zeros(n, dtype=bool)
+                for item in value:
+                    hit |= evaluate(item, view)
+                mask &= hit
+            elif key == "not":
+                mask &= ~evaluate(value, view)
+            else:
+                ops = value if isinstance(value, dict) else {"eq": value}
+                for op, arg in ops.items():
+                    # YAML reads an unquoted `null:` key as None: it means the null operator.
+                    mask &= _apply("null" if op is None else op, key, arg, view)
+        return mask
+    raise ValueError(f"a condition must be a mapping, not {cond!r}")
+
+
+def _numeric(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return series
+    return pd.to_numeric(series.where(series.str.strip() != ""), errors="coerce")
+
+
+def _as_text(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _equal(series: pd.Series, values: list) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        nums = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").dropna().tolist()
+        return series.isin(nums).to_numpy(dtype=bool)
+    return series.isin([_as_text(v) for v in values]).to_numpy(dtype=bool)
+
+
+def _values_equal(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Element-wise equality with null == null, numbers compared as numbers, text as text."""
+    if pd.api.types.is_numeric_dtype(a.dtype) or pd.api.types.is_numeric_dtype(b.dtype):
+        x, y = _numeric(a).to_numpy(dtype="float64"), _numeric(b).to_numpy(dtype="float64")
+        return (x == y) | (np.isnan(x) & np.isnan(y))
+    return (a.to_numpy(dtype=object) == b.to_numpy(dtype=object))
+
+
+def _dataset_values(arg, view: View) -> set | None:
+    """The set of values of ``DS.COLUMN`` (optionally filtered by ``where``) for (not_)in_dataset."""
+    if isinstance(arg, str):
+        spec = {"column": arg}
+    else:
+        spec = arg
+    dataset, column = spec["column"].split(".", 1)
+    other = view.tables.get(dataset)
+    if other is None or column not in other.frame.columns:
+        raise MissingInput(f"{dataset}.{column}")
+    rows = np.ones(len(other.frame), dtype=bool)
+    if spec.get("where"):
+        rows = evaluate(spec["where"], View(other, view.tables))
+    return set(other.frame.loc[rows, column].tolist())
+
+
+class MissingInput(Exception):
+    """A dataset or column a rule needs is absent: the rule is skipped for that dataset."""
+
+
+def _apply(op: str, name: str, arg, view: View) -> np.ndarray:
+    series = view.column(name)
+    null = view.null(name)
+    handler = OPERATORS.get(op)
+    if handler is None:
+        raise ValueError(f"unknown operator '{op}'")
+    return np.asarray(handler(series, null, arg, view), dtype=bool)
+
+
+def _regex(series: pd.Series, null: np.ndarray, pattern: str) -> np.ndarray:
+    return ~null & series.astype("str").str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+
+
+# A number written as a number: no leading zeros ("09" is a code, not 9), optional sign and decimals.
+NUMBER_PATTERN = r"[+-]?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?"
+
+
+def _looks_numeric(series: pd.Series, null: np.ndarray) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return ~null
+    return ~null & series.str.fullmatch(NUMBER_PATTERN).fillna(False).to_numpy(dtype=bool)
+
+
+def _integer(series: pd.Series, null: np.ndarray) -> np.ndarray:
+    values = _numeric(series).to_numpy(dtype="float64")
+    with np.errstate(invalid="ignore"):
+        return ~null & np.isfinite(values) & (values == np.floor(values))
+
+
+def _not_iso(series: pd.Series, null: np.ndarray, kind: str) -> np.ndarray:
+    text = series.astype("str")
+    if kind == "date":
+        ok = isodate.is_valid(text)
+    elif kind == "duration":
+        ok = text.str.fullmatch(isodate.DURATION_PATTERN).fillna(False).to_numpy(dtype=bool)
+    else:
+        ok = isodate.is_valid(text, allow_duration=True)
+    return ~null & ~ok
+
+
+def _compare(op: Callable, series: pd.Series, arg, view: View, is_var: bool) -> np.ndarray:
+    left = _numeric(series).to_numpy(dtype="float64")
+    right = _numeric(view.column(arg)).to_numpy(dtype="float64") if is_var else float(arg)
+    with np.errstate(invalid="ignore"):
+        return op(left, right) & ~np.isnan(left) & ~np.isnan(right)
+
+
+def _date_cmp(series: pd.Series, null: np.ndarray, arg: str, view: View, sign: int) -> np.ndarray:
+    other = view.column(arg)
+    return ~null & ~view.null(arg) & (isodate.compare(series.astype("str"), other.astype("str")) == sign)
+
+
+OPERATORS: dict[str, Callable] = {
+    "eq": lambda s, n, a, v: _equal(s, [a]),
+    "ne": lambda s, n, a, v: ~_equal(s, [a]),
+    "in": lambda s, n, a, v: _equal(s, list(a)),
+    "not_in": lambda s, n, a, v: ~_equal(s, list(a)),
+    "null": lambda s, n, a, v: n if a else ~n,
+    "eq_var": lambda s, n, a, v: _values_equal(s, v.column(a)),
+    "ne_var": lambda s, n, a, v: ~_values_equal(s, v.column(a)),
+    "gt": lambda s, n, a, v: _compare(np.greater, s, a, v, False),
+    "ge": lambda s, n, a, v: _compare(np.greater_equal, s, a, v, False),
+    "lt": lambda s, n, a, v: _compare(np.less, s, a, v, False),
+    "le": lambda s, n, a, v: _compare(np.less_equal, s, a, v, False),
+    "gt_var": lambda s, n, a, v: _compare(np.greater, s, a, v, True),
+    "lt_var": lambda s, n, a, v: _compare(np.less, s, a, v, True),
+    "ge_var": lambda s, n, a, v: _compare(np.greater_equal, s, a, v, True),
+    "le_var": lambda s, n, a, v: _compare(np.less_equal, s, a, v, True),
+    "integer": lambda s, n, a, v: _integer(s, n) if a else (~n & ~_integer(s, n)),
+    "not_iso8601": lambda s, n, a, v: _not_iso(s, n, a),
+    "complete_date": lambda s, n, a, v: (isodate.precision(s.astype("str")) >= 10) == bool(a),
+    "dataset_exists": lambda s, n, a, v: s.isin(list(v.tables)).to_numpy(dtype=bool) == bool(a),
+    "len_gt": lambda s, n, a, v: ~n & (s.astype("str").str.len() > int(a)).to_numpy(dtype=bool),
+    "matches": lambda s, n, a, v: _regex(s, n, a),
+    "not_matches": lambda s, n, a, v: ~n & ~_regex(s, n, a),
+    "numeric": lambda s, n, a, v: _looks_numeric(s, n) if a else (~n & ~_looks_numeric(s, n)),
+    "leading_space": lambda s, n, a, v: ~n & s.astype("str").str.match(r"\s").fillna(False).to_numpy(dtype=bool),
+    "non_ascii": lambda s, n, a, v: ~n & ~s.astype("str").str.fullmatch(r"[\x20-\x7e]*").fillna(True).to_numpy(dtype=bool),
+    "date_before_var": lambda s, n, a, v: _date_cmp(s, n, a, v, -1),
+    "date_after_var": lambda s, n, a, v: _date_cmp(s, n, a, v, 1),
+    "date_precision_lt": lambda s, n, a, v: ~n & (isodate.precision(s.astype("str")) < int(a)),
+    "startswith": lambda s, n, a, v: ~n & s.astype("str").str.startswith(str(a)).fillna(False).to_numpy(dtype=bool),
+    "in_dataset": lambda s, n, a, v: s.isin(_dataset_values(a, v)).to_numpy(dtype=bool),
+    "not_in_dataset": lambda s, n, a, v: ~s.isin(_dataset_values(a, v)).to_numpy(dtype=bool),
+    "upper": lambda s, n, a, v: (s.astype("str") == s.astype("str").str.upper()).to_numpy(dtype=bool) == bool(a),
+}
+
+

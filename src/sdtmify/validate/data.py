@@ -1,0 +1,206 @@
+"""Datasets as the validator sees them: a frame, its metadata, and what it is (standard, class, prefix).
+
+Reading goes through one function, :func:`read_dataset`, which uses ``sdtmify.readers`` when that
+module is installed and otherwise a small pyreadstat / Dataset-JSON fallback (never pandas.read_sas,
+which misreads zeros and drops records)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, Location
+from ..metadata.model import Dataset, Variable
+
+DATA_SUFFIXES = (".xpt", ".json", ".ndjson")
+TRIAL_DESIGN = {"TA", "TE", "TV", "TI", "TS", "TD", "TM"}
+SPECIAL_PURPOSE = {"DM", "CO", "SE", "SV", "SM"}
+
+
+@dataclass
+class Table:
+    """One dataset: ``frame`` (character columns as str with "" for null), ``meta`` and its class."""
+
+    name: str
+    frame: pd.DataFrame
+    meta: Dataset
+    standard: str                 # SDTM | ADaM
+    file: str = ""
+    _null_cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def records(self) -> int:
+        return len(self.frame)
+
+    @property
+    def prefix(self) -> str:
+        """The 2-letter variable prefix ("AE" for AESEQ), "" for ADaM, SUPPxx and RELREC."""
+        if self.standard != "SDTM" or self.name.startswith("SUPP") or self.name == "RELREC":
+            return ""
+        if "DOMAIN" in self.frame.columns and len(self.frame):
+            value = str(self.frame["DOMAIN"].iloc[0]).strip()
+            if value:
+                return value
+        return self.name[:2]
+
+    @property
+    def domain_class(self) -> str:
+        """SDTM observation class inferred from the topic variable; ADaM class from its structure.
+
+        SDTM: TRIAL DESIGN, SPECIAL PURPOSE, RELATIONSHIP by name; otherwise INTERVENTIONS (--TRT),
+        EVENTS (--TERM) or FINDINGS (--TESTCD). ADaM: ADSL, BDS (PARAMCD), OCCDS, OTHER."""
+        cols = set(self.frame.columns)
+        if self.standard == "ADaM":
+            if self.name == "ADSL":
+                return "ADSL"
+            if "PARAMCD" in cols:
+                return "BDS"
+            if {"AEDECOD", "AETERM"} & cols or {"CMTRT", "CMDECOD"} & cols:
+                return "OCCDS"
+            return "OTHER"
+        if self.name in TRIAL_DESIGN:
+            return "TRIAL DESIGN"
+        if self.name in SPECIAL_PURPOSE:
+            return "SPECIAL PURPOSE"
+        if self.name.startswith("SUPP") or self.name == "RELREC":
+            return "RELATIONSHIP"
+        p = self.prefix
+        if f"{p}TRT" in cols:
+            return "INTERVENTIONS"
+        if f"{p}TERM" in cols:
+            return "EVENTS"
+        if f"{p}TESTCD" in cols:
+            return "FINDINGS"
+        return "OTHER"
+
+    def is_null(self, column: str) -> np.ndarray:
+        """True where ``column`` is null: NaN for numbers, empty or blank text for characters."""
+        cached = self._null_cache.get(column)
+        if cached is None:
+            cached = null_mask(self.frame[column])
+            self._null_cache[column] = cached
+        return cached
+
+
+def null_mask(series: pd.Series) -> np.ndarray:
+    """Null as SAS and CORE see it: missing numbers and empty or all-blank strings."""
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return series.isna().to_numpy()
+    text = series.astype("str") if series.dtype == object else series
+    return (series.isna() | (text.str.strip() == "")).to_numpy(dtype=bool)
+
+
+def _standard_of(name: str, folder_hint: str | None) -> str:
+    if folder_hint:
+        return folder_hint
+    return "ADaM" if name.startswith("AD") else "SDTM"
+
+
+def _normalize(frame: pd.DataFrame) -> pd.DataFrame:
+    """Character columns as text with "" for null, so string methods behave alike on pandas 2 and 3."""
+    out = {}
+    for col in frame.columns:
+        s = frame[col]
+        if pd.api.types.is_numeric_dtype(s.dtype):
+            out[col] = s.astype("float64")
+        else:
+            out[col] = s.fillna("").astype("str")
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+def _read_xpt_fallback(path: Path) -> tuple[pd.DataFrame, Dataset]:
+    import pyreadstat
+
+    try:
+        frame, meta = pyreadstat.read_xport(str(path), encoding="cp1252")
+    except Exception as exc:  # pyreadstat raises its own error types
+        raise InputError(f"cannot read as SAS XPT: {exc}", Location(str(path))) from exc
+    variables = []
+    for order, name in enumerate(meta.column_names, start=1):
+        is_num = meta.readstat_variable_types.get(name) in ("double", "float", "int32", "int16", "int8")
+        variables.append(Variable(
+            name=name, label=meta.column_names_to_labels.get(name) or "",
+            type="Num" if is_num else "Char",
+            length=int(meta.variable_storage_width.get(name) or 8),
+            data_type="float" if is_num else "text", order=order,
+            format=meta.original_variable_types.get(name) or "",
+        ))
+    name = (meta.table_name or path.stem).upper()
+    return frame, Dataset(name=name, label=meta.file_label or "", purpose="", variables=tuple(variables),
+                          leaf=path.name)
+
+
+def _read_dataset_json(path: Path) -> tuple[pd.DataFrame, Dataset]:
+    """Dataset-JSON 1.1 (.json: one object; .ndjson: metadata line, then one array per record)."""
+    try:
+        if path.suffix == ".ndjson":
+            with path.open(encoding="utf-8") as handle:
+                head = json.loads(handle.readline())
+                rows = [json.loads(line) for line in handle if line.strip()]
+        else:
+            head = json.loads(path.read_text(encoding="utf-8"))
+            rows = head.get("rows", [])
+        columns = head["columns"]
+    except (ValueError, KeyError) as exc:
+        raise InputError(f"not Dataset-JSON 1.1 ({exc})", Location(str(path))) from exc
+    names = [c["name"] for c in columns]
+    frame = pd.DataFrame(rows, columns=names)
+    variables = []
+    for order, col in enumerate(columns, start=1):
+        is_num = col.get("dataType") in ("integer", "float", "double", "decimal")
+        if is_num:
+            frame[col["name"]] = pd.to_numeric(frame[col["name"]], errors="coerce")
+        variables.append(Variable(
+            name=col["name"], label=col.get("label", ""), type="Num" if is_num else "Char",
+            length=int(col.get("length") or 8), data_type=col.get("dataType", "string"), order=order,
+            format=col.get("displayFormat", "") or "",
+        ))
+    name = str(head.get("name") or path.stem).upper()
+    return frame, Dataset(name=name, label=head.get("label", ""), purpose="", variables=tuple(variables),
+                          leaf=path.name)
+
+
+def read_dataset(path: Path) -> tuple[pd.DataFrame, Dataset]:
+    """(frame, metadata) of one dataset file; the XPT team's reader when it is installed."""
+    try:
+        from ..readers import read_dataset as shared_reader  # lands with the XPT writer
+    except ImportError:
+        shared_reader = None
+    if shared_reader is not None:
+        return shared_reader(path)
+    if path.suffix.lower() == ".xpt":
+        return _read_xpt_fallback(path)
+    return _read_dataset_json(path)
+
+
+def table_from(frame: pd.DataFrame, meta: Dataset, standard: str | None = None, file: str = "") -> Table:
+    name = meta.name.upper()
+    return Table(name=name, frame=_normalize(frame), meta=meta, standard=_standard_of(name, standard), file=file)
+
+
+def load_folder(folder: Path, standard: str | None = None) -> dict[str, Table]:
+    """Every dataset file in ``folder`` (not recursive); XPT preferred when both XPT and JSON exist."""
+    if not folder.is_dir():
+        raise InputError("not a folder of datasets; pass a folder with .xpt or .json/.ndjson files",
+                         Location(str(folder)))
+    tables: dict[str, Table] = {}
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in DATA_SUFFIXES and p.is_file())
+    files.sort(key=lambda p: DATA_SUFFIXES.index(p.suffix.lower()))
+    for path in files:
+        if path.suffix.lower() == ".json" and not _looks_like_dataset_json(path):
+            continue
+        frame, meta = read_dataset(path)
+        table = table_from(frame, meta, standard, file=path.name)
+        tables.setdefault(table.name, table)
+    return dict(sorted(tables.items()))
+
+
+def _looks_like_dataset_json(path: Path) -> bool:
+    """Skip JSON that is not a dataset (e.g. a metadata snapshot or a report next to the data)."""
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    return b'"columns"' in head or b'"datasetJSONVersion"' in head or b'"itemGroupOID"' in head

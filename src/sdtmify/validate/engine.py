@@ -1,0 +1,226 @@
+"""Run the rule catalogue on a set of tables: every rule ends passed, failed or skipped (with why).
+
+Checks return :class:`Hits` (a boolean mask over a dataset's records, or dataset-level items);
+the engine counts them exactly and keeps at most ``max_details`` detailed findings per rule, so
+formatting messages never scales with the number of records."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .conditions import MissingInput, View
+from .data import Table
+from .rules import Rule
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "notice": 2}
+
+
+@dataclass
+class Hits:
+    """What one check found in one dataset.
+
+    Row-level: ``mask`` marks records, ``show`` names the variables whose values the report shows.
+    Dataset-level: ``items`` is a list of dicts (``variable`` and any values for the message)."""
+
+    dataset: str
+    mask: np.ndarray | None = None
+    show: tuple[str, ...] = ()
+    items: list[dict] | None = None
+    view: View | None = None
+    severity: str | None = None          # overrides the rule's (e.g. extensible codelists)
+    extra: dict[str, pd.Series] = field(default_factory=dict)   # computed values to show
+
+    @property
+    def count(self) -> int:
+        return int(self.mask.sum()) if self.mask is not None else len(self.items or ())
+
+
+@dataclass
+class Context:
+    """What checks may consult besides the tables: IG metadata, CT, define.xml."""
+
+    tables: dict[str, Table]
+    standards: object = None   # has .dataset(name, standard) -> metadata.model.Dataset | None
+    ct: object = None          # has .codelist(code) -> metadata.model.CodeList | None
+    define: dict = field(default_factory=dict)   # standard -> metadata.model.StudyMetadata
+
+
+@dataclass
+class RuleResult:
+    rule: Rule
+    status: str                    # passed | failed | skipped
+    count: int = 0
+    datasets: tuple[str, ...] = ()
+    reason: str = ""
+    seconds: float = 0.0
+    records: int = 0               # records examined (for the benchmark)
+
+
+class _SafeValues(dict):
+    def __missing__(self, key):
+        return f"<{key}>"
+
+
+def _text(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def run_rule(rule: Rule, ctx: Context) -> tuple[RuleResult, list[Hits]]:
+    """Run one rule on every dataset in its scope."""
+    from .checks import CHECKS
+
+    started = time.perf_counter()
+    check = CHECKS[rule.check_type]
+    in_scope = [t for t in ctx.tables.values() if rule.applies_to(t.name, t.standard, t.domain_class)]
+    hits: list[Hits] = []
+    checked: list[str] = []
+    reasons: list[str] = []
+    records = 0
+    if getattr(check, "study_level", False):
+        try:
+            hits = check(rule, ctx, in_scope)
+            checked = sorted({t.name for t in in_scope} | {h.dataset for h in hits}) or ["(study)"]
+            records = sum(t.records for t in in_scope)
+        except MissingInput as exc:
+            reasons.append(str(exc))
+    else:
+        if not in_scope:
+            reasons.append(_scope_text(rule))
+        for table in in_scope:
+            view = View(table, ctx.tables, tuple(rule.check.get("optional", ())))
+            try:
+                found = check(rule, view, ctx)
+            except MissingInput as exc:
+                reasons.append(f"{table.name}: {exc}")
+                continue
+            checked.append(table.name)
+            records += table.records
+            hits.extend(h for h in found if h.count)
+    hits = [h for h in hits if h.count]
+    count = sum(h.count for h in hits)
+    if checked:
+        status = "failed" if count else "passed"
+        reason = ""
+    else:
+        status = "skipped"
+        reason = "; ".join(reasons) or _scope_text(rule)
+    return RuleResult(rule, status, count, tuple(checked), reason, time.perf_counter() - started, records), hits
+
+
+def _scope_text(rule: Rule) -> str:
+    parts = [rule.standard if rule.standard != "any" else "any standard"]
+    if rule.scope.get("datasets"):
+        parts.append("datasets " + ", ".join(rule.scope["datasets"]))
+    if rule.scope.get("classes"):
+        parts.append("classes " + ", ".join(rule.scope["classes"]))
+    return "no dataset in scope (" + "; ".join(parts) + ")"
+
+
+FINDING_COLUMNS = ["rule", "severity", "dataset", "row", "usubjid", "seq", "variables", "values", "message"]
+
+
+def details(rule: Rule, hits: list[Hits], limit: int) -> pd.DataFrame:
+    """At most ``limit`` findings of one rule as rows of the Details table (row is 1-based)."""
+    out: list[dict] = []
+    for hit in hits:
+        if len(out) >= limit:
+            break
+        room = limit - len(out)
+        severity = hit.severity or rule.severity
+        if hit.mask is not None:
+            out.extend(_row_details(rule, hit, severity, room))
+        else:
+            prefix = hit.dataset[:2] if rule.standard == "SDTM" and not hit.dataset.startswith("SUPP") else ""
+            template = rule.message.replace("--", prefix)
+            for item in hit.items[:room]:
+                values = _SafeValues({k: _text(v) for k, v in item.items()})
+                values.setdefault("dataset", hit.dataset)
+                variables = item.get("variable", "")
+                out.append({
+                    "rule": rule.id, "severity": item.get("severity", severity), "dataset": hit.dataset,
+                    "row": None, "usubjid": "", "seq": None, "variables": variables,
+                    "values": _text(item.get("value", "")),
+                    "message": template.format_map(values),
+                })
+    return pd.DataFrame(out, columns=FINDING_COLUMNS)
+
+
+def _row_details(rule: Rule, hit: Hits, severity: str, room: int) -> list[dict]:
+    view = hit.view
+    positions = np.flatnonzero(hit.mask)[:room]
+    frame = view.frame
+    shown = [view.expand(v) for v in hit.show]
+    columns = {}
+    for name in shown:
+        if name in hit.extra:
+            columns[name] = np.asarray(hit.extra[name])[positions]
+        elif view.has(name):
+            columns[name] = view.column(name).to_numpy()[positions]
+        else:
+            columns[name] = np.full(len(positions), "<not in dataset>", dtype=object)
+    for name, series in hit.extra.items():
+        if name not in columns:
+            columns[name] = np.asarray(series)[positions]
+    usubjid = frame["USUBJID"].to_numpy()[positions] if "USUBJID" in frame.columns else [""] * len(positions)
+    seq_name = f"{view.table.prefix}SEQ" if view.table.prefix else "ASEQ"
+    seq = frame[seq_name].to_numpy()[positions] if seq_name in frame.columns else [None] * len(positions)
+    template = rule.message.replace("--", view.table.prefix)
+    rows = []
+    # Bounded by max_errors_per_rule: formatting the messages of the kept findings only.
+    for i, pos in enumerate(positions):
+        values = _SafeValues({name: _text(col[i]) for name, col in columns.items()})
+        values["dataset"] = hit.dataset
+        values["prefix"] = view.table.prefix
+        rows.append({
+            "rule": rule.id, "severity": severity, "dataset": hit.dataset, "row": int(pos) + 1,
+            "usubjid": _text(usubjid[i]), "seq": None if seq[i] is None or _text(seq[i]) == "" else float(seq[i]),
+            "variables": ", ".join(shown), "values": ", ".join(values[name] for name in shown),
+            "message": template.format_map(values),
+        })
+    return rows
+
+
+@dataclass
+class Validation:
+    """Everything a report needs: per-rule results, per rule/dataset counts, capped details."""
+
+    results: list[RuleResult]
+    issues: pd.DataFrame           # rule, dataset, severity, count, message (one per rule x dataset)
+    findings: pd.DataFrame         # FINDING_COLUMNS, capped per rule
+    tables: dict[str, Table]
+
+    def counts(self) -> dict[str, int]:
+        """Number of findings per severity (exact, not capped)."""
+        out = {sev: 0 for sev in SEVERITY_ORDER}
+        for row in self.issues.itertuples():
+            out[row.severity] += int(row.count)
+        return out
+
+
+def run_rules(rules: list[Rule], ctx: Context, max_details: int = 1000) -> Validation:
+    results, issues, found = [], [], []
+    for rule in rules:
+        result, hits = run_rule(rule, ctx)
+        results.append(result)
+        for hit in hits:
+            issues.append({"rule": rule.id, "dataset": hit.dataset, "severity": hit.severity or rule.severity,
+                           "count": hit.count, "message": rule.description})
+        if hits and max_details > 0:
+            found.append(details(rule, hits, max_details))
+    issue_frame = pd.DataFrame(issues, columns=["rule", "dataset", "severity", "count", "message"])
+    if len(issue_frame):
+        issue_frame = (issue_frame.groupby(["rule", "dataset", "severity", "message"], as_index=False, sort=True)["count"]
+                       .sum()[["rule", "dataset", "severity", "count", "message"]])
+    findings = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=FINDING_COLUMNS)
+    if len(findings):
+        findings = findings.sort_values(["rule", "dataset", "row", "variables"], na_position="first",
+                                        kind="stable").reset_index(drop=True)
+    return Validation(results, issue_frame, findings, ctx.tables)

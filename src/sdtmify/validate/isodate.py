@@ -1,0 +1,86 @@
+"""ISO 8601 date/time text as SDTM uses it (SDTMIG 3.4 section 4.4): validity, precision, comparison.
+
+All functions take and return whole columns (vectorized); none loops over records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# SDTMIG 4.4.2: YYYY[-MM[-DD[Thh[:mm[:ss[.f]]]]]], right-truncated for partial dates; SDTMIG 4.4.3
+# also allows "-" for a missing middle component (e.g. 2004---15, 2004-12-15T-:30).
+_COMPONENT = (
+    r"(?:\d{4}|-)(?:-(?:\d{2}|-)(?:-(?:\d{2}|-)(?:T(?:\d{2}|-)(?::(?:\d{2}|-)(?::\d{2}(?:\.\d+)?)?)?)?)?)?"
+)
+_OFFSET = r"(?:Z|[+-]\d{2}(?::?\d{2})?)?"
+DATETIME_PATTERN = rf"{_COMPONENT}{_OFFSET}"
+# ISO 8601 durations (SDTMIG 4.4.4: --DUR, --EVLINT), e.g. P1Y2M, PT36H, P2W.
+DURATION_PATTERN = r"-?P(?:\d+(?:[.,]\d+)?W|(?:\d+(?:[.,]\d+)?Y)?(?:\d+(?:[.,]\d+)?M)?(?:\d+(?:[.,]\d+)?D)?(?:T(?:\d+(?:[.,]\d+)?H)?(?:\d+(?:[.,]\d+)?M)?(?:\d+(?:[.,]\d+)?S)?)?)"
+INTERVAL_PATTERN = rf"(?:{DATETIME_PATTERN}|{DURATION_PATTERN})/(?:{DATETIME_PATTERN}|{DURATION_PATTERN})"
+
+PRECISIONS = (4, 7, 10, 13, 16, 19)   # year, month, day, hour, minute, second
+
+
+def is_valid(text: pd.Series, allow_duration: bool = False) -> np.ndarray:
+    """True where ``text`` is a valid ISO 8601 date/datetime (or duration/interval when allowed).
+
+    Besides the pattern, a complete date must exist on the calendar (2013-02-30 is invalid) and
+    hours/minutes/seconds must be in range."""
+    pattern = DATETIME_PATTERN
+    if allow_duration:
+        pattern = f"(?:{DATETIME_PATTERN}|{DURATION_PATTERN}|{INTERVAL_PATTERN})"
+    ok = text.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool).copy()
+    dated = ok & text.str.match(r"\d{4}-\d{2}-\d{2}").fillna(False).to_numpy(dtype=bool)
+    if dated.any():
+        days = pd.to_datetime(text[dated].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+        bad = np.flatnonzero(dated)[days.isna().to_numpy()]
+        ok[bad] = False
+    months = text.str.extract(r"^\d{4}-(\d{2})", expand=False)
+    ok &= ~pd.to_numeric(months, errors="coerce").pipe(lambda m: (m < 1) | (m > 12)).to_numpy(dtype=bool)
+    clock = text.str.extract(r"T(\d{2})(?::(\d{2}))?(?::(\d{2}))?")
+    for col, top in zip(clock.columns, (24, 59, 59)):
+        value = pd.to_numeric(clock[col], errors="coerce")
+        ok &= ~(value > top).to_numpy(dtype=bool)
+    return ok
+
+
+def precision(text: pd.Series) -> np.ndarray:
+    """Number of leading characters that are complete: 4 year .. 19 seconds; 0 if not a date.
+
+    A date with a missing middle component ("2004---15") counts only up to the first gap."""
+    out = np.zeros(len(text), dtype=np.int8)
+    for size, pattern in zip(PRECISIONS, (r"\d{4}", r"\d{4}-\d{2}", r"\d{4}-\d{2}-\d{2}",
+                                          r"\d{4}-\d{2}-\d{2}T\d{2}", r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}",
+                                          r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")):
+        hit = text.str.match(pattern).fillna(False).to_numpy(dtype=bool)
+        out[hit] = size
+    return out
+
+
+def compare(left: pd.Series, right: pd.Series) -> np.ndarray:
+    """-1 / 0 / +1 comparing two ISO 8601 columns at their common precision; 0 where either is not a date.
+
+    SDTMIG 4.4: a partial date is an interval, so 2013-05 is neither before nor after 2013-05-09."""
+    lp, rp = precision(left), precision(right)
+    common = np.minimum(lp, rp)
+    out = np.zeros(len(left), dtype=np.int8)
+    for size in PRECISIONS:
+        rows = common == size
+        if not rows.any():
+            continue
+        a = left[rows].str.slice(0, size).to_numpy(dtype=object)
+        b = right[rows].str.slice(0, size).to_numpy(dtype=object)
+        out[rows] = np.where(a < b, -1, np.where(a > b, 1, 0))
+    return out
+
+
+def to_date(text: pd.Series) -> pd.Series:
+    """The complete date portion as datetime64 (NaT where the date portion is not complete)."""
+    return pd.to_datetime(text.str.slice(0, 10).where(precision(text) >= 10), format="%Y-%m-%d", errors="coerce")
+
+
+def study_day(dates: pd.Series, reference: pd.Series) -> np.ndarray:
+    """SDTMIG 4.4.4 study day: date - RFSTDTC + 1 on or after the reference, date - RFSTDTC before it
+    (there is no day 0). NaN where either date portion is incomplete."""
+    diff = (to_date(dates) - to_date(reference)).dt.days.to_numpy(dtype="float64")
+    return np.where(diff >= 0, diff + 1, diff)

@@ -1,0 +1,99 @@
+"""The Excel report, laid out as reviewers know it from Pinnacle 21 and CORE:
+Summary, Issue Summary, Details, Rules. Built from the JSON report dict, so both always agree."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from ..atomic import atomic_path
+
+_HEADER = Font(bold=True)
+_FILL = {"error": "F8CBAD", "warning": "FFE699", "notice": "DDEBF7"}
+
+
+def _sheet(book, title, header, rows, widths):
+    ws = book.create_sheet(title)
+    ws.append(header)
+    for cell in ws[1]:
+        cell.font = _HEADER
+    for row in rows:
+        ws.append(row)
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = "A2"
+    if rows:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
+    return ws
+
+
+def _colour_severity(ws, column: int):
+    for row in ws.iter_rows(min_row=2, min_col=column, max_col=column):
+        fill = _FILL.get(row[0].value)
+        if fill:
+            row[0].fill = PatternFill("solid", fgColor=fill)
+
+
+def write_xlsx(report: dict, target: Path, created: dt.datetime) -> Path:
+    book = Workbook()
+    book.remove(book.active)
+    s = report["summary"]
+    inputs = report["inputs"]
+    summary = [["Tool", f"{report['tool']['name']} {report['tool']['version']}"],
+               ["Generated", report["generated"]], ["Data", inputs.get("path", "")],
+               ["Define-XML", ", ".join(inputs.get("define", [])) or "(none)"],
+               ["Controlled terminology", inputs.get("ct") or "(none)"],
+               ["Errors", s["errors"]], ["Warnings", s["warnings"]], ["Notices", s["notices"]],
+               ["Rules run", s["rules_passed"] + s["rules_failed"]], ["Rules with findings", s["rules_failed"]],
+               ["Rules skipped", s["rules_skipped"]], [], ["Dataset", "Standard", "Class", "Records", "Errors",
+                                                          "Warnings", "Notices"]]
+    per = {}
+    for issue in report["issues"]:
+        per.setdefault(issue["dataset"], {"error": 0, "warning": 0, "notice": 0})[issue["severity"]] += issue["count"]
+    for ds in inputs["datasets"]:
+        c = per.get(ds["name"], {"error": 0, "warning": 0, "notice": 0})
+        summary.append([ds["name"], ds["standard"], ds["class"], ds["records"], c["error"], c["warning"], c["notice"]])
+    ws = _sheet(book, "Summary", ["Item", "Value"], summary, [26, 60, 18, 10, 10, 10, 10])
+    ws.freeze_panes = None
+    ws = _sheet(book, "Issue Summary", ["Dataset", "Rule", "Severity", "Message", "Found"],
+                [[i["dataset"], i["rule"], i["severity"], i["message"], i["count"]]
+                 for i in sorted(report["issues"], key=lambda i: (i["dataset"], i["rule"]))], [12, 12, 10, 90, 10])
+    _colour_severity(ws, 3)
+    ws = _sheet(book, "Details", ["Dataset", "Rule", "Severity", "Record", "USUBJID", "Seq", "Variables",
+                                  "Values", "Message"],
+                [[f["dataset"], f["rule"], f["severity"], f["row"], f["usubjid"], f["seq"],
+                  ", ".join(f["variables"]), f["values"], f["message"]] for f in report["findings"]],
+                [10, 12, 10, 8, 16, 8, 30, 40, 90])
+    _colour_severity(ws, 3)
+    ws = _sheet(book, "Rules", ["Rule", "Severity", "Status", "Findings", "Authority", "Check", "Description",
+                                "Reason skipped", "Catalogue file"],
+                [[r["id"], r["severity"], r["status"], r["findings"],
+                  "; ".join(f"{k}: {v}" for k, v in r["authority"].items()), r["check"], r["description"],
+                  r["reason"], r["file"]] for r in report["rules"]],
+                [12, 10, 10, 10, 36, 22, 80, 50, 18])
+    _colour_severity(ws, 2)
+    book.properties.created = created
+    book.properties.modified = created
+    book.properties.creator = "sdtmify"
+    with atomic_path(target) as tmp:
+        book.save(tmp)
+        _fix_zip_times(tmp, created)
+    return target
+
+
+def _fix_zip_times(path: Path, when: dt.datetime) -> None:
+    """openpyxl stamps zip members with the wall clock; rewrite them with ``when`` (reproducible)."""
+    stamp = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
+    with zipfile.ZipFile(path) as src:
+        members = [(info, src.read(info.filename)) for info in src.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info, data in members:
+            fixed = zipfile.ZipInfo(info.filename, date_time=stamp)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            out.writestr(fixed, data)

@@ -1,0 +1,125 @@
+"""The rule catalogue: ``specs/rules/*.yaml`` loaded into :class:`Rule` objects and checked for shape.
+
+Each rule is data: an id, the authority it implements, a scope, a severity, a message template
+naming the values found, and one check from the vocabulary in ``validate/checks``. A malformed rule
+is an input error naming the file, line and key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+import yaml
+
+from ..errors import InputError, Location
+
+SEVERITIES = ("error", "warning", "notice")
+AUTHORITY_KEYS = ("core", "cg", "fda", "adamig", "define", "sdtmig", "sponsor")
+RULES_DIR = Path(__file__).resolve().parents[3] / "specs" / "rules"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    message: str
+    description: str
+    authority: dict
+    scope: dict
+    check: dict
+    file: str = ""
+    line: int | None = None
+    tags: tuple[str, ...] = field(default=())
+
+    @property
+    def check_type(self) -> str:
+        return self.check["type"]
+
+    @property
+    def standard(self) -> str:
+        return self.scope.get("standard", "SDTM")
+
+    @property
+    def family(self) -> str:
+        """The check family, used to group benchmark numbers and the Rules sheet."""
+        if self.check_type == "function":
+            return f"function:{self.check['name']}"
+        return self.check_type
+
+    def authority_text(self) -> str:
+        parts = []
+        for key in AUTHORITY_KEYS:
+            value = self.authority.get(key)
+            if value:
+                parts.append(value if key in ("core", "cg", "fda") else f"{key}: {value}")
+        return "; ".join(str(p) for p in parts)
+
+    def applies_to(self, name: str, standard: str, domain_class: str) -> bool:
+        """Scope: standard (SDTM | ADaM | any), datasets (glob patterns), classes, exclude."""
+        if self.standard not in ("any", standard):
+            return False
+        datasets = self.scope.get("datasets")
+        if datasets and not any(fnmatchcase(name, pattern) for pattern in datasets):
+            return False
+        classes = self.scope.get("classes")
+        if classes and domain_class not in classes:
+            return False
+        return not any(fnmatchcase(name, pattern) for pattern in self.scope.get("exclude", ()))
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that records the line of every mapping (for messages that point at the rule)."""
+
+
+def _mapping_with_line(loader, node):
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
+
+
+def _strip_lines(value):
+    if isinstance(value, dict):
+        return {k: _strip_lines(v) for k, v in value.items() if k != "__line__"}
+    if isinstance(value, list):
+        return [_strip_lines(v) for v in value]
+    return value
+
+
+def load_rules(folder: Path | None = None) -> list[Rule]:
+    """All rules of ``folder`` (default specs/rules), sorted by id; ids must be unique."""
+    from .checks import CHECKS
+
+    folder = folder or RULES_DIR
+    rules: dict[str, Rule] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader) or {}
+        for raw in doc.get("rules", []):
+            line = raw.get("__line__")
+            where = Location(str(path), line)
+            for key in ("id", "severity", "message", "check", "authority"):
+                if key not in raw:
+                    raise InputError(f"rule has no '{key}'", Location(str(path), line, key))
+            if raw["severity"] not in SEVERITIES:
+                raise InputError(f"severity '{raw['severity']}' is not one of {', '.join(SEVERITIES)}",
+                                 Location(str(path), line, "severity"))
+            check = _strip_lines(raw["check"])
+            if check.get("type") not in CHECKS:
+                raise InputError(f"check type '{check.get('type')}' unknown; known: {', '.join(sorted(CHECKS))}",
+                                 Location(str(path), raw["check"].get("__line__", line), "check.type"))
+            authority = _strip_lines(raw["authority"])
+            if not any(authority.get(k) for k in AUTHORITY_KEYS):
+                raise InputError(f"authority names none of {', '.join(AUTHORITY_KEYS)}",
+                                 Location(str(path), line, "authority"))
+            if raw["id"] in rules:
+                raise InputError(f"rule id {raw['id']} already used in {rules[raw['id']].file}", where)
+            rules[raw["id"]] = Rule(
+                id=raw["id"], severity=raw["severity"], message=raw["message"].strip(),
+                description=str(raw.get("description", raw["message"])).strip(),
+                authority=authority, scope=_strip_lines(raw.get("scope", {})), check=check,
+                file=path.name, line=line, tags=tuple(raw.get("tags", ())),
+            )
+    return [rules[k] for k in sorted(rules)]

@@ -1,0 +1,131 @@
+"""Entry points: ``sdtmify validate PATH`` (any folder of datasets) and the last step of ``sdtmify build``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..console import QUIET, Console
+from ..errors import InputError, Location
+from ..reproducible import build_timestamp
+from .context import ig_standards, load_terminology
+from .data import Table, load_folder
+from .define_xml import read_define
+from .engine import Context, Validation, run_rules
+from .report_console import console_lines
+from .report_json import report_dict, write_json
+from .report_xlsx import write_xlsx
+from .rules import Rule, load_rules
+
+FAIL_ON = ("error", "warning", "never")
+
+
+@dataclass
+class Outcome:
+    written: list[Path] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    exit_code: int = 0
+    validation: Validation | None = None
+    report: dict | None = None
+
+
+def exit_code(counts: dict[str, int], fail_on: str) -> int:
+    """1 when there are findings of ``fail_on`` severity or worse; ``never`` always gives 0."""
+    if fail_on not in FAIL_ON:
+        raise InputError(f"--fail-on {fail_on!r}: use one of {', '.join(FAIL_ON)}")
+    if fail_on == "never":
+        return 0
+    worst = counts.get("error", 0) + (counts.get("warning", 0) if fail_on == "warning" else 0)
+    return 1 if worst else 0
+
+
+def define_standard(meta) -> str:
+    """SDTM for a define.xml of Tabulation datasets, ADaM for Analysis ones."""
+    purposes = {d.purpose for d in meta.datasets}
+    return "ADaM" if "Analysis" in purposes else "SDTM"
+
+
+def validate_tables(tables: dict[str, Table], *, defines: list[Path] = (), ct_file=None,
+                    rules: list[Rule] | None = None, max_errors_per_rule: int = 1000,
+                    standards="auto", ct="auto") -> tuple[Validation, Context]:
+    """Run the catalogue on ``tables``; ``standards``/``ct`` may be given (tests) or found ("auto")."""
+    define_meta = {}
+    for path in defines:
+        meta = read_define(Path(path))
+        define_meta[define_standard(meta)] = meta
+    ctx = Context(
+        tables=tables,
+        standards=ig_standards() if standards == "auto" else standards,
+        ct=load_terminology(ct_file) if ct == "auto" else ct,
+        define=define_meta,
+    )
+    rules = load_rules() if rules is None else rules
+    return run_rules(rules, ctx, max_details=max_errors_per_rule), ctx
+
+
+def _load_data(path: Path) -> dict[str, Table]:
+    """A folder of datasets, or a build output folder holding sdtm/ and adam/."""
+    subfolders = [(path / "sdtm", "SDTM"), (path / "adam", "ADaM")]
+    if any(folder.is_dir() for folder, _ in subfolders):
+        tables = {}
+        for folder, standard in subfolders:
+            if folder.is_dir():
+                tables.update(load_folder(folder, standard))
+        return dict(sorted(tables.items()))
+    return load_folder(path)
+
+
+def _found_defines(path: Path) -> list[Path]:
+    return [p for p in (path / "define.xml", path / "sdtm" / "define.xml", path / "adam" / "define.xml") if p.is_file()]
+
+
+def _report(validation: Validation, ctx: Context, *, path: str, defines: list[Path], ct_label: str | None,
+            created: dt.datetime, report_dir: Path | None, ui: Console) -> Outcome:
+    report = report_dict(validation, generated=created.isoformat(timespec="seconds"),
+                         inputs={"path": path, "define": [p.name for p in defines], "ct": ct_label or ""})
+    written = []
+    if report_dir is not None:
+        written.append(write_json(report, report_dir / "validation.json"))
+        written.append(write_xlsx(report, report_dir / "validation.xlsx", created))
+    for line in console_lines(report):
+        ui.info(line)
+    return Outcome(written=written, counts=validation.counts(), validation=validation, report=report)
+
+
+def validate_command(path: Path, *, define=None, ct_file=None, fail_on="error", max_errors_per_rule=1000,
+                     report_dir=None, ui: Console = QUIET) -> int:
+    """``sdtmify validate``: 0 clean, 1 findings at ``fail_on`` or worse, 2 for input errors (raised)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such folder; pass a folder of .xpt or .json/.ndjson datasets", Location(str(path)))
+    if max_errors_per_rule is not None and max_errors_per_rule < 0:
+        raise InputError("--max-errors-per-rule must be 0 or more")
+    exit_code(counts={}, fail_on=fail_on)
+    tables = _load_data(path)
+    if not tables:
+        raise InputError("no .xpt, .json or .ndjson datasets found", Location(str(path)))
+    defines = [Path(define)] if define else _found_defines(path)
+    validation, ctx = validate_tables(tables, defines=defines, ct_file=ct_file,
+                                      max_errors_per_rule=max_errors_per_rule)
+    ct_label = Path(ct_file).name if ct_file else (ctx.ct.source if ctx.ct else None)
+    outcome = _report(validation, ctx, path=path.name, defines=defines, ct_label=ct_label,
+                      created=build_timestamp(), report_dir=Path(report_dir) if report_dir else None, ui=ui)
+    for written in outcome.written:
+        ui.result(str(written))
+    return exit_code(outcome.counts, fail_on)
+
+
+def validate_build(out_folder: Path, study, ct_file=None, ui: Console = QUIET) -> Outcome:
+    """The last step of ``sdtmify build``: validate out_folder/sdtm and /adam with their define.xml,
+    write out_folder/validation/validation.{json,xlsx} and print the summary table."""
+    out_folder = Path(out_folder)
+    tables = _load_data(out_folder)
+    defines = _found_defines(out_folder)
+    validation, ctx = validate_tables(tables, defines=defines, ct_file=ct_file)
+    ct_label = Path(ct_file).name if ct_file else (ctx.ct.source if ctx.ct else None)
+    created = getattr(study, "timestamp", None) or build_timestamp()
+    outcome = _report(validation, ctx, path=getattr(study, "name", out_folder.name), defines=defines,
+                      ct_label=ct_label, created=created, report_dir=out_folder / "validation", ui=ui)
+    outcome.exit_code = exit_code(outcome.counts, "error")
+    return outcome

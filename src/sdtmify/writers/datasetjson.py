@@ -1,0 +1,202 @@
+"""CDISC Dataset-JSON 1.1: one dataset as ``.json`` (one object) or ``.ndjson`` (the metadata object on the
+first line, then one JSON array per record), records streamed chunk by chunk.
+
+Column metadata follows the standard and define.xml: ``itemOID`` from :func:`sdtmify.metadata.oids.item_oid`
+(the same OIDs define.xml uses), ``dataType`` (``string`` for Char; ``integer`` for whole-number Num
+variables declared integer; ``double`` otherwise), ``length`` (Char; Num only when not 8),
+``displayFormat`` (the SAS format, e.g. ``DATE9.``) and ``keySequence`` (the dataset's keys).
+Numeric SAS dates, datetimes and times -- Num variables with a date/time format whose values are whole
+days/seconds -- are written as ISO 8601 text with ``dataType`` date/datetime/time and ``targetDataType``
+``integer``, as Dataset-JSON 1.1 asks.
+
+What an XPT file needs and Dataset-JSON has no field for travels in standard fields, so that XPT ->
+Dataset-JSON -> XPT is byte-identical (see :mod:`sdtmify.writers.convert`): the XPT created/modified
+stamps are ``datasetJSONCreationDateTime``/``dbLastModifiedDateTime``, and the SAS release and host of
+the XPT header are ``sourceSystem`` ``{"name": "SAS", "version": "<release> <host>"}``. Special missing
+values (``.A``-``.Z``, ``._``) have no Dataset-JSON form and are written as null.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..atomic import atomic_path
+from ..errors import WriteError
+from ..metadata import oids
+from ..metadata.model import Dataset, StudyMetadata
+from . import xpt
+
+DATASET_JSON_VERSION = "1.1.0"
+DEFAULT_CHUNK_ROWS = 20_000
+_EPOCH_DAY = np.datetime64("1960-01-01", "D")
+_EPOCH_SECOND = np.datetime64("1960-01-01T00:00:00", "s")
+
+
+def iso_datetime(value: dt.datetime) -> str:
+    """Dataset-JSON timestamps: ``YYYY-MM-DDThh:mm:ss`` (no time zone: builds are stamped in study time)."""
+    return value.replace(microsecond=0, tzinfo=None).isoformat(timespec="seconds")
+
+
+def _sas_numbers(series: pd.Series, variable: xpt.XptVariable, dataset: str) -> np.ndarray:
+    """A Num column as float64 SAS numbers (dates as days since 1960), special missing values as NaN."""
+    problems = xpt._Problems(dataset)
+    values, _codes = xpt._numeric_values(series, variable, problems, 0)
+    infinite = np.flatnonzero(np.isinf(values))
+    problems.add(variable.name, "range", infinite, 0, lambda i: f"{values[i]!r} is not a finite number")
+    if problems:
+        raise problems.error(Path(dataset))
+    return values
+
+
+def _whole(values: np.ndarray) -> bool:
+    finite = values[~np.isnan(values)]
+    return bool(np.all(finite == np.floor(finite))) and bool(np.all(np.abs(finite) <= 2.0 ** 53))
+
+
+class _Column:
+    """How one variable is written: its column metadata and a function from a value chunk to a list."""
+
+    def __init__(self, var, frame: pd.DataFrame, dataset: Dataset, key_sequence: int | None):
+        self.name = var.name
+        self.type = var.type
+        fmt = xpt.SasFormat.parse(var.format) if var.format else xpt.SasFormat()
+        self.meta = {"itemOID": oids.item_oid(dataset.name, var.name), "name": var.name,
+                     "label": var.label or ""}
+        self.kind = "string"
+        if var.type == "Num":
+            spec = xpt.XptVariable(name=var.name, label=var.label, type="Num", length=var.length or 8, format=fmt)
+            self.numbers = _sas_numbers(frame[var.name], spec, dataset.name)
+            date_kind = xpt._date_kind(fmt)
+            if date_kind and _whole(self.numbers):
+                self.kind = date_kind
+                self.meta["dataType"] = date_kind
+                self.meta["targetDataType"] = "integer"
+            elif var.data_type == "integer" and _whole(self.numbers):
+                self.kind = self.meta["dataType"] = "integer"
+            else:
+                self.kind = self.meta["dataType"] = "double"
+            if (var.length or 8) != 8:
+                self.meta["length"] = int(var.length)
+        else:
+            self.meta["dataType"] = "string"
+            self.meta["length"] = int(var.length)
+            values = frame[var.name]
+            if pd.api.types.is_numeric_dtype(values.dtype) and not values.isna().all():
+                raise WriteError(f"{dataset.name}.{var.name}: numeric column in a Char variable; convert it "
+                                 f"to text in the mapping")
+        if str(fmt):
+            self.meta["displayFormat"] = str(fmt)
+        if key_sequence:
+            self.meta["keySequence"] = key_sequence
+
+    def values(self, frame: pd.DataFrame, start: int, stop: int) -> list:
+        if self.kind == "string":
+            chunk = frame[self.name].iloc[start:stop].to_numpy(dtype=object, na_value="")
+            if pd.api.types.infer_dtype(chunk, skipna=False) not in ("string", "empty"):
+                bad = next(i for i, v in enumerate(chunk) if not isinstance(v, str))   # error path only
+                raise WriteError(f"{self.name} record {start + bad + 1}: {chunk[bad]!r} is not text")
+            return chunk.tolist()
+        numbers = self.numbers[start:stop]
+        missing = np.isnan(numbers)
+        if self.kind == "integer":
+            out = np.where(missing, 0, numbers).astype(np.int64).astype(object)
+        elif self.kind == "double":
+            out = numbers.astype(object)
+        elif self.kind == "date":
+            days = np.where(missing, 0, numbers).astype(np.int64)
+            out = (_EPOCH_DAY + days.astype("timedelta64[D]")).astype(str).astype(object)
+        elif self.kind == "datetime":
+            seconds = np.where(missing, 0, numbers).astype(np.int64)
+            out = (_EPOCH_SECOND + seconds.astype("timedelta64[s]")).astype(str).astype(object)
+        else:   # time of day, seconds since midnight
+            seconds = np.where(missing, 0, numbers).astype(np.int64)
+            hours, rest = np.divmod(seconds, 3600)
+            minutes, secs = np.divmod(rest, 60)
+            out = np.char.add(np.char.add(np.char.add(np.char.zfill(hours.astype(str), 2), ":"),
+                                          np.char.add(np.char.zfill(minutes.astype(str), 2), ":")),
+                              np.char.zfill(secs.astype(str), 2)).astype(object)
+        out[missing] = None
+        return out.tolist()
+
+
+def _key_sequences(dataset: Dataset) -> dict[str, int]:
+    explicit = {v.name: v.key_sequence for v in dataset.variables if v.key_sequence}
+    if explicit:
+        return explicit
+    return {name: i for i, name in enumerate(dataset.keys, start=1)}
+
+
+def dataset_json_header(frame: pd.DataFrame, dataset: Dataset, *, metadata: StudyMetadata | None = None,
+                        standard: str | None = None, created: dt.datetime | None = None,
+                        modified: dt.datetime | None = None, source_system: dict | None = None,
+                        originator: str = "sdtmify", metadata_ref: str | None = None) -> tuple[dict, list[_Column]]:
+    """The top-level attributes (everything but ``rows``) and the column writers."""
+    from ..reproducible import DEFAULT_TIMESTAMP
+
+    keys = _key_sequences(dataset)
+    columns = [_Column(var, frame, dataset, keys.get(var.name)) for var in dataset.variables]
+    created = created or DEFAULT_TIMESTAMP
+    head = {"datasetJSONCreationDateTime": iso_datetime(created), "datasetJSONVersion": DATASET_JSON_VERSION}
+    tag = (standard or ("ADaM" if dataset.purpose == "Analysis" else "SDTM")).upper()
+    if metadata is not None:
+        head["fileOID"] = f"{metadata.study_oid}.{tag}.{dataset.name}"
+    if modified is not None:
+        head["dbLastModifiedDateTime"] = iso_datetime(modified)
+    if originator:
+        head["originator"] = originator
+    head["sourceSystem"] = source_system or {"name": "sdtmify", "version": __version__}
+    if metadata is not None:
+        head["studyOID"] = metadata.study_oid
+        head["metaDataVersionOID"] = f"MDV.{metadata.study_oid}.{tag}"   # as writers/define.py names it
+    if metadata_ref:
+        head["metaDataRef"] = metadata_ref
+    head.update({"itemGroupOID": oids.itemgroup_oid(dataset.name), "records": int(len(frame)),
+                 "name": dataset.name, "label": dataset.label or "", "columns": [c.meta for c in columns]})
+    return head, columns
+
+
+def write_dataset_json(frame: pd.DataFrame, dataset: Dataset, path: str | Path, *,
+                       metadata: StudyMetadata | None = None, ndjson: bool = False,
+                       created: dt.datetime | None = None, modified: dt.datetime | None = None,
+                       standard: str | None = None, source_system: dict | None = None,
+                       originator: str = "sdtmify", metadata_ref: str | None = None,
+                       chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Path:
+    """Write ``frame`` as Dataset-JSON 1.1 (``ndjson=True``: newline-delimited) at ``path``, atomically.
+
+    Times come from ``created`` (default: the fixed reproducible timestamp) and ``modified``; never the
+    clock. Records are encoded ``chunk_rows`` at a time, so the document is never held whole in memory."""
+    path = Path(path)
+    missing = [v.name for v in dataset.variables if v.name not in frame.columns]
+    if missing:
+        raise WriteError(f"{path}: {dataset.name} frame has no column for {', '.join(missing)}")
+    head, columns = dataset_json_header(frame, dataset, metadata=metadata, standard=standard, created=created,
+                                        modified=modified, source_system=source_system,
+                                        originator=originator, metadata_ref=metadata_ref)
+    encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    rows = len(frame)
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as handle:
+        if ndjson:
+            handle.write(encoder.encode(head) + "\n")
+        else:
+            opening = json.dumps(head, ensure_ascii=False, indent=1)
+            handle.write(opening[:-2] + ',\n "rows": [\n')
+        for start in range(0, rows, chunk_rows):
+            stop = min(rows, start + chunk_rows)
+            try:
+                records = zip(*(column.values(frame, start, stop) for column in columns))
+            except WriteError as exc:
+                raise WriteError(f"{path}: {dataset.name}.{exc}") from exc
+            lines = map(encoder.encode, records)
+            if ndjson:
+                handle.write("\n".join(lines) + "\n")
+            else:
+                handle.write(("  " if start == 0 else ",\n  ") + ",\n  ".join(lines))
+        if not ndjson:
+            handle.write("\n ]\n}\n")
+    return path

@@ -1,0 +1,49 @@
+"""The build's dataset files: for every dataset of a bundle, ``<name>.xpt`` (SAS XPT v5) in the standard's
+folder and Dataset-JSON 1.1 ``.json`` and ``.ndjson`` in its ``dataset-json/`` subfolder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..console import QUIET, Console
+from ..datasets import Bundle
+from ..errors import InputError, Location
+from ..reproducible import build_timestamp
+from . import xpt
+from .datasetjson import write_dataset_json
+
+XPT_OPTIONS = ("sas_version", "os_name", "encoding", "transliterate")
+
+
+def xpt_options(study) -> dict:
+    """``output: xpt:`` of study.yaml (sas_version, os_name, encoding, transliterate), checked."""
+    options = dict(getattr(study, "xpt_options", None) or {})
+    unknown = sorted(set(options) - set(XPT_OPTIONS))
+    if unknown:
+        where = Location(getattr(study, "file", "study.yaml"), field="output.xpt")
+        raise InputError(f"unknown option(s) {', '.join(unknown)}; allowed: {', '.join(XPT_OPTIONS)}", where)
+    return options
+
+
+def write_bundle(bundle: Bundle, folder: str | Path, study, ui: Console = QUIET) -> list[Path]:
+    """Write every dataset of ``bundle`` as XPT and Dataset-JSON; return the paths written, sorted.
+
+    Header times are the study's build timestamp (study.yaml ``output.timestamp`` or
+    $SOURCE_DATE_EPOCH), so rebuilding the same inputs gives byte-identical files."""
+    folder = Path(folder)
+    stamp = build_timestamp(getattr(study, "timestamp", None))
+    options = xpt_options(study)
+    written = []
+    for name in sorted(bundle.datasets):
+        built = bundle.datasets[name]
+        meta = built.meta
+        stem = meta.name.lower()
+        written.append(xpt.write_xpt(built.frame, meta, folder / f"{stem}.xpt", created=stamp, modified=stamp,
+                                     **options))
+        for ndjson in (False, True):
+            target = folder / "dataset-json" / f"{stem}.{'ndjson' if ndjson else 'json'}"
+            written.append(write_dataset_json(built.frame, meta, target, metadata=bundle.metadata, ndjson=ndjson,
+                                              created=stamp, modified=stamp, standard=bundle.standard,
+                                              metadata_ref="../define.xml"))
+        ui.debug(f"  {meta.name}: {len(built.frame)} records -> {stem}.xpt, dataset-json/{stem}.json/.ndjson")
+    return sorted(written)

@@ -1,0 +1,841 @@
+"""SAS Transport (XPORT) version 5, written exactly as SAS 9.x writes it, and its header parsed back.
+
+Layout (every record 80 bytes; text blank-padded; integers big-endian):
+
+1. ``HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!000...000  ``, then ``SAS     SAS     SASLIB  ``
+   + SAS release (8) + host OS (8) + 24 blanks + created (16), then modified (16) + 64 blanks.
+2. ``MEMBER`` and ``DSCRPTR`` headers, then ``SAS     `` + member name (8) + ``SASDATA `` + release + OS
+   + 24 blanks + created, then modified + 16 blanks + dataset label (40) + dataset type (8).
+3. ``NAMESTR`` header holding the variable count, then one 140-byte NAMESTR per variable (ntype, nhfun,
+   nlng, nvar0, nname, nlabel, nform, nfl, nfd, nfj, nfill, niform, nifl, nifd, npos, rest), the whole
+   run blank-padded to a multiple of 80. SAS leaves nhfun, nfill and rest as zero bytes.
+4. ``OBS`` header, then the observations back to back (no record separators), blank-padded to 80.
+
+Numbers are IBM System/370 hexadecimal doubles. The conversion from IEEE 754 is exact and vectorized:
+a 53-bit significand shifted by 0-3 bits always fits the 56-bit IBM fraction. Documented rules for what
+IBM cannot hold: NaN is the missing value ``.`` (0x2E then seven zero bytes); ``-0.0`` is written as 0;
+magnitudes below 16**-65 (about 5.4e-79) are written as 0; infinities and magnitudes of 16**63 (about
+7.2e75) or more are refused with an error naming the record.
+
+Special missing values ``.A``-``.Z`` and ``._``: a Num column may hold, in an object column, the text
+``".A"`` ... ``".Z"``, ``"._"`` (or ``"A"``, ``"_"``, ``"."``) next to numbers; each is written as its
+one-byte code followed by zeros. :func:`sdtmify.readers.read_dataset` gives them back the same way (only
+for columns that hold any), haven reads them as ``tagged_na``; pyreadstat reads them as NaN.
+
+Date/time columns (datetime64 / timedelta64) in a Num variable are written as SAS dates (days since
+1960-01-01) when the variable's format is a date format, else as SAS datetimes (seconds); timedeltas as
+seconds (SAS times).
+
+Everything about the metadata is checked before the file is opened; data are checked chunk by chunk as
+they are converted, into a temporary file that replaces the target only when every value was valid, so a
+failed write leaves nothing behind and every problem is reported at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import re
+import threading
+import unicodedata
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..atomic import atomic_path
+from ..errors import InputError, Location, WriteError
+from ..metadata.model import Dataset, Variable
+
+RECORD = 80
+NAMESTR_LENGTH = 140
+MAX_CHAR_LENGTH = 200
+MAX_LABEL_BYTES = 40
+DEFAULT_SAS_VERSION = "9.4"
+DEFAULT_OS_NAME = "Linux"
+DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024
+
+_LIBRARY_HEADER = b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!000000000000000000000000000000  "
+_MEMBER_HEADER = b"HEADER RECORD*******MEMBER  HEADER RECORD!!!!!!!000000000000000001600000000140  "
+_DESCRIPTOR_HEADER = b"HEADER RECORD*******DSCRPTR HEADER RECORD!!!!!!!000000000000000000000000000000  "
+_OBS_HEADER = b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!000000000000000000000000000000  "
+_NAMESTR_PREFIX = b"HEADER RECORD*******NAMESTR HEADER RECORD!!!!!!!000000"
+_NAMESTR_SUFFIX = b"00000000000000000000  "
+_V8_PREFIX = b"HEADER RECORD*******LIBV8   HEADER RECORD!!!!!!!"
+
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,7}")
+_FORMAT = re.compile(r"(?P<name>\$?(?:[A-Z_](?:[A-Z0-9_]*[A-Z_])?)?)(?P<width>\d*)(?:\.(?P<decimals>\d*))?",
+                     re.IGNORECASE)
+_DATE_FORMATS = re.compile(r"(DATE|DAY|DDMMYY|MMDDYY|YYMMDD|YYMON|MONYY|YEAR|QTR|WEEKDATE|WORDDATE|JULIAN|"
+                           r"E8601DA|IS8601DA|B8601DA|NLDATE|MMYY|YYMM|YYQ|DOWNAME|MONNAME|WEEKDAY|EURDF)",
+                           re.IGNORECASE)
+_DATETIME_FORMATS = re.compile(r"(DATETIME|DATEAMPM|E8601DT|IS8601DT|B8601DT|E8601DN|NLDATM|MDYAMPM|DTDATE)",
+                               re.IGNORECASE)
+_TIME_FORMATS = re.compile(r"(TIME|HHMM|HOUR|MMSS|TOD|E8601TM|IS8601TM|B8601TM|NLTIME)", re.IGNORECASE)
+
+_SAS_EPOCH = np.datetime64("1960-01-01T00:00:00", "ns")
+_IBM_MIN_EXPONENT = -64     # IBM exponent range is 16**-64 .. 16**63 (7-bit excess-64)
+_IBM_MAX_EXPONENT = 63
+_MISSING_CODES = {".": 0x2E, "_": 0x5F, **{chr(c): c for c in range(ord("A"), ord("Z") + 1)}}
+
+
+# --------------------------------------------------------------------------------------------------
+# Header pieces
+
+@dataclass(frozen=True)
+class SasFormat:
+    """A SAS format or informat as NAMESTR stores it: name (nform), width (nfl), decimals (nfd)."""
+
+    name: str = ""
+    width: int = 0
+    decimals: int = 0
+
+    def __str__(self) -> str:
+        if not (self.name or self.width or self.decimals):
+            return ""
+        return f"{self.name}{self.width or ''}.{self.decimals or ''}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> SasFormat:
+        """``"DATE9."`` -> DATE/9/0, ``"$CHAR20."`` -> $CHAR/20/0, ``"8.2"`` -> ""/8/2; "" -> no format.
+
+        The trailing period is optional (Dataset-JSON files often omit it). Raises ValueError."""
+        text = (text or "").strip()
+        if not text:
+            return cls()
+        match = _FORMAT.fullmatch(text)
+        if not match or not (match["name"] or match["width"]):
+            raise ValueError(f"{text!r} is not a SAS format (expected e.g. DATE9. or $CHAR20. or 8.2)")
+        return cls(match["name"].upper(), int(match["width"] or 0), int(match["decimals"] or 0))
+
+
+@dataclass(frozen=True)
+class XptVariable:
+    """One NAMESTR record. ``number`` and ``position`` are filled by the parser; the writer computes them."""
+
+    name: str
+    label: str
+    type: str                      # "Char" | "Num"
+    length: int
+    format: SasFormat = SasFormat()
+    informat: SasFormat = SasFormat()
+    justify: int = 0               # nfj: 0 left, 1 right; SAS writes 0
+    number: int = 0
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class XptHeader:
+    """What the library and member headers stamp: SAS release, host OS, created/modified datetimes.
+
+    Datetimes are naive, to the second; the file holds two-digit years (ddMONyy:hh:mm:ss), read back
+    with the POSIX pivot (69-99 -> 19xx, 00-68 -> 20xx)."""
+
+    sas_version: str = DEFAULT_SAS_VERSION
+    os_name: str = DEFAULT_OS_NAME
+    created: dt.datetime | None = None
+    modified: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class XptMember:
+    """One dataset of a transport file, as its headers describe it."""
+
+    name: str
+    label: str
+    variables: tuple[XptVariable, ...]
+    header: XptHeader               # the member's own descriptor
+    library: XptHeader              # the library header (SAS writes the same values)
+    dataset_type: str = ""
+    data_offset: int = 0            # byte offset of the first observation
+    record_length: int = 0
+    observations: int = 0           # from the file size; trailing all-blank records count as padding
+    path: Path | None = field(default=None, compare=False)
+
+
+def format_sas_datetime(value: dt.datetime | None) -> str:
+    """``ddMONyy:hh:mm:ss`` as XPT headers hold it (16 blanks for None), never locale-dependent."""
+    if value is None:
+        return " " * 16
+    return (f"{value.day:02d}{_MONTHS[value.month - 1]}{value.year % 100:02d}:"
+            f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}")
+
+
+def parse_sas_datetime(text: str) -> dt.datetime | None:
+    """Inverse of :func:`format_sas_datetime`; None for blank or unreadable text."""
+    match = re.fullmatch(r"(\d\d)([A-Za-z]{3})(\d\d):(\d\d):(\d\d):(\d\d)", text.strip())
+    if not match or match[2].upper() not in _MONTHS:
+        return None
+    year = int(match[3])
+    year += 1900 if year >= 69 else 2000
+    try:
+        return dt.datetime(year, _MONTHS.index(match[2].upper()) + 1, int(match[1]),
+                           int(match[4]), int(match[5]), int(match[6]))
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------------------------------
+# IBM System/370 doubles
+
+def ibm_from_ieee(values: np.ndarray) -> np.ndarray:
+    """IEEE 754 doubles -> IBM hexadecimal double bit patterns (uint64), exactly, all at once.
+
+    value = 1.m * 2**e becomes 0.F * 16**k with k = floor(e/4) + 1, so F's leading hex digit is
+    non-zero; the 53-bit significand is shifted left by e - 4k + 4 (0..3) bits into the 56-bit
+    fraction, which is why no rounding ever happens. Zeros, -0.0, IEEE subnormals and magnitudes
+    below 16**-65 give 0; NaN and infinities must be handled by the caller (they give garbage), as
+    must magnitudes >= 16**63 (see :func:`ibm_overflow`)."""
+    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
+    sign = bits & np.uint64(0x8000000000000000)
+    biased = ((bits >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64)
+    significand = (bits & np.uint64(0x000FFFFFFFFFFFFF)) | np.uint64(0x0010000000000000)
+    exponent2 = biased - 1023
+    exponent16 = (exponent2 >> 2) + 1                   # arithmetic shift: floor for negatives too
+    shift = (exponent2 - 4 * exponent16 + 4).astype(np.uint64)
+    out = sign | ((exponent16 + 64).astype(np.uint64) << np.uint64(56)) | (significand << shift)
+    out[(biased == 0) | (exponent16 < _IBM_MIN_EXPONENT)] = 0
+    return out
+
+
+def ibm_overflow(values: np.ndarray) -> np.ndarray:
+    """Mask of values IBM cannot hold: infinities and magnitudes >= 16**63 (2**252)."""
+    with np.errstate(invalid="ignore"):
+        return np.isinf(values) | (np.abs(values) >= 2.0 ** 252)
+
+
+def ieee_from_ibm(patterns: np.ndarray) -> np.ndarray:
+    """IBM hexadecimal double bit patterns (uint64) -> float64; missing values (``.``, ``.A``-``.Z``,
+    ``._``: code byte then zeros) -> NaN. Fractions with more than 53 significant bits are rounded."""
+    patterns = np.asarray(patterns, dtype=np.uint64)
+    fraction = (patterns & np.uint64(0x00FFFFFFFFFFFFFF)).astype(np.float64)
+    exponent = ((patterns >> np.uint64(56)) & np.uint64(0x7F)).astype(np.int64)
+    value = np.ldexp(fraction, 4 * (exponent - 64) - 56)
+    value = np.where(patterns >> np.uint64(63) == 1, -value, value)
+    first = (patterns >> np.uint64(56)).astype(np.uint8)
+    missing = (fraction == 0) & np.isin(first, list(_MISSING_CODES.values()))
+    value[missing] = np.nan
+    return value
+
+
+def missing_codes(patterns: np.ndarray) -> np.ndarray:
+    """For IBM patterns: the special-missing text (``"."``, ``".A"``..``".Z"``, ``"._"``) or "" for values."""
+    patterns = np.asarray(patterns, dtype=np.uint64)
+    first = (patterns >> np.uint64(56)).astype(np.uint8)
+    rest_zero = (patterns & np.uint64(0x00FFFFFFFFFFFFFF)) == 0
+    out = np.full(patterns.shape, "", dtype=object)
+    for letter, code in _MISSING_CODES.items():
+        out[rest_zero & (first == code)] = "." if letter == "." else "." + letter
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Text encodings
+
+class _Codec:
+    """A single-byte encoding as a lookup table from Unicode code point (BMP) to byte, -1 where absent."""
+
+    def __init__(self, name: str):
+        import codecs
+
+        try:
+            self.name = codecs.lookup(name).name
+        except LookupError as exc:
+            raise WriteError(f"unknown text encoding {name!r}; use ascii, cp1252 or latin-1") from exc
+        self.single_byte = self.name not in ("utf-8", "utf-16", "utf-32") and not self.name.startswith("utf")
+        self.table = np.full(0x10000, -1, dtype=np.int16)
+        if self.single_byte:
+            for byte in range(256):
+                try:
+                    char = bytes([byte]).decode(self.name)
+                except UnicodeDecodeError:
+                    continue
+                if len(char) == 1 and self.table[ord(char)] < 0:
+                    self.table[ord(char)] = byte
+
+    def encode_text(self, text: str) -> bytes:
+        return text.encode(self.name)
+
+
+_CODECS: dict[str, _Codec] = {}
+
+
+def _codec(name: str) -> _Codec:
+    if name not in _CODECS:
+        _CODECS[name] = _Codec(name)
+    return _CODECS[name]
+
+
+_ASCII_LOOKALIKES = {
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u201c": '"', "\u201d": '"',
+    "\u201e": '"', "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u2026": "...", "\u00a0": " ",
+    "\u00b5": "u", "\u03bc": "u", "\u00b0": " deg", "\u00d7": "x", "\u2264": "<=", "\u2265": ">=",
+    "\u00b1": "+/-", "\u00df": "ss", "\u00e6": "ae", "\u00c6": "AE", "\u0153": "oe", "\u0152": "OE",
+}
+
+
+def transliterate_text(text: str, codec_name: str = "ascii") -> str:
+    """Replace characters the encoding lacks by look-alikes (curly quotes -> straight, accents dropped,
+    "\u2264" -> "<="); anything still unencodable becomes "?"."""
+    codec = _codec(codec_name)
+    out = []
+    for char in text:
+        try:
+            codec.encode_text(char)
+            out.append(char)
+            continue
+        except UnicodeEncodeError:
+            pass
+        candidate = _ASCII_LOOKALIKES.get(char)
+        if candidate is None:
+            decomposed = unicodedata.normalize("NFKD", char)
+            candidate = "".join(c for c in decomposed if not unicodedata.combining(c))
+        try:
+            codec.encode_text(candidate)
+        except UnicodeEncodeError:
+            candidate = "?"
+        out.append(candidate or "?")
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------------------------------
+# Problems found in the data, reported all at once
+
+class _Problems:
+    """Collects data problems per (variable, kind): a count and the first record and value."""
+
+    def __init__(self, dataset: str, limit: int = 20):
+        self.dataset = dataset
+        self.limit = limit
+        self.entries: dict[tuple[str, str], list] = {}
+
+    def add(self, variable: str, kind: str, rows: np.ndarray, start: int, describe) -> None:
+        """``rows`` are positions within the chunk starting at record ``start`` (0-based)."""
+        if len(rows) == 0:
+            return
+        key = (variable, kind)
+        if key in self.entries:
+            self.entries[key][0] += len(rows)
+        else:
+            self.entries[key] = [len(rows), start + int(rows[0]) + 1, describe(int(rows[0]))]
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    def error(self, path: Path) -> WriteError:
+        lines = []
+        for (variable, _kind), (count, record, text) in list(self.entries.items())[: self.limit]:
+            more = f" (and {count - 1} more records like it)" if count > 1 else ""
+            lines.append(f"  {self.dataset}.{variable} record {record}: {text}{more}")
+        return WriteError(f"{path}: {self.dataset} not written, {len(self.entries)} problem(s):\n"
+                          + "\n".join(lines))
+
+
+def _shorten(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
+# --------------------------------------------------------------------------------------------------
+# Metadata checks (before a byte is written)
+
+def _check_name(name: str, what: str) -> str | None:
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        return (f"{what} name {name!r} is not a valid XPT v5 name: 1-8 characters, uppercase letters, "
+                f"digits or underscores, not starting with a digit")
+    return None
+
+
+def _encoded_length(text: str, codec: _Codec) -> int:
+    return len(codec.encode_text(text))
+
+
+def check_metadata(member: str, label: str, variables: Sequence[XptVariable], encoding: str) -> None:
+    """Everything XPT v5 demands of names, labels, lengths and formats; raises one WriteError listing all."""
+    codec = _codec(encoding)
+    problems = []
+    if (msg := _check_name(member, "dataset")):
+        problems.append(msg)
+    for text, what in [(label, f"dataset {member} label")] + [
+            (var.label, f"{member}.{var.name} label") for var in variables]:
+        try:
+            size = _encoded_length(text or "", codec)
+        except UnicodeEncodeError as exc:
+            problems.append(f"{what} {text!r} has {text[exc.start]!r}, which {codec.name} cannot encode")
+            continue
+        if size > MAX_LABEL_BYTES:
+            problems.append(f"{what} is {size} bytes, longer than the {MAX_LABEL_BYTES} XPT v5 allows: "
+                            f"{text!r}; shorten it in the metadata")
+    seen = set()
+    for var in variables:
+        where = f"{member}.{var.name}"
+        if (msg := _check_name(var.name, "variable")):
+            problems.append(f"{where}: {msg}")
+        if var.name in seen:
+            problems.append(f"{where}: variable named twice")
+        seen.add(var.name)
+        if var.type == "Char":
+            if not isinstance(var.length, (int, np.integer)) or not 1 <= var.length <= MAX_CHAR_LENGTH:
+                problems.append(f"{where}: declared length {var.length!r} is outside 1-{MAX_CHAR_LENGTH} "
+                                f"(XPT v5 character limit)")
+        elif var.type == "Num":
+            if not isinstance(var.length, (int, np.integer)) or not 3 <= var.length <= 8:
+                problems.append(f"{where}: numeric length {var.length!r} is outside 3-8")
+        else:
+            problems.append(f"{where}: type {var.type!r} is neither Char nor Num")
+        for fmt, what in ((var.format, "format"), (var.informat, "informat")):
+            if len(fmt.name) > 8:
+                problems.append(f"{where}: {what} name {fmt.name!r} is longer than 8 characters")
+            if not (0 <= fmt.width <= 32767 and 0 <= fmt.decimals <= 32767):
+                problems.append(f"{where}: {what} {fmt} width/decimals out of range")
+    if problems:
+        raise WriteError(f"{member}: cannot be written as XPT v5:\n  " + "\n  ".join(problems))
+
+
+def variables_from_dataset(dataset: Dataset) -> list[XptVariable]:
+    """NAMESTR fields from the shared metadata: declared length, label, format and informat."""
+    out = []
+    problems = []
+    for var in dataset.variables:
+        formats = []
+        for text, what in ((var.format, "format"), (var.informat, "informat")):
+            try:
+                formats.append(SasFormat.parse(text))
+            except ValueError as exc:
+                problems.append(f"{dataset.name}.{var.name} {what}: {exc}")
+                formats.append(SasFormat())
+        length = var.length if var.type == "Char" else (var.length or 8)
+        out.append(XptVariable(name=var.name, label=var.label or "", type=var.type, length=length,
+                               format=formats[0], informat=formats[1]))
+    if problems:
+        raise WriteError("cannot be written as XPT v5:\n  " + "\n  ".join(problems))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Header bytes
+
+def _text(value: str, width: int, codec: _Codec) -> bytes:
+    raw = codec.encode_text(value or "")
+    return raw[:width].ljust(width, b" ")
+
+
+def _member_records(member: str, label: str, dataset_type: str, header: XptHeader, library: XptHeader,
+                    variables: Sequence[XptVariable], codec: _Codec) -> bytes:
+    ascii_ = _codec("ascii")
+
+    def stamp(h: XptHeader, kind: bytes, name: str) -> bytes:
+        return (b"SAS     " + _text(name, 8, ascii_) + kind + _text(h.sas_version, 8, ascii_)
+                + _text(h.os_name, 8, ascii_) + b" " * 24 + format_sas_datetime(h.created).encode("ascii"))
+
+    parts = [
+        _LIBRARY_HEADER,
+        stamp(library, b"SASLIB  ", "SAS"),
+        format_sas_datetime(library.modified).encode("ascii") + b" " * 64,
+        _MEMBER_HEADER,
+        _DESCRIPTOR_HEADER,
+        stamp(header, b"SASDATA ", member),
+        format_sas_datetime(header.modified).encode("ascii") + b" " * 16 + _text(label, 40, codec)
+        + _text(dataset_type, 8, ascii_),
+        _NAMESTR_PREFIX + f"{len(variables):04d}".encode("ascii") + _NAMESTR_SUFFIX,
+    ]
+    position = 0
+    names = []
+    for number, var in enumerate(variables, start=1):
+        names.append(
+            np.array([1 if var.type == "Num" else 2, 0, var.length, number], dtype=">i2").tobytes()
+            + _text(var.name, 8, ascii_) + _text(var.label, 40, codec)
+            + _text(var.format.name, 8, ascii_)
+            + np.array([var.format.width, var.format.decimals, var.justify], dtype=">i2").tobytes()
+            + b"\0\0" + _text(var.informat.name, 8, ascii_)
+            + np.array([var.informat.width, var.informat.decimals], dtype=">i2").tobytes()
+            + np.array([position], dtype=">i4").tobytes() + b"\0" * 52)
+        position += var.length
+    namestrs = b"".join(names)
+    namestrs += b" " * (-len(namestrs) % RECORD)
+    return b"".join(parts) + namestrs + _OBS_HEADER
+
+
+# --------------------------------------------------------------------------------------------------
+# Observations
+
+_SEVEN_BIT = np.uint64(0x7F7F7F7F7F7F7F7F)
+_HIGH_BITS = np.uint64(0x8080808080808080)
+
+
+def _blank_nuls_7bit(flat: np.ndarray) -> None:
+    """In place, NUL bytes -> blanks, eight bytes per operation; valid only when every byte is < 0x80.
+
+    Adding 0x7F to a 7-bit byte sets its high bit unless the byte is 0, and never carries into the next
+    byte; the clear high bits, shifted down by 2, are exactly 0x20 in the NUL positions."""
+    whole = len(flat) // 8 * 8
+    words = flat[:whole].view(np.uint64)
+    nul = words + _SEVEN_BIT
+    np.invert(nul, out=nul)
+    np.bitwise_and(nul, _HIGH_BITS, out=nul)
+    np.right_shift(nul, np.uint64(2), out=nul)
+    np.bitwise_or(words, nul, out=words)
+    tail = flat[whole:]
+    tail[tail == 0] = 0x20
+
+
+def _char_block(values: np.ndarray, width: int, codec: _Codec, problems: _Problems, variable: str,
+                start: int, transliterate: bool, target: np.ndarray) -> None:
+    """Text values (object array, no missing) -> ``target`` (n, width) bytes, blank-padded.
+
+    Pure-ASCII chunks (the usual case) are encoded by numpy itself into fixed-width bytes; other text
+    goes through the encoding's lookup table on code points. Problems are recorded, not raised."""
+    n = len(values)
+    kind = pd.api.types.infer_dtype(values, skipna=False)
+    if kind not in ("string", "empty"):
+        is_text = np.array([isinstance(v, str) for v in values], dtype=bool)   # error path only
+        problems.add(variable, "type", np.flatnonzero(~is_text), start,
+                     lambda i: f"{_shorten(values[i])} is not text; character variables hold text only "
+                               f"(convert it in the mapping)")
+        values = np.where(is_text, values, "")
+    joined = "".join(values)
+    if "\0" in joined:
+        with_nul = np.flatnonzero(np.array(["\0" in v for v in values], dtype=bool))   # error path only
+        problems.add(variable, "nul", with_nul, start,
+                     lambda i: f"{_shorten(values[i])} holds a NUL character, which SAS text cannot hold")
+    if joined.isascii():
+        raw = np.array(values, dtype=f"S{width + 1}").view(np.uint8).reshape(n, width + 1)
+        too_long = np.flatnonzero(raw[:, width] != 0)
+        _blank_nuls_7bit(raw.reshape(-1))
+    else:
+        if codec.single_byte:
+            points = np.array(values, dtype=f"U{width + 1}").view(np.uint32).reshape(n, width + 1)
+            encoded = codec.table[np.minimum(points, 0xFFFF)]
+            bad = ((encoded < 0) | (points > 0xFFFF)).any(axis=1)
+            if bad.any() and transliterate:
+                values = values.copy()
+                rows = np.flatnonzero(bad)
+                originals = pd.unique(values[rows])
+                replaced = {text: transliterate_text(text, codec.name) for text in originals}
+                values[rows] = [replaced[text] for text in values[rows]]
+                example = originals[0]
+                warnings.warn(f"{problems.dataset}.{variable}: {len(rows)} value(s) transliterated to "
+                              f"{codec.name}, e.g. {example!r} -> {replaced[example]!r}", stacklevel=4)
+                return _char_block(values, width, codec, problems, variable, start, False, target)
+            if bad.any():
+                def describe(i: int) -> str:
+                    char = next(c for c in values[i] if ord(c) > 0xFFFF or codec.table[ord(c)] < 0)
+                    return (f"{_shorten(values[i])} has {char!r} (U+{ord(char):04X}), which {codec.name} "
+                            f"cannot encode; fix the text or write with transliterate=True")
+                problems.add(variable, "encoding", np.flatnonzero(bad), start, describe)
+            raw = np.where(encoded < 0, 0x3F, encoded).astype(np.uint8)
+        else:
+            encoded_values = [text.encode(codec.name) for text in values]   # multi-byte encodings only
+            raw = np.array(encoded_values, dtype=f"S{width + 1}").view(np.uint8).reshape(n, width + 1)
+        too_long = np.flatnonzero(raw[:, width] != 0)
+        raw = np.where(raw == 0, np.uint8(0x20), raw)
+    if len(too_long):
+        problems.add(variable, "length", too_long, start,
+                     lambda i: f"value {_shorten(values[i])} is {len(codec.encode_text(values[i]))} bytes, "
+                               f"longer than the declared length {width}; declare a longer length (at most "
+                               f"{MAX_CHAR_LENGTH}) or shorten the value (values are never truncated)")
+    target[...] = raw[:, :width]
+
+
+def _date_kind(fmt: SasFormat) -> str:
+    """'date', 'datetime', 'time' or '' from a SAS format name (DATE9. -> date, DATETIME20. -> datetime)."""
+    name = fmt.name.lstrip("$")
+    if not name:
+        return ""
+    if _DATETIME_FORMATS.match(name):
+        return "datetime"
+    if _TIME_FORMATS.match(name):
+        return "time"
+    if _DATE_FORMATS.match(name):
+        return "date"
+    return ""
+
+
+def _numeric_values(series: pd.Series, var: XptVariable, problems: _Problems, start: int
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+    """A Num column chunk as float64 plus, where present, special-missing code bytes (0 = none)."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        problems.add(var.name, "type", np.arange(min(len(series), 1)), start,
+                     lambda i: "boolean column in a Num variable; map it to 1/0 or Y/N in the mapping")
+        return np.zeros(len(series)), None
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        if getattr(dtype, "tz", None) is not None:
+            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        nanos = (series.to_numpy(dtype="datetime64[ns]") - _SAS_EPOCH).astype("timedelta64[ns]")
+        seconds = nanos.astype(np.float64) / 1e9
+        seconds[np.isnat(nanos)] = np.nan
+        return (seconds / 86400.0 if _date_kind(var.format) == "date" else seconds), None
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        nanos = series.to_numpy(dtype="timedelta64[ns]")
+        seconds = nanos.astype(np.float64) / 1e9
+        seconds[np.isnat(nanos)] = np.nan
+        return seconds, None
+    if pd.api.types.is_numeric_dtype(dtype):
+        if pd.api.types.is_integer_dtype(dtype):
+            ints = series.to_numpy(dtype=np.float64, na_value=np.nan)
+            inexact = np.flatnonzero(np.abs(ints) > 2.0 ** 53)
+            problems.add(var.name, "precision", inexact, start,
+                         lambda i: f"integer {series.iloc[i]} is beyond 2**53 and cannot be stored exactly")
+            return ints, None
+        return series.to_numpy(dtype=np.float64, na_value=np.nan), None
+    # object columns: numbers, None/NaN, date objects, special-missing text
+    values = series.to_numpy(dtype=object)
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("date", "datetime", "datetime64"):
+        return _numeric_values(pd.Series(pd.to_datetime(values)), var, problems, start)
+    text = pd.Series(values, dtype=object).str.strip().str.upper()   # NaN where not text
+    is_text = text.notna().to_numpy()
+    codes = np.zeros(len(values), dtype=np.uint8)
+    if is_text.any():
+        letters = text[is_text].str.lstrip(".").replace("", ".")
+        known = letters.isin(list(_MISSING_CODES)) & (text[is_text].str.len() <= 2)
+        rows = np.flatnonzero(is_text)
+        codes[rows[known.to_numpy()]] = letters[known].map(_MISSING_CODES).to_numpy(dtype=np.uint8)
+        problems.add(var.name, "type", rows[~known.to_numpy()], start,
+                     lambda i: f"text {_shorten(values[i])} in a Num variable; only numbers and the special "
+                               f"missing values '.A'-'.Z', '._' are allowed")
+    numbers = pd.to_numeric(pd.Series(np.where(is_text, None, values), dtype=object), errors="coerce")
+    not_number = np.flatnonzero(numbers.isna().to_numpy() & ~is_text & ~pd.isna(values))
+    problems.add(var.name, "type", not_number, start,
+                 lambda i: f"{_shorten(values[i])} is not a number")
+    return numbers.to_numpy(dtype=np.float64, na_value=np.nan), (codes if codes.any() else None)
+
+
+def _num_block(values: np.ndarray, codes: np.ndarray | None, length: int, problems: _Problems,
+               variable: str, start: int) -> np.ndarray:
+    """float64 (+ special-missing codes) -> (n, length) IBM bytes; SAS keeps the leading bytes."""
+    overflow = np.flatnonzero(ibm_overflow(values))
+    problems.add(variable, "range", overflow, start,
+                 lambda i: f"{values[i]!r} is outside the IBM double range (|x| < 7.2e75); XPT cannot hold it")
+    patterns = ibm_from_ieee(values)
+    missing = np.isnan(values)
+    patterns[missing] = np.uint64(0x2E) << np.uint64(56)
+    if codes is not None:
+        special = codes > 0
+        patterns[special] = codes[special].astype(np.uint64) << np.uint64(56)
+    raw = patterns.astype(">u8").view(np.uint8).reshape(len(values), 8)
+    return raw[:, :length]
+
+
+def _chunk_records(frame: pd.DataFrame, variables: Sequence[XptVariable], start: int, stop: int,
+                   codec: _Codec, problems: _Problems, transliterate: bool) -> np.ndarray:
+    record_length = sum(var.length for var in variables)
+    out = np.empty((stop - start, record_length), dtype=np.uint8)
+    position = 0
+    for var in variables:
+        column = frame[var.name].iloc[start:stop]
+        if var.type == "Char":
+            if pd.api.types.is_numeric_dtype(column.dtype) and not column.isna().all():
+                problems.add(var.name, "type", np.arange(1), start,
+                             lambda i: f"numeric column ({column.dtype}) in a Char variable; convert it to text "
+                                       f"in the mapping")
+                out[:, position:position + var.length] = 0x20
+            else:
+                values = column.to_numpy(dtype=object, na_value="")
+                _char_block(values, var.length, codec, problems, var.name, start, transliterate,
+                            out[:, position:position + var.length])
+        else:
+            numbers, codes = _numeric_values(column, var, problems, start)
+            out[:, position:position + var.length] = _num_block(numbers, codes, var.length, problems,
+                                                                var.name, start)
+        position += var.length
+    return out
+
+
+class _BackgroundWriter:
+    """Writes blocks on a second thread while the next chunk is converted (file writes release the GIL),
+    at most two blocks in flight so memory stays flat. An error on either side stops both."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.blocks: queue.Queue = queue.Queue(maxsize=2)
+        self.failure: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="xpt-writer", daemon=True)
+
+    def _run(self) -> None:
+        while (block := self.blocks.get()) is not None:
+            if self.failure is None:
+                try:
+                    self.handle.write(block)
+                except BaseException as exc:  # re-raised on the caller's thread
+                    self.failure = exc
+
+    def put(self, block) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self.blocks.put(block)
+
+    def __enter__(self) -> _BackgroundWriter:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.blocks.put(None)
+        self.thread.join()
+        if self.failure is not None and exc_info[0] is None:
+            raise self.failure
+
+
+# --------------------------------------------------------------------------------------------------
+# Public entry points
+
+def write_xport(frame: pd.DataFrame, variables: Sequence[XptVariable], path: str | Path, *,
+                member: str, label: str = "", header: XptHeader = XptHeader(),
+                library: XptHeader | None = None, dataset_type: str = "", encoding: str = "ascii",
+                transliterate: bool = False, chunk_rows: int | None = None) -> Path:
+    """Write one dataset as an XPT v5 file with every header field given explicitly.
+
+    ``variables`` give the NAMESTR fields in output order (``number``/``position`` are recomputed);
+    ``library`` defaults to ``header`` (SAS stamps both alike). This is the entry the byte-identity tests
+    use with fields read from a SAS-written original; :func:`write_xpt` builds it from the metadata."""
+    path = Path(path)
+    codec = _codec(encoding)
+    variables = list(variables)
+    check_metadata(member, label, variables, encoding)
+    names = [var.name for var in variables]
+    absent = [name for name in names if name not in frame.columns]
+    extra = [str(name) for name in frame.columns if name not in set(names)]
+    if absent or extra:
+        raise WriteError(f"{path}: {member} frame does not match its metadata: "
+                         + "; ".join(filter(None, [absent and f"no column for {', '.join(absent)}",
+                                                   extra and f"columns not in the metadata: {', '.join(extra)}"])))
+    if frame.columns.duplicated().any():
+        raise WriteError(f"{path}: {member} frame has duplicated columns "
+                         f"{sorted(set(frame.columns[frame.columns.duplicated()]))}")
+    record_length = sum(var.length for var in variables)
+    if chunk_rows is None:
+        chunk_rows = max(1, DEFAULT_CHUNK_BYTES // max(record_length, 1))
+    head = _member_records(member, label, dataset_type, header, library or header, variables, codec)
+    problems = _Problems(member)
+    rows = len(frame)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle, _BackgroundWriter(handle) as writer:
+            writer.put(head)
+            for start in range(0, rows, chunk_rows):
+                stop = min(rows, start + chunk_rows)
+                block = _chunk_records(frame, variables, start, stop, codec, problems, transliterate)
+                if not problems:
+                    writer.put(memoryview(block).cast("B"))
+            if problems:
+                raise problems.error(path)
+            writer.put(b" " * (-(rows * record_length) % RECORD))
+    return path
+
+
+def write_xpt(frame: pd.DataFrame, dataset: Dataset, path: str | Path, *,
+              created: dt.datetime | None = None, modified: dt.datetime | None = None,
+              sas_version: str = DEFAULT_SAS_VERSION, os_name: str = DEFAULT_OS_NAME,
+              encoding: str = "ascii", transliterate: bool = False, chunk_rows: int | None = None) -> Path:
+    """Write ``frame`` as ``path`` (XPT v5) with the declared lengths, labels, formats and informats of
+    ``dataset.variables``, dataset label ``dataset.label`` and member name ``dataset.name``.
+
+    ``created`` defaults to :data:`sdtmify.reproducible.DEFAULT_TIMESTAMP` (never the wall clock) and
+    ``modified`` to ``created``. Values longer than their declared length, names or labels XPT v5 cannot
+    hold, text the encoding cannot encode (unless ``transliterate``) and numbers outside the IBM range
+    are errors (:class:`~sdtmify.errors.WriteError`), and nothing is written."""
+    from ..reproducible import DEFAULT_TIMESTAMP
+
+    created = created or DEFAULT_TIMESTAMP
+    header = XptHeader(sas_version=sas_version, os_name=os_name, created=created.replace(microsecond=0),
+                       modified=(modified or created).replace(microsecond=0))
+    return write_xport(frame, variables_from_dataset(dataset), path, member=dataset.name,
+                       label=dataset.label or "", header=header, encoding=encoding,
+                       transliterate=transliterate, chunk_rows=chunk_rows)
+
+
+# --------------------------------------------------------------------------------------------------
+# Header parser
+
+def _field(raw: bytes, encoding: str) -> str:
+    return raw.decode(encoding, errors="replace").rstrip(" \0")
+
+
+def read_header(path: str | Path, encoding: str = "ascii") -> XptMember:
+    """Parse the headers of the first member of an XPT v5 file (labels decoded with ``encoding``)."""
+    path = Path(path)
+    where = Location(str(path))
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(8 * RECORD)
+        if head.startswith(_V8_PREFIX):
+            raise InputError("SAS transport version 8 is not supported; submissions use version 5", where)
+        if len(head) < 8 * RECORD or not head.startswith(_LIBRARY_HEADER[:48]):
+            raise InputError("not a SAS XPT v5 transport file (no LIBRARY HEADER record)", where)
+        records = [head[i * RECORD:(i + 1) * RECORD] for i in range(8)]
+        if not records[3].startswith(_MEMBER_HEADER[:48]) or not records[7].startswith(_NAMESTR_PREFIX[:48]):
+            raise InputError("XPT v5 member or NAMESTR header missing or damaged", where)
+        namestr_length = int(records[3][74:78])
+        if namestr_length != NAMESTR_LENGTH:
+            raise InputError(f"NAMESTR records of {namestr_length} bytes (VAX/VMS) are not supported", where)
+        count = int(records[7][54:58])
+        block = handle.read(count * NAMESTR_LENGTH)
+        if len(block) < count * NAMESTR_LENGTH:
+            raise InputError(f"file ends inside the {count} NAMESTR records", where)
+    library = XptHeader(sas_version=_field(records[1][24:32], "ascii"), os_name=_field(records[1][32:40], "ascii"),
+                        created=parse_sas_datetime(records[1][64:80].decode("ascii", "replace")),
+                        modified=parse_sas_datetime(records[2][0:16].decode("ascii", "replace")))
+    header = XptHeader(sas_version=_field(records[5][24:32], "ascii"), os_name=_field(records[5][32:40], "ascii"),
+                       created=parse_sas_datetime(records[5][64:80].decode("ascii", "replace")),
+                       modified=parse_sas_datetime(records[6][0:16].decode("ascii", "replace")))
+    variables = []
+    for i in range(count):
+        raw = block[i * NAMESTR_LENGTH:(i + 1) * NAMESTR_LENGTH]
+        ntype, _nhfun, length, number = np.frombuffer(raw[0:8], dtype=">i2")
+        nfl, nfd, nfj = np.frombuffer(raw[64:70], dtype=">i2")
+        nifl, nifd = np.frombuffer(raw[80:84], dtype=">i2")
+        variables.append(XptVariable(
+            name=_field(raw[8:16], "ascii"), label=_field(raw[16:56], encoding),
+            type="Num" if ntype == 1 else "Char", length=int(length),
+            format=SasFormat(_field(raw[56:64], "ascii"), int(nfl), int(nfd)), justify=int(nfj),
+            informat=SasFormat(_field(raw[72:80], "ascii"), int(nifl), int(nifd)),
+            number=int(number), position=int(np.frombuffer(raw[84:88], dtype=">i4")[0])))
+    names_end = 8 * RECORD + count * NAMESTR_LENGTH
+    data_offset = names_end + (-names_end % RECORD) + RECORD
+    record_length = sum(var.length for var in variables)
+    observations = _count_observations(path, data_offset, size, record_length)
+    return XptMember(name=_field(records[5][8:16], "ascii"), label=_field(records[6][32:72], encoding),
+                     variables=tuple(variables), header=header, library=library,
+                     dataset_type=_field(records[6][72:80], "ascii"), data_offset=data_offset,
+                     record_length=record_length, observations=observations, path=path)
+
+
+def _count_observations(path: Path, data_offset: int, size: int, record_length: int) -> int:
+    """Observations from the file size. SAS pads the data with fewer than 80 blanks, so a trailing
+    all-blank record lying wholly inside the last 80 bytes is padding (the format cannot tell otherwise)."""
+    if record_length <= 0 or size <= data_offset:
+        return 0
+    data = size - data_offset
+    count = data // record_length
+    with open(path, "rb") as handle:
+        while count > 0 and data - (count - 1) * record_length < RECORD:
+            handle.seek(data_offset + (count - 1) * record_length)
+            if handle.read(record_length).strip(b" "):
+                break
+            count -= 1
+    return count
+
+
+def numeric_patterns(member: XptMember, variable: XptVariable, rows: np.ndarray | None = None) -> np.ndarray:
+    """Raw IBM patterns (uint64, short lengths zero-filled) of one Num variable, read from the file
+    through a memory map; ``rows`` selects records (0-based) without reading the others."""
+    data = np.memmap(member.path, dtype=np.uint8, mode="r", offset=member.data_offset,
+                     shape=(member.observations, member.record_length))
+    picked = data[:, variable.position:variable.position + variable.length]
+    if rows is not None:
+        picked = picked[rows]
+    full = np.zeros((len(picked), 8), dtype=np.uint8)
+    full[:, :variable.length] = picked
+    return full.view(">u8").ravel().astype(np.uint64)
+
+
+__all__ = [
+    "SasFormat", "XptVariable", "XptHeader", "XptMember", "write_xpt", "write_xport", "read_header",
+    "ibm_from_ieee", "ieee_from_ibm", "ibm_overflow", "missing_codes", "numeric_patterns",
+    "format_sas_datetime", "parse_sas_datetime", "variables_from_dataset", "check_metadata",
+    "transliterate_text",
+]

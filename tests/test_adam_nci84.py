@@ -1,0 +1,160 @@
+"""NCI84 end to end: sources -> SDTM -> ADaM -> XPT, read back by real readers (pyreadstat, R haven)
+and compared with the paper's Table 3 (Mol Cancer Ther 2009;8(11):2983-91), written here as literals."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+import pytest
+
+from sdtmify.reproducible import build_timestamp
+
+# patient: (HER2, IL-12 dose, cycles received, best response, duration of response or SD (d), ongoing, peak IFN-g)
+TABLE3 = {
+    "A": ("3+", 100, 18, "SD", 475, False, 363), "B": ("3+", 100, 15, "PR", 329, False, 285),
+    "C": ("3+", 100, 6, "PR", 128, False, 686), "D": ("3+", 300, 3, "SD", 143, False, 174),
+    "E": ("3+", 300, 2, "PD", None, False, 0), "F": ("2+", 300, 3, "PD", None, False, 0),
+    "G": ("3+", 300, 3, "CR", 1643, True, 1448), "H": ("2+", 300, 6, "SD", 126, False, 124),
+    "I": ("2+", 300, 12, "PR", 303, False, 1612), "J": ("3+", 200, 3, "PD", None, False, 0),
+    "K": ("2+", 200, 3, "SD", 100, False, 183), "L": ("2+", 200, 3, "PD", None, False, 0),
+    "M": ("2+", 200, 15, "SD", 435, False, 331), "N": ("2+", 200, 2, "PD", None, False, 0),
+    "O": ("2+", 200, 3, "PD", None, False, 0), "P": ("3+", 200, 2, "PD", None, False, 0),
+    "Q": ("2+", 200, 9, "SD", 191, False, 128), "R": ("2+", 200, 3, "PD", None, False, 0),
+    "S": ("2+", 200, 3, "PD", None, False, 0), "T": ("3+", 200, 8, "PR", 177, False, 262),
+    "U": ("2+", 200, 3, "PD", None, False, 0),
+}
+ADAM = ("ADAE", "ADLB", "ADRS", "ADSL", "ADTTE")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Build NCI84's SDTM and ADaM in memory and write the ADaM XPT files."""
+    study_module = pytest.importorskip("sdtmify.study")
+    engine = pytest.importorskip("sdtmify.mapping.engine")
+    from sdtmify.adam.engine import build_adam
+    from sdtmify.writers import xpt
+
+    study = study_module.load_study("NCI84")
+    adam = build_adam(study, engine.build_sdtm(study))
+    folder = tmp_path_factory.mktemp("adam")
+    stamp = build_timestamp(study.timestamp)
+    for dataset in adam.datasets.values():
+        xpt.write_xpt(dataset.frame, dataset.meta, folder / f"{dataset.meta.name.lower()}.xpt",
+                      created=stamp, modified=stamp)
+    return adam, folder
+
+
+def read(folder, name: str) -> tuple[pd.DataFrame, object]:
+    return pyreadstat.read_xport(str(folder / f"{name.lower()}.xpt"), disable_datetime_conversion=True)
+
+
+def per_subject(frame: pd.DataFrame, column: str) -> dict:
+    return dict(zip(frame["SUBJID"], frame[column]))
+
+
+def test_adsl_reproduces_table3_subject_values(built):
+    _, folder = built
+    adsl, meta = read(folder, "ADSL")
+    assert len(adsl) == 21 and adsl["USUBJID"].is_unique
+    assert per_subject(adsl, "HER2IHC") == {p: row[0] for p, row in TABLE3.items()}
+    assert per_subject(adsl, "TRT01DOS") == {p: float(row[1]) for p, row in TABLE3.items()}
+    assert per_subject(adsl, "CYCLESN") == {p: float(row[2]) for p, row in TABLE3.items()}
+    assert per_subject(adsl, "BOR") == {p: row[3] for p, row in TABLE3.items()}
+    assert meta.original_variable_types["TRTSDT"] == "DATE9"
+    assert adsl["SAFFL"].eq("Y").all()
+
+
+def test_headline_response_counts(built):
+    adsl, _ = read(built[1], "ADSL")
+    assert adsl["BOR"].value_counts().to_dict() == {"PD": 10, "SD": 6, "PR": 4, "CR": 1}
+    assert (adsl["CBRFL"] == "Y").sum() == 11
+    responders = adsl[adsl["BOR"].isin(["CR", "PR"])]
+    assert (responders["HER2IHC"] == "3+").sum() == 4
+    dlt = adsl.groupby("TRT01DOS")["DLTFL"].apply(lambda s: (s == "Y").sum()).to_dict()
+    assert dlt == {100.0: 0, 200.0: 0, 300.0: 2}
+
+
+def test_adrs_bor_agrees_with_collected_best_response(built):
+    adam, folder = built
+    adrs, _ = read(folder, "ADRS")
+    bor = adrs[adrs["PARAMCD"] == "BOR"]
+    assert per_subject(bor, "AVALC") == {p: row[3] for p, row in TABLE3.items()}
+    assert bor["BORDIFFL"].eq("N").all() and adam.notes == []
+    assert sorted(adrs["PARAMCD"].unique()) == ["BOR", "CBR", "OVR", "RSP"]
+    rsp = adrs[adrs["PARAMCD"] == "RSP"]
+    assert (rsp["AVALC"] == "Y").sum() == 5
+
+
+def test_adtte_durrsd_equals_table3_days(built):
+    adtte, _ = read(built[1], "ADTTE")
+    durrsd = adtte[adtte["PARAMCD"] == "DURRSD"]
+    expected = {p: float(row[4]) for p, row in TABLE3.items() if row[4] is not None}
+    assert per_subject(durrsd, "AVAL") == expected
+    censored = {p for p, c in per_subject(durrsd, "CNSR").items() if c == 1}
+    assert censored == {"G", "D"}        # G ongoing CR (1,643+), D lost to follow-up
+    assert (durrsd["AVAL"] == durrsd["ADT"] - durrsd["STARTDT"] + 1).all()
+    pfs = adtte[adtte["PARAMCD"] == "PFS"]
+    assert len(pfs) == 21 and per_subject(pfs, "AVAL")["A"] == 475.0
+    dor = adtte[adtte["PARAMCD"] == "DOR"]
+    assert sorted(dor["SUBJID"]) == ["B", "C", "G", "I", "T"]
+    assert (dor["AVAL"] < dor["SUBJID"].map(expected)).all()
+
+
+def test_adlb_ifng_maximum_equals_table3_peaks(built):
+    adlb, _ = read(built[1], "ADLB")
+    ifng = adlb[adlb["PARAMCD"] == "IFNG"]
+    peaks = ifng.groupby("SUBJID")["AVAL"].max().fillna(0).to_dict()
+    assert peaks == {p: float(row[6]) for p, row in TABLE3.items()}
+    below = ifng[ifng["AVALC"].str.startswith("<")]
+    assert below["AVAL"].isna().all() and set(below["AVALC"]) == {"<10"}
+    assert {"IFNG", "TNF", "CXCL10", "CXCL9", "INTLK8", "CCL3", "CCL5", "WBC", "NEUT", "HGB", "PLAT"} \
+        <= set(adlb["PARAMCD"])
+
+
+def test_no_study_day_zero_anywhere(built):
+    for name, column in (("ADLB", "ADY"), ("ADRS", "ADY"), ("ADAE", "ASTDY"), ("ADAE", "AENDY")):
+        frame, _ = read(built[1], name)
+        assert not (frame[column] == 0).any(), (name, column)
+
+
+def test_adae_worst_grade_flag_one_per_subject_and_term(built):
+    adae, _ = read(built[1], "ADAE")
+    worst = adae[adae["AOCCPIFL"] == "Y"]
+    assert not worst.duplicated(["USUBJID", "AEDECOD"]).any()
+    top = adae[adae["TRTEMFL"] == "Y"].groupby(["USUBJID", "AEDECOD"])["ATOXGRN"].max()
+    assert worst.set_index(["USUBJID", "AEDECOD"])["ATOXGRN"].sort_index().equals(top.sort_index())
+    dlt = adae[adae["AEDLT"] == "Y"]
+    assert sorted(dlt["SUBJID"]) == ["E", "F"] and set(dlt["AEDECOD"]) == {"Fatigue"}
+
+
+def test_xpt_matches_in_memory_frames_and_lineage_points_to_sdtm(built):
+    adam, folder = built
+    for name in ADAM:
+        frame, meta = read(folder, name)
+        memory = adam.datasets[name].frame
+        assert list(frame.columns) == list(memory.columns)
+        for column in memory.columns:
+            if memory[column].dtype == "float64":
+                assert np.allclose(frame[column], memory[column], equal_nan=True), (name, column)
+            else:
+                assert frame[column].tolist() == memory[column].tolist(), (name, column)
+        lineage = adam.datasets[name].lineage
+        assert lineage["SRCROW"].notna().all(), name
+    adrs = adam.datasets["ADRS"]
+    ovr = adrs.frame["PARAMCD"] == "OVR"
+    assert set(adrs.lineage.loc[ovr, "SRCTABLE"]) == {"RS"}
+
+
+def test_r_haven_reads_adsl_and_adtte(built, rscript):
+    folder = built[1]
+    script = (f'library(haven); a <- read_xpt("{folder / "adsl.xpt"}"); t <- read_xpt("{folder / "adtte.xpt"}");'
+              'd <- t[t$PARAMCD == "DURRSD", ]; cat(nrow(a), sum(a$BOR == "PR"), format(a$TRTSDT[1]),'
+              'attr(a$TRTSDT, "format.sas"), sum(d$AVAL), sep = "|")')
+    out = subprocess.run([rscript, "-e", script], capture_output=True, text=True, check=True).stdout
+    adsl, _ = read(folder, "ADSL")
+    first = (pd.Timestamp("1960-01-01") + pd.Timedelta(days=adsl["TRTSDT"].iloc[0])).strftime("%Y-%m-%d")
+    total = sum(row[4] for row in TABLE3.values() if row[4] is not None)
+    assert out.split("|") == ["21", "4", first, "DATE9", str(total)]

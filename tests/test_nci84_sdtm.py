@@ -1,0 +1,292 @@
+"""NCI84's SDTM, built from its YAML and source tables, against what the paper publishes.
+
+Published values are written here as literals (Mol Cancer Ther 2009;8(11):2983-91, Tables 3 and 4),
+independently of mappings/NCI84/published.yaml."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+from sdtmify.mapping.engine import build_sdtm
+from sdtmify.study import load_study
+
+SOURCES = ROOT / "mappings" / "NCI84" / "source"
+pytestmark = pytest.mark.skipif(not (SOURCES / "labs.csv").is_file(), reason="NCI84 source tables not generated yet")
+
+PATIENTS = list("ABCDEFGHIJKLMNOPQRSTU")
+# Table 3: best response and peak IFN-gamma (pg/mL; None = never above the detection limit)
+TABLE3 = {
+    "A": ("SD", 363), "B": ("PR", 285), "C": ("PR", 686), "D": ("SD", 174), "E": ("PD", None), "F": ("PD", None),
+    "G": ("CR", 1448), "H": ("SD", 124), "I": ("PR", 1612), "J": ("PD", None), "K": ("SD", 183), "L": ("PD", None),
+    "M": ("SD", 331), "N": ("PD", None), "O": ("PD", None), "P": ("PD", None), "Q": ("SD", 128), "R": ("PD", None),
+    "S": ("PD", None), "T": ("PR", 262), "U": ("PD", None),
+}
+# Table 4: patients by worst grade (grade 1, 2, 3, 4), whole-patient counts of the published percentages
+TABLE4 = {
+    "Fatigue": (1, 16, 3, 0), "Chills": (16, 1, 0, 0), "Nausea": (8, 6, 0, 0), "Alopecia": (5, 7, 0, 0),
+    "Anorexia": (4, 6, 1, 0), "Neuropathy": (7, 2, 2, 0), "Arthralgia": (5, 4, 1, 0), "Myalgia": (5, 5, 0, 0),
+    "Anemia": (5, 4, 0, 0), "Leukopenia": (1, 2, 5, 1), "Neutropenia": (0, 0, 3, 3), "Thrombocytopenia": (2, 0, 0, 0),
+}
+TABLE4_TERM = {"Decreased appetite": "Anorexia", "Neuropathy peripheral": "Neuropathy", "Anaemia": "Anemia"}
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    return build_sdtm(load_study("NCI84"))
+
+
+def frame(bundle, name) -> pd.DataFrame:
+    return bundle.datasets[name].frame
+
+
+def test_usubjid_is_studyid_site_subject(bundle):
+    dm = frame(bundle, "DM")
+    assert dm["USUBJID"].tolist() == [f"NCI84-001-{p}" for p in PATIENTS]
+    assert dm["SUBJID"].tolist() == PATIENTS
+
+
+def test_rfstdtc_is_first_dose_per_subject(bundle):
+    dosing = pd.read_csv(SOURCES / "dosing.csv", dtype=str)
+    first = dosing.groupby("subject_id")["admin_date"].min()
+    last = dosing.groupby("subject_id")["admin_date"].max()
+    dm = frame(bundle, "DM").set_index("SUBJID")
+    assert dm["RFSTDTC"].to_dict() == first.to_dict()
+    assert dm["RFXSTDTC"].to_dict() == first.to_dict()
+    assert dm["RFXENDTC"].to_dict() == last.to_dict()
+    consent = pd.read_csv(SOURCES / "subjects.csv", dtype=str).set_index("subject_id")["consent_date"]
+    assert dm["RFICDTC"].to_dict() == consent.to_dict()
+
+
+def test_age_at_consent_equals_collected_age(bundle):
+    subjects = pd.read_csv(SOURCES / "subjects.csv", dtype=str).set_index("subject_id")
+    dm = frame(bundle, "DM").set_index("SUBJID")
+    assert dm["AGE"].astype(int).to_dict() == subjects["age"].astype(int).to_dict()
+    assert set(dm["AGEU"]) == {"YEARS"}
+    assert dm["AGE"].median() == 56 and dm["AGE"].min() == 41 and dm["AGE"].max() == 81
+
+
+def test_arms_follow_table3_dose_levels(bundle):
+    dm = frame(bundle, "DM").set_index("SUBJID")
+    assert dm.loc[list("ABC"), "ARMCD"].unique().tolist() == ["IL12IV100"]
+    assert dm.loc[list("DEFGHI"), "ARMCD"].unique().tolist() == ["IL12IV300"]
+    assert dm.loc[list("JKLMNOPQRSTU"), "ARMCD"].unique().tolist() == ["IL12SC200"]
+    assert (dm["ACTARMCD"] == dm["ARMCD"]).all()
+
+
+def test_study_day_is_never_zero(bundle):
+    checked = 0
+    for name, built in bundle.datasets.items():
+        for column in built.frame.columns:
+            if column.endswith("DY") and built.frame[column].dtype == "float64" and column != "VISITDY":
+                values = built.frame[column].dropna()
+                assert (values != 0).all(), f"{name}.{column} has a day 0"
+                checked += len(values)
+    assert checked > 5000
+
+
+def test_first_dose_is_study_day_1(bundle):
+    ex = frame(bundle, "EX")
+    dm = frame(bundle, "DM").set_index("USUBJID")
+    on_first_day = ex[ex["EXSTDTC"] == ex["USUBJID"].map(dm["RFSTDTC"])]
+    assert set(on_first_day["EXSTDY"]) == {1.0}
+    assert len(on_first_day["USUBJID"].unique()) == 21
+
+
+@pytest.mark.parametrize("name", ["AE", "EX", "LB", "RS", "DS", "SE"])
+def test_seq_is_unique_within_subject(bundle, name):
+    data = frame(bundle, name)
+    seq = f"{name}SEQ"
+    assert not data.duplicated(["USUBJID", seq]).any()
+    # consecutive from 1 within each subject
+    counts = data.groupby("USUBJID")[seq].agg(["min", "max", "count"])
+    assert (counts["min"] == 1).all() and (counts["max"] == counts["count"]).all()
+
+
+def test_every_codelist_value_is_in_ct_or_a_declared_extension(bundle):
+    from sdtmify.metadata.ct import load_ct
+
+    ct = load_ct()
+    for codelist in bundle.metadata.codelists:
+        if codelist.dictionary:
+            continue
+        for item in codelist.items:
+            if item.extended:
+                assert codelist.extensible, f"{codelist.oid} {item.coded_value}"
+                continue
+            term = ct.term(codelist.oid, item.coded_value)
+            assert term is not None and term.c_code == item.c_code, f"{codelist.oid}: {item.coded_value}"
+    testcd = bundle.metadata.codelist("CL.LBTESTCD")
+    assert {i.coded_value for i in testcd.items if i.extended} == {"CCL3", "CCL5"}
+    assert {i.coded_value: i.c_code for i in testcd.items if not i.extended}["IFNG"] == "C81996"
+
+
+def test_codelist_values_in_data_are_stated(bundle):
+    """Every Char value of a variable with a codelist is among the codelist's stated terms."""
+    stated = {cl.oid: set(cl.values()) for cl in bundle.metadata.codelists if not cl.dictionary}
+    for name, built in bundle.datasets.items():
+        for var in built.meta.variables:
+            if var.codelist in stated and var.type == "Char":
+                values = set(built.frame[var.name]) - {""}
+                assert values <= stated[var.codelist], f"{name}.{var.name}: {values - stated[var.codelist]}"
+
+
+def test_rs_best_response_equals_table3(bundle):
+    rs = frame(bundle, "RS")
+    best = rs[rs["RSTESTCD"] == "BESTRESP"].set_index("USUBJID")["RSORRES"]
+    assert best.to_dict() == {f"NCI84-001-{p}": TABLE3[p][0] for p in PATIENTS}
+    assert set(rs["RSCAT"]) == {"RECIST 1.0"}
+    assert set(rs["RSEVAL"]) == {"INVESTIGATOR"}
+
+
+def test_no_response_before_il12(bundle):
+    rs = frame(bundle, "RS")
+    after_cycle1 = rs[rs["VISIT"] == "AFTER CYCLE 1"]
+    assert len(after_cycle1) == 21
+    assert not after_cycle1["RSORRES"].isin(["CR", "PR"]).any()
+
+
+def test_lb_ifng_peaks_equal_table3(bundle):
+    lb = frame(bundle, "LB")
+    ifng = lb[lb["LBTESTCD"] == "IFNG"]
+    peaks = ifng.groupby("USUBJID")["LBSTRESN"].max()
+    for patient, (_, peak) in TABLE3.items():
+        value = peaks[f"NCI84-001-{patient}"]
+        if peak is None:
+            assert pd.isna(value), patient
+            assert set(ifng.loc[ifng["USUBJID"] == f"NCI84-001-{patient}", "LBSTRESC"]) <= {"<10", ""}
+        else:
+            assert value == peak, patient
+
+
+def test_below_limit_results_keep_text_and_no_number(bundle):
+    lb = frame(bundle, "LB")
+    below = lb[lb["LBORRES"].str.startswith("<")]
+    assert len(below) > 100
+    assert (below["LBSTRESC"] == below["LBORRES"]).all()
+    assert below["LBSTRESN"].isna().all()
+    assert (below["LBNRIND"] == "").all()
+
+
+def test_hemoglobin_is_converted_to_g_per_l(bundle):
+    lb = frame(bundle, "LB")
+    hgb = lb[(lb["LBTESTCD"] == "HGB") & (lb["LBORRES"] != "")]
+    assert set(hgb["LBORRESU"]) == {"g/dL"} and set(hgb["LBSTRESU"]) == {"g/L"}
+    original = pd.to_numeric(hgb["LBORRES"])
+    assert ((hgb["LBSTRESN"] - original * 10).abs() < 1e-9).all()
+
+
+def test_ae_worst_grades_give_table4_counts(bundle):
+    ae = frame(bundle, "AE")
+    ae = ae.assign(TERM=ae["AEDECOD"].map(lambda t: TABLE4_TERM.get(t, t)), GRADE=ae["AETOXGR"].astype(int))
+    worst = ae.groupby(["TERM", "USUBJID"])["GRADE"].max().reset_index()
+    for term, expected in TABLE4.items():
+        counts = worst[worst["TERM"] == term]["GRADE"].value_counts()
+        assert tuple(int(counts.get(g, 0)) for g in (1, 2, 3, 4)) == expected, term
+
+
+def test_lab_toxicity_grade_matches_worst_hematologic_ae(bundle):
+    lb, ae = frame(bundle, "LB"), frame(bundle, "AE")
+    graded = lb[lb["LBTOXGR"] != ""].assign(GRADE=lambda f: f["LBTOXGR"].astype(int))
+    worst_lab = graded.groupby(["USUBJID", "LBTESTCD"])["GRADE"].max()
+    for pt, testcd in (("Neutropenia", "NEUT"), ("Leukopenia", "WBC"), ("Anaemia", "HGB"), ("Thrombocytopenia", "PLAT")):
+        worst_ae = ae[ae["AEDECOD"] == pt].groupby("USUBJID")["AETOXGR"].max().astype(int)
+        for usubjid in worst_lab.index.get_level_values(0).unique():
+            assert worst_lab.get((usubjid, testcd), 0) == worst_ae.get(usubjid, 0), (usubjid, testcd)
+
+
+def test_dose_limiting_toxicity_in_suppae_for_e_and_f_only(bundle):
+    supp = frame(bundle, "SUPPAE")
+    dlt = supp[(supp["QNAM"] == "AEDLT") & (supp["QVAL"] == "Y")]
+    assert sorted(dlt["USUBJID"]) == ["NCI84-001-E", "NCI84-001-F"]
+    ae = frame(bundle, "AE").set_index(["USUBJID", "AESEQ"])
+    for _, row in dlt.iterrows():
+        parent = ae.loc[(row["USUBJID"], float(row["IDVARVAL"]))]
+        assert parent["AEDECOD"] == "Fatigue" and parent["AETOXGR"] == "3"
+    assert set(supp["IDVAR"]) == {"AESEQ"} and set(supp["QLABEL"]) == {"Dose-Limiting Toxicity"}
+
+
+def test_suppdm_holds_baseline_characteristics(bundle):
+    supp = frame(bundle, "SUPPDM")
+    assert set(supp["QNAM"]) == {"TUMTYPE", "HER2IHC", "KARNOFSK", "METSITES", "PRIORREG", "PRIORPAC", "LVEF"}
+    assert (supp["IDVAR"] == "").all() and (supp["RDOMAIN"] == "DM").all()
+    her2 = supp[supp["QNAM"] == "HER2IHC"].set_index("USUBJID")["QVAL"]
+    assert her2["NCI84-001-A"] == "3+" and her2["NCI84-001-F"] == "2+"
+    assert (supp[supp["QNAM"] == "PRIORPAC"]["QVAL"] == "Y").sum() == 4
+    assert supp["QNAM"].str.len().max() <= 8 and supp["QLABEL"].str.len().max() <= 40
+
+
+def test_ex_one_record_per_administration_in_protocol_units(bundle):
+    ex = frame(bundle, "EX")
+    dosing = pd.read_csv(SOURCES / "dosing.csv", dtype=str)
+    assert len(ex) == len(dosing)
+    il12 = ex[ex["EXTRT"] == "INTERLEUKIN-12"]
+    assert set(il12["EXDOSU"]) == {"ng/kg"}
+    assert set(ex["EXROUTE"]) == {"INTRAVENOUS", "SUBCUTANEOUS"}
+    # cycle 1 has no IL-12 (Table 1); cycle and day are in VISIT/VISITNUM
+    assert not il12["VISITNUM"].lt(200).any()
+    loading = ex[(ex["EXTRT"] == "TRASTUZUMAB") & (ex["VISITNUM"] == 101)]
+    assert set(loading["EXDOSE"]) == {4.0} and set(loading["VISIT"]) == {"CYCLE 1 DAY 1"}
+    assert (ex.loc[ex["EXADJ"] != "", "EXTRT"] == "INTERLEUKIN-12").all()
+
+
+def test_lineage_points_at_the_source_rows(bundle):
+    lb = bundle.datasets["LB"]
+    labs = pd.read_csv(SOURCES / "labs.csv", dtype=str, keep_default_na=False)
+    rows = lb.lineage["SRCROW"].to_numpy() - 1
+    assert (lb.lineage["SRCTABLE"] == "labs").all()
+    assert (labs["collection_datetime"].to_numpy()[rows] == lb.frame["LBDTC"].to_numpy()).all()
+    rs = bundle.datasets["RS"]
+    assert set(rs.lineage["SRCTABLE"]) == {"tumor_assessments", "best_response"}
+
+
+def test_epochs_follow_the_subject_elements(bundle):
+    ds = frame(bundle, "DS")
+    consent = ds[ds["DSDECOD"] == "INFORMED CONSENT OBTAINED"]
+    assert set(consent["EPOCH"]) == {"SCREENING"}
+    ex = frame(bundle, "EX")
+    assert set(ex["EPOCH"]) == {"TREATMENT"}
+
+
+def test_trial_design_has_three_cohorts_and_il12_from_cycle_2(bundle):
+    ta = frame(bundle, "TA")
+    assert sorted(ta["ARMCD"].unique()) == ["IL12IV100", "IL12IV300", "IL12SC200"]
+    assert ta[ta["TAETORD"] == 2]["ETCD"].unique().tolist() == ["TP"]
+    se = frame(bundle, "SE")
+    il12_start = se[se["ETCD"].str.startswith("TPI")].set_index("USUBJID")["SESTDY"]
+    assert (il12_start == 23).all()          # cycle 2 day 2 of 21-day cycles
+    ti = frame(bundle, "TI")
+    assert "Karnofsky performance status > 70%" in set(ti["IETEST"])
+
+
+def test_frames_follow_the_contract(bundle):
+    for name, built in bundle.datasets.items():
+        assert tuple(built.frame.columns) == built.meta.variable_names, name
+        for var in built.meta.variables:
+            column = built.frame[var.name]
+            if var.type == "Char":
+                assert not column.isna().any(), f"{name}.{var.name}"
+                assert var.length >= max(1, int(column.str.encode("utf-8").str.len().max() or 0))
+            else:
+                assert column.dtype == "float64", f"{name}.{var.name}"
+            assert var.origin is not None, f"{name}.{var.name} has no origin"
+        assert len(built.lineage) == len(built.frame)
+
+
+def test_value_level_metadata_for_lb_rs_and_supp(bundle):
+    lb = bundle.datasets["LB"].meta.variable("LBORRES")
+    assert {vl.where[0].values[0] for vl in lb.value_levels} >= {"IFNG", "CCL3", "HGB"}
+    rs = bundle.datasets["RS"].meta.variable("RSORRES")
+    assert {vl.where[0].values[0] for vl in rs.value_levels} == {"OVRLRESP", "BESTRESP"}
+    qval = bundle.datasets["SUPPAE"].meta.variable("QVAL")
+    assert [vl.label for vl in qval.value_levels] == ["Dose-Limiting Toxicity"]
+    methods = {m.oid: m.description for m in bundle.metadata.methods}
+    assert "no day 0" in methods["MT.AE.AESTDY"]
+
+
+def test_build_is_deterministic(bundle):
+    again = build_sdtm(load_study("NCI84"))
+    for name, built in bundle.datasets.items():
+        pd.testing.assert_frame_equal(built.frame, again.datasets[name].frame)
+    assert again.metadata == bundle.metadata

@@ -1,0 +1,93 @@
+"""Headline statistics of the report: exact values from hand-computable cases."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from sdtmify.report.cells import percent, round_half_up
+from sdtmify.report.stats import compute_statistic, fisher_exact_2x2, kruskal_wallis, mann_whitney
+
+
+def test_fisher_exact_perfect_separation_is_one_over_binomial():
+    # 11 benefit all detectable, 10 PD none: only the observed table is as extreme -> 1 / C(21, 11).
+    assert fisher_exact_2x2([[11, 0], [0, 10]]) == pytest.approx(1 / math.comb(21, 11), rel=1e-12)
+
+
+def test_fisher_exact_lady_tasting_tea_two_sided():
+    # Fisher's own example: 3 of 4 right each way; two-sided P = (1 + 16 + 16 + 1) / 70.
+    assert fisher_exact_2x2([[3, 1], [1, 3]]) == pytest.approx(34 / 70, rel=1e-12)
+
+
+def test_mann_whitney_exact_for_fully_separated_samples():
+    u, p = mann_whitney(pd.Series([1.0, 2.0, 3.0]), pd.Series([4.0, 5.0, 6.0]))
+    assert u == 0
+    assert p == pytest.approx(2 / math.comb(6, 3))      # exact: 2 of the 20 arrangements are as extreme
+
+
+def test_kruskal_wallis_matches_rank_formula():
+    h, p = kruskal_wallis(pd.Series([1.0, 2.0, 3.0]), pd.Series([4.0, 5.0, 6.0]))
+    expected_h = 12 / (6 * 7) * (6 ** 2 / 3 + 15 ** 2 / 3) - 3 * 7
+    assert h == pytest.approx(expected_h)
+    assert p == pytest.approx(math.erfc(math.sqrt(expected_h / 2)))    # chi-square, 1 df
+
+
+def test_round_half_up_rounds_journal_style_not_to_even():
+    assert round_half_up(2.5) == 3
+    assert round_half_up(0.125, 2) == 0.13
+    assert percent(2, 21) == 10          # 9.52 -> 10
+    assert percent(11, 21) == 52
+    assert percent(1, 8, 1) == 12.5
+
+
+SUBJECTS = pd.DataFrame({
+    "USUBJID": list("ABCDEFG"),
+    "BOR": ["CR", "PR", "SD", "PD", "PD", "SD", "NE"],
+    "CBRFL": ["Y", "Y", "Y", "N", "N", "Y", "N"],
+    "DOSE": [100, 100, 300, 300, 300, 200, 200],
+    "PEAK": [1448.0, 124.0, 300.0, 0.0, 0.0, 180.0, None],
+    "DLTFL": ["N", "N", "Y", "Y", "N", "N", "N"],
+})
+
+
+def test_frequency_counts_each_level_with_percent_of_population():
+    cells = compute_statistic("bor", {"kind": "frequency", "variable": "BOR", "levels": ["CR", "PR", "SD", "PD"]},
+                              SUBJECTS)
+    assert {k: c.value for k, c in cells.items()} == {"bor/CR": 1, "bor/PR": 1, "bor/SD": 2, "bor/PD": 2}
+    assert cells["bor/SD"].display == "2/7 (29%)"
+    assert (cells["bor/PD"].count, cells["bor/PD"].n) == (2, 7)
+
+
+def test_proportion_by_group_uses_each_group_as_denominator():
+    spec = {"kind": "proportion", "numerator": {"DLTFL": "Y"}, "by": "DOSE",
+            "groups": [{"label": "300", "value": 300}, {"label": "200", "value": 200}]}
+    cells = compute_statistic("dlt", spec, SUBJECTS)
+    assert (cells["dlt/300/count"].value, cells["dlt/300/n"].value, cells["dlt/300/percent"].value) == (2, 3, 67)
+    assert (cells["dlt/200/count"].value, cells["dlt/200/n"].value) == (0, 2)
+    assert cells["dlt/300/count"].display == "2/3 (67%)"
+
+
+def test_fisher_statistic_builds_its_table_from_declared_categories():
+    spec = {"kind": "fisher_exact",
+            "rows": [{"label": "benefit", "where": {"CBRFL": "Y"}}, {"label": "none", "where": {"CBRFL": "N"}}],
+            "columns": [{"label": "detected", "where": {"PEAK": {"gt": 0}}},
+                        {"label": "not", "where": {"PEAK": {"le": 0}}}]}
+    cells = compute_statistic("f", spec, SUBJECTS)
+    # G has no peak at all: in neither column, so the table holds 6 subjects.
+    assert [cells[f"f/{r}/{c}"].value for r in ("benefit", "none") for c in ("detected", "not")] == [4, 0, 0, 2]
+    assert cells["f/p"].value == pytest.approx(1 / math.comb(6, 2))
+
+
+def test_range_ignores_missing_values_and_honours_where():
+    cells = compute_statistic("r", {"kind": "range", "variable": "PEAK", "where": {"CBRFL": "Y"}}, SUBJECTS)
+    assert (cells["r/min"].value, cells["r/max"].value) == (124, 1448)
+
+
+def test_synthetic_statistic_carries_its_reason_on_every_cell():
+    spec = {"kind": "kruskal_wallis", "variable": "PEAK", "by": "CBRFL", "synthetic": True,
+            "groups": [{"label": "Y", "value": "Y"}, {"label": "N", "value": "N"}]}
+    cells = compute_statistic("k", spec, SUBJECTS)
+    assert cells["k/Y/n"].value == 4 and cells["k/N/n"].value == 2      # G's missing value is dropped
+    assert all(c.synthetic for c in cells.values())

@@ -1,0 +1,121 @@
+"""Every rule of specs/rules, both ways: it runs and finds nothing on the clean fixture study, and
+its mutation (tests/fixtures/validate/mutations.yaml) makes it flag exactly the expected records."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from sdtmify.validate.context import IGStandards, read_nci_ct
+from sdtmify.validate.define_xml import read_define
+from sdtmify.validate.engine import Context, run_rule
+from sdtmify.validate.rules import AUTHORITY_KEYS, load_rules
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures" / "validate"
+RULES = load_rules()
+MUTATIONS = yaml.safe_load((FIXTURES / "mutations.yaml").read_text(encoding="utf-8"))
+# Values the clean define.xml lists for a few variables (its codelists), used by the define rules.
+DEFINE_CODELISTS = {"AE.AESER": ["N", "Y"], "DM.SEX": ["F", "M"], "ADSL.SAFFL": ["N", "Y"]}
+
+
+def _load_study_module():
+    spec = importlib.util.spec_from_file_location("validate_fixture_study", FIXTURES / "study.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+study = _load_study_module()
+CLEAN = study.build_frames()
+STANDARDS = IGStandards()
+
+
+def needs_ct(rule) -> bool:
+    return rule.check_type == "codelist"
+
+
+def needs_define(rule) -> bool:
+    return rule.check_type == "define" or rule.check.get("name") == "define_datasets"
+
+
+@pytest.fixture(scope="module")
+def terminology(shared):
+    return read_nci_ct(shared / "reference" / "ct" / "SDTM_Terminology_2025-03.txt.xz")
+
+
+def context(frames, tmp_path: Path, ct=None, define_change=None, with_define=True) -> Context:
+    defines = {}
+    for standard in ("SDTM", "ADaM") if with_define else ():
+        path = study.write_define(frames if not define_change else CLEAN, tmp_path / standard / "define.xml", standard,
+                                  DEFINE_CODELISTS, define_change)
+        defines[standard] = read_define(path)
+    return Context(tables=study.tables(frames), standards=STANDARDS, ct=ct, define=defines)
+
+
+def flagged(hits) -> dict:
+    """dataset -> sorted 1-based rows (row-level) or number of findings (dataset-level)."""
+    out: dict = {}
+    for hit in hits:
+        if hit.mask is not None:
+            out.setdefault(hit.dataset, set()).update((np.flatnonzero(hit.mask) + 1).tolist())
+        else:
+            out[hit.dataset] = out.get(hit.dataset, 0) + len(hit.items)
+    return {k: sorted(v) if isinstance(v, set) else v for k, v in out.items() if v}
+
+
+def _ct_for(rule, request):
+    return request.getfixturevalue("terminology") if needs_ct(rule) else None
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_rule_runs_and_passes_on_the_clean_study(rule, tmp_path, request):
+    result, hits = run_rule(rule, context(CLEAN, tmp_path, _ct_for(rule, request), with_define=needs_define(rule)))
+    assert result.status == "passed", f"{rule.id}: {result.status} {result.reason} {flagged(hits)}"
+    assert result.datasets, f"{rule.id} checked no dataset"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_rule_flags_exactly_the_mutated_records(rule, tmp_path, request):
+    case = MUTATIONS.get(rule.id)
+    assert case is not None, f"{rule.id} has no failing fixture in mutations.yaml"
+    mutation = case["fail"]
+    frames = study.mutate(CLEAN, mutation)
+    ctx = context(frames, tmp_path, _ct_for(rule, request), mutation.get("define"), with_define=needs_define(rule))
+    result, hits = run_rule(rule, ctx)
+    assert result.status == "failed", f"{rule.id}: {result.status} {result.reason}"
+    assert flagged(hits) == case["expect"]
+
+
+def test_every_rule_is_traced_to_an_authority():
+    for rule in RULES:
+        assert any(rule.authority.get(k) for k in AUTHORITY_KEYS), rule.id
+
+
+def test_catalogue_has_at_least_150_rules_with_unique_ids():
+    ids = [r.id for r in RULES]
+    assert len(ids) == len(set(ids))
+    assert len(ids) >= 150
+
+
+def test_core_ids_and_conformance_rule_ids_match_the_core_catalogue(shared):
+    import json
+
+    core = {r["core_id"]: r for r in json.loads(
+        (shared / "reference" / "core" / "pilot-sdtmig-3.4-rules.json").read_text())["rules"]}
+    for rule in RULES:
+        core_id = rule.authority.get("core")
+        if not core_id:
+            continue
+        assert core_id in core, f"{rule.id}: {core_id} is not a CORE SDTMIG 3.4 rule"
+        if rule.authority.get("cg"):
+            listed = {c.strip() for c in core[core_id]["cdisc_rule_id"].split(",")}
+            assert set(str(rule.authority["cg"]).replace(" ", "").split(",")) <= listed, rule.id
+
+
+def test_no_mutation_names_an_unknown_rule():
+    assert set(MUTATIONS) <= {r.id for r in RULES}

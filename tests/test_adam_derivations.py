@@ -294,6 +294,8 @@ def test_baseline_is_the_last_result_on_or_before_first_dose_and_chg_is_post_bas
     wbc = adlb[adlb["PARAMCD"] == "WBC"]
     assert wbc["BASE"].tolist() == [5.1, 5.1]
     assert np.isnan(wbc["CHG"].iloc[0]) and wbc["CHG"].iloc[1] == pytest.approx(-2.7)
+    with_baseline = bds.derive_var_chg(adlb, include_baseline=True)
+    assert with_baseline.loc[with_baseline["PARAMCD"] == "WBC", "CHG"].iloc[0] == 0.0
 
 
 def test_one_param_per_paramcd_is_enforced():

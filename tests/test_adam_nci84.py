@@ -38,13 +38,14 @@ def built(tmp_path_factory):
     from sdtmify.writers import xpt
 
     study = study_module.load_study("NCI84")
-    adam = build_adam(study, engine.build_sdtm(study))
+    sdtm = engine.build_sdtm(study)
+    adam = build_adam(study, sdtm)
     folder = tmp_path_factory.mktemp("adam")
     stamp = build_timestamp(study.timestamp)
     for dataset in adam.datasets.values():
         xpt.write_xpt(dataset.frame, dataset.meta, folder / f"{dataset.meta.name.lower()}.xpt",
                       created=stamp, modified=stamp)
-    return adam, folder
+    return adam, folder, sdtm, study
 
 
 def read(folder, name: str) -> tuple[pd.DataFrame, object]:
@@ -56,7 +57,7 @@ def per_subject(frame: pd.DataFrame, column: str) -> dict:
 
 
 def test_adsl_reproduces_table3_subject_values(built):
-    _, folder = built
+    folder = built[1]
     adsl, meta = read(folder, "ADSL")
     assert len(adsl) == 21 and adsl["USUBJID"].is_unique
     assert per_subject(adsl, "HER2IHC") == {p: row[0] for p, row in TABLE3.items()}
@@ -78,7 +79,7 @@ def test_headline_response_counts(built):
 
 
 def test_adrs_bor_agrees_with_collected_best_response(built):
-    adam, folder = built
+    adam, folder = built[:2]
     adrs, _ = read(folder, "ADRS")
     bor = adrs[adrs["PARAMCD"] == "BOR"]
     assert per_subject(bor, "AVALC") == {p: row[3] for p, row in TABLE3.items()}
@@ -131,7 +132,7 @@ def test_adae_worst_grade_flag_one_per_subject_and_term(built):
 
 
 def test_xpt_matches_in_memory_frames_and_lineage_points_to_sdtm(built):
-    adam, folder = built
+    adam, folder = built[:2]
     for name in ADAM:
         frame, meta = read(folder, name)
         memory = adam.datasets[name].frame
@@ -158,3 +159,18 @@ def test_r_haven_reads_adsl_and_adtte(built, rscript):
     first = (pd.Timestamp("1960-01-01") + pd.Timedelta(days=adsl["TRTSDT"].iloc[0])).strftime("%Y-%m-%d")
     total = sum(row[4] for row in TABLE3.values() if row[4] is not None)
     assert out.split("|") == ["21", "4", first, "DATE9", str(total)]
+
+
+def test_rebuilding_gives_byte_identical_xpt(built, tmp_path):
+    from sdtmify.adam.engine import build_adam
+    from sdtmify.metadata.serialize import to_dict
+    from sdtmify.writers import xpt
+
+    adam, folder, sdtm, study = built
+    again = build_adam(study, sdtm)
+    stamp = build_timestamp(study.timestamp)
+    for name, dataset in again.datasets.items():
+        target = tmp_path / f"{name.lower()}.xpt"
+        xpt.write_xpt(dataset.frame, dataset.meta, target, created=stamp, modified=stamp)
+        assert target.read_bytes() == (folder / target.name).read_bytes(), name
+    assert to_dict(again.metadata) == to_dict(adam.metadata)

@@ -171,7 +171,9 @@ def test_dangling_arm_references(adam):
 
 def test_unused_definition(sdtm):
     def add_method(mdv):
-        method = etree.SubElement(mdv, "{http://www.cdisc.org/ns/odm/v1.3}MethodDef", OID="MT.UNUSED")
+        odm = "{http://www.cdisc.org/ns/odm/v1.3}"
+        method = etree.SubElement(mdv, odm + "MethodDef", OID="MT.UNUSED", Name="Unused", Type="Computation")
+        etree.SubElement(etree.SubElement(method, odm + "Description"), odm + "TranslatedText").text = "Never used"
         mdv.insert(list(mdv).index(mdv.find("odm:MethodDef", NS)), method)
     _edit(sdtm, "//odm:MetaDataVersion", add_method)
     (message,) = check_define_against_data(sdtm, sdtm.parent)
@@ -192,3 +194,13 @@ def test_numbers_compare_with_codelists_as_text():
 
     assert list(as_text(pd.Series([1.0, 2.5, float("nan")]))) == ["1", "2.5"]
     assert list(as_text(pd.Series(["Y", "", None], dtype=object))) == ["Y"]
+
+
+def test_definition_without_description(sdtm):
+    line = _edit(sdtm, "//odm:MethodDef[@OID='MT.SEQ']/odm:Description/odm:TranslatedText",
+                 lambda el: setattr(el, "text", " "))
+    method_line = _line(sdtm, "//odm:MethodDef[@OID='MT.SEQ']")
+    assert line == method_line + 2
+    assert check_define_against_data(sdtm, sdtm.parent) == [
+        f"define.xml:{method_line}: MethodDef 'MT.SEQ' has no description; "
+        "state what it is (a label, or how the value is derived)"]

@@ -305,3 +305,18 @@ def test_duplicate_value_level_oids_are_refused(tmp_path):
     with pytest.raises(MetadataError, match="share OID 'IT.LB.LBORRES.CXCL10'"):
         write_define_files(bundle, tmp_path, study_config())
     assert not (tmp_path / "define.xml").exists()
+
+
+def test_dictionary_names_use_the_define_xml_terminology():
+    from sdtmify.writers.define import dictionary_name
+
+    assert [dictionary_name(n) for n in ("MEDDRA", "meddra", "ISO 3166", "WHODD", "Sponsor Dictionary")] == [
+        "MedDRA", "MedDRA", "ISO 3166", "WHODD", "Sponsor Dictionary"]
+
+
+def test_a_dataset_without_structure_is_refused_with_its_name(tmp_path):
+    bundle = sdtm_bundle()
+    bundle.metadata = replace(bundle.metadata, datasets=tuple(
+        replace(d, structure="") if d.name == "LB" else d for d in bundle.metadata.datasets))
+    with pytest.raises(MetadataError, match=r"^dataset LB has no structure, which Define-XML 2.1 requires"):
+        write_define_files(bundle, tmp_path, study_config())

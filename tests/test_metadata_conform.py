@@ -205,7 +205,7 @@ def test_undeclared_extension_of_extensible_codelist_is_a_warning(ct):
     assert check_codelists(frame, meta, ct, extensions={"LBTESTCD": ["CCL3", "CCL5"]}) == []
     declared = ct.subset("LBTESTCD", frame["LBTESTCD"], sponsor_extensions=["CCL3"])
     assert [f.value for f in check_codelists(frame, meta, ct, extensions=[declared])] == []
-    partly = ct.subset("LBTESTCD", ["INTLK8"], sponsor_extensions=["CCL3"])
+    partly = ct.subset("LBTESTCD", ["INTLK8", "CCL3"], sponsor_extensions=["CCL3"])
     assert [f.value for f in check_codelists(frame, meta, ct, extensions=[partly])] == ["CCL5"]
 
 
@@ -242,3 +242,12 @@ def test_adam_numbered_family_members_take_their_label_from_the_template():
     _, meta = conform_dataset(adlb, adam_dataset("ADLB", "BDS"))
     assert meta.variable("ANL02FL").label == "Analysis Flag 02" and meta.variable("ANL02FL").codelist == "CL.NY"
     assert meta.variable_names.index("ANL02FL") == meta.variable_names.index("ANL01FL") + 1
+
+
+def test_an_empty_domain_keeps_its_required_and_expected_variables():
+    empty = _ae().iloc[0:0]
+    frame, meta = conform_dataset(empty, sdtm_dataset("AE"))
+    assert len(frame) == 0
+    assert {"STUDYID", "AETERM", "AEDECOD", "AESTDTC", "AEENDTC"} <= set(meta.variable_names)
+    assert "AESEV" not in meta.variable_names              # Permissible with no values
+    assert meta.variable("AETERM").length == 1             # at least 1 byte (XPT needs a length)

@@ -10,7 +10,7 @@ from sdtmify.errors import MetadataError
 from sdtmify.metadata.model import CORES, DATA_TYPES
 from sdtmify.metadata.standards import ADAMIG, SDTMIG, adam_dataset, sdtm_dataset, sdtm_domains
 
-NEEDED = ("DM", "EX", "AE", "RS", "LB", "DS", "TS", "TA", "TE", "TV", "TI", "SV", "SE", "CO", "RELREC", "SC")
+NEEDED = ("DM", "EX", "AE", "RS", "LB", "DS", "TS", "TA", "TE", "TV", "TI", "SV", "SE", "CO", "RELREC", "SC", "VS", "CM", "MH")
 
 
 def test_ae_template_states_aeterm_as_required_topic():
@@ -202,3 +202,23 @@ def test_only_char_variables_carry_codelists():
     assert numeric_with_codelist == []
     assert sdtm_dataset("AE").variable("AEDECOD").codelist == "CL.MEDDRA"
     assert sdtm_dataset("AE").variable("AEPTCD").codelist is None
+
+
+def test_a_bad_spec_row_is_refused_with_file_line_and_column(tmp_path, monkeypatch, project_root):
+    from sdtmify.metadata import standards
+
+    folder = tmp_path / "sdtmig-3.4"
+    folder.mkdir()
+    (folder / "datasets.csv").write_text((project_root / "specs/sdtmig-3.4/datasets.csv").read_text())
+    (folder / "variables.csv").write_text(
+        "# comment\ndataset,variable,label,type,data_type,core,role,codelist\n"
+        "AE,STUDYID,Study Identifier,Char,text,Req,Identifier,\n"
+        "AE,AESEQ,Sequence Number,Number,integer,Req,Identifier,\n")
+    monkeypatch.setattr(standards, "specs_dir", lambda: tmp_path)
+    standards._sdtm_specs.cache_clear()
+    try:
+        with pytest.raises(MetadataError) as caught:
+            standards.sdtm_dataset("AE")
+        assert str(caught.value) == f"{folder / 'variables.csv'}:4 type: AESEQ: type 'Number' is not one of Char, Num"
+    finally:
+        standards._sdtm_specs.cache_clear()

@@ -153,3 +153,50 @@ def test_table4_worst_grades_within_documented_rounding(nci84_build):
     report = pd.read_csv(out / "report" / "table4.csv", dtype=str, keep_default_na=False).set_index("Toxicity")
     assert report.loc["Fatigue"].tolist() == ["5", "76", "14", "95"]
     assert report.loc["Anorexia", "Grade 1 (%)"] == "19"        # 4/21; the paper prints 18
+
+
+R_SCRIPT = r"""
+library(haven)
+d <- commandArgs(TRUE)[1]
+adsl <- read_xpt(file.path(d, "adsl.xpt"))
+adlb <- read_xpt(file.path(d, "adlb.xpt"))
+adtte <- read_xpt(file.path(d, "adtte.xpt"))
+ifng <- adlb[adlb$PARAMCD == "IFNG", ]
+peak <- tapply(ifng$AVAL, ifng$USUBJID, function(x) if (all(is.na(x))) 0 else max(x, na.rm = TRUE))
+adsl$PEAK <- ifelse(is.na(peak[adsl$USUBJID]), 0, peak[adsl$USUBJID])
+adsl$DET <- adsl$PEAK >= 10
+tab <- table(factor(adsl$CBRFL, levels = c("Y", "N")), factor(adsl$DET, levels = c(TRUE, FALSE)))
+cat(sprintf("fisher_p=%.15g\n", fisher.test(tab)$p.value))
+pfs <- adtte[adtte$PARAMCD == "PFS" & adtte$CNSR == 0, ]
+det <- adsl$DET[match(pfs$USUBJID, adsl$USUBJID)]
+cat(sprintf("mw_p=%.15g\n", suppressWarnings(wilcox.test(pfs$AVAL[det], pfs$AVAL[!det])$p.value)))
+cx <- adlb[adlb$PARAMCD == "CXCL10", ]
+cxpk <- tapply(cx$AVAL, cx$USUBJID, max, na.rm = TRUE)
+adsl$CX <- cxpk[adsl$USUBJID]
+s <- adsl[!is.na(adsl$CX) & adsl$CX > 0, ]
+cat(sprintf("kw_p=%.15g\n", kruskal.test(s$CX, factor(s$CBRFL))$p.value))
+cat(sprintf("peak_%s=%.15g\n", adsl$SUBJID, adsl$PEAK), sep = "")
+cat(sprintf("bor_%s=%d\n", names(table(adsl$BOR)), as.integer(table(adsl$BOR))), sep = "")
+"""
+
+
+@pytest.mark.r
+def test_r_haven_reading_the_same_xpt_agrees_with_the_report(nci84_build, rscript, tmp_path):
+    """A reviewer's R session (haven + stats) reading the ADaM XPT files gets the report's numbers."""
+    import subprocess
+
+    out, _ = nci84_build
+    script = tmp_path / "check.R"
+    script.write_text(R_SCRIPT, encoding="utf-8")
+    run = subprocess.run([rscript, str(script), str(out / "adam")], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    r = dict(line.split("=", 1) for line in run.stdout.strip().splitlines())
+    cells = pd.read_csv(out / "report" / "cells.csv", dtype=str, keep_default_na=False).set_index("KEY")["VALUE"]
+    assert float(cells["ifng_vs_benefit/p"]) == pytest.approx(float(r["fisher_p"]), rel=1e-9)
+    assert float(cells["pfs_by_ifng/p"]) == pytest.approx(float(r["mw_p"]), rel=1e-9)
+    assert float(cells["ip10_by_benefit/p"]) == pytest.approx(float(r["kw_p"]), rel=1e-9)
+    for subject, peak in table3_rows()["PEAK"].items():
+        assert float(r[f"peak_{subject}"]) == peak
+        assert float(cells[f"table3/{subject}/Peak IFN-γ level (pg/mL)"]) == peak
+    for level in ("CR", "PR", "SD", "PD"):
+        assert cells[f"best_response/{level}"] == r[f"bor_{level}"]

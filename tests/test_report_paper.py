@@ -81,7 +81,8 @@ def test_headline_results_recomputed(built):
     assert recomputed["dlt_by_dose/200 ng/kg SC/count"] == "0/12 (0%)"
     assert (recomputed["ifng_peak_range_benefit/min"], recomputed["ifng_peak_range_benefit/max"]) == ("124", "1612")
     assert table.loc["ifng_vs_benefit/p", "Status"] == MATCH and recomputed["ifng_vs_benefit/p"] == "2.8e-06"
-    for synthetic in ("pfs_by_ifng/p", "ip10_by_benefit/p", "mig_by_benefit/p"):
+    for synthetic in ("pfs_by_ifng", "ip10_by_benefit", "mig_by_benefit", "mip1a_by_benefit", "il8_by_benefit"):
+        synthetic += "/p"
         assert table.loc[synthetic, "Status"] == SYNTHETIC
 
 
@@ -122,6 +123,7 @@ def test_report_is_byte_reproducible_and_pngs_carry_no_software_or_time(built, t
             assert not [c for c in png_text_chunks(data) if b"Software" in c or c.startswith(b"tIME")]
 
 
+@pytest.mark.slow
 def test_unexplained_mismatch_is_counted_and_an_explanation_clears_it(built, study_copy, tmp_path):
     base, _, _ = built
     published = study_copy / "published.yaml"
@@ -200,6 +202,7 @@ def test_report_command_exit_2_when_adam_is_missing(home, capsys):
     assert "sdtmify build --study NCI84" in err and "adsl.xpt" in err
 
 
+@pytest.mark.slow
 def test_report_command_exit_0_then_1_on_a_mismatch(home, capsys):
     from sdtmify.console import Console
 

@@ -27,6 +27,15 @@ def test_mann_whitney_exact_for_fully_separated_samples():
     assert p == pytest.approx(2 / math.comb(6, 3))      # exact: 2 of the 20 arrangements are as extreme
 
 
+def test_mann_whitney_with_ties_uses_normal_approximation_with_corrections():
+    u, p = mann_whitney(pd.Series([1.0, 2.0, 2.0, 5.0]), pd.Series([2.0, 3.0, 4.0, 6.0]))
+    # Pooled ranks 1, 3, 3, 3, 5, 6, 7, 8: a's rank sum 14, U = 14 - 4*5/2 = 4, one tie of 3.
+    variance = 4 * 4 / 12 * ((8 + 1) - (3 ** 3 - 3) / (8 * 7))
+    z = (abs(4 - 8) - 0.5) / math.sqrt(variance)
+    assert u == 4
+    assert p == pytest.approx(math.erfc(z / math.sqrt(2)))
+
+
 def test_kruskal_wallis_matches_rank_formula():
     h, p = kruskal_wallis(pd.Series([1.0, 2.0, 3.0]), pd.Series([4.0, 5.0, 6.0]))
     expected_h = 12 / (6 * 7) * (6 ** 2 / 3 + 15 ** 2 / 3) - 3 * 7

@@ -12,7 +12,7 @@ from sdtmify.cli import main
 from sdtmify.errors import MetadataError
 from sdtmify.metadata import serialize
 from sdtmify.metadata.spec_xlsx import (
-    SHEETS, apply_spec, export_spec, import_spec, read_workbook, workbook_bytes, metadata_rows, write_workbook,
+    apply_spec, export_spec, import_spec, metadata_rows, read_workbook, workbook_bytes, write_workbook,
 )
 
 
@@ -70,7 +70,7 @@ def test_workbook_has_the_pinnacle_21_sheets_and_headers(tmp_path, metadatas):
     ae_row = next(row for row in contents["Datasets"] if row[1] == "AE")
     assert ae_row[header.index("Key Variables")] == "STUDYID, USUBJID, AEDECOD, AESTDTC"
     clauses = [row for row in contents["WhereClauses"] if row[0] == "WC.ADRS.PARAMCD.BOR"]
-    assert clauses == [("WC.ADRS.PARAMCD.BOR", "ADRS", "PARAMCD", "EQ", "BOR", None)]
+    assert clauses == [("WC.ADRS.PARAMCD.BOR", None, "PARAMCD", "EQ", "BOR", None)]
     perk = next(row for row in contents["Codelists"] if row[9] == "PERK")
     assert (perk[1], perk[10], perk[12]) == ("CL.LBTESTCD", None, "Yes")
     meddra = next(row for row in contents["Dictionaries"] if row[1] == "CL.MEDDRA")

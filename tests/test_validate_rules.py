@@ -51,7 +51,8 @@ def terminology(shared):
 def context(frames, tmp_path: Path, ct=None, define_change=None, with_define=True) -> Context:
     defines = {}
     for standard in ("SDTM", "ADaM") if with_define else ():
-        path = study.write_define(frames if not define_change else CLEAN, tmp_path / standard / "define.xml", standard,
+        # define.xml always describes the clean study: a mutation of the data is then a disagreement.
+        path = study.write_define(CLEAN, tmp_path / standard / "define.xml", standard,
                                   DEFINE_CODELISTS, define_change)
         defines[standard] = read_define(path)
     return Context(tables=study.tables(frames), standards=STANDARDS, ct=ct, define=defines)

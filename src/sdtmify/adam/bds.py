@@ -17,13 +17,20 @@ def render_template(frame: pd.DataFrame, template: str, label: str) -> pd.Series
     """``template`` such as ``"{LBTEST} ({LBSTRESU})"`` filled from ``frame``'s columns, vectorized;
     an empty bracket left by an empty value is dropped (a unitless test keeps a clean PARAM)."""
     pieces = list(string.Formatter().parse(template))
-    assert_columns(frame, [name for _, name, _, _ in pieces if name], "the source", label)
-    text = pd.Series("", index=frame.index, dtype=object)
+    names = list(dict.fromkeys(name for _, name, _, _ in pieces if name))
+    assert_columns(frame, names, "the source", label)
+    if frame.empty:
+        return pd.Series("", index=frame.index, dtype=str)
+    # Render each distinct combination once (a lab has few tests and units, many results).
+    group = frame.groupby(names, sort=False, dropna=False).ngroup().to_numpy()
+    distinct = frame.loc[~pd.Series(group).duplicated().to_numpy(), names]
+    text = pd.Series("", index=distinct.index, dtype=object)
     for literal, name, _, _ in pieces:
         text = text + literal
         if name:
-            text = text + as_char(frame[name])
-    return text.astype(str).str.replace(r"\s*\(\s*\)", "", regex=True).str.strip()
+            text = text + as_char(distinct[name])
+    text = text.astype(str).str.replace(r"\s*\(\s*\)", "", regex=True).str.strip()
+    return pd.Series(text.to_numpy()[group], index=frame.index, dtype=str)
 
 
 def derive_params_from_findings(source: pd.DataFrame, *, domain: str, date_var: str, seq_var: str,
@@ -89,7 +96,7 @@ def derive_vars_dy(dataset: pd.DataFrame, *, reference: str = "TRTSDT",
     SDTMIG 3.4 section 4.4.4)."""
     dates = dates or {"ADT": "ADY"}
     assert_columns(dataset, [reference, *dates], "the dataset", "derive_vars_dy")
-    result = dataset.copy()
+    result = dataset.copy(deep=False)
     for date, day in dates.items():
         result[day] = relative_day(dataset[date], dataset[reference])
     return result
@@ -107,7 +114,7 @@ def derive_var_aval_from_avalc(dataset: pd.DataFrame, *, codes: dict[str, float]
     if unknown:
         raise AdamError(f"derive_var_aval_from_avalc: AVALC {', '.join(map(repr, unknown))} has no code; "
                         f"add it to 'codes'")
-    result = dataset.copy()
+    result = dataset.copy(deep=False)
     if "AVAL" not in result.columns:
         result["AVAL"] = np.nan
     result["AVAL"] = result["AVAL"].astype("float64")
@@ -132,7 +139,7 @@ def derive_var_ablfl(dataset: pd.DataFrame, *, reference: str = "TRTSDT", by: tu
     before = dataset[date_var] <= dataset[reference] if on_reference_day else dataset[date_var] < dataset[reference]
     candidates = dataset[has_result & before.fillna(False) & dataset[date_var].notna()]
     last = candidates.sort_values([*by, date_var, *order], kind="stable").drop_duplicates(list(by), keep="last")
-    result = dataset.copy()
+    result = dataset.copy(deep=False)
     result[new_var] = ""
     result.loc[last.index, new_var] = "Y"
     return result
@@ -145,7 +152,7 @@ def derive_var_base(dataset: pd.DataFrame, *, source_var: str = "AVAL", new_var:
     assert_columns(dataset, [*by, source_var, flag], "the dataset", "derive_var_base")
     baseline = dataset.loc[dataset[flag] == "Y", [*by, source_var]].rename(columns={source_var: "_base"})
     values = dataset[list(by)].merge(baseline, on=list(by), how="left")["_base"].to_numpy()
-    result = dataset.copy()
+    result = dataset.copy(deep=False)
     result[new_var] = values
     if not pd.api.types.is_numeric_dtype(dataset[source_var]):
         result[new_var] = as_char(result[new_var])
@@ -153,12 +160,15 @@ def derive_var_base(dataset: pd.DataFrame, *, source_var: str = "AVAL", new_var:
 
 
 def derive_var_chg(dataset: pd.DataFrame, *, reference: str = "TRTSDT", date_var: str = "ADT",
-                   flag: str = "ABLFL") -> pd.DataFrame:
-    """CHG = AVAL - BASE on post-baseline records (dated after the first dose and not the baseline
-    record); missing elsewhere and wherever AVAL or BASE is missing (ADaMIG 1.3 CHG)."""
+                   flag: str = "ABLFL", include_baseline: bool = False) -> pd.DataFrame:
+    """CHG = AVAL - BASE on post-baseline records (dated after the first dose), and on the baseline
+    record itself (where it is 0) when ``include_baseline``; missing on earlier records and wherever
+    AVAL or BASE is missing (ADaMIG 1.3 CHG)."""
     assert_columns(dataset, ["AVAL", "BASE", reference, date_var, flag], "the dataset", "derive_var_chg")
     post = (dataset[date_var] > dataset[reference]) & (dataset[flag] != "Y")
-    result = dataset.copy()
+    if include_baseline:
+        post |= dataset[flag] == "Y"
+    result = dataset.copy(deep=False)
     result["CHG"] = (dataset["AVAL"] - dataset["BASE"]).where(post).astype("float64")
     return result
 
@@ -178,7 +188,7 @@ def derive_var_extreme_flag(dataset: pd.DataFrame, *, by: tuple[str, ...], order
     ranked = rows.sort_values([*by, *names], ascending=[True] * len(by) + [d == "asc" for _, d in order],
                               kind="stable", na_position="last")
     first = ranked.drop_duplicates(list(by), keep="first")
-    result = dataset.copy()
+    result = dataset.copy(deep=False)
     result[new_var] = ""
     result.loc[first.index, new_var] = "Y"
     return result
@@ -212,7 +222,7 @@ def derive_var_anl01fl(dataset: pd.DataFrame, *, where: dict | None = None, refe
         first = stops.groupby(list(by), sort=False)[date_var].min().rename("_stop").reset_index()
         stop = rows[list(by)].merge(first, on=list(by), how="left")["_stop"].to_numpy()
         rows = rows[~(rows[date_var].to_numpy() > stop)]
-    result = dataset.copy()
+    result = dataset.copy(deep=False)
     result[new_var] = ""
     result.loc[rows.index, new_var] = "Y"
     return result

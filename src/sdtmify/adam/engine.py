@@ -16,7 +16,7 @@ from ..console import QUIET, Console
 from ..datasets import BuiltDataset, Bundle
 from ..errors import Location
 from ..metadata.model import Dataset, Method, StudyMetadata
-from ..metadata.oids import codelist_oid, method_oid
+from ..metadata.oids import codelist_oid
 from ..metadata.standards import ADAMIG, ADAM_OCCDSIG
 from . import metadata as meta
 from .checks import AdamError
@@ -25,7 +25,6 @@ from .spec import DatasetSpec, load_specs
 from .steps import STEPS, Context, method_text, references
 
 SUBJECT_LEVEL = "ADSL"
-LINEAGE = ("_SRCTABLE", "_SRCROW")
 
 
 @dataclass
@@ -240,5 +239,3 @@ def _finish_order(specs: list[DatasetSpec]) -> list[DatasetSpec]:
     """ADSL first, so that other datasets' ADSL predecessors find its finished metadata."""
     return sorted(specs, key=lambda s: s.name != SUBJECT_LEVEL)
 
-
-__all__ = ["build_adam", "method_oid"]

@@ -14,6 +14,8 @@ AGGREGATES = ("count", "count_distinct", "min", "max", "sum", "first", "last")
 
 def as_char(values: pd.Series) -> pd.Series:
     """Text the way datasets hold it: ``str`` with "" for missing (never NaN)."""
+    if values.dtype != object and pd.api.types.is_string_dtype(values.dtype):
+        return values.fillna("") if values.hasnans else values     # already text: no per-value work
     return values.astype(object).where(values.notna(), "").astype(str)
 
 
@@ -63,7 +65,7 @@ def derive_var_merged_exist_flag(dataset: pd.DataFrame, dataset_add: pd.DataFram
     assert_columns(dataset, by, "the dataset", label)
     hits = filter_rows(dataset_add, where, add_name, label)[list(by)].drop_duplicates()
     found = dataset[list(by)].merge(hits.assign(_hit=True), on=list(by), how="left")["_hit"]
-    result = dataset.copy()
+    result = dataset.copy(deep=False)
     result[new_var] = np.where(found.fillna(False).astype(bool).to_numpy(), true_value, false_value)
     result[new_var] = result[new_var].astype(str)
     return result
@@ -94,7 +96,7 @@ def derive_var_merged_summary(dataset: pd.DataFrame, dataset_add: pd.DataFrame, 
     how = {"count": "count", "count_distinct": "nunique"}.get(function, function)
     summary = grouped.agg(how).rename("_summary").reset_index()
     merged = dataset[list(by)].merge(summary, on=list(by), how="left")["_summary"]
-    result = dataset.copy()
+    result = dataset.copy(deep=False)
     result[new_var] = pd.to_numeric(merged, errors="coerce").to_numpy(dtype="float64")
     if missing is not None:
         result[new_var] = result[new_var].fillna(float(missing))
@@ -113,7 +115,7 @@ def derive_vars_supp(dataset: pd.DataFrame, supp: pd.DataFrame, *, variables: di
     if absent:
         raise AdamError(f"{label}: no {supp_name} record has QNAM {', '.join(absent)}; "
                         f"QNAMs present: {', '.join(sorted(known))}")
-    result = dataset.copy()
+    result = dataset.copy(deep=False)
     wanted = supp[supp["QNAM"].isin(list(variables.values()))]
     for idvar, records in wanted.groupby("IDVAR", sort=True):
         keys = ["USUBJID"]
@@ -162,15 +164,15 @@ def derive_var_recode(dataset: pd.DataFrame, *, source: str, new_var: str, value
         raise AdamError(f"{label}: {source} value(s) {', '.join(map(repr, unknown))} not in 'values'; "
                         f"add them to the YAML table")
     mapped = text.map(table)
-    result = dataset.copy()
+    result = dataset.copy(deep=False)
     if numeric:
         if new_var not in result.columns:
             result[new_var] = np.nan
         result[new_var] = result[new_var].astype("float64")
         result.loc[rows, new_var] = pd.to_numeric(mapped, errors="raise").astype("float64")
     else:
-        if new_var not in result.columns:
-            result[new_var] = ""
+        # a fresh column: never write into an array the input frame may share
+        result[new_var] = as_char(result[new_var]).copy() if new_var in result.columns else ""
         result.loc[rows, new_var] = as_char(mapped)
         result[new_var] = as_char(result[new_var])
     return result

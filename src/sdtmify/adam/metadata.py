@@ -54,9 +54,11 @@ class Lookup:
 
 
 def _byte_length(values: pd.Series) -> int:
-    if values.empty:
+    """The longest value in UTF-8 bytes (at least 1), measured over the distinct values only."""
+    distinct = pd.Series(pd.unique(values.to_numpy()), dtype=object)
+    if distinct.empty:
         return 1
-    return max(1, int(values.astype(str).str.encode("utf-8").str.len().max()))
+    return max(1, int(distinct.astype(str).str.encode("utf-8").str.len().max()))
 
 
 def _numeric_type(values: pd.Series) -> str:

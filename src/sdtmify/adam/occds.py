@@ -24,7 +24,7 @@ def derive_var_trtemfl(dataset: pd.DataFrame, *, start_date: str = "ASTDT", end_
     first, last = dataset[trt_start], dataset[trt_end]
     within = (start >= first) & (start <= last + end_window_days)
     unknown_start = start.isna() & first.notna() & ~(end < first)
-    result = dataset.copy()
+    result = dataset.copy(deep=False)
     result[new_var] = np.where((within | unknown_start).to_numpy(), "Y", "").astype(str)
     return result
 
@@ -39,6 +39,6 @@ def derive_var_atoxgrn(dataset: pd.DataFrame, *, source: str = "ATOXGR", new_var
     if bad or ((numbers < 0) | (numbers > 5)).any():
         raise AdamError(f"derive_var_atoxgrn: {source} value(s) {', '.join(map(repr, bad)) or 'outside 0-5'} "
                         f"are not CTCAE grades 0-5")
-    result = dataset.copy()
+    result = dataset.copy(deep=False)
     result[new_var] = numbers.astype("float64")
     return result

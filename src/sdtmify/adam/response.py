@@ -158,7 +158,7 @@ def derive_vars_bor_collected(dataset: pd.DataFrame, rs: pd.DataFrame, *, bor_pa
     assert_columns(rows, ["USUBJID", result_var], "RS", label)
     collected = rows.drop_duplicates("USUBJID").set_index("USUBJID")[result_var]
     bor = dataset["PARAMCD"] == bor_paramcd
-    result = dataset.copy()
+    result = dataset.copy(deep=False)
     result[collected_var] = ""
     result.loc[bor, collected_var] = as_char(dataset.loc[bor, "USUBJID"].map(collected))
     differs = bor & (result[collected_var] != result["AVALC"])

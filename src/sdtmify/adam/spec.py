@@ -72,7 +72,7 @@ def load_dataset_spec(path: Path) -> DatasetSpec:
     errors = yamlio.schema_errors(document, SCHEMA, file)
     if errors:
         # A misspelt key also leaves a required key missing; the misspelling is the useful message.
-        raise min(errors, key=lambda e: (e.location.line or 0, not e.bare_message.startswith("unknown key")))
+        raise min(errors, key=lambda e: (not e.bare_message.startswith("unknown key"), e.location.line or 0))
     steps = []
     for index, item in enumerate(document["steps"]):
         (name, args), = item.items()

@@ -94,6 +94,9 @@ def _kw(args: dict, *names: str, **renames: str) -> dict:
 # --- adaptors, one per vocabulary entry ------------------------------------------------------------
 
 def _records(ctx: Context, frame: pd.DataFrame, args: dict) -> pd.DataFrame:
+    """The analysis records start as one record per record of the predecessor dataset meeting
+    ``where`` (ADSL: one per DM subject; ADAE: one per AE event), every variable keeping its value
+    (ADaMIG 1.3 section 3.1.5, origin Predecessor); ``keep`` limits the variables carried."""
     from .checks import filter_rows
 
     source = ctx.frame(args["from"], "records")
@@ -148,7 +151,7 @@ def derive_vars_dt(dataset: pd.DataFrame, *, dates: dict[str, str]) -> pd.DataFr
     """Analysis dates (``{ASTDT: AESTDTC, ...}``) are the numeric SAS dates of complete ISO 8601
     --DTC values (ADaMIG 1.3 *DT); partial dates stay missing (no imputation)."""
     assert_columns(dataset, list(dates.values()), "the dataset", "derive_vars_dt")
-    result = dataset.copy()
+    result = dataset.copy(deep=False)
     for new, old in dates.items():
         result[new] = iso_to_sas_date(dataset[old])
     return result
@@ -158,7 +161,7 @@ def derive_vars_copy(dataset: pd.DataFrame, *, variables: dict[str, str]) -> pd.
     """Analysis variables that take their predecessor's value unchanged (``{ATOXGR: AETOXGR}``),
     ADaMIG 1.3 section 3.1.5 (origin Predecessor)."""
     assert_columns(dataset, list(variables.values()), "the dataset", "derive_vars_copy")
-    result = dataset.copy()
+    result = dataset.copy(deep=False)
     for new, old in variables.items():
         result[new] = dataset[old]
     return result
@@ -200,7 +203,7 @@ def derive_var_saffl(adsl: pd.DataFrame, ex: pd.DataFrame, *, new_var: str = "SA
     """The safety population flag is "Y" for a subject who received any dose of study treatment (an
     EX record with a dose above zero), else "N" (ADaMIG 1.3 SAFFL)."""
     dosed = subject._dosed(ex, dose_var, where, f"derive_var_saffl({new_var})")
-    result = adsl.copy()
+    result = adsl.copy(deep=False)
     result[new_var] = np.where(adsl["USUBJID"].isin(set(dosed["USUBJID"])), "Y", "N").astype(str)
     return result
 
@@ -258,7 +261,7 @@ def _base(ctx, frame, args):
 
 
 def _chg(ctx, frame, args):
-    return bds.derive_var_chg(frame, **_kw(args, "reference"))
+    return bds.derive_var_chg(frame, **_kw(args, "reference", "include_baseline"))
 
 
 def _anl01fl(ctx, frame, args):
@@ -275,7 +278,7 @@ def derive_var_obs_number(dataset: pd.DataFrame, *, order: tuple[str, ...], new_
     of ``order``, uniquely identifying a record within the subject (ADaMIG 1.3 ASEQ)."""
     assert_columns(dataset, [*by, *order], "the dataset", "derive_var_obs_number")
     ranked = dataset.sort_values([*by, *order], kind="stable", na_position="last")
-    result = dataset.copy()
+    result = dataset.copy(deep=False)
     result[new_var] = (ranked.groupby(list(by), sort=False).cumcount() + 1).reindex(dataset.index).astype("float64")
     return result
 

@@ -29,7 +29,7 @@ def derive_var_trtsdt(adsl: pd.DataFrame, ex: pd.DataFrame, *, new_var: str = "T
     rows = _dosed(ex, dose_var, where, label)
     assert_columns(rows, [date_var], "EX", label)
     dates = iso_to_sas_date(rows[date_var]).groupby(rows["USUBJID"]).min()
-    result = adsl.copy()
+    result = adsl.copy(deep=False)
     result[new_var] = result["USUBJID"].map(dates).astype("float64")
     return result
 
@@ -47,7 +47,7 @@ def derive_var_trtedt(adsl: pd.DataFrame, ex: pd.DataFrame, *, new_var: str = "T
         assert_columns(rows, [fallback_var], "EX", label)
         ends = ends.fillna(iso_to_sas_date(rows[fallback_var]))
     dates = ends.groupby(rows["USUBJID"]).max()
-    result = adsl.copy()
+    result = adsl.copy(deep=False)
     result[new_var] = result["USUBJID"].map(dates).astype("float64")
     return result
 
@@ -57,7 +57,7 @@ def derive_var_trtdurd(adsl: pd.DataFrame, *, start: str = "TRTSDT", end: str = 
     """TRTDURD, total treatment duration in days, is TRTEDT - TRTSDT + 1 (ADaMIG 1.3); missing when
     either date is missing."""
     assert_columns(adsl, [start, end], "ADSL", "derive_var_trtdurd")
-    result = adsl.copy()
+    result = adsl.copy(deep=False)
     result[new_var] = (adsl[end] - adsl[start] + 1).astype("float64")
     return result
 
@@ -69,7 +69,7 @@ def derive_vars_trt01(adsl: pd.DataFrame, *, planned: str = "ARM", actual: str =
     with the text (ADaMIG 1.3 section 3.2.3). Every treatment value must have a number."""
     label = "derive_vars_trt01"
     assert_columns(adsl, [planned, actual], "ADSL", label)
-    result = adsl.copy()
+    result = adsl.copy(deep=False)
     result[f"TRT{period}P"] = as_char(adsl[planned])
     result[f"TRT{period}A"] = as_char(adsl[actual])
     if numbers is not None:
@@ -99,7 +99,7 @@ def derive_var_efffl(adsl: pd.DataFrame, rs: pd.DataFrame, *, new_var: str = "EF
     when = iso_to_sas_date(rows[date_var])
     start = rows["USUBJID"].map(adsl.set_index("USUBJID")[reference])
     evaluable = set(rows.loc[(when > start).to_numpy(), "USUBJID"])
-    result = adsl.copy()
+    result = adsl.copy(deep=False)
     result[new_var] = np.where(adsl["USUBJID"].isin(evaluable), "Y", "N").astype(str)
     return result
 
@@ -120,7 +120,7 @@ def derive_vars_disposition(adsl: pd.DataFrame, ds: pd.DataFrame, *, status_var:
         raise AdamError(f"{label}: subject {twice} has several DS records meeting 'where'; narrow it")
     decode = adsl["USUBJID"].map(rows.set_index("USUBJID")[decode_var])
     done = decode.isin(list(completed))
-    result = adsl.copy()
+    result = adsl.copy(deep=False)
     result[status_var] = np.select([decode.isna(), done], ["ONGOING", "COMPLETED"], "DISCONTINUED").astype(str)
     result[reason_var] = as_char(decode.where(~done & decode.notna(), ""))
     if date_var:

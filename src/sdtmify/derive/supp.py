@@ -7,6 +7,13 @@ import pandas as pd
 QNAM_MAX, QLABEL_MAX = 8, 40
 
 
+def _as_text(values: pd.Series) -> pd.Series:
+    """IDVARVAL is text: 3.0 -> "3"."""
+    if values.dtype == "float64":
+        return values.astype(str).str.replace(r"\.0$", "", regex=True).where(values.notna(), "")
+    return values.astype(str)
+
+
 def supplemental_qualifiers(parent: pd.DataFrame, domain: str, values: dict[str, pd.Series],
                             labels: dict[str, str], origins: dict[str, str], evaluators: dict[str, str],
                             idvar: str | None) -> pd.DataFrame:
@@ -24,8 +31,7 @@ def supplemental_qualifiers(parent: pd.DataFrame, domain: str, values: dict[str,
         piece = pd.DataFrame({
             "STUDYID": parent.loc[keep, "STUDYID"], "RDOMAIN": domain, "USUBJID": parent.loc[keep, "USUBJID"],
             "IDVAR": idvar or "",
-            "IDVARVAL": (parent.loc[keep, idvar].map(lambda v: f"{v:g}" if isinstance(v, float) else str(v))
-                         if idvar else ""),
+            "IDVARVAL": _as_text(parent.loc[keep, idvar]) if idvar else "",
             "QNAM": qnam, "QLABEL": labels[qnam], "QVAL": text[keep],
             "QORIG": origins[qnam], "QEVAL": evaluators.get(qnam, ""),
             "SRCTABLE": parent.loc[keep, "SRCTABLE"], "SRCROW": parent.loc[keep, "SRCROW"],

@@ -21,7 +21,10 @@ def planned_visits(visits: dict) -> pd.DataFrame:
     for visit in visits.get("scheduled", []) or []:
         rows.append({"VISITNUM": float(visit["VISITNUM"]), "VISIT": visit["VISIT"],
                      "VISITDY": float(visit["VISITDY"]) if "VISITDY" in visit else np.nan,
-                     "TVSTRL": visit.get("TVSTRL", ""), "TVENRL": visit.get("TVENRL", ""),
+                     # TVSTRL is Required in TV: a planned day is the rule unless the study states one
+                     "TVSTRL": visit.get("TVSTRL") or (f"Planned study day {visit['VISITDY']}" if "VISITDY" in visit
+                                                      else visit["VISIT"]),
+                     "TVENRL": visit.get("TVENRL", ""),
                      "MATCH": [visit["VISIT"], *visit.get("match", [])]})
     cycles = visits.get("cycles")
     if cycles:

@@ -68,8 +68,24 @@ def _normalize_month(month: pd.Series) -> pd.Series:
 def to_iso8601(values: pd.Series, formats=DEFAULT_FORMATS, time: pd.Series | None = None) -> pd.Series:
     """Convert text dates/datetimes to ISO 8601 text ("" stays ""); partial dates keep what is known.
 
-    Raises DateProblem (with the offending rows) for text in no accepted form or impossible dates."""
+    Raises DateProblem (with the offending rows) for text in no accepted form or impossible dates.
+    Each distinct value is parsed once: millions of lab records hold far fewer distinct dates."""
     text = values.astype(str).str.strip().where(values.notna(), "")
+    clock = None if time is None else time.astype(str).str.strip().where(time.notna(), "")
+    key = text if clock is None else text + "\x00" + clock
+    codes, distinct = pd.factorize(key, sort=False)
+    first = pd.Series(np.arange(len(key)), index=key.index).groupby(codes).first().to_numpy() if len(key) else []
+    sample = pd.Series(text.to_numpy()[first] if len(key) else [], dtype=object)
+    sample_time = None if clock is None else pd.Series(clock.to_numpy()[first] if len(key) else [], dtype=object)
+    try:
+        parsed = _to_iso8601_distinct(sample, formats, sample_time)
+    except DateProblem as problem:
+        bad = set(np.flatnonzero(problem.mask.to_numpy()))
+        raise DateProblem(pd.Series(np.isin(codes, list(bad)), index=values.index), problem.reason) from None
+    return pd.Series(parsed.to_numpy()[codes], index=values.index, dtype=object).astype(str)
+
+
+def _to_iso8601_distinct(text: pd.Series, formats, time: pd.Series | None) -> pd.Series:
     unknown_mask = text.str.upper().str.fullmatch(r"(?:UN|UNK|UK|NK|UNKNOWN)(?:[-/ ](?:UN|UNK|UK|NK|UNKN|UNKNOWN))*")
     text = text.where(~(unknown_mask & (text != "")), "")
     parts = _parts(text, formats)
@@ -78,7 +94,7 @@ def to_iso8601(values: pd.Series, formats=DEFAULT_FORMATS, time: pd.Series | Non
     day_raw = parts["day"].astype(str).str.upper().str.replace(rf"^{_UNKNOWN}$", "", regex=True)
     day = day_raw.where(day_raw == "", day_raw.str.zfill(2))
     if time is not None:
-        clock = time.astype(str).str.strip().where(time.notna(), "")
+        clock = time
         extra = clock.str.extract(r"^(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?$")
         bad_time = (clock != "") & extra["hour"].isna()
         if bad_time.any():

@@ -29,7 +29,7 @@ from . import expressions, findings, yamlio
 from .context import MappingContext
 from .loader import DomainMapping, load_mappings
 
-LINEAGE = ("SRCTABLE", "SRCROW")
+LINEAGE = ("SRCTABLE", "SRCROW", "SRCPART")
 
 
 @dataclass
@@ -59,6 +59,7 @@ class DomainBuild:
     notes: dict[str, VariableNote] = field(default_factory=dict)
     supp_values: dict[str, pd.Series] = field(default_factory=dict)
     supp_notes: dict[str, VariableNote] = field(default_factory=dict)
+    part_codelists: dict[str, dict[int, str]] = field(default_factory=dict)   # variable -> part -> ct
 
     def note(self, variable: str, origin: str = "Derived", method: str | None = None, name: str | None = None):
         self.notes.setdefault(variable, VariableNote(origin=origin, method=method, method_name=name))
@@ -158,7 +159,10 @@ class SdtmBuilder:
                            "USUBJID": self.subject_ids(mapping, part, path, ctx)})
         for variable, spec in (part.get("variables") or {}).items():
             ctx.values[variable] = expressions.evaluate(spec, ctx, [*path, "variables", variable])
-            build.notes.setdefault(variable, self._variable_note(spec))
+            build.notes.setdefault(variable, self._variable_note(spec)).extend.update(_extensions(spec))
+            codelists = _ct_names(spec)
+            if codelists:
+                build.part_codelists.setdefault(variable, {})[path[1] if path else 0] = codelists[0]
         supp_values = {}
         for qnam, spec in (part.get("supp") or {}).items():
             supp_values[qnam] = expressions._text(expressions.evaluate(spec, ctx, [*path, "supp", qnam]))
@@ -166,6 +170,7 @@ class SdtmBuilder:
         frame = pd.DataFrame(ctx.values, index=rows.index)
         frame["SRCTABLE"] = name
         frame["SRCROW"] = rows[ROW_ID].to_numpy()
+        frame["SRCPART"] = path[1] if path else 0
         return frame, rows, supp_values
 
     def build_source_domain(self, mapping: DomainMapping) -> DomainBuild:
@@ -202,15 +207,17 @@ class SdtmBuilder:
 
     @staticmethod
     def _variable_note(spec) -> VariableNote:
+        codelists = _ct_names(spec)
         return VariableNote(origin=expressions.default_origin(spec), source_party=spec.get("source_party"),
                             method=spec.get("method"), comment=spec.get("comment"), length=spec.get("length"),
-                            codelist=spec.get("ct"), extend=dict(spec.get("extend") or {}),
+                            codelist=codelists[0] if codelists else None, extend=_extensions(spec),
                             label=spec.get("label"), qeval=spec.get("qeval", ""))
 
     def build_records_domain(self, mapping: DomainMapping) -> DomainBuild:
         """Literal rows (e.g. TS, TI): every value as written; STUDYID and DOMAIN added."""
         records = mapping.document["records"]
         frame = pd.DataFrame([{k: ("" if v is None else v) for k, v in rec.items()} for rec in records])
+        frame = frame.astype(object).where(frame.notna(), "")      # a key absent from a record is blank
         for column in frame.columns:
             frame[column] = frame[column].map(lambda v: v if isinstance(v, str) else f"{v:g}" if isinstance(v, float) else str(v))
         frame.insert(0, "STUDYID", self.studyid)
@@ -564,6 +571,39 @@ class SdtmBuilder:
             if supp_build is not None:
                 self.domains[supp_build.name] = supp_build
         return self.domains
+
+
+def _nested(spec) -> list[dict]:
+    """An expression and every expression inside it (when/else/coalesce branches)."""
+    found = [spec]
+    for branch in spec.get("when", []) or []:
+        found += _nested(branch["then"])
+    if "else" in spec:
+        found += _nested(spec["else"])
+    for item in spec.get("coalesce", []) or []:
+        found += _nested(item)
+    return found
+
+
+def _extensions(spec) -> dict:
+    """Sponsor terms declared with ``extend`` anywhere in an expression."""
+    declared = {}
+    for part in _nested(spec):
+        declared.update(part.get("extend") or {})
+    return declared
+
+
+def _ct_names(spec) -> list[str]:
+    """The CT codelists an expression recodes to, at any depth (when/else/coalesce branches)."""
+    found = [spec["ct"]] if "ct" in spec else []
+    for branch in spec.get("when", []) or []:
+        found += _ct_names(branch["then"])
+    for key in ("else",):
+        if key in spec:
+            found += _ct_names(spec[key])
+    for item in spec.get("coalesce", []) or []:
+        found += _ct_names(item)
+    return found
 
 
 def _describe_rule(variable: str, rule: dict) -> str:

@@ -22,13 +22,15 @@ METADATA_KEYS = ("length", "origin", "source_party", "method", "comment", "label
 def _text(series: pd.Series) -> pd.Series:
     """A column as plain text: missing becomes ""."""
     if series.dtype == "float64":
-        return series.map(lambda v: "" if pd.isna(v) else f"{v:g}" if float(v).is_integer() else repr(float(v)))
+        from .findings import number_text
+
+        return number_text(series)
     return series.astype(object).where(series.notna(), "").astype(str)
 
 
 def op_column(spec, ctx: MappingContext, path) -> pd.Series:
     """Take a source column as it is (text)."""
-    return _text(ctx.column(spec["column"], [*path, "column"]))
+    return _text(ctx.column(spec["column"], path))
 
 
 def op_variable(spec, ctx: MappingContext, path) -> pd.Series:
@@ -78,8 +80,8 @@ def op_template(spec, ctx: MappingContext, path) -> pd.Series:
 
 def op_iso8601(spec, ctx: MappingContext, path) -> pd.Series:
     """ISO 8601 date/datetime from several input forms, partial dates kept partial (SDTMIG 3.4 4.4.2)."""
-    column = ctx.column(spec["iso8601"], [*path, "iso8601"])
-    time = ctx.column(spec["time"], [*path, "time"]) if "time" in spec else None
+    column = ctx.column(spec["iso8601"], path)
+    time = ctx.column(spec["time"], path) if "time" in spec else None
     formats = tuple(spec.get("formats", dates.DEFAULT_FORMATS))
     try:
         return dates.to_iso8601(_text(column), formats, None if time is None else _text(time))

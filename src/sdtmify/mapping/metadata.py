@@ -18,7 +18,7 @@ from ..metadata.model import (Comment, Condition, Dataset, Method, Origin, Study
                               Variable)
 from . import yamlio
 
-LINEAGE = ("SRCTABLE", "SRCROW")
+LINEAGE = ("SRCTABLE", "SRCROW", "SRCPART")
 
 
 def _conform(frame: pd.DataFrame, template: Dataset, lengths: dict[str, int], lineage: pd.DataFrame,
@@ -101,6 +101,49 @@ def _value_levels(name: str, frame: pd.DataFrame, meta: Dataset, variable: Varia
     return tuple(levels)
 
 
+def _where_mask(frame: pd.DataFrame, where) -> pd.Series:
+    mask = pd.Series(True, index=frame.index)
+    for condition in where:
+        mask &= frame[condition.variable].astype(str).isin(condition.values)
+    return mask
+
+
+def _codelist_levels(name: str, frame: pd.DataFrame, parts: pd.Series, variable: Variable, by_part: dict,
+                     meta: Dataset) -> tuple[ValueLevel, ...]:
+    """Value-level codelists of a variable whose ``parts`` recode to different codelists.
+
+    The where clause uses the first variable that is constant within each part and tells apart the
+    parts with different codelists (e.g. DSDECOD by DSCAT: PROTMLST for protocol milestones,
+    NCOMPLT for disposition events)."""
+    parts = parts.reset_index(drop=True)
+    for candidate in meta.variables:
+        if candidate.name == variable.name or candidate.type != "Char" or candidate.name in ("STUDYID", "DOMAIN",
+                                                                                              "USUBJID"):
+            continue
+        values = frame[candidate.name].astype(str)
+        per_part = values.groupby(parts.to_numpy()).agg(lambda v: tuple(sorted(set(v))))
+        if any(len(v) != 1 for v in per_part):
+            continue
+        owner: dict[str, str] = {}
+        consistent = True
+        for part, (value,) in per_part.items():
+            codelist = by_part.get(part)
+            if codelist is None or owner.setdefault(value, codelist) != codelist:
+                consistent = False
+        if not consistent:
+            continue
+        levels = []
+        for value, codelist in sorted(owner.items()):
+            rows = values == value
+            levels.append(ValueLevel(where=(Condition(variable=candidate.name, values=(value,), dataset=name),),
+                                     name=variable.name, label=variable.label, data_type="text",
+                                     length=_byte_length(frame.loc[rows, variable.name]),
+                                     codelist=oids.codelist_oid(codelist), origin=variable.origin))
+        return tuple(levels)
+    raise MappingError(f"{name}.{variable.name} is recoded to several codelists ({', '.join(sorted(set(by_part.values())))}) "
+                       f"but no variable tells its parts apart; add a constant category (e.g. --CAT) to each part")
+
+
 def _origin(note, name: str, variable: str) -> Origin | None:
     if note is None:
         # an Expected variable the study did not collect: present, empty, and said so
@@ -127,9 +170,11 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
         frame = frame.sort_values([*keys, "SRCTABLE", "SRCROW"], kind="mergesort").reset_index(drop=True)
         lineage = frame[["SRCTABLE", "SRCROW"]].copy()
         lineage["SRCROW"] = lineage["SRCROW"].astype("int64")
+        parts = frame["SRCPART"] if "SRCPART" in frame else pd.Series(0, index=frame.index)
         declared = {v: n.length for v, n in build.notes.items() if n.length}
-        frame, meta = _conform(frame.drop(columns=list(LINEAGE)), template, declared, lineage, engine_notes)
-        variables = []
+        frame, meta = _conform(frame.drop(columns=[c for c in LINEAGE if c in frame]), template, declared, lineage,
+                               engine_notes)
+        variables, multi_codelist = [], {}
         for variable in meta.variables:
             note = build.notes.get(variable.name)
             updates = {"origin": _origin(note, name, variable.name) or variable.origin}
@@ -141,6 +186,19 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
                 oid = oids.comment_oid(f"{name}.{variable.name}")
                 comments[oid] = Comment(oid=oid, description=note.comment)
                 updates["comment"] = oid
+            by_part = {part: ct.short_name(name_) for part, name_ in build.part_codelists.get(variable.name, {}).items()}
+            if len(set(by_part.values())) > 1:
+                levels = _codelist_levels(name, frame, parts, replace(variable, origin=updates["origin"]), by_part, meta)
+                for level in levels:
+                    rows = frame.index[_where_mask(frame, level.where)]
+                    used = frame.loc[rows, variable.name]
+                    codelist_values.setdefault(level.codelist, set()).update(set(used[used != ""]))
+                    if note is not None and note.extend:
+                        extensions.setdefault(level.codelist, {}).update(note.extend)
+                updates["codelist"] = None
+                multi_codelist[variable.name] = levels
+                variables.append(replace(variable, **updates))
+                continue
             codelist = variable.codelist
             if note is not None and note.codelist:
                 codelist = oids.codelist_oid(ct.short_name(note.codelist)) if ct.has_codelist(note.codelist) else codelist
@@ -157,7 +215,8 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
             variables.append(replace(variable, **updates))
         meta = replace(meta, variables=tuple(variables), keys=tuple(k for k in template.keys if k in frame.columns)
                        or meta.keys)
-        variables = [replace(v, value_levels=_value_levels(name, frame, meta, v)) for v in meta.variables]
+        variables = [replace(v, value_levels=multi_codelist.get(v.name) or _value_levels(name, frame, meta, v))
+                     for v in meta.variables]
         meta = replace(meta, variables=tuple(variables))
         datasets[name] = BuiltDataset(frame=frame, meta=meta, lineage=lineage)
         ui.debug(f"  {name}: {len(frame)} records, {len(meta.variables)} variables")
@@ -172,8 +231,12 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
                        if full.dictionary.upper() == "MEDDRA" else None)
             codelists.append(replace(full, dictionary_version=version))
             continue
-        declared = extensions.get(oid, {})
+        declared = {term: decode for term, decode in extensions.get(oid, {}).items() if term in codelist_values[oid]}
         subset = ct.subset(oid, sorted(codelist_values[oid]), sponsor_extensions=sorted(declared))
+        undeclared = [i.coded_value for i in subset.items if i.extended and i.coded_value not in declared]
+        if undeclared:
+            engine_notes.append(f"{subset.name} ({subset.c_code}): {', '.join(undeclared)} not in CT and not declared "
+                                f"with 'extend'; stated as sponsor extensions")
         items = tuple(replace(item, decode=declared.get(item.coded_value)) if item.extended else item
                       for item in subset.items)
         codelists.append(replace(subset, items=items))

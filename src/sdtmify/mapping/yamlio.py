@@ -128,6 +128,16 @@ def line_at(document, path) -> int | None:
     return line
 
 
+def _node_at(document, path):
+    node = document
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
 def key_path(path) -> str:
     """Dotted key path for messages; a variable's own name stands for ``variables.NAME``."""
     parts = [f"[{p}]" if isinstance(p, int) else str(p) for p in path]
@@ -200,7 +210,16 @@ def schema_errors(document, schema_name: str, file: str) -> list[MappingError]:
         # For oneOf/anyOf, the most specific sub-error says more than "no branch matched".
         best = jsonschema.exceptions.best_match([error]) if error.context else error
         path = list(best.absolute_path)
-        location = Location(file, line_at(document, path), key_path(path) or None)
+        line_path = path
+        node = _node_at(document, path)
+        if best.validator == "additionalProperties" and isinstance(node, dict):
+            # point at the unexpected key's own line
+            extra = sorted(set(node) - set(best.schema.get("properties", {})))
+            line_path = [*path, extra[0]] if extra else path
+        elif isinstance(node, dict) and isinstance(best.instance, str) and best.instance in node:
+            # propertyNames: the key itself is wrong
+            path = line_path = [*path, best.instance]
+        location = Location(file, line_at(document, line_path), key_path(path) or None)
         found.append(MappingError(_schema_message(best), location))
     found.sort(key=lambda e: (e.location.line or 0, str(e)))
     return found

@@ -189,6 +189,7 @@ class ControlledTerminology:
         rows = self._rows(code)
         return dict(zip(rows["value"], range(len(rows))))
 
+    @lru_cache(maxsize=None)
     def codelist(self, codelist: str) -> CodeList:
         """The full codelist (every term, with its C-code), or an external dictionary's ExternalCodeList."""
         key = codelist[3:] if codelist.startswith("CL.") else codelist
@@ -286,8 +287,9 @@ class ControlledTerminology:
         """The codelist restricted to ``values`` (as define.xml lists it), with C-codes.
 
         Values not in CT are kept as sponsor extensions (``extended=True``, no C-code; Define-XML 2.1
-        def:ExtendedValue) after the CT terms. With ``strict``, a value not in CT that is not declared
-        in ``sponsor_extensions``, or any extension of a non-extensible codelist, is an error."""
+        def:ExtendedValue) after the CT terms; a declared extension the data do not use is not listed.
+        With ``strict``, a value not in CT that is not declared in ``sponsor_extensions``, or any
+        extension of a non-extensible codelist, is an error."""
         full = self.codelist(codelist)
         if full.dictionary:
             return full
@@ -295,7 +297,7 @@ class ControlledTerminology:
         declared = {value for value in sponsor_extensions if value}
         in_ct = [item for item in full.items if item.coded_value in wanted]
         known = {item.coded_value for item in in_ct}
-        extra = sorted((wanted | declared) - known)
+        extra = sorted(wanted - known)
         if strict:
             undeclared = sorted(set(extra) - declared)
             if undeclared:

@@ -118,7 +118,7 @@ def metadata_rows(metadatas: dict[str, StudyMetadata]) -> dict[str, list[dict]]:
                     for cond in vlm.where:
                         for value in cond.values:
                             rows["WhereClauses"].append({
-                                "ID": clause, "Dataset": cond.dataset or ds.name, "Variable": cond.variable,
+                                "ID": clause, "Dataset": cond.dataset, "Variable": cond.variable,
                                 "Comparator": cond.comparator, "Value": value})
         for cl in md.codelists:
             if cl.dictionary:
@@ -351,7 +351,9 @@ def metadata_from_rows(sheets: dict[str, list[Row]]) -> dict[str, StudyMetadata]
 
     clauses: dict[str, list] = {}
     for row in sheets["WhereClauses"]:
-        dataset_of(row)
+        # Dataset is blank when the condition tests the value list's own dataset.
+        if row.text("Dataset") is not None:
+            dataset_of(row)
         conditions = clauses.setdefault(row.text("ID", True), [])
         variable, comparator = row.text("Variable", True), row.choice("Comparator", ("EQ", "NE", "IN", "NOTIN"), "EQ")
         dataset = row.text("Dataset")
@@ -387,7 +389,8 @@ def metadata_from_rows(sheets: dict[str, list[Row]]) -> dict[str, StudyMetadata]
         p["codelists"][oid] = {"row": row, "dictionary": True}
     for row in sheets["Methods"]:
         part(_model_of(row))["methods"].append(Method(
-            oid=row.text("ID", True), name=row.text("Name", True), description=row.text("Description", True),
+            # An empty description is kept as stated (define_check reports it), so the round trip stays exact.
+            oid=row.text("ID", True), name=row.text("Name", True), description=row.text("Description") or "",
             type=row.choice("Type", ("Computation", "Imputation"), "Computation"),
             expression=row.text("Expression Code"), expression_context=row.text("Expression Context"),
             document=row.text("Document")))
@@ -406,8 +409,7 @@ def metadata_from_rows(sheets: dict[str, list[Row]]) -> dict[str, StudyMetadata]
 
 
 def _condition_tuple(clauses, clause_id, parent: str) -> tuple[Condition, ...]:
-    return tuple(Condition(variable=variable, values=tuple(values), comparator=comparator,
-                           dataset=None if dataset in (None, parent) else dataset)
+    return tuple(Condition(variable=variable, values=tuple(values), comparator=comparator, dataset=dataset)
                  for dataset, variable, comparator, values in clauses[clause_id])
 
 

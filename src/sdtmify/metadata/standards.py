@@ -29,13 +29,13 @@ ADAM_FOLDER = "adamig-1.3"
 ADAM_CLASSES = ("ADSL", "BDS", "TTE", "OCCDS")
 # Placeholders in the ADaM variables file: where copied ADSL / SDTM / time-to-event variables go.
 _SLOT_ADSL, _SLOT_SDTM, _SLOT_TTE = "@ADSL", "@SDTM", "@TTE"
-_SUPP = re.compile(r"^SUPP([A-Z]{2}|[A-Z]{2}[A-Z0-9]{0,2})$")
+_SUPP = re.compile(r"^SUPP([A-Z]{2}[A-Z0-9]{0,2})$")
 
 
 def _read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
     """Rows of a spec CSV with their 1-based file line numbers; ``#`` lines are comments."""
     if not path.is_file():
-        raise MetadataError(f"standards metadata file missing; reinstall sdtmify or restore it from git",
+        raise MetadataError("standards metadata file missing; reinstall sdtmify or restore it from git",
                             Location(str(path)))
     with path.open(encoding="utf-8", newline="") as handle:
         lines = [(number, text) for number, text in enumerate(handle, start=1) if not text.startswith("#")]

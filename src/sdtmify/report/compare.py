@@ -19,7 +19,8 @@ MATCH, ROUNDING, MISMATCH, EXPLAINED, SYNTHETIC = "match", "within rounding", "m
 RULES = ("exact", "percent_of_n", "rounded", "p_value")
 
 _SEGMENT = re.compile(r"^(?P<name>[^\[\]]+)(?:\[(?P<field>[^=\]]+)=(?P<value>[^\]]*)\])?$")
-_NUMBER = re.compile(r"^\s*(?:P\s*)?(?:=\s*)?(?P<lt>[<>]=?)?\s*(?P<num>-?[\d,]*\.?\d+)\s*(?P<plus>\+)?\s*(?P<pct>%)?\s*$")
+_NUMBER = re.compile(r"^\s*(?:P\s*)?(?:=\s*)?(?P<lt>[<>]=?)?\s*(?P<num>-?[\d,]*\.?\d+)"
+                     r"\s*(?P<plus>\+)?\s*(?P<pct>%)?\s*$")
 
 
 class PublishedPathError(LookupError):
@@ -191,8 +192,9 @@ def compare_cell(cell: Cell, path: str, document, rule: str = "exact", explain: 
     if cell.synthetic:
         return Comparison(cell.key, path, published, cell.display, SYNTHETIC, cell.synthetic, reference)
     status, why = judge(cell, published, rule)
-    if ongoing is not None and status != MISMATCH and bool(resolve(document, ongoing)) != cell.censored:
-        status, why = MISMATCH, f"published ongoing={bool(resolve(document, ongoing))}, recomputed censored={cell.censored}"
+    published_ongoing = bool(resolve(document, ongoing)) if ongoing is not None else cell.censored
+    if status != MISMATCH and published_ongoing != cell.censored:
+        status, why = MISMATCH, f"published ongoing={published_ongoing}, recomputed ongoing={cell.censored}"
     if status == MISMATCH and explain:
         status, why = EXPLAINED, f"{explain} ({why})" if why else explain
     return Comparison(cell.key, path, published, cell.display, status, why, reference)

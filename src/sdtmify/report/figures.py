@@ -72,8 +72,8 @@ def swimmer_plot(spec: Mapping, subjects: pd.DataFrame) -> bytes:
         axes.set_xlabel(spec.get("x_label", spec["length"]))
         axes.set_ylabel(spec.get("y_label", ""))
         axes.set_title(spec["title"], loc="left", fontsize=10)
-        handles = [plt.Rectangle((0, 0), 1, 1, color=colours[level]) for level in levels if level in set(frame["level"])]
         names = [level for level in levels if level in set(frame["level"])]
+        handles = [plt.Rectangle((0, 0), 1, 1, color=colours[level]) for level in names]
         if frame["ongoing"].any():
             handles.append(plt.Line2D([0], [0], marker=">", color="black", lw=1, markersize=6))
             names.append(spec.get("ongoing_label", "ongoing"))
@@ -103,16 +103,17 @@ def timecourse_plot(spec: Mapping, subjects: pd.DataFrame, records: pd.DataFrame
             subjects[extra], on=subject, how="left")
     panels = spec["panels"]
     with plt.rc_context(STYLE):
-        figure, axes_list = plt.subplots(len(panels), 1, figsize=(7.5, 2.9 * len(panels)), sharex=True, squeeze=False)
+        figure, axes_list = plt.subplots(len(panels), 1, figsize=(8.5, 2.9 * len(panels)), sharex=True, squeeze=False)
         for axes, panel in zip(axes_list[:, 0], panels, strict=True):
             chosen = data.loc[where_mask(data, panel.get("where"))].sort_values(["_LABEL", "_X"], kind="stable")
             for i, (label, points) in enumerate(chosen.groupby("_LABEL", sort=True)):
                 axes.plot(points["_X"], points["_Y"], marker="o", markersize=3, lw=1.2,
-                          color=FALLBACK_COLOURS[i % len(FALLBACK_COLOURS)], label=f"{spec.get('label_prefix', '')}{label}")
+                          color=FALLBACK_COLOURS[i % len(FALLBACK_COLOURS)],
+                          label=f"{spec.get('label_prefix', '')}{label}")
             axes.set_title(panel["title"], loc="left", fontsize=10)
             axes.set_ylabel(spec.get("y_label", spec["y"]))
             if not chosen.empty:
-                axes.legend(loc="upper right", frameon=False, ncol=2, fontsize=8)
+                axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
         if "peak_per_interval" in spec:
             axes_list[-1, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
         axes_list[-1, 0].set_xlabel(spec.get("x_label", spec["x"]))

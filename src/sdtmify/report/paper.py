@@ -7,6 +7,7 @@ writes ``report/`` (tables as CSV, Markdown and HTML; figures as PNG; a comparis
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from .stats import compute_statistic
 from .subjects import add_subject_values
 from .tables import listing_table, summary_table, worst_grade_table
 
+_VARIABLE = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
 DEFAULT_RULES = {"summary": "exact", "listing": "exact", "worst_grade": "percent_of_n"}
 
 
@@ -79,6 +81,25 @@ def datasets_used(spec: Mapping) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def referenced_names(spec) -> set[str]:
+    """Every key and text in report.yaml that could name a variable (upper case, up to 8 characters).
+
+    Over-inclusive on purpose (a value such as "PD" is kept if a dataset had such a column): it only
+    decides which columns are worth reading."""
+    found: set[str] = set()
+    stack = [spec]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and _VARIABLE.match(item):
+            found.add(item)
+    return found
+
+
 def population_frame(spec: Mapping, datasets: Mapping[str, pd.DataFrame], document: YamlDocument) -> pd.DataFrame:
     """The analysis population (ADSL records meeting ``population.where``), one row per subject."""
     pop = spec["population"]
@@ -88,8 +109,9 @@ def population_frame(spec: Mapping, datasets: Mapping[str, pd.DataFrame], docume
         subject = spec["subject"]
         duplicated = frame[subject].duplicated()
         if duplicated.any():
-            raise ValueError(f"{pop['dataset']} has more than one record for {subject} "
-                             f"{', '.join(map(str, frame.loc[duplicated, subject]))}: the population needs one per subject")
+            doubled = ", ".join(map(str, frame.loc[duplicated, subject]))
+            raise ValueError(f"{pop['dataset']} has more than one record for {subject} {doubled}: "
+                             "the population needs one record per subject")
     return frame
 
 
@@ -314,7 +336,7 @@ def build_report(study, adam_dir: Path, out_dir: Path, ui: Console = QUIET) -> t
     if not published_file.is_file():
         raise document.error(f"published values file {published_file.name} not found in {study.folder}", "published")
     published = load_yaml(published_file)
-    datasets = read_adam(Path(adam_dir), datasets_used(spec))
+    datasets = read_adam(Path(adam_dir), datasets_used(spec), keep=referenced_names(spec))
     ui.debug(f"report: read {', '.join(f'{k} ({len(v)} records)' for k, v in datasets.items())}")
     report = recompute(spec, datasets, document, published)
     stamp = study.timestamp.isoformat(sep=" ") if getattr(study, "timestamp", None) else ""

@@ -36,14 +36,15 @@ def _line_of(node: yaml.Node | None, path: tuple) -> int | None:
     line = node.start_mark.line + 1 if node is not None else None
     for part in path:
         if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == part), None)
+            pair = next(((k, v) for k, v in node.value if k.value == part), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]      # the key's line reads best
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             node = node.value[part]
+            line = node.start_mark.line + 1
         else:
-            node = None
-        if node is None:
             break
-        line = node.start_mark.line + 1
     return line
 
 
@@ -91,5 +92,12 @@ def load_report_spec(file: Path) -> YamlDocument:
     if errors:
         best = jsonschema.exceptions.best_match(errors)
         path = tuple(best.absolute_path)
-        raise document.error(f"{best.message} (see docs/report.md for the report vocabulary)", *path)
+        message = best.message
+        if best.validator == "additionalProperties" and isinstance(best.instance, dict):
+            allowed = sorted(best.schema.get("properties", {}))
+            unknown = sorted(set(best.instance) - set(allowed))
+            if unknown and allowed:
+                path = (*path, unknown[0])
+                message = f"unknown key '{unknown[0]}'; allowed here: {', '.join(allowed)}"
+        raise document.error(f"{message} (see docs/report.md for the report vocabulary)", *path)
     return document

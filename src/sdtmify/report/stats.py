@@ -25,9 +25,13 @@ def fisher_exact_2x2(table: list[list[int]]) -> float:
 def mann_whitney(a: pd.Series, b: pd.Series) -> tuple[float, float]:
     """Two-sided Mann-Whitney U (Wilcoxon rank-sum) of two independent samples: (U of ``a``, P).
 
-    SciPy picks the exact distribution for small samples without ties, else the normal
-    approximation with tie and continuity corrections."""
-    result = sps.mannwhitneyu(a, b, alternative="two-sided", method="auto")
+    The exact distribution when both samples have fewer than 50 values and there are no ties, else
+    the normal approximation with tie and continuity corrections: the choice R's wilcox.test makes,
+    so the P agrees with a reviewer's R session."""
+    pooled = pd.concat([a, b], ignore_index=True)
+    exact = len(a) < 50 and len(b) < 50 and not pooled.duplicated().any()
+    result = sps.mannwhitneyu(a, b, alternative="two-sided", method="exact" if exact else "asymptotic",
+                              use_continuity=True)
     return float(result.statistic), float(result.pvalue)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from .categories import as_category, category_label, category_mask
@@ -79,7 +80,8 @@ def summary_table(table_id: str, spec: Mapping, subjects: pd.DataFrame) -> Table
             left = int((~covered).sum())
             if left:
                 lines.append(("", "Not categorised", str(left)))
-    frame = pd.DataFrame(lines, columns=["Characteristic", "", spec.get("value_label", "Value")], dtype=object)
+    frame = pd.DataFrame(lines, columns=["Characteristic", "Category", spec.get("value_label", "Value")],
+                         dtype=object)
     return Table(table_id, spec["title"], frame, cells, list(spec.get("notes", [])))
 
 
@@ -136,8 +138,8 @@ def worst_grade_table(table_id: str, spec: Mapping, subjects: pd.DataFrame,
     """Subjects by worst grade per toxicity, as % of the whole population (Table 4 style).
 
     Each row gathers one or more coded terms (``terms``); a subject with several of them counts once
-    at their worst grade. ``total`` counts subjects with any grade (grade 4 and 5 included even when
-    not shown as columns). Percentages are rounded half up to ``digits``."""
+    at their worst grade. The total column (``total_label``) counts subjects with any grade (4 and 5
+    included even when not shown as columns). Percentages are rounded half up to ``digits``."""
     n = len(subjects)
     term_var, grade_var = spec["term"], spec["grade"]
     records = records.loc[records[subject].isin(subjects[subject]) & where_mask(records, spec.get("where"))]
@@ -147,8 +149,11 @@ def worst_grade_table(table_id: str, spec: Mapping, subjects: pd.DataFrame,
             for term in row["terms"]:
                 row_of_term[term.casefold()] = row["label"]
     # Coded terms are matched ignoring case: MedDRA terms are stored mixed- or upper-case by sponsors.
-    folded = records[term_var].astype(object).str.casefold()
-    records = records.assign(_ROW=folded.map(row_of_term))
+    # Fold each distinct term once, then spread by code (millions of records, dozens of terms).
+    codes, terms = pd.factorize(records[term_var])
+    row_by_code = pd.Series([row_of_term.get(str(t).casefold()) for t in terms], dtype=object)
+    rows = row_by_code.to_numpy()[codes] if len(terms) else np.full(len(records), None, dtype=object)
+    records = records.assign(_ROW=np.where(codes >= 0, rows, None))
     worst = worst_grade_per_subject(records.dropna(subset=["_ROW"]), subject, "_ROW", grade_var)
     grade_counts = pd.crosstab(worst["_ROW"], worst["GRADE"].astype(int)) if not worst.empty else pd.DataFrame()
     any_counts = worst.groupby("_ROW")[subject].nunique()
@@ -165,15 +170,16 @@ def worst_grade_table(table_id: str, spec: Mapping, subjects: pd.DataFrame,
                       else 0 for g in grades]
             total = int(any_counts.get(label, 0))
             shown = [label]
-            for g, count, name in zip([*grades, None], [*counts, total], columns[1:], strict=True):
+            for count, name in zip([*counts, total], columns[1:], strict=True):
                 value = percent(count, n, digits)
                 key = f"{table_id}/{label}/{name}"
                 cells[key] = Cell(key, plain(value), format_number(value, digits), count=count, n=n)
                 shown.append(format_number(value, digits))
             lines.append(shown)
     frame = pd.DataFrame(lines, columns=columns, dtype=object)
-    notes = [*spec.get("notes", []), f"Percentages of N = {n} subjects, rounded half up to {digits} decimals."]
-    unlisted = sorted(set(records.loc[records["_ROW"].isna(), term_var].dropna()))
+    precision = "whole percent" if digits == 0 else f"{digits} decimals"
+    notes = [*spec.get("notes", []), f"Percentages of N = {n} subjects, rounded half up to {precision}."]
+    unlisted = sorted(map(str, records.loc[records["_ROW"].isna(), term_var].dropna().unique()))
     if unlisted:
         notes.append("Terms recorded but not tabulated: " + ", ".join(map(str, unlisted)) + ".")
     return Table(table_id, spec["title"], frame, cells, notes)

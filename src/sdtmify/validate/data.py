@@ -106,10 +106,14 @@ def _normalize(frame: pd.DataFrame) -> pd.DataFrame:
     for col in frame.columns:
         s = frame[col]
         if pd.api.types.is_numeric_dtype(s.dtype):
-            out[col] = s.astype("float64")
-        else:
+            out[col] = s if s.dtype == "float64" else s.astype("float64")
+        elif s.dtype == object or s.hasnans:
             out[col] = s.fillna("").astype("str")
-    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+        else:
+            out[col] = s
+    frame = pd.DataFrame(out, copy=False)
+    frame.index = pd.RangeIndex(len(frame))
+    return frame
 
 
 def _read_xpt_fallback(path: Path) -> tuple[pd.DataFrame, Dataset]:

@@ -6,6 +6,7 @@ formatting messages never scales with the number of records."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -63,6 +64,16 @@ class RuleResult:
 class _SafeValues(dict):
     def __missing__(self, key):
         return f"<{key}>"
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+def fill(template: str, values: dict) -> str:
+    """Put values into a message template: ``{AESER}``, ``{DM.RFSTDTC}``, ``{next SESTDTC}``.
+
+    Not str.format: names may hold dots and blanks, and a missing name shows as <name>."""
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)] if m.group(1) in values else f"<{m.group(1)}>", template)
 
 
 def _text(value) -> str:
@@ -148,7 +159,7 @@ def details(rule: Rule, hits: list[Hits], limit: int) -> pd.DataFrame:
                     "rule": rule.id, "severity": item.get("severity", severity), "dataset": hit.dataset,
                     "row": None, "usubjid": "", "seq": None, "variables": variables,
                     "values": _text(item.get("value", "")),
-                    "message": template.format_map(values),
+                    "message": fill(template, values),
                 })
     return pd.DataFrame(out, columns=FINDING_COLUMNS)
 
@@ -183,7 +194,7 @@ def _row_details(rule: Rule, hit: Hits, severity: str, room: int) -> list[dict]:
             "rule": rule.id, "severity": severity, "dataset": hit.dataset, "row": int(pos) + 1,
             "usubjid": _text(usubjid[i]), "seq": None if seq[i] is None or _text(seq[i]) == "" else float(seq[i]),
             "variables": ", ".join(shown), "values": ", ".join(values[name] for name in shown),
-            "message": template.format_map(values),
+            "message": fill(template, values),
         })
     return rows
 

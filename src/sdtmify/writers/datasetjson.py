@@ -48,9 +48,9 @@ def _sas_numbers(series: pd.Series, variable: xpt.XptVariable, dataset: str) -> 
     problems = xpt._Problems(dataset)
     values, _codes = xpt._numeric_values(series, variable, problems, 0)
     infinite = np.flatnonzero(np.isinf(values))
-    problems.add(variable.name, "range", infinite, 0, lambda i: f"{values[i]!r} is not a finite number")
+    problems.add(variable.name, "range", infinite, 0, lambda i: f"{float(values[i])!r} is not a finite number")
     if problems:
-        raise problems.error(Path(dataset))
+        raise problems.error()
     return values
 
 
@@ -175,9 +175,12 @@ def write_dataset_json(frame: pd.DataFrame, dataset: Dataset, path: str | Path, 
     missing = [v.name for v in dataset.variables if v.name not in frame.columns]
     if missing:
         raise WriteError(f"{path}: {dataset.name} frame has no column for {', '.join(missing)}")
-    head, columns = dataset_json_header(frame, dataset, metadata=metadata, standard=standard, created=created,
-                                        modified=modified, source_system=source_system,
-                                        originator=originator, metadata_ref=metadata_ref)
+    try:
+        head, columns = dataset_json_header(frame, dataset, metadata=metadata, standard=standard,
+                                            created=created, modified=modified, source_system=source_system,
+                                            originator=originator, metadata_ref=metadata_ref)
+    except WriteError as exc:
+        raise WriteError(f"{path}: {exc}") from exc
     encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     rows = len(frame)
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as handle:

@@ -23,7 +23,7 @@ from ..atomic import write_bytes, write_text
 from ..errors import MetadataError
 from ..metadata import oids
 from ..metadata.model import (
-    CodeList, Condition, Dataset, Origin, StudyMetadata, ValueLevel, Variable,
+    CodeList, Condition, Dataset, Origin, Standard, StudyMetadata, ValueLevel,
 )
 from ..reproducible import build_timestamp
 
@@ -39,6 +39,9 @@ DEFINE_VERSION = "2.1.0"
 # (date, datetime, durationDatetime...) carry their length in the standard itself.
 LENGTH_TYPES = ("text", "integer", "float")
 DEFAULT_IG = {"SDTM": ("SDTMIG", "3.4"), "ADaM": ("ADaMIG", "1.3")}
+# Define-XML CT "External Code List Dictionary" (C66788) submission values, as define-enumerations.xsd lists them.
+DICTIONARIES = ("CDISC CT", "COSTART", "CTCAE", "D-U-N-S NUMBER", "ICD", "ICD-O", "ISO 21090", "ISO 3166", "LOINC",
+                "MED-RT", "MedDRA", "SNOMED", "UNII", "WHO ATC CLASSIFICATION SYSTEM", "WHOART", "WHODD")
 _NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
@@ -179,8 +182,6 @@ def define_tree(metadata: StudyMetadata, ctx: DefineContext, analysis_results=()
 
 def _standards(metadata: StudyMetadata, ctx: DefineContext):
     """The study's def:Standard list; an IG the engine did not state defaults to SDTMIG 3.4 / ADaMIG 1.3."""
-    from ..metadata.model import Standard
-
     standards = list(metadata.standards)
     if not any(s.type == "IG" for s in standards):
         name, version = DEFAULT_IG.get(ctx.standard, DEFAULT_IG["SDTM"])
@@ -265,13 +266,16 @@ def key_sequence(ds: Dataset) -> dict[str, int]:
 
 
 def _item_group_def(mdv, ds: Dataset, ctx: DefineContext, ig_standard: str | None) -> None:
+    if not ds.structure:
+        raise MetadataError(f"dataset {ds.name} has no structure, which Define-XML 2.1 requires "
+                            "(def:Structure): state it in its mapping, e.g. 'One record per subject'")
     el = etree.SubElement(mdv, _odm("ItemGroupDef"))
     is_sdtm = ctx.standard.upper() == "SDTM"
     _attrs(el, OID=oids.itemgroup_oid(ds.name),
            Domain=(ds.domain or ds.name) if is_sdtm else None,
            Name=ds.name, Repeating=_yes_no(ds.repeating), IsReferenceData=_yes_no(ds.is_reference),
            SASDatasetName=ds.name, Purpose=ds.purpose or ("Tabulation" if is_sdtm else "Analysis"),
-           def_Structure=ds.structure or "One record per record",
+           def_Structure=ds.structure,
            def_StandardOID=ds.standard_oid or ig_standard,
            def_ArchiveLocationID=dataset_leaf_id(ds.name),
            def_CommentOID=ds.comment)
@@ -363,7 +367,7 @@ def _codelist(mdv, cl: CodeList, known_standards: set[str]) -> None:
     standard = cl.standard_oid if cl.standard_oid in known_standards and not cl.sponsor_defined else None
     _attrs(el, OID=cl.oid, Name=cl.name, DataType=cl.data_type, def_StandardOID=standard)
     if cl.dictionary:
-        _attrs(etree.SubElement(el, _odm("ExternalCodeList")), Dictionary=cl.dictionary,
+        _attrs(etree.SubElement(el, _odm("ExternalCodeList")), Dictionary=dictionary_name(cl.dictionary),
                Version=cl.dictionary_version)
     else:
         if not cl.items:
@@ -383,9 +387,14 @@ def _codelist(mdv, cl: CodeList, known_standards: set[str]) -> None:
         etree.SubElement(el, _odm("Alias"), Context="nci:ExtCodeID", Name=cl.c_code)
 
 
+def dictionary_name(name: str) -> str:
+    """The Define-XML CT spelling of a dictionary (MEDDRA -> MedDRA); other names are kept as given."""
+    return next((term for term in DICTIONARIES if term.casefold() == name.casefold()), name)
+
+
 def _check_unique_oids(root) -> None:
     """Duplicate OIDs make references ambiguous; say which element repeats which OID."""
-    seen: dict[tuple[str, str], int] = {}
+    seen: set[tuple[str, str]] = set()
     for el in root.iter():
         oid = el.get("OID")
         if oid is None:
@@ -395,7 +404,7 @@ def _check_unique_oids(root) -> None:
         if key in seen:
             raise MetadataError(f"define.xml: two {kind} elements share OID {oid!r}; "
                                 "make the value-level where clauses or names distinct")
-        seen[key] = 1
+        seen.add(key)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -405,6 +414,15 @@ def define_bytes(metadata: StudyMetadata, ctx: DefineContext, analysis_results=(
     tree = define_tree(metadata, ctx, analysis_results)
     etree.indent(tree, space="  ")
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def originator(study) -> str:
+    """ODM/@Originator: the sponsor named in study.yaml (``study.sponsor``), else sdtmify."""
+    sponsor = getattr(study, "sponsor", None)
+    if not sponsor:
+        config = getattr(study, "config", None) or {}
+        sponsor = (config.get("study") or {}).get("sponsor") if isinstance(config, dict) else None
+    return str(sponsor) if sponsor else "sdtmify"
 
 
 def write_define_files(bundle, folder: Path, study) -> list[Path]:
@@ -420,7 +438,7 @@ def write_define_files(bundle, folder: Path, study) -> list[Path]:
     ctx = DefineContext(
         standard=bundle.standard,
         created=build_timestamp(getattr(study, "timestamp", None)),
-        originator=getattr(study, "sponsor", None) or "sdtmify",
+        originator=originator(study),
     )
     arm = analysis_results_for(bundle.metadata, study) if bundle.standard.upper() == "ADAM" else ()
     data = define_bytes(bundle.metadata, ctx, arm)

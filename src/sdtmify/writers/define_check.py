@@ -115,6 +115,12 @@ def check_references(root, file: str = "define.xml") -> list[str]:
                 tag = etree.QName(el).localname
                 name = attr.split("}")[-1]
                 messages.append(f"{file}:{el.sourceline}: {tag} {name}={oid!r} refers to no {kind}")
+    for xpath, kind in ((".//odm:ItemGroupDef", "ItemGroupDef"), (".//odm:ItemDef", "ItemDef"),
+                        (".//odm:MethodDef", "MethodDef"), (".//def:CommentDef", "def:CommentDef")):
+        for el in root.iterfind(xpath, NS):
+            if not _desc(el).strip():
+                messages.append(f"{file}:{el.sourceline}: {kind} {el.get('OID')!r} has no description; "
+                                "state what it is (a label, or how the value is derived)")
     for kind in MUST_BE_USED:
         xpath, attr = DEFINITIONS[kind]
         for el in root.iterfind(xpath, NS):

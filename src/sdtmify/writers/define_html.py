@@ -34,6 +34,7 @@ h1 { font-size:22px; margin:0 0 4px; }
 h2 { font-size:18px; margin:28px 0 8px; padding-bottom:4px; border-bottom:2px solid var(--line); }
 h3 { font-size:15px; margin:20px 0 6px; }
 table { border-collapse:collapse; width:100%; margin:6px 0 14px; }
+table.arm td:first-child { width:230px; color:var(--muted); }
 th, td { border:1px solid var(--line); padding:3px 6px; text-align:left; vertical-align:top; }
 th { background:var(--head); font-weight:600; }
 tr.hidden { display:none; }
@@ -80,10 +81,13 @@ def _link(oid: str | None, text: str | None = None) -> str:
     return f'<a href="#{_e(oid)}">{_e(text or oid)}</a>'
 
 
-def _table(headers, rows, cls="filterable") -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+def _table(headers, rows, cls="filterable", empty: str = "") -> str:
+    """A table; ``headers=None`` for a two-column label/value table without a header row."""
+    if not rows and empty:
+        return f'<p class="meta">{_e(empty)}</p>'
+    head = "" if headers is None else "<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in headers) + "</tr></thead>"
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return f'<table class="{cls}">{head}<tbody>{body}</tbody></table>'
 
 
 class _Define:
@@ -103,6 +107,12 @@ class _Define:
     def item_name(self, oid: str) -> str:
         item = self.items.get(oid)
         return item.get("Name") if item is not None else oid
+
+    def qualified_name(self, oid: str) -> str:
+        """DATASET.VARIABLE of an ItemDef OID (IT.ADRS.PARAMCD -> ADRS.PARAMCD)."""
+        parts = oid.split(".")
+        dataset = parts[1] if len(parts) >= 3 else ""
+        return f"{dataset}.{self.item_name(oid)}" if dataset else self.item_name(oid)
 
     def where_text(self, oid: str) -> str:
         clause = self.where.get(oid)
@@ -176,7 +186,7 @@ def _header(d: _Define) -> str:
     name = study.findtext("odm:StudyName", namespaces=NS)
     desc = study.findtext("odm:StudyDescription", namespaces=NS)
     protocol = study.findtext("odm:ProtocolName", namespaces=NS)
-    return (f"<header><h1>{_e(name)}: {_e(d.mdv.get('Name'))}</h1>"
+    return (f"<header><h1>{_e(d.mdv.get('Name') or name)}</h1>"
             f'<p class="meta">{_e(desc)} &middot; Protocol {_e(protocol)} &middot; '
             f"Define-XML {_e(d.mdv.get(DEF + 'DefineVersion'))} &middot; "
             f"created {_e(d.root.get('CreationDateTime'))} by {_e(d.root.get('SourceSystem'))} "
@@ -212,7 +222,8 @@ def _documents(d: _Define) -> str:
             if leaf is not None:
                 rows.append([_e(kind), f'<a id="{_e(leaf.get("ID"))}" href="{_e(leaf.get(HREF))}">'
                              f'{_e(leaf.findtext("def:title", namespaces=NS))}</a>'])
-    return '<section id="documents"><h2>Documents</h2>' + _table(["Kind", "Document"], rows, "plain") + "</section>"
+    return '<section id="documents"><h2>Documents</h2>' + _table(
+        ["Kind", "Document"], rows, "plain", empty="No documents are referenced.") + "</section>"
 
 
 def _arm(d: _Define) -> str:
@@ -230,7 +241,7 @@ def _arm(d: _Define) -> str:
             rows = [["Analysis result", f'<span id="{_e(result.get("OID"))}">{_e(_desc(result))}</span>'],
                     ["Reason / purpose", f"{_e(result.get('AnalysisReason'))} / {_e(result.get('AnalysisPurpose'))}"]]
             if result.get("ParameterOID"):
-                rows.append(["Parameter", _e(d.item_name(result.get("ParameterOID")))])
+                rows.append(["Parameter", _e(d.qualified_name(result.get("ParameterOID")))])
             for ads in result.findall("arm:AnalysisDatasets/arm:AnalysisDataset", NS):
                 where = ads.find("def:WhereClauseRef", NS)
                 variables = ", ".join(d.item_name(v.get("ItemOID")) for v in ads.findall("arm:AnalysisVariable", NS))
@@ -248,7 +259,7 @@ def _arm(d: _Define) -> str:
             if code is not None:
                 rows.append([f"Programming code ({_e(code.get('Context'))})",
                              f"<pre>{_e(code.findtext('arm:Code', namespaces=NS))}</pre>"])
-            out.append(_table(["", ""], rows, "plain arm"))
+            out.append(_table(None, rows, "plain arm"))
     out.append("</section>")
     return "".join(out)
 
@@ -273,13 +284,14 @@ def _datasets(d: _Define) -> str:
                      _e(g.get(DEF + "Structure")), _e(g.get("Purpose")), _e(_keys(g)), location])
     out = ['<section id="datasets"><h2>Datasets</h2>',
            _table(["Dataset", "Description", "Class", "Structure", "Purpose", "Keys", "Location"], rows)]
+    with_role = bool(d.mdv.xpath("odm:ItemGroupDef/odm:ItemRef[@Role]", namespaces=NS))
     for g in d.groups:
-        out.append(_dataset_section(d, g))
+        out.append(_dataset_section(d, g, with_role))
     out.append("</section>")
     return "".join(out)
 
 
-def _dataset_section(d: _Define, g) -> str:
+def _dataset_section(d: _Define, g, with_role: bool) -> str:
     leaf = g.find("def:leaf", NS)
     href = leaf.get(HREF) if leaf is not None else ""
     comment = g.get(DEF + "CommentOID")
@@ -287,7 +299,7 @@ def _dataset_section(d: _Define, g) -> str:
     for ref in g.findall("odm:ItemRef", NS):
         item = d.items.get(ref.get("ItemOID"))
         if item is None:
-            rows.append([_e(ref.get("ItemOID")), "<em>no ItemDef</em>", "", "", "", "", "", "", "", ""])
+            rows.append([_e(ref.get("ItemOID")), "<em>no ItemDef</em>"] + [""] * (8 if with_role else 7))
             continue
         name = _e(item.get("Name"))
         if ref.get("KeySequence"):
@@ -296,17 +308,20 @@ def _dataset_section(d: _Define, g) -> str:
         label = _e(_desc(item))
         if vl is not None:
             label += f'<br><a class="vlm" href="#{_e(vl.get("ValueListOID"))}">value-level metadata</a>'
-        rows.append([f'<span id="{_e(item.get("OID"))}">{name}</span>', label, _e(item.get("DataType")),
-                     _e(item.get("Length")), d.format(item), "Yes" if ref.get("Mandatory") == "Yes" else "No",
-                     d.terms(item), d.origin(item), _e(ref.get("Role")), d.derivation(ref, item)])
+        row = [f'<span id="{_e(item.get("OID"))}">{name}</span>', label, _e(item.get("DataType")),
+               _e(item.get("Length")), d.format(item), "Yes" if ref.get("Mandatory") == "Yes" else "No",
+               d.terms(item), d.origin(item), _e(ref.get("Role")), d.derivation(ref, item)]
+        rows.append(row if with_role else row[:8] + row[9:])
     title = (f'<h3 id="{_e(g.get("OID"))}">{_e(g.get("Name"))} ({_e(_desc(g))}) '
              f'<a href="{_e(href)}">{_e(href)}</a><a class="top" href="#toc">contents</a></h3>')
     note = ""
     if comment:
         note = f'<p class="meta">{_link(comment, "Comment")}: {_e(_desc(d.comments.get(comment)))}</p>'
-    return f'<section class="dataset">{title}{note}' + _table(
-        ["Variable", "Label", "Type", "Length", "Format", "Mandatory", "Controlled terms", "Origin", "Role",
-         "Derivation / comment"], rows) + "</section>"
+    headers = ["Variable", "Label", "Type", "Length", "Format", "Mandatory", "Controlled terms", "Origin", "Role",
+               "Derivation / comment"]
+    if not with_role:
+        headers.remove("Role")
+    return f'<section class="dataset">{title}{note}' + _table(headers, rows) + "</section>"
 
 
 def _valuelevel(d: _Define) -> str:
@@ -365,7 +380,8 @@ def _codelists(d: _Define) -> str:
             out.append('<p class="meta"><span class="ext">*</span> sponsor extension of an extensible codelist</p>')
     out.append("</section>")
     out.append('<section id="dictionaries"><h2>External Dictionaries</h2>'
-               + _table(["Codelist", "Dictionary", "Version"], dictionaries, "plain") + "</section>")
+               + _table(["Codelist", "Dictionary", "Version"], dictionaries, "plain",
+                        empty="No external dictionaries.") + "</section>")
     return "".join(out)
 
 
@@ -378,14 +394,15 @@ def _methods(d: _Define) -> str:
         rows.append([f'<span id="{_e(oid)}">{_e(m.get("Name"))}</span>', _e(m.get("Type")),
                      _e(_desc(m)) + (f"<br>{refs}" if refs else ""), expr])
     return '<section id="methods"><h2>Methods</h2>' + _table(
-        ["Method", "Type", "Description", "Formal expression"], rows) + "</section>"
+        ["Method", "Type", "Description", "Formal expression"], rows, empty="No methods.") + "</section>"
 
 
 def _comments(d: _Define) -> str:
     rows = [[f'<span id="{_e(oid)}">{_e(oid)}</span>', _e(_desc(c)) + (
         f"<br>{d.document_refs(c)}" if c.find("def:DocumentRef", NS) is not None else "")]
         for oid, c in d.comments.items()]
-    return '<section id="comments"><h2>Comments</h2>' + _table(["Comment", "Description"], rows) + "</section>"
+    return '<section id="comments"><h2>Comments</h2>' + _table(
+        ["Comment", "Description"], rows, empty="No comments.") + "</section>"
 
 
 def render_define_html(root) -> str:

@@ -326,12 +326,13 @@ class _Problems:
     def __bool__(self) -> bool:
         return bool(self.entries)
 
-    def error(self, path: Path) -> WriteError:
+    def error(self, path: Path | None = None) -> WriteError:
         lines = []
         for (variable, _kind), (count, record, text) in list(self.entries.items())[: self.limit]:
             more = f" (and {count - 1} more records like it)" if count > 1 else ""
             lines.append(f"  {self.dataset}.{variable} record {record}: {text}{more}")
-        return WriteError(f"{path}: {self.dataset} not written, {len(self.entries)} problem(s):\n"
+        where = f"{path}: " if path else ""
+        return WriteError(f"{where}{self.dataset} not written, {len(self.entries)} problem(s):\n"
                           + "\n".join(lines))
 
 
@@ -588,10 +589,13 @@ def _numeric_values(series: pd.Series, var: XptVariable, problems: _Problems, st
     kind = pd.api.types.infer_dtype(values, skipna=True)
     if kind in ("date", "datetime", "datetime64"):
         return _numeric_values(pd.Series(pd.to_datetime(values)), var, problems, start)
-    text = pd.Series(values, dtype=object).str.strip().str.upper()   # NaN where not text
-    is_text = text.notna().to_numpy()
     codes = np.zeros(len(values), dtype=np.uint8)
+    if kind in ("floating", "integer", "mixed-integer-float", "empty", "decimal"):
+        is_text = np.zeros(len(values), dtype=bool)
+    else:   # some text: special missing values (rare, so a per-value type test is acceptable here)
+        is_text = np.array([isinstance(v, str) for v in values], dtype=bool)
     if is_text.any():
+        text = pd.Series(np.where(is_text, values, ""), dtype=object).str.strip().str.upper()
         letters = text[is_text].str.lstrip(".").replace("", ".")
         known = letters.isin(list(_MISSING_CODES)) & (text[is_text].str.len() <= 2)
         rows = np.flatnonzero(is_text)
@@ -611,7 +615,7 @@ def _num_block(values: np.ndarray, codes: np.ndarray | None, length: int, proble
     """float64 (+ special-missing codes) -> (n, length) IBM bytes; SAS keeps the leading bytes."""
     overflow = np.flatnonzero(ibm_overflow(values))
     problems.add(variable, "range", overflow, start,
-                 lambda i: f"{values[i]!r} is outside the IBM double range (|x| < 7.2e75); XPT cannot hold it")
+                 lambda i: f"{float(values[i])!r} is outside the IBM double range (|x| < 7.2e75); XPT cannot hold it")
     patterns = ibm_from_ieee(values)
     missing = np.isnan(values)
     patterns[missing] = np.uint64(0x2E) << np.uint64(56)

@@ -54,13 +54,13 @@ def record(rule, view, ctx) -> list[Hits]:
 
 
 def codelist(rule, view, ctx) -> list[Hits]:
-    """Values of ``variable`` must be terms of the CT codelist ``codelist`` (NCI code, e.g. C66742).
+    """Values of ``variable`` must be terms of the CT codelist ``codelist`` (NCI code C66742 or its
+    submission value NY), on the records where ``where`` holds (value level, e.g. TSVAL by TSPARMCD).
 
     SDTMIG 4.3 / CG0xxx CT conformance: a value outside a non-extensible codelist is an error; outside
     an extensible one it is a sponsor extension that must be declared in define.xml (a warning here)."""
     name = view.expand(rule.check["variable"])
-    if not view.has(name):
-        raise MissingInput(f"no {name}")
+    prepare(rule, view, [name, *variables_of(rule.check.get("where") or {})])
     if ctx.ct is None:
         raise MissingInput("no controlled terminology loaded (pass --ct FILE)")
     cl = ctx.ct.codelist(rule.check["codelist"])
@@ -69,6 +69,8 @@ def codelist(rule, view, ctx) -> list[Hits]:
     series = view.column(name)
     values = set(cl.values())
     mask = ~view.null(name) & ~series.astype("str").isin(values).to_numpy(dtype=bool)
+    if rule.check.get("where"):
+        mask &= evaluate(rule.check["where"], view)
     severity = "warning" if cl.extensible and rule.severity == "error" else None
     extra = {"codelist": [f"{cl.name} ({cl.c_code}, {'extensible' if cl.extensible else 'non-extensible'})"] * len(series)}
     return [Hits(view.table.name, mask, (name,), view=view, severity=severity, extra=extra)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..conditions import MissingInput, evaluate
+from ..conditions import MissingInput, evaluate, variables_of
 from ..engine import Hits
 from .records import prepare
 
@@ -15,12 +15,17 @@ def _rows(rule, view) -> np.ndarray:
     return evaluate(where, view) if where else np.ones(len(view.frame), dtype=bool)
 
 
+def _needs(rule, names: list[str]) -> list[str]:
+    """The variables a check uses: its own plus those of its ``where`` condition."""
+    return names + variables_of(rule.check.get("where") or {})
+
+
 def unique(rule, view, ctx) -> list[Hits]:
     """Records sharing the values of ``keys`` (SDTMIG 3.2.1.1 natural keys, --SEQ uniqueness).
 
     Every record of a duplicated group is flagged, so a reviewer sees all the records involved."""
     keys = [view.expand(k) for k in rule.check["keys"]]
-    prepare(rule, view, keys)
+    prepare(rule, view, _needs(rule, keys))
     rows = _rows(rule, view)
     frame = pd.DataFrame({k: view.column(k) for k in keys})
     mask = rows & frame.duplicated(keep=False).to_numpy()
@@ -28,7 +33,7 @@ def unique(rule, view, ctx) -> list[Hits]:
         mask = np.zeros(len(frame), dtype=bool)
         sub = frame[rows]
         mask[np.flatnonzero(rows)[sub.duplicated(keep=False).to_numpy()]] = True
-    return [Hits(view.table.name, mask, tuple(keys), view=view)]
+    return [Hits(view.table.name, mask, tuple(rule.check.get("show") or keys), view=view)]
 
 
 def one_to_one(rule, view, ctx) -> list[Hits]:
@@ -37,7 +42,7 @@ def one_to_one(rule, view, ctx) -> list[Hits]:
     (e.g. one standard unit per test). Records with either side null are not considered."""
     left, right = view.expand(rule.check["left"]), view.expand(rule.check["right"])
     within = [view.expand(w) for w in rule.check.get("within", [])]
-    prepare(rule, view, [left, right, *within])
+    prepare(rule, view, _needs(rule, [left, right, *within]))
     keep = ~view.null(left) & ~view.null(right) & _rows(rule, view)
     frame = pd.DataFrame({"l": view.column(left), "r": view.column(right)})
     for i, w in enumerate(within):
@@ -61,7 +66,7 @@ def lookup(rule, view, ctx) -> list[Hits]:
     E.g. USUBJID in DM.USUBJID (CG0029), ARMCD in TA.ARMCD. ``where`` limits the checked records,
     ``target_where`` the target records; ``allow`` lists values accepted without a match."""
     keys = [view.expand(k) for k in rule.check["keys"]]
-    prepare(rule, view, keys)
+    prepare(rule, view, _needs(rule, keys))
     target_name = rule.check["in"]
     target = ctx.tables.get(target_name)
     columns = rule.check.get("columns", rule.check["keys"])
@@ -103,7 +108,7 @@ def group_count(rule, view, ctx) -> list[Hits]:
     """Records whose group (``keys``) has fewer than ``min`` or more than ``max`` records, e.g. a RELID
     used by a single RELREC record relates nothing (CG0200)."""
     keys = [view.expand(k) for k in rule.check["keys"]]
-    prepare(rule, view, keys)
+    prepare(rule, view, _needs(rule, keys))
     rows = _rows(rule, view)
     frame = pd.DataFrame({k: view.column(k) for k in keys})[rows]
     size = frame.groupby(keys, sort=False)[keys[0]].transform("size").to_numpy()

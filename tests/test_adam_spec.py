@@ -1,0 +1,130 @@
+"""Broken ADaM specifications: each gives one message naming the file, line and key, saying what to do."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sdtmify.adam.engine import build_adam
+from sdtmify.adam.steps import STEPS
+from sdtmify.errors import InputError
+from test_adam_engine import FakeStudy, sdtm_bundle
+
+ROOT = Path(__file__).resolve().parents[1]
+ADAM = ROOT / "mappings" / "NCI84" / "adam"
+
+
+def broken(tmp_path: Path, file: str, old: str, new: str) -> str:
+    """Copy NCI84's ADaM specs, make one edit, build, and return the error message."""
+    folder = tmp_path / "mappings" / "STUDY"
+    shutil.copytree(ADAM, folder / "adam")
+    path = folder / "adam" / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"fixture edit not applicable: {old!r}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        build_adam(FakeStudy(folder), sdtm_bundle())
+    return str(caught.value)
+
+
+def line_of(file: str, text: str) -> int:
+    lines = (ADAM / file).read_text(encoding="utf-8").splitlines()
+    return next(index for index, line in enumerate(lines, start=1) if text in line)
+
+
+def test_misspelt_top_level_key(tmp_path):
+    message = broken(tmp_path, "adsl.yaml", "label: Subject", "labl: Subject")
+    assert message == (f"mappings/STUDY/adam/adsl.yaml:{line_of('adsl.yaml', 'label: Subject')}: "
+                       "unknown key 'labl' (did you mean 'label'?)")
+
+
+def test_unknown_derivation_suggests_the_close_one(tmp_path):
+    message = broken(tmp_path, "adsl.yaml", "- derive_var_trtdurd: {}", "- derive_var_trtdur: {}")
+    line = line_of("adsl.yaml", "derive_var_trtdurd")
+    assert message.startswith(f"mappings/STUDY/adam/adsl.yaml:{line} steps[7]")
+    assert "'derive_var_trtdur' is not one of: derive_param_bor, " in message
+    assert message.endswith("(did you mean 'derive_var_trtdurd'?)")
+
+
+def test_misspelt_derivation_argument(tmp_path):
+    message = broken(tmp_path, "adrs.yaml", "sd_min_days: 42", "sd_min_day: 42")
+    assert message.startswith(f"mappings/STUDY/adam/adrs.yaml:{line_of('adrs.yaml', 'sd_min_days')} steps[1]")
+    assert message.endswith("unknown key 'sd_min_day' (did you mean 'sd_min_days'?)")
+
+
+def test_negative_interval_is_refused(tmp_path):
+    message = broken(tmp_path, "adrs.yaml", "sd_min_days: 42", "sd_min_days: -1")
+    line = line_of("adrs.yaml", "sd_min_days")
+    assert message == (f"mappings/STUDY/adam/adrs.yaml:{line} steps[1].derive_param_bor.sd_min_days: "
+                       "-1 is less than the minimum of 0")
+
+
+def test_variable_that_no_step_derives(tmp_path):
+    message = broken(tmp_path, "adsl.yaml", "  - SAFFL\n", "  - SAFFL\n  - ITTFL\n")
+    line = line_of("adsl.yaml", "  - SAFFL") + 1
+    assert message == (f"mappings/STUDY/adam/adsl.yaml:{line} variables.ITTFL: ITTFL is not derived by any step; "
+                       "add a step that derives it or remove it from 'variables'")
+
+
+def test_sponsor_variable_needs_label_and_type(tmp_path):
+    declared = '{name: CYCLESN, label: "Number of Treatment Cycles Received", type: Num, data_type: integer}'
+    message = broken(tmp_path, "adsl.yaml", declared, "CYCLESN")
+    assert message == (f"mappings/STUDY/adam/adsl.yaml:{line_of('adsl.yaml', declared)} variables.CYCLESN: CYCLESN is "
+                       "not an ADaMIG ADSL variable and has no predecessor to take its metadata from; give it a "
+                       "label and a type (Char or Num)")
+
+
+def test_variable_listed_twice(tmp_path):
+    message = broken(tmp_path, "adsl.yaml", "  - SAFFL\n", "  - SAFFL\n  - SAFFL\n")
+    line = line_of("adsl.yaml", "  - SAFFL")
+    assert message == (f"mappings/STUDY/adam/adsl.yaml:{line + 1} variables[23]: variable SAFFL is listed twice "
+                       f"(first on line {line}); keep one")
+
+
+def test_qnam_absent_from_supp(tmp_path):
+    message = broken(tmp_path, "adsl.yaml", "KARNSCR: KARNOFSK", "KARNSCR: KARNOF")
+    line = line_of("adsl.yaml", "- derive_vars_supp:")
+    assert message.startswith(f"mappings/STUDY/adam/adsl.yaml:{line} steps[1].derive_vars_supp: "
+                              "derive_vars_supp(SUPPDM): no SUPPDM record has QNAM KARNOF; QNAMs present: ")
+
+
+def test_missing_sdtm_variable_names_what_exists(tmp_path):
+    message = broken(tmp_path, "adrs.yaml", "date_var: RSDTC", "date_var: RSDATE")
+    assert "adrs.yaml:" in message and "RS has no variable RSDATE; derive it in an earlier step or name one of: " \
+        "STUDYID, DOMAIN, USUBJID, RSTESTCD, RSSTRESC, RSDTC" in message
+
+
+def test_num_variable_holding_text(tmp_path):
+    declared = '{name: TRT01RTE, label: "Planned IL-12 Route", type: Char}'
+    message = broken(tmp_path, "adsl.yaml", declared, declared.replace("Char", "Num"))
+    assert message == (f"mappings/STUDY/adam/adsl.yaml:{line_of('adsl.yaml', declared)} variables.TRT01RTE: TRT01RTE "
+                       "is Num but holds text such as 'IV'; declare it Char or derive a number")
+
+
+def test_cycle_between_datasets(tmp_path):
+    folder = tmp_path / "mappings" / "STUDY"
+    shutil.copytree(ADAM, folder / "adam")
+    for file, anchor, extra in (
+            ("adae.yaml", "  - derive_vars_dt:", "  - derive_var_merged_exist_flag: {from: ADLB, new_var: LBFL}\n"),
+            ("adlb.yaml", "  - derive_var_base: {}\n", "  - derive_var_merged_exist_flag: {from: ADAE, new_var: AEFL}\n")):
+        path = folder / "adam" / file
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace(anchor, extra + anchor, 1), encoding="utf-8")
+    with pytest.raises(InputError, match=r"adae.yaml:\d+ steps\[\d\]: derive_var_merged_exist_flag reads ADLB, which "
+                                         r"is waiting for ADAE: the datasets depend on each other in a cycle"):
+        build_adam(FakeStudy(folder), sdtm_bundle())
+
+
+def test_schema_lists_exactly_the_library_vocabulary():
+    schema = json.loads((ROOT / "specs" / "schema" / "adam.schema.json").read_text(encoding="utf-8"))
+    item = schema["properties"]["steps"]["items"]
+    assert sorted(item["properties"]) == sorted(STEPS) == item["propertyNames"]["enum"]
+
+
+def test_every_derivation_states_its_rule():
+    for name, step in STEPS.items():
+        doc = step.function.__doc__ or ""
+        assert len(doc.split()) >= 12, f"{name}: the docstring must state the rule"

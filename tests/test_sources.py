@@ -1,0 +1,81 @@
+"""Source tables are read as the text they hold, with a 1-based row id, whatever their format."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pyreadstat
+import pytest
+
+from sdtmify.errors import InputError, SourceError
+from sdtmify.sources import ROW_ID, read_source
+from sdtmify.study import load_study
+
+
+def test_csv_keeps_text_as_written(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("site,code,result\n001,NA,<10\n002,, 4.20 \n")
+    frame = read_source(path)
+    assert frame["site"].tolist() == ["001", "002"]
+    assert frame["code"].tolist() == ["NA", ""]
+    assert frame["result"].tolist() == ["<10", "4.20"]
+    assert frame[ROW_ID].tolist() == [1, 2]
+
+
+def test_xlsx_sheet_dates_and_numbers_as_text(tmp_path):
+    path = tmp_path / "w.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        pd.DataFrame({"x": [1]}).to_excel(writer, sheet_name="Other", index=False)
+        pd.DataFrame({"id": ["007", "008"], "n": [3, 4.5], "when": [dt.datetime(2004, 3, 7), dt.datetime(2004, 3, 8, 14, 5)],
+                      "blank": ["a", None]}).to_excel(writer, sheet_name="Data", index=False)
+    frame = read_source(path, sheet="Data")
+    assert frame["id"].tolist() == ["007", "008"]
+    assert frame["n"].tolist() == ["3", "4.5"]
+    assert frame["when"].tolist() == ["2004-03-07", "2004-03-08T14:05:00"]
+    assert frame["blank"].tolist() == ["a", ""]
+    assert frame[ROW_ID].tolist() == [1, 2]
+
+
+def test_missing_sheet_says_what_to_fix(tmp_path):
+    path = tmp_path / "w.xlsx"
+    pd.DataFrame({"x": [1]}).to_excel(path, sheet_name="Data", index=False)
+    with pytest.raises(SourceError) as info:
+        read_source(path, sheet="Labs")
+    assert str(info.value).endswith("w.xlsx: sheet 'Labs' not found in the workbook; fix 'sheet' in study.yaml")
+
+
+def test_xpt_source_numbers_become_text(tmp_path):
+    path = tmp_path / "src.xpt"
+    pyreadstat.write_xport(pd.DataFrame({"SUBJ": ["A", "B"], "DOSE": [4.0, 2.5]}), str(path), table_name="SRC")
+    frame = read_source(path)
+    assert frame["SUBJ"].tolist() == ["A", "B"] and frame["DOSE"].tolist() == ["4", "2.5"]
+    assert frame[ROW_ID].tolist() == [1, 2]
+
+
+def test_missing_source_file(tmp_path):
+    with pytest.raises(SourceError) as info:
+        read_source(tmp_path / "nope.csv", name="labs")
+    assert "source table 'labs' not found; create it or fix 'file' in study.yaml" in str(info.value)
+
+
+def test_unknown_study_names_the_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("SDTMIFY_HOME", str(tmp_path))
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "specs").mkdir()
+    with pytest.raises(InputError) as info:
+        load_study("NOSUCH")
+    assert "study 'NOSUCH' not found" in str(info.value) and str(tmp_path / "mappings" / "NOSUCH") in str(info.value)
+
+
+def test_study_contract(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    folder = tmp_path / "studies" / "ONCO2"
+    shutil.copytree(Path(__file__).parent / "studies" / "ONCO2", folder)
+    study = load_study(folder)
+    assert study.name == "ONCO2" and study.studyid == "ONCO2" and study.folder == folder.resolve()
+    assert study.timestamp == dt.datetime(2025, 6, 30, 12, 0)
+    assert study.xpt_options == {} and not study.has_adam and not study.has_report
+    assert study.sources["labs_wide"].sheet == "LabsWide" and study.sources["labs_wide"].format == "xlsx"

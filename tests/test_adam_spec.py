@@ -128,3 +128,11 @@ def test_every_derivation_states_its_rule():
     for name, step in STEPS.items():
         doc = step.function.__doc__ or ""
         assert len(doc.split()) >= 12, f"{name}: the docstring must state the rule"
+
+
+def test_analysis_results_file_is_left_to_the_define_writer(tmp_path):
+    folder = tmp_path / "mappings" / "STUDY"
+    shutil.copytree(ADAM, folder / "adam")
+    (folder / "adam" / "analysis_results.yaml").write_text("displays: [not, a, dataset]\n", encoding="utf-8")
+    adam = build_adam(FakeStudy(folder), sdtm_bundle())
+    assert sorted(adam.datasets) == ["ADAE", "ADLB", "ADRS", "ADSL", "ADTTE"]

@@ -290,3 +290,11 @@ def test_build_is_deterministic(bundle):
     for name, built in bundle.datasets.items():
         pd.testing.assert_frame_equal(built.frame, again.datasets[name].frame)
     assert again.metadata == bundle.metadata
+
+
+@pytest.mark.slow
+def test_full_nci_ct_file_gives_the_same_codes(bundle, shared):
+    """--ct with the full 2025-03 NCI EVS package: same terms and C-codes as the shipped subset."""
+    full = build_sdtm(load_study("NCI84"), ct_file=shared / "reference" / "ct" / "SDTM_Terminology_2025-03.txt.xz")
+    assert full.metadata.codelists == bundle.metadata.codelists
+    pd.testing.assert_frame_equal(full.datasets["LB"].frame, bundle.datasets["LB"].frame)

@@ -66,7 +66,7 @@ def derive_var_merged_exist_flag(dataset: pd.DataFrame, dataset_add: pd.DataFram
     hits = filter_rows(dataset_add, where, add_name, label)[list(by)].drop_duplicates()
     found = dataset[list(by)].merge(hits.assign(_hit=True), on=list(by), how="left")["_hit"]
     result = dataset.copy(deep=False)
-    result[new_var] = np.where(found.fillna(False).astype(bool).to_numpy(), true_value, false_value)
+    result[new_var] = np.where(found.notna().to_numpy(), true_value, false_value)
     result[new_var] = result[new_var].astype(str)
     return result
 

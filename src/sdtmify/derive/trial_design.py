@@ -37,7 +37,7 @@ def trial_visits(schedule: pd.DataFrame) -> pd.DataFrame:
 def subject_elements(dm: pd.DataFrame, design: dict, element_starts: dict[str, pd.Series]) -> pd.DataFrame:
     """SE: the elements each subject actually passed through, with start and end dates (SDTMIG 3.4 5.3).
 
-    ``element_starts`` gives, per ETCD, the start date of that element by USUBJID. A subject's
+    Each element starts on the date its rule in study.yaml gives for the subject; a subject's
     elements follow the arm's order; an element never started is skipped; each element ends when
     the next one starts, the last one at RFPENDTC (end of participation)."""
     arms = trial_arms(design)

@@ -51,11 +51,13 @@ def visit_lookup(schedule: pd.DataFrame) -> pd.DataFrame:
 
 def assign_visits(raw: pd.Series, usubjid: pd.Series, dtc: pd.Series | None, schedule: pd.DataFrame,
                   unscheduled: dict | None = None) -> tuple[pd.DataFrame, pd.Series]:
-    """VISITNUM and VISIT of each record, and a mask of source visit names not in the schedule.
+    """VISITNUM and VISIT of each record from the study's visit schedule, matched by visit name
+    (case and spacing ignored).
 
     Unscheduled visits (SDTMIG 3.4 4.4.5: sponsor-defined numbering) get the VISITNUM of the
     subject's previous scheduled visit (by date) plus ``increment`` times their rank after it,
     e.g. 301.01, 301.02; VISIT is "UNSCHEDULED <VISITNUM>" unless the study says otherwise."""
+    # Also returned: a mask of source visit names in neither the schedule nor 'unscheduled'.
     unscheduled = unscheduled or {}
     key = _key(raw)
     lookup = visit_lookup(schedule).set_index("KEY")

@@ -66,8 +66,8 @@ class DomainBuild:
 
 
 def _doc(function) -> str:
-    """A derivation's method text for define.xml: the first paragraph of its docstring."""
-    text = (function.__doc__ or function.__name__).strip().split("\n\n")[0]
+    """A derivation's method text for define.xml: its docstring, which states the rule."""
+    text = (function.__doc__ or function.__name__).strip()
     return " ".join(text.replace("``", "").split())
 
 
@@ -344,9 +344,16 @@ class SdtmBuilder:
         frame.insert(0, "STUDYID", self.studyid)
         frame.insert(1, "DOMAIN", kind)
         build = DomainBuild(name=kind, frame=frame, mapping=mapping)
+        method = {"SE": _doc(trial_design.subject_elements), "SV": _doc(SdtmBuilder.subject_visits)}.get(kind)
         for column in frame.columns:
-            if column not in LINEAGE:
-                build.note(column, "Protocol" if kind in ("TA", "TE", "TV") else "Derived")
+            if column in LINEAGE:
+                continue
+            if column in ("STUDYID", "DOMAIN"):
+                build.note(column, "Assigned")
+            elif kind in ("TA", "TE", "TV"):
+                build.note(column, "Protocol")
+            else:
+                build.note(column, "Derived", method, column)
         return build
 
     def element_starts(self, mapping) -> dict[str, pd.Series]:
@@ -525,9 +532,13 @@ class SdtmBuilder:
         name = f"SUPP{build.name}"
         result = DomainBuild(name=name, frame=frame, mapping=build.mapping)
         for column in frame.columns:
-            if column not in LINEAGE:
-                result.note(column, "Assigned" if column in ("STUDYID", "RDOMAIN", "IDVAR", "QNAM", "QLABEL",
-                                                               "QORIG", "QEVAL") else "Derived")
+            if column in LINEAGE:
+                continue
+            if column in ("STUDYID", "RDOMAIN", "IDVAR", "QNAM", "QLABEL", "QORIG", "QEVAL"):
+                result.note(column, "Assigned")
+            else:
+                result.note(column, "Derived", f"{column} of the parent {build.name} record "
+                                               f"({_doc(supp.supplemental_qualifiers)})", column)
         result.notes["QVAL"] = VariableNote(origin="Collected")
         return result
 

@@ -23,8 +23,8 @@ def standardize_results(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, 
     Numeric results are multiplied by the factor from ORRESU to the test's standard unit (factors
     are data, given per test code); ``STRESC`` is the standardized number as text, ``STRESN`` the
     number. A result below a limit ("<10") keeps its text in STRESC with the limit converted, and
-    STRESN stays empty (SDTMIG 3.4 LB assumption 8). Text results are copied to STRESC.
-    Returns also ``FACTOR`` (NaN where no factor is known for a numeric result) for range conversion."""
+    STRESN stays empty (SDTMIG 3.4 LB assumption 8). Text results are copied to STRESC."""
+    # Also returned: FACTOR (for the reference ranges) and UNKNOWN_UNIT (numeric results with no factor).
     text = orres.astype(str).str.strip()
     unit = orresu.astype(str).str.strip()
     target = pd.Series("", index=text.index, dtype=object)

@@ -23,7 +23,8 @@ from . import render
 from .adam import AdamMissing, read_adam
 from .cells import Cell, Table
 from .compare import (
-    MISMATCH, Comparison, PublishedPathError, compare_cell, comparison_frame, unexplained,
+    EXPLAINED, MATCH, MISMATCH, ROUNDING, SYNTHETIC, Comparison, PublishedPathError, compare_cell,
+    comparison_frame, unexplained,
 )
 from .select import where_mask
 from .spec import YamlDocument, load_report_spec, load_yaml
@@ -278,7 +279,8 @@ def cells_frame(report: Report) -> pd.DataFrame:
 
 def _status_counts(comparisons: list[Comparison]) -> str:
     counts = pd.Series([c.status for c in comparisons], dtype=object).value_counts()
-    return ", ".join(f"{int(n)} {status}" for status, n in sorted(counts.items()))
+    order = [MATCH, ROUNDING, EXPLAINED, SYNTHETIC, MISMATCH]
+    return ", ".join(f"{int(counts[status])} {status}" for status in order if status in counts.index)
 
 
 def write_report(report: Report, spec: Mapping, folder: Path, footer: str) -> list[Path]:
@@ -294,8 +296,11 @@ def write_report(report: Report, spec: Mapping, folder: Path, footer: str) -> li
             path.write_text(content, encoding="utf-8", newline="\n")
         written.append(path)
 
-    body = [f"<p>{render.html.escape(spec.get('description', ''))}</p>\n" if spec.get("description") else ""]
-    markdown = [f"# {report.title}", ""]
+    summary = (f"{len(report.comparisons)} published values compared: {_status_counts(report.comparisons)}; "
+               f"{unexplained(report.comparisons)} unexplained mismatch(es).")
+    body = [f"<p>{render.html.escape(spec.get('description', ''))}</p>\n" if spec.get("description") else "",
+            f"<p><strong>{render.html.escape(summary)}</strong></p>\n"]
+    markdown = [f"# {report.title}", "", f"**{summary}**", ""]
     for table_id, table in report.tables.items():
         put(f"{table_id}.csv", render.to_csv(table.frame))
         put(f"{table_id}.md", render.to_markdown(table.frame, table.title, table.notes))
@@ -316,7 +321,6 @@ def write_report(report: Report, spec: Mapping, folder: Path, footer: str) -> li
         markdown.append(f"### {title}\n\n![{title}](figures/{figure_id}.png)\n")
     put("cells.csv", render.to_csv(cells_frame(report)))
     comparison = comparison_frame(report.comparisons)
-    summary = f"Comparison with the published values: {_status_counts(report.comparisons)}."
     put("comparison.csv", render.to_csv(comparison))
     put("comparison.md", render.to_markdown(comparison, "Comparison with the published values", [summary]))
     body.append("<h2>Comparison with the published values</h2>\n" + render.to_html_table(

@@ -30,6 +30,13 @@ PSEUDO_COLUMNS = {
 }
 
 
+def text_or_empty(series: pd.Series) -> pd.Series:
+    """Text with "" where a lookup found nothing (safe when every value is missing)."""
+    values = series.astype(object).to_numpy().copy()
+    values[pd.isna(values)] = ""
+    return pd.Series(values, index=series.index, dtype="str")
+
+
 class View:
     """A dataset as a rule sees it: prefix-expanded names, joined columns, optional columns as null."""
 
@@ -83,7 +90,7 @@ class View:
                 return False
             mapped = self.table.frame[key].map(lookup[col])
             if not pd.api.types.is_numeric_dtype(lookup[col].dtype):
-                mapped = mapped.fillna("").astype("str")
+                mapped = text_or_empty(mapped)
             self.extra[f"{dataset}.{col}"] = mapped
         return True
 

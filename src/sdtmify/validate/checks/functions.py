@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import isodate
-from ..conditions import MissingInput, View, evaluate
+from ..conditions import MissingInput, View, evaluate, text_or_empty
 from ..engine import Hits
 from .records import prepare
 from .relations import _key
@@ -85,7 +85,7 @@ def subject_extreme(view, ctx, variable: str, source: str, columns: list[str], h
     stacked = stacked[stacked["dtc"].str.strip() != ""]
     grouped = stacked.groupby("USUBJID")["dtc"]
     extreme = grouped.min() if how == "min" else grouped.max()
-    expected = view.column("USUBJID").map(extreme).fillna("").astype("str")
+    expected = text_or_empty(view.column("USUBJID").map(extreme))
     got = view.column(variable).astype("str")
     # Compare at the shorter of the two precisions, as SDTMIG 4.4 treats partial dates as intervals.
     # A null DM value is left to the Expected-variable rules; here only disagreeing dates count.

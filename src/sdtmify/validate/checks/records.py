@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..conditions import MissingInput, evaluate, variables_of
+from ..conditions import MissingInput, evaluate, text_or_empty, variables_of
 from ..engine import Hits
 
 
@@ -38,7 +38,7 @@ def join_aggregate(view, name: str, dataset: str, column: str, how: str = "max",
     grouped = other.frame.loc[rows].groupby("USUBJID")[column]
     values = getattr(grouped, how)()
     mapped = view.frame["USUBJID"].map(values)
-    view.extra[name] = mapped if pd.api.types.is_numeric_dtype(values.dtype) else mapped.fillna("").astype("str")
+    view.extra[name] = mapped if pd.api.types.is_numeric_dtype(values.dtype) else text_or_empty(mapped)
     return True
 
 

@@ -37,6 +37,7 @@ def ovr(records: list[tuple[str, int, str]]) -> pd.DataFrame:
 
 
 def bor_of(records, subjects=("P1",), **options) -> dict[str, str]:
+    options.setdefault("sd_min_days", 42)
     result = response.derive_param_bor(ovr(records), adsl(*subjects), **options)
     return dict(zip(result["USUBJID"], result["AVALC"]))
 
@@ -69,7 +70,8 @@ def test_sd_before_the_minimum_interval_then_pd_gives_pd():
 
 
 def test_pr_then_pd_gives_pr_dated_at_the_first_pr():
-    result = response.derive_param_bor(ovr([("P1", 63, "PR"), ("P1", 150, "PR"), ("P1", 300, "PD")]), adsl("P1"))
+    result = response.derive_param_bor(ovr([("P1", 63, "PR"), ("P1", 150, "PR"), ("P1", 300, "PD")]), adsl("P1"),
+                                       sd_min_days=42)
     assert result["AVALC"].tolist() == ["PR"]
     assert result["ADT"].tolist() == [day(63)]
     assert result["SRCSEQ"].tolist() == [1.0]
@@ -108,7 +110,7 @@ def test_bor_refuses_an_unknown_response():
 
 def test_bor_compared_with_the_collected_value_lists_disagreements():
     data = ovr([("P1", 63, "PR"), ("P2", 21, "SD"), ("P2", 60, "PD")])
-    bor = response.derive_param_bor(data, adsl("P1", "P2"))
+    bor = response.derive_param_bor(data, adsl("P1", "P2"), sd_min_days=42)
     rs = pd.DataFrame({"USUBJID": ["P1", "P2"], "RSTESTCD": "BESTRESP", "RSSTRESC": ["PR", "SD"]})
     result, notes = response.derive_vars_bor_collected(bor, rs, where={"RSTESTCD": "BESTRESP"})
     assert dict(zip(result["USUBJID"], result["BORDIFFL"])) == {"P1": "N", "P2": "Y"}
@@ -118,7 +120,7 @@ def test_bor_compared_with_the_collected_value_lists_disagreements():
 # --- objective response and clinical benefit -----------------------------------------------------
 def _with_bor(records, subjects):
     data = ovr(records)
-    return pd.concat([data, response.derive_param_bor(data, adsl(*subjects))], ignore_index=True)
+    return pd.concat([data, response.derive_param_bor(data, adsl(*subjects), sd_min_days=42)], ignore_index=True)
 
 
 def test_rsp_is_y_for_cr_or_pr_only():

@@ -31,7 +31,10 @@ def broken(tmp_path: Path, file: str, old: str, new: str) -> str:
 
 
 def line_of(file: str, text: str) -> int:
+    """The first line holding ``text`` (a line that is exactly ``text`` when it ends with a colon)."""
     lines = (ADAM / file).read_text(encoding="utf-8").splitlines()
+    if text.endswith(":"):
+        return next(index for index, line in enumerate(lines, start=1) if line.strip() == text)
     return next(index for index, line in enumerate(lines, start=1) if text in line)
 
 
@@ -136,3 +139,9 @@ def test_analysis_results_file_is_left_to_the_define_writer(tmp_path):
     (folder / "adam" / "analysis_results.yaml").write_text("displays: [not, a, dataset]\n", encoding="utf-8")
     adam = build_adam(FakeStudy(folder), sdtm_bundle())
     assert sorted(adam.datasets) == ["ADAE", "ADLB", "ADRS", "ADSL", "ADTTE"]
+
+
+def test_required_adamig_variable_must_be_declared(tmp_path):
+    message = broken(tmp_path, "adsl.yaml", "  - SITEID\n", "")
+    assert message == (f"mappings/STUDY/adam/adsl.yaml:{line_of('adsl.yaml', 'variables:')} variables: SITEID is "
+                       "required in every ADaMIG ADSL dataset; add it to 'variables'")

@@ -109,7 +109,7 @@ def test_records_out_of_key_order(sdtm):
     _rewrite_xpt(sdtm, "LB", lambda f: f.iloc[[0, 2, 1, 3]])
     assert check_define_against_data(sdtm, sdtm.parent) == [
         "lb.xpt: records are not sorted by the LB keys STUDYID, USUBJID, LBTESTCD, LBDTC from define.xml "
-        "(first out of order at record 2)"]
+        "(record 3 sorts before record 2)"]
 
 
 def test_key_sequence_must_run_from_one(sdtm):
@@ -204,3 +204,13 @@ def test_definition_without_description(sdtm):
     assert check_define_against_data(sdtm, sdtm.parent) == [
         f"define.xml:{method_line}: MethodDef 'MT.SEQ' has no description; "
         "state what it is (a label, or how the value is derived)"]
+
+
+def test_key_order_compares_records_with_their_predecessor():
+    import pandas as pd
+
+    from sdtmify.writers.define_check import key_order
+
+    frame = pd.DataFrame({"USUBJID": ["A", "A", "B", "A", "A"], "DAY": [1.0, float("nan"), 1.0, 1.0, 1.0]})
+    # Missing sorts first (as in SAS), so record 2 (A, .) sorts before record 1 (A, 1).
+    assert key_order(frame, ["USUBJID", "DAY"]).tolist() == [-1, 1, -1, 0]

@@ -21,7 +21,7 @@ NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns
 # Mapping engine: DS metadata keys (IG order) differ from the ds.yaml keys the records are sorted by.
 KNOWN_SDTM = {
     "ds.xpt: records are not sorted by the DS keys STUDYID, USUBJID, DSDECOD, DSSTDTC from define.xml "
-    "(first out of order at record 1)",
+    "(record 2 sorts before record 1)",
 }
 
 

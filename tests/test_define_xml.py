@@ -320,3 +320,14 @@ def test_a_dataset_without_structure_is_refused_with_its_name(tmp_path):
         replace(d, structure="") if d.name == "LB" else d for d in bundle.metadata.datasets))
     with pytest.raises(MetadataError, match=r"^dataset LB has no structure, which Define-XML 2.1 requires"):
         write_define_files(bundle, tmp_path, study_config())
+
+
+def test_a_dataset_without_records_is_marked_has_no_data(tmp_path):
+    bundle = sdtm_bundle()
+    suppae = bundle.datasets["SUPPAE"]
+    suppae.frame = suppae.frame.iloc[0:0]
+    xml, _ = write_define_files(bundle, tmp_path, study_config())
+    root = etree.parse(str(xml)).getroot()
+    assert _one(root, "//odm:ItemGroupDef[@OID='IG.SUPPAE']").get(DEF + "HasNoData") == "Yes"
+    assert _one(root, "//odm:ItemGroupDef[@OID='IG.AE']").get(DEF + "HasNoData") is None
+    assert validate_define_xsd(xml) == []

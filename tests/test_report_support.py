@@ -63,6 +63,8 @@ def paper_shaped_adam(published: dict, folder: Path) -> dict[str, pd.DataFrame]:
         "TRT01DOS": patients["il12_dose"], "TRT01RTE": patients["il12_route"],
         "CYCLESN": patients["cycles"], "BOR": patients["best_response"], "CBRFL": np.where(benefit, "Y", "N"),
         "EOSSTT": np.where(patients["duration_ongoing"], "ONGOING", "DISCONTINUED"),
+        "EOTSTT": np.where(patients["best_response"].eq("SD").cumsum().le(published["text"]["sd_completed_one_year"])
+                           & patients["best_response"].eq("SD"), "COMPLETED", "DISCONTINUED"),
         "DLTFL": np.where(patients["patient"].isin(published["text"]["dlt"]["patients"]), "Y", "N"),
     })
     durations = patients["duration_days"].astype(float)

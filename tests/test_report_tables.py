@@ -121,3 +121,15 @@ def test_worst_grade_counts_a_subject_once_at_worst_grade_as_percent_of_populati
     assert cells["t4/Chills/Total"].value == 0
     assert table.frame.values.tolist()[:2] == [["All", "", "", "", ""], ["Fatigue", "0", "17", "17", "33"]]
     assert any("Headache" in note for note in table.notes)
+
+
+def test_listing_column_can_change_unit_for_display(adam):
+    data, subjects = adam
+    subjects = add_subject_values(subjects, data, {
+        "DUR": {"dataset": "ADTTE", "where": {"PARAMCD": "DURRSD"}, "variable": "AVAL", "reduce": "first"}},
+        "USUBJID")
+    spec = {"title": "T", "key": "SUBJID",
+            "columns": [{"label": "Weeks", "variable": "DUR", "divide_by": 7, "digits": 1, "missing": "—"}]}
+    table = listing_table("t", spec, subjects)
+    assert table.frame["Weeks"].tolist() == ["234.7", "47", "67.9", "—", "—", "14.3"]
+    assert table.cells["t/C/Weeks"].value == pytest.approx(475 / 7)

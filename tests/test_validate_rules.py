@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from sdtmify.validate.context import IGStandards, read_nci_ct
+from sdtmify.validate.context import IGStandards, load_terminology
 from sdtmify.validate.define_xml import read_define
 from sdtmify.validate.engine import Context, run_rule
 from sdtmify.validate.rules import AUTHORITY_KEYS, load_rules
@@ -45,7 +45,7 @@ def needs_define(rule) -> bool:
 
 @pytest.fixture(scope="module")
 def terminology(shared):
-    return read_nci_ct(shared / "reference" / "ct" / "SDTM_Terminology_2025-03.txt.xz")
+    return load_terminology(shared / "reference" / "ct" / "SDTM_Terminology_2025-03.txt.xz")
 
 
 def context(frames, tmp_path: Path, ct=None, define_change=None, with_define=True) -> Context:

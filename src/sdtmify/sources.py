@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import Location, SourceError
+from .mapping.distinct import by_distinct
 
 ROW_ID = "SRCROW"
 FORMATS = ("csv", "xlsx", "sas7bdat", "xpt")
@@ -65,7 +66,8 @@ def read_source(path: str | Path, fmt: str | None = None, sheet: str | None = No
     try:
         if fmt == "csv":
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding or "utf-8")
-            frame = frame.apply(lambda col: col.str.strip()) if len(frame.columns) else frame
+            frame = frame.apply(lambda col: by_distinct(col.astype(object), lambda v: v.str.strip())).astype(str) \
+                if len(frame.columns) else frame
         elif fmt == "xlsx":
             frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=object, engine="openpyxl")
             frame = _as_text(frame)

@@ -288,8 +288,11 @@ class Generator:
 
     @staticmethod
     def _weekday_between(rng: np.random.Generator, p: "Patient", lo: int, hi: int) -> int:
-        """A study day in [lo, hi] that falls Monday-Friday (clinics scan and consent on weekdays)."""
-        days = [d for d in range(lo, hi + 1) if p.date(d).weekday() < 5]
+        """A study day in [lo, hi] that falls Monday-Friday and not on a fixed-date US holiday
+        (clinics scan and consent on working days)."""
+        holidays = {(1, 1), (7, 4), (12, 25)}
+        days = [d for d in range(lo, hi + 1)
+                if p.date(d).weekday() < 5 and (p.date(d).month, p.date(d).day) not in holidays]
         if not days:
             raise GenerationError(f"{p.id}: no weekday between study days {lo} and {hi}")
         return int(rng.choice(days))
@@ -417,7 +420,7 @@ class Generator:
             months = []
             m = 6
             while self._month_day(m) < final_day + 60:
-                if self._month_day(m) <= p.eot_day or (m - 6) % follow == 0:
+                if self._month_day(m) <= p.eot_day or m <= 12 or (m - 12) % follow == 0:
                     months.append(m)
                 m += 3
             for m in months:

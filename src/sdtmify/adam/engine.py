@@ -130,9 +130,15 @@ def finish(state: _State, lookup: meta.Lookup, frames: dict[str, pd.DataFrame],
         first = missing[0]
         raise AdamError(f"{first.name} is not derived by any step; add a step that derives it or remove it "
                         f"from 'variables'", Location(spec.file, first.line, f"variables.{first.name}"))
+    template, template_vars = meta.template_variables(spec)
+    declared = {v.name for v in spec.variables}
+    required = [v.name for v in template.variables if v.core == "Req" and v.name not in declared]
+    if required:
+        raise AdamError(f"{', '.join(required)} {'is' if len(required) == 1 else 'are'} required in every ADaMIG "
+                        f"{spec.cls} dataset; add {'it' if len(required) == 1 else 'them'} to 'variables'",
+                        Location(spec.file, spec.variables_line, "variables"))
     keys = [k for k in spec.keys if k in frame.columns]
     frame = frame.sort_values(keys, kind="stable", na_position="first").reset_index(drop=True)
-    template, template_vars = meta.template_variables(spec)
     variables = []
     for order, vspec in enumerate(spec.variables, start=1):
         described = ctx.predecessors.get(vspec.name)

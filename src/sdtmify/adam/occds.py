@@ -11,7 +11,7 @@ from .merge import as_char
 
 
 def derive_var_trtemfl(dataset: pd.DataFrame, *, start_date: str = "ASTDT", end_date: str = "AENDT",
-                       trt_start: str = "TRTSDT", trt_end: str = "TRTEDT", end_window_days: float = 30,
+                       trt_start: str = "TRTSDT", trt_end: str = "TRTEDT", end_window_days: float,
                        new_var: str = "TRTEMFL") -> pd.DataFrame:
     """TRTEMFL is "Y" for an event starting on or after the first dose (TRTSDT) and no later than
     ``end_window_days`` after the last dose (TRTEDT + window); empty otherwise (ADaM OCCDS 1.1,

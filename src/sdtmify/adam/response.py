@@ -50,7 +50,7 @@ def _confirmed(rows: pd.DataFrame, responses: tuple[str, str], confirm_days: flo
 
 def derive_param_bor(dataset: pd.DataFrame, adsl: pd.DataFrame, *, source_paramcd: str = "OVR",
                      paramcd: str = "BOR", param: str = "Best Overall Response",
-                     reference: str = "TRTSDT", sd_min_days: float = 42, confirmation: bool = False,
+                     reference: str = "TRTSDT", sd_min_days: float, confirmation: bool = False,
                      confirm_days: float = 28, no_assessment: str = "NE",
                      order: tuple[str, ...] = RECIST_ORDER) -> pd.DataFrame:
     """Best overall response by RECIST 1.0 (Therasse et al., JNCI 2000; section "Evaluation of best
@@ -123,7 +123,7 @@ def derive_param_cbr(dataset: pd.DataFrame, adsl: pd.DataFrame, *, bor_paramcd: 
                      param: str = "Clinical Benefit (CR, PR or SD >= threshold)",
                      reference: str = "TRTSDT", responses: tuple[str, ...] = ("CR", "PR"),
                      stable: str = "SD", progression: str = "PD", not_evaluable: str = "NE",
-                     sd_min_duration_days: float = 91) -> pd.DataFrame:
+                     sd_min_duration_days: float) -> pd.DataFrame:
     """Clinical benefit: "Y" when the best overall response is CR or PR, or is SD lasting at least
     ``sd_min_duration_days``; else "N". The duration of SD is measured, as RECIST 1.0 measures it, from
     the start of treatment (``reference``) to the first PD (``PD date - start + 1``), or to the last
@@ -149,8 +149,9 @@ def derive_vars_bor_collected(dataset: pd.DataFrame, rs: pd.DataFrame, *, bor_pa
                               ) -> tuple[pd.DataFrame, list[str]]:
     """On the derived BOR records, ``collected_var`` is the best overall response the investigator
     recorded (RS, e.g. RSTESTCD = BESTRESP) and ``flag_var`` is "Y" where it differs from the derived
-    AVALC, "N" where they agree (empty on other records). Returns the dataset and one line per
-    disagreement, for the build notes."""
+    AVALC, "N" where they agree (empty on other records).
+
+    Returns the dataset and one line per disagreement, for the build notes."""
     from .checks import filter_rows
 
     label = "derive_vars_bor_collected"

@@ -51,6 +51,7 @@ class DatasetSpec:
     file: str
     structure: str | None = None
     description: str | None = None
+    variables_line: int | None = None
 
     def location(self, line: int | None = None, field: str | None = None) -> Location:
         return Location(self.file, line, field)
@@ -88,7 +89,8 @@ def load_dataset_spec(path: Path) -> DatasetSpec:
         variables.append(spec)
     return DatasetSpec(name=document["dataset"], label=document["label"], cls=document["class"],
                        keys=tuple(document["keys"]), steps=tuple(steps), variables=tuple(variables), file=file,
-                       structure=document.get("structure"), description=document.get("description"))
+                       structure=document.get("structure"), description=document.get("description"),
+                       variables_line=document.line_of("variables"))
 
 
 def load_specs(folder: Path) -> list[DatasetSpec]:

@@ -59,7 +59,7 @@ class Step:
 def rule_text(function: Callable) -> str:
     """The rule a derivation implements: the first paragraph of its docstring, on one line."""
     doc = inspect.getdoc(function) or ""
-    return " ".join(doc.split("\n\n")[0].split())
+    return " ".join(doc.split("\n\n")[0].split()).replace("``", "")
 
 
 def references(name: str, args: dict) -> set[str]:
@@ -249,6 +249,8 @@ def _dy(ctx, frame, args):
 
 
 def _aval_codes(ctx, frame, args):
+    # AVAL exists already (empty) from the step that made the records: this step is its derivation.
+    ctx.methods["AVAL"] = method_text(bds.derive_var_aval_from_avalc, args)
     return bds.derive_var_aval_from_avalc(frame, **_kw(args, "codes", "where"))
 
 
@@ -390,7 +392,7 @@ def method_text(function: Callable, args: dict) -> str:
     """A MethodDef description: the YAML's ``description`` or the function's rule, followed by the
     study's parameters so that a reviewer sees the values used (e.g. ``sd_min_days = 42``)."""
     text = args.get("description") or rule_text(function)
-    shown = {k: v for k, v in args.items() if k != "description"}
+    shown = {k: v for k, v in args.items() if k not in ("description", "param", "paramcd", "codelist")}
     if shown:
         text += " Study parameters: " + "; ".join(f"{k} = {_show(v)}" for k, v in shown.items()) + "."
     return text

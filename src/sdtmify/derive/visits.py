@@ -10,7 +10,10 @@ from ..mapping.dates import date_part
 
 def _key(text: pd.Series) -> pd.Series:
     """Visit names compare case- and space-insensitively ("Cycle 2 Day 5" = "CYCLE 2  DAY 5")."""
-    return text.astype(str).str.upper().str.replace(r"\s+", " ", regex=True).str.strip()
+    from ..mapping.distinct import by_distinct
+
+    return by_distinct(text.astype(object), lambda values: values.astype(str).str.upper()
+                       .str.replace(r"\s+", " ", regex=True).str.strip().astype(object))
 
 
 def planned_visits(visits: dict) -> pd.DataFrame:

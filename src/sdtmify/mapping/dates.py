@@ -133,9 +133,14 @@ def _to_iso8601_distinct(text: pd.Series, formats, time: pd.Series | None) -> pd
 
 def date_part(dtc: pd.Series) -> pd.Series:
     """The calendar date (datetime64) of complete ISO 8601 dates; NaT for partial or empty ones."""
-    text = dtc.astype(str).str.slice(0, 10)
-    return pd.to_datetime(text.where(text.str.fullmatch(r"\d{4}-\d{2}-\d{2}"), None), format="%Y-%m-%d",
-                          errors="coerce")
+    from .distinct import by_distinct
+
+    def parse(values: pd.Series) -> pd.Series:
+        text = values.astype(str).str.slice(0, 10)
+        return pd.to_datetime(text.where(text.str.fullmatch(r"\d{4}-\d{2}-\d{2}"), None), format="%Y-%m-%d",
+                              errors="coerce")
+
+    return by_distinct(dtc.astype(object), parse)
 
 
 def is_complete_date(dtc: pd.Series) -> pd.Series:

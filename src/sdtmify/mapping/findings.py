@@ -10,10 +10,14 @@ import pandas as pd
 
 def number_text(values: pd.Series, digits: int | None = None) -> pd.Series:
     """Numbers as the shortest plain text ("4.2", "363"), "" for missing; vectorized."""
-    numbers = values.astype("float64")
-    rounded = numbers.round(digits if digits is not None else 10)
-    text = rounded.astype(str).str.replace(r"\.0$", "", regex=True)
-    return text.where(numbers.notna(), "").astype(str)
+    from .distinct import by_distinct
+
+    def render(numbers: pd.Series) -> pd.Series:
+        rounded = numbers.astype("float64").round(digits if digits is not None else 10)
+        text = rounded.astype(str).str.replace(r"\.0$", "", regex=True)
+        return text.where(numbers.notna(), "").astype(object)
+
+    return by_distinct(values.astype("float64"), render).astype(str)
 
 
 def standardize_results(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, units: dict,
@@ -25,8 +29,8 @@ def standardize_results(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, 
     number. A result below a limit ("<10") keeps its text in STRESC with the limit converted, and
     STRESN stays empty (SDTMIG 3.4 LB assumption 8). Text results are copied to STRESC."""
     # Also returned: FACTOR (for the reference ranges) and UNKNOWN_UNIT (numeric results with no factor).
-    text = orres.astype(str).str.strip()
-    unit = orresu.astype(str).str.strip()
+    text = orres.astype(str)
+    unit = orresu.astype(str)
     target = pd.Series("", index=text.index, dtype=object)
     factor = pd.Series(np.nan, index=text.index, dtype="float64")
     digits = pd.Series(np.nan, index=text.index, dtype="float64")
@@ -41,9 +45,18 @@ def standardize_results(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, 
     target = target.where(~no_spec, unit)
     factor = factor.where(~no_spec, 1.0)
 
-    limited = text.str.match(rf"^\s*[{''.join(sorted(set(below_limit)))}]\s*[0-9.]")
-    number_part = text.str.replace(r"^\s*[<>]=?\s*", "", regex=True)
-    numbers = pd.to_numeric(number_part.where(number_part != "", None), errors="coerce").astype("float64")
+    def parse(values: pd.Series) -> pd.DataFrame:
+        limited = values.str.match(rf"^\s*[{''.join(sorted(set(below_limit)))}]\s*[0-9.]")
+        number_part = values.str.replace(r"^\s*[<>]=?\s*", "", regex=True)
+        numbers = pd.to_numeric(number_part.where(number_part != "", None), errors="coerce").astype("float64")
+        prefix = values.str.extract(r"^\s*([<>]=?)", expand=False).fillna("")
+        return pd.DataFrame({"limited": limited.astype(bool), "numbers": numbers, "prefix": prefix.astype(object)})
+
+    codes, distinct = pd.factorize(text.astype(object), use_na_sentinel=False)
+    parsed = parse(pd.Series(distinct, dtype=object).astype(str))
+    limited = pd.Series(parsed["limited"].to_numpy()[codes], index=text.index)
+    numbers = pd.Series(parsed["numbers"].to_numpy()[codes], index=text.index, dtype="float64")
+    prefix = pd.Series(parsed["prefix"].to_numpy()[codes], index=text.index, dtype=object)
     numeric = numbers.notna() & ~limited
     converted = numbers * factor
     stresn = converted.where(numeric)
@@ -52,7 +65,6 @@ def standardize_results(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, 
         here = digits == places
         rounded.loc[here] = stresn[here].round(int(places))
     stresc = number_text(rounded).where(numeric, text)
-    prefix = text.str.extract(r"^\s*([<>]=?)", expand=False).fillna("")
     stresc = stresc.where(~limited, prefix + number_text(converted))
     stresu = target.where(text != "", "")
     return {"STRESC": stresc.where(text != "", "").astype(str), "STRESN": rounded.where(numeric),

@@ -52,7 +52,7 @@ def _sort_keys(frame: pd.DataFrame, template: Dataset, mapping) -> list[str]:
 
 def _data_type(values: pd.Series) -> str:
     """Define-XML DataType of a set of result values: integer, float or text."""
-    text = values.astype(str)
+    text = pd.Series(pd.unique(values.astype(str).to_numpy()), dtype=object)
     text = text[text != ""]
     if text.empty:
         return "text"
@@ -63,8 +63,13 @@ def _data_type(values: pd.Series) -> str:
     return "text"
 
 
+def _used(values: pd.Series) -> set[str]:
+    """The distinct non-blank values of a Char column."""
+    return {v for v in pd.unique(values.astype(str).to_numpy()) if v != ""}
+
+
 def _byte_length(values: pd.Series) -> int:
-    text = values.astype(str)
+    text = pd.Series(pd.unique(values.astype(str).to_numpy()), dtype=object)
     return max(1, int(text.str.encode("utf-8").str.len().max())) if len(text) else 1
 
 
@@ -191,8 +196,7 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
                 levels = _codelist_levels(name, frame, parts, replace(variable, origin=updates["origin"]), by_part, meta)
                 for level in levels:
                     rows = frame.index[_where_mask(frame, level.where)]
-                    used = frame.loc[rows, variable.name]
-                    codelist_values.setdefault(level.codelist, set()).update(set(used[used != ""]))
+                    codelist_values.setdefault(level.codelist, set()).update(_used(frame.loc[rows, variable.name]))
                     if note is not None and note.extend:
                         extensions.setdefault(level.codelist, {}).update(note.extend)
                 updates["codelist"] = None
@@ -203,8 +207,7 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
             if note is not None and note.codelist:
                 codelist = oids.codelist_oid(ct.short_name(note.codelist)) if ct.has_codelist(note.codelist) else codelist
             if codelist and (ct.has_codelist(codelist) or ct.is_external(codelist)):
-                used = frame[variable.name]
-                values = set(used[used.astype(str) != ""].astype(str)) if variable.type == "Char" else set()
+                values = _used(frame[variable.name]) if variable.type == "Char" else set()
                 codelist_values.setdefault(codelist, set()).update(values)
                 codelist_sources.setdefault(codelist, codelist)
                 if note is not None and note.extend:

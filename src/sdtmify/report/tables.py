@@ -89,6 +89,8 @@ def summary_table(table_id: str, spec: Mapping, subjects: pd.DataFrame) -> Table
 
 def _display_column(values: pd.Series, column: Mapping, subjects: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """A listing column's compared values and display strings (value map, censoring mark, missing)."""
+    if "divide_by" in column:     # a unit change for display, e.g. days to weeks (7)
+        values = pd.to_numeric(values, errors="coerce") / float(column["divide_by"])
     raw = values.map(plain).astype(object)
     mapped = raw.map(lambda v: column.get("map", {}).get(v, v) if v is not None else None)
     digits = column.get("digits")
@@ -104,7 +106,8 @@ def _display_column(values: pd.Series, column: Mapping, subjects: pd.DataFrame) 
 def listing_table(table_id: str, spec: Mapping, subjects: pd.DataFrame) -> Table:
     """One row per subject of the population, columns from ADSL or per-subject values (Table 3 style).
 
-    A column may map coded values to the published wording (``map``), show a censored value with
+    A column may map coded values to the published wording (``map``), change unit (``divide_by``,
+    with ``digits`` for the decimals shown), show a censored value with
     a mark (``censored: {CNSRVAR: 1}`` shows 1643 as "1643+", ADaMIG BDS-TTE CNSR=1) and show a
     missing value as written (``missing: "—"``)."""
     key_var = spec["key"]

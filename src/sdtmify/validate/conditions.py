@@ -30,6 +30,10 @@ PSEUDO_COLUMNS = {
 }
 
 
+class MissingInput(Exception):
+    """A dataset or column a rule needs is absent: the rule is skipped for that dataset."""
+
+
 def text_or_empty(series: pd.Series) -> pd.Series:
     """Text with "" where a lookup found nothing (safe when every value is missing)."""
     values = series.astype(object).to_numpy().copy()
@@ -53,6 +57,10 @@ class View:
     def expand(self, name: str) -> str:
         return name.replace("--", self.table.prefix) if "--" in name else name
 
+    def physically_has(self, name: str) -> bool:
+        name = self.expand(name)
+        return name in self.table.frame.columns or name in self.extra
+
     def has(self, name: str) -> bool:
         name = self.expand(name)
         return (name in self.table.frame.columns or name in self.extra or name in self.optional
@@ -70,7 +78,7 @@ class View:
             return self.table.frame[name]
         if name in self.optional:
             return pd.Series("", index=self.table.frame.index, dtype="str")
-        raise KeyError(name)
+        raise MissingInput(f"{self.table.name} has no {name}")
 
     def null(self, name: str) -> np.ndarray:
         name = self.expand(name)
@@ -181,11 +189,10 @@ def _dataset_values(arg, view: View) -> set | None:
     return set(other.frame.loc[rows, column].tolist())
 
 
-class MissingInput(Exception):
-    """A dataset or column a rule needs is absent: the rule is skipped for that dataset."""
-
-
 def _apply(op: str, name: str, arg, view: View) -> np.ndarray:
+    if op == "present":
+        # the column is really in the dataset (not an absent `optional` one read as null)
+        return np.full(len(view.frame), view.physically_has(name) == bool(arg))
     series = view.column(name)
     null = view.null(name)
     handler = OPERATORS.get(op)

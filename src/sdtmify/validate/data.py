@@ -1,12 +1,11 @@
 """Datasets as the validator sees them: a frame, its metadata, and what it is (standard, class, prefix).
 
-Reading goes through one function, :func:`read_dataset`, which uses ``sdtmify.readers`` when that
-module is installed and otherwise a small pyreadstat / Dataset-JSON fallback (never pandas.read_sas,
-which misreads zeros and drops records)."""
+Reading goes through one function, :func:`read_dataset`, the project's reader (``sdtmify.readers``:
+pyreadstat values plus the XPT header parser; never pandas.read_sas, which misreads zeros and drops
+records)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, Location
-from ..metadata.model import Dataset, Variable
+from ..metadata.model import Dataset
 
 DATA_SUFFIXES = (".xpt", ".json", ".ndjson")
 TRIAL_DESIGN = {"TA", "TE", "TV", "TI", "TS", "TD", "TM"}
@@ -100,12 +99,16 @@ def _standard_of(name: str, folder_hint: str | None) -> str:
     return "ADaM" if name.startswith("AD") else "SDTM"
 
 
-def _normalize(frame: pd.DataFrame) -> pd.DataFrame:
-    """Character columns as text with "" for null, so string methods behave alike on pandas 2 and 3."""
+def _normalize(frame: pd.DataFrame, meta: Dataset) -> pd.DataFrame:
+    """Character columns as text with "" for null, so string methods behave alike on pandas 2 and 3;
+    numeric columns as float64 (SAS special missing values .A-.Z become NaN: they are null)."""
+    numeric = {v.name for v in meta.variables if v.type == "Num"}
     out = {}
     for col in frame.columns:
         s = frame[col]
-        if pd.api.types.is_numeric_dtype(s.dtype):
+        if col in numeric and not pd.api.types.is_numeric_dtype(s.dtype):
+            out[col] = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif pd.api.types.is_numeric_dtype(s.dtype):
             out[col] = s if s.dtype == "float64" else s.astype("float64")
         elif s.dtype == object or s.hasnans:
             out[col] = s.fillna("").astype("str")
@@ -116,74 +119,17 @@ def _normalize(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _read_xpt_fallback(path: Path) -> tuple[pd.DataFrame, Dataset]:
-    import pyreadstat
-
-    try:
-        frame, meta = pyreadstat.read_xport(str(path), encoding="cp1252")
-    except Exception as exc:  # pyreadstat raises its own error types
-        raise InputError(f"cannot read as SAS XPT: {exc}", Location(str(path))) from exc
-    variables = []
-    for order, name in enumerate(meta.column_names, start=1):
-        is_num = meta.readstat_variable_types.get(name) in ("double", "float", "int32", "int16", "int8")
-        variables.append(Variable(
-            name=name, label=meta.column_names_to_labels.get(name) or "",
-            type="Num" if is_num else "Char",
-            length=int(meta.variable_storage_width.get(name) or 8),
-            data_type="float" if is_num else "text", order=order,
-            format=meta.original_variable_types.get(name) or "",
-        ))
-    name = (meta.table_name or path.stem).upper()
-    return frame, Dataset(name=name, label=meta.file_label or "", purpose="", variables=tuple(variables),
-                          leaf=path.name)
-
-
-def _read_dataset_json(path: Path) -> tuple[pd.DataFrame, Dataset]:
-    """Dataset-JSON 1.1 (.json: one object; .ndjson: metadata line, then one array per record)."""
-    try:
-        if path.suffix == ".ndjson":
-            with path.open(encoding="utf-8") as handle:
-                head = json.loads(handle.readline())
-                rows = [json.loads(line) for line in handle if line.strip()]
-        else:
-            head = json.loads(path.read_text(encoding="utf-8"))
-            rows = head.get("rows", [])
-        columns = head["columns"]
-    except (ValueError, KeyError) as exc:
-        raise InputError(f"not Dataset-JSON 1.1 ({exc})", Location(str(path))) from exc
-    names = [c["name"] for c in columns]
-    frame = pd.DataFrame(rows, columns=names)
-    variables = []
-    for order, col in enumerate(columns, start=1):
-        is_num = col.get("dataType") in ("integer", "float", "double", "decimal")
-        if is_num:
-            frame[col["name"]] = pd.to_numeric(frame[col["name"]], errors="coerce")
-        variables.append(Variable(
-            name=col["name"], label=col.get("label", ""), type="Num" if is_num else "Char",
-            length=int(col.get("length") or 8), data_type=col.get("dataType", "string"), order=order,
-            format=col.get("displayFormat", "") or "",
-        ))
-    name = str(head.get("name") or path.stem).upper()
-    return frame, Dataset(name=name, label=head.get("label", ""), purpose="", variables=tuple(variables),
-                          leaf=path.name)
-
-
 def read_dataset(path: Path) -> tuple[pd.DataFrame, Dataset]:
-    """(frame, metadata) of one dataset file; the XPT team's reader when it is installed."""
-    try:
-        from ..readers import read_dataset as shared_reader  # lands with the XPT writer
-    except ImportError:
-        shared_reader = None
-    if shared_reader is not None:
-        return shared_reader(path)
-    if path.suffix.lower() == ".xpt":
-        return _read_xpt_fallback(path)
-    return _read_dataset_json(path)
+    """(frame, metadata) of one dataset file, by the project's reader (XPT header metadata included;
+    pyreadstat for values, never pandas.read_sas). UTF-8 first, then Windows-1252 (SAS-written files)."""
+    from ..readers import read_dataset as shared_reader
+
+    return shared_reader(path)
 
 
 def table_from(frame: pd.DataFrame, meta: Dataset, standard: str | None = None, file: str = "") -> Table:
     name = meta.name.upper()
-    return Table(name=name, frame=_normalize(frame), meta=meta, standard=_standard_of(name, standard), file=file)
+    return Table(name=name, frame=_normalize(frame, meta), meta=meta, standard=_standard_of(name, standard), file=file)
 
 
 def load_folder(folder: Path, standard: str | None = None) -> dict[str, Table]:

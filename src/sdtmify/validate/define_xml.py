@@ -52,7 +52,8 @@ def read_define(path: Path) -> StudyMetadata:
                 keys.append((int(ref.get("KeySequence")), item.get("Name")))
             variables.append(Variable(
                 name=item.get("Name"), label=_text(item), type="Num" if data_type in _NUMERIC else "Char",
-                length=int(item.get("Length") or 8), data_type=data_type, order=order,
+                # Define-XML 2.1 gives Length for text/integer/float only; 0 means "not stated".
+                length=int(item.get("Length") or 0), data_type=data_type, order=order,
                 core="Req" if ref.get("Mandatory") == "Yes" else "Perm", codelist=codelist,
                 significant_digits=int(item.get("SignificantDigits")) if item.get("SignificantDigits") else None,
             ))

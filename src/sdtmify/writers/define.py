@@ -114,8 +114,10 @@ class DefineContext:
     context: str = "Submission"
 
 
-def define_tree(metadata: StudyMetadata, ctx: DefineContext, analysis_results=()) -> etree._ElementTree:
-    """The whole define.xml as an lxml tree (not yet written)."""
+def define_tree(metadata: StudyMetadata, ctx: DefineContext, analysis_results=(),
+                empty: frozenset[str] = frozenset()) -> etree._ElementTree:
+    """The whole define.xml as an lxml tree (not yet written); ``empty`` names datasets without records
+    (def:HasNoData="Yes")."""
     if analysis_results:
         nsmap = {**NSMAP, "arm": ARM_NS}
     else:
@@ -152,7 +154,7 @@ def define_tree(metadata: StudyMetadata, ctx: DefineContext, analysis_results=()
         _where_clause_def(mdv, clause)
     ig_standard = next((s.oid for s in standards if s.type == "IG"), None)
     for ds in metadata.datasets:
-        _item_group_def(mdv, ds, ctx, ig_standard)
+        _item_group_def(mdv, ds, ctx, ig_standard, ds.name in empty)
     _item_defs(mdv, metadata)
     known_standards = {s.oid for s in standards}
     for cl in metadata.codelists:
@@ -265,7 +267,7 @@ def key_sequence(ds: Dataset) -> dict[str, int]:
     return {v.name: v.key_sequence for v in ds.variables if v.key_sequence}
 
 
-def _item_group_def(mdv, ds: Dataset, ctx: DefineContext, ig_standard: str | None) -> None:
+def _item_group_def(mdv, ds: Dataset, ctx: DefineContext, ig_standard: str | None, empty: bool = False) -> None:
     if not ds.structure:
         raise MetadataError(f"dataset {ds.name} has no structure, which Define-XML 2.1 requires "
                             "(def:Structure): state it in its mapping, e.g. 'One record per subject'")
@@ -278,6 +280,7 @@ def _item_group_def(mdv, ds: Dataset, ctx: DefineContext, ig_standard: str | Non
            def_Structure=ds.structure,
            def_StandardOID=ds.standard_oid or ig_standard,
            def_ArchiveLocationID=dataset_leaf_id(ds.name),
+           def_HasNoData="Yes" if empty else None,
            def_CommentOID=ds.comment)
     _text(el, _odm("Description"), ds.label)
     keys = key_sequence(ds)
@@ -410,8 +413,9 @@ def _check_unique_oids(root) -> None:
 # ---------------------------------------------------------------------------------------------
 # Writing and XSD validation.
 
-def define_bytes(metadata: StudyMetadata, ctx: DefineContext, analysis_results=()) -> bytes:
-    tree = define_tree(metadata, ctx, analysis_results)
+def define_bytes(metadata: StudyMetadata, ctx: DefineContext, analysis_results=(),
+                 empty: frozenset[str] = frozenset()) -> bytes:
+    tree = define_tree(metadata, ctx, analysis_results, empty)
     etree.indent(tree, space="  ")
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
@@ -441,7 +445,8 @@ def write_define_files(bundle, folder: Path, study) -> list[Path]:
         originator=originator(study),
     )
     arm = analysis_results_for(bundle.metadata, study) if bundle.standard.upper() == "ADAM" else ()
-    data = define_bytes(bundle.metadata, ctx, arm)
+    empty = frozenset(name for name, built in bundle.datasets.items() if len(built.frame) == 0)
+    data = define_bytes(bundle.metadata, ctx, arm, empty)
     xml_path, html_path = folder / "define.xml", folder / "define.html"
     write_bytes(xml_path, data)
     write_text(html_path, render_define_html(etree.fromstring(data)))

@@ -486,27 +486,35 @@ def _blank_nuls_7bit(flat: np.ndarray) -> None:
 
 def _char_block(values: np.ndarray, width: int, codec: _Codec, problems: _Problems, variable: str,
                 start: int, transliterate: bool, target: np.ndarray) -> None:
-    """Text values (object array, no missing) -> ``target`` (n, width) bytes, blank-padded.
+    """Text values (object array; None/NaN are blank) -> ``target`` (n, width) bytes, blank-padded.
 
     Pure-ASCII chunks (the usual case) are encoded by numpy itself into fixed-width bytes; other text
     goes through the encoding's lookup table on code points. Problems are recorded, not raised."""
     n = len(values)
-    kind = pd.api.types.infer_dtype(values, skipna=False)
-    if kind not in ("string", "empty"):
-        is_text = np.array([isinstance(v, str) for v in values], dtype=bool)   # error path only
-        problems.add(variable, "type", np.flatnonzero(~is_text), start,
-                     lambda i: f"{_shorten(values[i])} is not text; character variables hold text only "
-                               f"(convert it in the mapping)")
-        values = np.where(is_text, values, "")
-    joined = "".join(values)
+    try:                                      # succeeds only when every value is text: the usual case
+        joined = "".join(values)
+    except TypeError:
+        values = np.where(pd.isna(values), "", values)
+        if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "empty"):
+            is_text = np.array([isinstance(v, str) for v in values], dtype=bool)   # error path only
+            problems.add(variable, "type", np.flatnonzero(~is_text), start,
+                         lambda i: f"{_shorten(values[i])} is not text; character variables hold text only "
+                                   f"(convert it in the mapping)")
+            values = np.where(is_text, values, "")
+        joined = "".join(values)
     if "\0" in joined:
         with_nul = np.flatnonzero(np.array(["\0" in v for v in values], dtype=bool))   # error path only
         problems.add(variable, "nul", with_nul, start,
                      lambda i: f"{_shorten(values[i])} holds a NUL character, which SAS text cannot hold")
     if joined.isascii():
-        raw = np.array(values, dtype=f"S{width + 1}").view(np.uint8).reshape(n, width + 1)
-        too_long = np.flatnonzero(raw[:, width] != 0)
+        # Wide columns mostly hold short values: converting at the longest value's width, not the
+        # declared one, saves most of the work; the rest of the field is then simply blank.
+        fit = width if width <= 32 or n == 0 else min(width, max(map(len, values)))
+        raw = np.array(values, dtype=f"S{fit + 1}").view(np.uint8).reshape(n, fit + 1)
+        too_long = np.flatnonzero(raw[:, fit] != 0) if fit == width else np.empty(0, dtype=np.int64)
         _blank_nuls_7bit(raw.reshape(-1))
+        target[:, :fit] = raw[:, :fit]
+        target[:, fit:] = 0x20
     else:
         if codec.single_byte:
             points = np.array(values, dtype=f"U{width + 1}").view(np.uint32).reshape(n, width + 1)
@@ -533,13 +541,12 @@ def _char_block(values: np.ndarray, width: int, codec: _Codec, problems: _Proble
             encoded_values = [text.encode(codec.name) for text in values]   # multi-byte encodings only
             raw = np.array(encoded_values, dtype=f"S{width + 1}").view(np.uint8).reshape(n, width + 1)
         too_long = np.flatnonzero(raw[:, width] != 0)
-        raw = np.where(raw == 0, np.uint8(0x20), raw)
+        target[...] = np.where(raw[:, :width] == 0, np.uint8(0x20), raw[:, :width])
     if len(too_long):
         problems.add(variable, "length", too_long, start,
                      lambda i: f"value {_shorten(values[i])} is {len(codec.encode_text(values[i]))} bytes, "
                                f"longer than the declared length {width}; declare a longer length (at most "
                                f"{MAX_CHAR_LENGTH}) or shorten the value (values are never truncated)")
-    target[...] = raw[:, :width]
 
 
 def _date_kind(fmt: SasFormat) -> str:
@@ -640,9 +647,8 @@ def _chunk_records(frame: pd.DataFrame, variables: Sequence[XptVariable], start:
                                        f"in the mapping")
                 out[:, position:position + var.length] = 0x20
             else:
-                values = column.to_numpy(dtype=object, na_value="")
-                _char_block(values, var.length, codec, problems, var.name, start, transliterate,
-                            out[:, position:position + var.length])
+                _char_block(column.to_numpy(dtype=object), var.length, codec, problems, var.name, start,
+                            transliterate, out[:, position:position + var.length])
         else:
             numbers, codes = _numeric_values(column, var, problems, start)
             out[:, position:position + var.length] = _num_block(numbers, codes, var.length, problems,

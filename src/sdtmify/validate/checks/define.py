@@ -42,7 +42,7 @@ def define(rule, view, ctx) -> list[Hits]:
             d, o = declared[col], ours[col]
             if attr == "label" and o.label.strip() != d.label:
                 items.append({"variable": col, "value": o.label, "expected": d.label})
-            elif attr == "length" and o.type == "Char" and d.type == "Char" and o.length != d.length:
+            elif attr == "length" and o.type == "Char" and d.type == "Char" and d.length and o.length != d.length:
                 items.append({"variable": col, "value": o.length, "expected": d.length})
             elif attr == "type":
                 is_num = bool(pd.api.types.is_numeric_dtype(view.frame[col].dtype))

@@ -21,8 +21,9 @@ from bench_xpt import report, run  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=3_000_000)
+    parser.add_argument("--dir", type=Path, help="write in a temporary folder under DIR (e.g. /dev/shm)")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="bench_datasetjson."))
+    folder = Path(tempfile.mkdtemp(prefix="bench_datasetjson.", dir=args.dir))
     results = {}
     try:
         for suffix in (".ndjson", ".json"):

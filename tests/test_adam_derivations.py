@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sdtmify.adam import bds, merge, occds, response, subject, tte
 from sdtmify.adam.checks import AdamError
@@ -211,12 +213,15 @@ def test_efffl_needs_a_post_baseline_response_assessment():
 
 
 def test_disposition_status_and_reason():
-    ds = pd.DataFrame({"USUBJID": ["P1", "P2"], "DSCAT": "DISPOSITION EVENT", "EPOCH": "TREATMENT",
-                       "DSDECOD": ["COMPLETED", "PROGRESSIVE DISEASE"], "DSSTDTC": ["2004-01-01", "2003-03-01"]})
-    result = subject.derive_vars_disposition(adsl("P1", "P2", "P3"), ds, status_var="EOTSTT", reason_var="DCTREAS",
-                                             where={"EPOCH": "TREATMENT"})
-    assert result["EOTSTT"].tolist() == ["COMPLETED", "DISCONTINUED", "ONGOING"]
-    assert result["DCTREAS"].tolist() == ["", "PROGRESSIVE DISEASE", ""]
+    ds = pd.DataFrame({"USUBJID": ["P1", "P2", "P4"], "DSCAT": "DISPOSITION EVENT", "EPOCH": "TREATMENT",
+                       "DSDECOD": ["COMPLETED", "PROGRESSIVE DISEASE", "OTHER"],
+                       "DSTERM": ["Completed", "Progressive disease", "Other: pulmonary embolism"],
+                       "DSSTDTC": ["2004-01-01", "2003-03-01", "2003-05-23"]})
+    result = subject.derive_vars_disposition(adsl("P1", "P2", "P3", "P4"), ds, status_var="EOTSTT",
+                                             reason_var="DCTREAS", specify_var="DCTREASP", where={"EPOCH": "TREATMENT"})
+    assert result["EOTSTT"].tolist() == ["COMPLETED", "DISCONTINUED", "ONGOING", "DISCONTINUED"]
+    assert result["DCTREAS"].tolist() == ["", "PROGRESSIVE DISEASE", "", "OTHER"]
+    assert result["DCTREASP"].tolist() == ["", "", "", "Other: pulmonary embolism"]
 
 
 def test_trt01_numbers_must_cover_every_arm():
@@ -323,3 +328,34 @@ def test_merged_variables_need_an_order_when_several_records_match():
         merge.derive_vars_merged(adsl("P1"), extra, new_vars={"Y": "X"})
     ordered = merge.derive_vars_merged(adsl("P1", "P2"), extra, new_vars={"Y": "X"}, order=("X",), mode="last")
     assert ordered["Y"].tolist() == ["b", ""]
+
+
+# --- properties ----------------------------------------------------------------------------------
+RESPONSES = st.sampled_from(["CR", "PR", "SD", "PD", "NE"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=-3000, max_value=3000), min_size=1, max_size=50),
+       st.integers(min_value=-3000, max_value=3000))
+def test_relative_day_is_never_zero_and_keeps_the_order_of_dates(offsets, reference):
+    dates = pd.Series(sorted(offsets), dtype="float64")
+    days = relative_day(dates, pd.Series(float(reference), index=dates.index))
+    assert (days != 0).all()
+    assert days.is_monotonic_increasing
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(min_value=-10, max_value=400), RESPONSES), max_size=8))
+def test_bor_follows_recist_on_any_sequence(assessments):
+    bor = bor_of([("P1", day_, value) for day_, value in assessments])["P1"]
+    post = sorted((d, v) for d, v in assessments if d > 0)
+    first_pd = next((d for d, v in post if v == "PD"), None)
+    counted = [(d, v) for d, v in post if first_pd is None or d <= first_pd]
+    if any(v in ("CR", "PR") for _, v in counted):
+        assert bor == ("CR" if any(v == "CR" for _, v in counted) else "PR")
+    elif any(v == "SD" and d >= 42 for d, v in counted):
+        assert bor == "SD"
+    elif first_pd is not None:
+        assert bor == "PD"
+    else:
+        assert bor == "NE"

@@ -76,7 +76,7 @@ def sdtm_bundle() -> Bundle:
         rs.append({"USUBJID": usubjid, "RSTESTCD": "BESTRESP", "RSSTRESC": collected, "RSDTC": "", "VISIT": "",
                    "VISITNUM": np.nan})
         ds.append({"USUBJID": usubjid, "DSCAT": "DISPOSITION EVENT", "DSSCAT": "STUDY TREATMENT",
-                   "DSDECOD": "COMPLETED" if subjid == "A" else "PROGRESSIVE DISEASE",
+                   "DSDECOD": "COMPLETED" if subjid == "A" else "PROGRESSIVE DISEASE", "DSTERM": "As collected",
                    "DSSTDTC": _date(first, 60)})
         ae.append({"USUBJID": usubjid, "AETERM": "tired", "AEDECOD": "Fatigue", "AEBODSYS": "General disorders",
                    "AESER": "N", "AEREL": "POSSIBLE", "AEACN": "DOSE NOT CHANGED", "AEOUT": "RECOVERED/RESOLVED",
@@ -175,6 +175,8 @@ def test_adrs_parameters_and_disagreement_with_the_collected_bor(adam):
     assert ovr.loc[ovr["USUBJID"].str.endswith("E"), "ANL01FL"].tolist() == ["Y", "Y"]
     lineage = adam.datasets["ADRS"].lineage
     assert set(lineage.loc[adrs["PARAMCD"] == "OVR", "SRCTABLE"]) == {"RS"}
+    no_assessment = (adrs["PARAMCD"] == "BOR") & adrs["USUBJID"].str.endswith("N")
+    assert lineage.loc[no_assessment, ["SRCTABLE", "SRCROW"]].values.tolist() == [["DM", 5.0]]
 
 
 def test_adtte_durations_and_censoring(adam):

@@ -66,6 +66,10 @@ def test_adsl_reproduces_table3_subject_values(built):
     assert per_subject(adsl, "BOR") == {p: row[3] for p, row in TABLE3.items()}
     assert meta.original_variable_types["TRTSDT"] == "DATE9"
     assert adsl["SAFFL"].eq("Y").all()
+    # the paper's footnotes: G off study for an incidental pulmonary embolism, D lost to follow-up
+    assert "embolism" in per_subject(adsl, "DCTREASP")["G"].lower()
+    assert per_subject(adsl, "DCSREAS")["D"] == "LOST TO FOLLOW-UP"
+    assert per_subject(adsl, "EOTSTT")["A"] == "COMPLETED"
 
 
 def test_headline_response_counts(built):

@@ -147,3 +147,16 @@ def test_every_reference_dataset_converts_to_valid_json_and_ndjson(validator, sh
             doc = assert_valid(validator, convert(source, tmp_path / f"{source.stem}.{suffix}"))
             assert doc["sourceSystem"] == {"name": "SAS", "version": "9.3 X64_7HOM"}
             assert doc["records"] == len(doc["rows"]) > 0
+
+
+def test_numeric_times_are_iso_times_of_day_and_durations_stay_numbers(tmp_path):
+    dataset = Dataset(name="T", label="", purpose="Analysis", variables=(
+        Variable("ATM", "", "Num", 8, "integer", 1, format="TIME8."),
+        Variable("ADURS", "", "Num", 8, "integer", 2, format="TIME8.")))
+    doc = load(write_dataset_json(pd.DataFrame({"ATM": [3723.0, np.nan], "ADURS": [90000.0, 1.0]}), dataset,
+                                  tmp_path / "t.json"))
+    assert [(c["dataType"], c.get("targetDataType")) for c in doc["columns"]] == [("time", "integer"),
+                                                                                  ("integer", None)]
+    assert doc["rows"] == [["01:02:03", 90000], [None, 1]]
+    back, _ = read_dataset(tmp_path / "t.json")
+    assert back["ATM"].tolist()[0] == 3723.0 and back["ADURS"].tolist() == [90000.0, 1.0]

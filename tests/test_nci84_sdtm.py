@@ -267,6 +267,7 @@ def test_frames_follow_the_contract(bundle):
             column = built.frame[var.name]
             if var.type == "Char":
                 assert not column.isna().any(), f"{name}.{var.name}"
+                assert not (column == "nan").any(), f"{name}.{var.name}"
                 assert var.length >= max(1, int(column.str.encode("utf-8").str.len().max() or 0))
             else:
                 assert column.dtype == "float64", f"{name}.{var.name}"
@@ -298,3 +299,44 @@ def test_full_nci_ct_file_gives_the_same_codes(bundle, shared):
     full = build_sdtm(load_study("NCI84"), ct_file=shared / "reference" / "ct" / "SDTM_Terminology_2025-03.txt.xz")
     assert full.metadata.codelists == bundle.metadata.codelists
     pd.testing.assert_frame_equal(full.datasets["LB"].frame, bundle.datasets["LB"].frame)
+
+
+def test_ts_coded_values_match_their_ct_codes(bundle, shared):
+    """TSVALCD is the NCI C-code of TSVAL (SDTMIG 3.4 section 7.6.1)."""
+    from sdtmify.metadata.ct import read_nci_text
+
+    terms = read_nci_text(shared / "reference" / "ct" / "SDTM_Terminology_2025-03.txt.xz")
+    values = terms.groupby("code")["value"].agg(set)
+    ts = frame(bundle, "TS")
+    coded = ts[ts["TSVALCD"] != ""]
+    assert len(coded) >= 10
+    for _, row in coded.iterrows():
+        assert row["TSVAL"] in values[row["TSVALCD"]], (row["TSPARMCD"], row["TSVAL"], row["TSVALCD"])
+    assert ts.loc[ts["TSPARMCD"] == "ACTSUB", "TSVAL"].tolist() == ["21"]
+    consent = pd.read_csv(SOURCES / "subjects.csv", dtype=str)["consent_date"].min()
+    assert ts.loc[ts["TSPARMCD"] == "SSTDTC", "TSVAL"].tolist() == [consent]
+    assert {"SDTIGVER", "PCLAS", "TITLE", "TPHASE", "AGEMIN", "AGEMAX"} <= set(ts["TSPARMCD"])
+
+
+@pytest.mark.slow
+def test_xpt_files_read_back_equal(bundle, tmp_path):
+    """`sdtmify build` writes XPT v5; a real reader (pyreadstat) gives back the same values."""
+    import numpy as np
+    import pyreadstat
+
+    writers = pytest.importorskip("sdtmify.writers.outputs")
+    study = load_study("NCI84")
+    writers.write_bundle(bundle, tmp_path, study)
+    for name in ("DM", "AE", "LB", "RS", "SUPPAE", "TS"):
+        data, meta = pyreadstat.read_xport(str(tmp_path / f"{name.lower()}.xpt"))
+        built = bundle.datasets[name]
+        assert list(data.columns) == list(built.meta.variable_names), name
+        assert len(data) == len(built.frame), name
+        for var in built.meta.variables:
+            got, want = data[var.name], built.frame[var.name]
+            if var.type == "Num":
+                assert np.allclose(got.to_numpy(dtype=float), want.to_numpy(dtype=float), equal_nan=True), f"{name}.{var.name}"
+            else:
+                assert got.fillna("").astype(str).str.rstrip().tolist() == want.str.rstrip().tolist(), f"{name}.{var.name}"
+        labels = {var.name: var.label for var in built.meta.variables}
+        assert meta.column_names_to_labels == labels, name

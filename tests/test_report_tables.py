@@ -131,5 +131,5 @@ def test_listing_column_can_change_unit_for_display(adam):
     spec = {"title": "T", "key": "SUBJID",
             "columns": [{"label": "Weeks", "variable": "DUR", "divide_by": 7, "digits": 1, "missing": "—"}]}
     table = listing_table("t", spec, subjects)
-    assert table.frame["Weeks"].tolist() == ["234.7", "47", "67.9", "—", "—", "14.3"]
+    assert table.frame["Weeks"].tolist() == ["234.7", "47.0", "67.9", "—", "—", "14.3"]
     assert table.cells["t/C/Weeks"].value == pytest.approx(475 / 7)

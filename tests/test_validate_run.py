@@ -193,5 +193,6 @@ def test_validate_build_writes_reports_under_validation_and_counts(tmp_path, ct_
     outcome = validate_build(out, StudyStub(), ct_file=str(ct_file))
     assert sorted(p.relative_to(out).as_posix() for p in outcome.written) == [
         "validation/validation.json", "validation/validation.xlsx"]
-    assert outcome.counts["error"] == 1
+    assert outcome.counts["error"] == 2            # SD1401 (not Y/N) and CT2007 (not in codelist NY)
+    assert {i["rule"] for i in outcome.report["issues"] if i["severity"] == "error"} == {"SD1401", "CT2007"}
     assert outcome.exit_code == 1

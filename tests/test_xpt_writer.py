@@ -269,3 +269,8 @@ def test_nullable_and_integer_columns(tmp_path):
         frame, _dataset(_var("I", "Num"), _var("J", "Num", order=2)), tmp_path / "i.xpt")))
     assert back["I"].tolist()[0] == 1.0 and np.isnan(back["I"].iloc[1]) and back["I"].iloc[2] == 2.0 ** 53
     assert back["J"].tolist() == [0.0, -3.0, 7.0]
+
+
+def test_header_strings_longer_than_eight_characters_are_refused(tmp_path):
+    with pytest.raises(WriteError, match="host OS name 'Windows 11 Pro' must be at most 8 ASCII characters"):
+        xpt.write_xpt(pd.DataFrame({"A": ["a"]}), _dataset(_var("A")), tmp_path / "o.xpt", os_name="Windows 11 Pro")

@@ -144,7 +144,7 @@ def derive_vars_supp(dataset: pd.DataFrame, supp: pd.DataFrame, *, variables: di
 def _id_text(values: pd.Series) -> pd.Series:
     """A parent's IDVAR value as IDVARVAL writes it (--SEQ 3.0 as "3")."""
     if pd.api.types.is_numeric_dtype(values):
-        whole = values.round().eq(values)
+        whole = values.round().eq(values) | values.isna()
         text = values.astype("Int64").astype(str) if whole.all() else values.astype(str)
         return text.where(values.notna(), "").astype(str)
     return as_char(values).str.strip()

@@ -78,9 +78,12 @@ def derive_param_bor(dataset: pd.DataFrame, adsl: pd.DataFrame, *, source_paramc
     ranked = rows.assign(AVALC=status, _rank=rank).sort_values(["USUBJID", "_rank", "ADT"], kind="stable")
     best = ranked.drop_duplicates("USUBJID").drop(columns=["_rank", reference])
     best = best.drop(columns=[c for c in ("AVAL", "AVISIT", "AVISITN", "ANL01FL", "ADY") if c in best.columns])
-    missing = adsl.loc[~adsl["USUBJID"].isin(best["USUBJID"]), ["STUDYID", "USUBJID"]]
+    missing = adsl.loc[~adsl["USUBJID"].isin(best["USUBJID"])]
     empty = pd.DataFrame({"STUDYID": as_char(missing["STUDYID"]), "USUBJID": as_char(missing["USUBJID"]),
                           "AVALC": no_assessment, "ADT": np.nan, "SRCDOM": "", "SRCVAR": "", "SRCSEQ": np.nan})
+    for hidden in ("_SRCTABLE", "_SRCROW"):       # no assessment: the record traces to the subject
+        if hidden in missing.columns:
+            empty[hidden] = missing[hidden]
     records = pd.concat([best, empty], ignore_index=True) if len(empty) else best.reset_index(drop=True)
     records["PARAMCD"] = paramcd
     records["PARAM"] = param

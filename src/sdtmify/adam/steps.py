@@ -219,7 +219,8 @@ def _efffl(ctx, frame, args):
 
 def _disposition(ctx, frame, args):
     return subject.derive_vars_disposition(frame, ctx.frame(args["from"], "derive_vars_disposition"),
-                                           **_kw(args, "where", "status_var", "reason_var", "completed", "date_var"))
+                                           **_kw(args, "where", "status_var", "reason_var", "completed", "date_var",
+                                                 "specify_var", "specify_when"))
 
 
 def _findings(ctx, frame, args):

@@ -107,11 +107,13 @@ def derive_var_efffl(adsl: pd.DataFrame, rs: pd.DataFrame, *, new_var: str = "EF
 def derive_vars_disposition(adsl: pd.DataFrame, ds: pd.DataFrame, *, status_var: str, reason_var: str,
                             where: dict | None = None, completed: tuple[str, ...] = ("COMPLETED",),
                             decode_var: str = "DSDECOD", date_var: str | None = None,
-                            date_source: str = "DSSTDTC") -> pd.DataFrame:
+                            date_source: str = "DSSTDTC", specify_var: str | None = None,
+                            specify_when: tuple[str, ...] = ("OTHER",), term_var: str = "DSTERM") -> pd.DataFrame:
     """End-of-treatment or end-of-study status and reason from DS (ADaMIG 1.3 EOSSTT/DCSREAS,
     EOTSTT/DCTREAS): "COMPLETED" when the subject's disposition record (meeting ``where``) is one of
     ``completed``, "DISCONTINUED" when it is any other event, "ONGOING" when there is none; the reason
-    is DSDECOD for a discontinuation and empty otherwise. ``date_var`` optionally keeps its date."""
+    is DSDECOD for a discontinuation and empty otherwise. ``date_var`` optionally keeps its date, and
+    ``specify_var`` (DCSREASP/DCTREASP) the verbatim DSTERM when the reason is one of ``specify_when``."""
     label = f"derive_vars_disposition({status_var})"
     rows = filter_rows(ds, where, "DS", label)
     assert_columns(rows, ["USUBJID", decode_var], "DS", label)
@@ -123,6 +125,10 @@ def derive_vars_disposition(adsl: pd.DataFrame, ds: pd.DataFrame, *, status_var:
     result = adsl.copy(deep=False)
     result[status_var] = np.select([decode.isna(), done], ["ONGOING", "COMPLETED"], "DISCONTINUED").astype(str)
     result[reason_var] = as_char(decode.where(~done & decode.notna(), ""))
+    if specify_var:
+        assert_columns(rows, [term_var], "DS", label)
+        term = adsl["USUBJID"].map(rows.set_index("USUBJID")[term_var])
+        result[specify_var] = as_char(term.where(decode.isin(list(specify_when)), ""))
     if date_var:
         assert_columns(rows, [date_source], "DS", label)
         result[date_var] = adsl["USUBJID"].map(iso_to_sas_date(rows[date_source]).set_axis(rows["USUBJID"]))

@@ -165,7 +165,7 @@ class SdtmBuilder:
                 build.part_codelists.setdefault(variable, {})[path[1] if path else 0] = codelists[0]
         supp_values = {}
         for qnam, spec in (part.get("supp") or {}).items():
-            supp_values[qnam] = expressions._text(expressions.evaluate(spec, ctx, [*path, "supp", qnam]))
+            supp_values[qnam] = expressions.as_text(expressions.evaluate(spec, ctx, [*path, "supp", qnam]))
             build.supp_notes.setdefault(qnam, self._variable_note(spec))
         frame = pd.DataFrame(ctx.values, index=rows.index)
         frame["SRCTABLE"] = name
@@ -214,21 +214,51 @@ class SdtmBuilder:
                             label=spec.get("label"), qeval=spec.get("qeval", ""))
 
     def build_records_domain(self, mapping: DomainMapping) -> DomainBuild:
-        """Literal rows (e.g. TS, TI): every value as written; STUDYID and DOMAIN added."""
+        """Literal rows (e.g. TS, TI): values as written, or a summary of a built dataset
+        (``{first: DM.RFICDTC}``, ``{count: DM.USUBJID}``); STUDYID and DOMAIN added."""
         records = mapping.document["records"]
-        frame = pd.DataFrame([{k: ("" if v is None else v) for k, v in rec.items()} for rec in records])
+        summaries = {}
+        rows = []
+        for index, record in enumerate(records):
+            row = {}
+            for key, value in record.items():
+                if isinstance(value, dict):
+                    (how, target), = value.items()
+                    row[key] = self.summary(how, target, mapping, ["records", index, key])
+                    summaries[key] = f"{how} of {target}"
+                else:
+                    row[key] = "" if value is None else value if isinstance(value, str) else f"{value:g}"
+            rows.append(row)
+        frame = pd.DataFrame(rows)
         frame = frame.astype(object).where(frame.notna(), "")      # a key absent from a record is blank
-        for column in frame.columns:
-            frame[column] = frame[column].map(lambda v: v if isinstance(v, str) else f"{v:g}" if isinstance(v, float) else str(v))
         frame.insert(0, "STUDYID", self.studyid)
         frame.insert(1, "DOMAIN", mapping.domain)
         frame["SRCTABLE"] = f"sdtm/{mapping.path.name}"
         frame["SRCROW"] = np.arange(1, len(frame) + 1)
         build = DomainBuild(name=mapping.domain, frame=frame, mapping=mapping)
         for column in frame.columns:
-            if column not in LINEAGE:
+            if column in LINEAGE:
+                continue
+            if column in summaries:
+                build.note(column, "Derived", f"Literal values, or a summary of the built data where stated "
+                                              f"(e.g. the {summaries[column]}).", column)
+            else:
                 build.note(column, "Assigned" if column in ("STUDYID", "DOMAIN") else "Protocol")
         return build
+
+    def summary(self, how: str, target: str, mapping: DomainMapping, path: list) -> str:
+        """first/last (ISO 8601 text sorts in time) or count of distinct values of DOMAIN.VARIABLE."""
+        domain, variable = target.split(".")
+        if domain not in self.domains or variable not in self.domains[domain].frame:
+            raise mapping.error(path, f"{target} is not built before {mapping.domain}; summaries can use "
+                                      f"{', '.join(sorted(self.domains))} variables")
+        values = self.domains[domain].frame[variable].astype(str)
+        values = values[values != ""]
+        if how == "count":
+            return str(values.nunique())
+        if values.empty:
+            return ""
+        return values.min() if how == "first" else values.max()
 
     # ---- phase 2: DM derivations ------------------------------------------------------------
     def resolve_date_rule(self, rule: dict, where: list, file: str, document) -> pd.Series:
@@ -288,7 +318,7 @@ class SdtmBuilder:
         if "arm" in derivations:
             params = derivations["arm"]
             path = [*dm.mapping.derivation_path("arm"), "from"]
-            raw = expressions._text(expressions.evaluate(params["from"], dm.ctx, path))
+            raw = expressions.as_text(expressions.evaluate(params["from"], dm.ctx, path))
             design = self.study.config.get("trial_design", {}) or {}
             if not design.get("arms"):
                 raise dm.mapping.error(path, "arm needs 'trial_design: arms:' in study.yaml")
@@ -416,7 +446,7 @@ class SdtmBuilder:
         if "visit" in derivations:
             params = derivations["visit"]
             path = [*mapping.derivation_path("visit")]
-            raw = expressions._text(expressions.evaluate(params["from"], ctx, [*path, "from"]))
+            raw = expressions.as_text(expressions.evaluate(params["from"], ctx, [*path, "from"]))
             date_var = params.get("date", f"{prefix}DTC" if f"{prefix}DTC" in frame else f"{prefix}STDTC")
             dtc = frame[date_var] if date_var in frame else None
             assigned, unknown = visits.assign_visits(raw, frame["USUBJID"], dtc, self.schedule,
@@ -551,10 +581,10 @@ class SdtmBuilder:
         for mapping in by_kind["source"]:
             self.ui.debug(f"  {mapping.domain}: records from {', '.join(p['from'] for _, p in mapping.parts())}")
             self.domains[mapping.domain] = self.build_source_domain(mapping)
-        for mapping in by_kind["records"]:
-            self.domains[mapping.domain] = self.build_records_domain(mapping)
         if "DM" in self.domains:
             self.derive_dm(self.domains["DM"])
+        for mapping in by_kind["records"]:
+            self.domains[mapping.domain] = self.build_records_domain(mapping)
         design = {m.document["design"]: m for m in by_kind["design"]}
         for kind in ("TE", "TA", "TV", "SE"):
             if kind in design:

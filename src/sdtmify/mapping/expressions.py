@@ -19,7 +19,7 @@ METADATA_KEYS = ("length", "origin", "source_party", "method", "comment", "label
                  "unmapped", "formats", "time", "else")
 
 
-def _text(series: pd.Series) -> pd.Series:
+def as_text(series: pd.Series) -> pd.Series:
     """A column as plain text: missing becomes ""."""
     if series.dtype == "float64":
         from .findings import number_text
@@ -30,7 +30,7 @@ def _text(series: pd.Series) -> pd.Series:
 
 def op_column(spec, ctx: MappingContext, path) -> pd.Series:
     """Take a source column as it is (text)."""
-    return _text(ctx.column(spec["column"], path))
+    return as_text(ctx.column(spec["column"], path))
 
 
 def op_variable(spec, ctx: MappingContext, path) -> pd.Series:
@@ -54,9 +54,9 @@ _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 def _named(name: str, ctx: MappingContext, path) -> pd.Series:
     """A placeholder's value: a variable computed so far, else a source column."""
     if name in ctx.values:
-        return _text(ctx.values[name])
+        return as_text(ctx.values[name])
     if name in ctx.rows.columns:
-        return _text(ctx.rows[name])
+        return as_text(ctx.rows[name])
     choices = [*ctx.values, *(c for c in ctx.rows.columns if c != "SRCROW")]
     raise ctx.error(path, f"placeholder '{{{name}}}' is neither a source column nor a variable"
                           f"{yamlio.suggest(name, choices)}")
@@ -84,7 +84,7 @@ def op_iso8601(spec, ctx: MappingContext, path) -> pd.Series:
     time = ctx.column(spec["time"], path) if "time" in spec else None
     formats = tuple(spec.get("formats", dates.DEFAULT_FORMATS))
     try:
-        return dates.to_iso8601(_text(column), formats, None if time is None else _text(time))
+        return dates.to_iso8601(as_text(column), formats, None if time is None else as_text(time))
     except dates.DateProblem as problem:
         first = problem.mask[problem.mask].index[0]
         value = column.loc[first] if time is None else f"{column.loc[first]} {time.loc[first]}"
@@ -113,7 +113,7 @@ def op_when(spec, ctx: MappingContext, path) -> pd.Series:
         result = pd.Series(np.nan, index=ctx.rows.index, dtype="float64")
     else:
         result = pd.Series("", index=ctx.rows.index, dtype=object)
-        pieces = [_text(piece) for piece in pieces]
+        pieces = [as_text(piece) for piece in pieces]
     for piece in pieces:
         result.loc[piece.index] = piece.to_numpy()
     return result if numeric else result.astype(str)
@@ -142,7 +142,7 @@ def op_lookup(spec, ctx: MappingContext, path) -> pd.Series:
     if dupes.any():
         raise ctx.error(here, f"source '{lookup['source']}' has several rows for "
                               f"{table.loc[dupes, right_cols].iloc[0].tolist()}; a lookup needs unique keys")
-    keys = pd.DataFrame({right: _text(ctx.rows[left]).to_numpy() for left, right in pairs.items()},
+    keys = pd.DataFrame({right: as_text(ctx.rows[left]).to_numpy() for left, right in pairs.items()},
                         index=ctx.rows.index)
     merged = keys.merge(table[[*right_cols, lookup["column"]]], on=right_cols, how="left", sort=False)
     values = pd.Series(merged[lookup["column"]].to_numpy(), index=ctx.rows.index)
@@ -151,14 +151,14 @@ def op_lookup(spec, ctx: MappingContext, path) -> pd.Series:
         first = keys.loc[missing].iloc[0].tolist()
         raise ctx.error(here, f"{int(missing.sum())} records have no match in '{lookup['source']}', e.g. "
                               f"{first} ({ctx.row_numbers(missing, 1)}); add them to that table")
-    return _text(values)
+    return as_text(values)
 
 
 def op_coalesce(spec, ctx: MappingContext, path) -> pd.Series:
     """The first non-blank of several expressions."""
     result = None
     for i, item in enumerate(spec["coalesce"]):
-        value = _text(evaluate(item, ctx, [*path, "coalesce", i]))
+        value = as_text(evaluate(item, ctx, [*path, "coalesce", i]))
         result = value if result is None else result.where(result != "", value)
     return result
 
@@ -171,14 +171,14 @@ OPERATIONS = {
 
 def _transform(values: pd.Series, how: str) -> pd.Series:
     """Text case and space: upper, lower, strip, title, capitalize."""
-    text = _text(values)
+    text = as_text(values)
     return getattr(text.str, how)() if how != "strip" else text.str.strip()
 
 
 def _value_map(spec, values: pd.Series, ctx: MappingContext, path) -> pd.Series:
     """Recode through an explicit table; values not in it: error (default), keep or blank."""
     table = {str(k): "" if v is None else str(v) for k, v in spec["map"].items()}
-    text = _text(values)
+    text = as_text(values)
     mapped = text.map(table)
     unmapped = mapped.isna() & (text != "")
     policy = spec.get("unmapped", "error")
@@ -194,11 +194,11 @@ def _value_map(spec, values: pd.Series, ctx: MappingContext, path) -> pd.Series:
 def _as(values: pd.Series, kind: str, ctx: MappingContext, path) -> pd.Series:
     """Type conversion: ``num``/``integer`` to float64 (errors name the rows), ``char`` to text."""
     if kind == "char":
-        return _text(values)
+        return as_text(values)
     if values.dtype == "float64":
         numbers = values
     else:
-        text = _text(values).str.strip()
+        text = as_text(values).str.strip()
         numbers = pd.to_numeric(text.where(text != "", None), errors="coerce").astype("float64")
         bad = numbers.isna() & (text != "")
         if bad.any():
@@ -226,10 +226,10 @@ def evaluate(spec, ctx: MappingContext, path) -> pd.Series:
     if "map" in spec:
         values = _value_map(spec, values, ctx, path)
     if "default" in spec:
-        text = _text(values)
+        text = as_text(values)
         values = text.where(text != "", "" if spec["default"] is None else str(spec["default"]))
     if "ct" in spec:
-        values = ctx.ct.recode(_text(values), spec["ct"], spec.get("extend", {}), ctx, path)
+        values = ctx.ct.recode(as_text(values), spec["ct"], spec.get("extend", {}), ctx, path)
     if "as" in spec:
         values = _as(values, spec["as"], ctx, path)
     return values
@@ -262,9 +262,9 @@ def condition(spec, ctx: MappingContext, path) -> pd.Series:
     if "not" in spec:
         return ~condition(spec["not"], ctx, [*path, "not"])
     if "column" in spec:
-        value = _text(ctx.column(spec["column"], [*path, "column"]))
+        value = as_text(ctx.column(spec["column"], [*path, "column"]))
     elif "variable" in spec:
-        value = _text(ctx.variable(spec["variable"], [*path, "variable"]))
+        value = as_text(ctx.variable(spec["variable"], [*path, "variable"]))
     else:
         raise ctx.error(path, "a condition needs 'column' or 'variable' (or all/any/not)")
     tests = [key for key in ("equals", "not_equals", "in", "not_in", "blank", "matches") if key in spec]

@@ -76,12 +76,13 @@ def plain(value):
 
 
 def format_number(value, digits: int | None = None) -> str:
-    """A number as the paper prints it: integers plain, others to ``digits`` decimals."""
+    """A number as the paper prints it: to ``digits`` decimals when given, else whole numbers plain
+    and others in their shortest form."""
     value = plain(value)
     if value is None:
         return MISSING_TEXT
     if isinstance(value, int):
-        return str(value)
+        return f"{value:.{digits}f}" if digits else str(value)
     if isinstance(value, float):
         if digits is None:
             return f"{value:g}"

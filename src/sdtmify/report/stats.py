@@ -123,7 +123,7 @@ def _sample_cells(stat_id: str, samples, synthetic) -> dict[str, Cell]:
         cells[f"{stat_id}/{name}/n"] = _cell(f"{stat_id}/{name}/n", len(values), str(len(values)), synthetic,
                                              detail=True)
         cells[f"{stat_id}/{name}/median"] = _cell(f"{stat_id}/{name}/median", median,
-                                                  format_number(median, 1), synthetic, detail=True)
+                                                  format_number(median), synthetic, detail=True)
     return cells
 
 
@@ -135,7 +135,7 @@ def stat_mann_whitney(stat_id: str, spec: Mapping, frame: pd.DataFrame) -> dict[
     synthetic = _synthetic(spec)
     cells = _sample_cells(stat_id, samples, synthetic)
     u, p = mann_whitney(samples[0][1], samples[1][1])
-    cells[f"{stat_id}/u"] = _cell(f"{stat_id}/u", u, format_number(u, 1), synthetic, detail=True)
+    cells[f"{stat_id}/u"] = _cell(f"{stat_id}/u", u, format_number(u), synthetic, detail=True)
     cells[f"{stat_id}/p"] = _cell(f"{stat_id}/p", p, format_p(p), synthetic)
     return cells
 

@@ -32,7 +32,7 @@ def describe_continuous(values: pd.Series, statistic: str) -> tuple[object, str]
         low, high = plain(numbers.min()), plain(numbers.max())
         return f"{low}–{high}", f"{format_number(low)}–{format_number(high)}"
     value = plain(getattr(numbers, statistic)())
-    return value, format_number(value, 1)
+    return value, format_number(value)
 
 
 STATISTIC_LABELS = {"n": "n", "median": "Median", "mean": "Mean", "min": "Minimum", "max": "Maximum",

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import isodate
-from .data import Table, null_mask
+from .data import LARGE, Table, null_mask
 
 COMBINATORS = ("all", "any", "not")
 # Values a rule may compare with that are not columns: the dataset's name and what it implies.
@@ -79,6 +79,22 @@ class View:
         if name in self.optional:
             return pd.Series("", index=self.table.frame.index, dtype="str")
         raise MissingInput(f"{self.table.name} has no {name}")
+
+    def text_test(self, name: str, fn) -> np.ndarray:
+        """``fn`` (text Series -> array) on column ``name``: once per distinct value for large
+        dataset columns, on the whole column otherwise."""
+        name = self.expand(name)
+        if name in self.table.frame.columns and name not in self.extra and len(self.frame) >= LARGE \
+                and not pd.api.types.is_numeric_dtype(self.table.frame[name].dtype):
+            return self.table.per_value(name, fn)
+        return np.asarray(fn(self.column(name).astype("str")))
+
+    def codes(self, name: str) -> np.ndarray:
+        """Integer codes of the distinct values of ``name`` (equal values, equal codes)."""
+        name = self.expand(name)
+        if name in self.table.frame.columns and name not in self.extra:
+            return self.table.factorized(name)[0].astype(np.int64)
+        return pd.factorize(self.column(name), use_na_sentinel=False)[0].astype(np.int64)
 
     def null(self, name: str) -> np.ndarray:
         name = self.expand(name)
@@ -193,6 +209,10 @@ def _apply(op: str, name: str, arg, view: View) -> np.ndarray:
     if op == "present":
         # the column is really in the dataset (not an absent `optional` one read as null)
         return np.full(len(view.frame), view.physically_has(name) == bool(arg))
+    if op in TEXT_OPERATORS and not pd.api.types.is_numeric_dtype(view.column(name).dtype):
+        fn, needs_value = TEXT_OPERATORS[op]
+        hit = view.text_test(name, lambda text: fn(text, arg)).astype(bool)
+        return hit & ~view.null(name) if needs_value else hit
     series = view.column(name)
     null = view.null(name)
     handler = OPERATORS.get(op)
@@ -242,6 +262,34 @@ def _compare(op: Callable, series: pd.Series, arg, view: View, is_var: bool) -> 
 def _date_cmp(series: pd.Series, null: np.ndarray, arg: str, view: View, sign: int) -> np.ndarray:
     other = view.column(arg)
     return ~null & ~view.null(arg) & (isodate.compare(series.astype("str"), other.astype("str")) == sign)
+
+
+def _fullmatch(text: pd.Series, pattern: str) -> np.ndarray:
+    return text.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+
+
+# Operators on the text of one column, as fn(text, arg) -> bool array, and whether they hold only on
+# non-null values. _apply runs them once per distinct value on large datasets.
+TEXT_OPERATORS: dict[str, tuple[Callable, bool]] = {
+    "matches": (lambda t, a: _fullmatch(t, a), True),
+    "not_matches": (lambda t, a: ~_fullmatch(t, a), True),
+    "numeric": (lambda t, a: _fullmatch(t, NUMBER_PATTERN) == bool(a), True),
+    "len_gt": (lambda t, a: (t.str.len() > int(a)).to_numpy(dtype=bool), True),
+    "leading_space": (lambda t, a: t.str.match(r"\s").fillna(False).to_numpy(dtype=bool), True),
+    "non_ascii": (lambda t, a: ~_fullmatch(t, r"[\x20-\x7e]*"), True),
+    "startswith": (lambda t, a: t.str.startswith(str(a)).fillna(False).to_numpy(dtype=bool), True),
+    "not_iso8601": (lambda t, a: ~_iso_ok(t, a), True),
+    "complete_date": (lambda t, a: (isodate.precision(t) >= 10) == bool(a), False),
+    "date_precision_lt": (lambda t, a: isodate.precision(t) < int(a), True),
+}
+
+
+def _iso_ok(text: pd.Series, kind: str) -> np.ndarray:
+    if kind == "date":
+        return isodate.is_valid(text)
+    if kind == "duration":
+        return _fullmatch(text, isodate.DURATION_PATTERN)
+    return isodate.is_valid(text, allow_duration=True)
 
 
 OPERATORS: dict[str, Callable] = {

@@ -16,6 +16,7 @@ from ..errors import InputError, Location
 from ..metadata.model import Dataset
 
 DATA_SUFFIXES = (".xpt", ".json", ".ndjson")
+LARGE = 20_000     # from this many records, text checks run per distinct value (see Table.factorized)
 TRIAL_DESIGN = {"TA", "TE", "TV", "TI", "TS", "TD", "TM"}
 SPECIAL_PURPOSE = {"DM", "CO", "SE", "SV", "SM"}
 
@@ -30,6 +31,7 @@ class Table:
     standard: str                 # SDTM | ADaM
     file: str = ""
     _null_cache: dict = field(default_factory=dict, repr=False)
+    _factor_cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def records(self) -> int:
@@ -80,9 +82,32 @@ class Table:
         """True where ``column`` is null: NaN for numbers, empty or blank text for characters."""
         cached = self._null_cache.get(column)
         if cached is None:
-            cached = null_mask(self.frame[column])
+            series = self.frame[column]
+            if pd.api.types.is_numeric_dtype(series.dtype) or len(series) < LARGE:
+                cached = null_mask(series)
+            else:
+                cached = self.per_value(column, null_mask)
             self._null_cache[column] = cached
         return cached
+
+    def factorized(self, column: str) -> tuple[np.ndarray, pd.Series]:
+        """(codes, distinct values) of a text column, computed once: text checks then run on the
+        distinct values (a few thousand) instead of every record (millions), and are mapped back."""
+        cached = self._factor_cache.get(column)
+        if cached is None:
+            series = self.frame[column]
+            codes, uniques = pd.factorize(series, use_na_sentinel=False)
+            if pd.api.types.is_numeric_dtype(series.dtype):
+                cached = (codes, pd.Series(np.asarray(uniques, dtype="float64")))
+            else:
+                cached = (codes, pd.Series(np.asarray(uniques, dtype=object), dtype="str"))
+            self._factor_cache[column] = cached
+        return cached
+
+    def per_value(self, column: str, fn) -> np.ndarray:
+        """``fn`` (text Series -> boolean/number array) evaluated once per distinct value of ``column``."""
+        codes, uniques = self.factorized(column)
+        return np.asarray(fn(uniques))[codes]
 
 
 def null_mask(series: pd.Series) -> np.ndarray:

@@ -21,6 +21,20 @@ INTERVAL_PATTERN = rf"(?:{DATETIME_PATTERN}|{DURATION_PATTERN})/(?:{DATETIME_PAT
 PRECISIONS = (4, 7, 10, 13, 16, 19)   # year, month, day, hour, minute, second
 
 
+def _per_distinct(fn):
+    """Run a text -> array function once per distinct value when the column is long."""
+    def wrapper(text: pd.Series, *args, **kwargs):
+        if len(text) < 20_000:
+            return fn(text, *args, **kwargs)
+        codes, uniques = pd.factorize(text, use_na_sentinel=False)
+        return np.asarray(fn(pd.Series(np.asarray(uniques, dtype=object), dtype="str"), *args, **kwargs))[codes]
+    wrapper.__doc__, wrapper.__name__ = fn.__doc__, fn.__name__
+    return wrapper
+
+
+
+
+@_per_distinct
 def is_valid(text: pd.Series, allow_duration: bool = False) -> np.ndarray:
     """True where ``text`` is a valid ISO 8601 date/datetime (or duration/interval when allowed).
 
@@ -44,6 +58,7 @@ def is_valid(text: pd.Series, allow_duration: bool = False) -> np.ndarray:
     return ok
 
 
+@_per_distinct
 def precision(text: pd.Series) -> np.ndarray:
     """Number of leading characters that are complete: 4 year .. 19 seconds; 0 if not a date.
 
@@ -76,7 +91,11 @@ def compare(left: pd.Series, right: pd.Series) -> np.ndarray:
 
 def to_date(text: pd.Series) -> pd.Series:
     """The complete date portion as datetime64 (NaT where the date portion is not complete)."""
-    return pd.to_datetime(text.str.slice(0, 10).where(precision(text) >= 10), format="%Y-%m-%d", errors="coerce")
+    codes, uniques = pd.factorize(text, use_na_sentinel=False)
+    uniques = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
+    dates = pd.to_datetime(uniques.str.slice(0, 10).where(precision(uniques) >= 10), format="%Y-%m-%d",
+                           errors="coerce")
+    return pd.Series(dates.to_numpy()[codes], index=text.index)
 
 
 def study_day(dates: pd.Series, reference: pd.Series) -> np.ndarray:

@@ -4,6 +4,7 @@ Summary, Issue Summary, Details, Rules. Built from the JSON report dict, so both
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from pathlib import Path
 
@@ -87,10 +88,14 @@ def write_xlsx(report: dict, target: Path, created: dt.datetime) -> Path:
 
 
 def _fix_zip_times(path: Path, when: dt.datetime) -> None:
-    """openpyxl stamps zip members with the wall clock; rewrite them with ``when`` (reproducible)."""
+    """openpyxl stamps the zip members and docProps "modified" with the wall clock on save; rewrite
+    both with ``when`` so the same inputs give the same bytes."""
     stamp = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
+    iso = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     with zipfile.ZipFile(path) as src:
         members = [(info, src.read(info.filename)) for info in src.infolist()]
+    members = [(info, re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + iso + rb"\g<2>", data)
+                if info.filename == "docProps/core.xml" else data) for info, data in members]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
         for info, data in members:
             fixed = zipfile.ZipInfo(info.filename, date_time=stamp)

@@ -73,6 +73,9 @@ class _Column:
             spec = xpt.XptVariable(name=var.name, label=var.label, type="Num", length=var.length or 8, format=fmt)
             self.numbers = _sas_numbers(frame[var.name], spec, dataset.name)
             date_kind = xpt._date_kind(fmt)
+            clock = self.numbers[~np.isnan(self.numbers)]
+            if date_kind == "time" and not bool(np.all((clock >= 0) & (clock < 86400))):
+                date_kind = ""                    # durations are not ISO 8601 times of day
             if date_kind and _whole(self.numbers):
                 self.kind = date_kind
                 self.meta["dataType"] = date_kind

@@ -26,6 +26,15 @@ Date/time columns (datetime64 / timedelta64) in a Num variable are written as SA
 1960-01-01) when the variable's format is a date format, else as SAS datetimes (seconds); timedeltas as
 seconds (SAS times).
 
+Text is encoded in ASCII by default (the submission norm), or Windows-1252 / Latin-1 / UTF-8 on request;
+characters the encoding lacks are an error naming the record, or with ``transliterate=True`` replaced by
+look-alikes with a warning. Values are blank-padded to their declared length; trailing blanks are
+therefore not kept, and NUL characters are refused. Readers built on readstat (pyreadstat, haven) drop
+trailing records that are entirely blank, which only a dataset of character variables can have.
+
+The header's SAS release and host fields default to ``9.4`` and ``Linux`` and the timestamps to the
+fixed build timestamp, so rebuilds are byte-identical; the study config sets them (``output: xpt:``).
+
 Everything about the metadata is checked before the file is opened; data are checked chunk by chunk as
 they are converted, into a temporary file that replaces the target only when every value was valid, so a
 failed write leaves nothing behind and every problem is reported at once.
@@ -48,7 +57,7 @@ import pandas as pd
 
 from ..atomic import atomic_path
 from ..errors import InputError, Location, WriteError
-from ..metadata.model import Dataset, Variable
+from ..metadata.model import Dataset
 
 RECORD = 80
 NAMESTR_LENGTH = 140
@@ -707,6 +716,11 @@ def write_xport(frame: pd.DataFrame, variables: Sequence[XptVariable], path: str
     codec = _codec(encoding)
     variables = list(variables)
     check_metadata(member, label, variables, encoding)
+    for stamp in {header, library or header}:
+        for text, what in ((stamp.sas_version, "SAS release"), (stamp.os_name, "host OS name")):
+            if not (text or "").isascii() or len(text or "") > 8:
+                raise WriteError(f"{path}: {what} {text!r} must be at most 8 ASCII characters "
+                                 f"(study.yaml output.xpt)")
     names = [var.name for var in variables]
     absent = [name for name in names if name not in frame.columns]
     extra = [str(name) for name in frame.columns if name not in set(names)]

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..conditions import MissingInput
 from ..engine import Hits
+from .relations import group_codes
 
 
 def _declared(view, ctx):
@@ -81,7 +82,7 @@ def define(rule, view, ctx) -> list[Hits]:
         keys = [k for k in ds.keys if k in view.frame.columns]
         if not keys:
             return []
-        mask = view.frame.duplicated(keys, keep=False).to_numpy()
+        mask = pd.Series(group_codes(view, keys)).duplicated(keep=False).to_numpy()
         return [Hits(name, mask, tuple(keys), view=view)]
     return [Hits(name, items=items)]
 

@@ -169,17 +169,16 @@ def text_values(view, ctx, test: str) -> list[Hits]:
     """Every character value of the dataset: ``leading_space`` (FDA FB1501), ``dot`` (a lone "."
     standing for missing, FB1502), ``non_ascii`` (FDA TCG 4.1.5: ASCII only in XPT v5). One finding
     per value, as CORE counts them."""
+    tests = {
+        "leading_space": lambda t: t.str.match(r"\s").fillna(False).to_numpy(dtype=bool),
+        "dot": lambda t: (t.str.strip() == ".").to_numpy(dtype=bool),
+        "non_ascii": lambda t: ~t.str.fullmatch(r"[\x20-\x7e]*").fillna(True).to_numpy(dtype=bool),
+    }
     hits = []
     for name in view.frame.columns:
-        series = view.frame[name]
-        if pd.api.types.is_numeric_dtype(series.dtype):
+        if pd.api.types.is_numeric_dtype(view.frame[name].dtype):
             continue
-        if test == "leading_space":
-            mask = series.str.match(r"\s").fillna(False).to_numpy(dtype=bool)
-        elif test == "dot":
-            mask = (series.str.strip() == ".").to_numpy(dtype=bool)
-        else:
-            mask = ~series.str.fullmatch(r"[\x20-\x7e]*").fillna(True).to_numpy(dtype=bool)
+        mask = view.text_test(name, tests[test])
         if mask.any():
             hits.append(Hits(view.table.name, mask, (name,), view=view))
     return hits

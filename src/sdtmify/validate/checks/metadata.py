@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from ..engine import Hits
 from .presence import _ig_dataset
+from .relations import group_codes
 
 _NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 _ASCII = re.compile(r"[\x20-\x7e]*")
@@ -43,7 +45,7 @@ def metadata(rule, view, ctx) -> list[Hits]:
         for name, var in _variables(view):
             if var is None or var.type != "Char" or not len(view.frame):
                 continue
-            longest = int(view.column(name).str.len().max() or 0)
+            longest = int(np.max(view.text_test(name, lambda t: t.str.len().to_numpy()), initial=0))
             if var.length > max(longest, 1) and var.length > rule.check.get("min", 8):
                 items.append({"variable": name, "value": var.length, "longest": longest})
     else:
@@ -88,7 +90,8 @@ def ig_metadata(rule, view, ctx) -> list[Hits]:
         keys = [k for k in meta.keys if k in view.frame.columns]
         if not keys:
             return []
-        mask = view.frame.duplicated(keys, keep=False).to_numpy()
+        codes = group_codes(view, keys)
+        mask = pd.Series(codes).duplicated(keep=False).to_numpy()
         return [Hits(view.table.name, mask, tuple(keys), view=view)]
     if attr == "order":
         present = [n for n in view.frame.columns if n in ig]

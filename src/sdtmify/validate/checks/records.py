@@ -68,7 +68,7 @@ def codelist(rule, view, ctx) -> list[Hits]:
         raise MissingInput(f"codelist {rule.check['codelist']} not in the loaded CT")
     series = view.column(name)
     values = set(cl.values())
-    mask = ~view.null(name) & ~series.astype("str").isin(values).to_numpy(dtype=bool)
+    mask = ~view.null(name) & ~view.text_test(name, lambda t: t.isin(values).to_numpy(dtype=bool))
     if rule.check.get("where"):
         mask &= evaluate(rule.check["where"], view)
     severity = "warning" if cl.extensible and rule.severity == "error" else None

@@ -20,6 +20,15 @@ def _needs(rule, names: list[str]) -> list[str]:
     return names + variables_of(rule.check.get("where") or {})
 
 
+def group_codes(view, names: list[str]) -> np.ndarray:
+    """One int64 code per distinct combination of ``names`` (hashing small integers, not text)."""
+    codes = np.zeros(len(view.frame), dtype=np.int64)
+    for name in names:
+        here = view.codes(name)
+        codes = pd.factorize(codes * (int(here.max(initial=0)) + 1) + here)[0].astype(np.int64)
+    return codes
+
+
 def unique(rule, view, ctx) -> list[Hits]:
     """Records sharing the values of ``keys`` (SDTMIG 3.2.1.1 natural keys, --SEQ uniqueness).
 
@@ -27,12 +36,9 @@ def unique(rule, view, ctx) -> list[Hits]:
     keys = [view.expand(k) for k in rule.check["keys"]]
     prepare(rule, view, _needs(rule, keys))
     rows = _rows(rule, view)
-    frame = pd.DataFrame({k: view.column(k) for k in keys})
-    mask = rows & frame.duplicated(keep=False).to_numpy()
-    if not rows.all():
-        mask = np.zeros(len(frame), dtype=bool)
-        sub = frame[rows]
-        mask[np.flatnonzero(rows)[sub.duplicated(keep=False).to_numpy()]] = True
+    codes = group_codes(view, keys)
+    mask = np.zeros(len(codes), dtype=bool)
+    mask[np.flatnonzero(rows)[pd.Series(codes[rows]).duplicated(keep=False).to_numpy()]] = True
     return [Hits(view.table.name, mask, tuple(rule.check.get("show") or keys), view=view)]
 
 
@@ -44,18 +50,17 @@ def one_to_one(rule, view, ctx) -> list[Hits]:
     within = [view.expand(w) for w in rule.check.get("within", [])]
     prepare(rule, view, _needs(rule, [left, right, *within]))
     keep = ~view.null(left) & ~view.null(right) & _rows(rule, view)
-    frame = pd.DataFrame({"l": view.column(left), "r": view.column(right)})
-    for i, w in enumerate(within):
-        frame[f"w{i}"] = view.column(w)
-    group = [f"w{i}" for i in range(len(within))]
-    sub = frame[keep]
+    group = group_codes(view, within)[keep]
+    lcodes, rcodes = view.codes(left)[keep], view.codes(right)[keep]
     direction = rule.check.get("direction", "both")
-    bad = np.zeros(len(sub), dtype=bool)
-    if direction in ("both", "left"):
-        bad |= (sub.groupby(group + ["l"], sort=False)["r"].transform("nunique") > 1).to_numpy()
-    if direction in ("both", "right"):
-        bad |= (sub.groupby(group + ["r"], sort=False)["l"].transform("nunique") > 1).to_numpy()
-    mask = np.zeros(len(frame), dtype=bool)
+    bad = np.zeros(len(lcodes), dtype=bool)
+    for side, other, wanted in ((lcodes, rcodes, "left"), (rcodes, lcodes, "right")):
+        if direction not in ("both", wanted):
+            continue
+        pairs = pd.DataFrame({"g": pd.factorize(group * (int(side.max(initial=0)) + 1) + side)[0], "o": other})
+        distinct = pairs.drop_duplicates().groupby("g").size()
+        bad |= np.isin(pairs["g"].to_numpy(), distinct.index[distinct.to_numpy() > 1])
+    mask = np.zeros(len(view.frame), dtype=bool)
     mask[np.flatnonzero(keep)[bad]] = True
     return [Hits(view.table.name, mask, (left, right, *within), view=view)]
 
@@ -80,13 +85,20 @@ def lookup(rule, view, ctx) -> list[Hits]:
     if missing:
         raise MissingInput(f"{target_name} has no {', '.join(missing)}")
     trows = evaluate(rule.check["target_where"], tview) if rule.check.get("target_where") else slice(None)
-    wanted = pd.MultiIndex.from_frame(
-        pd.DataFrame({f"k{i}": _key(target.frame[c]) for i, c in enumerate(columns)})[trows])
-    here = pd.MultiIndex.from_frame(pd.DataFrame({f"k{i}": _key(view.column(k)) for i, k in enumerate(keys)}))
+    wanted = pd.DataFrame({f"k{i}": _key(target.frame[c]) for i, c in enumerate(columns)})[trows]
     nulls = np.zeros(len(view.frame), dtype=bool)
     for k in keys:
         nulls |= view.null(k)
-    mask = _rows(rule, view) & ~nulls & ~here.isin(wanted)
+    if len(keys) == 1:
+        # one key: test each distinct value once (a 5-million-record LB has a few thousand)
+        allowed = set(wanted["k0"])
+        found = view.text_test(keys[0], lambda t: _key(t).isin(allowed).to_numpy()) \
+            if not pd.api.types.is_numeric_dtype(view.column(keys[0]).dtype) \
+            else _key(view.column(keys[0])).isin(allowed).to_numpy()
+    else:
+        here = pd.MultiIndex.from_frame(pd.DataFrame({f"k{i}": _key(view.column(k)) for i, k in enumerate(keys)}))
+        found = here.isin(pd.MultiIndex.from_frame(wanted))
+    mask = _rows(rule, view) & ~nulls & ~np.asarray(found, dtype=bool)
     if rule.check.get("allow"):
         mask &= ~view.column(keys[0]).isin(rule.check["allow"]).to_numpy()
     return [Hits(view.table.name, mask, tuple(keys), view=view)]
@@ -94,6 +106,9 @@ def lookup(rule, view, ctx) -> list[Hits]:
 
 def _key(series: pd.Series) -> pd.Series:
     """Keys compared as text, numbers without a trailing .0 (VISITNUM 1 matches "1")."""
+    if pd.api.types.is_numeric_dtype(series.dtype) and len(series) >= 20_000:
+        codes, uniques = pd.factorize(series, use_na_sentinel=False)
+        return pd.Series(_key(pd.Series(uniques)).to_numpy()[codes], index=series.index, dtype="str")
     if pd.api.types.is_numeric_dtype(series.dtype):
         values = series.to_numpy(dtype="float64")
         whole = np.isfinite(values) & (values == np.floor(values))
@@ -110,8 +125,8 @@ def group_count(rule, view, ctx) -> list[Hits]:
     keys = [view.expand(k) for k in rule.check["keys"]]
     prepare(rule, view, _needs(rule, keys))
     rows = _rows(rule, view)
-    frame = pd.DataFrame({k: view.column(k) for k in keys})[rows]
-    size = frame.groupby(keys, sort=False)[keys[0]].transform("size").to_numpy()
+    codes = group_codes(view, keys)[rows]
+    size = np.bincount(codes)[codes] if len(codes) else np.zeros(0, dtype=np.int64)
     bad = np.zeros(len(size), dtype=bool)
     if "min" in rule.check:
         bad |= size < rule.check["min"]

@@ -145,3 +145,19 @@ def test_required_adamig_variable_must_be_declared(tmp_path):
     message = broken(tmp_path, "adsl.yaml", "  - SITEID\n", "")
     assert message == (f"mappings/STUDY/adam/adsl.yaml:{line_of('adsl.yaml', 'variables:')} variables: SITEID is "
                        "required in every ADaMIG ADSL dataset; add it to 'variables'")
+
+
+def test_check_specs_reports_every_broken_file_without_building(tmp_path):
+    from sdtmify.adam.spec import check_specs
+
+    assert check_specs(ADAM) == []
+    folder = tmp_path / "mappings" / "STUDY" / "adam"
+    shutil.copytree(ADAM, folder)
+    for name, old, new in (("adsl.yaml", "label: Subject", "labl: Subject"),
+                           ("adrs.yaml", "sd_min_days: 42", "sd_min_days: soon")):
+        path = folder / name
+        path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    messages = check_specs(folder)
+    assert len(messages) == 2
+    assert messages[0].startswith("mappings/STUDY/adam/adrs.yaml:") and "'soon' should be a number" in messages[0]
+    assert messages[1].endswith("unknown key 'labl' (did you mean 'label'?)")

@@ -76,3 +76,20 @@ def test_lineage_files_trace_records_to_source_rows(home, tmp_path):
     assert [p.read_bytes() for p in again] == first
     ts = pd.read_csv(tmp_path / "lineage" / "ts.csv", dtype=str)
     assert set(ts["SRCTABLE"]) == {"sdtm/ts.yaml"}
+
+
+def test_every_operation_and_derivation_is_documented_with_an_example():
+    """A new operation is one function, one schema entry and one documented example."""
+    from sdtmify.mapping.expressions import OPERATIONS
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "mapping-language.md").read_text()
+    schema = yamlio.load_schema("mapping")
+    for name in OPERATIONS:
+        assert name in schema["$defs"]["expression"]["properties"], name
+        assert f"{{{name}:" in docs or f"| `{name}`" in docs, name
+    derivations = schema["$defs"]["derivation"]["oneOf"]
+    names = set(derivations[0]["enum"]) | set(derivations[1]["properties"])
+    for name in names:
+        assert f"| `{name}`" in docs, name
+    for modifier in ("transform", "map", "default", "ct", "as"):
+        assert f"| `{modifier}" in docs, modifier

@@ -120,3 +120,34 @@ def test_core_ids_and_conformance_rule_ids_match_the_core_catalogue(shared):
 
 def test_no_mutation_names_an_unknown_rule():
     assert set(MUTATIONS) <= {r.id for r in RULES}
+
+
+@pytest.mark.parametrize("rule_id", ["SD1201", "SD1603", "SD1608", "SD1625", "SD1105", "SD1216", "SD1018"])
+def test_large_datasets_flag_the_same_records(rule_id, tmp_path):
+    """From 20,000 records text checks run per distinct value and keys as integer codes: same answer."""
+    import pandas as pd
+
+    frame, meta = CLEAN["LB"]
+    big = pd.concat([frame] * 3000, ignore_index=True)          # 24,000 records
+    big["LBSEQ"] = np.arange(1, len(big) + 1, dtype=float)
+    bad = [5, 12_345, 23_999]
+    big.loc[bad, "LBDTC"] = "2020-02-30"
+    big.loc[bad, "LBSTRESC"] = "030"
+    big.loc[bad, "LBTESTCD"] = "1ALT"
+    big.loc[bad, "VISITNUM"] = 9.0
+    big.loc[bad[1], "LBSEQ"] = 1.0
+    big.loc[bad, "LBTEST"] = "Alanine Transaminase"
+    wrong_day = [8, 100, 23_990]      # records with a valid LBDTC and a wrong LBDY
+    big.loc[wrong_day, "LBDY"] = 99.0
+    big.loc[bad, "LBCAT"] = " CHEMISTRY"
+    frames = dict(CLEAN, LB=(big, meta))
+    rule = next(r for r in RULES if r.id == rule_id)
+    _, hits = run_rule(rule, context(frames, tmp_path, with_define=False))
+    rows = flagged(hits).get("LB", [])
+    if rule_id == "SD1105":        # LBSEQ 1 reused: the original record of that subject and the changed one
+        first = int(np.flatnonzero((big["USUBJID"] == big.loc[bad[1], "USUBJID"]) & (big["LBSEQ"] == 1))[0])
+        assert rows == sorted([first + 1, bad[1] + 1])
+    elif rule_id == "SD1216":
+        assert rows == [b + 1 for b in wrong_day]
+    else:
+        assert rows == [b + 1 for b in bad]

@@ -109,16 +109,15 @@ def run_steps(specs: list[DatasetSpec], frames: dict[str, pd.DataFrame], ui: Con
     return states
 
 
-def _typed(frame: pd.DataFrame, variable, spec: DatasetSpec, line: int | None) -> pd.Series:
+def _typed(frame: pd.DataFrame, variable) -> pd.Series:
+    """The column as the writers expect it: text with "" for missing, or float64 numbers
+    (a Num variable holding text was refused when its metadata was built)."""
     values = frame[variable.name]
     if variable.type == "Char":
         return as_char(values)
-    numbers = pd.to_numeric(values.replace("", np.nan) if values.dtype != "float64" else values, errors="coerce")
-    bad = values[numbers.isna() & values.notna() & (as_char(values) != "")]
-    if len(bad):
-        raise AdamError(f"{variable.name} is Num but holds text such as {bad.iloc[0]!r}; "
-                        f"declare it Char or derive a number", Location(spec.file, line, f"variables.{variable.name}"))
-    return numbers.astype("float64")
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype("float64")
+    return pd.to_numeric(values.where(values != ""), errors="coerce").astype("float64")
 
 
 def finish(state: _State, lookup: meta.Lookup, frames: dict[str, pd.DataFrame],
@@ -149,8 +148,7 @@ def finish(state: _State, lookup: meta.Lookup, frames: dict[str, pd.DataFrame],
             methods[method] = Method(oid=method, name=f"Algorithm for {spec.name}.{vspec.name}",
                                      description=ctx.methods.get(vspec.name, ""))
         variables.append(replace(variable, origin=origin, method=method))
-    out = pd.DataFrame({v.name: _typed(frame, v, spec, vspec.line)
-                        for v, vspec in zip(variables, spec.variables, strict=True)})
+    out = pd.DataFrame({v.name: _typed(frame, v) for v in variables})
     if "PARAMCD" in out.columns:
         variables = [_with_param_metadata(v, spec.name, out, ctx, methods) for v in variables]
     key_seq = {name: index for index, name in enumerate(keys, start=1)}

@@ -106,3 +106,23 @@ def load_specs(folder: Path) -> list[DatasetSpec]:
         names[spec.name] = spec.file
         specs.append(spec)
     return specs
+
+
+def check_specs(folder: Path) -> list[str]:
+    """One message per problem found in a study's adam folder without building (for ``sdtmify check``):
+    schema violations of every file, unknown derivations, duplicate variables and datasets."""
+    from ..errors import InputError
+
+    messages, names = [], {}
+    for path in sorted(Path(folder).glob("*.yaml")):
+        if path.name in RESERVED:
+            continue
+        try:
+            spec = load_dataset_spec(path)
+        except InputError as exc:
+            messages.append(str(exc))
+            continue
+        if spec.name in names:
+            messages.append(f"{spec.file}:1 dataset: dataset {spec.name} is already declared in {names[spec.name]}")
+        names.setdefault(spec.name, spec.file)
+    return messages

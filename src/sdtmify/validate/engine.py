@@ -112,6 +112,9 @@ def run_rule(rule: Rule, ctx: Context) -> tuple[RuleResult, list[Hits]]:
             except MissingInput as exc:
                 reasons.append(f"{table.name}: {exc}")
                 continue
+            except Exception as exc:  # a defect must not stop the other rules; it is reported, not hidden
+                reasons.append(f"{table.name}: could not run ({type(exc).__name__}: {exc}); please report")
+                continue
             checked.append(table.name)
             records += table.records
             hits.extend(h for h in found if h.count)

@@ -123,6 +123,8 @@ def _load(files: tuple[Path, ...], _mtimes: tuple[int, ...]) -> tuple[Rule, ...]
             if not any(authority.get(k) for k in AUTHORITY_KEYS):
                 raise InputError(f"authority names none of {', '.join(AUTHORITY_KEYS)}",
                                  Location(str(path), line, "authority"))
+            for problem in _condition_problems(check):
+                raise InputError(problem, Location(str(path), raw["check"].get("__line__", line), "check"))
             if raw["id"] in rules:
                 raise InputError(f"rule id {raw['id']} already used in {rules[raw['id']].file}", where)
             rules[raw["id"]] = Rule(
@@ -132,3 +134,33 @@ def _load(files: tuple[Path, ...], _mtimes: tuple[int, ...]) -> tuple[Rule, ...]
                 file=path.name, line=line, tags=tuple(raw.get("tags", ())),
             )
     return tuple(rules[k] for k in sorted(rules))
+
+
+_CONDITION_KEYS = ("when", "where", "target_where")
+
+
+def _condition_problems(check: dict) -> list[str]:
+    """Unknown operators in a check's conditions (found when loading, not in the middle of a run)."""
+    from .conditions import COMBINATORS, OPERATORS, TEXT_OPERATORS
+
+    known = set(OPERATORS) | set(TEXT_OPERATORS) | {"present", "null", None}
+    problems: list[str] = []
+
+    def walk(cond, where):
+        if not isinstance(cond, dict):
+            problems.append(f"{where}: a condition is a mapping, not {cond!r}")
+            return
+        for key, value in cond.items():
+            if key in COMBINATORS:
+                for item in value if isinstance(value, list) else [value]:
+                    walk(item, f"{where}.{key}")
+            elif isinstance(value, dict):
+                problems.extend(f"{where}.{key}: unknown operator '{op}'" for op in value if op not in known)
+
+    for key in _CONDITION_KEYS:
+        if key in check:
+            walk(check[key], f"check.{key}")
+    for key, value in (check.get("args") or {}).items():
+        if key in ("where", "when") and value:
+            walk(value, f"check.args.{key}")
+    return problems

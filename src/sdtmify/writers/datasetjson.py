@@ -54,6 +54,19 @@ def _sas_numbers(series: pd.Series, variable: xpt.XptVariable, dataset: str) -> 
     return values
 
 
+def _row_encoder():
+    """One JSON array per record, compact, UTF-8 text kept as is, NaN refused. CPython's C encoder is
+    built once and reused (``JSONEncoder.encode`` rebuilds it on every call, which dominates per-row cost)."""
+    from json import encoder as json_encoder
+
+    if json_encoder.c_make_encoder is None:   # no C accelerator: the public API, slower
+        encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+        return encode
+    make = json_encoder.c_make_encoder(None, None, json_encoder.encode_basestring, None, ":", ",",
+                                       False, False, False)
+    return lambda row: "".join(make(row, 0))
+
+
 def _whole(values: np.ndarray) -> bool:
     finite = values[~np.isnan(values)]
     return bool(np.all(finite == np.floor(finite))) and bool(np.all(np.abs(finite) <= 2.0 ** 53))
@@ -185,6 +198,7 @@ def write_dataset_json(frame: pd.DataFrame, dataset: Dataset, path: str | Path, 
     except WriteError as exc:
         raise WriteError(f"{path}: {exc}") from exc
     encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    encode_row = _row_encoder()
     rows = len(frame)
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as handle:
         if ndjson:
@@ -198,7 +212,7 @@ def write_dataset_json(frame: pd.DataFrame, dataset: Dataset, path: str | Path, 
                 records = zip(*(column.values(frame, start, stop) for column in columns))
             except WriteError as exc:
                 raise WriteError(f"{path}: {dataset.name}.{exc}") from exc
-            lines = map(encoder.encode, records)
+            lines = map(encode_row, records)
             if ndjson:
                 handle.write("\n".join(lines) + "\n")
             else:

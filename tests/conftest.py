@@ -36,3 +36,13 @@ def rscript() -> str:
     if probe.returncode != 0:
         pytest.skip("R package haven not installed (apt-get install r-cran-haven)")
     return exe
+
+
+@pytest.fixture(scope="session")
+def nci84_output(tmp_path_factory):
+    """NCI84 built once, every stage (SDTM, ADaM, XPT, Dataset-JSON, define, validation, report), into a
+    temporary folder: ``(folder, BuildResult)``. Tests read the files on disk, as users and reviewers do."""
+    from sdtmify.build import build_study
+
+    out = tmp_path_factory.mktemp("nci84_output") / "NCI84"
+    return out, build_study("NCI84", out_dir=str(out))

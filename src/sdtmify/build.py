@@ -1,114 +1,106 @@
 """`sdtmify build`: every stage, in the order data flows, into a temporary folder renamed at the end.
 
-sources -> mapping (SDTM) -> ADaM -> writers (XPT, Dataset-JSON, define.xml) -> validator -> report.
-A stage whose module has not landed yet is reported plainly as not built; nothing is pretended."""
+sources -> mapping (SDTM) -> ADaM -> writers (XPT, Dataset-JSON, define.xml, lineage) -> validator -> report.
+The whole output folder is built beside the target and renamed into place only when every stage succeeded,
+so a failed build leaves the previous output as it was."""
 
 from __future__ import annotations
 
-import importlib
+import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic import atomic_dir
 from .console import QUIET, Console
-from .errors import NotBuiltYet
 from .paths import output_dir
+
+STEPS = ("mapping sources to SDTM", "deriving ADaM", "writing XPT, Dataset-JSON and lineage",
+         "writing define.xml", "validating", "recomputing the published tables")
 
 
 @dataclass
 class BuildResult:
     study: str
     out_dir: Path
-    written: dict[str, list[str]] = field(default_factory=dict)    # stage -> relative paths
-    not_built: list[str] = field(default_factory=list)
+    written: dict[str, list[str]] = field(default_factory=dict)    # stage -> paths relative to out_dir
     findings: dict[str, int] = field(default_factory=dict)         # severity -> count
+    report_mismatches: int | None = None
     exit_code: int = 0
 
     def summary(self) -> str:
+        """What was written where: one line per stage with file counts by kind."""
         lines = [f"sdtmify build {self.study} -> {self.out_dir}"]
         for stage, paths in self.written.items():
-            shown = ", ".join(Path(p).name for p in paths[:12])
-            more = f" (+{len(paths) - 12} more)" if len(paths) > 12 else ""
-            lines.append(f"  {stage:<12} {len(paths):>3} files: {shown}{more}")
+            kinds = Counter(Path(p).suffix.lstrip(".") or "file" for p in paths)
+            folders = sorted({str(Path(p).parts[0]) for p in paths})
+            by_kind = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+            lines.append(f"  {stage:<11} {len(paths):>4} files in {', '.join(f'{f}/' for f in folders)} ({by_kind})")
         if self.findings:
-            counts = ", ".join(f"{n} {sev}" for sev, n in self.findings.items())
-            lines.append(f"  validation   {counts}")
-        for item in self.not_built:
-            lines.append(f"  not built yet: {item}")
+            counts = ", ".join(f"{severity}s: {n}" for severity, n in self.findings.items())
+            lines.append(f"  conformance {counts} (validation/validation.xlsx)")
+        if self.report_mismatches is not None:
+            verdict = "all published values reproduced" if not self.report_mismatches else \
+                f"{self.report_mismatches} unexplained mismatch(es) with the published values"
+            lines.append(f"  report      {verdict} (report/comparison.md)")
         return "\n".join(lines)
-
-
-def _optional(module: str, what: str, result: BuildResult):
-    """Import a stage's module; when it has not landed, record that plainly and return None."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and (exc.name == module or module.startswith(exc.name + ".")):
-            result.not_built.append(what)
-            return None
-        raise
 
 
 def build_study(study: str, ct_file: str | None = None, out_dir: str | None = None,
                 ui: Console = QUIET, validate: bool = True, report: bool = True) -> BuildResult:
+    from .adam.engine import build_adam
+    from .mapping.engine import build_sdtm
+    from .metadata import serialize
     from .study import load_study
+    from .writers.define import write_define_files
+    from .writers.lineage import write_lineage
+    from .writers.outputs import write_bundle
 
     target = Path(out_dir) if out_dir else output_dir(study)
     result = BuildResult(study=study, out_dir=target)
     spec = load_study(study)
-    steps = ["SDTM", "ADaM", "XPT + Dataset-JSON", "define.xml", "validation", "report"]
-    total = len(steps)
+    total = len(STEPS)
+    written: dict[str, list[Path]] = {}
 
     with atomic_dir(target) as tmp:
-        ui.step(1, total, "mapping sources to SDTM")
-        engine = _optional("sdtmify.mapping.engine", "SDTM mapping engine (issue: mapping engine)", result)
-        if engine is None:
-            raise NotBuiltYet(
-                f"{study}: the SDTM mapping engine has not landed yet, so nothing can be built. "
-                f"Source tables are in {spec.folder / 'source'}; `sdtmify check` validates what exists.")
-        sdtm = engine.build_sdtm(spec, ct_file=ct_file, ui=ui)
-        bundles = [sdtm]
+        ui.step(1, total, STEPS[0])
+        bundles = [build_sdtm(spec, ct_file=ct_file, ui=ui)]
 
-        ui.step(2, total, "deriving ADaM")
-        adam_engine = _optional("sdtmify.adam.engine", "ADaM datasets (issue: ADaM)", result)
-        if adam_engine is not None and spec.has_adam:
-            bundles.append(adam_engine.build_adam(spec, sdtm, ui=ui))
+        ui.step(2, total, STEPS[1])
+        if spec.has_adam:
+            bundles.append(build_adam(spec, bundles[0], ui=ui))
 
-        ui.step(3, total, "writing XPT and Dataset-JSON")
-        from .metadata import serialize
-        from .writers.lineage import write_lineage
-        from .writers.outputs import write_bundle
-
+        ui.step(3, total, STEPS[2])
         for bundle in bundles:
             folder = tmp / bundle.standard.lower()
-            result.written[bundle.standard] = write_bundle(bundle, folder, spec, ui=ui)
-            snapshot = serialize.dump(bundle.metadata, tmp / "metadata" / f"{bundle.standard.lower()}.json")
-            result.written.setdefault("metadata", []).append(snapshot)
-            result.written.setdefault("lineage", []).extend(write_lineage(bundle, tmp / "lineage"))
+            written[bundle.standard] = list(write_bundle(bundle, folder, spec, ui=ui))
+            written.setdefault("metadata", []).append(
+                serialize.dump(bundle.metadata, tmp / "metadata" / f"{bundle.standard.lower()}.json"))
+            written.setdefault("lineage", []).extend(write_lineage(bundle, tmp / "lineage"))
 
-        ui.step(4, total, "writing define.xml")
-        define = _optional("sdtmify.writers.define", "define.xml (issue: Define-XML)", result)
-        if define is not None:
-            for bundle in bundles:
-                folder = tmp / bundle.standard.lower()
-                result.written.setdefault("define", []).extend(define.write_define_files(bundle, folder, spec))
+        ui.step(4, total, STEPS[3])
+        for bundle in bundles:
+            written[bundle.standard].extend(write_define_files(bundle, tmp / bundle.standard.lower(), spec))
 
-        ui.step(5, total, "validating")
+        ui.step(5, total, STEPS[4])
         if validate:
-            runner = _optional("sdtmify.validate.run", "validation report (issue: validator)", result)
-            if runner is not None:
-                outcome = runner.validate_build(tmp, spec, ct_file=ct_file, ui=ui)
-                result.written["validation"] = outcome.written
-                result.findings = outcome.counts
-                result.exit_code = max(result.exit_code, outcome.exit_code)
+            from .validate.run import validate_build
 
-        ui.step(6, total, "recomputing the paper's tables")
-        if report and len(bundles) > 1:
-            paper = _optional("sdtmify.report.paper", "report (issue: ADaM report)", result)
-            if paper is not None and spec.has_report:
-                written, mismatches = paper.build_report(spec, tmp / "adam", tmp / "report", ui=ui)
-                result.written["report"] = written
-                if mismatches:
-                    result.exit_code = max(result.exit_code, 1)
-    result.written = {k: [str(Path(p)) for p in v] for k, v in result.written.items()}
+            outcome = validate_build(tmp, spec, ct_file=ct_file, ui=ui)
+            written["validation"] = list(outcome.written)
+            result.findings = outcome.counts
+            result.exit_code = max(result.exit_code, outcome.exit_code)
+
+        ui.step(6, total, STEPS[5])
+        if report and spec.has_adam and spec.has_report:
+            from .report.paper import build_report
+
+            paths, mismatches = build_report(spec, tmp / "adam", tmp / "report", ui=ui)
+            written["report"] = list(paths)
+            result.report_mismatches = mismatches
+            if mismatches:
+                result.exit_code = max(result.exit_code, 1)
+
+        result.written = {stage: sorted(os.path.relpath(p, tmp) for p in paths)
+                          for stage, paths in written.items()}
     return result

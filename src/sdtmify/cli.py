@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import __version__
 from .console import Console
-from .errors import NotBuiltYet, SdtmifyError
+from .errors import SdtmifyError
 
 
 def _cmd_build(args, ui: Console) -> int:
@@ -170,17 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     ui = Console(verbosity=0 if args.quiet else 2 if args.verbose else 1)
     try:
         return args.func(args, ui)
-    except NotBuiltYet as exc:
-        ui.error(str(exc))
-        return exc.exit_code
     except SdtmifyError as exc:
         ui.error(str(exc))
         return exc.exit_code
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("sdtmify."):
-            ui.error(f"'{args.command}' is not built yet ({exc.name} has not landed)")
-            return 2
-        raise
     except KeyboardInterrupt:
         ui.error("interrupted")
         return 130

@@ -51,7 +51,3 @@ class MetadataError(InputError):
 
 class WriteError(SdtmifyError):
     """A dataset that cannot be written as asked (e.g. a value longer than its declared length)."""
-
-
-class NotBuiltYet(SdtmifyError):
-    """A command whose implementation has not landed; said plainly instead of pretending."""

@@ -168,7 +168,7 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
     ct = terminology.ct
     for name in sorted(domains):
         build = domains[name]
-        template = standards.sdtm_dataset(name)
+        template = standards.with_class_variables(standards.sdtm_dataset(name), build.frame.columns)
         _check_standard_variables(build, template)
         frame = build.frame
         keys = _sort_keys(frame, template, build.mapping)

@@ -143,6 +143,43 @@ def sdtm_dataset(domain: str) -> Dataset:
     )
 
 
+@lru_cache(maxsize=None)
+def _class_variables() -> dict[str, tuple[Variable, ...]]:
+    """SDTM v2.0 class variables a sponsor may add to a domain of that class (``class-variables.csv``)."""
+    path = specs_dir() / SDTM_FOLDER / "class-variables.csv"
+    found: dict[str, list[Variable]] = {}
+    for line, row in _read_csv(path):
+        _check_row(path, line, row)
+        if not row["variable"].startswith("--"):
+            raise MetadataError(f"{row['variable']}: a class variable is written with the '--' prefix",
+                                Location(str(path), line, "variable"))
+        found.setdefault(row["class"].upper(), []).append(_variable(row, 0))
+    return {cls: tuple(members) for cls, members in found.items()}
+
+
+def with_class_variables(template: Dataset, names) -> Dataset:
+    """``template`` plus those of ``names`` that are variables of its general observation class.
+
+    SDTMIG 3.4 section 2.5 (and e.g. LB assumption 5) lets a sponsor add any Identifier, Timing or
+    qualifier variable of the domain's SDTM class to a domain whose specification does not list it
+    (e.g. LBLLOQ from the Findings qualifier --LLOQ). Such a variable stays standard (no SUPP--),
+    is Permissible, and is placed after the domain's qualifiers, before its first Timing variable,
+    as the model orders the class qualifiers. Names that are not class variables are left out:
+    the caller reports them."""
+    prefix = template.domain or template.name
+    known = {var.name for var in template.variables}
+    members = {var.name.replace("--", prefix, 1): var for var in _class_variables().get(template.class_.upper(), ())}
+    added = [replace(members[name], name=name, core="Perm") for name in members
+             if name in set(names) and name not in known]
+    if not added:
+        return template
+    variables = list(template.variables)
+    timing = next((index for index, var in enumerate(variables) if var.role == "Timing"), len(variables))
+    variables[timing:timing] = added
+    ordered = tuple(replace(var, order=index) for index, var in enumerate(variables, start=1))
+    return replace(template, variables=ordered)
+
+
 def _adam_class(cls: str) -> str:
     key = cls.upper().replace("-", "").replace(" ", "")
     aliases = {"ADSL": "ADSL", "SUBJECTLEVELANALYSISDATASET": "ADSL", "BDS": "BDS", "BASICDATASTRUCTURE": "BDS",

@@ -87,7 +87,7 @@ def define(rule, view, ctx) -> list[Hits]:
     return [Hits(name, items=items)]
 
 
-def define_datasets(rule, ctx, tables) -> list[Hits]:
+def define_datasets(rule, ctx, tables, direction: str = "data") -> list[Hits]:
     """Every dataset has an ItemGroupDef (``direction: data``) and every ItemGroupDef has a dataset
     (``direction: define``), per standard."""
     if not ctx.define:
@@ -96,7 +96,7 @@ def define_datasets(rule, ctx, tables) -> list[Hits]:
     for standard, meta in sorted(ctx.define.items()):
         declared = {d.name for d in meta.datasets}
         present = {t.name for t in ctx.tables.values() if t.standard == standard}
-        if rule.check.get("args", {}).get("direction", "data") == "data":
+        if direction == "data":
             hits += [Hits(n, items=[{"variable": "", "value": n}]) for n in sorted(present - declared)]
         else:
             hits += [Hits(n, items=[{"variable": "", "value": n}]) for n in sorted(declared - present)]

@@ -11,6 +11,7 @@ import pandas as pd
 from .. import isodate
 from ..conditions import MissingInput, View, evaluate, text_or_empty
 from ..engine import Hits
+from .define import define_datasets
 from .records import prepare
 from .relations import _key
 
@@ -281,13 +282,10 @@ def ts_parameters(rule, ctx, tables, params: list[str], when: dict | None = None
     return [Hits("TS", items=items)]
 
 
-STUDY_FUNCTIONS = {"ts_parameters": ts_parameters}
+STUDY_FUNCTIONS = {"ts_parameters": ts_parameters, "define_datasets": define_datasets}
 
 
 def study_function(rule, ctx, tables) -> list[Hits]:
-    if rule.check["name"] in ("define_datasets",):
-        from .define import define_datasets
-        return define_datasets(rule, ctx, tables)
     return STUDY_FUNCTIONS[rule.check["name"]](rule, ctx, tables, **(rule.check.get("args") or {}))
 
 

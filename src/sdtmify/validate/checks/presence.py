@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from ..conditions import MissingInput
 from ..engine import Hits
 

@@ -1,5 +1,6 @@
-"""NCI84 end to end: sources -> SDTM -> ADaM -> XPT, read back by real readers (pyreadstat, R haven)
-and compared with the paper's Table 3 (Mol Cancer Ther 2009;8(11):2983-91), written here as literals."""
+"""NCI84 end to end: sources -> SDTM -> ADaM -> XPT (as `sdtmify build` writes them), read back by real
+readers (pyreadstat, R haven) and compared with the paper's Table 3 (Mol Cancer Ther 2009;8(11):2983-91),
+written here as literals."""
 
 from __future__ import annotations
 
@@ -30,22 +31,18 @@ ADAM = ("ADAE", "ADLB", "ADRS", "ADSL", "ADTTE")
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """Build NCI84's SDTM and ADaM in memory and write the ADaM XPT files."""
+def built(nci84_output, tmp_path_factory):
+    """NCI84's ADaM: built in memory here, and as ``sdtmify build`` wrote it (the shared session build).
+
+    Returns (ADaM bundle, folder of the build's ADaM XPT files, SDTM bundle, study)."""
     study_module = pytest.importorskip("sdtmify.study")
     engine = pytest.importorskip("sdtmify.mapping.engine")
     from sdtmify.adam.engine import build_adam
-    from sdtmify.writers import xpt
 
     study = study_module.load_study("NCI84")
     sdtm = engine.build_sdtm(study)
     adam = build_adam(study, sdtm)
-    folder = tmp_path_factory.mktemp("adam")
-    stamp = build_timestamp(study.timestamp)
-    for dataset in adam.datasets.values():
-        xpt.write_xpt(dataset.frame, dataset.meta, folder / f"{dataset.meta.name.lower()}.xpt",
-                      created=stamp, modified=stamp)
-    return adam, folder, sdtm, study
+    return adam, nci84_output[0] / "adam", sdtm, study
 
 
 def read(folder, name: str) -> tuple[pd.DataFrame, object]:
@@ -165,16 +162,17 @@ def test_r_haven_reads_adsl_and_adtte(built, rscript):
     assert out.split("|") == ["21", "4", first, "DATE9", str(total)]
 
 
-def test_rebuilding_gives_byte_identical_xpt(built, tmp_path):
+def test_rebuilding_gives_byte_identical_xpt_to_the_build(built, tmp_path):
     from sdtmify.adam.engine import build_adam
     from sdtmify.metadata.serialize import to_dict
     from sdtmify.writers import xpt
+    from sdtmify.writers.outputs import xpt_options
 
     adam, folder, sdtm, study = built
     again = build_adam(study, sdtm)
     stamp = build_timestamp(study.timestamp)
     for name, dataset in again.datasets.items():
         target = tmp_path / f"{name.lower()}.xpt"
-        xpt.write_xpt(dataset.frame, dataset.meta, target, created=stamp, modified=stamp)
+        xpt.write_xpt(dataset.frame, dataset.meta, target, created=stamp, modified=stamp, **xpt_options(study))
         assert target.read_bytes() == (folder / target.name).read_bytes(), name
     assert to_dict(again.metadata) == to_dict(adam.metadata)

@@ -187,3 +187,21 @@ def test_check_lists_every_schema_problem(tmp_path, monkeypatch):
     assert len(messages) == 2
     assert messages[0].startswith("mappings/NCI84/sdtm/ae.yaml:") and "unknown key 'iso8061'" in messages[0]
     assert messages[1].startswith("mappings/NCI84/sdtm/ex.yaml:") and "'number' is not one of: char, num, integer" in messages[1]
+
+
+def test_keys_that_do_not_identify_each_record(tmp_path):
+    study, text = broken(tmp_path, "sdtm/lb.yaml", "keys: [STUDYID, USUBJID, LBTESTCD, LBDTC]",
+                         "keys: [STUDYID, USUBJID, LBTESTCD]")
+    line = line_of(text, "keys:")
+    assert error_of(study) == (
+        f"mappings/NCI84/sdtm/lb.yaml:{line} keys: LB: 2 records share their keys STUDYID, USUBJID, LBTESTCD "
+        f"(e.g. STUDYID='NCI84', USUBJID='NCI84-001-A', LBTESTCD='IFNG': labs row 1, labs row 2); the keys must "
+        f"identify each record: add a key (e.g. --DTC, VISITNUM, --SEQ) to 'keys'")
+
+
+def test_key_that_is_not_a_variable(tmp_path):
+    study, text = broken(tmp_path, "sdtm/lb.yaml", "keys: [STUDYID, USUBJID, LBTESTCD, LBDTC]",
+                         "keys: [STUDYID, USUBJID, LBTESTCD, LBDTTC]")
+    line = line_of(text, "keys:")
+    assert error_of(study) == (f"mappings/NCI84/sdtm/lb.yaml:{line} keys: key LBDTTC is not a variable of LB "
+                               f"(did you mean 'LBDTC'?)")

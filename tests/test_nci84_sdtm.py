@@ -340,3 +340,39 @@ def test_xpt_files_read_back_equal(bundle, tmp_path):
                 assert got.fillna("").astype(str).str.rstrip().tolist() == want.str.rstrip().tolist(), f"{name}.{var.name}"
         labels = {var.name: var.label for var in built.meta.variables}
         assert meta.column_names_to_labels == labels, name
+
+
+def test_every_domain_is_sorted_and_unique_by_its_keys(bundle):
+    """One source of truth: the keys define.xml states (KeySequence) sort the records and identify each one."""
+    for name, built in bundle.datasets.items():
+        keys = list(built.meta.keys)
+        assert keys, name
+        stated = sorted((v.key_sequence, v.name) for v in built.meta.variables if v.key_sequence)
+        assert [n for _, n in stated] == keys, name
+        records = built.frame[keys]
+        assert not records.duplicated().any(), name
+        ordered = records.sort_values(keys, kind="mergesort")
+        assert ordered.index.tolist() == list(range(len(records))), f"{name} is not sorted by {keys}"
+
+
+def test_mapping_keys_are_the_dataset_keys(bundle):
+    """ds.yaml's keys, not the IG's natural keys, are the DS keys (they used to disagree)."""
+    assert bundle.datasets["DS"].meta.keys == ("STUDYID", "USUBJID", "DSSTDTC", "DSDECOD")
+    assert bundle.datasets["LB"].meta.keys == ("STUDYID", "USUBJID", "LBTESTCD", "LBDTC")
+    assert bundle.datasets["SUPPAE"].meta.keys[:3] == ("STUDYID", "RDOMAIN", "USUBJID")
+
+
+def test_limit_of_quantitation_is_lblloq_not_supplb(bundle):
+    """LB assumption 5: the Findings qualifier --LLOQ may be added to LB, so no SUPPLB is needed."""
+    assert "SUPPLB" not in bundle.datasets
+    lb = frame(bundle, "LB")
+    labs = pd.read_csv(SOURCES / "labs.csv", dtype=str, keep_default_na=False)
+    cytokine = lb["LBCAT"] == "CYTOKINE"
+    ifng = lb["LBTESTCD"] == "IFNG"
+    assert set(lb.loc[ifng, "LBLLOQ"]) == {float(labs.loc[labs["test"] == "IFN-gamma", "lloq"].iloc[0])}
+    assert lb.loc[~cytokine, "LBLLOQ"].isna().all()
+    variable = bundle.datasets["LB"].meta.variable("LBLLOQ")
+    assert (variable.label, variable.type, variable.core, variable.role) == (
+        "Lower Limit of Quantitation", "Num", "Perm", "Variable Qualifier")
+    names = bundle.datasets["LB"].meta.variable_names
+    assert names.index("LBTOXGR") < names.index("LBLLOQ") < names.index("VISITNUM")

@@ -65,3 +65,10 @@ def test_large_columns_give_the_same_answers_per_distinct_value():
     text = pd.Series(["2020-02-29", "2019-02-29", "2020-01"] * 10_000, dtype="str")
     assert isodate.is_valid(text).tolist() == [True, False, True] * 10_000
     assert isodate.precision(text).tolist() == [10, 10, 7] * 10_000
+
+
+def test_a_rule_naming_an_unknown_function_is_refused(tmp_path):
+    (tmp_path / "f.yaml").write_text("rules:\n  - {id: X1, severity: error, message: m, authority: {sponsor: s},\n"
+                                     "     check: {type: function, name: study_days}}\n")
+    with pytest.raises(InputError, match="no function named 'study_days'; known: .*study_day"):
+        load_rules(tmp_path)

@@ -4,6 +4,7 @@ its mutation (tests/fixtures/validate/mutations.yaml) makes it flag exactly the 
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import yaml
 
 from sdtmify.validate.context import IGStandards, load_terminology
 from sdtmify.validate.define_xml import read_define
-from sdtmify.validate.engine import Context, run_rule
+from sdtmify.validate.engine import Context, details, run_rule
 from sdtmify.validate.rules import AUTHORITY_KEYS, load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,6 +91,9 @@ def test_rule_flags_exactly_the_mutated_records(rule, tmp_path, request):
     result, hits = run_rule(rule, ctx)
     assert result.status == "failed", f"{rule.id}: {result.status} {result.reason}"
     assert flagged(hits) == case["expect"]
+    # every placeholder of the message template is filled with a value found
+    for message in details(rule, hits, 5)["message"]:
+        assert not re.search(r"<(?!not in dataset>)[^<>]*>", message), f"{rule.id}: {message}"
 
 
 def test_every_rule_is_traced_to_an_authority():

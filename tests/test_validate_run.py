@@ -196,3 +196,14 @@ def test_validate_build_writes_reports_under_validation_and_counts(tmp_path, ct_
     assert outcome.counts["error"] == 2            # SD1401 (not Y/N) and CT2007 (not in codelist NY)
     assert {i["rule"] for i in outcome.report["issues"] if i["severity"] == "error"} == {"SD1401", "CT2007"}
     assert outcome.exit_code == 1
+
+
+def test_messages_name_the_values_found(ct_file):
+    frames = study.mutate(CLEAN, {"set": {"AE": {0: {"AETERM": "CÉPHALÉE"}}, "SUPPAE": {1: {"IDVARVAL": "7"}}}})
+    from sdtmify.validate.engine import details
+
+    ctx = Context(tables=study.tables(frames))
+    rules = {r.id: r for r in load_rules()}
+    text = {rid: details(rules[rid], run_rule(rules[rid], ctx)[1], 10)["message"].tolist() for rid in ("SD1020", "SD1701")}
+    assert text["SD1020"] == ["AE.AETERM value 'CÉPHALÉE' has non-ASCII characters"]
+    assert text["SD1701"] == ["no AE record of XYZ-002 with AESEQ = 7"]

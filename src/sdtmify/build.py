@@ -72,6 +72,8 @@ def build_study(study: str, ct_file: str | None = None, out_dir: str | None = No
 
         ui.step(3, total, STEPS[2])
         for bundle in bundles:
+            for note in bundle.notes:
+                ui.debug(f"{bundle.standard}: {note}")
             folder = tmp / bundle.standard.lower()
             written[bundle.standard] = list(write_bundle(bundle, folder, spec, ui=ui))
             written.setdefault("metadata", []).append(

@@ -535,13 +535,16 @@ class SdtmBuilder:
         if "seq" not in derivations:
             return
         prefix = build.name
-        order = derivations["seq"].get("order") or [k for k in build.mapping.document.get("keys", [])
-                                                    if k not in ("STUDYID", "USUBJID", f"{prefix}SEQ")]
+        explicit = derivations["seq"].get("order")
+        order = explicit or [k for k in build.mapping.document.get("keys", [])
+                             if k not in ("STUDYID", "USUBJID", f"{prefix}SEQ")]
         missing = [k for k in order if k not in build.frame]
         if missing:
+            suggestion = yamlio.suggest(missing[0], [c for c in build.frame.columns if c not in LINEAGE])
+            if not explicit:        # the order comes from 'keys': say so there
+                raise build.mapping.error(["keys"], f"key {missing[0]} is not a variable of {prefix}{suggestion}")
             raise build.mapping.error(build.mapping.derivation_path("seq"),
-                                      f"cannot order by '{missing[0]}': not a variable of {prefix}"
-                                      f"{yamlio.suggest(missing[0], build.frame.columns)}")
+                                      f"cannot order by '{missing[0]}': not a variable of {prefix}{suggestion}")
         build.frame[f"{prefix}SEQ"] = sequence.sequence_number(build.frame, [*order, "SRCROW"])
         build.note(f"{prefix}SEQ", "Derived", f"{_doc(sequence.sequence_number)} Order: {', '.join(order) or 'source row'}.",
                    f"{prefix}SEQ")

@@ -25,7 +25,9 @@ def _conform(frame: pd.DataFrame, template: Dataset, lengths: dict[str, int], li
              notes: list[str]) -> tuple[pd.DataFrame, Dataset]:
     from ..metadata import conform
 
-    return conform.conform_dataset(frame, template, lengths=lengths, lineage=lineage, notes=notes)
+    # a key is kept even when empty: define.xml states it and the records are sorted by it
+    return conform.conform_dataset(frame, template, lengths=lengths, lineage=lineage, notes=notes,
+                                   keep=template.keys)
 
 
 def _check_standard_variables(build, template: Dataset) -> None:
@@ -44,10 +46,40 @@ def _check_standard_variables(build, template: Dataset) -> None:
         raise MappingError(message)
 
 
-def _sort_keys(frame: pd.DataFrame, template: Dataset, mapping) -> list[str]:
-    declared = list((mapping.document.get("keys") if mapping is not None else None) or [])
-    keys = [k for k in [*declared, *template.keys] if k in frame.columns]
-    return list(dict.fromkeys(keys))
+def dataset_keys(build, template: Dataset) -> tuple[str, ...]:
+    """The dataset's keys, one source of truth for its sort order, its --SEQ order and define.xml's
+    ItemRef/@KeySequence: the mapping's ``keys`` for its own domain, else the SDTMIG 3.4 natural keys
+    of the domain that the data have (a SUPP-- dataset always takes the IG's)."""
+    mapping = build.mapping
+    declared = mapping.document.get("keys") if mapping is not None and mapping.domain == build.name else None
+    if not declared:
+        return tuple(key for key in template.keys if key in build.frame.columns)
+    missing = [key for key in declared if key not in build.frame.columns]
+    if missing:
+        raise mapping.error(["keys"], f"key {missing[0]} is not a variable of {build.name}"
+                                      f"{yamlio.suggest(missing[0], [c for c in build.frame.columns if c not in LINEAGE])}")
+    return tuple(declared)
+
+
+def _check_unique(frame: pd.DataFrame, keys: tuple[str, ...], build) -> None:
+    """Keys identify each record (Define-XML 2.1 KeySequence; SDTMIG 3.4 section 3.2.1.1 natural keys):
+    two records sharing their keys stop the build, naming both with their source rows."""
+    if not keys:
+        return
+    clash = frame.duplicated(list(keys), keep=False)
+    if not clash.any():
+        return
+    clashing = frame[clash]
+    text = clashing[list(keys)].astype(str)          # as text, so that missing keys compare equal
+    same = clashing[(text == text.iloc[0]).all(axis=1).to_numpy()]
+    first = same.iloc[0]
+    rows = ", ".join(f"{table} row {row}" for table, row in zip(same["SRCTABLE"], same["SRCROW"]))
+    values = ", ".join(f"{key}={first[key]!r}" for key in keys)
+    message = (f"{build.name}: {int(clash.sum())} records share their keys {', '.join(keys)} (e.g. {values}: "
+               f"{rows}); the keys must identify each record: add a key (e.g. --DTC, VISITNUM, --SEQ) to 'keys'")
+    if build.mapping is not None and build.mapping.domain == build.name and "keys" in build.mapping.document:
+        raise build.mapping.error(["keys"], message)
+    raise MappingError(message)
 
 
 def _data_type(values: pd.Series) -> str:
@@ -171,8 +203,10 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
         template = standards.with_class_variables(standards.sdtm_dataset(name), build.frame.columns)
         _check_standard_variables(build, template)
         frame = build.frame
-        keys = _sort_keys(frame, template, build.mapping)
+        keys = dataset_keys(build, template)
+        template = replace(template, keys=keys)
         frame = frame.sort_values([*keys, "SRCTABLE", "SRCROW"], kind="mergesort").reset_index(drop=True)
+        _check_unique(frame, keys, build)
         lineage = frame[["SRCTABLE", "SRCROW"]].copy()
         lineage["SRCROW"] = lineage["SRCROW"].astype("int64")
         parts = frame["SRCPART"] if "SRCPART" in frame else pd.Series(0, index=frame.index)
@@ -216,8 +250,7 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
             else:
                 updates["codelist"] = None
             variables.append(replace(variable, **updates))
-        meta = replace(meta, variables=tuple(variables), keys=tuple(k for k in template.keys if k in frame.columns)
-                       or meta.keys)
+        meta = replace(meta, variables=tuple(variables))
         variables = [replace(v, value_levels=multi_codelist.get(v.name) or _value_levels(name, frame, meta, v))
                      for v in meta.variables]
         meta = replace(meta, variables=tuple(variables))

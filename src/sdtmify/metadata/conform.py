@@ -30,17 +30,45 @@ _MAX_DECIMALS = 15
 
 
 # ---- nulls and types ------------------------------------------------------------------------
+def _is_text(series: pd.Series) -> bool:
+    return series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
+
+
+@dataclass(frozen=True)
+class TextProfile:
+    """What conformance needs of a text column, from one hash pass over it (pd.factorize): which
+    records are missing (NaN/None, empty or only blanks) and the longest value in UTF-8 bytes.
+
+    Everything else is computed on the distinct values, which a clinical column repeats far more than
+    it varies (a 5-million-record LB column has a few thousand), so the cost is one pass per column."""
+
+    missing: pd.Series
+    longest: int
+
+    @classmethod
+    def of(cls, series: pd.Series) -> "TextProfile":
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+        text = distinct.map(lambda value: value if isinstance(value, str) else str(value))
+        blank = (text.str.strip() == "").to_numpy(dtype=bool)
+        missing = codes < 0
+        if blank.any():
+            missing |= blank[codes] & ~missing
+        # UTF-8 bytes equal characters unless a value is non-ASCII: encode only then
+        ascii_ = text.map(str.isascii).all()
+        lengths = text.str.len() if ascii_ else text.str.encode("utf-8").str.len()
+        longest = max(int(lengths.max()), 1) if len(lengths) else 1
+        return cls(missing=pd.Series(missing, index=series.index), longest=longest)
+
+
 def is_null(series: pd.Series) -> pd.Series:
     """Missing in the SDTM sense: NaN/None, or text that is empty or only blanks (XPT stores those as missing).
 
-    Text is judged once per distinct value (pd.factorize), so a 5-million-record column costs one hash pass."""
-    missing = series.isna()
-    if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-        codes, uniques = pd.factorize(series)
-        blank = pd.Series(uniques, dtype=object).map(lambda value: isinstance(value, str) and not value.strip())
-        if blank.any():
-            missing = missing | pd.Series(blank.to_numpy(dtype=bool)[codes] & (codes >= 0), index=series.index)
-    return missing
+    Text is judged once per distinct value (:class:`TextProfile`), so a 5-million-record column costs one
+    hash pass."""
+    if _is_text(series):
+        return TextProfile.of(series).missing
+    return series.isna()
 
 
 def to_char(series: pd.Series) -> pd.Series:
@@ -58,8 +86,9 @@ def to_char(series: pd.Series) -> pd.Series:
         printed = np.char.mod("%.15g", np.where(np.isnan(values), 0.0, values))
         text = pd.Series(printed, index=series.index, dtype=object)
     else:
-        if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object and not missing.any():
-            return series          # already text with nothing missing: no copy of millions of values
+        if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
+            # already text: fill the gaps in place of a copy through object of millions of values
+            return series.fillna("") if missing.any() else series
         text = series.astype(object)
     return text.where(~missing, "").fillna("").astype(str)
 
@@ -98,6 +127,8 @@ def byte_length(series: pd.Series) -> int:
     """Longest value in UTF-8 bytes, at least 1 (XPT and Define-XML lengths are bytes; SDTMIG 3.4 4.1.5).
 
     Measured on distinct values only: a lab result column repeats far more than it varies."""
+    if _is_text(series):
+        return TextProfile.of(series).longest
     uniques = pd.Series(pd.unique(series.astype(str)), dtype=object)
     if uniques.empty:
         return 1
@@ -224,6 +255,7 @@ def conform_dataset(
 
     columns: dict[str, pd.Series] = {}
     variables: list[Variable] = []
+    profiles: dict[str, TextProfile] = {}        # one hash pass per text column, reused for its length
     for var in template.variables:
         if var.name not in frame.columns:
             if var.core == "Exp" and tabulation:
@@ -232,7 +264,10 @@ def conform_dataset(
                 variables.append(var)
             continue
         series = frame[var.name]
-        missing = is_null(series)
+        profile = TextProfile.of(series) if _is_text(series) else None
+        missing = profile.missing if profile is not None else series.isna()
+        if profile is not None:
+            profiles[var.name] = profile
         if var.core == "Req" and missing.any():
             if tabulation:
                 raise MetadataError(
@@ -257,7 +292,7 @@ def conform_dataset(
         series = columns[var.name]
         if var.type == "Char":
             values = to_char(series)
-            longest = byte_length(values)
+            longest = profiles[var.name].longest if var.name in profiles else byte_length(values)
             length = lengths.get(var.name, longest)
             if length < longest:
                 raise MetadataError(f"{name}.{var.name}: declared length {length} is shorter than its longest "

@@ -183,16 +183,21 @@ def _row_details(rule: Rule, hit: Hits, severity: str, room: int) -> list[dict]:
     for name, series in hit.extra.items():
         if name not in columns:
             columns[name] = np.asarray(series)[positions]
+    template = rule.message.replace("--", view.table.prefix)
+    for name in _PLACEHOLDER.findall(template):   # the message may name variables it does not show
+        if name not in columns and view.has(name):
+            columns[name] = view.column(name).to_numpy()[positions]
     usubjid = frame["USUBJID"].to_numpy()[positions] if "USUBJID" in frame.columns else [""] * len(positions)
     seq_name = f"{view.table.prefix}SEQ" if view.table.prefix else "ASEQ"
     seq = frame[seq_name].to_numpy()[positions] if seq_name in frame.columns else [None] * len(positions)
-    template = rule.message.replace("--", view.table.prefix)
     rows = []
     # Bounded by max_errors_per_rule: formatting the messages of the kept findings only.
     for i, pos in enumerate(positions):
         values = _SafeValues({name: _text(col[i]) for name, col in columns.items()})
         values["dataset"] = hit.dataset
         values["prefix"] = view.table.prefix
+        values["variables"] = ", ".join(shown)
+        values["values"] = ", ".join(values[name] for name in shown)
         rows.append({
             "rule": rule.id, "severity": severity, "dataset": hit.dataset, "row": int(pos) + 1,
             "usubjid": _text(usubjid[i]), "seq": None if seq[i] is None or _text(seq[i]) == "" else float(seq[i]),

@@ -123,6 +123,12 @@ def _load(files: tuple[Path, ...], _mtimes: tuple[int, ...]) -> tuple[Rule, ...]
             if not any(authority.get(k) for k in AUTHORITY_KEYS):
                 raise InputError(f"authority names none of {', '.join(AUTHORITY_KEYS)}",
                                  Location(str(path), line, "authority"))
+            if check["type"] in ("function", "study_function"):
+                from .checks.functions import FUNCTIONS, STUDY_FUNCTIONS
+                known = FUNCTIONS if check["type"] == "function" else STUDY_FUNCTIONS
+                if check.get("name") not in known:
+                    raise InputError(f"no {check['type']} named '{check.get('name')}'; known: {', '.join(sorted(known))}",
+                                     Location(str(path), raw["check"].get("__line__", line), "check.name"))
             for problem in _condition_problems(check):
                 raise InputError(problem, Location(str(path), raw["check"].get("__line__", line), "check"))
             if raw["id"] in rules:

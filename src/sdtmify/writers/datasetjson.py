@@ -43,17 +43,6 @@ def iso_datetime(value: dt.datetime) -> str:
     return value.replace(microsecond=0, tzinfo=None).isoformat(timespec="seconds")
 
 
-def _sas_numbers(series: pd.Series, variable: xpt.XptVariable, dataset: str) -> np.ndarray:
-    """A Num column as float64 SAS numbers (dates as days since 1960), special missing values as NaN."""
-    problems = xpt._Problems(dataset)
-    values, _codes = xpt._numeric_values(series, variable, problems, 0)
-    infinite = np.flatnonzero(np.isinf(values))
-    problems.add(variable.name, "range", infinite, 0, lambda i: f"{float(values[i])!r} is not a finite number")
-    if problems:
-        raise problems.error()
-    return values
-
-
 def _row_encoder():
     """One JSON array per record, compact, UTF-8 text kept as is, NaN refused. CPython's C encoder is
     built once and reused (``JSONEncoder.encode`` rebuilds it on every call, which dominates per-row cost)."""
@@ -84,8 +73,8 @@ class _Column:
         self.kind = "string"
         if var.type == "Num":
             spec = xpt.XptVariable(name=var.name, label=var.label, type="Num", length=var.length or 8, format=fmt)
-            self.numbers = _sas_numbers(frame[var.name], spec, dataset.name)
-            date_kind = xpt._date_kind(fmt)
+            self.numbers = xpt.sas_numbers(frame[var.name], spec, dataset.name)
+            date_kind = xpt.date_kind(fmt)
             clock = self.numbers[~np.isnan(self.numbers)]
             if date_kind == "time" and not bool(np.all((clock >= 0) & (clock < 86400))):
                 date_kind = ""                    # durations are not ISO 8601 times of day

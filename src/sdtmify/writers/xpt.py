@@ -558,7 +558,7 @@ def _char_block(values: np.ndarray, width: int, codec: _Codec, problems: _Proble
                                f"{MAX_CHAR_LENGTH}) or shorten the value (values are never truncated)")
 
 
-def _date_kind(fmt: SasFormat) -> str:
+def date_kind(fmt: SasFormat) -> str:
     """'date', 'datetime', 'time' or '' from a SAS format name (DATE9. -> date, DATETIME20. -> datetime)."""
     name = fmt.name.lstrip("$")
     if not name:
@@ -586,7 +586,7 @@ def _numeric_values(series: pd.Series, var: XptVariable, problems: _Problems, st
         nanos = (series.to_numpy(dtype="datetime64[ns]") - _SAS_EPOCH).astype("timedelta64[ns]")
         seconds = nanos.astype(np.float64) / 1e9
         seconds[np.isnat(nanos)] = np.nan
-        return (seconds / 86400.0 if _date_kind(var.format) == "date" else seconds), None
+        return (seconds / 86400.0 if date_kind(var.format) == "date" else seconds), None
     if pd.api.types.is_timedelta64_dtype(dtype):
         nanos = series.to_numpy(dtype="timedelta64[ns]")
         seconds = nanos.astype(np.float64) / 1e9
@@ -624,6 +624,19 @@ def _numeric_values(series: pd.Series, var: XptVariable, problems: _Problems, st
     problems.add(var.name, "type", not_number, start,
                  lambda i: f"{_shorten(values[i])} is not a number")
     return numbers.to_numpy(dtype=np.float64, na_value=np.nan), (codes if codes.any() else None)
+
+
+def sas_numbers(series: pd.Series, variable: XptVariable, dataset: str = "") -> np.ndarray:
+    """A Num column as float64 SAS numbers, by the writer's rules (datetimes -> days or seconds since
+    1960, special missing values -> NaN); infinities and text that is not a missing code raise
+    :class:`~sdtmify.errors.WriteError` naming the record. For writers of other formats."""
+    problems = _Problems(dataset or "dataset")
+    values, _codes = _numeric_values(series, variable, problems, 0)
+    problems.add(variable.name, "range", np.flatnonzero(np.isinf(values)), 0,
+                 lambda i: f"{float(values[i])!r} is not a finite number")
+    if problems:
+        raise problems.error()
+    return values
 
 
 def _num_block(values: np.ndarray, codes: np.ndarray | None, length: int, problems: _Problems,
@@ -861,5 +874,5 @@ __all__ = [
     "SasFormat", "XptVariable", "XptHeader", "XptMember", "write_xpt", "write_xport", "read_header",
     "ibm_from_ieee", "ieee_from_ibm", "ibm_overflow", "missing_codes", "numeric_patterns",
     "format_sas_datetime", "parse_sas_datetime", "variables_from_dataset", "check_metadata",
-    "transliterate_text",
+    "transliterate_text", "sas_numbers", "date_kind",
 ]

@@ -48,3 +48,21 @@ def test_unknown_study_is_an_input_error_on_stderr(capsys, tmp_path, monkeypatch
     assert code == 2
     assert "NOSUCH" in captured.err
     assert captured.out == ""
+
+
+@pytest.mark.parametrize("argv", [["-q", "init", "--study", "X", "--help"], ["init", "-q", "--study", "X", "--help"]])
+def test_quiet_is_accepted_before_and_after_the_command(argv):
+    parsed = None
+    try:
+        parsed = build_parser().parse_args([a for a in argv if a != "--help"])
+    except SystemExit:  # pragma: no cover - parse errors fail the assertion below
+        pass
+    assert parsed is not None and getattr(parsed, "quiet", False) is True
+
+
+def test_quiet_build_prints_only_the_result(tmp_path, capsys):
+    code = main(["-q", "build", "--study", "NCI84", "--out", str(tmp_path / "NCI84"), "--no-validate", "--no-report"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.err == ""
+    assert captured.out.startswith("sdtmify build NCI84 -> ")

@@ -85,8 +85,11 @@ def _cmd_spec_import(args, ui: Console) -> int:
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     noise = common.add_mutually_exclusive_group()
-    noise.add_argument("-q", "--quiet", action="store_true", help="print results only, no progress")
-    noise.add_argument("-v", "--verbose", action="store_true", help="print every step in detail")
+    # SUPPRESS: a subcommand's own -q/-v must not reset one given before the subcommand.
+    noise.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                       help="print results only, no progress")
+    noise.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="print every step in detail")
 
     parser = argparse.ArgumentParser(
         prog="sdtmify", parents=[common],
@@ -167,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
-    ui = Console(verbosity=0 if args.quiet else 2 if args.verbose else 1)
+    quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
+    ui = Console(verbosity=0 if quiet else 2 if verbose else 1)
     try:
         return args.func(args, ui)
     except SdtmifyError as exc:

@@ -677,4 +677,21 @@ def build_sdtm(study, ct_file=None, ui: Console = QUIET) -> Bundle:
     terminology = Terminology.load(ct_file)
     builder = SdtmBuilder(study, terminology, ui)
     domains = builder.build()
-    return assemble_bundle(study, domains, terminology, builder.notes, ui)
+    bundle = assemble_bundle(study, domains, terminology, builder.notes, ui)
+    return apply_study_spec(study, bundle, ui)
+
+
+def apply_study_spec(study, bundle: Bundle, ui: Console = QUIET) -> Bundle:
+    """The bundle with the study's imported spec applied (``mappings/<S>/spec/<standard>.json``, written by
+    ``sdtmify spec import``): labels, origins, methods, comments and lengths it declares, checked against
+    the data (see :func:`sdtmify.metadata.conform.apply_declared_metadata`). No spec: the bundle as built."""
+    from ..metadata.conform import apply_spec_to_bundle
+    from ..metadata.spec_xlsx import load_spec
+
+    spec = load_spec(study.folder, bundle.standard)
+    if spec is None:
+        return bundle
+    source = yamlio.display_path(study.folder / "spec" / f"{bundle.standard.lower()}.json")
+    notes = apply_spec_to_bundle(bundle, spec, source)
+    ui.debug(f"  applied {source}" + (f" ({len(notes)} notes)" if notes else ""))
+    return bundle

@@ -17,9 +17,9 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..errors import MetadataError
+from ..errors import Location, MetadataError
 from .ct import ControlledTerminology
-from .model import CodeList, Condition, Dataset, Origin, Variable
+from .model import ORIGIN_TYPES, CodeList, Condition, Dataset, Origin, StudyMetadata, Variable
 from .standards import numbered_variable
 
 SAS_EPOCH = pd.Timestamp("1960-01-01")
@@ -426,3 +426,137 @@ def check_codelists(frame: pd.DataFrame, dataset: Dataset, ct: ControlledTermino
                 findings += _check(frame[var.name], rows, level.codelist, ct,
                                    declared.get(level.codelist, set()), dataset.name, var.name)
     return findings
+
+
+# ---- declared metadata (an imported spec workbook) ------------------------------------------
+# What a spec may state over what the build derived, and what it may not: the data decide which
+# datasets and variables exist, their order, SAS type, DataType, codelist and keys (those come from the
+# mappings); people decide how they are described.
+SPEC_OVERRIDES = {
+    "dataset": ("label", "comment"),
+    "variable": ("label", "origin", "method", "comment", "length", "format"),
+}
+
+
+def _spec_problem(source: str, where: str, text: str) -> MetadataError:
+    return MetadataError(f"{where}: {text}", Location(source))
+
+
+def _declared_variable(built: Variable, stated: Variable, values: pd.Series | None, dataset: str,
+                       source: str, methods: set[str], comments: set[str]) -> Variable:
+    """``built`` with the spec's descriptive metadata, after checking that the spec agrees with the data."""
+    where = f"{dataset}.{built.name}"
+    if stated.type != built.type:
+        raise _spec_problem(source, where, f"the spec says {stated.type} but the data are {built.type}; the type "
+                                           f"comes from the data: correct the spec's SAS Type")
+    if (stated.codelist or None) != (built.codelist or None):
+        raise _spec_problem(source, where, f"the spec gives codelist {stated.codelist or 'none'} but the build uses "
+                                           f"{built.codelist or 'none'}; codelists come from the mapping's 'ct:' "
+                                           f"(edit the mapping, or correct the spec's Codelist)")
+    if len(stated.label) > 40 or not stated.label.strip():
+        raise _spec_problem(source, where, f"label {stated.label!r} must have 1 to 40 characters (SAS XPT v5)")
+    length = built.length
+    if built.type == "Char" and stated.length:
+        longest = byte_length(to_char(values)) if values is not None else 1
+        if stated.length < longest:
+            raise _spec_problem(source, where, f"the spec's length {stated.length} is shorter than the longest value "
+                                               f"in the data ({longest} bytes); raise the length in the spec to at "
+                                               f"least {longest}")
+        if stated.length > 200:
+            raise _spec_problem(source, where, f"the spec's length {stated.length} exceeds 200, the SAS XPT v5 "
+                                               f"limit for a character variable")
+        length = stated.length
+    elif built.type == "Num" and stated.length not in (0, 8, None):
+        raise _spec_problem(source, where, f"the spec's length {stated.length} for a Num variable must be 8")
+    if stated.method and stated.method not in methods:
+        raise _spec_problem(source, where, f"method {stated.method} is not defined on the spec's Methods sheet")
+    if stated.comment and stated.comment not in comments:
+        raise _spec_problem(source, where, f"comment {stated.comment} is not defined on the spec's Comments sheet")
+    if stated.origin is not None and stated.origin.type not in ORIGIN_TYPES:
+        raise _spec_problem(source, where, f"origin {stated.origin.type!r} is not one of {', '.join(ORIGIN_TYPES)}")
+    return replace(built, label=stated.label, origin=stated.origin or built.origin, method=stated.method,
+                   comment=stated.comment, length=length, format=stated.format or built.format)
+
+
+def apply_declared_metadata(derived: StudyMetadata, frames: Mapping[str, pd.DataFrame], spec: StudyMetadata,
+                            source: str = "spec") -> tuple[StudyMetadata, list[str]]:
+    """The build's metadata with what an imported spec (``sdtmify spec import``) may state laid over it.
+
+    A spec may restate, for datasets and variables the build has: dataset label and comment; variable
+    label, origin, method, comment, declared length (Char: at least the longest value in the data, at most
+    200; Num: 8) and display format; and the MethodDef/CommentDef/leaf texts these point at. It may not
+    contradict the data: a different SAS type, codelist or key list, a length shorter than the data, a
+    label over 40 characters, or a reference to an undefined method or comment is refused with a message
+    naming ``source`` (the spec file), the dataset and the variable. What the spec lacks keeps its derived
+    metadata, and what the build lacks is ignored; both are returned as notes."""
+    notes: list[str] = []
+    stated_sets = {ds.name: ds for ds in spec.datasets}
+    methods = {m.oid: m for m in derived.methods} | {m.oid: m for m in spec.methods}
+    comments = {c.oid: c for c in derived.comments} | {c.oid: c for c in spec.comments}
+    datasets = []
+    for ds in derived.datasets:
+        stated = stated_sets.get(ds.name)
+        if stated is None:
+            notes.append(f"{source}: dataset {ds.name} is built but not in the spec; its derived metadata is kept")
+            datasets.append(ds)
+            continue
+        if stated.keys and tuple(stated.keys) != tuple(ds.keys):
+            raise _spec_problem(source, ds.name, f"the spec's keys {', '.join(stated.keys)} differ from the "
+                                                 f"dataset's keys {', '.join(ds.keys)}, which sort its records; keys "
+                                                 f"come from the mapping's 'keys' (edit the mapping, or the spec)")
+        if len(stated.label) > 40:
+            raise _spec_problem(source, ds.name, f"dataset label {stated.label!r} is longer than 40 characters")
+        if stated.comment and stated.comment not in comments:
+            raise _spec_problem(source, ds.name, f"comment {stated.comment} is not defined on the spec's "
+                                                 f"Comments sheet")
+        stated_vars = {v.name: v for v in stated.variables}
+        frame = frames.get(ds.name)
+        variables = []
+        for var in ds.variables:
+            declared = stated_vars.get(var.name)
+            if declared is None:
+                notes.append(f"{source}: {ds.name}.{var.name} is built but not in the spec; derived metadata kept")
+                variables.append(var)
+                continue
+            values = frame[var.name] if frame is not None and var.name in frame else None
+            variables.append(_declared_variable(var, declared, values, ds.name, source, set(methods), set(comments)))
+        notes += [f"{source}: {ds.name}.{name} is in the spec but not built; ignored"
+                  for name in sorted(stated_vars.keys() - set(ds.variable_names))]
+        datasets.append(replace(ds, label=stated.label or ds.label, comment=stated.comment or ds.comment,
+                                variables=tuple(variables)))
+    notes += [f"{source}: dataset {name} is in the spec but not built; ignored"
+              for name in sorted(stated_sets.keys() - {ds.name for ds in derived.datasets})]
+    # a MethodDef/CommentDef is stated when something points at it: the variables as declared now, or
+    # whatever pointed at it outside the variables (e.g. analysis results metadata)
+    methods_kept = _referenced(datasets, "method") | (set(m.oid for m in derived.methods)
+                                                     - _referenced(derived.datasets, "method"))
+    comments_kept = _referenced(datasets, "comment") | (set(c.oid for c in derived.comments)
+                                                       - _referenced(derived.datasets, "comment"))
+    documents = {d.oid: d for d in derived.documents} | {d.oid: d for d in spec.documents}
+    return replace(derived, datasets=tuple(datasets),
+                   methods=tuple(methods[oid] for oid in sorted(methods_kept)),
+                   comments=tuple(comments[oid] for oid in sorted(comments_kept)),
+                   documents=tuple(documents[oid] for oid in sorted(documents))), notes
+
+
+def _referenced(datasets, kind: str) -> set[str]:
+    """OIDs of the methods (``kind="method"``) or comments the datasets' variables and value levels point at."""
+    found = {getattr(ds, kind, None) for ds in datasets}
+    for ds in datasets:
+        for var in ds.variables:
+            found.add(getattr(var, kind))
+            found.update(getattr(level, kind) for level in var.value_levels)
+    return {oid for oid in found if oid}
+
+
+def apply_spec_to_bundle(bundle, spec: StudyMetadata, source: str = "spec") -> list[str]:
+    """:func:`apply_declared_metadata` on a Bundle (SDTM or ADaM): its metadata and every dataset's
+    ``meta`` (which the XPT and Dataset-JSON writers read) get the declared metadata. Returns notes."""
+    frames = {name: built.frame for name, built in bundle.datasets.items()}
+    metadata, notes = apply_declared_metadata(bundle.metadata, frames, spec, source)
+    bundle.metadata = metadata
+    for ds in metadata.datasets:
+        if ds.name in bundle.datasets:
+            bundle.datasets[ds.name].meta = ds
+    bundle.notes.extend(notes)
+    return notes

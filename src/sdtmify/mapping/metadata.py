@@ -119,19 +119,35 @@ def _value_levels(name: str, frame: pd.DataFrame, meta: Dataset, variable: Varia
         return ()
     if variable.name not in targets or by not in frame:
         return ()
+    # one hash pass over the test codes and one over the results; each test's type and length are then
+    # judged on its distinct results only (a 5-million-record LB has a few thousand)
+    groups, tests = pd.factorize(frame[by], sort=True)
+    first_row = pd.Series(np.arange(len(frame))).groupby(groups).first()
+    column = frame[variable.name]
+    if variable.type == "Num":
+        numbers = column.to_numpy(dtype="float64", na_value=np.nan)
+        present = ~np.isnan(numbers)
+        fraction = present & (numbers != np.floor(numbers))
+        stats = pd.DataFrame({"present": present, "fraction": fraction}).groupby(groups).any()
+    else:
+        codes, uniques = pd.factorize(column)
+        width = len(uniques) + 1
+        pairs = np.unique(groups.astype("int64") * width + (codes + 1))
+        pair_group, pair_value = pairs // width, pairs % width - 1
+        distinct = pd.Series(np.asarray(uniques, dtype=object)) if len(uniques) else pd.Series([], dtype=object)
     levels = []
-    for value, group in frame.groupby(by, sort=True):
-        column = group[variable.name]
+    for index, value in enumerate(tests):
         if variable.type == "Num":
-            present = column.dropna()
-            if present.empty:
+            if index not in stats.index or not stats.at[index, "present"]:
                 continue
-            kind = "integer" if (present == np.floor(present)).all() else "float"
+            kind = "float" if stats.at[index, "fraction"] else "integer"
             length = 8
         else:
-            kind = _data_type(column)
-            length = _byte_length(column)
-        label = str(group[label_from].iloc[0]) if label_from in group else str(value)
+            mine = pair_value[(pair_group == index) & (pair_value >= 0)]
+            values = distinct.iloc[mine].reset_index(drop=True) if len(mine) else pd.Series([""], dtype=object)
+            kind = _data_type(values)
+            length = _byte_length(values)
+        label = str(frame[label_from].iloc[first_row[index]]) if label_from in frame else str(value)
         levels.append(ValueLevel(where=(Condition(variable=by, values=(str(value),), dataset=name),),
                                  name=variable.name, label=label[:40], data_type=kind, length=length,
                                  origin=variable.origin, method=variable.method, codelist=None))

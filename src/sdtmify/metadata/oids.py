@@ -64,3 +64,9 @@ def where_oid(dataset: str, conditions) -> str:
 def value_level_oid(dataset: str, variable: str, conditions) -> str:
     """ItemDef OID of a value-level entry: the parent's plus every where-clause value (IT.LB.LBORRES.IFNG)."""
     return value_item_oid(dataset, variable, *(part for cond in conditions for part in condition_parts(cond)))
+
+
+def metadataversion_oid(study_oid: str, standard: str) -> str:
+    """MetaDataVersion OID of one standard's define.xml (MDV.NCI84.SDTM); Dataset-JSON's
+    metaDataVersionOID must name the same one."""
+    return f"MDV.{_clean(study_oid)}.{_clean(standard.upper())}"

@@ -158,7 +158,7 @@ def dataset_json_header(frame: pd.DataFrame, dataset: Dataset, *, metadata: Stud
     head["sourceSystem"] = source_system or {"name": "sdtmify", "version": __version__}
     if metadata is not None:
         head["studyOID"] = metadata.study_oid
-        head["metaDataVersionOID"] = f"MDV.{metadata.study_oid}.{tag}"   # as writers/define.py names it
+        head["metaDataVersionOID"] = oids.metadataversion_oid(metadata.study_oid, tag)
     if metadata_ref:
         head["metaDataRef"] = metadata_ref
     head.update({"itemGroupOID": oids.itemgroup_oid(dataset.name), "records": int(len(frame)),

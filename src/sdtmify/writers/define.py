@@ -140,7 +140,7 @@ def define_tree(metadata: StudyMetadata, ctx: DefineContext, analysis_results=()
     etree.SubElement(glob, _odm("ProtocolName")).text = metadata.protocol_name
 
     mdv = etree.SubElement(study, _odm("MetaDataVersion"))
-    _attrs(mdv, OID=f"MDV.{metadata.study_oid}.{standard_tag}",
+    _attrs(mdv, OID=oids.metadataversion_oid(metadata.study_oid, standard_tag),
            Name=f"{metadata.study_name} {ctx.standard} Define-XML",
            Description=f"{ctx.standard} metadata of study {metadata.study_name}",
            def_DefineVersion=DEFINE_VERSION)

@@ -5,7 +5,7 @@
 Builds a deterministic LB of ``--rows`` records (sorted by its keys STUDYID, USUBJID, LBTESTCD, LBDTC;
 LBTESTCD in a 12-term codelist; LBORRES and LBSTRESN with value-level metadata per LBTESTCD), writes it
 with sdtmify's XPT writer and its define.xml, then times ``sdtmify.readers.read_dataset`` and the checks
-of ``sdtmify.writers.define_check`` (labels, lengths, types, order, key order and uniqueness, codelist
+of ``sdtmify.validate.define_check`` (labels, lengths, types, order, key order and uniqueness, codelist
 values including value-level ones) on the records already read. Prints one line per step and a JSON line.
 """
 
@@ -84,7 +84,8 @@ def main() -> None:
 
     from sdtmify.readers import read_dataset
     from sdtmify.writers.define import write_define_files
-    from sdtmify.writers.define_check import XptData, _codelists, _groups, _where_clauses, check_dataset
+    from sdtmify.validate.define_check import XptData, check_dataset
+    from sdtmify.validate.define_xml import codelist_values as _codelists, item_groups as _groups, where_clauses as _where_clauses
     from sdtmify.writers.xpt import write_xpt
 
     from lxml import etree

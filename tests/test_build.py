@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,9 +29,16 @@ def _digests(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def two_builds(nci84_output, tmp_path_factory):
+    """The session's build, and a second one in a separate process with another hash seed, so that set or
+    dict ordering that depends on string hashing would show up as a difference."""
     first, first_result = nci84_output
     second = tmp_path_factory.mktemp("second") / "NCI84"
-    return first, second, [first_result, build_study("NCI84", out_dir=str(second))]
+    env = {**os.environ, "PYTHONHASHSEED": "4321"}
+    env.pop("SOURCE_DATE_EPOCH", None)
+    done = subprocess.run([sys.executable, "-m", "sdtmify.cli", "-q", "build", "--study", "NCI84", "--out", str(second)],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return first, second, [first_result]
 
 
 def test_same_inputs_give_byte_identical_outputs(two_builds):

@@ -10,7 +10,7 @@ from define_fixtures import adam_bundle, sdtm_bundle, study_config, write_xpts
 from lxml import etree
 
 from sdtmify.writers.define import check_define_against_data, write_define_files
-from sdtmify.writers.define_check import as_text
+from sdtmify.validate.define_check import as_text
 
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1",
       "arm": "http://www.cdisc.org/ns/arm/v1.0"}
@@ -209,7 +209,7 @@ def test_definition_without_description(sdtm):
 def test_key_order_compares_records_with_their_predecessor():
     import pandas as pd
 
-    from sdtmify.writers.define_check import key_order
+    from sdtmify.validate.define_check import key_order
 
     frame = pd.DataFrame({"USUBJID": ["A", "A", "B", "A", "A"], "DAY": [1.0, float("nan"), 1.0, 1.0, 1.0]})
     # Missing sorts first (as in SAS), so record 2 (A, .) sorts before record 1 (A, 1).

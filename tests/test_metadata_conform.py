@@ -251,3 +251,47 @@ def test_an_empty_domain_keeps_its_required_and_expected_variables():
     assert {"STUDYID", "AETERM", "AEDECOD", "AESTDTC", "AEENDTC"} <= set(meta.variable_names)
     assert "AESEV" not in meta.variable_names              # Permissible with no values
     assert meta.variable("AETERM").length == 1             # at least 1 byte (XPT needs a length)
+
+
+# ---- declared metadata (an imported spec) ----------------------------------------------------
+def _declared_case():
+    from sdtmify.metadata.model import Method, StudyMetadata
+
+    frame, meta = conform_dataset(_ae(), sdtm_dataset("AE"))
+    derived = StudyMetadata(study_oid="S", study_name="S", description="", protocol_name="", datasets=(meta,))
+    return frame, meta, derived, Method
+
+
+def test_declared_label_method_and_length_are_applied():
+    from sdtmify.metadata.conform import apply_declared_metadata
+
+    frame, meta, derived, Method = _declared_case()
+    aeterm = replace(meta.variable("AETERM"), label="Verbatim Term", length=60, method="MT.AE.AETERM")
+    stated = replace(meta, variables=tuple(aeterm if v.name == "AETERM" else v for v in meta.variables))
+    spec = replace(derived, datasets=(stated,), methods=(Method("MT.AE.AETERM", "Algorithm", "As collected."),))
+    result, notes = apply_declared_metadata(derived, {"AE": frame}, spec, "spec/sdtm.json")
+    variable = result.dataset("AE").variable("AETERM")
+    assert (variable.label, variable.length, variable.method) == ("Verbatim Term", 60, "MT.AE.AETERM")
+    assert [m.description for m in result.methods] == ["As collected."]
+    assert result.dataset("AE").variable("AESER") == meta.variable("AESER")
+    assert notes == []
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"label": "X" * 41}, "AE.AETERM: label 'XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX' must have 1 to 40 characters "
+                          "(SAS XPT v5)"),
+    ({"length": 6}, "AE.AETERM: the spec's length 6 is shorter than the longest value in the data (7 bytes); raise "
+                    "the length in the spec to at least 7"),
+    ({"type": "Num"}, "AE.AETERM: the spec says Num but the data are Char; the type comes from the data: correct "
+                      "the spec's SAS Type"),
+    ({"method": "MT.NOWHERE"}, "AE.AETERM: method MT.NOWHERE is not defined on the spec's Methods sheet"),
+])
+def test_declared_metadata_that_contradicts_the_data_is_refused(change, message):
+    from sdtmify.metadata.conform import apply_declared_metadata
+
+    frame, meta, derived, _ = _declared_case()
+    aeterm = replace(meta.variable("AETERM"), **change)
+    stated = replace(meta, variables=tuple(aeterm if v.name == "AETERM" else v for v in meta.variables))
+    with pytest.raises(MetadataError) as info:
+        apply_declared_metadata(derived, {"AE": frame}, replace(derived, datasets=(stated,)), "spec/sdtm.json")
+    assert str(info.value) == f"spec/sdtm.json: {message}"

@@ -222,3 +222,28 @@ def test_a_bad_spec_row_is_refused_with_file_line_and_column(tmp_path, monkeypat
         assert str(caught.value) == f"{folder / 'variables.csv'}:4 type: AESEQ: type 'Number' is not one of Char, Num"
     finally:
         standards._sdtm_specs.cache_clear()
+
+
+def test_lb_has_the_sdtmig_3_4_variables_and_no_lblloq():
+    """SDTMIG 3.4 LB lists 62 variables, among them the SDTM v2.0 additions (LBTSTCND, LBLLOD, LBPTFL...);
+    --LLOQ is a Findings class qualifier, not an LB variable of the IG."""
+    lb = sdtm_dataset("LB")
+    assert len(lb.variables) == 62
+    names = lb.variable_names
+    assert names.index("LBORNRHI") + 1 == names.index("LBLLOD") and names[-2:] == ("LBPTFL", "LBPDUR")
+    assert lb.variable("LBCLSIG").label == "Clinically Significant, Collected"
+    assert "LBLLOQ" not in names and "LBULOQ" not in names
+
+
+def test_findings_class_qualifiers_can_be_added_before_the_timing_variables():
+    from sdtmify.metadata.standards import with_class_variables
+
+    lb = with_class_variables(sdtm_dataset("LB"), ["LBLLOQ", "LBTESTCD", "LBXYZ"])
+    names = lb.variable_names
+    assert names[names.index("LBLLOQ") + 1] == "VISITNUM" and names[names.index("LBLLOQ") - 1] == "LBCLSIG"
+    lloq = lb.variable("LBLLOQ")
+    assert (lloq.label, lloq.type, lloq.core, lloq.role) == ("Lower Limit of Quantitation", "Num", "Perm",
+                                                              "Variable Qualifier")
+    assert [v.order for v in lb.variables] == list(range(1, len(names) + 1))
+    assert "LBXYZ" not in names
+    assert with_class_variables(sdtm_dataset("AE"), ["AELLOQ"]) == sdtm_dataset("AE")    # not an Events qualifier

@@ -41,7 +41,7 @@ def needs_ct(rule) -> bool:
 
 
 def needs_define(rule) -> bool:
-    return rule.check_type == "define" or rule.check.get("name") == "define_datasets"
+    return rule.check_type == "define" or rule.check.get("name", "").startswith("define_")
 
 
 @pytest.fixture(scope="module")
@@ -50,13 +50,14 @@ def terminology(shared):
 
 
 def context(frames, tmp_path: Path, ct=None, define_change=None, with_define=True) -> Context:
-    defines = {}
+    defines, files = {}, {}
     for standard in ("SDTM", "ADaM") if with_define else ():
         # define.xml always describes the clean study: a mutation of the data is then a disagreement.
         path = study.write_define(CLEAN, tmp_path / standard / "define.xml", standard,
                                   DEFINE_CODELISTS, define_change)
         defines[standard] = read_define(path)
-    return Context(tables=study.tables(frames), standards=STANDARDS, ct=ct, define=defines)
+        files[standard] = path
+    return Context(tables=study.tables(frames), standards=STANDARDS, ct=ct, define=defines, define_files=files)
 
 
 def flagged(hits) -> dict:

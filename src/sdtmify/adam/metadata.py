@@ -116,15 +116,39 @@ def origin_of(name: str, ctx: Context, dataset: str, assigned: set[str]) -> tupl
     return Origin(type="Derived", source="Sponsor"), method_oid(f"{dataset}.{name}")
 
 
+def _per_parameter(frame: pd.DataFrame, variable: Variable) -> dict[str, tuple[str, int]]:
+    """For each PARAMCD holding a value of ``variable``: its data type and length (text: the longest
+    value in UTF-8 bytes; numbers: integer or float, length 8). Computed over the distinct
+    (PARAMCD, value) pairs, so a parameter of a million records costs one hash, not a scan per code."""
+    param_codes, params = pd.factorize(frame["PARAMCD"])
+    values = frame[variable.name]
+    if variable.type == "Char":
+        value_codes, distinct = pd.factorize(values)
+        width = max(len(distinct), 1)
+        empty = distinct.get_indexer([""])[0] if len(distinct) else -1      # -1 when no value is ""
+        present = (value_codes >= 0) & (value_codes != empty) & (param_codes >= 0)
+        pairs = np.unique(param_codes[present].astype(np.int64) * width + value_codes[present])
+        lengths = pd.Series(distinct, dtype=object).astype(str).str.encode("utf-8").str.len().to_numpy()
+        longest = pd.Series(lengths[pairs % width]).groupby(pairs // width).max()
+        return {params[i]: ("text", max(1, int(n))) for i, n in longest.items()}
+    numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+    present = ~np.isnan(numbers) & (param_codes >= 0)
+    count = np.bincount(param_codes[present], minlength=len(params))
+    fraction = np.bincount(param_codes[present], weights=(np.mod(numbers[present], 1) != 0), minlength=len(params))
+    return {params[i]: ("float" if fraction[i] else "integer", 8) for i in np.flatnonzero(count)}
+
+
 def value_levels(dataset: str, variable: Variable, frame: pd.DataFrame, ctx: Context,
                  methods: dict[str, Method]) -> tuple[ValueLevel, ...]:
     """Value-level metadata of AVAL/AVALC by PARAMCD (Define-XML 2.1 def:ValueListDef): each
-    parameter's origin (predecessor or derivation), data type, length and codelist."""
+    parameter's origin (predecessor or derivation), data type, length and codelist. A derived value
+    gets the parameter's method (MT.<dataset>.<PARAMCD>); a variable another step derives on a
+    parameter that already has a method (AVAL coded from a derived AVALC) gets its own
+    (MT.<dataset>.<PARAMCD>.<variable>), so that every MethodDef states the rule it names."""
     levels = []
+    described = _per_parameter(frame, variable)
     for code in sorted(ctx.params):
-        rows = frame.loc[frame["PARAMCD"] == code, variable.name]
-        present = rows[rows != ""] if variable.type == "Char" else rows.dropna()
-        if present.empty:
+        if code not in described:
             continue
         info = ctx.params[code]
         method = None
@@ -132,14 +156,18 @@ def value_levels(dataset: str, variable: Variable, frame: pd.DataFrame, ctx: Con
             origin = Origin(type="Predecessor", description=info.predecessors[variable.name])
         else:
             origin = Origin(type="Derived", source="Sponsor")
-            method = method_oid(f"{dataset}.{code}")
-            methods[method] = Method(oid=method, name=f"Algorithm for {dataset} PARAMCD {code}",
-                                     description=info.method or "")
+            later = info.derived.get(variable.name)
+            name = f"Algorithm for {dataset} PARAMCD {code}"
+            if later and info.method:
+                method, name, text = method_oid(f"{dataset}.{code}.{variable.name}"), f"{name} {variable.name}", later
+            else:
+                method, text = method_oid(f"{dataset}.{code}"), info.method or later or ctx.methods.get(variable.name)
+            if not text:
+                raise AdamError(f"{dataset}.{variable.name} of PARAMCD {code} is derived but no step states how; "
+                                f"add a 'description' to the step that derives it")
+            methods[method] = Method(oid=method, name=name, description=text)
         codelist = codelist_oid(info.codelist) if (info.codelist and variable.type == "Char") else None
-        if variable.type == "Char":
-            data_type, length = "text", _byte_length(present)
-        else:
-            data_type, length = _numeric_type(present), 8
+        data_type, length = described[code]
         levels.append(ValueLevel(
             where=(Condition(variable="PARAMCD", values=(code,), comparator="EQ", dataset=dataset),),
             name=variable.name, label=variable.label, data_type=data_type, length=length,
@@ -160,6 +188,18 @@ def parameter_codelists(dataset: str, frame: pd.DataFrame) -> list[CodeList]:
                      sponsor_defined=True)]
 
 
+DICTIONARY_NAMES = "C66788"     # Define-XML CT "Dictionary Name", the values ExternalCodeList/@Dictionary takes
+
+
+def dictionary_name(name: str | None, ct) -> str | None:
+    """An external dictionary's name as Define-XML 2.1 CT spells it (codelist C66788, Dictionary Name):
+    "MEDDRA" becomes "MedDRA". A name the CT does not list is kept as given (a sponsor dictionary)."""
+    if not name or ct is None or not ct.has_codelist(DICTIONARY_NAMES):
+        return name
+    spelled = {item.coded_value.casefold(): item.coded_value for item in ct.codelist(DICTIONARY_NAMES).items}
+    return spelled.get(name.casefold(), name)
+
+
 def build_codelists(used: dict[str, set[str]], sdtm: StudyMetadata, ct) -> list[CodeList]:
     """One CodeList per oid the ADaM variables name, restricted to the values the data use: an
     external dictionary (MedDRA) as the SDTM bundle or the CT declares it; else the CT package's
@@ -171,7 +211,8 @@ def build_codelists(used: dict[str, set[str]], sdtm: StudyMetadata, ct) -> list[
     for oid in sorted(used):
         values = sorted(v for v in used[oid] if v != "")
         if ct is not None and ct.is_external(oid):
-            result.append(sdtm_lists.get(oid) or ct.codelist(oid))
+            external = sdtm_lists.get(oid) or ct.codelist(oid)
+            result.append(replace(external, dictionary=dictionary_name(external.dictionary, ct)))
         elif not values:
             continue
         elif oid in ct_names:

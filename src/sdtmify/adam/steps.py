@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import bds, merge, occds, response, subject, tte
-from .checks import AdamError, assert_columns
+from .checks import AdamError, assert_columns, filter_rows
 from .dates import iso_to_sas_date
 
 
@@ -26,6 +26,9 @@ class ParamInfo:
     predecessors: dict[str, str] = field(default_factory=dict)   # {"AVALC": "RS.RSSTRESC"}
     method: str | None = None           # method text when derived
     codelist: str | None = None         # CT short name or sponsor codelist name for AVALC
+    # Variables a later step derives on the parameter's records, with that step's method text
+    # (e.g. {"AVAL": "AVAL is the numeric code of AVALC ..."} for OVR, whose AVALC is collected).
+    derived: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -40,6 +43,7 @@ class Context:
     params: dict[str, ParamInfo] = field(default_factory=dict)   # PARAMCD -> ParamInfo
     codelists: dict[str, str] = field(default_factory=dict)      # variable -> codelist name
     notes: list[str] = field(default_factory=list)
+    aval_codings: list[str] = field(default_factory=list)       # method texts of AVAL-from-AVALC steps
 
     def frame(self, name: str, step: str) -> pd.DataFrame:
         if name not in self.frames:
@@ -97,8 +101,6 @@ def _records(ctx: Context, frame: pd.DataFrame, args: dict) -> pd.DataFrame:
     """The analysis records start as one record per record of the predecessor dataset meeting
     ``where`` (ADSL: one per DM subject; ADAE: one per AE event), every variable keeping its value
     (ADaMIG 1.3 section 3.1.5, origin Predecessor); ``keep`` limits the variables carried."""
-    from .checks import filter_rows
-
     source = ctx.frame(args["from"], "records")
     rows = filter_rows(source, args.get("where"), args["from"], "records")
     if "keep" in args:
@@ -250,9 +252,17 @@ def _dy(ctx, frame, args):
 
 
 def _aval_codes(ctx, frame, args):
-    # AVAL exists already (empty) from the step that made the records: this step is its derivation.
-    ctx.methods["AVAL"] = method_text(bds.derive_var_aval_from_avalc, args)
-    return bds.derive_var_aval_from_avalc(frame, **_kw(args, "codes", "where"))
+    # AVAL exists already (empty) from the step that made the records: this step is its derivation,
+    # for the parameters it codes (value level) and, with any other coding step, for AVAL as a whole.
+    text = method_text(bds.derive_var_aval_from_avalc, args)
+    result = bds.derive_var_aval_from_avalc(frame, **_kw(args, "codes", "where"))
+    if "PARAMCD" in frame.columns:
+        coded = filter_rows(frame, args.get("where"), "the dataset", "derive_var_aval_from_avalc")["PARAMCD"]
+        for code in coded.unique():
+            ctx.params.setdefault(code, ParamInfo()).derived["AVAL"] = text
+    ctx.aval_codings.append(text)
+    ctx.methods["AVAL"] = " ".join(ctx.aval_codings)
+    return result
 
 
 def _ablfl(ctx, frame, args):

@@ -34,6 +34,12 @@ class MissingInput(Exception):
     """A dataset or column a rule needs is absent: the rule is skipped for that dataset."""
 
 
+class MissingDataset(MissingInput):
+    """Another dataset the check needs was not given (e.g. the SDTM dataset SRCDOM names): unlike an
+    absent variable, which means the rule does not apply, this is reported even when the rule ran on
+    other datasets."""
+
+
 def text_or_empty(series: pd.Series) -> pd.Series:
     """Text with "" where a lookup found nothing (safe when every value is missing)."""
     values = series.astype(object).to_numpy().copy()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .conditions import MissingInput, View
+from .conditions import MissingDataset, MissingInput, View
 from .data import Table
 from .rules import Rule
 
@@ -48,6 +48,14 @@ class Context:
     standards: object = None   # has .dataset(name, standard) -> metadata.model.Dataset | None
     ct: object = None          # has .codelist(code) -> metadata.model.CodeList | None
     define: dict = field(default_factory=dict)   # standard -> metadata.model.StudyMetadata
+    # Tables read only to resolve references (the SDTM predecessors of an ADaM folder, --sdtm):
+    # look-ups see them, rules do not check them.
+    references: frozenset = frozenset()
+    define_files: dict = field(default_factory=dict)   # standard -> Path of the define.xml read
+
+    def validated(self) -> dict[str, Table]:
+        """The tables rules check: every table but the references."""
+        return {name: t for name, t in self.tables.items() if name not in self.references}
 
 
 @dataclass
@@ -59,6 +67,7 @@ class RuleResult:
     reason: str = ""
     seconds: float = 0.0
     records: int = 0               # records examined (for the benchmark)
+    skipped_in: str = ""           # datasets the rule could not check while it ran on others, and why
 
 
 class _SafeValues(dict):
@@ -90,18 +99,24 @@ def run_rule(rule: Rule, ctx: Context) -> tuple[RuleResult, list[Hits]]:
 
     started = time.perf_counter()
     check = CHECKS[rule.check_type]
-    in_scope = [t for t in ctx.tables.values() if rule.applies_to(t.name, t.standard, t.domain_class)]
+    validated = ctx.validated()
+    in_scope = [t for t in validated.values() if rule.applies_to(t.name, t.standard, t.domain_class)]
     hits: list[Hits] = []
     checked: list[str] = []
     reasons: list[str] = []
+    lacking: list[str] = []            # datasets skipped for want of another dataset
     records = 0
     if getattr(check, "study_level", False):
-        try:
-            hits = check(rule, ctx, in_scope)
-            checked = sorted({t.name for t in in_scope} | {h.dataset for h in hits}) or ["(study)"]
-            records = sum(t.records for t in in_scope)
-        except MissingInput as exc:
-            reasons.append(str(exc))
+        if rule.standard != "any" and not any(t.standard == rule.standard for t in validated.values()):
+            # a study-level SDTM rule has nothing to say about a folder of ADaM datasets, and vice versa
+            reasons.append(f"no {rule.standard} dataset validated")
+        else:
+            try:
+                hits = check(rule, ctx, in_scope)
+                checked = sorted({t.name for t in in_scope} | {h.dataset for h in hits}) or ["(study)"]
+                records = sum(t.records for t in in_scope)
+            except MissingInput as exc:
+                reasons.append(str(exc))
     else:
         if not in_scope:
             reasons.append(_scope_text(rule))
@@ -111,6 +126,8 @@ def run_rule(rule: Rule, ctx: Context) -> tuple[RuleResult, list[Hits]]:
                 found = check(rule, view, ctx)
             except MissingInput as exc:
                 reasons.append(f"{table.name}: {exc}")
+                if isinstance(exc, MissingDataset):
+                    lacking.append(reasons[-1])
                 continue
             except Exception as exc:  # a defect must not stop the other rules; it is reported, not hidden
                 reasons.append(f"{table.name}: could not run ({type(exc).__name__}: {exc}); please report")
@@ -120,13 +137,17 @@ def run_rule(rule: Rule, ctx: Context) -> tuple[RuleResult, list[Hits]]:
             hits.extend(h for h in found if h.count)
     hits = [h for h in hits if h.count]
     count = sum(h.count for h in hits)
+    skipped_in = ""
     if checked:
         status = "failed" if count else "passed"
         reason = ""
+        # a rule that ran on some datasets says which it could not check: never silently passed there
+        skipped_in = "; ".join(lacking)
     else:
         status = "skipped"
         reason = "; ".join(reasons) or _scope_text(rule)
-    return RuleResult(rule, status, count, tuple(checked), reason, time.perf_counter() - started, records), hits
+    return RuleResult(rule, status, count, tuple(checked), reason, time.perf_counter() - started, records,
+                      skipped_in), hits
 
 
 def _scope_text(rule: Rule) -> str:
@@ -167,6 +188,15 @@ def details(rule: Rule, hits: list[Hits], limit: int) -> pd.DataFrame:
     return pd.DataFrame(out, columns=FINDING_COLUMNS)
 
 
+ABSENT = "<not in dataset>"
+
+
+def _readable(view: View, name: str) -> bool:
+    """A value to show: the column exists. An absent ``optional`` variable reads as null for the
+    check, but a message must not call it null (an absent Perm/Cond variable is not an empty one)."""
+    return view.has(name) and (view.physically_has(name) or view.expand(name) not in view.optional)
+
+
 def _row_details(rule: Rule, hit: Hits, severity: str, room: int) -> list[dict]:
     view = hit.view
     positions = np.flatnonzero(hit.mask)[:room]
@@ -176,17 +206,18 @@ def _row_details(rule: Rule, hit: Hits, severity: str, room: int) -> list[dict]:
     for name in shown:
         if name in hit.extra:
             columns[name] = np.asarray(hit.extra[name])[positions]
-        elif view.has(name):
+        elif _readable(view, name):
             columns[name] = view.column(name).to_numpy()[positions]
         else:
-            columns[name] = np.full(len(positions), "<not in dataset>", dtype=object)
+            columns[name] = np.full(len(positions), ABSENT, dtype=object)
     for name, series in hit.extra.items():
         if name not in columns:
             columns[name] = np.asarray(series)[positions]
     template = rule.message.replace("--", view.table.prefix)
     for name in _PLACEHOLDER.findall(template):   # the message may name variables it does not show
         if name not in columns and view.has(name):
-            columns[name] = view.column(name).to_numpy()[positions]
+            columns[name] = (view.column(name).to_numpy()[positions] if _readable(view, name)
+                             else np.full(len(positions), ABSENT, dtype=object))
     usubjid = frame["USUBJID"].to_numpy()[positions] if "USUBJID" in frame.columns else [""] * len(positions)
     seq_name = f"{view.table.prefix}SEQ" if view.table.prefix else "ASEQ"
     seq = frame[seq_name].to_numpy()[positions] if seq_name in frame.columns else [None] * len(positions)
@@ -242,4 +273,4 @@ def run_rules(rules: list[Rule], ctx: Context, max_details: int = 1000) -> Valid
     if len(findings):
         findings = findings.sort_values(["rule", "dataset", "row", "variables"], na_position="first",
                                         kind="stable").reset_index(drop=True)
-    return Validation(results, issue_frame, findings, ctx.tables)
+    return Validation(results, issue_frame, findings, ctx.validated())

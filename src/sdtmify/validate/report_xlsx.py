@@ -51,7 +51,9 @@ def write_xlsx(report: dict, target: Path, created: dt.datetime) -> Path:
                ["Controlled terminology", inputs.get("ct") or "(none)"],
                ["Errors", s["errors"]], ["Warnings", s["warnings"]], ["Notices", s["notices"]],
                ["Rules run", s["rules_passed"] + s["rules_failed"]], ["Rules with findings", s["rules_failed"]],
-               ["Rules skipped", s["rules_skipped"]], [], ["Dataset", "Standard", "Class", "Records", "Errors",
+               ["Rules skipped", s["rules_skipped"]],
+               ["Validation notes", (report.get("notes") or {}).get("file") or "(none)"],
+               ["Findings explained", (report.get("notes") or {}).get("explained", 0)], [], ["Dataset", "Standard", "Class", "Records", "Errors",
                                                           "Warnings", "Notices"]]
     per = {}
     for issue in report["issues"]:
@@ -61,9 +63,9 @@ def write_xlsx(report: dict, target: Path, created: dt.datetime) -> Path:
         summary.append([ds["name"], ds["standard"], ds["class"], ds["records"], c["error"], c["warning"], c["notice"]])
     ws = _sheet(book, "Summary", ["Item", "Value"], summary, [26, 60, 18, 10, 10, 10, 10])
     ws.freeze_panes = None
-    ws = _sheet(book, "Issue Summary", ["Dataset", "Rule", "Severity", "Message", "Found"],
-                [[i["dataset"], i["rule"], i["severity"], i["message"], i["count"]]
-                 for i in sorted(report["issues"], key=lambda i: (i["dataset"], i["rule"]))], [12, 12, 10, 90, 10])
+    ws = _sheet(book, "Issue Summary", ["Dataset", "Rule", "Severity", "Message", "Found", "Explanation"],
+                [[i["dataset"], i["rule"], i["severity"], i["message"], i["count"], i.get("explanation", "")]
+                 for i in sorted(report["issues"], key=lambda i: (i["dataset"], i["rule"]))], [12, 12, 10, 90, 10, 90])
     _colour_severity(ws, 3)
     ws = _sheet(book, "Details", ["Dataset", "Rule", "Severity", "Record", "USUBJID", "Seq", "Variables",
                                   "Values", "Message"],
@@ -72,11 +74,11 @@ def write_xlsx(report: dict, target: Path, created: dt.datetime) -> Path:
                 [10, 12, 10, 8, 16, 8, 30, 40, 90])
     _colour_severity(ws, 3)
     ws = _sheet(book, "Rules", ["Rule", "Severity", "Status", "Findings", "Authority", "Check", "Description",
-                                "Reason skipped", "Catalogue file"],
+                                "Reason skipped", "Catalogue file", "Explanation"],
                 [[r["id"], r["severity"], r["status"], r["findings"],
                   "; ".join(f"{k}: {v}" for k, v in r["authority"].items()), r["check"], r["description"],
-                  r["reason"], r["file"]] for r in report["rules"]],
-                [12, 10, 10, 10, 36, 22, 80, 50, 18])
+                  r["reason"] or r.get("skipped_in", ""), r["file"], r.get("explanation", "")] for r in report["rules"]],
+                [12, 10, 10, 10, 36, 22, 80, 50, 18, 80])
     _colour_severity(ws, 2)
     book.properties.created = created
     book.properties.modified = created

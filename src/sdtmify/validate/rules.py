@@ -17,6 +17,9 @@ from ..errors import InputError, Location
 
 SEVERITIES = ("error", "warning", "notice")
 AUTHORITY_KEYS = ("core", "cg", "fda", "adamig", "define", "sdtmig", "sponsor")
+# The keys a rule may have. Anything else is refused: in a YAML flow mapping an unquoted text with a
+# comma ("description: A, B") silently becomes two keys, and the description is cut at the comma.
+RULE_KEYS = ("id", "severity", "message", "description", "authority", "scope", "check", "tags")
 RULES_DIR = Path(__file__).resolve().parents[3] / "specs" / "rules"
 
 
@@ -112,6 +115,11 @@ def _load(files: tuple[Path, ...], _mtimes: tuple[int, ...]) -> tuple[Rule, ...]
             for key in ("id", "severity", "message", "check", "authority"):
                 if key not in raw:
                     raise InputError(f"rule has no '{key}'", Location(str(path), line, key))
+            unknown = [str(k) for k in raw if k not in RULE_KEYS and k != "__line__"]
+            if unknown:
+                raise InputError(f"rule {raw['id']}: unknown key(s) {', '.join(repr(k) for k in unknown)}; a rule has "
+                                 f"only {', '.join(RULE_KEYS)} (quote a text that holds a comma)",
+                                 Location(str(path), line, unknown[0]))
             if raw["severity"] not in SEVERITIES:
                 raise InputError(f"severity '{raw['severity']}' is not one of {', '.join(SEVERITIES)}",
                                  Location(str(path), line, "severity"))

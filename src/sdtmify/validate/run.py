@@ -11,8 +11,9 @@ from ..errors import InputError, Location
 from ..reproducible import build_timestamp
 from .context import ig_standards, load_terminology
 from .data import Table, load_folder
-from .define_xml import read_define
+from .define_xml import parse_define, metadata_from, standard_of
 from .engine import Context, Validation, run_rules
+from .notes import NOTES_FILE, Notes, load_notes
 from .report_console import console_lines
 from .report_json import report_dict, write_json
 from .report_xlsx import write_xlsx
@@ -40,25 +41,28 @@ def exit_code(counts: dict[str, int], fail_on: str) -> int:
     return 1 if worst else 0
 
 
-def define_standard(meta) -> str:
-    """SDTM for a define.xml of Tabulation datasets, ADaM for Analysis ones."""
-    purposes = {d.purpose for d in meta.datasets}
-    return "ADaM" if "Analysis" in purposes else "SDTM"
-
-
 def validate_tables(tables: dict[str, Table], *, defines: list[Path] = (), ct_file=None,
                     rules: list[Rule] | None = None, max_errors_per_rule: int = 1000,
-                    standards="auto", ct="auto") -> tuple[Validation, Context]:
-    """Run the catalogue on ``tables``; ``standards``/``ct`` may be given (tests) or found ("auto")."""
-    define_meta = {}
+                    standards="auto", ct="auto", references: dict[str, Table] | None = None
+                    ) -> tuple[Validation, Context]:
+    """Run the catalogue on ``tables``; ``standards``/``ct`` may be given (tests) or found ("auto").
+
+    ``references`` are tables read only so that look-ups resolve (an ADaM folder's SDTM predecessors):
+    no rule checks them."""
+    define_meta, define_files = {}, {}
     for path in defines:
-        meta = read_define(Path(path))
-        define_meta[define_standard(meta)] = meta
+        root = parse_define(Path(path))
+        standard = standard_of(root)
+        define_meta[standard] = metadata_from(root)
+        define_files[standard] = Path(path)
+    extra = {name: t for name, t in (references or {}).items() if name not in tables}
     ctx = Context(
-        tables=tables,
+        tables=dict(sorted({**tables, **extra}.items())),
         standards=ig_standards() if standards == "auto" else standards,
         ct=load_terminology(ct_file) if ct == "auto" else ct,
         define=define_meta,
+        references=frozenset(extra),
+        define_files=define_files,
     )
     rules = load_rules() if rules is None else rules
     return run_rules(rules, ctx, max_details=max_errors_per_rule), ctx
@@ -66,14 +70,37 @@ def validate_tables(tables: dict[str, Table], *, defines: list[Path] = (), ct_fi
 
 def _load_data(path: Path) -> dict[str, Table]:
     """A folder of datasets, or a build output folder holding sdtm/ and adam/."""
-    subfolders = [(path / "sdtm", "SDTM"), (path / "adam", "ADaM")]
-    if any(folder.is_dir() for folder, _ in subfolders):
+    if _is_build_folder(path):
         tables = {}
-        for folder, standard in subfolders:
+        for folder, standard in ((path / "sdtm", "SDTM"), (path / "adam", "ADaM")):
             if folder.is_dir():
                 tables.update(load_folder(folder, standard))
         return dict(sorted(tables.items()))
     return load_folder(path)
+
+
+def _is_build_folder(path: Path) -> bool:
+    return (path / "sdtm").is_dir() or (path / "adam").is_dir()
+
+
+def _predecessors(path: Path, tables: dict[str, Table], sdtm, ui: Console) -> dict[str, Table]:
+    """The SDTM datasets an ADaM folder traces back to (SRCDOM, DM look-ups): ``--sdtm DIR``, else a
+    sibling ``../sdtm`` holding .xpt files. Read, never validated."""
+    if sdtm is not None:
+        folder = Path(sdtm)
+        if not folder.is_dir():
+            raise InputError("--sdtm: not a folder; pass the folder of SDTM .xpt or Dataset-JSON files",
+                             Location(str(folder)))
+        how = "--sdtm"
+    else:
+        folder = path.parent / "sdtm"
+        if (_is_build_folder(path) or not tables or any(t.standard != "ADaM" for t in tables.values())
+                or folder.resolve() == path.resolve() or not any(folder.glob("*.xpt"))):
+            return {}
+        how = "found beside the ADaM folder"
+    references = {name: t for name, t in load_folder(folder, "SDTM").items() if name not in tables}
+    ui.info(f"SDTM predecessors: {len(references)} datasets from {folder} ({how}; looked up, not validated)")
+    return references
 
 
 def _found_defines(path: Path) -> list[Path]:
@@ -81,9 +108,12 @@ def _found_defines(path: Path) -> list[Path]:
 
 
 def _report(validation: Validation, ctx: Context, *, path: str, defines: list[Path], ct_label: str | None,
-            created: dt.datetime, report_dir: Path | None, ui: Console) -> Outcome:
-    report = report_dict(validation, generated=created.isoformat(timespec="seconds"),
-                         inputs={"path": path, "define": [p.name for p in defines], "ct": ct_label or ""})
+            created: dt.datetime, report_dir: Path | None, ui: Console, notes: Notes = Notes()) -> Outcome:
+    inputs = {"path": path, "define": [p.name for p in defines], "ct": ct_label or "",
+              "references": sorted(ctx.references)}
+    if notes.file:
+        inputs["notes"] = Path(notes.file).name
+    report = report_dict(validation, generated=created.isoformat(timespec="seconds"), inputs=inputs, notes=notes)
     written = []
     if report_dir is not None:
         written.append(write_json(report, report_dir / "validation.json"))
@@ -93,7 +123,7 @@ def _report(validation: Validation, ctx: Context, *, path: str, defines: list[Pa
     return Outcome(written=written, counts=validation.counts(), validation=validation, report=report)
 
 
-def validate_command(path: Path, *, define=None, ct_file=None, fail_on="error", max_errors_per_rule=1000,
+def validate_command(path: Path, *, define=None, ct_file=None, sdtm=None, fail_on="error", max_errors_per_rule=1000,
                      report_dir=None, ui: Console = QUIET) -> int:
     """``sdtmify validate``: 0 clean, 1 findings at ``fail_on`` or worse, 2 for input errors (raised)."""
     path = Path(path)
@@ -105,9 +135,10 @@ def validate_command(path: Path, *, define=None, ct_file=None, fail_on="error", 
     tables = _load_data(path)
     if not tables:
         raise InputError("no .xpt, .json or .ndjson datasets found", Location(str(path)))
+    references = _predecessors(path, tables, sdtm, ui)
     defines = [Path(define)] if define else _found_defines(path)
     validation, ctx = validate_tables(tables, defines=defines, ct_file=ct_file,
-                                      max_errors_per_rule=max_errors_per_rule)
+                                      max_errors_per_rule=max_errors_per_rule, references=references)
     ct_label = Path(ct_file).name if ct_file else (ctx.ct.source if ctx.ct else None)
     outcome = _report(validation, ctx, path=path.name, defines=defines, ct_label=ct_label,
                       created=build_timestamp(), report_dir=Path(report_dir) if report_dir else None, ui=ui)
@@ -118,14 +149,17 @@ def validate_command(path: Path, *, define=None, ct_file=None, fail_on="error", 
 
 def validate_build(out_folder: Path, study, ct_file=None, ui: Console = QUIET) -> Outcome:
     """The last step of ``sdtmify build``: validate out_folder/sdtm and /adam with their define.xml,
-    write out_folder/validation/validation.{json,xlsx} and print the summary table."""
+    write out_folder/validation/validation.{json,xlsx} and print the summary table, with the study's
+    explanations of expected findings (``mappings/<STUDY>/validation-notes.yaml``) beside them."""
     out_folder = Path(out_folder)
+    study_folder = getattr(study, "folder", None)
+    notes = load_notes(Path(study_folder) / NOTES_FILE if study_folder else None)
     tables = _load_data(out_folder)
     defines = _found_defines(out_folder)
     validation, ctx = validate_tables(tables, defines=defines, ct_file=ct_file)
     ct_label = Path(ct_file).name if ct_file else (ctx.ct.source if ctx.ct else None)
     created = getattr(study, "timestamp", None) or build_timestamp()
     outcome = _report(validation, ctx, path=getattr(study, "name", out_folder.name), defines=defines,
-                      ct_label=ct_label, created=created, report_dir=out_folder / "validation", ui=ui)
+                      ct_label=ct_label, created=created, report_dir=out_folder / "validation", ui=ui, notes=notes)
     outcome.exit_code = exit_code(outcome.counts, "error")
     return outcome

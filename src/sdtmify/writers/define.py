@@ -486,7 +486,7 @@ def validate_define_xsd(path: str | Path) -> list[str]:
 
 
 def check_define_against_data(define_path: str | Path, data_folder: str | Path) -> list[str]:
-    """Consistency of a define.xml with the XPT files it describes (see ``define_check``)."""
-    from .define_check import check_define_against_data as check
+    """Consistency of a define.xml with the XPT files it describes (see ``validate.define_check``)."""
+    from ..validate.define_check import check_define_against_data as check
 
     return check(define_path, data_folder)

@@ -43,7 +43,8 @@ def define(rule, view, ctx) -> list[Hits]:
             d, o = declared[col], ours[col]
             if attr == "label" and o.label.strip() != d.label:
                 items.append({"variable": col, "value": o.label, "expected": d.label})
-            elif attr == "length" and o.type == "Char" and d.type == "Char" and d.length and o.length != d.length:
+            # Only text has a Length to compare: Define-XML 2.1 gives none for date, time and ISO 8601 types.
+            elif attr == "length" and o.type == "Char" and d.data_type == "text" and d.length and o.length != d.length:
                 items.append({"variable": col, "value": o.length, "expected": d.length})
             elif attr == "type":
                 is_num = bool(pd.api.types.is_numeric_dtype(view.frame[col].dtype))
@@ -95,9 +96,56 @@ def define_datasets(rule, ctx, tables, direction: str = "data") -> list[Hits]:
     hits = []
     for standard, meta in sorted(ctx.define.items()):
         declared = {d.name for d in meta.datasets}
-        present = {t.name for t in ctx.tables.values() if t.standard == standard}
+        present = {t.name for t in ctx.validated().values() if t.standard == standard}
         if direction == "data":
             hits += [Hits(n, items=[{"variable": "", "value": n}]) for n in sorted(present - declared)]
         else:
             hits += [Hits(n, items=[{"variable": "", "value": n}]) for n in sorted(declared - present)]
     return hits
+
+
+def _define_files(ctx) -> list[tuple[str, object]]:
+    if not ctx.define_files:
+        raise MissingInput("no define.xml given")
+    return sorted(ctx.define_files.items())
+
+
+def _shown_name(path) -> str:
+    """sdtm/define.xml rather than define.xml: a build has two of them."""
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+
+
+def define_schema(rule, ctx, tables) -> list[Hits]:
+    """Define-XML 2.1 section 2 / FDA TCG 4.1.4.5: define.xml validates against the Define-XML 2.1 XSD
+    (with ARM 1.0 when it holds analysis results). One finding per schema message, with file:line."""
+    from ...errors import SdtmifyError
+    from ...writers.define import validate_define_xsd
+
+    hits = []
+    for _, path in _define_files(ctx):
+        try:
+            messages = validate_define_xsd(path)
+        except SdtmifyError as exc:      # odmlib, which ships the XSD, is not installed
+            raise MissingInput(str(exc)) from exc
+        hits.append(Hits(_shown_name(path), items=[{"variable": "", "value": _located(m, path),
+                                                     "problem": _located(m, path)} for m in messages]))
+    return hits
+
+
+def define_references(rule, ctx, tables) -> list[Hits]:
+    """Define-XML 2.1 sections 5.3.x: every OID reference resolves to a definition, every definition
+    is used and described (``define_check.check_references``)."""
+    from ..define_check import check_references
+    from ..define_xml import parse_define
+
+    hits = []
+    for _, path in _define_files(ctx):
+        messages = check_references(parse_define(path), path.name)
+        hits.append(Hits(_shown_name(path), items=[{"variable": "", "value": _located(m, path),
+                                                     "problem": _located(m, path)} for m in messages]))
+    return hits
+
+
+def _located(message: str, path) -> str:
+    """``define.xml:12: ...`` with the folder in front (sdtm/define.xml:12: ...)."""
+    return f"{path.parent.name}/{message}" if path.parent.name and message.startswith(path.name) else message

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from .. import isodate
-from ..conditions import MissingInput, View, evaluate, text_or_empty
+from ..conditions import MissingDataset, MissingInput, View, evaluate, text_or_empty
 from ..engine import Hits
-from .define import define_datasets
+from .define import define_datasets, define_references, define_schema
 from .records import prepare
 from .relations import _key
 
@@ -125,29 +125,39 @@ def best_response(view, ctx, testcd: str = "RSTESTCD", result: str = "RSSTRESC",
 
 def traceability(view, ctx, domain: str = "SRCDOM", variable: str = "SRCVAR", seq: str = "SRCSEQ") -> list[Hits]:
     """ADaMIG 1.3 section 3.3.8: SRCDOM/SRCVAR/SRCSEQ must point at an existing record and variable
-    (SRCSEQ is the --SEQ of the USUBJID's record in SRCDOM). Loops over distinct SRCDOM values only."""
+    (SRCSEQ is the --SEQ of the USUBJID's record in SRCDOM). Loops over distinct SRCDOM values only.
+
+    A record whose SRCDOM dataset was not given cannot be checked, which is not a finding: when no
+    SRCDOM dataset is at hand the rule is skipped for this dataset with that reason (pass the SDTM
+    folder with ``--sdtm``); records pointing at absent datasets are left unchecked otherwise."""
     prepare_names(view, ["USUBJID", domain])
     doms = view.column(domain).astype("str")
+    named = sorted(set(doms[~view.null(domain)].unique()))
+    absent = [dom for dom in named if dom not in ctx.tables]
+    if named and len(absent) == len(named):
+        raise MissingDataset(f"{domain} dataset(s) {', '.join(absent)} not given (pass the SDTM folder with --sdtm)")
     mask = np.zeros(len(view.frame), dtype=bool)
     why = np.full(len(view.frame), "", dtype=object)
-    for dom in sorted(set(doms[~view.null(domain)].unique())):
-        rows = (doms == dom).to_numpy()
+    for dom in named:
         parent = ctx.tables.get(dom)
         if parent is None:
-            mask |= rows
-            why[rows] = f"{dom} dataset absent"
             continue
+        rows = (doms == dom).to_numpy()
         if view.has(variable):
             bad_var = rows & ~view.column(variable).isin(list(parent.frame.columns)).to_numpy() & ~view.null(variable)
             mask |= bad_var
-            why[bad_var] = f"no such variable in {dom}"
+            why[bad_var] = f"names a variable {dom} does not have"
         seq_name = f"{parent.prefix}SEQ" if parent.prefix else "ASEQ"
         if view.has(seq) and seq_name in parent.frame.columns:
+            usubjid, seqs = _key(view.column("USUBJID")), _key(view.column(seq))
             wanted = pd.MultiIndex.from_arrays([_key(parent.frame["USUBJID"]), _key(parent.frame[seq_name])])
-            here = pd.MultiIndex.from_arrays([_key(view.column("USUBJID")), _key(view.column(seq))])
-            bad_seq = rows & ~view.null(seq) & ~here.isin(wanted)
+            here = pd.MultiIndex.from_arrays([usubjid, seqs])
+            bad_seq = rows & ~view.null(seq) & ~here.isin(wanted) & (why == "")
+            if bad_seq.any():
+                # the message names the values looked for, built for the flagged records only
+                why[bad_seq] = (f"has no {dom} record with {seq_name} " + seqs[bad_seq].astype("str")
+                                + " for USUBJID " + usubjid[bad_seq].astype("str")).to_numpy()
             mask |= bad_seq
-            why[bad_seq & (why == "")] = f"no {dom} record with this {seq_name}"
     return [Hits(view.table.name, mask, ("USUBJID", domain, variable, seq), view=view, extra={"problem": why})]
 
 
@@ -215,8 +225,12 @@ def qnam_standard(view, ctx) -> list[Hits]:
 
 def change_from_baseline(view, ctx, change: str = "CHG", value: str = "AVAL", base: str = "BASE",
                          percent: bool = False) -> list[Hits]:
-    """ADaMIG 1.3 section 3.3.5: CHG = AVAL - BASE; PCHG = (AVAL - BASE) / BASE * 100, within a
-    rounding tolerance of 1e-6 (relative)."""
+    """ADaMIG 1.3 section 3.3.5: CHG = AVAL - BASE (PCHG = (AVAL - BASE) / BASE * 100), within a
+    rounding tolerance of 1e-6 (relative), wherever CHG is populated.
+
+    The IG defines CHG as a change from baseline and does not require it on the baseline record or
+    before it: a null CHG is a finding only on a post-baseline record (a later ADT, or AVISITN, than
+    the ABLFL = "Y" record of the subject and parameter), never on the baseline record itself."""
     prepare_names(view, [change, value, base])
     aval, bval = view.column(value).to_numpy("float64"), view.column(base).to_numpy("float64")
     got = view.column(change).to_numpy("float64")
@@ -224,8 +238,27 @@ def change_from_baseline(view, ctx, change: str = "CHG", value: str = "AVAL", ba
         expected = (aval - bval) / bval * 100 if percent else aval - bval
     close = np.isclose(got, expected, rtol=1e-6, atol=1e-9)
     mask = ~np.isnan(got) & ~np.isnan(expected) & ~close
-    mask |= np.isnan(got) & ~np.isnan(expected)
+    mask |= np.isnan(got) & ~np.isnan(expected) & _post_baseline(view)
     return [Hits(view.table.name, mask, (change, value, base), view=view, extra={"expected": expected})]
+
+
+def _post_baseline(view) -> np.ndarray:
+    """True on records after the baseline record (ABLFL = "Y") of their USUBJID, PARAMCD (and BASETYPE),
+    by ADT, or AVISITN when there is no ADT. False where that cannot be told."""
+    n = len(view.frame)
+    if not (view.physically_has("ABLFL") and view.physically_has("USUBJID") and view.physically_has("PARAMCD")):
+        return np.zeros(n, dtype=bool)
+    when = next((c for c in ("ADT", "AVISITN") if view.physically_has(c)), None)
+    if when is None:
+        return np.zeros(n, dtype=bool)
+    by = [c for c in ("USUBJID", "PARAMCD", "BASETYPE") if view.physically_has(c)]
+    frame = pd.DataFrame({c: view.column(c) for c in by})
+    moment = pd.to_numeric(view.column(when), errors="coerce").to_numpy("float64")
+    is_base = (view.column("ABLFL") == "Y").to_numpy()
+    frame["_at"] = np.where(is_base, moment, np.nan)
+    baseline_at = frame.groupby(by, sort=False)["_at"].transform("max").to_numpy("float64")
+    with np.errstate(invalid="ignore"):
+        return ~is_base & ~np.isnan(moment) & ~np.isnan(baseline_at) & (moment > baseline_at)
 
 
 def analysis_day(view, ctx, day: str = "ADY", date: str = "ADT", reference: str = "TRTSDT") -> list[Hits]:
@@ -282,7 +315,8 @@ def ts_parameters(rule, ctx, tables, params: list[str], when: dict | None = None
     return [Hits("TS", items=items)]
 
 
-STUDY_FUNCTIONS = {"ts_parameters": ts_parameters, "define_datasets": define_datasets}
+STUDY_FUNCTIONS = {"ts_parameters": ts_parameters, "define_datasets": define_datasets,
+                   "define_schema": define_schema, "define_references": define_references}
 
 
 def study_function(rule, ctx, tables) -> list[Hits]:

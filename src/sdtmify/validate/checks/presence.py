@@ -58,7 +58,7 @@ def dataset_present(rule, ctx, tables) -> list[Hits]:
 
     ``if_present`` names datasets whose presence triggers the rule."""
     chk = rule.check
-    names = set(ctx.tables)
+    names = set(ctx.validated())
     if not all(n in names for n in chk.get("if_present", [])):
         return [Hits("(study)", items=[])]
     must = chk.get("must", "present")

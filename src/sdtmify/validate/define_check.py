@@ -8,7 +8,9 @@ codelist (and of value-level entries, under their where clause) in that codelist
 reference in the file resolving to a definition, every definition being used.
 
 Each message names the file and line in define.xml or the .xpt and variable at fault, and what the
-two sides say. Data checks are vectorized: values are compared per distinct value, not per record."""
+two sides say. Data checks are vectorized: values are compared per distinct value, not per record.
+define.xml is read by ``define_xml`` (the project's one Define-XML reader); the catalogue's DD rules
+run these checks inside ``sdtmify validate``."""
 
 from __future__ import annotations
 
@@ -19,15 +21,10 @@ import numpy as np
 import pandas as pd
 from lxml import etree
 
-NS = {
-    "odm": "http://www.cdisc.org/ns/odm/v1.3",
-    "def": "http://www.cdisc.org/ns/def/v2.1",
-    "xlink": "http://www.w3.org/1999/xlink",
-    "arm": "http://www.cdisc.org/ns/arm/v1.0",
-}
-DEF = "{" + NS["def"] + "}"
-HREF = "{" + NS["xlink"] + "}href"
-NUMERIC_TYPES = ("integer", "float")
+from ..errors import InputError
+from .define_xml import (DEF, LENGTH_TYPES, NS, NUMERIC_TYPES, ItemGroup, codelist_values, description, item_groups,
+                         parse_define, where_clauses)
+
 SHOWN = 5  # values listed per message; the count says how many there are in all
 
 
@@ -56,11 +53,6 @@ def read_xpt(path: Path) -> XptData:
         lengths={v.name: v.length for v in meta.variables},
         numeric={v.name: v.type == "Num" for v in meta.variables},
     )
-
-
-def _desc(el) -> str:
-    found = el.find("odm:Description/odm:TranslatedText", NS) if el is not None else None
-    return (found.text or "") if found is not None else ""
 
 
 def _show(values) -> str:
@@ -118,7 +110,7 @@ def check_references(root, file: str = "define.xml") -> list[str]:
     for xpath, kind in ((".//odm:ItemGroupDef", "ItemGroupDef"), (".//odm:ItemDef", "ItemDef"),
                         (".//odm:MethodDef", "MethodDef"), (".//def:CommentDef", "def:CommentDef")):
         for el in root.iterfind(xpath, NS):
-            if not _desc(el).strip():
+            if not description(el).strip():
                 messages.append(f"{file}:{el.sourceline}: {kind} {el.get('OID')!r} has no description; "
                                 "state what it is (a label, or how the value is derived)")
     for kind in MUST_BE_USED:
@@ -132,37 +124,18 @@ def check_references(root, file: str = "define.xml") -> list[str]:
 # ---------------------------------------------------------------------------------------------
 # define.xml against the data.
 
-@dataclass
-class _Group:
-    name: str
-    element: etree._Element
-    href: str
-    refs: list  # (ItemRef, ItemDef | None) in OrderNumber order
-
-
-def _groups(root) -> list[_Group]:
-    items = {el.get("OID"): el for el in root.iterfind(".//odm:ItemDef", NS)}
-    groups = []
-    for group in root.iterfind(".//odm:ItemGroupDef", NS):
-        leaf = group.find("def:leaf", NS)
-        href = leaf.get(HREF) if leaf is not None else f"{group.get('Name', '').lower()}.xpt"
-        refs = sorted(group.findall("odm:ItemRef", NS), key=lambda r: int(r.get("OrderNumber") or 0))
-        groups.append(_Group(group.get("Name"), group, href, [(ref, items.get(ref.get("ItemOID"))) for ref in refs]))
-    return groups
-
-
 def check_define_against_data(define_path: str | Path, data_folder: str | Path) -> list[str]:
     """All inconsistencies between ``define_path`` and the .xpt files in ``data_folder``, as messages."""
     define_path, data_folder = Path(define_path), Path(data_folder)
     file = define_path.name
     try:
-        root = etree.parse(str(define_path)).getroot()
-    except (OSError, etree.XMLSyntaxError) as exc:
-        return [f"{file}: cannot be read as XML ({exc})"]
+        root = parse_define(define_path)
+    except InputError as exc:
+        return [f"{file}: {exc.bare_message}"]
     messages = check_references(root, file)
-    codelists = _codelists(root)
-    where = _where_clauses(root)
-    groups = _groups(root)
+    codelists = codelist_values(root)
+    where = where_clauses(root)
+    groups = item_groups(root)
     described = set()
     for group in groups:
         path = data_folder / group.href
@@ -179,13 +152,13 @@ def check_define_against_data(define_path: str | Path, data_folder: str | Path) 
     return messages
 
 
-def check_dataset(group: _Group, data: XptData, codelists, where, file: str) -> list[str]:
+def check_dataset(group: ItemGroup, data: XptData, codelists, where, file: str) -> list[str]:
     messages = []
     at = f"{file}:{group.element.sourceline}"
     xpt = data.path.name
     if data.name != group.name:
         messages.append(f"{at}: dataset {group.name}: {xpt} holds dataset {data.name}")
-    label = _desc(group.element)
+    label = description(group.element)
     if label != data.label:
         messages.append(f"{at}: dataset {group.name}: label {label!r} in {file} but {data.label!r} in {xpt}")
     defined = [item.get("Name") if item is not None else None for _, item in group.refs]
@@ -215,7 +188,7 @@ def check_dataset(group: _Group, data: XptData, codelists, where, file: str) -> 
 
 def _check_variable(dataset, name, item, data: XptData, line, xpt, file) -> list[str]:
     messages = []
-    label = _desc(item)
+    label = description(item)
     if label != data.labels.get(name, ""):
         messages.append(f"{line}: {dataset}.{name}: label {label!r} in {file} but {data.labels.get(name, '')!r} in {xpt}")
     data_type = item.get("DataType")
@@ -225,14 +198,14 @@ def _check_variable(dataset, name, item, data: XptData, line, xpt, file) -> list
         wanted = "numeric" if data_type in NUMERIC_TYPES else "character"
         messages.append(f"{line}: {dataset}.{name}: DataType {data_type} in {file} ({wanted}) but {xpt} stores it "
                         f"as {stored}")
-    length = item.get("Length")
+    length = item.get("Length") if data_type in LENGTH_TYPES else None   # no Length for date/time types
     stored_length = data.lengths.get(name)
     if length is not None and stored_length is not None and int(length) != int(stored_length):
         messages.append(f"{line}: {dataset}.{name}: Length {length} in {file} but {stored_length} in {xpt}")
     return messages
 
 
-def _check_keys(group: _Group, data: XptData, at: str, xpt: str) -> list[str]:
+def _check_keys(group: ItemGroup, data: XptData, at: str, xpt: str) -> list[str]:
     """SDTMIG 3.4 section 3.2.1.1 / Define-XML 2.1 KeySequence: the natural keys, in order, that sort and
     identify the records."""
     keyed = sorted((int(ref.get("KeySequence")), item.get("Name")) for ref, item in group.refs
@@ -291,30 +264,6 @@ def key_order(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
     return result
 
 
-def _codelists(root) -> dict[str, tuple[str, str, set[str] | None]]:
-    """CodeList OID -> (name, data type, its coded values); None for an external dictionary."""
-    found = {}
-    for cl in root.iterfind(".//odm:CodeList", NS):
-        if cl.find("odm:ExternalCodeList", NS) is not None:
-            values = None
-        else:
-            values = {t.get("CodedValue") for t in cl if etree.QName(t).localname in ("CodeListItem", "EnumeratedItem")}
-        found[cl.get("OID")] = (cl.get("Name"), cl.get("DataType"), values)
-    return found
-
-
-def _where_clauses(root) -> dict[str, list[tuple[str, str, list[str]]]]:
-    """WhereClauseDef OID -> [(variable name, comparator, values)]."""
-    names = {el.get("OID"): el.get("Name") for el in root.iterfind(".//odm:ItemDef", NS)}
-    clauses = {}
-    for wc in root.iterfind(".//def:WhereClauseDef", NS):
-        clauses[wc.get("OID")] = [
-            (names.get(rc.get(DEF + "ItemOID"), rc.get(DEF + "ItemOID")), rc.get("Comparator"),
-             [cv.text or "" for cv in rc.findall("odm:CheckValue", NS)])
-            for rc in wc.findall("odm:RangeCheck", NS)]
-    return clauses
-
-
 def as_text(values: pd.Series, numeric: bool | None = None) -> pd.Series:
     """Data values as codelist text: numbers without a trailing .0 (1.0 -> "1"), missing values dropped.
 
@@ -363,7 +312,7 @@ def _has_codelist(item, codelists) -> bool:
     return ref is not None and codelists.get(ref.get("CodeListOID"), (None, None, None))[2] is not None
 
 
-def _check_codelist_values(group: _Group, data: XptData, codelists, where, file, xpt) -> list[str]:
+def _check_codelist_values(group: ItemGroup, data: XptData, codelists, where, file, xpt) -> list[str]:
     messages = []
     texts = _Texts(data)
     tree = group.element.getroottree()

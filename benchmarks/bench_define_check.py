@@ -85,7 +85,9 @@ def main() -> None:
     from sdtmify.readers import read_dataset
     from sdtmify.writers.define import write_define_files
     from sdtmify.validate.define_check import XptData, check_dataset
-    from sdtmify.validate.define_xml import codelist_values as _codelists, item_groups as _groups, where_clauses as _where_clauses
+    from sdtmify.validate.define_xml import codelist_values as _codelists
+    from sdtmify.validate.define_xml import item_groups as _groups
+    from sdtmify.validate.define_xml import where_clauses as _where_clauses
     from sdtmify.writers.xpt import write_xpt
 
     from lxml import etree

@@ -112,7 +112,7 @@ def test_adlb_ifng_maximum_equals_table3_peaks(built):
     assert peaks == {p: float(row[6]) for p, row in TABLE3.items()}
     below = ifng[ifng["AVALC"].str.startswith("<")]
     assert below["AVAL"].isna().all() and set(below["AVALC"]) == {"<10"}
-    assert {"IFNG", "TNF", "CXCL10", "CXCL9", "INTLK8", "CCL3", "CCL5", "WBC", "NEUT", "HGB", "PLAT"} \
+    assert {"IFNG", "TNF", "CXCL10", "CXCL9", "INTLK8", "MIP1A", "RANTES", "WBC", "NEUT", "HGB", "PLAT"} \
         <= set(adlb["PARAMCD"])
 
 

@@ -87,6 +87,17 @@ def test_length_differs(sdtm):
         f"define.xml:{line}: AE.AETERM: Length 200 in define.xml but 11 in ae.xpt"]
 
 
+def test_datetime_itemdef_has_no_length_to_compare(sdtm):
+    """Define-XML 2.1: Length is given for text, integer and float only; a datetime ItemDef has none,
+    and one stated anyway is not compared with the XPT length."""
+    item = "//odm:ItemDef[@OID='IT.AE.AESTDTC']"
+    assert _edit(sdtm, item, lambda el: el.attrib.pop("Length", None)) > 0
+    assert etree.parse(str(sdtm)).getroot().xpath(item, namespaces=NS)[0].get("DataType") == "datetime"
+    assert check_define_against_data(sdtm, sdtm.parent) == []
+    _edit(sdtm, item, lambda el: el.set("Length", "8"))
+    assert check_define_against_data(sdtm, sdtm.parent) == []
+
+
 def test_variable_missing_from_the_data(sdtm):
     _rewrite_xpt(sdtm, "AE", lambda f: f.drop(columns=["AESER"]))
     (message,) = check_define_against_data(sdtm, sdtm.parent)

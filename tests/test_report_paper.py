@@ -173,6 +173,40 @@ def test_unknown_variable_names_the_yaml_entry(built, study_copy, tmp_path):
     with pytest.raises(ReportSpecError) as caught:
         recompute(document.data, read_adam(base / "adam", datasets_used(document.data)), document, published)
     assert "tables.table2" in str(caught.value) and "'KARNOFSK'" in str(caught.value)
+    assert "(did you mean 'KARNSCR'?)" in str(caught.value)
+
+
+def _recompute(base: Path, folder: Path):
+    from sdtmify.report.adam import read_adam
+    from sdtmify.report.paper import datasets_used
+
+    document = load_report_spec(folder / "report.yaml")
+    published = load_yaml(folder / "published.yaml")
+    return recompute(document.data, read_adam(base / "adam", datasets_used(document.data)), document, published)
+
+
+def test_a_key_error_from_a_bug_is_not_reported_as_a_missing_variable(built, study_copy, monkeypatch):
+    import sdtmify.report.paper as paper
+
+    def broken(*args):
+        return {}["no such key"]
+
+    monkeypatch.setattr(paper, "summary_table", broken)
+    with pytest.raises(KeyError, match="no such key"):
+        _recompute(built[0], study_copy)
+
+
+def test_bar_chart_of_an_undeclared_table_is_an_error_at_its_line(built, study_copy):
+    report = study_copy / "report.yaml"
+    lines = report.read_text(encoding="utf-8").splitlines()
+    where = lines.index("    table: table4")
+    lines[where] = "    table: table44"
+    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ReportSpecError) as caught:
+        _recompute(built[0], study_copy)
+    message = str(caught.value)
+    assert f"report.yaml:{where + 1} figures.toxicity_bars.table: table 'table44' is not declared" in message
+    assert "(did you mean 'table4'?)" in message
 
 
 def test_published_path_that_leads_nowhere_is_an_error_at_its_entry(built, study_copy, tmp_path):

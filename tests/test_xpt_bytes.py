@@ -8,6 +8,7 @@ from pathlib import Path
 import pyreadstat
 import pytest
 
+from sdtmify import xport
 from sdtmify.readers import read_dataset
 from sdtmify.writers import xpt
 
@@ -28,7 +29,7 @@ def _reference(shared: Path, name: str) -> Path:
 def test_rewriting_sas_file_with_its_header_fields_is_byte_identical(shared, tmp_path, name):
     original = _reference(shared, name)
     encoding = "cp1252" if name in CP1252 else "ascii"
-    member = xpt.read_header(original, encoding)
+    member = xport.read_header(original, encoding)
     frame, _meta = pyreadstat.read_xport(str(original), encoding=encoding, disable_datetime_conversion=True)
     written = xpt.write_xport(frame, member.variables, tmp_path / "out.xpt", member=member.name,
                               label=member.label, header=member.header, library=member.library,
@@ -49,7 +50,7 @@ def test_read_dataset_then_write_xpt_reproduces_sas_file(shared, tmp_path, name)
 
 
 def test_header_parser_reads_sas_header_fields(shared):
-    member = xpt.read_header(_reference(shared, "adam/adsl.xpt"))
+    member = xport.read_header(_reference(shared, "adam/adsl.xpt"))
     assert (member.name, member.label, member.dataset_type) == ("ADSL", "", "")
     assert member.header.sas_version == "9.3" and member.header.os_name == "X64_7HOM"
     assert member.header.created.isoformat() == "2012-10-15T22:56:22"
@@ -65,5 +66,5 @@ def test_header_parser_reads_sas_header_fields(shared):
 
 def test_observation_count_ignores_blank_padding_after_short_records(shared):
     # sv.xpt: 80-byte records, no padding; suppds.xpt: 881-byte records, 77 bytes of padding.
-    assert xpt.read_header(_reference(shared, "sdtm/sv.xpt")).observations == 3559
-    assert xpt.read_header(_reference(shared, "sdtm/suppds.xpt")).observations == 3
+    assert xport.read_header(_reference(shared, "sdtm/sv.xpt")).observations == 3559
+    assert xport.read_header(_reference(shared, "sdtm/suppds.xpt")).observations == 3

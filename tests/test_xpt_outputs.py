@@ -10,11 +10,11 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from sdtmify import xport
 from sdtmify.datasets import BuiltDataset, Bundle
 from sdtmify.errors import InputError
 from sdtmify.metadata.model import Dataset, StudyMetadata, Variable
 from sdtmify.readers import read_dataset
-from sdtmify.writers import xpt
 from sdtmify.writers.outputs import write_bundle
 
 DM = Dataset(name="DM", label="Demographics", purpose="Tabulation", keys=("STUDYID", "USUBJID"), variables=(
@@ -45,8 +45,8 @@ def test_write_bundle_writes_xpt_and_dataset_json_for_every_dataset(tmp_path, mo
     assert relative == ["ae.xpt", "dataset-json/ae.json", "dataset-json/ae.ndjson", "dataset-json/dm.json",
                         "dataset-json/dm.ndjson", "dm.xpt"]
     assert written == sorted(written)
-    member = xpt.read_header(tmp_path / "sdtm" / "dm.xpt")
-    assert member.header == xpt.XptHeader("9.4", "X64_10PR", STUDY.timestamp, STUDY.timestamp)
+    member = xport.read_header(tmp_path / "sdtm" / "dm.xpt")
+    assert member.header == xport.XptHeader("9.4", "X64_10PR", STUDY.timestamp, STUDY.timestamp)
     frame, meta = read_dataset(tmp_path / "sdtm" / "dm.xpt")
     assert frame["AGE"].tolist() == [54.0, 61.0] and meta.label == "Demographics"
     document = json.loads((tmp_path / "sdtm" / "dataset-json" / "dm.json").read_text())
@@ -62,10 +62,58 @@ def test_rebuild_is_byte_identical_and_source_date_epoch_wins(tmp_path, monkeypa
     assert first == second
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
     write_bundle(bundle(), tmp_path / "c", STUDY)
-    assert xpt.read_header(tmp_path / "c" / "ae.xpt").header.created == dt.datetime(1970, 1, 1)
+    assert xport.read_header(tmp_path / "c" / "ae.xpt").header.created == dt.datetime(1970, 1, 1)
 
 
 def test_unknown_xpt_option_names_study_yaml(tmp_path):
     study = SimpleNamespace(timestamp=None, file="mappings/NCI84/study.yaml", xpt_options={"version": "9"})
     with pytest.raises(InputError, match=r"mappings/NCI84/study.yaml output.xpt: unknown option\(s\) version"):
         write_bundle(bundle(), tmp_path, study)
+
+
+def test_dataset_json_originator_is_the_sponsor_as_in_define_xml(tmp_path, monkeypatch):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    study = SimpleNamespace(timestamp=STUDY.timestamp, file=STUDY.file, xpt_options={},
+                            config={"study": {"sponsor": "Example Oncology Group"}})
+    write_bundle(bundle(), tmp_path, study)
+    for name in ("dm.json", "ae.json"):
+        assert json.loads((tmp_path / "dataset-json" / name).read_text())["originator"] == "Example Oncology Group"
+    with (tmp_path / "dataset-json" / "dm.ndjson").open() as handle:
+        assert json.loads(handle.readline())["originator"] == "Example Oncology Group"
+
+
+def test_json_and_ndjson_of_a_dataset_hold_the_same_header_and_records(tmp_path, monkeypatch):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    write_bundle(bundle(), tmp_path, STUDY)
+    whole = json.loads((tmp_path / "dataset-json" / "dm.json").read_text())
+    head, *records = (tmp_path / "dataset-json" / "dm.ndjson").read_text().splitlines()
+    assert json.loads(head) == {k: v for k, v in whole.items() if k != "rows"}
+    assert [json.loads(line) for line in records] == whole["rows"] == [["NCI84", "NCI84-001", 54],
+                                                                       ["NCI84", "NCI84-002", 61]]
+
+
+def test_transliterate_option_reaches_the_xpt_writer(tmp_path):
+    frames = bundle()
+    frames.datasets["AE"].frame.loc[0, "AETERM"] = "Patient\u2019s rash"
+    study = SimpleNamespace(timestamp=None, file=STUDY.file, xpt_options={"transliterate": True})
+    with pytest.warns(UserWarning, match="transliterated"):
+        write_bundle(frames, tmp_path, study)
+    frame, _ = read_dataset(tmp_path / "ae.xpt")
+    assert frame["AETERM"].tolist() == ["Patient's rash"]
+
+
+def test_transliterate_option_must_be_a_boolean(tmp_path):
+    study = SimpleNamespace(timestamp=None, file=STUDY.file, xpt_options={"transliterate": "yes"})
+    with pytest.raises(InputError, match=r"study.yaml output.xpt.transliterate: 'yes' should be true or false"):
+        write_bundle(bundle(), tmp_path, study)
+
+
+def test_num_columns_are_converted_once_for_both_dataset_json_files(tmp_path, monkeypatch):
+    import sdtmify.writers.datasetjson as datasetjson
+
+    calls = []
+    original = datasetjson.sas_numbers
+    monkeypatch.setattr(datasetjson, "sas_numbers", lambda series, *args: calls.append(series.name)
+                        or original(series, *args))
+    write_bundle(bundle(), tmp_path, STUDY)
+    assert calls == ["AGE"]          # DM.AGE is the bundle's only Num variable

@@ -16,6 +16,7 @@ import pyreadstat
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from sdtmify import xport
 from sdtmify.metadata.model import Dataset, Variable
 from sdtmify.readers import read_dataset
 from sdtmify.writers import xpt
@@ -117,7 +118,7 @@ def test_random_datasets_read_back_equal_by_pyreadstat_and_our_reader(tmp_path_f
 def test_ibm_round_trip_is_exact_in_range(values):
     array = np.array(values, dtype=np.float64)
     expected = np.where(np.abs(array) < IBM_TINY, 0.0, array)
-    assert np.array_equal(xpt.ieee_from_ibm(xpt.ibm_from_ieee(array)), expected)
+    assert np.array_equal(xport.ieee_from_ibm(xport.ibm_from_ieee(array)), expected)
 
 
 def test_trailing_all_blank_records_are_written_but_readstat_drops_them(tmp_path):
@@ -126,7 +127,7 @@ def test_trailing_all_blank_records_are_written_but_readstat_drops_them(tmp_path
     dataset = Dataset(name="T", label="", purpose="Tabulation",
                       variables=(Variable("A", "", "Char", 100, "text", 1),))
     path = xpt.write_xpt(frame, dataset, tmp_path / "t.xpt")
-    assert xpt.read_header(path).observations == 4          # 400 bytes of records, no padding
+    assert xport.read_header(path).observations == 4          # 400 bytes of records, no padding
     back, _ = pyreadstat.read_xport(str(path))
     assert back["A"].tolist() == ["", "x"]
 

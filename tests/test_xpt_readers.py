@@ -12,6 +12,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
+from sdtmify import xport
 from sdtmify.metadata.model import Dataset, Variable
 from sdtmify.readers import read_dataset
 from sdtmify.writers import xpt
@@ -100,7 +101,7 @@ def test_pyreadstat_reads_values_labels_formats_lengths_and_dataset_label(sample
     for var in dataset.variables:
         assert meta.column_names_to_labels[var.name] == var.label
         assert meta.variable_storage_width[var.name] == var.length
-        assert xpt.SasFormat.parse(meta.original_variable_types[var.name]) == xpt.SasFormat.parse(var.format)
+        assert xport.SasFormat.parse(meta.original_variable_types[var.name]) == xport.SasFormat.parse(var.format)
         if var.type == "Char":
             assert back[var.name].fillna("").tolist() == expected_text(frame, var.name)
         else:   # pyreadstat reads special missing values as NaN
@@ -118,7 +119,7 @@ def test_haven_reads_values_labels_formats_and_dataset_label(sample, rscript):
     for var in dataset.variables:
         assert meta[var.name]["type"] == var.type
         assert meta[var.name]["label"] == var.label
-        assert xpt.SasFormat.parse(meta[var.name]["format"]) == xpt.SasFormat.parse(var.format)
+        assert xport.SasFormat.parse(meta[var.name]["format"]) == xport.SasFormat.parse(var.format)
         got = [row[var.name] for row in rows]
         if var.type == "Char":
             assert got == expected_text(frame, var.name), var.name
@@ -134,8 +135,8 @@ def test_read_dataset_gives_back_the_metadata_written(sample):
     for ours, theirs in zip(dataset.variables, meta.variables):
         assert (theirs.name, theirs.label, theirs.type, theirs.length, theirs.order) == \
                (ours.name, ours.label, ours.type, ours.length, ours.order)
-        assert xpt.SasFormat.parse(theirs.format) == xpt.SasFormat.parse(ours.format)
-        assert xpt.SasFormat.parse(theirs.informat) == xpt.SasFormat.parse(ours.informat)
+        assert xport.SasFormat.parse(theirs.format) == xport.SasFormat.parse(ours.format)
+        assert xport.SasFormat.parse(theirs.informat) == xport.SasFormat.parse(ours.informat)
     assert [v.data_type for v in meta.variables if v.type == "Num"] == ["integer", "float", "integer", "float"]
     assert back["LBSTRESN"].tolist()[2] == ".A" and back["LBSTRESN"].tolist()[4] == "._"
     assert back["USUBJID"].tolist() == expected_text(frame, "USUBJID")

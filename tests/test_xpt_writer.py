@@ -10,6 +10,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
+from sdtmify import xport
 from sdtmify.errors import WriteError
 from sdtmify.metadata.model import Dataset, Variable
 from sdtmify.readers import read_dataset
@@ -45,14 +46,14 @@ def _observations(path) -> bytes:
     (1e-80, 0),                  # below the IBM range: written as 0
 ])
 def test_ibm_from_ieee_known_patterns(value, pattern):
-    assert int(xpt.ibm_from_ieee(np.array([value]))[0]) == pattern
+    assert int(xport.ibm_from_ieee(np.array([value]))[0]) == pattern
 
 
 def test_ibm_conversion_is_exact_both_ways_across_the_range():
     rng = np.random.default_rng(7)
     values = rng.standard_normal(20000) * 10.0 ** rng.integers(-75, 75, 20000)
     values = np.concatenate([values, [2.0 ** 53, -(2.0 ** 53), 7.2e75, -7.2e75, 6e-79]])
-    assert np.array_equal(xpt.ieee_from_ibm(xpt.ibm_from_ieee(values)), values)
+    assert np.array_equal(xport.ieee_from_ibm(xport.ibm_from_ieee(values)), values)
 
 
 def test_missing_values_are_code_byte_then_zeros(tmp_path):
@@ -218,9 +219,9 @@ def test_bad_format_is_refused():
     ("E8601DA10.", ("E8601DA", 10, 0)), ("best12", ("BEST", 12, 0)), ("$", ("$", 0, 0)), ("", ("", 0, 0)),
 ])
 def test_sas_format_parse_and_render(text, parsed):
-    fmt = xpt.SasFormat.parse(text)
+    fmt = xport.SasFormat.parse(text)
     assert (fmt.name, fmt.width, fmt.decimals) == parsed
-    assert xpt.SasFormat.parse(str(fmt)) == fmt
+    assert xport.SasFormat.parse(str(fmt)) == fmt
 
 
 # --- header, chunking, reproducibility -----------------------------------------------------------
@@ -234,14 +235,14 @@ def test_header_stamps_version_os_and_times(tmp_path):
     assert data[160:176] == b"01JAN26:09:05:07"
     assert data[400:480] == b"SAS     LB      SASDATA 9.4     Linux   " + b" " * 24 + b"01JAN26:09:05:07"
     assert data[480:560] == b"01JAN26:09:05:07" + b" " * 16 + b"Laboratory Test Results".ljust(40) + b" " * 8
-    member = xpt.read_header(path)
-    assert member.header == xpt.XptHeader("9.4", "Linux", created, created)
+    member = xport.read_header(path)
+    assert member.header == xport.XptHeader("9.4", "Linux", created, created)
 
 
 def test_sas_datetime_text_round_trips_with_posix_pivot():
     for value in (dt.datetime(1969, 12, 31, 23, 59, 59), dt.datetime(2068, 2, 29, 0, 0, 0)):
-        assert xpt.parse_sas_datetime(xpt.format_sas_datetime(value)) == value
-    assert xpt.parse_sas_datetime(" " * 16) is None
+        assert xport.parse_sas_datetime(xport.format_sas_datetime(value)) == value
+    assert xport.parse_sas_datetime(" " * 16) is None
 
 
 def test_chunked_output_equals_single_chunk_and_is_reproducible(tmp_path):

@@ -7,7 +7,8 @@ an object column with those codes as text next to the numbers, as :mod:`sdtmify.
 
 XPT values are read by pyreadstat (never ``pandas.read_sas``, which misreads zeros and drops records);
 the header metadata -- declared lengths, labels, formats, informats, dataset label, SAS release, host and
-timestamps -- by our own parser, kept on ``frame.attrs["xpt"]`` (an :class:`~sdtmify.writers.xpt.XptMember`).
+timestamps -- by :func:`sdtmify.xport.read_header`, kept on ``frame.attrs["xpt"]`` (an
+:class:`~sdtmify.xport.XptMember`).
 Dataset-JSON top-level attributes (times, sourceSystem, OIDs) are kept on ``frame.attrs["dataset_json"]``.
 """
 
@@ -20,12 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import xport
 from .errors import InputError, Location
 from .metadata.model import Dataset, Variable
-from .writers import xpt
 
 SUFFIXES = (".xpt", ".json", ".ndjson", ".csv")
-_SAS_EPOCH = pd.Timestamp("1960-01-01")
 
 
 def read_dataset(path: str | Path, encoding: str | None = None) -> tuple[pd.DataFrame, Dataset]:
@@ -72,10 +72,10 @@ def _num_data_type(values: np.ndarray) -> str:
 
 
 def read_xpt(path: str | Path, encoding: str | None = None) -> tuple[pd.DataFrame, Dataset]:
-    """An XPT v5 file: values by pyreadstat, metadata by :func:`sdtmify.writers.xpt.read_header`."""
+    """An XPT v5 file: values by pyreadstat, metadata by :func:`sdtmify.xport.read_header`."""
     path = Path(path)
     frame, used = _pyreadstat_xpt(path, encoding)
-    member = xpt.read_header(path, used)
+    member = xport.read_header(path, used)
     names = [var.name for var in member.variables]
     if list(frame.columns) != names:
         raise InputError(f"pyreadstat columns {list(frame.columns)} differ from the NAMESTR records {names}",
@@ -101,12 +101,12 @@ def read_xpt(path: str | Path, encoding: str | None = None) -> tuple[pd.DataFram
     return frame, dataset
 
 
-def _with_special_missing(member: xpt.XptMember, var: xpt.XptVariable, values: np.ndarray):
+def _with_special_missing(member: xport.XptMember, var: xport.XptVariable, values: np.ndarray):
     """float64 as read, or an object column with ".A"-".Z"/"._" where the file holds special missings."""
     missing = np.flatnonzero(np.isnan(values))
     if missing.size == 0:
         return values
-    codes = xpt.missing_codes(xpt.numeric_patterns(member, var, missing))
+    codes = xport.missing_codes(xport.numeric_patterns(member, var, missing))
     special = codes != "."
     if not special.any():
         return values
@@ -155,7 +155,7 @@ def sas_numbers_from_iso(values: pd.Series, kind: str) -> np.ndarray:
         seconds = pd.to_timedelta(text, errors="raise").dt.total_seconds()
         return seconds.to_numpy(dtype=np.float64, na_value=np.nan)
     stamps = pd.to_datetime(text, format="ISO8601", errors="raise")
-    seconds = (stamps - _SAS_EPOCH).dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan)
+    seconds = (stamps - xport.SAS_EPOCH).dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan)
     return seconds / 86400.0 if kind == "date" else seconds
 
 

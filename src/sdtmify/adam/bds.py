@@ -13,23 +13,29 @@ from .dates import iso_to_sas_date, relative_day
 from .merge import as_char
 
 
-def render_template(frame: pd.DataFrame, template: str, label: str) -> pd.Series:
+def render_template(frame: pd.DataFrame, template: str, label: str, paramcd: pd.Series | None = None) -> pd.Series:
     """``template`` such as ``"{LBTEST} ({LBSTRESU})"`` filled from ``frame``'s columns, vectorized;
-    an empty bracket left by an empty value is dropped (a unitless test keeps a clean PARAM)."""
+    an empty bracket left by an empty value is dropped (a unitless test keeps a clean PARAM). With
+    ``paramcd`` (the records' PARAMCD), a code that would get several texts is an error: ADaMIG 1.3
+    requires one PARAM per PARAMCD."""
     pieces = list(string.Formatter().parse(template))
     names = list(dict.fromkeys(name for _, name, _, _ in pieces if name))
     assert_columns(frame, names, "the source", label)
     if frame.empty:
         return pd.Series("", index=frame.index, dtype=str)
-    # Render each distinct combination once (a lab has few tests and units, many results).
-    group = frame.groupby(names, sort=False, dropna=False).ngroup().to_numpy()
-    distinct = frame.loc[~pd.Series(group).duplicated().to_numpy(), names]
+    # Render each distinct combination once (a lab has few tests and units, many results), and
+    # check one PARAM per PARAMCD on those few combinations rather than on every record.
+    keys = frame[names] if paramcd is None else frame[names].assign(_PARAMCD=paramcd)
+    group = keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy()
+    distinct = keys.loc[~pd.Series(group).duplicated().to_numpy()]
     text = pd.Series("", index=distinct.index, dtype=object)
     for literal, name, _, _ in pieces:
         text = text + literal
         if name:
             text = text + as_char(distinct[name])
     text = text.astype(str).str.replace(r"\s*\(\s*\)", "", regex=True).str.strip()
+    if paramcd is not None:
+        _check_one_param_per_code(pd.DataFrame({"PARAMCD": as_char(distinct["_PARAMCD"]), "PARAM": text}), label)
     return pd.Series(text.to_numpy()[group], index=frame.index, dtype=str)
 
 
@@ -54,13 +60,19 @@ def derive_params_from_findings(source: pd.DataFrame, *, domain: str, date_var: 
     needed = [date_var, seq_var, paramcd_var, avalc_var, aval_var, visit_var, visitnum_var,
               *(keep or {}).values()]
     assert_columns(source, [n for n in needed if n], domain, label)
-    rows = filter_rows(source, where, domain, label)
+    # Only the columns used are carried through the filter: every column copied costs a pass over
+    # millions of records, and LB has some thirty.
+    used = ["STUDYID", "USUBJID", *(n for n in needed if n), *(where or {}),
+            *(name for _, name, _, _ in string.Formatter().parse(param_template or "") if name),
+            *(c for c in ("_SRCTABLE", "_SRCROW") if c in source.columns)]
+    rows = filter_rows(source, where, domain, label, columns=[c for c in dict.fromkeys(used) if c in source.columns])
     records = pd.DataFrame(index=rows.index)
     records["STUDYID"] = as_char(rows["STUDYID"])
     records["USUBJID"] = as_char(rows["USUBJID"])
     records["PARAMCD"] = paramcd if paramcd is not None else as_char(rows[paramcd_var])
-    records["PARAM"] = param if param is not None else render_template(rows, param_template, label)
-    _check_one_param_per_code(records, label)
+    # A constant PARAM is one per PARAMCD by construction; a template is checked as it is rendered.
+    records["PARAM"] = param if param is not None else render_template(rows, param_template, label,
+                                                                       paramcd=records["PARAMCD"])
     records["AVALC"] = as_char(rows[avalc_var]) if avalc_var else ""
     records["AVAL"] = pd.to_numeric(rows[aval_var], errors="coerce").astype("float64") if aval_var else np.nan
     records["ADT"] = iso_to_sas_date(rows[date_var])

@@ -28,12 +28,14 @@ def assert_positive(value, name: str, derivation: str) -> None:
         raise AdamError(f"{derivation}: {name} must be a number of days >= 0, got {value!r}")
 
 
-def filter_rows(frame: pd.DataFrame, where: dict | None, dataset: str, derivation: str) -> pd.DataFrame:
-    """Rows where every ``VARIABLE: value`` (or ``VARIABLE: [values]``) of ``where`` holds.
+def filter_rows(frame: pd.DataFrame, where: dict | None, dataset: str, derivation: str,
+                columns: list[str] | None = None) -> pd.DataFrame:
+    """Rows where every ``VARIABLE: value`` (or ``VARIABLE: [values]``) of ``where`` holds; only
+    ``columns`` when given (one copy of the columns needed, not of the whole dataset).
 
     A value list means "one of"; a mapping ``{not: [values]}`` means "none of"."""
     if not where:
-        return frame
+        return frame if columns is None else frame[columns]
     assert_columns(frame, where, dataset, derivation)
     keep = pd.Series(True, index=frame.index)
     for name, wanted in where.items():
@@ -44,4 +46,4 @@ def filter_rows(frame: pd.DataFrame, where: dict | None, dataset: str, derivatio
         else:
             values = wanted if isinstance(wanted, list) else [wanted]
             keep &= column.isin(values)
-    return frame.loc[keep]
+    return frame.loc[keep] if columns is None else frame.loc[keep, columns]

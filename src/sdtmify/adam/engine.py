@@ -15,6 +15,7 @@ import pandas as pd
 from ..console import QUIET, Console
 from ..datasets import BuiltDataset, Bundle
 from ..errors import Location
+from ..mapping.engine import apply_study_spec
 from ..metadata.model import Dataset, Method, StudyMetadata
 from ..metadata.oids import codelist_oid
 from ..metadata.standards import ADAMIG, ADAM_OCCDSIG
@@ -137,7 +138,13 @@ def finish(state: _State, lookup: meta.Lookup, frames: dict[str, pd.DataFrame],
                         f"{spec.cls} dataset; add {'it' if len(required) == 1 else 'them'} to 'variables'",
                         Location(spec.file, spec.variables_line, "variables"))
     keys = [k for k in spec.keys if k in frame.columns]
-    frame = frame.sort_values(keys, kind="stable", na_position="first").reset_index(drop=True)
+    # Sort the keys alone, then move only the declared variables and the lineage: the steps leave
+    # helper and SDTM columns behind, and moving each costs a pass over every record.
+    ranked = frame[keys].reset_index(drop=True).sort_values(keys, kind="stable", na_position="first").index
+    kept = [*dict.fromkeys(v.name for v in spec.variables), *(c for c in ("_SRCTABLE", "_SRCROW") if c in frame)]
+    frame = frame[kept].reset_index(drop=True)
+    if not ranked.equals(frame.index):         # SDTM comes sorted, so an ADaM dataset often is already
+        frame = frame.take(ranked.to_numpy()).reset_index(drop=True)
     variables = []
     for order, vspec in enumerate(spec.variables, start=1):
         described = ctx.predecessors.get(vspec.name)
@@ -145,10 +152,14 @@ def finish(state: _State, lookup: meta.Lookup, frames: dict[str, pd.DataFrame],
         variable = meta.variable_meta(vspec, order, frame, template_vars, predecessor, spec)
         origin, method = meta.origin_of(vspec.name, ctx, spec.name, state.assigned)
         if method:
+            if not ctx.methods.get(vspec.name):
+                raise AdamError(f"{vspec.name} is derived but no step states how; add a 'description' to the step "
+                                f"that derives it", Location(spec.file, vspec.line, f"variables.{vspec.name}"))
             methods[method] = Method(oid=method, name=f"Algorithm for {spec.name}.{vspec.name}",
-                                     description=ctx.methods.get(vspec.name, ""))
+                                     description=ctx.methods[vspec.name])
         variables.append(replace(variable, origin=origin, method=method))
-    out = pd.DataFrame({v.name: _typed(frame, v) for v in variables})
+    # copy=False: the typed columns are new or shared copy-on-write; a copy would double the memory.
+    out = pd.DataFrame({v.name: _typed(frame, v) for v in variables}, copy=False)
     if "PARAMCD" in out.columns:
         variables = [_with_param_metadata(v, spec.name, out, ctx, methods) for v in variables]
     key_seq = {name: index for index, name in enumerate(keys, start=1)}
@@ -160,7 +171,7 @@ def finish(state: _State, lookup: meta.Lookup, frames: dict[str, pd.DataFrame],
     lineage = pd.DataFrame({
         "SRCTABLE": as_char(frame["_SRCTABLE"]) if "_SRCTABLE" in frame else "",
         "SRCROW": frame["_SRCROW"].astype("float64") if "_SRCROW" in frame else np.nan,
-    })
+    }, index=frame.index, copy=False)
     lookup.adam[spec.name] = dataset
     return BuiltDataset(frame=out, meta=dataset, lineage=lineage)
 
@@ -225,7 +236,9 @@ def build_adam(study, sdtm: Bundle, ui: Console = QUIET) -> Bundle:
         methods=tuple(methods[oid] for oid in sorted(methods)), documents=source.documents)
     notes = [note for s in specs for note in states[s.name].ctx.notes]
     ordered = {s.name: built[s.name] for s in specs}
-    return Bundle(standard="ADaM", datasets=ordered, metadata=metadata, notes=notes)
+    # The study's imported spec (mappings/<S>/spec/adam.json, `sdtmify spec import`) is laid over the
+    # derived metadata exactly as for SDTM: labels, origins, methods, comments and lengths it states.
+    return apply_study_spec(study, Bundle(standard="ADaM", datasets=ordered, metadata=metadata, notes=notes), ui)
 
 
 def _drop_empty_codelists(built: dict[str, BuiltDataset], kept: set[str]) -> None:

@@ -54,11 +54,12 @@ class Lookup:
 
 
 def _byte_length(values: pd.Series) -> int:
-    """The longest value in UTF-8 bytes (at least 1), measured over the distinct values only."""
-    distinct = pd.Series(pd.unique(values.to_numpy()), dtype=object)
-    if distinct.empty:
-        return 1
-    return max(1, int(distinct.astype(str).str.encode("utf-8").str.len().max()))
+    """The longest value in UTF-8 bytes (at least 1; a missing value counts as empty), measured over
+    the distinct values only. A Python set of the column's objects is the cheapest way to them: text
+    hashes are cached on the objects, which repeat (a lab has few units and many results)."""
+    distinct = set(values.to_numpy(dtype=object))
+    texts = [v if isinstance(v, str) else str(v) for v in distinct if not pd.isna(v)]
+    return max(1, max((len(text.encode("utf-8")) for text in texts), default=0))
 
 
 def _numeric_type(values: pd.Series) -> str:

@@ -290,10 +290,29 @@ def derive_var_obs_number(dataset: pd.DataFrame, *, order: tuple[str, ...], new_
     """The analysis sequence number (ASEQ) numbers each subject's records 1, 2, ... in the order
     of ``order``, uniquely identifying a record within the subject (ADaMIG 1.3 ASEQ)."""
     assert_columns(dataset, [*by, *order], "the dataset", "derive_var_obs_number")
-    ranked = dataset.sort_values([*by, *order], kind="stable", na_position="last")
+    # Sort the key columns only (the other variables never move); in that order a subject's records
+    # are contiguous, so each record's number is its distance from the start of its run.
+    keys = list(dict.fromkeys([*by, *order]))
+    ranked = dataset[keys].reset_index(drop=True).sort_values(keys, kind="stable", na_position="last")
+    position = np.arange(len(ranked))
+    run_start = np.maximum.accumulate(np.where(_group_starts(ranked[list(by)]), position, 0))
+    numbers = np.empty(len(ranked), dtype="float64")
+    numbers[ranked.index.to_numpy()] = position - run_start + 1
     result = dataset.copy(deep=False)
-    result[new_var] = (ranked.groupby(list(by), sort=False).cumcount() + 1).reindex(dataset.index).astype("float64")
+    result[new_var] = numbers
     return result
+
+
+def _group_starts(ordered: pd.DataFrame) -> np.ndarray:
+    """True on each record of ``ordered`` (sorted by its columns) whose values differ from the
+    record before it: the first record of each group. Two missing values are equal."""
+    starts = np.zeros(len(ordered), dtype=bool)
+    starts[:1] = True
+    for name in ordered.columns:
+        values = ordered[name].to_numpy()
+        current, previous = values[1:], values[:-1]
+        starts[1:] |= (current != previous) & ~(pd.isna(current) & pd.isna(previous))
+    return starts
 
 
 def _aseq(ctx, frame, args):

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..mapping.dates import date_part
+from ..mapping.distinct import by_distinct
 
 
 def _key(text: pd.Series) -> pd.Series:
@@ -78,7 +79,9 @@ def assign_visits(raw: pd.Series, usubjid: pd.Series, dtc: pd.Series | None, sch
         number = (frame["ANCHOR"] + increment * rank).round(6)
         label = unscheduled.get("VISIT", "UNSCHEDULED {VISITNUM}")
         result.loc[is_unscheduled, "VISITNUM"] = number
-        result.loc[is_unscheduled, "VISIT"] = [label.format(VISITNUM=f"{n:g}") for n in number]
+        # the label is formatted once per distinct number: unscheduled records repeat their visit
+        result.loc[is_unscheduled, "VISIT"] = by_distinct(number, lambda distinct: distinct.map(
+            lambda n: label.format(VISITNUM=f"{n:g}")).astype(object)).to_numpy()
     return result, unknown
 
 

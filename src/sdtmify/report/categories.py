@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .select import where_mask
+from .select import lookup, where_mask
 
 
 def category_mask(frame: pd.DataFrame, variable: str | None, category: Mapping) -> pd.Series:
@@ -18,10 +18,10 @@ def category_mask(frame: pd.DataFrame, variable: str | None, category: Mapping) 
     mask = where_mask(frame, category.get("where"))
     if "value" in category:
         wanted = category["value"]
-        column = frame[variable]
+        column = lookup(frame, variable)
         mask &= column.isin(wanted if isinstance(wanted, list) else [wanted]) & column.notna()
     if "min" in category or "max" in category:
-        numbers = pd.to_numeric(frame[variable], errors="coerce").to_numpy(dtype=float)
+        numbers = pd.to_numeric(lookup(frame, variable), errors="coerce").to_numpy(dtype=float)
         inside = ~np.isnan(numbers)
         if "min" in category:
             inside &= numbers >= float(category["min"])

@@ -76,7 +76,7 @@ def plain(value):
 
 
 def format_number(value, digits: int | None = None) -> str:
-    """A number as the paper prints it: to ``digits`` decimals when given, else whole numbers plain
+    """A number as the publication prints it: to ``digits`` decimals when given, else whole numbers plain
     and others in their shortest form."""
     value = plain(value)
     if value is None:

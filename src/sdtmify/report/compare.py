@@ -30,7 +30,7 @@ class PublishedPathError(LookupError):
 def resolve(document, path: str):
     """The value at a dotted ``path`` of published.yaml; ``name[field=value]`` picks the item of a
     list whose ``field`` equals ``value`` (e.g. ``table3.patients[patient=G].duration``); a number
-    picks a list item by position (``text.ifng_peak_range.0``)."""
+    picks a list item by position (``text.peak_range.0``)."""
     node = document
     for segment in path.split("."):
         if isinstance(node, list) and segment.isdigit():
@@ -98,14 +98,14 @@ def judge(cell: Cell, published, rule: str) -> tuple[str, str]:
       texts equal ignoring case and surrounding blanks).
     - ``percent_of_n``: the published percentage of N subjects; ``within rounding`` when it is not
       100*count/N rounded half up but still designates the same whole-subject count (the nearest
-      count to published% × N), the paper's documented inconsistent rounding.
+      count to published% × N): a publication's inconsistent rounding, documented as such.
     - ``rounded``: the recomputed value rounded to the decimals printed equals the published one.
     - ``p_value``: "<0.001" holds when P is below the bound; a printed P matches when P rounded to
       the same significant figures equals it."""
     computed = plain(cell.value)
     if isinstance(computed, str) and isinstance(published, str) \
             and computed.strip().casefold() == published.strip().casefold():
-        return MATCH, ""              # e.g. HER2 "3+", which also reads as a number with a mark
+        return MATCH, ""              # e.g. a score printed "3+", which also reads as a number with a mark
     expected = parse_published(published)
     if expected is None:
         return (MATCH, "both missing") if computed is None else (MISMATCH, "published value is empty")

@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .categories import as_category, category_label, category_mask  # noqa: E402
 from .cells import Table, plain  # noqa: E402
-from .select import where_mask  # noqa: E402
+from .select import lookup, require, where_mask  # noqa: E402
 
 FALLBACK_COLOURS = ["#1b7837", "#5aae61", "#2166ac", "#d6604d", "#878787", "#b2abd2", "#fdb863", "#8c510a"]
 STYLE = {"font.family": "DejaVu Sans", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
@@ -43,15 +43,15 @@ def _colours(levels: list[str], declared: Mapping | None) -> dict[str, str]:
 def swimmer_plot(spec: Mapping, subjects: pd.DataFrame) -> bytes:
     """One horizontal bar per subject, its length ``length`` (or ``fallback_length`` where that is
     missing), coloured by ``colour_by`` level; an arrow at the end marks an ongoing (censored) bar."""
-    length = pd.to_numeric(subjects[spec["length"]], errors="coerce")
+    length = pd.to_numeric(lookup(subjects, spec["length"]), errors="coerce")
     if "fallback_length" in spec:
-        length = length.fillna(pd.to_numeric(subjects[spec["fallback_length"]], errors="coerce"))
+        length = length.fillna(pd.to_numeric(lookup(subjects, spec["fallback_length"]), errors="coerce"))
     levels = [category_label(as_category(c)) for c in spec["levels"]]
     level_of = pd.Series(None, index=subjects.index, dtype=object)
     for category in map(as_category, spec["levels"]):
         level_of = level_of.mask(level_of.isna() & category_mask(subjects, spec["colour_by"], category),
                                  category_label(category))
-    frame = pd.DataFrame({"label": subjects[spec["label"]].astype(str), "length": length.fillna(0.0),
+    frame = pd.DataFrame({"label": lookup(subjects, spec["label"]).astype(str), "length": length.fillna(0.0),
                           "level": level_of.fillna("Other"),
                           "ongoing": where_mask(subjects, spec.get("ongoing")) if spec.get("ongoing") else False})
     order = {level: i for i, level in enumerate([*levels, "Other"])}
@@ -88,9 +88,11 @@ def timecourse_plot(spec: Mapping, subjects: pd.DataFrame, records: pd.DataFrame
     ``missing_as`` draws missing results (e.g. below the detection limit) at a fixed value;
     ``peak_per_interval: 21`` shows each subject's peak within consecutive x intervals of that width
     (e.g. per 21-day cycle) at the interval's number, as a per-cycle peak figure does."""
+    require(records, subject)
     records = records.loc[where_mask(records, spec.get("where"))]
     extra = [c for c in subjects.columns if c not in records.columns or c == subject]
     data = records.merge(subjects[extra], on=subject, how="inner")
+    require(data, spec["x"], spec["y"], spec["label"])
     x = pd.to_numeric(data[spec["x"]], errors="coerce")
     y = pd.to_numeric(data[spec["y"]], errors="coerce")
     if "missing_as" in spec:

@@ -17,6 +17,7 @@ import pandas as pd
 from .. import __version__
 from ..atomic import atomic_dir
 from ..console import QUIET, Console
+from ..mapping.yamlio import suggest
 from ..paths import output_dir
 from . import figures as figs
 from . import render
@@ -26,7 +27,7 @@ from .compare import (
     EXPLAINED, MATCH, MISMATCH, ROUNDING, SYNTHETIC, Comparison, PublishedPathError, compare_cell,
     comparison_frame, unexplained,
 )
-from .select import where_mask
+from .select import UnknownVariable, lookup, where_mask
 from .spec import YamlDocument, load_report_spec, load_yaml
 from .stats import compute_statistic
 from .subjects import add_subject_values
@@ -38,14 +39,14 @@ DEFAULT_RULES = {"summary": "exact", "listing": "exact", "worst_grade": "percent
 
 @contextlib.contextmanager
 def entry(document: YamlDocument, *path) -> Iterator[None]:
-    """Turn a missing variable or an impossible request in one report.yaml entry into an error
-    naming that entry's file, line and key path."""
+    """Turn a variable the data lacks (:class:`~sdtmify.report.select.UnknownVariable`) or an impossible
+    request in one report.yaml entry into an error naming that entry's file, line and key path.
+
+    A KeyError is not caught: the spec was validated, so one means a bug, and it keeps its traceback."""
     try:
         yield
-    except KeyError as exc:
-        name = exc.args[0] if exc.args else exc
-        raise document.error(f"variable or key {name!r} not found in the data this entry reads; "
-                             "check the name against the ADaM dataset (or a subject_values entry)",
+    except UnknownVariable as exc:
+        raise document.error(f"{exc}; check the name against the ADaM dataset (or a subject_values entry)",
                              *path) from exc
     except (ValueError, TypeError) as exc:
         raise document.error(str(exc), *path) from exc
@@ -108,7 +109,7 @@ def population_frame(spec: Mapping, datasets: Mapping[str, pd.DataFrame], docume
         frame = datasets[pop["dataset"]]
         frame = frame.loc[where_mask(frame, pop.get("where"))].reset_index(drop=True)
         subject = spec["subject"]
-        duplicated = frame[subject].duplicated()
+        duplicated = lookup(frame, subject).duplicated()
         if duplicated.any():
             doubled = ", ".join(map(str, frame.loc[duplicated, subject]))
             raise ValueError(f"{pop['dataset']} has more than one record for {subject} {doubled}: "
@@ -147,9 +148,12 @@ def recompute(spec: Mapping, datasets: Mapping[str, pd.DataFrame], document: Yam
                 report.figures[figure_id] = figs.timecourse_plot(
                     figure_spec, subjects, datasets[figure_spec["dataset"]], subject)
             else:
-                if figure_spec["table"] not in report.tables:
-                    raise KeyError(figure_spec["table"])
-                report.figures[figure_id] = figs.grouped_bar_chart(figure_spec, report.tables[figure_spec["table"]])
+                table = report.tables.get(figure_spec["table"])
+                if table is None:
+                    raise document.error(f"table '{figure_spec['table']}' is not declared under tables"
+                                         f"{suggest(figure_spec['table'], report.tables)}",
+                                         "figures", figure_id, "table")
+                report.figures[figure_id] = figs.grouped_bar_chart(figure_spec, table)
     report.comparisons = compare_all(spec, report, document, published)
     return report
 

@@ -1,15 +1,41 @@
-"""Record selection declared in report.yaml: ``where: {VAR: value | [values] | {op: value}}``.
+"""Record selection declared in report.yaml: ``where: {VAR: value | [values] | {op: value}}``, and the
+lookup of every variable report.yaml names.
 
 All conditions are combined with AND, each evaluated on whole columns (no loop over records)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
+from ..mapping.yamlio import suggest
+
 OPERATORS = ("eq", "ne", "in", "not_in", "gt", "ge", "lt", "le", "missing")
+
+
+class UnknownVariable(LookupError):
+    """A variable report.yaml names that the data an entry reads does not hold. Deliberately not a
+    KeyError, so that a KeyError from a bug is never reported as a user's typo."""
+
+    def __init__(self, name, columns: Iterable):
+        self.name = name
+        super().__init__(f"variable {name!r} not found in the data this entry reads"
+                         f"{suggest(str(name), list(map(str, columns)))}")
+
+
+def require(frame: pd.DataFrame, *names) -> None:
+    """Raise :class:`UnknownVariable` for the first of ``names`` (None ignored) ``frame`` lacks."""
+    for name in names:
+        if name is not None and name not in frame.columns:
+            raise UnknownVariable(name, frame.columns)
+
+
+def lookup(frame: pd.DataFrame, name) -> pd.Series:
+    """``frame[name]`` for a variable report.yaml names; :class:`UnknownVariable` when absent."""
+    require(frame, name)
+    return frame[name]
 
 
 def _condition(column: pd.Series, test) -> pd.Series:
@@ -43,11 +69,5 @@ def where_mask(frame: pd.DataFrame, where: Mapping | None) -> pd.Series:
     """Rows of ``frame`` meeting every condition of ``where`` (all rows when it is empty)."""
     mask = pd.Series(True, index=frame.index)
     for variable, test in (where or {}).items():
-        if variable not in frame.columns:
-            raise KeyError(variable)
-        mask &= _condition(frame[variable], test)
+        mask &= _condition(lookup(frame, variable), test)
     return mask
-
-
-def select(frame: pd.DataFrame, where: Mapping | None) -> pd.DataFrame:
-    return frame.loc[where_mask(frame, where)]

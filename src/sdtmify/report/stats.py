@@ -13,12 +13,12 @@ from scipy import stats as sps
 
 from .categories import as_category, category_label, category_mask
 from .cells import Cell, format_number, format_p, percent, plain
-from .select import where_mask
+from .select import lookup, where_mask
 
 
 def fisher_exact_2x2(table: list[list[int]]) -> float:
-    """Two-sided Fisher's exact test P for a 2x2 table of counts (SciPy; the paper's test for
-    binomial data). Two-sided by summing all tables as or less probable than the observed one."""
+    """Two-sided Fisher's exact test P for a 2x2 table of counts (SciPy; the usual test for binomial
+    data in small samples). Two-sided by summing all tables as or less probable than the observed one."""
     return float(sps.fisher_exact(table, alternative="two-sided").pvalue)
 
 
@@ -87,7 +87,7 @@ def stat_proportion(stat_id: str, spec: Mapping, frame: pd.DataFrame) -> dict[st
 
 
 def stat_crosstab(stat_id: str, spec: Mapping, frame: pd.DataFrame) -> dict[str, Cell]:
-    """Subject counts for each (row category, column category) pair, e.g. responders by HER2 score."""
+    """Subject counts for each (row category, column category) pair, e.g. responders by biomarker level."""
     synthetic, cells = _synthetic(spec), {}
     for row in map(as_category, spec["rows"]):
         in_row = category_mask(frame, spec.get("row_variable"), row)
@@ -112,7 +112,7 @@ def stat_fisher(stat_id: str, spec: Mapping, frame: pd.DataFrame) -> dict[str, C
 
 
 def _samples(frame: pd.DataFrame, spec: Mapping) -> list[tuple[str, pd.Series]]:
-    return [(name, pd.to_numeric(group[spec["variable"]], errors="coerce").dropna())
+    return [(name, pd.to_numeric(lookup(group, spec["variable"]), errors="coerce").dropna())
             for name, group in _groups(frame, spec)]
 
 
@@ -153,7 +153,7 @@ def stat_kruskal_wallis(stat_id: str, spec: Mapping, frame: pd.DataFrame) -> dic
 
 def stat_range(stat_id: str, spec: Mapping, frame: pd.DataFrame) -> dict[str, Cell]:
     """Smallest and largest value of ``variable`` (missing excluded): cells ``/min`` and ``/max``."""
-    values = pd.to_numeric(frame[spec["variable"]], errors="coerce").dropna()
+    values = pd.to_numeric(lookup(frame, spec["variable"]), errors="coerce").dropna()
     synthetic = _synthetic(spec)
     low, high = (plain(values.min()), plain(values.max())) if len(values) else (None, None)
     return {f"{stat_id}/min": _cell(f"{stat_id}/min", low, format_number(low), synthetic),

@@ -1,7 +1,7 @@
 """The analysis population, one row per subject, with per-subject values gathered from BDS/OCCDS.
 
 ADaMIG 1.3 keeps subject-level facts in ADSL and records in BDS/OCCDS datasets; a report needs both
-side by side (e.g. each subject's peak IFN-gamma beside their best response). ``subject_values``
+side by side (e.g. each subject's peak laboratory value beside their best response). ``subject_values``
 reduce a dataset's records to one value per subject, vectorized with groupby."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from .select import where_mask
+from .select import require, where_mask
 
 REDUCERS = ("max", "min", "first", "last", "sum", "count", "exists")
 
@@ -23,6 +23,7 @@ def reduce_per_subject(records: pd.DataFrame, subject: str, variable: str | None
     ``first``/``last`` take the variable from the first/last record in ``order_by`` order (ADaM
     datasets are already sorted by their keys when no order is given); ``count`` counts records;
     ``exists`` is "Y" for every subject with at least one record."""
+    require(records, subject, variable if reduce not in ("count", "exists") else None, *(order_by or []))
     if reduce in ("count", "exists"):
         counts = records.groupby(subject, sort=True).size()
         return counts if reduce == "count" else pd.Series("Y", index=counts.index, dtype=object)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .categories import as_category, category_label, category_mask
 from .cells import MISSING_TEXT, Cell, Table, format_number, is_missing, percent, plain
-from .select import where_mask
+from .select import lookup, require, where_mask
 
 
 # --- summary ---------------------------------------------------------------------------------
@@ -40,7 +40,7 @@ STATISTIC_LABELS = {"n": "n", "median": "Median", "mean": "Mean", "min": "Minimu
 
 
 def summary_table(table_id: str, spec: Mapping, subjects: pd.DataFrame) -> Table:
-    """Rows of descriptive statistics and category counts over the population (Table 2 style).
+    """Rows of descriptive statistics and category counts over the population (a demographics table).
 
     Subjects falling in none of a row's categories are counted in an extra "Not categorised" line
     so that a gap in the cut points shows instead of silently shrinking the total."""
@@ -52,13 +52,13 @@ def summary_table(table_id: str, spec: Mapping, subjects: pd.DataFrame) -> Table
         first = True
         for item in row.get("statistics", []):
             statistic = item["statistic"] if isinstance(item, Mapping) else item
-            value, display = describe_continuous(frame[variable], statistic)
+            value, display = describe_continuous(lookup(frame, variable), statistic)
             name = STATISTIC_LABELS[statistic]
             key = f"{table_id}/{label}/{name}"
             cells[key] = Cell(key, value, display)
             if statistic == "range":      # the ends, compared one by one with the published min/max
                 for end in ("min", "max"):
-                    end_value, end_display = describe_continuous(frame[variable], end)
+                    end_value, end_display = describe_continuous(lookup(frame, variable), end)
                     cells[f"{key}/{end}"] = Cell(f"{key}/{end}", end_value, end_display)
             lines.append((label if first else "", name, display))
             first = False
@@ -104,20 +104,21 @@ def _display_column(values: pd.Series, column: Mapping, subjects: pd.DataFrame) 
 
 
 def listing_table(table_id: str, spec: Mapping, subjects: pd.DataFrame) -> Table:
-    """One row per subject of the population, columns from ADSL or per-subject values (Table 3 style).
+    """One row per subject of the population, columns from ADSL or per-subject values (a patient listing).
 
     A column may map coded values to the published wording (``map``), change unit (``divide_by``,
     with ``digits`` for the decimals shown), show a censored value with
     a mark (``censored: {CNSRVAR: 1}`` shows 1643 as "1643+", ADaMIG BDS-TTE CNSR=1) and show a
     missing value as written (``missing: "—"``)."""
     key_var = spec["key"]
+    require(subjects, key_var, *spec.get("sort_by", []))
     ordered = subjects.sort_values(spec.get("sort_by", [key_var]), kind="stable").reset_index(drop=True)
     display = pd.DataFrame(index=ordered.index)
     cells: dict[str, Cell] = {}
     keys = ordered[key_var].map(plain).astype(str)
     for column in spec["columns"]:
         label = column["label"]
-        values, shown = _display_column(ordered[column["variable"]], column, ordered)
+        values, shown = _display_column(lookup(ordered, column["variable"]), column, ordered)
         display[label] = shown.to_numpy()
         censored = (where_mask(ordered, column["censored"]) if "censored" in column
                     else pd.Series(False, index=ordered.index))
@@ -138,13 +139,14 @@ def worst_grade_per_subject(records: pd.DataFrame, subject: str, term: str, grad
 
 def worst_grade_table(table_id: str, spec: Mapping, subjects: pd.DataFrame,
                       records: pd.DataFrame, subject: str) -> Table:
-    """Subjects by worst grade per toxicity, as % of the whole population (Table 4 style).
+    """Subjects by worst grade per toxicity, as % of the whole population (a toxicity table).
 
     Each row gathers one or more coded terms (``terms``); a subject with several of them counts once
     at their worst grade. The total column (``total_label``) counts subjects with any grade (4 and 5
     included even when not shown as columns). Percentages are rounded half up to ``digits``."""
     n = len(subjects)
     term_var, grade_var = spec["term"], spec["grade"]
+    require(records, subject, term_var, grade_var)
     records = records.loc[records[subject].isin(subjects[subject]) & where_mask(records, spec.get("where"))]
     row_of_term: dict[str, str] = {}
     for group in spec["groups"]:
@@ -187,9 +189,3 @@ def worst_grade_table(table_id: str, spec: Mapping, subjects: pd.DataFrame,
         notes.append("Terms recorded but not tabulated: " + ", ".join(map(str, unlisted)) + ".")
     return Table(table_id, spec["title"], frame, cells, notes)
 
-
-def grade_counts_frame(table: Table, grades: list) -> pd.DataFrame:
-    """Table rows × grade columns as percentages (for the grouped bar chart)."""
-    rows = [k.split("/")[1] for k in table.cells if k.endswith(f"/Grade {grades[0]} (%)")]
-    data = {f"Grade {g}": [table.cells[f"{table.id}/{r}/Grade {g} (%)"].value for r in rows] for g in grades}
-    return pd.DataFrame(data, index=rows).astype(float)

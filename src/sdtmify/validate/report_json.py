@@ -33,7 +33,8 @@ def report_dict(validation: Validation, *, generated: str, inputs: dict, notes: 
     for r in validation.results:
         rules.append({
             "id": r.rule.id, "severity": r.rule.severity, "status": r.status, "findings": r.count,
-            "datasets": list(r.datasets), "reason": r.reason, "skipped_in": r.skipped_in, "description": r.rule.description,
+            "datasets": list(r.datasets), "reason": r.reason, "skipped_in": r.skipped_in,
+            "description": r.rule.description,
             "message": r.rule.message, "authority": {k: str(v) for k, v in sorted(r.rule.authority.items()) if v},
             "check": r.rule.family, "file": r.rule.file, "explanation": notes.explain(r.rule.id),
         })

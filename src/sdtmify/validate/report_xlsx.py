@@ -77,7 +77,8 @@ def write_xlsx(report: dict, target: Path, created: dt.datetime) -> Path:
                                 "Reason skipped", "Catalogue file", "Explanation"],
                 [[r["id"], r["severity"], r["status"], r["findings"],
                   "; ".join(f"{k}: {v}" for k, v in r["authority"].items()), r["check"], r["description"],
-                  r["reason"] or r.get("skipped_in", ""), r["file"], r.get("explanation", "")] for r in report["rules"]],
+                  r["reason"] or r.get("skipped_in", ""), r["file"], r.get("explanation", "")]
+                 for r in report["rules"]],
                 [12, 10, 10, 10, 36, 22, 80, 50, 18, 80])
     _colour_severity(ws, 2)
     book.properties.created = created

@@ -11,7 +11,7 @@ from ..errors import InputError, Location
 from ..reproducible import build_timestamp
 from .context import ig_standards, load_terminology
 from .data import Table, load_folder
-from .define_xml import parse_define, metadata_from, standard_of
+from .define_xml import metadata_from, parse_define, standard_of
 from .engine import Context, Validation, run_rules
 from .notes import NOTES_FILE, Notes, load_notes
 from .report_console import console_lines

@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import xport
 from ..atomic import atomic_path
 from ..errors import InputError, Location
 from ..readers import read_dataset
-from . import xpt
 from .datasetjson import write_dataset_json
+from .xpt import write_xpt
 
 TARGETS = (".xpt", ".json", ".ndjson", ".csv")
 SAS_SOURCE = "SAS"
@@ -35,7 +36,7 @@ def _parse_iso(text: str | None) -> dt.datetime | None:
         return None
 
 
-def header_of(frame: pd.DataFrame) -> xpt.XptHeader:
+def header_of(frame: pd.DataFrame) -> xport.XptHeader:
     """The XPT header a source carries: its own (XPT), or the one Dataset-JSON stored (see module doc)."""
     member = frame.attrs.get("xpt")
     if member is not None:
@@ -46,8 +47,8 @@ def header_of(frame: pd.DataFrame) -> xpt.XptHeader:
     system = attrs.get("sourceSystem") or {}
     if system.get("name") == SAS_SOURCE:
         release, _, host = str(system.get("version", "")).partition(" ")
-        return xpt.XptHeader(sas_version=release, os_name=host, created=created, modified=modified)
-    return xpt.XptHeader(created=created, modified=modified)
+        return xport.XptHeader(sas_version=release, os_name=host, created=created, modified=modified)
+    return xport.XptHeader(created=created, modified=modified)
 
 
 def _write_csv(frame: pd.DataFrame, dataset, target: Path) -> Path:
@@ -82,9 +83,9 @@ def convert(source: str | Path, target: str | Path, encoding: str = "ascii") -> 
     frame, dataset = read_dataset(source, encoding=None if encoding.lower() in ("ascii", "us-ascii") else encoding)
     header = header_of(frame)
     if suffix == ".xpt":
-        return xpt.write_xpt(frame, dataset, target, created=header.created, modified=header.modified,
-                             sas_version=header.sas_version or xpt.DEFAULT_SAS_VERSION,
-                             os_name=header.os_name or xpt.DEFAULT_OS_NAME, encoding=encoding)
+        return write_xpt(frame, dataset, target, created=header.created, modified=header.modified,
+                         sas_version=header.sas_version or xport.DEFAULT_SAS_VERSION,
+                         os_name=header.os_name or xport.DEFAULT_OS_NAME, encoding=encoding)
     if suffix in (".json", ".ndjson"):
         attrs = frame.attrs.get("dataset_json") or {}
         system = attrs.get("sourceSystem")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,12 +31,11 @@ from ..atomic import atomic_path
 from ..errors import WriteError
 from ..metadata import oids
 from ..metadata.model import Dataset, StudyMetadata
-from . import xpt
+from ..xport import SAS_EPOCH, SasFormat, XptVariable, date_kind
+from .xpt import sas_numbers
 
 DATASET_JSON_VERSION = "1.1.0"
 DEFAULT_CHUNK_ROWS = 20_000
-_EPOCH_DAY = np.datetime64("1960-01-01", "D")
-_EPOCH_SECOND = np.datetime64("1960-01-01T00:00:00", "s")
 
 
 def iso_datetime(value: dt.datetime) -> str:
@@ -67,20 +67,20 @@ class _Column:
     def __init__(self, var, frame: pd.DataFrame, dataset: Dataset, key_sequence: int | None):
         self.name = var.name
         self.type = var.type
-        fmt = xpt.SasFormat.parse(var.format) if var.format else xpt.SasFormat()
+        fmt = SasFormat.parse(var.format) if var.format else SasFormat()
         self.meta = {"itemOID": oids.item_oid(dataset.name, var.name), "name": var.name,
                      "label": var.label or ""}
         self.kind = "string"
         if var.type == "Num":
-            spec = xpt.XptVariable(name=var.name, label=var.label, type="Num", length=var.length or 8, format=fmt)
-            self.numbers = xpt.sas_numbers(frame[var.name], spec, dataset.name)
-            date_kind = xpt.date_kind(fmt)
+            spec = XptVariable(name=var.name, label=var.label, type="Num", length=var.length or 8, format=fmt)
+            self.numbers = sas_numbers(frame[var.name], spec, dataset.name)
+            kind = date_kind(fmt)
             clock = self.numbers[~np.isnan(self.numbers)]
-            if date_kind == "time" and not bool(np.all((clock >= 0) & (clock < 86400))):
-                date_kind = ""                    # durations are not ISO 8601 times of day
-            if date_kind and _whole(self.numbers):
-                self.kind = date_kind
-                self.meta["dataType"] = date_kind
+            if kind == "time" and not bool(np.all((clock >= 0) & (clock < 86400))):
+                kind = ""                         # durations are not ISO 8601 times of day
+            if kind and _whole(self.numbers):
+                self.kind = kind
+                self.meta["dataType"] = kind
                 self.meta["targetDataType"] = "integer"
             elif var.data_type == "integer" and _whole(self.numbers):
                 self.kind = self.meta["dataType"] = "integer"
@@ -115,10 +115,10 @@ class _Column:
             out = numbers.astype(object)
         elif self.kind == "date":
             days = np.where(missing, 0, numbers).astype(np.int64)
-            out = (_EPOCH_DAY + days.astype("timedelta64[D]")).astype(str).astype(object)
+            out = (SAS_EPOCH + days.astype("timedelta64[D]")).astype(str).astype(object)
         elif self.kind == "datetime":
             seconds = np.where(missing, 0, numbers).astype(np.int64)
-            out = (_EPOCH_SECOND + seconds.astype("timedelta64[s]")).astype(str).astype(object)
+            out = (SAS_EPOCH + seconds.astype("timedelta64[s]")).astype(str).astype(object)
         else:   # time of day, seconds since midnight
             seconds = np.where(missing, 0, numbers).astype(np.int64)
             hours, rest = np.divmod(seconds, 3600)
@@ -137,13 +137,29 @@ def _key_sequences(dataset: Dataset) -> dict[str, int]:
     return {name: i for i, name in enumerate(dataset.keys, start=1)}
 
 
-def dataset_json_header(frame: pd.DataFrame, dataset: Dataset, *, metadata: StudyMetadata | None = None,
-                        standard: str | None = None, created: dt.datetime | None = None,
-                        modified: dt.datetime | None = None, source_system: dict | None = None,
-                        originator: str = "sdtmify", metadata_ref: str | None = None) -> tuple[dict, list[_Column]]:
-    """The top-level attributes (everything but ``rows``) and the column writers."""
+@dataclass(frozen=True)
+class DatasetJson:
+    """One dataset ready to be written as Dataset-JSON: the top-level attributes (everything but
+    ``rows``) and the column writers, built once -- a Num column's SAS numbers are converted here --
+    then written as ``.json``, ``.ndjson`` or both by :func:`write_prepared`."""
+
+    frame: pd.DataFrame
+    name: str
+    head: dict
+    columns: list[_Column]
+
+
+def prepare_dataset_json(frame: pd.DataFrame, dataset: Dataset, *, metadata: StudyMetadata | None = None,
+                         standard: str | None = None, created: dt.datetime | None = None,
+                         modified: dt.datetime | None = None, source_system: dict | None = None,
+                         originator: str = "sdtmify", metadata_ref: str | None = None) -> DatasetJson:
+    """Check ``frame`` against ``dataset`` and build the header and column writers; WriteError names
+    the dataset and variable (callers add the file)."""
     from ..reproducible import DEFAULT_TIMESTAMP
 
+    missing = [v.name for v in dataset.variables if v.name not in frame.columns]
+    if missing:
+        raise WriteError(f"{dataset.name} frame has no column for {', '.join(missing)}")
     keys = _key_sequences(dataset)
     columns = [_Column(var, frame, dataset, keys.get(var.name)) for var in dataset.variables]
     created = created or DEFAULT_TIMESTAMP
@@ -163,29 +179,15 @@ def dataset_json_header(frame: pd.DataFrame, dataset: Dataset, *, metadata: Stud
         head["metaDataRef"] = metadata_ref
     head.update({"itemGroupOID": oids.itemgroup_oid(dataset.name), "records": int(len(frame)),
                  "name": dataset.name, "label": dataset.label or "", "columns": [c.meta for c in columns]})
-    return head, columns
+    return DatasetJson(frame, dataset.name, head, columns)
 
 
-def write_dataset_json(frame: pd.DataFrame, dataset: Dataset, path: str | Path, *,
-                       metadata: StudyMetadata | None = None, ndjson: bool = False,
-                       created: dt.datetime | None = None, modified: dt.datetime | None = None,
-                       standard: str | None = None, source_system: dict | None = None,
-                       originator: str = "sdtmify", metadata_ref: str | None = None,
-                       chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Path:
-    """Write ``frame`` as Dataset-JSON 1.1 (``ndjson=True``: newline-delimited) at ``path``, atomically.
-
-    Times come from ``created`` (default: the fixed reproducible timestamp) and ``modified``; never the
-    clock. Records are encoded ``chunk_rows`` at a time, so the document is never held whole in memory."""
+def write_prepared(document: DatasetJson, path: str | Path, *, ndjson: bool = False,
+                   chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Path:
+    """Write a prepared dataset at ``path`` (``ndjson=True``: newline-delimited), atomically. Records
+    are encoded ``chunk_rows`` at a time, so the document is never held whole in memory."""
     path = Path(path)
-    missing = [v.name for v in dataset.variables if v.name not in frame.columns]
-    if missing:
-        raise WriteError(f"{path}: {dataset.name} frame has no column for {', '.join(missing)}")
-    try:
-        head, columns = dataset_json_header(frame, dataset, metadata=metadata, standard=standard,
-                                            created=created, modified=modified, source_system=source_system,
-                                            originator=originator, metadata_ref=metadata_ref)
-    except WriteError as exc:
-        raise WriteError(f"{path}: {exc}") from exc
+    frame, head, columns = document.frame, document.head, document.columns
     encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     encode_row = _row_encoder()
     rows = len(frame)
@@ -200,7 +202,7 @@ def write_dataset_json(frame: pd.DataFrame, dataset: Dataset, path: str | Path, 
             try:
                 records = zip(*(column.values(frame, start, stop) for column in columns))
             except WriteError as exc:
-                raise WriteError(f"{path}: {dataset.name}.{exc}") from exc
+                raise WriteError(f"{path}: {document.name}.{exc}") from exc
             lines = map(encode_row, records)
             if ndjson:
                 handle.write("\n".join(lines) + "\n")
@@ -209,3 +211,23 @@ def write_dataset_json(frame: pd.DataFrame, dataset: Dataset, path: str | Path, 
         if not ndjson:
             handle.write("\n ]\n}\n")
     return path
+
+
+def write_dataset_json(frame: pd.DataFrame, dataset: Dataset, path: str | Path, *,
+                       metadata: StudyMetadata | None = None, ndjson: bool = False,
+                       created: dt.datetime | None = None, modified: dt.datetime | None = None,
+                       standard: str | None = None, source_system: dict | None = None,
+                       originator: str = "sdtmify", metadata_ref: str | None = None,
+                       chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Path:
+    """Write ``frame`` as Dataset-JSON 1.1 (``ndjson=True``: newline-delimited) at ``path``, atomically.
+
+    Times come from ``created`` (default: the fixed reproducible timestamp) and ``modified``; never the
+    clock. To write both forms of one dataset, :func:`prepare_dataset_json` once and
+    :func:`write_prepared` twice."""
+    try:
+        document = prepare_dataset_json(frame, dataset, metadata=metadata, standard=standard, created=created,
+                                        modified=modified, source_system=source_system, originator=originator,
+                                        metadata_ref=metadata_ref)
+    except WriteError as exc:
+        raise WriteError(f"{path}: {exc}") from exc
+    return write_prepared(document, path, ndjson=ndjson, chunk_rows=chunk_rows)

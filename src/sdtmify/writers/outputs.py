@@ -7,10 +7,11 @@ from pathlib import Path
 
 from ..console import QUIET, Console
 from ..datasets import Bundle
-from ..errors import InputError, Location
+from ..errors import InputError, Location, WriteError
 from ..reproducible import build_timestamp
-from . import xpt
-from .datasetjson import write_dataset_json
+from .datasetjson import prepare_dataset_json, write_prepared
+from .define import originator
+from .xpt import write_xpt
 
 XPT_OPTIONS = ("sas_version", "os_name", "encoding", "transliterate")
 
@@ -22,6 +23,9 @@ def xpt_options(study) -> dict:
     if unknown:
         where = Location(getattr(study, "file", "study.yaml"), field="output.xpt")
         raise InputError(f"unknown option(s) {', '.join(unknown)}; allowed: {', '.join(XPT_OPTIONS)}", where)
+    if not isinstance(options.get("transliterate", False), bool):
+        where = Location(getattr(study, "file", "study.yaml"), field="output.xpt.transliterate")
+        raise InputError(f"{options['transliterate']!r} should be true or false", where)
     return options
 
 
@@ -29,21 +33,27 @@ def write_bundle(bundle: Bundle, folder: str | Path, study, ui: Console = QUIET)
     """Write every dataset of ``bundle`` as XPT and Dataset-JSON; return the paths written, sorted.
 
     Header times are the study's build timestamp (study.yaml ``output.timestamp`` or
-    $SOURCE_DATE_EPOCH), so rebuilding the same inputs gives byte-identical files."""
+    $SOURCE_DATE_EPOCH), so rebuilding the same inputs gives byte-identical files. The Dataset-JSON
+    ``originator`` is the sponsor, as define.xml's ODM/@Originator."""
     folder = Path(folder)
     stamp = build_timestamp(getattr(study, "timestamp", None))
     options = xpt_options(study)
+    sponsor = originator(study)
     written = []
     for name in sorted(bundle.datasets):
         built = bundle.datasets[name]
         meta = built.meta
         stem = meta.name.lower()
-        written.append(xpt.write_xpt(built.frame, meta, folder / f"{stem}.xpt", created=stamp, modified=stamp,
-                                     **options))
-        for ndjson in (False, True):
-            target = folder / "dataset-json" / f"{stem}.{'ndjson' if ndjson else 'json'}"
-            written.append(write_dataset_json(built.frame, meta, target, metadata=bundle.metadata, ndjson=ndjson,
-                                              created=stamp, modified=stamp, standard=bundle.standard,
-                                              metadata_ref="../define.xml"))
+        written.append(write_xpt(built.frame, meta, folder / f"{stem}.xpt", created=stamp, modified=stamp,
+                                 **options))
+        json_folder = folder / "dataset-json"
+        try:
+            document = prepare_dataset_json(built.frame, meta, metadata=bundle.metadata, created=stamp,
+                                            modified=stamp, standard=bundle.standard, originator=sponsor,
+                                            metadata_ref="../define.xml")
+        except WriteError as exc:
+            raise WriteError(f"{json_folder / stem}.json: {exc}") from exc
+        written.append(write_prepared(document, json_folder / f"{stem}.json"))
+        written.append(write_prepared(document, json_folder / f"{stem}.ndjson", ndjson=True))
         ui.debug(f"  {meta.name}: {len(built.frame)} records -> {stem}.xpt, dataset-json/{stem}.json/.ndjson")
     return sorted(written)

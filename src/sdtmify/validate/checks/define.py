@@ -127,8 +127,7 @@ def define_schema(rule, ctx, tables) -> list[Hits]:
             messages = validate_define_xsd(path)
         except SdtmifyError as exc:      # odmlib, which ships the XSD, is not installed
             raise MissingInput(str(exc)) from exc
-        hits.append(Hits(_shown_name(path), items=[{"variable": "", "value": _located(m, path),
-                                                     "problem": _located(m, path)} for m in messages]))
+        hits.append(Hits(_shown_name(path), items=_items(messages, path)))
     return hits
 
 
@@ -141,11 +140,11 @@ def define_references(rule, ctx, tables) -> list[Hits]:
     hits = []
     for _, path in _define_files(ctx):
         messages = check_references(parse_define(path), path.name)
-        hits.append(Hits(_shown_name(path), items=[{"variable": "", "value": _located(m, path),
-                                                     "problem": _located(m, path)} for m in messages]))
+        hits.append(Hits(_shown_name(path), items=_items(messages, path)))
     return hits
 
 
-def _located(message: str, path) -> str:
-    """``define.xml:12: ...`` with the folder in front (sdtm/define.xml:12: ...)."""
-    return f"{path.parent.name}/{message}" if path.parent.name and message.startswith(path.name) else message
+def _items(messages: list[str], path) -> list[dict]:
+    """One finding per message: the whole message, and its file:line as the value shown."""
+    located = [f"{path.parent.name}/{m}" if path.parent.name and m.startswith(path.name) else m for m in messages]
+    return [{"variable": "", "value": m.split(": ", 1)[0], "problem": m} for m in located]

@@ -9,7 +9,8 @@ at least ``--lb-records`` LB records (default 1,000,000; ``--lb-records 5000000`
 Then ``build_adam`` runs once. Reported: per ADaM dataset its records, the seconds its steps took
 (summed over its steps, which the engine interleaves across datasets) and the seconds spent finishing
 it (sort, types, define.xml metadata); the seconds of codelists and the rest of build_adam; the whole
-build's seconds (wall clock, and CPU time of the process: steadier on a busy machine); the peak RSS of the process before and after build_adam (``resource.getrusage``).
+build's seconds (wall clock, and CPU time of the process: steadier on a busy machine); the peak RSS
+of the process before and after build_adam (``resource.getrusage``).
 ``--profile`` also prints the N most expensive functions (cProfile, cumulative time; default 30).
 The last line is JSON with every number.
 """

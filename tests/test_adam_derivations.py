@@ -322,6 +322,22 @@ def test_aseq_numbers_records_within_subject():
     assert derive_var_obs_number(frame, order=("ADT",))["ASEQ"].tolist() == [1.0, 2.0, 1.0]
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["P1", "P2", "P10"]), st.sampled_from(["IFNG", "TNF"]),
+                          st.one_of(st.none(), st.integers(0, 4)), st.integers(1, 3)), max_size=25))
+def test_aseq_equals_the_rank_within_subject_and_parameter_in_any_input_order(records):
+    """ASEQ numbers each (USUBJID, PARAMCD) group 1..n in the order of ADT then SRCSEQ, missing ADT
+    last, whatever the order and index of the input records."""
+    frame = pd.DataFrame(records, columns=["USUBJID", "PARAMCD", "ADT", "SRCSEQ"]).astype(
+        {"USUBJID": str, "PARAMCD": str, "ADT": "float64", "SRCSEQ": "float64"})
+    frame.index = np.arange(len(frame))[::-1] * 7          # the derivation must not rely on a RangeIndex
+    numbered = derive_var_obs_number(frame, order=("ADT", "SRCSEQ"), by=("USUBJID", "PARAMCD"))
+    expected = (frame.sort_values(["USUBJID", "PARAMCD", "ADT", "SRCSEQ"], kind="stable", na_position="last")
+                .groupby(["USUBJID", "PARAMCD"]).cumcount() + 1).reindex(frame.index).astype("float64")
+    assert numbered["ASEQ"].tolist() == expected.tolist()
+    assert numbered.index.equals(frame.index)
+
+
 def test_merged_variables_need_an_order_when_several_records_match():
     extra = pd.DataFrame({"USUBJID": ["P1", "P1"], "X": ["a", "b"]})
     with pytest.raises(AdamError, match="add 'where' or 'order'"):

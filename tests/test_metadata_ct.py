@@ -104,7 +104,7 @@ def test_unknown_codelist_error_says_what_to_do(ct):
 
 def test_external_dictionaries_are_external_codelists(ct):
     meddra = ct.codelist("MEDDRA")
-    assert (meddra.oid, meddra.dictionary, meddra.items) == ("CL.MEDDRA", "MEDDRA", ())
+    assert (meddra.oid, meddra.dictionary, meddra.items) == ("CL.MEDDRA", "MedDRA", ())
     assert ct.is_external("CL.ISO3166") and not ct.is_external("NY")
 
 

@@ -83,7 +83,7 @@ def paper_shaped_adam(published: dict, folder: Path) -> dict[str, pd.DataFrame]:
             detectable = value >= 10
             lab_rows.append({"USUBJID": usubjid[i], "PARAMCD": "IFNG", "ADY": day,
                              "AVAL": value if detectable else np.nan, "AVALC": f"{value:g}" if detectable else "<10"})
-        for code, base in (("CXCL10", 500.0), ("CXCL9", 300.0), ("CCL3", 40.0), ("INTLK8", 30.0)):
+        for code, base in (("CXCL10", 500.0), ("CXCL9", 300.0), ("MIP1A", 40.0), ("INTLK8", 30.0)):
             lab_rows.append({"USUBJID": usubjid[i], "PARAMCD": code, "ADY": 26,
                              "AVAL": base * (4 if benefit[i] else 1) + i, "AVALC": ""})
     adlb = pd.DataFrame(lab_rows)

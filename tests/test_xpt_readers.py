@@ -174,3 +174,13 @@ def test_read_dataset_refuses_other_files_with_the_path(tmp_path):
     with pytest.raises(InputError, match="cannot read '.sas7bdat' files"):
         (tmp_path / "x.sas7bdat").write_bytes(b"")
         read_dataset(tmp_path / "x.sas7bdat")
+
+
+def test_the_reader_needs_no_writer():
+    """The XPT format lives in sdtmify.xport: reading a file never imports a writer."""
+    import sys
+
+    code = ("import sys, sdtmify.readers; "
+            "print(sorted(m for m in sys.modules if m.startswith('sdtmify.writers')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -25,6 +25,7 @@ class BuildResult:
     out_dir: Path
     written: dict[str, list[str]] = field(default_factory=dict)    # stage -> paths relative to out_dir
     findings: dict[str, int] = field(default_factory=dict)         # severity -> count
+    unexplained: int | None = None        # findings with no note in validation-notes.yaml
     report_mismatches: int | None = None
     exit_code: int = 0
 
@@ -38,11 +39,14 @@ class BuildResult:
             lines.append(f"  {stage:<11} {len(paths):>4} files in {', '.join(f'{f}/' for f in folders)} ({by_kind})")
         if self.findings:
             counts = ", ".join(f"{severity}s: {n}" for severity, n in self.findings.items())
-            lines.append(f"  conformance {counts} (validation/validation.xlsx)")
+            explained = "" if self.unexplained is None else \
+                " (all explained by validation-notes.yaml)" if self.unexplained == 0 else \
+                f" ({self.unexplained} not explained by validation-notes.yaml)"
+            lines.append(f"  conformance {counts}{explained}: validation/validation.xlsx")
         if self.report_mismatches is not None:
             verdict = "all published values reproduced" if not self.report_mismatches else \
                 f"{self.report_mismatches} unexplained mismatch(es) with the published values"
-            lines.append(f"  report      {verdict} (report/comparison.md)")
+            lines.append(f"  report      {verdict}: report/comparison.md")
         return "\n".join(lines)
 
 
@@ -91,6 +95,8 @@ def build_study(study: str, ct_file: str | None = None, out_dir: str | None = No
             outcome = validate_build(tmp, spec, ct_file=ct_file, ui=ui)
             written["validation"] = list(outcome.written)
             result.findings = outcome.counts
+            notes = (outcome.report or {}).get("notes")
+            result.unexplained = notes.get("unexplained") if notes else None
             result.exit_code = max(result.exit_code, outcome.exit_code)
 
         ui.step(6, total, STEPS[5])

@@ -46,4 +46,6 @@ def filter_rows(frame: pd.DataFrame, where: dict | None, dataset: str, derivatio
         else:
             values = wanted if isinstance(wanted, list) else [wanted]
             keep &= column.isin(values)
+    if keep.all():                  # nothing to drop: no copy of millions of records
+        return frame if columns is None else frame[columns]
     return frame.loc[keep] if columns is None else frame.loc[keep, columns]

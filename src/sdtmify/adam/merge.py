@@ -41,18 +41,33 @@ def derive_vars_merged(dataset: pd.DataFrame, dataset_add: pd.DataFrame, *, new_
         raise AdamError(f"{label}: several {add_name} records per {', '.join(by)} "
                         f"(e.g. {dupes.iloc[0].tolist()}); add 'where' or 'order' to choose one")
     chosen = candidates.drop_duplicates(list(by), keep="first" if mode == "first" else "last")
-    picked = chosen[[*by, *new_vars.values()]]
-    picked = picked.loc[:, ~picked.columns.duplicated()]
-    renamed = pd.DataFrame({name: picked[old].to_numpy() for name, old in new_vars.items()},
-                           index=picked.index)
-    renamed[list(by)] = picked[list(by)]
-    base = dataset.drop(columns=[n for n in new_vars if n in dataset.columns])
-    merged = base.merge(renamed, on=list(by), how="left", sort=False, validate="many_to_one")
-    merged.index = dataset.index
+    # Look each record's by group up among the chosen records (one per group) and take the values by
+    # position: a join without rebuilding the dataset, which may hold millions of records.
+    position = _positions(dataset, chosen, list(by))
+    found = position >= 0
+    merged = dataset.copy(deep=False)
     for name, old in new_vars.items():
-        if not pd.api.types.is_numeric_dtype(dataset_add[old]):
-            merged[name] = as_char(merged[name])
+        values = chosen[old]
+        numeric = pd.api.types.is_numeric_dtype(values)
+        if found.all():
+            column = values.take(position).set_axis(dataset.index)
+        elif not found.any():           # no group matched (possibly nothing to match): all missing
+            column = pd.Series(np.nan if numeric else "", index=dataset.index)
+        elif numeric:
+            column = pd.Series(np.where(found, values.to_numpy(dtype="float64", na_value=np.nan)[position], np.nan),
+                               index=dataset.index)
+        else:
+            column = pd.Series(np.where(found, values.to_numpy(dtype=object)[position], ""), index=dataset.index)
+        merged[name] = column if numeric else as_char(column)
     return merged
+
+
+def _positions(dataset: pd.DataFrame, chosen: pd.DataFrame, by: list[str]) -> np.ndarray:
+    """For each record of ``dataset``, the position in ``chosen`` (unique by ``by``) of the record with
+    the same ``by`` values, or -1 when there is none."""
+    if len(by) == 1:
+        return pd.Index(chosen[by[0]]).get_indexer(dataset[by[0]])
+    return pd.MultiIndex.from_frame(chosen[by]).get_indexer(pd.MultiIndex.from_frame(dataset[by]))
 
 
 def derive_var_merged_exist_flag(dataset: pd.DataFrame, dataset_add: pd.DataFrame, *, new_var: str,

@@ -223,6 +223,9 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
         template = replace(template, keys=keys)
         frame = frame.sort_values([*keys, "SRCTABLE", "SRCROW"], kind="mergesort").reset_index(drop=True)
         _check_unique(frame, keys, build)
+        # the unsorted frame and the source rows its expressions read are no longer needed: let them go
+        # before conformance makes its copies (at 5 million records each holds gigabytes)
+        build.frame, build.ctx = frame, None
         lineage = frame[["SRCTABLE", "SRCROW"]].copy()
         lineage["SRCROW"] = lineage["SRCROW"].astype("int64")
         parts = frame["SRCPART"] if "SRCPART" in frame else pd.Series(0, index=frame.index)

@@ -114,7 +114,7 @@ def timed_build_adam(study, sdtm: Bundle) -> tuple[object, dict[str, dict], floa
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--study", default="NCI84")
+    parser.add_argument("--study", default="NCI84", help="the study whose SDTM is tiled (default NCI84)")
     parser.add_argument("--lb-records", type=int, default=1_000_000,
                         help="at least this many LB records after tiling (default 1,000,000)")
     parser.add_argument("--profile", type=int, nargs="?", const=30, default=0,

@@ -338,6 +338,27 @@ def test_aseq_equals_the_rank_within_subject_and_parameter_in_any_input_order(re
     assert numbered.index.equals(frame.index)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["P1", "P2", "P3"]), st.sampled_from(["A", "B"])), max_size=12),
+       st.lists(st.tuples(st.sampled_from(["P1", "P2", "P4"]), st.sampled_from(["A", "B"]),
+                          st.sampled_from(["x", "yy", ""]), st.one_of(st.none(), st.integers(0, 9))), max_size=8),
+       st.sampled_from([("USUBJID",), ("USUBJID", "GRP")]))
+def test_merged_variables_equal_a_left_join_on_the_chosen_records(records, extra, by):
+    """Each record gets the values of the first ``dataset_add`` record (by ``order``) of its by group;
+    a group with none gets "" (text) or a missing number: a left join on one chosen record per group."""
+    dataset = pd.DataFrame(records, columns=["USUBJID", "GRP"]).astype(str)
+    dataset.index = np.arange(len(dataset)) * 3 + 5
+    add = pd.DataFrame(extra, columns=["USUBJID", "GRP", "TXT", "NUM"]).astype(
+        {"USUBJID": str, "GRP": str, "TXT": str, "NUM": "float64"})
+    add["SEQ"] = np.arange(len(add), dtype="float64")[::-1]
+    merged = merge.derive_vars_merged(dataset, add, new_vars={"T": "TXT", "N": "NUM"}, by=by, order=("SEQ",))
+    chosen = add.sort_values("SEQ", kind="stable").drop_duplicates(list(by))
+    expected = dataset.merge(chosen.rename(columns={"TXT": "T", "NUM": "N"})[[*by, "T", "N"]], on=list(by), how="left")
+    assert merged.index.equals(dataset.index)
+    assert merged["T"].tolist() == expected["T"].fillna("").tolist()
+    assert merged["N"].astype("float64").tolist() == pytest.approx(expected["N"].astype("float64").tolist(), nan_ok=True)
+
+
 def test_merged_variables_need_an_order_when_several_records_match():
     extra = pd.DataFrame({"USUBJID": ["P1", "P1"], "X": ["a", "b"]})
     with pytest.raises(AdamError, match="add 'where' or 'order'"):

@@ -196,7 +196,7 @@ def test_keys_that_do_not_identify_each_record(tmp_path):
     assert error_of(study) == (
         f"mappings/NCI84/sdtm/lb.yaml:{line} keys: LB: 2 records share their keys STUDYID, USUBJID, LBTESTCD "
         f"(e.g. STUDYID='NCI84', USUBJID='NCI84-001-A', LBTESTCD='IFNG': labs row 1, labs row 2); the keys must "
-        f"identify each record: add a key (e.g. --DTC, VISITNUM, --SEQ) to 'keys'")
+        f"identify each record: add a key (e.g. --DTC, VISITNUM, --TPTNUM) to 'keys'")
 
 
 def test_key_that_is_not_a_variable(tmp_path):

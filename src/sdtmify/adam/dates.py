@@ -17,13 +17,14 @@ def iso_to_sas_date(values: pd.Series) -> pd.Series:
 
     Partial dates (``2004-03``, ``2004``) and empty text give a missing value: no imputation here
     (ADaMIG 1.3 section 3.1.4 asks imputation to be flagged in *DTF, which this study does not need)."""
-    # Parse each distinct value once: a lab transfer repeats the same few thousand dates.
-    codes, distinct = pd.factorize(values.astype(object).where(values.notna(), ""))
-    text = pd.Series(distinct, dtype="string").str.slice(0, 10)
+    # Parse each distinct value once: a lab transfer repeats the same few thousand dates. A missing
+    # value has code -1, which picks the NaN appended after the distinct values' days.
+    codes, distinct = pd.factorize(values)
+    text = pd.Series(distinct, dtype=object).astype("string").str.slice(0, 10)
     complete = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
     parsed = pd.to_datetime(text.where(complete), format="%Y-%m-%d", errors="coerce")
     days = ((parsed - SAS_EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype="float64")
-    return pd.Series(days[codes] if len(days) else np.full(len(codes), np.nan), index=values.index, dtype="float64")
+    return pd.Series(np.append(days, np.nan)[codes], index=values.index, dtype="float64")
 
 
 def sas_date_to_iso(values: pd.Series) -> pd.Series:

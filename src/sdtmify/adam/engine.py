@@ -199,7 +199,7 @@ def _codelists(built: dict[str, BuiltDataset], sdtm: Bundle, ct) -> list:
             if variable.codelist and variable.type == "Char":
                 levels.append((variable.codelist, dataset.frame[variable.name]))
             for oid, values in levels:
-                used.setdefault(oid, set()).update(values.unique().tolist())
+                used.setdefault(oid, set()).update(set(values.to_numpy(dtype=object)))   # typed text: no NaN
         if "PARAMCD" in dataset.frame.columns:
             parameter_lists += meta.parameter_codelists(name, dataset.frame)
     return meta.build_codelists(used, sdtm.metadata, ct) + parameter_lists

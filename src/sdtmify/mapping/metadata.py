@@ -76,7 +76,7 @@ def _check_unique(frame: pd.DataFrame, keys: tuple[str, ...], build) -> None:
     rows = ", ".join(f"{table} row {row}" for table, row in zip(same["SRCTABLE"], same["SRCROW"]))
     values = ", ".join(f"{key}={first[key]!r}" for key in keys)
     message = (f"{build.name}: {int(clash.sum())} records share their keys {', '.join(keys)} (e.g. {values}: "
-               f"{rows}); the keys must identify each record: add a key (e.g. --DTC, VISITNUM, --SEQ) to 'keys'")
+               f"{rows}); the keys must identify each record: add a key (e.g. --DTC, VISITNUM, --TPTNUM) to 'keys'")
     if build.mapping is not None and build.mapping.domain == build.name and "keys" in build.mapping.document:
         raise build.mapping.error(["keys"], message)
     raise MappingError(message)

@@ -95,3 +95,18 @@ def test_value_level_type_and_length_agree_with_each_parameter(bundles):
             expected = "integer" if np.all(np.mod(numbers, 1) == 0) else "float"
             assert levels[("AVAL", code)].data_type == expected, code
     assert {lv.data_type for (name, _), lv in levels.items() if name == "AVAL"} == {"integer", "float"}
+
+
+def test_adam_datasets_are_sorted_by_their_keys_and_lineage_follows_the_records(bundles):
+    for name, built in bundles["ADaM"].datasets.items():
+        resorted = built.frame.sort_values(list(built.meta.keys), kind="stable", na_position="first")
+        assert resorted.index.equals(built.frame.index), name
+    sdtm = bundles["SDTM"].datasets
+    for name, domain, seq in (("ADLB", "LB", "LBSEQ"), ("ADRS", "RS", "RSSEQ")):
+        built = bundles["ADaM"].datasets[name]
+        from_domain = (built.lineage["SRCTABLE"] == domain).to_numpy()
+        assert from_domain.sum() > 0, name
+        rows = built.lineage.loc[from_domain, "SRCROW"].astype(int).to_numpy() - 1
+        source = sdtm[domain].frame
+        assert source[seq].to_numpy()[rows].tolist() == built.frame.loc[from_domain, "SRCSEQ"].tolist(), name
+        assert source["USUBJID"].to_numpy()[rows].tolist() == built.frame.loc[from_domain, "USUBJID"].tolist(), name

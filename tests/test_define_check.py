@@ -9,8 +9,8 @@ import pytest
 from define_fixtures import adam_bundle, sdtm_bundle, study_config, write_xpts
 from lxml import etree
 
-from sdtmify.writers.define import check_define_against_data, write_define_files
-from sdtmify.validate.define_check import as_text
+from sdtmify.validate.define_check import as_text, check_define_against_data
+from sdtmify.writers.define import write_define_files
 
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1",
       "arm": "http://www.cdisc.org/ns/arm/v1.0"}

@@ -10,7 +10,8 @@ import pytest
 from lxml import etree
 
 from sdtmify.metadata import serialize
-from sdtmify.writers.define import check_define_against_data, validate_define_xsd
+from sdtmify.validate.define_check import check_define_against_data
+from sdtmify.validate.define_xml import validate_define_xsd
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sdtmify.mapping import dates, expressions, findings
+from sdtmify import isodates
+from sdtmify.derive import findings
+from sdtmify.mapping import expressions
 from sdtmify.mapping.context import MappingContext
-from sdtmify.mapping.yamlio import LineDict
+from sdtmify.yamlio import LineDict
 
 MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
 
@@ -28,22 +30,22 @@ def context(**columns) -> MappingContext:
 def test_iso8601_from_several_forms_and_partial_dates():
     raw = pd.Series(["2004-03-07", "07-MAR-2004", "UN-MAR-2004", "UNK-UNK-2004", "2004-03-07T14:05", "",
                      "7 Mar 2004", "MAR-2004", "UNK"])
-    assert dates.to_iso8601(raw).tolist() == ["2004-03-07", "2004-03-07", "2004-03", "2004", "2004-03-07T14:05", "",
+    assert isodates.to_iso8601(raw).tolist() == ["2004-03-07", "2004-03-07", "2004-03", "2004", "2004-03-07T14:05", "",
                                               "2004-03-07", "2004-03", ""]
 
 
 def test_day_first_and_month_first_are_declared_not_guessed():
     raw = pd.Series(["03/04/2004"])
-    assert dates.to_iso8601(raw, ["dd/mm/yyyy"]).tolist() == ["2004-04-03"]
-    assert dates.to_iso8601(raw, ["mm/dd/yyyy"]).tolist() == ["2004-03-04"]
+    assert isodates.to_iso8601(raw, ["dd/mm/yyyy"]).tolist() == ["2004-04-03"]
+    assert isodates.to_iso8601(raw, ["mm/dd/yyyy"]).tolist() == ["2004-03-04"]
 
 
 @pytest.mark.parametrize("value,reason", [("31-FEB-2004", "is an impossible date"), ("2004-13-01", "has an impossible month"),
                                           ("2004-01-01T25:00", "has an impossible time of day"),
                                           ("yesterday", "is not a date in the forms iso, dd-mon-yyyy, dd mon yyyy, mon-yyyy")])
 def test_impossible_dates_are_refused_with_their_row(value, reason):
-    with pytest.raises(dates.DateProblem) as info:
-        dates.to_iso8601(pd.Series(["2004-01-01", value]))
+    with pytest.raises(isodates.DateProblem) as info:
+        isodates.to_iso8601(pd.Series(["2004-01-01", value]))
     assert info.value.reason == reason
     assert info.value.mask.tolist() == [False, True]
 
@@ -56,9 +58,9 @@ def test_iso8601_round_trip_and_partials(cases):
     crf = [f"{'UN' if drop_day or drop_month else f'{day.day:02d}'}-{'UNK' if drop_month else MONTHS[day.month - 1]}-"
            f"{day.year}" for day, drop_day, drop_month in cases]
     expected = [day.isoformat()[: 4 if drop_month else 7 if drop_day else 10] for day, drop_day, drop_month in cases]
-    assert dates.to_iso8601(pd.Series(crf)).tolist() == expected
+    assert isodates.to_iso8601(pd.Series(crf)).tolist() == expected
     full = [day.isoformat() for day, _, _ in cases]
-    assert dates.to_iso8601(pd.Series(full)).tolist() == full
+    assert isodates.to_iso8601(pd.Series(full)).tolist() == full
 
 
 def test_template_is_blank_when_a_part_is_blank():

@@ -10,7 +10,7 @@ import pytest
 
 from sdtmify.cli import main
 from sdtmify.errors import InputError
-from sdtmify.mapping import yamlio
+from sdtmify import yamlio
 from sdtmify.mapping.loader import load_mappings
 from sdtmify.mapping.scaffold import init_study
 from sdtmify.study import load_study

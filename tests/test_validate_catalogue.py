@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from sdtmify.derive.study_day import study_day
 from sdtmify.errors import InputError
 from sdtmify.validate import isodate
 from sdtmify.validate.rules import load_rules
@@ -43,7 +44,7 @@ def test_duplicate_rule_ids_are_refused(tmp_path):
 
 def test_study_day_has_no_day_zero():
     dates = pd.Series(["2020-01-06", "2020-01-05", "2020-01-07", "2020-02-29", "2020-01"], dtype="str")
-    days = isodate.study_day(dates, pd.Series(["2020-01-06"] * 5, dtype="str"))
+    days = study_day(dates, pd.Series(["2020-01-06"] * 5, dtype="str")).to_numpy()
     assert days[:4].tolist() == [1.0, -1.0, 2.0, 55.0]
     assert pd.isna(days[4])        # partial date: no study day
 

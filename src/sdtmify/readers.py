@@ -48,14 +48,20 @@ def read_dataset(path: str | Path, encoding: str | None = None) -> tuple[pd.Data
 # --------------------------------------------------------------------------------------------------
 # XPT
 
-def _pyreadstat_xpt(path: Path, encoding: str | None) -> tuple[pd.DataFrame, str]:
+def read_xpt_values(path: Path, encoding: str | None, dates_as_numbers: bool = True) -> tuple[pd.DataFrame, str]:
+    """The values of an XPT file (v5 or v8) by pyreadstat, and the text encoding that read them: ``encoding``,
+    or UTF-8 (ASCII included) and then Windows-1252. ``dates_as_numbers=False`` gives date-formatted Num
+    columns as Python dates, datetimes and times (pyreadstat's conversion)."""
     import pyreadstat
 
     tries = [encoding] if encoding else ["utf-8", "cp1252"]
     last = None
     for name in tries:
+        # UTF-8 without naming it: pyreadstat then decodes strictly, where encoding="utf-8" (iconv) silently
+        # drops an incomplete byte sequence at the end of a value (Windows-1252 "CAF\xc9" read as "CAF")
+        options = {} if name == "utf-8" and not encoding else {"encoding": name}
         try:
-            frame, _meta = pyreadstat.read_xport(str(path), encoding=name, disable_datetime_conversion=True)
+            frame, _meta = pyreadstat.read_xport(str(path), disable_datetime_conversion=dates_as_numbers, **options)
             return frame, name
         except Exception as exc:  # pyreadstat raises its own error classes
             last = exc
@@ -74,7 +80,7 @@ def _num_data_type(values: np.ndarray) -> str:
 def read_xpt(path: str | Path, encoding: str | None = None) -> tuple[pd.DataFrame, Dataset]:
     """An XPT v5 file: values by pyreadstat, metadata by :func:`sdtmify.xport.read_header`."""
     path = Path(path)
-    frame, used = _pyreadstat_xpt(path, encoding)
+    frame, used = read_xpt_values(path, encoding)
     member = xport.read_header(path, used)
     names = [var.name for var in member.variables]
     if list(frame.columns) != names:

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import Location, SourceError
-from .mapping.distinct import by_distinct
+from .distinct import by_distinct
+from .errors import InputError, Location, SourceError
 
 ROW_ID = "SRCROW"
 FORMATS = ("csv", "xlsx", "sas7bdat", "xpt")
@@ -71,11 +71,21 @@ def read_source(path: str | Path, fmt: str | None = None, sheet: str | None = No
         elif fmt == "xlsx":
             frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=object, engine="openpyxl")
             frame = _as_text(frame)
-        elif fmt in ("sas7bdat", "xpt"):
+        elif fmt == "xpt":
+            from .readers import read_xpt_values
+
+            try:     # UTF-8 then Windows-1252 unless study.yaml names the encoding; SAS dates as dates
+                frame, _ = read_xpt_values(path, encoding, dates_as_numbers=False)
+            except InputError as exc:
+                raise SourceError(f"cannot read XPT table '{label}' ({exc.__cause__}); if its text is not "
+                                  f"{encoding or 'UTF-8 or Windows-1252'}, set its 'encoding' in study.yaml",
+                                  Location(str(path))) from None
+            frame = _as_text(frame)
+        elif fmt == "sas7bdat":
             import pyreadstat
 
-            reader = pyreadstat.read_sas7bdat if fmt == "sas7bdat" else pyreadstat.read_xport
-            frame, _ = reader(str(path), encoding=encoding) if encoding else reader(str(path))
+            frame, _ = (pyreadstat.read_sas7bdat(str(path), encoding=encoding) if encoding
+                        else pyreadstat.read_sas7bdat(str(path)))
             frame = _as_text(frame)
         else:
             raise SourceError(f"unknown format '{fmt}' (use one of: {', '.join(FORMATS)})", Location(str(path)))

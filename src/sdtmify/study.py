@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import InputError, Location, MappingError
-from .mapping import yamlio
+from . import yamlio
 from .paths import study_dir
 from .reproducible import build_timestamp
 from .sources import detect_format, read_source

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-SAS_EPOCH = pd.Timestamp("1960-01-01")
+from ..xport import SAS_EPOCH
+
 DATE_FORMAT = "DATE9."
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import Location
-from ..mapping import yamlio
+from .. import yamlio
 from .checks import AdamError
 
 SCHEMA = "adam"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..mapping.dates import date_part
+from ..isodates import date_part
 
 
 def age_in_years(birth_dtc: pd.Series, at_dtc: pd.Series) -> pd.Series:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..mapping.dates import date_part
+from ..isodates import date_part
 
 
 def last_observation_before_exposure(frame: pd.DataFrame, by: list[str], dtc: str, reference: pd.Series,

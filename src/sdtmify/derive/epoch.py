@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..mapping.dates import date_part
+from ..isodates import date_part
 
 
 def epoch(usubjid: pd.Series, dtc: pd.Series, subject_elements: pd.DataFrame) -> pd.Series:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..mapping.dates import shift_days
+from ..isodates import shift_days
 
 REFERENCE_DATES = ("RFSTDTC", "RFENDTC", "RFXSTDTC", "RFXENDTC", "RFICDTC", "RFPENDTC")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..mapping.dates import date_part
+from ..isodates import date_part
 
 
 def study_day(dtc: pd.Series, rfstdtc: pd.Series) -> pd.Series:

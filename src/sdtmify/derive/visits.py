@@ -5,14 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..mapping.dates import date_part
-from ..mapping.distinct import by_distinct
+from ..distinct import by_distinct
+from ..isodates import date_part
 
 
 def _key(text: pd.Series) -> pd.Series:
     """Visit names compare case- and space-insensitively ("Cycle 2 Day 5" = "CYCLE 2  DAY 5")."""
-    from ..mapping.distinct import by_distinct
-
     return by_distinct(text.astype(object), lambda values: values.astype(str).str.upper()
                        .str.replace(r"\s+", " ", regex=True).str.strip().astype(object))
 

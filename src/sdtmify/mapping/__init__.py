@@ -1,5 +1,5 @@
 """The declarative mapping engine: YAML mappings in, SDTM datasets out.
 
-yamlio (line-tracking load + schema validation), expressions (the closed vocabulary of
-operations), findings (result standardization, grading, reference-range indicators),
-engine (the order of work), check (validate without building), scaffold (``sdtmify init``)."""
+expressions (the closed vocabulary of operations), engine (the order of work), check (validate
+without building), scaffold (``sdtmify init``). The YAML loader is :mod:`sdtmify.yamlio`; the SDTM
+derivations the engine applies are in :mod:`sdtmify.derive`."""

@@ -7,7 +7,7 @@ dates and visit names are checked too (the first such problem is reported)."""
 from __future__ import annotations
 
 from ..errors import SdtmifyError
-from . import yamlio
+from .. import yamlio
 
 
 def check_study(name: str, ct_file=None) -> list[str]:

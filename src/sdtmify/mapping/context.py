@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..errors import Location, MappingError
-from . import yamlio
+from .. import yamlio
 
 
 @dataclass

@@ -15,17 +15,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .. import yamlio
 from ..console import QUIET, Console
 from ..datasets import Bundle
 from ..derive import age as age_rules
 from ..derive import arms as arm_rules
 from ..derive import baseline as baseline_rules
 from ..derive import epoch as epoch_rules
-from ..derive import identifiers, sequence, study_day, supp, trial_design, visits
+from ..derive import findings, identifiers, sequence, study_day, supp, trial_design, visits
 from ..derive.reference_dates import REFERENCE_DATES, pick_per_subject
 from ..errors import Location, MappingError
 from ..sources import ROW_ID
-from . import expressions, findings, yamlio
+from . import expressions
 from .context import MappingContext
 from .loader import DomainMapping, load_mappings
 
@@ -671,10 +672,10 @@ def _day_pairs(prefix: str, columns) -> list[tuple[str, str]]:
 
 def build_sdtm(study, ct_file=None, ui: Console = QUIET) -> Bundle:
     """Apply the study's SDTM mappings: a Bundle of conformed datasets with full metadata and lineage."""
-    from .terminology import Terminology
+    from .terminology import CTRecoder
     from .metadata import assemble_bundle
 
-    terminology = Terminology.load(ct_file)
+    terminology = CTRecoder.load(ct_file)
     builder = SdtmBuilder(study, terminology, ui)
     domains = builder.build()
     bundle = assemble_bundle(study, domains, terminology, builder.notes, ui)

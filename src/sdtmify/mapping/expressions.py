@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from . import dates, yamlio
+from .. import isodates, yamlio
 from .context import MappingContext
 
 METADATA_KEYS = ("length", "origin", "source_party", "method", "comment", "label", "qeval", "extend",
@@ -22,7 +22,7 @@ METADATA_KEYS = ("length", "origin", "source_party", "method", "comment", "label
 def as_text(series: pd.Series) -> pd.Series:
     """A column as plain text: missing becomes ""."""
     if series.dtype == "float64":
-        from .findings import number_text
+        from ..derive.findings import number_text
 
         return number_text(series)
     return series.astype(object).where(series.notna(), "").astype(str)
@@ -82,10 +82,10 @@ def op_iso8601(spec, ctx: MappingContext, path) -> pd.Series:
     """ISO 8601 date/datetime from several input forms, partial dates kept partial (SDTMIG 3.4 4.4.2)."""
     column = ctx.column(spec["iso8601"], path)
     time = ctx.column(spec["time"], path) if "time" in spec else None
-    formats = tuple(spec.get("formats", dates.DEFAULT_FORMATS))
+    formats = tuple(spec.get("formats", isodates.DEFAULT_FORMATS))
     try:
-        return dates.to_iso8601(as_text(column), formats, None if time is None else as_text(time))
-    except dates.DateProblem as problem:
+        return isodates.to_iso8601(as_text(column), formats, None if time is None else as_text(time))
+    except isodates.DateProblem as problem:
         first = problem.mask[problem.mask].index[0]
         value = column.loc[first] if time is None else f"{column.loc[first]} {time.loc[first]}"
         count = int(problem.mask.sum())

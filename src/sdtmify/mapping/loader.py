@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import Location, MappingError
-from . import yamlio
+from .. import yamlio
 
 DESIGN_DOMAINS = ("TA", "TE", "TV", "SE", "SV")
 

@@ -16,7 +16,7 @@ from ..errors import MappingError
 from ..metadata import oids, standards
 from ..metadata.model import (Comment, Condition, Dataset, Method, Origin, StudyMetadata, ValueLevel,
                               Variable)
-from . import yamlio
+from .. import yamlio
 
 LINEAGE = ("SRCTABLE", "SRCROW", "SRCPART")
 

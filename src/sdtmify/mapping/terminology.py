@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .. import yamlio
 from ..errors import MetadataError
 from ..metadata.ct import ControlledTerminology, load_ct
-from . import yamlio
 
 
-class Terminology:
+class CTRecoder:
+    """The ``ct:`` modifier: raw values to submission values, with the sponsor terms a mapping declares
+    (``extend:``) and errors that point at the mapping's YAML and the source rows."""
+
     def __init__(self, ct: ControlledTerminology):
         self.ct = ct
 
     @classmethod
-    def load(cls, ct_file=None) -> Terminology:
+    def load(cls, ct_file=None) -> CTRecoder:
         return cls(load_ct(ct_file))
 
     def recode(self, values: pd.Series, codelist: str, extend: dict, ctx, path) -> pd.Series:

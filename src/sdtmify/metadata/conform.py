@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Location, MetadataError
+from ..xport import SAS_EPOCH
 from .ct import ControlledTerminology
 from .model import ORIGIN_TYPES, CodeList, Condition, Dataset, Origin, StudyMetadata, Variable
 from .standards import numbered_variable
 
-SAS_EPOCH = pd.Timestamp("1960-01-01")
 _DIGITS = re.compile(r"\d+")
 _SECONDS_FORMATS = ("DATETIME", "TIME", "TOD", "E8601DT", "E8601TM")
 _MAX_SHOWN = 5

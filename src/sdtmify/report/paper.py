@@ -17,7 +17,7 @@ import pandas as pd
 from .. import __version__
 from ..atomic import atomic_dir
 from ..console import QUIET, Console
-from ..mapping.yamlio import suggest
+from ..yamlio import suggest
 from ..paths import output_dir
 from . import figures as figs
 from . import render

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..mapping.yamlio import suggest
+from ..yamlio import suggest
 
 OPERATORS = ("eq", "ne", "in", "not_in", "gt", "ge", "lt", "le", "missing")
 

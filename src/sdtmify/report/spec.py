@@ -1,6 +1,6 @@
 """Load and check ``mappings/<STUDY>/report.yaml`` against ``specs/schema/report.schema.json``.
 
-YAML is read by the project's loader (:mod:`sdtmify.mapping.yamlio`): one parse that keeps every
+YAML is read by the project's loader (:mod:`sdtmify.yamlio`): one parse that keeps every
 line, YAML 1.2 booleans only (``Yes``, ``No``, ``On``, ``Off`` stay text), and schema messages with the
 key path and a "did you mean". Every later error about the report spec names the file, the YAML line
 and the key path, so a user can go straight to the entry at fault."""
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, Location, MappingError
-from ..mapping import yamlio
+from .. import yamlio
 
 SCHEMA_NAME = "report"
 
@@ -22,7 +22,7 @@ class ReportSpecError(InputError):
 
 @dataclass
 class YamlDocument:
-    """A parsed YAML file (:class:`~sdtmify.mapping.yamlio.LineDict` nodes) that can say where any of
+    """A parsed YAML file (:class:`~sdtmify.yamlio.LineDict` nodes) that can say where any of
     its entries is."""
 
     file: Path

@@ -47,8 +47,9 @@ def ig_standards() -> IGStandards | None:
         return None
 
 
-class Terminology:
-    """Codelists by short name (NY), OID (CL.NY) or NCI code (C66742), from ``sdtmify.metadata.ct``."""
+class CodelistLookup:
+    """Codelists by short name (NY), OID (CL.NY) or NCI code (C66742), from ``sdtmify.metadata.ct``;
+    None for a codelist the terminology does not hold (the rule then has nothing to check)."""
 
     def __init__(self, ct):
         self._ct = ct
@@ -60,12 +61,12 @@ class Terminology:
         return self._ct.codelist(key)
 
 
-def load_terminology(path: str | Path | None = None) -> Terminology | None:
+def load_terminology(path: str | Path | None = None) -> CodelistLookup | None:
     """CT to check against: ``path`` (a full NCI EVS package, --ct) or the shipped subset."""
     from ..metadata.ct import load_ct
 
     try:
-        return Terminology(load_ct(path))
+        return CodelistLookup(load_ct(path))
     except SdtmifyError:
         if path:
             raise

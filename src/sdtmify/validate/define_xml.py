@@ -5,16 +5,19 @@
 - :func:`item_groups`, :func:`codelist_values`, :func:`where_clauses` and :func:`description` give the
   elements themselves, with their line numbers, for ``define_check``'s file:line messages.
 
-Both start from :func:`parse_define`, so a file that is not Define-XML is refused the same way."""
+Both start from :func:`parse_define`, so a file that is not Define-XML is refused the same way.
+:func:`validate_define_xsd` checks a define.xml against the Define-XML 2.1 (and ARM 1.0) XSD."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib.util import find_spec
 from pathlib import Path
 
 from lxml import etree
 
-from ..errors import InputError, Location
+from ..errors import InputError, Location, MetadataError
 from ..metadata.model import CodeList, CodeListItem, Dataset, StudyMetadata, Variable
 
 NS = {
@@ -164,3 +167,35 @@ def metadata_from(root) -> StudyMetadata:
     study = root.find("odm:Study", NS)
     return StudyMetadata(study_oid=study.get("OID", "") if study is not None else "", study_name="",
                          description="", protocol_name="", datasets=tuple(datasets), codelists=tuple(codelists))
+
+
+def schema_dir() -> Path:
+    """odmlib's copy of the CDISC Define-XML 2.1 and ARM 1.0 schemas."""
+    spec = find_spec("odmlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise MetadataError("the Define-XML 2.1 XSD comes with the Python package odmlib: "
+                            "install it (pip install odmlib) to validate define.xml")
+    return Path(list(spec.submodule_search_locations)[0]) / "schemas"
+
+
+@lru_cache(maxsize=2)
+def _schema(with_arm: bool) -> etree.XMLSchema:
+    base = schema_dir()
+    path = base / ("arm/1.0-define2.1/arm1-0-0.xsd" if with_arm else "define/2.1/define2-1-0.xsd")
+    return etree.XMLSchema(etree.parse(str(path)))
+
+
+def validate_define_xsd(path: str | Path) -> list[str]:
+    """Validate a define.xml against the Define-XML 2.1 XSD (ARM 1.0 when it holds arm: elements).
+
+    Returns one ``file:line: message`` per schema violation; empty when valid."""
+    path = Path(path)
+    try:
+        doc = etree.parse(str(path))
+    except etree.XMLSyntaxError as exc:
+        return [f"{path.name}:{exc.lineno}: not well-formed XML: {exc.msg}"]
+    with_arm = NS["arm"] in (doc.getroot().nsmap or {}).values() or doc.find(".//arm:*", NS) is not None
+    schema = _schema(with_arm)
+    if schema.validate(doc):
+        return []
+    return [f"{path.name}:{err.line}: {err.message}" for err in schema.error_log]

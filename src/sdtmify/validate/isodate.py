@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..distinct import by_distinct
+
 # SDTMIG 4.4.2: YYYY[-MM[-DD[Thh[:mm[:ss[.f]]]]]], right-truncated for partial dates; SDTMIG 4.4.3
 # also allows "-" for a missing middle component (e.g. 2004---15, 2004-12-15T-:30).
 _COMPONENT = (
@@ -26,8 +28,8 @@ def _per_distinct(fn):
     def wrapper(text: pd.Series, *args, **kwargs):
         if len(text) < 20_000:
             return fn(text, *args, **kwargs)
-        codes, uniques = pd.factorize(text, use_na_sentinel=False)
-        return np.asarray(fn(pd.Series(np.asarray(uniques, dtype=object), dtype="str"), *args, **kwargs))[codes]
+        return by_distinct(text, lambda distinct: pd.Series(fn(distinct, *args, **kwargs),
+                                                            index=distinct.index)).to_numpy()
     wrapper.__doc__, wrapper.__name__ = fn.__doc__, fn.__name__
     return wrapper
 
@@ -87,19 +89,3 @@ def compare(left: pd.Series, right: pd.Series) -> np.ndarray:
         b = right[rows].str.slice(0, size).to_numpy(dtype=object)
         out[rows] = np.where(a < b, -1, np.where(a > b, 1, 0))
     return out
-
-
-def to_date(text: pd.Series) -> pd.Series:
-    """The complete date portion as datetime64 (NaT where the date portion is not complete)."""
-    codes, uniques = pd.factorize(text, use_na_sentinel=False)
-    uniques = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
-    dates = pd.to_datetime(uniques.str.slice(0, 10).where(precision(uniques) >= 10), format="%Y-%m-%d",
-                           errors="coerce")
-    return pd.Series(dates.to_numpy()[codes], index=text.index)
-
-
-def study_day(dates: pd.Series, reference: pd.Series) -> np.ndarray:
-    """SDTMIG 4.4.4 study day: date - RFSTDTC + 1 on or after the reference, date - RFSTDTC before it
-    (there is no day 0). NaN where either date portion is incomplete."""
-    diff = (to_date(dates) - to_date(reference)).dt.days.to_numpy(dtype="float64")
-    return np.where(diff >= 0, diff + 1, diff)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib.util import find_spec
 from pathlib import Path
 
 from lxml import etree
@@ -451,42 +449,3 @@ def write_define_files(bundle, folder: Path, study) -> list[Path]:
     write_bytes(xml_path, data)
     write_text(html_path, render_define_html(etree.fromstring(data)))
     return [xml_path, html_path]
-
-
-def schema_dir() -> Path:
-    """odmlib's copy of the CDISC Define-XML 2.1 and ARM 1.0 schemas."""
-    spec = find_spec("odmlib")
-    if spec is None or not spec.submodule_search_locations:
-        raise MetadataError("the Define-XML 2.1 XSD comes with the Python package odmlib: "
-                            "install it (pip install odmlib) to validate define.xml")
-    return Path(list(spec.submodule_search_locations)[0]) / "schemas"
-
-
-@lru_cache(maxsize=2)
-def _schema(with_arm: bool) -> etree.XMLSchema:
-    base = schema_dir()
-    path = base / ("arm/1.0-define2.1/arm1-0-0.xsd" if with_arm else "define/2.1/define2-1-0.xsd")
-    return etree.XMLSchema(etree.parse(str(path)))
-
-
-def validate_define_xsd(path: str | Path) -> list[str]:
-    """Validate a define.xml against the Define-XML 2.1 XSD (ARM 1.0 when it holds arm: elements).
-
-    Returns one ``file:line: message`` per schema violation; empty when valid."""
-    path = Path(path)
-    try:
-        doc = etree.parse(str(path))
-    except etree.XMLSyntaxError as exc:
-        return [f"{path.name}:{exc.lineno}: not well-formed XML: {exc.msg}"]
-    with_arm = ARM_NS in (doc.getroot().nsmap or {}).values() or doc.find(f".//{{{ARM_NS}}}*") is not None
-    schema = _schema(with_arm)
-    if schema.validate(doc):
-        return []
-    return [f"{path.name}:{err.line}: {err.message}" for err in schema.error_log]
-
-
-def check_define_against_data(define_path: str | Path, data_folder: str | Path) -> list[str]:
-    """Consistency of a define.xml with the XPT files it describes (see ``validate.define_check``)."""
-    from ..validate.define_check import check_define_against_data as check
-
-    return check(define_path, data_folder)

@@ -208,7 +208,7 @@ def check_analysis_results(displays, metadata: StudyMetadata, document=None, fil
 
 def load_analysis_results(path: Path, metadata: StudyMetadata) -> tuple[ResultDisplay, ...]:
     """Read and check ``analysis_results.yaml`` against the ADaM metadata."""
-    from ..mapping.yamlio import display_path, load_yaml
+    from ..yamlio import display_path, load_yaml
 
     document = load_yaml(path)
     file = display_path(path)

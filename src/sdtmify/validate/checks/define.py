@@ -119,7 +119,7 @@ def define_schema(rule, ctx, tables) -> list[Hits]:
     """Define-XML 2.1 section 2 / FDA TCG 4.1.4.5: define.xml validates against the Define-XML 2.1 XSD
     (with ARM 1.0 when it holds analysis results). One finding per schema message, with file:line."""
     from ...errors import SdtmifyError
-    from ...writers.define import validate_define_xsd
+    from ..define_xml import validate_define_xsd
 
     hits = []
     for _, path in _define_files(ctx):

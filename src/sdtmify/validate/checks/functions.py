@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...derive.study_day import study_day as expected_study_day
 from .. import isodate
 from ..conditions import MissingDataset, MissingInput, View, evaluate, text_or_empty
 from ..engine import Hits
@@ -24,7 +25,7 @@ def study_day(view, ctx, dy: str, dtc: str, reference: str = "DM.RFSTDTC") -> li
         raise MissingInput(f"cannot join {reference}")
     dy, dtc = view.expand(dy), view.expand(dtc)
     prepare_names(view, [dy, dtc])
-    expected = isodate.study_day(view.column(dtc).astype("str"), view.column(reference).astype("str"))
+    expected = expected_study_day(view.column(dtc).astype("str"), view.column(reference).astype("str")).to_numpy()
     got = pd.to_numeric(view.column(dy), errors="coerce").to_numpy(dtype="float64")
     mask = ~np.isnan(expected) & ~np.isnan(got) & (got != expected)
     return [Hits(view.table.name, mask, (dy, dtc, reference), view=view, extra={"expected": expected})]

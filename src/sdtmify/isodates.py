@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .distinct import by_distinct
+
 _MONTHS = {m: f"{i:02d}" for i, m in enumerate(
     ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)}
 _UNKNOWN = r"(?:UN|UK|UNK|--|XX|NK)"
@@ -133,8 +135,6 @@ def _to_iso8601_distinct(text: pd.Series, formats, time: pd.Series | None) -> pd
 
 def date_part(dtc: pd.Series) -> pd.Series:
     """The calendar date (datetime64) of complete ISO 8601 dates; NaT for partial or empty ones."""
-    from .distinct import by_distinct
-
     def parse(values: pd.Series) -> pd.Series:
         text = values.astype(str).str.slice(0, 10)
         return pd.to_datetime(text.where(text.str.fullmatch(r"\d{4}-\d{2}-\d{2}"), None), format="%Y-%m-%d",

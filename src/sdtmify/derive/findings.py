@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..distinct import by_distinct
+
 
 def number_text(values: pd.Series, digits: int | None = None) -> pd.Series:
     """Numbers as the shortest plain text ("4.2", "363"), "" for missing; vectorized."""
-    from .distinct import by_distinct
-
     def render(numbers: pd.Series) -> pd.Series:
         rounded = numbers.astype("float64").round(digits if digits is not None else 10)
         text = rounded.astype(str).str.replace(r"\.0$", "", regex=True)

@@ -7,11 +7,14 @@ expressions, comments, documents and analysis results metadata."""
 
 from __future__ import annotations
 
+import functools
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
+import yaml
 
 from sdtmify.datasets import BuiltDataset, Bundle
 from sdtmify.metadata.model import (
@@ -280,7 +283,29 @@ def adam_bundle() -> Bundle:
                                                  ("Clinical Benefit", None, None)], **sponsor),
         _cl("CL.PARAMCD.ADLB", "ADLB Parameter Code", [("IFNG", "Interferon Gamma (pg/mL)", None)], **sponsor),
     )
-    arm = {"displays": [
+    metadata = StudyMetadata(
+        study_oid=STUDY, study_name=STUDY, description="IL-12 with trastuzumab and paclitaxel, phase I",
+        protocol_name="NCI protocol 84", standards=(ADAMIG, ADAM_CT, SDTM_CT),
+        datasets=tuple(b.meta for b in built.values()), codelists=codelists,
+        methods=(
+            Method("MT.SAFFL", "SAFFL", "Y when the subject received any study treatment, else N"),
+            Method("MT.TRTSDT", "TRTSDT", "Date part of the first EX.EXSTDTC"),
+            Method("MT.BOR", "BOR", "Best overall response per RECIST 1.0; SD must last at least 42 days"),
+            Method("MT.CBR", "CBR", "Y when the best overall response is CR, PR or SD, else N"),
+            Method("MT.ADT", "ADT", "Date of the assessment that determined the response"),
+            Method("MT.AVAL.PEAK", "Peak value", "Highest LBSTRESN of the subject over all cycles",
+                   expression="lb.groupby('USUBJID').LBSTRESN.max()", expression_context="Python 3.11 (pandas)"),
+            Method("MT.PFS", "PFS", "Days from TRTSDT to progression or death; censored at the last assessment"),
+        ),
+        comments=(Comment("COM.ADRS", "Responses assessed every two cycles"),),
+        documents=DOCUMENTS,
+    )
+    return Bundle("ADaM", built, metadata)
+
+
+def analysis_results() -> dict:
+    """The ADaM fixture's Analysis Results Metadata, as a study's adam/analysis_results.yaml states it."""
+    return {"displays": [
         {"id": "T3", "name": "Table 3", "title": "Best overall response and clinical benefit by subject",
          "documents": ["LF.PROTOCOL"],
          "results": [
@@ -303,30 +328,22 @@ def adam_bundle() -> Bundle:
               "documentation": "Two-sided Fisher's exact test of the 2x2 table clinical benefit x (AVAL > 0)"},
          ]},
     ]}
-    metadata = StudyMetadata(
-        study_oid=STUDY, study_name=STUDY, description="IL-12 with trastuzumab and paclitaxel, phase I",
-        protocol_name="NCI protocol 84", standards=(ADAMIG, ADAM_CT, SDTM_CT),
-        datasets=tuple(b.meta for b in built.values()), codelists=codelists,
-        methods=(
-            Method("MT.SAFFL", "SAFFL", "Y when the subject received any study treatment, else N"),
-            Method("MT.TRTSDT", "TRTSDT", "Date part of the first EX.EXSTDTC"),
-            Method("MT.BOR", "BOR", "Best overall response per RECIST 1.0; SD must last at least 42 days"),
-            Method("MT.CBR", "CBR", "Y when the best overall response is CR, PR or SD, else N"),
-            Method("MT.ADT", "ADT", "Date of the assessment that determined the response"),
-            Method("MT.AVAL.PEAK", "Peak value", "Highest LBSTRESN of the subject over all cycles",
-                   expression="lb.groupby('USUBJID').LBSTRESN.max()", expression_context="Python 3.11 (pandas)"),
-            Method("MT.PFS", "PFS", "Days from TRTSDT to progression or death; censored at the last assessment"),
-        ),
-        comments=(Comment("COM.ADRS", "Responses assessed every two cycles"),),
-        documents=DOCUMENTS,
-        extra={"analysis_results": arm},
-    )
-    return Bundle("ADaM", built, metadata)
+
+
+@functools.lru_cache(maxsize=1)
+def _study_folder() -> Path:
+    """A study folder holding only adam/analysis_results.yaml (what the define writer reads for ARM)."""
+    folder = Path(tempfile.mkdtemp(prefix="sdtmify-define-"))
+    (folder / "adam").mkdir()
+    (folder / "adam" / "analysis_results.yaml").write_text(yaml.safe_dump(analysis_results(), sort_keys=False),
+                                                         encoding="utf-8")
+    return folder
 
 
 def study_config(folder: Path | None = None, timestamp: str = "2026-01-02T03:04:05"):
-    """A stand-in for the loaded study: what write_define_files reads from it."""
-    return SimpleNamespace(name=STUDY, timestamp=timestamp, sponsor="NCI CTEP", folder=folder)
+    """A stand-in for the loaded study: what write_define_files reads from it (by default a folder
+    whose adam/analysis_results.yaml is :func:`analysis_results`)."""
+    return SimpleNamespace(name=STUDY, timestamp=timestamp, sponsor="NCI CTEP", folder=folder or _study_folder())
 
 
 def write_xpts(bundle: Bundle, folder: Path) -> Path:

@@ -40,6 +40,8 @@ def ovr(records: list[tuple[str, int, str]]) -> pd.DataFrame:
 
 def bor_of(records, subjects=("P1",), **options) -> dict[str, str]:
     options.setdefault("sd_min_days", 42)
+    options.setdefault("source_paramcd", "OVR")
+    options.setdefault("paramcd", "BOR")
     result = response.derive_param_bor(ovr(records), adsl(*subjects), **options)
     return dict(zip(result["USUBJID"], result["AVALC"]))
 
@@ -73,7 +75,7 @@ def test_sd_before_the_minimum_interval_then_pd_gives_pd():
 
 def test_pr_then_pd_gives_pr_dated_at_the_first_pr():
     result = response.derive_param_bor(ovr([("P1", 63, "PR"), ("P1", 150, "PR"), ("P1", 300, "PD")]), adsl("P1"),
-                                       sd_min_days=42)
+                                       source_paramcd="OVR", paramcd="BOR", sd_min_days=42)
     assert result["AVALC"].tolist() == ["PR"]
     assert result["ADT"].tolist() == [day(63)]
     assert result["SRCSEQ"].tolist() == [1.0]
@@ -105,6 +107,13 @@ def test_confirmation_when_required_turns_an_unconfirmed_pr_into_sd():
     assert confirmed == {"P1": "SD", "P2": "PR"}
 
 
+def test_confirmation_needs_the_interval_stated():
+    with pytest.raises(AdamError) as info:
+        bor_of([("P1", 63, "PR")], confirmation=True)
+    assert str(info.value) == ("derive_param_bor(BOR): 'confirmation: true' needs 'confirm_days' (the minimum "
+                               "interval to the confirming assessment; RECIST 1.0: at least 4 weeks)")
+
+
 def test_bor_refuses_an_unknown_response():
     with pytest.raises(AdamError, match=r"result\(s\) 'MR' not in 'order'"):
         bor_of([("P1", 63, "MR")])
@@ -112,9 +121,9 @@ def test_bor_refuses_an_unknown_response():
 
 def test_bor_compared_with_the_collected_value_lists_disagreements():
     data = ovr([("P1", 63, "PR"), ("P2", 21, "SD"), ("P2", 60, "PD")])
-    bor = response.derive_param_bor(data, adsl("P1", "P2"), sd_min_days=42)
+    bor = response.derive_param_bor(data, adsl("P1", "P2"), source_paramcd="OVR", paramcd="BOR", sd_min_days=42)
     rs = pd.DataFrame({"USUBJID": ["P1", "P2"], "RSTESTCD": "BESTRESP", "RSSTRESC": ["PR", "SD"]})
-    result, notes = response.derive_vars_bor_collected(bor, rs, where={"RSTESTCD": "BESTRESP"})
+    result, notes = response.derive_vars_bor_collected(bor, rs, bor_paramcd="BOR", where={"RSTESTCD": "BESTRESP"})
     assert dict(zip(result["USUBJID"], result["BORDIFFL"])) == {"P1": "N", "P2": "Y"}
     assert notes == ["P2: derived best overall response PD, collected SD"]
 
@@ -122,12 +131,13 @@ def test_bor_compared_with_the_collected_value_lists_disagreements():
 # --- objective response and clinical benefit -----------------------------------------------------
 def _with_bor(records, subjects):
     data = ovr(records)
-    return pd.concat([data, response.derive_param_bor(data, adsl(*subjects), sd_min_days=42)], ignore_index=True)
+    bor = response.derive_param_bor(data, adsl(*subjects), source_paramcd="OVR", paramcd="BOR", sd_min_days=42)
+    return pd.concat([data, bor], ignore_index=True)
 
 
 def test_rsp_is_y_for_cr_or_pr_only():
     data = _with_bor([("P1", 63, "PR"), ("P2", 63, "SD"), ("P3", 63, "CR")], ("P1", "P2", "P3"))
-    rsp = response.derive_param_rsp(data)
+    rsp = response.derive_param_rsp(data, bor_paramcd="BOR", paramcd="RSP")
     assert dict(zip(rsp["USUBJID"], rsp["AVALC"])) == {"P1": "Y", "P2": "N", "P3": "Y"}
 
 
@@ -137,7 +147,8 @@ def test_cbr_needs_sd_lasting_the_threshold_from_first_dose():
                ("P3", 63, "SD"), ("P3", 120, "SD"),     # no PD: lasting to the last assessment
                ("P4", 63, "PR"), ("P4", 70, "PD")]
     data = _with_bor(records, ("P1", "P2", "P3", "P4"))
-    cbr = response.derive_param_cbr(data, adsl("P1", "P2", "P3", "P4"), sd_min_duration_days=91)
+    cbr = response.derive_param_cbr(data, adsl("P1", "P2", "P3", "P4"), bor_paramcd="BOR", source_paramcd="OVR",
+                                    paramcd="CBR", sd_min_duration_days=91)
     assert dict(zip(cbr["USUBJID"], cbr["AVALC"])) == {"P1": "N", "P2": "Y", "P3": "Y", "P4": "Y"}
 
 

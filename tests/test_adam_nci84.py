@@ -35,12 +35,12 @@ def built(nci84_output, tmp_path_factory):
     """NCI84's ADaM: built in memory here, and as ``sdtmify build`` wrote it (the shared session build).
 
     Returns (ADaM bundle, folder of the build's ADaM XPT files, SDTM bundle, study)."""
-    study_module = pytest.importorskip("sdtmify.study")
-    engine = pytest.importorskip("sdtmify.mapping.engine")
     from sdtmify.adam.engine import build_adam
+    from sdtmify.mapping.engine import build_sdtm
+    from sdtmify.study import load_study
 
-    study = study_module.load_study("NCI84")
-    sdtm = engine.build_sdtm(study)
+    study = load_study("NCI84")
+    sdtm = build_sdtm(study)
     adam = build_adam(study, sdtm)
     return adam, nci84_output[0] / "adam", sdtm, study
 

@@ -27,14 +27,9 @@ KNOWN_SDTM = {
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, project_root):
-    if not (project_root / "mappings" / "NCI84" / "study.yaml").is_file():
-        pytest.skip("mappings/NCI84/study.yaml not present")
-    from sdtmify.build import build_study
-
-    out = tmp_path_factory.mktemp("nci84") / "NCI84"
-    build_study("NCI84", out_dir=str(out), validate=False, report=False)
-    return out
+def built(nci84_output):
+    """The output folder of the session's NCI84 build (every stage; these tests only read it)."""
+    return nci84_output[0]
 
 
 @pytest.mark.parametrize("standard", ["sdtm", "adam"])

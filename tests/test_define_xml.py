@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from define_fixtures import adam_bundle, sdtm_bundle, study_config
+from define_fixtures import adam_bundle, analysis_results, sdtm_bundle, study_config
 from lxml import etree
 
 from sdtmify.errors import MetadataError
@@ -290,7 +290,7 @@ def test_analysis_results_yaml_errors_name_file_line_and_key(tmp_path):
 
 
 def test_analysis_results_need_a_reason_from_the_arm_terminology():
-    arm = adam_bundle().metadata.extra["analysis_results"]
+    arm = analysis_results()
     bad = {"displays": [dict(arm["displays"][0], results=[dict(arm["displays"][0]["results"][0], reason=None)])]}
     with pytest.raises(MetadataError, match="missing required key 'reason'"):
         parse_analysis_results(bad)

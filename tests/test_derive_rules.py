@@ -6,18 +6,19 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sdtmify.derive.age import age_in_years
-from sdtmify.derive.arms import actual_arm, planned_arm
+from sdtmify.derive.arms import actual_arm_as_planned, planned_arm
 from sdtmify.derive.baseline import last_observation_before_exposure
 from sdtmify.derive.epoch import epoch
 from sdtmify.derive.identifiers import usubjid
 from sdtmify.derive.reference_dates import pick_per_subject
 from sdtmify.derive.sequence import sequence_number
 from sdtmify.derive.study_day import study_day
-from sdtmify.derive.supp import supplemental_qualifiers
+from sdtmify.derive.supp import QualifierError, supplemental_qualifiers
 from sdtmify.derive.visits import assign_visits, planned_visits
 
 dates = st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2040, 12, 31))
@@ -77,7 +78,7 @@ def test_planned_arm_and_not_treated():
     arms = [{"ARMCD": "A1", "ARM": "Arm one", "match": ["1"]}, {"ARMCD": "A2", "ARM": "Arm two", "match": ["2"]}]
     assigned, unknown = planned_arm(pd.Series(["1", "2", "3"]), arms)
     assert assigned["ARMCD"].tolist() == ["A1", "A2", ""] and unknown.tolist() == [False, False, True]
-    actual = actual_arm(assigned["ARMCD"], assigned["ARM"], pd.Series([True, False, False]))
+    actual = actual_arm_as_planned(assigned["ARMCD"], assigned["ARM"], pd.Series([True, False, False]))
     assert actual["ACTARMCD"].tolist() == ["A1", "", ""]
     assert actual["ARMNRS"].tolist() == ["", "NOT TREATED", ""]
 
@@ -122,3 +123,13 @@ def test_supp_records_point_at_parent_seq():
                                    {"AEDLT": "Collected"}, {}, "AESEQ")
     assert supp[["USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QVAL", "QORIG", "SRCROW"]].values.tolist() == [
         ["1", "AESEQ", "1", "AEDLT", "Y", "Collected", 1], ["2", "AESEQ", "1", "AEDLT", "N", "Collected", 3]]
+
+
+def test_supp_qlabel_longer_than_40_names_the_qnam():
+    parent = pd.DataFrame({"STUDYID": ["S"], "USUBJID": ["1"], "AESEQ": [1.0], "SRCTABLE": ["ae"], "SRCROW": [1]})
+    label = "Dose-Limiting Toxicity Observed in the First Cycle"
+    with pytest.raises(QualifierError) as info:
+        supplemental_qualifiers(parent, "AE", {"AEDLT": pd.Series(["Y"])}, {"AEDLT": label}, {"AEDLT": "Collected"},
+                                {}, "AESEQ")
+    assert info.value.qnam == "AEDLT"
+    assert str(info.value) == f"QNAM must be at most 8 and QLABEL at most 40 characters; label '{label}' has 50"

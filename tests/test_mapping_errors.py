@@ -12,7 +12,7 @@ from sdtmify.mapping.engine import build_sdtm
 from sdtmify.study import load_study
 
 sys.path.insert(0, str(Path(__file__).parent / "studies"))
-from nci84_mini import write_mini  # noqa: E402
+from nci84_mini import ROOT, write_mini  # noqa: E402
 
 
 def broken(tmp_path, file: str, old: str, new: str) -> tuple[Path, str]:
@@ -119,7 +119,8 @@ def test_visit_not_in_the_schedule(tmp_path):
     study, _ = broken(tmp_path, "source/tumor_assessments.csv", "After cycle 3", "After cycle 4")
     text = (study / "sdtm" / "rs.yaml").read_text()
     line = line_of(text, "- visit:")
-    assert error_of(study) == (f"mappings/NCI84/sdtm/rs.yaml:{line} derive[0].visit.from: visit 'After cycle 4' (row 2) "
+    assert error_of(study) == (f"mappings/NCI84/sdtm/rs.yaml:{line} derive[0].visit.from: visit 'After cycle 4' (row 2 of "
+                               f"'tumor_assessments') "
                                f"is not in the visit schedule of study.yaml; add it to a visit's 'match' or to 'unscheduled'")
 
 
@@ -205,3 +206,96 @@ def test_key_that_is_not_a_variable(tmp_path):
     line = line_of(text, "keys:")
     assert error_of(study) == (f"mappings/NCI84/sdtm/lb.yaml:{line} keys: key LBDTTC is not a variable of LB "
                                f"(did you mean 'LBDTC'?)")
+
+
+def test_arm_needs_the_actual_arm_rule_declared(tmp_path):
+    from sdtmify.mapping.check import check_study
+
+    study, text = broken(tmp_path, "sdtm/dm.yaml", "      actual: planned", "")
+    messages = check_study(str(study))
+    line = line_of(text, "- arm:")
+    assert messages == [f"mappings/NCI84/sdtm/dm.yaml:{line} derive[1].arm: missing required key 'actual'"]
+
+
+def test_baseline_flag_needs_the_sponsor_definition(tmp_path):
+    study, text = broken(tmp_path, "sdtm/lb.yaml", "flags: [LOBXFL]}", "flags: [LOBXFL, BLFL]}")
+    line = line_of(text, "- baseline:")
+    assert error_of(study) == (f"mappings/NCI84/sdtm/lb.yaml:{line} derive[6].baseline: flags lists BLFL but the "
+                               f"baseline definition is missing: add 'blfl: LOBXFL' when LBBLFL marks the same "
+                               f"records as LBLOBXFL")
+
+
+def test_text_in_a_num_variable_names_the_source_row_and_the_mapping_line(tmp_path):
+    study, text = broken(tmp_path, "sdtm/ex.yaml", "  EXDOSE:   {column: dose, as: num}", "  EXDOSE:   {column: dose}")
+    source = study / "source" / "dosing.csv"
+    source.write_text(source.read_text().replace(",4,mg/kg", ",four,mg/kg", 1))
+    assert error_of(study) == (f"mappings/NCI84/sdtm/ex.yaml:{line_of(text, 'EXDOSE:')} EXDOSE: EX.EXDOSE (Dose) is "
+                               f"Num but has text values 'four' (record 5 USUBJID=NCI84-001-A EXSEQ=5 source dosing "
+                               f"row 1); map them to numbers, or put the text in a Char variable (e.g. --ORRES/--STRESC)")
+
+
+def test_declared_length_too_short_points_at_the_length_key(tmp_path):
+    study, text = broken(tmp_path, "sdtm/ae.yaml", "  AETERM:   {column: ae_term}", "  AETERM:   {column: ae_term, length: 3}")
+    assert error_of(study) == (f"mappings/NCI84/sdtm/ae.yaml:{line_of(text, 'AETERM:')} AETERM.length: AE.AETERM: "
+                               f"declared length 3 is shorter than its longest value (19 bytes); raise the declared "
+                               f"length or shorten the values")
+
+
+def test_supplemental_qualifier_without_a_label(tmp_path):
+    study, text = broken(tmp_path, "sdtm/ae.yaml", ', label: "Dose-Limiting Toxicity"', "")
+    assert error_of(study) == (f"mappings/NCI84/sdtm/ae.yaml:{line_of(text, 'AEDLT:')} supp.AEDLT: needs a 'label' "
+                               f"(QLABEL, at most 40 characters)")
+
+
+def test_output_timestamp_that_is_not_iso_8601(tmp_path):
+    study, text = broken(tmp_path, "study.yaml", 'timestamp: "2026-01-01T00:00:00"', 'timestamp: "01/01/2026"')
+    with pytest.raises(MappingError) as info:
+        load_study(study)
+    assert str(info.value) == (f"mappings/NCI84/study.yaml:{line_of(text, 'timestamp:')} output.timestamp: '01/01/2026' does not "
+                               f"match an ISO 8601 date or date/time, quoted (YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss]): "
+                               f"the build time stamped into every output")
+
+
+def test_output_timestamp_that_is_no_calendar_date(tmp_path):
+    study, text = broken(tmp_path, "study.yaml", 'timestamp: "2026-01-01T00:00:00"', 'timestamp: "2026-02-30"')
+    with pytest.raises(InputError) as info:
+        load_study(study)
+    assert str(info.value) == (f"mappings/NCI84/study.yaml:{line_of(text, 'timestamp:')} output.timestamp: '2026-02-30' is not a "
+                               f"valid date/time (day is out of range for month); write it as YYYY-MM-DD or "
+                               f"YYYY-MM-DDThh:mm:ss")
+
+
+def test_xpt_transliterate_must_be_true_or_false(tmp_path):
+    study, text = broken(tmp_path, "study.yaml", 'xpt: {sas_version: "9.4"}', 'xpt: {sas_version: "9.4", transliterate: "yes"}')
+    with pytest.raises(MappingError) as info:
+        load_study(study)
+    assert str(info.value) == (f"mappings/NCI84/study.yaml:{line_of(text, 'transliterate')} output.xpt.transliterate: 'yes' "
+                               f"should be a boolean")
+
+
+def test_check_reads_the_adam_specs_analysis_results_and_report(tmp_path):
+    from sdtmify.mapping.check import check_study
+
+    study = write_mini(tmp_path)
+    source = ROOT / "mappings" / "NCI84"
+    (study / "adam").mkdir()
+    for path in (source / "adam").glob("*.yaml"):
+        (study / "adam" / path.name).write_text(path.read_text())
+    edits = {"adam/adrs.yaml": ("class: BDS", "class: BDSX"),
+             "adam/analysis_results.yaml": ("    results:\n", "    outcomes:\n"),
+             "report.yaml": ("subject: USUBJID", "subjects: USUBJID")}
+    (study / "report.yaml").write_text((source / "report.yaml").read_text())
+    texts = {}
+    for file, (old, new) in edits.items():
+        text = (study / file).read_text()
+        assert old in text
+        texts[file] = text.replace(old, new, 1)
+        (study / file).write_text(texts[file])
+    assert check_study(str(study)) == [
+        f"mappings/NCI84/adam/adrs.yaml:{line_of(texts['adam/adrs.yaml'], 'class:')} class: 'BDSX' is not one of: "
+        f"ADSL, BDS, TTE, OCCDS (did you mean 'BDS'?)",
+        f"mappings/NCI84/adam/analysis_results.yaml:{line_of(texts['adam/analysis_results.yaml'], '- id: BOR')} "
+        f"results: missing required key 'results'",
+        f"mappings/NCI84/report.yaml:{line_of(texts['report.yaml'], 'title:')}: missing required key 'subject'",
+        f"mappings/NCI84/report.yaml:{line_of(texts['report.yaml'], 'subjects:')}: unknown key 'subjects' "
+        f"(did you mean 'subject'?)"]

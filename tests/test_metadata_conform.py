@@ -101,7 +101,7 @@ def test_numeric_text_is_converted_and_non_numeric_text_refused():
     assert (meta.variable("LBSTRESN").data_type, meta.variable("LBSTRESN").significant_digits) == ("float", 1)
     lb["LBSTRESN"] = ["12.5", "<10", "7"]
     with pytest.raises(MetadataError, match=r"LB.LBSTRESN \(Numeric Result/Finding in Standard Units\) is Num but "
-                                            r"has text values '<10' \(records 2\)"):
+                                            r"has text values '<10' \(record 2 USUBJID=S-1 LBSEQ=2\)"):
         conform_dataset(lb, sdtm_dataset("LB"))
 
 

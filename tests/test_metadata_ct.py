@@ -130,7 +130,7 @@ def test_shipped_subset_is_what_the_tool_derives_from_the_full_packages(shared, 
     for name, frame in derived.items():
         shipped = read_nci_text(folder / name)
         pd.testing.assert_frame_equal(shipped.reset_index(drop=True), frame.reset_index(drop=True), check_dtype=False)
-    assert int((derived["sdtm-ct-2025-03-28.tsv"]["codelist"] == "").sum()) == 58
+    assert int((derived["sdtm-ct-2025-03-28.tsv"]["codelist"] == "").sum()) == 65
 
 
 def test_tool_refuses_a_codelist_the_package_lacks(shared, project_root):
@@ -169,3 +169,12 @@ def test_test_names_follow_from_test_codes_by_shared_c_code(ct):
     assert pd.isna(names.iloc[2])
     assert ct.paired_values("ONCRTSCD", pd.Series(["OVRLRESP", "BESTRESP"]), "ONCRTS").tolist() == [
         "Overall Response", "Best Overall Response"]
+
+
+def test_every_codelist_the_lb_template_names_is_shipped(ct):
+    from sdtmify.metadata.standards import sdtm_dataset
+
+    named = {var.name: var.codelist.removeprefix("CL.") for var in sdtm_dataset("LB").variables if var.codelist}
+    assert {v: c for v, c in named.items() if not ct.has_codelist(c)} == {}
+    assert (named["LBTSTCND"], named["LBRESTYP"], named["LBTMTHSN"]) == ("TESTCOND", "RESTYPRS", "TSTMTHSN")
+    assert ct.codelist("TSTOPOBJ").extensible is False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 
+import pyreadstat
 import pytest
 
 from sdtmify.errors import MetadataError
@@ -148,7 +149,6 @@ def test_spec_files_record_the_ig_versions(project_root):
 
 
 def _pilot_metadata(path):
-    pyreadstat = pytest.importorskip("pyreadstat")
     try:
         return pyreadstat.read_xport(str(path), metadataonly=True)[1]
     except UnicodeDecodeError:

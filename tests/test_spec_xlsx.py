@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from define_fixtures import adam_bundle, sdtm_bundle
 from openpyxl import load_workbook
@@ -12,7 +10,7 @@ from sdtmify.cli import main
 from sdtmify.errors import MetadataError
 from sdtmify.metadata import serialize
 from sdtmify.metadata.spec_xlsx import (
-    apply_spec, export_spec, import_spec, metadata_rows, read_workbook, workbook_bytes, write_workbook,
+    export_spec, import_spec, metadata_rows, read_workbook, workbook_bytes, write_workbook,
 )
 
 
@@ -191,17 +189,3 @@ def test_export_without_metadata_says_to_build_first(tmp_path, monkeypatch):
     (tmp_path / "mappings" / "S").mkdir(parents=True)
     with pytest.raises(MetadataError, match=r"run `sdtmify build --study S`"):
         export_spec("S", tmp_path / "spec.xlsx")
-
-
-def test_apply_spec_takes_statements_from_the_spec_and_lengths_from_the_build(metadatas):
-    derived = metadatas["SDTM"]
-    ae = derived.dataset("AE")
-    spec_ae = replace(ae, label="Adverse Events (spec)", variables=tuple(
-        replace(v, label="Serious", length=200) if v.name == "AESER" else v for v in ae.variables[:-1]))
-    spec = replace(derived, datasets=(spec_ae,))
-    merged, notes = apply_spec(derived, spec)
-    aeser = merged.dataset("AE").variable("AESER")
-    assert (merged.dataset("AE").label, aeser.label, aeser.length) == ("Adverse Events (spec)", "Serious", 1)
-    assert merged.dataset("AE").variable("AESTDY") == ae.variable("AESTDY")
-    assert "spec: AE.AESTDY is built but not in the spec" in notes
-    assert "spec: dataset DM is built but not in the spec; its derived metadata is kept" in notes

@@ -40,12 +40,3 @@ def study_dir(study: str, root: Path | None = None) -> Path:
 
 def output_dir(study: str, root: Path | None = None) -> Path:
     return (root or project_root()) / "output" / study
-
-
-def shared_dir() -> Path | None:
-    """``../shared`` beside the project root (reference material), when present."""
-    for base in (project_root(), Path(__file__).resolve().parents[2]):
-        candidate = base.parent / "shared"
-        if candidate.is_dir():
-            return candidate
-    return None

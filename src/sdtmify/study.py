@@ -120,5 +120,10 @@ def load_study(name_or_path: str | Path) -> Study:
         raise MappingError(f"source '{subjects['source']}' is not declared under 'sources:'"
                            f"{yamlio.suggest(subjects['source'], sources)}",
                            Location(file, subjects.line_of("source"), "subjects.source"))
-    timestamp = build_timestamp(document.get("output", {}).get("timestamp"))
+    output = document.get("output", {}) or {}
+    try:
+        timestamp = build_timestamp(output.get("timestamp"))
+    except ValueError as error:        # matches the schema's pattern but is no calendar date, e.g. 2026-02-30
+        raise InputError(f"'{output['timestamp']}' is not a valid date/time ({error}); write it as YYYY-MM-DD or "
+                         f"YYYY-MM-DDThh:mm:ss", Location(file, output.line_of("timestamp"), "output.timestamp")) from None
     return Study(name=name, folder=folder, config=document, sources=sources, timestamp=timestamp)

@@ -8,7 +8,8 @@ import pandas as pd
 def planned_arm(assigned: pd.Series, arms: list[dict]) -> tuple[pd.DataFrame, pd.Series]:
     """ARMCD and ARM from the assigned arm as the source holds it (an ARMCD or a listed ``match`` value).
 
-    Returns the two columns and a mask of assignments that match no arm of the trial design."""
+    SDTMIG 3.4 DM assumption 4: ARMCD/ARM are the planned arm, taken from the Trial Arms (TA)
+    dataset of the trial design; an assignment that matches no arm is an input error. Returns the two columns and a mask of assignments that match no arm of the trial design."""
     key = assigned.astype(str).str.strip().str.upper()
     codes, names = {}, {}
     for arm in arms:
@@ -22,12 +23,12 @@ def planned_arm(assigned: pd.Series, arms: list[dict]) -> tuple[pd.DataFrame, pd
     return pd.DataFrame({"ARMCD": armcd, "ARM": arm}, index=assigned.index), unknown
 
 
-def actual_arm(armcd: pd.Series, arm: pd.Series, treated: pd.Series) -> pd.DataFrame:
+def actual_arm_as_planned(armcd: pd.Series, arm: pd.Series, treated: pd.Series) -> pd.DataFrame:
     """ACTARMCD/ACTARM = the planned arm for treated subjects; null with ARMNRS "NOT TREATED" otherwise.
 
     SDTMIG 3.4 DM assumption 5: when a subject was not treated, ACTARMCD and ACTARM are null and
-    ARMNRS gives the reason. The study's treatment never deviated from the assigned cohort, which
-    is what the source data show (every dosed subject received the cohort's regimen)."""
+    ARMNRS gives the reason. Used when the DM mapping declares ``arm: {actual: planned}``: the
+    study states that every treated subject received the regimen of the assigned arm."""
     return pd.DataFrame({
         "ACTARMCD": armcd.where(treated, ""), "ACTARM": arm.where(treated, ""),
         "ARMNRS": pd.Series("", index=armcd.index).where(treated | (armcd == ""), "NOT TREATED"),

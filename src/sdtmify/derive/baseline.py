@@ -27,6 +27,9 @@ def last_observation_before_exposure(frame: pd.DataFrame, by: list[str], dtc: st
     return flag.astype(str)
 
 
-def baseline_flag(lobxfl: pd.Series) -> pd.Series:
-    """--BLFL: the sponsor's baseline; here the last observation before exposure (same records)."""
+def baseline_flag_from_lobxfl(lobxfl: pd.Series) -> pd.Series:
+    """--BLFL = "Y" on the records flagged --LOBXFL, when the mapping declares ``blfl: LOBXFL``.
+
+    SDTMIG 3.4 section 4.5.9 (Baseline Flags): --BLFL is the sponsor-defined baseline and may differ
+    from --LOBXFL; the sponsor's definition is declared in the mapping, never assumed here."""
     return pd.Series(np.where(lobxfl == "Y", "Y", ""), index=lobxfl.index, dtype=object).astype(str)

@@ -6,9 +6,6 @@ import re
 
 import pandas as pd
 
-USUBJID_PARTS = ("STUDYID", "SITEID", "SUBJID")
-
-
 def usubjid(studyid: str, siteid: pd.Series, subjid: pd.Series, template: str) -> pd.Series:
     """USUBJID: unique across all studies of the submission (SDTMIG 3.4 section 4.1.2, DM USUBJID).
 

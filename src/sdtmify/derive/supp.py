@@ -7,6 +7,14 @@ import pandas as pd
 QNAM_MAX, QLABEL_MAX = 8, 40
 
 
+class QualifierError(ValueError):
+    """A supplemental qualifier whose QNAM or QLABEL breaks SDTMIG 3.4 8.4.1; ``qnam`` names it."""
+
+    def __init__(self, qnam: str, message: str):
+        super().__init__(message)
+        self.qnam = qnam
+
+
 def _as_text(values: pd.Series) -> pd.Series:
     """IDVARVAL is text: 3.0 -> "3"."""
     if values.dtype == "float64":
@@ -24,8 +32,13 @@ def supplemental_qualifiers(parent: pd.DataFrame, domain: str, values: dict[str,
     QEVAL who evaluated an assessed value (blank for collected data)."""
     pieces = []
     for qnam, value in values.items():
-        if len(qnam) > QNAM_MAX or len(labels[qnam]) > QLABEL_MAX:
-            raise ValueError(f"{qnam}: QNAM must be <= {QNAM_MAX} and QLABEL <= {QLABEL_MAX} characters")
+        label = labels.get(qnam) or ""
+        if not label:
+            raise QualifierError(qnam, f"{domain} qualifier {qnam} needs a 'label' (QLABEL, at most "
+                                       f"{QLABEL_MAX} characters)")
+        if len(qnam) > QNAM_MAX or len(label) > QLABEL_MAX:
+            raise QualifierError(qnam, f"QNAM must be at most {QNAM_MAX} and QLABEL at most {QLABEL_MAX} "
+                                       f"characters; label {label!r} has {len(label)}")
         text = value.astype(str)
         keep = text.str.strip() != ""
         piece = pd.DataFrame({

@@ -18,7 +18,8 @@ def _key(text: pd.Series) -> pd.Series:
 def planned_visits(visits: dict) -> pd.DataFrame:
     """The planned visits (TV): listed ones plus those generated from a repeating cycle pattern.
 
-    Columns VISITNUM, VISIT, VISITDY, TVSTRL, TVENRL, MATCH (list of accepted source names)."""
+    SDTMIG 3.4 section 7.3.1 (Trial Visits): one record per planned visit, with VISITNUM, VISIT,
+    VISITDY and the visit start rule TVSTRL (Required). Columns VISITNUM, VISIT, VISITDY, TVSTRL, TVENRL, MATCH (list of accepted source names)."""
     rows = []
     for visit in visits.get("scheduled", []) or []:
         rows.append({"VISITNUM": float(visit["VISITNUM"]), "VISIT": visit["VISIT"],

@@ -1,10 +1,13 @@
-"""``sdtmify check``: validate a study's mappings without writing anything.
+"""``sdtmify check``: validate every file a build reads, without writing anything.
 
-Every schema problem of every file is listed (file:line key: message); when the files are valid,
-the mappings are applied in memory to the source tables so that column names, codelist values,
-dates and visit names are checked too (the first such problem is reported)."""
+Every schema problem of every file is listed (file:line key: message): the SDTM mappings, the ADaM
+specs (adam/*.yaml), adam/analysis_results.yaml and report.yaml. When the SDTM files are valid, the
+mappings are applied in memory to the source tables so that column names, codelist values, dates and
+visit names are checked too (the first such problem is reported)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from ..errors import SdtmifyError
 from .. import yamlio
@@ -30,6 +33,7 @@ def check_study(name: str, ct_file=None) -> list[str]:
             messages.append(str(exc))
             continue
         messages += [str(error) for error in yamlio.schema_errors(document, "mapping", yamlio.display_path(path))]
+    messages += downstream_problems(study.folder)
     if messages:
         return messages
     try:
@@ -37,3 +41,31 @@ def check_study(name: str, ct_file=None) -> list[str]:
     except SdtmifyError as exc:
         return [str(exc)]
     return []
+
+
+def downstream_problems(folder: Path) -> list[str]:
+    """Problems in the files the ADaM, define (ARM) and report stages read, found without building:
+    schema and structure only (what needs the built ADaM metadata is checked by the build)."""
+    from ..adam.spec import check_specs
+    from ..report.spec import SCHEMA_NAME, load_yaml as load_report_yaml
+    from ..writers.define_arm import FILE_NAME, parse_analysis_results
+
+    messages = []
+    adam = folder / "adam"
+    if adam.is_dir():
+        messages += check_specs(adam)
+        if (adam / FILE_NAME).is_file():
+            path = adam / FILE_NAME
+            try:
+                parse_analysis_results(yamlio.load_yaml(path), yamlio.display_path(path))
+            except SdtmifyError as exc:
+                messages.append(str(exc))
+    report = folder / "report.yaml"
+    if report.is_file():
+        try:
+            document = load_report_yaml(report)
+        except SdtmifyError as exc:
+            return messages + [str(exc)]
+        messages += [str(error) for error in yamlio.schema_errors(document.data, SCHEMA_NAME,
+                                                                  yamlio.display_path(report))]
+    return messages

@@ -39,15 +39,20 @@ class MappingContext:
                               recodes=self.recodes, notes=self.notes, ct=self.ct)
 
     def row_numbers(self, mask: pd.Series, limit: int = 3) -> str:
-        """'row 4, row 9' (1-based source data rows, as the lineage names them) for messages."""
-        rows = self.rows.loc[mask[mask].index, "SRCROW"].head(limit).tolist() if "SRCROW" in self.rows else []
-        return ", ".join(f"row {int(r)}" for r in rows)
+        """'row 4, row 9' (1-based source data rows, as the lineage names them) for messages; in a domain
+        stacked from several sources (``parts:``), each row with its table: "row 4 of 'labs_local'"."""
+        if "SRCROW" not in self.rows:
+            return ""
+        picked = self.rows.loc[mask[mask].index].head(limit)
+        if "SRCTABLE" in picked:
+            return ", ".join(f"row {int(r)} of '{t}'" for r, t in zip(picked["SRCROW"], picked["SRCTABLE"]))
+        return ", ".join(f"row {int(r)}" for r in picked["SRCROW"])
 
     def column(self, name: str, path) -> pd.Series:
         """A source column, or a precise error naming the source and the closest column."""
         if name in self.rows.columns:
             return self.rows[name]
-        choices = [c for c in self.rows.columns if c != "SRCROW"]
+        choices = [c for c in self.rows.columns if c not in ("SRCROW", "SRCTABLE")]
         where = f"source '{self.source_name}'" if self.source_name else "the records"
         raise self.error(path, f"column '{name}' not in {where}{yamlio.suggest(name, choices)}")
 

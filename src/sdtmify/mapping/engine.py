@@ -72,6 +72,16 @@ def _doc(function) -> str:
     return " ".join(text.replace("``", "").split())
 
 
+def _supp_path(document: dict, qnam: str) -> list:
+    """Where a supplemental qualifier is declared: ``supp.QNAM``, or in the first part that declares it."""
+    if qnam in (document.get("supp") or {}):
+        return ["supp", qnam]
+    for index, part in enumerate(document.get("parts") or []):
+        if qnam in (part.get("supp") or {}):
+            return ["parts", index, "supp", qnam]
+    return ["supp"]
+
+
 class SdtmBuilder:
     """Holds the state of one build; each phase is a method, run in the order of ``build``."""
 
@@ -196,7 +206,12 @@ class SdtmBuilder:
         for column in frame.columns:
             if frame[column].dtype == object or str(frame[column].dtype) == "str":
                 frame[column] = frame[column].astype(object).where(frame[column].notna(), "").astype(str)
-        rows = pd.concat(all_rows) if len(all_rows) > 1 else all_rows[0]
+        if len(all_rows) > 1:
+            # stacked sources: a message about a row must say which table it comes from
+            sources = [part["from"] for _, part in mapping.parts()]
+            rows = pd.concat([r.assign(SRCTABLE=s) for r, s in zip(all_rows, sources)])
+        else:
+            rows = all_rows[0]
         rows = rows.astype(object).where(rows.notna(), "")
         build.frame = frame
         build.ctx = MappingContext(study=self.study, file=mapping.file, document=mapping.document, rows=rows,
@@ -334,10 +349,11 @@ class SdtmBuilder:
                                              method=text, method_name="ARMCD")
             dm.notes["ARM"] = VariableNote(origin="Derived", method=text, method_name="ARM")
             treated = frame.get("RFXSTDTC", pd.Series("", index=frame.index)).astype(str) != ""
-            actual = arm_rules.actual_arm(frame["ARMCD"], frame["ARM"], treated)
+            # the schema admits only `actual: planned` today; a rule derived from EX would branch here
+            actual = arm_rules.actual_arm_as_planned(frame["ARMCD"], frame["ARM"], treated)
             for column in actual.columns:
                 frame[column] = actual[column]
-                dm.note(column, "Derived", _doc(arm_rules.actual_arm), column)
+                dm.note(column, "Derived", _doc(arm_rules.actual_arm_as_planned), column)
         if "age" in derivations:
             params = derivations["age"]
             path = dm.mapping.derivation_path("age")
@@ -498,11 +514,17 @@ class SdtmBuilder:
             result = params.get("result", f"{prefix}ORRES")
             reference = self.dm_column(params.get("reference", "RFXSTDTC"), frame["USUBJID"])
             has_result = frame[result].astype(str).str.strip() != ""
+            flags = params.get("flags", ["LOBXFL"])
+            if "BLFL" in flags and "blfl" not in params:
+                raise mapping.error(mapping.derivation_path("baseline"),
+                                    f"flags lists BLFL but the baseline definition is missing: add 'blfl: LOBXFL' "
+                                    f"when {prefix}BLFL marks the same records as {prefix}LOBXFL")
             flag = baseline_rules.last_observation_before_exposure(frame, params["by"], date_var, reference, has_result)
-            for which in params.get("flags", ["LOBXFL"]):
-                frame[f"{prefix}{which}"] = flag if which == "LOBXFL" else baseline_rules.baseline_flag(flag)
-                build.note(f"{prefix}{which}", "Derived", _doc(baseline_rules.last_observation_before_exposure),
-                           f"{prefix}{which}")
+            for which in flags:
+                rule = (baseline_rules.last_observation_before_exposure if which == "LOBXFL"
+                        else baseline_rules.baseline_flag_from_lobxfl)
+                frame[f"{prefix}{which}"] = flag if which == "LOBXFL" else rule(flag)
+                build.note(f"{prefix}{which}", "Derived", _doc(rule), f"{prefix}{which}")
 
     def _standardize(self, build: DomainBuild, params: dict) -> None:
         frame, prefix, mapping = build.frame, build.name, build.mapping
@@ -561,8 +583,11 @@ class SdtmBuilder:
         labels = {q: n.label for q, n in build.supp_notes.items()}
         origins = {q: n.origin for q, n in build.supp_notes.items()}
         evaluators = {q: n.qeval for q, n in build.supp_notes.items()}
-        frame = supp.supplemental_qualifiers(build.frame, build.name, build.supp_values, labels, origins,
-                                             evaluators, idvar)
+        try:
+            frame = supp.supplemental_qualifiers(build.frame, build.name, build.supp_values, labels, origins,
+                                                 evaluators, idvar)
+        except supp.QualifierError as error:
+            raise build.mapping.error(_supp_path(build.mapping.document, error.qnam), str(error)) from None
         name = f"SUPP{build.name}"
         result = DomainBuild(name=name, frame=frame, mapping=build.mapping)
         for column in frame.columns:

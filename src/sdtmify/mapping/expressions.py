@@ -15,10 +15,6 @@ import pandas as pd
 from .. import isodates, yamlio
 from .context import MappingContext
 
-METADATA_KEYS = ("length", "origin", "source_party", "method", "comment", "label", "qeval", "extend",
-                 "unmapped", "formats", "time", "else")
-
-
 def as_text(series: pd.Series) -> pd.Series:
     """A column as plain text: missing becomes ""."""
     if series.dtype == "float64":

@@ -8,9 +8,6 @@ from pathlib import Path
 from ..errors import Location, MappingError
 from .. import yamlio
 
-DESIGN_DOMAINS = ("TA", "TE", "TV", "SE", "SV")
-
-
 @dataclass
 class DomainMapping:
     """One validated mapping file."""

@@ -30,6 +30,20 @@ def _conform(frame: pd.DataFrame, template: Dataset, lengths: dict[str, int], li
                                    keep=template.keys)
 
 
+def _at_mapping(error, build) -> MappingError:
+    """A conformance problem with one variable, placed at the mapping entry that declares it
+    (``variables.X.length`` for a declared length), so the message starts with file:line."""
+    mapping = build.mapping
+    variables = (mapping.document.get("variables") or {}) if mapping is not None else {}
+    if mapping is None or error.variable not in variables:
+        return error
+    entry = variables[error.variable]
+    path = ["variables", error.variable]
+    if error.key and isinstance(entry, dict) and error.key in entry:
+        path.append(error.key)
+    return mapping.error(path, error.bare_message)
+
+
 def _check_standard_variables(build, template: Dataset) -> None:
     """Every mapped variable must be a standard variable of the domain; others belong in SUPP--."""
     allowed = set(template.variable_names)
@@ -230,8 +244,13 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
         lineage["SRCROW"] = lineage["SRCROW"].astype("int64")
         parts = frame["SRCPART"] if "SRCPART" in frame else pd.Series(0, index=frame.index)
         declared = {v: n.length for v, n in build.notes.items() if n.length}
-        frame, meta = _conform(frame.drop(columns=[c for c in LINEAGE if c in frame]), template, declared, lineage,
-                               engine_notes)
+        from ..metadata.conform import VariableError
+
+        try:
+            frame, meta = _conform(frame.drop(columns=[c for c in LINEAGE if c in frame]), template, declared,
+                                   lineage, engine_notes)
+        except VariableError as error:
+            raise _at_mapping(error, build) from None
         variables, multi_codelist = [], {}
         for variable in meta.variables:
             note = build.notes.get(variable.name)

@@ -72,7 +72,7 @@ variables:
   SEX:     {column: sex, ct: SEX}             # raw text recoded to CT (Male -> M)
 derive:
   - reference_dates                           # rules in study.yaml
-  - arm: {from: {column: arm}}                # matched to trial_design arms
+  - arm: {from: {column: arm}, actual: planned}  # matched to trial_design arms; ACTARM = ARM if treated
   - age: {birth: BRTHDTC, at: RFICDTC}
 """,
     "ex.yaml": """\

@@ -97,10 +97,22 @@ def _seconds_format(display_format: str) -> bool:
     return display_format.upper().startswith(_SECONDS_FORMATS)
 
 
-def to_num(series: pd.Series, variable: Variable, dataset: str) -> pd.Series:
+class VariableError(MetadataError):
+    """A problem with the values or declared metadata of one variable; ``variable`` and ``key`` (e.g.
+    "length") let the caller point at the mapping entry that declares it."""
+
+    def __init__(self, message: str, variable: str, key: str | None = None):
+        super().__init__(message)
+        self.variable = variable
+        self.key = key
+
+
+def to_num(series: pd.Series, variable: Variable, dataset: str, frame: pd.DataFrame | None = None,
+           lineage: pd.DataFrame | None = None) -> pd.Series:
     """A Num variable's values as float64 (NaN for missing).
 
-    Datetime values become SAS dates (days since 1960-01-01) or, for a DATETIME/TIME display format,
+    Text that is not a number is an error naming the first records (with their source table and row
+    when ``frame``/``lineage`` are given). Datetime values become SAS dates (days since 1960-01-01) or, for a DATETIME/TIME display format,
     SAS seconds, as ADaMIG 1.3 stores numeric dates (*DT) and datetimes (*DTM)."""
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         delta = series.dt.tz_localize(None) if series.dt.tz is not None else series
@@ -115,11 +127,11 @@ def to_num(series: pd.Series, variable: Variable, dataset: str) -> pd.Series:
     numbers = pd.to_numeric(series.where(~missing, None), errors="coerce")
     bad = numbers.isna() & ~missing
     if bad.any():
-        rows = np.flatnonzero(bad.to_numpy())[:_MAX_SHOWN] + 1
         shown = ", ".join(repr(value) for value in series[bad].unique()[:_MAX_SHOWN])
-        raise MetadataError(f"{dataset}.{variable.name} ({variable.label}) is Num but has text values {shown} "
-                            f"(records {', '.join(map(str, rows))}); map them to numbers, or put the text in a "
-                            f"Char variable (e.g. --ORRES/--STRESC)")
+        where = _records(bad, frame if frame is not None else pd.DataFrame(index=series.index), lineage)
+        raise VariableError(f"{dataset}.{variable.name} ({variable.label}) is Num but has text values {shown} "
+                            f"({where}); map them to numbers, or put the text in a Char variable "
+                            f"(e.g. --ORRES/--STRESC)", variable.name)
     return numbers.astype("float64")
 
 
@@ -157,7 +169,8 @@ def _records(mask: pd.Series, frame: pd.DataFrame, lineage: pd.DataFrame | None)
         if "USUBJID" in frame.columns:
             parts.append(f"USUBJID={frame['USUBJID'].iloc[position]}")
         if seq:
-            parts.append(f"{seq}={frame[seq].iloc[position]}")
+            value = frame[seq].iloc[position]
+            parts.append(f"{seq}={value:g}" if isinstance(value, (float, np.floating)) else f"{seq}={value}")
         if lineage is not None and {"SRCTABLE", "SRCROW"} <= set(lineage.columns) and position < len(lineage):
             parts.append(f"source {lineage['SRCTABLE'].iloc[position]} row {lineage['SRCROW'].iloc[position]}")
         shown.append(" ".join(parts))
@@ -295,11 +308,12 @@ def conform_dataset(
             longest = profiles[var.name].longest if var.name in profiles else byte_length(values)
             length = lengths.get(var.name, longest)
             if length < longest:
-                raise MetadataError(f"{name}.{var.name}: declared length {length} is shorter than its longest "
-                                    f"value ({longest} bytes); raise the declared length or shorten the values")
+                raise VariableError(f"{name}.{var.name}: declared length {length} is shorter than its longest "
+                                    f"value ({longest} bytes); raise the declared length or shorten the values",
+                                    var.name, "length")
             var = replace(var, length=length, significant_digits=None)
         else:
-            values = to_num(series, var, name)
+            values = to_num(series, var, name, frame, lineage)
             var = replace(var, length=8)
             if var.data_type in ("integer", "float"):
                 digits = significant_digits(values)
@@ -431,11 +445,8 @@ def check_codelists(frame: pd.DataFrame, dataset: Dataset, ct: ControlledTermino
 # ---- declared metadata (an imported spec workbook) ------------------------------------------
 # What a spec may state over what the build derived, and what it may not: the data decide which
 # datasets and variables exist, their order, SAS type, DataType, codelist and keys (those come from the
-# mappings); people decide how they are described.
-SPEC_OVERRIDES = {
-    "dataset": ("label", "comment"),
-    "variable": ("label", "origin", "method", "comment", "length", "format"),
-}
+# mappings); people decide how they are described (dataset label and comment; variable label, origin,
+# method, comment, length and format).
 
 
 def _spec_problem(source: str, where: str, text: str) -> MetadataError:

@@ -7,7 +7,8 @@ Variables, ValueLevel, WhereClauses, Codelists, Dictionaries, Methods, Comments,
 ``sdtmify spec import spec.xlsx --study S`` reads it back into ``mappings/S/spec/sdtm.json`` and
 ``adam.json`` (the StudyMetadata JSON of ``metadata.serialize``, the same format as the build's
 ``output/S/metadata/*.json``): the study's declared metadata, versioned with its mappings. The
-engines apply it over what they derive with :func:`apply_spec`.
+engines apply it over what they derive (``mapping.engine.apply_study_spec``, by
+:func:`sdtmify.metadata.conform.apply_declared_metadata`).
 
 Export reads ``mappings/S/spec/<model>.json`` when the study has one, else the last build's
 ``output/S/metadata/<model>.json``. Export, import, export gives the same workbook contents, and
@@ -21,7 +22,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..atomic import write_bytes
@@ -540,49 +541,3 @@ def load_spec(study_folder: Path, model_name: str) -> StudyMetadata | None:
     """The imported spec of one model for an engine to apply, or None when the study has none."""
     path = Path(study_folder) / "spec" / f"{model_name.lower()}.json"
     return serialize.load(path) if path.is_file() else None
-
-
-def apply_spec(derived: StudyMetadata, spec: StudyMetadata) -> tuple[StudyMetadata, list[str]]:
-    """The engine's metadata with the spec's statements laid over it.
-
-    For datasets and variables in both, the spec's descriptive metadata wins (labels, origins,
-    methods, comments, codelists, roles, keys, classes, value-level metadata); the engine keeps what
-    the data decides (which variables exist, their order, SAS type and length). Codelists, methods,
-    comments, documents and standards come from the spec where it defines them. Returns notes for
-    what one side has and the other lacks."""
-    notes = []
-    spec_sets = {ds.name: ds for ds in spec.datasets}
-    datasets = []
-    for ds in derived.datasets:
-        stated = spec_sets.get(ds.name)
-        if stated is None:
-            notes.append(f"spec: dataset {ds.name} is built but not in the spec; its derived metadata is kept")
-            datasets.append(ds)
-            continue
-        stated_vars = {v.name: v for v in stated.variables}
-        variables = []
-        for var in ds.variables:
-            s = stated_vars.get(var.name)
-            if s is None:
-                notes.append(f"spec: {ds.name}.{var.name} is built but not in the spec")
-                variables.append(var)
-                continue
-            variables.append(replace(var, label=s.label, data_type=s.data_type, core=s.core, role=s.role,
-                                     codelist=s.codelist, origin=s.origin, method=s.method, format=s.format,
-                                     informat=s.informat, significant_digits=s.significant_digits,
-                                     key_sequence=s.key_sequence, comment=s.comment, value_levels=s.value_levels))
-        for name in stated_vars.keys() - set(ds.variable_names):
-            notes.append(f"spec: {ds.name}.{name} is in the spec but the build has no such variable")
-        datasets.append(replace(ds, label=stated.label, class_=stated.class_, subclass=stated.subclass,
-                                structure=stated.structure, keys=stated.keys or ds.keys, comment=stated.comment,
-                                standard_oid=stated.standard_oid or ds.standard_oid, variables=tuple(variables)))
-
-    def merged(derived_items, spec_items):
-        stated = {item.oid: item for item in spec_items}
-        kept = [stated.pop(item.oid, item) for item in derived_items]
-        return tuple(kept + list(stated.values()))
-
-    return replace(derived, datasets=tuple(datasets), codelists=merged(derived.codelists, spec.codelists),
-                   methods=merged(derived.methods, spec.methods), comments=merged(derived.comments, spec.comments),
-                   documents=merged(derived.documents, spec.documents),
-                   standards=merged(derived.standards, spec.standards)), notes

@@ -290,11 +290,3 @@ def numbered_variable(dataset: Dataset, name: str) -> Variable | None:
         return replace(var, name=name, label=label, core="Perm" if var.core == "Req" else var.core,
                        key_sequence=None, origin=None)
     return None
-
-
-def standard_variable(dataset: Dataset, name: str) -> Variable | None:
-    """The template's variable ``name``, or None when the IG does not define it for ``dataset``."""
-    for var in dataset.variables:
-        if var.name == name:
-            return var
-    return None

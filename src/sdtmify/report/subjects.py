@@ -12,9 +12,6 @@ import pandas as pd
 
 from .select import require, where_mask
 
-REDUCERS = ("max", "min", "first", "last", "sum", "count", "exists")
-
-
 def reduce_per_subject(records: pd.DataFrame, subject: str, variable: str | None, reduce: str,
                        order_by: list[str] | None = None) -> pd.Series:
     """One value per subject from its records.

@@ -1,7 +1,7 @@
 """Datasets as the validator sees them: a frame, its metadata, and what it is (standard, class, prefix).
 
-Reading goes through one function, :func:`read_dataset`, the project's reader (``sdtmify.readers``:
-pyreadstat values plus the XPT header parser; never pandas.read_sas, which misreads zeros and drops
+Reading goes through one function, :func:`sdtmify.readers.read_dataset`, the project's reader
+(pyreadstat values plus the XPT header parser; never pandas.read_sas, which misreads zeros and drops
 records)."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..errors import InputError, Location
 from ..metadata.model import Dataset
+from ..readers import read_dataset
 
 DATA_SUFFIXES = (".xpt", ".json", ".ndjson")
 LARGE = 20_000     # from this many records, text checks run per distinct value (see Table.factorized)
@@ -142,14 +143,6 @@ def _normalize(frame: pd.DataFrame, meta: Dataset) -> pd.DataFrame:
     frame = pd.DataFrame(out, copy=False)
     frame.index = pd.RangeIndex(len(frame))
     return frame
-
-
-def read_dataset(path: Path) -> tuple[pd.DataFrame, Dataset]:
-    """(frame, metadata) of one dataset file, by the project's reader (XPT header metadata included;
-    pyreadstat for values, never pandas.read_sas). UTF-8 first, then Windows-1252 (SAS-written files)."""
-    from ..readers import read_dataset as shared_reader
-
-    return shared_reader(path)
 
 
 def table_from(frame: pd.DataFrame, meta: Dataset, standard: str | None = None, file: str = "") -> Table:

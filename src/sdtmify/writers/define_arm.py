@@ -218,13 +218,8 @@ def load_analysis_results(path: Path, metadata: StudyMetadata) -> tuple[ResultDi
 
 
 def analysis_results_for(metadata: StudyMetadata, study) -> tuple[ResultDisplay, ...]:
-    """The ARM of an ADaM define: ``metadata.extra["analysis_results"]`` when the engine put it there,
-    else the study's ``adam/analysis_results.yaml``, else none."""
-    declared = metadata.extra.get("analysis_results") if metadata.extra else None
-    if declared:
-        displays = parse_analysis_results(declared, "metadata.extra[analysis_results]")
-        check_analysis_results(displays, metadata, declared, "metadata.extra[analysis_results]")
-        return displays
+    """The ARM of an ADaM define: the study's ``adam/analysis_results.yaml``, checked against the ADaM
+    metadata; none when the study has no such file."""
     folder = getattr(study, "folder", None)
     if folder is not None and (Path(folder) / "adam" / FILE_NAME).is_file():
         return load_analysis_results(Path(folder) / "adam" / FILE_NAME, metadata)

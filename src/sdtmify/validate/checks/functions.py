@@ -110,10 +110,11 @@ def element_continuity(view, ctx) -> list[Hits]:
                  extra={"next SESTDTC": next_start.to_numpy()})]
 
 
-def best_response(view, ctx, testcd: str = "RSTESTCD", result: str = "RSSTRESC",
-                  best: str = "BESTRESP", overall: str = "OVRLRESP", ignore: tuple = ("NE",)) -> list[Hits]:
+def best_response(view, ctx, best: str, overall: str, testcd: str = "RSTESTCD", result: str = "RSSTRESC",
+                  ignore: tuple = ("NE",)) -> list[Hits]:
     """RECIST 1.1 section 4.4: a subject's best overall response is one of the overall responses
-    recorded at their time points (ignoring "NE"). Flags BESTRESP records without such a visit."""
+    recorded at their time points (ignoring "NE"). Flags ``best`` records (e.g. RSTESTCD BESTRESP)
+    without such an ``overall`` time-point record; the rule's args name both test codes."""
     prepare_names(view, ["USUBJID", testcd, result])
     codes = view.column(testcd)
     visits = view.frame[codes == overall]

@@ -161,3 +161,17 @@ def test_check_specs_reports_every_broken_file_without_building(tmp_path):
     assert len(messages) == 2
     assert messages[0].startswith("mappings/STUDY/adam/adrs.yaml:") and "'soon' should be a number" in messages[0]
     assert messages[1].endswith("unknown key 'labl' (did you mean 'label'?)")
+
+
+def test_parameter_codes_of_the_response_steps_are_required(tmp_path):
+    message = broken(tmp_path, "adrs.yaml", "      bor_paramcd: BOR\n      paramcd: RSP", "      paramcd: RSP")
+    line = line_of("adrs.yaml", "- derive_param_rsp:")
+    assert message == (f"mappings/STUDY/adam/adrs.yaml:{line} steps[3].derive_param_rsp: missing required key "
+                       f"'bor_paramcd'")
+
+
+def test_confirmation_requires_the_confirmation_interval(tmp_path):
+    message = broken(tmp_path, "adrs.yaml", "confirmation: false", "confirmation: true")
+    line = line_of("adrs.yaml", "- derive_param_bor:")
+    assert message == (f"mappings/STUDY/adam/adrs.yaml:{line} steps[1].derive_param_bor: missing required key "
+                       f"'confirm_days'")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import Location
 from .. import yamlio
+from ..errors import Location
 from .checks import AdamError
 
 SCHEMA = "adam"
@@ -57,15 +57,6 @@ class DatasetSpec:
         return Location(self.file, line, field)
 
 
-def _plain(node):
-    """LineDict/LineList trees as plain dicts and lists (the library takes plain values)."""
-    if isinstance(node, dict):
-        return {key: _plain(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_plain(value) for value in node]
-    return node
-
-
 def load_dataset_spec(path: Path) -> DatasetSpec:
     """Parse and validate one dataset file; the first problem is raised as an error with file:line."""
     file = yamlio.display_path(path)
@@ -77,11 +68,11 @@ def load_dataset_spec(path: Path) -> DatasetSpec:
     steps = []
     for index, item in enumerate(document["steps"]):
         (name, args), = item.items()
-        steps.append(StepSpec(name, _plain(args or {}), document["steps"].line_of(index), index))
+        steps.append(StepSpec(name, yamlio.plain(args or {}), document["steps"].line_of(index), index))
     variables, seen = [], {}
     for index, item in enumerate(document["variables"]):
         line = document["variables"].line_of(index)
-        spec = VariableSpec(item, line) if isinstance(item, str) else VariableSpec(line=line, **_plain(item))
+        spec = VariableSpec(item, line) if isinstance(item, str) else VariableSpec(line=line, **yamlio.plain(item))
         if spec.name in seen:
             raise AdamError(f"variable {spec.name} is listed twice (first on line {seen[spec.name]}); keep one",
                             Location(file, line, f"variables[{index}]"))

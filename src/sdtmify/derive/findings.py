@@ -85,6 +85,9 @@ def _threshold(value, lln: pd.Series, uln: pd.Series) -> pd.Series:
 def toxicity_grade(value: pd.Series, testcd: pd.Series, lln: pd.Series, uln: pd.Series, grades: dict) -> pd.Series:
     """--TOXGR by thresholds kept as data (e.g. CTCAE v3.0 hematology, low direction).
 
+    SDTMIG 3.4 Findings class --TOXGR (Standard Toxicity Grade) on the scale the study names in the
+    mapping's ``criteria`` (CTCAE).
+
     For each graded test, grade k applies when the value is beyond the k-th threshold (below it for
     "low", above it for "high"); the highest such k wins; "0" when a value exists and no threshold
     is crossed; blank when there is no numeric value or the test is not graded."""

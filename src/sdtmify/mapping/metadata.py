@@ -34,14 +34,19 @@ def _at_mapping(error, build) -> MappingError:
     """A conformance problem with one variable, placed at the mapping entry that declares it
     (``variables.X.length`` for a declared length), so the message starts with file:line."""
     mapping = build.mapping
-    variables = (mapping.document.get("variables") or {}) if mapping is not None else {}
-    if mapping is None or error.variable not in variables:
+    if mapping is None:
         return error
-    entry = variables[error.variable]
-    path = ["variables", error.variable]
-    if error.key and isinstance(entry, dict) and error.key in entry:
-        path.append(error.key)
-    return mapping.error(path, error.bare_message)
+    # the file's own variables, else those of the first part (parts:) that maps the variable
+    parts = mapping.document.get("parts") or []
+    places = [([], mapping.document), *[(["parts", i], part) for i, part in enumerate(parts)]]
+    for prefix, place in places:
+        entry = (place.get("variables") or {}).get(error.variable)
+        if entry is not None:
+            path = [*prefix, "variables", error.variable]
+            if error.key and isinstance(entry, dict) and error.key in entry:
+                path.append(error.key)
+            return mapping.error(path, error.bare_message)
+    return error
 
 
 def _check_standard_variables(build, template: Dataset) -> None:

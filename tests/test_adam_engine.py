@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sdtmify.adam.dates import sas_date_to_iso
 from sdtmify.adam.engine import build_adam
 from sdtmify.datasets import BuiltDataset, Bundle
 from sdtmify.metadata.model import StudyMetadata
@@ -23,6 +22,12 @@ NCI84 = ROOT / "mappings" / "NCI84"
 class FakeStudy:
     folder: Path
     name: str = "FIXTURE"
+
+
+def sas_date_to_iso(values: pd.Series) -> list[str]:
+    """ISO 8601 dates ("" when missing) of numeric SAS dates (days since 1960-01-01), to compare with."""
+    stamps = pd.Timestamp("1960-01-01") + pd.to_timedelta(pd.to_numeric(values, errors="coerce"), unit="D")
+    return stamps.dt.strftime("%Y-%m-%d").fillna("").astype(str).tolist()
 
 
 def _date(first: str, days: int) -> str:
@@ -140,8 +145,8 @@ def test_adsl_one_record_per_subject_with_treatment_dates(adam):
     assert adsl["USUBJID"].is_unique and len(adsl) == len(SUBJECTS)
     assert by_subject(adsl, "TRT01PN") == {"A": 1.0, "B": 1.0, "E": 2.0, "G": 2.0, "N": 3.0}
     assert by_subject(adsl, "TRT01DOS") == {"A": 100.0, "B": 100.0, "E": 300.0, "G": 300.0, "N": 200.0}
-    assert sas_date_to_iso(adsl["TRTSDT"]).tolist() == [v[1] for v in SUBJECTS.values()]
-    assert sas_date_to_iso(adsl["TRTEDT"]).tolist()[0] == _date("2003-01-06", 2 * 21 + 7)
+    assert sas_date_to_iso(adsl["TRTSDT"]) == [v[1] for v in SUBJECTS.values()]
+    assert sas_date_to_iso(adsl["TRTEDT"])[0] == _date("2003-01-06", 2 * 21 + 7)
     assert by_subject(adsl, "CYCLESN") == {"A": 3.0, "B": 3.0, "E": 2.0, "G": 3.0, "N": 2.0}
     assert by_subject(adsl, "EFFFL") == {"A": "Y", "B": "Y", "E": "Y", "G": "Y", "N": "N"}
     assert by_subject(adsl, "EOTSTT")["A"] == "COMPLETED" and by_subject(adsl, "DCTREAS")["E"] == "PROGRESSIVE DISEASE"

@@ -49,7 +49,7 @@ def test_init_refuses_to_overwrite_without_force(home):
 def test_check_command_on_a_valid_and_a_broken_study(home, capsys):
     write_mini(home)
     assert main(["check", "--study", "NCI84"]) == 0
-    assert capsys.readouterr().out.strip() == "NCI84: mappings valid"
+    assert capsys.readouterr().out.strip() == "NCI84: study.yaml, SDTM, ADaM, report and analysis-results files valid"
     path = home / "mappings" / "NCI84" / "sdtm" / "ae.yaml"
     path.write_text(path.read_text().replace("column: ae_term}", "column: ae_trm}"))
     assert main(["check", "--study", "NCI84"]) == 1

@@ -31,7 +31,7 @@ def _cmd_check(args, ui: Console) -> int:
     for line in messages:
         ui.result(line)
     if not messages:
-        ui.result(f"{args.study}: mappings valid")
+        ui.result(f"{args.study}: study.yaml, SDTM, ADaM, report and analysis-results files valid")
     return 1 if messages else 0
 
 

@@ -92,6 +92,8 @@ def derive_params_from_findings(source: pd.DataFrame, *, domain: str, date_var: 
 
 
 def _check_one_param_per_code(records: pd.DataFrame, label: str) -> None:
+    """Refuses a PARAMCD with more than one PARAM: ADaMIG 1.3 section 3.3.4 (BDS Analysis Parameter
+    Variables), PARAM and PARAMCD map one to one within a dataset."""
     pairs = records[["PARAMCD", "PARAM"]].drop_duplicates()
     doubled = pairs[pairs["PARAMCD"].duplicated(keep=False)]
     if not doubled.empty:
@@ -175,7 +177,8 @@ def derive_var_chg(dataset: pd.DataFrame, *, reference: str = "TRTSDT", date_var
                    flag: str = "ABLFL", include_baseline: bool = False) -> pd.DataFrame:
     """CHG = AVAL - BASE on post-baseline records (dated after the first dose), and on the baseline
     record itself (where it is 0) when ``include_baseline``; missing on earlier records and wherever
-    AVAL or BASE is missing (ADaMIG 1.3 CHG)."""
+    AVAL or BASE is missing (ADaMIG 1.3 section 3.3.4, BDS Analysis Parameter Variables: CHG, Change
+    from Baseline = AVAL - BASE; at baseline and before it the sponsor may leave it null)."""
     assert_columns(dataset, ["AVAL", "BASE", reference, date_var, flag], "the dataset", "derive_var_chg")
     post = (dataset[date_var] > dataset[reference]) & (dataset[flag] != "Y")
     if include_baseline:

@@ -28,13 +28,6 @@ def iso_to_sas_date(values: pd.Series) -> pd.Series:
     return pd.Series(np.append(days, np.nan)[codes], index=values.index, dtype="float64")
 
 
-def sas_date_to_iso(values: pd.Series) -> pd.Series:
-    """ISO 8601 dates (YYYY-MM-DD, "" when missing) of numeric SAS dates; for messages and listings."""
-    days = pd.to_numeric(values, errors="coerce")
-    stamps = SAS_EPOCH + pd.to_timedelta(days, unit="D")
-    return stamps.dt.strftime("%Y-%m-%d").fillna("").astype(str)
-
-
 def relative_day(dates: pd.Series, reference: pd.Series) -> pd.Series:
     """Study day of ``dates`` relative to ``reference`` (both numeric SAS dates), with no day 0.
 

@@ -27,7 +27,9 @@ def derive_vars_merged(dataset: pd.DataFrame, dataset_add: pd.DataFrame, *, new_
     among records meeting ``where``) copied onto ``dataset`` as ``new_vars`` (NEW: OLD).
 
     A by group with no such record gets missing values ("" for text). More than one candidate
-    record per group without an ``order`` is an error: the choice must be stated, not left to chance."""
+    record per group without an ``order`` is an error: the choice must be stated, not left to chance.
+    ADaMIG 1.3 variable conventions: a variable copied from SDTM or another ADaM dataset keeps its
+    values (and, under its own name, its label); its Define-XML 2.1 origin is Predecessor."""
     label = f"derive_vars_merged({add_name})"
     assert_columns(dataset, by, "the dataset", label)
     assert_columns(dataset_add, [*by, *order, *new_vars.values()], add_name, label)
@@ -75,7 +77,8 @@ def derive_var_merged_exist_flag(dataset: pd.DataFrame, dataset_add: pd.DataFram
                                  true_value: str = "Y", false_value: str = "N",
                                  add_name: str = "dataset_add") -> pd.DataFrame:
     """``new_var`` is ``true_value`` when ``dataset_add`` has at least one record of the by group
-    meeting ``where``, else ``false_value`` (admiral ``derive_var_merged_exist_flag``)."""
+    meeting ``where``, else ``false_value`` (admiral ``derive_var_merged_exist_flag``). ADaMIG 1.3
+    flag conventions: a *FL flag is "Y"/"N"; its origin is Derived."""
     label = f"derive_var_merged_exist_flag({new_var})"
     assert_columns(dataset, by, "the dataset", label)
     hits = filter_rows(dataset_add, where, add_name, label)[list(by)].drop_duplicates()
@@ -122,7 +125,9 @@ def derive_vars_supp(dataset: pd.DataFrame, supp: pd.DataFrame, *, variables: di
                      numeric: tuple[str, ...] = (), supp_name: str = "SUPPQUAL") -> pd.DataFrame:
     """Supplemental qualifiers as variables (SDTMIG 3.4 section 8.4): for each ``NEW: QNAM`` of
     ``variables``, QVAL of the SUPP record whose USUBJID matches and, when IDVAR is given, whose
-    IDVARVAL equals the parent record's IDVAR value. Variables in ``numeric`` become numbers."""
+    IDVARVAL equals the parent record's IDVAR value. Variables in ``numeric`` become numbers.
+    ADaMIG 1.3 variable conventions: the qualifier's value is copied, so its Define-XML 2.1 origin is
+    Predecessor (SUPPxx.QVAL where QNAM is the variable)."""
     label = f"derive_vars_supp({supp_name})"
     assert_columns(supp, ("USUBJID", "QNAM", "QVAL", "IDVAR", "IDVARVAL"), supp_name, label)
     known = set(supp["QNAM"].unique())

@@ -31,7 +31,8 @@ def derive_var_trtemfl(dataset: pd.DataFrame, *, start_date: str = "ASTDT", end_
 
 def derive_var_atoxgrn(dataset: pd.DataFrame, *, source: str = "ATOXGR", new_var: str = "ATOXGRN") -> pd.DataFrame:
     """ATOXGRN is the numeric form of the analysis toxicity grade ATOXGR ("0" to "5", CTCAE), so
-    that grades sort and compare as numbers; missing when ATOXGR is empty."""
+    that grades sort and compare as numbers; missing when ATOXGR is empty (ADaMIG 1.3 naming
+    conventions: a variable ending in N is the numeric version of its character variable, one to one)."""
     assert_columns(dataset, [source], "the dataset", "derive_var_atoxgrn")
     text = as_char(dataset[source]).str.strip()
     numbers = pd.to_numeric(text.replace("", np.nan), errors="coerce")

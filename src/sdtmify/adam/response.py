@@ -37,7 +37,11 @@ def _until_first(rows: pd.DataFrame, value: str) -> pd.DataFrame:
 
 
 def _confirmed(rows: pd.DataFrame, responses: tuple[str, str], confirm_days: float) -> pd.Series:
-    """True for a CR (PR) followed, at least ``confirm_days`` later, by a CR (a CR or PR)."""
+    """True for a CR (PR) followed, at least ``confirm_days`` later, by a CR (a CR or PR).
+
+    RECIST 1.0 (Therasse et al., JNCI 2000), "Confirmation": a CR or PR must be confirmed by a repeat
+    assessment no less than 4 weeks after the criteria for response are first met; the study states
+    the interval (``confirm_days``, 28 for 4 weeks)."""
     complete, partial = responses
     hits = rows[rows["AVALC"].isin(responses)][["USUBJID", "ADT", "AVALC"]].reset_index()
     later = hits.merge(hits, on="USUBJID", suffixes=("", "_next"))
@@ -48,10 +52,9 @@ def _confirmed(rows: pd.DataFrame, responses: tuple[str, str], confirm_days: flo
     return pd.Series(rows.index.isin(list(confirmed)), index=rows.index)
 
 
-def derive_param_bor(dataset: pd.DataFrame, adsl: pd.DataFrame, *, source_paramcd: str = "OVR",
-                     paramcd: str = "BOR", param: str = "Best Overall Response",
-                     reference: str = "TRTSDT", sd_min_days: float, confirmation: bool = False,
-                     confirm_days: float = 28, no_assessment: str = "NE",
+def derive_param_bor(dataset: pd.DataFrame, adsl: pd.DataFrame, *, source_paramcd: str, paramcd: str,
+                     param: str = "Best Overall Response", reference: str = "TRTSDT", sd_min_days: float,
+                     confirmation: bool = False, confirm_days: float | None = None, no_assessment: str = "NE",
                      order: tuple[str, ...] = RECIST_ORDER) -> pd.DataFrame:
     """Best overall response by RECIST 1.0 (Therasse et al., JNCI 2000; section "Evaluation of best
     overall response"): the best response recorded from the start of treatment until disease
@@ -64,6 +67,9 @@ def derive_param_bor(dataset: pd.DataFrame, adsl: pd.DataFrame, *, source_paramc
     response; the record inherits that assessment's SRCDOM/SRCVAR/SRCSEQ."""
     label = f"derive_param_bor({paramcd})"
     assert_positive(sd_min_days, "sd_min_days", label)
+    if confirmation and confirm_days is None:
+        raise AdamError(f"{label}: 'confirmation: true' needs 'confirm_days' (the minimum interval to the "
+                        f"confirming assessment; RECIST 1.0: at least 4 weeks)")
     if len(order) != 5:
         raise AdamError(f"{label}: 'order' lists the five responses best first (CR, PR, SD, PD, NE), got {order}")
     complete, partial, stable, progression, not_evaluable = order
@@ -97,7 +103,7 @@ def _fill(records: pd.DataFrame) -> pd.DataFrame:
     return records
 
 
-def derive_param_rsp(dataset: pd.DataFrame, *, bor_paramcd: str = "BOR", paramcd: str = "RSP",
+def derive_param_rsp(dataset: pd.DataFrame, *, bor_paramcd: str, paramcd: str,
                      param: str = "Objective Response (CR or PR)",
                      responses: tuple[str, ...] = ("CR", "PR")) -> pd.DataFrame:
     """Objective response: "Y" when the best overall response is one of ``responses`` (CR or PR,
@@ -108,6 +114,10 @@ def derive_param_rsp(dataset: pd.DataFrame, *, bor_paramcd: str = "BOR", paramcd
 
 def _from_bor(dataset: pd.DataFrame, bor_paramcd: str, paramcd: str, param: str, yes: pd.Series,
               label: str) -> pd.DataFrame:
+    """A new parameter with one record per subject's best overall response record: AVALC "Y" where
+    ``yes`` holds, else "N" (ADaMIG 1.3, BDS "Creation of Derived Rows": a derived parameter gets its
+    own PARAMCD); each record keeps the SRCDOM/SRCVAR/SRCSEQ of its BOR record (ADaMIG 1.3 BDS
+    Datapoint Traceability Variables)."""
     assert_columns(dataset, ["USUBJID", "PARAMCD", "AVALC"], "ADRS", label)
     bor = dataset["PARAMCD"] == bor_paramcd
     if not bor.any():
@@ -121,8 +131,8 @@ def _from_bor(dataset: pd.DataFrame, bor_paramcd: str, paramcd: str, param: str,
     return records.reset_index(drop=True)
 
 
-def derive_param_cbr(dataset: pd.DataFrame, adsl: pd.DataFrame, *, bor_paramcd: str = "BOR",
-                     source_paramcd: str = "OVR", paramcd: str = "CBR",
+def derive_param_cbr(dataset: pd.DataFrame, adsl: pd.DataFrame, *, bor_paramcd: str,
+                     source_paramcd: str, paramcd: str,
                      param: str = "Clinical Benefit (CR, PR or SD >= threshold)",
                      reference: str = "TRTSDT", responses: tuple[str, ...] = ("CR", "PR"),
                      stable: str = "SD", progression: str = "PD", not_evaluable: str = "NE",
@@ -146,13 +156,17 @@ def derive_param_cbr(dataset: pd.DataFrame, adsl: pd.DataFrame, *, bor_paramcd: 
     return _from_bor(dataset, bor_paramcd, paramcd, param, yes.reindex(dataset.index, fill_value=False), label)
 
 
-def derive_vars_bor_collected(dataset: pd.DataFrame, rs: pd.DataFrame, *, bor_paramcd: str = "BOR",
+def derive_vars_bor_collected(dataset: pd.DataFrame, rs: pd.DataFrame, *, bor_paramcd: str,
                               where: dict | None = None, result_var: str = "RSSTRESC",
                               collected_var: str = "CBOR", flag_var: str = "BORDIFFL",
                               ) -> tuple[pd.DataFrame, list[str]]:
     """On the derived BOR records, ``collected_var`` is the best overall response the investigator
     recorded (RS, e.g. RSTESTCD = BESTRESP) and ``flag_var`` is "Y" where it differs from the derived
     AVALC, "N" where they agree (empty on other records).
+
+    ADaMIG 1.3 BDS: sponsor-defined variables may be added to a BDS dataset; here the collected value
+    beside the derived one, and a flag in the ADaMIG's *FL convention ("Y"/"N"), so that the derived
+    and the collected best response can be compared record by record.
 
     Returns the dataset and one line per disagreement, for the build notes."""
     from .checks import filter_rows

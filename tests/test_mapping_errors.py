@@ -178,7 +178,7 @@ def test_unknown_study_yaml_key(tmp_path):
 
 
 def test_check_lists_every_schema_problem(tmp_path, monkeypatch):
-    from sdtmify.mapping.check import check_study
+    from sdtmify.check import check_study
 
     study = write_mini(tmp_path)
     for file, old, new in (("ae.yaml", "{iso8601: onset_date,", "{iso8061: onset_date,"), ("ex.yaml", "as: num", "as: number")):
@@ -209,7 +209,7 @@ def test_key_that_is_not_a_variable(tmp_path):
 
 
 def test_arm_needs_the_actual_arm_rule_declared(tmp_path):
-    from sdtmify.mapping.check import check_study
+    from sdtmify.check import check_study
 
     study, text = broken(tmp_path, "sdtm/dm.yaml", "      actual: planned", "")
     messages = check_study(str(study))
@@ -274,7 +274,7 @@ def test_xpt_transliterate_must_be_true_or_false(tmp_path):
 
 
 def test_check_reads_the_adam_specs_analysis_results_and_report(tmp_path):
-    from sdtmify.mapping.check import check_study
+    from sdtmify.check import check_study
 
     study = write_mini(tmp_path)
     source = ROOT / "mappings" / "NCI84"

@@ -25,7 +25,7 @@ def _cmd_build(args, ui: Console) -> int:
 
 
 def _cmd_check(args, ui: Console) -> int:
-    from .mapping.check import check_study
+    from .check import check_study
 
     messages = check_study(args.study, ct_file=args.ct)
     for line in messages:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import SdtmifyError
+from ..readers import read_dataset
 
 
 class AdamMissing(SdtmifyError):
@@ -16,20 +17,9 @@ class AdamMissing(SdtmifyError):
 
 
 def _read_xpt(path: Path) -> pd.DataFrame:
-    """One XPT file as a DataFrame, through the project's reader when it has landed.
-
-    Never pandas.read_sas: it misreads zeros and drops records."""
-    try:
-        from ..readers import read_dataset
-    except ImportError:
-        read_dataset = None
-    if read_dataset is not None:
-        frame = read_dataset(path)
-        frame = frame[0] if isinstance(frame, tuple) else frame
-    else:
-        import pyreadstat
-
-        frame, _meta = pyreadstat.read_xport(str(path))
+    """One XPT file as a DataFrame, through the project's reader (pyreadstat values, UTF-8 then
+    Windows-1252). Never pandas.read_sas: it misreads zeros and drops records."""
+    frame, _meta = read_dataset(path)
     return frame
 
 

@@ -1,5 +1,8 @@
 """``sdtmify check``: validate every file a build reads, without writing anything.
 
+It sits at the package top, beside build.py, because it reads the files of every stage (mapping, ADaM,
+define ARM, report); no stage imports it.
+
 Every schema problem of every file is listed (file:line key: message): the SDTM mappings, the ADaM
 specs (adam/*.yaml), adam/analysis_results.yaml and report.yaml. When the SDTM files are valid, the
 mappings are applied in memory to the source tables so that column names, codelist values, dates and
@@ -9,14 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import SdtmifyError
-from .. import yamlio
+from . import yamlio
+from .errors import SdtmifyError
 
 
 def check_study(name: str, ct_file=None) -> list[str]:
     """One message per problem, [] when the study's mappings are valid."""
-    from ..study import load_study
-    from .engine import build_sdtm
+    from .mapping.engine import build_sdtm
+    from .study import load_study
 
     try:
         study = load_study(name)
@@ -46,9 +49,9 @@ def check_study(name: str, ct_file=None) -> list[str]:
 def downstream_problems(folder: Path) -> list[str]:
     """Problems in the files the ADaM, define (ARM) and report stages read, found without building:
     schema and structure only (what needs the built ADaM metadata is checked by the build)."""
-    from ..adam.spec import check_specs
-    from ..report.spec import SCHEMA_NAME, load_yaml as load_report_yaml
-    from ..writers.define_arm import FILE_NAME, parse_analysis_results
+    from .adam.spec import check_specs
+    from .report.spec import SCHEMA_NAME, load_yaml as load_report_yaml
+    from .writers.define_arm import FILE_NAME, parse_analysis_results
 
     messages = []
     adam = folder / "adam"

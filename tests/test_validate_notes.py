@@ -4,7 +4,6 @@ note stays unexplained; a note for a rule that no longer fires is pointed out.""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 from pathlib import Path
@@ -18,19 +17,13 @@ from sdtmify.errors import InputError
 from sdtmify.validate.notes import load_notes
 from sdtmify.validate.run import validate_build
 
+from fixtures.validate import study  # tests/fixtures/validate/study.py: the clean study and its mutations
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "validate"
 SCHEMA = json.loads((ROOT / "specs" / "schema" / "validation-report.schema.json").read_text())
 
 
-def _study_module():
-    spec = importlib.util.spec_from_file_location("validate_fixture_study_notes", FIXTURES / "study.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-study = _study_module()
 CLEAN = study.build_frames()
 
 

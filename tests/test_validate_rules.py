@@ -3,7 +3,6 @@ its mutation (tests/fixtures/validate/mutations.yaml) makes it flag exactly the 
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
@@ -16,6 +15,8 @@ from sdtmify.validate.define_xml import read_define
 from sdtmify.validate.engine import Context, details, run_rule
 from sdtmify.validate.rules import AUTHORITY_KEYS, load_rules
 
+from fixtures.validate import study  # tests/fixtures/validate/study.py: the clean study and its mutations
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "validate"
 RULES = load_rules()
@@ -23,15 +24,6 @@ MUTATIONS = yaml.safe_load((FIXTURES / "mutations.yaml").read_text(encoding="utf
 # Values the clean define.xml lists for a few variables (its codelists), used by the define rules.
 DEFINE_CODELISTS = {"AE.AESER": ["N", "Y"], "DM.SEX": ["F", "M"], "ADSL.SAFFL": ["N", "Y"]}
 
-
-def _load_study_module():
-    spec = importlib.util.spec_from_file_location("validate_fixture_study", FIXTURES / "study.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-study = _load_study_module()
 CLEAN = study.build_frames()
 STANDARDS = IGStandards()
 

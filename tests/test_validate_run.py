@@ -4,7 +4,6 @@ and the build step (validate_build)."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 from pathlib import Path
@@ -20,19 +19,12 @@ from sdtmify.validate.engine import Context, run_rule
 from sdtmify.validate.rules import load_rules
 from sdtmify.validate.run import exit_code, validate_build, validate_command
 
+from fixtures.validate import study  # tests/fixtures/validate/study.py: the clean study and its mutations
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "validate"
 SCHEMA = json.loads((ROOT / "specs" / "schema" / "validation-report.schema.json").read_text())
 
-
-def _study_module():
-    spec = importlib.util.spec_from_file_location("validate_fixture_study_run", FIXTURES / "study.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-study = _study_module()
 CLEAN = study.build_frames()
 
 

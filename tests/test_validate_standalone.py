@@ -5,7 +5,6 @@ Length; CHG at baseline is the sponsor's choice; define.xml is schema-checked in
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import io
 import json
@@ -23,19 +22,12 @@ from sdtmify.validate.engine import Context, details, run_rule
 from sdtmify.validate.rules import load_rules
 from sdtmify.validate.run import validate_command
 
+from fixtures.validate import study  # tests/fixtures/validate/study.py: the clean study and its mutations
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "validate"
 RULES = {r.id: r for r in load_rules()}
 
-
-def _study_module():
-    spec = importlib.util.spec_from_file_location("validate_fixture_study_standalone", FIXTURES / "study.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-study = _study_module()
 CLEAN = study.build_frames()
 
 

@@ -120,3 +120,18 @@ def test_nci84_notes_file_reads_and_names_rules_of_the_catalogue():
     assert notes.notes
     assert notes.rules() <= {r.id for r in load_rules()}
     assert all(len(n.explanation) > 20 for n in notes.notes)
+
+
+def test_validate_command_takes_notes_and_keeps_the_exit_code(nci84_output, tmp_path, capsys):
+    from sdtmify.cli import main
+
+    out, _result = nci84_output
+    notes = ROOT / "mappings" / "NCI84" / "validation-notes.yaml"
+    assert main(["validate", str(out), "--notes", str(notes), "--fail-on", "warning",
+                 "--report-dir", str(tmp_path)]) == 1
+    report = json.loads((tmp_path / "validation.json").read_text())
+    assert report["notes"]["unexplained"] == 0
+    assert report["notes"]["explained"] > 0
+    assert "explained: " in capsys.readouterr().err
+    assert main(["validate", str(out), "--notes", str(tmp_path / "absent.yaml")]) == 2
+    assert "--notes: no such file" in capsys.readouterr().err

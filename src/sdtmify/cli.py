@@ -48,7 +48,7 @@ def _cmd_validate(args, ui: Console) -> int:
     from .validate.run import validate_command
 
     return validate_command(
-        Path(args.path), define=args.define, ct_file=args.ct, sdtm=args.sdtm, fail_on=args.fail_on,
+        Path(args.path), define=args.define, ct_file=args.ct, sdtm=args.sdtm, notes=args.notes, fail_on=args.fail_on,
         max_errors_per_rule=args.max_errors_per_rule, report_dir=args.report_dir, ui=ui,
     )
 
@@ -131,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="folder with .xpt or .json/.ndjson datasets")
     p.add_argument("--define", metavar="FILE", help="define.xml to check the data against")
     p.add_argument("--ct", metavar="FILE", help="full NCI CDISC CT file (default: the shipped subset)")
+    p.add_argument("--notes", metavar="FILE", help="a validation-notes.yaml explaining expected findings "
+                   "(shown beside them; counts and exit code unchanged)")
     p.add_argument("--sdtm", metavar="DIR", help="SDTM datasets an ADaM folder traces back to (read, not validated; "
                    "default: a sibling ../sdtm folder holding .xpt files)")
     p.add_argument("--fail-on", choices=["error", "warning", "never"], default="error",

@@ -124,7 +124,7 @@ def _report(validation: Validation, ctx: Context, *, path: str, defines: list[Pa
 
 
 def validate_command(path: Path, *, define=None, ct_file=None, sdtm=None, fail_on="error", max_errors_per_rule=1000,
-                     report_dir=None, ui: Console = QUIET) -> int:
+                     report_dir=None, notes=None, ui: Console = QUIET) -> int:
     """``sdtmify validate``: 0 clean, 1 findings at ``fail_on`` or worse, 2 for input errors (raised)."""
     path = Path(path)
     if not path.exists():
@@ -132,6 +132,9 @@ def validate_command(path: Path, *, define=None, ct_file=None, sdtm=None, fail_o
     if max_errors_per_rule is not None and max_errors_per_rule < 0:
         raise InputError("--max-errors-per-rule must be 0 or more")
     exit_code(counts={}, fail_on=fail_on)
+    if notes is not None and not Path(notes).is_file():
+        raise InputError("--notes: no such file; pass a validation-notes.yaml", Location(str(notes)))
+    explanations = load_notes(notes)
     tables = _load_data(path)
     if not tables:
         raise InputError("no .xpt, .json or .ndjson datasets found", Location(str(path)))
@@ -141,7 +144,8 @@ def validate_command(path: Path, *, define=None, ct_file=None, sdtm=None, fail_o
                                       max_errors_per_rule=max_errors_per_rule, references=references)
     ct_label = Path(ct_file).name if ct_file else (ctx.ct.source if ctx.ct else None)
     outcome = _report(validation, ctx, path=path.name, defines=defines, ct_label=ct_label,
-                      created=build_timestamp(), report_dir=Path(report_dir) if report_dir else None, ui=ui)
+                      created=build_timestamp(), report_dir=Path(report_dir) if report_dir else None, ui=ui,
+                      notes=explanations)
     for written in outcome.written:
         ui.result(str(written))
     return exit_code(outcome.counts, fail_on)

@@ -3,7 +3,6 @@ gives back the SAS-written original byte for byte."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,16 +13,7 @@ from sdtmify.errors import InputError
 from sdtmify.readers import read_dataset
 from sdtmify.writers.convert import convert
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "xpt"
-FILES = sorted(p.relative_to(REFERENCE).as_posix() for p in REFERENCE.glob("*/*.xpt")) or ["(none)"]
-CP1252 = {"sdtm/ts.xpt"}
-
-
-def _reference(shared: Path, name: str) -> Path:
-    path = shared / "reference" / "xpt" / name
-    if not path.is_file():
-        pytest.skip(f"no reference XPT files under {shared / 'reference' / 'xpt'}")
-    return path
+from xpt_reference import CP1252, FILES, reference as _reference
 
 
 @pytest.mark.parametrize("name", FILES)

@@ -3,7 +3,6 @@ the original's metadata, equals the original byte for byte. No exceptions are li
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pyreadstat
 import pytest
@@ -12,17 +11,7 @@ from sdtmify import xport
 from sdtmify.readers import read_dataset
 from sdtmify.writers import xpt
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "xpt"
-FILES = sorted(p.relative_to(REFERENCE).as_posix() for p in REFERENCE.glob("*/*.xpt")) or ["(none)"]
-# Files holding Windows-1252 text (a right single quotation mark, 0x92, in TS.TSVAL).
-CP1252 = {"sdtm/ts.xpt"}
-
-
-def _reference(shared: Path, name: str) -> Path:
-    path = shared / "reference" / "xpt" / name
-    if not path.is_file():
-        pytest.skip(f"no reference XPT files under {shared / 'reference' / 'xpt'}")
-    return path
+from xpt_reference import CP1252, FILES, reference as _reference
 
 
 @pytest.mark.parametrize("name", FILES)

@@ -70,3 +70,13 @@ def metadataversion_oid(study_oid: str, standard: str) -> str:
     """MetaDataVersion OID of one standard's define.xml (MDV.NCI84.SDTM); Dataset-JSON's
     metaDataVersionOID must name the same one."""
     return f"MDV.{_clean(study_oid)}.{_clean(standard.upper())}"
+
+
+def analysis_result_oid(result_id: str) -> str:
+    """arm:AnalysisResult OID (AR.<id>)."""
+    return f"AR.{_clean(result_id)}"
+
+
+def result_display_oid(display_id: str) -> str:
+    """arm:ResultDisplay OID (RD.<id>)."""
+    return f"RD.{_clean(display_id)}"

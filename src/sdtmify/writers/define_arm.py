@@ -63,7 +63,7 @@ class AnalysisResult:
 
     @property
     def oid(self) -> str:
-        return f"AR.{oids._clean(self.id)}"
+        return oids.analysis_result_oid(self.id)
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class ResultDisplay:
 
     @property
     def oid(self) -> str:
-        return f"RD.{oids._clean(self.id)}"
+        return oids.result_display_oid(self.id)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ def tile_frame(frame: pd.DataFrame, copies: int) -> pd.DataFrame:
     rows = np.tile(np.arange(len(frame)), copies)
     copy = np.repeat(np.arange(copies), len(frame))
     if "USUBJID" in frame.columns:
-        subject = pd.factorize(frame["USUBJID"])[0]     # order of appearance = sorted SDTM order
+        subject = pd.factorize(frame["USUBJID"])[0]  # order of appearance = sorted SDTM order
         placed = np.lexsort((rows, copy, subject[rows]))
         rows, copy = rows[placed], copy[placed]
     tiled = frame.iloc[rows].reset_index(drop=True)
@@ -65,8 +65,10 @@ def tile_frame(frame: pd.DataFrame, copies: int) -> pd.DataFrame:
 
 
 def tiled_bundle(sdtm: Bundle, copies: int) -> Bundle:
-    datasets = {name: BuiltDataset(frame=tile_frame(ds.frame, copies), meta=ds.meta, lineage=ds.lineage)
-                for name, ds in sdtm.datasets.items()}
+    datasets = {
+        name: BuiltDataset(frame=tile_frame(ds.frame, copies), meta=ds.meta, lineage=ds.lineage)
+        for name, ds in sdtm.datasets.items()
+    }
     return Bundle(standard=sdtm.standard, datasets=datasets, metadata=sdtm.metadata, notes=sdtm.notes)
 
 
@@ -87,6 +89,7 @@ def timed_build_adam(study, sdtm: Bundle) -> tuple[object, dict[str, dict], floa
                 seconds = time.perf_counter() - start
                 per_dataset[ctx.dataset]["steps"] += seconds
                 per_step[ctx.dataset][name] += seconds
+
         return apply
 
     def timed_finish(state, *args, **kwargs):
@@ -115,10 +118,20 @@ def timed_build_adam(study, sdtm: Bundle) -> tuple[object, dict[str, dict], floa
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--study", default="NCI84", help="the study whose SDTM is tiled (default NCI84)")
-    parser.add_argument("--lb-records", type=int, default=1_000_000,
-                        help="at least this many LB records after tiling (default 1,000,000)")
-    parser.add_argument("--profile", type=int, nargs="?", const=30, default=0,
-                        help="print the N most expensive functions (cProfile, cumulative)")
+    parser.add_argument(
+        "--lb-records",
+        type=int,
+        default=1_000_000,
+        help="at least this many LB records after tiling (default 1,000,000)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        nargs="?",
+        const=30,
+        default=0,
+        help="print the N most expensive functions (cProfile, cumulative)",
+    )
     args = parser.parse_args(argv)
 
     study = load_study(args.study)
@@ -132,8 +145,10 @@ def main(argv: list[str] | None = None) -> dict:
     tile_seconds = time.perf_counter() - start
     subjects = len(tiled.datasets["DM"].frame)
     lb_records = len(tiled.datasets["LB"].frame)
-    print(f"SDTM built in {sdtm_seconds:.1f} s; tiled x{copies} in {tile_seconds:.1f} s: "
-          f"{subjects:,} subjects, {lb_records:,} LB records")
+    print(
+        f"SDTM built in {sdtm_seconds:.1f} s; tiled x{copies} in {tile_seconds:.1f} s: "
+        f"{subjects:,} subjects, {lb_records:,} LB records"
+    )
     rss_before = _peak_rss_mb()
 
     profiler = cProfile.Profile() if args.profile else None
@@ -145,25 +160,40 @@ def main(argv: list[str] | None = None) -> dict:
     rss_after = _peak_rss_mb()
 
     cpu = per_dataset["_total"]["cpu"]
-    numbers = {"copies": copies, "subjects": subjects, "lb_records": lb_records, "seconds": round(total, 2),
-               "cpu_seconds": round(cpu, 2),
-               "peak_rss_mb_before": round(rss_before), "peak_rss_mb": round(rss_after), "datasets": {}}
+    numbers = {
+        "copies": copies,
+        "subjects": subjects,
+        "lb_records": lb_records,
+        "seconds": round(total, 2),
+        "cpu_seconds": round(cpu, 2),
+        "peak_rss_mb_before": round(rss_before),
+        "peak_rss_mb": round(rss_after),
+        "datasets": {},
+    }
     accounted = 0.0
     for name, ds in adam.datasets.items():
         timing = per_dataset[name]
         seconds = timing["steps"] + timing["finish"]
         accounted += seconds
         by_step = {step: round(s, 2) for step, s in sorted(timing.get("by_step", {}).items(), key=lambda i: -i[1])}
-        numbers["datasets"][name] = {"records": len(ds.frame), "steps_s": round(timing["steps"], 2),
-                                     "finish_s": round(timing["finish"], 2), "by_step": by_step}
-        print(f"{name:6s} {len(ds.frame):>10,} records  steps {timing['steps']:6.2f} s  finish "
-              f"{timing['finish']:6.2f} s  {len(ds.frame) / max(seconds, 1e-9):>12,.0f} records/s")
+        numbers["datasets"][name] = {
+            "records": len(ds.frame),
+            "steps_s": round(timing["steps"], 2),
+            "finish_s": round(timing["finish"], 2),
+            "by_step": by_step,
+        }
+        print(
+            f"{name:6s} {len(ds.frame):>10,} records  steps {timing['steps']:6.2f} s  finish "
+            f"{timing['finish']:6.2f} s  {len(ds.frame) / max(seconds, 1e-9):>12,.0f} records/s"
+        )
         slowest = [f"{step} {s:.2f}" for step, s in list(by_step.items())[:3] if s >= 0.01]
         if slowest:
             print(f"       slowest steps: {', '.join(slowest)}")
     numbers["other_s"] = round(total - accounted, 2)
-    print(f"build_adam {total:.2f} s, {cpu:.2f} s CPU (codelists and metadata {total - accounted:.2f} s); peak RSS "
-          f"{rss_before:,.0f} MB before, {rss_after:,.0f} MB after")
+    print(
+        f"build_adam {total:.2f} s, {cpu:.2f} s CPU (codelists and metadata {total - accounted:.2f} s); peak RSS "
+        f"{rss_before:,.0f} MB before, {rss_after:,.0f} MB after"
+    )
     if profiler:
         pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(args.profile)
     print(json.dumps(numbers))

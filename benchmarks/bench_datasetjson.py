@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_xpt import report, run  # noqa: E402
+from bench_xpt import report, run
 
 
 def main() -> None:

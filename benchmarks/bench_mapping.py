@@ -68,11 +68,14 @@ def timed_build(study) -> tuple[dict, dict[str, dict[str, float]]]:
                 return function(*args, **kwargs)
             finally:
                 per_domain[name_of(args)][phase] += time.perf_counter() - start
+
         return wrapper
 
     builder = engine.SdtmBuilder
-    originals = {name: getattr(builder, name) for name in ("build_source_domain", "derive_domain", "derive_sequence",
-                                                          "supp_domain")}
+    originals = {
+        name: getattr(builder, name)
+        for name in ("build_source_domain", "derive_domain", "derive_sequence", "supp_domain")
+    }
     original_conform = metadata._conform
     builder.build_source_domain = timing(originals["build_source_domain"], "map", lambda a: a[1].domain)
     builder.derive_domain = timing(originals["derive_domain"], "map", lambda a: a[1].name)
@@ -102,7 +105,7 @@ def main() -> None:
         study = load_study(folder)
         start = time.perf_counter()
         for name in study.sources:
-            study.source(name)                     # read and cache every source table
+            study.source(name)  # read and cache every source table
         read_seconds = time.perf_counter() - start
         profiler = cProfile.Profile() if args.profile else None
         if profiler:
@@ -119,18 +122,37 @@ def main() -> None:
         spent = per_domain.get(name, {"map": 0.0, "conform": 0.0})
         busy = spent["map"] + spent["conform"]
         rate = records / busy if busy else float("nan")
-        rows.append({"domain": name, "records": records, "map_seconds": round(spent["map"], 3),
-                     "conform_seconds": round(spent["conform"], 3), "records_per_second": round(rate)})
+        rows.append(
+            {
+                "domain": name,
+                "records": records,
+                "map_seconds": round(spent["map"], 3),
+                "conform_seconds": round(spent["conform"], 3),
+                "records_per_second": round(rate),
+            }
+        )
         print(f"{name:<8} {records:>10,} {spent['map']:>8.2f} {spent['conform']:>10.2f} {rate:>12,.0f}")
     total_records = sum(r["records"] for r in rows)
     peak = _peak_rss_mb()
-    print(f"all      {total_records:>10,} records in {seconds:.2f} s: {total_records / seconds:,.0f} records/s; "
-          f"peak RSS {peak:,.0f} MB")
+    print(
+        f"all      {total_records:>10,} records in {seconds:.2f} s: {total_records / seconds:,.0f} records/s; "
+        f"peak RSS {peak:,.0f} MB"
+    )
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
-    print(json.dumps({"factor": args.factor, "read_seconds": round(read_seconds, 3), "build_seconds": round(seconds, 3),
-                      "records": total_records, "records_per_second": round(total_records / seconds),
-                      "peak_rss_mb": round(peak, 1), "domains": rows}))
+    print(
+        json.dumps(
+            {
+                "factor": args.factor,
+                "read_seconds": round(read_seconds, 3),
+                "build_seconds": round(seconds, 3),
+                "records": total_records,
+                "records_per_second": round(total_records / seconds),
+                "peak_rss_mb": round(peak, 1),
+                "domains": rows,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

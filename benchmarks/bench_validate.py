@@ -27,22 +27,42 @@ from sdtmify.validate.data import table_from  # noqa: E402
 from sdtmify.validate.engine import Context, run_rules  # noqa: E402
 from sdtmify.validate.rules import load_rules  # noqa: E402
 
-TESTS = [("ALB", "Albumin", "g/L", 35, 50), ("ALP", "Alkaline Phosphatase", "U/L", 40, 130),
-         ("ALT", "Alanine Aminotransferase", "U/L", 7, 56), ("AST", "Aspartate Aminotransferase", "U/L", 10, 40),
-         ("BILI", "Bilirubin", "umol/L", 3, 21), ("CREAT", "Creatinine", "umol/L", 60, 110),
-         ("GLUC", "Glucose", "mmol/L", 3.9, 5.6), ("HGB", "Hemoglobin", "g/L", 120, 160),
-         ("PLAT", "Platelets", "10^9/L", 150, 400), ("WBC", "Leukocytes", "10^9/L", 4, 11),
-         ("SODIUM", "Sodium", "mmol/L", 135, 145), ("K", "Potassium", "mmol/L", 3.5, 5.1),
-         ("CL", "Chloride", "mmol/L", 98, 107), ("CA", "Calcium", "mmol/L", 2.2, 2.6),
-         ("PHOS", "Phosphate", "mmol/L", 0.8, 1.5), ("UREAN", "Urea Nitrogen", "mmol/L", 2.5, 7.1),
-         ("NEUT", "Neutrophils", "10^9/L", 2, 7.5), ("LYM", "Lymphocytes", "10^9/L", 1, 4),
-         ("MONO", "Monocytes", "10^9/L", 0.2, 1), ("EOS", "Eosinophils", "10^9/L", 0, 0.5)]
+TESTS = [
+    ("ALB", "Albumin", "g/L", 35, 50),
+    ("ALP", "Alkaline Phosphatase", "U/L", 40, 130),
+    ("ALT", "Alanine Aminotransferase", "U/L", 7, 56),
+    ("AST", "Aspartate Aminotransferase", "U/L", 10, 40),
+    ("BILI", "Bilirubin", "umol/L", 3, 21),
+    ("CREAT", "Creatinine", "umol/L", 60, 110),
+    ("GLUC", "Glucose", "mmol/L", 3.9, 5.6),
+    ("HGB", "Hemoglobin", "g/L", 120, 160),
+    ("PLAT", "Platelets", "10^9/L", 150, 400),
+    ("WBC", "Leukocytes", "10^9/L", 4, 11),
+    ("SODIUM", "Sodium", "mmol/L", 135, 145),
+    ("K", "Potassium", "mmol/L", 3.5, 5.1),
+    ("CL", "Chloride", "mmol/L", 98, 107),
+    ("CA", "Calcium", "mmol/L", 2.2, 2.6),
+    ("PHOS", "Phosphate", "mmol/L", 0.8, 1.5),
+    ("UREAN", "Urea Nitrogen", "mmol/L", 2.5, 7.1),
+    ("NEUT", "Neutrophils", "10^9/L", 2, 7.5),
+    ("LYM", "Lymphocytes", "10^9/L", 1, 4),
+    ("MONO", "Monocytes", "10^9/L", 0.2, 1),
+    ("EOS", "Eosinophils", "10^9/L", 0, 0.5),
+]
 
 
 def _meta(name: str, frame: pd.DataFrame, label: str) -> Dataset:
-    variables = tuple(Variable(name=c, label=c.title(), type="Num" if frame[c].dtype.kind == "f" else "Char",
-                               length=8 if frame[c].dtype.kind == "f" else max(1, int(frame[c].str.len().max() or 1)),
-                               data_type="text", order=i) for i, c in enumerate(frame.columns, start=1))
+    variables = tuple(
+        Variable(
+            name=c,
+            label=c.title(),
+            type="Num" if frame[c].dtype.kind == "f" else "Char",
+            length=8 if frame[c].dtype.kind == "f" else max(1, int(frame[c].str.len().max() or 1)),
+            data_type="text",
+            order=i,
+        )
+        for i, c in enumerate(frame.columns, start=1)
+    )
     return Dataset(name=name, label=label, purpose="Tabulation", variables=variables)
 
 
@@ -58,12 +78,25 @@ def build(records: int, subjects: int, seed: int = 84) -> dict:
     ids = _pool(f"BENCH-{i:05d}" for i in range(subjects))
     start = pd.Timestamp("2020-01-06") + pd.to_timedelta(rng.integers(0, 700, subjects), unit="D")
     rfst = _pool(start.strftime("%Y-%m-%d"))
-    dm = pd.DataFrame({
-        "STUDYID": "BENCH", "DOMAIN": "DM", "USUBJID": ids, "SUBJID": _pool(f"{i:05d}" for i in range(subjects)),
-        "RFSTDTC": rfst, "RFENDTC": _pool((start + pd.Timedelta(days=400)).strftime("%Y-%m-%d")),
-        "SITEID": "01", "AGE": rng.integers(18, 85, subjects).astype(float), "AGEU": "YEARS",
-        "SEX": _pool(["F", "M"])[rng.integers(0, 2, subjects)], "ARMCD": "A", "ARM": "Drug A",
-        "ACTARMCD": "A", "ACTARM": "Drug A", "COUNTRY": "USA"})
+    dm = pd.DataFrame(
+        {
+            "STUDYID": "BENCH",
+            "DOMAIN": "DM",
+            "USUBJID": ids,
+            "SUBJID": _pool(f"{i:05d}" for i in range(subjects)),
+            "RFSTDTC": rfst,
+            "RFENDTC": _pool((start + pd.Timedelta(days=400)).strftime("%Y-%m-%d")),
+            "SITEID": "01",
+            "AGE": rng.integers(18, 85, subjects).astype(float),
+            "AGEU": "YEARS",
+            "SEX": _pool(["F", "M"])[rng.integers(0, 2, subjects)],
+            "ARMCD": "A",
+            "ARM": "Drug A",
+            "ACTARMCD": "A",
+            "ACTARM": "Drug A",
+            "COUNTRY": "USA",
+        }
+    )
     n = subjects * visits * len(TESTS)
     subj = np.repeat(np.arange(subjects), visits * len(TESTS))
     visit = np.tile(np.repeat(np.arange(visits), len(TESTS)), subjects)
@@ -78,30 +111,87 @@ def build(records: int, subjects: int, seed: int = 84) -> dict:
     date_text = _pool(date_pool)[date_codes]
     nrind = np.where(value < lo, "LOW", np.where(value > hi, "HIGH", "NORMAL"))
     seq = np.tile(np.arange(1, visits * len(TESTS) + 1, dtype=float), subjects)
-    lb = pd.DataFrame({
-        "STUDYID": "BENCH", "DOMAIN": "LB", "USUBJID": ids[subj], "LBSEQ": seq,
-        "LBTESTCD": _pool(t[0] for t in TESTS)[test], "LBTEST": _pool(t[1] for t in TESTS)[test],
-        "LBCAT": "CHEMISTRY", "LBORRES": value_text, "LBORRESU": _pool(t[2] for t in TESTS)[test],
-        "LBSTRESC": value_text, "LBSTRESN": value, "LBSTRESU": _pool(t[2] for t in TESTS)[test],
-        "LBSTNRLO": lo, "LBSTNRHI": hi, "LBNRIND": _pool(["LOW", "HIGH", "NORMAL"])[
-            np.searchsorted(np.array(["HIGH", "LOW", "NORMAL"]), nrind).choose([1, 0, 2])],
-        "LBLOBXFL": np.where(visit == 0, "Y", ""), "VISITNUM": (visit + 1).astype(float),
-        "VISIT": _pool(f"VISIT {k + 1}" for k in range(visits))[visit], "EPOCH": "TREATMENT",
-        "LBDTC": date_text, "LBDY": (visit * 14 + 1).astype(float)})
-    sv = pd.DataFrame({"STUDYID": "BENCH", "DOMAIN": "SV", "USUBJID": ids[np.repeat(np.arange(subjects), visits)],
-                       "VISITNUM": np.tile(np.arange(1, visits + 1, dtype=float), subjects),
-                       "VISIT": _pool(f"VISIT {k + 1}" for k in range(visits))[np.tile(np.arange(visits), subjects)],
-                       "EPOCH": "TREATMENT"})
-    ta = pd.DataFrame({"STUDYID": "BENCH", "DOMAIN": "TA", "ARMCD": "A", "ARM": "Drug A", "TAETORD": [1.0],
-                       "ETCD": "TRT", "ELEMENT": "Treatment", "TABRANCH": "", "TATRANS": "", "EPOCH": "TREATMENT"})
-    te = pd.DataFrame({"STUDYID": "BENCH", "DOMAIN": "TE", "ETCD": ["TRT"], "ELEMENT": "Treatment",
-                       "TESTRL": "First dose", "TEENRL": "Last dose", "TEDUR": ""})
-    tv = pd.DataFrame({"STUDYID": "BENCH", "DOMAIN": "TV", "VISITNUM": np.arange(1, visits + 1, dtype=float),
-                       "VISIT": [f"VISIT {k + 1}" for k in range(visits)], "ARMCD": "A", "TVSTRL": "Planned"})
+    lb = pd.DataFrame(
+        {
+            "STUDYID": "BENCH",
+            "DOMAIN": "LB",
+            "USUBJID": ids[subj],
+            "LBSEQ": seq,
+            "LBTESTCD": _pool(t[0] for t in TESTS)[test],
+            "LBTEST": _pool(t[1] for t in TESTS)[test],
+            "LBCAT": "CHEMISTRY",
+            "LBORRES": value_text,
+            "LBORRESU": _pool(t[2] for t in TESTS)[test],
+            "LBSTRESC": value_text,
+            "LBSTRESN": value,
+            "LBSTRESU": _pool(t[2] for t in TESTS)[test],
+            "LBSTNRLO": lo,
+            "LBSTNRHI": hi,
+            "LBNRIND": _pool(["LOW", "HIGH", "NORMAL"])[
+                np.searchsorted(np.array(["HIGH", "LOW", "NORMAL"]), nrind).choose([1, 0, 2])
+            ],
+            "LBLOBXFL": np.where(visit == 0, "Y", ""),
+            "VISITNUM": (visit + 1).astype(float),
+            "VISIT": _pool(f"VISIT {k + 1}" for k in range(visits))[visit],
+            "EPOCH": "TREATMENT",
+            "LBDTC": date_text,
+            "LBDY": (visit * 14 + 1).astype(float),
+        }
+    )
+    sv = pd.DataFrame(
+        {
+            "STUDYID": "BENCH",
+            "DOMAIN": "SV",
+            "USUBJID": ids[np.repeat(np.arange(subjects), visits)],
+            "VISITNUM": np.tile(np.arange(1, visits + 1, dtype=float), subjects),
+            "VISIT": _pool(f"VISIT {k + 1}" for k in range(visits))[np.tile(np.arange(visits), subjects)],
+            "EPOCH": "TREATMENT",
+        }
+    )
+    ta = pd.DataFrame(
+        {
+            "STUDYID": "BENCH",
+            "DOMAIN": "TA",
+            "ARMCD": "A",
+            "ARM": "Drug A",
+            "TAETORD": [1.0],
+            "ETCD": "TRT",
+            "ELEMENT": "Treatment",
+            "TABRANCH": "",
+            "TATRANS": "",
+            "EPOCH": "TREATMENT",
+        }
+    )
+    te = pd.DataFrame(
+        {
+            "STUDYID": "BENCH",
+            "DOMAIN": "TE",
+            "ETCD": ["TRT"],
+            "ELEMENT": "Treatment",
+            "TESTRL": "First dose",
+            "TEENRL": "Last dose",
+            "TEDUR": "",
+        }
+    )
+    tv = pd.DataFrame(
+        {
+            "STUDYID": "BENCH",
+            "DOMAIN": "TV",
+            "VISITNUM": np.arange(1, visits + 1, dtype=float),
+            "VISIT": [f"VISIT {k + 1}" for k in range(visits)],
+            "ARMCD": "A",
+            "TVSTRL": "Planned",
+        }
+    )
     out = {}
-    for name, frame, label in (("DM", dm, "Demographics"), ("LB", lb, "Laboratory Test Results"),
-                               ("SV", sv, "Subject Visits"), ("TA", ta, "Trial Arms"), ("TE", te, "Trial Elements"),
-                               ("TV", tv, "Trial Visits")):
+    for name, frame, label in (
+        ("DM", dm, "Demographics"),
+        ("LB", lb, "Laboratory Test Results"),
+        ("SV", sv, "Subject Visits"),
+        ("TA", ta, "Trial Arms"),
+        ("TE", te, "Trial Elements"),
+        ("TV", tv, "Trial Visits"),
+    ):
         out[name] = table_from(frame, _meta(name, frame, label), "SDTM", file=f"{name.lower()}.xpt")
     return out
 
@@ -130,11 +220,13 @@ def main(argv=None) -> int:
     print(f"synthetic study: LB {lb:,} records, DM {tables['DM'].records:,} subjects (built in {built:.1f} s)")
     print(f"{'rule family':<34}{'rules':>6}{'seconds':>10}{'records/s':>16}")
     for name, (seconds, records, count) in sorted(families.items(), key=lambda kv: -kv[1][0]):
-        rate = f"{records / seconds:,.0f}" if seconds >= 0.01 and records else "-"   # too fast to time
+        rate = f"{records / seconds:,.0f}" if seconds >= 0.01 and records else "-"  # too fast to time
         print(f"{name:<34}{count:>6}{seconds:>10.2f}{rate:>16}")
     counts = validation.counts()
     statuses = {s: sum(r.status == s for r in validation.results) for s in ("passed", "failed", "skipped")}
-    print(f"all {len(rules)} rules: {total:.1f} s ({lb / total:,.0f} LB records/s overall); {statuses}; findings {counts}")
+    print(
+        f"all {len(rules)} rules: {total:.1f} s ({lb / total:,.0f} LB records/s overall); {statuses}; findings {counts}"
+    )
     print(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
     return 0
 

@@ -37,17 +37,30 @@ sys.path.insert(0, str(ROOT / "src"))
 
 # name, declared length, how values are made
 CHAR_COLUMNS = [
-    ("STUDYID", 12, "constant"), ("DOMAIN", 2, "constant"), ("USUBJID", 20, "subject"),
-    ("LBTESTCD", 8, "test"), ("LBTEST", 40, "test"), ("LBCAT", 40, "test"), ("LBORRES", 200, "result"),
-    ("LBORRESU", 20, "test"), ("LBSTRESC", 200, "result"), ("LBNRIND", 1, "flag"), ("VISIT", 40, "visit"),
+    ("STUDYID", 12, "constant"),
+    ("DOMAIN", 2, "constant"),
+    ("USUBJID", 20, "subject"),
+    ("LBTESTCD", 8, "test"),
+    ("LBTEST", 40, "test"),
+    ("LBCAT", 40, "test"),
+    ("LBORRES", 200, "result"),
+    ("LBORRESU", 20, "test"),
+    ("LBSTRESC", 200, "result"),
+    ("LBNRIND", 1, "flag"),
+    ("VISIT", 40, "visit"),
     ("LBDTC", 19, "datetime"),
 ]
 NUM_COLUMNS = ["LBSEQ", "LBSTRESN", "LBSTNRLO", "LBSTNRHI", "VISITNUM", "LBDY"]
-TESTS = [("ALT", "Alanine Aminotransferase", "CHEMISTRY", "U/L"), ("AST", "Aspartate Aminotransferase",
-         "CHEMISTRY", "U/L"), ("HGB", "Hemoglobin", "HEMATOLOGY", "g/dL"), ("WBC", "Leukocytes",
-         "HEMATOLOGY", "10^9/L"), ("GLUC", "Glucose", "CHEMISTRY", "mmol/L"), ("CREAT", "Creatinine",
-         "CHEMISTRY", "umol/L"), ("PLAT", "Platelets", "HEMATOLOGY", "10^9/L"), ("SODIUM", "Sodium",
-         "CHEMISTRY", "mmol/L")]
+TESTS = [
+    ("ALT", "Alanine Aminotransferase", "CHEMISTRY", "U/L"),
+    ("AST", "Aspartate Aminotransferase", "CHEMISTRY", "U/L"),
+    ("HGB", "Hemoglobin", "HEMATOLOGY", "g/dL"),
+    ("WBC", "Leukocytes", "HEMATOLOGY", "10^9/L"),
+    ("GLUC", "Glucose", "CHEMISTRY", "mmol/L"),
+    ("CREAT", "Creatinine", "CHEMISTRY", "umol/L"),
+    ("PLAT", "Platelets", "HEMATOLOGY", "10^9/L"),
+    ("SODIUM", "Sodium", "CHEMISTRY", "mmol/L"),
+]
 VISITS = ["SCREENING", "CYCLE 1 DAY 1", "CYCLE 1 DAY 8", "CYCLE 2 DAY 1", "CYCLE 3 DAY 1", "END OF TREATMENT"]
 
 
@@ -109,7 +122,7 @@ def make_frame(rows: int, seed: int = 2009) -> pd.DataFrame:
                 values = np.round(rng.lognormal(3, 1, min(step, rows - start)), 2).astype(str)
                 parts.append(_objects(values))
             data[name] = np.concatenate(parts)
-        else:   # datetime
+        else:  # datetime
             parts = []
             base = np.datetime64("2006-03-01T08:00")
             for start in range(0, rows, step):
@@ -123,7 +136,7 @@ def make_frame(rows: int, seed: int = 2009) -> pd.DataFrame:
     data["VISITNUM"] = visit.astype(np.float64) + 1
     data["LBDY"] = np.where(rng.random(rows) < 0.05, np.nan, rng.integers(-14, 400, rows)).astype(np.float64)
     frame = pd.DataFrame(data, copy=False)
-    if pd.__version__ >= "3":                      # the default text dtype of the pandas in use
+    if pd.__version__ >= "3":  # the default text dtype of the pandas in use
         for name, _length, _kind in CHAR_COLUMNS:
             frame[name] = frame[name].astype(pd.StringDtype(na_value=np.nan))
     return frame
@@ -132,10 +145,14 @@ def make_frame(rows: int, seed: int = 2009) -> pd.DataFrame:
 def dataset_metadata():
     from sdtmify.metadata.model import Dataset, Variable
 
-    variables = [Variable(name=n, label=n.title(), type="Char", length=w, data_type="text", order=i)
-                 for i, (n, w, _k) in enumerate(CHAR_COLUMNS, start=1)]
-    variables += [Variable(name=n, label=n.title(), type="Num", length=8, data_type="float", order=20 + i)
-                  for i, n in enumerate(NUM_COLUMNS)]
+    variables = [
+        Variable(name=n, label=n.title(), type="Char", length=w, data_type="text", order=i)
+        for i, (n, w, _k) in enumerate(CHAR_COLUMNS, start=1)
+    ]
+    variables += [
+        Variable(name=n, label=n.title(), type="Num", length=8, data_type="float", order=20 + i)
+        for i, n in enumerate(NUM_COLUMNS)
+    ]
     return Dataset(name="LB", label="Laboratory Test Results", purpose="Tabulation", variables=tuple(variables))
 
 
@@ -161,16 +178,34 @@ def child(writer: str, rows: int, out: Path) -> None:
     elif writer in ("pyreadstat", "pyreadstat-padded"):
         import pyreadstat
 
-        pyreadstat.write_xport(frame, str(out), file_format_version=5, table_name="LB",
-                               file_label=dataset.label, column_labels=[v.label for v in dataset.variables])
+        pyreadstat.write_xport(
+            frame,
+            str(out),
+            file_format_version=5,
+            table_name="LB",
+            file_label=dataset.label,
+            column_labels=[v.label for v in dataset.variables],
+        )
     elif writer == "datasetjson":
         from sdtmify.writers.datasetjson import write_dataset_json
 
         write_dataset_json(frame, dataset, out, ndjson=out.suffix == ".ndjson")
     seconds = time.perf_counter() - start
-    print(json.dumps({"writer": writer, "rows": rows, "seconds": seconds, "bytes": out.stat().st_size,
-                      "frame_deep": deep, "frame_rss": built - baseline, "rss_before_write": before,
-                      "peak_rss_child": _peak_rss(), "peak_rss_write": _peak_since_reset() if reset else None}))
+    print(
+        json.dumps(
+            {
+                "writer": writer,
+                "rows": rows,
+                "seconds": seconds,
+                "bytes": out.stat().st_size,
+                "frame_deep": deep,
+                "frame_rss": built - baseline,
+                "rss_before_write": before,
+                "peak_rss_child": _peak_rss(),
+                "peak_rss_write": _peak_since_reset() if reset else None,
+            }
+        )
+    )
 
 
 def run(writer: str, rows: int, out: Path) -> dict:
@@ -191,21 +226,26 @@ def run(writer: str, rows: int, out: Path) -> dict:
 def report(result: dict) -> str:
     mb = 1024 * 1024
     write_peak = result["peak_rss_write"] or result["peak_rss"]
-    return (f"{result['writer']:<12} {result['seconds']:7.2f} s  {result['rows'] / result['seconds']:>11,.0f} rec/s"
-            f"  {result['bytes'] / mb / result['seconds']:7.1f} MB/s ({result['bytes'] / mb:,.0f} MB)"
-            f"  frame {result['frame_deep'] / mb:,.0f} MB deep / {result['frame_rss'] / mb:,.0f} MB RSS growth"
-            f"  RSS before write {result['rss_before_write'] / mb:,.0f} MB"
-            f"  peak while writing {write_peak / mb:,.0f} MB (+{(write_peak - result['rss_before_write']) / mb:,.0f} MB)"
-            f" = {write_peak / result['frame_deep']:.2f}x deep frame / {write_peak / result['rss_before_write']:.2f}x"
-            f" RSS before  [process peak {result['peak_rss'] / mb:,.0f} MB, {result['peak_source']}]")
+    return (
+        f"{result['writer']:<12} {result['seconds']:7.2f} s  {result['rows'] / result['seconds']:>11,.0f} rec/s"
+        f"  {result['bytes'] / mb / result['seconds']:7.1f} MB/s ({result['bytes'] / mb:,.0f} MB)"
+        f"  frame {result['frame_deep'] / mb:,.0f} MB deep / {result['frame_rss'] / mb:,.0f} MB RSS growth"
+        f"  RSS before write {result['rss_before_write'] / mb:,.0f} MB"
+        f"  peak while writing {write_peak / mb:,.0f} MB (+{(write_peak - result['rss_before_write']) / mb:,.0f} MB)"
+        f" = {write_peak / result['frame_deep']:.2f}x deep frame / {write_peak / result['rss_before_write']:.2f}x"
+        f" RSS before  [process peak {result['peak_rss'] / mb:,.0f} MB, {result['peak_source']}]"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=3_000_000)
     parser.add_argument("--keep", type=Path, help="write the files here and keep them")
-    parser.add_argument("--dir", type=Path, help="write the files in a temporary folder under DIR (e.g. "
-                        "/dev/shm to measure the writers without the disk)")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        help="write the files in a temporary folder under DIR (e.g. /dev/shm to measure the writers without the disk)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--writers", default="sdtmify,pyreadstat")
@@ -228,10 +268,12 @@ def main() -> None:
         ours, theirs = results["sdtmify"], results["pyreadstat"]
         peak = ours["peak_rss_write"] or ours["peak_rss"]
         mbps = (ours["bytes"] / ours["seconds"]) / (theirs["bytes"] / theirs["seconds"])
-        print(f"speed ratio: {theirs['seconds'] / ours['seconds']:.1f}x pyreadstat in records/s, {mbps:.1f}x in MB/s "
-              f"(target >= 4x); "
-              f"peak RSS while writing {peak / ours['frame_deep']:.2f}x the deep frame size, "
-              f"{peak / ours['rss_before_write']:.2f}x the process RSS holding the frame (target <= 1.2x)")
+        print(
+            f"speed ratio: {theirs['seconds'] / ours['seconds']:.1f}x pyreadstat in records/s, {mbps:.1f}x in MB/s "
+            f"(target >= 4x); "
+            f"peak RSS while writing {peak / ours['frame_deep']:.2f}x the deep frame size, "
+            f"{peak / ours['rss_before_write']:.2f}x the process RSS holding the frame (target <= 1.2x)"
+        )
     print(json.dumps({"rows": args.rows, "folder": str(folder.parent), "results": results}))
 
 

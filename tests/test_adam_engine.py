@@ -42,8 +42,10 @@ SUBJECTS = {
     "G": ("IL12IV300", "2003-04-07", [(20, "SD"), (62, "PR"), (120, "CR"), (1642, "CR")], "CR"),
     "N": ("IL12SC200", "2003-05-05", [], "PD"),
 }
-ARMS = {code: f"IL-12 {dose} + Trastuzumab + Paclitaxel"
-        for code, dose in (("IL12IV100", "100 ng/kg IV"), ("IL12IV300", "300 ng/kg IV"), ("IL12SC200", "200 ng/kg SC"))}
+ARMS = {
+    code: f"IL-12 {dose} + Trastuzumab + Paclitaxel"
+    for code, dose in (("IL12IV100", "100 ng/kg IV"), ("IL12IV300", "300 ng/kg IV"), ("IL12SC200", "200 ng/kg SC"))
+}
 
 
 def _frame(rows: list[dict], domain: str) -> pd.DataFrame:
@@ -60,56 +62,199 @@ def sdtm_bundle() -> Bundle:
     dm, suppdm, ex, rs, ds, ae, suppae, lb = [], [], [], [], [], [], [], []
     for index, (subjid, (arm, first, responses, collected)) in enumerate(SUBJECTS.items()):
         usubjid = f"NCI84-001-{subjid}"
-        dm.append({"USUBJID": usubjid, "SUBJID": subjid, "SITEID": "001", "AGE": 50.0 + index, "AGEU": "YEARS",
-                   "SEX": "F", "RACE": "NOT REPORTED", "ETHNIC": "NOT REPORTED", "ARMCD": arm, "ARM": ARMS[arm],
-                   "ACTARMCD": arm, "ACTARM": ARMS[arm], "RFSTDTC": first})
-        for qnam, value in (("TUMTYPE", "BREAST"), ("HER2IHC", "3+"), ("KARNOFSK", "90"), ("METSITES", "2"),
-                            ("PRIORREG", "1"), ("PRIORPAC", "N")):
-            suppdm.append({"RDOMAIN": "DM", "USUBJID": usubjid, "IDVAR": "", "IDVARVAL": "", "QNAM": qnam,
-                           "QLABEL": qnam.title(), "QVAL": value})
+        dm.append(
+            {
+                "USUBJID": usubjid,
+                "SUBJID": subjid,
+                "SITEID": "001",
+                "AGE": 50.0 + index,
+                "AGEU": "YEARS",
+                "SEX": "F",
+                "RACE": "NOT REPORTED",
+                "ETHNIC": "NOT REPORTED",
+                "ARMCD": arm,
+                "ARM": ARMS[arm],
+                "ACTARMCD": arm,
+                "ACTARM": ARMS[arm],
+                "RFSTDTC": first,
+            }
+        )
+        for qnam, value in (
+            ("TUMTYPE", "BREAST"),
+            ("HER2IHC", "3+"),
+            ("KARNOFSK", "90"),
+            ("METSITES", "2"),
+            ("PRIORREG", "1"),
+            ("PRIORPAC", "N"),
+        ):
+            suppdm.append(
+                {
+                    "RDOMAIN": "DM",
+                    "USUBJID": usubjid,
+                    "IDVAR": "",
+                    "IDVARVAL": "",
+                    "QNAM": qnam,
+                    "QLABEL": qnam.title(),
+                    "QVAL": value,
+                }
+            )
         cycles = 2 if subjid in ("E", "N") else 3
         for cycle in range(cycles):
-            ex.append({"USUBJID": usubjid, "EXTRT": "PACLITAXEL", "EXDOSE": 175.0, "EXDOSU": "mg/m2",
-                       "EXSTDTC": _date(first, 21 * cycle), "EXENDTC": _date(first, 21 * cycle),
-                       "VISIT": f"CYCLE {cycle + 1} DAY 1", "VISITNUM": 100.0 * (cycle + 1) + 1})
-            ex.append({**ex[-1], "EXTRT": "TRASTUZUMAB", "EXDOSE": 2.0, "EXSTDTC": _date(first, 21 * cycle + 7),
-                       "EXENDTC": _date(first, 21 * cycle + 7), "VISIT": f"CYCLE {cycle + 1} DAY 8",
-                       "VISITNUM": 100.0 * (cycle + 1) + 8})
+            ex.append(
+                {
+                    "USUBJID": usubjid,
+                    "EXTRT": "PACLITAXEL",
+                    "EXDOSE": 175.0,
+                    "EXDOSU": "mg/m2",
+                    "EXSTDTC": _date(first, 21 * cycle),
+                    "EXENDTC": _date(first, 21 * cycle),
+                    "VISIT": f"CYCLE {cycle + 1} DAY 1",
+                    "VISITNUM": 100.0 * (cycle + 1) + 1,
+                }
+            )
+            ex.append(
+                {
+                    **ex[-1],
+                    "EXTRT": "TRASTUZUMAB",
+                    "EXDOSE": 2.0,
+                    "EXSTDTC": _date(first, 21 * cycle + 7),
+                    "EXENDTC": _date(first, 21 * cycle + 7),
+                    "VISIT": f"CYCLE {cycle + 1} DAY 8",
+                    "VISITNUM": 100.0 * (cycle + 1) + 8,
+                }
+            )
         for days, value in responses:
-            rs.append({"USUBJID": usubjid, "RSTESTCD": "OVRLRESP", "RSSTRESC": value, "RSDTC": _date(first, days),
-                       "VISIT": f"DAY {days + 1}", "VISITNUM": float(days + 1)})
-        rs.append({"USUBJID": usubjid, "RSTESTCD": "BESTRESP", "RSSTRESC": collected, "RSDTC": "", "VISIT": "",
-                   "VISITNUM": np.nan})
-        ds.append({"USUBJID": usubjid, "DSCAT": "DISPOSITION EVENT", "DSSCAT": "STUDY TREATMENT",
-                   "DSDECOD": "COMPLETED" if subjid == "A" else "PROGRESSIVE DISEASE", "DSTERM": "As collected",
-                   "DSSTDTC": _date(first, 60)})
-        ae.append({"USUBJID": usubjid, "AETERM": "tired", "AEDECOD": "Fatigue", "AEBODSYS": "General disorders",
-                   "AESER": "N", "AEREL": "POSSIBLE", "AEACN": "DOSE NOT CHANGED", "AEOUT": "RECOVERED/RESOLVED",
-                   "AETOXGR": "2", "AESTDTC": _date(first, 3), "AEENDTC": _date(first, 9)})
-        ae.append({"USUBJID": usubjid, "AETERM": "very tired", "AEDECOD": "Fatigue", "AEBODSYS": "General disorders",
-                   "AESER": "N", "AEREL": "POSSIBLE", "AEACN": "DOSE NOT CHANGED", "AEOUT": "RECOVERED/RESOLVED",
-                   "AETOXGR": "3" if subjid == "E" else "1", "AESTDTC": _date(first, 30), "AEENDTC": ""})
+            rs.append(
+                {
+                    "USUBJID": usubjid,
+                    "RSTESTCD": "OVRLRESP",
+                    "RSSTRESC": value,
+                    "RSDTC": _date(first, days),
+                    "VISIT": f"DAY {days + 1}",
+                    "VISITNUM": float(days + 1),
+                }
+            )
+        rs.append(
+            {
+                "USUBJID": usubjid,
+                "RSTESTCD": "BESTRESP",
+                "RSSTRESC": collected,
+                "RSDTC": "",
+                "VISIT": "",
+                "VISITNUM": np.nan,
+            }
+        )
+        ds.append(
+            {
+                "USUBJID": usubjid,
+                "DSCAT": "DISPOSITION EVENT",
+                "DSSCAT": "STUDY TREATMENT",
+                "DSDECOD": "COMPLETED" if subjid == "A" else "PROGRESSIVE DISEASE",
+                "DSTERM": "As collected",
+                "DSSTDTC": _date(first, 60),
+            }
+        )
+        ae.append(
+            {
+                "USUBJID": usubjid,
+                "AETERM": "tired",
+                "AEDECOD": "Fatigue",
+                "AEBODSYS": "General disorders",
+                "AESER": "N",
+                "AEREL": "POSSIBLE",
+                "AEACN": "DOSE NOT CHANGED",
+                "AEOUT": "RECOVERED/RESOLVED",
+                "AETOXGR": "2",
+                "AESTDTC": _date(first, 3),
+                "AEENDTC": _date(first, 9),
+            }
+        )
+        ae.append(
+            {
+                "USUBJID": usubjid,
+                "AETERM": "very tired",
+                "AEDECOD": "Fatigue",
+                "AEBODSYS": "General disorders",
+                "AESER": "N",
+                "AEREL": "POSSIBLE",
+                "AEACN": "DOSE NOT CHANGED",
+                "AEOUT": "RECOVERED/RESOLVED",
+                "AETOXGR": "3" if subjid == "E" else "1",
+                "AESTDTC": _date(first, 30),
+                "AEENDTC": "",
+            }
+        )
         if subjid == "E":
-            suppae.append({"RDOMAIN": "AE", "USUBJID": usubjid, "IDVAR": "AESEQ", "IDVARVAL": "2", "QNAM": "AEDLT",
-                           "QLABEL": "Dose-Limiting Toxicity", "QVAL": "Y"})
+            suppae.append(
+                {
+                    "RDOMAIN": "AE",
+                    "USUBJID": usubjid,
+                    "IDVAR": "AESEQ",
+                    "IDVARVAL": "2",
+                    "QNAM": "AEDLT",
+                    "QLABEL": "Dose-Limiting Toxicity",
+                    "QVAL": "Y",
+                }
+            )
         peak = {"A": "363", "B": "285", "G": "1448"}.get(subjid, "<10")
         for days, value in ((0, "<10"), (22, peak), (25, "<10")):
-            lb.append({"USUBJID": usubjid, "LBTESTCD": "IFNG", "LBTEST": "Interferon Gamma", "LBCAT": "CYTOKINE",
-                       "LBSTRESC": value, "LBSTRESN": float(value) if value[0] != "<" else np.nan,
-                       "LBSTRESU": "pg/mL", "LBSTNRLO": np.nan, "LBSTNRHI": np.nan, "LBNRIND": "", "LBTOXGR": "",
-                       "LBSTAT": "", "LBDTC": _date(first, days) + "T08:00", "VISIT": f"DAY {days + 1}",
-                       "VISITNUM": float(days + 1)})
-        lb.append({"USUBJID": usubjid, "LBTESTCD": "IFNG", "LBTEST": "Interferon Gamma", "LBCAT": "CYTOKINE",
-                   "LBSTRESC": "", "LBSTRESN": np.nan, "LBSTRESU": "", "LBSTNRLO": np.nan, "LBSTNRHI": np.nan,
-                   "LBNRIND": "", "LBTOXGR": "", "LBSTAT": "NOT DONE", "LBDTC": _date(first, 29),
-                   "VISIT": "DAY 30", "VISITNUM": 30.0})
-    frames = {"DM": _frame(dm, "DM"), "SUPPDM": _frame(suppdm, "SUPPDM"), "EX": _frame(ex, "EX"),
-              "RS": _frame(rs, "RS"), "DS": _frame(ds, "DS"), "AE": _frame(ae, "AE"),
-              "SUPPAE": _frame(suppae, "SUPPAE"), "LB": _frame(lb, "LB")}
+            lb.append(
+                {
+                    "USUBJID": usubjid,
+                    "LBTESTCD": "IFNG",
+                    "LBTEST": "Interferon Gamma",
+                    "LBCAT": "CYTOKINE",
+                    "LBSTRESC": value,
+                    "LBSTRESN": float(value) if value[0] != "<" else np.nan,
+                    "LBSTRESU": "pg/mL",
+                    "LBSTNRLO": np.nan,
+                    "LBSTNRHI": np.nan,
+                    "LBNRIND": "",
+                    "LBTOXGR": "",
+                    "LBSTAT": "",
+                    "LBDTC": _date(first, days) + "T08:00",
+                    "VISIT": f"DAY {days + 1}",
+                    "VISITNUM": float(days + 1),
+                }
+            )
+        lb.append(
+            {
+                "USUBJID": usubjid,
+                "LBTESTCD": "IFNG",
+                "LBTEST": "Interferon Gamma",
+                "LBCAT": "CYTOKINE",
+                "LBSTRESC": "",
+                "LBSTRESN": np.nan,
+                "LBSTRESU": "",
+                "LBSTNRLO": np.nan,
+                "LBSTNRHI": np.nan,
+                "LBNRIND": "",
+                "LBTOXGR": "",
+                "LBSTAT": "NOT DONE",
+                "LBDTC": _date(first, 29),
+                "VISIT": "DAY 30",
+                "VISITNUM": 30.0,
+            }
+        )
+    frames = {
+        "DM": _frame(dm, "DM"),
+        "SUPPDM": _frame(suppdm, "SUPPDM"),
+        "EX": _frame(ex, "EX"),
+        "RS": _frame(rs, "RS"),
+        "DS": _frame(ds, "DS"),
+        "AE": _frame(ae, "AE"),
+        "SUPPAE": _frame(suppae, "SUPPAE"),
+        "LB": _frame(lb, "LB"),
+    }
     metas = {name: sdtm_dataset(name) for name in frames}
     datasets = {name: BuiltDataset(frame=frames[name], meta=metas[name]) for name in frames}
-    metadata = StudyMetadata(study_oid="NCI84", study_name="NCI84", description="fixture", protocol_name="NCI84",
-                             datasets=tuple(metas.values()))
+    metadata = StudyMetadata(
+        study_oid="NCI84",
+        study_name="NCI84",
+        description="fixture",
+        protocol_name="NCI84",
+        datasets=tuple(metas.values()),
+    )
     return Bundle(standard="SDTM", datasets=datasets, metadata=metadata)
 
 
@@ -122,7 +267,7 @@ def by_subject(frame: pd.DataFrame, column: str, where: dict | None = None) -> d
     rows = frame
     for name, value in (where or {}).items():
         rows = rows[rows[name] == value]
-    return dict(zip(rows["USUBJID"].str[-1], rows[column]))
+    return dict(zip(rows["USUBJID"].str[-1], rows[column], strict=False))
 
 
 def test_the_five_datasets_with_frames_matching_their_metadata(adam):
@@ -208,7 +353,7 @@ def test_adae_flags(adam):
 
 def test_adlb_ifng_peak_and_baseline(adam):
     adlb = adam.datasets["ADLB"].frame
-    assert "" not in adlb["AVALC"].tolist()          # the NOT DONE record is left out
+    assert "" not in adlb["AVALC"].tolist()  # the NOT DONE record is left out
     ifng = adlb[adlb["PARAMCD"] == "IFNG"]
     peaks = ifng.groupby(ifng["USUBJID"].str[-1])["AVAL"].max()
     assert peaks.fillna(0).to_dict() == {"A": 363.0, "B": 285.0, "E": 0.0, "G": 1448.0, "N": 0.0}

@@ -8,7 +8,6 @@ import csv
 
 import numpy as np
 import pytest
-
 from conftest import ROOT
 
 # Define-XML CT "Dictionary Name" (codelist C66788): the values ExternalCodeList/@Dictionary may take.

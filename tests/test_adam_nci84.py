@@ -15,16 +15,26 @@ from sdtmify.reproducible import build_timestamp
 
 # patient: (HER2, IL-12 dose, cycles received, best response, duration of response or SD (d), ongoing, peak IFN-g)
 TABLE3 = {
-    "A": ("3+", 100, 18, "SD", 475, False, 363), "B": ("3+", 100, 15, "PR", 329, False, 285),
-    "C": ("3+", 100, 6, "PR", 128, False, 686), "D": ("3+", 300, 3, "SD", 143, False, 174),
-    "E": ("3+", 300, 2, "PD", None, False, 0), "F": ("2+", 300, 3, "PD", None, False, 0),
-    "G": ("3+", 300, 3, "CR", 1643, True, 1448), "H": ("2+", 300, 6, "SD", 126, False, 124),
-    "I": ("2+", 300, 12, "PR", 303, False, 1612), "J": ("3+", 200, 3, "PD", None, False, 0),
-    "K": ("2+", 200, 3, "SD", 100, False, 183), "L": ("2+", 200, 3, "PD", None, False, 0),
-    "M": ("2+", 200, 15, "SD", 435, False, 331), "N": ("2+", 200, 2, "PD", None, False, 0),
-    "O": ("2+", 200, 3, "PD", None, False, 0), "P": ("3+", 200, 2, "PD", None, False, 0),
-    "Q": ("2+", 200, 9, "SD", 191, False, 128), "R": ("2+", 200, 3, "PD", None, False, 0),
-    "S": ("2+", 200, 3, "PD", None, False, 0), "T": ("3+", 200, 8, "PR", 177, False, 262),
+    "A": ("3+", 100, 18, "SD", 475, False, 363),
+    "B": ("3+", 100, 15, "PR", 329, False, 285),
+    "C": ("3+", 100, 6, "PR", 128, False, 686),
+    "D": ("3+", 300, 3, "SD", 143, False, 174),
+    "E": ("3+", 300, 2, "PD", None, False, 0),
+    "F": ("2+", 300, 3, "PD", None, False, 0),
+    "G": ("3+", 300, 3, "CR", 1643, True, 1448),
+    "H": ("2+", 300, 6, "SD", 126, False, 124),
+    "I": ("2+", 300, 12, "PR", 303, False, 1612),
+    "J": ("3+", 200, 3, "PD", None, False, 0),
+    "K": ("2+", 200, 3, "SD", 100, False, 183),
+    "L": ("2+", 200, 3, "PD", None, False, 0),
+    "M": ("2+", 200, 15, "SD", 435, False, 331),
+    "N": ("2+", 200, 2, "PD", None, False, 0),
+    "O": ("2+", 200, 3, "PD", None, False, 0),
+    "P": ("3+", 200, 2, "PD", None, False, 0),
+    "Q": ("2+", 200, 9, "SD", 191, False, 128),
+    "R": ("2+", 200, 3, "PD", None, False, 0),
+    "S": ("2+", 200, 3, "PD", None, False, 0),
+    "T": ("3+", 200, 8, "PR", 177, False, 262),
     "U": ("2+", 200, 3, "PD", None, False, 0),
 }
 ADAM = ("ADAE", "ADLB", "ADRS", "ADSL", "ADTTE")
@@ -50,7 +60,7 @@ def read(folder, name: str) -> tuple[pd.DataFrame, object]:
 
 
 def per_subject(frame: pd.DataFrame, column: str) -> dict:
-    return dict(zip(frame["SUBJID"], frame[column]))
+    return dict(zip(frame["SUBJID"], frame[column], strict=False))
 
 
 def test_adsl_reproduces_table3_subject_values(built):
@@ -96,7 +106,7 @@ def test_adtte_durrsd_equals_table3_days(built):
     expected = {p: float(row[4]) for p, row in TABLE3.items() if row[4] is not None}
     assert per_subject(durrsd, "AVAL") == expected
     censored = {p for p, c in per_subject(durrsd, "CNSR").items() if c == 1}
-    assert censored == {"G", "D"}        # G ongoing CR (1,643+), D lost to follow-up
+    assert censored == {"G", "D"}  # G ongoing CR (1,643+), D lost to follow-up
     assert (durrsd["AVAL"] == durrsd["ADT"] - durrsd["STARTDT"] + 1).all()
     pfs = adtte[adtte["PARAMCD"] == "PFS"]
     assert len(pfs) == 21 and per_subject(pfs, "AVAL")["A"] == 475.0
@@ -112,8 +122,9 @@ def test_adlb_ifng_maximum_equals_table3_peaks(built):
     assert peaks == {p: float(row[6]) for p, row in TABLE3.items()}
     below = ifng[ifng["AVALC"].str.startswith("<")]
     assert below["AVAL"].isna().all() and set(below["AVALC"]) == {"<10"}
-    assert {"IFNG", "TNF", "CXCL10", "CXCL9", "INTLK8", "MIP1A", "RANTES", "WBC", "NEUT", "HGB", "PLAT"} \
-        <= set(adlb["PARAMCD"])
+    assert {"IFNG", "TNF", "CXCL10", "CXCL9", "INTLK8", "MIP1A", "RANTES", "WBC", "NEUT", "HGB", "PLAT"} <= set(
+        adlb["PARAMCD"]
+    )
 
 
 def test_no_study_day_zero_anywhere(built):
@@ -152,9 +163,11 @@ def test_xpt_matches_in_memory_frames_and_lineage_points_to_sdtm(built):
 
 def test_r_haven_reads_adsl_and_adtte(built, rscript):
     folder = built[1]
-    script = (f'library(haven); a <- read_xpt("{folder / "adsl.xpt"}"); t <- read_xpt("{folder / "adtte.xpt"}");'
-              'd <- t[t$PARAMCD == "DURRSD", ]; cat(nrow(a), sum(a$BOR == "PR"), format(a$TRTSDT[1]),'
-              'attr(a$TRTSDT, "format.sas"), sum(d$AVAL), sep = "|")')
+    script = (
+        f'library(haven); a <- read_xpt("{folder / "adsl.xpt"}"); t <- read_xpt("{folder / "adtte.xpt"}");'
+        'd <- t[t$PARAMCD == "DURRSD", ]; cat(nrow(a), sum(a$BOR == "PR"), format(a$TRTSDT[1]),'
+        'attr(a$TRTSDT, "format.sas"), sum(d$AVAL), sep = "|")'
+    )
     out = subprocess.run([rscript, "-e", script], capture_output=True, text=True, check=True).stdout
     adsl, _ = read(folder, "ADSL")
     first = (pd.Timestamp("1960-01-01") + pd.Timedelta(days=adsl["TRTSDT"].iloc[0])).strftime("%Y-%m-%d")

@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_adam_engine import FakeStudy, sdtm_bundle
 
 from sdtmify.adam.engine import build_adam
 from sdtmify.adam.steps import STEPS
 from sdtmify.errors import InputError
-from test_adam_engine import FakeStudy, sdtm_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 ADAM = ROOT / "mappings" / "NCI84" / "adam"
@@ -40,8 +40,10 @@ def line_of(file: str, text: str) -> int:
 
 def test_misspelt_top_level_key(tmp_path):
     message = broken(tmp_path, "adsl.yaml", "label: Subject", "labl: Subject")
-    assert message == (f"mappings/STUDY/adam/adsl.yaml:{line_of('adsl.yaml', 'label: Subject')}: "
-                       "unknown key 'labl' (did you mean 'label'?)")
+    assert message == (
+        f"mappings/STUDY/adam/adsl.yaml:{line_of('adsl.yaml', 'label: Subject')}: "
+        "unknown key 'labl' (did you mean 'label'?)"
+    )
 
 
 def test_unknown_derivation_suggests_the_close_one(tmp_path):
@@ -61,63 +63,82 @@ def test_misspelt_derivation_argument(tmp_path):
 def test_negative_interval_is_refused(tmp_path):
     message = broken(tmp_path, "adrs.yaml", "sd_min_days: 42", "sd_min_days: -1")
     line = line_of("adrs.yaml", "sd_min_days")
-    assert message == (f"mappings/STUDY/adam/adrs.yaml:{line} steps[1].derive_param_bor.sd_min_days: "
-                       "-1 is less than the minimum of 0")
+    assert message == (
+        f"mappings/STUDY/adam/adrs.yaml:{line} steps[1].derive_param_bor.sd_min_days: -1 is less than the minimum of 0"
+    )
 
 
 def test_variable_that_no_step_derives(tmp_path):
     message = broken(tmp_path, "adsl.yaml", "  - SAFFL\n", "  - SAFFL\n  - ITTFL\n")
     line = line_of("adsl.yaml", "  - SAFFL") + 1
-    assert message == (f"mappings/STUDY/adam/adsl.yaml:{line} variables.ITTFL: ITTFL is not derived by any step; "
-                       "add a step that derives it or remove it from 'variables'")
+    assert message == (
+        f"mappings/STUDY/adam/adsl.yaml:{line} variables.ITTFL: ITTFL is not derived by any step; "
+        "add a step that derives it or remove it from 'variables'"
+    )
 
 
 def test_sponsor_variable_needs_label_and_type(tmp_path):
     declared = '{name: CYCLESN, label: "Number of Treatment Cycles Received", type: Num, data_type: integer}'
     message = broken(tmp_path, "adsl.yaml", declared, "CYCLESN")
-    assert message == (f"mappings/STUDY/adam/adsl.yaml:{line_of('adsl.yaml', declared)} variables.CYCLESN: CYCLESN is "
-                       "not an ADaMIG ADSL variable and has no predecessor to take its metadata from; give it a "
-                       "label and a type (Char or Num)")
+    assert message == (
+        f"mappings/STUDY/adam/adsl.yaml:{line_of('adsl.yaml', declared)} variables.CYCLESN: CYCLESN is "
+        "not an ADaMIG ADSL variable and has no predecessor to take its metadata from; give it a "
+        "label and a type (Char or Num)"
+    )
 
 
 def test_variable_listed_twice(tmp_path):
     message = broken(tmp_path, "adsl.yaml", "  - SAFFL\n", "  - SAFFL\n  - SAFFL\n")
     line = line_of("adsl.yaml", "  - SAFFL")
-    assert message == (f"mappings/STUDY/adam/adsl.yaml:{line + 1} variables[23]: variable SAFFL is listed twice "
-                       f"(first on line {line}); keep one")
+    assert message == (
+        f"mappings/STUDY/adam/adsl.yaml:{line + 1} variables[23]: variable SAFFL is listed twice "
+        f"(first on line {line}); keep one"
+    )
 
 
 def test_qnam_absent_from_supp(tmp_path):
     message = broken(tmp_path, "adsl.yaml", "KARNSCR: KARNOFSK", "KARNSCR: KARNOF")
     line = line_of("adsl.yaml", "- derive_vars_supp:")
-    assert message.startswith(f"mappings/STUDY/adam/adsl.yaml:{line} steps[1].derive_vars_supp: "
-                              "derive_vars_supp(SUPPDM): no SUPPDM record has QNAM KARNOF; QNAMs present: ")
+    assert message.startswith(
+        f"mappings/STUDY/adam/adsl.yaml:{line} steps[1].derive_vars_supp: "
+        "derive_vars_supp(SUPPDM): no SUPPDM record has QNAM KARNOF; QNAMs present: "
+    )
 
 
 def test_missing_sdtm_variable_names_what_exists(tmp_path):
     message = broken(tmp_path, "adrs.yaml", "date_var: RSDTC", "date_var: RSDATE")
-    assert "adrs.yaml:" in message and "RS has no variable RSDATE; derive it in an earlier step or name one of: " \
-        "STUDYID, DOMAIN, USUBJID, RSTESTCD, RSSTRESC, RSDTC" in message
+    assert (
+        "adrs.yaml:" in message
+        and "RS has no variable RSDATE; derive it in an earlier step or name one of: "
+        "STUDYID, DOMAIN, USUBJID, RSTESTCD, RSSTRESC, RSDTC"
+        in message
+    )
 
 
 def test_num_variable_holding_text(tmp_path):
     declared = '{name: TRT01RTE, label: "Planned IL-12 Route", type: Char}'
     message = broken(tmp_path, "adsl.yaml", declared, declared.replace("Char", "Num"))
-    assert message == (f"mappings/STUDY/adam/adsl.yaml:{line_of('adsl.yaml', declared)} variables.TRT01RTE: TRT01RTE "
-                       "is Num but holds text such as 'IV'; declare it Char or derive a number")
+    assert message == (
+        f"mappings/STUDY/adam/adsl.yaml:{line_of('adsl.yaml', declared)} variables.TRT01RTE: TRT01RTE "
+        "is Num but holds text such as 'IV'; declare it Char or derive a number"
+    )
 
 
 def test_cycle_between_datasets(tmp_path):
     folder = tmp_path / "mappings" / "STUDY"
     shutil.copytree(ADAM, folder / "adam")
     for file, anchor, extra in (
-            ("adae.yaml", "  - derive_vars_dt:", "  - derive_var_merged_exist_flag: {from: ADLB, new_var: LBFL}\n"),
-            ("adlb.yaml", "  - derive_var_base: {}\n", "  - derive_var_merged_exist_flag: {from: ADAE, new_var: AEFL}\n")):
+        ("adae.yaml", "  - derive_vars_dt:", "  - derive_var_merged_exist_flag: {from: ADLB, new_var: LBFL}\n"),
+        ("adlb.yaml", "  - derive_var_base: {}\n", "  - derive_var_merged_exist_flag: {from: ADAE, new_var: AEFL}\n"),
+    ):
         path = folder / "adam" / file
         text = path.read_text(encoding="utf-8")
         path.write_text(text.replace(anchor, extra + anchor, 1), encoding="utf-8")
-    with pytest.raises(InputError, match=r"adae.yaml:\d+ steps\[\d\]: derive_var_merged_exist_flag reads ADLB, which "
-                                         r"is waiting for ADAE: the datasets depend on each other in a cycle"):
+    with pytest.raises(
+        InputError,
+        match=r"adae.yaml:\d+ steps\[\d\]: derive_var_merged_exist_flag reads ADLB, which "
+        r"is waiting for ADAE: the datasets depend on each other in a cycle",
+    ):
         build_adam(FakeStudy(folder), sdtm_bundle())
 
 
@@ -143,8 +164,10 @@ def test_analysis_results_file_is_left_to_the_define_writer(tmp_path):
 
 def test_required_adamig_variable_must_be_declared(tmp_path):
     message = broken(tmp_path, "adsl.yaml", "  - SITEID\n", "")
-    assert message == (f"mappings/STUDY/adam/adsl.yaml:{line_of('adsl.yaml', 'variables:')} variables: SITEID is "
-                       "required in every ADaMIG ADSL dataset; add it to 'variables'")
+    assert message == (
+        f"mappings/STUDY/adam/adsl.yaml:{line_of('adsl.yaml', 'variables:')} variables: SITEID is "
+        "required in every ADaMIG ADSL dataset; add it to 'variables'"
+    )
 
 
 def test_check_specs_reports_every_broken_file_without_building(tmp_path):
@@ -153,8 +176,10 @@ def test_check_specs_reports_every_broken_file_without_building(tmp_path):
     assert check_specs(ADAM) == []
     folder = tmp_path / "mappings" / "STUDY" / "adam"
     shutil.copytree(ADAM, folder)
-    for name, old, new in (("adsl.yaml", "label: Subject", "labl: Subject"),
-                           ("adrs.yaml", "sd_min_days: 42", "sd_min_days: soon")):
+    for name, old, new in (
+        ("adsl.yaml", "label: Subject", "labl: Subject"),
+        ("adrs.yaml", "sd_min_days: 42", "sd_min_days: soon"),
+    ):
         path = folder / name
         path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
     messages = check_specs(folder)
@@ -166,12 +191,14 @@ def test_check_specs_reports_every_broken_file_without_building(tmp_path):
 def test_parameter_codes_of_the_response_steps_are_required(tmp_path):
     message = broken(tmp_path, "adrs.yaml", "      bor_paramcd: BOR\n      paramcd: RSP", "      paramcd: RSP")
     line = line_of("adrs.yaml", "- derive_param_rsp:")
-    assert message == (f"mappings/STUDY/adam/adrs.yaml:{line} steps[3].derive_param_rsp: missing required key "
-                       f"'bor_paramcd'")
+    assert message == (
+        f"mappings/STUDY/adam/adrs.yaml:{line} steps[3].derive_param_rsp: missing required key 'bor_paramcd'"
+    )
 
 
 def test_confirmation_requires_the_confirmation_interval(tmp_path):
     message = broken(tmp_path, "adrs.yaml", "confirmation: false", "confirmation: true")
     line = line_of("adrs.yaml", "- derive_param_bor:")
-    assert message == (f"mappings/STUDY/adam/adrs.yaml:{line} steps[1].derive_param_bor: missing required key "
-                       f"'confirm_days'")
+    assert message == (
+        f"mappings/STUDY/adam/adrs.yaml:{line} steps[1].derive_param_bor: missing required key 'confirm_days'"
+    )

@@ -7,10 +7,9 @@ import shutil
 
 import pyreadstat
 import pytest
+from conftest import ROOT
 from lxml import etree
 from openpyxl import load_workbook
-
-from conftest import ROOT
 
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
 DATASET_LABEL = "Subject-Level Analysis (Sponsor Wording)"
@@ -32,8 +31,9 @@ def project(tmp_path, monkeypatch):
     """A copy of NCI84 (its YAML and source tables) as the project, with its spec workbook exported."""
     from sdtmify.metadata.spec_xlsx import write_workbook
 
-    shutil.copytree(ROOT / "mappings" / "NCI84", tmp_path / "mappings" / "NCI84",
-                    ignore=shutil.ignore_patterns("generator", "spec"))
+    shutil.copytree(
+        ROOT / "mappings" / "NCI84", tmp_path / "mappings" / "NCI84", ignore=shutil.ignore_patterns("generator", "spec")
+    )
     monkeypatch.setenv("SDTMIFY_HOME", str(tmp_path))
     _, sdtm, adam = _build()
     workbook = write_workbook({"SDTM": sdtm.metadata, "ADaM": adam.metadata}, tmp_path / "spec.xlsx")
@@ -72,10 +72,12 @@ def test_edited_adsl_labels_reach_the_xpt_and_define_xml(project):
     assert meta.column_names_to_labels["TUMTYPE"] == VARIABLE_LABEL
     assert meta.column_names_to_labels["HER2IHC"] == adam.datasets["ADSL"].meta.variable("HER2IHC").label != ""
     define = etree.parse(str(out / "define.xml"))
-    (dataset_text,) = define.xpath("//odm:ItemGroupDef[@OID='IG.ADSL']/odm:Description/odm:TranslatedText/text()",
-                                   namespaces=NS)
-    (variable_text,) = define.xpath("//odm:ItemDef[@OID='IT.ADSL.TUMTYPE']/odm:Description/odm:TranslatedText/text()",
-                                    namespaces=NS)
+    (dataset_text,) = define.xpath(
+        "//odm:ItemGroupDef[@OID='IG.ADSL']/odm:Description/odm:TranslatedText/text()", namespaces=NS
+    )
+    (variable_text,) = define.xpath(
+        "//odm:ItemDef[@OID='IT.ADSL.TUMTYPE']/odm:Description/odm:TranslatedText/text()", namespaces=NS
+    )
     assert (dataset_text, variable_text) == (DATASET_LABEL, VARIABLE_LABEL)
 
 

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow
 def _digests(folder: Path) -> dict[str, str]:
     return {
         str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*")) if path.is_file()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
     }
 
 
@@ -35,8 +36,13 @@ def two_builds(nci84_output, tmp_path_factory):
     second = tmp_path_factory.mktemp("second") / "NCI84"
     env = {**os.environ, "PYTHONHASHSEED": "4321"}
     env.pop("SOURCE_DATE_EPOCH", None)
-    done = subprocess.run([sys.executable, "-m", "sdtmify.cli", "-q", "build", "--study", "NCI84", "--out", str(second)],
-                          cwd=ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "sdtmify.cli", "-q", "build", "--study", "NCI84", "--out", str(second)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     return first, second, [first_result]
 
@@ -57,8 +63,15 @@ def test_build_writes_every_stage(two_builds):
         assert f"sdtm/dataset-json/{dataset}.json" in names
     for dataset in ("adsl", "adrs", "adtte", "adae", "adlb"):
         assert f"adam/{dataset}.xpt" in names
-    for needed in ("sdtm/define.xml", "adam/define.xml", "sdtm/define.html", "metadata/sdtm.json",
-                   "lineage/dm.csv", "validation/validation.json", "report/comparison.csv"):
+    for needed in (
+        "sdtm/define.xml",
+        "adam/define.xml",
+        "sdtm/define.html",
+        "metadata/sdtm.json",
+        "lineage/dm.csv",
+        "validation/validation.json",
+        "report/comparison.csv",
+    ):
         assert needed in names
     assert results[0].exit_code == 0, results[0].summary()
     assert results[0].report_mismatches == 0

@@ -3,17 +3,16 @@ gives back the SAS-written original byte for byte."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
+from xpt_reference import CP1252, FILES
+from xpt_reference import reference as _reference
 
 from sdtmify.cli import main
 from sdtmify.errors import InputError
 from sdtmify.readers import read_dataset
 from sdtmify.writers.convert import convert
-
-from xpt_reference import CP1252, FILES, reference as _reference
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -58,13 +57,17 @@ def test_xpt_to_csv_keeps_values(shared, tmp_path):
     assert csv.read_text().splitlines()[1].startswith("CDISCPILOT01,01-701-1015,1015,701,701,Placebo,Placebo,0,")
     for var in dataset.variables:
         if meta.variable(var.name).type == "Num":
-            assert np.array_equal(back[var.name], pd.to_numeric(frame[var.name].replace("", np.nan)),
-                                  equal_nan=True), var.name
+            assert np.array_equal(back[var.name], pd.to_numeric(frame[var.name].replace("", np.nan)), equal_nan=True), (
+                var.name
+            )
         else:
             assert back[var.name].tolist() == frame[var.name].tolist(), var.name
     # CSV states no types: digit-only identifiers such as SUBJID "1015" come back as numbers.
-    assert (meta.variable("SUBJID").type, meta.variable("USUBJID").type, meta.variable("AGE").type) == \
-        ("Num", "Char", "Num")
+    assert (meta.variable("SUBJID").type, meta.variable("USUBJID").type, meta.variable("AGE").type) == (
+        "Num",
+        "Char",
+        "Num",
+    )
 
 
 def test_csv_to_xpt_uses_longest_value_and_keeps_leading_zero_ids_as_text(tmp_path):
@@ -72,8 +75,11 @@ def test_csv_to_xpt_uses_longest_value_and_keeps_leading_zero_ids_as_text(tmp_pa
     source.write_text("USUBJID,SITEID,AGE\nNCI84-001,007,54\nNCI84-0002,012,\n")
     target = convert(source, tmp_path / "dm.xpt")
     frame, dataset = read_dataset(target)
-    assert [(v.name, v.type, v.length) for v in dataset.variables] == \
-           [("USUBJID", "Char", 10), ("SITEID", "Char", 3), ("AGE", "Num", 8)]
+    assert [(v.name, v.type, v.length) for v in dataset.variables] == [
+        ("USUBJID", "Char", 10),
+        ("SITEID", "Char", 3),
+        ("AGE", "Num", 8),
+    ]
     assert frame["SITEID"].tolist() == ["007", "012"]
     assert frame["AGE"].tolist()[0] == 54.0 and np.isnan(frame["AGE"].tolist()[1])
     assert dataset.name == "DM"
@@ -90,10 +96,15 @@ def test_json_to_json_keeps_study_attributes(tmp_path):
     from sdtmify.metadata.model import Dataset, StudyMetadata, Variable
     from sdtmify.writers.datasetjson import write_dataset_json
 
-    dataset = Dataset(name="DM", label="Demographics", purpose="Tabulation",
-                      variables=(Variable("AGE", "Age", "Num", 8, "integer", 1),))
-    source = write_dataset_json(pd.DataFrame({"AGE": [54.0]}), dataset, tmp_path / "dm.json",
-                                metadata=StudyMetadata("S.1", "S", "", "P"))
+    dataset = Dataset(
+        name="DM",
+        label="Demographics",
+        purpose="Tabulation",
+        variables=(Variable("AGE", "Age", "Num", 8, "integer", 1),),
+    )
+    source = write_dataset_json(
+        pd.DataFrame({"AGE": [54.0]}), dataset, tmp_path / "dm.json", metadata=StudyMetadata("S.1", "S", "", "P")
+    )
     target = convert(source, tmp_path / "dm.ndjson")
     back, meta = read_dataset(target)
     assert back["AGE"].tolist() == [54.0] and meta.label == "Demographics"

@@ -47,38 +47,51 @@ def assert_valid(validator, path: Path) -> dict:
 
 
 ADSL = Dataset(
-    name="ADSL", label="Subject-Level Analysis Dataset", purpose="Analysis", keys=("STUDYID", "USUBJID"),
+    name="ADSL",
+    label="Subject-Level Analysis Dataset",
+    purpose="Analysis",
+    keys=("STUDYID", "USUBJID"),
     variables=(
         Variable("STUDYID", "Study Identifier", "Char", 8, "text", 1),
         Variable("USUBJID", "Unique Subject Identifier", "Char", 12, "text", 2),
         Variable("AGE", "Age", "Num", 8, "integer", 3),
         Variable("HEIGHTBL", "Baseline Height (cm)", "Num", 8, "float", 4, format="8.1"),
         Variable("TRTSDT", "Date of First Exposure to Treatment", "Num", 8, "integer", 5, format="DATE9."),
-        Variable("TRTSDTM", "Datetime of First Exposure to Treatment", "Num", 8, "integer", 6,
-                 format="DATETIME20."),
+        Variable("TRTSDTM", "Datetime of First Exposure to Treatment", "Num", 8, "integer", 6, format="DATETIME20."),
         Variable("SAFFL", "Safety Population Flag", "Char", 1, "text", 7),
-    ))
+    ),
+)
 METADATA = StudyMetadata(study_oid="STUDY.NCI84", study_name="NCI84", description="", protocol_name="84")
 
 
 @pytest.fixture(scope="module")
 def adsl() -> pd.DataFrame:
-    return pd.DataFrame({
-        "STUDYID": ["NCI84"] * 4,
-        "USUBJID": ["NCI84-001", "NCI84-002", "NCI84-003", "NCI84-\u00e9"],
-        "AGE": [54.0, 61.0, np.nan, 70.0],
-        "HEIGHTBL": [170.2, np.nan, 0.1, -0.0],
-        "TRTSDT": [19725.0, np.nan, 0.0, -1.0],
-        "TRTSDTM": [60.0, 19725 * 86400.0 + 3723, np.nan, -1.0],
-        "SAFFL": ["Y", "", None, "N"],
-    })
+    return pd.DataFrame(
+        {
+            "STUDYID": ["NCI84"] * 4,
+            "USUBJID": ["NCI84-001", "NCI84-002", "NCI84-003", "NCI84-\u00e9"],
+            "AGE": [54.0, 61.0, np.nan, 70.0],
+            "HEIGHTBL": [170.2, np.nan, 0.1, -0.0],
+            "TRTSDT": [19725.0, np.nan, 0.0, -1.0],
+            "TRTSDTM": [60.0, 19725 * 86400.0 + 3723, np.nan, -1.0],
+            "SAFFL": ["Y", "", None, "N"],
+        }
+    )
 
 
 @pytest.mark.parametrize("ndjson", [False, True])
 def test_dataset_json_is_valid_and_carries_the_metadata(validator, tmp_path, adsl, ndjson):
-    path = write_dataset_json(adsl, ADSL, tmp_path / f"adsl.{'ndjson' if ndjson else 'json'}",
-                              metadata=METADATA, ndjson=ndjson, created=STAMP, modified=STAMP, standard="ADaM",
-                              metadata_ref="../define.xml")
+    path = write_dataset_json(
+        adsl,
+        ADSL,
+        tmp_path / f"adsl.{'ndjson' if ndjson else 'json'}",
+        metadata=METADATA,
+        ndjson=ndjson,
+        created=STAMP,
+        modified=STAMP,
+        standard="ADaM",
+        metadata_ref="../define.xml",
+    )
     doc = assert_valid(validator, path)
     assert doc["datasetJSONVersion"] == "1.1.0"
     assert doc["datasetJSONCreationDateTime"] == doc["dbLastModifiedDateTime"] == "2026-03-04T05:06:07"
@@ -87,8 +100,14 @@ def test_dataset_json_is_valid_and_carries_the_metadata(validator, tmp_path, ads
     assert doc["metaDataRef"] == "../define.xml"
     columns = {c["name"]: c for c in doc["columns"]}
     assert [c["itemOID"] for c in doc["columns"]] == [oids.item_oid("ADSL", v.name) for v in ADSL.variables]
-    assert columns["STUDYID"] == {"itemOID": "IT.ADSL.STUDYID", "name": "STUDYID", "label": "Study Identifier",
-                                  "dataType": "string", "length": 8, "keySequence": 1}
+    assert columns["STUDYID"] == {
+        "itemOID": "IT.ADSL.STUDYID",
+        "name": "STUDYID",
+        "label": "Study Identifier",
+        "dataType": "string",
+        "length": 8,
+        "keySequence": 1,
+    }
     assert columns["USUBJID"]["keySequence"] == 2
     assert columns["AGE"]["dataType"] == "integer" and "length" not in columns["AGE"]
     assert (columns["HEIGHTBL"]["dataType"], columns["HEIGHTBL"]["displayFormat"]) == ("double", "8.1")
@@ -106,8 +125,9 @@ def test_dataset_json_is_valid_and_carries_the_metadata(validator, tmp_path, ads
 def test_chunked_records_give_identical_files(tmp_path, adsl):
     for ndjson in (False, True):
         one = write_dataset_json(adsl, ADSL, tmp_path / "a.json", ndjson=ndjson, created=STAMP).read_bytes()
-        many = write_dataset_json(adsl, ADSL, tmp_path / "b.json", ndjson=ndjson, created=STAMP,
-                                  chunk_rows=1).read_bytes()
+        many = write_dataset_json(
+            adsl, ADSL, tmp_path / "b.json", ndjson=ndjson, created=STAMP, chunk_rows=1
+        ).read_bytes()
         assert one == many
 
 
@@ -116,24 +136,34 @@ def test_read_back_gives_the_same_values_and_metadata(tmp_path, adsl):
         path = write_dataset_json(adsl, ADSL, tmp_path / f"adsl.{suffix}", ndjson=suffix == "ndjson")
         back, meta = read_dataset(path)
         assert meta.keys == ("STUDYID", "USUBJID") and meta.label == ADSL.label
-        assert [(v.name, v.type, v.length, v.format) for v in meta.variables] == \
-               [(v.name, v.type, v.length, v.format) for v in ADSL.variables]
+        assert [(v.name, v.type, v.length, v.format) for v in meta.variables] == [
+            (v.name, v.type, v.length, v.format) for v in ADSL.variables
+        ]
         expected = adsl.copy()
         expected["SAFFL"] = expected["SAFFL"].fillna("")
         pd.testing.assert_frame_equal(back, expected, check_dtype=False)
 
 
 def test_whole_numbers_beyond_2_53_or_fractional_dates_fall_back_to_double(tmp_path):
-    dataset = Dataset(name="T", label="", purpose="Tabulation", variables=(
-        Variable("N", "", "Num", 8, "integer", 1), Variable("D", "", "Num", 8, "integer", 2, format="DATE9.")))
-    doc = load(write_dataset_json(pd.DataFrame({"N": [2.0 ** 60], "D": [0.5]}), dataset, tmp_path / "t.json"))
+    dataset = Dataset(
+        name="T",
+        label="",
+        purpose="Tabulation",
+        variables=(
+            Variable("N", "", "Num", 8, "integer", 1),
+            Variable("D", "", "Num", 8, "integer", 2, format="DATE9."),
+        ),
+    )
+    doc = load(write_dataset_json(pd.DataFrame({"N": [2.0**60], "D": [0.5]}), dataset, tmp_path / "t.json"))
     assert [c["dataType"] for c in doc["columns"]] == ["double", "double"]
-    assert doc["rows"] == [[2.0 ** 60, 0.5]]
+    assert doc["rows"] == [[2.0**60, 0.5]]
 
 
 def test_infinity_is_refused(tmp_path):
     dataset = Dataset(name="T", label="", purpose="Tabulation", variables=(Variable("N", "", "Num", 8, "float", 1),))
-    with pytest.raises(WriteError, match=r"t.json: T not written, 1 problem\(s\):\n  T\.N record 1: inf is not a finite number"):
+    with pytest.raises(
+        WriteError, match=r"t.json: T not written, 1 problem\(s\):\n  T\.N record 1: inf is not a finite number"
+    ):
         write_dataset_json(pd.DataFrame({"N": [np.inf]}), dataset, tmp_path / "t.json")
     assert not (tmp_path / "t.json").exists()
 
@@ -150,13 +180,24 @@ def test_every_reference_dataset_converts_to_valid_json_and_ndjson(validator, sh
 
 
 def test_numeric_times_are_iso_times_of_day_and_durations_stay_numbers(tmp_path):
-    dataset = Dataset(name="T", label="", purpose="Analysis", variables=(
-        Variable("ATM", "", "Num", 8, "integer", 1, format="TIME8."),
-        Variable("ADURS", "", "Num", 8, "integer", 2, format="TIME8.")))
-    doc = load(write_dataset_json(pd.DataFrame({"ATM": [3723.0, np.nan], "ADURS": [90000.0, 1.0]}), dataset,
-                                  tmp_path / "t.json"))
-    assert [(c["dataType"], c.get("targetDataType")) for c in doc["columns"]] == [("time", "integer"),
-                                                                                  ("integer", None)]
+    dataset = Dataset(
+        name="T",
+        label="",
+        purpose="Analysis",
+        variables=(
+            Variable("ATM", "", "Num", 8, "integer", 1, format="TIME8."),
+            Variable("ADURS", "", "Num", 8, "integer", 2, format="TIME8."),
+        ),
+    )
+    doc = load(
+        write_dataset_json(
+            pd.DataFrame({"ATM": [3723.0, np.nan], "ADURS": [90000.0, 1.0]}), dataset, tmp_path / "t.json"
+        )
+    )
+    assert [(c["dataType"], c.get("targetDataType")) for c in doc["columns"]] == [
+        ("time", "integer"),
+        ("integer", None),
+    ]
     assert doc["rows"] == [["01:02:03", 90000], [None, 1]]
     back, _ = read_dataset(tmp_path / "t.json")
     assert back["ATM"].tolist()[0] == 3723.0 and back["ADURS"].tolist() == [90000.0, 1.0]

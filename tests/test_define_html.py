@@ -11,9 +11,17 @@ from lxml import html as lxml_html
 
 from sdtmify.writers.define import write_define_files
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                  "--enable-logging=stderr", "--v=0"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--enable-logging=stderr",
+    "--v=0",
+]
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +65,10 @@ def test_value_level_codelists_methods_and_comments_are_shown(pages):
     (vl,) = doc.xpath("//h3[@id='VL.LB.LBORRES']")
     rows = vl.getnext().xpath("tbody/tr")
     assert [r.xpath("td")[0].text_content() for r in rows] == [
-        'LBTESTCD EQ "CXCL10"', 'LBTESTCD EQ "IFNG"', 'LBTESTCD EQ "PERK"']
+        'LBTESTCD EQ "CXCL10"',
+        'LBTESTCD EQ "IFNG"',
+        'LBTESTCD EQ "PERK"',
+    ]
     (testcd,) = doc.xpath("//h3[@id='CL.LBTESTCD']")
     values = [r.xpath("td")[0].text_content() for r in testcd.getnext().xpath("tbody/tr")]
     assert values == ["CXCL10", "IFNG", "PERK *"]
@@ -75,12 +86,15 @@ def test_value_level_codelists_methods_and_comments_are_shown(pages):
 def test_analysis_results_are_shown_for_adam(pages):
     doc = _doc(pages["ADaM"][1])
     titles = [h.text_content() for h in doc.xpath("//section[@id='arm']/h3")]
-    assert titles == ["Table 3: Best overall response and clinical benefit by subject",
-                      "Figure 1A: Peak IFN-gamma by clinical benefit"]
+    assert titles == [
+        "Table 3: Best overall response and clinical benefit by subject",
+        "Figure 1A: Peak IFN-gamma by clinical benefit",
+    ]
     fisher = doc.xpath("//span[@id='AR.F1A.FISHER']/ancestor::table//tr[td[1]='Analysis dataset']/td[2]")
     assert [td.text_content() for td in fisher] == [
         'ADRS where PARAMCD EQ "CBR"; analysis variables: AVALC',
-        'ADLB where PARAMCD EQ "IFNG" and ANL01FL EQ "Y"; analysis variables: AVAL']
+        'ADLB where PARAMCD EQ "IFNG" and ANL01FL EQ "Y"; analysis variables: AVAL',
+    ]
     assert not _doc(pages["SDTM"][1]).xpath("//section[@id='arm']")
 
 
@@ -92,6 +106,7 @@ def test_page_needs_nothing_from_the_network(pages):
 # ---------------------------------------------------------------------------------------------
 # Headless Chromium.
 
+
 @pytest.fixture(scope="module")
 def chromium():
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -101,8 +116,12 @@ def chromium():
 
 
 def _run_chromium(exe, page, profile, *args):
-    done = subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args, page.as_uri()],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args, page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
     return done, console
 
@@ -129,7 +148,8 @@ def test_define_html_loads_in_headless_chromium(chromium, pages, standard, tmp_p
     # The filter script ran without error and left every row visible.
     assert not dom.xpath("//tr[contains(@class, 'hidden')]")
     shot = page.parent / f"define-{standard.lower()}.png"
-    done, console = _run_chromium(chromium, page, tmp_path / "profile2", "--window-size=1400,1000",
-                                  f"--screenshot={shot}")
+    done, console = _run_chromium(
+        chromium, page, tmp_path / "profile2", "--window-size=1400,1000", f"--screenshot={shot}"
+    )
     assert done.returncode == 0 and console == []
     assert shot.stat().st_size > 20_000  # a rendered page, not a blank one

@@ -15,8 +15,11 @@ from sdtmify.validate.define_xml import validate_define_xsd
 
 pytestmark = pytest.mark.slow
 
-NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1",
-      "arm": "http://www.cdisc.org/ns/arm/v1.0"}
+NS = {
+    "odm": "http://www.cdisc.org/ns/odm/v1.3",
+    "def": "http://www.cdisc.org/ns/def/v2.1",
+    "arm": "http://www.cdisc.org/ns/arm/v1.0",
+}
 
 # Inconsistencies found in the engines' NCI84 output and reported to their owners; anything else fails.
 # Mapping engine: DS metadata keys (IG order) differ from the ds.yaml keys the records are sorted by.
@@ -72,8 +75,10 @@ def test_nci84_adam_define_has_the_papers_analysis_results(built):
 def test_nci84_metadata_round_trips_through_the_spec_workbook(built, tmp_path):
     from sdtmify.metadata.spec_xlsx import read_workbook, write_workbook
 
-    metadatas = {"SDTM": serialize.load(built / "metadata" / "sdtm.json"),
-                 "ADaM": serialize.load(built / "metadata" / "adam.json")}
+    metadatas = {
+        "SDTM": serialize.load(built / "metadata" / "sdtm.json"),
+        "ADaM": serialize.load(built / "metadata" / "adam.json"),
+    }
     back = read_workbook(write_workbook(metadatas, tmp_path / "spec.xlsx"))
     # External dictionaries have their own sheet, so they come back after the other codelists.
     for name, md in metadatas.items():
@@ -94,10 +99,25 @@ def test_nci84_define_html_loads_in_headless_chromium(built, tmp_path):
     for standard in ("sdtm", "adam"):
         page = built / standard / "define.html"
         done = subprocess.run(
-            [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", "--enable-logging=stderr", "--v=0",
-             f"--user-data-dir={tmp_path / standard}", "--dump-dom", page.as_uri()],
-            capture_output=True, text=True, timeout=120)
+            [
+                exe,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--enable-logging=stderr",
+                "--v=0",
+                f"--user-data-dir={tmp_path / standard}",
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0
         assert [line for line in done.stderr.splitlines() if ":CONSOLE" in line] == []
         dom = lxml_html.fromstring(done.stdout)

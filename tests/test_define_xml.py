@@ -15,8 +15,12 @@ from sdtmify.validate.define_xml import validate_define_xsd
 from sdtmify.writers.define import write_define_files
 from sdtmify.writers.define_arm import load_analysis_results, parse_analysis_results
 
-NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1",
-      "xlink": "http://www.w3.org/1999/xlink", "arm": "http://www.cdisc.org/ns/arm/v1.0"}
+NS = {
+    "odm": "http://www.cdisc.org/ns/odm/v1.3",
+    "def": "http://www.cdisc.org/ns/def/v2.1",
+    "xlink": "http://www.w3.org/1999/xlink",
+    "arm": "http://www.cdisc.org/ns/arm/v1.0",
+}
 DEF = "{http://www.cdisc.org/ns/def/v2.1}"
 
 
@@ -82,7 +86,7 @@ def test_xsd_validation_names_the_line_of_an_element_out_of_order(written, tmp_p
 def test_same_inputs_give_byte_identical_define_files(tmp_path):
     first = write_define_files(sdtm_bundle(), tmp_path / "a", study_config())
     second = write_define_files(sdtm_bundle(), tmp_path / "b", study_config())
-    for one, two in zip(first, second):
+    for one, two in zip(first, second, strict=False):
         assert one.read_bytes() == two.read_bytes()
 
 
@@ -103,15 +107,22 @@ def test_odm_root_and_standards(written):
     assert root.get("SourceSystem") == "sdtmify"
     assert root.get(DEF + "Context") == "Submission"
     assert _one(root, "//odm:StudyName").text == "NCI84X"
-    standards = [(s.get("Name"), s.get("Type"), s.get("Version"), s.get("PublishingSet"))
-                 for s in root.iterfind(".//def:Standard", NS)]
+    standards = [
+        (s.get("Name"), s.get("Type"), s.get("Version"), s.get("PublishingSet"))
+        for s in root.iterfind(".//def:Standard", NS)
+    ]
     assert standards == [("SDTMIG", "IG", "3.4", None), ("CDISC/NCI", "CT", "2025-03-28", "SDTM")]
 
 
 def test_item_group_def_states_dataset_metadata_and_points_to_its_xpt(written):
     root = _root(written, "SDTM")
     ae = _one(root, "//odm:ItemGroupDef[@OID='IG.AE']")
-    assert (ae.get("Name"), ae.get("SASDatasetName"), ae.get("Domain"), ae.get("Purpose")) == ("AE", "AE", "AE", "Tabulation")
+    assert (ae.get("Name"), ae.get("SASDatasetName"), ae.get("Domain"), ae.get("Purpose")) == (
+        "AE",
+        "AE",
+        "AE",
+        "Tabulation",
+    )
     assert (ae.get("Repeating"), ae.get("IsReferenceData")) == ("Yes", "No")
     assert ae.get(DEF + "Structure") == "One record per adverse event per subject"
     assert ae.get(DEF + "StandardOID") == "STD.SDTMIG.3-4"
@@ -170,11 +181,17 @@ def test_value_level_metadata_by_test_code_qnam_and_paramcd(written):
     sdtm, adam = _root(written, "SDTM"), _root(written, "ADaM")
     orres = _one(sdtm, "//def:ValueListDef[@OID='VL.LB.LBORRES']")
     assert [r.get("ItemOID") for r in orres.findall("odm:ItemRef", NS)] == [
-        "IT.LB.LBORRES.CXCL10", "IT.LB.LBORRES.IFNG", "IT.LB.LBORRES.PERK"]
+        "IT.LB.LBORRES.CXCL10",
+        "IT.LB.LBORRES.IFNG",
+        "IT.LB.LBORRES.PERK",
+    ]
     assert _one(sdtm, "//odm:ItemDef[@OID='IT.LB.LBORRES']/def:ValueListRef").get("ValueListOID") == "VL.LB.LBORRES"
     clause = _one(sdtm, "//def:WhereClauseDef[@OID='WC.LB.LBTESTCD.IFNG']/odm:RangeCheck")
-    assert (clause.get("Comparator"), clause.get(DEF + "ItemOID"), clause.findtext("odm:CheckValue", namespaces=NS)) == (
-        "EQ", "IT.LB.LBTESTCD", "IFNG")
+    assert (
+        clause.get("Comparator"),
+        clause.get(DEF + "ItemOID"),
+        clause.findtext("odm:CheckValue", namespaces=NS),
+    ) == ("EQ", "IT.LB.LBTESTCD", "IFNG")
     # LBORRES and LBSTRESN where LBTESTCD = IFNG share one WhereClauseDef.
     assert len(sdtm.xpath("//def:WhereClauseRef[@WhereClauseOID='WC.LB.LBTESTCD.IFNG']", namespaces=NS)) == 2
     stresn = _one(sdtm, "//odm:ItemDef[@OID='IT.LB.LBSTRESN.PERK']")
@@ -191,13 +208,18 @@ def test_value_level_oids_distinguish_negated_where_clauses():
     bundle = sdtm_bundle()
     lb = bundle.metadata.dataset("LB")
     orres = lb.variable("LBORRES")
-    negated = ValueLevel(where=(Condition("LBTESTCD", ("IFNG",), comparator="NE"),), name="LBORRES",
-                         label="Other results", data_type="text", length=4)
+    negated = ValueLevel(
+        where=(Condition("LBTESTCD", ("IFNG",), comparator="NE"),),
+        name="LBORRES",
+        label="Other results",
+        data_type="text",
+        length=4,
+    )
     orres = replace(orres, value_levels=orres.value_levels + (negated,))
     lb = replace(lb, variables=tuple(orres if v.name == "LBORRES" else v for v in lb.variables))
     metadata = replace(bundle.metadata, datasets=tuple(lb if d.name == "LB" else d for d in bundle.metadata.datasets))
-    from sdtmify.writers.define import DefineContext, define_tree
     from sdtmify.reproducible import build_timestamp
+    from sdtmify.writers.define import DefineContext, define_tree
 
     root = define_tree(metadata, DefineContext("SDTM", build_timestamp(None))).getroot()
     clause = _one(root, "//def:WhereClauseDef[@OID='WC.LB.LBTESTCD.NE.IFNG']/odm:RangeCheck")
@@ -212,7 +234,10 @@ def test_codelists_carry_c_codes_extensions_and_dictionaries(written):
     assert ny.find("odm:Alias", NS).get("Name") == "C66742"
     yes = _one(ny, "odm:CodeListItem[@CodedValue='Y']")
     assert yes.findtext("odm:Decode/odm:TranslatedText", namespaces=NS) == "Yes"
-    assert (yes.find("odm:Alias", NS).get("Context"), yes.find("odm:Alias", NS).get("Name")) == ("nci:ExtCodeID", "C49488")
+    assert (yes.find("odm:Alias", NS).get("Context"), yes.find("odm:Alias", NS).get("Name")) == (
+        "nci:ExtCodeID",
+        "C49488",
+    )
     testcd = _one(root, "//odm:CodeList[@OID='CL.LBTESTCD']")
     assert [t.get("CodedValue") for t in testcd.findall("odm:EnumeratedItem", NS)] == ["CXCL10", "IFNG", "PERK"]
     perk = _one(testcd, "odm:EnumeratedItem[@CodedValue='PERK']")
@@ -254,7 +279,10 @@ def test_analysis_results_metadata_points_at_adrs_and_adlb_through_where_clauses
     assert [d.get("Name") for d in displays] == ["Table 3", "Figure 1A"]
     cbr = _one(root, "//arm:AnalysisResult[@OID='AR.T3.CBR']")
     assert cbr.get("ParameterOID") == "IT.ADRS.PARAMCD"
-    assert (cbr.get("AnalysisReason"), cbr.get("AnalysisPurpose")) == ("SPECIFIED IN PROTOCOL", "PRIMARY OUTCOME MEASURE")
+    assert (cbr.get("AnalysisReason"), cbr.get("AnalysisPurpose")) == (
+        "SPECIFIED IN PROTOCOL",
+        "PRIMARY OUTCOME MEASURE",
+    )
     ads = _one(cbr, "arm:AnalysisDatasets/arm:AnalysisDataset")
     assert ads.get("ItemGroupOID") == "IG.ADRS"
     assert ads.find("def:WhereClauseRef", NS).get("WhereClauseOID") == "WC.ADRS.PARAMCD.CBR"
@@ -283,7 +311,9 @@ def test_analysis_results_yaml_errors_name_file_line_and_key(tmp_path):
         "        purpose: PRIMARY OUTCOME MEASURE\n"
         "        datasets:\n"
         "          - dataset: ADRSS\n"
-        "            where: {PARAMCD: BOR}\n", encoding="utf-8")
+        "            where: {PARAMCD: BOR}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(MetadataError) as info:
         load_analysis_results(path, adam_bundle().metadata)
     assert str(info.value).startswith("mappings/X/adam/analysis_results.yaml:11 dataset: T3/BOR: dataset 'ADRSS'")
@@ -302,7 +332,9 @@ def test_duplicate_value_level_oids_are_refused(tmp_path):
     orres = lb.variable("LBORRES")
     orres = replace(orres, value_levels=orres.value_levels + orres.value_levels[:1])
     lb = replace(lb, variables=tuple(orres if v.name == "LBORRES" else v for v in lb.variables))
-    bundle.metadata = replace(bundle.metadata, datasets=tuple(lb if d.name == "LB" else d for d in bundle.metadata.datasets))
+    bundle.metadata = replace(
+        bundle.metadata, datasets=tuple(lb if d.name == "LB" else d for d in bundle.metadata.datasets)
+    )
     with pytest.raises(MetadataError, match="share OID 'IT.LB.LBORRES.CXCL10'"):
         write_define_files(bundle, tmp_path, study_config())
     assert not (tmp_path / "define.xml").exists()
@@ -312,13 +344,20 @@ def test_dictionary_names_use_the_define_xml_terminology():
     from sdtmify.writers.define import dictionary_name
 
     assert [dictionary_name(n) for n in ("MEDDRA", "meddra", "ISO 3166", "WHODD", "Sponsor Dictionary")] == [
-        "MedDRA", "MedDRA", "ISO 3166", "WHODD", "Sponsor Dictionary"]
+        "MedDRA",
+        "MedDRA",
+        "ISO 3166",
+        "WHODD",
+        "Sponsor Dictionary",
+    ]
 
 
 def test_a_dataset_without_structure_is_refused_with_its_name(tmp_path):
     bundle = sdtm_bundle()
-    bundle.metadata = replace(bundle.metadata, datasets=tuple(
-        replace(d, structure="") if d.name == "LB" else d for d in bundle.metadata.datasets))
+    bundle.metadata = replace(
+        bundle.metadata,
+        datasets=tuple(replace(d, structure="") if d.name == "LB" else d for d in bundle.metadata.datasets),
+    )
     with pytest.raises(MetadataError, match=r"^dataset LB has no structure, which Define-XML 2.1 requires"):
         write_define_files(bundle, tmp_path, study_config())
 

@@ -28,7 +28,7 @@ def test_study_day_has_no_day_zero():
     rf = pd.Series(["2004-03-10"] * 4)
     dtc = pd.Series(["2004-03-09", "2004-03-10", "2004-03-11T08:30", "2004-03"])
     assert study_day(dtc, rf).tolist()[:3] == [-1.0, 1.0, 2.0]
-    assert np.isnan(study_day(dtc, rf).iloc[3])          # partial date: no study day
+    assert np.isnan(study_day(dtc, rf).iloc[3])  # partial date: no study day
 
 
 @settings(max_examples=200, deadline=None)
@@ -84,18 +84,34 @@ def test_planned_arm_and_not_treated():
 
 
 def test_epoch_from_subject_elements():
-    se = pd.DataFrame({"USUBJID": ["S1", "S1", "S1"], "EPOCH": ["SCREENING", "TREATMENT", "FOLLOW-UP"],
-                       "SESTDTC": ["2004-01-01", "2004-01-10", "2004-03-01"],
-                       "SEENDTC": ["2004-01-10", "2004-03-01", "2004-06-01"]})
+    se = pd.DataFrame(
+        {
+            "USUBJID": ["S1", "S1", "S1"],
+            "EPOCH": ["SCREENING", "TREATMENT", "FOLLOW-UP"],
+            "SESTDTC": ["2004-01-01", "2004-01-10", "2004-03-01"],
+            "SEENDTC": ["2004-01-10", "2004-03-01", "2004-06-01"],
+        }
+    )
     dtc = pd.Series(["2003-12-31", "2004-01-09", "2004-01-10T08:00", "2004-03-01", "2004-07-01", "2004-02"])
     assert epoch(pd.Series(["S1"] * 6), dtc, se).tolist() == ["", "SCREENING", "TREATMENT", "FOLLOW-UP", "", ""]
 
 
 def test_unscheduled_visit_is_previous_visit_plus_increment():
-    schedule = planned_visits({"scheduled": [{"VISITNUM": 1, "VISIT": "SCREENING", "VISITDY": -7},
-                                             {"VISITNUM": 2, "VISIT": "WEEK 1", "VISITDY": 8, "match": ["Wk1"]}],
-                               "cycles": {"count": 2, "length": 21, "days": [1, 8], "VISIT": "CYCLE {cycle} DAY {day}",
-                                          "visitnum": {"cycle": 100, "day": 1}}})
+    schedule = planned_visits(
+        {
+            "scheduled": [
+                {"VISITNUM": 1, "VISIT": "SCREENING", "VISITDY": -7},
+                {"VISITNUM": 2, "VISIT": "WEEK 1", "VISITDY": 8, "match": ["Wk1"]},
+            ],
+            "cycles": {
+                "count": 2,
+                "length": 21,
+                "days": [1, 8],
+                "VISIT": "CYCLE {cycle} DAY {day}",
+                "visitnum": {"cycle": 100, "day": 1},
+            },
+        }
+    )
     assert schedule["VISITNUM"].tolist() == [1, 2, 101, 108, 201, 208]
     assert schedule.loc[schedule["VISITNUM"] == 208, "VISITDY"].item() == 29
     raw = pd.Series(["Screening", "wk1", "Unsched", "Unsched", "cycle 2  day 8", "Unsched", "Week 9"])
@@ -108,8 +124,13 @@ def test_unscheduled_visit_is_previous_visit_plus_increment():
 
 
 def test_last_observation_before_exposure():
-    frame = pd.DataFrame({"USUBJID": ["S1"] * 4 + ["S2"], "LBTESTCD": ["HGB"] * 5,
-                          "LBDTC": ["2004-01-01", "2004-01-05T08:00", "2004-01-06", "2004-01-05", "2004-02-01"]})
+    frame = pd.DataFrame(
+        {
+            "USUBJID": ["S1"] * 4 + ["S2"],
+            "LBTESTCD": ["HGB"] * 5,
+            "LBDTC": ["2004-01-01", "2004-01-05T08:00", "2004-01-06", "2004-01-05", "2004-02-01"],
+        }
+    )
     has_result = pd.Series([True, True, True, False, True])
     reference = pd.Series(["2004-01-05"] * 4 + ["2004-01-20"])
     flag = last_observation_before_exposure(frame, ["LBTESTCD"], "LBDTC", reference, has_result)
@@ -117,19 +138,36 @@ def test_last_observation_before_exposure():
 
 
 def test_supp_records_point_at_parent_seq():
-    parent = pd.DataFrame({"STUDYID": ["S"] * 3, "USUBJID": ["1", "1", "2"], "AESEQ": [1.0, 2.0, 1.0],
-                           "SRCTABLE": ["ae"] * 3, "SRCROW": [1, 2, 3]})
-    supp = supplemental_qualifiers(parent, "AE", {"AEDLT": pd.Series(["Y", "", "N"])}, {"AEDLT": "Dose-Limiting Toxicity"},
-                                   {"AEDLT": "Collected"}, {}, "AESEQ")
+    parent = pd.DataFrame(
+        {
+            "STUDYID": ["S"] * 3,
+            "USUBJID": ["1", "1", "2"],
+            "AESEQ": [1.0, 2.0, 1.0],
+            "SRCTABLE": ["ae"] * 3,
+            "SRCROW": [1, 2, 3],
+        }
+    )
+    supp = supplemental_qualifiers(
+        parent,
+        "AE",
+        {"AEDLT": pd.Series(["Y", "", "N"])},
+        {"AEDLT": "Dose-Limiting Toxicity"},
+        {"AEDLT": "Collected"},
+        {},
+        "AESEQ",
+    )
     assert supp[["USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QVAL", "QORIG", "SRCROW"]].values.tolist() == [
-        ["1", "AESEQ", "1", "AEDLT", "Y", "Collected", 1], ["2", "AESEQ", "1", "AEDLT", "N", "Collected", 3]]
+        ["1", "AESEQ", "1", "AEDLT", "Y", "Collected", 1],
+        ["2", "AESEQ", "1", "AEDLT", "N", "Collected", 3],
+    ]
 
 
 def test_supp_qlabel_longer_than_40_names_the_qnam():
     parent = pd.DataFrame({"STUDYID": ["S"], "USUBJID": ["1"], "AESEQ": [1.0], "SRCTABLE": ["ae"], "SRCROW": [1]})
     label = "Dose-Limiting Toxicity Observed in the First Cycle"
     with pytest.raises(QualifierError) as info:
-        supplemental_qualifiers(parent, "AE", {"AEDLT": pd.Series(["Y"])}, {"AEDLT": label}, {"AEDLT": "Collected"},
-                                {}, "AESEQ")
+        supplemental_qualifiers(
+            parent, "AE", {"AEDLT": pd.Series(["Y"])}, {"AEDLT": label}, {"AEDLT": "Collected"}, {}, "AESEQ"
+        )
     assert info.value.qnam == "AEDLT"
     assert str(info.value) == f"QNAM must be at most 8 and QLABEL at most 40 characters; label '{label}' has 50"

@@ -28,10 +28,30 @@ def context(**columns) -> MappingContext:
 
 
 def test_iso8601_from_several_forms_and_partial_dates():
-    raw = pd.Series(["2004-03-07", "07-MAR-2004", "UN-MAR-2004", "UNK-UNK-2004", "2004-03-07T14:05", "",
-                     "7 Mar 2004", "MAR-2004", "UNK"])
-    assert isodates.to_iso8601(raw).tolist() == ["2004-03-07", "2004-03-07", "2004-03", "2004", "2004-03-07T14:05", "",
-                                              "2004-03-07", "2004-03", ""]
+    raw = pd.Series(
+        [
+            "2004-03-07",
+            "07-MAR-2004",
+            "UN-MAR-2004",
+            "UNK-UNK-2004",
+            "2004-03-07T14:05",
+            "",
+            "7 Mar 2004",
+            "MAR-2004",
+            "UNK",
+        ]
+    )
+    assert isodates.to_iso8601(raw).tolist() == [
+        "2004-03-07",
+        "2004-03-07",
+        "2004-03",
+        "2004",
+        "2004-03-07T14:05",
+        "",
+        "2004-03-07",
+        "2004-03",
+        "",
+    ]
 
 
 def test_day_first_and_month_first_are_declared_not_guessed():
@@ -40,9 +60,15 @@ def test_day_first_and_month_first_are_declared_not_guessed():
     assert isodates.to_iso8601(raw, ["mm/dd/yyyy"]).tolist() == ["2004-03-04"]
 
 
-@pytest.mark.parametrize("value,reason", [("31-FEB-2004", "is an impossible date"), ("2004-13-01", "has an impossible month"),
-                                          ("2004-01-01T25:00", "has an impossible time of day"),
-                                          ("yesterday", "is not a date in the forms iso, dd-mon-yyyy, dd mon yyyy, mon-yyyy")])
+@pytest.mark.parametrize(
+    "value,reason",
+    [
+        ("31-FEB-2004", "is an impossible date"),
+        ("2004-13-01", "has an impossible month"),
+        ("2004-01-01T25:00", "has an impossible time of day"),
+        ("yesterday", "is not a date in the forms iso, dd-mon-yyyy, dd mon yyyy, mon-yyyy"),
+    ],
+)
 def test_impossible_dates_are_refused_with_their_row(value, reason):
     with pytest.raises(isodates.DateProblem) as info:
         isodates.to_iso8601(pd.Series(["2004-01-01", value]))
@@ -51,12 +77,22 @@ def test_impossible_dates_are_refused_with_their_row(value, reason):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31)),
-                          st.booleans(), st.booleans()), min_size=1, max_size=25))
+@given(
+    st.lists(
+        st.tuples(
+            st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31)), st.booleans(), st.booleans()
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
 def test_iso8601_round_trip_and_partials(cases):
     """Any real date survives both forms; an unknown day or month is dropped from the right, never imputed."""
-    crf = [f"{'UN' if drop_day or drop_month else f'{day.day:02d}'}-{'UNK' if drop_month else MONTHS[day.month - 1]}-"
-           f"{day.year}" for day, drop_day, drop_month in cases]
+    crf = [
+        f"{'UN' if drop_day or drop_month else f'{day.day:02d}'}-{'UNK' if drop_month else MONTHS[day.month - 1]}-"
+        f"{day.year}"
+        for day, drop_day, drop_month in cases
+    ]
     expected = [day.isoformat()[: 4 if drop_month else 7 if drop_day else 10] for day, drop_day, drop_month in cases]
     assert isodates.to_iso8601(pd.Series(crf)).tolist() == expected
     full = [day.isoformat() for day, _, _ in cases]
@@ -71,31 +107,43 @@ def test_template_is_blank_when_a_part_is_blank():
 
 def test_when_evaluates_each_branch_on_its_own_rows():
     ctx = context(reason=["Completed", "Other: moved", ""])
-    spec = {"when": [{"if": {"column": "reason", "matches": "^Other"}, "then": {"constant": "OTHER"}}],
-            "else": {"column": "reason", "transform": "upper"}}
+    spec = {
+        "when": [{"if": {"column": "reason", "matches": "^Other"}, "then": {"constant": "OTHER"}}],
+        "else": {"column": "reason", "transform": "upper"},
+    }
     assert expressions.evaluate(spec, ctx, ["variables", "DSDECOD"]).tolist() == ["COMPLETED", "OTHER", ""]
 
 
 def test_value_map_keep_and_blank_policies():
     ctx = context(x=["a", "b", ""])
-    assert expressions.evaluate({"column": "x", "map": {"a": "A"}, "unmapped": "keep"}, ctx, ["v"]).tolist() == ["A", "b", ""]
-    assert expressions.evaluate({"column": "x", "map": {"a": "A"}, "unmapped": "blank"}, ctx, ["v"]).tolist() == ["A", "", ""]
+    assert expressions.evaluate({"column": "x", "map": {"a": "A"}, "unmapped": "keep"}, ctx, ["v"]).tolist() == [
+        "A",
+        "b",
+        "",
+    ]
+    assert expressions.evaluate({"column": "x", "map": {"a": "A"}, "unmapped": "blank"}, ctx, ["v"]).tolist() == [
+        "A",
+        "",
+        "",
+    ]
 
 
 def test_coalesce_and_conditions():
     ctx = context(a=["", "x", ""], b=["1", "2", ""])
     assert expressions.evaluate({"coalesce": [{"column": "a"}, {"column": "b"}]}, ctx, ["v"]).tolist() == ["1", "x", ""]
-    holds = expressions.condition({"any": [{"column": "a", "equals": "x"}, {"not": {"column": "b", "blank": False}}]},
-                                  ctx, ["where"])
+    holds = expressions.condition(
+        {"any": [{"column": "a", "equals": "x"}, {"not": {"column": "b", "blank": False}}]}, ctx, ["where"]
+    )
     assert holds.tolist() == [False, True, True]
 
 
 def test_result_standardization_with_factors_and_limits():
-    out = findings.standardize_results(pd.Series(["11.2", "<10", "POSITIVE", "", "4.25"]),
-                                       pd.Series(["g/dL", "pg/mL", "", "", "10^3/uL"]),
-                                       pd.Series(["HGB", "IFNG", "HCG", "HGB", "WBC"]),
-                                       {"HGB": {"unit": "g/L", "factors": {"g/dL": 10}},
-                                        "WBC": {"unit": "10^9/L", "factors": {"10^3/uL": 1}}})
+    out = findings.standardize_results(
+        pd.Series(["11.2", "<10", "POSITIVE", "", "4.25"]),
+        pd.Series(["g/dL", "pg/mL", "", "", "10^3/uL"]),
+        pd.Series(["HGB", "IFNG", "HCG", "HGB", "WBC"]),
+        {"HGB": {"unit": "g/L", "factors": {"g/dL": 10}}, "WBC": {"unit": "10^9/L", "factors": {"10^3/uL": 1}}},
+    )
     assert out["STRESC"].tolist() == ["112", "<10", "POSITIVE", "", "4.25"]
     assert out["STRESN"].tolist()[0] == 112.0 and out["STRESN"].iloc[1:4].isna().all() and out["STRESN"].iloc[4] == 4.25
     assert out["STRESU"].tolist() == ["g/L", "pg/mL", "", "", "10^9/L"]
@@ -103,8 +151,9 @@ def test_result_standardization_with_factors_and_limits():
 
 
 def test_unknown_unit_is_reported():
-    out = findings.standardize_results(pd.Series(["7"]), pd.Series(["mmol/L"]), pd.Series(["HGB"]),
-                                       {"HGB": {"unit": "g/L", "factors": {"g/dL": 10}}})
+    out = findings.standardize_results(
+        pd.Series(["7"]), pd.Series(["mmol/L"]), pd.Series(["HGB"]), {"HGB": {"unit": "g/L", "factors": {"g/dL": 10}}}
+    )
     assert out["UNKNOWN_UNIT"].tolist() == [True]
 
 

@@ -8,15 +8,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sdtmify import yamlio
 from sdtmify.cli import main
 from sdtmify.errors import InputError
-from sdtmify import yamlio
 from sdtmify.mapping.loader import load_mappings
 from sdtmify.mapping.scaffold import init_study
 from sdtmify.study import load_study
 
 sys.path.insert(0, str(Path(__file__).parent / "studies"))
-from nci84_mini import write_mini  # noqa: E402
+from nci84_mini import write_mini
 
 
 @pytest.fixture
@@ -30,12 +30,22 @@ def home(tmp_path, monkeypatch):
 def test_init_writes_a_study_that_validates(home):
     written = init_study("NEW1")
     names = sorted(p.name for p in written)
-    assert names == ["ae.yaml", "dm.yaml", "ex.yaml", "lb.yaml", "study.yaml", "ta.yaml", "te.yaml", "ts.yaml", "tv.yaml"]
+    assert names == [
+        "ae.yaml",
+        "dm.yaml",
+        "ex.yaml",
+        "lb.yaml",
+        "study.yaml",
+        "ta.yaml",
+        "te.yaml",
+        "ts.yaml",
+        "tv.yaml",
+    ]
     study = load_study("NEW1")
     assert study.studyid == "NEW1"
     mappings = load_mappings(study)
     assert [m.domain for m in mappings] == ["AE", "DM", "EX", "LB", "TA", "TE", "TS", "TV"]
-    assert all("#" in path.read_text() for path in written)      # annotated
+    assert all("#" in path.read_text() for path in written)  # annotated
 
 
 def test_init_refuses_to_overwrite_without_force(home):
@@ -55,8 +65,10 @@ def test_check_command_on_a_valid_and_a_broken_study(home, capsys):
     assert main(["check", "--study", "NCI84"]) == 1
     out = capsys.readouterr().out.strip()
     line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if "ae_trm" in t)
-    assert out == (f"mappings/NCI84/sdtm/ae.yaml:{line} AETERM: column 'ae_trm' not in source 'adverse_events' "
-                   f"(did you mean 'ae_term'?)")
+    assert out == (
+        f"mappings/NCI84/sdtm/ae.yaml:{line} AETERM: column 'ae_trm' not in source 'adverse_events' "
+        f"(did you mean 'ae_term'?)"
+    )
 
 
 def test_lineage_files_trace_records_to_source_rows(home, tmp_path):

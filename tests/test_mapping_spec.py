@@ -19,7 +19,7 @@ from sdtmify.metadata.spec_xlsx import export_spec, import_spec
 from sdtmify.study import load_study
 
 sys.path.insert(0, str(Path(__file__).parent / "studies"))
-from nci84_mini import write_mini  # noqa: E402
+from nci84_mini import write_mini
 
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
 LABEL = "Verbatim Adverse Event Term"
@@ -42,7 +42,9 @@ def _edit(path: Path, sheet: str, match: dict, column: str, value) -> None:
     workbook = load_workbook(path)
     sheet_ = workbook[sheet]
     header = [cell.value for cell in sheet_[1]]
-    rows = [row for row in sheet_.iter_rows(min_row=2) if all(row[header.index(k)].value == v for k, v in match.items())]
+    rows = [
+        row for row in sheet_.iter_rows(min_row=2) if all(row[header.index(k)].value == v for k, v in match.items())
+    ]
     assert len(rows) == 1, f"{match} on {sheet}: {len(rows)} rows"
     rows[0][header.index(column)].value = value
     workbook.save(path)
@@ -79,15 +81,17 @@ def test_edited_label_and_method_reach_define_xml_and_the_xpt(edited):
     out = root / "output" / "NCI84"
     assert main(["-q", "build", "--study", "NCI84", "--out", str(out)]) in (0, 1)
     define = etree.parse(str(out / "sdtm" / "define.xml"))
-    (text,) = define.xpath("//odm:ItemDef[@OID='IT.AE.AETERM']/odm:Description/odm:TranslatedText/text()",
-                           namespaces=NS)
+    (text,) = define.xpath(
+        "//odm:ItemDef[@OID='IT.AE.AETERM']/odm:Description/odm:TranslatedText/text()", namespaces=NS
+    )
     assert text == LABEL
-    (described,) = define.xpath(f"//odm:MethodDef[@OID='{method}']/odm:Description/odm:TranslatedText/text()",
-                                namespaces=NS)
+    (described,) = define.xpath(
+        f"//odm:MethodDef[@OID='{method}']/odm:Description/odm:TranslatedText/text()", namespaces=NS
+    )
     assert described == METHOD
     _, meta = pyreadstat.read_xport(str(out / "sdtm" / "ae.xpt"), metadataonly=True)
     assert meta.column_names_to_labels["AETERM"] == LABEL
-    assert meta.column_names_to_labels["AEDECOD"] == "Dictionary-Derived Term"     # untouched
+    assert meta.column_names_to_labels["AEDECOD"] == "Dictionary-Derived Term"  # untouched
 
 
 def test_a_length_shorter_than_the_data_is_refused(edited):
@@ -97,9 +101,11 @@ def test_a_length_shorter_than_the_data_is_refused(edited):
     with pytest.raises(MetadataError) as info:
         build_sdtm(load_study("NCI84"))
     longest = max(len(v) for v in load_study("NCI84").source("adverse_events")["ae_term"])
-    assert str(info.value) == (f"mappings/NCI84/spec/sdtm.json: AE.AETERM: the spec's length 3 is shorter than the "
-                               f"longest value in the data ({longest} bytes); raise the length in the spec to at "
-                               f"least {longest}")
+    assert str(info.value) == (
+        f"mappings/NCI84/spec/sdtm.json: AE.AETERM: the spec's length 3 is shorter than the "
+        f"longest value in the data ({longest} bytes); raise the length in the spec to at "
+        f"least {longest}"
+    )
 
 
 def test_a_longer_declared_length_is_applied(edited):
@@ -117,9 +123,11 @@ def test_a_different_codelist_is_refused(edited):
     import_spec(workbook, "NCI84")
     with pytest.raises(MetadataError) as info:
         build_sdtm(load_study("NCI84"))
-    assert str(info.value) == ("mappings/NCI84/spec/sdtm.json: AE.AESER: the spec gives codelist CL.ND but the "
-                               "build uses CL.NY; codelists come from the mapping's 'ct:' (edit the mapping, or "
-                               "correct the spec's Codelist)")
+    assert str(info.value) == (
+        "mappings/NCI84/spec/sdtm.json: AE.AESER: the spec gives codelist CL.ND but the "
+        "build uses CL.NY; codelists come from the mapping's 'ct:' (edit the mapping, or "
+        "correct the spec's Codelist)"
+    )
 
 
 def test_different_keys_are_refused(edited):
@@ -128,9 +136,11 @@ def test_different_keys_are_refused(edited):
     import_spec(workbook, "NCI84")
     with pytest.raises(MetadataError) as info:
         build_sdtm(load_study("NCI84"))
-    assert str(info.value) == ("mappings/NCI84/spec/sdtm.json: LB: the spec's keys STUDYID, USUBJID, LBTESTCD differ "
-                               "from the dataset's keys STUDYID, USUBJID, LBTESTCD, LBDTC, which sort its records; "
-                               "keys come from the mapping's 'keys' (edit the mapping, or the spec)")
+    assert str(info.value) == (
+        "mappings/NCI84/spec/sdtm.json: LB: the spec's keys STUDYID, USUBJID, LBTESTCD differ "
+        "from the dataset's keys STUDYID, USUBJID, LBTESTCD, LBDTC, which sort its records; "
+        "keys come from the mapping's 'keys' (edit the mapping, or the spec)"
+    )
 
 
 def test_unedited_spec_changes_nothing(edited, project):

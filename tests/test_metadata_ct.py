@@ -58,7 +58,11 @@ def test_adam_and_define_codelists_come_from_their_packages(ct):
     assert "SUBJECT LEVEL ANALYSIS DATASET" in ct.values("GNRLOBSC")
     standard = ct.standard("SBJTSTAT")
     assert (standard.name, standard.version, standard.type, standard.publishing_set) == (
-        "CDISC/NCI", "2025-03-28", "CT", "ADaM")
+        "CDISC/NCI",
+        "2025-03-28",
+        "CT",
+        "ADaM",
+    )
 
 
 def test_recode_maps_raw_text_through_synonyms_and_preferred_terms(ct):
@@ -82,7 +86,7 @@ def test_recode_values_is_vectorized_and_leaves_unmatched_missing(ct):
 
 def test_subset_keeps_used_terms_with_c_codes_and_flags_extensions(ct):
     used = ct.subset("LBTESTCD", ["INTLK8", "IFNG", "CCL3", "IFNG", ""], sponsor_extensions=["CCL3", "CCL5"])
-    assert used.values() == ("IFNG", "INTLK8", "CCL3")          # CCL5 declared but unused: not listed
+    assert used.values() == ("IFNG", "INTLK8", "CCL3")  # CCL5 declared but unused: not listed
     assert [item.c_code for item in used.items] == ["C81996", "C74836", None]
     assert [item.extended for item in used.items] == [False, False, True]
     assert [item.order for item in used.items] == [1, 2, 3]
@@ -168,7 +172,9 @@ def test_test_names_follow_from_test_codes_by_shared_c_code(ct):
     assert names.tolist()[:2] == ["Interleukin 8", "Chemokine (C-X-C Motif) Ligand 10"]
     assert pd.isna(names.iloc[2])
     assert ct.paired_values("ONCRTSCD", pd.Series(["OVRLRESP", "BESTRESP"]), "ONCRTS").tolist() == [
-        "Overall Response", "Best Overall Response"]
+        "Overall Response",
+        "Best Overall Response",
+    ]
 
 
 def test_every_codelist_the_lb_template_names_is_shipped(ct):

@@ -11,7 +11,27 @@ from sdtmify.errors import MetadataError
 from sdtmify.metadata.model import CORES, DATA_TYPES
 from sdtmify.metadata.standards import ADAMIG, SDTMIG, adam_dataset, sdtm_dataset, sdtm_domains
 
-NEEDED = ("DM", "EX", "AE", "RS", "LB", "DS", "TS", "TA", "TE", "TV", "TI", "SV", "SE", "CO", "RELREC", "SC", "VS", "CM", "MH")
+NEEDED = (
+    "DM",
+    "EX",
+    "AE",
+    "RS",
+    "LB",
+    "DS",
+    "TS",
+    "TA",
+    "TE",
+    "TV",
+    "TI",
+    "SV",
+    "SE",
+    "CO",
+    "RELREC",
+    "SC",
+    "VS",
+    "CM",
+    "MH",
+)
 
 
 def test_ae_template_states_aeterm_as_required_topic():
@@ -41,11 +61,21 @@ def test_lb_order_puts_testcd_before_test_and_identifiers_first():
     assert orders == list(range(1, len(orders) + 1))
 
 
-@pytest.mark.parametrize("domain, variable, codelist", [
-    ("AE", "AESER", "CL.NY"), ("DM", "SEX", "CL.SEX"), ("EX", "EXROUTE", "CL.ROUTE"), ("EX", "EXDOSU", "CL.UNIT"),
-    ("LB", "LBTESTCD", "CL.LBTESTCD"), ("LB", "LBNRIND", "CL.NRIND"), ("AE", "AEOUT", "CL.OUT"),
-    ("RS", "RSTESTCD", "CL.ONCRTSCD"), ("DS", "DSCAT", "CL.DSCAT"), ("TS", "TSPARMCD", "CL.TSPARMCD"),
-])
+@pytest.mark.parametrize(
+    "domain, variable, codelist",
+    [
+        ("AE", "AESER", "CL.NY"),
+        ("DM", "SEX", "CL.SEX"),
+        ("EX", "EXROUTE", "CL.ROUTE"),
+        ("EX", "EXDOSU", "CL.UNIT"),
+        ("LB", "LBTESTCD", "CL.LBTESTCD"),
+        ("LB", "LBNRIND", "CL.NRIND"),
+        ("AE", "AEOUT", "CL.OUT"),
+        ("RS", "RSTESTCD", "CL.ONCRTSCD"),
+        ("DS", "DSCAT", "CL.DSCAT"),
+        ("TS", "TSPARMCD", "CL.TSPARMCD"),
+    ],
+)
 def test_codelist_oids_name_the_ct_short_name(domain, variable, codelist):
     assert sdtm_dataset(domain).variable(variable).codelist == codelist
 
@@ -75,10 +105,24 @@ def test_trial_design_domains_are_reference_data():
 
 def test_suppqual_template_is_named_for_its_parent_domain():
     supp = sdtm_dataset("SUPPAE")
-    assert (supp.name, supp.label, supp.domain, supp.class_) == ("SUPPAE", "Supplemental Qualifiers for AE", "AE",
-                                                                   "RELATIONSHIP")
-    assert supp.variable_names == ("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL",
-                                   "QORIG", "QEVAL")
+    assert (supp.name, supp.label, supp.domain, supp.class_) == (
+        "SUPPAE",
+        "Supplemental Qualifiers for AE",
+        "AE",
+        "RELATIONSHIP",
+    )
+    assert supp.variable_names == (
+        "STUDYID",
+        "RDOMAIN",
+        "USUBJID",
+        "IDVAR",
+        "IDVARVAL",
+        "QNAM",
+        "QLABEL",
+        "QVAL",
+        "QORIG",
+        "QEVAL",
+    )
     assert supp.variable("QNAM").core == "Req" and supp.variable("QEVAL").core == "Exp"
     assert supp.leaf == "suppae.xpt"
 
@@ -91,13 +135,41 @@ def test_unknown_domain_is_refused_naming_the_known_ones():
 def test_adsl_template_has_subject_level_variables():
     adsl = adam_dataset("ADSL", "ADSL")
     assert (adsl.class_, adsl.purpose, adsl.standard_oid) == ("SUBJECT LEVEL ANALYSIS DATASET", "Analysis", ADAMIG.oid)
-    for name in ("STUDYID", "USUBJID", "SUBJID", "SITEID", "AGE", "AGEU", "SEX", "RACE", "ETHNIC", "ARM", "ACTARM",
-                 "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "TRTSDT", "TRTEDT", "TRTDURD", "SAFFL", "ITTFL", "EFFFL",
-                 "EOTSTT", "EOSSTT", "DCSREAS", "DCTREAS"):
+    for name in (
+        "STUDYID",
+        "USUBJID",
+        "SUBJID",
+        "SITEID",
+        "AGE",
+        "AGEU",
+        "SEX",
+        "RACE",
+        "ETHNIC",
+        "ARM",
+        "ACTARM",
+        "TRT01P",
+        "TRT01PN",
+        "TRT01A",
+        "TRT01AN",
+        "TRTSDT",
+        "TRTEDT",
+        "TRTDURD",
+        "SAFFL",
+        "ITTFL",
+        "EFFFL",
+        "EOTSTT",
+        "EOSSTT",
+        "DCSREAS",
+        "DCTREAS",
+    ):
         assert name in adsl.variable_names, name
     trtsdt = adsl.variable("TRTSDT")
     assert (trtsdt.label, trtsdt.type, trtsdt.format, trtsdt.core) == (
-        "Date of First Exposure to Treatment", "Num", "DATE9.", "Cond")
+        "Date of First Exposure to Treatment",
+        "Num",
+        "DATE9.",
+        "Cond",
+    )
     assert adsl.variable("TRT01P").core == "Req" and adsl.variable("SAFFL").codelist == "CL.NY"
     assert adsl.variable("EOSSTT").codelist == "CL.SBJTSTAT"
     assert adsl.keys == ("STUDYID", "USUBJID") and not adsl.repeating
@@ -107,8 +179,27 @@ def test_bds_template_carries_parameters_and_adsl_predecessors():
     adlb = adam_dataset("ADLB", "BDS")
     assert adlb.class_ == "BASIC DATA STRUCTURE" and adlb.subclass is None
     assert adlb.label == "Laboratory Test Results Analysis Dataset"
-    for name in ("PARAM", "PARAMCD", "PARAMN", "AVAL", "AVALC", "BASE", "CHG", "ADT", "ADY", "AVISIT", "AVISITN",
-                 "ABLFL", "ANL01FL", "ANRIND", "ATOXGR", "SRCDOM", "SRCVAR", "SRCSEQ", "DTYPE"):
+    for name in (
+        "PARAM",
+        "PARAMCD",
+        "PARAMN",
+        "AVAL",
+        "AVALC",
+        "BASE",
+        "CHG",
+        "ADT",
+        "ADY",
+        "AVISIT",
+        "AVISITN",
+        "ABLFL",
+        "ANL01FL",
+        "ANRIND",
+        "ATOXGR",
+        "SRCDOM",
+        "SRCVAR",
+        "SRCSEQ",
+        "DTYPE",
+    ):
         assert name in adlb.variable_names, name
     assert adlb.variable("PARAMCD").core == "Req" and adlb.variable("AVAL").core == "Cond"
     assert adlb.variable("DTYPE").codelist == "CL.DTYPE"
@@ -196,8 +287,10 @@ def test_only_char_variables_carry_codelists():
     """NCI codelists and the MedDRA/ISO dictionaries hold text: a Num ItemDef must not reference one
     (Define-XML 2.1: the CodeList DataType matches the ItemDef's)."""
     templates = [sdtm_dataset(domain) for domain in sdtm_domains()]
-    templates += [adam_dataset(name, cls) for name, cls in
-                  (("ADSL", "ADSL"), ("ADLB", "BDS"), ("ADTTE", "TTE"), ("ADAE", "OCCDS"))]
+    templates += [
+        adam_dataset(name, cls)
+        for name, cls in (("ADSL", "ADSL"), ("ADLB", "BDS"), ("ADTTE", "TTE"), ("ADAE", "OCCDS"))
+    ]
     numeric_with_codelist = [(t.name, v.name) for t in templates for v in t.variables if v.type == "Num" and v.codelist]
     assert numeric_with_codelist == []
     assert sdtm_dataset("AE").variable("AEDECOD").codelist == "CL.MEDDRA"
@@ -213,7 +306,8 @@ def test_a_bad_spec_row_is_refused_with_file_line_and_column(tmp_path, monkeypat
     (folder / "variables.csv").write_text(
         "# comment\ndataset,variable,label,type,data_type,core,role,codelist\n"
         "AE,STUDYID,Study Identifier,Char,text,Req,Identifier,\n"
-        "AE,AESEQ,Sequence Number,Number,integer,Req,Identifier,\n")
+        "AE,AESEQ,Sequence Number,Number,integer,Req,Identifier,\n"
+    )
     monkeypatch.setattr(standards, "specs_dir", lambda: tmp_path)
     standards._sdtm_specs.cache_clear()
     try:
@@ -242,8 +336,12 @@ def test_findings_class_qualifiers_can_be_added_before_the_timing_variables():
     names = lb.variable_names
     assert names[names.index("LBLLOQ") + 1] == "VISITNUM" and names[names.index("LBLLOQ") - 1] == "LBCLSIG"
     lloq = lb.variable("LBLLOQ")
-    assert (lloq.label, lloq.type, lloq.core, lloq.role) == ("Lower Limit of Quantitation", "Num", "Perm",
-                                                              "Variable Qualifier")
+    assert (lloq.label, lloq.type, lloq.core, lloq.role) == (
+        "Lower Limit of Quantitation",
+        "Num",
+        "Perm",
+        "Variable Qualifier",
+    )
     assert [v.order for v in lb.variables] == list(range(1, len(names) + 1))
     assert "LBXYZ" not in names
-    assert with_class_variables(sdtm_dataset("AE"), ["AELLOQ"]) == sdtm_dataset("AE")    # not an Events qualifier
+    assert with_class_variables(sdtm_dataset("AE"), ["AELLOQ"]) == sdtm_dataset("AE")  # not an Events qualifier

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT
+
 from sdtmify.mapping.engine import build_sdtm
 from sdtmify.study import load_study
 
@@ -17,16 +17,42 @@ SOURCES = ROOT / "mappings" / "NCI84" / "source"
 PATIENTS = list("ABCDEFGHIJKLMNOPQRSTU")
 # Table 3: best response and peak IFN-gamma (pg/mL; None = never above the detection limit)
 TABLE3 = {
-    "A": ("SD", 363), "B": ("PR", 285), "C": ("PR", 686), "D": ("SD", 174), "E": ("PD", None), "F": ("PD", None),
-    "G": ("CR", 1448), "H": ("SD", 124), "I": ("PR", 1612), "J": ("PD", None), "K": ("SD", 183), "L": ("PD", None),
-    "M": ("SD", 331), "N": ("PD", None), "O": ("PD", None), "P": ("PD", None), "Q": ("SD", 128), "R": ("PD", None),
-    "S": ("PD", None), "T": ("PR", 262), "U": ("PD", None),
+    "A": ("SD", 363),
+    "B": ("PR", 285),
+    "C": ("PR", 686),
+    "D": ("SD", 174),
+    "E": ("PD", None),
+    "F": ("PD", None),
+    "G": ("CR", 1448),
+    "H": ("SD", 124),
+    "I": ("PR", 1612),
+    "J": ("PD", None),
+    "K": ("SD", 183),
+    "L": ("PD", None),
+    "M": ("SD", 331),
+    "N": ("PD", None),
+    "O": ("PD", None),
+    "P": ("PD", None),
+    "Q": ("SD", 128),
+    "R": ("PD", None),
+    "S": ("PD", None),
+    "T": ("PR", 262),
+    "U": ("PD", None),
 }
 # Table 4: patients by worst grade (grade 1, 2, 3, 4), whole-patient counts of the published percentages
 TABLE4 = {
-    "Fatigue": (1, 16, 3, 0), "Chills": (16, 1, 0, 0), "Nausea": (8, 6, 0, 0), "Alopecia": (5, 7, 0, 0),
-    "Anorexia": (4, 6, 1, 0), "Neuropathy": (7, 2, 2, 0), "Arthralgia": (5, 4, 1, 0), "Myalgia": (5, 5, 0, 0),
-    "Anemia": (5, 4, 0, 0), "Leukopenia": (1, 2, 5, 1), "Neutropenia": (0, 0, 3, 3), "Thrombocytopenia": (2, 0, 0, 0),
+    "Fatigue": (1, 16, 3, 0),
+    "Chills": (16, 1, 0, 0),
+    "Nausea": (8, 6, 0, 0),
+    "Alopecia": (5, 7, 0, 0),
+    "Anorexia": (4, 6, 1, 0),
+    "Neuropathy": (7, 2, 2, 0),
+    "Arthralgia": (5, 4, 1, 0),
+    "Myalgia": (5, 5, 0, 0),
+    "Anemia": (5, 4, 0, 0),
+    "Leukopenia": (1, 2, 5, 1),
+    "Neutropenia": (0, 0, 3, 3),
+    "Thrombocytopenia": (2, 0, 0, 0),
 }
 TABLE4_TERM = {"Decreased appetite": "Anorexia", "Neuropathy peripheral": "Neuropathy", "Anaemia": "Anemia"}
 
@@ -117,7 +143,7 @@ def test_every_codelist_value_is_in_ct_or_a_declared_extension(bundle):
             term = ct.term(codelist.oid, item.coded_value)
             assert term is not None and term.c_code == item.c_code, f"{codelist.oid}: {item.coded_value}"
     testcd = bundle.metadata.codelist("CL.LBTESTCD")
-    assert {i.coded_value for i in testcd.items if i.extended} == set()      # every test code is in CT
+    assert {i.coded_value for i in testcd.items if i.extended} == set()  # every test code is in CT
     codes = {i.coded_value: i.c_code for i in testcd.items if not i.extended}
     assert (codes["IFNG"], codes["MIP1A"], codes["RANTES"]) == ("C81996", "C82023", "C81957")
 
@@ -190,7 +216,12 @@ def test_lab_toxicity_grade_matches_worst_hematologic_ae(bundle):
     lb, ae = frame(bundle, "LB"), frame(bundle, "AE")
     graded = lb[lb["LBTOXGR"] != ""].assign(GRADE=lambda f: f["LBTOXGR"].astype(int))
     worst_lab = graded.groupby(["USUBJID", "LBTESTCD"])["GRADE"].max()
-    for pt, testcd in (("Neutropenia", "NEUT"), ("Leukopenia", "WBC"), ("Anaemia", "HGB"), ("Thrombocytopenia", "PLAT")):
+    for pt, testcd in (
+        ("Neutropenia", "NEUT"),
+        ("Leukopenia", "WBC"),
+        ("Anaemia", "HGB"),
+        ("Thrombocytopenia", "PLAT"),
+    ):
         worst_ae = ae[ae["AEDECOD"] == pt].groupby("USUBJID")["AETOXGR"].max().astype(int)
         for usubjid in worst_lab.index.get_level_values(0).unique():
             assert worst_lab.get((usubjid, testcd), 0) == worst_ae.get(usubjid, 0), (usubjid, testcd)
@@ -255,7 +286,7 @@ def test_trial_design_has_three_cohorts_and_il12_from_cycle_2(bundle):
     assert ta[ta["TAETORD"] == 2]["ETCD"].unique().tolist() == ["TP"]
     se = frame(bundle, "SE")
     il12_start = se[se["ETCD"].str.startswith("TPI")].set_index("USUBJID")["SESTDY"]
-    assert (il12_start == 23).all()          # cycle 2 day 2 of 21-day cycles
+    assert (il12_start == 23).all()  # cycle 2 day 2 of 21-day cycles
     ti = frame(bundle, "TI")
     assert "Karnofsky performance status > 70%" in set(ti["IETEST"])
 
@@ -336,9 +367,13 @@ def test_xpt_files_read_back_equal(bundle, tmp_path):
         for var in built.meta.variables:
             got, want = data[var.name], built.frame[var.name]
             if var.type == "Num":
-                assert np.allclose(got.to_numpy(dtype=float), want.to_numpy(dtype=float), equal_nan=True), f"{name}.{var.name}"
+                assert np.allclose(got.to_numpy(dtype=float), want.to_numpy(dtype=float), equal_nan=True), (
+                    f"{name}.{var.name}"
+                )
             else:
-                assert got.fillna("").astype(str).str.rstrip().tolist() == want.str.rstrip().tolist(), f"{name}.{var.name}"
+                assert got.fillna("").astype(str).str.rstrip().tolist() == want.str.rstrip().tolist(), (
+                    f"{name}.{var.name}"
+                )
         labels = {var.name: var.label for var in built.meta.variables}
         assert meta.column_names_to_labels == labels, name
 
@@ -374,6 +409,10 @@ def test_limit_of_quantitation_is_lblloq_not_supplb(bundle):
     assert lb.loc[~cytokine, "LBLLOQ"].isna().all()
     variable = bundle.datasets["LB"].meta.variable("LBLLOQ")
     assert (variable.label, variable.type, variable.core, variable.role) == (
-        "Lower Limit of Quantitation", "Num", "Perm", "Variable Qualifier")
+        "Lower Limit of Quantitation",
+        "Num",
+        "Perm",
+        "Variable Qualifier",
+    )
     names = bundle.datasets["LB"].meta.variable_names
     assert names.index("LBTOXGR") < names.index("LBLLOQ") < names.index("VISITNUM")

@@ -19,8 +19,16 @@ ROOT = Path(__file__).resolve().parents[1]
 STUDY = ROOT / "mappings" / "NCI84"
 SOURCE = STUDY / "source"
 GENERATOR = STUDY / "generator" / "generate_sources.py"
-TABLES = ("subjects", "cohorts", "dosing", "adverse_events", "tumor_assessments", "best_response",
-          "disposition", "labs")
+TABLES = (
+    "subjects",
+    "cohorts",
+    "dosing",
+    "adverse_events",
+    "tumor_assessments",
+    "best_response",
+    "disposition",
+    "labs",
+)
 
 # ---- the paper, Table 3 (pp. 2986-2987): tumor, HER2, IL-12 dose (ng/kg), route, cycles, best
 # response, duration of response or SD (days; None for PD), peak IFN-gamma (pg/mL)
@@ -68,7 +76,9 @@ TABLE4 = {
 }
 HEME_TEST = {"Leukopenia": "WBC", "Neutropenia": "ANC", "Anemia": "Hemoglobin", "Thrombocytopenia": "Platelets"}
 CTCAE_V3 = {"WBC": (3.0, 2.0, 1.0), "ANC": (1.5, 1.0, 0.5), "Hemoglobin": (10.0, 8.0, 6.5), "Platelets": (75, 50, 25)}
-MONTHS = {m: i for i, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1)}
+MONTHS = {
+    m: i for i, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1)
+}
 
 
 def crf_date(text: str) -> dt.date | None:
@@ -111,11 +121,16 @@ def worst_ae(t) -> pd.DataFrame:
     """Patients x Table 4 toxicity: worst CTCAE grade (0 when none)."""
     ae = t["adverse_events"].merge(t["meddra"], on="ae_term", how="left", validate="many_to_one")
     ae = ae[ae["table4_term"] != ""].assign(grade=lambda d: d["ctcae_grade"].astype(int))
-    return ae.pivot_table(index="subject_id", columns="table4_term", values="grade", aggfunc="max").reindex(
-        list(TABLE3)).fillna(0).astype(int)
+    return (
+        ae.pivot_table(index="subject_id", columns="table4_term", values="grade", aggfunc="max")
+        .reindex(list(TABLE3))
+        .fillna(0)
+        .astype(int)
+    )
 
 
 # ------------------------------------------------------------------ published.yaml itself
+
 
 def test_published_yaml_matches_the_paper():
     pub = yaml.safe_load((STUDY / "published.yaml").read_text(encoding="utf-8"))
@@ -124,8 +139,16 @@ def test_published_yaml_matches_the_paper():
     assert list(rows) == list(TABLE3)
     for s, (tumor, her2, dose, route, cycles, best, duration, peak) in TABLE3.items():
         r = rows[s]
-        assert (r["tumor_type"], r["her2"], r["il12_dose"], r["il12_route"], r["cycles"], r["best_response"],
-                r["duration_days"], r["peak_ifng"]) == (tumor, her2, dose, route, cycles, best, duration, peak), s
+        assert (
+            r["tumor_type"],
+            r["her2"],
+            r["il12_dose"],
+            r["il12_route"],
+            r["cycles"],
+            r["best_response"],
+            r["duration_days"],
+            r["peak_ifng"],
+        ) == (tumor, her2, dose, route, cycles, best, duration, peak), s
     assert [s for s, r in rows.items() if r["duration_ongoing"]] == ["G"]
     t2 = pub["table2"]
     assert t2["n"] == 21 and t2["age"] == {"median": 56, "min": 41, "max": 81}
@@ -161,33 +184,37 @@ def test_table4_counts_are_the_nearest_whole_patients_to_the_printed_percent():
     """Each chosen count k is the whole number of the 21 patients nearest the printed cell; the paper
     rounds inconsistently (3/21 printed 14 and 15; 4/21 printed 18, 19 never, 20), so at most 1.05 points off."""
     for tox, (pcts, counts) in TABLE4.items():
-        for pct, k in zip(pcts[:3], counts[:3]):
+        for pct, k in zip(pcts[:3], counts[:3], strict=False):
             assert abs(100 * k / 21 - pct) < 1.1, (tox, pct, k)
             assert all(abs(100 * k / 21 - pct) <= abs(100 * other / 21 - pct) for other in range(22)), (tox, pct, k)
 
 
 # ------------------------------------------------------------------ file format
 
+
 def test_files_are_utf8_lf_with_the_agreed_columns():
     expected = {
         "subjects": "subject_id,site_id,consent_date,birth_date,age,sex,race,ethnicity,karnofsky,tumor_type,"
-                    "her2_ihc,metastatic_sites,prior_regimens,prior_paclitaxel,lvef",
+        "her2_ihc,metastatic_sites,prior_regimens,prior_paclitaxel,lvef",
         "cohorts": "subject_id,cohort,il12_dose,il12_dose_unit,il12_route,assigned_date",
         "dosing": "subject_id,cycle,cycle_day,admin_date,drug,dose,dose_unit,route,dose_reduced,reduction_reason",
         "adverse_events": "subject_id,ae_number,ae_term,ctcae_grade,onset_date,resolution_date,relationship,serious,"
-                          "action_taken,dose_limiting,outcome",
+        "action_taken,dose_limiting,outcome",
         "tumor_assessments": "subject_id,visit,assessment_date,overall_response,evaluator",
         "best_response": "subject_id,best_response,evaluator",
         "disposition": "subject_id,eot_date,eot_reason,eos_date,eos_reason,last_contact_date",
         "labs": "subject_id,visit,cycle,cycle_day,collection_datetime,category,test,result,unit,ref_low,ref_high,"
-                "lloq,method,status,reason_not_done,specimen",
+        "lloq,method,status,reason_not_done,specimen",
     }
     for name, header in expected.items():
         raw = (SOURCE / f"{name}.csv").read_bytes()
         assert b"\r" not in raw, name
         assert raw.decode("utf-8").split("\n", 1)[0] == header, name
-    assert (STUDY / "dictionaries" / "meddra.csv").read_text(encoding="utf-8").startswith(
-        "ae_term,preferred_term,system_organ_class,table4_term\n")
+    assert (
+        (STUDY / "dictionaries" / "meddra.csv")
+        .read_text(encoding="utf-8")
+        .startswith("ae_term,preferred_term,system_organ_class,table4_term\n")
+    )
 
 
 def test_one_row_per_patient_tables_list_a_to_u(t):
@@ -196,6 +223,7 @@ def test_one_row_per_patient_tables_list_a_to_u(t):
 
 
 # ------------------------------------------------------------------ Table 2
+
 
 def test_table2_demographics(t):
     dm = t["subjects"]
@@ -209,7 +237,7 @@ def test_table2_demographics(t):
     assert colon == {"Breast": 7, "Colon": 6, "Esophagus": 4, "Stomach": 2, "Pancreas": 1, "Thyroid": 1}
     sites = dm["metastatic_sites"].astype(int)
     assert ((sites == 1).sum(), (sites == 2).sum(), (sites >= 3).sum()) == (5, 5, 11)
-    assert sites[dm["subject_id"] == "G"].item() == 1          # text: supraclavicular nodes only
+    assert sites[dm["subject_id"] == "G"].item() == 1  # text: supraclavicular nodes only
     regimens = dm["prior_regimens"].astype(int)
     assert ((regimens == 0).sum(), (regimens == 1).sum(), (regimens >= 2).sum()) == (5, 4, 12)
     paclitaxel = set(dm.loc[dm["prior_paclitaxel"] == "Yes", "subject_id"])
@@ -234,12 +262,17 @@ def test_her2_3plus_in_9_patients_and_all_but_one_response(t):
 
 # ------------------------------------------------------------------ Table 3
 
+
 def test_table3_patient_characteristics_and_dose_levels(t):
     dm = t["subjects"].set_index("subject_id")
     coh = t["cohorts"].set_index("subject_id")
     for s, (tumor, her2, dose, route, *_rest) in TABLE3.items():
         assert (dm.at[s, "tumor_type"], dm.at[s, "her2_ihc"]) == (tumor, her2), s
-        assert (int(coh.at[s, "il12_dose"]), coh.at[s, "il12_route"], coh.at[s, "il12_dose_unit"]) == (dose, route, "ng/kg")
+        assert (int(coh.at[s, "il12_dose"]), coh.at[s, "il12_route"], coh.at[s, "il12_dose_unit"]) == (
+            dose,
+            route,
+            "ng/kg",
+        )
     assert coh["cohort"].map({"1": 100, "2": 300, "3": 200}).tolist() == coh["il12_dose"].astype(int).tolist()
     assert (coh["cohort"] == "3").sum() == 12 and (coh["cohort"] == "2").sum() == 6
 
@@ -262,7 +295,7 @@ def test_best_response_derived_from_assessments_with_42_day_sd_minimum(t, first_
     ta = t["tumor_assessments"]
     for s, g in ta.groupby("subject_id"):
         days = [(iso(d) - first_dose[s]).days for d in g["assessment_date"]]
-        eligible = [r for r, d in zip(g["overall_response"], days) if not (r == "SD" and d < 42)]
+        eligible = [r for r, d in zip(g["overall_response"], days, strict=False) if not (r == "SD" and d < 42)]
         best = min(eligible, key=rank.__getitem__) if eligible else "PD"
         assert best == TABLE3[s][5], s
 
@@ -290,7 +323,7 @@ def test_benefit_ifng_peaks_after_il12_and_falls_back_between(t):
     top = lb.loc[lb.groupby("subject_id")["value"].idxmax()]
     assert (top["cycle"] >= 2).all() and set(top["cycle_day"]) <= {5, 12, 19}
     cycle1 = lb[lb["cycle"] == 1]["value"]
-    assert cycle1.max() <= 20                                     # before IL-12: at or near the limit
+    assert cycle1.max() <= 20  # before IL-12: at or near the limit
     between = lb[(lb["cycle"] >= 2) & ~lb["cycle_day"].isin([5, 12, 19])]["value"]
     assert between.between(10, 200).all()
     # the range of peaks the text gives (124-1,612 pg/mL) is Table 3's range over benefit patients
@@ -306,10 +339,10 @@ def test_other_cytokines_follow_the_papers_direction(t):
         med = peaks[peaks["test"] == test].groupby("benefit")["value"].median()
         assert med[True] > med[False], test
     pd_levels = lb[~lb["benefit"]].groupby("test")["value"].median()
-    assert 400 <= pd_levels["IP-10"] <= 600 and 240 <= pd_levels["MIG"] <= 360     # text: ~500 and ~300
+    assert 400 <= pd_levels["IP-10"] <= 600 and 240 <= pd_levels["MIG"] <= 360  # text: ~500 and ~300
     cycle1 = lb[lb["cycle"] == "1"]
     for test, high in (("MIP-1alpha", 46), ("IL-8", 31)):
-        assert cycle1.loc[cycle1["test"] == test, "value"].max() <= high, test   # low at baseline in all
+        assert cycle1.loc[cycle1["test"] == test, "value"].max() <= high, test  # low at baseline in all
     rantes = t["labs"].query("test == 'RANTES'")
     not_done = rantes[rantes["status"] == "NOT DONE"]
     assert (not_done["result"] == "").all() and (not_done["reason_not_done"] != "").all()
@@ -355,12 +388,13 @@ def test_lab_rows_are_consistent(t):
 def test_blood_is_drawn_on_injection_days(t):
     """Drawn just before each trastuzumab or IL-12 injection: every draw date is an injection date."""
     ds = t["dosing"].query("drug in ['Trastuzumab', 'IL-12']")
-    injections = set(zip(ds["subject_id"], ds["admin_date"]))
-    draws = set(zip(t["labs"]["subject_id"], t["labs"]["collection_datetime"].str[:10]))
+    injections = set(zip(ds["subject_id"], ds["admin_date"], strict=False))
+    draws = set(zip(t["labs"]["subject_id"], t["labs"]["collection_datetime"].str[:10], strict=False))
     assert draws == injections
 
 
 # ------------------------------------------------------------------ durations and assessments
+
 
 def test_durations_from_dates(t, first_dose):
     """Project definition: first PD assessment date - first dose date + 1; censored at last assessment."""
@@ -409,7 +443,7 @@ def test_assessments_fall_on_schedule_except_the_last(t, first_dose):
                 month = int(row.visit.removeprefix("Month "))
                 assert abs(day - (1 + round(month * 365.25 / 12))) <= 3, (s, row.visit)
         assert list(g["assessment_date"]) == sorted(g["assessment_date"]), s
-        for n in (1, 3):                     # restaging after cycle n follows that cycle's last dose
+        for n in (1, 3):  # restaging after cycle n follows that cycle's last dose
             scan = g.loc[g["visit"] == f"After cycle {n}", "assessment_date"]
             last = ds.loc[(ds["subject_id"] == s) & (ds["cycle"] == str(n)), "admin_date"].max()
             assert scan.empty or scan.item() >= last, (s, n)
@@ -444,6 +478,7 @@ def test_dates_follow_consent_and_plausible_accrual(t, first_dose):
 
 
 # ------------------------------------------------------------------ dosing (Table 1)
+
 
 def test_dosing_follows_table1(t, first_dose):
     ds = t["dosing"].copy()
@@ -496,6 +531,7 @@ def test_dose_reductions_follow_a_nonlimiting_grade3(t):
 
 # ------------------------------------------------------------------ adverse events (Table 4)
 
+
 def test_table4_worst_grade_counts(worst_ae):
     for tox, (_pcts, counts) in TABLE4.items():
         col = worst_ae[tox]
@@ -530,7 +566,9 @@ def test_dlt_is_grade3_fatigue_in_e_and_f_only(t):
     assert set(dlt["preferred_term"]) == {"Fatigue"} and set(dlt["ctcae_grade"]) == {"3"}
     assert set(dlt["action_taken"]) == {"Drug withdrawn"}
     coh = t["cohorts"].set_index("subject_id")
-    assert set(coh.loc[dlt["subject_id"], "il12_dose"]) == {"300"} and set(coh.loc[dlt["subject_id"], "il12_route"]) == {"IV"}
+    assert set(coh.loc[dlt["subject_id"], "il12_dose"]) == {"300"} and set(
+        coh.loc[dlt["subject_id"], "il12_route"]
+    ) == {"IV"}
     # the DLT stops treatment: no dose after its onset
     ds = t["dosing"]
     for row in dlt.itertuples():
@@ -566,22 +604,29 @@ def test_ae_numbers_and_codes(t):
         assert g["ae_number"].astype(int).tolist() == list(range(1, len(g) + 1)), s
     assert set(ae["relationship"]) <= {"Unrelated", "Unlikely", "Possible", "Probable", "Definite"}
     assert set(ae["action_taken"]) <= {"None", "Dose reduced", "Drug interrupted", "Drug withdrawn"}
-    assert set(ae["outcome"]) <= {"Recovered/Resolved", "Recovering/Resolving", "Not recovered/Not resolved",
-                                  "Recovered/Resolved with sequelae"}
+    assert set(ae["outcome"]) <= {
+        "Recovered/Resolved",
+        "Recovering/Resolving",
+        "Not recovered/Not resolved",
+        "Recovered/Resolved with sequelae",
+    }
     assert set(ae["serious"]) == {"Yes", "No"} and set(ae["dose_limiting"]) == {"Yes", "No"}
 
 
 def test_hematologic_ae_grades_agree_with_labs(t, worst_ae):
     """CTCAE v3.0: worst lab grade per test = worst AE grade; every episode starts on a lab at its grade."""
     lb = t["labs"].query("category == 'HEMATOLOGY'").copy()
-    lb["grade"] = [grade_v3(test, float(v), float(lln)) for test, v, lln in zip(lb["test"], lb["result"], lb["ref_low"])]
+    lb["grade"] = [
+        grade_v3(test, float(v), float(lln))
+        for test, v, lln in zip(lb["test"], lb["result"], lb["ref_low"], strict=False)
+    ]
     lb["date"] = lb["collection_datetime"].str[:10]
     worst_lab = lb.pivot_table(index="subject_id", columns="test", values="grade", aggfunc="max").reindex(list(TABLE3))
     for tox, test in HEME_TEST.items():
         assert worst_lab[test].tolist() == worst_ae[tox].tolist(), tox
     ae = t["adverse_events"].merge(t["meddra"], on="ae_term")
     heme = ae[ae["table4_term"].isin(HEME_TEST)]
-    graded = set(zip(lb["subject_id"], lb["test"], lb["date"], lb["grade"]))
+    graded = set(zip(lb["subject_id"], lb["test"], lb["date"], lb["grade"], strict=False))
     for row in heme.itertuples():
         key = (row.subject_id, HEME_TEST[row.table4_term], crf_date(row.onset_date).isoformat(), int(row.ctcae_grade))
         assert key in graded, key
@@ -597,9 +642,13 @@ def test_meddra_dictionary_codes_every_verbatim(t):
     assert coded.at["Anemia", "preferred_term"] == "Anaemia"
     assert coded.at["Anemia", "system_organ_class"] == "Blood and lymphatic system disorders"
     assert tuple(coded.loc["Anorexia", ["preferred_term", "system_organ_class"]]) == (
-        "Decreased appetite", "Metabolism and nutrition disorders")
+        "Decreased appetite",
+        "Metabolism and nutrition disorders",
+    )
     assert tuple(coded.loc["Peripheral neuropathy", ["preferred_term", "system_organ_class"]]) == (
-        "Neuropathy peripheral", "Nervous system disorders")
+        "Neuropathy peripheral",
+        "Nervous system disorders",
+    )
     assert set(md["table4_term"]) - {""} == set(TABLE4)
     # one preferred term per Table 4 row, so counting by PT or by table4_term agree
     assert md[md["table4_term"] != ""].groupby("table4_term")["preferred_term"].nunique().eq(1).all()
@@ -607,10 +656,15 @@ def test_meddra_dictionary_codes_every_verbatim(t):
 
 # ------------------------------------------------------------------ reproducibility and readers
 
+
 def test_regenerating_is_byte_identical(tmp_path):
     out, dicts = tmp_path / "source", tmp_path / "dictionaries"
-    run = subprocess.run([sys.executable, str(GENERATOR), "--out", str(out), "--dictionaries", str(dicts)],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, str(GENERATOR), "--out", str(out), "--dictionaries", str(dicts)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     for name in TABLES:
         assert (out / f"{name}.csv").read_bytes() == (SOURCE / f"{name}.csv").read_bytes(), name
@@ -621,13 +675,19 @@ def test_regenerating_is_byte_identical(tmp_path):
 def test_generator_refuses_a_published_value_it_cannot_reproduce(tmp_path):
     """The generator re-checks the published aggregates: an impossible Table 4 count stops it, naming the row."""
     pub = yaml.safe_load((STUDY / "published.yaml").read_text(encoding="utf-8"))
-    pub["table4"]["rows"][1]["counts"]["grade3"] = 2          # Chills grade 3 in 2: no story for it in config
+    pub["table4"]["rows"][1]["counts"]["grade3"] = 2  # Chills grade 3 in 2: no story for it in config
     bad = tmp_path / "published.yaml"
     bad.write_text(yaml.safe_dump(pub), encoding="utf-8")
-    code = ("import sys, pathlib; sys.path.insert(0, sys.argv[1]); import generate_sources as g; "
-            "g.generate(pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[2]), published=pathlib.Path(sys.argv[3]))")
-    run = subprocess.run([sys.executable, "-c", code, str(GENERATOR.parent), str(tmp_path / "out"), str(bad)],
-                         capture_output=True, text=True, timeout=120)
+    code = (
+        "import sys, pathlib; sys.path.insert(0, sys.argv[1]); import generate_sources as g; "
+        "g.generate(pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[2]), published=pathlib.Path(sys.argv[3]))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(GENERATOR.parent), str(tmp_path / "out"), str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode != 0 and "grade 3" in run.stderr
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.csv"))
 
@@ -652,6 +712,12 @@ def test_xlsx_workbook_reads_back_as_the_csv_frames(tmp_path, t):
 
 def test_clinic_dates_fall_on_weekdays(t):
     """Doses, blood draws, scans and consent happen in clinic, Monday to Friday."""
-    dates = pd.concat([t["dosing"]["admin_date"], t["labs"]["collection_datetime"].str[:10],
-                       t["tumor_assessments"]["assessment_date"], t["subjects"]["consent_date"]])
+    dates = pd.concat(
+        [
+            t["dosing"]["admin_date"],
+            t["labs"]["collection_datetime"].str[:10],
+            t["tumor_assessments"]["assessment_date"],
+            t["subjects"]["consent_date"],
+        ]
+    )
     assert (pd.to_datetime(dates).dt.day_of_week < 5).all()

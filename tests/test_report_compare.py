@@ -6,17 +6,31 @@ import pytest
 
 from sdtmify.report.cells import Cell
 from sdtmify.report.compare import (
-    EXPLAINED, MATCH, MISMATCH, ROUNDING, SYNTHETIC, PublishedPathError, compare_cell, judge, parse_published,
-    resolve, unexplained,
+    EXPLAINED,
+    MATCH,
+    MISMATCH,
+    ROUNDING,
+    SYNTHETIC,
+    PublishedPathError,
+    compare_cell,
+    judge,
+    parse_published,
+    resolve,
+    unexplained,
 )
 
 PUBLISHED = {
-    "table3": {"ref": "Table 3, p. 7", "patients": [
-        {"patient": "F", "her2": "2+", "duration_days": None, "duration_ongoing": False},
-        {"patient": "G", "her2": "3+", "duration_days": 1643, "duration_ongoing": True},
-    ]},
-    "text": {"peak_range": [124, 1612],
-             "statistics": [{"name": "fisher", "published": "P < 0.001", "ref": "Results, p. 4"}]},
+    "table3": {
+        "ref": "Table 3, p. 7",
+        "patients": [
+            {"patient": "F", "her2": "2+", "duration_days": None, "duration_ongoing": False},
+            {"patient": "G", "her2": "3+", "duration_days": 1643, "duration_ongoing": True},
+        ],
+    },
+    "text": {
+        "peak_range": [124, 1612],
+        "statistics": [{"name": "fisher", "published": "P < 0.001", "ref": "Results, p. 4"}],
+    },
 }
 
 
@@ -48,17 +62,17 @@ def test_parse_published_reads_journal_notation():
 
 
 def test_percent_exactly_as_printed_is_a_match():
-    assert judge(pct(16), 76, "percent_of_n")[0] == MATCH          # 16/21 = 76.2
+    assert judge(pct(16), 76, "percent_of_n")[0] == MATCH  # 16/21 = 76.2
 
 
 def test_percent_printed_off_but_naming_the_same_count_is_within_rounding():
-    status, why = judge(pct(4), 18, "percent_of_n")               # 4/21 = 19.0; 18% of 21 = 3.8 -> 4
+    status, why = judge(pct(4), 18, "percent_of_n")  # 4/21 = 19.0; 18% of 21 = 3.8 -> 4
     assert status == ROUNDING
     assert "4/21" in why
 
 
 def test_percent_meaning_another_count_is_a_mismatch():
-    assert judge(pct(3), 24, "percent_of_n")[0] == MISMATCH        # 24% of 21 = 5 patients, not 3
+    assert judge(pct(3), 24, "percent_of_n")[0] == MISMATCH  # 24% of 21 = 5 patients, not 3
 
 
 def test_p_value_below_bound_and_printed_precision():
@@ -72,9 +86,9 @@ def test_exact_numbers_and_texts():
     assert judge(Cell("c", 1612.0, "1612"), 1612, "exact")[0] == MATCH
     assert judge(Cell("c", 1611, "1611"), 1612, "exact")[0] == MISMATCH
     assert judge(Cell("c", "Breast", "Breast"), "breast", "exact")[0] == MATCH
-    assert judge(Cell("c", "3+", "3+"), "3+", "exact")[0] == MATCH      # a HER2 score, not a censored 3
+    assert judge(Cell("c", "3+", "3+"), "3+", "exact")[0] == MATCH  # a HER2 score, not a censored 3
     assert judge(Cell("c", "2+", "2+"), "3+", "exact")[0] == MISMATCH
-    assert judge(Cell("c", None, "—"), None, "exact")[0] == MATCH       # PD patients: no duration
+    assert judge(Cell("c", None, "—"), None, "exact")[0] == MATCH  # PD patients: no duration
     assert judge(Cell("c", 100, "100"), None, "exact")[0] == MISMATCH
 
 
@@ -86,19 +100,27 @@ def test_rounded_rule_accepts_only_the_printed_rounding():
 def test_ongoing_mark_must_agree_with_censoring():
     censored = Cell("t3/G/dur", 1643, "1643+", censored=True)
     ongoing = "table3.patients[patient=G].duration_ongoing"
-    assert compare_cell(censored, "table3.patients[patient=G].duration_days", PUBLISHED,
-                        ongoing=ongoing).status == MATCH
+    assert (
+        compare_cell(censored, "table3.patients[patient=G].duration_days", PUBLISHED, ongoing=ongoing).status == MATCH
+    )
     uncensored = Cell("t3/G/dur", 1643, "1643")
-    assert compare_cell(uncensored, "table3.patients[patient=G].duration_days", PUBLISHED,
-                        ongoing=ongoing).status == MISMATCH
+    assert (
+        compare_cell(uncensored, "table3.patients[patient=G].duration_days", PUBLISHED, ongoing=ongoing).status
+        == MISMATCH
+    )
     assert judge(uncensored, "1,643+", "exact")[0] == MISMATCH
 
 
 def test_explained_and_synthetic_are_not_counted_as_mismatches():
-    explained = compare_cell(Cell("c", "2+", "2+"), "table3.patients[patient=G].her2", PUBLISHED,
-                             explain="score re-read on FISH")
-    synthetic = compare_cell(Cell("p", 0.2, "0.2", synthetic="reconstructed"),
-                             "text.statistics[name=fisher].published", PUBLISHED, rule="p_value")
+    explained = compare_cell(
+        Cell("c", "2+", "2+"), "table3.patients[patient=G].her2", PUBLISHED, explain="score re-read on FISH"
+    )
+    synthetic = compare_cell(
+        Cell("p", 0.2, "0.2", synthetic="reconstructed"),
+        "text.statistics[name=fisher].published",
+        PUBLISHED,
+        rule="p_value",
+    )
     wrong = compare_cell(Cell("c", "2+", "2+"), "table3.patients[patient=G].her2", PUBLISHED)
     assert (explained.status, synthetic.status, wrong.status) == (EXPLAINED, SYNTHETIC, MISMATCH)
     assert "score re-read on FISH" in explained.note
@@ -108,5 +130,6 @@ def test_explained_and_synthetic_are_not_counted_as_mismatches():
 def test_comparison_carries_the_published_reference():
     row = compare_cell(Cell("p", 1e-6, "1e-06"), "text.statistics[name=fisher].published", PUBLISHED, "p_value")
     assert row.reference == "Results, p. 4"
-    assert compare_cell(Cell("c", "3+", "3+"), "table3.patients[patient=G].her2", PUBLISHED).reference == \
-        "Table 3, p. 7"
+    assert (
+        compare_cell(Cell("c", "3+", "3+"), "table3.patients[patient=G].her2", PUBLISHED).reference == "Table 3, p. 7"
+    )

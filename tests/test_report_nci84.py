@@ -38,19 +38,38 @@ Esophagus T (3+) 200 8 PR 177 262
 Colorectal U (2+) 200 3 PD — 0
 """
 # Table 4: toxicity -> printed % at grades 1, 2, 3 and Total (of 21 patients).
-TABLE4 = {"Fatigue": (5, 76, 14, 95), "Chills": (76, 5, 0, 81), "Nausea": (38, 29, 0, 67),
-          "Alopecia": (24, 33, 0, 57), "Anorexia": (18, 29, 5, 52), "Neuropathy": (33, 10, 10, 53),
-          "Arthralgia": (24, 20, 5, 49), "Myalgia": (24, 24, 0, 48), "Anemia": (24, 20, 0, 44),
-          "Leukopenia": (5, 10, 24, 44), "Neutropenia": (0, 0, 15, 30), "Thrombocytopenia": (10, 0, 0, 10)}
+TABLE4 = {
+    "Fatigue": (5, 76, 14, 95),
+    "Chills": (76, 5, 0, 81),
+    "Nausea": (38, 29, 0, 67),
+    "Alopecia": (24, 33, 0, 57),
+    "Anorexia": (18, 29, 5, 52),
+    "Neuropathy": (33, 10, 10, 53),
+    "Arthralgia": (24, 20, 5, 49),
+    "Myalgia": (24, 24, 0, 48),
+    "Anemia": (24, 20, 0, 44),
+    "Leukopenia": (5, 10, 24, 44),
+    "Neutropenia": (0, 0, 15, 30),
+    "Thrombocytopenia": (10, 0, 0, 10),
+}
 
 
 def table3_rows() -> pd.DataFrame:
     rows = []
     for line in TABLE3.strip().splitlines():
         tumor, patient, her2, dose, cycles, best, duration, peak = line.split()
-        rows.append({"SUBJID": patient, "TUMTYPE": tumor, "HER2IHC": her2.strip("()"), "DOSE": int(dose),
-                     "CYCLESN": int(cycles), "BOR": best, "DURATION": duration.replace(",", ""),
-                     "PEAK": int(peak.replace(",", ""))})
+        rows.append(
+            {
+                "SUBJID": patient,
+                "TUMTYPE": tumor,
+                "HER2IHC": her2.strip("()"),
+                "DOSE": int(dose),
+                "CYCLESN": int(cycles),
+                "BOR": best,
+                "DURATION": duration.replace(",", ""),
+                "PEAK": int(peak.replace(",", "")),
+            }
+        )
     return pd.DataFrame(rows).set_index("SUBJID")
 
 
@@ -94,7 +113,7 @@ def test_table3_per_patient_values_from_the_adam_xpt_files(nci84_build):
     assert sorted(recomputed) == sorted(printed.index)
     for subject, text in printed.items():
         assert recomputed[subject][0] == int(text.rstrip("+")), subject
-    assert recomputed["G"][1] == 1           # 1,643+: ongoing, censored
+    assert recomputed["G"][1] == 1  # 1,643+: ongoing, censored
 
     adlb = read_xpt(out, "adlb")
     ifng = adlb[adlb["PARAMCD"] == "IFNG"]
@@ -120,8 +139,14 @@ def test_table2_counts_from_adsl(nci84_build):
     assert adsl["SEX"].value_counts().to_dict() == {"M": 11, "F": 10}
     karnofsky = adsl["KARNSCR"].map(lambda k: "90-100" if k >= 90 else "80-90" if k >= 80 else "70-80")
     assert karnofsky.value_counts().to_dict() == {"90-100": 12, "80-90": 6, "70-80": 3}
-    assert adsl["TUMTYPE"].value_counts().to_dict() == {"Breast": 7, "Colorectal": 6, "Esophagus": 4,
-                                                        "Stomach": 2, "Pancreas": 1, "Thyroid": 1}
+    assert adsl["TUMTYPE"].value_counts().to_dict() == {
+        "Breast": 7,
+        "Colorectal": 6,
+        "Esophagus": 4,
+        "Stomach": 2,
+        "Pancreas": 1,
+        "Thyroid": 1,
+    }
     sites = adsl["METSITN"].clip(upper=3).value_counts().to_dict()
     assert sites == {1: 5, 2: 5, 3: 11}
     regimens = adsl["PRREGN"].clip(upper=2).value_counts().to_dict()
@@ -144,7 +169,7 @@ def test_table4_worst_grades_within_documented_rounding(nci84_build):
         assert counts == [int(p * 21 / 100 + 0.5) for p in printed], toxicity
     report = pd.read_csv(out / "report" / "table4.csv", dtype=str, keep_default_na=False).set_index("Toxicity")
     assert report.loc["Fatigue"].tolist() == ["5", "76", "14", "95"]
-    assert report.loc["Anorexia", "Grade 1 (%)"] == "19"        # 4/21; the paper prints 18
+    assert report.loc["Anorexia", "Grade 1 (%)"] == "19"  # 4/21; the paper prints 18
 
 
 R_SCRIPT = r"""

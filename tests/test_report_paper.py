@@ -65,8 +65,14 @@ def test_every_published_value_of_the_paper_is_matched(built):
 def test_table4_rounding_inconsistencies_are_within_rounding_not_mismatches(built):
     base, _, _ = built
     table = comparison(base).set_index("Result")
-    for cell in ["Anorexia/Grade 1 (%)", "Arthralgia/Grade 2 (%)", "Anemia/Grade 2 (%)", "Neutropenia/Grade 3 (%)",
-                 "Neuropathy/Total (%)*", "Neutropenia/Total (%)*"]:
+    for cell in [
+        "Anorexia/Grade 1 (%)",
+        "Arthralgia/Grade 2 (%)",
+        "Anemia/Grade 2 (%)",
+        "Neutropenia/Grade 3 (%)",
+        "Neuropathy/Total (%)*",
+        "Neutropenia/Total (%)*",
+    ]:
         assert table.loc[f"table4/{cell}", "Status"] == ROUNDING, cell
     assert table.loc["table4/Fatigue/Grade 2 (%)", "Status"] == MATCH
     assert table.loc["table4/Anorexia/Grade 1 (%)", "Recomputed"] == "19"
@@ -76,8 +82,12 @@ def test_headline_results_recomputed(built):
     base, _, _ = built
     table = comparison(base).set_index("Result")
     recomputed = table["Recomputed"].to_dict()
-    assert [recomputed[f"best_response/{r}"] for r in ("CR", "PR", "SD", "PD")] == \
-        ["1/21 (5%)", "4/21 (19%)", "6/21 (29%)", "10/21 (48%)"]
+    assert [recomputed[f"best_response/{r}"] for r in ("CR", "PR", "SD", "PD")] == [
+        "1/21 (5%)",
+        "4/21 (19%)",
+        "6/21 (29%)",
+        "10/21 (48%)",
+    ]
     assert recomputed["clinical_benefit/count"] == "11/21 (52%)"
     assert recomputed["responses_by_her2/3+/Responders"] == "4"
     assert recomputed["dlt_by_dose/300 ng/kg IV/count"] == "2/6 (33%)"
@@ -94,8 +104,15 @@ def test_outputs_written_as_promised(built):
     names = {p.relative_to(base / "report").as_posix() for p in written}
     for table in ("table2", "table3", "table4"):
         assert {f"{table}.csv", f"{table}.md", f"{table}.html"} <= names
-    assert {"figures/swimmer.png", "figures/ifng_over_time.png", "figures/toxicity_bars.png",
-            "comparison.csv", "comparison.md", "headline.md", "report.html"} <= names
+    assert {
+        "figures/swimmer.png",
+        "figures/ifng_over_time.png",
+        "figures/toxicity_bars.png",
+        "comparison.csv",
+        "comparison.md",
+        "headline.md",
+        "report.html",
+    } <= names
     assert all(p.is_file() for p in written)
     html = (base / "report" / "report.html").read_text(encoding="utf-8")
     assert html.count('src="data:image/png;base64,') == 3
@@ -107,9 +124,9 @@ def test_outputs_written_as_promised(built):
 def png_text_chunks(data: bytes) -> list[bytes]:
     chunks, at = [], 8
     while at < len(data):
-        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        length, kind = struct.unpack(">I4s", data[at : at + 8])
         if kind in (b"tEXt", b"iTXt", b"zTXt", b"tIME"):
-            chunks.append(kind + data[at + 8:at + 8 + min(length, 40)])
+            chunks.append(kind + data[at + 8 : at + 8 + min(length, 40)])
         at += 12 + length
     return chunks
 
@@ -139,9 +156,10 @@ def test_unexplained_mismatch_is_counted_and_an_explanation_clears_it(built, stu
     assert bad["Result"].tolist() == ["table3/I/Peak IFN-γ level (pg/mL)"]
     report = study_copy / "report.yaml"
     spec = report.read_text(encoding="utf-8").replace(
-        "    published:\n      path: \"table3.patients[patient={key}]\"",
-        "    published:\n      path: \"table3.patients[patient={key}]\"\n"
-        "      explain: {\"table3/I/Peak IFN-γ level (pg/mL)\": \"typo test\"}")
+        '    published:\n      path: "table3.patients[patient={key}]"',
+        '    published:\n      path: "table3.patients[patient={key}]"\n'
+        '      explain: {"table3/I/Peak IFN-γ level (pg/mL)": "typo test"}',
+    )
     report.write_text(spec, encoding="utf-8")
     _, mismatches = build_report(study_in(study_copy), base / "adam", tmp_path / "r2")
     assert mismatches == 0
@@ -212,12 +230,13 @@ def test_bar_chart_of_an_undeclared_table_is_an_error_at_its_line(built, study_c
 def test_published_path_that_leads_nowhere_is_an_error_at_its_entry(built, study_copy, tmp_path):
     base, _, _ = built
     report = study_copy / "report.yaml"
-    report.write_text(report.read_text(encoding="utf-8").replace("table2.age.median", "table2.age.mean"),
-                      encoding="utf-8")
+    report.write_text(
+        report.read_text(encoding="utf-8").replace("table2.age.median", "table2.age.mean"), encoding="utf-8"
+    )
     with pytest.raises(ReportSpecError) as caught:
         build_report(study_in(study_copy), base / "adam", tmp_path / "r")
     assert "'mean' not found" in str(caught.value) and "tables.table2.rows[0]" in str(caught.value)
-    assert not (tmp_path / "r").exists()          # nothing half-written
+    assert not (tmp_path / "r").exists()  # nothing half-written
 
 
 @pytest.fixture()

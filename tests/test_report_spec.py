@@ -64,13 +64,16 @@ def test_unknown_table_kind_is_refused(tmp_path):
 
 
 def test_fisher_test_needs_a_two_by_two_table(tmp_path):
-    text = MINIMAL + """\
+    text = (
+        MINIMAL
+        + """\
 statistics:
   f:
     kind: fisher_exact
     rows: [Y, N, U]
     columns: [Y, N]
 """
+    )
     with pytest.raises(ReportSpecError) as caught:
         load_report_spec(write(tmp_path, text))
     assert "statistics.f.rows" in str(caught.value) and "too long" in str(caught.value)

@@ -24,13 +24,13 @@ def test_fisher_exact_lady_tasting_tea_two_sided():
 def test_mann_whitney_exact_for_fully_separated_samples():
     u, p = mann_whitney(pd.Series([1.0, 2.0, 3.0]), pd.Series([4.0, 5.0, 6.0]))
     assert u == 0
-    assert p == pytest.approx(2 / math.comb(6, 3))      # exact: 2 of the 20 arrangements are as extreme
+    assert p == pytest.approx(2 / math.comb(6, 3))  # exact: 2 of the 20 arrangements are as extreme
 
 
 def test_mann_whitney_with_ties_uses_normal_approximation_with_corrections():
     u, p = mann_whitney(pd.Series([1.0, 2.0, 2.0, 5.0]), pd.Series([2.0, 3.0, 4.0, 6.0]))
     # Pooled ranks 1, 3, 3, 3, 5, 6, 7, 8: a's rank sum 14, U = 14 - 4*5/2 = 4, one tie of 3.
-    variance = 4 * 4 / 12 * ((8 + 1) - (3 ** 3 - 3) / (8 * 7))
+    variance = 4 * 4 / 12 * ((8 + 1) - (3**3 - 3) / (8 * 7))
     z = (abs(4 - 8) - 0.5) / math.sqrt(variance)
     assert u == 4
     assert p == pytest.approx(math.erfc(z / math.sqrt(2)))
@@ -38,40 +38,47 @@ def test_mann_whitney_with_ties_uses_normal_approximation_with_corrections():
 
 def test_kruskal_wallis_matches_rank_formula():
     h, p = kruskal_wallis(pd.Series([1.0, 2.0, 3.0]), pd.Series([4.0, 5.0, 6.0]))
-    expected_h = 12 / (6 * 7) * (6 ** 2 / 3 + 15 ** 2 / 3) - 3 * 7
+    expected_h = 12 / (6 * 7) * (6**2 / 3 + 15**2 / 3) - 3 * 7
     assert h == pytest.approx(expected_h)
-    assert p == pytest.approx(math.erfc(math.sqrt(expected_h / 2)))    # chi-square, 1 df
+    assert p == pytest.approx(math.erfc(math.sqrt(expected_h / 2)))  # chi-square, 1 df
 
 
 def test_round_half_up_rounds_journal_style_not_to_even():
     assert round_half_up(2.5) == 3
     assert round_half_up(0.125, 2) == 0.13
-    assert percent(2, 21) == 10          # 9.52 -> 10
+    assert percent(2, 21) == 10  # 9.52 -> 10
     assert percent(11, 21) == 52
     assert percent(1, 8, 1) == 12.5
 
 
-SUBJECTS = pd.DataFrame({
-    "USUBJID": list("ABCDEFG"),
-    "BOR": ["CR", "PR", "SD", "PD", "PD", "SD", "NE"],
-    "CBRFL": ["Y", "Y", "Y", "N", "N", "Y", "N"],
-    "DOSE": [100, 100, 300, 300, 300, 200, 200],
-    "PEAK": [1448.0, 124.0, 300.0, 0.0, 0.0, 180.0, None],
-    "DLTFL": ["N", "N", "Y", "Y", "N", "N", "N"],
-})
+SUBJECTS = pd.DataFrame(
+    {
+        "USUBJID": list("ABCDEFG"),
+        "BOR": ["CR", "PR", "SD", "PD", "PD", "SD", "NE"],
+        "CBRFL": ["Y", "Y", "Y", "N", "N", "Y", "N"],
+        "DOSE": [100, 100, 300, 300, 300, 200, 200],
+        "PEAK": [1448.0, 124.0, 300.0, 0.0, 0.0, 180.0, None],
+        "DLTFL": ["N", "N", "Y", "Y", "N", "N", "N"],
+    }
+)
 
 
 def test_frequency_counts_each_level_with_percent_of_population():
-    cells = compute_statistic("bor", {"kind": "frequency", "variable": "BOR", "levels": ["CR", "PR", "SD", "PD"]},
-                              SUBJECTS)
+    cells = compute_statistic(
+        "bor", {"kind": "frequency", "variable": "BOR", "levels": ["CR", "PR", "SD", "PD"]}, SUBJECTS
+    )
     assert {k: c.value for k, c in cells.items()} == {"bor/CR": 1, "bor/PR": 1, "bor/SD": 2, "bor/PD": 2}
     assert cells["bor/SD"].display == "2/7 (29%)"
     assert (cells["bor/PD"].count, cells["bor/PD"].n) == (2, 7)
 
 
 def test_proportion_by_group_uses_each_group_as_denominator():
-    spec = {"kind": "proportion", "numerator": {"DLTFL": "Y"}, "by": "DOSE",
-            "groups": [{"label": "300", "value": 300}, {"label": "200", "value": 200}]}
+    spec = {
+        "kind": "proportion",
+        "numerator": {"DLTFL": "Y"},
+        "by": "DOSE",
+        "groups": [{"label": "300", "value": 300}, {"label": "200", "value": 200}],
+    }
     cells = compute_statistic("dlt", spec, SUBJECTS)
     assert (cells["dlt/300/count"].value, cells["dlt/300/n"].value, cells["dlt/300/percent"].value) == (2, 3, 67)
     assert (cells["dlt/200/count"].value, cells["dlt/200/n"].value) == (0, 2)
@@ -79,10 +86,14 @@ def test_proportion_by_group_uses_each_group_as_denominator():
 
 
 def test_fisher_statistic_builds_its_table_from_declared_categories():
-    spec = {"kind": "fisher_exact",
-            "rows": [{"label": "benefit", "where": {"CBRFL": "Y"}}, {"label": "none", "where": {"CBRFL": "N"}}],
-            "columns": [{"label": "detected", "where": {"PEAK": {"gt": 0}}},
-                        {"label": "not", "where": {"PEAK": {"le": 0}}}]}
+    spec = {
+        "kind": "fisher_exact",
+        "rows": [{"label": "benefit", "where": {"CBRFL": "Y"}}, {"label": "none", "where": {"CBRFL": "N"}}],
+        "columns": [
+            {"label": "detected", "where": {"PEAK": {"gt": 0}}},
+            {"label": "not", "where": {"PEAK": {"le": 0}}},
+        ],
+    }
     cells = compute_statistic("f", spec, SUBJECTS)
     # G has no peak at all: in neither column, so the table holds 6 subjects.
     assert [cells[f"f/{r}/{c}"].value for r in ("benefit", "none") for c in ("detected", "not")] == [4, 0, 0, 2]
@@ -95,8 +106,13 @@ def test_range_ignores_missing_values_and_honours_where():
 
 
 def test_synthetic_statistic_carries_its_reason_on_every_cell():
-    spec = {"kind": "kruskal_wallis", "variable": "PEAK", "by": "CBRFL", "synthetic": True,
-            "groups": [{"label": "Y", "value": "Y"}, {"label": "N", "value": "N"}]}
+    spec = {
+        "kind": "kruskal_wallis",
+        "variable": "PEAK",
+        "by": "CBRFL",
+        "synthetic": True,
+        "groups": [{"label": "Y", "value": "Y"}, {"label": "N", "value": "N"}],
+    }
     cells = compute_statistic("k", spec, SUBJECTS)
-    assert cells["k/Y/n"].value == 4 and cells["k/N/n"].value == 2      # G's missing value is dropped
+    assert cells["k/Y/n"].value == 4 and cells["k/N/n"].value == 2  # G's missing value is dropped
     assert all(c.synthetic for c in cells.values())

@@ -28,10 +28,20 @@ def write_xpt(frame: pd.DataFrame, folder: Path, name: str) -> Path:
     return path
 
 
-AE_TERMS = {"Fatigue": "Fatigue", "Chills": "Chills", "Nausea": "Nausea", "Alopecia": "Alopecia",
-            "Anorexia": "Decreased appetite", "Neuropathy": "Neuropathy peripheral", "Arthralgia": "Arthralgia",
-            "Myalgia": "Myalgia", "Anemia": "Anaemia", "Leukopenia": "Leukopenia", "Neutropenia": "Neutropenia",
-            "Thrombocytopenia": "Thrombocytopenia"}
+AE_TERMS = {
+    "Fatigue": "Fatigue",
+    "Chills": "Chills",
+    "Nausea": "Nausea",
+    "Alopecia": "Alopecia",
+    "Anorexia": "Decreased appetite",
+    "Neuropathy": "Neuropathy peripheral",
+    "Arthralgia": "Arthralgia",
+    "Myalgia": "Myalgia",
+    "Anemia": "Anaemia",
+    "Leukopenia": "Leukopenia",
+    "Neutropenia": "Neutropenia",
+    "Thrombocytopenia": "Thrombocytopenia",
+}
 
 
 def paper_shaped_adam(published: dict, folder: Path) -> dict[str, pd.DataFrame]:
@@ -43,8 +53,13 @@ def paper_shaped_adam(published: dict, folder: Path) -> dict[str, pd.DataFrame]:
     usubjid = [f"NCI84-001-{s}" for s in subjid]
     # Ages: median and range as published, the rest spread between them.
     low, mid, high = t2["age"]["min"], t2["age"]["median"], t2["age"]["max"]
-    ages = [low, *np.linspace(low + 2, mid - 1, n // 2 - 1).round().astype(int), mid,
-            *np.linspace(mid + 1, high - 2, n // 2 - 1).round().astype(int), high]
+    ages = [
+        low,
+        *np.linspace(low + 2, mid - 1, n // 2 - 1).round().astype(int),
+        mid,
+        *np.linspace(mid + 1, high - 2, n // 2 - 1).round().astype(int),
+        high,
+    ]
     women = patients["tumor_type"].eq("Breast")
     extra_women = t2["sex"]["Female"] - int(women.sum())
     women.loc[patients.index[~women][:extra_women]] = True
@@ -54,38 +69,82 @@ def paper_shaped_adam(published: dict, folder: Path) -> dict[str, pd.DataFrame]:
     sites = [1] * t2["metastatic_sites"]["1"] + [2] * t2["metastatic_sites"]["2"] + [3] * t2["metastatic_sites"][">=3"]
     regimens = [0] * t2["prior_regimens"]["0"] + [1] * t2["prior_regimens"]["1"] + [2] * t2["prior_regimens"][">=2"]
     benefit = patients["best_response"].isin(["CR", "PR", "SD"])
-    adsl = pd.DataFrame({
-        "STUDYID": "NCI84", "USUBJID": usubjid, "SUBJID": subjid, "SAFFL": "Y",
-        "AGE": ages, "SEX": np.where(women, "F", "M"), "KARNSCR": karnofsky,
-        "TUMTYPE": patients["tumor_type"], "HER2IHC": patients["her2"],
-        "METSITN": sites, "PRREGN": regimens,
-        "PRPACFL": np.where(patients.index < t2["prior_paclitaxel"], "Y", "N"),
-        "TRT01DOS": patients["il12_dose"], "TRT01RTE": patients["il12_route"],
-        "CYCLESN": patients["cycles"], "BOR": patients["best_response"], "CBRFL": np.where(benefit, "Y", "N"),
-        "EOSSTT": np.where(patients["duration_ongoing"], "ONGOING", "DISCONTINUED"),
-        "EOTSTT": np.where(patients["best_response"].eq("SD").cumsum().le(published["text"]["sd_completed_one_year"])
-                           & patients["best_response"].eq("SD"), "COMPLETED", "DISCONTINUED"),
-        "DLTFL": np.where(patients["patient"].isin(published["text"]["dlt"]["patients"]), "Y", "N"),
-    })
+    adsl = pd.DataFrame(
+        {
+            "STUDYID": "NCI84",
+            "USUBJID": usubjid,
+            "SUBJID": subjid,
+            "SAFFL": "Y",
+            "AGE": ages,
+            "SEX": np.where(women, "F", "M"),
+            "KARNSCR": karnofsky,
+            "TUMTYPE": patients["tumor_type"],
+            "HER2IHC": patients["her2"],
+            "METSITN": sites,
+            "PRREGN": regimens,
+            "PRPACFL": np.where(patients.index < t2["prior_paclitaxel"], "Y", "N"),
+            "TRT01DOS": patients["il12_dose"],
+            "TRT01RTE": patients["il12_route"],
+            "CYCLESN": patients["cycles"],
+            "BOR": patients["best_response"],
+            "CBRFL": np.where(benefit, "Y", "N"),
+            "EOSSTT": np.where(patients["duration_ongoing"], "ONGOING", "DISCONTINUED"),
+            "EOTSTT": np.where(
+                patients["best_response"].eq("SD").cumsum().le(published["text"]["sd_completed_one_year"])
+                & patients["best_response"].eq("SD"),
+                "COMPLETED",
+                "DISCONTINUED",
+            ),
+            "DLTFL": np.where(patients["patient"].isin(published["text"]["dlt"]["patients"]), "Y", "N"),
+        }
+    )
     durations = patients["duration_days"].astype(float)
-    adtte = pd.concat([
-        pd.DataFrame({"USUBJID": np.array(usubjid)[benefit], "PARAMCD": "DURRSD", "AVAL": durations[benefit],
-                      "CNSR": patients.loc[benefit, "duration_ongoing"].astype(int)}),
-        pd.DataFrame({"USUBJID": usubjid, "PARAMCD": "PFS",
-                      "AVAL": durations.fillna(40 + pd.Series(range(n)).astype(float)),
-                      "CNSR": patients["duration_ongoing"].astype(int)}),
-    ], ignore_index=True)
+    adtte = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "USUBJID": np.array(usubjid)[benefit],
+                    "PARAMCD": "DURRSD",
+                    "AVAL": durations[benefit],
+                    "CNSR": patients.loc[benefit, "duration_ongoing"].astype(int),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "USUBJID": usubjid,
+                    "PARAMCD": "PFS",
+                    "AVAL": durations.fillna(40 + pd.Series(range(n)).astype(float)),
+                    "CNSR": patients["duration_ongoing"].astype(int),
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     lab_rows = []
-    for i, row in patients.iterrows():        # a handful of records per patient: fixture, not data path
+    for i, row in patients.iterrows():  # a handful of records per patient: fixture, not data path
         peak = float(row["peak_ifng"])
         for day, share in ((1, 0.0), (26, 1.0), (47, 0.5), (68, 0.3)):
             value = peak * share
             detectable = value >= 10
-            lab_rows.append({"USUBJID": usubjid[i], "PARAMCD": "IFNG", "ADY": day,
-                             "AVAL": value if detectable else np.nan, "AVALC": f"{value:g}" if detectable else "<10"})
+            lab_rows.append(
+                {
+                    "USUBJID": usubjid[i],
+                    "PARAMCD": "IFNG",
+                    "ADY": day,
+                    "AVAL": value if detectable else np.nan,
+                    "AVALC": f"{value:g}" if detectable else "<10",
+                }
+            )
         for code, base in (("CXCL10", 500.0), ("CXCL9", 300.0), ("MIP1A", 40.0), ("INTLK8", 30.0)):
-            lab_rows.append({"USUBJID": usubjid[i], "PARAMCD": code, "ADY": 26,
-                             "AVAL": base * (4 if benefit[i] else 1) + i, "AVALC": ""})
+            lab_rows.append(
+                {
+                    "USUBJID": usubjid[i],
+                    "PARAMCD": code,
+                    "ADY": 26,
+                    "AVAL": base * (4 if benefit[i] else 1) + i,
+                    "AVALC": "",
+                }
+            )
     adlb = pd.DataFrame(lab_rows)
     adae_rows = []
     dlt = set(published["text"]["dlt"]["patients"])
@@ -93,10 +152,16 @@ def paper_shaped_adam(published: dict, folder: Path) -> dict[str, pd.DataFrame]:
         order = sorted(subjid, key=lambda s: (s not in dlt, s)) if row["toxicity"] == "Fatigue" else subjid
         position = 0
         for grade in (4, 3, 2, 1):
-            for subject in order[position:position + row["counts"][f"grade{grade}"]]:
-                adae_rows.append({"USUBJID": f"NCI84-001-{subject}", "AEDECOD": AE_TERMS[row["toxicity"]],
-                                  "ATOXGRN": grade, "TRTEMFL": "Y",
-                                  "AEDLT": "Y" if row["toxicity"] == "Fatigue" and subject in dlt else "N"})
+            for subject in order[position : position + row["counts"][f"grade{grade}"]]:
+                adae_rows.append(
+                    {
+                        "USUBJID": f"NCI84-001-{subject}",
+                        "AEDECOD": AE_TERMS[row["toxicity"]],
+                        "ATOXGRN": grade,
+                        "TRTEMFL": "Y",
+                        "AEDLT": "Y" if row["toxicity"] == "Fatigue" and subject in dlt else "N",
+                    }
+                )
             position += row["counts"][f"grade{grade}"]
     adae = pd.DataFrame(adae_rows)
     datasets = {"ADSL": adsl, "ADTTE": adtte, "ADLB": adlb, "ADAE": adae}

@@ -27,8 +27,14 @@ def test_xlsx_sheet_dates_and_numbers_as_text(tmp_path):
     path = tmp_path / "w.xlsx"
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         pd.DataFrame({"x": [1]}).to_excel(writer, sheet_name="Other", index=False)
-        pd.DataFrame({"id": ["007", "008"], "n": [3, 4.5], "when": [dt.datetime(2004, 3, 7), dt.datetime(2004, 3, 8, 14, 5)],
-                      "blank": ["a", None]}).to_excel(writer, sheet_name="Data", index=False)
+        pd.DataFrame(
+            {
+                "id": ["007", "008"],
+                "n": [3, 4.5],
+                "when": [dt.datetime(2004, 3, 7), dt.datetime(2004, 3, 8, 14, 5)],
+                "blank": ["a", None],
+            }
+        ).to_excel(writer, sheet_name="Data", index=False)
     frame = read_source(path, sheet="Data")
     assert frame["id"].tolist() == ["007", "008"]
     assert frame["n"].tolist() == ["3", "4.5"]
@@ -55,11 +61,21 @@ def test_xpt_source_numbers_become_text(tmp_path):
 
 def test_xpt_source_sas_dates_datetimes_and_times_become_iso_text(tmp_path):
     path = tmp_path / "dates.xpt"
-    day = 16137.0                                   # 2004-03-07 in days since 1960-01-01
-    frame = pd.DataFrame({"DT": [day, -1.0, float("nan")], "DTM": [day * 86400 + 50709, day * 86400, float("nan")],
-                          "TM": [50709.0, 0.0, float("nan")]})
-    pyreadstat.write_xport(frame, str(path), table_name="SRC", file_format_version=5,
-                           variable_format={"DT": "DATE9.", "DTM": "DATETIME20.", "TM": "TIME8."})
+    day = 16137.0  # 2004-03-07 in days since 1960-01-01
+    frame = pd.DataFrame(
+        {
+            "DT": [day, -1.0, float("nan")],
+            "DTM": [day * 86400 + 50709, day * 86400, float("nan")],
+            "TM": [50709.0, 0.0, float("nan")],
+        }
+    )
+    pyreadstat.write_xport(
+        frame,
+        str(path),
+        table_name="SRC",
+        file_format_version=5,
+        variable_format={"DT": "DATE9.", "DTM": "DATETIME20.", "TM": "TIME8."},
+    )
     read = read_source(path)
     assert read["DT"].tolist() == ["2004-03-07", "1959-12-31", ""]
     assert read["DTM"].tolist() == ["2004-03-07T14:05:09", "2004-03-07", ""]
@@ -68,13 +84,17 @@ def test_xpt_source_sas_dates_datetimes_and_times_become_iso_text(tmp_path):
 
 def test_xpt_source_in_windows_1252_is_read_without_losing_a_last_accented_letter(tmp_path):
     path = tmp_path / "sites.xpt"
-    pyreadstat.write_xport(pd.DataFrame({"SITE": ["CAFX", "MXNCHEN"]}), str(path), table_name="SRC",
-                           file_format_version=5)
+    pyreadstat.write_xport(
+        pd.DataFrame({"SITE": ["CAFX", "MXNCHEN"]}), str(path), table_name="SRC", file_format_version=5
+    )
     # Windows-1252 bytes (not UTF-8): a final one is what a lax UTF-8 decoder silently drops
     path.write_bytes(path.read_bytes().replace(b"CAFX", b"CAF\xc9").replace(b"MXNCHEN", b"M\xdcNCHEN"))
     assert read_source(path)["SITE"].tolist() == ["CAF\u00c9", "M\u00dcNCHEN"]
-    with pytest.raises(SourceError, match=r"sites.xpt: cannot read XPT table 'sites.xpt' .*if its text is not "
-                                          r"ascii, set its 'encoding' in study.yaml"):
+    with pytest.raises(
+        SourceError,
+        match=r"sites.xpt: cannot read XPT table 'sites.xpt' .*if its text is not "
+        r"ascii, set its 'encoding' in study.yaml",
+    ):
         read_source(path, encoding="ascii")
 
 

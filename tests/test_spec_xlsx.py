@@ -10,7 +10,12 @@ from sdtmify.cli import main
 from sdtmify.errors import MetadataError
 from sdtmify.metadata import serialize
 from sdtmify.metadata.spec_xlsx import (
-    export_spec, import_spec, metadata_rows, read_workbook, workbook_bytes, write_workbook,
+    export_spec,
+    import_spec,
+    metadata_rows,
+    read_workbook,
+    workbook_bytes,
+    write_workbook,
 )
 
 
@@ -58,10 +63,31 @@ def _find_row(path, sheet, **match):
 def test_workbook_has_the_pinnacle_21_sheets_and_headers(tmp_path, metadatas):
     path = write_workbook(metadatas, tmp_path / "spec.xlsx")
     contents = _contents(path)
-    assert list(contents) == ["Study", "Standards", "Datasets", "Variables", "ValueLevel", "WhereClauses",
-                              "Codelists", "Dictionaries", "Methods", "Comments", "Documents"]
-    assert contents["Variables"][0][:10] == ("Order", "Dataset", "Variable", "Label", "Data Type", "Length",
-                                             "Significant Digits", "Format", "Mandatory", "Codelist")
+    assert list(contents) == [
+        "Study",
+        "Standards",
+        "Datasets",
+        "Variables",
+        "ValueLevel",
+        "WhereClauses",
+        "Codelists",
+        "Dictionaries",
+        "Methods",
+        "Comments",
+        "Documents",
+    ]
+    assert contents["Variables"][0][:10] == (
+        "Order",
+        "Dataset",
+        "Variable",
+        "Label",
+        "Data Type",
+        "Length",
+        "Significant Digits",
+        "Format",
+        "Mandatory",
+        "Codelist",
+    )
     ae = [row for row in contents["Variables"] if row[1] == "AE"]
     assert [row[2] for row in ae] == list(sdtm_bundle().datasets["AE"].meta.variable_names)
     header = contents["Datasets"][0]
@@ -123,13 +149,17 @@ def test_missing_sheet_is_named(tmp_path, metadatas):
     wb.save(path)
     with pytest.raises(MetadataError) as info:
         read_workbook(path)
-    assert str(info.value).startswith("spec.xlsx: sheet 'WhereClauses' is missing; a spec workbook has the sheets Study,")
+    assert str(info.value).startswith(
+        "spec.xlsx: sheet 'WhereClauses' is missing; a spec workbook has the sheets Study,"
+    )
 
 
 def test_missing_column_is_named(tmp_path, metadatas):
     path = write_workbook(metadatas, tmp_path / "spec.xlsx")
     _edit(path, "Variables", 1, "Label", "Labels")
-    with pytest.raises(MetadataError, match=r"^spec\.xlsx\[Variables\]:1: column 'Label' is missing from the header row$"):
+    with pytest.raises(
+        MetadataError, match=r"^spec\.xlsx\[Variables\]:1: column 'Label' is missing from the header row$"
+    ):
         read_workbook(path)
 
 
@@ -139,8 +169,9 @@ def test_unknown_dataset_names_sheet_row_and_column(tmp_path, metadatas):
     _edit(path, "Variables", row, "Dataset", "AEX")
     with pytest.raises(MetadataError) as info:
         read_workbook(path)
-    assert str(info.value) == (f"spec.xlsx[Variables]:{row} column B 'Dataset': dataset 'AEX' is not on the "
-                               "Datasets sheet; add it there first")
+    assert str(info.value) == (
+        f"spec.xlsx[Variables]:{row} column B 'Dataset': dataset 'AEX' is not on the Datasets sheet; add it there first"
+    )
 
 
 def test_duplicate_variable_names_both_rows(tmp_path, metadatas):
@@ -150,22 +181,51 @@ def test_duplicate_variable_names_both_rows(tmp_path, metadatas):
     _edit(path, "Variables", row, "Variable", "AETERM")
     with pytest.raises(MetadataError) as info:
         read_workbook(path)
-    assert str(info.value) == (f"spec.xlsx[Variables]:{row} column C 'Variable': variable AE.AETERM is listed "
-                               f"twice (first at row {first})")
+    assert str(info.value) == (
+        f"spec.xlsx[Variables]:{row} column C 'Variable': variable AE.AETERM is listed twice (first at row {first})"
+    )
 
 
-@pytest.mark.parametrize("sheet, match, column, value, message", [
-    ("Variables", {"Dataset": "AE", "Variable": "AESER"}, "Codelist", "CL.NOPE",
-     "column J 'Codelist': codelist 'CL.NOPE' is not on the Codelists or Dictionaries sheet of this model"),
-    ("Variables", {"Dataset": "AE", "Variable": "AESER"}, "Data Type", "string",
-     "column E 'Data Type': 'string' is not one of: text, integer, float"),
-    ("Variables", {"Dataset": "AE", "Variable": "AESER"}, "Length", "one",
-     "column F 'Length': 'Length' should be a whole number, not 'one'"),
-    ("ValueLevel", {"Dataset": "LB", "Variable": "LBORRES"}, "Where Clause", "WC.LB.NOPE",
-     "column D 'Where Clause': where clause 'WC.LB.NOPE' is not on the WhereClauses sheet"),
-    ("Variables", {"Dataset": "ADSL", "Variable": "AGE"}, "Method", "MT.AESEQ",
-     "column N 'Method': method 'MT.AESEQ' is not on the Methods sheet of this model"),
-])
+@pytest.mark.parametrize(
+    "sheet, match, column, value, message",
+    [
+        (
+            "Variables",
+            {"Dataset": "AE", "Variable": "AESER"},
+            "Codelist",
+            "CL.NOPE",
+            "column J 'Codelist': codelist 'CL.NOPE' is not on the Codelists or Dictionaries sheet of this model",
+        ),
+        (
+            "Variables",
+            {"Dataset": "AE", "Variable": "AESER"},
+            "Data Type",
+            "string",
+            "column E 'Data Type': 'string' is not one of: text, integer, float",
+        ),
+        (
+            "Variables",
+            {"Dataset": "AE", "Variable": "AESER"},
+            "Length",
+            "one",
+            "column F 'Length': 'Length' should be a whole number, not 'one'",
+        ),
+        (
+            "ValueLevel",
+            {"Dataset": "LB", "Variable": "LBORRES"},
+            "Where Clause",
+            "WC.LB.NOPE",
+            "column D 'Where Clause': where clause 'WC.LB.NOPE' is not on the WhereClauses sheet",
+        ),
+        (
+            "Variables",
+            {"Dataset": "ADSL", "Variable": "AGE"},
+            "Method",
+            "MT.AESEQ",
+            "column N 'Method': method 'MT.AESEQ' is not on the Methods sheet of this model",
+        ),
+    ],
+)
 def test_bad_cells_are_reported_where_they_are(tmp_path, metadatas, sheet, match, column, value, message):
     path = write_workbook(metadatas, tmp_path / "spec.xlsx")
     row = _find_row(path, sheet, **match)

@@ -18,19 +18,22 @@ def test_a_malformed_rule_is_refused_with_file_line_and_key(tmp_path):
         "    authority: {sponsor: test}\n"
         "    severity: error\n"
         "    message: x\n"
-        "    check: {type: record, when: {AESER: {equals: Y}}}\n")
+        "    check: {type: record, when: {AESER: {equals: Y}}}\n"
+    )
     with pytest.raises(InputError) as caught:
         load_rules(tmp_path)
     assert str(caught.value).startswith(f"{tmp_path / 'bad.yaml'}:6 check: check.when.AESER: unknown operator 'equals'")
 
 
 def test_rule_without_authority_or_with_unknown_severity_is_refused(tmp_path):
-    (tmp_path / "a.yaml").write_text("rules:\n  - {id: X1, severity: fatal, message: m, check: {type: record, when: {}},"
-                                     " authority: {sponsor: s}}\n")
+    (tmp_path / "a.yaml").write_text(
+        "rules:\n  - {id: X1, severity: fatal, message: m, check: {type: record, when: {}}, authority: {sponsor: s}}\n"
+    )
     with pytest.raises(InputError, match="severity 'fatal' is not one of error, warning, notice"):
         load_rules(tmp_path)
-    (tmp_path / "a.yaml").write_text("rules:\n  - {id: X1, severity: error, message: m, check: {type: record, when: {}},"
-                                     " authority: {}}\n")
+    (tmp_path / "a.yaml").write_text(
+        "rules:\n  - {id: X1, severity: error, message: m, check: {type: record, when: {}}, authority: {}}\n"
+    )
     with pytest.raises(InputError, match="authority names none of"):
         load_rules(tmp_path)
 
@@ -46,7 +49,7 @@ def test_study_day_has_no_day_zero():
     dates = pd.Series(["2020-01-06", "2020-01-05", "2020-01-07", "2020-02-29", "2020-01"], dtype="str")
     days = study_day(dates, pd.Series(["2020-01-06"] * 5, dtype="str")).to_numpy()
     assert days[:4].tolist() == [1.0, -1.0, 2.0, 55.0]
-    assert pd.isna(days[4])        # partial date: no study day
+    assert pd.isna(days[4])  # partial date: no study day
 
 
 def test_partial_dates_compare_at_their_common_precision():
@@ -56,8 +59,10 @@ def test_partial_dates_compare_at_their_common_precision():
 
 
 def test_iso8601_validity_checks_the_calendar_and_allows_sdtm_partial_forms():
-    text = pd.Series(["2020-02-29", "2019-02-29", "2004---15", "2013-05-09T25:00", "2013-05-09T10:30:00.5",
-                      "10MAY2013", "P18Y"], dtype="str")
+    text = pd.Series(
+        ["2020-02-29", "2019-02-29", "2004---15", "2013-05-09T25:00", "2013-05-09T10:30:00.5", "10MAY2013", "P18Y"],
+        dtype="str",
+    )
     assert isodate.is_valid(text).tolist() == [True, False, True, False, True, False, False]
     assert isodate.is_valid(text, allow_duration=True).tolist()[-1] is True
 
@@ -69,7 +74,9 @@ def test_large_columns_give_the_same_answers_per_distinct_value():
 
 
 def test_a_rule_naming_an_unknown_function_is_refused(tmp_path):
-    (tmp_path / "f.yaml").write_text("rules:\n  - {id: X1, severity: error, message: m, authority: {sponsor: s},\n"
-                                     "     check: {type: function, name: study_days}}\n")
+    (tmp_path / "f.yaml").write_text(
+        "rules:\n  - {id: X1, severity: error, message: m, authority: {sponsor: s},\n"
+        "     check: {type: function, name: study_days}}\n"
+    )
     with pytest.raises(InputError, match="no function named 'study_days'; known: .*study_day"):
         load_rules(tmp_path)

@@ -18,19 +18,27 @@ from sdtmify.validate.rules import load_rules
 
 # CORE id -> {dataset: (our count, CORE's count)} and the reason we differ.
 JUSTIFIED = {
-    "CORE-000294": ({"TS": (3, 1)},
-                    "TS assumptions make AGEMIN and LENGTH ISO 8601 durations too: the pilot's '50 years' (AGEMIN) "
-                    "and '26 weeks' (LENGTH) are flagged by us; CORE checks a narrower parameter list (AGEMAX only)."),
-    "CORE-000238": ({"DM": (4, 0)},
-                    "CG0147 makes RFXENDTC the latest of EXSTDTC and EXENDTC. Four pilot subjects have a last EX record "
-                    "starting the day after RFXENDTC with no EXENDTC (e.g. 01-701-1133: EXSTDTC 2013-04-05, RFXENDTC "
-                    "2013-04-04); CORE compares EXENDTC only."),
-    "CORE-000211": ({"SUPPDM": (1197, 963)},
-                    "CG0528 bars population flags from SUPPDM. CORE's list of population QNAMs omits EFFICACY "
-                    "(234 records: the efficacy population); we count it as the population flag it is."),
-    "CORE-000741": ({"TS": (6, 33)},
-                    "FB1111 wants INTMODEL, INTTYPE and PCLAS in TS. CORE reports every TS record (33); we report one "
-                    "finding per missing parameter, and our rule checks the whole FDA TCG list (6 missing here)."),
+    "CORE-000294": (
+        {"TS": (3, 1)},
+        "TS assumptions make AGEMIN and LENGTH ISO 8601 durations too: the pilot's '50 years' (AGEMIN) "
+        "and '26 weeks' (LENGTH) are flagged by us; CORE checks a narrower parameter list (AGEMAX only).",
+    ),
+    "CORE-000238": (
+        {"DM": (4, 0)},
+        "CG0147 makes RFXENDTC the latest of EXSTDTC and EXENDTC. Four pilot subjects have a last EX record "
+        "starting the day after RFXENDTC with no EXENDTC (e.g. 01-701-1133: EXSTDTC 2013-04-05, RFXENDTC "
+        "2013-04-04); CORE compares EXENDTC only.",
+    ),
+    "CORE-000211": (
+        {"SUPPDM": (1197, 963)},
+        "CG0528 bars population flags from SUPPDM. CORE's list of population QNAMs omits EFFICACY "
+        "(234 records: the efficacy population); we count it as the population flag it is.",
+    ),
+    "CORE-000741": (
+        {"TS": (6, 33)},
+        "FB1111 wants INTMODEL, INTTYPE and PCLAS in TS. CORE reports every TS record (33); we report one "
+        "finding per missing parameter, and our rule checks the whole FDA TCG list (6 missing here).",
+    ),
 }
 # CORE findings on datasets that are not in ../shared/reference/xpt/sdtm (CORE was run with CM and MH
 # files we do not have) are not compared.
@@ -45,7 +53,9 @@ def pilot(shared):
 @pytest.fixture(scope="module")
 def core(shared):
     folder = shared / "reference" / "core"
-    status = {r["core_id"]: r["status"] for r in json.loads((folder / "pilot-sdtmig-3.4-rules.json").read_text())["rules"]}
+    status = {
+        r["core_id"]: r["status"] for r in json.loads((folder / "pilot-sdtmig-3.4-rules.json").read_text())["rules"]
+    }
     found: dict = {}
     for issue in json.loads((folder / "pilot-sdtmig-3.4-findings.json").read_text())["issues"]:
         if status.get(issue["core_id"]) == "ISSUE REPORTED":
@@ -91,7 +101,7 @@ def test_pilot_findings_agree_with_core(pilot, core):
             continue
         for ds, (_, sample) in theirs.items():
             rows = per[ds][1]
-            if rows:   # row-level: every record CORE shows is one we flag
+            if rows:  # row-level: every record CORE shows is one we flag
                 missing = set(sample) - rows
                 if missing:
                     mismatches.append(f"{core_id} {ds}: CORE sample rows {sorted(missing)} not flagged by us")

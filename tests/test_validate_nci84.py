@@ -12,7 +12,7 @@ import pytest
 # (rule, dataset) -> why the warning is expected for this study.
 EXPLAINED_WARNINGS = {
     ("CT2018", "LB"): "pharmacodynamic cytokines/chemokines of the IL-12 trial (e.g. CCL3) have no CDISC LBTESTCD; "
-                      "LBTESTCD is extensible, so they are sponsor terms (declared as ExtendedValue in define.xml)",
+    "LBTESTCD is extensible, so they are sponsor terms (declared as ExtendedValue in define.xml)",
     ("CT2019", "LB"): "the LBTEST names of those sponsor test codes (same reason as CT2018)",
     ("SD1413", "AE"): "the paper reports MedDRA system organ classes by name only; AEBDSYCD codes are not available",
     ("SD1226", "RS"): "tumour response assessments are mapped without EPOCH (mappings/NCI84/sdtm/rs.yaml); to add",
@@ -29,8 +29,11 @@ def report(nci84_output):
 
 @pytest.mark.slow
 def test_nci84_validates_with_zero_errors(report):
-    errors = [f"{f['rule']} {f['dataset']} row {f['row']}: {f['message']}"
-              for f in report["findings"] if f["severity"] == "error"]
+    errors = [
+        f"{f['rule']} {f['dataset']} row {f['row']}: {f['message']}"
+        for f in report["findings"]
+        if f["severity"] == "error"
+    ]
     assert report["summary"]["errors"] == 0, "\n".join(errors[:20])
 
 

@@ -10,14 +10,13 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from fixtures.validate import study  # tests/fixtures/validate/study.py: the clean study and its mutations
 from openpyxl import load_workbook
 
 from sdtmify.console import Console
 from sdtmify.errors import InputError
 from sdtmify.validate.notes import load_notes
 from sdtmify.validate.run import validate_build
-
-from fixtures.validate import study  # tests/fixtures/validate/study.py: the clean study and its mutations
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "validate"
@@ -43,22 +42,27 @@ def test_both_shapes_are_read_and_a_dataset_note_wins_for_its_dataset(tmp_path):
     assert notes.explain("SD1226", "RS") == "RS best response has no date, hence no EPOCH."
     assert notes.explain("SD1413", "AE") == ""
     listed = tmp_path / "listed.yaml"
-    listed.write_text("notes:\n"
-                      "  - {rule: SD1226, explanation: every dataset}\n"
-                      "  - {rule: SD1226, dataset: rs, explanation: only RS}\n")
+    listed.write_text(
+        "notes:\n"
+        "  - {rule: SD1226, explanation: every dataset}\n"
+        "  - {rule: SD1226, dataset: rs, explanation: only RS}\n"
+    )
     notes = load_notes(listed)
     assert notes.explain("SD1226", "RS") == "only RS"
     assert notes.explain("SD1226", "AE") == "every dataset"
     assert load_notes(tmp_path / "absent.yaml").notes == ()
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("notes:\n  - {rule: SD1226}\n", "note SD1226: give a rule id and a non-empty explanation"),
-    ("notes:\n  - just text\n", "entry 1 is 'just text'"),
-    ("- [a, b]\n", "entry 1 is"),
-    ("just a sentence\n", "write the notes as 'RULEID: explanation' lines"),
-    ("SD1226: [unclosed\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("notes:\n  - {rule: SD1226}\n", "note SD1226: give a rule id and a non-empty explanation"),
+        ("notes:\n  - just text\n", "entry 1 is 'just text'"),
+        ("- [a, b]\n", "entry 1 is"),
+        ("just a sentence\n", "write the notes as 'RULEID: explanation' lines"),
+        ("SD1226: [unclosed\n", "not valid YAML"),
+    ],
+)
 def test_malformed_notes_are_input_errors_naming_the_file(tmp_path, text, problem):
     path = tmp_path / "validation-notes.yaml"
     path.write_text(text)
@@ -80,26 +84,32 @@ def test_build_reports_show_explanations_beside_explained_findings_only(tmp_path
     (folder / "validation-notes.yaml").write_text(
         "notes:\n"
         "  - {rule: SD1226, dataset: AE, explanation: The AE record of day -3 predates the first epoch.}\n"
-        "  - {rule: SD9999, explanation: a rule that does not fire}\n")
+        "  - {rule: SD9999, explanation: a rule that does not fire}\n"
+    )
     err = io.StringIO()
     outcome = validate_build(out, StudyStub(folder), ct_file=str(ct_file), ui=Console(stream=err, out=io.StringIO()))
     report = outcome.report
     jsonschema.validate(report, SCHEMA)
     issues = {(i["rule"], i["dataset"]): i for i in report["issues"]}
     assert issues[("SD1226", "AE")]["explanation"] == "The AE record of day -3 predates the first epoch."
-    assert issues[("SD1226", "LB")]["explanation"] == ""          # the note names AE only
+    assert issues[("SD1226", "LB")]["explanation"] == ""  # the note names AE only
     assert issues[("SD1401", "AE")]["explanation"] == ""
-    assert outcome.counts["warning"] == 2                         # a note never changes a count
-    assert report["notes"] == {"file": "validation-notes.yaml", "explained": 1,
-                               "unexplained": outcome.counts["error"] + 1, "unused": ["SD9999"]}
+    assert outcome.counts["warning"] == 2  # a note never changes a count
+    assert report["notes"] == {
+        "file": "validation-notes.yaml",
+        "explained": 1,
+        "unexplained": outcome.counts["error"] + 1,
+        "unused": ["SD9999"],
+    }
     assert report["inputs"]["notes"] == "validation-notes.yaml"
     console = err.getvalue().splitlines()
     at = next(i for i, line in enumerate(console) if "SD1226" in line and " AE " in line)
     assert console[at + 1].strip() == "explained: The AE record of day -3 predates the first epoch."
     lb = next(i for i, line in enumerate(console) if "SD1226" in line and " LB " in line)
     assert "explained" not in console[lb + 1]
-    assert any(line.startswith("notes: 1 findings explained in validation-notes.yaml") and "SD9999" in line
-               for line in console)
+    assert any(
+        line.startswith("notes: 1 findings explained in validation-notes.yaml") and "SD9999" in line for line in console
+    )
     book = load_workbook(out / "validation" / "validation.xlsx", read_only=True)
     rows = list(book["Issue Summary"].iter_rows(values_only=True))
     assert rows[0] == ("Dataset", "Rule", "Severity", "Message", "Found", "Explanation")
@@ -127,8 +137,9 @@ def test_validate_command_takes_notes_and_keeps_the_exit_code(nci84_output, tmp_
 
     out, _result = nci84_output
     notes = ROOT / "mappings" / "NCI84" / "validation-notes.yaml"
-    assert main(["validate", str(out), "--notes", str(notes), "--fail-on", "warning",
-                 "--report-dir", str(tmp_path)]) == 1
+    assert (
+        main(["validate", str(out), "--notes", str(notes), "--fail-on", "warning", "--report-dir", str(tmp_path)]) == 1
+    )
     report = json.loads((tmp_path / "validation.json").read_text())
     assert report["notes"]["unexplained"] == 0
     assert report["notes"]["explained"] > 0

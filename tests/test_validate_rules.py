@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from fixtures.validate import study  # tests/fixtures/validate/study.py: the clean study and its mutations
 
 from sdtmify.validate.context import IGStandards, load_terminology
 from sdtmify.validate.define_xml import read_define
 from sdtmify.validate.engine import Context, details, run_rule
 from sdtmify.validate.rules import AUTHORITY_KEYS, load_rules
-
-from fixtures.validate import study  # tests/fixtures/validate/study.py: the clean study and its mutations
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "validate"
@@ -45,8 +44,7 @@ def context(frames, tmp_path: Path, ct=None, define_change=None, with_define=Tru
     defines, files = {}, {}
     for standard in ("SDTM", "ADaM") if with_define else ():
         # define.xml always describes the clean study: a mutation of the data is then a disagreement.
-        path = study.write_define(CLEAN, tmp_path / standard / "define.xml", standard,
-                                  DEFINE_CODELISTS, define_change)
+        path = study.write_define(CLEAN, tmp_path / standard / "define.xml", standard, DEFINE_CODELISTS, define_change)
         defines[standard] = read_define(path)
         files[standard] = path
     return Context(tables=study.tables(frames), standards=STANDARDS, ct=ct, define=defines, define_files=files)
@@ -103,8 +101,10 @@ def test_catalogue_has_at_least_150_rules_with_unique_ids():
 def test_core_ids_and_conformance_rule_ids_match_the_core_catalogue(shared):
     import json
 
-    core = {r["core_id"]: r for r in json.loads(
-        (shared / "reference" / "core" / "pilot-sdtmig-3.4-rules.json").read_text())["rules"]}
+    core = {
+        r["core_id"]: r
+        for r in json.loads((shared / "reference" / "core" / "pilot-sdtmig-3.4-rules.json").read_text())["rules"]
+    }
     for rule in RULES:
         core_id = rule.authority.get("core")
         if not core_id:
@@ -125,7 +125,7 @@ def test_large_datasets_flag_the_same_records(rule_id, tmp_path):
     import pandas as pd
 
     frame, meta = CLEAN["LB"]
-    big = pd.concat([frame] * 3000, ignore_index=True)          # 24,000 records
+    big = pd.concat([frame] * 3000, ignore_index=True)  # 24,000 records
     big["LBSEQ"] = np.arange(1, len(big) + 1, dtype=float)
     bad = [5, 12_345, 23_999]
     big.loc[bad, "LBDTC"] = "2020-02-30"
@@ -134,14 +134,14 @@ def test_large_datasets_flag_the_same_records(rule_id, tmp_path):
     big.loc[bad, "VISITNUM"] = 9.0
     big.loc[bad[1], "LBSEQ"] = 1.0
     big.loc[bad, "LBTEST"] = "Alanine Transaminase"
-    wrong_day = [8, 100, 23_990]      # records with a valid LBDTC and a wrong LBDY
+    wrong_day = [8, 100, 23_990]  # records with a valid LBDTC and a wrong LBDY
     big.loc[wrong_day, "LBDY"] = 99.0
     big.loc[bad, "LBCAT"] = " CHEMISTRY"
     frames = dict(CLEAN, LB=(big, meta))
     rule = next(r for r in RULES if r.id == rule_id)
     _, hits = run_rule(rule, context(frames, tmp_path, with_define=False))
     rows = flagged(hits).get("LB", [])
-    if rule_id == "SD1105":        # LBSEQ 1 reused: the original record of that subject and the changed one
+    if rule_id == "SD1105":  # LBSEQ 1 reused: the original record of that subject and the changed one
         first = int(np.flatnonzero((big["USUBJID"] == big.loc[bad[1], "USUBJID"]) & (big["LBSEQ"] == 1))[0])
         assert rows == sorted([first + 1, bad[1] + 1])
     elif rule_id == "SD1216":

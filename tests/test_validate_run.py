@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from fixtures.validate import study  # tests/fixtures/validate/study.py: the clean study and its mutations
 from openpyxl import load_workbook
 
 from sdtmify.cli import main
@@ -18,8 +19,6 @@ from sdtmify.validate.context import load_terminology
 from sdtmify.validate.engine import Context, run_rule
 from sdtmify.validate.rules import load_rules
 from sdtmify.validate.run import exit_code, validate_build, validate_command
-
-from fixtures.validate import study  # tests/fixtures/validate/study.py: the clean study and its mutations
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "validate"
@@ -45,8 +44,15 @@ def run(folder: Path, ct_file: Path, **options) -> tuple[int, dict, str]:
     err = io.StringIO()
     ui = Console(verbosity=1, stream=err, out=io.StringIO())
     report_dir = folder / "reports"
-    code = validate_command(folder, define=None, ct_file=str(ct_file), fail_on=options.get("fail_on", "error"),
-                            max_errors_per_rule=options.get("max_errors_per_rule", 1000), report_dir=report_dir, ui=ui)
+    code = validate_command(
+        folder,
+        define=None,
+        ct_file=str(ct_file),
+        fail_on=options.get("fail_on", "error"),
+        max_errors_per_rule=options.get("max_errors_per_rule", 1000),
+        report_dir=report_dir,
+        ui=ui,
+    )
     return code, json.loads((report_dir / "validation.json").read_text()), err.getvalue()
 
 
@@ -58,7 +64,7 @@ def test_clean_study_files_validate_clean_and_the_json_report_follows_its_schema
     assert {d["name"] for d in report["inputs"]["datasets"]} == set(CLEAN)
     assert report["inputs"]["define"] == ["define.xml", "define.xml"]
     ran = {r["id"] for r in report["rules"] if r["status"] == "passed"}
-    assert {"DD4005", "SD1011", "CT2001", "SD1701"} <= ran    # define, IG, CT and relationship rules ran
+    assert {"DD4005", "SD1011", "CT2001", "SD1701"} <= ran  # define, IG, CT and relationship rules ran
     assert "validation: 0 errors, 0 warnings" in console
 
 
@@ -67,14 +73,25 @@ def test_error_gives_exit_1_unless_fail_on_never(tmp_path, ct_file):
     code, report, console = run(folder, ct_file)
     assert code == 1
     flagged = [f for f in report["findings"] if f["rule"] == "SD1401"]
-    assert flagged == [{"rule": "SD1401", "severity": "error", "dataset": "AE", "row": 1, "usubjid": "XYZ-001",
-                        "seq": 1, "variables": ["AESER"], "values": "NO", "message": "AESER is 'NO'"}]
+    assert flagged == [
+        {
+            "rule": "SD1401",
+            "severity": "error",
+            "dataset": "AE",
+            "row": 1,
+            "usubjid": "XYZ-001",
+            "seq": 1,
+            "variables": ["AESER"],
+            "values": "NO",
+            "message": "AESER is 'NO'",
+        }
+    ]
     assert "SD1401" in console
     assert run(folder, ct_file, fail_on="never")[0] == 0
 
 
 def test_warnings_fail_only_with_fail_on_warning(tmp_path, ct_file):
-    folder = write_study(tmp_path / "study", {"set": {"AE": {1: {"EPOCH": ""}}}})   # SD1226 is a warning
+    folder = write_study(tmp_path / "study", {"set": {"AE": {1: {"EPOCH": ""}}}})  # SD1226 is a warning
     code, report, _ = run(folder, ct_file)
     assert report["summary"]["errors"] == 0 and report["summary"]["warnings"] == 1
     assert code == 0
@@ -132,12 +149,27 @@ def test_excel_report_has_the_reviewer_sheets_and_agrees_with_json(tmp_path, ct_
 
 def test_dataset_json_folder_is_validated(tmp_path, ct_file):
     frame, meta = CLEAN["DM"]
-    columns = [{"itemOID": f"IT.DM.{v.name}", "name": v.name, "label": v.label,
-                "dataType": "double" if v.type == "Num" else "string",
-                **({"length": v.length} if v.type == "Char" else {})} for v in meta.variables]
+    columns = [
+        {
+            "itemOID": f"IT.DM.{v.name}",
+            "name": v.name,
+            "label": v.label,
+            "dataType": "double" if v.type == "Num" else "string",
+            **({"length": v.length} if v.type == "Char" else {}),
+        }
+        for v in meta.variables
+    ]
     rows = [[None if (isinstance(x, float) and x != x) else x for x in row] for row in frame.itertuples(index=False)]
-    doc = {"datasetJSONCreationDateTime": "2026-01-01T00:00:00", "datasetJSONVersion": "1.1.0", "itemGroupOID": "IG.DM",
-           "records": len(rows), "name": "DM", "label": meta.label, "columns": columns, "rows": rows}
+    doc = {
+        "datasetJSONCreationDateTime": "2026-01-01T00:00:00",
+        "datasetJSONVersion": "1.1.0",
+        "itemGroupOID": "IG.DM",
+        "records": len(rows),
+        "name": "DM",
+        "label": meta.label,
+        "columns": columns,
+        "rows": rows,
+    }
     folder = tmp_path / "json"
     folder.mkdir()
     (folder / "dm.json").write_text(json.dumps(doc))
@@ -146,7 +178,7 @@ def test_dataset_json_folder_is_validated(tmp_path, ct_file):
     assert [d["name"] for d in report["inputs"]["datasets"]] == ["DM"]
     statuses = {r["id"]: r["status"] for r in report["rules"]}
     assert statuses["SD1305"] == "passed" and statuses["SD1103"] == "passed"
-    assert statuses["SD1308"] == "skipped"     # ARMCD in TA needs TA
+    assert statuses["SD1308"] == "skipped"  # ARMCD in TA needs TA
 
 
 def test_extensible_codelist_gives_a_warning_non_extensible_an_error(ct_file):
@@ -154,10 +186,10 @@ def test_extensible_codelist_gives_a_warning_non_extensible_an_error(ct_file):
     frames = study.mutate(CLEAN, {"set": {"EX": {0: {"EXROUTE": "BY MOUTH"}}, "DM": {0: {"SEX": "FEMALE"}}}})
     ctx = Context(tables=study.tables(frames), ct=ct)
     rules = {r.id: r for r in load_rules()}
-    _, route = run_rule(rules["CT2014"], ctx)       # ROUTE is extensible
-    _, sex = run_rule(rules["CT2001"], ctx)         # SEX is not
+    _, route = run_rule(rules["CT2014"], ctx)  # ROUTE is extensible
+    _, sex = run_rule(rules["CT2001"], ctx)  # SEX is not
     assert [h.severity for h in route] == ["warning"]
-    assert [h.severity for h in sex] == [None]      # keeps the rule's severity: error
+    assert [h.severity for h in sex] == [None]  # keeps the rule's severity: error
 
 
 def test_cli_reports_input_errors_with_exit_2(tmp_path, capsys):
@@ -184,8 +216,10 @@ def test_validate_build_writes_reports_under_validation_and_counts(tmp_path, ct_
 
     outcome = validate_build(out, StudyStub(), ct_file=str(ct_file))
     assert sorted(p.relative_to(out).as_posix() for p in outcome.written) == [
-        "validation/validation.json", "validation/validation.xlsx"]
-    assert outcome.counts["error"] == 2            # SD1401 (not Y/N) and CT2007 (not in codelist NY)
+        "validation/validation.json",
+        "validation/validation.xlsx",
+    ]
+    assert outcome.counts["error"] == 2  # SD1401 (not Y/N) and CT2007 (not in codelist NY)
     assert {i["rule"] for i in outcome.report["issues"] if i["severity"] == "error"} == {"SD1401", "CT2007"}
     assert outcome.exit_code == 1
 
@@ -196,6 +230,8 @@ def test_messages_name_the_values_found(ct_file):
 
     ctx = Context(tables=study.tables(frames))
     rules = {r.id: r for r in load_rules()}
-    text = {rid: details(rules[rid], run_rule(rules[rid], ctx)[1], 10)["message"].tolist() for rid in ("SD1020", "SD1701")}
+    text = {
+        rid: details(rules[rid], run_rule(rules[rid], ctx)[1], 10)["message"].tolist() for rid in ("SD1020", "SD1701")
+    }
     assert text["SD1020"] == ["AE.AETERM value 'CÉPHALÉE' has non-ASCII characters"]
     assert text["SD1701"] == ["no AE record of XYZ-002 with AESEQ = 7"]

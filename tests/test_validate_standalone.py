@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures.validate import study  # tests/fixtures/validate/study.py: the clean study and its mutations
 
 from sdtmify.console import Console
 from sdtmify.errors import InputError
@@ -21,8 +22,6 @@ from sdtmify.validate.define_xml import read_define
 from sdtmify.validate.engine import Context, details, run_rule
 from sdtmify.validate.rules import load_rules
 from sdtmify.validate.run import validate_command
-
-from fixtures.validate import study  # tests/fixtures/validate/study.py: the clean study and its mutations
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "validate"
@@ -42,8 +41,9 @@ def write_study(folder: Path, mutation: dict | None = None) -> Path:
 def run(folder: Path, **options) -> tuple[int, dict, str]:
     err = io.StringIO()
     report_dir = folder.parent / "reports"
-    code = validate_command(folder, report_dir=report_dir, ui=Console(verbosity=1, stream=err, out=io.StringIO()),
-                            **options)
+    code = validate_command(
+        folder, report_dir=report_dir, ui=Console(verbosity=1, stream=err, out=io.StringIO()), **options
+    )
     return code, json.loads((report_dir / "validation.json").read_text()), err.getvalue()
 
 
@@ -52,6 +52,7 @@ def rules_of(report: dict) -> dict:
 
 
 # --- AD3020 and the SDTM predecessors ----------------------------------------------------------
+
 
 def test_adam_folder_alone_skips_traceability_with_its_reason_instead_of_errors(tmp_path):
     built = write_study(tmp_path / "out", {"set": {"ADLB": {1: {"SRCSEQ": 9}}}})
@@ -63,11 +64,13 @@ def test_adam_folder_alone_skips_traceability_with_its_reason_instead_of_errors(
     assert ad3020["findings"] == 0
     # ADTTE points at DS, ADLB at LB, ADRS at RS: none was given, so none is checked
     assert ad3020["status"] == "skipped"
-    assert ad3020["reason"] == ("ADAE: no SRCDOM; "
-                                "ADLB: SRCDOM dataset(s) LB not given (pass the SDTM folder with --sdtm); "
-                                "ADRS: SRCDOM dataset(s) RS not given (pass the SDTM folder with --sdtm); "
-                                "ADSL: no SRCDOM; "
-                                "ADTTE: SRCDOM dataset(s) DS not given (pass the SDTM folder with --sdtm)")
+    assert ad3020["reason"] == (
+        "ADAE: no SRCDOM; "
+        "ADLB: SRCDOM dataset(s) LB not given (pass the SDTM folder with --sdtm); "
+        "ADRS: SRCDOM dataset(s) RS not given (pass the SDTM folder with --sdtm); "
+        "ADSL: no SRCDOM; "
+        "ADTTE: SRCDOM dataset(s) DS not given (pass the SDTM folder with --sdtm)"
+    )
     assert "SDTM predecessors" not in console
     assert report["inputs"]["references"] == []
 
@@ -79,12 +82,13 @@ def test_sibling_sdtm_folder_is_found_said_and_used_but_not_validated(tmp_path):
     assert "found beside the ADaM folder; looked up, not validated" in console
     assert {d["standard"] for d in report["inputs"]["datasets"]} == {"ADaM"}
     assert "LB" in report["inputs"]["references"] and "DM" in report["inputs"]["references"]
-    assert not any(i["dataset"] == "LB" for i in report["issues"])       # LB's own problem is not reported
+    assert not any(i["dataset"] == "LB" for i in report["issues"])  # LB's own problem is not reported
     assert rules_of(report)["SD1801"]["reason"] == "no SDTM dataset validated"
     flagged = [f for f in report["findings"] if f["rule"] == "AD3020"]
     assert [(f["dataset"], f["row"]) for f in flagged] == [("ADLB", 2)]
-    assert flagged[0]["message"] == ("SRCDOM 'LB' SRCVAR 'LBSTRESN' SRCSEQ 9 has no LB record with LBSEQ 9 "
-                                     "for USUBJID XYZ-001")
+    assert flagged[0]["message"] == (
+        "SRCDOM 'LB' SRCVAR 'LBSTRESN' SRCSEQ 9 has no LB record with LBSEQ 9 for USUBJID XYZ-001"
+    )
     assert code == 1
 
 
@@ -98,7 +102,7 @@ def test_sdtm_option_names_the_predecessors_explicitly(tmp_path):
     ad3020 = rules_of(report)["AD3020"]
     assert ad3020["status"] == "passed" and ad3020["skipped_in"] == ""
     assert set(ad3020["datasets"]) == {"ADLB", "ADRS", "ADTTE"}
-    assert rules_of(report)["AD3001"]["status"] == "passed"       # ADSL.AGE against DM.AGE ran
+    assert rules_of(report)["AD3001"]["status"] == "passed"  # ADSL.AGE against DM.AGE ran
     with pytest.raises(InputError, match="--sdtm: not a folder"):
         run(alone, sdtm=tmp_path / "nowhere")
 
@@ -118,10 +122,12 @@ def test_traceability_message_names_a_missing_variable(tmp_path):
     rule = RULES["AD3020"]
     _, hits = run_rule(rule, Context(tables=study.tables(frames)))
     assert details(rule, hits, 5)["message"].tolist() == [
-        "SRCDOM 'DS' SRCVAR 'DSENDTC' SRCSEQ 2 names a variable DS does not have"]
+        "SRCDOM 'DS' SRCVAR 'DSENDTC' SRCSEQ 2 names a variable DS does not have"
+    ]
 
 
 # --- absent is not null (AD3008) ---------------------------------------------------------------
+
 
 def _without(frames, dataset, variable):
     frame, meta = frames[dataset]
@@ -144,6 +150,7 @@ def test_absent_population_flag_is_not_flagged_nor_shown_as_null():
 
 # --- no Length for date/time ItemDefs (DD4006) -------------------------------------------------
 
+
 def test_datetime_itemdef_without_length_is_not_compared_with_the_data_length(tmp_path):
     change = {"data_type": {"AE.AESTDTC": "datetime"}, "length": {"AE.AESTDTC": None}}
     path = study.write_define(CLEAN, tmp_path / "SDTM" / "define.xml", "SDTM", change=change)
@@ -153,18 +160,20 @@ def test_datetime_itemdef_without_length_is_not_compared_with_the_data_length(tm
     ctx = Context(tables=study.tables(CLEAN), define={"SDTM": meta}, define_files={"SDTM": path})
     result, hits = run_rule(RULES["DD4006"], ctx)
     assert result.status == "passed", [h.items for h in hits]
-    assert run_rule(RULES["DD0001"], ctx)[0].status == "passed"    # the schema agrees: no Length there
+    assert run_rule(RULES["DD0001"], ctx)[0].status == "passed"  # the schema agrees: no Length there
     # a stated Length on a date/time type is not compared either (Define-XML 2.1 gives none)
     change["length"] = {"AE.AESTDTC": 8}
     meta = read_define(study.write_define(CLEAN, tmp_path / "SDTM" / "define.xml", "SDTM", change=change))
     assert run_rule(RULES["DD4006"], Context(tables=study.tables(CLEAN), define={"SDTM": meta}))[0].status == "passed"
     # while a text ItemDef still is
-    meta = read_define(study.write_define(CLEAN, tmp_path / "SDTM" / "define.xml", "SDTM",
-                                          change={"length": {"AE.AESTDTC": 8}}))
+    meta = read_define(
+        study.write_define(CLEAN, tmp_path / "SDTM" / "define.xml", "SDTM", change={"length": {"AE.AESTDTC": 8}})
+    )
     assert run_rule(RULES["DD4006"], Context(tables=study.tables(CLEAN), define={"SDTM": meta}))[0].count == 1
 
 
 # --- CHG on the baseline record (AD3024) -------------------------------------------------------
+
 
 def _adlb_rows(frames, rule_id="AD3024"):
     result, hits = run_rule(RULES[rule_id], Context(tables=study.tables(frames)))
@@ -174,7 +183,7 @@ def _adlb_rows(frames, rule_id="AD3024"):
 def test_chg_at_baseline_may_be_null_or_zero_but_not_wrong():
     # ADLB rows 1 and 3 are baseline records (ABLFL = Y), rows 2 and 4 post-baseline
     assert _adlb_rows(study.mutate(CLEAN, {"set": {"ADLB": {0: {"CHG": ""}, 2: {"CHG": ""}}}})) == ("passed", [])
-    assert _adlb_rows(CLEAN) == ("passed", [])                                  # CHG 0 at baseline
+    assert _adlb_rows(CLEAN) == ("passed", [])  # CHG 0 at baseline
     assert _adlb_rows(study.mutate(CLEAN, {"set": {"ADLB": {0: {"CHG": 5}}}})) == ("failed", [1])
 
 
@@ -187,6 +196,7 @@ def test_chg_missing_after_baseline_is_flagged_but_not_before_it():
 
 # --- define.xml inside validate: XSD (DD0001) and references (DD4013) ---------------------------
 
+
 def test_validate_runs_the_define_xml_schema_and_reference_rules(tmp_path):
     built = write_study(tmp_path / "out")
     code, report, _ = run(built)
@@ -194,8 +204,9 @@ def test_validate_runs_the_define_xml_schema_and_reference_rules(tmp_path):
     assert rules_of(report)["DD0001"]["status"] == "passed"
     assert rules_of(report)["DD4013"]["status"] == "passed"
     broken = built / "sdtm" / "define.xml"
-    study.write_define(CLEAN, broken, "SDTM", change={"data_type": {"AE.AESEQ": "number"},
-                                                      "codelist_ref": {"AE.AETERM": "CL.NOSUCH"}})
+    study.write_define(
+        CLEAN, broken, "SDTM", change={"data_type": {"AE.AESEQ": "number"}, "codelist_ref": {"AE.AETERM": "CL.NOSUCH"}}
+    )
     code, report, _ = run(built)
     assert code == 1
     schema = [f for f in report["findings"] if f["rule"] == "DD0001"]
@@ -216,17 +227,19 @@ def test_define_check_and_the_rules_read_define_xml_through_one_reader():
     assert define_check.parse_define is define_xml.parse_define
     assert define_check.item_groups is define_xml.item_groups
     assert not (ROOT / "src" / "sdtmify" / "writers" / "define_check.py").exists()
-    assert "validate" not in inspect.getsource(define)      # the writer does not reach into the validator
+    assert "validate" not in inspect.getsource(define)  # the writer does not reach into the validator
 
 
 # --- the catalogue refuses a rule whose text was split by a comma -------------------------------
+
 
 def test_rule_loader_refuses_unknown_keys_such_as_a_description_cut_at_a_comma(tmp_path):
     (tmp_path / "bad.yaml").write_text(
         "rules:\n"
         "  - {id: XX0001, authority: {sponsor: test}, severity: error, scope: {standard: SDTM},\n"
         "     description: AESER is Y, or N., message: \"AESER '{AESER}'\",\n"
-        "     check: {type: record, when: {AESER: {not_in: [Y, N]}}}}\n")
+        "     check: {type: record, when: {AESER: {not_in: [Y, N]}}}}\n"
+    )
     with pytest.raises(InputError, match=r"bad.yaml:2 .*unknown key\(s\) 'or N.'.*quote a text that holds a comma"):
         load_rules(tmp_path)
     assert RULES["AD3020"].description.startswith("SRCDOM, SRCVAR and SRCSEQ point at an existing dataset")

@@ -3,15 +3,14 @@ the original's metadata, equals the original byte for byte. No exceptions are li
 
 from __future__ import annotations
 
-
 import pyreadstat
 import pytest
+from xpt_reference import CP1252, FILES
+from xpt_reference import reference as _reference
 
 from sdtmify import xport
 from sdtmify.readers import read_dataset
 from sdtmify.writers import xpt
-
-from xpt_reference import CP1252, FILES, reference as _reference
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -20,9 +19,18 @@ def test_rewriting_sas_file_with_its_header_fields_is_byte_identical(shared, tmp
     encoding = "cp1252" if name in CP1252 else "ascii"
     member = xport.read_header(original, encoding)
     frame, _meta = pyreadstat.read_xport(str(original), encoding=encoding, disable_datetime_conversion=True)
-    written = xpt.write_xport(frame, member.variables, tmp_path / "out.xpt", member=member.name,
-                              label=member.label, header=member.header, library=member.library,
-                              dataset_type=member.dataset_type, encoding=encoding, chunk_rows=97)
+    written = xpt.write_xport(
+        frame,
+        member.variables,
+        tmp_path / "out.xpt",
+        member=member.name,
+        label=member.label,
+        header=member.header,
+        library=member.library,
+        dataset_type=member.dataset_type,
+        encoding=encoding,
+        chunk_rows=97,
+    )
     assert written.read_bytes() == original.read_bytes()
 
 
@@ -32,9 +40,16 @@ def test_read_dataset_then_write_xpt_reproduces_sas_file(shared, tmp_path, name)
     original = _reference(shared, name)
     frame, dataset = read_dataset(original)
     header = frame.attrs["xpt"].header
-    written = xpt.write_xpt(frame, dataset, tmp_path / "out.xpt", created=header.created,
-                            modified=header.modified, sas_version=header.sas_version, os_name=header.os_name,
-                            encoding=frame.attrs["encoding"])
+    written = xpt.write_xpt(
+        frame,
+        dataset,
+        tmp_path / "out.xpt",
+        created=header.created,
+        modified=header.modified,
+        sas_version=header.sas_version,
+        os_name=header.os_name,
+        encoding=frame.attrs["encoding"],
+    )
     assert written.read_bytes() == original.read_bytes()
 
 
@@ -48,8 +63,12 @@ def test_header_parser_reads_sas_header_fields(shared):
     trtsdt = next(v for v in member.variables if v.name == "TRTSDT")
     assert (trtsdt.type, trtsdt.length, str(trtsdt.format), trtsdt.justify) == ("Num", 8, "DATE9.", 0)
     usubjid = member.variables[1]
-    assert (usubjid.name, usubjid.label, usubjid.type, usubjid.number) == \
-        ("USUBJID", "Unique Subject Identifier", "Char", 2)
+    assert (usubjid.name, usubjid.label, usubjid.type, usubjid.number) == (
+        "USUBJID",
+        "Unique Subject Identifier",
+        "Char",
+        2,
+    )
     assert member.record_length == sum(v.length for v in member.variables)
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import string
 
 import numpy as np
-import pytest
 import pandas as pd
 import pyreadstat
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -21,18 +21,21 @@ from sdtmify.metadata.model import Dataset, Variable
 from sdtmify.readers import read_dataset
 from sdtmify.writers import xpt
 
-IBM_TINY = 16.0 ** -65
+IBM_TINY = 16.0**-65
 SPECIALS = [".A", ".B", ".Z", "._"]
 
 names = st.text(string.ascii_uppercase + "_", min_size=1, max_size=1).flatmap(
-    lambda first: st.text(string.ascii_uppercase + string.digits + "_", max_size=7).map(lambda rest: first + rest))
-labels = st.text(string.printable.replace("\n", "").replace("\r", "").replace("\x0b", "").replace("\x0c", "")
-                 .replace("\t", ""), max_size=40)
+    lambda first: st.text(string.ascii_uppercase + string.digits + "_", max_size=7).map(lambda rest: first + rest)
+)
+labels = st.text(
+    string.printable.replace("\n", "").replace("\r", "").replace("\x0b", "").replace("\x0c", "").replace("\t", ""),
+    max_size=40,
+)
 TEXT = st.characters(min_codepoint=32, max_codepoint=126)
 numbers = st.one_of(
     st.floats(min_value=-7.2e75, max_value=7.2e75, allow_nan=False, allow_infinity=False),
-    st.integers(min_value=-(2 ** 53), max_value=2 ** 53).map(float),
-    st.floats(min_value=-1e-70, max_value=1e-70),          # around and below the IBM underflow
+    st.integers(min_value=-(2**53), max_value=2**53).map(float),
+    st.floats(min_value=-1e-70, max_value=1e-70),  # around and below the IBM underflow
     st.just(float("nan")),
     st.sampled_from(SPECIALS),
 )
@@ -47,8 +50,13 @@ def datasets(draw, max_rows: int = 25):
     for order, name in enumerate(variable_names, start=1):
         if draw(st.booleans()):
             length = draw(st.integers(1, 200))
-            values = draw(st.lists(st.one_of(st.text(TEXT, max_size=length), st.just(" " * min(length, 3)),
-                                             st.just("")), min_size=rows, max_size=rows))
+            values = draw(
+                st.lists(
+                    st.one_of(st.text(TEXT, max_size=length), st.just(" " * min(length, 3)), st.just("")),
+                    min_size=rows,
+                    max_size=rows,
+                )
+            )
             variables.append(Variable(name, draw(labels), "Char", length, "text", order))
             columns[name] = pd.Series(values, dtype=object)
         else:
@@ -90,9 +98,10 @@ def check_equal(frame, dataset, back, specials_as_nan: bool) -> None:
             expected = [written_number(v) for v in frame[var.name]]
             if specials_as_nan:
                 expected = [np.nan if isinstance(v, str) else v for v in expected]
-            for a, b in zip(got, expected):
-                assert (a == b) if isinstance(b, str) or not np.isnan(b) else (
-                    not isinstance(a, str) and np.isnan(a)), (var.name, a, b)
+            for a, b in zip(got, expected, strict=False):
+                assert (
+                    (a == b) if isinstance(b, str) or not np.isnan(b) else (not isinstance(a, str) and np.isnan(a))
+                ), (var.name, a, b)
 
 
 @pytest.mark.slow
@@ -124,19 +133,21 @@ def test_ibm_round_trip_is_exact_in_range(values):
 def test_trailing_all_blank_records_are_written_but_readstat_drops_them(tmp_path):
     """The limitation the property test steps around is the readers', not the writer's."""
     frame = pd.DataFrame({"A": ["", "x", "", ""]})
-    dataset = Dataset(name="T", label="", purpose="Tabulation",
-                      variables=(Variable("A", "", "Char", 100, "text", 1),))
+    dataset = Dataset(name="T", label="", purpose="Tabulation", variables=(Variable("A", "", "Char", 100, "text", 1),))
     path = xpt.write_xpt(frame, dataset, tmp_path / "t.xpt")
-    assert xport.read_header(path).observations == 4          # 400 bytes of records, no padding
+    assert xport.read_header(path).observations == 4  # 400 bytes of records, no padding
     back, _ = pyreadstat.read_xport(str(path))
     assert back["A"].tolist() == ["", "x"]
 
 
 @pytest.mark.r
 @pytest.mark.slow
-@settings(max_examples=6, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                 HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=6,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 @given(datasets(max_rows=12))
 def test_random_datasets_read_back_equal_by_haven(tmp_path_factory, rscript, data):
     """A small fixed (derandomized) sample, one R process each, to keep CI fast."""
@@ -153,6 +164,6 @@ def test_random_datasets_read_back_equal_by_haven(tmp_path_factory, rscript, dat
         if var.type == "Char":
             assert got == [v.rstrip(" ") for v in frame[var.name]], var.name
         else:
-            for a, b in zip(got, [written_number(v) for v in frame[var.name]]):
+            for a, b in zip(got, [written_number(v) for v in frame[var.name]], strict=False):
                 a = haven_number(a)
                 assert a == b if isinstance(b, str) or not np.isnan(b) else (not isinstance(a, str) and np.isnan(a))

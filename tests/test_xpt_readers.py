@@ -59,17 +59,19 @@ SAMPLE_LABEL = "Laboratory Test Results: 40 bytes long.."
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory) -> tuple[pd.DataFrame, Dataset, Path]:
-    frame = pd.DataFrame({
-        "STUDYID": ["NCI84"] * 5,
-        "USUBJID": ["NCI84-001", "NCI84-002", "", "  leading", "NCI84-005"],
-        "LBTEST": ["Alanine Aminotransferase", "Hemoglobin", "x" * 40, "", "a b  c"],
-        "LBORRES": ["12.5", "y" * 200, None, "<0.1", "   "],
-        "LBSEQ": [1.0, 2.0, 3.0, 4.0, 5.0],
-        "LBSTRESN": pd.Series([12.5, np.nan, ".A", -0.0015, "._"], dtype=object),
-        "ADT": [19725.0, -1.0, np.nan, 0.0, 25000.0],
-        "LBNRIND": ["H", "L", "", "N", None],
-        "BIG": [2.0 ** 53, -(2.0 ** 53), 123456789012.0, 1e-300, 7.2e75],
-    })
+    frame = pd.DataFrame(
+        {
+            "STUDYID": ["NCI84"] * 5,
+            "USUBJID": ["NCI84-001", "NCI84-002", "", "  leading", "NCI84-005"],
+            "LBTEST": ["Alanine Aminotransferase", "Hemoglobin", "x" * 40, "", "a b  c"],
+            "LBORRES": ["12.5", "y" * 200, None, "<0.1", "   "],
+            "LBSEQ": [1.0, 2.0, 3.0, 4.0, 5.0],
+            "LBSTRESN": pd.Series([12.5, np.nan, ".A", -0.0015, "._"], dtype=object),
+            "ADT": [19725.0, -1.0, np.nan, 0.0, 25000.0],
+            "LBNRIND": ["H", "L", "", "N", None],
+            "BIG": [2.0**53, -(2.0**53), 123456789012.0, 1e-300, 7.2e75],
+        }
+    )
     dataset = Dataset(name="LB", label=SAMPLE_LABEL, purpose="Tabulation", variables=SAMPLE_VARIABLES)
     path = xpt.write_xpt(frame, dataset, tmp_path_factory.mktemp("sample") / "lb.xpt")
     return frame, dataset, path
@@ -89,7 +91,7 @@ def expected_numbers(frame: pd.DataFrame, name: str) -> list:
         elif v is None or np.isnan(v):
             out.append(np.nan)
         else:
-            out.append(0.0 if abs(v) < 16.0 ** -65 else float(v))
+            out.append(0.0 if abs(v) < 16.0**-65 else float(v))
     return out
 
 
@@ -104,9 +106,9 @@ def test_pyreadstat_reads_values_labels_formats_lengths_and_dataset_label(sample
         assert xport.SasFormat.parse(meta.original_variable_types[var.name]) == xport.SasFormat.parse(var.format)
         if var.type == "Char":
             assert back[var.name].fillna("").tolist() == expected_text(frame, var.name)
-        else:   # pyreadstat reads special missing values as NaN
+        else:  # pyreadstat reads special missing values as NaN
             expected = [np.nan if isinstance(v, str) else v for v in expected_numbers(frame, var.name)]
-            assert all(same_number(a, b) for a, b in zip(back[var.name].tolist(), expected)), var.name
+            assert all(same_number(a, b) for a, b in zip(back[var.name].tolist(), expected, strict=False)), var.name
     assert meta.original_variable_informats["BIG"] == "BEST12"
 
 
@@ -124,17 +126,26 @@ def test_haven_reads_values_labels_formats_and_dataset_label(sample, rscript):
         if var.type == "Char":
             assert got == expected_text(frame, var.name), var.name
         else:
-            assert all(same_number(haven_number(a), b)
-                       for a, b in zip(got, expected_numbers(frame, var.name))), (var.name, got)
+            assert all(
+                same_number(haven_number(a), b) for a, b in zip(got, expected_numbers(frame, var.name), strict=False)
+            ), (
+                var.name,
+                got,
+            )
 
 
 def test_read_dataset_gives_back_the_metadata_written(sample):
     frame, dataset, path = sample
     back, meta = read_dataset(path)
     assert (meta.name, meta.label, meta.leaf) == ("LB", SAMPLE_LABEL, "lb.xpt")
-    for ours, theirs in zip(dataset.variables, meta.variables):
-        assert (theirs.name, theirs.label, theirs.type, theirs.length, theirs.order) == \
-               (ours.name, ours.label, ours.type, ours.length, ours.order)
+    for ours, theirs in zip(dataset.variables, meta.variables, strict=False):
+        assert (theirs.name, theirs.label, theirs.type, theirs.length, theirs.order) == (
+            ours.name,
+            ours.label,
+            ours.type,
+            ours.length,
+            ours.order,
+        )
         assert xport.SasFormat.parse(theirs.format) == xport.SasFormat.parse(ours.format)
         assert xport.SasFormat.parse(theirs.informat) == xport.SasFormat.parse(ours.informat)
     assert [v.data_type for v in meta.variables if v.type == "Num"] == ["integer", "float", "integer", "float"]
@@ -155,7 +166,7 @@ def test_haven_reads_every_reference_file_as_pyreadstat_does(shared, tmp_path, r
             if var.type == "Char":
                 assert got == frame[var.name].tolist()
             else:
-                assert all(same_number(haven_number(a), b) for a, b in zip(got, frame[var.name].tolist()))
+                assert all(same_number(haven_number(a), b) for a, b in zip(got, frame[var.name].tolist(), strict=False))
 
 
 def _copy(path: Path, folder: Path) -> Path:
@@ -180,7 +191,6 @@ def test_the_reader_needs_no_writer():
     """The XPT format lives in sdtmify.xport: reading a file never imports a writer."""
     import sys
 
-    code = ("import sys, sdtmify.readers; "
-            "print(sorted(m for m in sys.modules if m.startswith('sdtmify.writers')))")
+    code = "import sys, sdtmify.readers; print(sorted(m for m in sys.modules if m.startswith('sdtmify.writers')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

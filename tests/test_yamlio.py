@@ -31,8 +31,11 @@ def test_the_libyaml_path_gives_the_same_values_and_lines(folder):
 def test_both_paths_keep_yaml_1_2_booleans_dates_as_text_and_refuse_duplicate_keys(tmp_path, fast):
     path = tmp_path / "m.yaml"
     path.write_text("map: {Yes: Y, No: N, on: x}\nflag: true\nwhen: 2004-03-07\n")
-    assert plain(load_yaml(path, fast=fast)) == {"map": {"Yes": "Y", "No": "N", "on": "x"}, "flag": True,
-                                                 "when": "2004-03-07"}
+    assert plain(load_yaml(path, fast=fast)) == {
+        "map": {"Yes": "Y", "No": "N", "on": "x"},
+        "flag": True,
+        "when": "2004-03-07",
+    }
     path.write_text("a: 1\nb:\n  c: 2\n  c: 3\n")
     with pytest.raises(MappingError, match=r"m.yaml:4: YAML syntax: duplicate key 'c'"):
         load_yaml(path, fast=fast)

@@ -55,8 +55,12 @@ def extract(reference: Path, config: dict) -> dict[str, pd.DataFrame]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reference", type=Path, default=ROOT.parent / "shared",
-                        help="folder holding reference/ct/... (default: ../shared)")
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        default=ROOT.parent / "shared",
+        help="folder holding reference/ct/... (default: ../shared)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "specs" / "ct", help="where the subset files go")
     args = parser.parse_args(argv)
     config = subset_config(ROOT / "specs" / "ct")

@@ -15,17 +15,23 @@ from .atomic import atomic_dir
 from .console import QUIET, Console
 from .paths import output_dir
 
-STEPS = ("mapping sources to SDTM", "deriving ADaM", "writing XPT, Dataset-JSON and lineage",
-         "writing define.xml", "validating", "recomputing the published tables")
+STEPS = (
+    "mapping sources to SDTM",
+    "deriving ADaM",
+    "writing XPT, Dataset-JSON and lineage",
+    "writing define.xml",
+    "validating",
+    "recomputing the published tables",
+)
 
 
 @dataclass
 class BuildResult:
     study: str
     out_dir: Path
-    written: dict[str, list[str]] = field(default_factory=dict)    # stage -> paths relative to out_dir
-    findings: dict[str, int] = field(default_factory=dict)         # severity -> count
-    unexplained: int | None = None        # findings with no note in validation-notes.yaml
+    written: dict[str, list[str]] = field(default_factory=dict)  # stage -> paths relative to out_dir
+    findings: dict[str, int] = field(default_factory=dict)  # severity -> count
+    unexplained: int | None = None  # findings with no note in validation-notes.yaml
     report_mismatches: int | None = None
     exit_code: int = 0
 
@@ -39,19 +45,32 @@ class BuildResult:
             lines.append(f"  {stage:<11} {len(paths):>4} files in {', '.join(f'{f}/' for f in folders)} ({by_kind})")
         if self.findings:
             counts = ", ".join(f"{severity}s: {n}" for severity, n in self.findings.items())
-            explained = "" if self.unexplained is None else \
-                " (all explained by validation-notes.yaml)" if self.unexplained == 0 else \
-                f" ({self.unexplained} not explained by validation-notes.yaml)"
+            explained = (
+                ""
+                if self.unexplained is None
+                else " (all explained by validation-notes.yaml)"
+                if self.unexplained == 0
+                else f" ({self.unexplained} not explained by validation-notes.yaml)"
+            )
             lines.append(f"  conformance {counts}{explained}: validation/validation.xlsx")
         if self.report_mismatches is not None:
-            verdict = "all published values reproduced" if not self.report_mismatches else \
-                f"{self.report_mismatches} unexplained mismatch(es) with the published values"
+            verdict = (
+                "all published values reproduced"
+                if not self.report_mismatches
+                else f"{self.report_mismatches} unexplained mismatch(es) with the published values"
+            )
             lines.append(f"  report      {verdict}: report/comparison.md")
         return "\n".join(lines)
 
 
-def build_study(study: str, ct_file: str | None = None, out_dir: str | None = None,
-                ui: Console = QUIET, validate: bool = True, report: bool = True) -> BuildResult:
+def build_study(
+    study: str,
+    ct_file: str | None = None,
+    out_dir: str | None = None,
+    ui: Console = QUIET,
+    validate: bool = True,
+    report: bool = True,
+) -> BuildResult:
     from .adam.engine import build_adam
     from .mapping.engine import build_sdtm
     from .metadata import serialize
@@ -81,7 +100,8 @@ def build_study(study: str, ct_file: str | None = None, out_dir: str | None = No
             folder = tmp / bundle.standard.lower()
             written[bundle.standard] = list(write_bundle(bundle, folder, spec, ui=ui))
             written.setdefault("metadata", []).append(
-                serialize.dump(bundle.metadata, tmp / "metadata" / f"{bundle.standard.lower()}.json"))
+                serialize.dump(bundle.metadata, tmp / "metadata" / f"{bundle.standard.lower()}.json")
+            )
             written.setdefault("lineage", []).extend(write_lineage(bundle, tmp / "lineage"))
 
         ui.step(4, total, STEPS[3])
@@ -109,6 +129,5 @@ def build_study(study: str, ct_file: str | None = None, out_dir: str | None = No
             if mismatches:
                 result.exit_code = max(result.exit_code, 1)
 
-        result.written = {stage: sorted(os.path.relpath(p, tmp) for p in paths)
-                          for stage, paths in written.items()}
+        result.written = {stage: sorted(os.path.relpath(p, tmp) for p in paths) for stage, paths in written.items()}
     return result

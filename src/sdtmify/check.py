@@ -50,7 +50,8 @@ def downstream_problems(folder: Path) -> list[str]:
     """Problems in the files the ADaM, define (ARM) and report stages read, found without building:
     schema and structure only (what needs the built ADaM metadata is checked by the build)."""
     from .adam.spec import check_specs
-    from .report.spec import SCHEMA_NAME, load_yaml as load_report_yaml
+    from .report.spec import SCHEMA_NAME
+    from .report.spec import load_yaml as load_report_yaml
     from .writers.define_arm import FILE_NAME, parse_analysis_results
 
     messages = []
@@ -69,6 +70,7 @@ def downstream_problems(folder: Path) -> list[str]:
             document = load_report_yaml(report)
         except SdtmifyError as exc:
             return messages + [str(exc)]
-        messages += [str(error) for error in yamlio.schema_errors(document.data, SCHEMA_NAME,
-                                                                  yamlio.display_path(report))]
+        messages += [
+            str(error) for error in yamlio.schema_errors(document.data, SCHEMA_NAME, yamlio.display_path(report))
+        ]
     return messages

@@ -17,8 +17,12 @@ def _cmd_build(args, ui: Console) -> int:
     from .build import build_study
 
     result = build_study(
-        args.study, ct_file=args.ct, out_dir=args.out, ui=ui,
-        validate=not args.no_validate, report=not args.no_report,
+        args.study,
+        ct_file=args.ct,
+        out_dir=args.out,
+        ui=ui,
+        validate=not args.no_validate,
+        report=not args.no_report,
     )
     ui.result(result.summary())
     return result.exit_code
@@ -48,8 +52,15 @@ def _cmd_validate(args, ui: Console) -> int:
     from .validate.run import validate_command
 
     return validate_command(
-        Path(args.path), define=args.define, ct_file=args.ct, sdtm=args.sdtm, notes=args.notes, fail_on=args.fail_on,
-        max_errors_per_rule=args.max_errors_per_rule, report_dir=args.report_dir, ui=ui,
+        Path(args.path),
+        define=args.define,
+        ct_file=args.ct,
+        sdtm=args.sdtm,
+        notes=args.notes,
+        fail_on=args.fail_on,
+        max_errors_per_rule=args.max_errors_per_rule,
+        report_dir=args.report_dir,
+        ui=ui,
     )
 
 
@@ -86,13 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     noise = common.add_mutually_exclusive_group()
     # SUPPRESS: a subcommand's own -q/-v must not reset one given before the subcommand.
-    noise.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                       help="print results only, no progress")
-    noise.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                       help="print every step in detail")
+    noise.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print results only, no progress"
+    )
+    noise.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="print every step in detail"
+    )
 
     parser = argparse.ArgumentParser(
-        prog="sdtmify", parents=[common],
+        prog="sdtmify",
+        parents=[common],
         description="Turn a clinical trial's source tables into SDTM, ADaM, XPT v5, Dataset-JSON, "
         "Define-XML 2.1 and a conformance report, from declarative YAML mappings.",
         epilog="Exit codes: 0 success, 1 findings or validation errors, 2 usage or input errors.",
@@ -100,58 +114,101 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sdtmify {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("build", parents=[common], help="build SDTM, ADaM, XPT, Dataset-JSON, define.xml, report",
-                       description="Read mappings/STUDY/ and write output/STUDY/: SDTM and ADaM datasets "
-                       "as XPT v5 and Dataset-JSON, define.xml, lineage, a validation report and the paper's tables.")
+    p = sub.add_parser(
+        "build",
+        parents=[common],
+        help="build SDTM, ADaM, XPT, Dataset-JSON, define.xml, report",
+        description="Read mappings/STUDY/ and write output/STUDY/: SDTM and ADaM datasets "
+        "as XPT v5 and Dataset-JSON, define.xml, lineage, a validation report and the paper's tables.",
+    )
     p.add_argument("--study", required=True, help="study folder name under mappings/, e.g. NCI84")
-    p.add_argument("--ct", metavar="FILE", help="a full NCI CDISC CT file (tab-separated .txt or .txt.xz) "
-                   "to check against instead of the shipped subset")
+    p.add_argument(
+        "--ct",
+        metavar="FILE",
+        help="a full NCI CDISC CT file (tab-separated .txt or .txt.xz) to check against instead of the shipped subset",
+    )
     p.add_argument("--out", metavar="DIR", help="output folder (default output/STUDY)")
     p.add_argument("--no-validate", action="store_true", help="skip the conformance check at the end")
     p.add_argument("--no-report", action="store_true", help="skip recomputing the paper's tables")
     p.set_defaults(func=_cmd_build)
 
-    p = sub.add_parser("check", parents=[common], help="validate a study's mappings without building",
-                       description="Validate study.yaml and every mapping file against the mapping-language "
-                       "schema and the source tables; print one line per problem with file:line and key path.")
+    p = sub.add_parser(
+        "check",
+        parents=[common],
+        help="validate a study's mappings without building",
+        description="Validate study.yaml and every mapping file against the mapping-language "
+        "schema and the source tables; print one line per problem with file:line and key path.",
+    )
     p.add_argument("--study", required=True, help="study folder name under mappings/")
     p.add_argument("--ct", metavar="FILE", help="a full NCI CDISC CT file to check codelist values against")
     p.set_defaults(func=_cmd_check)
 
-    p = sub.add_parser("init", parents=[common], help="scaffold a new study folder",
-                       description="Write mappings/STUDY/ with study.yaml and one annotated mapping per domain, "
-                       "valid against the schema.")
+    p = sub.add_parser(
+        "init",
+        parents=[common],
+        help="scaffold a new study folder",
+        description="Write mappings/STUDY/ with study.yaml and one annotated mapping per domain, "
+        "valid against the schema.",
+    )
     p.add_argument("--study", required=True, help="name of the new study folder")
     p.add_argument("--force", action="store_true", help="overwrite files that exist")
     p.set_defaults(func=_cmd_init)
 
-    p = sub.add_parser("validate", parents=[common], help="check a folder of XPT / Dataset-JSON files",
-                       description="Run the conformance rule catalogue on any folder of SDTM or ADaM datasets "
-                       "(XPT v5 or Dataset-JSON), optionally with a define.xml and a CT file.")
+    p = sub.add_parser(
+        "validate",
+        parents=[common],
+        help="check a folder of XPT / Dataset-JSON files",
+        description="Run the conformance rule catalogue on any folder of SDTM or ADaM datasets "
+        "(XPT v5 or Dataset-JSON), optionally with a define.xml and a CT file.",
+    )
     p.add_argument("path", help="folder with .xpt or .json/.ndjson datasets")
     p.add_argument("--define", metavar="FILE", help="define.xml to check the data against")
     p.add_argument("--ct", metavar="FILE", help="full NCI CDISC CT file (default: the shipped subset)")
-    p.add_argument("--notes", metavar="FILE", help="a validation-notes.yaml explaining expected findings "
-                   "(shown beside them; counts and exit code unchanged)")
-    p.add_argument("--sdtm", metavar="DIR", help="SDTM datasets an ADaM folder traces back to (read, not validated; "
-                   "default: a sibling ../sdtm folder holding .xpt files)")
-    p.add_argument("--fail-on", choices=["error", "warning", "never"], default="error",
-                   help="findings of this severity or worse give exit code 1 (default: error)")
-    p.add_argument("--max-errors-per-rule", type=int, default=1000, metavar="N",
-                   help="keep at most N detailed findings per rule (counts stay exact)")
+    p.add_argument(
+        "--notes",
+        metavar="FILE",
+        help="a validation-notes.yaml explaining expected findings (shown beside them; counts and exit code unchanged)",
+    )
+    p.add_argument(
+        "--sdtm",
+        metavar="DIR",
+        help="SDTM datasets an ADaM folder traces back to (read, not validated; "
+        "default: a sibling ../sdtm folder holding .xpt files)",
+    )
+    p.add_argument(
+        "--fail-on",
+        choices=["error", "warning", "never"],
+        default="error",
+        help="findings of this severity or worse give exit code 1 (default: error)",
+    )
+    p.add_argument(
+        "--max-errors-per-rule",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="keep at most N detailed findings per rule (counts stay exact)",
+    )
     p.add_argument("--report-dir", metavar="DIR", help="write validation.xlsx and validation.json here")
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("convert", parents=[common], help="convert between XPT, Dataset-JSON and CSV",
-                       description="Convert one dataset by file extension: .xpt, .json, .ndjson, .csv.")
+    p = sub.add_parser(
+        "convert",
+        parents=[common],
+        help="convert between XPT, Dataset-JSON and CSV",
+        description="Convert one dataset by file extension: .xpt, .json, .ndjson, .csv.",
+    )
     p.add_argument("source", help="input file")
     p.add_argument("target", help="output file")
     p.add_argument("--encoding", default="ascii", help="XPT text encoding (ascii, cp1252, latin-1)")
     p.set_defaults(func=_cmd_convert)
 
-    p = sub.add_parser("report", parents=[common], help="recompute the paper's tables from the ADaM XPT files",
-                       description="Read output/STUDY/adam/*.xpt and write tables, figures and the comparison "
-                       "with the published values to output/STUDY/report/.")
+    p = sub.add_parser(
+        "report",
+        parents=[common],
+        help="recompute the paper's tables from the ADaM XPT files",
+        description="Read output/STUDY/adam/*.xpt and write tables, figures and the comparison "
+        "with the published values to output/STUDY/report/.",
+    )
     p.add_argument("--study", required=True, help="study folder name")
     p.set_defaults(func=_cmd_report)
 

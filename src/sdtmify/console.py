@@ -8,7 +8,7 @@ import time
 
 class Console:
     def __init__(self, verbosity: int = 1, stream=None, out=None):
-        self.verbosity = verbosity          # 0 quiet, 1 normal, 2 verbose
+        self.verbosity = verbosity  # 0 quiet, 1 normal, 2 verbose
         self.err = stream or sys.stderr
         self.out = out or sys.stdout
         self._started = time.monotonic()

@@ -25,7 +25,7 @@ class BuiltDataset:
 class Bundle:
     """All datasets of one standard (SDTM or ADaM) and the metadata define.xml will state."""
 
-    standard: str                 # "SDTM" | "ADaM"
+    standard: str  # "SDTM" | "ADaM"
     datasets: dict[str, BuiltDataset]
     metadata: StudyMetadata
     notes: list[str] = field(default_factory=list)

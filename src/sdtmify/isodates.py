@@ -11,8 +11,10 @@ import pandas as pd
 
 from .distinct import by_distinct
 
-_MONTHS = {m: f"{i:02d}" for i, m in enumerate(
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)}
+_MONTHS = {
+    m: f"{i:02d}"
+    for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)
+}
 _UNKNOWN = r"(?:UN|UK|UNK|--|XX|NK)"
 _TIME = r"(?:[T ](?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d+)?)?)?"
 
@@ -21,7 +23,7 @@ FORMATS = {
     "iso": rf"^(?P<year>\d{{4}})(?:-(?P<month>\d{{2}})(?:-(?P<day>\d{{2}}){_TIME})?)?$",
     "dd-mon-yyyy": rf"^(?P<day>\d{{1,2}}|{_UNKNOWN})-(?P<month>[A-Za-z]{{3}}|{_UNKNOWN})-(?P<year>\d{{4}}){_TIME}$",
     "dd mon yyyy": rf"^(?P<day>\d{{1,2}}|{_UNKNOWN}) (?P<month>[A-Za-z]{{3}}|{_UNKNOWN}) (?P<year>\d{{4}}){_TIME}$",
-    "mon-yyyy": rf"^(?P<month>[A-Za-z]{{3}})-(?P<year>\d{{4}})$",
+    "mon-yyyy": r"^(?P<month>[A-Za-z]{3})-(?P<year>\d{4})$",
     "mm/dd/yyyy": rf"^(?P<month>\d{{1,2}}|{_UNKNOWN})/(?P<day>\d{{1,2}}|{_UNKNOWN})/(?P<year>\d{{4}}){_TIME}$",
     "dd/mm/yyyy": rf"^(?P<day>\d{{1,2}}|{_UNKNOWN})/(?P<month>\d{{1,2}}|{_UNKNOWN})/(?P<year>\d{{4}}){_TIME}$",
     "dd.mm.yyyy": rf"^(?P<day>\d{{1,2}}|{_UNKNOWN})\.(?P<month>\d{{1,2}}|{_UNKNOWN})\.(?P<year>\d{{4}}){_TIME}$",
@@ -118,9 +120,11 @@ def _to_iso8601_distinct(text: pd.Series, formats, time: pd.Series | None) -> pd
     day_without_month = (day != "") & (month == "")
     if day_without_month.any():
         raise DateProblem(day_without_month, "has a day but no month")
-    bad_clock = (hour != "") & ((hour.replace("", "0").astype(int) > 23)
-                                | (minute.replace("", "0").astype(int) > 59)
-                                | (second.replace("", "0").astype(int) > 59))
+    bad_clock = (hour != "") & (
+        (hour.replace("", "0").astype(int) > 23)
+        | (minute.replace("", "0").astype(int) > 59)
+        | (second.replace("", "0").astype(int) > 59)
+    )
     if bad_clock.any():
         raise DateProblem(bad_clock, "has an impossible time of day")
 
@@ -135,10 +139,12 @@ def _to_iso8601_distinct(text: pd.Series, formats, time: pd.Series | None) -> pd
 
 def date_part(dtc: pd.Series) -> pd.Series:
     """The calendar date (datetime64) of complete ISO 8601 dates; NaT for partial or empty ones."""
+
     def parse(values: pd.Series) -> pd.Series:
         text = values.astype(str).str.slice(0, 10)
-        return pd.to_datetime(text.where(text.str.fullmatch(r"\d{4}-\d{2}-\d{2}"), None), format="%Y-%m-%d",
-                              errors="coerce")
+        return pd.to_datetime(
+            text.where(text.str.fullmatch(r"\d{4}-\d{2}-\d{2}"), None), format="%Y-%m-%d", errors="coerce"
+        )
 
     return by_distinct(dtc.astype(object), parse)
 
@@ -150,4 +156,6 @@ def is_complete_date(dtc: pd.Series) -> pd.Series:
 def shift_days(dtc: pd.Series, days: int) -> pd.Series:
     """Complete dates moved by ``days`` (as YYYY-MM-DD); partial dates become ''."""
     moved = date_part(dtc) + pd.Timedelta(days=days)
-    return pd.Series(np.where(moved.isna(), "", moved.dt.strftime("%Y-%m-%d")), index=dtc.index, dtype=object).astype(str)
+    return pd.Series(np.where(moved.isna(), "", moved.dt.strftime("%Y-%m-%d")), index=dtc.index, dtype=object).astype(
+        str
+    )

@@ -48,6 +48,7 @@ def read_dataset(path: str | Path, encoding: str | None = None) -> tuple[pd.Data
 # --------------------------------------------------------------------------------------------------
 # XPT
 
+
 def read_xpt_values(path: Path, encoding: str | None, dates_as_numbers: bool = True) -> tuple[pd.DataFrame, str]:
     """The values of an XPT file (v5 or v8) by pyreadstat, and the text encoding that read them: ``encoding``,
     or UTF-8 (ASCII included) and then Windows-1252. ``dates_as_numbers=False`` gives date-formatted Num
@@ -65,15 +66,18 @@ def read_xpt_values(path: Path, encoding: str | None, dates_as_numbers: bool = T
             return frame, name
         except Exception as exc:  # pyreadstat raises its own error classes
             last = exc
-    raise InputError(f"cannot read the XPT values ({last}); if the text is not {' or '.join(tries)}, "
-                     f"pass the encoding (e.g. --encoding latin-1)", Location(str(path))) from last
+    raise InputError(
+        f"cannot read the XPT values ({last}); if the text is not {' or '.join(tries)}, "
+        f"pass the encoding (e.g. --encoding latin-1)",
+        Location(str(path)),
+    ) from last
 
 
 def _num_data_type(values: np.ndarray) -> str:
     """Define-XML DataType of a numeric column: integer when every value is whole (and exact in a double,
     |x| <= 2**53), else float."""
     finite = values[np.isfinite(values)]
-    whole = bool(np.all(finite == np.floor(finite))) and bool(np.all(np.abs(finite) <= 2.0 ** 53))
+    whole = bool(np.all(finite == np.floor(finite))) and bool(np.all(np.abs(finite) <= 2.0**53))
     return "integer" if whole else "float"
 
 
@@ -84,8 +88,9 @@ def read_xpt(path: str | Path, encoding: str | None = None) -> tuple[pd.DataFram
     member = xport.read_header(path, used)
     names = [var.name for var in member.variables]
     if list(frame.columns) != names:
-        raise InputError(f"pyreadstat columns {list(frame.columns)} differ from the NAMESTR records {names}",
-                         Location(str(path)))
+        raise InputError(
+            f"pyreadstat columns {list(frame.columns)} differ from the NAMESTR records {names}", Location(str(path))
+        )
     member = replace(member, observations=len(frame))
     variables = []
     for var in member.variables:
@@ -97,13 +102,21 @@ def read_xpt(path: str | Path, encoding: str | None = None) -> tuple[pd.DataFram
         else:
             frame[var.name] = column.fillna("")
             data_type = "text"
-        variables.append(Variable(name=var.name, label=var.label, type=var.type, length=var.length,
-                                  data_type=data_type, order=var.number, format=str(var.format),
-                                  informat=str(var.informat)))
+        variables.append(
+            Variable(
+                name=var.name,
+                label=var.label,
+                type=var.type,
+                length=var.length,
+                data_type=data_type,
+                order=var.number,
+                format=str(var.format),
+                informat=str(var.informat),
+            )
+        )
     frame.attrs["xpt"] = member
     frame.attrs["encoding"] = used
-    dataset = Dataset(name=member.name, label=member.label, purpose="", variables=tuple(variables),
-                      leaf=path.name)
+    dataset = Dataset(name=member.name, label=member.label, purpose="", variables=tuple(variables), leaf=path.name)
     return frame, dataset
 
 
@@ -125,8 +138,15 @@ def _with_special_missing(member: xport.XptMember, var: xport.XptVariable, value
 # Dataset-JSON 1.1
 
 _NUMERIC_TYPES = ("integer", "decimal", "float", "double", "boolean")
-_DEFINE_TYPES = {"string": "text", "integer": "integer", "decimal": "float", "float": "float",
-                 "double": "float", "boolean": "integer", "URI": "text"}
+_DEFINE_TYPES = {
+    "string": "text",
+    "integer": "integer",
+    "decimal": "float",
+    "float": "float",
+    "double": "float",
+    "boolean": "integer",
+    "URI": "text",
+}
 
 
 def _load_dataset_json(path: Path) -> tuple[dict, list]:
@@ -149,8 +169,9 @@ def _load_dataset_json(path: Path) -> tuple[dict, list]:
 
 def _is_numeric(column: dict) -> bool:
     kind = column.get("dataType", "string")
-    return kind in _NUMERIC_TYPES or (kind in ("date", "datetime", "time")
-                                      and column.get("targetDataType") == "integer")
+    return kind in _NUMERIC_TYPES or (
+        kind in ("date", "datetime", "time") and column.get("targetDataType") == "integer"
+    )
 
 
 def sas_numbers_from_iso(values: pd.Series, kind: str) -> np.ndarray:
@@ -174,12 +195,15 @@ def read_dataset_json(path: str | Path) -> tuple[pd.DataFrame, Dataset]:
     width = len(names)
     bad = next((i for i, row in enumerate(rows) if not isinstance(row, list) or len(row) != width), None)
     if bad is not None:
-        raise InputError(f"record {bad + 1} has {len(rows[bad]) if isinstance(rows[bad], list) else 'no'} "
-                         f"values, the columns declare {width}", Location(str(path)))
-    by_column = list(zip(*rows)) if rows else [()] * width
+        raise InputError(
+            f"record {bad + 1} has {len(rows[bad]) if isinstance(rows[bad], list) else 'no'} "
+            f"values, the columns declare {width}",
+            Location(str(path)),
+        )
+    by_column = list(zip(*rows, strict=False)) if rows else [()] * width
     data = {}
     variables = []
-    for order, (column, values) in enumerate(zip(columns, by_column), start=1):
+    for order, (column, values) in enumerate(zip(columns, by_column, strict=False), start=1):
         name = names[order - 1]
         series = pd.Series(values, dtype=object)
         kind = column.get("dataType", "string")
@@ -189,8 +213,7 @@ def read_dataset_json(path: str | Path) -> tuple[pd.DataFrame, Dataset]:
                 if kind in ("date", "datetime", "time"):
                     data[name] = sas_numbers_from_iso(series, kind)
                 else:
-                    data[name] = pd.to_numeric(series, errors="raise").to_numpy(dtype=np.float64,
-                                                                                na_value=np.nan)
+                    data[name] = pd.to_numeric(series, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
             else:
                 data[name] = series.where(series.notna(), "").astype(str)
         except (ValueError, TypeError) as exc:
@@ -198,24 +221,45 @@ def read_dataset_json(path: str | Path) -> tuple[pd.DataFrame, Dataset]:
         numeric = _is_numeric(column)
         length = column.get("length")
         if not length:
-            length = 8 if numeric else max(1, int(data[name].str.encode("utf-8").str.len().max() or 1)
-                                           if len(data[name]) else 1)
-        data_type = ("integer" if kind in ("date", "datetime", "time") else _DEFINE_TYPES.get(kind, "text")) \
-            if numeric else (kind if kind in ("date", "datetime", "time") else "text")
-        variables.append(Variable(
-            name=name, label=column.get("label", ""), type="Num" if numeric else "Char", length=int(length),
-            data_type=data_type, order=order, format=column.get("displayFormat", "") or "",
-            key_sequence=column.get("keySequence")))
+            length = (
+                8
+                if numeric
+                else max(1, int(data[name].str.encode("utf-8").str.len().max() or 1) if len(data[name]) else 1)
+            )
+        data_type = (
+            ("integer" if kind in ("date", "datetime", "time") else _DEFINE_TYPES.get(kind, "text"))
+            if numeric
+            else (kind if kind in ("date", "datetime", "time") else "text")
+        )
+        variables.append(
+            Variable(
+                name=name,
+                label=column.get("label", ""),
+                type="Num" if numeric else "Char",
+                length=int(length),
+                data_type=data_type,
+                order=order,
+                format=column.get("displayFormat", "") or "",
+                key_sequence=column.get("keySequence"),
+            )
+        )
     frame = pd.DataFrame(data, columns=names, index=pd.RangeIndex(len(rows)))
     keys = tuple(v.name for v in sorted((v for v in variables if v.key_sequence), key=lambda v: v.key_sequence))
     frame.attrs["dataset_json"] = {k: v for k, v in head.items() if k not in ("columns", "rows")}
-    dataset = Dataset(name=str(head.get("name") or path.stem.upper()), label=head.get("label", ""),
-                      purpose="", keys=keys, variables=tuple(variables), leaf=path.name)
+    dataset = Dataset(
+        name=str(head.get("name") or path.stem.upper()),
+        label=head.get("label", ""),
+        purpose="",
+        keys=keys,
+        variables=tuple(variables),
+        leaf=path.name,
+    )
     return frame, dataset
 
 
 # --------------------------------------------------------------------------------------------------
 # CSV
+
 
 def read_csv(path: str | Path) -> tuple[pd.DataFrame, Dataset]:
     """A CSV with a header row. CSV states no types: a column is Num when every non-empty value is a
@@ -230,18 +274,19 @@ def read_csv(path: str | Path) -> tuple[pd.DataFrame, Dataset]:
         text = frame[name].astype(str)
         filled = text[text.str.strip() != ""]
         numbers = pd.to_numeric(filled, errors="coerce")
-        numeric = (len(filled) > 0 and bool(numbers.notna().all())
-                   and not filled.str.match(r"^\s*[-+]?0\d").any())
+        numeric = len(filled) > 0 and bool(numbers.notna().all()) and not filled.str.match(r"^\s*[-+]?0\d").any()
         if numeric:
-            values = pd.to_numeric(text.where(text.str.strip() != "", None), errors="coerce") \
-                .to_numpy(dtype=np.float64, na_value=np.nan)
+            values = pd.to_numeric(text.where(text.str.strip() != "", None), errors="coerce").to_numpy(
+                dtype=np.float64, na_value=np.nan
+            )
             frame[name] = values
-            variables.append(Variable(name=str(name), label="", type="Num", length=8,
-                                      data_type=_num_data_type(values), order=order))
+            variables.append(
+                Variable(name=str(name), label="", type="Num", length=8, data_type=_num_data_type(values), order=order)
+            )
         else:
             length = int(text.str.encode("utf-8").str.len().max()) if len(text) else 1
-            variables.append(Variable(name=str(name), label="", type="Char", length=max(1, length),
-                                      data_type="text", order=order))
-    dataset = Dataset(name=path.stem.upper(), label="", purpose="", variables=tuple(variables),
-                      leaf=path.name)
+            variables.append(
+                Variable(name=str(name), label="", type="Char", length=max(1, length), data_type="text", order=order)
+            )
+    dataset = Dataset(name=path.stem.upper(), label="", purpose="", variables=tuple(variables), leaf=path.name)
     return frame, dataset

@@ -15,7 +15,7 @@ def build_timestamp(configured: str | dt.datetime | None = None) -> dt.datetime:
     ``output.timestamp``, then a fixed default. Never the wall clock."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).replace(tzinfo=None)
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).replace(tzinfo=None)
     if isinstance(configured, dt.datetime):
         return configured.replace(tzinfo=None, microsecond=0)
     if isinstance(configured, dt.date):

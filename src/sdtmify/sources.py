@@ -54,38 +54,52 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
-def read_source(path: str | Path, fmt: str | None = None, sheet: str | None = None,
-                encoding: str | None = None, name: str | None = None) -> pd.DataFrame:
+def read_source(
+    path: str | Path,
+    fmt: str | None = None,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    name: str | None = None,
+) -> pd.DataFrame:
     """Read one source table; all columns as str, plus ``SRCROW`` (1-based data row)."""
     path = Path(path)
     fmt = (fmt or detect_format(path)).lower()
     label = name or path.name
     if not path.is_file():
-        raise SourceError(f"source table '{label}' not found; create it or fix 'file' in study.yaml",
-                          Location(str(path)))
+        raise SourceError(
+            f"source table '{label}' not found; create it or fix 'file' in study.yaml", Location(str(path))
+        )
     try:
         if fmt == "csv":
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding or "utf-8")
-            frame = frame.apply(lambda col: by_distinct(col.astype(object), lambda v: v.str.strip())).astype(str) \
-                if len(frame.columns) else frame
+            frame = (
+                frame.apply(lambda col: by_distinct(col.astype(object), lambda v: v.str.strip())).astype(str)
+                if len(frame.columns)
+                else frame
+            )
         elif fmt == "xlsx":
             frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=object, engine="openpyxl")
             frame = _as_text(frame)
         elif fmt == "xpt":
             from .readers import read_xpt_values
 
-            try:     # UTF-8 then Windows-1252 unless study.yaml names the encoding; SAS dates as dates
+            try:  # UTF-8 then Windows-1252 unless study.yaml names the encoding; SAS dates as dates
                 frame, _ = read_xpt_values(path, encoding, dates_as_numbers=False)
             except InputError as exc:
-                raise SourceError(f"cannot read XPT table '{label}' ({exc.__cause__}); if its text is not "
-                                  f"{encoding or 'UTF-8 or Windows-1252'}, set its 'encoding' in study.yaml",
-                                  Location(str(path))) from None
+                raise SourceError(
+                    f"cannot read XPT table '{label}' ({exc.__cause__}); if its text is not "
+                    f"{encoding or 'UTF-8 or Windows-1252'}, set its 'encoding' in study.yaml",
+                    Location(str(path)),
+                ) from None
             frame = _as_text(frame)
         elif fmt == "sas7bdat":
             import pyreadstat
 
-            frame, _ = (pyreadstat.read_sas7bdat(str(path), encoding=encoding) if encoding
-                        else pyreadstat.read_sas7bdat(str(path)))
+            frame, _ = (
+                pyreadstat.read_sas7bdat(str(path), encoding=encoding)
+                if encoding
+                else pyreadstat.read_sas7bdat(str(path))
+            )
             frame = _as_text(frame)
         else:
             raise SourceError(f"unknown format '{fmt}' (use one of: {', '.join(FORMATS)})", Location(str(path)))
@@ -93,8 +107,9 @@ def read_source(path: str | Path, fmt: str | None = None, sheet: str | None = No
         raise
     except ValueError as exc:
         if fmt == "xlsx" and "Worksheet" in str(exc):
-            raise SourceError(f"sheet '{sheet}' not found in the workbook; fix 'sheet' in study.yaml",
-                              Location(str(path))) from None
+            raise SourceError(
+                f"sheet '{sheet}' not found in the workbook; fix 'sheet' in study.yaml", Location(str(path))
+            ) from None
         raise SourceError(f"cannot read {fmt.upper()} table '{label}': {exc}", Location(str(path))) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"cannot read {fmt.upper()} table '{label}': {exc}", Location(str(path))) from None

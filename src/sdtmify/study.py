@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputError, Location, MappingError
 from . import yamlio
+from .errors import InputError, Location, MappingError
 from .paths import study_dir
 from .reproducible import build_timestamp
 from .sources import detect_format, read_source
@@ -79,8 +79,11 @@ class Study:
     def source(self, name: str) -> pd.DataFrame:
         """A declared source table as str columns plus SRCROW; read once, then cached."""
         if name not in self.sources:
-            raise MappingError(f"no source table '{name}'{yamlio.suggest(name, self.sources)}; "
-                               f"declare it under 'sources:' in study.yaml", Location(self.file))
+            raise MappingError(
+                f"no source table '{name}'{yamlio.suggest(name, self.sources)}; "
+                f"declare it under 'sources:' in study.yaml",
+                Location(self.file),
+            )
         if name not in self._cache:
             spec = self.sources[name]
             self._cache[name] = read_source(spec.path, spec.format, spec.sheet, spec.encoding, name=name)
@@ -99,11 +102,9 @@ def load_study(name_or_path: str | Path) -> Study:
     name, folder = _resolve_folder(name_or_path)
     config_path = folder / "study.yaml"
     if not folder.is_dir():
-        raise InputError(f"study '{name}' not found: no folder {folder}; "
-                         f"create it with `sdtmify init --study {name}`")
+        raise InputError(f"study '{name}' not found: no folder {folder}; create it with `sdtmify init --study {name}`")
     if not config_path.is_file():
-        raise InputError(f"study '{name}' has no study.yaml in {folder}; "
-                         f"create one with `sdtmify init --study {name}`")
+        raise InputError(f"study '{name}' has no study.yaml in {folder}; create one with `sdtmify init --study {name}`")
     document = yamlio.load_yaml(config_path)
     file = yamlio.display_path(config_path)
     yamlio.validate(document, "study", file)
@@ -111,19 +112,30 @@ def load_study(name_or_path: str | Path) -> Study:
     for source_name, spec in document["sources"].items():
         path = (folder / spec["file"]).resolve()
         sources[source_name] = SourceTable(
-            name=source_name, path=path, format=spec.get("format") or detect_format(path),
-            sheet=spec.get("sheet"), encoding=spec.get("encoding"), keys=tuple(spec.get("keys", ())),
-            subject=spec.get("subject"), description=spec.get("description", ""),
-            line=document["sources"].line_of(source_name))
+            name=source_name,
+            path=path,
+            format=spec.get("format") or detect_format(path),
+            sheet=spec.get("sheet"),
+            encoding=spec.get("encoding"),
+            keys=tuple(spec.get("keys", ())),
+            subject=spec.get("subject"),
+            description=spec.get("description", ""),
+            line=document["sources"].line_of(source_name),
+        )
     subjects = document["subjects"]
     if subjects["source"] not in sources:
-        raise MappingError(f"source '{subjects['source']}' is not declared under 'sources:'"
-                           f"{yamlio.suggest(subjects['source'], sources)}",
-                           Location(file, subjects.line_of("source"), "subjects.source"))
+        raise MappingError(
+            f"source '{subjects['source']}' is not declared under 'sources:'"
+            f"{yamlio.suggest(subjects['source'], sources)}",
+            Location(file, subjects.line_of("source"), "subjects.source"),
+        )
     output = document.get("output", {}) or {}
     try:
         timestamp = build_timestamp(output.get("timestamp"))
-    except ValueError as error:        # matches the schema's pattern but is no calendar date, e.g. 2026-02-30
-        raise InputError(f"'{output['timestamp']}' is not a valid date/time ({error}); write it as YYYY-MM-DD or "
-                         f"YYYY-MM-DDThh:mm:ss", Location(file, output.line_of("timestamp"), "output.timestamp")) from None
+    except ValueError as error:  # matches the schema's pattern but is no calendar date, e.g. 2026-02-30
+        raise InputError(
+            f"'{output['timestamp']}' is not a valid date/time ({error}); write it as YYYY-MM-DD or "
+            f"YYYY-MM-DDThh:mm:ss",
+            Location(file, output.line_of("timestamp"), "output.timestamp"),
+        ) from None
     return Study(name=name, folder=folder, config=document, sources=sources, timestamp=timestamp)

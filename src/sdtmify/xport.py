@@ -33,8 +33,8 @@ from .errors import InputError, Location
 
 RECORD = 80
 NAMESTR_LENGTH = 140
-MAX_CHAR_LENGTH = 200           # bytes of a character variable
-MAX_LABEL_BYTES = 40            # bytes of a dataset or variable label
+MAX_CHAR_LENGTH = 200  # bytes of a character variable
+MAX_LABEL_BYTES = 40  # bytes of a dataset or variable label
 DEFAULT_SAS_VERSION = "9.4"
 DEFAULT_OS_NAME = "Linux"
 
@@ -53,20 +53,25 @@ other operand (``datetime64[ns] - SAS_EPOCH`` is a ``timedelta64[ns]``)."""
 MISSING_CODES = {".": 0x2E, "_": 0x5F, **{chr(c): c for c in range(ord("A"), ord("Z") + 1)}}
 """The first byte of each missing value (``.``, ``._``, ``.A``-``.Z``), by its letter; the rest are zeros."""
 
-_IBM_MIN_EXPONENT = -64     # IBM exponent range is 16**-64 .. 16**63 (7-bit excess-64)
+_IBM_MIN_EXPONENT = -64  # IBM exponent range is 16**-64 .. 16**63 (7-bit excess-64)
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_FORMAT = re.compile(r"(?P<name>\$?(?:[A-Z_](?:[A-Z0-9_]*[A-Z_])?)?)(?P<width>\d*)(?:\.(?P<decimals>\d*))?",
-                     re.IGNORECASE)
-_DATE_FORMATS = re.compile(r"(DATE|DAY|DDMMYY|MMDDYY|YYMMDD|YYMON|MONYY|YEAR|QTR|WEEKDATE|WORDDATE|JULIAN|"
-                           r"E8601DA|IS8601DA|B8601DA|NLDATE|MMYY|YYMM|YYQ|DOWNAME|MONNAME|WEEKDAY|EURDF)",
-                           re.IGNORECASE)
-_DATETIME_FORMATS = re.compile(r"(DATETIME|DATEAMPM|E8601DT|IS8601DT|B8601DT|E8601DN|NLDATM|MDYAMPM|DTDATE)",
-                               re.IGNORECASE)
+_FORMAT = re.compile(
+    r"(?P<name>\$?(?:[A-Z_](?:[A-Z0-9_]*[A-Z_])?)?)(?P<width>\d*)(?:\.(?P<decimals>\d*))?", re.IGNORECASE
+)
+_DATE_FORMATS = re.compile(
+    r"(DATE|DAY|DDMMYY|MMDDYY|YYMMDD|YYMON|MONYY|YEAR|QTR|WEEKDATE|WORDDATE|JULIAN|"
+    r"E8601DA|IS8601DA|B8601DA|NLDATE|MMYY|YYMM|YYQ|DOWNAME|MONNAME|WEEKDAY|EURDF)",
+    re.IGNORECASE,
+)
+_DATETIME_FORMATS = re.compile(
+    r"(DATETIME|DATEAMPM|E8601DT|IS8601DT|B8601DT|E8601DN|NLDATM|MDYAMPM|DTDATE)", re.IGNORECASE
+)
 _TIME_FORMATS = re.compile(r"(TIME|HHMM|HOUR|MMSS|TOD|E8601TM|IS8601TM|B8601TM|NLTIME)", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------------------------------
 # Header pieces
+
 
 @dataclass(frozen=True)
 class SasFormat:
@@ -101,11 +106,11 @@ class XptVariable:
 
     name: str
     label: str
-    type: str                      # "Char" | "Num"
+    type: str  # "Char" | "Num"
     length: int
     format: SasFormat = SasFormat()
     informat: SasFormat = SasFormat()
-    justify: int = 0               # nfj: 0 left, 1 right; SAS writes 0
+    justify: int = 0  # nfj: 0 left, 1 right; SAS writes 0
     number: int = 0
     position: int = 0
 
@@ -130,12 +135,12 @@ class XptMember:
     name: str
     label: str
     variables: tuple[XptVariable, ...]
-    header: XptHeader               # the member's own descriptor
-    library: XptHeader              # the library header (SAS writes the same values)
+    header: XptHeader  # the member's own descriptor
+    library: XptHeader  # the library header (SAS writes the same values)
     dataset_type: str = ""
-    data_offset: int = 0            # byte offset of the first observation
+    data_offset: int = 0  # byte offset of the first observation
     record_length: int = 0
-    observations: int = 0           # from the file size; trailing all-blank records count as padding
+    observations: int = 0  # from the file size; trailing all-blank records count as padding
     path: Path | None = field(default=None, compare=False)
 
 
@@ -143,8 +148,10 @@ def format_sas_datetime(value: dt.datetime | None) -> str:
     """``ddMONyy:hh:mm:ss`` as XPT headers hold it (16 blanks for None), never locale-dependent."""
     if value is None:
         return " " * 16
-    return (f"{value.day:02d}{_MONTHS[value.month - 1]}{value.year % 100:02d}:"
-            f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}")
+    return (
+        f"{value.day:02d}{_MONTHS[value.month - 1]}{value.year % 100:02d}:"
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    )
 
 
 def parse_sas_datetime(text: str) -> dt.datetime | None:
@@ -155,14 +162,16 @@ def parse_sas_datetime(text: str) -> dt.datetime | None:
     year = int(match[3])
     year += 1900 if year >= 69 else 2000
     try:
-        return dt.datetime(year, _MONTHS.index(match[2].upper()) + 1, int(match[1]),
-                           int(match[4]), int(match[5]), int(match[6]))
+        return dt.datetime(
+            year, _MONTHS.index(match[2].upper()) + 1, int(match[1]), int(match[4]), int(match[5]), int(match[6])
+        )
     except ValueError:
         return None
 
 
 # --------------------------------------------------------------------------------------------------
 # IBM System/370 doubles
+
 
 def ibm_from_ieee(values: np.ndarray) -> np.ndarray:
     """IEEE 754 doubles -> IBM hexadecimal double bit patterns (uint64), exactly, all at once.
@@ -177,7 +186,7 @@ def ibm_from_ieee(values: np.ndarray) -> np.ndarray:
     biased = ((bits >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64)
     significand = (bits & np.uint64(0x000FFFFFFFFFFFFF)) | np.uint64(0x0010000000000000)
     exponent2 = biased - 1023
-    exponent16 = (exponent2 >> 2) + 1                   # arithmetic shift: floor for negatives too
+    exponent16 = (exponent2 >> 2) + 1  # arithmetic shift: floor for negatives too
     shift = (exponent2 - 4 * exponent16 + 4).astype(np.uint64)
     out = sign | ((exponent16 + 64).astype(np.uint64) << np.uint64(56)) | (significand << shift)
     out[(biased == 0) | (exponent16 < _IBM_MIN_EXPONENT)] = 0
@@ -187,7 +196,7 @@ def ibm_from_ieee(values: np.ndarray) -> np.ndarray:
 def ibm_overflow(values: np.ndarray) -> np.ndarray:
     """Mask of values IBM cannot hold: infinities and magnitudes >= 16**63 (2**252)."""
     with np.errstate(invalid="ignore"):
-        return np.isinf(values) | (np.abs(values) >= 2.0 ** 252)
+        return np.isinf(values) | (np.abs(values) >= 2.0**252)
 
 
 def ieee_from_ibm(patterns: np.ndarray) -> np.ndarray:
@@ -218,6 +227,7 @@ def missing_codes(patterns: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 # SAS formats
 
+
 def date_kind(fmt: SasFormat) -> str:
     """'date', 'datetime', 'time' or '' from a SAS format name (DATE9. -> date, DATETIME20. -> datetime)."""
     name = fmt.name.lstrip("$")
@@ -235,6 +245,7 @@ def date_kind(fmt: SasFormat) -> str:
 # --------------------------------------------------------------------------------------------------
 # Header parser
 
+
 def _field(raw: bytes, encoding: str) -> str:
     return raw.decode(encoding, errors="replace").rstrip(" \0")
 
@@ -250,7 +261,7 @@ def read_header(path: str | Path, encoding: str = "ascii") -> XptMember:
             raise InputError("SAS transport version 8 is not supported; submissions use version 5", where)
         if len(head) < 8 * RECORD or not head.startswith(LIBRARY_HEADER[:48]):
             raise InputError("not a SAS XPT v5 transport file (no LIBRARY HEADER record)", where)
-        records = [head[i * RECORD:(i + 1) * RECORD] for i in range(8)]
+        records = [head[i * RECORD : (i + 1) * RECORD] for i in range(8)]
         if not records[3].startswith(MEMBER_HEADER[:48]) or not records[7].startswith(NAMESTR_PREFIX[:48]):
             raise InputError("XPT v5 member or NAMESTR header missing or damaged", where)
         namestr_length = int(records[3][74:78])
@@ -260,32 +271,53 @@ def read_header(path: str | Path, encoding: str = "ascii") -> XptMember:
         block = handle.read(count * NAMESTR_LENGTH)
         if len(block) < count * NAMESTR_LENGTH:
             raise InputError(f"file ends inside the {count} NAMESTR records", where)
-    library = XptHeader(sas_version=_field(records[1][24:32], "ascii"), os_name=_field(records[1][32:40], "ascii"),
-                        created=parse_sas_datetime(records[1][64:80].decode("ascii", "replace")),
-                        modified=parse_sas_datetime(records[2][0:16].decode("ascii", "replace")))
-    header = XptHeader(sas_version=_field(records[5][24:32], "ascii"), os_name=_field(records[5][32:40], "ascii"),
-                       created=parse_sas_datetime(records[5][64:80].decode("ascii", "replace")),
-                       modified=parse_sas_datetime(records[6][0:16].decode("ascii", "replace")))
+    library = XptHeader(
+        sas_version=_field(records[1][24:32], "ascii"),
+        os_name=_field(records[1][32:40], "ascii"),
+        created=parse_sas_datetime(records[1][64:80].decode("ascii", "replace")),
+        modified=parse_sas_datetime(records[2][0:16].decode("ascii", "replace")),
+    )
+    header = XptHeader(
+        sas_version=_field(records[5][24:32], "ascii"),
+        os_name=_field(records[5][32:40], "ascii"),
+        created=parse_sas_datetime(records[5][64:80].decode("ascii", "replace")),
+        modified=parse_sas_datetime(records[6][0:16].decode("ascii", "replace")),
+    )
     variables = []
     for i in range(count):
-        raw = block[i * NAMESTR_LENGTH:(i + 1) * NAMESTR_LENGTH]
+        raw = block[i * NAMESTR_LENGTH : (i + 1) * NAMESTR_LENGTH]
         ntype, _nhfun, length, number = np.frombuffer(raw[0:8], dtype=">i2")
         nfl, nfd, nfj = np.frombuffer(raw[64:70], dtype=">i2")
         nifl, nifd = np.frombuffer(raw[80:84], dtype=">i2")
-        variables.append(XptVariable(
-            name=_field(raw[8:16], "ascii"), label=_field(raw[16:56], encoding),
-            type="Num" if ntype == 1 else "Char", length=int(length),
-            format=SasFormat(_field(raw[56:64], "ascii"), int(nfl), int(nfd)), justify=int(nfj),
-            informat=SasFormat(_field(raw[72:80], "ascii"), int(nifl), int(nifd)),
-            number=int(number), position=int(np.frombuffer(raw[84:88], dtype=">i4")[0])))
+        variables.append(
+            XptVariable(
+                name=_field(raw[8:16], "ascii"),
+                label=_field(raw[16:56], encoding),
+                type="Num" if ntype == 1 else "Char",
+                length=int(length),
+                format=SasFormat(_field(raw[56:64], "ascii"), int(nfl), int(nfd)),
+                justify=int(nfj),
+                informat=SasFormat(_field(raw[72:80], "ascii"), int(nifl), int(nifd)),
+                number=int(number),
+                position=int(np.frombuffer(raw[84:88], dtype=">i4")[0]),
+            )
+        )
     names_end = 8 * RECORD + count * NAMESTR_LENGTH
     data_offset = names_end + (-names_end % RECORD) + RECORD
     record_length = sum(var.length for var in variables)
     observations = _count_observations(path, data_offset, size, record_length)
-    return XptMember(name=_field(records[5][8:16], "ascii"), label=_field(records[6][32:72], encoding),
-                     variables=tuple(variables), header=header, library=library,
-                     dataset_type=_field(records[6][72:80], "ascii"), data_offset=data_offset,
-                     record_length=record_length, observations=observations, path=path)
+    return XptMember(
+        name=_field(records[5][8:16], "ascii"),
+        label=_field(records[6][32:72], encoding),
+        variables=tuple(variables),
+        header=header,
+        library=library,
+        dataset_type=_field(records[6][72:80], "ascii"),
+        data_offset=data_offset,
+        record_length=record_length,
+        observations=observations,
+        path=path,
+    )
 
 
 def _count_observations(path: Path, data_offset: int, size: int, record_length: int) -> int:
@@ -307,11 +339,16 @@ def _count_observations(path: Path, data_offset: int, size: int, record_length: 
 def numeric_patterns(member: XptMember, variable: XptVariable, rows: np.ndarray | None = None) -> np.ndarray:
     """Raw IBM patterns (uint64, short lengths zero-filled) of one Num variable, read from the file
     through a memory map; ``rows`` selects records (0-based) without reading the others."""
-    data = np.memmap(member.path, dtype=np.uint8, mode="r", offset=member.data_offset,
-                     shape=(member.observations, member.record_length))
-    picked = data[:, variable.position:variable.position + variable.length]
+    data = np.memmap(
+        member.path,
+        dtype=np.uint8,
+        mode="r",
+        offset=member.data_offset,
+        shape=(member.observations, member.record_length),
+    )
+    picked = data[:, variable.position : variable.position + variable.length]
     if rows is not None:
         picked = picked[rows]
     full = np.zeros((len(picked), 8), dtype=np.uint8)
-    full[:, :variable.length] = picked
+    full[:, : variable.length] = picked
     return full.view(">u8").ravel().astype(np.uint64)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import jsonschema
@@ -55,8 +55,7 @@ def _construct_mapping(loader, node):
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in result:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark)
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = key_node.start_mark.line + 1
     return result
@@ -79,9 +78,11 @@ def _construct_timestamp_as_text(loader, node):
 for _loader in (_LineLoader, _FastLineLoader):
     _loader.yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-    _loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                                  list("tTfF"))
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
     _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
     _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
     _loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp_as_text)
@@ -118,13 +119,14 @@ def load_yaml(path: Path, *, fast: bool = False):
     except OSError as exc:
         raise MappingError(f"cannot read: {exc.strerror}", Location(display_path(path))) from None
     try:
-        data = yaml.load(text, Loader=_FastLineLoader if fast else _LineLoader)  # noqa: S506 - SafeLoader subclasses
+        data = yaml.load(text, Loader=_FastLineLoader if fast else _LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or str(exc)
-        raise MappingError(f"YAML syntax: {problem}; fix the indentation or quoting on this line",
-                           Location(display_path(path), line)) from None
+        raise MappingError(
+            f"YAML syntax: {problem}; fix the indentation or quoting on this line", Location(display_path(path), line)
+        ) from None
     if data is None:
         data = LineDict()
         data.line, data.key_lines = 1, {}
@@ -171,13 +173,13 @@ def suggest(word: str, choices) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict:
     """A JSON Schema of the mapping language from specs/schema/ (``mapping`` or ``study``)."""
     return json.loads((specs_dir() / "schema" / f"{name}.schema.json").read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _registry():
     """Both schemas under their $id, so study.yaml conditions reuse the mapping language's."""
     from referencing import Registry, Resource
@@ -216,7 +218,7 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
     if kind in ("minItems", "minProperties"):
         return "must not be empty"
     if kind in ("oneOf", "anyOf"):
-        return error.schema.get("description", "does not match any allowed form") 
+        return error.schema.get("description", "does not match any allowed form")
     return error.message
 
 

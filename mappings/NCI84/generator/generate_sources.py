@@ -34,19 +34,70 @@ PUBLISHED = STUDY_DIR / "published.yaml"
 CONFIG = HERE / "config.yaml"
 
 COLUMNS = {
-    "subjects": ["subject_id", "site_id", "consent_date", "birth_date", "age", "sex", "race", "ethnicity",
-                 "karnofsky", "tumor_type", "her2_ihc", "metastatic_sites", "prior_regimens",
-                 "prior_paclitaxel", "lvef"],
+    "subjects": [
+        "subject_id",
+        "site_id",
+        "consent_date",
+        "birth_date",
+        "age",
+        "sex",
+        "race",
+        "ethnicity",
+        "karnofsky",
+        "tumor_type",
+        "her2_ihc",
+        "metastatic_sites",
+        "prior_regimens",
+        "prior_paclitaxel",
+        "lvef",
+    ],
     "cohorts": ["subject_id", "cohort", "il12_dose", "il12_dose_unit", "il12_route", "assigned_date"],
-    "dosing": ["subject_id", "cycle", "cycle_day", "admin_date", "drug", "dose", "dose_unit", "route",
-               "dose_reduced", "reduction_reason"],
-    "adverse_events": ["subject_id", "ae_number", "ae_term", "ctcae_grade", "onset_date", "resolution_date",
-                       "relationship", "serious", "action_taken", "dose_limiting", "outcome"],
+    "dosing": [
+        "subject_id",
+        "cycle",
+        "cycle_day",
+        "admin_date",
+        "drug",
+        "dose",
+        "dose_unit",
+        "route",
+        "dose_reduced",
+        "reduction_reason",
+    ],
+    "adverse_events": [
+        "subject_id",
+        "ae_number",
+        "ae_term",
+        "ctcae_grade",
+        "onset_date",
+        "resolution_date",
+        "relationship",
+        "serious",
+        "action_taken",
+        "dose_limiting",
+        "outcome",
+    ],
     "tumor_assessments": ["subject_id", "visit", "assessment_date", "overall_response", "evaluator"],
     "best_response": ["subject_id", "best_response", "evaluator"],
     "disposition": ["subject_id", "eot_date", "eot_reason", "eos_date", "eos_reason", "last_contact_date"],
-    "labs": ["subject_id", "visit", "cycle", "cycle_day", "collection_datetime", "category", "test", "result",
-             "unit", "ref_low", "ref_high", "lloq", "method", "status", "reason_not_done", "specimen"],
+    "labs": [
+        "subject_id",
+        "visit",
+        "cycle",
+        "cycle_day",
+        "collection_datetime",
+        "category",
+        "test",
+        "result",
+        "unit",
+        "ref_low",
+        "ref_high",
+        "lloq",
+        "method",
+        "status",
+        "reason_not_done",
+        "specimen",
+    ],
 }
 MEDDRA_COLUMNS = ["ae_term", "preferred_term", "system_organ_class", "table4_term"]
 
@@ -54,8 +105,12 @@ DRUG_ORDER = {"Trastuzumab": 0, "Paclitaxel": 1, "IL-12": 2}
 BENEFIT = ("CR", "PR", "SD")
 HEMATOLOGY_TESTS = ("WBC", "ANC", "Hemoglobin", "Platelets")
 # CTCAE v3.0 lower grade limits below the LLN, grades 2-4 (the brief's thresholds).
-CTCAE_V3_LIMITS = {"WBC": (3.0, 2.0, 1.0), "ANC": (1.5, 1.0, 0.5), "Hemoglobin": (10.0, 8.0, 6.5),
-                   "Platelets": (75.0, 50.0, 25.0)}
+CTCAE_V3_LIMITS = {
+    "WBC": (3.0, 2.0, 1.0),
+    "ANC": (1.5, 1.0, 0.5),
+    "Hemoglobin": (10.0, 8.0, 6.5),
+    "Platelets": (75.0, 50.0, 25.0),
+}
 
 
 class GenerationError(RuntimeError):
@@ -65,6 +120,7 @@ class GenerationError(RuntimeError):
 # --------------------------------------------------------------------------------------------
 # small pure helpers
 # --------------------------------------------------------------------------------------------
+
 
 def stream(seed: int, purpose: str) -> np.random.Generator:
     """One independent random stream per purpose, stable across runs and Python versions."""
@@ -118,7 +174,7 @@ def kruskal_wallis_two_groups_p(rank_sum_1: float, n1: int, n2: int) -> float:
     referred to chi-square with 1 degree of freedom (survival = erfc(sqrt(H/2)))."""
     n = n1 + n2
     rank_sum_2 = n * (n + 1) / 2 - rank_sum_1
-    h = 12 / (n * (n + 1)) * (rank_sum_1 ** 2 / n1 + rank_sum_2 ** 2 / n2) - 3 * (n + 1)
+    h = 12 / (n * (n + 1)) * (rank_sum_1**2 / n1 + rank_sum_2**2 / n2) - 3 * (n + 1)
     return math.erfc(math.sqrt(max(h, 0.0) / 2))
 
 
@@ -131,8 +187,9 @@ def nearest_rank_sum(p_target: float, n1: int, n2: int) -> int:
     return min(candidates, key=lambda r: abs(math.log(kruskal_wallis_two_groups_p(r, n1, n2) / p_target)))
 
 
-def ranks_with_sum(rng: np.random.Generator, n1: int, n2: int, rank_sum: int, group2_max_rank: int | None = None,
-                   tries: int = 500_000) -> list[int]:
+def ranks_with_sum(
+    rng: np.random.Generator, n1: int, n2: int, rank_sum: int, group2_max_rank: int | None = None, tries: int = 500_000
+) -> list[int]:
     """Ranks 1..n1+n2 split into group 1 (first n1 returned, rank sum as given) and group 2 (the
     rest, none above ``group2_max_rank``: the low group stays out of the top ranks)."""
     n = n1 + n2
@@ -144,8 +201,9 @@ def ranks_with_sum(rng: np.random.Generator, n1: int, n2: int, rank_sum: int, gr
             chosen = set(int(r) for r in low)
             high = [r for r in range(1, n + 1) if r not in chosen]
             return [int(r) for r in rng.permutation(high)] + [int(r) for r in low]
-    raise GenerationError(f"no split of ranks 1..{n} gives group 1 a rank sum of {rank_sum} "
-                          f"with group 2 at or below rank {top}")
+    raise GenerationError(
+        f"no split of ranks 1..{n} gives group 1 a rank sum of {rank_sum} with group 2 at or below rank {top}"
+    )
 
 
 def write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
@@ -160,7 +218,7 @@ def write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(buf.getvalue())
-        os.chmod(tmp, 0o644)                      # mkstemp creates 0600; these are shared, committed files
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; these are shared, committed files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -170,6 +228,7 @@ def write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
 # --------------------------------------------------------------------------------------------
 # the per-patient plan
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Dose:
@@ -193,7 +252,7 @@ class Scan:
 
 @dataclass
 class Episode:
-    term: str                 # Table 4 toxicity or other-term key
+    term: str  # Table 4 toxicity or other-term key
     grade: int
     onset_day: int
     resolution_day: int | None
@@ -207,10 +266,10 @@ class Episode:
 @dataclass
 class Patient:
     id: str
-    row: dict                 # Table 3 row from published.yaml
+    row: dict  # Table 3 row from published.yaml
     cohort: int
     first_dose: dt.date
-    cycle_start: dict[int, int] = field(default_factory=dict)   # cycle -> study day of its day 1
+    cycle_start: dict[int, int] = field(default_factory=dict)  # cycle -> study day of its day 1
     doses: list[Dose] = field(default_factory=list)
     scans: list[Scan] = field(default_factory=list)
     episodes: list[Episode] = field(default_factory=list)
@@ -269,8 +328,9 @@ class Generator:
                     current = max(current, opens)
             if cohort != previous_cohort and previous_cohort is not None and cohort < previous_cohort:
                 raise GenerationError("Table 3 lists the cohorts out of order")
-            self.patients[row["patient"]] = Patient(id=row["patient"], row=row, cohort=cohort,
-                                                    first_dose=self._start_day(current, row))
+            self.patients[row["patient"]] = Patient(
+                id=row["patient"], row=row, cohort=cohort, first_dose=self._start_day(current, row)
+            )
             previous_cohort = cohort
             prev_cohort_last = current
 
@@ -287,12 +347,13 @@ class Generator:
         raise GenerationError(f"{row['patient']}: no configured C1D1 weekday puts the final scan on a weekday")
 
     @staticmethod
-    def _weekday_between(rng: np.random.Generator, p: "Patient", lo: int, hi: int) -> int:
+    def _weekday_between(rng: np.random.Generator, p: Patient, lo: int, hi: int) -> int:
         """A study day in [lo, hi] that falls Monday-Friday and not on a fixed-date US holiday
         (clinics scan and consent on working days)."""
         holidays = {(1, 1), (7, 4), (12, 25)}
-        days = [d for d in range(lo, hi + 1)
-                if p.date(d).weekday() < 5 and (p.date(d).month, p.date(d).day) not in holidays]
+        days = [
+            d for d in range(lo, hi + 1) if p.date(d).weekday() < 5 and (p.date(d).month, p.date(d).day) not in holidays
+        ]
         if not days:
             raise GenerationError(f"{p.id}: no weekday between study days {lo} and {hi}")
         return int(rng.choice(days))
@@ -305,8 +366,17 @@ class Generator:
         dlt = self.pub["text"]["dlt"]
         for sid in dlt["patients"]:
             onset = self.cfg["dlt_onset"][sid]
-            events.setdefault(sid, []).append({"subject": sid, "toxicity": dlt["toxicity"], "cycle": onset["cycle"],
-                                               "day": onset["day"], "rest_days": 0, "reduce_il12": False, "dlt": True})
+            events.setdefault(sid, []).append(
+                {
+                    "subject": sid,
+                    "toxicity": dlt["toxicity"],
+                    "cycle": onset["cycle"],
+                    "day": onset["day"],
+                    "rest_days": 0,
+                    "reduce_il12": False,
+                    "dlt": True,
+                }
+            )
         for evs in events.values():
             evs.sort(key=lambda e: (e["cycle"], e["day"]))
         return events
@@ -338,12 +408,24 @@ class Generator:
                 for day in tra["maintenance"]["days"]:
                     loading = cycle == tra["loading"]["cycle"] and day == tra["loading"]["day"]
                     dose = tra["loading"]["dose"] if loading else tra["maintenance"]["dose"]
-                    planned.append((day, "Trastuzumab", dose, tra["maintenance"]["unit"], tra["maintenance"]["route"], False, ""))
+                    planned.append(
+                        (day, "Trastuzumab", dose, tra["maintenance"]["unit"], tra["maintenance"]["route"], False, "")
+                    )
                 if cycle >= il12["first_cycle"]:
                     for day in il12["days"]:
                         full = float(p.row["il12_dose"])
                         dose = full * (1 - reduce_pct / 100) if reduced_reason else full
-                        planned.append((day, "IL-12", dose, il12["unit"], p.row["il12_route"], bool(reduced_reason), reduced_reason))
+                        planned.append(
+                            (
+                                day,
+                                "IL-12",
+                                dose,
+                                il12["unit"],
+                                p.row["il12_route"],
+                                bool(reduced_reason),
+                                reduced_reason,
+                            )
+                        )
                 for day, drug, dose, unit, route, red, why in planned:
                     if hold_from is not None and day >= hold_from:
                         continue
@@ -396,8 +478,10 @@ class Generator:
                 final_day = self._weekday_between(rng, p, nxt - b, nxt - a)
             if final_day < p.last_dose_day:
                 if best in BENEFIT:
-                    raise GenerationError(f"{sid}: last dose on day {p.last_dose_day} falls after the Table 3 "
-                                          f"progression/censoring day {final_day}; shorten the delays in config.yaml")
+                    raise GenerationError(
+                        f"{sid}: last dose on day {p.last_dose_day} falls after the Table 3 "
+                        f"progression/censoring day {final_day}; shorten the delays in config.yaml"
+                    )
                 final_day = p.last_dose_day
             p.final_day = final_day
 
@@ -411,8 +495,10 @@ class Generator:
                 "dlt": p.day_of(ev["cycle"], ev["day"]) + 14 if ev is not None else None,
             }
             if eot_days.get(eot_on) is None:
-                raise GenerationError(f"config.yaml treatment.{sid}.eot_on: unknown or inapplicable '{eot_on}' "
-                                      f"(use one of {', '.join(k for k, v in eot_days.items() if v is not None)})")
+                raise GenerationError(
+                    f"config.yaml treatment.{sid}.eot_on: unknown or inapplicable '{eot_on}' "
+                    f"(use one of {', '.join(k for k, v in eot_days.items() if v is not None)})"
+                )
             p.eot_day = eot_days[eot_on]
             p.eot_reason = story.get("eot", "Progressive disease")
 
@@ -434,7 +520,10 @@ class Generator:
             else:
                 for m in months:
                     used = {v for _, v in kept}
-                    if abs(self._month_day(m) - final_day) <= rad["final_scan_label_window_days"] and f"Month {m}" not in used:
+                    if (
+                        abs(self._month_day(m) - final_day) <= rad["final_scan_label_window_days"]
+                        and f"Month {m}" not in used
+                    ):
                         final_label = f"Month {m}"
                         break
             first_response = rad["responders_first_response"]
@@ -476,7 +565,7 @@ class Generator:
         sorted_ages = np.empty(n, dtype=int)
         sorted_ages[0], sorted_ages[mid], sorted_ages[-1] = age["min"], age["median"], age["max"]
         sorted_ages[1:mid] = np.sort(rng.integers(age["min"], age["median"] + 1, size=mid - 1))
-        sorted_ages[mid + 1:n - 1] = np.sort(rng.integers(age["median"], age["max"] + 1, size=n - mid - 2))
+        sorted_ages[mid + 1 : n - 1] = np.sort(rng.integers(age["median"], age["max"] + 1, size=n - mid - 2))
         ages = rng.permutation(sorted_ages)
         # sex: breast cancer patients are women; the remaining women drawn among the others
         breast = [s for s in ids if self.patients[s].row["tumor_type"] == "Breast"]
@@ -504,7 +593,9 @@ class Generator:
         # prior regimens: the prior-paclitaxel patients are the "1" row (see config); the rest drawn
         pacl = list(demo["prior_paclitaxel"])
         if len(pacl) != t2["prior_paclitaxel"] or t2["prior_regimens"]["1"] != len(pacl):
-            raise GenerationError("config prior_paclitaxel must list as many patients as Table 2's '1' row and footnote")
+            raise GenerationError(
+                "config prior_paclitaxel must list as many patients as Table 2's '1' row and footnote"
+            )
         rest = []
         for cat, count in t2["prior_regimens"].items():
             if cat == "1":
@@ -522,8 +613,11 @@ class Generator:
             c_lo, c_hi = acc["consent_days_before_first_dose"]
             consent = p.date(self._weekday_between(rng, p, 1 - c_hi, 1 - c_lo))
             a = int(ages[i])
-            anniversary = consent.replace(year=consent.year - a) if not (consent.month == 2 and consent.day == 29) \
+            anniversary = (
+                consent.replace(year=consent.year - a)
+                if not (consent.month == 2 and consent.day == 29)
                 else consent.replace(year=consent.year - a, day=28)
+            )
             born = anniversary - dt.timedelta(days=int(rng.integers(*demo["birthday_offset_days"])))
             if years_between(born, consent) != a:
                 raise GenerationError(f"{sid}: birth date {born} does not give age {a} at consent {consent}")
@@ -531,11 +625,16 @@ class Generator:
             consent_day = (consent - p.first_dose).days + 1
             assigned = p.date(self._weekday_between(rng, p, consent_day + a_lo, min(consent_day + a_hi, 1)))
             p.demo = {
-                "consent": consent, "birth": born, "age": a,
+                "consent": consent,
+                "birth": born,
+                "age": a,
                 "sex": "Female" if (sid in breast or sid in extra_f) else "Male",
-                "karnofsky": int(kps[i]), "metastatic_sites": sites[sid], "prior_regimens": regimens[sid],
+                "karnofsky": int(kps[i]),
+                "metastatic_sites": sites[sid],
+                "prior_regimens": regimens[sid],
                 "prior_paclitaxel": "Yes" if sid in pacl else "No",
-                "lvef": int(rng.integers(demo["lvef"][0], demo["lvef"][1] + 1)), "assigned": assigned,
+                "lvef": int(rng.integers(demo["lvef"][0], demo["lvef"][1] + 1)),
+                "assigned": assigned,
             }
 
     # ---------------------------------------------------------------- adverse events
@@ -543,8 +642,9 @@ class Generator:
         w = np.array([self.patients[s].n_cycles for s in ids], dtype=float) ** 0.5
         return w / w.sum()
 
-    def _worst_grades(self, rng: np.random.Generator, counts: dict[str, int], fixed: dict[str, int],
-                      candidates: list[str]) -> dict[str, int]:
+    def _worst_grades(
+        self, rng: np.random.Generator, counts: dict[str, int], fixed: dict[str, int], candidates: list[str]
+    ) -> dict[str, int]:
         """Patients by worst grade for one toxicity: fixed patients first, the rest drawn (more cycles,
         more likely), highest remaining grades drawn first. Reproduces the whole-patient counts exactly."""
         need = {int(k.replace("grade", "")): int(v) for k, v in counts.items()}
@@ -588,7 +688,7 @@ class Generator:
             options = list(range(start, latest + 1))
             if spec.get("il12_days"):
                 options = [d for d in self._il12_days(p) if start <= d <= latest] or options
-                options = [d + 1 for d in options]   # the evening after the injection is noticed next day
+                options = [d + 1 for d in options]  # the evening after the injection is noticed next day
             onset = int(rng.choice(options[: max(1, len(options) // max(1, remaining + 1))] if remaining else options))
             res = onset + int(rng.integers(dur[0], dur[1] + 1))
             out.append((g, onset, res))
@@ -613,7 +713,7 @@ class Generator:
             tox = row["toxicity"]
             spec = aecfg["terms"][tox]
             if "lab" in spec:
-                continue                   # chosen together below: the WBC and ANC nadirs are linked
+                continue  # chosen together below: the WBC and ANC nadirs are linked
             fixed = {sid: 3 for (sid, t) in anchors if t == tox}
             worst = self._worst_grades(rng, row["counts"], fixed, ids)
             for sid in ids:
@@ -632,7 +732,7 @@ class Generator:
                         res = onset + int(rng.integers(r[0], r[1] + 1))
                         action, dlt, rel = "Drug withdrawn", "Yes", "Definite"
                     else:
-                        res = onset + int(rng.integers(7, 14))       # resolved within the 2-week rest: no DLT
+                        res = onset + int(rng.integers(7, 14))  # resolved within the 2-week rest: no DLT
                         action = "Dose reduced" if ev["reduce_il12"] else "Drug interrupted"
                         dlt, rel = "No", "Probable"
                     placed = [(w, onset, res)]
@@ -640,13 +740,22 @@ class Generator:
                         placed = self._place(rng, p, spec, [w - 1], lo, onset - 12) + placed
                     for g, on, rs in placed:
                         is_anchor = on == onset
-                        p.episodes.append(Episode(tox, g, on, min(rs, onset - 1) if not is_anchor else rs,
-                                                  rel if is_anchor else str(rng.choice(rel_names, p=rel_p)),
-                                                  "No", action if is_anchor else "None", dlt if is_anchor else "No",
-                                                  verbatim))
+                        p.episodes.append(
+                            Episode(
+                                tox,
+                                g,
+                                on,
+                                min(rs, onset - 1) if not is_anchor else rs,
+                                rel if is_anchor else str(rng.choice(rel_names, p=rel_p)),
+                                "No",
+                                action if is_anchor else "None",
+                                dlt if is_anchor else "No",
+                                verbatim,
+                            )
+                        )
                     continue
                 if spec.get("slow_to_resolve"):
-                    extra = False                  # one long episode: hair regrows after the last dose
+                    extra = False  # one long episode: hair regrows after the last dose
                 grades = [w - 1, w] if (extra and w >= 2) else ([1, 1] if extra else [w])
                 placed = self._place(rng, p, spec, grades, lo, hi)
                 if not placed or max(g for g, _, _ in placed) != w:
@@ -663,18 +772,21 @@ class Generator:
         """Worst hematologic grades. An ANC of grade 3-4 (< 1.0) cannot sit under a WBC of grade 0-2
         (>= 2.0) without an implausible lymphocyte count, so the neutropenia patients are exactly the
         grade >= 3 leukopenia patients, and the grade 4 leukopenia patient has the deepest ANC."""
-        counts = {r["toxicity"]: {int(k[5:]): int(v) for k, v in r["counts"].items()}
-                  for r in self.pub["table4"]["rows"]}
+        counts = {
+            r["toxicity"]: {int(k[5:]): int(v) for k, v in r["counts"].items()} for r in self.pub["table4"]["rows"]
+        }
         labs_of = {tox: spec["lab"] for tox, spec in self.cfg["adverse_events"]["terms"].items() if "lab" in spec}
         ids = list(self.patients)
         leuk, neut = counts["Leukopenia"], counts["Neutropenia"]
         deep = [g for g in (4, 3) for _ in range(leuk[g])]
         neut_grades = sorted((g for g in (4, 3, 2, 1) for _ in range(neut[g])), reverse=True)
         if len(deep) != len(neut_grades) or any(neut[g] for g in (1, 2)):
-            raise GenerationError("the generator models neutropenia (grade 3-4 only) in the grade >= 3 leukopenia patients")
+            raise GenerationError(
+                "the generator models neutropenia (grade 3-4 only) in the grade >= 3 leukopenia patients"
+            )
         nadir = rng.choice(ids, size=len(deep), replace=False, p=self._weights(ids)).tolist()
-        leuk_w = dict(zip(nadir, deep))
-        neut_w = {nadir[0]: neut_grades[0]}           # nadir[0] holds the deepest WBC grade
+        leuk_w = dict(zip(nadir, deep, strict=False))
+        neut_w = {nadir[0]: neut_grades[0]}  # nadir[0] holds the deepest WBC grade
         rest = list(rng.permutation(neut_grades[1:]))
         for sid in nadir[1:]:
             neut_w[sid] = int(rest.pop())
@@ -687,14 +799,15 @@ class Generator:
         self.heme_worst = {"Leukopenia": leuk_w, "Neutropenia": neut_w}
         for tox in labs_of:
             if tox not in self.heme_worst:
-                self.heme_worst[tox] = self._worst_grades(rng, {f"grade{g}": n for g, n in counts[tox].items()}, {}, ids)
+                self.heme_worst[tox] = self._worst_grades(
+                    rng, {f"grade{g}": n for g, n in counts[tox].items()}, {}, ids
+                )
 
     def _other_events(self, rng, rel_names, rel_p) -> None:
         """AEs outside Table 4 (config other_terms): a few patients each, grade 1-2, IL-12-linked ones
         the day after an IL-12 dose, injection-site ones only where IL-12 was given SC."""
         for key, spec in self.cfg["adverse_events"]["other_terms"].items():
-            ids = [s for s, p in self.patients.items()
-                   if "route" not in spec or p.row["il12_route"] == spec["route"]]
+            ids = [s for s, p in self.patients.items() if "route" not in spec or p.row["il12_route"] == spec["route"]]
             k = int(rng.integers(spec["patients"][0], spec["patients"][1] + 1))
             chosen = sorted(rng.choice(ids, size=min(k, len(ids)), replace=False, p=self._weights(ids)).tolist())
             for sid in chosen:
@@ -702,8 +815,16 @@ class Generator:
                 lo, hi = (p.cycle_start.get(2, 1), p.last_dose_day) if spec.get("il12_days") else (1, p.last_dose_day)
                 g = int(rng.integers(1, spec["max_grade"] + 1))
                 for gg, on, rs in self._place(rng, p, spec, [g], lo, hi):
-                    p.episodes.append(Episode(key, gg, on, rs, str(rng.choice(rel_names, p=rel_p)),
-                                              verbatim=str(rng.choice(spec["verbatims"]))))
+                    p.episodes.append(
+                        Episode(
+                            key,
+                            gg,
+                            on,
+                            rs,
+                            str(rng.choice(rel_names, p=rel_p)),
+                            verbatim=str(rng.choice(spec["verbatims"])),
+                        )
+                    )
 
     def _pulmonary_embolism(self, rng) -> None:
         """Text: G came off study for an incidental pulmonary embolism on the restaging CT; an AE, not a toxicity."""
@@ -711,14 +832,27 @@ class Generator:
         p = self.patients[pe["subject"]]
         ct_day = next(s.study_day for s in p.scans if s.visit == "After cycle 3")
         r = pe["resolution_days"]
-        p.episodes.append(Episode("Pulmonary embolism", int(pe["grade"]), ct_day, ct_day + int(rng.integers(r[0], r[1] + 1)),
-                                  pe["relationship"], pe["serious"], "Drug withdrawn", "No", pe["verbatim"]))
+        p.episodes.append(
+            Episode(
+                "Pulmonary embolism",
+                int(pe["grade"]),
+                ct_day,
+                ct_day + int(rng.integers(r[0], r[1] + 1)),
+                pe["relationship"],
+                pe["serious"],
+                "Drug withdrawn",
+                "No",
+                pe["verbatim"],
+            )
+        )
 
     # ---------------------------------------------------------------- labs
     def _draws(self, p: Patient) -> list[tuple[int, int, int]]:
         """(cycle, cycle_day, study_day) of every blood draw: just before each trastuzumab or IL-12 dose."""
-        seen = sorted({(d.cycle, d.cycle_day, d.study_day) for d in p.doses if d.drug in ("Trastuzumab", "IL-12")},
-                      key=lambda t: t[2])
+        seen = sorted(
+            {(d.cycle, d.cycle_day, d.study_day) for d in p.doses if d.drug in ("Trastuzumab", "IL-12")},
+            key=lambda t: t[2],
+        )
         return seen
 
     def plan_labs(self) -> list[dict]:
@@ -732,24 +866,36 @@ class Generator:
         t0 = dt.datetime.strptime(labs["draw_time"]["first"], "%H:%M")
         t1 = dt.datetime.strptime(labs["draw_time"]["last"], "%H:%M")
         n_slots = int((t1 - t0).total_seconds() // 60 // labs["draw_time"]["step_minutes"]) + 1
-        rantes_nd = set(rng_c.choice(list(self.patients), size=labs["cytokines"]["RANTES"]["not_done_patients"],
-                                     replace=False).tolist())
+        rantes_nd = set(
+            rng_c.choice(
+                list(self.patients), size=labs["cytokines"]["RANTES"]["not_done_patients"], replace=False
+            ).tolist()
+        )
         rows: list[dict] = []
         for sid, p in self.patients.items():
             draws = self._draws(p)
-            times = {sd: t0 + dt.timedelta(minutes=int(rng_t.integers(0, n_slots)) * labs["draw_time"]["step_minutes"])
-                     for _, _, sd in draws}
+            times = {
+                sd: t0 + dt.timedelta(minutes=int(rng_t.integers(0, n_slots)) * labs["draw_time"]["step_minutes"])
+                for _, _, sd in draws
+            }
             heme = [d for d in draws if d[1] in heme_days]
             heme_values = self._hematology(rng_h, p, heme)
             cyto_values = self._cytokines(rng_c, p, draws, sid in rantes_nd)
             for cycle, cday, sd in draws:
                 when = dt.datetime.combine(p.date(sd), times[sd].time()).strftime("%Y-%m-%dT%H:%M")
-                base = {"subject_id": sid, "visit": f"Cycle {cycle} Day {cday}", "cycle": cycle, "cycle_day": cday,
-                        "collection_datetime": when}
+                base = {
+                    "subject_id": sid,
+                    "visit": f"Cycle {cycle} Day {cday}",
+                    "cycle": cycle,
+                    "cycle_day": cday,
+                    "collection_datetime": when,
+                }
                 for test, rec in cyto_values.get(sd, {}).items():
                     rows.append(dict(base, category="CYTOKINE", test=test, method="ELISA", specimen="SERUM", **rec))
                 for test, rec in heme_values.get(sd, {}).items():
-                    rows.append(dict(base, category="HEMATOLOGY", test=test, method="Automated count", specimen="BLOOD", **rec))
+                    rows.append(
+                        dict(base, category="HEMATOLOGY", test=test, method="Automated count", specimen="BLOOD", **rec)
+                    )
         return rows
 
     def _hematology(self, rng, p: Patient, heme: list[tuple[int, int, int]]) -> dict[int, dict[str, dict]]:
@@ -758,13 +904,18 @@ class Generator:
         so worst lab grade per test = worst AE grade (CTCAE v3.0), and each episode starts on a lab at its grade."""
         spec = self.cfg["labs"]["hematology"]
         sex = p.demo["sex"]
-        lln = {t: (spec[t]["ref_by_sex"][sex][0] if "ref_by_sex" in spec[t] else spec[t]["ref"][0]) for t in HEMATOLOGY_TESTS}
-        refs = {t: (spec[t]["ref_by_sex"][sex] if "ref_by_sex" in spec[t] else spec[t]["ref"]) for t in HEMATOLOGY_TESTS}
+        lln = {
+            t: (spec[t]["ref_by_sex"][sex][0] if "ref_by_sex" in spec[t] else spec[t]["ref"][0])
+            for t in HEMATOLOGY_TESTS
+        }
+        refs = {
+            t: (spec[t]["ref_by_sex"][sex] if "ref_by_sex" in spec[t] else spec[t]["ref"]) for t in HEMATOLOGY_TESTS
+        }
         n = len(heme)
         grade = {t: np.zeros(n, dtype=int) for t in HEMATOLOGY_TESTS}
         tox_of = {"Leukopenia": "WBC", "Neutropenia": "ANC", "Anemia": "Hemoglobin", "Thrombocytopenia": "Platelets"}
         worst = {tox_of[t]: self.heme_worst[t].get(p.id, 0) for t in tox_of}
-        eligible = list(range(1, n - 1))                    # not the pre-treatment draw, not the last one
+        eligible = list(range(1, n - 1))  # not the pre-treatment draw, not the last one
         if not eligible and any(worst.values()):
             raise GenerationError(f"{p.id}: too few blood counts to place a hematologic AE")
         extra_p = self.cfg["adverse_events"]["extra_episode_probability"]
@@ -804,7 +955,7 @@ class Generator:
                 raise GenerationError(f"{p.id}: no draw left for {test}")
             grade[test][i] = w
             if test == "Hemoglobin" and i + 2 < n and rng.random() < 0.5:
-                grade[test][i + 1] = w           # anemia often lasts more than a week
+                grade[test][i + 1] = w  # anemia often lasts more than a week
         # episodes from runs of consecutive graded draws
         tox_by_test = {v: k for k, v in tox_of.items()}
         for test in HEMATOLOGY_TESTS:
@@ -820,8 +971,16 @@ class Generator:
                     tox = tox_by_test[test]
                     term_spec = self.cfg["adverse_events"]["terms"][tox]
                     rel = "Probable"
-                    p.episodes.append(Episode(tox, int(g[i]), heme[i][2], heme[j + 1][2], rel,
-                                              verbatim=str(rng.choice(term_spec["verbatims"]))))
+                    p.episodes.append(
+                        Episode(
+                            tox,
+                            int(g[i]),
+                            heme[i][2],
+                            heme[j + 1][2],
+                            rel,
+                            verbatim=str(rng.choice(term_spec["verbatims"])),
+                        )
+                    )
                     i = j + 1
                 else:
                     i += 1
@@ -841,7 +1000,7 @@ class Generator:
                     lo = lln[test] if lo == "LLN" else float(lo)
                     hi = lln[test] if hi == "LLN" else float(hi)
                     if test == "WBC" and g <= 2 and not grade["ANC"][k]:
-                        lo = max(lo, spec["ANC"]["ref"][0] + 0.5)      # room for a normal ANC below the WBC
+                        lo = max(lo, spec["ANC"]["ref"][0] + 0.5)  # room for a normal ANC below the WBC
                     if test == "ANC":
                         hi = min(hi, vals["WBC"] - 0.3)
                     v = self._in_grade(rng, test, lo, hi, s["decimals"], lln[test], g)
@@ -858,15 +1017,23 @@ class Generator:
                 if ctcae_v3_grade(test, v, lln[test]) != g:
                     raise GenerationError(f"{p.id} {test} value {v} is not grade {g}")
                 vals[test] = v
-            out[sd] = {t: {"result": fmt_number(vals[t], spec[t]["decimals"]), "unit": spec[t]["unit"],
-                           "ref_low": fmt_number(refs[t][0], spec[t]["decimals"] or 0),
-                           "ref_high": fmt_number(refs[t][1], spec[t]["decimals"] or 0),
-                           "lloq": "", "status": "", "reason_not_done": ""} for t in HEMATOLOGY_TESTS}
+            out[sd] = {
+                t: {
+                    "result": fmt_number(vals[t], spec[t]["decimals"]),
+                    "unit": spec[t]["unit"],
+                    "ref_low": fmt_number(refs[t][0], spec[t]["decimals"] or 0),
+                    "ref_high": fmt_number(refs[t][1], spec[t]["decimals"] or 0),
+                    "lloq": "",
+                    "status": "",
+                    "reason_not_done": "",
+                }
+                for t in HEMATOLOGY_TESTS
+            }
         return out
 
     @staticmethod
     def _in_grade(rng, test: str, lo: float, hi: float, decimals: int, lln: float, g: int) -> float:
-        step = 10 ** -decimals
+        step = 10**-decimals
         for _ in range(200):
             v = round(rng.uniform(lo + step, hi - step), decimals)
             if ctcae_v3_grade(test, v, lln) == g:
@@ -893,10 +1060,10 @@ class Generator:
             n = len(self.patients)
             grid = lo * (hi / lo) ** ((np.arange(n) / (n - 1)) ** float(s.get("peak_curve", 2.0)))
             grid = np.sort(grid * rng.uniform(0.97, 1.03, size=n)).round()
-            for i in range(1, n):                 # distinct integers: no ties in the ranking
+            for i in range(1, n):  # distinct integers: no ties in the ranking
                 grid[i] = max(grid[i], grid[i - 1] + 1)
             order = list(rng.permutation(benefit)) + list(rng.permutation(progressive))
-            self.cytokine_peaks[test] = {sid: int(grid[r - 1]) for sid, r in zip(order, ranks)}
+            self.cytokine_peaks[test] = {sid: int(grid[r - 1]) for sid, r in zip(order, ranks, strict=False)}
 
     def _cytokines(self, rng, p: Patient, draws, rantes_not_done: bool) -> dict[int, dict[str, dict]]:
         """Serum cytokines at every draw. IFN-gamma: benefit patients peak after IL-12 injections at
@@ -926,13 +1093,15 @@ class Generator:
                     top = peak * frac[c] * rng.uniform(0.9, 1.0)
                     v_ifn[sd] = between[c] + max(top - between[c], 0) * profile[d]
                 else:
-                    v_ifn[sd] = float(np.clip(between[c] * rng.uniform(*labs["between_noise"]), lo_b, min(hi_b, peak - 1)))
+                    v_ifn[sd] = float(
+                        np.clip(between[c] * rng.uniform(*labs["between_noise"]), lo_b, min(hi_b, peak - 1))
+                    )
             day5 = [sd for c, d, sd in draws if c >= il12_first and d == 5]
             if not day5:
                 raise GenerationError(f"{p.id}: no post-IL-12 draw to carry the Table 3 peak")
             v_ifn[int(rng.choice(day5))] = peak
         else:
-            for c, d, sd in draws:
+            for _c, _d, sd in draws:
                 v_ifn[sd] = rng.uniform(*ifn["baseline_pd"])
         values["IFN-gamma"] = v_ifn
         # the others; a test with a published comparison gets the patient's peak chosen up front
@@ -965,7 +1134,7 @@ class Generator:
                 v[peak_draw[test]] = peak
             values[test] = v
         out: dict[int, dict[str, dict]] = {}
-        for c, d, sd in draws:
+        for _c, _d, sd in draws:
             recs = {}
             for test, s in cyto.items():
                 lloq = float(s["lloq"])
@@ -981,8 +1150,15 @@ class Generator:
                     result = f"<{lloq:g}"
                 else:
                     result = str(int(round(val)))
-                recs[test] = {"result": result, "unit": "pg/mL", "ref_low": f"{s['ref'][0]:g}", "ref_high": f"{s['ref'][1]:g}",
-                              "lloq": f"{lloq:g}", "status": "NOT DONE" if not_done else "", "reason_not_done": not_done}
+                recs[test] = {
+                    "result": result,
+                    "unit": "pg/mL",
+                    "ref_low": f"{s['ref'][0]:g}",
+                    "ref_high": f"{s['ref'][1]:g}",
+                    "lloq": f"{lloq:g}",
+                    "status": "NOT DONE" if not_done else "",
+                    "reason_not_done": not_done,
+                }
             out[sd] = recs
         return out
 
@@ -996,9 +1172,13 @@ class Generator:
         self.plan_cytokine_peaks()
         lab_rows = self.plan_labs()
         tables = {
-            "subjects": self._subjects(), "cohorts": self._cohorts(), "dosing": self._dosing(),
-            "tumor_assessments": self._tumor_assessments(), "best_response": self._best_response(),
-            "disposition": self._disposition(), "adverse_events": self._adverse_events(),
+            "subjects": self._subjects(),
+            "cohorts": self._cohorts(),
+            "dosing": self._dosing(),
+            "tumor_assessments": self._tumor_assessments(),
+            "best_response": self._best_response(),
+            "disposition": self._disposition(),
+            "adverse_events": self._adverse_events(),
             "labs": sorted(lab_rows, key=self._lab_key),
         }
         self.check(tables)
@@ -1010,44 +1190,92 @@ class Generator:
 
     def _subjects(self) -> list[dict]:
         demo = self.cfg["demographics"]
-        return [{"subject_id": s, "site_id": self.cfg["site_id"], "consent_date": fmt_date(p.demo["consent"]),
-                 "birth_date": fmt_date(p.demo["birth"]), "age": p.demo["age"], "sex": p.demo["sex"],
-                 "race": demo["race"], "ethnicity": demo["ethnicity"], "karnofsky": p.demo["karnofsky"],
-                 "tumor_type": p.row["tumor_type"], "her2_ihc": p.row["her2"],
-                 "metastatic_sites": p.demo["metastatic_sites"], "prior_regimens": p.demo["prior_regimens"],
-                 "prior_paclitaxel": p.demo["prior_paclitaxel"], "lvef": p.demo["lvef"]}
-                for s, p in self.patients.items()]
+        return [
+            {
+                "subject_id": s,
+                "site_id": self.cfg["site_id"],
+                "consent_date": fmt_date(p.demo["consent"]),
+                "birth_date": fmt_date(p.demo["birth"]),
+                "age": p.demo["age"],
+                "sex": p.demo["sex"],
+                "race": demo["race"],
+                "ethnicity": demo["ethnicity"],
+                "karnofsky": p.demo["karnofsky"],
+                "tumor_type": p.row["tumor_type"],
+                "her2_ihc": p.row["her2"],
+                "metastatic_sites": p.demo["metastatic_sites"],
+                "prior_regimens": p.demo["prior_regimens"],
+                "prior_paclitaxel": p.demo["prior_paclitaxel"],
+                "lvef": p.demo["lvef"],
+            }
+            for s, p in self.patients.items()
+        ]
 
     def _cohorts(self) -> list[dict]:
         unit = self.schedule["il12"]["unit"]
-        return [{"subject_id": s, "cohort": p.cohort, "il12_dose": p.row["il12_dose"], "il12_dose_unit": unit,
-                 "il12_route": p.row["il12_route"], "assigned_date": fmt_date(p.demo["assigned"])}
-                for s, p in self.patients.items()]
+        return [
+            {
+                "subject_id": s,
+                "cohort": p.cohort,
+                "il12_dose": p.row["il12_dose"],
+                "il12_dose_unit": unit,
+                "il12_route": p.row["il12_route"],
+                "assigned_date": fmt_date(p.demo["assigned"]),
+            }
+            for s, p in self.patients.items()
+        ]
 
     def _dosing(self) -> list[dict]:
         rows = []
         for s, p in self.patients.items():
             for d in p.doses:
-                rows.append({"subject_id": s, "cycle": d.cycle, "cycle_day": d.cycle_day,
-                             "admin_date": fmt_date(p.date(d.study_day)), "drug": d.drug,
-                             "dose": f"{d.dose:g}", "dose_unit": d.unit, "route": d.route,
-                             "dose_reduced": "Y" if d.reduced else "N", "reduction_reason": d.reason})
+                rows.append(
+                    {
+                        "subject_id": s,
+                        "cycle": d.cycle,
+                        "cycle_day": d.cycle_day,
+                        "admin_date": fmt_date(p.date(d.study_day)),
+                        "drug": d.drug,
+                        "dose": f"{d.dose:g}",
+                        "dose_unit": d.unit,
+                        "route": d.route,
+                        "dose_reduced": "Y" if d.reduced else "N",
+                        "reduction_reason": d.reason,
+                    }
+                )
         return rows
 
     def _tumor_assessments(self) -> list[dict]:
-        return [{"subject_id": s, "visit": sc.visit, "assessment_date": fmt_date(p.date(sc.study_day)),
-                 "overall_response": sc.response, "evaluator": "Investigator"}
-                for s, p in self.patients.items() for sc in sorted(p.scans, key=lambda x: x.study_day)]
+        return [
+            {
+                "subject_id": s,
+                "visit": sc.visit,
+                "assessment_date": fmt_date(p.date(sc.study_day)),
+                "overall_response": sc.response,
+                "evaluator": "Investigator",
+            }
+            for s, p in self.patients.items()
+            for sc in sorted(p.scans, key=lambda x: x.study_day)
+        ]
 
     def _best_response(self) -> list[dict]:
-        return [{"subject_id": s, "best_response": p.row["best_response"], "evaluator": "Investigator"}
-                for s, p in self.patients.items()]
+        return [
+            {"subject_id": s, "best_response": p.row["best_response"], "evaluator": "Investigator"}
+            for s, p in self.patients.items()
+        ]
 
     def _disposition(self) -> list[dict]:
-        return [{"subject_id": s, "eot_date": fmt_date(p.date(p.eot_day)), "eot_reason": p.eot_reason,
-                 "eos_date": fmt_date(p.date(p.eos_day)) if p.eos_day else "", "eos_reason": p.eos_reason,
-                 "last_contact_date": fmt_date(p.date(p.last_contact_day))}
-                for s, p in self.patients.items()]
+        return [
+            {
+                "subject_id": s,
+                "eot_date": fmt_date(p.date(p.eot_day)),
+                "eot_reason": p.eot_reason,
+                "eos_date": fmt_date(p.date(p.eos_day)) if p.eos_day else "",
+                "eos_reason": p.eos_reason,
+                "last_contact_date": fmt_date(p.date(p.last_contact_day)),
+            }
+            for s, p in self.patients.items()
+        ]
 
     def _adverse_events(self) -> list[dict]:
         rows = []
@@ -1056,13 +1284,23 @@ class Generator:
             for n, e in enumerate(eps, start=1):
                 res = e.resolution_day
                 if res is not None and res > p.last_contact_day and p.last_contact_day >= e.onset_day:
-                    res = None                    # not known to have resolved by the last contact
+                    res = None  # not known to have resolved by the last contact
                 outcome = "Recovered/Resolved" if res is not None else "Recovering/Resolving"
-                rows.append({"subject_id": s, "ae_number": n, "ae_term": e.verbatim, "ctcae_grade": e.grade,
-                             "onset_date": fmt_crf_date(p.date(e.onset_day)),
-                             "resolution_date": fmt_crf_date(p.date(res)) if res is not None else "",
-                             "relationship": e.relationship, "serious": e.serious, "action_taken": e.action,
-                             "dose_limiting": e.dlt, "outcome": outcome})
+                rows.append(
+                    {
+                        "subject_id": s,
+                        "ae_number": n,
+                        "ae_term": e.verbatim,
+                        "ctcae_grade": e.grade,
+                        "onset_date": fmt_crf_date(p.date(e.onset_day)),
+                        "resolution_date": fmt_crf_date(p.date(res)) if res is not None else "",
+                        "relationship": e.relationship,
+                        "serious": e.serious,
+                        "action_taken": e.action,
+                        "dose_limiting": e.dlt,
+                        "outcome": outcome,
+                    }
+                )
         return rows
 
     def meddra(self) -> list[dict]:
@@ -1070,13 +1308,27 @@ class Generator:
         rows = {}
         for tox, spec in aecfg["terms"].items():
             for v in spec["verbatims"]:
-                rows[v] = {"ae_term": v, "preferred_term": spec["pt"], "system_organ_class": spec["soc"], "table4_term": tox}
+                rows[v] = {
+                    "ae_term": v,
+                    "preferred_term": spec["pt"],
+                    "system_organ_class": spec["soc"],
+                    "table4_term": tox,
+                }
         for spec in aecfg["other_terms"].values():
             for v in spec["verbatims"]:
-                rows[v] = {"ae_term": v, "preferred_term": spec["pt"], "system_organ_class": spec["soc"], "table4_term": ""}
+                rows[v] = {
+                    "ae_term": v,
+                    "preferred_term": spec["pt"],
+                    "system_organ_class": spec["soc"],
+                    "table4_term": "",
+                }
         pe = aecfg["pulmonary_embolism"]
-        rows[pe["verbatim"]] = {"ae_term": pe["verbatim"], "preferred_term": pe["pt"], "system_organ_class": pe["soc"],
-                                "table4_term": ""}
+        rows[pe["verbatim"]] = {
+            "ae_term": pe["verbatim"],
+            "preferred_term": pe["pt"],
+            "system_organ_class": pe["soc"],
+            "table4_term": "",
+        }
         return [rows[k] for k in sorted(rows)]
 
     # ---------------------------------------------------------------- self-check
@@ -1135,7 +1387,9 @@ class Generator:
             got = {f"grade{g}": sum(1 for v in worst.values() if v == g) for g in (1, 2, 3, 4)}
             if got != {k: int(v) for k, v in tox_row["counts"].items()}:
                 problems.append(f"Table 4 {tox}: {got} != {tox_row['counts']}")
-        grade4 = tally(term for _, term in {(s, e.term) for s, p in self.patients.items() for e in p.episodes if e.grade == 4})
+        grade4 = tally(
+            term for _, term in {(s, e.term) for s, p in self.patients.items() for e in p.episodes if e.grade == 4}
+        )
         if grade4 != self.pub["table4"]["grade4"]:
             problems.append(f"grade 4 events {grade4} != {self.pub['table4']['grade4']}")
         if problems:
@@ -1165,8 +1419,12 @@ def generate(out: Path, dictionaries: Path, published: Path = PUBLISHED, config:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=STUDY_DIR / "source", help="folder for the source CSVs")
-    parser.add_argument("--dictionaries", type=Path, default=None,
-                        help="folder for meddra.csv (default: STUDY/dictionaries, or OUT/../dictionaries with --out)")
+    parser.add_argument(
+        "--dictionaries",
+        type=Path,
+        default=None,
+        help="folder for meddra.csv (default: STUDY/dictionaries, or OUT/../dictionaries with --out)",
+    )
     args = parser.parse_args(argv)
     dictionaries = args.dictionaries or (args.out.parent / "dictionaries")
     try:

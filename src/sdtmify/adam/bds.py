@@ -39,13 +39,23 @@ def render_template(frame: pd.DataFrame, template: str, label: str, paramcd: pd.
     return pd.Series(text.to_numpy()[group], index=frame.index, dtype=str)
 
 
-def derive_params_from_findings(source: pd.DataFrame, *, domain: str, date_var: str, seq_var: str,
-                                where: dict | None = None, paramcd: str | None = None,
-                                paramcd_var: str | None = None, param: str | None = None,
-                                param_template: str | None = None, avalc_var: str | None = None,
-                                aval_var: str | None = None, visit_var: str | None = "VISIT",
-                                visitnum_var: str | None = "VISITNUM",
-                                keep: dict[str, str] | None = None) -> pd.DataFrame:
+def derive_params_from_findings(
+    source: pd.DataFrame,
+    *,
+    domain: str,
+    date_var: str,
+    seq_var: str,
+    where: dict | None = None,
+    paramcd: str | None = None,
+    paramcd_var: str | None = None,
+    param: str | None = None,
+    param_template: str | None = None,
+    avalc_var: str | None = None,
+    aval_var: str | None = None,
+    visit_var: str | None = "VISIT",
+    visitnum_var: str | None = "VISITNUM",
+    keep: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """One analysis record per SDTM findings record meeting ``where`` (ADaMIG 1.3 section 3.3.1):
     PARAMCD is the constant ``paramcd`` or the record's test code (``paramcd_var``, e.g. LBTESTCD);
     PARAM the constant ``param`` or ``param_template`` (e.g. test name and unit), one PARAM per
@@ -57,22 +67,27 @@ def derive_params_from_findings(source: pd.DataFrame, *, domain: str, date_var: 
         raise AdamError(f"{label}: give exactly one of 'paramcd' (a constant) or 'paramcd_var' (a variable)")
     if (param is None) == (param_template is None):
         raise AdamError(f"{label}: give exactly one of 'param' or 'param_template'")
-    needed = [date_var, seq_var, paramcd_var, avalc_var, aval_var, visit_var, visitnum_var,
-              *(keep or {}).values()]
+    needed = [date_var, seq_var, paramcd_var, avalc_var, aval_var, visit_var, visitnum_var, *(keep or {}).values()]
     assert_columns(source, [n for n in needed if n], domain, label)
     # Only the columns used are carried through the filter: every column copied costs a pass over
     # millions of records, and LB has some thirty.
-    used = ["STUDYID", "USUBJID", *(n for n in needed if n), *(where or {}),
-            *(name for _, name, _, _ in string.Formatter().parse(param_template or "") if name),
-            *(c for c in ("_SRCTABLE", "_SRCROW") if c in source.columns)]
+    used = [
+        "STUDYID",
+        "USUBJID",
+        *(n for n in needed if n),
+        *(where or {}),
+        *(name for _, name, _, _ in string.Formatter().parse(param_template or "") if name),
+        *(c for c in ("_SRCTABLE", "_SRCROW") if c in source.columns),
+    ]
     rows = filter_rows(source, where, domain, label, columns=[c for c in dict.fromkeys(used) if c in source.columns])
     records = pd.DataFrame(index=rows.index)
     records["STUDYID"] = as_char(rows["STUDYID"])
     records["USUBJID"] = as_char(rows["USUBJID"])
     records["PARAMCD"] = paramcd if paramcd is not None else as_char(rows[paramcd_var])
     # A constant PARAM is one per PARAMCD by construction; a template is checked as it is rendered.
-    records["PARAM"] = param if param is not None else render_template(rows, param_template, label,
-                                                                       paramcd=records["PARAMCD"])
+    records["PARAM"] = (
+        param if param is not None else render_template(rows, param_template, label, paramcd=records["PARAMCD"])
+    )
     records["AVALC"] = as_char(rows[avalc_var]) if avalc_var else ""
     records["AVAL"] = pd.to_numeric(rows[aval_var], errors="coerce").astype("float64") if aval_var else np.nan
     records["ADT"] = iso_to_sas_date(rows[date_var])
@@ -99,12 +114,15 @@ def _check_one_param_per_code(records: pd.DataFrame, label: str) -> None:
     if not doubled.empty:
         code = doubled["PARAMCD"].iloc[0]
         names = " / ".join(doubled.loc[doubled["PARAMCD"] == code, "PARAM"])
-        raise AdamError(f"{label}: PARAMCD {code} would have several PARAMs ({names}); ADaMIG 1.3 requires "
-                        f"one PARAM per PARAMCD: standardize the unit in SDTM or split the parameter")
+        raise AdamError(
+            f"{label}: PARAMCD {code} would have several PARAMs ({names}); ADaMIG 1.3 requires "
+            f"one PARAM per PARAMCD: standardize the unit in SDTM or split the parameter"
+        )
 
 
-def derive_vars_dy(dataset: pd.DataFrame, *, reference: str = "TRTSDT",
-                   dates: dict[str, str] | None = None) -> pd.DataFrame:
+def derive_vars_dy(
+    dataset: pd.DataFrame, *, reference: str = "TRTSDT", dates: dict[str, str] | None = None
+) -> pd.DataFrame:
     """Analysis relative days (``{ADT: ADY, ASTDT: ASTDY, ...}``) from the reference date (TRTSDT),
     with no day 0: the reference date is day 1, the day before it is day -1 (ADaMIG 1.3 *DY,
     SDTMIG 3.4 section 4.4.4)."""
@@ -116,8 +134,9 @@ def derive_vars_dy(dataset: pd.DataFrame, *, reference: str = "TRTSDT",
     return result
 
 
-def derive_var_aval_from_avalc(dataset: pd.DataFrame, *, codes: dict[str, float],
-                               where: dict | None = None) -> pd.DataFrame:
+def derive_var_aval_from_avalc(
+    dataset: pd.DataFrame, *, codes: dict[str, float], where: dict | None = None
+) -> pd.DataFrame:
     """AVAL is the numeric code of AVALC from the study's table ``codes`` (e.g. CR 1, PR 2, ...), so
     that AVAL and AVALC map one to one within a parameter (ADaMIG 1.3 section 3.3.4); an AVALC
     absent from the table is an error."""
@@ -126,8 +145,9 @@ def derive_var_aval_from_avalc(dataset: pd.DataFrame, *, codes: dict[str, float]
     table = {str(k): float(v) for k, v in codes.items()}
     unknown = sorted(set(text[text != ""]) - set(table))
     if unknown:
-        raise AdamError(f"derive_var_aval_from_avalc: AVALC {', '.join(map(repr, unknown))} has no code; "
-                        f"add it to 'codes'")
+        raise AdamError(
+            f"derive_var_aval_from_avalc: AVALC {', '.join(map(repr, unknown))} has no code; add it to 'codes'"
+        )
     result = dataset.copy(deep=False)
     if "AVAL" not in result.columns:
         result["AVAL"] = np.nan
@@ -136,10 +156,17 @@ def derive_var_aval_from_avalc(dataset: pd.DataFrame, *, codes: dict[str, float]
     return result
 
 
-def derive_var_ablfl(dataset: pd.DataFrame, *, reference: str = "TRTSDT", by: tuple[str, ...] = ("USUBJID", "PARAMCD"),
-                     date_var: str = "ADT", value_vars: tuple[str, ...] = ("AVALC", "AVAL"),
-                     on_reference_day: bool = True, order: tuple[str, ...] = ("SRCSEQ",),
-                     new_var: str = "ABLFL") -> pd.DataFrame:
+def derive_var_ablfl(
+    dataset: pd.DataFrame,
+    *,
+    reference: str = "TRTSDT",
+    by: tuple[str, ...] = ("USUBJID", "PARAMCD"),
+    date_var: str = "ADT",
+    value_vars: tuple[str, ...] = ("AVALC", "AVAL"),
+    on_reference_day: bool = True,
+    order: tuple[str, ...] = ("SRCSEQ",),
+    new_var: str = "ABLFL",
+) -> pd.DataFrame:
     """ABLFL is "Y" on the baseline record of each subject and parameter: the last record with a
     result (any of ``value_vars`` non-missing; a below-limit "<10" counts as a result) dated before the
     first dose, or on its day when ``on_reference_day`` (samples drawn before dosing); ties on the
@@ -159,8 +186,14 @@ def derive_var_ablfl(dataset: pd.DataFrame, *, reference: str = "TRTSDT", by: tu
     return result
 
 
-def derive_var_base(dataset: pd.DataFrame, *, source_var: str = "AVAL", new_var: str = "BASE",
-                    flag: str = "ABLFL", by: tuple[str, ...] = ("USUBJID", "PARAMCD")) -> pd.DataFrame:
+def derive_var_base(
+    dataset: pd.DataFrame,
+    *,
+    source_var: str = "AVAL",
+    new_var: str = "BASE",
+    flag: str = "ABLFL",
+    by: tuple[str, ...] = ("USUBJID", "PARAMCD"),
+) -> pd.DataFrame:
     """BASE (or BASEC, ...) is ``source_var`` on the subject's baseline record (``flag`` = "Y") of the
     parameter, repeated on every record of the parameter (ADaMIG 1.3 BASE)."""
     assert_columns(dataset, [*by, source_var, flag], "the dataset", "derive_var_base")
@@ -173,8 +206,14 @@ def derive_var_base(dataset: pd.DataFrame, *, source_var: str = "AVAL", new_var:
     return result
 
 
-def derive_var_chg(dataset: pd.DataFrame, *, reference: str = "TRTSDT", date_var: str = "ADT",
-                   flag: str = "ABLFL", include_baseline: bool = False) -> pd.DataFrame:
+def derive_var_chg(
+    dataset: pd.DataFrame,
+    *,
+    reference: str = "TRTSDT",
+    date_var: str = "ADT",
+    flag: str = "ABLFL",
+    include_baseline: bool = False,
+) -> pd.DataFrame:
     """CHG = AVAL - BASE on post-baseline records (dated after the first dose), and on the baseline
     record itself (where it is 0) when ``include_baseline``; missing on earlier records and wherever
     AVAL or BASE is missing (ADaMIG 1.3 section 3.3.4, BDS Analysis Parameter Variables: CHG, Change
@@ -188,8 +227,9 @@ def derive_var_chg(dataset: pd.DataFrame, *, reference: str = "TRTSDT", date_var
     return result
 
 
-def derive_var_extreme_flag(dataset: pd.DataFrame, *, by: tuple[str, ...], order: list[tuple[str, str]],
-                            new_var: str, where: dict | None = None) -> pd.DataFrame:
+def derive_var_extreme_flag(
+    dataset: pd.DataFrame, *, by: tuple[str, ...], order: list[tuple[str, str]], new_var: str, where: dict | None = None
+) -> pd.DataFrame:
     """``new_var`` is "Y" on the first record of each by group when sorted by ``order``
     ((variable, "asc" | "desc") pairs), among records meeting ``where`` (admiral
     ``derive_var_extreme_flag``); missing values sort last either way."""
@@ -200,8 +240,9 @@ def derive_var_extreme_flag(dataset: pd.DataFrame, *, by: tuple[str, ...], order
     if bad:
         raise AdamError(f"{label}: order directions must be 'asc' or 'desc', got {bad[0]!r}")
     rows = filter_rows(dataset, where, "the dataset", label)
-    ranked = rows.sort_values([*by, *names], ascending=[True] * len(by) + [d == "asc" for _, d in order],
-                              kind="stable", na_position="last")
+    ranked = rows.sort_values(
+        [*by, *names], ascending=[True] * len(by) + [d == "asc" for _, d in order], kind="stable", na_position="last"
+    )
     first = ranked.drop_duplicates(list(by), keep="first")
     result = dataset.copy(deep=False)
     result[new_var] = ""
@@ -209,9 +250,15 @@ def derive_var_extreme_flag(dataset: pd.DataFrame, *, by: tuple[str, ...], order
     return result
 
 
-def derive_var_worst_flag(dataset: pd.DataFrame, *, by: tuple[str, ...] = ("USUBJID", "AEDECOD"),
-                          analysis_var: str = "ATOXGRN", tie_break: tuple[str, ...] = ("ASTDT", "AESEQ"),
-                          new_var: str = "AOCCPIFL", where: dict | None = None) -> pd.DataFrame:
+def derive_var_worst_flag(
+    dataset: pd.DataFrame,
+    *,
+    by: tuple[str, ...] = ("USUBJID", "AEDECOD"),
+    analysis_var: str = "ATOXGRN",
+    tie_break: tuple[str, ...] = ("ASTDT", "AESEQ"),
+    new_var: str = "AOCCPIFL",
+    where: dict | None = None,
+) -> pd.DataFrame:
     """The worst-record flag is "Y" on exactly one record per ``by`` group (e.g. subject and preferred
     term): the one with the highest ``analysis_var`` (e.g. toxicity grade); among records sharing the
     worst value, the earliest by ``tie_break`` (start date, then sequence number). Records with a
@@ -220,9 +267,16 @@ def derive_var_worst_flag(dataset: pd.DataFrame, *, by: tuple[str, ...] = ("USUB
     return derive_var_extreme_flag(dataset, by=by, order=order, new_var=new_var, where=where)
 
 
-def derive_var_anl01fl(dataset: pd.DataFrame, *, where: dict | None = None, reference: str | None = "TRTSDT",
-                       date_var: str = "ADT", until: dict | None = None, new_var: str = "ANL01FL",
-                       by: tuple[str, ...] = ("USUBJID", "PARAMCD")) -> pd.DataFrame:
+def derive_var_anl01fl(
+    dataset: pd.DataFrame,
+    *,
+    where: dict | None = None,
+    reference: str | None = "TRTSDT",
+    date_var: str = "ADT",
+    until: dict | None = None,
+    new_var: str = "ANL01FL",
+    by: tuple[str, ...] = ("USUBJID", "PARAMCD"),
+) -> pd.DataFrame:
     """ANL01FL is "Y" on the records an analysis uses (ADaMIG 1.3 ANLzzFL): records meeting ``where``,
     dated after ``reference`` (post-baseline) when given, and, when ``until`` names a result (e.g.
     ``{AVALC: PD}``), not later than the first such record of the subject and parameter."""

@@ -20,7 +20,8 @@ def assert_columns(frame: pd.DataFrame, columns: Iterable[str], dataset: str, de
         have = ", ".join(c for c in frame.columns if not c.startswith("_"))
         raise AdamError(
             f"{derivation}: {dataset} has no variable {', '.join(missing)}; "
-            f"derive it in an earlier step or name one of: {have}")
+            f"derive it in an earlier step or name one of: {have}"
+        )
 
 
 def assert_positive(value, name: str, derivation: str) -> None:
@@ -28,8 +29,9 @@ def assert_positive(value, name: str, derivation: str) -> None:
         raise AdamError(f"{derivation}: {name} must be a number of days >= 0, got {value!r}")
 
 
-def filter_rows(frame: pd.DataFrame, where: dict | None, dataset: str, derivation: str,
-                columns: list[str] | None = None) -> pd.DataFrame:
+def filter_rows(
+    frame: pd.DataFrame, where: dict | None, dataset: str, derivation: str, columns: list[str] | None = None
+) -> pd.DataFrame:
     """Rows where every ``VARIABLE: value`` (or ``VARIABLE: [values]``) of ``where`` holds; only
     ``columns`` when given (one copy of the columns needed, not of the whole dataset).
 
@@ -46,6 +48,6 @@ def filter_rows(frame: pd.DataFrame, where: dict | None, dataset: str, derivatio
         else:
             values = wanted if isinstance(wanted, list) else [wanted]
             keep &= column.isin(values)
-    if keep.all():                  # nothing to drop: no copy of millions of records
+    if keep.all():  # nothing to drop: no copy of millions of records
         return frame if columns is None else frame[columns]
     return frame.loc[keep] if columns is None else frame.loc[keep, columns]

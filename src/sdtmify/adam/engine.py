@@ -18,7 +18,7 @@ from ..errors import Location
 from ..mapping.engine import apply_study_spec
 from ..metadata.model import Dataset, Method, StudyMetadata
 from ..metadata.oids import codelist_oid
-from ..metadata.standards import ADAMIG, ADAM_OCCDSIG
+from ..metadata.standards import ADAM_OCCDSIG, ADAMIG
 from . import metadata as meta
 from .checks import AdamError
 from .merge import as_char
@@ -104,9 +104,11 @@ def run_steps(specs: list[DatasetSpec], frames: dict[str, pd.DataFrame], ui: Con
         name, other = next(iter(waiting.items()))
         state = states[name]
         step = state.spec.steps[state.next_step]
-        raise AdamError(f"{step.name} reads {other}, which is waiting for {waiting.get(other) or 'nothing'}: "
-                        f"the datasets depend on each other in a cycle; move the step or split the derivation",
-                        Location(state.spec.file, step.line, f"steps[{state.next_step}]"))
+        raise AdamError(
+            f"{step.name} reads {other}, which is waiting for {waiting.get(other) or 'nothing'}: "
+            f"the datasets depend on each other in a cycle; move the step or split the derivation",
+            Location(state.spec.file, step.line, f"steps[{state.next_step}]"),
+        )
     return states
 
 
@@ -121,29 +123,34 @@ def _typed(frame: pd.DataFrame, variable) -> pd.Series:
     return pd.to_numeric(values.where(values != ""), errors="coerce").astype("float64")
 
 
-def finish(state: _State, lookup: meta.Lookup, frames: dict[str, pd.DataFrame],
-           methods: dict[str, Method]) -> BuiltDataset:
+def finish(
+    state: _State, lookup: meta.Lookup, frames: dict[str, pd.DataFrame], methods: dict[str, Method]
+) -> BuiltDataset:
     """Sort by the keys, keep the declared variables in their order, type them, describe them."""
     spec, ctx, frame = state.spec, state.ctx, state.frame
     missing = [v for v in spec.variables if v.name not in frame.columns]
     if missing:
         first = missing[0]
-        raise AdamError(f"{first.name} is not derived by any step; add a step that derives it or remove it "
-                        f"from 'variables'", Location(spec.file, first.line, f"variables.{first.name}"))
+        raise AdamError(
+            f"{first.name} is not derived by any step; add a step that derives it or remove it from 'variables'",
+            Location(spec.file, first.line, f"variables.{first.name}"),
+        )
     template, template_vars = meta.template_variables(spec)
     declared = {v.name for v in spec.variables}
     required = [v.name for v in template.variables if v.core == "Req" and v.name not in declared]
     if required:
-        raise AdamError(f"{', '.join(required)} {'is' if len(required) == 1 else 'are'} required in every ADaMIG "
-                        f"{spec.cls} dataset; add {'it' if len(required) == 1 else 'them'} to 'variables'",
-                        Location(spec.file, spec.variables_line, "variables"))
+        raise AdamError(
+            f"{', '.join(required)} {'is' if len(required) == 1 else 'are'} required in every ADaMIG "
+            f"{spec.cls} dataset; add {'it' if len(required) == 1 else 'them'} to 'variables'",
+            Location(spec.file, spec.variables_line, "variables"),
+        )
     keys = [k for k in spec.keys if k in frame.columns]
     # Sort the keys alone, then move only the declared variables and the lineage: the steps leave
     # helper and SDTM columns behind, and moving each costs a pass over every record.
     ranked = frame[keys].reset_index(drop=True).sort_values(keys, kind="stable", na_position="first").index
     kept = [*dict.fromkeys(v.name for v in spec.variables), *(c for c in ("_SRCTABLE", "_SRCROW") if c in frame)]
     frame = frame[kept].reset_index(drop=True)
-    if not ranked.equals(frame.index):         # SDTM comes sorted, so an ADaM dataset often is already
+    if not ranked.equals(frame.index):  # SDTM comes sorted, so an ADaM dataset often is already
         frame = frame.take(ranked.to_numpy()).reset_index(drop=True)
     variables = []
     for order, vspec in enumerate(spec.variables, start=1):
@@ -153,10 +160,13 @@ def finish(state: _State, lookup: meta.Lookup, frames: dict[str, pd.DataFrame],
         origin, method = meta.origin_of(vspec.name, ctx, spec.name, state.assigned)
         if method:
             if not ctx.methods.get(vspec.name):
-                raise AdamError(f"{vspec.name} is derived but no step states how; add a 'description' to the step "
-                                f"that derives it", Location(spec.file, vspec.line, f"variables.{vspec.name}"))
-            methods[method] = Method(oid=method, name=f"Algorithm for {spec.name}.{vspec.name}",
-                                     description=ctx.methods[vspec.name])
+                raise AdamError(
+                    f"{vspec.name} is derived but no step states how; add a 'description' to the step that derives it",
+                    Location(spec.file, vspec.line, f"variables.{vspec.name}"),
+                )
+            methods[method] = Method(
+                oid=method, name=f"Algorithm for {spec.name}.{vspec.name}", description=ctx.methods[vspec.name]
+            )
         variables.append(replace(variable, origin=origin, method=method))
     # copy=False: the typed columns are new or shared copy-on-write; a copy would double the memory.
     out = pd.DataFrame({v.name: _typed(frame, v) for v in variables}, copy=False)
@@ -164,14 +174,27 @@ def finish(state: _State, lookup: meta.Lookup, frames: dict[str, pd.DataFrame],
         variables = [_with_param_metadata(v, spec.name, out, ctx, methods) for v in variables]
     key_seq = {name: index for index, name in enumerate(keys, start=1)}
     variables = [replace(v, key_sequence=key_seq.get(v.name)) for v in variables]
-    dataset = Dataset(name=spec.name, label=spec.label, purpose="Analysis", standard_oid=template.standard_oid,
-                      class_=template.class_, subclass=template.subclass, structure=spec.structure or template.structure,
-                      repeating=template.repeating, keys=tuple(keys), variables=tuple(variables),
-                      leaf=f"{spec.name.lower()}.xpt")
-    lineage = pd.DataFrame({
-        "SRCTABLE": as_char(frame["_SRCTABLE"]) if "_SRCTABLE" in frame else "",
-        "SRCROW": frame["_SRCROW"].astype("float64") if "_SRCROW" in frame else np.nan,
-    }, index=frame.index, copy=False)
+    dataset = Dataset(
+        name=spec.name,
+        label=spec.label,
+        purpose="Analysis",
+        standard_oid=template.standard_oid,
+        class_=template.class_,
+        subclass=template.subclass,
+        structure=spec.structure or template.structure,
+        repeating=template.repeating,
+        keys=tuple(keys),
+        variables=tuple(variables),
+        leaf=f"{spec.name.lower()}.xpt",
+    )
+    lineage = pd.DataFrame(
+        {
+            "SRCTABLE": as_char(frame["_SRCTABLE"]) if "_SRCTABLE" in frame else "",
+            "SRCROW": frame["_SRCROW"].astype("float64") if "_SRCROW" in frame else np.nan,
+        },
+        index=frame.index,
+        copy=False,
+    )
     lookup.adam[spec.name] = dataset
     return BuiltDataset(frame=out, meta=dataset, lineage=lineage)
 
@@ -192,14 +215,17 @@ def _codelists(built: dict[str, BuiltDataset], sdtm: Bundle, ct) -> list:
     parameter_lists = []
     for name, dataset in built.items():
         for variable in dataset.meta.variables:
-            levels = [(lv.codelist, dataset.frame.loc[dataset.frame["PARAMCD"] == lv.where[0].values[0], variable.name])
-                      for lv in variable.value_levels if lv.codelist]
+            levels = [
+                (lv.codelist, dataset.frame.loc[dataset.frame["PARAMCD"] == lv.where[0].values[0], variable.name])
+                for lv in variable.value_levels
+                if lv.codelist
+            ]
             if variable.codelist and variable.codelist.startswith(codelist_oid(f"{name}.")):
                 continue
             if variable.codelist and variable.type == "Char":
                 levels.append((variable.codelist, dataset.frame[variable.name]))
             for oid, values in levels:
-                used.setdefault(oid, set()).update(set(values.to_numpy(dtype=object)))   # typed text: no NaN
+                used.setdefault(oid, set()).update(set(values.to_numpy(dtype=object)))  # typed text: no NaN
         if "PARAMCD" in dataset.frame.columns:
             parameter_lists += meta.parameter_codelists(name, dataset.frame)
     return meta.build_codelists(used, sdtm.metadata, ct) + parameter_lists
@@ -211,8 +237,10 @@ def build_adam(study, sdtm: Bundle, ui: Console = QUIET) -> Bundle:
 
     specs = load_specs(study.folder / "adam")
     if not specs:
-        raise AdamError("no ADaM dataset specification found; add one YAML file per dataset",
-                        Location(f"mappings/{study.folder.name}/adam"))
+        raise AdamError(
+            "no ADaM dataset specification found; add one YAML file per dataset",
+            Location(f"mappings/{study.folder.name}/adam"),
+        )
     frames = {name: with_lineage(ds.frame, name) for name, ds in sdtm.datasets.items()}
     states = run_steps(specs, frames, ui)
     lookup = meta.Lookup(sdtm=sdtm.metadata, adam={})
@@ -230,10 +258,16 @@ def build_adam(study, sdtm: Bundle, ui: Console = QUIET) -> Bundle:
     standards = tuple(known[oid] for oid in sorted(used_oids) if oid in known)
     source = sdtm.metadata
     metadata = StudyMetadata(
-        study_oid=source.study_oid, study_name=source.study_name, description=source.description,
-        protocol_name=source.protocol_name, standards=standards,
-        datasets=tuple(built[s.name].meta for s in specs), codelists=tuple(codelists),
-        methods=tuple(methods[oid] for oid in sorted(methods)), documents=source.documents)
+        study_oid=source.study_oid,
+        study_name=source.study_name,
+        description=source.description,
+        protocol_name=source.protocol_name,
+        standards=standards,
+        datasets=tuple(built[s.name].meta for s in specs),
+        codelists=tuple(codelists),
+        methods=tuple(methods[oid] for oid in sorted(methods)),
+        documents=source.documents,
+    )
     notes = [note for s in specs for note in states[s.name].ctx.notes]
     ordered = {s.name: built[s.name] for s in specs}
     # The study's imported spec (mappings/<S>/spec/adam.json, `sdtmify spec import`) is laid over the
@@ -245,14 +279,18 @@ def _drop_empty_codelists(built: dict[str, BuiltDataset], kept: set[str]) -> Non
     """A variable whose values are all empty refers to no codelist (define.xml needs at least one term)."""
     for dataset in built.values():
         variables = tuple(
-            replace(v, codelist=v.codelist if v.codelist in kept else None,
-                    value_levels=tuple(replace(lv, codelist=lv.codelist if lv.codelist in kept else None)
-                                       for lv in v.value_levels))
-            for v in dataset.meta.variables)
+            replace(
+                v,
+                codelist=v.codelist if v.codelist in kept else None,
+                value_levels=tuple(
+                    replace(lv, codelist=lv.codelist if lv.codelist in kept else None) for lv in v.value_levels
+                ),
+            )
+            for v in dataset.meta.variables
+        )
         dataset.meta = replace(dataset.meta, variables=variables)
 
 
 def _finish_order(specs: list[DatasetSpec]) -> list[DatasetSpec]:
     """ADSL first, so that other datasets' ADSL predecessors find its finished metadata."""
     return sorted(specs, key=lambda s: s.name != SUBJECT_LEVEL)
-

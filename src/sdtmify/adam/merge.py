@@ -15,14 +15,21 @@ AGGREGATES = ("count", "count_distinct", "min", "max", "sum", "first", "last")
 def as_char(values: pd.Series) -> pd.Series:
     """Text the way datasets hold it: ``str`` with "" for missing (never NaN)."""
     if values.dtype != object and pd.api.types.is_string_dtype(values.dtype):
-        return values.fillna("") if values.hasnans else values     # already text: no per-value work
+        return values.fillna("") if values.hasnans else values  # already text: no per-value work
     return values.astype(object).where(values.notna(), "").astype(str)
 
 
-def derive_vars_merged(dataset: pd.DataFrame, dataset_add: pd.DataFrame, *, new_vars: dict[str, str],
-                       by: tuple[str, ...] = ("USUBJID",), where: dict | None = None,
-                       order: tuple[str, ...] = (), mode: str = "first", add_name: str = "dataset_add",
-                       ) -> pd.DataFrame:
+def derive_vars_merged(
+    dataset: pd.DataFrame,
+    dataset_add: pd.DataFrame,
+    *,
+    new_vars: dict[str, str],
+    by: tuple[str, ...] = ("USUBJID",),
+    where: dict | None = None,
+    order: tuple[str, ...] = (),
+    mode: str = "first",
+    add_name: str = "dataset_add",
+) -> pd.DataFrame:
     """Variables of one record per ``by`` group of ``dataset_add`` (the first or last by ``order``,
     among records meeting ``where``) copied onto ``dataset`` as ``new_vars`` (NEW: OLD).
 
@@ -40,8 +47,10 @@ def derive_vars_merged(dataset: pd.DataFrame, dataset_add: pd.DataFrame, *, new_
         candidates = candidates.sort_values(list(order), kind="stable")
     elif candidates.duplicated(list(by)).any():
         dupes = candidates.loc[candidates.duplicated(list(by), keep=False), list(by)].head(2)
-        raise AdamError(f"{label}: several {add_name} records per {', '.join(by)} "
-                        f"(e.g. {dupes.iloc[0].tolist()}); add 'where' or 'order' to choose one")
+        raise AdamError(
+            f"{label}: several {add_name} records per {', '.join(by)} "
+            f"(e.g. {dupes.iloc[0].tolist()}); add 'where' or 'order' to choose one"
+        )
     chosen = candidates.drop_duplicates(list(by), keep="first" if mode == "first" else "last")
     # Look each record's by group up among the chosen records (one per group) and take the values by
     # position: a join without rebuilding the dataset, which may hold millions of records.
@@ -53,11 +62,13 @@ def derive_vars_merged(dataset: pd.DataFrame, dataset_add: pd.DataFrame, *, new_
         numeric = pd.api.types.is_numeric_dtype(values)
         if found.all():
             column = values.take(position).set_axis(dataset.index)
-        elif not found.any():           # no group matched (possibly nothing to match): all missing
+        elif not found.any():  # no group matched (possibly nothing to match): all missing
             column = pd.Series(np.nan if numeric else "", index=dataset.index)
         elif numeric:
-            column = pd.Series(np.where(found, values.to_numpy(dtype="float64", na_value=np.nan)[position], np.nan),
-                               index=dataset.index)
+            column = pd.Series(
+                np.where(found, values.to_numpy(dtype="float64", na_value=np.nan)[position], np.nan),
+                index=dataset.index,
+            )
         else:
             column = pd.Series(np.where(found, values.to_numpy(dtype=object)[position], ""), index=dataset.index)
         merged[name] = column if numeric else as_char(column)
@@ -72,10 +83,17 @@ def _positions(dataset: pd.DataFrame, chosen: pd.DataFrame, by: list[str]) -> np
     return pd.MultiIndex.from_frame(chosen[by]).get_indexer(pd.MultiIndex.from_frame(dataset[by]))
 
 
-def derive_var_merged_exist_flag(dataset: pd.DataFrame, dataset_add: pd.DataFrame, *, new_var: str,
-                                 where: dict | None = None, by: tuple[str, ...] = ("USUBJID",),
-                                 true_value: str = "Y", false_value: str = "N",
-                                 add_name: str = "dataset_add") -> pd.DataFrame:
+def derive_var_merged_exist_flag(
+    dataset: pd.DataFrame,
+    dataset_add: pd.DataFrame,
+    *,
+    new_var: str,
+    where: dict | None = None,
+    by: tuple[str, ...] = ("USUBJID",),
+    true_value: str = "Y",
+    false_value: str = "N",
+    add_name: str = "dataset_add",
+) -> pd.DataFrame:
     """``new_var`` is ``true_value`` when ``dataset_add`` has at least one record of the by group
     meeting ``where``, else ``false_value`` (admiral ``derive_var_merged_exist_flag``). ADaMIG 1.3
     flag conventions: a *FL flag is "Y"/"N"; its origin is Derived."""
@@ -89,10 +107,19 @@ def derive_var_merged_exist_flag(dataset: pd.DataFrame, dataset_add: pd.DataFram
     return result
 
 
-def derive_var_merged_summary(dataset: pd.DataFrame, dataset_add: pd.DataFrame, *, new_var: str,
-                              analysis_var: str, function: str, where: dict | None = None,
-                              by: tuple[str, ...] = ("USUBJID",), missing: float | None = None,
-                              pattern: str | None = None, add_name: str = "dataset_add") -> pd.DataFrame:
+def derive_var_merged_summary(
+    dataset: pd.DataFrame,
+    dataset_add: pd.DataFrame,
+    *,
+    new_var: str,
+    analysis_var: str,
+    function: str,
+    where: dict | None = None,
+    by: tuple[str, ...] = ("USUBJID",),
+    missing: float | None = None,
+    pattern: str | None = None,
+    add_name: str = "dataset_add",
+) -> pd.DataFrame:
     """``new_var`` = ``function`` (count, count_distinct, min, max, sum) of ``analysis_var`` over the
     ``dataset_add`` records of each by group meeting ``where``; ``missing`` where there are none
     (admiral ``derive_var_merged_summary``). With ``pattern`` (a regular expression with one group),
@@ -121,8 +148,14 @@ def derive_var_merged_summary(dataset: pd.DataFrame, dataset_add: pd.DataFrame, 
     return result
 
 
-def derive_vars_supp(dataset: pd.DataFrame, supp: pd.DataFrame, *, variables: dict[str, str],
-                     numeric: tuple[str, ...] = (), supp_name: str = "SUPPQUAL") -> pd.DataFrame:
+def derive_vars_supp(
+    dataset: pd.DataFrame,
+    supp: pd.DataFrame,
+    *,
+    variables: dict[str, str],
+    numeric: tuple[str, ...] = (),
+    supp_name: str = "SUPPQUAL",
+) -> pd.DataFrame:
     """Supplemental qualifiers as variables (SDTMIG 3.4 section 8.4): for each ``NEW: QNAM`` of
     ``variables``, QVAL of the SUPP record whose USUBJID matches and, when IDVAR is given, whose
     IDVARVAL equals the parent record's IDVAR value. Variables in ``numeric`` become numbers.
@@ -133,8 +166,9 @@ def derive_vars_supp(dataset: pd.DataFrame, supp: pd.DataFrame, *, variables: di
     known = set(supp["QNAM"].unique())
     absent = [qnam for qnam in variables.values() if qnam not in known]
     if absent:
-        raise AdamError(f"{label}: no {supp_name} record has QNAM {', '.join(absent)}; "
-                        f"QNAMs present: {', '.join(sorted(known))}")
+        raise AdamError(
+            f"{label}: no {supp_name} record has QNAM {', '.join(absent)}; QNAMs present: {', '.join(sorted(known))}"
+        )
     result = dataset.copy(deep=False)
     wanted = supp[supp["QNAM"].isin(list(variables.values()))]
     for idvar, records in wanted.groupby("IDVAR", sort=True):
@@ -170,8 +204,9 @@ def _id_text(values: pd.Series) -> pd.Series:
     return as_char(values).str.strip()
 
 
-def derive_var_recode(dataset: pd.DataFrame, *, source: str, new_var: str, values: dict,
-                      numeric: bool = False, where: dict | None = None) -> pd.DataFrame:
+def derive_var_recode(
+    dataset: pd.DataFrame, *, source: str, new_var: str, values: dict, numeric: bool = False, where: dict | None = None
+) -> pd.DataFrame:
     """``new_var`` = ``values[source]`` (a lookup table kept in the YAML) on the records meeting
     ``where``; a source value absent from the table is an error naming it, so no value is lost silently."""
     label = f"derive_var_recode({new_var})"
@@ -181,8 +216,9 @@ def derive_var_recode(dataset: pd.DataFrame, *, source: str, new_var: str, value
     table = {str(k): v for k, v in values.items()}
     unknown = sorted(set(text[text != ""]) - set(table))
     if unknown:
-        raise AdamError(f"{label}: {source} value(s) {', '.join(map(repr, unknown))} not in 'values'; "
-                        f"add them to the YAML table")
+        raise AdamError(
+            f"{label}: {source} value(s) {', '.join(map(repr, unknown))} not in 'values'; add them to the YAML table"
+        )
     mapped = text.map(table)
     result = dataset.copy(deep=False)
     if numeric:

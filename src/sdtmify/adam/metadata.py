@@ -12,8 +12,17 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from ..metadata.model import (CodeList, CodeListItem, Condition, Dataset, Method, Origin, StudyMetadata,
-                              ValueLevel, Variable)
+from ..metadata.model import (
+    CodeList,
+    CodeListItem,
+    Condition,
+    Dataset,
+    Method,
+    Origin,
+    StudyMetadata,
+    ValueLevel,
+    Variable,
+)
 from ..metadata.oids import codelist_oid, method_oid
 from ..metadata.standards import adam_dataset
 from .checks import AdamError
@@ -67,23 +76,33 @@ def _numeric_type(values: pd.Series) -> str:
     return "integer" if present.empty or np.all(np.mod(present.to_numpy(), 1) == 0) else "float"
 
 
-def variable_meta(spec: VariableSpec, order: int, frame: pd.DataFrame, template: dict[str, Variable],
-                  predecessor: Variable | None, dataset: DatasetSpec) -> Variable:
+def variable_meta(
+    spec: VariableSpec,
+    order: int,
+    frame: pd.DataFrame,
+    template: dict[str, Variable],
+    predecessor: Variable | None,
+    dataset: DatasetSpec,
+) -> Variable:
     """One ItemDef: YAML first, then the ADaMIG template, then the predecessor's metadata."""
     base = template.get(spec.name) or predecessor
     label = spec.label or (base.label if base else None)
     vtype = spec.type or (base.type if base else None)
     if not label or not vtype:
-        raise AdamError(f"{spec.name} is not an ADaMIG {dataset.cls} variable and has no predecessor to take "
-                        f"its metadata from; give it a label and a type (Char or Num)",
-                        dataset.location(spec.line, f"variables.{spec.name}"))
+        raise AdamError(
+            f"{spec.name} is not an ADaMIG {dataset.cls} variable and has no predecessor to take "
+            f"its metadata from; give it a label and a type (Char or Num)",
+            dataset.location(spec.line, f"variables.{spec.name}"),
+        )
     values = frame[spec.name]
     if vtype == "Num" and not pd.api.types.is_numeric_dtype(values):
         numbers = pd.to_numeric(values.where(values != ""), errors="coerce")
         text = values[numbers.isna() & values.notna() & (values != "")]
         if len(text):
-            raise AdamError(f"{spec.name} is Num but holds text such as {text.iloc[0]!r}; declare it Char "
-                            f"or derive a number", dataset.location(spec.line, f"variables.{spec.name}"))
+            raise AdamError(
+                f"{spec.name} is Num but holds text such as {text.iloc[0]!r}; declare it Char or derive a number",
+                dataset.location(spec.line, f"variables.{spec.name}"),
+            )
         values = numbers
     if vtype == "Num":
         data_type = spec.data_type or (base.data_type if base and base.type == "Num" else _numeric_type(values))
@@ -98,9 +117,18 @@ def variable_meta(spec: VariableSpec, order: int, frame: pd.DataFrame, template:
     codelist = spec.codelist or (base.codelist if base else None)
     if codelist and not codelist.startswith("CL."):
         codelist = codelist_oid(codelist)
-    return Variable(name=spec.name, label=label, type=vtype, length=length, data_type=data_type, order=order,
-                    core=spec.core or (template[spec.name].core if spec.name in template else "Perm"),
-                    codelist=codelist, format=fmt, comment=spec.comment)
+    return Variable(
+        name=spec.name,
+        label=label,
+        type=vtype,
+        length=length,
+        data_type=data_type,
+        order=order,
+        core=spec.core or (template[spec.name].core if spec.name in template else "Perm"),
+        codelist=codelist,
+        format=fmt,
+        comment=spec.comment,
+    )
 
 
 def template_variables(spec: DatasetSpec) -> tuple[Dataset, dict[str, Variable]]:
@@ -126,7 +154,7 @@ def _per_parameter(frame: pd.DataFrame, variable: Variable) -> dict[str, tuple[s
     if variable.type == "Char":
         value_codes, distinct = pd.factorize(values)
         width = max(len(distinct), 1)
-        empty = distinct.get_indexer([""])[0] if len(distinct) else -1      # -1 when no value is ""
+        empty = distinct.get_indexer([""])[0] if len(distinct) else -1  # -1 when no value is ""
         present = (value_codes >= 0) & (value_codes != empty) & (param_codes >= 0)
         pairs = np.unique(param_codes[present].astype(np.int64) * width + value_codes[present])
         lengths = pd.Series(distinct, dtype=object).astype(str).str.encode("utf-8").str.len().to_numpy()
@@ -139,8 +167,9 @@ def _per_parameter(frame: pd.DataFrame, variable: Variable) -> dict[str, tuple[s
     return {params[i]: ("float" if fraction[i] else "integer", 8) for i in np.flatnonzero(count)}
 
 
-def value_levels(dataset: str, variable: Variable, frame: pd.DataFrame, ctx: Context,
-                 methods: dict[str, Method]) -> tuple[ValueLevel, ...]:
+def value_levels(
+    dataset: str, variable: Variable, frame: pd.DataFrame, ctx: Context, methods: dict[str, Method]
+) -> tuple[ValueLevel, ...]:
     """Value-level metadata of AVAL/AVALC by PARAMCD (Define-XML 2.1 def:ValueListDef): each
     parameter's origin (predecessor or derivation), data type, length and codelist. A derived value
     gets the parameter's method (MT.<dataset>.<PARAMCD>); a variable another step derives on a
@@ -164,32 +193,47 @@ def value_levels(dataset: str, variable: Variable, frame: pd.DataFrame, ctx: Con
             else:
                 method, text = method_oid(f"{dataset}.{code}"), info.method or later or ctx.methods.get(variable.name)
             if not text:
-                raise AdamError(f"{dataset}.{variable.name} of PARAMCD {code} is derived but no step states how; "
-                                f"add a 'description' to the step that derives it")
+                raise AdamError(
+                    f"{dataset}.{variable.name} of PARAMCD {code} is derived but no step states how; "
+                    f"add a 'description' to the step that derives it"
+                )
             methods[method] = Method(oid=method, name=name, description=text)
         codelist = codelist_oid(info.codelist) if (info.codelist and variable.type == "Char") else None
         data_type, length = described[code]
-        levels.append(ValueLevel(
-            where=(Condition(variable="PARAMCD", values=(code,), comparator="EQ", dataset=dataset),),
-            name=variable.name, label=variable.label, data_type=data_type, length=length,
-            codelist=codelist, origin=origin, method=method))
+        levels.append(
+            ValueLevel(
+                where=(Condition(variable="PARAMCD", values=(code,), comparator="EQ", dataset=dataset),),
+                name=variable.name,
+                label=variable.label,
+                data_type=data_type,
+                length=length,
+                codelist=codelist,
+                origin=origin,
+                method=method,
+            )
+        )
     return tuple(levels)
 
 
 def parameter_codelists(dataset: str, frame: pd.DataFrame) -> list[CodeList]:
     """PARAMCD (decoded by PARAM) and PARAM codelists of a BDS dataset, sponsor-defined."""
     pairs = frame[["PARAMCD", "PARAM"]].drop_duplicates().sort_values("PARAMCD", kind="stable")
-    codes = tuple(CodeListItem(coded_value=row.PARAMCD, decode=row.PARAM, order=index)
-                  for index, row in enumerate(pairs.itertuples(), start=1))
-    names = tuple(CodeListItem(coded_value=row.PARAM, order=index)
-                  for index, row in enumerate(pairs.itertuples(), start=1))
-    return [CodeList(oid=codelist_oid(f"{dataset}.PARAMCD"), name=f"{dataset} Parameter Code", items=codes,
-                     sponsor_defined=True),
-            CodeList(oid=codelist_oid(f"{dataset}.PARAM"), name=f"{dataset} Parameter", items=names,
-                     sponsor_defined=True)]
+    codes = tuple(
+        CodeListItem(coded_value=row.PARAMCD, decode=row.PARAM, order=index)
+        for index, row in enumerate(pairs.itertuples(), start=1)
+    )
+    names = tuple(
+        CodeListItem(coded_value=row.PARAM, order=index) for index, row in enumerate(pairs.itertuples(), start=1)
+    )
+    return [
+        CodeList(
+            oid=codelist_oid(f"{dataset}.PARAMCD"), name=f"{dataset} Parameter Code", items=codes, sponsor_defined=True
+        ),
+        CodeList(oid=codelist_oid(f"{dataset}.PARAM"), name=f"{dataset} Parameter", items=names, sponsor_defined=True),
+    ]
 
 
-DICTIONARY_NAMES = "C66788"     # Define-XML CT "Dictionary Name", the values ExternalCodeList/@Dictionary takes
+DICTIONARY_NAMES = "C66788"  # Define-XML CT "Dictionary Name", the values ExternalCodeList/@Dictionary takes
 
 
 def dictionary_name(name: str | None, ct) -> str | None:
@@ -225,7 +269,12 @@ def build_codelists(used: dict[str, set[str]], sdtm: StudyMetadata, ct) -> list[
             kept += tuple(CodeListItem(coded_value=value, extended=True) for value in extra)
             result.append(replace(known, items=kept))
         else:
-            result.append(CodeList(oid=oid, name=oid.removeprefix("CL."), sponsor_defined=True,
-                                   items=tuple(CodeListItem(coded_value=v, order=i)
-                                               for i, v in enumerate(values, start=1))))
+            result.append(
+                CodeList(
+                    oid=oid,
+                    name=oid.removeprefix("CL."),
+                    sponsor_defined=True,
+                    items=tuple(CodeListItem(coded_value=v, order=i) for i, v in enumerate(values, start=1)),
+                )
+            )
     return result

@@ -10,9 +10,16 @@ from .checks import AdamError, assert_columns, assert_positive
 from .merge import as_char
 
 
-def derive_var_trtemfl(dataset: pd.DataFrame, *, start_date: str = "ASTDT", end_date: str = "AENDT",
-                       trt_start: str = "TRTSDT", trt_end: str = "TRTEDT", end_window_days: float,
-                       new_var: str = "TRTEMFL") -> pd.DataFrame:
+def derive_var_trtemfl(
+    dataset: pd.DataFrame,
+    *,
+    start_date: str = "ASTDT",
+    end_date: str = "AENDT",
+    trt_start: str = "TRTSDT",
+    trt_end: str = "TRTEDT",
+    end_window_days: float,
+    new_var: str = "TRTEMFL",
+) -> pd.DataFrame:
     """TRTEMFL is "Y" for an event starting on or after the first dose (TRTSDT) and no later than
     ``end_window_days`` after the last dose (TRTEDT + window); empty otherwise (ADaM OCCDS 1.1,
     TRTEMFL). An event with no complete start date counts as treatment-emergent unless it ended
@@ -38,8 +45,10 @@ def derive_var_atoxgrn(dataset: pd.DataFrame, *, source: str = "ATOXGR", new_var
     numbers = pd.to_numeric(text.replace("", np.nan), errors="coerce")
     bad = sorted(set(text[numbers.isna() & (text != "")]))
     if bad or ((numbers < 0) | (numbers > 5)).any():
-        raise AdamError(f"derive_var_atoxgrn: {source} value(s) {', '.join(map(repr, bad)) or 'outside 0-5'} "
-                        f"are not CTCAE grades 0-5")
+        raise AdamError(
+            f"derive_var_atoxgrn: {source} value(s) {', '.join(map(repr, bad)) or 'outside 0-5'} "
+            f"are not CTCAE grades 0-5"
+        )
     result = dataset.copy(deep=False)
     result[new_var] = numbers.astype("float64")
     return result

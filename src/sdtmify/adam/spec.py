@@ -67,21 +67,31 @@ def load_dataset_spec(path: Path) -> DatasetSpec:
         raise min(errors, key=lambda e: (not e.bare_message.startswith("unknown key"), e.location.line or 0))
     steps = []
     for index, item in enumerate(document["steps"]):
-        (name, args), = item.items()
+        ((name, args),) = item.items()
         steps.append(StepSpec(name, yamlio.plain(args or {}), document["steps"].line_of(index), index))
     variables, seen = [], {}
     for index, item in enumerate(document["variables"]):
         line = document["variables"].line_of(index)
         spec = VariableSpec(item, line) if isinstance(item, str) else VariableSpec(line=line, **yamlio.plain(item))
         if spec.name in seen:
-            raise AdamError(f"variable {spec.name} is listed twice (first on line {seen[spec.name]}); keep one",
-                            Location(file, line, f"variables[{index}]"))
+            raise AdamError(
+                f"variable {spec.name} is listed twice (first on line {seen[spec.name]}); keep one",
+                Location(file, line, f"variables[{index}]"),
+            )
         seen[spec.name] = line
         variables.append(spec)
-    return DatasetSpec(name=document["dataset"], label=document["label"], cls=document["class"],
-                       keys=tuple(document["keys"]), steps=tuple(steps), variables=tuple(variables), file=file,
-                       structure=document.get("structure"), description=document.get("description"),
-                       variables_line=document.line_of("variables"))
+    return DatasetSpec(
+        name=document["dataset"],
+        label=document["label"],
+        cls=document["class"],
+        keys=tuple(document["keys"]),
+        steps=tuple(steps),
+        variables=tuple(variables),
+        file=file,
+        structure=document.get("structure"),
+        description=document.get("description"),
+        variables_line=document.line_of("variables"),
+    )
 
 
 def load_specs(folder: Path) -> list[DatasetSpec]:
@@ -92,8 +102,10 @@ def load_specs(folder: Path) -> list[DatasetSpec]:
             continue
         spec = load_dataset_spec(path)
         if spec.name in names:
-            raise AdamError(f"dataset {spec.name} is already declared in {names[spec.name]}; one file per dataset",
-                            Location(spec.file, 1, "dataset"))
+            raise AdamError(
+                f"dataset {spec.name} is already declared in {names[spec.name]}; one file per dataset",
+                Location(spec.file, 1, "dataset"),
+            )
         names[spec.name] = spec.file
         specs.append(spec)
     return specs

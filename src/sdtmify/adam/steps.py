@@ -23,9 +23,9 @@ from .dates import iso_to_sas_date
 class ParamInfo:
     """Where a parameter's AVAL/AVALC come from: a predecessor variable or a derivation."""
 
-    predecessors: dict[str, str] = field(default_factory=dict)   # {"AVALC": "RS.RSSTRESC"}
-    method: str | None = None           # method text when derived
-    codelist: str | None = None         # CT short name or sponsor codelist name for AVALC
+    predecessors: dict[str, str] = field(default_factory=dict)  # {"AVALC": "RS.RSSTRESC"}
+    method: str | None = None  # method text when derived
+    codelist: str | None = None  # CT short name or sponsor codelist name for AVALC
     # Variables a later step derives on the parameter's records, with that step's method text
     # (e.g. {"AVAL": "AVAL is the numeric code of AVALC ..."} for OVR, whose AVALC is collected).
     derived: dict[str, str] = field(default_factory=dict)
@@ -38,12 +38,12 @@ class Context:
 
     dataset: str
     frames: dict[str, pd.DataFrame]
-    predecessors: dict[str, str] = field(default_factory=dict)   # variable -> "DM.AGE"
-    methods: dict[str, str] = field(default_factory=dict)        # variable -> method text
-    params: dict[str, ParamInfo] = field(default_factory=dict)   # PARAMCD -> ParamInfo
-    codelists: dict[str, str] = field(default_factory=dict)      # variable -> codelist name
+    predecessors: dict[str, str] = field(default_factory=dict)  # variable -> "DM.AGE"
+    methods: dict[str, str] = field(default_factory=dict)  # variable -> method text
+    params: dict[str, ParamInfo] = field(default_factory=dict)  # PARAMCD -> ParamInfo
+    codelists: dict[str, str] = field(default_factory=dict)  # variable -> codelist name
     notes: list[str] = field(default_factory=list)
-    aval_codings: list[str] = field(default_factory=list)       # method texts of AVAL-from-AVALC steps
+    aval_codings: list[str] = field(default_factory=list)  # method texts of AVAL-from-AVALC steps
 
     def frame(self, name: str, step: str) -> pd.DataFrame:
         if name not in self.frames:
@@ -70,8 +70,11 @@ def references(name: str, args: dict) -> set[str]:
     """The datasets a step reads besides the one it builds."""
     found = {args[key] for key in ("from", "supp") if key in args}
     if name == "derive_param_tte":
-        found |= {args["start"]["dataset"], *(s["dataset"] for s in args.get("events", ())),
-                  *(s["dataset"] for s in args["censors"])}
+        found |= {
+            args["start"]["dataset"],
+            *(s["dataset"] for s in args.get("events", ())),
+            *(s["dataset"] for s in args["censors"]),
+        }
     if name in ("derive_param_bor", "derive_param_cbr", "derive_param_tte"):
         found.add("ADSL")
     return found
@@ -96,6 +99,7 @@ def _kw(args: dict, *names: str, **renames: str) -> dict:
 
 
 # --- adaptors, one per vocabulary entry ------------------------------------------------------------
+
 
 def _records(ctx: Context, frame: pd.DataFrame, args: dict) -> pd.DataFrame:
     """The analysis records start as one record per record of the predecessor dataset meeting
@@ -122,27 +126,43 @@ def _merged(ctx, frame, args):
     new_vars = _names(args["new_vars"])
     for new, old in new_vars.items():
         ctx.predecessors.setdefault(new, f"{args['from']}.{old}{_where_text(args.get('where'))}")
-    return merge.derive_vars_merged(frame, ctx.frame(args["from"], "derive_vars_merged"), new_vars=new_vars,
-                                    add_name=args["from"], **_kw(args, "by", "where", "order", "mode"))
+    return merge.derive_vars_merged(
+        frame,
+        ctx.frame(args["from"], "derive_vars_merged"),
+        new_vars=new_vars,
+        add_name=args["from"],
+        **_kw(args, "by", "where", "order", "mode"),
+    )
 
 
 def _exist_flag(ctx, frame, args):
-    return merge.derive_var_merged_exist_flag(frame, ctx.frame(args["from"], "derive_var_merged_exist_flag"),
-                                              add_name=args["from"],
-                                              **_kw(args, "new_var", "where", "true_value", "false_value"))
+    return merge.derive_var_merged_exist_flag(
+        frame,
+        ctx.frame(args["from"], "derive_var_merged_exist_flag"),
+        add_name=args["from"],
+        **_kw(args, "new_var", "where", "true_value", "false_value"),
+    )
 
 
 def _summary(ctx, frame, args):
-    return merge.derive_var_merged_summary(frame, ctx.frame(args["from"], "derive_var_merged_summary"),
-                                           add_name=args["from"],
-                                           **_kw(args, "new_var", "analysis_var", "function", "where", "missing", "pattern"))
+    return merge.derive_var_merged_summary(
+        frame,
+        ctx.frame(args["from"], "derive_var_merged_summary"),
+        add_name=args["from"],
+        **_kw(args, "new_var", "analysis_var", "function", "where", "missing", "pattern"),
+    )
 
 
 def _supp(ctx, frame, args):
     for new, qnam in args["variables"].items():
         ctx.predecessors.setdefault(new, f"{args['supp']}.QVAL where QNAM = {qnam}")
-    return merge.derive_vars_supp(frame, ctx.frame(args["supp"], "derive_vars_supp"), variables=dict(args["variables"]),
-                                  supp_name=args["supp"], **_kw(args, "numeric"))
+    return merge.derive_vars_supp(
+        frame,
+        ctx.frame(args["supp"], "derive_vars_supp"),
+        variables=dict(args["variables"]),
+        supp_name=args["supp"],
+        **_kw(args, "numeric"),
+    )
 
 
 def _recode(ctx, frame, args):
@@ -180,13 +200,17 @@ def _dt(ctx, frame, args):
 
 
 def _trtsdt(ctx, frame, args):
-    return subject.derive_var_trtsdt(frame, ctx.frame(args["from"], "derive_var_trtsdt"),
-                                     **_kw(args, "new_var", "date_var", "dose_var", "where"))
+    return subject.derive_var_trtsdt(
+        frame, ctx.frame(args["from"], "derive_var_trtsdt"), **_kw(args, "new_var", "date_var", "dose_var", "where")
+    )
 
 
 def _trtedt(ctx, frame, args):
-    return subject.derive_var_trtedt(frame, ctx.frame(args["from"], "derive_var_trtedt"),
-                                     **_kw(args, "new_var", "date_var", "fallback_var", "dose_var", "where"))
+    return subject.derive_var_trtedt(
+        frame,
+        ctx.frame(args["from"], "derive_var_trtedt"),
+        **_kw(args, "new_var", "date_var", "fallback_var", "dose_var", "where"),
+    )
 
 
 def _trtdurd(ctx, frame, args):
@@ -200,8 +224,9 @@ def _trt01(ctx, frame, args):
     return result
 
 
-def derive_var_saffl(adsl: pd.DataFrame, ex: pd.DataFrame, *, new_var: str = "SAFFL", dose_var: str = "EXDOSE",
-                     where: dict | None = None) -> pd.DataFrame:
+def derive_var_saffl(
+    adsl: pd.DataFrame, ex: pd.DataFrame, *, new_var: str = "SAFFL", dose_var: str = "EXDOSE", where: dict | None = None
+) -> pd.DataFrame:
     """The safety population flag is "Y" for a subject who received any dose of study treatment (an
     EX record with a dose above zero), else "N" (ADaMIG 1.3 SAFFL)."""
     dosed = subject._dosed(ex, dose_var, where, f"derive_var_saffl({new_var})")
@@ -211,28 +236,51 @@ def derive_var_saffl(adsl: pd.DataFrame, ex: pd.DataFrame, *, new_var: str = "SA
 
 
 def _saffl(ctx, frame, args):
-    return derive_var_saffl(frame, ctx.frame(args["from"], "derive_var_saffl"), **_kw(args, "new_var", "dose_var", "where"))
+    return derive_var_saffl(
+        frame, ctx.frame(args["from"], "derive_var_saffl"), **_kw(args, "new_var", "dose_var", "where")
+    )
 
 
 def _efffl(ctx, frame, args):
-    return subject.derive_var_efffl(frame, ctx.frame(args["from"], "derive_var_efffl"),
-                                    **_kw(args, "new_var", "where", "date_var", "reference", "exclude", "result_var"))
+    return subject.derive_var_efffl(
+        frame,
+        ctx.frame(args["from"], "derive_var_efffl"),
+        **_kw(args, "new_var", "where", "date_var", "reference", "exclude", "result_var"),
+    )
 
 
 def _disposition(ctx, frame, args):
-    return subject.derive_vars_disposition(frame, ctx.frame(args["from"], "derive_vars_disposition"),
-                                           **_kw(args, "where", "status_var", "reason_var", "completed", "date_var",
-                                                 "specify_var", "specify_when"))
+    return subject.derive_vars_disposition(
+        frame,
+        ctx.frame(args["from"], "derive_vars_disposition"),
+        **_kw(args, "where", "status_var", "reason_var", "completed", "date_var", "specify_var", "specify_when"),
+    )
 
 
 def _findings(ctx, frame, args):
     domain = args["from"]
     records = bds.derive_params_from_findings(
-        ctx.frame(domain, "derive_params_from_findings"), domain=domain,
-        **_kw(args, "where", "paramcd", "paramcd_var", "param", "param_template", "avalc_var", "aval_var",
-              "date_var", "seq_var", "visit_var", "visitnum_var", "keep"))
-    sources = {var: f"{domain}.{args[key]}" for var, key in (("AVAL", "aval_var"), ("AVALC", "avalc_var"))
-               if args.get(key)}
+        ctx.frame(domain, "derive_params_from_findings"),
+        domain=domain,
+        **_kw(
+            args,
+            "where",
+            "paramcd",
+            "paramcd_var",
+            "param",
+            "param_template",
+            "avalc_var",
+            "aval_var",
+            "date_var",
+            "seq_var",
+            "visit_var",
+            "visitnum_var",
+            "keep",
+        ),
+    )
+    sources = {
+        var: f"{domain}.{args[key]}" for var, key in (("AVAL", "aval_var"), ("AVALC", "avalc_var")) if args.get(key)
+    }
     for code in records["PARAMCD"].unique():
         ctx.params[code] = ParamInfo(predecessors=sources, codelist=args.get("codelist"))
     for new, old in (args.get("keep") or {}).items():
@@ -285,8 +333,9 @@ def _worst(ctx, frame, args):
     return bds.derive_var_worst_flag(frame, **_kw(args, "by", "analysis_var", "tie_break", "new_var", "where"))
 
 
-def derive_var_obs_number(dataset: pd.DataFrame, *, order: tuple[str, ...], new_var: str = "ASEQ",
-                          by: tuple[str, ...] = ("USUBJID",)) -> pd.DataFrame:
+def derive_var_obs_number(
+    dataset: pd.DataFrame, *, order: tuple[str, ...], new_var: str = "ASEQ", by: tuple[str, ...] = ("USUBJID",)
+) -> pd.DataFrame:
     """The analysis sequence number (ASEQ) numbers each subject's records 1, 2, ... in the order
     of ``order``, uniquely identifying a record within the subject (ADaMIG 1.3 ASEQ)."""
     assert_columns(dataset, [*by, *order], "the dataset", "derive_var_obs_number")
@@ -320,8 +369,9 @@ def _aseq(ctx, frame, args):
 
 
 def _trtemfl(ctx, frame, args):
-    return occds.derive_var_trtemfl(frame, **_kw(args, "start_date", "end_date", "trt_start", "trt_end",
-                                                 "end_window_days", "new_var"))
+    return occds.derive_var_trtemfl(
+        frame, **_kw(args, "start_date", "end_date", "trt_start", "trt_end", "end_window_days", "new_var")
+    )
 
 
 def _atoxgrn(ctx, frame, args):
@@ -329,19 +379,37 @@ def _atoxgrn(ctx, frame, args):
 
 
 def _bor(ctx, frame, args):
-    records = response.derive_param_bor(frame, ctx.frame("ADSL", "derive_param_bor"),
-                                        **_kw(args, "source_paramcd", "paramcd", "param", "reference", "sd_min_days",
-                                              "confirmation", "confirm_days", "no_assessment", "order"))
-    ctx.params[args["paramcd"]] = ParamInfo(method=method_text(response.derive_param_bor, args),
-                                            codelist=args.get("codelist"))
+    records = response.derive_param_bor(
+        frame,
+        ctx.frame("ADSL", "derive_param_bor"),
+        **_kw(
+            args,
+            "source_paramcd",
+            "paramcd",
+            "param",
+            "reference",
+            "sd_min_days",
+            "confirmation",
+            "confirm_days",
+            "no_assessment",
+            "order",
+        ),
+    )
+    ctx.params[args["paramcd"]] = ParamInfo(
+        method=method_text(response.derive_param_bor, args), codelist=args.get("codelist")
+    )
     return records
 
 
 def _bor_collected(ctx, frame, args):
     result, notes = response.derive_vars_bor_collected(
-        frame, ctx.frame(args["from"], "derive_vars_bor_collected"),
-        **_kw(args, "where", "result_var", "bor_paramcd", "collected_var", "flag_var"))
-    ctx.predecessors.setdefault(args.get("collected_var", "CBOR"), f"{args['from']}.{args.get('result_var', 'RSSTRESC')}")
+        frame,
+        ctx.frame(args["from"], "derive_vars_bor_collected"),
+        **_kw(args, "where", "result_var", "bor_paramcd", "collected_var", "flag_var"),
+    )
+    ctx.predecessors.setdefault(
+        args.get("collected_var", "CBOR"), f"{args['from']}.{args.get('result_var', 'RSSTRESC')}"
+    )
     ctx.notes.extend(f"{ctx.dataset}: {line}" for line in notes)
     return result
 
@@ -353,22 +421,46 @@ def _rsp(ctx, frame, args):
 
 def _cbr(ctx, frame, args):
     ctx.params[args["paramcd"]] = ParamInfo(method=method_text(response.derive_param_cbr, args), codelist="NY")
-    return response.derive_param_cbr(frame, ctx.frame("ADSL", "derive_param_cbr"),
-                                     **_kw(args, "bor_paramcd", "source_paramcd", "paramcd", "param", "reference",
-                                           "responses", "stable", "progression", "not_evaluable",
-                                           "sd_min_duration_days"))
+    return response.derive_param_cbr(
+        frame,
+        ctx.frame("ADSL", "derive_param_cbr"),
+        **_kw(
+            args,
+            "bor_paramcd",
+            "source_paramcd",
+            "paramcd",
+            "param",
+            "reference",
+            "responses",
+            "stable",
+            "progression",
+            "not_evaluable",
+            "sd_min_duration_days",
+        ),
+    )
 
 
 def _tte(ctx, frame, args):
     def source(spec: dict, censor: int) -> tte.DateSource:
-        return tte.DateSource(dataset=spec["dataset"], date=spec["date"], where=spec.get("where"),
-                              select=spec.get("select", "first" if censor == 0 else "last"),
-                              censor=spec.get("censor", censor), description=spec.get("description", ""))
+        return tte.DateSource(
+            dataset=spec["dataset"],
+            date=spec["date"],
+            where=spec.get("where"),
+            select=spec.get("select", "first" if censor == 0 else "last"),
+            censor=spec.get("censor", censor),
+            description=spec.get("description", ""),
+        )
 
     records = tte.derive_param_tte(
-        ctx.frame("ADSL", "derive_param_tte"), ctx.frames, paramcd=args["paramcd"], param=args["param"],
-        start=source(args["start"], 0), events=[source(s, 0) for s in args["events"]],
-        censors=[source(s, 1) for s in args["censors"]], **_kw(args, "population", "add_one"))
+        ctx.frame("ADSL", "derive_param_tte"),
+        ctx.frames,
+        paramcd=args["paramcd"],
+        param=args["param"],
+        start=source(args["start"], 0),
+        events=[source(s, 0) for s in args["events"]],
+        censors=[source(s, 1) for s in args["censors"]],
+        **_kw(args, "population", "add_one"),
+    )
     ctx.params[args["paramcd"]] = ParamInfo(method=method_text(tte.derive_param_tte, args))
     ctx.predecessors.setdefault("STUDYID", "ADSL.STUDYID")
     ctx.predecessors.setdefault("USUBJID", "ADSL.USUBJID")

@@ -19,9 +19,15 @@ def _dosed(ex: pd.DataFrame, dose_var: str, where: dict | None, label: str) -> p
     return rows[pd.to_numeric(rows[dose_var], errors="coerce") > 0]
 
 
-def derive_var_trtsdt(adsl: pd.DataFrame, ex: pd.DataFrame, *, new_var: str = "TRTSDT",
-                      date_var: str = "EXSTDTC", dose_var: str = "EXDOSE",
-                      where: dict | None = None) -> pd.DataFrame:
+def derive_var_trtsdt(
+    adsl: pd.DataFrame,
+    ex: pd.DataFrame,
+    *,
+    new_var: str = "TRTSDT",
+    date_var: str = "EXSTDTC",
+    dose_var: str = "EXDOSE",
+    where: dict | None = None,
+) -> pd.DataFrame:
     """TRTSDT is the date of the subject's first exposure to study treatment: the earliest complete
     start date (EXSTDTC) among EX records with a dose above zero (ADaMIG 1.3, TRTSDT); missing for
     subjects never dosed."""
@@ -34,9 +40,16 @@ def derive_var_trtsdt(adsl: pd.DataFrame, ex: pd.DataFrame, *, new_var: str = "T
     return result
 
 
-def derive_var_trtedt(adsl: pd.DataFrame, ex: pd.DataFrame, *, new_var: str = "TRTEDT",
-                      date_var: str = "EXENDTC", fallback_var: str = "EXSTDTC", dose_var: str = "EXDOSE",
-                      where: dict | None = None) -> pd.DataFrame:
+def derive_var_trtedt(
+    adsl: pd.DataFrame,
+    ex: pd.DataFrame,
+    *,
+    new_var: str = "TRTEDT",
+    date_var: str = "EXENDTC",
+    fallback_var: str = "EXSTDTC",
+    dose_var: str = "EXDOSE",
+    where: dict | None = None,
+) -> pd.DataFrame:
     """TRTEDT is the date of the subject's last exposure to study treatment: the latest complete end
     date (EXENDTC, or EXSTDTC where the end date is missing) among EX records with a dose above zero
     (ADaMIG 1.3, TRTEDT)."""
@@ -52,8 +65,9 @@ def derive_var_trtedt(adsl: pd.DataFrame, ex: pd.DataFrame, *, new_var: str = "T
     return result
 
 
-def derive_var_trtdurd(adsl: pd.DataFrame, *, start: str = "TRTSDT", end: str = "TRTEDT",
-                       new_var: str = "TRTDURD") -> pd.DataFrame:
+def derive_var_trtdurd(
+    adsl: pd.DataFrame, *, start: str = "TRTSDT", end: str = "TRTEDT", new_var: str = "TRTDURD"
+) -> pd.DataFrame:
     """TRTDURD, total treatment duration in days, is TRTEDT - TRTSDT + 1 (ADaMIG 1.3); missing when
     either date is missing."""
     assert_columns(adsl, [start, end], "ADSL", "derive_var_trtdurd")
@@ -62,8 +76,14 @@ def derive_var_trtdurd(adsl: pd.DataFrame, *, start: str = "TRTSDT", end: str = 
     return result
 
 
-def derive_vars_trt01(adsl: pd.DataFrame, *, planned: str = "ARM", actual: str = "ACTARM",
-                      numbers: dict[str, int] | None = None, period: str = "01") -> pd.DataFrame:
+def derive_vars_trt01(
+    adsl: pd.DataFrame,
+    *,
+    planned: str = "ARM",
+    actual: str = "ACTARM",
+    numbers: dict[str, int] | None = None,
+    period: str = "01",
+) -> pd.DataFrame:
     """TRTxxP is the planned treatment of period xx (from DM.ARM) and TRTxxA the actual one (from
     DM.ACTARM); TRTxxPN/TRTxxAN are their numeric codes from the study's table ``numbers``, one-to-one
     with the text (ADaMIG 1.3 section 3.2.3). Every treatment value must have a number."""
@@ -78,15 +98,24 @@ def derive_vars_trt01(adsl: pd.DataFrame, *, planned: str = "ARM", actual: str =
             text = result[f"TRT{period}{suffix}"]
             unknown = sorted(set(text[text != ""]) - set(table))
             if unknown:
-                raise AdamError(f"{label}: treatment {', '.join(map(repr, unknown))} has no number in "
-                                f"'numbers'; add it to the YAML")
+                raise AdamError(
+                    f"{label}: treatment {', '.join(map(repr, unknown))} has no number in 'numbers'; add it to the YAML"
+                )
             result[f"TRT{period}{suffix}N"] = text.map(table).astype("float64")
     return result
 
 
-def derive_var_efffl(adsl: pd.DataFrame, rs: pd.DataFrame, *, new_var: str = "EFFFL",
-                     where: dict | None = None, date_var: str = "RSDTC", reference: str = "TRTSDT",
-                     exclude: tuple[str, ...] = (), result_var: str = "RSSTRESC") -> pd.DataFrame:
+def derive_var_efffl(
+    adsl: pd.DataFrame,
+    rs: pd.DataFrame,
+    *,
+    new_var: str = "EFFFL",
+    where: dict | None = None,
+    date_var: str = "RSDTC",
+    reference: str = "TRTSDT",
+    exclude: tuple[str, ...] = (),
+    result_var: str = "RSSTRESC",
+) -> pd.DataFrame:
     """The response-evaluable population flag is "Y" for a subject with at least one overall response
     assessment (the RS records meeting ``where``) dated after the first dose (``reference``), not
     counting results listed in ``exclude``; else "N" (sponsor-defined efficacy population,
@@ -104,11 +133,21 @@ def derive_var_efffl(adsl: pd.DataFrame, rs: pd.DataFrame, *, new_var: str = "EF
     return result
 
 
-def derive_vars_disposition(adsl: pd.DataFrame, ds: pd.DataFrame, *, status_var: str, reason_var: str,
-                            where: dict | None = None, completed: tuple[str, ...] = ("COMPLETED",),
-                            decode_var: str = "DSDECOD", date_var: str | None = None,
-                            date_source: str = "DSSTDTC", specify_var: str | None = None,
-                            specify_when: tuple[str, ...] = ("OTHER",), term_var: str = "DSTERM") -> pd.DataFrame:
+def derive_vars_disposition(
+    adsl: pd.DataFrame,
+    ds: pd.DataFrame,
+    *,
+    status_var: str,
+    reason_var: str,
+    where: dict | None = None,
+    completed: tuple[str, ...] = ("COMPLETED",),
+    decode_var: str = "DSDECOD",
+    date_var: str | None = None,
+    date_source: str = "DSSTDTC",
+    specify_var: str | None = None,
+    specify_when: tuple[str, ...] = ("OTHER",),
+    term_var: str = "DSTERM",
+) -> pd.DataFrame:
     """End-of-treatment or end-of-study status and reason from DS (ADaMIG 1.3 EOSSTT/DCSREAS,
     EOTSTT/DCTREAS): "COMPLETED" when the subject's disposition record (meeting ``where``) is one of
     ``completed``, "DISCONTINUED" when it is any other event, "ONGOING" when there is none; the reason

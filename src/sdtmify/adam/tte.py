@@ -43,8 +43,11 @@ def source_dates(frame: pd.DataFrame, source: DateSource, label: str) -> pd.Data
         dates = iso_to_sas_date(dates)
     picked = pd.DataFrame({"USUBJID": as_char(rows["USUBJID"]), "_date": dates.astype("float64")}, index=rows.index)
     # The date's own record: an ADaM source by its ASEQ, an SDTM source by its --SEQ, ADSL by name.
-    seq = "ASEQ" if "ASEQ" in rows.columns else next(
-        (c for c in rows.columns if c.endswith("SEQ") and len(c) == 5 and c[:2] == source.dataset[:2]), None)
+    seq = (
+        "ASEQ"
+        if "ASEQ" in rows.columns
+        else next((c for c in rows.columns if c.endswith("SEQ") and len(c) == 5 and c[:2] == source.dataset[:2]), None)
+    )
     picked["SRCDOM"] = source.dataset
     picked["SRCVAR"] = source.date
     picked["SRCSEQ"] = pd.to_numeric(rows[seq], errors="coerce").astype("float64") if seq else np.nan
@@ -58,9 +61,18 @@ def source_dates(frame: pd.DataFrame, source: DateSource, label: str) -> pd.Data
     return picked.reset_index(drop=True)
 
 
-def derive_param_tte(adsl: pd.DataFrame, frames: dict[str, pd.DataFrame], *, paramcd: str, param: str,
-                     start: DateSource, events: list[DateSource], censors: list[DateSource],
-                     population: dict | None = None, add_one: bool = True) -> pd.DataFrame:
+def derive_param_tte(
+    adsl: pd.DataFrame,
+    frames: dict[str, pd.DataFrame],
+    *,
+    paramcd: str,
+    param: str,
+    start: DateSource,
+    events: list[DateSource],
+    censors: list[DateSource],
+    population: dict | None = None,
+    add_one: bool = True,
+) -> pd.DataFrame:
     """One time-to-event record per subject of the population (ADSL records meeting ``population``)
     that has a start date (ADaM TTE, admiral ``derive_param_tte``). STARTDT is the ``start`` date.
     When an event source has a date on or after STARTDT, ADT is the earliest such event date and CNSR
@@ -89,8 +101,10 @@ def derive_param_tte(adsl: pd.DataFrame, frames: dict[str, pd.DataFrame], *, par
     chosen = pd.concat([happened, censored], ignore_index=True).drop(columns=["STARTDT"])
     lost = starts.loc[~starts["USUBJID"].isin(chosen["USUBJID"]), "USUBJID"].tolist()
     if lost:
-        raise AdamError(f"{label}: subject(s) {', '.join(lost)} have no event or censoring date on or after "
-                        f"the start date; add a censoring source such as the start date itself")
+        raise AdamError(
+            f"{label}: subject(s) {', '.join(lost)} have no event or censoring date on or after "
+            f"the start date; add a censoring source such as the start date itself"
+        )
     records = starts.merge(chosen, on="USUBJID", how="left").rename(columns={"_date": "ADT"})
     records["PARAMCD"] = paramcd
     records["PARAM"] = param

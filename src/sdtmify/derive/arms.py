@@ -29,7 +29,11 @@ def actual_arm_as_planned(armcd: pd.Series, arm: pd.Series, treated: pd.Series) 
     SDTMIG 3.4 DM assumption 5: when a subject was not treated, ACTARMCD and ACTARM are null and
     ARMNRS gives the reason. Used when the DM mapping declares ``arm: {actual: planned}``: the
     study states that every treated subject received the regimen of the assigned arm."""
-    return pd.DataFrame({
-        "ACTARMCD": armcd.where(treated, ""), "ACTARM": arm.where(treated, ""),
-        "ARMNRS": pd.Series("", index=armcd.index).where(treated | (armcd == ""), "NOT TREATED"),
-    }, index=armcd.index).astype(str)
+    return pd.DataFrame(
+        {
+            "ACTARMCD": armcd.where(treated, ""),
+            "ACTARM": arm.where(treated, ""),
+            "ARMNRS": pd.Series("", index=armcd.index).where(treated | (armcd == ""), "NOT TREATED"),
+        },
+        index=armcd.index,
+    ).astype(str)

@@ -8,8 +8,9 @@ import pandas as pd
 from ..isodates import date_part
 
 
-def last_observation_before_exposure(frame: pd.DataFrame, by: list[str], dtc: str, reference: pd.Series,
-                                     has_result: pd.Series) -> pd.Series:
+def last_observation_before_exposure(
+    frame: pd.DataFrame, by: list[str], dtc: str, reference: pd.Series, has_result: pd.Series
+) -> pd.Series:
     """--LOBXFL = "Y" on the last record with a result on or before first exposure, per subject and test.
 
     SDTMIG 3.4: Last Observation Before Exposure Flag; ``reference`` is RFXSTDTC per record. Records

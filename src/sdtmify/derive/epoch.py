@@ -17,10 +17,14 @@ def epoch(usubjid: pd.Series, dtc: pd.Series, subject_elements: pd.DataFrame) ->
     when = date_part(dtc)
     records = pd.DataFrame({"USUBJID": usubjid.astype(str), "WHEN": when})
     records = records.dropna(subset=["WHEN"]).sort_values("WHEN", kind="mergesort")
-    starts = pd.DataFrame({"USUBJID": subject_elements["USUBJID"].astype(str),
-                           "WHEN": date_part(subject_elements["SESTDTC"]),
-                           "EPOCH": subject_elements["EPOCH"].astype(str),
-                           "END": date_part(subject_elements["SEENDTC"])})
+    starts = pd.DataFrame(
+        {
+            "USUBJID": subject_elements["USUBJID"].astype(str),
+            "WHEN": date_part(subject_elements["SESTDTC"]),
+            "EPOCH": subject_elements["EPOCH"].astype(str),
+            "END": date_part(subject_elements["SEENDTC"]),
+        }
+    )
     starts = starts.dropna(subset=["WHEN"]).sort_values("WHEN", kind="mergesort")
     if records.empty or starts.empty:
         return result.astype(str)

@@ -12,6 +12,7 @@ from ..distinct import by_distinct
 
 def number_text(values: pd.Series, digits: int | None = None) -> pd.Series:
     """Numbers as the shortest plain text ("4.2", "363"), "" for missing; vectorized."""
+
     def render(numbers: pd.Series) -> pd.Series:
         rounded = numbers.astype("float64").round(digits if digits is not None else 10)
         text = rounded.astype(str).str.replace(r"\.0$", "", regex=True)
@@ -20,8 +21,9 @@ def number_text(values: pd.Series, digits: int | None = None) -> pd.Series:
     return by_distinct(values.astype("float64"), render).astype(str)
 
 
-def standardize_results(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, units: dict,
-                        below_limit: str = "<") -> dict[str, pd.Series]:
+def standardize_results(
+    orres: pd.Series, orresu: pd.Series, testcd: pd.Series, units: dict, below_limit: str = "<"
+) -> dict[str, pd.Series]:
     """--STRESC/--STRESN/--STRESU from --ORRES/--ORRESU (SDTMIG 3.4 section 4.5.1, Findings).
 
     Numeric results are multiplied by the factor from ORRESU to the test's standard unit (factors
@@ -67,9 +69,13 @@ def standardize_results(orres: pd.Series, orresu: pd.Series, testcd: pd.Series, 
     stresc = number_text(rounded).where(numeric, text)
     stresc = stresc.where(~limited, prefix + number_text(converted))
     stresu = target.where(text != "", "")
-    return {"STRESC": stresc.where(text != "", "").astype(str), "STRESN": rounded.where(numeric),
-            "STRESU": stresu.astype(str), "FACTOR": factor,
-            "UNKNOWN_UNIT": (numbers.notna() & factor.isna())}
+    return {
+        "STRESC": stresc.where(text != "", "").astype(str),
+        "STRESN": rounded.where(numeric),
+        "STRESU": stresu.astype(str),
+        "FACTOR": factor,
+        "UNKNOWN_UNIT": (numbers.notna() & factor.isna()),
+    }
 
 
 def _threshold(value, lln: pd.Series, uln: pd.Series) -> pd.Series:

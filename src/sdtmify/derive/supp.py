@@ -22,9 +22,15 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.astype(str)
 
 
-def supplemental_qualifiers(parent: pd.DataFrame, domain: str, values: dict[str, pd.Series],
-                            labels: dict[str, str], origins: dict[str, str], evaluators: dict[str, str],
-                            idvar: str | None) -> pd.DataFrame:
+def supplemental_qualifiers(
+    parent: pd.DataFrame,
+    domain: str,
+    values: dict[str, pd.Series],
+    labels: dict[str, str],
+    origins: dict[str, str],
+    evaluators: dict[str, str],
+    idvar: str | None,
+) -> pd.DataFrame:
     """One SUPPxx record per parent record and QNAM with a non-blank value (SDTMIG 3.4 8.4.1).
 
     RDOMAIN is the parent domain; IDVAR/IDVARVAL identify the parent record (--SEQ; blank for DM,
@@ -34,24 +40,48 @@ def supplemental_qualifiers(parent: pd.DataFrame, domain: str, values: dict[str,
     for qnam, value in values.items():
         label = labels.get(qnam) or ""
         if not label:
-            raise QualifierError(qnam, f"{domain} qualifier {qnam} needs a 'label' (QLABEL, at most "
-                                       f"{QLABEL_MAX} characters)")
+            raise QualifierError(
+                qnam, f"{domain} qualifier {qnam} needs a 'label' (QLABEL, at most {QLABEL_MAX} characters)"
+            )
         if len(qnam) > QNAM_MAX or len(label) > QLABEL_MAX:
-            raise QualifierError(qnam, f"QNAM must be at most {QNAM_MAX} and QLABEL at most {QLABEL_MAX} "
-                                       f"characters; label {label!r} has {len(label)}")
+            raise QualifierError(
+                qnam,
+                f"QNAM must be at most {QNAM_MAX} and QLABEL at most {QLABEL_MAX} "
+                f"characters; label {label!r} has {len(label)}",
+            )
         text = value.astype(str)
         keep = text.str.strip() != ""
-        piece = pd.DataFrame({
-            "STUDYID": parent.loc[keep, "STUDYID"], "RDOMAIN": domain, "USUBJID": parent.loc[keep, "USUBJID"],
-            "IDVAR": idvar or "",
-            "IDVARVAL": _as_text(parent.loc[keep, idvar]) if idvar else "",
-            "QNAM": qnam, "QLABEL": labels[qnam], "QVAL": text[keep],
-            "QORIG": origins[qnam], "QEVAL": evaluators.get(qnam, ""),
-            "SRCTABLE": parent.loc[keep, "SRCTABLE"], "SRCROW": parent.loc[keep, "SRCROW"],
-        })
+        piece = pd.DataFrame(
+            {
+                "STUDYID": parent.loc[keep, "STUDYID"],
+                "RDOMAIN": domain,
+                "USUBJID": parent.loc[keep, "USUBJID"],
+                "IDVAR": idvar or "",
+                "IDVARVAL": _as_text(parent.loc[keep, idvar]) if idvar else "",
+                "QNAM": qnam,
+                "QLABEL": labels[qnam],
+                "QVAL": text[keep],
+                "QORIG": origins[qnam],
+                "QEVAL": evaluators.get(qnam, ""),
+                "SRCTABLE": parent.loc[keep, "SRCTABLE"],
+                "SRCROW": parent.loc[keep, "SRCROW"],
+            }
+        )
         pieces.append(piece)
-    columns = ["STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL",
-               "SRCTABLE", "SRCROW"]
+    columns = [
+        "STUDYID",
+        "RDOMAIN",
+        "USUBJID",
+        "IDVAR",
+        "IDVARVAL",
+        "QNAM",
+        "QLABEL",
+        "QVAL",
+        "QORIG",
+        "QEVAL",
+        "SRCTABLE",
+        "SRCROW",
+    ]
     if not pieces:
         return pd.DataFrame(columns=columns)
     supp = pd.concat(pieces, ignore_index=True)[columns]

@@ -8,8 +8,16 @@ import pandas as pd
 
 def trial_elements(design: dict) -> pd.DataFrame:
     """TE: one record per planned element (SDTMIG 3.4 section 7.3.2)."""
-    rows = [{"ETCD": e["ETCD"], "ELEMENT": e["ELEMENT"], "TESTRL": e["TESTRL"],
-             "TEENRL": e.get("TEENRL", ""), "TEDUR": e.get("TEDUR", "")} for e in design["elements"]]
+    rows = [
+        {
+            "ETCD": e["ETCD"],
+            "ELEMENT": e["ELEMENT"],
+            "TESTRL": e["TESTRL"],
+            "TEENRL": e.get("TEENRL", ""),
+            "TEDUR": e.get("TEDUR", ""),
+        }
+        for e in design["elements"]
+    ]
     return pd.DataFrame(rows, columns=["ETCD", "ELEMENT", "TESTRL", "TEENRL", "TEDUR"])
 
 
@@ -19,11 +27,18 @@ def trial_arms(design: dict) -> pd.DataFrame:
     rows = []
     for arm in design["arms"]:
         for order, etcd in enumerate(arm["elements"], start=1):
-            rows.append({"ARMCD": arm["ARMCD"], "ARM": arm["ARM"], "TAETORD": float(order), "ETCD": etcd,
-                         "ELEMENT": elements[etcd]["ELEMENT"],
-                         "TABRANCH": (arm.get("branch") or {}).get(etcd, ""),
-                         "TATRANS": (arm.get("transition") or {}).get(etcd, ""),
-                         "EPOCH": elements[etcd]["EPOCH"]})
+            rows.append(
+                {
+                    "ARMCD": arm["ARMCD"],
+                    "ARM": arm["ARM"],
+                    "TAETORD": float(order),
+                    "ETCD": etcd,
+                    "ELEMENT": elements[etcd]["ELEMENT"],
+                    "TABRANCH": (arm.get("branch") or {}).get(etcd, ""),
+                    "TATRANS": (arm.get("transition") or {}).get(etcd, ""),
+                    "EPOCH": elements[etcd]["EPOCH"],
+                }
+            )
     return pd.DataFrame(rows, columns=["ARMCD", "ARM", "TAETORD", "ETCD", "ELEMENT", "TABRANCH", "TATRANS", "EPOCH"])
 
 
@@ -41,8 +56,9 @@ def subject_elements(dm: pd.DataFrame, design: dict, element_starts: dict[str, p
     elements follow the arm's order; an element never started is skipped; each element ends when
     the next one starts, the last one at RFPENDTC (end of participation)."""
     arms = trial_arms(design)
-    plan = dm[["USUBJID", "ACTARMCD", "RFPENDTC"]].merge(arms[["ARMCD", "TAETORD", "ETCD", "ELEMENT", "EPOCH"]],
-                                                         left_on="ACTARMCD", right_on="ARMCD", how="inner")
+    plan = dm[["USUBJID", "ACTARMCD", "RFPENDTC"]].merge(
+        arms[["ARMCD", "TAETORD", "ETCD", "ELEMENT", "EPOCH"]], left_on="ACTARMCD", right_on="ARMCD", how="inner"
+    )
     start = pd.Series("", index=plan.index, dtype=object)
     for etcd, dates in element_starts.items():
         here = plan["ETCD"] == etcd
@@ -52,4 +68,6 @@ def subject_elements(dm: pd.DataFrame, design: dict, element_starts: dict[str, p
     following = plan.groupby("USUBJID")["SESTDTC"].shift(-1)
     plan["SEENDTC"] = np.where(following.isna(), plan["RFPENDTC"], following)
     plan["SEUPDES"] = ""
-    return plan[["USUBJID", "ETCD", "ELEMENT", "TAETORD", "EPOCH", "SESTDTC", "SEENDTC", "SEUPDES"]].reset_index(drop=True)
+    return plan[["USUBJID", "ETCD", "ELEMENT", "TAETORD", "EPOCH", "SESTDTC", "SEENDTC", "SEUPDES"]].reset_index(
+        drop=True
+    )

@@ -11,8 +11,10 @@ from ..isodates import date_part
 
 def _key(text: pd.Series) -> pd.Series:
     """Visit names compare case- and space-insensitively ("Cycle 2 Day 5" = "CYCLE 2  DAY 5")."""
-    return by_distinct(text.astype(object), lambda values: values.astype(str).str.upper()
-                       .str.replace(r"\s+", " ", regex=True).str.strip().astype(object))
+    return by_distinct(
+        text.astype(object),
+        lambda values: values.astype(str).str.upper().str.replace(r"\s+", " ", regex=True).str.strip().astype(object),
+    )
 
 
 def planned_visits(visits: dict) -> pd.DataFrame:
@@ -22,13 +24,18 @@ def planned_visits(visits: dict) -> pd.DataFrame:
     VISITDY and the visit start rule TVSTRL (Required). Columns VISITNUM, VISIT, VISITDY, TVSTRL, TVENRL, MATCH (list of accepted source names)."""
     rows = []
     for visit in visits.get("scheduled", []) or []:
-        rows.append({"VISITNUM": float(visit["VISITNUM"]), "VISIT": visit["VISIT"],
-                     "VISITDY": float(visit["VISITDY"]) if "VISITDY" in visit else np.nan,
-                     # TVSTRL is Required in TV: a planned day is the rule unless the study states one
-                     "TVSTRL": visit.get("TVSTRL") or (f"Planned study day {visit['VISITDY']}" if "VISITDY" in visit
-                                                      else visit["VISIT"]),
-                     "TVENRL": visit.get("TVENRL", ""),
-                     "MATCH": [visit["VISIT"], *visit.get("match", [])]})
+        rows.append(
+            {
+                "VISITNUM": float(visit["VISITNUM"]),
+                "VISIT": visit["VISIT"],
+                "VISITDY": float(visit["VISITDY"]) if "VISITDY" in visit else np.nan,
+                # TVSTRL is Required in TV: a planned day is the rule unless the study states one
+                "TVSTRL": visit.get("TVSTRL")
+                or (f"Planned study day {visit['VISITDY']}" if "VISITDY" in visit else visit["VISIT"]),
+                "TVENRL": visit.get("TVENRL", ""),
+                "MATCH": [visit["VISIT"], *visit.get("match", [])],
+            }
+        )
     cycles = visits.get("cycles")
     if cycles:
         numbering = cycles["visitnum"]
@@ -36,11 +43,18 @@ def planned_visits(visits: dict) -> pd.DataFrame:
             days = cycles.get("first_cycle_days") if cycle == 1 and cycles.get("first_cycle_days") else cycles["days"]
             for day in days:
                 name = cycles["VISIT"].format(cycle=cycle, day=day)
-                rows.append({
-                    "VISITNUM": float(cycle * numbering["cycle"] + day * numbering["day"] + numbering.get("offset", 0)),
-                    "VISIT": name, "VISITDY": float((cycle - 1) * cycles["length"] + day),
-                    "TVSTRL": f"Day {day} of cycle {cycle} ({cycles['length']}-day cycles)", "TVENRL": "",
-                    "MATCH": [name]})
+                rows.append(
+                    {
+                        "VISITNUM": float(
+                            cycle * numbering["cycle"] + day * numbering["day"] + numbering.get("offset", 0)
+                        ),
+                        "VISIT": name,
+                        "VISITDY": float((cycle - 1) * cycles["length"] + day),
+                        "TVSTRL": f"Day {day} of cycle {cycle} ({cycles['length']}-day cycles)",
+                        "TVENRL": "",
+                        "MATCH": [name],
+                    }
+                )
     schedule = pd.DataFrame(rows, columns=["VISITNUM", "VISIT", "VISITDY", "TVSTRL", "TVENRL", "MATCH"])
     return schedule.sort_values("VISITNUM", kind="mergesort").reset_index(drop=True)
 
@@ -52,8 +66,9 @@ def visit_lookup(schedule: pd.DataFrame) -> pd.DataFrame:
     return exploded.drop_duplicates("KEY")[["KEY", "VISITNUM", "VISIT"]]
 
 
-def assign_visits(raw: pd.Series, usubjid: pd.Series, dtc: pd.Series | None, schedule: pd.DataFrame,
-                  unscheduled: dict | None = None) -> tuple[pd.DataFrame, pd.Series]:
+def assign_visits(
+    raw: pd.Series, usubjid: pd.Series, dtc: pd.Series | None, schedule: pd.DataFrame, unscheduled: dict | None = None
+) -> tuple[pd.DataFrame, pd.Series]:
     """VISITNUM and VISIT of each record from the study's visit schedule, matched by visit name
     (case and spacing ignored).
 
@@ -79,8 +94,9 @@ def assign_visits(raw: pd.Series, usubjid: pd.Series, dtc: pd.Series | None, sch
         label = unscheduled.get("VISIT", "UNSCHEDULED {VISITNUM}")
         result.loc[is_unscheduled, "VISITNUM"] = number
         # the label is formatted once per distinct number: unscheduled records repeat their visit
-        result.loc[is_unscheduled, "VISIT"] = by_distinct(number, lambda distinct: distinct.map(
-            lambda n: label.format(VISITNUM=f"{n:g}")).astype(object)).to_numpy()
+        result.loc[is_unscheduled, "VISIT"] = by_distinct(
+            number, lambda distinct: distinct.map(lambda n: label.format(VISITNUM=f"{n:g}")).astype(object)
+        ).to_numpy()
     return result, unknown
 
 

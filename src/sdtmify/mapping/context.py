@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..errors import Location, MappingError
 from .. import yamlio
+from ..errors import Location, MappingError
 
 
 @dataclass
@@ -29,14 +29,23 @@ class MappingContext:
 
     def error(self, path, message: str) -> MappingError:
         """A MappingError located at ``path`` (keys from the document root)."""
-        return MappingError(message, Location(self.file, yamlio.line_at(self.document, list(path)),
-                                              yamlio.key_path(path) or None))
+        return MappingError(
+            message, Location(self.file, yamlio.line_at(self.document, list(path)), yamlio.key_path(path) or None)
+        )
 
-    def restricted(self, mask: pd.Series) -> "MappingContext":
+    def restricted(self, mask: pd.Series) -> MappingContext:
         """The same context on the records where ``mask`` holds (a branch sees only its own rows)."""
-        return MappingContext(study=self.study, file=self.file, document=self.document, rows=self.rows[mask],
-                              source_name=self.source_name, values={k: v[mask] for k, v in self.values.items()},
-                              recodes=self.recodes, notes=self.notes, ct=self.ct)
+        return MappingContext(
+            study=self.study,
+            file=self.file,
+            document=self.document,
+            rows=self.rows[mask],
+            source_name=self.source_name,
+            values={k: v[mask] for k, v in self.values.items()},
+            recodes=self.recodes,
+            notes=self.notes,
+            ct=self.ct,
+        )
 
     def row_numbers(self, mask: pd.Series, limit: int = 3) -> str:
         """'row 4, row 9' (1-based source data rows, as the lineage names them) for messages; in a domain
@@ -45,7 +54,9 @@ class MappingContext:
             return ""
         picked = self.rows.loc[mask[mask].index].head(limit)
         if "SRCTABLE" in picked:
-            return ", ".join(f"row {int(r)} of '{t}'" for r, t in zip(picked["SRCROW"], picked["SRCTABLE"]))
+            return ", ".join(
+                f"row {int(r)} of '{t}'" for r, t in zip(picked["SRCROW"], picked["SRCTABLE"], strict=False)
+            )
         return ", ".join(f"row {int(r)}" for r in picked["SRCROW"])
 
     def column(self, name: str, path) -> pd.Series:
@@ -59,5 +70,8 @@ class MappingContext:
     def variable(self, name: str, path) -> pd.Series:
         if name in self.values:
             return self.values[name]
-        raise self.error(path, f"variable '{name}' is not computed before this point"
-                               f"{yamlio.suggest(name, self.values)}; define it earlier in 'variables:'")
+        raise self.error(
+            path,
+            f"variable '{name}' is not computed before this point"
+            f"{yamlio.suggest(name, self.values)}; define it earlier in 'variables:'",
+        )

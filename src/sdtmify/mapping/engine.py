@@ -39,11 +39,11 @@ class VariableNote:
 
     origin: str
     source_party: str | None = None
-    method: str | None = None          # text of the method (Derived)
+    method: str | None = None  # text of the method (Derived)
     method_name: str | None = None
     comment: str | None = None
     length: int | None = None
-    codelist: str | None = None         # a CT codelist named with ``ct:``
+    codelist: str | None = None  # a CT codelist named with ``ct:``
     extend: dict = field(default_factory=dict)
     label: str | None = None
     qeval: str = ""
@@ -60,7 +60,7 @@ class DomainBuild:
     notes: dict[str, VariableNote] = field(default_factory=dict)
     supp_values: dict[str, pd.Series] = field(default_factory=dict)
     supp_notes: dict[str, VariableNote] = field(default_factory=dict)
-    part_codelists: dict[str, dict[int, str]] = field(default_factory=dict)   # variable -> part -> ct
+    part_codelists: dict[str, dict[int, str]] = field(default_factory=dict)  # variable -> part -> ct
 
     def note(self, variable: str, origin: str = "Derived", method: str | None = None, name: str | None = None):
         self.notes.setdefault(variable, VariableNote(origin=origin, method=method, method_name=name))
@@ -104,23 +104,29 @@ class SdtmBuilder:
         where = ["subjects"]
         for key in ("subjid", "siteid"):
             if key in spec and spec[key] not in table.columns:
-                raise MappingError(f"column '{spec[key]}' not in source '{spec['source']}'"
-                                   f"{yamlio.suggest(spec[key], table.columns)}",
-                                   Location(self.study.file, yamlio.line_at(self.study.config, [*where, key]),
-                                            f"subjects.{key}"))
+                raise MappingError(
+                    f"column '{spec[key]}' not in source '{spec['source']}'{yamlio.suggest(spec[key], table.columns)}",
+                    Location(self.study.file, yamlio.line_at(self.study.config, [*where, key]), f"subjects.{key}"),
+                )
         subjid = table[spec["subjid"]].astype(str)
-        siteid = table[spec["siteid"]].astype(str) if "siteid" in spec else pd.Series(
-            str(spec.get("site", "")), index=table.index)
-        template = spec.get("usubjid", "{STUDYID}-{SITEID}-{SUBJID}" if "siteid" in spec or "site" in spec
-                            else "{STUDYID}-{SUBJID}")
-        frame = pd.DataFrame({"SUBJID": subjid, "SITEID": siteid,
-                              "USUBJID": identifiers.usubjid(self.studyid, siteid, subjid, template)})
+        siteid = (
+            table[spec["siteid"]].astype(str)
+            if "siteid" in spec
+            else pd.Series(str(spec.get("site", "")), index=table.index)
+        )
+        template = spec.get(
+            "usubjid", "{STUDYID}-{SITEID}-{SUBJID}" if "siteid" in spec or "site" in spec else "{STUDYID}-{SUBJID}"
+        )
+        frame = pd.DataFrame(
+            {"SUBJID": subjid, "SITEID": siteid, "USUBJID": identifiers.usubjid(self.studyid, siteid, subjid, template)}
+        )
         duplicated = frame["SUBJID"].duplicated()
         if duplicated.any():
-            raise MappingError(f"subject '{frame.loc[duplicated, 'SUBJID'].iloc[0]}' appears twice in source "
-                               f"'{spec['source']}'; one row per subject",
-                               Location(self.study.file, yamlio.line_at(self.study.config, [*where, "subjid"]),
-                                        "subjects.subjid"))
+            raise MappingError(
+                f"subject '{frame.loc[duplicated, 'SUBJID'].iloc[0]}' appears twice in source "
+                f"'{spec['source']}'; one row per subject",
+                Location(self.study.file, yamlio.line_at(self.study.config, [*where, "subjid"]), "subjects.subjid"),
+            )
         self._subjects = frame.set_index("SUBJID", drop=False)
         return self._subjects
 
@@ -132,11 +138,12 @@ class SdtmBuilder:
             spec = part["unpivot"]
             missing = [c for c in spec["columns"] if c not in rows.columns]
             if missing:
-                raise mapping.error([*path, "unpivot", "columns"], f"column '{missing[0]}' not in source '{name}'"
-                                                                    f"{yamlio.suggest(missing[0], rows.columns)}")
+                raise mapping.error(
+                    [*path, "unpivot", "columns"],
+                    f"column '{missing[0]}' not in source '{name}'{yamlio.suggest(missing[0], rows.columns)}",
+                )
             keep = [c for c in rows.columns if c not in spec["columns"]]
-            rows = rows.melt(id_vars=keep, value_vars=spec["columns"], var_name=spec["name"],
-                             value_name=spec["value"])
+            rows = rows.melt(id_vars=keep, value_vars=spec["columns"], var_name=spec["name"], value_name=spec["value"])
             if not spec.get("keep_blank", False):
                 rows = rows[rows[spec["value"]].astype(str).str.strip() != ""]
             rows = rows.sort_values([ROW_ID], kind="mergesort").reset_index(drop=True)
@@ -147,27 +154,38 @@ class SdtmBuilder:
         column = part.get("subject") or source.subject or self.study.subject_column
         where = [*path, "subject"] if "subject" in part else [*path, "from"]
         if column not in ctx.rows.columns:
-            raise mapping.error(where, f"source '{ctx.source_name}' has no subject column '{column}'; "
-                                       f"name it with 'subject:'{yamlio.suggest(column, ctx.rows.columns)}")
+            raise mapping.error(
+                where,
+                f"source '{ctx.source_name}' has no subject column '{column}'; "
+                f"name it with 'subject:'{yamlio.suggest(column, ctx.rows.columns)}",
+            )
         raw = ctx.rows[column].astype(str)
         usubjid = raw.map(self.subject_table()["USUBJID"])
         unknown = usubjid.isna()
         if unknown.any():
-            raise mapping.error(where, f"subject '{raw[unknown].iloc[0]}' ({ctx.row_numbers(unknown, 1)} of "
-                                       f"'{ctx.source_name}') is not in the subjects table; correct the source")
+            raise mapping.error(
+                where,
+                f"subject '{raw[unknown].iloc[0]}' ({ctx.row_numbers(unknown, 1)} of "
+                f"'{ctx.source_name}') is not in the subjects table; correct the source",
+            )
         return usubjid.astype(str)
 
     def build_part(self, mapping: DomainMapping, part: dict, path: list, build: DomainBuild):
         """The records and variables of one source part: (frame, rows, supp values)."""
         rows, name = self.source_rows(mapping, part, path)
-        ctx = MappingContext(study=self.study, file=mapping.file, document=mapping.document, rows=rows,
-                             source_name=name, ct=self.ct)
+        ctx = MappingContext(
+            study=self.study, file=mapping.file, document=mapping.document, rows=rows, source_name=name, ct=self.ct
+        )
         if "where" in part:
             keep = expressions.condition(part["where"], ctx, [*path, "where"])
             ctx.rows = rows = rows[keep]
-        ctx.values.update({"STUDYID": pd.Series(self.studyid, index=rows.index, dtype=object),
-                           "DOMAIN": pd.Series(mapping.domain, index=rows.index, dtype=object),
-                           "USUBJID": self.subject_ids(mapping, part, path, ctx)})
+        ctx.values.update(
+            {
+                "STUDYID": pd.Series(self.studyid, index=rows.index, dtype=object),
+                "DOMAIN": pd.Series(mapping.domain, index=rows.index, dtype=object),
+                "USUBJID": self.subject_ids(mapping, part, path, ctx),
+            }
+        )
         for variable, spec in (part.get("variables") or {}).items():
             ctx.values[variable] = expressions.evaluate(spec, ctx, [*path, "variables", variable])
             build.notes.setdefault(variable, self._variable_note(spec)).extend.update(_extensions(spec))
@@ -209,25 +227,40 @@ class SdtmBuilder:
         if len(all_rows) > 1:
             # stacked sources: a message about a row must say which table it comes from
             sources = [part["from"] for _, part in mapping.parts()]
-            rows = pd.concat([r.assign(SRCTABLE=s) for r, s in zip(all_rows, sources)])
+            rows = pd.concat([r.assign(SRCTABLE=s) for r, s in zip(all_rows, sources, strict=False)])
         else:
             rows = all_rows[0]
         rows = rows.astype(object).where(rows.notna(), "")
         build.frame = frame
-        build.ctx = MappingContext(study=self.study, file=mapping.file, document=mapping.document, rows=rows,
-                                   source_name=" + ".join(p["from"] for _, p in mapping.parts()), ct=self.ct)
+        build.ctx = MappingContext(
+            study=self.study,
+            file=mapping.file,
+            document=mapping.document,
+            rows=rows,
+            source_name=" + ".join(p["from"] for _, p in mapping.parts()),
+            ct=self.ct,
+        )
         for qnam in build.supp_notes:
-            pieces = [s.get(qnam, pd.Series("", index=f.index, dtype=object)) for s, f in zip(supps, frames)]
+            pieces = [
+                s.get(qnam, pd.Series("", index=f.index, dtype=object)) for s, f in zip(supps, frames, strict=False)
+            ]
             build.supp_values[qnam] = pd.concat(pieces).astype(str)
         return build
 
     @staticmethod
     def _variable_note(spec) -> VariableNote:
         codelists = _ct_names(spec)
-        return VariableNote(origin=expressions.default_origin(spec), source_party=spec.get("source_party"),
-                            method=spec.get("method"), comment=spec.get("comment"), length=spec.get("length"),
-                            codelist=codelists[0] if codelists else None, extend=_extensions(spec),
-                            label=spec.get("label"), qeval=spec.get("qeval", ""))
+        return VariableNote(
+            origin=expressions.default_origin(spec),
+            source_party=spec.get("source_party"),
+            method=spec.get("method"),
+            comment=spec.get("comment"),
+            length=spec.get("length"),
+            codelist=codelists[0] if codelists else None,
+            extend=_extensions(spec),
+            label=spec.get("label"),
+            qeval=spec.get("qeval", ""),
+        )
 
     def build_records_domain(self, mapping: DomainMapping) -> DomainBuild:
         """Literal rows (e.g. TS, TI): values as written, or a summary of a built dataset
@@ -239,14 +272,14 @@ class SdtmBuilder:
             row = {}
             for key, value in record.items():
                 if isinstance(value, dict):
-                    (how, target), = value.items()
+                    ((how, target),) = value.items()
                     row[key] = self.summary(how, target, mapping, ["records", index, key])
                     summaries[key] = f"{how} of {target}"
                 else:
                     row[key] = "" if value is None else value if isinstance(value, str) else f"{value:g}"
             rows.append(row)
         frame = pd.DataFrame(rows)
-        frame = frame.astype(object).where(frame.notna(), "")      # a key absent from a record is blank
+        frame = frame.astype(object).where(frame.notna(), "")  # a key absent from a record is blank
         frame.insert(0, "STUDYID", self.studyid)
         frame.insert(1, "DOMAIN", mapping.domain)
         frame["SRCTABLE"] = f"sdtm/{mapping.path.name}"
@@ -256,8 +289,12 @@ class SdtmBuilder:
             if column in LINEAGE:
                 continue
             if column in summaries:
-                build.note(column, "Derived", f"Literal values, or a summary of the built data where stated "
-                                              f"(e.g. the {summaries[column]}).", column)
+                build.note(
+                    column,
+                    "Derived",
+                    f"Literal values, or a summary of the built data where stated (e.g. the {summaries[column]}).",
+                    column,
+                )
             else:
                 build.note(column, "Assigned" if column in ("STUDYID", "DOMAIN") else "Protocol")
         return build
@@ -266,8 +303,11 @@ class SdtmBuilder:
         """first/last (ISO 8601 text sorts in time) or count of distinct values of DOMAIN.VARIABLE."""
         domain, variable = target.split(".")
         if domain not in self.domains or variable not in self.domains[domain].frame:
-            raise mapping.error(path, f"{target} is not built before {mapping.domain}; summaries can use "
-                                      f"{', '.join(sorted(self.domains))} variables")
+            raise mapping.error(
+                path,
+                f"{target} is not built before {mapping.domain}; summaries can use "
+                f"{', '.join(sorted(self.domains))} variables",
+            )
         values = self.domains[domain].frame[variable].astype(str)
         values = values[values != ""]
         if how == "count":
@@ -284,12 +324,14 @@ class SdtmBuilder:
         if "source" in rule:
             table = self.study.source(rule["source"])
             if rule.get("column") not in table.columns:
-                raise MappingError(f"column '{rule.get('column')}' not in source '{rule['source']}'"
-                                   f"{yamlio.suggest(rule.get('column'), table.columns)}", location)
+                raise MappingError(
+                    f"column '{rule.get('column')}' not in source '{rule['source']}'"
+                    f"{yamlio.suggest(rule.get('column'), table.columns)}",
+                    location,
+                )
             source = self.study.sources[rule["source"]]
             subject = source.subject or self.study.subject_column
-            ctx = MappingContext(study=self.study, file=file, document=document, rows=table,
-                                 source_name=rule["source"])
+            ctx = MappingContext(study=self.study, file=file, document=document, rows=table, source_name=rule["source"])
             rows = table
             if "where" in rule:
                 rows = table[expressions.condition(rule["where"], ctx, [*where, "where"])]
@@ -299,15 +341,26 @@ class SdtmBuilder:
             usubjid = rows[subject].astype(str).map(self.subject_table()["USUBJID"]).fillna("")
         elif "domain" in rule:
             if rule["domain"] not in self.domains:
-                raise MappingError(f"domain '{rule['domain']}' is not built (no mapping file for it)"
-                                   f"{yamlio.suggest(rule['domain'], self.domains)}", location)
+                raise MappingError(
+                    f"domain '{rule['domain']}' is not built (no mapping file for it)"
+                    f"{yamlio.suggest(rule['domain'], self.domains)}",
+                    location,
+                )
             frame = self.domains[rule["domain"]].frame
             if rule.get("variable") not in frame.columns:
-                raise MappingError(f"variable '{rule.get('variable')}' not in {rule['domain']}"
-                                   f"{yamlio.suggest(rule.get('variable'), frame.columns)}", location)
+                raise MappingError(
+                    f"variable '{rule.get('variable')}' not in {rule['domain']}"
+                    f"{yamlio.suggest(rule.get('variable'), frame.columns)}",
+                    location,
+                )
             if "where" in rule:
-                ctx = MappingContext(study=self.study, file=file, document=document, rows=frame,
-                                     values={c: frame[c] for c in frame.columns})
+                ctx = MappingContext(
+                    study=self.study,
+                    file=file,
+                    document=document,
+                    rows=frame,
+                    values={c: frame[c] for c in frame.columns},
+                )
                 frame = frame[expressions.condition(rule["where"], ctx, [*where, "where"])]
             dtc, usubjid = frame[rule["variable"]].astype(str), frame["USUBJID"].astype(str)
         else:
@@ -320,12 +373,15 @@ class SdtmBuilder:
         if "reference_dates" in derivations:
             rules = self.study.config.get("reference_dates", {}) or {}
             if not rules:
-                raise dm.mapping.error(dm.mapping.derivation_path("reference_dates"),
-                                       "reference_dates needs rules under 'reference_dates:' in study.yaml")
+                raise dm.mapping.error(
+                    dm.mapping.derivation_path("reference_dates"),
+                    "reference_dates needs rules under 'reference_dates:' in study.yaml",
+                )
             for variable in REFERENCE_DATES:
                 if variable in rules:
-                    dates = self.resolve_date_rule(rules[variable], ["reference_dates", variable],
-                                                   self.study.file, self.study.config)
+                    dates = self.resolve_date_rule(
+                        rules[variable], ["reference_dates", variable], self.study.file, self.study.config
+                    )
                     frame[variable] = frame["USUBJID"].map(dates).fillna("").astype(str)
                     rule = rules[variable]
                     origin = "Collected" if "source" in rule and "pick" not in rule else "Derived"
@@ -341,12 +397,16 @@ class SdtmBuilder:
             assigned, unknown = arm_rules.planned_arm(raw, design["arms"])
             if unknown.any():
                 known = ", ".join(a["ARMCD"] for a in design["arms"])
-                raise dm.mapping.error(path, f"'{raw[unknown].iloc[0]}' ({dm.ctx.row_numbers(unknown, 1)}) matches "
-                                             f"no arm ({known}); add it to an arm's 'match' in study.yaml")
+                raise dm.mapping.error(
+                    path,
+                    f"'{raw[unknown].iloc[0]}' ({dm.ctx.row_numbers(unknown, 1)}) matches "
+                    f"no arm ({known}); add it to an arm's 'match' in study.yaml",
+                )
             frame["ARMCD"], frame["ARM"] = assigned["ARMCD"], assigned["ARM"]
             text = _doc(arm_rules.planned_arm)
-            dm.notes["ARMCD"] = VariableNote(origin="Derived" if "map" in params["from"] else "Collected",
-                                             method=text, method_name="ARMCD")
+            dm.notes["ARMCD"] = VariableNote(
+                origin="Derived" if "map" in params["from"] else "Collected", method=text, method_name="ARMCD"
+            )
             dm.notes["ARM"] = VariableNote(origin="Derived", method=text, method_name="ARM")
             treated = frame.get("RFXSTDTC", pd.Series("", index=frame.index)).astype(str) != ""
             # the schema admits only `actual: planned` today; a rule derived from EX would branch here
@@ -359,8 +419,10 @@ class SdtmBuilder:
             path = dm.mapping.derivation_path("age")
             for key in ("birth", "at"):
                 if params[key] not in frame.columns:
-                    raise dm.mapping.error([*path, key], f"variable '{params[key]}' is not in DM"
-                                                         f"{yamlio.suggest(params[key], frame.columns)}")
+                    raise dm.mapping.error(
+                        [*path, key],
+                        f"variable '{params[key]}' is not in DM{yamlio.suggest(params[key], frame.columns)}",
+                    )
             frame["AGE"] = age_rules.age_in_years(frame[params["birth"]], frame[params["at"]])
             frame["AGEU"] = np.where(frame["AGE"].notna(), "YEARS", "")
             dm.notes["AGE"] = VariableNote(origin="Derived", method=_doc(age_rules.age_in_years), method_name="AGE")
@@ -408,7 +470,8 @@ class SdtmBuilder:
         starts = {}
         for index, element in enumerate(design["elements"]):
             starts[element["ETCD"]] = self.resolve_date_rule(
-                element["start"], ["trial_design", "elements", index, "start"], self.study.file, self.study.config)
+                element["start"], ["trial_design", "elements", index, "start"], self.study.file, self.study.config
+            )
         return starts
 
     def subject_elements(self, mapping) -> pd.DataFrame:
@@ -441,8 +504,13 @@ class SdtmBuilder:
         seen["DAY"] = seen["DTC"].astype(str).str.slice(0, 10)
         seen = seen.sort_values(["USUBJID", "VISITNUM", "DAY", "SRCTABLE", "SRCROW"], kind="mergesort")
         grouped = seen.groupby(["USUBJID", "VISITNUM"], sort=True)
-        sv = grouped.agg(VISIT=("VISIT", "first"), SVSTDTC=("DAY", "min"), SVENDTC=("DAY", "max"),
-                         SRCTABLE=("SRCTABLE", "first"), SRCROW=("SRCROW", "first")).reset_index()
+        sv = grouped.agg(
+            VISIT=("VISIT", "first"),
+            SVSTDTC=("DAY", "min"),
+            SVENDTC=("DAY", "max"),
+            SRCTABLE=("SRCTABLE", "first"),
+            SRCROW=("SRCROW", "first"),
+        ).reset_index()
         scheduled = sv["VISITNUM"].isin(self.schedule["VISITNUM"])
         sv["SVUPDES"] = np.where(scheduled, "", "Unscheduled assessment")
         return sv[["USUBJID", "VISITNUM", "VISIT", "SVSTDTC", "SVENDTC", "SVUPDES", "SRCTABLE", "SRCROW"]]
@@ -466,12 +534,16 @@ class SdtmBuilder:
             raw = expressions.as_text(expressions.evaluate(params["from"], ctx, [*path, "from"]))
             date_var = params.get("date", f"{prefix}DTC" if f"{prefix}DTC" in frame else f"{prefix}STDTC")
             dtc = frame[date_var] if date_var in frame else None
-            assigned, unknown = visits.assign_visits(raw, frame["USUBJID"], dtc, self.schedule,
-                                                     (self.study.config.get("visits") or {}).get("unscheduled"))
+            assigned, unknown = visits.assign_visits(
+                raw, frame["USUBJID"], dtc, self.schedule, (self.study.config.get("visits") or {}).get("unscheduled")
+            )
             if unknown.any():
-                raise mapping.error([*path, "from"], f"visit '{raw[unknown].iloc[0]}' ({ctx.row_numbers(unknown, 1)}) "
-                                                     f"is not in the visit schedule of study.yaml; add it to a "
-                                                     f"visit's 'match' or to 'unscheduled'")
+                raise mapping.error(
+                    [*path, "from"],
+                    f"visit '{raw[unknown].iloc[0]}' ({ctx.row_numbers(unknown, 1)}) "
+                    f"is not in the visit schedule of study.yaml; add it to a "
+                    f"visit's 'match' or to 'unscheduled'",
+                )
             frame["VISITNUM"], frame["VISIT"] = assigned["VISITNUM"], assigned["VISIT"]
             build.note("VISITNUM", "Derived", _doc(visits.assign_visits), "VISITNUM")
             build.note("VISIT", "Derived", _doc(visits.assign_visits), "VISIT")
@@ -483,11 +555,15 @@ class SdtmBuilder:
             low = frame.get(f"{prefix}STNRLO", pd.Series(np.nan, index=frame.index))
             high = frame.get(f"{prefix}STNRHI", pd.Series(np.nan, index=frame.index))
             frame[f"{prefix}TOXGR"] = findings.toxicity_grade(value, frame[params["by"]], low, high, params["grades"])
-            thresholds = "; ".join(f"{test}: {spec['direction']} {spec['thresholds']}" for test, spec in params["grades"].items())
+            thresholds = "; ".join(
+                f"{test}: {spec['direction']} {spec['thresholds']}" for test, spec in params["grades"].items()
+            )
             build.notes[f"{prefix}TOXGR"] = VariableNote(
-                origin="Derived", method_name=f"{prefix}TOXGR",
+                origin="Derived",
+                method_name=f"{prefix}TOXGR",
                 method=f"{_doc(findings.toxicity_grade)} Criteria: {params['criteria']}; thresholds "
-                       f"(grades 1..n, standard units): {thresholds}.")
+                f"(grades 1..n, standard units): {thresholds}.",
+            )
         if "reference_range_indicator" in derivations:
             value = frame.get(f"{prefix}STRESN", pd.Series(np.nan, index=frame.index))
             low = frame.get(f"{prefix}STNRLO", pd.Series(np.nan, index=frame.index))
@@ -502,10 +578,13 @@ class SdtmBuilder:
                 build.note(dy, "Derived", f"{_doc(study_day.study_day)} Reference: DM.{reference}.", dy)
         if "epoch" in derivations:
             date_var = derivations["epoch"].get("date") or next(
-                (c for c in (f"{prefix}STDTC", f"{prefix}DTC") if c in frame), None)
+                (c for c in (f"{prefix}STDTC", f"{prefix}DTC") if c in frame), None
+            )
             if date_var is None or "SE" not in self.domains:
-                raise mapping.error(mapping.derivation_path("epoch"),
-                                    "epoch needs a --STDTC/--DTC variable and an SE mapping (design: SE)")
+                raise mapping.error(
+                    mapping.derivation_path("epoch"),
+                    "epoch needs a --STDTC/--DTC variable and an SE mapping (design: SE)",
+                )
             frame["EPOCH"] = epoch_rules.epoch(frame["USUBJID"], frame[date_var], self.domains["SE"].frame)
             build.note("EPOCH", "Derived", _doc(epoch_rules.epoch), "EPOCH")
         if "baseline" in derivations:
@@ -516,13 +595,18 @@ class SdtmBuilder:
             has_result = frame[result].astype(str).str.strip() != ""
             flags = params.get("flags", ["LOBXFL"])
             if "BLFL" in flags and "blfl" not in params:
-                raise mapping.error(mapping.derivation_path("baseline"),
-                                    f"flags lists BLFL but the baseline definition is missing: add 'blfl: LOBXFL' "
-                                    f"when {prefix}BLFL marks the same records as {prefix}LOBXFL")
+                raise mapping.error(
+                    mapping.derivation_path("baseline"),
+                    f"flags lists BLFL but the baseline definition is missing: add 'blfl: LOBXFL' "
+                    f"when {prefix}BLFL marks the same records as {prefix}LOBXFL",
+                )
             flag = baseline_rules.last_observation_before_exposure(frame, params["by"], date_var, reference, has_result)
             for which in flags:
-                rule = (baseline_rules.last_observation_before_exposure if which == "LOBXFL"
-                        else baseline_rules.baseline_flag_from_lobxfl)
+                rule = (
+                    baseline_rules.last_observation_before_exposure
+                    if which == "LOBXFL"
+                    else baseline_rules.baseline_flag_from_lobxfl
+                )
                 frame[f"{prefix}{which}"] = flag if which == "LOBXFL" else rule(flag)
                 build.note(f"{prefix}{which}", "Derived", _doc(rule), f"{prefix}{which}")
 
@@ -532,26 +616,41 @@ class SdtmBuilder:
         for needed in (f"{prefix}ORRES", f"{prefix}ORRESU", params["by"]):
             if needed not in frame:
                 raise mapping.error(path, f"standardize needs {needed}; map it under 'variables:'")
-        result = findings.standardize_results(frame[f"{prefix}ORRES"], frame[f"{prefix}ORRESU"], frame[params["by"]],
-                                              params.get("units", {}), params.get("below_limit", "<"))
+        result = findings.standardize_results(
+            frame[f"{prefix}ORRES"],
+            frame[f"{prefix}ORRESU"],
+            frame[params["by"]],
+            params.get("units", {}),
+            params.get("below_limit", "<"),
+        )
         unknown = result["UNKNOWN_UNIT"]
         if unknown.any():
             test = frame.loc[unknown, params["by"]].iloc[0]
             unit = frame.loc[unknown, f"{prefix}ORRESU"].iloc[0]
-            raise mapping.error([*path, "units"], f"no conversion factor from '{unit}' for {test} "
-                                                  f"({build.ctx.row_numbers(unknown, 1)}); add it to that test's 'factors'")
+            raise mapping.error(
+                [*path, "units"],
+                f"no conversion factor from '{unit}' for {test} "
+                f"({build.ctx.row_numbers(unknown, 1)}); add it to that test's 'factors'",
+            )
         method = _doc(findings.standardize_results)
-        factors = "; ".join(f"{t}: {s['unit']} {dict(s.get('factors') or {})}" for t, s in params.get("units", {}).items())
+        factors = "; ".join(
+            f"{t}: {s['unit']} {dict(s.get('factors') or {})}" for t, s in params.get("units", {}).items()
+        )
         for part in ("STRESC", "STRESN", "STRESU"):
             frame[f"{prefix}{part}"] = result[part]
-            build.notes[f"{prefix}{part}"] = VariableNote(origin="Derived", method_name=f"{prefix}{part}",
-                                                         method=f"{method} Factors: {factors}.")
+            build.notes[f"{prefix}{part}"] = VariableNote(
+                origin="Derived", method_name=f"{prefix}{part}", method=f"{method} Factors: {factors}."
+            )
         for orig, std in (("ORNRLO", "STNRLO"), ("ORNRHI", "STNRHI")):
             if f"{prefix}{orig}" in frame:
                 numbers = pd.to_numeric(frame[f"{prefix}{orig}"].astype(str).replace("", None), errors="coerce")
                 frame[f"{prefix}{std}"] = (numbers * result["FACTOR"]).astype("float64").round(10)
-                build.note(f"{prefix}{std}", "Derived", f"{prefix}{orig} converted with the factor of "
-                                                         f"{prefix}STRESU", f"{prefix}{std}")
+                build.note(
+                    f"{prefix}{std}",
+                    "Derived",
+                    f"{prefix}{orig} converted with the factor of {prefix}STRESU",
+                    f"{prefix}{std}",
+                )
 
     def derive_sequence(self, build: DomainBuild) -> None:
         derivations = build.mapping.derivations() if build.mapping else {}
@@ -559,18 +658,25 @@ class SdtmBuilder:
             return
         prefix = build.name
         explicit = derivations["seq"].get("order")
-        order = explicit or [k for k in build.mapping.document.get("keys", [])
-                             if k not in ("STUDYID", "USUBJID", f"{prefix}SEQ")]
+        order = explicit or [
+            k for k in build.mapping.document.get("keys", []) if k not in ("STUDYID", "USUBJID", f"{prefix}SEQ")
+        ]
         missing = [k for k in order if k not in build.frame]
         if missing:
             suggestion = yamlio.suggest(missing[0], [c for c in build.frame.columns if c not in LINEAGE])
-            if not explicit:        # the order comes from 'keys': say so there
+            if not explicit:  # the order comes from 'keys': say so there
                 raise build.mapping.error(["keys"], f"key {missing[0]} is not a variable of {prefix}{suggestion}")
-            raise build.mapping.error(build.mapping.derivation_path("seq"),
-                                      f"cannot order by '{missing[0]}': not a variable of {prefix}{suggestion}")
+            raise build.mapping.error(
+                build.mapping.derivation_path("seq"),
+                f"cannot order by '{missing[0]}': not a variable of {prefix}{suggestion}",
+            )
         build.frame[f"{prefix}SEQ"] = sequence.sequence_number(build.frame, [*order, "SRCROW"])
-        build.note(f"{prefix}SEQ", "Derived", f"{_doc(sequence.sequence_number)} Order: {', '.join(order) or 'source row'}.",
-                   f"{prefix}SEQ")
+        build.note(
+            f"{prefix}SEQ",
+            "Derived",
+            f"{_doc(sequence.sequence_number)} Order: {', '.join(order) or 'source row'}.",
+            f"{prefix}SEQ",
+        )
 
     # ---- phase 5: SUPP --------------------------------------------------------------------
     def supp_domain(self, build: DomainBuild) -> DomainBuild | None:
@@ -578,14 +684,16 @@ class SdtmBuilder:
             return None
         idvar = None if build.name == "DM" else f"{build.name}SEQ"
         if idvar and idvar not in build.frame:
-            raise build.mapping.error(["supp"], f"SUPP{build.name} needs {idvar} to point at its parent "
-                                                f"records; add 'seq' to 'derive:'")
+            raise build.mapping.error(
+                ["supp"], f"SUPP{build.name} needs {idvar} to point at its parent records; add 'seq' to 'derive:'"
+            )
         labels = {q: n.label for q, n in build.supp_notes.items()}
         origins = {q: n.origin for q, n in build.supp_notes.items()}
         evaluators = {q: n.qeval for q, n in build.supp_notes.items()}
         try:
-            frame = supp.supplemental_qualifiers(build.frame, build.name, build.supp_values, labels, origins,
-                                                 evaluators, idvar)
+            frame = supp.supplemental_qualifiers(
+                build.frame, build.name, build.supp_values, labels, origins, evaluators, idvar
+            )
         except supp.QualifierError as error:
             raise build.mapping.error(_supp_path(build.mapping.document, error.qnam), str(error)) from None
         name = f"SUPP{build.name}"
@@ -596,8 +704,12 @@ class SdtmBuilder:
             if column in ("STUDYID", "RDOMAIN", "IDVAR", "QNAM", "QLABEL", "QORIG", "QEVAL"):
                 result.note(column, "Assigned")
             else:
-                result.note(column, "Derived", f"{column} of the parent {build.name} record "
-                                               f"({_doc(supp.supplemental_qualifiers)})", column)
+                result.note(
+                    column,
+                    "Derived",
+                    f"{column} of the parent {build.name} record ({_doc(supp.supplemental_qualifiers)})",
+                    column,
+                )
         result.notes["QVAL"] = VariableNote(origin="Collected")
         return result
 
@@ -618,7 +730,7 @@ class SdtmBuilder:
         for kind in ("TE", "TA", "TV", "SE"):
             if kind in design:
                 self.domains[kind] = self.design_frame(design[kind])
-        for name, build in sorted(self.domains.items()):
+        for _name, build in sorted(self.domains.items()):
             if build.mapping is not None and build.mapping.kind == "source":
                 self.derive_domain(build)
                 self.derive_sequence(build)
@@ -629,7 +741,9 @@ class SdtmBuilder:
             sv.frame["SVSTDY"] = study_day.study_day(sv.frame["SVSTDTC"], rfstdtc)
             sv.frame["SVENDY"] = study_day.study_day(sv.frame["SVENDTC"], rfstdtc)
             if "SE" in self.domains:
-                sv.frame["EPOCH"] = epoch_rules.epoch(sv.frame["USUBJID"], sv.frame["SVSTDTC"], self.domains["SE"].frame)
+                sv.frame["EPOCH"] = epoch_rules.epoch(
+                    sv.frame["USUBJID"], sv.frame["SVSTDTC"], self.domains["SE"].frame
+                )
         if "SE" in self.domains:
             se = self.domains["SE"]
             rfstdtc = self.dm_column("RFSTDTC", se.frame["USUBJID"])
@@ -689,7 +803,11 @@ def _describe_rule(variable: str, rule: dict) -> str:
 def _day_pairs(prefix: str, columns) -> list[tuple[str, str]]:
     """(--DTC, --DY), (--STDTC, --STDY), (--ENDTC, --ENDY) present in the domain (SDTMIG 3.4 4.4.4)."""
     pairs = []
-    for dtc, dy in ((f"{prefix}DTC", f"{prefix}DY"), (f"{prefix}STDTC", f"{prefix}STDY"), (f"{prefix}ENDTC", f"{prefix}ENDY")):
+    for dtc, dy in (
+        (f"{prefix}DTC", f"{prefix}DY"),
+        (f"{prefix}STDTC", f"{prefix}STDY"),
+        (f"{prefix}ENDTC", f"{prefix}ENDY"),
+    ):
         if dtc in columns:
             pairs.append((dtc, dy))
     return pairs
@@ -697,8 +815,8 @@ def _day_pairs(prefix: str, columns) -> list[tuple[str, str]]:
 
 def build_sdtm(study, ct_file=None, ui: Console = QUIET) -> Bundle:
     """Apply the study's SDTM mappings: a Bundle of conformed datasets with full metadata and lineage."""
-    from .terminology import CTRecoder
     from .metadata import assemble_bundle
+    from .terminology import CTRecoder
 
     terminology = CTRecoder.load(ct_file)
     builder = SdtmBuilder(study, terminology, ui)

@@ -15,6 +15,7 @@ import pandas as pd
 from .. import isodates, yamlio
 from .context import MappingContext
 
+
 def as_text(series: pd.Series) -> pd.Series:
     """A column as plain text: missing becomes ""."""
     if series.dtype == "float64":
@@ -54,8 +55,9 @@ def _named(name: str, ctx: MappingContext, path) -> pd.Series:
     if name in ctx.rows.columns:
         return as_text(ctx.rows[name])
     choices = [*ctx.values, *(c for c in ctx.rows.columns if c != "SRCROW")]
-    raise ctx.error(path, f"placeholder '{{{name}}}' is neither a source column nor a variable"
-                          f"{yamlio.suggest(name, choices)}")
+    raise ctx.error(
+        path, f"placeholder '{{{name}}}' is neither a source column nor a variable{yamlio.suggest(name, choices)}"
+    )
 
 
 def op_template(spec, ctx: MappingContext, path) -> pd.Series:
@@ -86,8 +88,11 @@ def op_iso8601(spec, ctx: MappingContext, path) -> pd.Series:
         value = column.loc[first] if time is None else f"{column.loc[first]} {time.loc[first]}"
         count = int(problem.mask.sum())
         more = f" ({count} values in all)" if count > 1 else ""
-        raise ctx.error(path, f"{ctx.row_numbers(problem.mask, 1)} of source '{ctx.source_name}': "
-                              f"'{value}' {problem.reason}{more}; correct the source or list its form in 'formats'")
+        raise ctx.error(
+            path,
+            f"{ctx.row_numbers(problem.mask, 1)} of source '{ctx.source_name}': "
+            f"'{value}' {problem.reason}{more}; correct the source or list its form in 'formats'",
+        ) from None
 
 
 def op_when(spec, ctx: MappingContext, path) -> pd.Series:
@@ -128,25 +133,37 @@ def op_lookup(spec, ctx: MappingContext, path) -> pd.Series:
     for left, right in pairs.items():
         ctx.column(left, [*here, "on"])
         if right not in table.columns:
-            raise ctx.error([*here, "on"], f"column '{right}' not in source '{lookup['source']}'"
-                                           f"{yamlio.suggest(right, table.columns)}")
+            raise ctx.error(
+                [*here, "on"],
+                f"column '{right}' not in source '{lookup['source']}'{yamlio.suggest(right, table.columns)}",
+            )
     if lookup["column"] not in table.columns:
-        raise ctx.error([*here, "column"], f"column '{lookup['column']}' not in source '{lookup['source']}'"
-                                           f"{yamlio.suggest(lookup['column'], table.columns)}")
+        raise ctx.error(
+            [*here, "column"],
+            f"column '{lookup['column']}' not in source '{lookup['source']}'"
+            f"{yamlio.suggest(lookup['column'], table.columns)}",
+        )
     right_cols = list(pairs.values())
     dupes = table.duplicated(right_cols, keep=False)
     if dupes.any():
-        raise ctx.error(here, f"source '{lookup['source']}' has several rows for "
-                              f"{table.loc[dupes, right_cols].iloc[0].tolist()}; a lookup needs unique keys")
-    keys = pd.DataFrame({right: as_text(ctx.rows[left]).to_numpy() for left, right in pairs.items()},
-                        index=ctx.rows.index)
+        raise ctx.error(
+            here,
+            f"source '{lookup['source']}' has several rows for "
+            f"{table.loc[dupes, right_cols].iloc[0].tolist()}; a lookup needs unique keys",
+        )
+    keys = pd.DataFrame(
+        {right: as_text(ctx.rows[left]).to_numpy() for left, right in pairs.items()}, index=ctx.rows.index
+    )
     merged = keys.merge(table[[*right_cols, lookup["column"]]], on=right_cols, how="left", sort=False)
     values = pd.Series(merged[lookup["column"]].to_numpy(), index=ctx.rows.index)
     missing = values.isna() & (keys != "").all(axis=1)
     if lookup.get("required") and missing.any():
         first = keys.loc[missing].iloc[0].tolist()
-        raise ctx.error(here, f"{int(missing.sum())} records have no match in '{lookup['source']}', e.g. "
-                              f"{first} ({ctx.row_numbers(missing, 1)}); add them to that table")
+        raise ctx.error(
+            here,
+            f"{int(missing.sum())} records have no match in '{lookup['source']}', e.g. "
+            f"{first} ({ctx.row_numbers(missing, 1)}); add them to that table",
+        )
     return as_text(values)
 
 
@@ -160,8 +177,14 @@ def op_coalesce(spec, ctx: MappingContext, path) -> pd.Series:
 
 
 OPERATIONS = {
-    "column": op_column, "variable": op_variable, "constant": op_constant, "template": op_template,
-    "iso8601": op_iso8601, "when": op_when, "lookup": op_lookup, "coalesce": op_coalesce,
+    "column": op_column,
+    "variable": op_variable,
+    "constant": op_constant,
+    "template": op_template,
+    "iso8601": op_iso8601,
+    "when": op_when,
+    "lookup": op_lookup,
+    "coalesce": op_coalesce,
 }
 
 
@@ -180,9 +203,12 @@ def _value_map(spec, values: pd.Series, ctx: MappingContext, path) -> pd.Series:
     policy = spec.get("unmapped", "error")
     if unmapped.any() and policy == "error":
         missing = sorted(set(text[unmapped]))
-        raise ctx.error([*path, "map"], f"values not in the map: {', '.join(repr(m) for m in missing[:5])} "
-                                        f"({ctx.row_numbers(unmapped, 1)}); add them to 'map' or set "
-                                        f"'unmapped: keep'")
+        raise ctx.error(
+            [*path, "map"],
+            f"values not in the map: {', '.join(repr(m) for m in missing[:5])} "
+            f"({ctx.row_numbers(unmapped, 1)}); add them to 'map' or set "
+            f"'unmapped: keep'",
+        )
     fallback = text if policy == "keep" else pd.Series("", index=text.index)
     return mapped.where(~mapped.isna(), fallback.where(text != "", "")).astype(str)
 
@@ -199,13 +225,16 @@ def _as(values: pd.Series, kind: str, ctx: MappingContext, path) -> pd.Series:
         bad = numbers.isna() & (text != "")
         if bad.any():
             first = text[bad].iloc[0]
-            raise ctx.error([*path, "as"], f"'{first}' is not a number ({ctx.row_numbers(bad, 1)}); "
-                                           f"map it first or keep the variable as char")
+            raise ctx.error(
+                [*path, "as"],
+                f"'{first}' is not a number ({ctx.row_numbers(bad, 1)}); map it first or keep the variable as char",
+            )
     if kind == "integer":
         fractional = numbers.notna() & (numbers != np.floor(numbers))
         if fractional.any():
-            raise ctx.error([*path, "as"], f"{numbers[fractional].iloc[0]} is not a whole number "
-                                           f"({ctx.row_numbers(fractional, 1)})")
+            raise ctx.error(
+                [*path, "as"], f"{numbers[fractional].iloc[0]} is not a whole number ({ctx.row_numbers(fractional, 1)})"
+            )
     return numbers.astype("float64")
 
 

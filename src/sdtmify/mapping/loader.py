@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import Location, MappingError
 from .. import yamlio
+from ..errors import Location, MappingError
+
 
 @dataclass
 class DomainMapping:
@@ -35,8 +36,9 @@ class DomainMapping:
         return []
 
     def error(self, path, message: str) -> MappingError:
-        return MappingError(message, Location(self.file, yamlio.line_at(self.document, list(path)),
-                                              yamlio.key_path(path) or None))
+        return MappingError(
+            message, Location(self.file, yamlio.line_at(self.document, list(path)), yamlio.key_path(path) or None)
+        )
 
     def derivations(self) -> dict[str, dict]:
         """The ``derive:`` list as {name: parameters}."""
@@ -45,7 +47,7 @@ class DomainMapping:
             if isinstance(item, str):
                 result[item] = {}
             else:
-                (name, params), = item.items()
+                ((name, params),) = item.items()
                 result[name] = dict(params or {})
         return result
 
@@ -65,19 +67,26 @@ def load_mapping(path: Path, study) -> DomainMapping:
     kinds = [key for key in ("from", "parts", "records", "design") if key in document]
     if len(kinds) != 1:
         found = " and ".join(kinds) if kinds else "none"
-        raise mapping.error([], f"a mapping needs exactly one of 'from' (a source table), 'parts' (several), "
-                                f"'records' (literal rows) or 'design' (from study.yaml); found {found}")
+        raise mapping.error(
+            [],
+            f"a mapping needs exactly one of 'from' (a source table), 'parts' (several), "
+            f"'records' (literal rows) or 'design' (from study.yaml); found {found}",
+        )
     for where, part in mapping.parts():
         if part["from"] not in study.sources:
-            raise mapping.error([*where, "from"], f"source '{part['from']}' is not declared in study.yaml"
-                                                 f"{yamlio.suggest(part['from'], study.sources)}")
+            raise mapping.error(
+                [*where, "from"],
+                f"source '{part['from']}' is not declared in study.yaml{yamlio.suggest(part['from'], study.sources)}",
+            )
         for qnam, spec in (part.get("supp") or {}).items():
             if "label" not in spec:
                 raise mapping.error([*where, "supp", qnam], "needs a 'label' (QLABEL, at most 40 characters)")
     stem = path.stem.upper()
     if stem != mapping.domain:
-        raise mapping.error(["domain"], f"domain {mapping.domain} is mapped in '{path.name}'; name the file "
-                                        f"{mapping.domain.lower()}.yaml")
+        raise mapping.error(
+            ["domain"],
+            f"domain {mapping.domain} is mapped in '{path.name}'; name the file {mapping.domain.lower()}.yaml",
+        )
     return mapping
 
 
@@ -85,6 +94,8 @@ def load_mappings(study, standard: str = "sdtm") -> list[DomainMapping]:
     """Every mapping file of the study, validated, in file-name order."""
     files = study.mapping_files(standard)
     if not files:
-        raise MappingError(f"no mapping files in {study.folder / standard}; write one per domain "
-                           f"(see `sdtmify init`)", Location(yamlio.display_path(study.folder / standard)))
+        raise MappingError(
+            f"no mapping files in {study.folder / standard}; write one per domain (see `sdtmify init`)",
+            Location(yamlio.display_path(study.folder / standard)),
+        )
     return [load_mapping(path, study) for path in files]

@@ -11,23 +11,22 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from .. import yamlio
 from ..datasets import BuiltDataset, Bundle
 from ..errors import MappingError
 from ..metadata import oids, standards
-from ..metadata.model import (Comment, Condition, Dataset, Method, Origin, StudyMetadata, ValueLevel,
-                              Variable)
-from .. import yamlio
+from ..metadata.model import Comment, Condition, Dataset, Method, Origin, StudyMetadata, ValueLevel, Variable
 
 LINEAGE = ("SRCTABLE", "SRCROW", "SRCPART")
 
 
-def _conform(frame: pd.DataFrame, template: Dataset, lengths: dict[str, int], lineage: pd.DataFrame,
-             notes: list[str]) -> tuple[pd.DataFrame, Dataset]:
+def _conform(
+    frame: pd.DataFrame, template: Dataset, lengths: dict[str, int], lineage: pd.DataFrame, notes: list[str]
+) -> tuple[pd.DataFrame, Dataset]:
     from ..metadata import conform
 
     # a key is kept even when empty: define.xml states it and the records are sorted by it
-    return conform.conform_dataset(frame, template, lengths=lengths, lineage=lineage, notes=notes,
-                                   keep=template.keys)
+    return conform.conform_dataset(frame, template, lengths=lengths, lineage=lineage, notes=notes, keep=template.keys)
 
 
 def _at_mapping(error, build) -> MappingError:
@@ -58,8 +57,10 @@ def _check_standard_variables(build, template: Dataset) -> None:
         mapping = build.mapping
         in_variables = mapping is not None and column in (mapping.document.get("variables") or {})
         path = ["variables", column] if in_variables else []
-        message = (f"{column} is not an SDTMIG 3.4 {template.name} variable; put it under 'supp:' "
-                   f"(a supplemental qualifier){yamlio.suggest(column, allowed)}")
+        message = (
+            f"{column} is not an SDTMIG 3.4 {template.name} variable; put it under 'supp:' "
+            f"(a supplemental qualifier){yamlio.suggest(column, allowed)}"
+        )
         if mapping is not None:
             raise mapping.error(path, message)
         raise MappingError(message)
@@ -75,8 +76,11 @@ def dataset_keys(build, template: Dataset) -> tuple[str, ...]:
         return tuple(key for key in template.keys if key in build.frame.columns)
     missing = [key for key in declared if key not in build.frame.columns]
     if missing:
-        raise mapping.error(["keys"], f"key {missing[0]} is not a variable of {build.name}"
-                                      f"{yamlio.suggest(missing[0], [c for c in build.frame.columns if c not in LINEAGE])}")
+        raise mapping.error(
+            ["keys"],
+            f"key {missing[0]} is not a variable of {build.name}"
+            f"{yamlio.suggest(missing[0], [c for c in build.frame.columns if c not in LINEAGE])}",
+        )
     return tuple(declared)
 
 
@@ -89,13 +93,15 @@ def _check_unique(frame: pd.DataFrame, keys: tuple[str, ...], build) -> None:
     if not clash.any():
         return
     clashing = frame[clash]
-    text = clashing[list(keys)].astype(str)          # as text, so that missing keys compare equal
+    text = clashing[list(keys)].astype(str)  # as text, so that missing keys compare equal
     same = clashing[(text == text.iloc[0]).all(axis=1).to_numpy()]
     first = same.iloc[0]
-    rows = ", ".join(f"{table} row {row}" for table, row in zip(same["SRCTABLE"], same["SRCROW"]))
+    rows = ", ".join(f"{table} row {row}" for table, row in zip(same["SRCTABLE"], same["SRCROW"], strict=False))
     values = ", ".join(f"{key}={first[key]!r}" for key in keys)
-    message = (f"{build.name}: {int(clash.sum())} records share their keys {', '.join(keys)} (e.g. {values}: "
-               f"{rows}); the keys must identify each record: add a key (e.g. --DTC, VISITNUM, --TPTNUM) to 'keys'")
+    message = (
+        f"{build.name}: {int(clash.sum())} records share their keys {', '.join(keys)} (e.g. {values}: "
+        f"{rows}); the keys must identify each record: add a key (e.g. --DTC, VISITNUM, --TPTNUM) to 'keys'"
+    )
     if build.mapping is not None and build.mapping.domain == build.name and "keys" in build.mapping.document:
         raise build.mapping.error(["keys"], message)
     raise MappingError(message)
@@ -167,9 +173,18 @@ def _value_levels(name: str, frame: pd.DataFrame, meta: Dataset, variable: Varia
             kind = _data_type(values)
             length = _byte_length(values)
         label = str(frame[label_from].iloc[first_row[index]]) if label_from in frame else str(value)
-        levels.append(ValueLevel(where=(Condition(variable=by, values=(str(value),), dataset=name),),
-                                 name=variable.name, label=label[:40], data_type=kind, length=length,
-                                 origin=variable.origin, method=variable.method, codelist=None))
+        levels.append(
+            ValueLevel(
+                where=(Condition(variable=by, values=(str(value),), dataset=name),),
+                name=variable.name,
+                label=label[:40],
+                data_type=kind,
+                length=length,
+                origin=variable.origin,
+                method=variable.method,
+                codelist=None,
+            )
+        )
     return tuple(levels)
 
 
@@ -180,8 +195,9 @@ def _where_mask(frame: pd.DataFrame, where) -> pd.Series:
     return mask
 
 
-def _codelist_levels(name: str, frame: pd.DataFrame, parts: pd.Series, variable: Variable, by_part: dict,
-                     meta: Dataset) -> tuple[ValueLevel, ...]:
+def _codelist_levels(
+    name: str, frame: pd.DataFrame, parts: pd.Series, variable: Variable, by_part: dict, meta: Dataset
+) -> tuple[ValueLevel, ...]:
     """Value-level codelists of a variable whose ``parts`` recode to different codelists.
 
     The where clause uses the first variable that is constant within each part and tells apart the
@@ -189,8 +205,11 @@ def _codelist_levels(name: str, frame: pd.DataFrame, parts: pd.Series, variable:
     NCOMPLT for disposition events)."""
     parts = parts.reset_index(drop=True)
     for candidate in meta.variables:
-        if candidate.name == variable.name or candidate.type != "Char" or candidate.name in ("STUDYID", "DOMAIN",
-                                                                                              "USUBJID"):
+        if (
+            candidate.name == variable.name
+            or candidate.type != "Char"
+            or candidate.name in ("STUDYID", "DOMAIN", "USUBJID")
+        ):
             continue
         values = frame[candidate.name].astype(str)
         per_part = values.groupby(parts.to_numpy()).agg(lambda v: tuple(sorted(set(v))))
@@ -207,13 +226,22 @@ def _codelist_levels(name: str, frame: pd.DataFrame, parts: pd.Series, variable:
         levels = []
         for value, codelist in sorted(owner.items()):
             rows = values == value
-            levels.append(ValueLevel(where=(Condition(variable=candidate.name, values=(value,), dataset=name),),
-                                     name=variable.name, label=variable.label, data_type="text",
-                                     length=_byte_length(frame.loc[rows, variable.name]),
-                                     codelist=oids.codelist_oid(codelist), origin=variable.origin))
+            levels.append(
+                ValueLevel(
+                    where=(Condition(variable=candidate.name, values=(value,), dataset=name),),
+                    name=variable.name,
+                    label=variable.label,
+                    data_type="text",
+                    length=_byte_length(frame.loc[rows, variable.name]),
+                    codelist=oids.codelist_oid(codelist),
+                    origin=variable.origin,
+                )
+            )
         return tuple(levels)
-    raise MappingError(f"{name}.{variable.name} is recoded to several codelists ({', '.join(sorted(set(by_part.values())))}) "
-                       f"but no variable tells its parts apart; add a constant category (e.g. --CAT) to each part")
+    raise MappingError(
+        f"{name}.{variable.name} is recoded to several codelists ({', '.join(sorted(set(by_part.values())))}) "
+        f"but no variable tells its parts apart; add a constant category (e.g. --CAT) to each part"
+    )
 
 
 def _origin(note, name: str, variable: str) -> Origin | None:
@@ -252,8 +280,9 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
         from ..metadata.conform import VariableError
 
         try:
-            frame, meta = _conform(frame.drop(columns=[c for c in LINEAGE if c in frame]), template, declared,
-                                   lineage, engine_notes)
+            frame, meta = _conform(
+                frame.drop(columns=[c for c in LINEAGE if c in frame]), template, declared, lineage, engine_notes
+            )
         except VariableError as error:
             raise _at_mapping(error, build) from None
         variables, multi_codelist = [], {}
@@ -268,9 +297,13 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
                 oid = oids.comment_oid(f"{name}.{variable.name}")
                 comments[oid] = Comment(oid=oid, description=note.comment)
                 updates["comment"] = oid
-            by_part = {part: ct.short_name(name_) for part, name_ in build.part_codelists.get(variable.name, {}).items()}
+            by_part = {
+                part: ct.short_name(name_) for part, name_ in build.part_codelists.get(variable.name, {}).items()
+            }
             if len(set(by_part.values())) > 1:
-                levels = _codelist_levels(name, frame, parts, replace(variable, origin=updates["origin"]), by_part, meta)
+                levels = _codelist_levels(
+                    name, frame, parts, replace(variable, origin=updates["origin"]), by_part, meta
+                )
                 for level in levels:
                     rows = frame.index[_where_mask(frame, level.where)]
                     codelist_values.setdefault(level.codelist, set()).update(_used(frame.loc[rows, variable.name]))
@@ -282,7 +315,9 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
                 continue
             codelist = variable.codelist
             if note is not None and note.codelist:
-                codelist = oids.codelist_oid(ct.short_name(note.codelist)) if ct.has_codelist(note.codelist) else codelist
+                codelist = (
+                    oids.codelist_oid(ct.short_name(note.codelist)) if ct.has_codelist(note.codelist) else codelist
+                )
             if codelist and (ct.has_codelist(codelist) or ct.is_external(codelist)):
                 values = _used(frame[variable.name]) if variable.type == "Char" else set()
                 codelist_values.setdefault(codelist, set()).update(values)
@@ -294,8 +329,10 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
                 updates["codelist"] = None
             variables.append(replace(variable, **updates))
         meta = replace(meta, variables=tuple(variables))
-        variables = [replace(v, value_levels=multi_codelist.get(v.name) or _value_levels(name, frame, meta, v))
-                     for v in meta.variables]
+        variables = [
+            replace(v, value_levels=multi_codelist.get(v.name) or _value_levels(name, frame, meta, v))
+            for v in meta.variables
+        ]
         meta = replace(meta, variables=tuple(variables))
         datasets[name] = BuiltDataset(frame=frame, meta=meta, lineage=lineage)
         ui.debug(f"  {name}: {len(frame)} records, {len(meta.variables)} variables")
@@ -304,33 +341,47 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
     for oid in sorted(codelist_values):
         full = ct.codelist(oid)
         if not full.dictionary and not codelist_values[oid] and not extensions.get(oid):
-            continue            # a codelist with no term used is not stated (define.xml needs terms)
+            continue  # a codelist with no term used is not stated (define.xml needs terms)
         if full.dictionary:
-            version = (study.standards.get(full.dictionary.lower()) or study.standards.get("meddra")
-                       if full.dictionary.upper() == "MEDDRA" else None)
+            version = (
+                study.standards.get(full.dictionary.lower()) or study.standards.get("meddra")
+                if full.dictionary.upper() == "MEDDRA"
+                else None
+            )
             codelists.append(replace(full, dictionary_version=version))
             continue
         declared = {term: decode for term, decode in extensions.get(oid, {}).items() if term in codelist_values[oid]}
         subset = ct.subset(oid, sorted(codelist_values[oid]), sponsor_extensions=sorted(declared))
         undeclared = [i.coded_value for i in subset.items if i.extended and i.coded_value not in declared]
         if undeclared:
-            engine_notes.append(f"{subset.name} ({subset.c_code}): {', '.join(undeclared)} not in CT and not declared "
-                                f"with 'extend'; stated as sponsor extensions")
-        items = tuple(replace(item, decode=declared.get(item.coded_value)) if item.extended else item
-                      for item in subset.items)
+            engine_notes.append(
+                f"{subset.name} ({subset.c_code}): {', '.join(undeclared)} not in CT and not declared "
+                f"with 'extend'; stated as sponsor extensions"
+            )
+        items = tuple(
+            replace(item, decode=declared.get(item.coded_value)) if item.extended else item for item in subset.items
+        )
         codelists.append(replace(subset, items=items))
         standard = ct.standard(oid)
         ct_standards[standard.oid] = standard
     stated = {codelist.oid for codelist in codelists}
-    for name, built in datasets.items():
-        variables = tuple(var if var.codelist in stated or var.codelist is None else replace(var, codelist=None)
-                          for var in built.meta.variables)
+    for built in datasets.values():
+        variables = tuple(
+            var if var.codelist in stated or var.codelist is None else replace(var, codelist=None)
+            for var in built.meta.variables
+        )
         built.meta = replace(built.meta, variables=variables)
     metadata = StudyMetadata(
-        study_oid=f"ST.{study.studyid}", study_name=study.studyid,
-        description=str(study.config["study"].get("description") or study.config["study"].get("title") or study.studyid),
+        study_oid=f"ST.{study.studyid}",
+        study_name=study.studyid,
+        description=str(
+            study.config["study"].get("description") or study.config["study"].get("title") or study.studyid
+        ),
         protocol_name=str(study.config["study"].get("protocol") or study.studyid),
         standards=(standards.SDTMIG, *(ct_standards[k] for k in sorted(ct_standards))),
-        datasets=tuple(ds.meta for ds in datasets.values()), codelists=tuple(codelists),
-        methods=tuple(methods[k] for k in sorted(methods)), comments=tuple(comments[k] for k in sorted(comments)))
+        datasets=tuple(ds.meta for ds in datasets.values()),
+        codelists=tuple(codelists),
+        methods=tuple(methods[k] for k in sorted(methods)),
+        comments=tuple(comments[k] for k in sorted(comments)),
+    )
     return Bundle(standard="SDTM", datasets=datasets, metadata=metadata, notes=list(engine_notes))

@@ -30,11 +30,15 @@ class CTRecoder:
             extensible = self.ct.is_extensible(codelist)
         except MetadataError:
             names = self.ct.codelist_names()
-            raise ctx.error([*path, "ct"], f"codelist '{codelist}' is not in the controlled terminology"
-                                           f"{yamlio.suggest(codelist, names)}") from None
+            raise ctx.error(
+                [*path, "ct"],
+                f"codelist '{codelist}' is not in the controlled terminology{yamlio.suggest(codelist, names)}",
+            ) from None
         if extend and not extensible:
-            raise ctx.error([*path, "extend"], f"codelist {codelist} is not extensible; sponsor terms "
-                                               f"{', '.join(extend)} cannot be added")
+            raise ctx.error(
+                [*path, "extend"],
+                f"codelist {codelist} is not extensible; sponsor terms {', '.join(extend)} cannot be added",
+            )
         distinct = pd.Series(values.unique(), dtype=object)
         distinct = distinct[distinct != ""]
         recoded = self.ct.recode_values(codelist, distinct)
@@ -44,9 +48,11 @@ class CTRecoder:
         if len(unmapped):
             mask = values.isin(list(unmapped))
             shown = ", ".join(repr(v) for v in sorted(unmapped)[:5])
-            raise ctx.error([*path, "ct"], f"{shown} not in CT codelist {codelist} "
-                                           f"({self.ct.codelist(codelist).c_code}) ({ctx.row_numbers(mask, 1)}); "
-                                           f"map it to a submission value with 'map'"
-                                           + (" or declare it with 'extend'" if extensible else ""))
-        table = dict(zip(distinct, recoded))
+            raise ctx.error(
+                [*path, "ct"],
+                f"{shown} not in CT codelist {codelist} "
+                f"({self.ct.codelist(codelist).c_code}) ({ctx.row_numbers(mask, 1)}); "
+                f"map it to a submission value with 'map'" + (" or declare it with 'extend'" if extensible else ""),
+            )
+        table = dict(zip(distinct, recoded, strict=False))
         return values.map(table).fillna("").astype(str)

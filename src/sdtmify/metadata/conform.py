@@ -11,8 +11,8 @@ reports values outside their codelist (SDTMIG 3.4 assumptions on controlled term
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -46,7 +46,7 @@ class TextProfile:
     longest: int
 
     @classmethod
-    def of(cls, series: pd.Series) -> "TextProfile":
+    def of(cls, series: pd.Series) -> TextProfile:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
         distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
         text = distinct.map(lambda value: value if isinstance(value, str) else str(value))
@@ -107,8 +107,13 @@ class VariableError(MetadataError):
         self.key = key
 
 
-def to_num(series: pd.Series, variable: Variable, dataset: str, frame: pd.DataFrame | None = None,
-           lineage: pd.DataFrame | None = None) -> pd.Series:
+def to_num(
+    series: pd.Series,
+    variable: Variable,
+    dataset: str,
+    frame: pd.DataFrame | None = None,
+    lineage: pd.DataFrame | None = None,
+) -> pd.Series:
     """A Num variable's values as float64 (NaN for missing).
 
     Text that is not a number is an error naming the first records (with their source table and row
@@ -129,9 +134,12 @@ def to_num(series: pd.Series, variable: Variable, dataset: str, frame: pd.DataFr
     if bad.any():
         shown = ", ".join(repr(value) for value in series[bad].unique()[:_MAX_SHOWN])
         where = _records(bad, frame if frame is not None else pd.DataFrame(index=series.index), lineage)
-        raise VariableError(f"{dataset}.{variable.name} ({variable.label}) is Num but has text values {shown} "
-                            f"({where}); map them to numbers, or put the text in a Char variable "
-                            f"(e.g. --ORRES/--STRESC)", variable.name)
+        raise VariableError(
+            f"{dataset}.{variable.name} ({variable.label}) is Num but has text values {shown} "
+            f"({where}); map them to numbers, or put the text in a Char variable "
+            f"(e.g. --ORRES/--STRESC)",
+            variable.name,
+        )
     return numbers.astype("float64")
 
 
@@ -152,7 +160,7 @@ def significant_digits(values: pd.Series) -> int:
     finite = values.to_numpy(dtype="float64", na_value=np.nan)
     finite = finite[np.isfinite(finite)]
     for digits in range(_MAX_DECIMALS + 1):
-        scaled = finite * 10.0 ** digits
+        scaled = finite * 10.0**digits
         if np.all(np.abs(scaled - np.round(scaled)) <= 1e-9 * np.maximum(1.0, np.abs(scaled))):
             return digits
     return _MAX_DECIMALS
@@ -183,12 +191,22 @@ def _sponsor_variable(name: str, spec: Variable | str | None, series: pd.Series,
     if isinstance(spec, Variable):
         return replace(spec, name=name)
     if not spec:
-        raise MetadataError(f"{dataset}.{name} is not an ADaMIG variable of this dataset's class; give it a label "
-                            f"as a sponsor-defined variable (extra={{'{name}': 'Label'}})")
-    numeric = (pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)) \
-        or pd.api.types.is_datetime64_any_dtype(series.dtype)
-    return Variable(name=name, label=spec, type="Num" if numeric else "Char", length=0,
-                    data_type="float" if numeric else "text", order=0, core="Perm")
+        raise MetadataError(
+            f"{dataset}.{name} is not an ADaMIG variable of this dataset's class; give it a label "
+            f"as a sponsor-defined variable (extra={{'{name}': 'Label'}})"
+        )
+    numeric = (
+        pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
+    ) or pd.api.types.is_datetime64_any_dtype(series.dtype)
+    return Variable(
+        name=name,
+        label=spec,
+        type="Num" if numeric else "Char",
+        length=0,
+        data_type="float" if numeric else "text",
+        order=0,
+        core="Perm",
+    )
 
 
 def _with_numbered_variables(template: Dataset, columns: list[str]) -> tuple[Dataset, list[str]]:
@@ -209,8 +227,10 @@ def _with_numbered_variables(template: Dataset, columns: list[str]) -> tuple[Dat
 
 def _label_check(variable: Variable, dataset: str) -> None:
     if len(variable.name) > 8 or len(variable.label) > 40:
-        raise MetadataError(f"{dataset}.{variable.name}: names are at most 8 characters and labels at most 40 "
-                            f"(SAS XPT v5); label {variable.label!r} has {len(variable.label)}")
+        raise MetadataError(
+            f"{dataset}.{variable.name}: names are at most 8 characters and labels at most 40 "
+            f"(SAS XPT v5); label {variable.label!r} has {len(variable.label)}"
+        )
 
 
 def conform_dataset(
@@ -259,16 +279,19 @@ def conform_dataset(
         raise MetadataError(
             f"{name}: {', '.join(sponsor)} {'is not an' if len(sponsor) == 1 else 'are not'} SDTMIG 3.4 {parent} "
             f"variable{'s' if len(sponsor) > 1 else ''}; non-standard variables go in SUPP{parent} "
-            f"(declare them under supp: in the mapping)")
+            f"(declare them under supp: in the mapping)"
+        )
 
     absent_required = [var.name for var in template.variables if var.core == "Req" and var.name not in frame.columns]
     if absent_required:
-        raise MetadataError(f"{name}: Required variable{'s' if len(absent_required) > 1 else ''} "
-                            f"{', '.join(absent_required)} missing; map a value for each")
+        raise MetadataError(
+            f"{name}: Required variable{'s' if len(absent_required) > 1 else ''} "
+            f"{', '.join(absent_required)} missing; map a value for each"
+        )
 
     columns: dict[str, pd.Series] = {}
     variables: list[Variable] = []
-    profiles: dict[str, TextProfile] = {}        # one hash pass per text column, reused for its length
+    profiles: dict[str, TextProfile] = {}  # one hash pass per text column, reused for its length
     for var in template.variables:
         if var.name not in frame.columns:
             if var.core == "Exp" and tabulation:
@@ -286,7 +309,8 @@ def conform_dataset(
                 raise MetadataError(
                     f"{name}: Required variable {var.name} ({var.label}) is null in {int(missing.sum())} of "
                     f"{len(series)} records: {_records(missing, frame, lineage)}. SDTMIG 3.4 requires a value "
-                    f"in every record; map one or drop those records")
+                    f"in every record; map one or drop those records"
+                )
             notes.append(f"{name}.{var.name} ({var.label}) is Required but null in {int(missing.sum())} records")
         if var.core in ("Perm", "Cond") and missing.all() and var.name not in keep:
             notes.append(f"{name}.{var.name} ({var.label}) is {var.core} and has no values: dropped")
@@ -308,9 +332,12 @@ def conform_dataset(
             longest = profiles[var.name].longest if var.name in profiles else byte_length(values)
             length = lengths.get(var.name, longest)
             if length < longest:
-                raise VariableError(f"{name}.{var.name}: declared length {length} is shorter than its longest "
-                                    f"value ({longest} bytes); raise the declared length or shorten the values",
-                                    var.name, "length")
+                raise VariableError(
+                    f"{name}.{var.name}: declared length {length} is shorter than its longest "
+                    f"value ({longest} bytes); raise the declared length or shorten the values",
+                    var.name,
+                    "length",
+                )
             var = replace(var, length=length, significant_digits=None)
         else:
             values = to_num(series, var, name, frame, lineage)
@@ -322,11 +349,14 @@ def conform_dataset(
                     var = replace(var, data_type="float")
                 var = replace(var, significant_digits=digits if var.data_type == "float" else None)
         out[var.name] = values
-        typed.append(replace(
-            var, order=order,
-            origin=origins.get(var.name, var.origin),
-            method=methods.get(var.name, var.method),
-        ))
+        typed.append(
+            replace(
+                var,
+                order=order,
+                origin=origins.get(var.name, var.origin),
+                method=methods.get(var.name, var.method),
+            )
+        )
 
     keys = tuple(key for key in template.keys if key in out)
     position = {key: index for index, key in enumerate(keys, start=1)}
@@ -342,13 +372,13 @@ class CodelistFinding:
     CT2002 (extensible codelist, undeclared extension, warning); CT0001 when the codelist is unknown."""
 
     rule: str
-    severity: str                # error | warning
+    severity: str  # error | warning
     dataset: str
     variable: str
-    codelist: str                # CodeList OID, e.g. CL.NY
+    codelist: str  # CodeList OID, e.g. CL.NY
     value: str
     count: int
-    first_record: int            # 1-based record number in the dataset
+    first_record: int  # 1-based record number in the dataset
     message: str
 
 
@@ -379,14 +409,32 @@ def _where(frame: pd.DataFrame, conditions: tuple[Condition, ...]) -> pd.Series:
     return mask
 
 
-def _check(values: pd.Series, rows: pd.Series, oid: str, ct: ControlledTerminology, declared: set[str],
-           dataset: str, variable: str) -> list[CodelistFinding]:
+def _check(
+    values: pd.Series,
+    rows: pd.Series,
+    oid: str,
+    ct: ControlledTerminology,
+    declared: set[str],
+    dataset: str,
+    variable: str,
+) -> list[CodelistFinding]:
     if ct.is_external(oid):
         return []
     if not ct.has_codelist(oid):
-        return [CodelistFinding("CT0001", "warning", dataset, variable, oid, "", 0, 0,
-                                f"{dataset}.{variable}: codelist {oid} is not in the controlled terminology; "
-                                f"its values were not checked")]
+        return [
+            CodelistFinding(
+                "CT0001",
+                "warning",
+                dataset,
+                variable,
+                oid,
+                "",
+                0,
+                0,
+                f"{dataset}.{variable}: codelist {oid} is not in the controlled terminology; "
+                f"its values were not checked",
+            )
+        ]
     text = to_char(values)
     outside = rows & (text != "") & ~text.isin(ct.values(oid))
     if not outside.any():
@@ -404,21 +452,44 @@ def _check(values: pd.Series, rows: pd.Series, oid: str, ct: ControlledTerminolo
         records = f"{count} record{'s' if count > 1 else ''}, first record {record}"
         where = f"{dataset}.{variable} value {value!r} ({records})"
         if extensible:
-            findings.append(CodelistFinding(
-                "CT2002", "warning", dataset, variable, oid, value, count, record,
-                f"{where} is not in extensible codelist {codelist.name} ({codelist.c_code}); "
-                f"declare it as a sponsor extension if intended"))
+            findings.append(
+                CodelistFinding(
+                    "CT2002",
+                    "warning",
+                    dataset,
+                    variable,
+                    oid,
+                    value,
+                    count,
+                    record,
+                    f"{where} is not in extensible codelist {codelist.name} ({codelist.c_code}); "
+                    f"declare it as a sponsor extension if intended",
+                )
+            )
         else:
-            findings.append(CodelistFinding(
-                "CT2001", "error", dataset, variable, oid, value, count, record,
-                f"{where} is not in non-extensible codelist {codelist.name} ({codelist.c_code}); "
-                f"use one of {', '.join(ct.values(oid)[:12])}"))
+            findings.append(
+                CodelistFinding(
+                    "CT2001",
+                    "error",
+                    dataset,
+                    variable,
+                    oid,
+                    value,
+                    count,
+                    record,
+                    f"{where} is not in non-extensible codelist {codelist.name} ({codelist.c_code}); "
+                    f"use one of {', '.join(ct.values(oid)[:12])}",
+                )
+            )
     return findings
 
 
-def check_codelists(frame: pd.DataFrame, dataset: Dataset, ct: ControlledTerminology,
-                    extensions: Mapping[str, Iterable[str]] | Iterable[CodeList] | None = None,
-                    ) -> list[CodelistFinding]:
+def check_codelists(
+    frame: pd.DataFrame,
+    dataset: Dataset,
+    ct: ControlledTerminology,
+    extensions: Mapping[str, Iterable[str]] | Iterable[CodeList] | None = None,
+) -> list[CodelistFinding]:
     """Values outside their codelist, variable by variable and for value-level codelists.
 
     SDTMIG 3.4 (controlled terminology assumptions): a value of a non-extensible codelist must be a
@@ -432,13 +503,21 @@ def check_codelists(frame: pd.DataFrame, dataset: Dataset, ct: ControlledTermino
         if var.name not in frame.columns:
             continue
         if var.codelist:
-            findings += _check(frame[var.name], everything, var.codelist, ct,
-                               declared.get(var.codelist, set()), dataset.name, var.name)
+            findings += _check(
+                frame[var.name], everything, var.codelist, ct, declared.get(var.codelist, set()), dataset.name, var.name
+            )
         for level in var.value_levels:
             if level.codelist:
                 rows = _where(frame, level.where)
-                findings += _check(frame[var.name], rows, level.codelist, ct,
-                                   declared.get(level.codelist, set()), dataset.name, var.name)
+                findings += _check(
+                    frame[var.name],
+                    rows,
+                    level.codelist,
+                    ct,
+                    declared.get(level.codelist, set()),
+                    dataset.name,
+                    var.name,
+                )
     return findings
 
 
@@ -453,29 +532,51 @@ def _spec_problem(source: str, where: str, text: str) -> MetadataError:
     return MetadataError(f"{where}: {text}", Location(source))
 
 
-def _declared_variable(built: Variable, stated: Variable, values: pd.Series | None, dataset: str,
-                       source: str, methods: set[str], comments: set[str]) -> Variable:
+def _declared_variable(
+    built: Variable,
+    stated: Variable,
+    values: pd.Series | None,
+    dataset: str,
+    source: str,
+    methods: set[str],
+    comments: set[str],
+) -> Variable:
     """``built`` with the spec's descriptive metadata, after checking that the spec agrees with the data."""
     where = f"{dataset}.{built.name}"
     if stated.type != built.type:
-        raise _spec_problem(source, where, f"the spec says {stated.type} but the data are {built.type}; the type "
-                                           f"comes from the data: correct the spec's SAS Type")
+        raise _spec_problem(
+            source,
+            where,
+            f"the spec says {stated.type} but the data are {built.type}; the type "
+            f"comes from the data: correct the spec's SAS Type",
+        )
     if (stated.codelist or None) != (built.codelist or None):
-        raise _spec_problem(source, where, f"the spec gives codelist {stated.codelist or 'none'} but the build uses "
-                                           f"{built.codelist or 'none'}; codelists come from the mapping's 'ct:' "
-                                           f"(edit the mapping, or correct the spec's Codelist)")
+        raise _spec_problem(
+            source,
+            where,
+            f"the spec gives codelist {stated.codelist or 'none'} but the build uses "
+            f"{built.codelist or 'none'}; codelists come from the mapping's 'ct:' "
+            f"(edit the mapping, or correct the spec's Codelist)",
+        )
     if len(stated.label) > 40 or not stated.label.strip():
         raise _spec_problem(source, where, f"label {stated.label!r} must have 1 to 40 characters (SAS XPT v5)")
     length = built.length
     if built.type == "Char" and stated.length:
         longest = byte_length(to_char(values)) if values is not None else 1
         if stated.length < longest:
-            raise _spec_problem(source, where, f"the spec's length {stated.length} is shorter than the longest value "
-                                               f"in the data ({longest} bytes); raise the length in the spec to at "
-                                               f"least {longest}")
+            raise _spec_problem(
+                source,
+                where,
+                f"the spec's length {stated.length} is shorter than the longest value "
+                f"in the data ({longest} bytes); raise the length in the spec to at "
+                f"least {longest}",
+            )
         if stated.length > 200:
-            raise _spec_problem(source, where, f"the spec's length {stated.length} exceeds 200, the SAS XPT v5 "
-                                               f"limit for a character variable")
+            raise _spec_problem(
+                source,
+                where,
+                f"the spec's length {stated.length} exceeds 200, the SAS XPT v5 limit for a character variable",
+            )
         length = stated.length
     elif built.type == "Num" and stated.length not in (0, 8, None):
         raise _spec_problem(source, where, f"the spec's length {stated.length} for a Num variable must be 8")
@@ -485,12 +586,20 @@ def _declared_variable(built: Variable, stated: Variable, values: pd.Series | No
         raise _spec_problem(source, where, f"comment {stated.comment} is not defined on the spec's Comments sheet")
     if stated.origin is not None and stated.origin.type not in ORIGIN_TYPES:
         raise _spec_problem(source, where, f"origin {stated.origin.type!r} is not one of {', '.join(ORIGIN_TYPES)}")
-    return replace(built, label=stated.label, origin=stated.origin or built.origin, method=stated.method,
-                   comment=stated.comment, length=length, format=stated.format or built.format)
+    return replace(
+        built,
+        label=stated.label,
+        origin=stated.origin or built.origin,
+        method=stated.method,
+        comment=stated.comment,
+        length=length,
+        format=stated.format or built.format,
+    )
 
 
-def apply_declared_metadata(derived: StudyMetadata, frames: Mapping[str, pd.DataFrame], spec: StudyMetadata,
-                            source: str = "spec") -> tuple[StudyMetadata, list[str]]:
+def apply_declared_metadata(
+    derived: StudyMetadata, frames: Mapping[str, pd.DataFrame], spec: StudyMetadata, source: str = "spec"
+) -> tuple[StudyMetadata, list[str]]:
     """The build's metadata with what an imported spec (``sdtmify spec import``) may state laid over it.
 
     A spec may restate, for datasets and variables the build has: dataset label and comment; variable
@@ -512,14 +621,19 @@ def apply_declared_metadata(derived: StudyMetadata, frames: Mapping[str, pd.Data
             datasets.append(ds)
             continue
         if stated.keys and tuple(stated.keys) != tuple(ds.keys):
-            raise _spec_problem(source, ds.name, f"the spec's keys {', '.join(stated.keys)} differ from the "
-                                                 f"dataset's keys {', '.join(ds.keys)}, which sort its records; keys "
-                                                 f"come from the mapping's 'keys' (edit the mapping, or the spec)")
+            raise _spec_problem(
+                source,
+                ds.name,
+                f"the spec's keys {', '.join(stated.keys)} differ from the "
+                f"dataset's keys {', '.join(ds.keys)}, which sort its records; keys "
+                f"come from the mapping's 'keys' (edit the mapping, or the spec)",
+            )
         if len(stated.label) > 40:
             raise _spec_problem(source, ds.name, f"dataset label {stated.label!r} is longer than 40 characters")
         if stated.comment and stated.comment not in comments:
-            raise _spec_problem(source, ds.name, f"comment {stated.comment} is not defined on the spec's "
-                                                 f"Comments sheet")
+            raise _spec_problem(
+                source, ds.name, f"comment {stated.comment} is not defined on the spec's Comments sheet"
+            )
         stated_vars = {v.name: v for v in stated.variables}
         frame = frames.get(ds.name)
         variables = []
@@ -531,23 +645,35 @@ def apply_declared_metadata(derived: StudyMetadata, frames: Mapping[str, pd.Data
                 continue
             values = frame[var.name] if frame is not None and var.name in frame else None
             variables.append(_declared_variable(var, declared, values, ds.name, source, set(methods), set(comments)))
-        notes += [f"{source}: {ds.name}.{name} is in the spec but not built; ignored"
-                  for name in sorted(stated_vars.keys() - set(ds.variable_names))]
-        datasets.append(replace(ds, label=stated.label or ds.label, comment=stated.comment or ds.comment,
-                                variables=tuple(variables)))
-    notes += [f"{source}: dataset {name} is in the spec but not built; ignored"
-              for name in sorted(stated_sets.keys() - {ds.name for ds in derived.datasets})]
+        notes += [
+            f"{source}: {ds.name}.{name} is in the spec but not built; ignored"
+            for name in sorted(stated_vars.keys() - set(ds.variable_names))
+        ]
+        datasets.append(
+            replace(
+                ds, label=stated.label or ds.label, comment=stated.comment or ds.comment, variables=tuple(variables)
+            )
+        )
+    notes += [
+        f"{source}: dataset {name} is in the spec but not built; ignored"
+        for name in sorted(stated_sets.keys() - {ds.name for ds in derived.datasets})
+    ]
     # a MethodDef/CommentDef is stated when something points at it: the variables as declared now, or
     # whatever pointed at it outside the variables (e.g. analysis results metadata)
-    methods_kept = _referenced(datasets, "method") | (set(m.oid for m in derived.methods)
-                                                     - _referenced(derived.datasets, "method"))
-    comments_kept = _referenced(datasets, "comment") | (set(c.oid for c in derived.comments)
-                                                       - _referenced(derived.datasets, "comment"))
+    methods_kept = _referenced(datasets, "method") | (
+        set(m.oid for m in derived.methods) - _referenced(derived.datasets, "method")
+    )
+    comments_kept = _referenced(datasets, "comment") | (
+        set(c.oid for c in derived.comments) - _referenced(derived.datasets, "comment")
+    )
     documents = {d.oid: d for d in derived.documents} | {d.oid: d for d in spec.documents}
-    return replace(derived, datasets=tuple(datasets),
-                   methods=tuple(methods[oid] for oid in sorted(methods_kept)),
-                   comments=tuple(comments[oid] for oid in sorted(comments_kept)),
-                   documents=tuple(documents[oid] for oid in sorted(documents))), notes
+    return replace(
+        derived,
+        datasets=tuple(datasets),
+        methods=tuple(methods[oid] for oid in sorted(methods_kept)),
+        comments=tuple(comments[oid] for oid in sorted(comments_kept)),
+        documents=tuple(documents[oid] for oid in sorted(documents)),
+    ), notes
 
 
 def _referenced(datasets, kind: str) -> set[str]:

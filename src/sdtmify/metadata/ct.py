@@ -19,10 +19,10 @@ import json
 import lzma
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -33,8 +33,16 @@ from ..paths import specs_dir
 from .model import CodeList, CodeListItem, Standard
 from .oids import codelist_oid
 
-NCI_COLUMNS = ("Code", "Codelist Code", "Codelist Extensible (Yes/No)", "Codelist Name",
-               "CDISC Submission Value", "CDISC Synonym(s)", "CDISC Definition", "NCI Preferred Term")
+NCI_COLUMNS = (
+    "Code",
+    "Codelist Code",
+    "Codelist Extensible (Yes/No)",
+    "Codelist Name",
+    "CDISC Submission Value",
+    "CDISC Synonym(s)",
+    "CDISC Definition",
+    "NCI Preferred Term",
+)
 _SHORT = ("code", "codelist", "extensible", "codelist_name", "value", "synonyms", "definition", "preferred")
 CT_FOLDER = "ct"
 SUBSET_CONFIG = "subset.yaml"
@@ -50,16 +58,19 @@ def read_nci_text(path: str | Path) -> pd.DataFrame:
     double quotes), so quoting is turned off."""
     path = Path(path)
     if not path.is_file():
-        raise MetadataError("controlled terminology file not found; give an NCI EVS CT text file "
-                            "(.txt or .txt.xz) with --ct", Location(str(path)))
+        raise MetadataError(
+            "controlled terminology file not found; give an NCI EVS CT text file (.txt or .txt.xz) with --ct",
+            Location(str(path)),
+        )
     opener = lzma.open if path.suffix == ".xz" else open
     with opener(path, "rt", encoding="utf-8", newline="") as handle:
-        frame = pd.read_csv(handle, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE,
-                            na_filter=False)
+        frame = pd.read_csv(handle, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE, na_filter=False)
     missing = [column for column in NCI_COLUMNS if column not in frame.columns]
     if missing:
-        raise MetadataError(f"not an NCI EVS CT text file: columns {', '.join(missing)} missing "
-                            f"(expected {', '.join(NCI_COLUMNS)})", Location(str(path), 1))
+        raise MetadataError(
+            f"not an NCI EVS CT text file: columns {', '.join(missing)} missing (expected {', '.join(NCI_COLUMNS)})",
+            Location(str(path), 1),
+        )
     frame = frame[list(NCI_COLUMNS)]
     frame.columns = list(_SHORT)
     return frame
@@ -74,13 +85,31 @@ def read_cdisc_json(path: str | Path) -> pd.DataFrame:
     rows = []
     for codelist in data.get("codelists", []):
         name = codelist["name"]
-        rows.append((codelist["conceptId"], "", "Yes" if codelist.get("extensible") else "No", name,
-                     codelist["submissionValue"], "; ".join(codelist.get("synonyms") or []),
-                     codelist.get("definition", ""), codelist.get("preferredTerm", "")))
+        rows.append(
+            (
+                codelist["conceptId"],
+                "",
+                "Yes" if codelist.get("extensible") else "No",
+                name,
+                codelist["submissionValue"],
+                "; ".join(codelist.get("synonyms") or []),
+                codelist.get("definition", ""),
+                codelist.get("preferredTerm", ""),
+            )
+        )
         for term in codelist.get("terms", []):
-            rows.append((term["conceptId"], codelist["conceptId"], "", name, term["submissionValue"],
-                         "; ".join(term.get("synonyms") or []), term.get("definition", ""),
-                         term.get("preferredTerm", "")))
+            rows.append(
+                (
+                    term["conceptId"],
+                    codelist["conceptId"],
+                    "",
+                    name,
+                    term["submissionValue"],
+                    "; ".join(term.get("synonyms") or []),
+                    term.get("definition", ""),
+                    term.get("preferredTerm", ""),
+                )
+            )
     return pd.DataFrame(rows, columns=list(_SHORT), dtype=str)
 
 
@@ -91,8 +120,9 @@ def write_nci_text(frame: pd.DataFrame, path: str | Path) -> None:
     for column in _SHORT:
         bad = frame[column].str.contains(r"[\t\r\n]", regex=True)
         if bad.any():
-            raise MetadataError(f"term {frame.loc[bad, 'code'].iloc[0]}: a tab or line break in {column}",
-                                Location(str(path)))
+            raise MetadataError(
+                f"term {frame.loc[bad, 'code'].iloc[0]}: a tab or line break in {column}", Location(str(path))
+            )
     lines = ["\t".join(NCI_COLUMNS)]
     lines += ["\t".join(row) for row in frame[list(_SHORT)].itertuples(index=False, name=None)]
     write_text(path, "\n".join(lines) + "\n")
@@ -104,7 +134,7 @@ class Term:
 
     c_code: str
     codelist_c_code: str
-    value: str                    # CDISC Submission Value
+    value: str  # CDISC Submission Value
     synonyms: tuple[str, ...]
     definition: str
     preferred_term: str
@@ -121,8 +151,13 @@ class ExternalDictionary:
 class ControlledTerminology:
     """The terms of one or more CT packages (SDTM, ADaM, Define-XML) with fast codelist lookups."""
 
-    def __init__(self, terms: pd.DataFrame, standards: Mapping[str, Standard],
-                 external: Iterable[ExternalDictionary] = (), source: str = ""):
+    def __init__(
+        self,
+        terms: pd.DataFrame,
+        standards: Mapping[str, Standard],
+        external: Iterable[ExternalDictionary] = (),
+        source: str = "",
+    ):
         """``terms``: columns ``_SHORT`` plus ``package`` (a key of ``standards``)."""
         self.source = source
         self.standards = dict(standards)
@@ -132,13 +167,14 @@ class ControlledTerminology:
         # A short name may appear in several packages (DICTNAM: SDTM and Define-XML); the first wins.
         heads = heads.drop_duplicates("value", keep="first")
         self._heads = heads.set_index("code", drop=False)
-        self._by_name = dict(zip(heads["value"], heads["code"]))
+        self._by_name = dict(zip(heads["value"], heads["code"], strict=False))
         members = terms[~is_codelist]
         members = members[members["codelist"].isin(self._heads.index)]
         members = members.drop_duplicates(["codelist", "code"], keep="first")
         # keep the package of the codelist head, so a term shared by two packages is not counted twice
-        members = members.merge(heads[["code", "package"]].rename(columns={"code": "codelist", "package": "head"}),
-                                on="codelist")
+        members = members.merge(
+            heads[["code", "package"]].rename(columns={"code": "codelist", "package": "head"}), on="codelist"
+        )
         members = members[members["package"] == members["head"]].drop(columns="head")
         self._terms = members.reset_index(drop=True)
         self._groups = {code: index for code, index in self._terms.groupby("codelist", sort=False).indices.items()}
@@ -150,9 +186,11 @@ class ControlledTerminology:
             return self._by_name[key]
         if _C_CODE.match(key) and key in self._heads.index:
             return key
-        raise MetadataError(f"codelist {codelist!r} is not in the controlled terminology ({self.source}); "
-                            f"check the name (e.g. NY, SEX, C66742) or add it to specs/ct/subset.yaml "
-                            f"and rerun tools/extract_ct_subset.py, or give a full package with --ct")
+        raise MetadataError(
+            f"codelist {codelist!r} is not in the controlled terminology ({self.source}); "
+            f"check the name (e.g. NY, SEX, C66742) or add it to specs/ct/subset.yaml "
+            f"and rerun tools/extract_ct_subset.py, or give a full package with --ct"
+        )
 
     def has_codelist(self, codelist: str) -> bool:
         try:
@@ -184,12 +222,12 @@ class ControlledTerminology:
         index = self._groups.get(code)
         return self._terms.iloc[index] if index is not None else self._terms.iloc[0:0]
 
-    @lru_cache(maxsize=None)
+    @cache
     def _lookup(self, code: str) -> dict[str, int]:
         rows = self._rows(code)
-        return dict(zip(rows["value"], range(len(rows))))
+        return dict(zip(rows["value"], range(len(rows)), strict=False))
 
-    @lru_cache(maxsize=None)
+    @cache
     def codelist(self, codelist: str) -> CodeList:
         """The full codelist (every term, with its C-code), or an external dictionary's ExternalCodeList."""
         key = codelist[3:] if codelist.startswith("CL.") else codelist
@@ -199,11 +237,18 @@ class ControlledTerminology:
         code = self._code(codelist)
         head = self._heads.loc[code]
         rows = self._rows(code)
-        items = tuple(CodeListItem(coded_value=value, c_code=c_code, order=order)
-                      for order, (value, c_code) in enumerate(zip(rows["value"], rows["code"]), start=1))
-        return CodeList(oid=codelist_oid(head["value"]), name=head["codelist_name"], c_code=code,
-                        extensible=head["extensible"] == "Yes", items=items,
-                        standard_oid=self.standards[head["package"]].oid)
+        items = tuple(
+            CodeListItem(coded_value=value, c_code=c_code, order=order)
+            for order, (value, c_code) in enumerate(zip(rows["value"], rows["code"], strict=False), start=1)
+        )
+        return CodeList(
+            oid=codelist_oid(head["value"]),
+            name=head["codelist_name"],
+            c_code=code,
+            extensible=head["extensible"] == "Yes",
+            items=items,
+            standard_oid=self.standards[head["package"]].oid,
+        )
 
     def values(self, codelist: str) -> tuple[str, ...]:
         return tuple(self._rows(self._code(codelist))["value"])
@@ -226,8 +271,14 @@ class ControlledTerminology:
             return None
         row = self._rows(code).iloc[position]
         synonyms = tuple(part.strip() for part in row["synonyms"].split(";") if part.strip())
-        return Term(c_code=row["code"], codelist_c_code=code, value=row["value"], synonyms=synonyms,
-                    definition=row["definition"], preferred_term=row["preferred"])
+        return Term(
+            c_code=row["code"],
+            codelist_c_code=code,
+            value=row["value"],
+            synonyms=synonyms,
+            definition=row["definition"],
+            preferred_term=row["preferred"],
+        )
 
     def paired_values(self, from_codelist: str, values: pd.Series, to_codelist: str) -> pd.Series:
         """Each value's paired term in another codelist, by shared C-code (missing where none).
@@ -236,11 +287,11 @@ class ControlledTerminology:
         "Interleukin 8" are both C74836), so --TEST follows from --TESTCD (SDTMIG 3.4: --TEST
         is the name of the test --TESTCD codes)."""
         source, target = self._rows(self._code(from_codelist)), self._rows(self._code(to_codelist))
-        to_code = dict(zip(source["value"], source["code"]))
-        to_value = dict(zip(target["code"], target["value"]))
+        to_code = dict(zip(source["value"], source["code"], strict=False))
+        to_value = dict(zip(target["code"], target["value"], strict=False))
         return values.map(to_code).map(to_value).astype(object)
 
-    @lru_cache(maxsize=None)
+    @cache
     def _recode_table(self, code: str) -> dict[str, str]:
         """Upper-cased raw text -> submission value: the value itself, each synonym, the preferred term.
 
@@ -249,11 +300,11 @@ class ControlledTerminology:
         table: dict[str, str] = {}
         for value in rows["value"]:
             table.setdefault(value.upper(), value)
-        for value, synonyms in zip(rows["value"], rows["synonyms"]):
+        for value, synonyms in zip(rows["value"], rows["synonyms"], strict=False):
             for synonym in synonyms.split(";"):
                 if synonym.strip():
                     table.setdefault(synonym.strip().upper(), value)
-        for value, preferred in zip(rows["value"], rows["preferred"]):
+        for value, preferred in zip(rows["value"], rows["preferred"], strict=False):
             if preferred:
                 table.setdefault(preferred.upper(), value)
         return table
@@ -278,12 +329,13 @@ class ControlledTerminology:
         text = pd.Series(uniques, dtype=object).map(str)
         found = text.map(dict(synonyms)) if synonyms else pd.Series(None, index=text.index, dtype=object)
         found = found.where(found.notna(), text.str.strip().str.upper().map(table)).astype(object)
-        values = np.append(found.to_numpy(dtype=object), None)   # position -1: a missing raw value
+        values = np.append(found.to_numpy(dtype=object), None)  # position -1: a missing raw value
         result = pd.Series(values[codes], index=raw.index, dtype=object)
         return result.where(result.notna(), None)
 
-    def subset(self, codelist: str, values: Iterable[str], sponsor_extensions: Iterable[str] = (),
-               strict: bool = False) -> CodeList:
+    def subset(
+        self, codelist: str, values: Iterable[str], sponsor_extensions: Iterable[str] = (), strict: bool = False
+    ) -> CodeList:
         """The codelist restricted to ``values`` (as define.xml lists it), with C-codes.
 
         Values not in CT are kept as sponsor extensions (``extended=True``, no C-code; Define-XML 2.1
@@ -301,17 +353,31 @@ class ControlledTerminology:
         if strict:
             undeclared = sorted(set(extra) - declared)
             if undeclared:
-                raise MetadataError(f"codelist {full.name} ({full.c_code}): {', '.join(undeclared)} not in CT "
-                                    f"{self.standard(codelist).version}; declare them as sponsor extensions")
+                raise MetadataError(
+                    f"codelist {full.name} ({full.c_code}): {', '.join(undeclared)} not in CT "
+                    f"{self.standard(codelist).version}; declare them as sponsor extensions"
+                )
             if extra and not full.extensible:
-                raise MetadataError(f"codelist {full.name} ({full.c_code}) is not extensible; "
-                                    f"{', '.join(extra)} cannot be added")
-        items = [CodeListItem(coded_value=item.coded_value, c_code=item.c_code, order=index)
-                 for index, item in enumerate(in_ct, start=1)]
-        items += [CodeListItem(coded_value=value, extended=True, order=len(in_ct) + index)
-                  for index, value in enumerate(extra, start=1)]
-        return CodeList(oid=full.oid, name=full.name, data_type=full.data_type, c_code=full.c_code,
-                        extensible=full.extensible, items=tuple(items), standard_oid=full.standard_oid)
+                raise MetadataError(
+                    f"codelist {full.name} ({full.c_code}) is not extensible; {', '.join(extra)} cannot be added"
+                )
+        items = [
+            CodeListItem(coded_value=item.coded_value, c_code=item.c_code, order=index)
+            for index, item in enumerate(in_ct, start=1)
+        ]
+        items += [
+            CodeListItem(coded_value=value, extended=True, order=len(in_ct) + index)
+            for index, value in enumerate(extra, start=1)
+        ]
+        return CodeList(
+            oid=full.oid,
+            name=full.name,
+            data_type=full.data_type,
+            c_code=full.c_code,
+            extensible=full.extensible,
+            items=tuple(items),
+            standard_oid=full.standard_oid,
+        )
 
 
 # ---- loading ------------------------------------------------------------------------------
@@ -325,8 +391,9 @@ def subset_config(folder: Path | None = None) -> dict:
 
 def ct_standard(publishing_set: str, date: str) -> Standard:
     """def:Standard of a CT package, e.g. ``STD.CT.SDTM.2025-03-28`` (Name CDISC/NCI, Type CT)."""
-    return Standard(oid=f"STD.CT.{publishing_set}.{date}", name="CDISC/NCI", version=date, type="CT",
-                    publishing_set=publishing_set)
+    return Standard(
+        oid=f"STD.CT.{publishing_set}.{date}", name="CDISC/NCI", version=date, type="CT", publishing_set=publishing_set
+    )
 
 
 def _external(folder: Path) -> list[ExternalDictionary]:
@@ -380,6 +447,8 @@ def load_ct(path: str | os.PathLike | None = None) -> ControlledTerminology:
     if path is None:
         return _load(None, folder)
     if not Path(path).is_file():
-        raise MetadataError("controlled terminology file not found; give an NCI EVS SDTM CT text file "
-                            "(.txt or .txt.xz) with --ct", Location(str(path)))
+        raise MetadataError(
+            "controlled terminology file not found; give an NCI EVS SDTM CT text file (.txt or .txt.xz) with --ct",
+            Location(str(path)),
+        )
     return _load(_file_key(Path(path)), folder)

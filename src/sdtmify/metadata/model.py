@@ -12,8 +12,18 @@ from dataclasses import dataclass, field
 SAS_TYPES = ("Char", "Num")
 # Define-XML 2.1 ItemDef/@DataType values we emit.
 DATA_TYPES = (
-    "text", "integer", "float", "date", "datetime", "time", "partialDate", "partialTime",
-    "partialDatetime", "incompleteDatetime", "durationDatetime", "intervalDatetime",
+    "text",
+    "integer",
+    "float",
+    "date",
+    "datetime",
+    "time",
+    "partialDate",
+    "partialTime",
+    "partialDatetime",
+    "incompleteDatetime",
+    "durationDatetime",
+    "intervalDatetime",
 )
 ORIGIN_TYPES = ("Collected", "Derived", "Assigned", "Protocol", "Predecessor", "Not Available")
 CORES = ("Req", "Exp", "Perm", "Cond")
@@ -26,8 +36,8 @@ class Standard:
     oid: str
     name: str
     version: str
-    type: str = "IG"            # IG | CT
-    publishing_set: str | None = None   # SDTM | ADaM | DEFINE-XML (for CT)
+    type: str = "IG"  # IG | CT
+    publishing_set: str | None = None  # SDTM | ADaM | DEFINE-XML (for CT)
     status: str = "Final"
 
 
@@ -38,7 +48,7 @@ class CodeListItem:
     coded_value: str
     decode: str | None = None
     c_code: str | None = None
-    extended: bool = False       # sponsor extension of an extensible codelist (def:ExtendedValue)
+    extended: bool = False  # sponsor extension of an extensible codelist (def:ExtendedValue)
     order: int | None = None
 
 
@@ -46,16 +56,16 @@ class CodeListItem:
 class CodeList:
     """A codelist as used by the study: the subset of terms it uses, or an external dictionary."""
 
-    oid: str                     # "CL.NY", "CL.LBTESTCD"
-    name: str                    # "No Yes Response"
+    oid: str  # "CL.NY", "CL.LBTESTCD"
+    name: str  # "No Yes Response"
     data_type: str = "text"
-    c_code: str | None = None    # NCI codelist code, e.g. C66742
+    c_code: str | None = None  # NCI codelist code, e.g. C66742
     extensible: bool = False
     items: tuple[CodeListItem, ...] = ()
-    standard_oid: str | None = None   # the CT package it comes from
-    dictionary: str | None = None     # ExternalCodeList Dictionary, e.g. "MedDRA"
+    standard_oid: str | None = None  # the CT package it comes from
+    dictionary: str | None = None  # ExternalCodeList Dictionary, e.g. "MedDRA"
     dictionary_version: str | None = None
-    sponsor_defined: bool = False     # no NCI codelist at all
+    sponsor_defined: bool = False  # no NCI codelist at all
 
     def values(self) -> tuple[str, ...]:
         return tuple(item.coded_value for item in self.items)
@@ -68,7 +78,7 @@ class Origin:
     type: str
     source: str | None = None
     description: str | None = None
-    document: str | None = None   # Document.oid (e.g. annotated CRF, protocol)
+    document: str | None = None  # Document.oid (e.g. annotated CRF, protocol)
     pages: str | None = None
 
 
@@ -79,7 +89,7 @@ class Method:
     oid: str
     name: str
     description: str
-    type: str = "Computation"     # Computation | Imputation
+    type: str = "Computation"  # Computation | Imputation
     expression: str | None = None  # def:FormalExpression
     expression_context: str | None = None
     document: str | None = None
@@ -105,9 +115,9 @@ class Document:
 class Condition:
     """def:WhereClauseDef/RangeCheck: ``dataset.variable comparator values``."""
 
-    variable: str                # "LBTESTCD"
+    variable: str  # "LBTESTCD"
     values: tuple[str, ...]
-    comparator: str = "EQ"       # EQ | NE | IN | NOTIN
+    comparator: str = "EQ"  # EQ | NE | IN | NOTIN
     dataset: str | None = None
 
 
@@ -116,7 +126,7 @@ class ValueLevel:
     """One def:ValueListDef/ItemRef: the metadata of ``variable`` where all ``where`` hold."""
 
     where: tuple[Condition, ...]
-    name: str                    # the ItemDef name, normally the parent variable's
+    name: str  # the ItemDef name, normally the parent variable's
     label: str
     data_type: str
     length: int | None = None
@@ -138,20 +148,20 @@ class Variable:
 
     name: str
     label: str
-    type: str                    # "Char" | "Num"
+    type: str  # "Char" | "Num"
     length: int
-    data_type: str               # Define-XML DataType
+    data_type: str  # Define-XML DataType
     order: int
-    core: str = "Perm"           # Req | Exp | Perm (SDTM); Req | Cond | Perm (ADaM)
-    role: str | None = None      # SDTM role: Identifier, Topic, Timing, ...
+    core: str = "Perm"  # Req | Exp | Perm (SDTM); Req | Cond | Perm (ADaM)
+    role: str | None = None  # SDTM role: Identifier, Topic, Timing, ...
     codelist: str | None = None  # CodeList.oid
     origin: Origin | None = None
-    method: str | None = None    # Method.oid
+    method: str | None = None  # Method.oid
     format: str = ""
     informat: str = ""
     significant_digits: int | None = None
     key_sequence: int | None = None
-    comment: str | None = None   # Comment.oid
+    comment: str | None = None  # Comment.oid
     value_levels: tuple[ValueLevel, ...] = ()
 
     @property
@@ -164,20 +174,20 @@ class Variable:
 class Dataset:
     """ItemGroupDef: one dataset with its variables in their output order."""
 
-    name: str                    # "AE", "SUPPAE", "ADSL"
+    name: str  # "AE", "SUPPAE", "ADSL"
     label: str
-    purpose: str                 # Tabulation | Analysis
+    purpose: str  # Tabulation | Analysis
     standard_oid: str | None = None
-    class_: str = ""             # "EVENTS", "SUBJECT LEVEL ANALYSIS DATASET", ...
+    class_: str = ""  # "EVENTS", "SUBJECT LEVEL ANALYSIS DATASET", ...
     subclass: str | None = None  # ADaM subclass, e.g. "TIME-TO-EVENT"
-    structure: str = ""          # "One record per subject", ...
+    structure: str = ""  # "One record per subject", ...
     domain: str | None = None
     repeating: bool = True
     is_reference: bool = False
     keys: tuple[str, ...] = ()
     variables: tuple[Variable, ...] = ()
     comment: str | None = None
-    leaf: str | None = None      # relative file name, e.g. "ae.xpt"
+    leaf: str | None = None  # relative file name, e.g. "ae.xpt"
 
     def variable(self, name: str) -> Variable:
         for var in self.variables:
@@ -204,7 +214,7 @@ class StudyMetadata:
     methods: tuple[Method, ...] = ()
     comments: tuple[Comment, ...] = ()
     documents: tuple[Document, ...] = ()
-    extra: dict = field(default_factory=dict, compare=False)   # e.g. analysis results metadata
+    extra: dict = field(default_factory=dict, compare=False)  # e.g. analysis results metadata
 
     def dataset(self, name: str) -> Dataset:
         for ds in self.datasets:

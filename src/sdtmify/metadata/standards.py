@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from ..errors import Location, MetadataError
@@ -35,8 +35,9 @@ _SUPP = re.compile(r"^SUPP([A-Z]{2}[A-Z0-9]{0,2})$")
 def _read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
     """Rows of a spec CSV with their 1-based file line numbers; ``#`` lines are comments."""
     if not path.is_file():
-        raise MetadataError("standards metadata file missing; reinstall sdtmify or restore it from git",
-                            Location(str(path)))
+        raise MetadataError(
+            "standards metadata file missing; reinstall sdtmify or restore it from git", Location(str(path))
+        )
     with path.open(encoding="utf-8", newline="") as handle:
         lines = [(number, text) for number, text in enumerate(handle, start=1) if not text.startswith("#")]
     reader = csv.DictReader(text for _, text in lines)
@@ -47,8 +48,10 @@ def _check_row(path: Path, line: int, row: dict[str, str]) -> None:
     """Refuse a spec row whose type/data_type/core is not one Define-XML 2.1 knows."""
     for column, allowed in (("type", SAS_TYPES), ("data_type", DATA_TYPES), ("core", CORES)):
         if row[column] not in allowed:
-            raise MetadataError(f"{row['variable']}: {column} {row[column]!r} is not one of {', '.join(allowed)}",
-                                Location(str(path), line, column))
+            raise MetadataError(
+                f"{row['variable']}: {column} {row[column]!r} is not one of {', '.join(allowed)}",
+                Location(str(path), line, column),
+            )
 
 
 def _variable(row: dict[str, str], order: int) -> Variable:
@@ -67,7 +70,7 @@ def _variable(row: dict[str, str], order: int) -> Variable:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sdtm_specs() -> tuple[dict[str, dict[str, str]], dict[str, tuple[Variable, ...]]]:
     folder = specs_dir() / SDTM_FOLDER
     datasets = {row["dataset"]: row for _, row in _read_csv(folder / "datasets.csv")}
@@ -76,14 +79,15 @@ def _sdtm_specs() -> tuple[dict[str, dict[str, str]], dict[str, tuple[Variable, 
     for line, row in _read_csv(path):
         _check_row(path, line, row)
         if row["dataset"] not in datasets:
-            raise MetadataError(f"dataset {row['dataset']} is not in datasets.csv",
-                                Location(str(path), line, "dataset"))
+            raise MetadataError(
+                f"dataset {row['dataset']} is not in datasets.csv", Location(str(path), line, "dataset")
+            )
         members = variables.setdefault(row["dataset"], [])
         members.append(_variable(row, len(members) + 1))
     return datasets, {name: tuple(members) for name, members in variables.items()}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _adam_specs() -> tuple[dict[str, dict[str, str]], dict[str, tuple[dict[str, str], ...]]]:
     folder = specs_dir() / ADAM_FOLDER
     classes = {row["class"]: row for _, row in _read_csv(folder / "datasets.csv")}
@@ -143,7 +147,7 @@ def sdtm_dataset(domain: str) -> Dataset:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _class_variables() -> dict[str, tuple[Variable, ...]]:
     """SDTM v2.0 class variables a sponsor may add to a domain of that class (``class-variables.csv``)."""
     path = specs_dir() / SDTM_FOLDER / "class-variables.csv"
@@ -151,8 +155,10 @@ def _class_variables() -> dict[str, tuple[Variable, ...]]:
     for line, row in _read_csv(path):
         _check_row(path, line, row)
         if not row["variable"].startswith("--"):
-            raise MetadataError(f"{row['variable']}: a class variable is written with the '--' prefix",
-                                Location(str(path), line, "variable"))
+            raise MetadataError(
+                f"{row['variable']}: a class variable is written with the '--' prefix",
+                Location(str(path), line, "variable"),
+            )
         found.setdefault(row["class"].upper(), []).append(_variable(row, 0))
     return {cls: tuple(members) for cls, members in found.items()}
 
@@ -169,8 +175,9 @@ def with_class_variables(template: Dataset, names) -> Dataset:
     prefix = template.domain or template.name
     known = {var.name for var in template.variables}
     members = {var.name.replace("--", prefix, 1): var for var in _class_variables().get(template.class_.upper(), ())}
-    added = [replace(members[name], name=name, core="Perm") for name in members
-             if name in set(names) and name not in known]
+    added = [
+        replace(members[name], name=name, core="Perm") for name in members if name in set(names) and name not in known
+    ]
     if not added:
         return template
     variables = list(template.variables)
@@ -182,8 +189,16 @@ def with_class_variables(template: Dataset, names) -> Dataset:
 
 def _adam_class(cls: str) -> str:
     key = cls.upper().replace("-", "").replace(" ", "")
-    aliases = {"ADSL": "ADSL", "SUBJECTLEVELANALYSISDATASET": "ADSL", "BDS": "BDS", "BASICDATASTRUCTURE": "BDS",
-               "TTE": "TTE", "TIMETOEVENT": "TTE", "OCCDS": "OCCDS", "OCCURRENCEDATASTRUCTURE": "OCCDS"}
+    aliases = {
+        "ADSL": "ADSL",
+        "SUBJECTLEVELANALYSISDATASET": "ADSL",
+        "BDS": "BDS",
+        "BASICDATASTRUCTURE": "BDS",
+        "TTE": "TTE",
+        "TIMETOEVENT": "TTE",
+        "OCCDS": "OCCDS",
+        "OCCURRENCEDATASTRUCTURE": "OCCDS",
+    }
     if key not in aliases:
         raise MetadataError(f"ADaM class {cls!r} is not one of {', '.join(ADAM_CLASSES)}")
     return aliases[key]
@@ -191,9 +206,13 @@ def _adam_class(cls: str) -> str:
 
 def _predecessors(variables: tuple[Variable, ...], source: str, skip: set[str]) -> list[Variable]:
     """Variables copied from ``source`` (ADSL or an SDTM domain): optional, origin Predecessor."""
-    return [replace(var, core="Perm", key_sequence=None,
-                    origin=Origin(type="Predecessor", description=f"{source}.{var.name}"))
-            for var in variables if var.name not in skip]
+    return [
+        replace(
+            var, core="Perm", key_sequence=None, origin=Origin(type="Predecessor", description=f"{source}.{var.name}")
+        )
+        for var in variables
+        if var.name not in skip
+    ]
 
 
 def _default_adam_label(name: str, cls: str) -> str:
@@ -287,6 +306,7 @@ def numbered_variable(dataset: Dataset, name: str) -> Variable | None:
             label = label.replace(own[0], digits[0])
         elif var.label == label:
             label = f"{label} {digits[0]}"[:40]
-        return replace(var, name=name, label=label, core="Perm" if var.core == "Req" else var.core,
-                       key_sequence=None, origin=None)
+        return replace(
+            var, name=name, label=label, core="Perm" if var.core == "Req" else var.core, key_sequence=None, origin=None
+        )
     return None

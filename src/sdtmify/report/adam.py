@@ -50,7 +50,8 @@ def read_adam(adam_dir: Path, names: list[str], keep: set[str] | None = None) ->
     if missing:
         raise AdamMissing(
             f"ADaM files not found: {', '.join(missing)}. "
-            "Run `sdtmify build --study <STUDY>` first; the report reads the ADaM XPT files it writes.")
+            "Run `sdtmify build --study <STUDY>` first; the report reads the ADaM XPT files it writes."
+        )
     frames = {}
     for name, path in paths.items():
         frame = _read_xpt(path)

@@ -28,8 +28,8 @@ class Cell:
     count: int | None = None
     n: int | None = None
     censored: bool = False
-    synthetic: str | None = None        # why this result rests on synthetic (unpublished) data
-    detail: bool = False                # a supporting number (a denominator, a group median) not headlined
+    synthetic: str | None = None  # why this result rests on synthetic (unpublished) data
+    detail: bool = False  # a supporting number (a denominator, a group median) not headlined
 
 
 @dataclass
@@ -49,7 +49,7 @@ def round_half_up(value: float, digits: int = 0) -> float:
     The small epsilon absorbs binary representation error (e.g. 100*2/21 stored as 9.5238...)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return math.nan
-    scale = 10 ** digits
+    scale = 10**digits
     return math.floor(abs(value) * scale + 0.5 + 1e-9) / scale * (1 if value >= 0 else -1)
 
 

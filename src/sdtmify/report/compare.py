@@ -19,8 +19,10 @@ MATCH, ROUNDING, MISMATCH, EXPLAINED, SYNTHETIC = "match", "within rounding", "m
 RULES = ("exact", "percent_of_n", "rounded", "p_value")
 
 _SEGMENT = re.compile(r"^(?P<name>[^\[\]]+)(?:\[(?P<field>[^=\]]+)=(?P<value>[^\]]*)\])?$")
-_NUMBER = re.compile(r"^\s*(?:P\s*)?(?:=\s*)?(?P<lt>[<>]=?)?\s*(?P<num>-?[\d,]*\.?\d+)"
-                     r"\s*(?P<plus>\+)?\s*(?P<pct>%)?\s*$")
+_NUMBER = re.compile(
+    r"^\s*(?:P\s*)?(?:=\s*)?(?P<lt>[<>]=?)?\s*(?P<num>-?[\d,]*\.?\d+)"
+    r"\s*(?P<plus>\+)?\s*(?P<pct>%)?\s*$"
+)
 
 
 class PublishedPathError(LookupError):
@@ -45,14 +47,17 @@ def resolve(document, path: str):
         if match["field"]:
             if not isinstance(node, list):
                 raise PublishedPathError(f"'{match['name']}' is not a list, cannot pick [{match['field']}=...]")
-            picked = [item for item in node if isinstance(item, Mapping)
-                      and str(item.get(match["field"])) == match["value"]]
+            picked = [
+                item for item in node if isinstance(item, Mapping) and str(item.get(match["field"])) == match["value"]
+            ]
             if len(picked) != 1:
-                raise PublishedPathError(f"{len(picked)} items of '{match['name']}' have "
-                                         f"{match['field']}={match['value']} (need exactly one)")
+                raise PublishedPathError(
+                    f"{len(picked)} items of '{match['name']}' have "
+                    f"{match['field']}={match['value']} (need exactly one)"
+                )
             node = picked[0]
     if isinstance(node, Mapping) and "value" in node:
-        node = node["value"]          # a published entry written with its reference: {value:, ref:}
+        node = node["value"]  # a published entry written with its reference: {value:, ref:}
     return node
 
 
@@ -103,9 +108,12 @@ def judge(cell: Cell, published, rule: str) -> tuple[str, str]:
     - ``p_value``: "<0.001" holds when P is below the bound; a printed P matches when P rounded to
       the same significant figures equals it."""
     computed = plain(cell.value)
-    if isinstance(computed, str) and isinstance(published, str) \
-            and computed.strip().casefold() == published.strip().casefold():
-        return MATCH, ""              # e.g. a score printed "3+", which also reads as a number with a mark
+    if (
+        isinstance(computed, str)
+        and isinstance(published, str)
+        and computed.strip().casefold() == published.strip().casefold()
+    ):
+        return MATCH, ""  # e.g. a score printed "3+", which also reads as a number with a mark
     expected = parse_published(published)
     if expected is None:
         return (MATCH, "both missing") if computed is None else (MISMATCH, "published value is empty")
@@ -125,17 +133,27 @@ def judge(cell: Cell, published, rule: str) -> tuple[str, str]:
     if rule == "p_value":
         return _judge_p(computed, expected)
     if expected.relation:
-        holds = {"<": computed < expected.value, "<=": computed <= expected.value,
-                 ">": computed > expected.value, ">=": computed >= expected.value}[expected.relation]
-        return (MATCH, "") if holds else (MISMATCH, f"{format_number(computed)} is not {expected.relation}"
-                                                    f"{format_number(expected.value)}")
+        holds = {
+            "<": computed < expected.value,
+            "<=": computed <= expected.value,
+            ">": computed > expected.value,
+            ">=": computed >= expected.value,
+        }[expected.relation]
+        return (
+            (MATCH, "")
+            if holds
+            else (MISMATCH, f"{format_number(computed)} is not {expected.relation}{format_number(expected.value)}")
+        )
     if expected.censored and not cell.censored:
         return MISMATCH, "published as ongoing ('+'), recomputed value is not censored"
     if rule == "rounded":
         rounded = round_half_up(computed, expected.decimals)
         if math.isclose(rounded, expected.value, abs_tol=1e-9):
-            return (MATCH, "") if math.isclose(computed, expected.value, abs_tol=1e-9) else \
-                (ROUNDING, f"{format_number(computed)} rounds to {format_number(rounded)}")
+            return (
+                (MATCH, "")
+                if math.isclose(computed, expected.value, abs_tol=1e-9)
+                else (ROUNDING, f"{format_number(computed)} rounds to {format_number(rounded)}")
+            )
         return MISMATCH, f"{format_number(computed)} rounds to {format_number(rounded)}"
     if math.isclose(computed, expected.value, rel_tol=1e-12, abs_tol=1e-9):
         return MATCH, ""
@@ -150,18 +168,25 @@ def _judge_percent(cell: Cell, expected: Number) -> tuple[str, str]:
         return MATCH, f"{cell.count}/{cell.n}"
     implied = int(round_half_up(expected.value * cell.n / 100.0))
     if implied == cell.count:
-        return ROUNDING, (f"{cell.count}/{cell.n} = {format_number(exact, expected.decimals)}%; "
-                          f"published {format_number(expected.value, expected.decimals)}% also means "
-                          f"{implied} of {cell.n}")
-    return MISMATCH, (f"{cell.count}/{cell.n} = {format_number(exact, expected.decimals)}%; published "
-                      f"{format_number(expected.value, expected.decimals)}% means {implied} of {cell.n}")
+        return ROUNDING, (
+            f"{cell.count}/{cell.n} = {format_number(exact, expected.decimals)}%; "
+            f"published {format_number(expected.value, expected.decimals)}% also means "
+            f"{implied} of {cell.n}"
+        )
+    return MISMATCH, (
+        f"{cell.count}/{cell.n} = {format_number(exact, expected.decimals)}%; published "
+        f"{format_number(expected.value, expected.decimals)}% means {implied} of {cell.n}"
+    )
 
 
 def _judge_p(p: float, expected: Number) -> tuple[str, str]:
     if expected.relation in ("<", "<="):
         holds = p < expected.value if expected.relation == "<" else p <= expected.value
-        return (MATCH, f"P = {p:.2g}") if holds else (MISMATCH, f"P = {p:.2g} is not {expected.relation}"
-                                                                f"{format_number(expected.value)}")
+        return (
+            (MATCH, f"P = {p:.2g}")
+            if holds
+            else (MISMATCH, f"P = {p:.2g} is not {expected.relation}{format_number(expected.value)}")
+        )
     figures = len(f"{expected.value:.{expected.decimals}f}".replace(".", "").lstrip("0")) or 1
     if math.isclose(_significant(p, figures), expected.value, rel_tol=1e-9):
         return MATCH, f"P = {p:.3g}"
@@ -181,8 +206,9 @@ class Comparison:
     reference: str = ""
 
 
-def compare_cell(cell: Cell, path: str, document, rule: str = "exact", explain: str | None = None,
-                 ongoing: str | None = None) -> Comparison:
+def compare_cell(
+    cell: Cell, path: str, document, rule: str = "exact", explain: str | None = None, ongoing: str | None = None
+) -> Comparison:
     """Judge one cell against the published value at ``path`` (raises PublishedPathError).
 
     ``ongoing`` is the path of a published true/false saying the value is censored (printed "+");
@@ -212,8 +238,9 @@ def _reference(document, path: str) -> str:
                 found = node[key]
         node = node.get(match["name"])
         if match["field"] and isinstance(node, list):
-            node = next((i for i in node if isinstance(i, Mapping)
-                         and str(i.get(match["field"])) == match["value"]), None)
+            node = next(
+                (i for i in node if isinstance(i, Mapping) and str(i.get(match["field"])) == match["value"]), None
+            )
     if isinstance(node, Mapping):
         for key in ("ref", "source", "reference"):
             if isinstance(node.get(key), str):
@@ -223,9 +250,21 @@ def _reference(document, path: str) -> str:
 
 def comparison_frame(rows: list[Comparison]) -> pd.DataFrame:
     return pd.DataFrame(
-        [[r.cell, r.published_path, "" if is_missing(r.published) else str(r.published), r.recomputed,
-          r.status, r.note, r.reference] for r in rows],
-        columns=["Result", "Published at", "Published", "Recomputed", "Status", "Note", "Reference"], dtype=object)
+        [
+            [
+                r.cell,
+                r.published_path,
+                "" if is_missing(r.published) else str(r.published),
+                r.recomputed,
+                r.status,
+                r.note,
+                r.reference,
+            ]
+            for r in rows
+        ],
+        columns=["Result", "Published at", "Published", "Recomputed", "Status", "Note", "Reference"],
+        dtype=object,
+    )
 
 
 def unexplained(rows: list[Comparison]) -> int:

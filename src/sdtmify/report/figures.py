@@ -13,18 +13,24 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
-from .categories import as_category, category_label, category_mask  # noqa: E402
-from .cells import Table, plain  # noqa: E402
-from .select import lookup, require, where_mask  # noqa: E402
+from .categories import as_category, category_label, category_mask
+from .cells import Table, plain
+from .select import lookup, require, where_mask
 
 FALLBACK_COLOURS = ["#1b7837", "#5aae61", "#2166ac", "#d6604d", "#878787", "#b2abd2", "#fdb863", "#8c510a"]
-STYLE = {"font.family": "DejaVu Sans", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
-         "svg.hashsalt": "sdtmify", "path.simplify": True}
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.hashsalt": "sdtmify",
+    "path.simplify": True,
+}
 
 
 def png_bytes(figure) -> bytes:
@@ -49,24 +55,37 @@ def swimmer_plot(spec: Mapping, subjects: pd.DataFrame) -> bytes:
     levels = [category_label(as_category(c)) for c in spec["levels"]]
     level_of = pd.Series(None, index=subjects.index, dtype=object)
     for category in map(as_category, spec["levels"]):
-        level_of = level_of.mask(level_of.isna() & category_mask(subjects, spec["colour_by"], category),
-                                 category_label(category))
-    frame = pd.DataFrame({"label": lookup(subjects, spec["label"]).astype(str), "length": length.fillna(0.0),
-                          "level": level_of.fillna("Other"),
-                          "ongoing": where_mask(subjects, spec.get("ongoing")) if spec.get("ongoing") else False})
+        level_of = level_of.mask(
+            level_of.isna() & category_mask(subjects, spec["colour_by"], category), category_label(category)
+        )
+    frame = pd.DataFrame(
+        {
+            "label": lookup(subjects, spec["label"]).astype(str),
+            "length": length.fillna(0.0),
+            "level": level_of.fillna("Other"),
+            "ongoing": where_mask(subjects, spec.get("ongoing")) if spec.get("ongoing") else False,
+        }
+    )
     order = {level: i for i, level in enumerate([*levels, "Other"])}
-    frame = frame.assign(_rank=frame["level"].map(order)).sort_values(
-        ["_rank", "length", "label"], ascending=[True, False, True], kind="stable").reset_index(drop=True)
+    frame = (
+        frame.assign(_rank=frame["level"].map(order))
+        .sort_values(["_rank", "length", "label"], ascending=[True, False, True], kind="stable")
+        .reset_index(drop=True)
+    )
     colours = _colours([*levels, "Other"], spec.get("colours"))
     with plt.rc_context(STYLE):
         figure, axes = plt.subplots(figsize=(7.5, 0.28 * len(frame) + 1.4))
         y = np.arange(len(frame))[::-1]
         axes.barh(y, frame["length"], color=frame["level"].map(colours), height=0.7)
         reach = float(frame["length"].max() or 1.0)
-        for yi, row in zip(y, frame.itertuples(), strict=True):   # one arrow per subject (tens, not records)
+        for yi, row in zip(y, frame.itertuples(), strict=True):  # one arrow per subject (tens, not records)
             if row.ongoing:
-                axes.annotate("", xy=(row.length + 0.07 * reach, yi), xytext=(row.length, yi),
-                              arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.2})
+                axes.annotate(
+                    "",
+                    xy=(row.length + 0.07 * reach, yi),
+                    xytext=(row.length, yi),
+                    arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.2},
+                )
         axes.set_yticks(y, frame["label"])
         axes.set_xlim(0, reach * 1.12)
         axes.set_xlabel(spec.get("x_label", spec["length"]))
@@ -101,17 +120,26 @@ def timecourse_plot(spec: Mapping, subjects: pd.DataFrame, records: pd.DataFrame
     if "peak_per_interval" in spec:
         width = float(spec["peak_per_interval"])
         data = data.assign(_X=np.floor((data["_X"] - 1) / width) + 1)
-        data = data.groupby([subject, "_LABEL", "_X"], as_index=False, sort=True)["_Y"].max().merge(
-            subjects[extra], on=subject, how="left")
+        data = (
+            data.groupby([subject, "_LABEL", "_X"], as_index=False, sort=True)["_Y"]
+            .max()
+            .merge(subjects[extra], on=subject, how="left")
+        )
     panels = spec["panels"]
     with plt.rc_context(STYLE):
         figure, axes_list = plt.subplots(len(panels), 1, figsize=(8.5, 2.9 * len(panels)), sharex=True, squeeze=False)
         for axes, panel in zip(axes_list[:, 0], panels, strict=True):
             chosen = data.loc[where_mask(data, panel.get("where"))].sort_values(["_LABEL", "_X"], kind="stable")
             for i, (label, points) in enumerate(chosen.groupby("_LABEL", sort=True)):
-                axes.plot(points["_X"], points["_Y"], marker="o", markersize=3, lw=1.2,
-                          color=FALLBACK_COLOURS[i % len(FALLBACK_COLOURS)],
-                          label=f"{spec.get('label_prefix', '')}{label}")
+                axes.plot(
+                    points["_X"],
+                    points["_Y"],
+                    marker="o",
+                    markersize=3,
+                    lw=1.2,
+                    color=FALLBACK_COLOURS[i % len(FALLBACK_COLOURS)],
+                    label=f"{spec.get('label_prefix', '')}{label}",
+                )
             axes.set_title(panel["title"], loc="left", fontsize=10)
             axes.set_ylabel(spec.get("y_label", spec["y"]))
             if not chosen.empty:
@@ -128,16 +156,22 @@ def grouped_bar_chart(spec: Mapping, table: Table) -> bytes:
     """Bars of a table's numeric columns (``columns``) for each of its rows, side by side."""
     columns = spec["columns"]
     rows = [key.split("/")[1] for key in table.cells if key.endswith("/" + columns[0])]
-    values = np.array([[plain(table.cells[f"{table.id}/{r}/{c}"].value) or 0.0 for c in columns] for r in rows],
-                      dtype=float)
+    values = np.array(
+        [[plain(table.cells[f"{table.id}/{r}/{c}"].value) or 0.0 for c in columns] for r in rows], dtype=float
+    )
     colours = spec.get("colours") or {}
     with plt.rc_context(STYLE):
         figure, axes = plt.subplots(figsize=(max(6.0, 0.62 * len(rows) + 1.5), 3.8))
         width = 0.8 / len(columns)
         base = np.arange(len(rows))
         for i, column in enumerate(columns):
-            axes.bar(base + (i - (len(columns) - 1) / 2) * width, values[:, i], width,
-                     label=column, color=colours.get(column, FALLBACK_COLOURS[(i + 1) % len(FALLBACK_COLOURS)]))
+            axes.bar(
+                base + (i - (len(columns) - 1) / 2) * width,
+                values[:, i],
+                width,
+                label=column,
+                color=colours.get(column, FALLBACK_COLOURS[(i + 1) % len(FALLBACK_COLOURS)]),
+            )
         axes.set_xticks(base, rows, rotation=35, ha="right")
         axes.set_ylabel(spec.get("y_label", ""))
         axes.set_title(spec["title"], loc="left", fontsize=10)

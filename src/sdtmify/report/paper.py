@@ -17,15 +17,23 @@ import pandas as pd
 from .. import __version__
 from ..atomic import atomic_dir
 from ..console import QUIET, Console
-from ..yamlio import suggest
 from ..paths import output_dir
+from ..yamlio import suggest
 from . import figures as figs
 from . import render
 from .adam import AdamMissing, read_adam
 from .cells import Cell, Table
 from .compare import (
-    EXPLAINED, MATCH, MISMATCH, ROUNDING, SYNTHETIC, Comparison, PublishedPathError, compare_cell,
-    comparison_frame, unexplained,
+    EXPLAINED,
+    MATCH,
+    MISMATCH,
+    ROUNDING,
+    SYNTHETIC,
+    Comparison,
+    PublishedPathError,
+    compare_cell,
+    comparison_frame,
+    unexplained,
 )
 from .select import UnknownVariable, lookup, where_mask
 from .spec import YamlDocument, load_report_spec, load_yaml
@@ -46,8 +54,9 @@ def entry(document: YamlDocument, *path) -> Iterator[None]:
     try:
         yield
     except UnknownVariable as exc:
-        raise document.error(f"{exc}; check the name against the ADaM dataset (or a subject_values entry)",
-                             *path) from exc
+        raise document.error(
+            f"{exc}; check the name against the ADaM dataset (or a subject_values entry)", *path
+        ) from exc
     except (ValueError, TypeError) as exc:
         raise document.error(str(exc), *path) from exc
 
@@ -112,13 +121,16 @@ def population_frame(spec: Mapping, datasets: Mapping[str, pd.DataFrame], docume
         duplicated = lookup(frame, subject).duplicated()
         if duplicated.any():
             doubled = ", ".join(map(str, frame.loc[duplicated, subject]))
-            raise ValueError(f"{pop['dataset']} has more than one record for {subject} {doubled}: "
-                             "the population needs one record per subject")
+            raise ValueError(
+                f"{pop['dataset']} has more than one record for {subject} {doubled}: "
+                "the population needs one record per subject"
+            )
     return frame
 
 
-def recompute(spec: Mapping, datasets: Mapping[str, pd.DataFrame], document: YamlDocument,
-              published: YamlDocument) -> Report:
+def recompute(
+    spec: Mapping, datasets: Mapping[str, pd.DataFrame], document: YamlDocument, published: YamlDocument
+) -> Report:
     """All tables, statistics, figures and comparisons declared in report.yaml."""
     subject = spec["subject"]
     subjects = population_frame(spec, datasets, document)
@@ -134,8 +146,9 @@ def recompute(spec: Mapping, datasets: Mapping[str, pd.DataFrame], document: Yam
             elif kind == "listing":
                 report.tables[table_id] = listing_table(table_id, table_spec, subjects)
             else:
-                report.tables[table_id] = worst_grade_table(table_id, table_spec, subjects,
-                                                            datasets[table_spec["dataset"]], subject)
+                report.tables[table_id] = worst_grade_table(
+                    table_id, table_spec, subjects, datasets[table_spec["dataset"]], subject
+                )
     for stat_id, stat_spec in (spec.get("statistics") or {}).items():
         with entry(document, "statistics", stat_id):
             report.statistics[stat_id] = compute_statistic(stat_id, stat_spec, subjects)
@@ -146,19 +159,25 @@ def recompute(spec: Mapping, datasets: Mapping[str, pd.DataFrame], document: Yam
                 report.figures[figure_id] = figs.swimmer_plot(figure_spec, subjects)
             elif kind == "timecourse":
                 report.figures[figure_id] = figs.timecourse_plot(
-                    figure_spec, subjects, datasets[figure_spec["dataset"]], subject)
+                    figure_spec, subjects, datasets[figure_spec["dataset"]], subject
+                )
             else:
                 table = report.tables.get(figure_spec["table"])
                 if table is None:
-                    raise document.error(f"table '{figure_spec['table']}' is not declared under tables"
-                                         f"{suggest(figure_spec['table'], report.tables)}",
-                                         "figures", figure_id, "table")
+                    raise document.error(
+                        f"table '{figure_spec['table']}' is not declared under tables"
+                        f"{suggest(figure_spec['table'], report.tables)}",
+                        "figures",
+                        figure_id,
+                        "table",
+                    )
                 report.figures[figure_id] = figs.grouped_bar_chart(figure_spec, table)
     report.comparisons = compare_all(spec, report, document, published)
     return report
 
 
 # --- comparison plan -------------------------------------------------------------------------
+
 
 @dataclass
 class Planned:
@@ -183,8 +202,14 @@ def _entries(published, default_rule: str, base_key: str, where: tuple) -> Itera
         if isinstance(target, str):
             yield Planned(key, target, default_rule, None, None, (*where, suffix))
         else:
-            yield Planned(key, target["path"], target.get("rule", default_rule), target.get("explain"),
-                          target.get("ongoing"), (*where, suffix))
+            yield Planned(
+                key,
+                target["path"],
+                target.get("rule", default_rule),
+                target.get("explain"),
+                target.get("ongoing"),
+                (*where, suffix),
+            )
 
 
 def plan(spec: Mapping, report: Report) -> list[Planned]:
@@ -194,15 +219,15 @@ def plan(spec: Mapping, report: Report) -> list[Planned]:
         rule = DEFAULT_RULES[table_spec["kind"]]
         if table_spec["kind"] == "summary":
             for i, row in enumerate(table_spec["rows"]):
-                items = [*[s for s in row.get("statistics", []) if isinstance(s, Mapping)],
-                         *row.get("categories", [])]
+                items = [*[s for s in row.get("statistics", []) if isinstance(s, Mapping)], *row.get("categories", [])]
                 for item in items:
                     if not isinstance(item, Mapping) or "published" not in item:
                         continue
                     name = item.get("label") or _statistic_label(item.get("statistic"))
                     where = ("tables", table_id, "rows", i)
-                    planned += _entries(item["published"], item.get("rule", rule),
-                                        f"{table_id}/{row['label']}/{name}", where)
+                    planned += _entries(
+                        item["published"], item.get("rule", rule), f"{table_id}/{row['label']}/{name}", where
+                    )
             continue
         published = table_spec.get("published")
         if not published:
@@ -216,15 +241,32 @@ def plan(spec: Mapping, report: Report) -> list[Planned]:
                 target = {"field": target} if isinstance(target, str) else target
                 cell = f"{table_id}/{row_key}/{label}"
                 ongoing = f"{base}.{target['ongoing']}" if target.get("ongoing") else None
-                planned.append(Planned(cell, f"{base}.{target['field']}", target.get("rule", rule),
-                                       explained.get(cell), ongoing, ("tables", table_id, "published")))
+                planned.append(
+                    Planned(
+                        cell,
+                        f"{base}.{target['field']}",
+                        target.get("rule", rule),
+                        explained.get(cell),
+                        ongoing,
+                        ("tables", table_id, "published"),
+                    )
+                )
     for stat_id, stat_spec in (spec.get("statistics") or {}).items():
         if "published" in stat_spec:
-            planned += _entries(stat_spec["published"], stat_spec.get("rule", "exact"), stat_id,
-                                ("statistics", stat_id, "published"))
+            planned += _entries(
+                stat_spec["published"], stat_spec.get("rule", "exact"), stat_id, ("statistics", stat_id, "published")
+            )
     for i, item in enumerate(spec.get("compare") or []):
-        planned.append(Planned(item["cell"], item["published"], item.get("rule", "exact"), item.get("explain"),
-                               item.get("ongoing"), ("compare", i)))
+        planned.append(
+            Planned(
+                item["cell"],
+                item["published"],
+                item.get("rule", "exact"),
+                item.get("explain"),
+                item.get("ongoing"),
+                ("compare", i),
+            )
+        )
     return planned
 
 
@@ -240,18 +282,24 @@ def compare_all(spec: Mapping, report: Report, document: YamlDocument, published
     for item in plan(spec, report):
         if item.cell not in cells:
             near = sorted(k for k in cells if k.split("/")[0] == item.cell.split("/")[0])[:8]
-            raise document.error(f"no recomputed result '{item.cell}' to compare"
-                                 f"{'; results of that entry: ' + ', '.join(near) if near else ''}", *item.where)
+            raise document.error(
+                f"no recomputed result '{item.cell}' to compare"
+                f"{'; results of that entry: ' + ', '.join(near) if near else ''}",
+                *item.where,
+            )
         try:
-            rows.append(compare_cell(cells[item.cell], item.path, published.data, item.rule, item.explain,
-                                     item.ongoing))
+            rows.append(
+                compare_cell(cells[item.cell], item.path, published.data, item.rule, item.explain, item.ongoing)
+            )
         except PublishedPathError as exc:
-            raise document.error(f"published value for '{item.cell}' not found in {published.file.name}: {exc}",
-                                 *item.where) from exc
+            raise document.error(
+                f"published value for '{item.cell}' not found in {published.file.name}: {exc}", *item.where
+            ) from exc
     return rows
 
 
 # --- writing ---------------------------------------------------------------------------------
+
 
 def headline_frame(spec: Mapping, report: Report) -> pd.DataFrame:
     """Each statistic's cells beside the published value they are compared with."""
@@ -262,23 +310,41 @@ def headline_frame(spec: Mapping, report: Report) -> pd.DataFrame:
         for key, cell in cells.items():
             comparison = judged.get(key)
             if cell.detail and comparison is None:
-                continue          # denominators and group medians: in cells.csv, not headlined
-            lines.append([label, key[len(stat_id) + 1:] or stat_id, cell.display,
-                          "" if comparison is None else str(comparison.published),
-                          "" if comparison is None else comparison.status,
-                          "" if comparison is None else comparison.note])
+                continue  # denominators and group medians: in cells.csv, not headlined
+            lines.append(
+                [
+                    label,
+                    key[len(stat_id) + 1 :] or stat_id,
+                    cell.display,
+                    "" if comparison is None else str(comparison.published),
+                    "" if comparison is None else comparison.status,
+                    "" if comparison is None else comparison.note,
+                ]
+            )
             label = ""
-    return pd.DataFrame(lines, columns=["Statistic", "Result", "Recomputed", "Published", "Status", "Note"],
-                        dtype=object)
+    return pd.DataFrame(
+        lines, columns=["Statistic", "Result", "Recomputed", "Published", "Status", "Note"], dtype=object
+    )
 
 
 def cells_frame(report: Report) -> pd.DataFrame:
     """Every recomputed result, machine-readable: key, value, display, count and denominator."""
     return pd.DataFrame(
-        [[c.key, "" if c.value is None else str(c.value), c.display, "" if c.count is None else str(c.count),
-          "" if c.n is None else str(c.n), "Y" if c.censored else "", c.synthetic or ""]
-         for c in report.cells.values()],
-        columns=["KEY", "VALUE", "DISPLAY", "COUNT", "N", "CENSORED", "SYNTHETIC"], dtype=object)
+        [
+            [
+                c.key,
+                "" if c.value is None else str(c.value),
+                c.display,
+                "" if c.count is None else str(c.count),
+                "" if c.n is None else str(c.n),
+                "Y" if c.censored else "",
+                c.synthetic or "",
+            ]
+            for c in report.cells.values()
+        ],
+        columns=["KEY", "VALUE", "DISPLAY", "COUNT", "N", "CENSORED", "SYNTHETIC"],
+        dtype=object,
+    )
 
 
 def _status_counts(comparisons: list[Comparison]) -> str:
@@ -300,10 +366,14 @@ def write_report(report: Report, spec: Mapping, folder: Path, footer: str) -> li
             path.write_text(content, encoding="utf-8", newline="\n")
         written.append(path)
 
-    summary = (f"{len(report.comparisons)} published values compared: {_status_counts(report.comparisons)}; "
-               f"{unexplained(report.comparisons)} unexplained mismatch(es).")
-    body = [f"<p>{render.html.escape(spec.get('description', ''))}</p>\n" if spec.get("description") else "",
-            f"<p><strong>{render.html.escape(summary)}</strong></p>\n"]
+    summary = (
+        f"{len(report.comparisons)} published values compared: {_status_counts(report.comparisons)}; "
+        f"{unexplained(report.comparisons)} unexplained mismatch(es)."
+    )
+    body = [
+        f"<p>{render.html.escape(spec.get('description', ''))}</p>\n" if spec.get("description") else "",
+        f"<p><strong>{render.html.escape(summary)}</strong></p>\n",
+    ]
     markdown = [f"# {report.title}", "", f"**{summary}**", ""]
     for table_id, table in report.tables.items():
         put(f"{table_id}.csv", render.to_csv(table.frame))
@@ -315,8 +385,10 @@ def write_report(report: Report, spec: Mapping, folder: Path, footer: str) -> li
     headline = headline_frame(spec, report)
     put("headline.csv", render.to_csv(headline))
     put("headline.md", render.to_markdown(headline, "Headline results"))
-    body.append("<h2>Headline results</h2>\n" + render.to_html_table(
-        headline, None, None, [render.status_class(s) for s in headline["Status"]]))
+    body.append(
+        "<h2>Headline results</h2>\n"
+        + render.to_html_table(headline, None, None, [render.status_class(s) for s in headline["Status"]])
+    )
     markdown.append(render.to_markdown(headline, "Headline results"))
     for figure_id, png in report.figures.items():
         title = spec["figures"][figure_id]["title"]
@@ -327,8 +399,10 @@ def write_report(report: Report, spec: Mapping, folder: Path, footer: str) -> li
     comparison = comparison_frame(report.comparisons)
     put("comparison.csv", render.to_csv(comparison))
     put("comparison.md", render.to_markdown(comparison, "Comparison with the published values", [summary]))
-    body.append("<h2>Comparison with the published values</h2>\n" + render.to_html_table(
-        comparison, None, [summary], [render.status_class(s) for s in comparison["Status"]]))
+    body.append(
+        "<h2>Comparison with the published values</h2>\n"
+        + render.to_html_table(comparison, None, [summary], [render.status_class(s) for s in comparison["Status"]])
+    )
     markdown.append(render.to_markdown(comparison, "Comparison with the published values", [summary]))
     put("report.md", "\n".join(markdown) + f"\n*{footer}*\n")
     put("report.html", render.html_page(report.title, "".join(body), footer))
@@ -348,8 +422,10 @@ def build_report(study, adam_dir: Path, out_dir: Path, ui: Console = QUIET) -> t
     ui.debug(f"report: read {', '.join(f'{k} ({len(v)} records)' for k, v in datasets.items())}")
     report = recompute(spec, datasets, document, published)
     stamp = study.timestamp.isoformat(sep=" ") if getattr(study, "timestamp", None) else ""
-    footer = (f"Recomputed by sdtmify {__version__} from the ADaM XPT files of {study.name}"
-              f"{'; build time ' + stamp if stamp else ''}.")
+    footer = (
+        f"Recomputed by sdtmify {__version__} from the ADaM XPT files of {study.name}"
+        f"{'; build time ' + stamp if stamp else ''}."
+    )
     with atomic_dir(out_dir) as tmp:
         relative = write_report(report, spec, tmp, footer)
     written = [Path(out_dir) / p.relative_to(tmp) for p in relative]
@@ -357,8 +433,10 @@ def build_report(study, adam_dir: Path, out_dir: Path, ui: Console = QUIET) -> t
     ui.info(f"report: {len(report.comparisons)} published values compared: {_status_counts(report.comparisons)}")
     for row in report.comparisons:
         if row.status == MISMATCH:
-            ui.warn(f"{row.cell}: recomputed {row.recomputed}, published {row.published} at "
-                    f"{row.published_path} ({row.note})")
+            ui.warn(
+                f"{row.cell}: recomputed {row.recomputed}, published {row.published} at "
+                f"{row.published_path} ({row.note})"
+            )
     return written, mismatches
 
 
@@ -369,8 +447,9 @@ def report_command(study_name: str, ui: Console = QUIET) -> int:
 
     study = load_study(study_name)
     if not study.has_report:
-        ui.error(f"{study.folder / 'report.yaml'} not found: declare the tables to recompute there "
-                 "(see docs/report.md)")
+        ui.error(
+            f"{study.folder / 'report.yaml'} not found: declare the tables to recompute there (see docs/report.md)"
+        )
         return 2
     target = output_dir(study.name)
     try:
@@ -380,7 +459,9 @@ def report_command(study_name: str, ui: Console = QUIET) -> int:
         return exc.exit_code
     ui.result(f"sdtmify report {study.name} -> {target / 'report'}: {len(written)} files")
     if mismatches:
-        ui.error(f"{mismatches} recomputed value(s) differ from the published ones without a documented "
-                 f"reason: see {target / 'report' / 'comparison.md'}")
+        ui.error(
+            f"{mismatches} recomputed value(s) differ from the published ones without a documented "
+            f"reason: see {target / 'report' / 'comparison.md'}"
+        )
         return 1
     return 0

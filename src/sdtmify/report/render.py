@@ -53,8 +53,9 @@ def _numeric_column(values: pd.Series) -> bool:
     return bool(shown) and all(_looks_numeric(v) for v in shown)
 
 
-def to_html_table(frame: pd.DataFrame, title: str | None = None, notes: list[str] | None = None,
-                  row_classes: list[str] | None = None) -> str:
+def to_html_table(
+    frame: pd.DataFrame, title: str | None = None, notes: list[str] | None = None, row_classes: list[str] | None = None
+) -> str:
     """An HTML table; numeric cells right-aligned; ``row_classes`` style whole rows (e.g. by status)."""
     out = ["<table>"]
     if title:
@@ -77,9 +78,11 @@ def to_html_table(frame: pd.DataFrame, title: str | None = None, notes: list[str
 
 def html_page(title: str, body: str, footer: str = "") -> str:
     foot = f'<p class="note">{html.escape(footer)}</p>' if footer else ""
-    return (f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{html.escape(title)}"
-            f"</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{html.escape(title)}</h1>\n{body}{foot}\n"
-            "</body>\n</html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{html.escape(title)}'
+        f"</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{html.escape(title)}</h1>\n{body}{foot}\n"
+        "</body>\n</html>\n"
+    )
 
 
 def html_image(png: bytes, alt: str) -> str:

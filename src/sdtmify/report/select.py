@@ -21,8 +21,9 @@ class UnknownVariable(LookupError):
 
     def __init__(self, name, columns: Iterable):
         self.name = name
-        super().__init__(f"variable {name!r} not found in the data this entry reads"
-                         f"{suggest(str(name), list(map(str, columns)))}")
+        super().__init__(
+            f"variable {name!r} not found in the data this entry reads{suggest(str(name), list(map(str, columns)))}"
+        )
 
 
 def require(frame: pd.DataFrame, *names) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError, Location, MappingError
 from .. import yamlio
+from ..errors import InputError, Location, MappingError
 
 SCHEMA_NAME = "report"
 
@@ -29,8 +29,7 @@ class YamlDocument:
     data: object
 
     def location(self, *path) -> Location:
-        return Location(yamlio.display_path(self.file), yamlio.line_at(self.data, path),
-                        yamlio.key_path(path) or None)
+        return Location(yamlio.display_path(self.file), yamlio.line_at(self.data, path), yamlio.key_path(path) or None)
 
     def error(self, message: str, *path) -> ReportSpecError:
         return ReportSpecError(message, self.location(*path))
@@ -52,6 +51,5 @@ def load_report_spec(file: Path) -> YamlDocument:
     errors = yamlio.schema_errors(document.data, SCHEMA_NAME, yamlio.display_path(document.file))
     if errors:
         first = errors[0]
-        raise ReportSpecError(f"{first.bare_message} (see docs/report.md for the report vocabulary)",
-                              first.location)
+        raise ReportSpecError(f"{first.bare_message} (see docs/report.md for the report vocabulary)", first.location)
     return document

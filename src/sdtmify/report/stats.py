@@ -30,8 +30,9 @@ def mann_whitney(a: pd.Series, b: pd.Series) -> tuple[float, float]:
     so the P agrees with a reviewer's R session."""
     pooled = pd.concat([a, b], ignore_index=True)
     exact = len(a) < 50 and len(b) < 50 and not pooled.duplicated().any()
-    result = sps.mannwhitneyu(a, b, alternative="two-sided", method="exact" if exact else "asymptotic",
-                              use_continuity=True)
+    result = sps.mannwhitneyu(
+        a, b, alternative="two-sided", method="exact" if exact else "asymptotic", use_continuity=True
+    )
     return float(result.statistic), float(result.pvalue)
 
 
@@ -63,8 +64,9 @@ def stat_frequency(stat_id: str, spec: Mapping, frame: pd.DataFrame) -> dict[str
     for category in map(as_category, spec["levels"]):
         count = int(category_mask(frame, spec["variable"], category).sum())
         key = f"{stat_id}/{category_label(category)}"
-        cells[key] = _cell(key, count, f"{count}/{n} ({format_number(percent(count, n))}%)", synthetic,
-                           count=count, n=n)
+        cells[key] = _cell(
+            key, count, f"{count}/{n} ({format_number(percent(count, n))}%)", synthetic, count=count, n=n
+        )
     return cells
 
 
@@ -81,8 +83,9 @@ def stat_proportion(stat_id: str, spec: Mapping, frame: pd.DataFrame) -> dict[st
         text = f"{count}/{n} ({format_number(pct, spec.get('digits', 0))}%)"
         cells[f"{base}/count"] = _cell(f"{base}/count", count, text, synthetic, count=count, n=n)
         cells[f"{base}/n"] = _cell(f"{base}/n", n, str(n), synthetic, detail=True)
-        cells[f"{base}/percent"] = _cell(f"{base}/percent", pct, f"{format_number(pct)}%", synthetic,
-                                         count=count, n=n, detail=True)
+        cells[f"{base}/percent"] = _cell(
+            f"{base}/percent", pct, f"{format_number(pct)}%", synthetic, count=count, n=n, detail=True
+        )
     return cells
 
 
@@ -112,18 +115,22 @@ def stat_fisher(stat_id: str, spec: Mapping, frame: pd.DataFrame) -> dict[str, C
 
 
 def _samples(frame: pd.DataFrame, spec: Mapping) -> list[tuple[str, pd.Series]]:
-    return [(name, pd.to_numeric(lookup(group, spec["variable"]), errors="coerce").dropna())
-            for name, group in _groups(frame, spec)]
+    return [
+        (name, pd.to_numeric(lookup(group, spec["variable"]), errors="coerce").dropna())
+        for name, group in _groups(frame, spec)
+    ]
 
 
 def _sample_cells(stat_id: str, samples, synthetic) -> dict[str, Cell]:
     cells = {}
     for name, values in samples:
         median = plain(values.median()) if len(values) else None
-        cells[f"{stat_id}/{name}/n"] = _cell(f"{stat_id}/{name}/n", len(values), str(len(values)), synthetic,
-                                             detail=True)
-        cells[f"{stat_id}/{name}/median"] = _cell(f"{stat_id}/{name}/median", median,
-                                                  format_number(median), synthetic, detail=True)
+        cells[f"{stat_id}/{name}/n"] = _cell(
+            f"{stat_id}/{name}/n", len(values), str(len(values)), synthetic, detail=True
+        )
+        cells[f"{stat_id}/{name}/median"] = _cell(
+            f"{stat_id}/{name}/median", median, format_number(median), synthetic, detail=True
+        )
     return cells
 
 
@@ -156,8 +163,10 @@ def stat_range(stat_id: str, spec: Mapping, frame: pd.DataFrame) -> dict[str, Ce
     values = pd.to_numeric(lookup(frame, spec["variable"]), errors="coerce").dropna()
     synthetic = _synthetic(spec)
     low, high = (plain(values.min()), plain(values.max())) if len(values) else (None, None)
-    return {f"{stat_id}/min": _cell(f"{stat_id}/min", low, format_number(low), synthetic),
-            f"{stat_id}/max": _cell(f"{stat_id}/max", high, format_number(high), synthetic)}
+    return {
+        f"{stat_id}/min": _cell(f"{stat_id}/min", low, format_number(low), synthetic),
+        f"{stat_id}/max": _cell(f"{stat_id}/max", high, format_number(high), synthetic),
+    }
 
 
 STATISTICS = {

@@ -12,8 +12,10 @@ import pandas as pd
 
 from .select import require, where_mask
 
-def reduce_per_subject(records: pd.DataFrame, subject: str, variable: str | None, reduce: str,
-                       order_by: list[str] | None = None) -> pd.Series:
+
+def reduce_per_subject(
+    records: pd.DataFrame, subject: str, variable: str | None, reduce: str, order_by: list[str] | None = None
+) -> pd.Series:
     """One value per subject from its records.
 
     ``max``/``min``/``sum`` over the numeric ``variable`` (missing values ignored, as SAS does);
@@ -34,8 +36,9 @@ def reduce_per_subject(records: pd.DataFrame, subject: str, variable: str | None
     return grouped.first() if reduce == "first" else grouped.last()
 
 
-def add_subject_values(population: pd.DataFrame, datasets: Mapping[str, pd.DataFrame],
-                       values: Mapping[str, Mapping], subject: str) -> pd.DataFrame:
+def add_subject_values(
+    population: pd.DataFrame, datasets: Mapping[str, pd.DataFrame], values: Mapping[str, Mapping], subject: str
+) -> pd.DataFrame:
     """``population`` with one new column per ``values`` entry (joined on the subject key).
 
     An entry's ``missing`` value fills subjects without records (e.g. 0 for "never detectable",

@@ -12,8 +12,8 @@ from .categories import as_category, category_label, category_mask
 from .cells import MISSING_TEXT, Cell, Table, format_number, is_missing, percent, plain
 from .select import lookup, require, where_mask
 
-
 # --- summary ---------------------------------------------------------------------------------
+
 
 def describe_continuous(values: pd.Series, statistic: str) -> tuple[object, str]:
     """One descriptive statistic of a continuous variable, missing values excluded.
@@ -35,8 +35,15 @@ def describe_continuous(values: pd.Series, statistic: str) -> tuple[object, str]
     return value, format_number(value)
 
 
-STATISTIC_LABELS = {"n": "n", "median": "Median", "mean": "Mean", "min": "Minimum", "max": "Maximum",
-                    "range": "Range", "std": "SD"}
+STATISTIC_LABELS = {
+    "n": "n",
+    "median": "Median",
+    "mean": "Mean",
+    "min": "Minimum",
+    "max": "Maximum",
+    "range": "Range",
+    "std": "SD",
+}
 
 
 def summary_table(table_id: str, spec: Mapping, subjects: pd.DataFrame) -> Table:
@@ -56,7 +63,7 @@ def summary_table(table_id: str, spec: Mapping, subjects: pd.DataFrame) -> Table
             name = STATISTIC_LABELS[statistic]
             key = f"{table_id}/{label}/{name}"
             cells[key] = Cell(key, value, display)
-            if statistic == "range":      # the ends, compared one by one with the published min/max
+            if statistic == "range":  # the ends, compared one by one with the published min/max
                 for end in ("min", "max"):
                     end_value, end_display = describe_continuous(lookup(frame, variable), end)
                     cells[f"{key}/{end}"] = Cell(f"{key}/{end}", end_value, end_display)
@@ -80,16 +87,16 @@ def summary_table(table_id: str, spec: Mapping, subjects: pd.DataFrame) -> Table
             left = int((~covered).sum())
             if left:
                 lines.append(("", "Not categorised", str(left)))
-    frame = pd.DataFrame(lines, columns=["Characteristic", "Category", spec.get("value_label", "Value")],
-                         dtype=object)
+    frame = pd.DataFrame(lines, columns=["Characteristic", "Category", spec.get("value_label", "Value")], dtype=object)
     return Table(table_id, spec["title"], frame, cells, list(spec.get("notes", [])))
 
 
 # --- listing ---------------------------------------------------------------------------------
 
+
 def _display_column(values: pd.Series, column: Mapping, subjects: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """A listing column's compared values and display strings (value map, censoring mark, missing)."""
-    if "divide_by" in column:     # a unit change for display, e.g. days to weeks (7)
+    if "divide_by" in column:  # a unit change for display, e.g. days to weeks (7)
         values = pd.to_numeric(values, errors="coerce") / float(column["divide_by"])
     raw = values.map(plain).astype(object)
     mapped = raw.map(lambda v: column.get("map", {}).get(v, v) if v is not None else None)
@@ -120,8 +127,9 @@ def listing_table(table_id: str, spec: Mapping, subjects: pd.DataFrame) -> Table
         label = column["label"]
         values, shown = _display_column(lookup(ordered, column["variable"]), column, ordered)
         display[label] = shown.to_numpy()
-        censored = (where_mask(ordered, column["censored"]) if "censored" in column
-                    else pd.Series(False, index=ordered.index))
+        censored = (
+            where_mask(ordered, column["censored"]) if "censored" in column else pd.Series(False, index=ordered.index)
+        )
         for key, value, text, flag in zip(keys, values, shown, censored, strict=True):
             cell_key = f"{table_id}/{key}/{label}"
             cells[cell_key] = Cell(cell_key, plain(value), text, censored=bool(flag))
@@ -130,6 +138,7 @@ def listing_table(table_id: str, spec: Mapping, subjects: pd.DataFrame) -> Table
 
 # --- worst grade -----------------------------------------------------------------------------
 
+
 def worst_grade_per_subject(records: pd.DataFrame, subject: str, term: str, grade: str) -> pd.DataFrame:
     """Each subject's highest grade per term (CTCAE convention: a subject counts once, at the worst grade)."""
     grades = pd.to_numeric(records[grade], errors="coerce")
@@ -137,8 +146,9 @@ def worst_grade_per_subject(records: pd.DataFrame, subject: str, term: str, grad
     return frame.groupby([subject, term], sort=True, as_index=False)["GRADE"].max()
 
 
-def worst_grade_table(table_id: str, spec: Mapping, subjects: pd.DataFrame,
-                      records: pd.DataFrame, subject: str) -> Table:
+def worst_grade_table(
+    table_id: str, spec: Mapping, subjects: pd.DataFrame, records: pd.DataFrame, subject: str
+) -> Table:
     """Subjects by worst grade per toxicity, as % of the whole population (a toxicity table).
 
     Each row gathers one or more coded terms (``terms``); a subject with several of them counts once
@@ -171,8 +181,10 @@ def worst_grade_table(table_id: str, spec: Mapping, subjects: pd.DataFrame,
         lines.append([group["label"], *[""] * (len(columns) - 1)])
         for row in group["rows"]:
             label = row["label"]
-            counts = [int(grade_counts.at[label, g]) if label in grade_counts.index and g in grade_counts.columns
-                      else 0 for g in grades]
+            counts = [
+                int(grade_counts.at[label, g]) if label in grade_counts.index and g in grade_counts.columns else 0
+                for g in grades
+            ]
             total = int(any_counts.get(label, 0))
             shown = [label]
             for count, name in zip([*counts, total], columns[1:], strict=True):
@@ -188,4 +200,3 @@ def worst_grade_table(table_id: str, spec: Mapping, subjects: pd.DataFrame,
     if unlisted:
         notes.append("Terms recorded but not tabulated: " + ", ".join(map(str, unlisted)) + ".")
     return Table(table_id, spec["title"], frame, cells, notes)
-

@@ -25,7 +25,7 @@ COMBINATORS = ("all", "any", "not")
 # Values a rule may compare with that are not columns: the dataset's name and what it implies.
 PSEUDO_COLUMNS = {
     "$DATASET": lambda table: table.name,
-    "$DATASET_DOMAIN": lambda table: table.name[:2],                        # AE for AE, QS for QSCG
+    "$DATASET_DOMAIN": lambda table: table.name[:2],  # AE for AE, QS for QSCG
     "$SUPP_PARENT": lambda table: table.name[4:] if table.name.startswith("SUPP") else "",
 }
 
@@ -69,8 +69,7 @@ class View:
 
     def has(self, name: str) -> bool:
         name = self.expand(name)
-        return (name in self.table.frame.columns or name in self.extra or name in self.optional
-                or name in PSEUDO_COLUMNS)
+        return name in self.table.frame.columns or name in self.extra or name in self.optional or name in PSEUDO_COLUMNS
 
     def column(self, name: str) -> pd.Series:
         name = self.expand(name)
@@ -90,8 +89,12 @@ class View:
         """``fn`` (text Series -> array) on column ``name``: once per distinct value for large
         dataset columns, on the whole column otherwise."""
         name = self.expand(name)
-        if name in self.table.frame.columns and name not in self.extra and len(self.frame) >= LARGE \
-                and not pd.api.types.is_numeric_dtype(self.table.frame[name].dtype):
+        if (
+            name in self.table.frame.columns
+            and name not in self.extra
+            and len(self.frame) >= LARGE
+            and not pd.api.types.is_numeric_dtype(self.table.frame[name].dtype)
+        ):
             return self.table.per_value(name, fn)
         return np.asarray(fn(self.column(name).astype("str")))
 
@@ -192,7 +195,7 @@ def _values_equal(a: pd.Series, b: pd.Series) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(a.dtype) or pd.api.types.is_numeric_dtype(b.dtype):
         x, y = _numeric(a).to_numpy(dtype="float64"), _numeric(b).to_numpy(dtype="float64")
         return (x == y) | (np.isnan(x) & np.isnan(y))
-    return (a.to_numpy(dtype=object) == b.to_numpy(dtype=object))
+    return a.to_numpy(dtype=object) == b.to_numpy(dtype=object)
 
 
 def _dataset_values(arg, view: View) -> set | None:
@@ -323,7 +326,9 @@ OPERATORS: dict[str, Callable] = {
     "not_matches": lambda s, n, a, v: ~n & ~_regex(s, n, a),
     "numeric": lambda s, n, a, v: _looks_numeric(s, n) if a else (~n & ~_looks_numeric(s, n)),
     "leading_space": lambda s, n, a, v: ~n & s.astype("str").str.match(r"\s").fillna(False).to_numpy(dtype=bool),
-    "non_ascii": lambda s, n, a, v: ~n & ~s.astype("str").str.fullmatch(r"[\x20-\x7e]*").fillna(True).to_numpy(dtype=bool),
+    "non_ascii": lambda s, n, a, v: (
+        ~n & ~s.astype("str").str.fullmatch(r"[\x20-\x7e]*").fillna(True).to_numpy(dtype=bool)
+    ),
     "date_before_var": lambda s, n, a, v: _date_cmp(s, n, a, v, -1),
     "date_after_var": lambda s, n, a, v: _date_cmp(s, n, a, v, 1),
     "date_precision_lt": lambda s, n, a, v: ~n & (isodate.precision(s.astype("str")) < int(a)),
@@ -332,5 +337,3 @@ OPERATORS: dict[str, Callable] = {
     "not_in_dataset": lambda s, n, a, v: ~s.isin(_dataset_values(a, v)).to_numpy(dtype=bool),
     "upper": lambda s, n, a, v: (s.astype("str") == s.astype("str").str.upper()).to_numpy(dtype=bool) == bool(a),
 }
-
-

@@ -17,6 +17,7 @@ class IGStandards:
 
     def __init__(self):
         from ..metadata import standards
+
         self._standards = standards
         self._cache: dict[tuple[str, str], object] = {}
 

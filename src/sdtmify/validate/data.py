@@ -17,7 +17,7 @@ from ..metadata.model import Dataset
 from ..readers import read_dataset
 
 DATA_SUFFIXES = (".xpt", ".json", ".ndjson")
-LARGE = 20_000     # from this many records, text checks run per distinct value (see Table.factorized)
+LARGE = 20_000  # from this many records, text checks run per distinct value (see Table.factorized)
 TRIAL_DESIGN = {"TA", "TE", "TV", "TI", "TS", "TD", "TM"}
 SPECIAL_PURPOSE = {"DM", "CO", "SE", "SV", "SM"}
 
@@ -29,7 +29,7 @@ class Table:
     name: str
     frame: pd.DataFrame
     meta: Dataset
-    standard: str                 # SDTM | ADaM
+    standard: str  # SDTM | ADaM
     file: str = ""
     _null_cache: dict = field(default_factory=dict, repr=False)
     _factor_cache: dict = field(default_factory=dict, repr=False)
@@ -153,8 +153,9 @@ def table_from(frame: pd.DataFrame, meta: Dataset, standard: str | None = None, 
 def load_folder(folder: Path, standard: str | None = None) -> dict[str, Table]:
     """Every dataset file in ``folder`` (not recursive); XPT preferred when both XPT and JSON exist."""
     if not folder.is_dir():
-        raise InputError("not a folder of datasets; pass a folder with .xpt or .json/.ndjson files",
-                         Location(str(folder)))
+        raise InputError(
+            "not a folder of datasets; pass a folder with .xpt or .json/.ndjson files", Location(str(folder))
+        )
     tables: dict[str, Table] = {}
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in DATA_SUFFIXES and p.is_file())
     files.sort(key=lambda p: DATA_SUFFIXES.index(p.suffix.lower()))

@@ -22,8 +22,18 @@ import pandas as pd
 from lxml import etree
 
 from ..errors import InputError
-from .define_xml import (DEF, LENGTH_TYPES, NS, NUMERIC_TYPES, ItemGroup, codelist_values, description, item_groups,
-                         parse_define, where_clauses)
+from .define_xml import (
+    DEF,
+    LENGTH_TYPES,
+    NS,
+    NUMERIC_TYPES,
+    ItemGroup,
+    codelist_values,
+    description,
+    item_groups,
+    parse_define,
+    where_clauses,
+)
 
 SHOWN = 5  # values listed per message; the count says how many there are in all
 
@@ -48,7 +58,10 @@ def read_xpt(path: Path) -> XptData:
 
     frame, meta = read_dataset(path)
     return XptData(
-        path=path, name=meta.name.upper(), label=meta.label or "", frame=frame,
+        path=path,
+        name=meta.name.upper(),
+        label=meta.label or "",
+        frame=frame,
         labels={v.name: v.label or "" for v in meta.variables},
         lengths={v.name: v.length for v in meta.variables},
         numeric={v.name: v.type == "Num" for v in meta.variables},
@@ -81,10 +94,14 @@ REFERENCES = (
     (".//arm:AnalysisResult", "ParameterOID", "ItemDef"),
 )
 DEFINITIONS = {
-    "ItemDef": (".//odm:ItemDef", "OID"), "MethodDef": (".//odm:MethodDef", "OID"),
-    "CodeList": (".//odm:CodeList", "OID"), "def:ValueListDef": (".//def:ValueListDef", "OID"),
-    "def:WhereClauseDef": (".//def:WhereClauseDef", "OID"), "def:CommentDef": (".//def:CommentDef", "OID"),
-    "def:Standard": (".//def:Standard", "OID"), "def:leaf": (".//def:leaf", "ID"),
+    "ItemDef": (".//odm:ItemDef", "OID"),
+    "MethodDef": (".//odm:MethodDef", "OID"),
+    "CodeList": (".//odm:CodeList", "OID"),
+    "def:ValueListDef": (".//def:ValueListDef", "OID"),
+    "def:WhereClauseDef": (".//def:WhereClauseDef", "OID"),
+    "def:CommentDef": (".//def:CommentDef", "OID"),
+    "def:Standard": (".//def:Standard", "OID"),
+    "def:leaf": (".//def:leaf", "ID"),
     "ItemGroupDef": (".//odm:ItemGroupDef", "OID"),
 }
 # Definitions that are pointless unless something refers to them.
@@ -107,12 +124,18 @@ def check_references(root, file: str = "define.xml") -> list[str]:
                 tag = etree.QName(el).localname
                 name = attr.split("}")[-1]
                 messages.append(f"{file}:{el.sourceline}: {tag} {name}={oid!r} refers to no {kind}")
-    for xpath, kind in ((".//odm:ItemGroupDef", "ItemGroupDef"), (".//odm:ItemDef", "ItemDef"),
-                        (".//odm:MethodDef", "MethodDef"), (".//def:CommentDef", "def:CommentDef")):
+    for xpath, kind in (
+        (".//odm:ItemGroupDef", "ItemGroupDef"),
+        (".//odm:ItemDef", "ItemDef"),
+        (".//odm:MethodDef", "MethodDef"),
+        (".//def:CommentDef", "def:CommentDef"),
+    ):
         for el in root.iterfind(xpath, NS):
             if not description(el).strip():
-                messages.append(f"{file}:{el.sourceline}: {kind} {el.get('OID')!r} has no description; "
-                                "state what it is (a label, or how the value is derived)")
+                messages.append(
+                    f"{file}:{el.sourceline}: {kind} {el.get('OID')!r} has no description; "
+                    "state what it is (a label, or how the value is derived)"
+                )
     for kind in MUST_BE_USED:
         xpath, attr = DEFINITIONS[kind]
         for el in root.iterfind(xpath, NS):
@@ -123,6 +146,7 @@ def check_references(root, file: str = "define.xml") -> list[str]:
 
 # ---------------------------------------------------------------------------------------------
 # define.xml against the data.
+
 
 def check_define_against_data(define_path: str | Path, data_folder: str | Path) -> list[str]:
     """All inconsistencies between ``define_path`` and the .xpt files in ``data_folder``, as messages."""
@@ -141,14 +165,18 @@ def check_define_against_data(define_path: str | Path, data_folder: str | Path) 
         path = data_folder / group.href
         described.add(path.name.lower())
         if not path.is_file():
-            messages.append(f"{file}:{group.element.sourceline}: dataset {group.name} points to {group.href}, "
-                            f"which is not in {data_folder}")
+            messages.append(
+                f"{file}:{group.element.sourceline}: dataset {group.name} points to {group.href}, "
+                f"which is not in {data_folder}"
+            )
             continue
         messages += check_dataset(group, read_xpt(path), codelists, where, file)
     for path in sorted(data_folder.glob("*.xpt")):
         if path.name.lower() not in described:
-            messages.append(f"{path.name}: dataset {path.stem.upper()} is not described in {file}; "
-                            "add its ItemGroupDef or remove the file")
+            messages.append(
+                f"{path.name}: dataset {path.stem.upper()} is not described in {file}; "
+                "add its ItemGroupDef or remove the file"
+            )
     return messages
 
 
@@ -163,7 +191,7 @@ def check_dataset(group: ItemGroup, data: XptData, codelists, where, file: str) 
         messages.append(f"{at}: dataset {group.name}: label {label!r} in {file} but {data.label!r} in {xpt}")
     defined = [item.get("Name") if item is not None else None for _, item in group.refs]
     columns = list(data.frame.columns)
-    for (ref, item), name in zip(group.refs, defined):
+    for (_ref, item), name in zip(group.refs, defined, strict=False):
         if item is None:
             continue  # a dangling ItemOID is reported by check_references
         line = f"{file}:{item.sourceline}"
@@ -173,14 +201,18 @@ def check_dataset(group: ItemGroup, data: XptData, codelists, where, file: str) 
         messages += _check_variable(group.name, name, item, data, line, xpt, file)
     for name in columns:
         if name not in defined:
-            messages.append(f"{xpt}: {group.name}.{name} is in {xpt} but not in {file}; add an ItemRef and "
-                            "ItemDef for it or drop the column")
+            messages.append(
+                f"{xpt}: {group.name}.{name} is in {xpt} but not in {file}; add an ItemRef and "
+                "ItemDef for it or drop the column"
+            )
     common_define = [n for n in defined if n in columns]
     common_data = [n for n in columns if n in defined]
     if common_define != common_data:
-        position = next(i for i, (a, b) in enumerate(zip(common_define, common_data)) if a != b)
-        messages.append(f"{at}: dataset {group.name}: variable order differs from OrderNumber at position "
-                        f"{position + 1}: {common_define[position]} in {file}, {common_data[position]} in {xpt}")
+        position = next(i for i, (a, b) in enumerate(zip(common_define, common_data, strict=False)) if a != b)
+        messages.append(
+            f"{at}: dataset {group.name}: variable order differs from OrderNumber at position "
+            f"{position + 1}: {common_define[position]} in {file}, {common_data[position]} in {xpt}"
+        )
     messages += _check_keys(group, data, at, xpt)
     messages += _check_codelist_values(group, data, codelists, where, file, xpt)
     return messages
@@ -190,15 +222,18 @@ def _check_variable(dataset, name, item, data: XptData, line, xpt, file) -> list
     messages = []
     label = description(item)
     if label != data.labels.get(name, ""):
-        messages.append(f"{line}: {dataset}.{name}: label {label!r} in {file} but {data.labels.get(name, '')!r} in {xpt}")
+        messages.append(
+            f"{line}: {dataset}.{name}: label {label!r} in {file} but {data.labels.get(name, '')!r} in {xpt}"
+        )
     data_type = item.get("DataType")
     numeric = data.numeric.get(name, False)
     if (data_type in NUMERIC_TYPES) != numeric:
         stored = "numeric" if numeric else "character"
         wanted = "numeric" if data_type in NUMERIC_TYPES else "character"
-        messages.append(f"{line}: {dataset}.{name}: DataType {data_type} in {file} ({wanted}) but {xpt} stores it "
-                        f"as {stored}")
-    length = item.get("Length") if data_type in LENGTH_TYPES else None   # no Length for date/time types
+        messages.append(
+            f"{line}: {dataset}.{name}: DataType {data_type} in {file} ({wanted}) but {xpt} stores it as {stored}"
+        )
+    length = item.get("Length") if data_type in LENGTH_TYPES else None  # no Length for date/time types
     stored_length = data.lengths.get(name)
     if length is not None and stored_length is not None and int(length) != int(stored_length):
         messages.append(f"{line}: {dataset}.{name}: Length {length} in {file} but {stored_length} in {xpt}")
@@ -208,8 +243,11 @@ def _check_variable(dataset, name, item, data: XptData, line, xpt, file) -> list
 def _check_keys(group: ItemGroup, data: XptData, at: str, xpt: str) -> list[str]:
     """SDTMIG 3.4 section 3.2.1.1 / Define-XML 2.1 KeySequence: the natural keys, in order, that sort and
     identify the records."""
-    keyed = sorted((int(ref.get("KeySequence")), item.get("Name")) for ref, item in group.refs
-                   if ref.get("KeySequence") and item is not None)
+    keyed = sorted(
+        (int(ref.get("KeySequence")), item.get("Name"))
+        for ref, item in group.refs
+        if ref.get("KeySequence") and item is not None
+    )
     if not keyed:
         return []
     messages = []
@@ -223,14 +261,17 @@ def _check_keys(group: ItemGroup, data: XptData, at: str, xpt: str) -> list[str]
     if len(data.frame) < 2:
         return messages
     # A Num key holding SAS special missings is read as objects: compare its numbers.
-    frame = pd.DataFrame({k: pd.to_numeric(data.frame[k], errors="coerce") if data.numeric.get(k) else data.frame[k]
-                          for k in keys})
+    frame = pd.DataFrame(
+        {k: pd.to_numeric(data.frame[k], errors="coerce") if data.numeric.get(k) else data.frame[k] for k in keys}
+    )
     order = key_order(frame, keys)
     before = np.flatnonzero(order < 0)
     if before.size:
         record = int(before[0]) + 2
-        messages.append(f"{xpt}: records are not sorted by the {group.name} keys {', '.join(keys)} from "
-                        f"define.xml (record {record} sorts before record {record - 1})")
+        messages.append(
+            f"{xpt}: records are not sorted by the {group.name} keys {', '.join(keys)} from "
+            f"define.xml (record {record} sorts before record {record - 1})"
+        )
         shared = frame.duplicated(keys, keep=False).to_numpy()
     else:
         # Sorted records share keys only with their neighbours.
@@ -241,8 +282,10 @@ def _check_keys(group: ItemGroup, data: XptData, at: str, xpt: str) -> list[str]
     if shared.any():
         first = frame.iloc[int(np.flatnonzero(shared)[0])]
         example = ", ".join(f"{k}={first[k]!r}" for k in keys)
-        messages.append(f"{xpt}: {int(shared.sum())} records share their {group.name} keys "
-                        f"{', '.join(keys)} (e.g. {example}); the keys must identify each record")
+        messages.append(
+            f"{xpt}: {int(shared.sum())} records share their {group.name} keys "
+            f"{', '.join(keys)} (e.g. {example}); the keys must identify each record"
+        )
     return messages
 
 
@@ -342,8 +385,7 @@ def _check_codelist_values(group: ItemGroup, data: XptData, codelists, where, fi
             values = texts[name]
             values = values[mask.reindex(values.index).to_numpy()]
             text = " and ".join(f"{v} {c} {', '.join(vals)}" for v, c, vals in conditions)
-            messages += _values_in_codelist(group.name, name, vl_item, values, codelists, file, xpt,
-                                            f" where {text}")
+            messages += _values_in_codelist(group.name, name, vl_item, values, codelists, file, xpt, f" where {text}")
     return messages
 
 
@@ -360,5 +402,7 @@ def _values_in_codelist(dataset, name, item, values: pd.Series, codelists, file,
     if outside.empty:
         return []
     shown = sorted(outside.index)
-    return [f"{xpt}: {dataset}.{name}{context}: {len(shown)} value(s) not in codelist {oid} ({cl_name}) of "
-            f"{file}:{item.sourceline}: {_show(shown)} in {int(outside.sum())} record(s)"]
+    return [
+        f"{xpt}: {dataset}.{name}{context}: {len(shown)} value(s) not in codelist {oid} ({cl_name}) of "
+        f"{file}:{item.sourceline}: {_show(shown)} in {int(outside.sum())} record(s)"
+    ]

@@ -57,6 +57,7 @@ def description(element) -> str:
 # ---------------------------------------------------------------------------------------------
 # The elements, with their lines.
 
+
 @dataclass
 class ItemGroup:
     """One ItemGroupDef: its name, element, the file its def:leaf points to, and its (ItemRef, ItemDef)
@@ -97,9 +98,13 @@ def where_clauses(root) -> dict[str, list[tuple[str, str, list[str]]]]:
     clauses = {}
     for wc in root.iterfind(".//def:WhereClauseDef", NS):
         clauses[wc.get("OID")] = [
-            (names.get(rc.get(DEF + "ItemOID"), rc.get(DEF + "ItemOID")), rc.get("Comparator"),
-             [cv.text or "" for cv in rc.findall("odm:CheckValue", NS)])
-            for rc in wc.findall("odm:RangeCheck", NS)]
+            (
+                names.get(rc.get(DEF + "ItemOID"), rc.get(DEF + "ItemOID")),
+                rc.get("Comparator"),
+                [cv.text or "" for cv in rc.findall("odm:CheckValue", NS)],
+            )
+            for rc in wc.findall("odm:RangeCheck", NS)
+        ]
     return clauses
 
 
@@ -112,6 +117,7 @@ def standard_of(root) -> str:
 # ---------------------------------------------------------------------------------------------
 # The metadata model.
 
+
 def read_define(path: str | Path) -> StudyMetadata:
     """``path`` as the shared metadata model; raises InputError naming the file when it is not Define-XML."""
     return metadata_from(parse_define(path))
@@ -121,11 +127,15 @@ def _variable(ref, item, codelist: str | None, position: int) -> Variable:
     data_type = item.get("DataType", "text")
     length = item.get("Length") if data_type in LENGTH_TYPES else None
     return Variable(
-        name=item.get("Name"), label=description(item).strip(),
+        name=item.get("Name"),
+        label=description(item).strip(),
         type="Num" if data_type in NUMERIC_TYPES else "Char",
         # 0 means "not stated": no Length, or a date/time type where Define-XML gives none.
-        length=int(length or 0), data_type=data_type, order=int(ref.get("OrderNumber") or position),
-        core="Req" if ref.get("Mandatory") == "Yes" else "Perm", codelist=codelist,
+        length=int(length or 0),
+        data_type=data_type,
+        order=int(ref.get("OrderNumber") or position),
+        core="Req" if ref.get("Mandatory") == "Yes" else "Perm",
+        codelist=codelist,
         significant_digits=int(item.get("SignificantDigits")) if item.get("SignificantDigits") else None,
         key_sequence=int(ref.get("KeySequence")) if ref.get("KeySequence") else None,
     )
@@ -146,35 +156,59 @@ def metadata_from(root) -> StudyMetadata:
                 variables.append(_variable(ref, item, codelist, position))
         variables.sort(key=lambda v: v.order)
         keys = sorted((v.key_sequence, v.name) for v in variables if v.key_sequence is not None)
-        datasets.append(Dataset(
-            name=group.get("Name"), label=description(group).strip(), purpose=group.get("Purpose", ""),
-            structure=group.get(f"{DEF}Structure", ""), domain=group.get("Domain"),
-            keys=tuple(name for _, name in keys), variables=tuple(variables),
-        ))
+        datasets.append(
+            Dataset(
+                name=group.get("Name"),
+                label=description(group).strip(),
+                purpose=group.get("Purpose", ""),
+                structure=group.get(f"{DEF}Structure", ""),
+                domain=group.get("Domain"),
+                keys=tuple(name for _, name in keys),
+                variables=tuple(variables),
+            )
+        )
     codelists = []
     for cl in mdv.findall("odm:CodeList", NS):
         terms = []
         for tag in ("odm:CodeListItem", "odm:EnumeratedItem"):
             for term in cl.findall(tag, NS):
                 decode = term.find("odm:Decode/odm:TranslatedText", NS)
-                terms.append(CodeListItem(coded_value=term.get("CodedValue"),
-                                          decode=decode.text if decode is not None else None,
-                                          extended=term.get(f"{DEF}ExtendedValue") == "Yes"))
+                terms.append(
+                    CodeListItem(
+                        coded_value=term.get("CodedValue"),
+                        decode=decode.text if decode is not None else None,
+                        extended=term.get(f"{DEF}ExtendedValue") == "Yes",
+                    )
+                )
         external = cl.find("odm:ExternalCodeList", NS)
-        codelists.append(CodeList(oid=cl.get("OID"), name=cl.get("Name", ""), data_type=cl.get("DataType", "text"),
-                                  items=tuple(terms),
-                                  dictionary=external.get("Dictionary") if external is not None else None))
+        codelists.append(
+            CodeList(
+                oid=cl.get("OID"),
+                name=cl.get("Name", ""),
+                data_type=cl.get("DataType", "text"),
+                items=tuple(terms),
+                dictionary=external.get("Dictionary") if external is not None else None,
+            )
+        )
     study = root.find("odm:Study", NS)
-    return StudyMetadata(study_oid=study.get("OID", "") if study is not None else "", study_name="",
-                         description="", protocol_name="", datasets=tuple(datasets), codelists=tuple(codelists))
+    return StudyMetadata(
+        study_oid=study.get("OID", "") if study is not None else "",
+        study_name="",
+        description="",
+        protocol_name="",
+        datasets=tuple(datasets),
+        codelists=tuple(codelists),
+    )
 
 
 def schema_dir() -> Path:
     """odmlib's copy of the CDISC Define-XML 2.1 and ARM 1.0 schemas."""
     spec = find_spec("odmlib")
     if spec is None or not spec.submodule_search_locations:
-        raise MetadataError("the Define-XML 2.1 XSD comes with the Python package odmlib: "
-                            "install it (pip install odmlib) to validate define.xml")
+        raise MetadataError(
+            "the Define-XML 2.1 XSD comes with the Python package odmlib: "
+            "install it (pip install odmlib) to validate define.xml"
+        )
     return Path(list(spec.submodule_search_locations)[0]) / "schemas"
 
 

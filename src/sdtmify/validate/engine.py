@@ -32,8 +32,8 @@ class Hits:
     show: tuple[str, ...] = ()
     items: list[dict] | None = None
     view: View | None = None
-    severity: str | None = None          # overrides the rule's (e.g. extensible codelists)
-    extra: dict[str, pd.Series] = field(default_factory=dict)   # computed values to show
+    severity: str | None = None  # overrides the rule's (e.g. extensible codelists)
+    extra: dict[str, pd.Series] = field(default_factory=dict)  # computed values to show
 
     @property
     def count(self) -> int:
@@ -45,13 +45,13 @@ class Context:
     """What checks may consult besides the tables: IG metadata, CT, define.xml."""
 
     tables: dict[str, Table]
-    standards: object = None   # has .dataset(name, standard) -> metadata.model.Dataset | None
-    ct: object = None          # has .codelist(code) -> metadata.model.CodeList | None
-    define: dict = field(default_factory=dict)   # standard -> metadata.model.StudyMetadata
+    standards: object = None  # has .dataset(name, standard) -> metadata.model.Dataset | None
+    ct: object = None  # has .codelist(code) -> metadata.model.CodeList | None
+    define: dict = field(default_factory=dict)  # standard -> metadata.model.StudyMetadata
     # Tables read only to resolve references (the SDTM predecessors of an ADaM folder, --sdtm):
     # look-ups see them, rules do not check them.
     references: frozenset = frozenset()
-    define_files: dict = field(default_factory=dict)   # standard -> Path of the define.xml read
+    define_files: dict = field(default_factory=dict)  # standard -> Path of the define.xml read
 
     def validated(self) -> dict[str, Table]:
         """The tables rules check: every table but the references."""
@@ -61,13 +61,13 @@ class Context:
 @dataclass
 class RuleResult:
     rule: Rule
-    status: str                    # passed | failed | skipped
+    status: str  # passed | failed | skipped
     count: int = 0
     datasets: tuple[str, ...] = ()
     reason: str = ""
     seconds: float = 0.0
-    records: int = 0               # records examined (for the benchmark)
-    skipped_in: str = ""           # datasets the rule could not check while it ran on others, and why
+    records: int = 0  # records examined (for the benchmark)
+    skipped_in: str = ""  # datasets the rule could not check while it ran on others, and why
 
 
 class _SafeValues(dict):
@@ -104,7 +104,7 @@ def run_rule(rule: Rule, ctx: Context) -> tuple[RuleResult, list[Hits]]:
     hits: list[Hits] = []
     checked: list[str] = []
     reasons: list[str] = []
-    lacking: list[str] = []            # datasets skipped for want of another dataset
+    lacking: list[str] = []  # datasets skipped for want of another dataset
     records = 0
     if getattr(check, "study_level", False):
         if rule.standard != "any" and not any(t.standard == rule.standard for t in validated.values()):
@@ -146,8 +146,9 @@ def run_rule(rule: Rule, ctx: Context) -> tuple[RuleResult, list[Hits]]:
     else:
         status = "skipped"
         reason = "; ".join(reasons) or _scope_text(rule)
-    return RuleResult(rule, status, count, tuple(checked), reason, time.perf_counter() - started, records,
-                      skipped_in), hits
+    return RuleResult(
+        rule, status, count, tuple(checked), reason, time.perf_counter() - started, records, skipped_in
+    ), hits
 
 
 def _scope_text(rule: Rule) -> str:
@@ -179,12 +180,19 @@ def details(rule: Rule, hits: list[Hits], limit: int) -> pd.DataFrame:
                 values = _SafeValues({k: _text(v) for k, v in item.items()})
                 values.setdefault("dataset", hit.dataset)
                 variables = item.get("variable", "")
-                out.append({
-                    "rule": rule.id, "severity": item.get("severity", severity), "dataset": hit.dataset,
-                    "row": None, "usubjid": "", "seq": None, "variables": variables,
-                    "values": _text(item.get("value", "")),
-                    "message": fill(template, values),
-                })
+                out.append(
+                    {
+                        "rule": rule.id,
+                        "severity": item.get("severity", severity),
+                        "dataset": hit.dataset,
+                        "row": None,
+                        "usubjid": "",
+                        "seq": None,
+                        "variables": variables,
+                        "values": _text(item.get("value", "")),
+                        "message": fill(template, values),
+                    }
+                )
     return pd.DataFrame(out, columns=FINDING_COLUMNS)
 
 
@@ -214,10 +222,13 @@ def _row_details(rule: Rule, hit: Hits, severity: str, room: int) -> list[dict]:
         if name not in columns:
             columns[name] = np.asarray(series)[positions]
     template = rule.message.replace("--", view.table.prefix)
-    for name in _PLACEHOLDER.findall(template):   # the message may name variables it does not show
+    for name in _PLACEHOLDER.findall(template):  # the message may name variables it does not show
         if name not in columns and view.has(name):
-            columns[name] = (view.column(name).to_numpy()[positions] if _readable(view, name)
-                             else np.full(len(positions), ABSENT, dtype=object))
+            columns[name] = (
+                view.column(name).to_numpy()[positions]
+                if _readable(view, name)
+                else np.full(len(positions), ABSENT, dtype=object)
+            )
     usubjid = frame["USUBJID"].to_numpy()[positions] if "USUBJID" in frame.columns else [""] * len(positions)
     seq_name = f"{view.table.prefix}SEQ" if view.table.prefix else "ASEQ"
     seq = frame[seq_name].to_numpy()[positions] if seq_name in frame.columns else [None] * len(positions)
@@ -229,12 +240,19 @@ def _row_details(rule: Rule, hit: Hits, severity: str, room: int) -> list[dict]:
         values["prefix"] = view.table.prefix
         values["variables"] = ", ".join(shown)
         values["values"] = ", ".join(values[name] for name in shown)
-        rows.append({
-            "rule": rule.id, "severity": severity, "dataset": hit.dataset, "row": int(pos) + 1,
-            "usubjid": _text(usubjid[i]), "seq": None if seq[i] is None or _text(seq[i]) == "" else float(seq[i]),
-            "variables": ", ".join(shown), "values": ", ".join(values[name] for name in shown),
-            "message": fill(template, values),
-        })
+        rows.append(
+            {
+                "rule": rule.id,
+                "severity": severity,
+                "dataset": hit.dataset,
+                "row": int(pos) + 1,
+                "usubjid": _text(usubjid[i]),
+                "seq": None if seq[i] is None or _text(seq[i]) == "" else float(seq[i]),
+                "variables": ", ".join(shown),
+                "values": ", ".join(values[name] for name in shown),
+                "message": fill(template, values),
+            }
+        )
     return rows
 
 
@@ -243,8 +261,8 @@ class Validation:
     """Everything a report needs: per-rule results, per rule/dataset counts, capped details."""
 
     results: list[RuleResult]
-    issues: pd.DataFrame           # rule, dataset, severity, count, message (one per rule x dataset)
-    findings: pd.DataFrame         # FINDING_COLUMNS, capped per rule
+    issues: pd.DataFrame  # rule, dataset, severity, count, message (one per rule x dataset)
+    findings: pd.DataFrame  # FINDING_COLUMNS, capped per rule
     tables: dict[str, Table]
 
     def counts(self) -> dict[str, int]:
@@ -261,16 +279,25 @@ def run_rules(rules: list[Rule], ctx: Context, max_details: int = 1000) -> Valid
         result, hits = run_rule(rule, ctx)
         results.append(result)
         for hit in hits:
-            issues.append({"rule": rule.id, "dataset": hit.dataset, "severity": hit.severity or rule.severity,
-                           "count": hit.count, "message": rule.description})
+            issues.append(
+                {
+                    "rule": rule.id,
+                    "dataset": hit.dataset,
+                    "severity": hit.severity or rule.severity,
+                    "count": hit.count,
+                    "message": rule.description,
+                }
+            )
         if hits and max_details > 0:
             found.append(details(rule, hits, max_details))
     issue_frame = pd.DataFrame(issues, columns=["rule", "dataset", "severity", "count", "message"])
     if len(issue_frame):
-        issue_frame = (issue_frame.groupby(["rule", "dataset", "severity", "message"], as_index=False, sort=True)["count"]
-                       .sum()[["rule", "dataset", "severity", "count", "message"]])
+        issue_frame = issue_frame.groupby(["rule", "dataset", "severity", "message"], as_index=False, sort=True)[
+            "count"
+        ].sum()[["rule", "dataset", "severity", "count", "message"]]
     findings = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=FINDING_COLUMNS)
     if len(findings):
-        findings = findings.sort_values(["rule", "dataset", "row", "variables"], na_position="first",
-                                        kind="stable").reset_index(drop=True)
+        findings = findings.sort_values(
+            ["rule", "dataset", "row", "variables"], na_position="first", kind="stable"
+        ).reset_index(drop=True)
     return Validation(results, issue_frame, findings, ctx.validated())

@@ -11,29 +11,28 @@ from ..distinct import by_distinct
 
 # SDTMIG 4.4.2: YYYY[-MM[-DD[Thh[:mm[:ss[.f]]]]]], right-truncated for partial dates; SDTMIG 4.4.3
 # also allows "-" for a missing middle component (e.g. 2004---15, 2004-12-15T-:30).
-_COMPONENT = (
-    r"(?:\d{4}|-)(?:-(?:\d{2}|-)(?:-(?:\d{2}|-)(?:T(?:\d{2}|-)(?::(?:\d{2}|-)(?::\d{2}(?:\.\d+)?)?)?)?)?)?"
-)
+_COMPONENT = r"(?:\d{4}|-)(?:-(?:\d{2}|-)(?:-(?:\d{2}|-)(?:T(?:\d{2}|-)(?::(?:\d{2}|-)(?::\d{2}(?:\.\d+)?)?)?)?)?)?"
 _OFFSET = r"(?:Z|[+-]\d{2}(?::?\d{2})?)?"
 DATETIME_PATTERN = rf"{_COMPONENT}{_OFFSET}"
 # ISO 8601 durations (SDTMIG 4.4.4: --DUR, --EVLINT), e.g. P1Y2M, PT36H, P2W.
 DURATION_PATTERN = r"-?P(?:\d+(?:[.,]\d+)?W|(?:\d+(?:[.,]\d+)?Y)?(?:\d+(?:[.,]\d+)?M)?(?:\d+(?:[.,]\d+)?D)?(?:T(?:\d+(?:[.,]\d+)?H)?(?:\d+(?:[.,]\d+)?M)?(?:\d+(?:[.,]\d+)?S)?)?)"
 INTERVAL_PATTERN = rf"(?:{DATETIME_PATTERN}|{DURATION_PATTERN})/(?:{DATETIME_PATTERN}|{DURATION_PATTERN})"
 
-PRECISIONS = (4, 7, 10, 13, 16, 19)   # year, month, day, hour, minute, second
+PRECISIONS = (4, 7, 10, 13, 16, 19)  # year, month, day, hour, minute, second
 
 
 def _per_distinct(fn):
     """Run a text -> array function once per distinct value when the column is long."""
+
     def wrapper(text: pd.Series, *args, **kwargs):
         if len(text) < 20_000:
             return fn(text, *args, **kwargs)
-        return by_distinct(text, lambda distinct: pd.Series(fn(distinct, *args, **kwargs),
-                                                            index=distinct.index)).to_numpy()
+        return by_distinct(
+            text, lambda distinct: pd.Series(fn(distinct, *args, **kwargs), index=distinct.index)
+        ).to_numpy()
+
     wrapper.__doc__, wrapper.__name__ = fn.__doc__, fn.__name__
     return wrapper
-
-
 
 
 @_per_distinct
@@ -54,7 +53,7 @@ def is_valid(text: pd.Series, allow_duration: bool = False) -> np.ndarray:
     months = text.str.extract(r"^\d{4}-(\d{2})", expand=False)
     ok &= ~pd.to_numeric(months, errors="coerce").pipe(lambda m: (m < 1) | (m > 12)).to_numpy(dtype=bool)
     clock = text.str.extract(r"T(\d{2})(?::(\d{2}))?(?::(\d{2}))?")
-    for col, top in zip(clock.columns, (24, 59, 59)):
+    for col, top in zip(clock.columns, (24, 59, 59), strict=False):
         value = pd.to_numeric(clock[col], errors="coerce")
         ok &= ~(value > top).to_numpy(dtype=bool)
     return ok
@@ -66,9 +65,18 @@ def precision(text: pd.Series) -> np.ndarray:
 
     A date with a missing middle component ("2004---15") counts only up to the first gap."""
     out = np.zeros(len(text), dtype=np.int8)
-    for size, pattern in zip(PRECISIONS, (r"\d{4}", r"\d{4}-\d{2}", r"\d{4}-\d{2}-\d{2}",
-                                          r"\d{4}-\d{2}-\d{2}T\d{2}", r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}",
-                                          r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")):
+    for size, pattern in zip(
+        PRECISIONS,
+        (
+            r"\d{4}",
+            r"\d{4}-\d{2}",
+            r"\d{4}-\d{2}-\d{2}",
+            r"\d{4}-\d{2}-\d{2}T\d{2}",
+            r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}",
+            r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}",
+        ),
+        strict=False,
+    ):
         hit = text.str.match(pattern).fillna(False).to_numpy(dtype=bool)
         out[hit] = size
     return out

@@ -28,7 +28,7 @@ NOTES_FILE = "validation-notes.yaml"
 class Note:
     rule: str
     explanation: str
-    dataset: str | None = None     # None: every dataset of the rule
+    dataset: str | None = None  # None: every dataset of the rule
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,10 @@ def load_notes(path: str | Path | None) -> Notes:
         doc = doc["notes"]
     entries = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else None
     if entries is None:
-        raise InputError("write the notes as 'RULEID: explanation' lines or a list of "
-                         "{rule, dataset, explanation}", Location(str(path)))
+        raise InputError(
+            "write the notes as 'RULEID: explanation' lines or a list of {rule, dataset, explanation}",
+            Location(str(path)),
+        )
     notes = []
     for key, value in entries:
         if isinstance(doc, dict):
@@ -81,11 +83,16 @@ def load_notes(path: str | Path | None) -> Notes:
         elif isinstance(value, dict):
             rule, dataset, explanation = value.get("rule"), value.get("dataset"), value.get("explanation")
         else:
-            raise InputError(f"entry {key + 1} is {value!r}; give rule, explanation (and optionally dataset)",
-                             Location(str(path), None, f"notes[{key}]"))
+            raise InputError(
+                f"entry {key + 1} is {value!r}; give rule, explanation (and optionally dataset)",
+                Location(str(path), None, f"notes[{key}]"),
+            )
         if not rule or not isinstance(explanation, str) or not explanation.strip():
-            raise InputError(f"note {rule or key!s}: give a rule id and a non-empty explanation",
-                             Location(str(path), None, str(rule or key)))
-        notes.append(Note(str(rule).strip(), " ".join(explanation.split()),
-                          str(dataset).strip().upper() if dataset else None))
+            raise InputError(
+                f"note {rule or key!s}: give a rule id and a non-empty explanation",
+                Location(str(path), None, str(rule or key)),
+            )
+        notes.append(
+            Note(str(rule).strip(), " ".join(explanation.split()), str(dataset).strip().upper() if dataset else None)
+        )
     return Notes(tuple(notes), file=str(path))

@@ -22,17 +22,20 @@ def console_lines(report: dict, limit: int = 40) -> list[str]:
     lines.append(
         f"validation: {s['errors']} errors, {s['warnings']} warnings, {s['notices']} notices; "
         f"{s['rules']} rules: {s['rules_failed']} with findings, {s['rules_passed']} passed, "
-        f"{s['rules_skipped']} skipped")
+        f"{s['rules_skipped']} skipped"
+    )
     for rule in report["rules"]:
         if rule.get("skipped_in"):
             lines.append(f"{rule['id']} could not check {_short(rule['skipped_in'], 160)}")
     notes = report.get("notes") or {}
     if notes.get("file"):
-        lines.append(f"notes: {notes['explained']} findings explained in {notes['file']}, "
-                     f"{notes['unexplained']} errors and warnings unexplained"
-                     + (f"; notes for rules without findings: {', '.join(notes['unused'])}" if notes["unused"] else ""))
+        lines.append(
+            f"notes: {notes['explained']} findings explained in {notes['file']}, "
+            f"{notes['unexplained']} errors and warnings unexplained"
+            + (f"; notes for rules without findings: {', '.join(notes['unused'])}" if notes["unused"] else "")
+        )
     return lines
 
 
 def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 3] + "..."
+    return text if len(text) <= width else text[: width - 3] + "..."

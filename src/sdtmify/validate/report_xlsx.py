@@ -45,16 +45,23 @@ def write_xlsx(report: dict, target: Path, created: dt.datetime) -> Path:
     book.remove(book.active)
     s = report["summary"]
     inputs = report["inputs"]
-    summary = [["Tool", f"{report['tool']['name']} {report['tool']['version']}"],
-               ["Generated", report["generated"]], ["Data", inputs.get("path", "")],
-               ["Define-XML", ", ".join(inputs.get("define", [])) or "(none)"],
-               ["Controlled terminology", inputs.get("ct") or "(none)"],
-               ["Errors", s["errors"]], ["Warnings", s["warnings"]], ["Notices", s["notices"]],
-               ["Rules run", s["rules_passed"] + s["rules_failed"]], ["Rules with findings", s["rules_failed"]],
-               ["Rules skipped", s["rules_skipped"]],
-               ["Validation notes", (report.get("notes") or {}).get("file") or "(none)"],
-               ["Findings explained", (report.get("notes") or {}).get("explained", 0)], [], ["Dataset", "Standard", "Class", "Records", "Errors",
-                                                          "Warnings", "Notices"]]
+    summary = [
+        ["Tool", f"{report['tool']['name']} {report['tool']['version']}"],
+        ["Generated", report["generated"]],
+        ["Data", inputs.get("path", "")],
+        ["Define-XML", ", ".join(inputs.get("define", [])) or "(none)"],
+        ["Controlled terminology", inputs.get("ct") or "(none)"],
+        ["Errors", s["errors"]],
+        ["Warnings", s["warnings"]],
+        ["Notices", s["notices"]],
+        ["Rules run", s["rules_passed"] + s["rules_failed"]],
+        ["Rules with findings", s["rules_failed"]],
+        ["Rules skipped", s["rules_skipped"]],
+        ["Validation notes", (report.get("notes") or {}).get("file") or "(none)"],
+        ["Findings explained", (report.get("notes") or {}).get("explained", 0)],
+        [],
+        ["Dataset", "Standard", "Class", "Records", "Errors", "Warnings", "Notices"],
+    ]
     per = {}
     for issue in report["issues"]:
         per.setdefault(issue["dataset"], {"error": 0, "warning": 0, "notice": 0})[issue["severity"]] += issue["count"]
@@ -63,23 +70,70 @@ def write_xlsx(report: dict, target: Path, created: dt.datetime) -> Path:
         summary.append([ds["name"], ds["standard"], ds["class"], ds["records"], c["error"], c["warning"], c["notice"]])
     ws = _sheet(book, "Summary", ["Item", "Value"], summary, [26, 60, 18, 10, 10, 10, 10])
     ws.freeze_panes = None
-    ws = _sheet(book, "Issue Summary", ["Dataset", "Rule", "Severity", "Message", "Found", "Explanation"],
-                [[i["dataset"], i["rule"], i["severity"], i["message"], i["count"], i.get("explanation", "")]
-                 for i in sorted(report["issues"], key=lambda i: (i["dataset"], i["rule"]))], [12, 12, 10, 90, 10, 90])
+    ws = _sheet(
+        book,
+        "Issue Summary",
+        ["Dataset", "Rule", "Severity", "Message", "Found", "Explanation"],
+        [
+            [i["dataset"], i["rule"], i["severity"], i["message"], i["count"], i.get("explanation", "")]
+            for i in sorted(report["issues"], key=lambda i: (i["dataset"], i["rule"]))
+        ],
+        [12, 12, 10, 90, 10, 90],
+    )
     _colour_severity(ws, 3)
-    ws = _sheet(book, "Details", ["Dataset", "Rule", "Severity", "Record", "USUBJID", "Seq", "Variables",
-                                  "Values", "Message"],
-                [[f["dataset"], f["rule"], f["severity"], f["row"], f["usubjid"], f["seq"],
-                  ", ".join(f["variables"]), f["values"], f["message"]] for f in report["findings"]],
-                [10, 12, 10, 8, 16, 8, 30, 40, 90])
+    ws = _sheet(
+        book,
+        "Details",
+        ["Dataset", "Rule", "Severity", "Record", "USUBJID", "Seq", "Variables", "Values", "Message"],
+        [
+            [
+                f["dataset"],
+                f["rule"],
+                f["severity"],
+                f["row"],
+                f["usubjid"],
+                f["seq"],
+                ", ".join(f["variables"]),
+                f["values"],
+                f["message"],
+            ]
+            for f in report["findings"]
+        ],
+        [10, 12, 10, 8, 16, 8, 30, 40, 90],
+    )
     _colour_severity(ws, 3)
-    ws = _sheet(book, "Rules", ["Rule", "Severity", "Status", "Findings", "Authority", "Check", "Description",
-                                "Reason skipped", "Catalogue file", "Explanation"],
-                [[r["id"], r["severity"], r["status"], r["findings"],
-                  "; ".join(f"{k}: {v}" for k, v in r["authority"].items()), r["check"], r["description"],
-                  r["reason"] or r.get("skipped_in", ""), r["file"], r.get("explanation", "")]
-                 for r in report["rules"]],
-                [12, 10, 10, 10, 36, 22, 80, 50, 18, 80])
+    ws = _sheet(
+        book,
+        "Rules",
+        [
+            "Rule",
+            "Severity",
+            "Status",
+            "Findings",
+            "Authority",
+            "Check",
+            "Description",
+            "Reason skipped",
+            "Catalogue file",
+            "Explanation",
+        ],
+        [
+            [
+                r["id"],
+                r["severity"],
+                r["status"],
+                r["findings"],
+                "; ".join(f"{k}: {v}" for k, v in r["authority"].items()),
+                r["check"],
+                r["description"],
+                r["reason"] or r.get("skipped_in", ""),
+                r["file"],
+                r.get("explanation", ""),
+            ]
+            for r in report["rules"]
+        ],
+        [12, 10, 10, 10, 36, 22, 80, 50, 18, 80],
+    )
     _colour_severity(ws, 2)
     book.properties.created = created
     book.properties.modified = created
@@ -97,8 +151,15 @@ def _fix_zip_times(path: Path, when: dt.datetime) -> None:
     iso = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     with zipfile.ZipFile(path) as src:
         members = [(info, src.read(info.filename)) for info in src.infolist()]
-    members = [(info, re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + iso + rb"\g<2>", data)
-                if info.filename == "docProps/core.xml" else data) for info, data in members]
+    members = [
+        (
+            info,
+            re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + iso + rb"\g<2>", data)
+            if info.filename == "docProps/core.xml"
+            else data,
+        )
+        for info, data in members
+    ]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
         for info, data in members:
             fixed = zipfile.ZipInfo(info.filename, date_time=stamp)

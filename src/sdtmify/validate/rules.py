@@ -95,35 +95,51 @@ def _load(files: tuple[Path, ...], _mtimes: tuple[int, ...]) -> tuple[Rule, ...]
                     raise InputError(f"rule has no '{key}'", Location(str(path), line, key))
             unknown = [str(k) for k in raw if k not in RULE_KEYS]
             if unknown:
-                raise InputError(f"rule {raw['id']}: unknown key(s) {', '.join(repr(k) for k in unknown)}; a rule has "
-                                 f"only {', '.join(RULE_KEYS)} (quote a text that holds a comma)",
-                                 Location(str(path), line, unknown[0]))
+                raise InputError(
+                    f"rule {raw['id']}: unknown key(s) {', '.join(repr(k) for k in unknown)}; a rule has "
+                    f"only {', '.join(RULE_KEYS)} (quote a text that holds a comma)",
+                    Location(str(path), line, unknown[0]),
+                )
             if raw["severity"] not in SEVERITIES:
-                raise InputError(f"severity '{raw['severity']}' is not one of {', '.join(SEVERITIES)}",
-                                 Location(str(path), line, "severity"))
+                raise InputError(
+                    f"severity '{raw['severity']}' is not one of {', '.join(SEVERITIES)}",
+                    Location(str(path), line, "severity"),
+                )
             check = plain(raw["check"])
             if check.get("type") not in CHECKS:
-                raise InputError(f"check type '{check.get('type')}' unknown; known: {', '.join(sorted(CHECKS))}",
-                                 Location(str(path), getattr(raw["check"], "line", line), "check.type"))
+                raise InputError(
+                    f"check type '{check.get('type')}' unknown; known: {', '.join(sorted(CHECKS))}",
+                    Location(str(path), getattr(raw["check"], "line", line), "check.type"),
+                )
             authority = plain(raw["authority"])
             if not any(authority.get(k) for k in AUTHORITY_KEYS):
-                raise InputError(f"authority names none of {', '.join(AUTHORITY_KEYS)}",
-                                 Location(str(path), line, "authority"))
+                raise InputError(
+                    f"authority names none of {', '.join(AUTHORITY_KEYS)}", Location(str(path), line, "authority")
+                )
             if check["type"] in ("function", "study_function"):
                 from .checks.functions import FUNCTIONS, STUDY_FUNCTIONS
+
                 known = FUNCTIONS if check["type"] == "function" else STUDY_FUNCTIONS
                 if check.get("name") not in known:
-                    raise InputError(f"no {check['type']} named '{check.get('name')}'; known: {', '.join(sorted(known))}",
-                                     Location(str(path), getattr(raw["check"], "line", line), "check.name"))
+                    raise InputError(
+                        f"no {check['type']} named '{check.get('name')}'; known: {', '.join(sorted(known))}",
+                        Location(str(path), getattr(raw["check"], "line", line), "check.name"),
+                    )
             for problem in _condition_problems(check):
                 raise InputError(problem, Location(str(path), getattr(raw["check"], "line", line), "check"))
             if raw["id"] in rules:
                 raise InputError(f"rule id {raw['id']} already used in {rules[raw['id']].file}", where)
             rules[raw["id"]] = Rule(
-                id=raw["id"], severity=raw["severity"], message=raw["message"].strip(),
+                id=raw["id"],
+                severity=raw["severity"],
+                message=raw["message"].strip(),
                 description=str(raw.get("description", raw["message"])).strip(),
-                authority=authority, scope=plain(raw.get("scope", {})), check=check,
-                file=path.name, line=line, tags=tuple(raw.get("tags", ())),
+                authority=authority,
+                scope=plain(raw.get("scope", {})),
+                check=check,
+                file=path.name,
+                line=line,
+                tags=tuple(raw.get("tags", ())),
             )
     return tuple(rules[k] for k in sorted(rules))
 

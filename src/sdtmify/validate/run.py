@@ -41,10 +41,17 @@ def exit_code(counts: dict[str, int], fail_on: str) -> int:
     return 1 if worst else 0
 
 
-def validate_tables(tables: dict[str, Table], *, defines: list[Path] = (), ct_file=None,
-                    rules: list[Rule] | None = None, max_errors_per_rule: int = 1000,
-                    standards="auto", ct="auto", references: dict[str, Table] | None = None
-                    ) -> tuple[Validation, Context]:
+def validate_tables(
+    tables: dict[str, Table],
+    *,
+    defines: list[Path] = (),
+    ct_file=None,
+    rules: list[Rule] | None = None,
+    max_errors_per_rule: int = 1000,
+    standards="auto",
+    ct="auto",
+    references: dict[str, Table] | None = None,
+) -> tuple[Validation, Context]:
     """Run the catalogue on ``tables``; ``standards``/``ct`` may be given (tests) or found ("auto").
 
     ``references`` are tables read only so that look-ups resolve (an ADaM folder's SDTM predecessors):
@@ -89,13 +96,19 @@ def _predecessors(path: Path, tables: dict[str, Table], sdtm, ui: Console) -> di
     if sdtm is not None:
         folder = Path(sdtm)
         if not folder.is_dir():
-            raise InputError("--sdtm: not a folder; pass the folder of SDTM .xpt or Dataset-JSON files",
-                             Location(str(folder)))
+            raise InputError(
+                "--sdtm: not a folder; pass the folder of SDTM .xpt or Dataset-JSON files", Location(str(folder))
+            )
         how = "--sdtm"
     else:
         folder = path.parent / "sdtm"
-        if (_is_build_folder(path) or not tables or any(t.standard != "ADaM" for t in tables.values())
-                or folder.resolve() == path.resolve() or not any(folder.glob("*.xpt"))):
+        if (
+            _is_build_folder(path)
+            or not tables
+            or any(t.standard != "ADaM" for t in tables.values())
+            or folder.resolve() == path.resolve()
+            or not any(folder.glob("*.xpt"))
+        ):
             return {}
         how = "found beside the ADaM folder"
     references = {name: t for name, t in load_folder(folder, "SDTM").items() if name not in tables}
@@ -107,10 +120,24 @@ def _found_defines(path: Path) -> list[Path]:
     return [p for p in (path / "define.xml", path / "sdtm" / "define.xml", path / "adam" / "define.xml") if p.is_file()]
 
 
-def _report(validation: Validation, ctx: Context, *, path: str, defines: list[Path], ct_label: str | None,
-            created: dt.datetime, report_dir: Path | None, ui: Console, notes: Notes = Notes()) -> Outcome:
-    inputs = {"path": path, "define": [p.name for p in defines], "ct": ct_label or "",
-              "references": sorted(ctx.references)}
+def _report(
+    validation: Validation,
+    ctx: Context,
+    *,
+    path: str,
+    defines: list[Path],
+    ct_label: str | None,
+    created: dt.datetime,
+    report_dir: Path | None,
+    ui: Console,
+    notes: Notes = Notes(),
+) -> Outcome:
+    inputs = {
+        "path": path,
+        "define": [p.name for p in defines],
+        "ct": ct_label or "",
+        "references": sorted(ctx.references),
+    }
     if notes.file:
         inputs["notes"] = Path(notes.file).name
     report = report_dict(validation, generated=created.isoformat(timespec="seconds"), inputs=inputs, notes=notes)
@@ -123,8 +150,18 @@ def _report(validation: Validation, ctx: Context, *, path: str, defines: list[Pa
     return Outcome(written=written, counts=validation.counts(), validation=validation, report=report)
 
 
-def validate_command(path: Path, *, define=None, ct_file=None, sdtm=None, fail_on="error", max_errors_per_rule=1000,
-                     report_dir=None, notes=None, ui: Console = QUIET) -> int:
+def validate_command(
+    path: Path,
+    *,
+    define=None,
+    ct_file=None,
+    sdtm=None,
+    fail_on="error",
+    max_errors_per_rule=1000,
+    report_dir=None,
+    notes=None,
+    ui: Console = QUIET,
+) -> int:
     """``sdtmify validate``: 0 clean, 1 findings at ``fail_on`` or worse, 2 for input errors (raised)."""
     path = Path(path)
     if not path.exists():
@@ -140,12 +177,21 @@ def validate_command(path: Path, *, define=None, ct_file=None, sdtm=None, fail_o
         raise InputError("no .xpt, .json or .ndjson datasets found", Location(str(path)))
     references = _predecessors(path, tables, sdtm, ui)
     defines = [Path(define)] if define else _found_defines(path)
-    validation, ctx = validate_tables(tables, defines=defines, ct_file=ct_file,
-                                      max_errors_per_rule=max_errors_per_rule, references=references)
+    validation, ctx = validate_tables(
+        tables, defines=defines, ct_file=ct_file, max_errors_per_rule=max_errors_per_rule, references=references
+    )
     ct_label = Path(ct_file).name if ct_file else (ctx.ct.source if ctx.ct else None)
-    outcome = _report(validation, ctx, path=path.name, defines=defines, ct_label=ct_label,
-                      created=build_timestamp(), report_dir=Path(report_dir) if report_dir else None, ui=ui,
-                      notes=explanations)
+    outcome = _report(
+        validation,
+        ctx,
+        path=path.name,
+        defines=defines,
+        ct_label=ct_label,
+        created=build_timestamp(),
+        report_dir=Path(report_dir) if report_dir else None,
+        ui=ui,
+        notes=explanations,
+    )
     for written in outcome.written:
         ui.result(str(written))
     return exit_code(outcome.counts, fail_on)
@@ -163,7 +209,16 @@ def validate_build(out_folder: Path, study, ct_file=None, ui: Console = QUIET) -
     validation, ctx = validate_tables(tables, defines=defines, ct_file=ct_file)
     ct_label = Path(ct_file).name if ct_file else (ctx.ct.source if ctx.ct else None)
     created = getattr(study, "timestamp", None) or build_timestamp()
-    outcome = _report(validation, ctx, path=getattr(study, "name", out_folder.name), defines=defines,
-                      ct_label=ct_label, created=created, report_dir=out_folder / "validation", ui=ui, notes=notes)
+    outcome = _report(
+        validation,
+        ctx,
+        path=getattr(study, "name", out_folder.name),
+        defines=defines,
+        ct_label=ct_label,
+        created=created,
+        report_dir=out_folder / "validation",
+        ui=ui,
+        notes=notes,
+    )
     outcome.exit_code = exit_code(outcome.counts, "error")
     return outcome

@@ -59,7 +59,7 @@ def _write_csv(frame: pd.DataFrame, dataset, target: Path) -> Path:
         if var.type == "Num":
             numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
             finite = numbers[~np.isnan(numbers)]
-            whole = bool(np.all(finite == np.floor(finite))) and bool(np.all(np.abs(finite) < 2.0 ** 53))
+            whole = bool(np.all(finite == np.floor(finite))) and bool(np.all(np.abs(finite) < 2.0**53))
             out[var.name] = pd.array(numbers, dtype="Float64").astype("Int64") if whole else numbers
         else:
             out[var.name] = column
@@ -76,22 +76,37 @@ def convert(source: str | Path, target: str | Path, encoding: str = "ascii") -> 
     source, target = Path(source), Path(target)
     suffix = target.suffix.lower()
     if suffix not in TARGETS:
-        raise InputError(f"cannot write '{suffix}' files; name the target .xpt, .json, .ndjson or .csv",
-                         Location(str(target)))
+        raise InputError(
+            f"cannot write '{suffix}' files; name the target .xpt, .json, .ndjson or .csv", Location(str(target))
+        )
     if source.resolve() == target.resolve():
         raise InputError("source and target are the same file", Location(str(target)))
     frame, dataset = read_dataset(source, encoding=None if encoding.lower() in ("ascii", "us-ascii") else encoding)
     header = header_of(frame)
     if suffix == ".xpt":
-        return write_xpt(frame, dataset, target, created=header.created, modified=header.modified,
-                         sas_version=header.sas_version or xport.DEFAULT_SAS_VERSION,
-                         os_name=header.os_name or xport.DEFAULT_OS_NAME, encoding=encoding)
+        return write_xpt(
+            frame,
+            dataset,
+            target,
+            created=header.created,
+            modified=header.modified,
+            sas_version=header.sas_version or xport.DEFAULT_SAS_VERSION,
+            os_name=header.os_name or xport.DEFAULT_OS_NAME,
+            encoding=encoding,
+        )
     if suffix in (".json", ".ndjson"):
         attrs = frame.attrs.get("dataset_json") or {}
         system = attrs.get("sourceSystem")
         if "xpt" in frame.attrs:
             system = {"name": SAS_SOURCE, "version": f"{header.sas_version} {header.os_name}".strip()}
-        return write_dataset_json(frame, dataset, target, ndjson=suffix == ".ndjson", created=header.created,
-                                  modified=header.modified, source_system=system,
-                                  originator=attrs.get("originator", "sdtmify"))
+        return write_dataset_json(
+            frame,
+            dataset,
+            target,
+            ndjson=suffix == ".ndjson",
+            created=header.created,
+            modified=header.modified,
+            source_system=system,
+            originator=attrs.get("originator", "sdtmify"),
+        )
     return _write_csv(frame, dataset, target)

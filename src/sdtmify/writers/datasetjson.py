@@ -48,17 +48,16 @@ def _row_encoder():
     built once and reused (``JSONEncoder.encode`` rebuilds it on every call, which dominates per-row cost)."""
     from json import encoder as json_encoder
 
-    if json_encoder.c_make_encoder is None:   # no C accelerator: the public API, slower
+    if json_encoder.c_make_encoder is None:  # no C accelerator: the public API, slower
         encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
         return encode
-    make = json_encoder.c_make_encoder(None, None, json_encoder.encode_basestring, None, ":", ",",
-                                       False, False, False)
+    make = json_encoder.c_make_encoder(None, None, json_encoder.encode_basestring, None, ":", ",", False, False, False)
     return lambda row: "".join(make(row, 0))
 
 
 def _whole(values: np.ndarray) -> bool:
     finite = values[~np.isnan(values)]
-    return bool(np.all(finite == np.floor(finite))) and bool(np.all(np.abs(finite) <= 2.0 ** 53))
+    return bool(np.all(finite == np.floor(finite))) and bool(np.all(np.abs(finite) <= 2.0**53))
 
 
 class _Column:
@@ -68,8 +67,7 @@ class _Column:
         self.name = var.name
         self.type = var.type
         fmt = SasFormat.parse(var.format) if var.format else SasFormat()
-        self.meta = {"itemOID": oids.item_oid(dataset.name, var.name), "name": var.name,
-                     "label": var.label or ""}
+        self.meta = {"itemOID": oids.item_oid(dataset.name, var.name), "name": var.name, "label": var.label or ""}
         self.kind = "string"
         if var.type == "Num":
             spec = XptVariable(name=var.name, label=var.label, type="Num", length=var.length or 8, format=fmt)
@@ -77,7 +75,7 @@ class _Column:
             kind = date_kind(fmt)
             clock = self.numbers[~np.isnan(self.numbers)]
             if kind == "time" and not bool(np.all((clock >= 0) & (clock < 86400))):
-                kind = ""                         # durations are not ISO 8601 times of day
+                kind = ""  # durations are not ISO 8601 times of day
             if kind and _whole(self.numbers):
                 self.kind = kind
                 self.meta["dataType"] = kind
@@ -93,8 +91,9 @@ class _Column:
             self.meta["length"] = int(var.length)
             values = frame[var.name]
             if pd.api.types.is_numeric_dtype(values.dtype) and not values.isna().all():
-                raise WriteError(f"{dataset.name}.{var.name}: numeric column in a Char variable; convert it "
-                                 f"to text in the mapping")
+                raise WriteError(
+                    f"{dataset.name}.{var.name}: numeric column in a Char variable; convert it to text in the mapping"
+                )
         if str(fmt):
             self.meta["displayFormat"] = str(fmt)
         if key_sequence:
@@ -104,7 +103,7 @@ class _Column:
         if self.kind == "string":
             chunk = frame[self.name].iloc[start:stop].to_numpy(dtype=object, na_value="")
             if pd.api.types.infer_dtype(chunk, skipna=False) not in ("string", "empty"):
-                bad = next(i for i, v in enumerate(chunk) if not isinstance(v, str))   # error path only
+                bad = next(i for i, v in enumerate(chunk) if not isinstance(v, str))  # error path only
                 raise WriteError(f"{self.name} record {start + bad + 1}: {chunk[bad]!r} is not text")
             return chunk.tolist()
         numbers = self.numbers[start:stop]
@@ -119,13 +118,17 @@ class _Column:
         elif self.kind == "datetime":
             seconds = np.where(missing, 0, numbers).astype(np.int64)
             out = (SAS_EPOCH + seconds.astype("timedelta64[s]")).astype(str).astype(object)
-        else:   # time of day, seconds since midnight
+        else:  # time of day, seconds since midnight
             seconds = np.where(missing, 0, numbers).astype(np.int64)
             hours, rest = np.divmod(seconds, 3600)
             minutes, secs = np.divmod(rest, 60)
-            out = np.char.add(np.char.add(np.char.add(np.char.zfill(hours.astype(str), 2), ":"),
-                                          np.char.add(np.char.zfill(minutes.astype(str), 2), ":")),
-                              np.char.zfill(secs.astype(str), 2)).astype(object)
+            out = np.char.add(
+                np.char.add(
+                    np.char.add(np.char.zfill(hours.astype(str), 2), ":"),
+                    np.char.add(np.char.zfill(minutes.astype(str), 2), ":"),
+                ),
+                np.char.zfill(secs.astype(str), 2),
+            ).astype(object)
         out[missing] = None
         return out.tolist()
 
@@ -149,10 +152,18 @@ class DatasetJson:
     columns: list[_Column]
 
 
-def prepare_dataset_json(frame: pd.DataFrame, dataset: Dataset, *, metadata: StudyMetadata | None = None,
-                         standard: str | None = None, created: dt.datetime | None = None,
-                         modified: dt.datetime | None = None, source_system: dict | None = None,
-                         originator: str = "sdtmify", metadata_ref: str | None = None) -> DatasetJson:
+def prepare_dataset_json(
+    frame: pd.DataFrame,
+    dataset: Dataset,
+    *,
+    metadata: StudyMetadata | None = None,
+    standard: str | None = None,
+    created: dt.datetime | None = None,
+    modified: dt.datetime | None = None,
+    source_system: dict | None = None,
+    originator: str = "sdtmify",
+    metadata_ref: str | None = None,
+) -> DatasetJson:
     """Check ``frame`` against ``dataset`` and build the header and column writers; WriteError names
     the dataset and variable (callers add the file)."""
     from ..reproducible import DEFAULT_TIMESTAMP
@@ -177,13 +188,21 @@ def prepare_dataset_json(frame: pd.DataFrame, dataset: Dataset, *, metadata: Stu
         head["metaDataVersionOID"] = oids.metadataversion_oid(metadata.study_oid, tag)
     if metadata_ref:
         head["metaDataRef"] = metadata_ref
-    head.update({"itemGroupOID": oids.itemgroup_oid(dataset.name), "records": int(len(frame)),
-                 "name": dataset.name, "label": dataset.label or "", "columns": [c.meta for c in columns]})
+    head.update(
+        {
+            "itemGroupOID": oids.itemgroup_oid(dataset.name),
+            "records": int(len(frame)),
+            "name": dataset.name,
+            "label": dataset.label or "",
+            "columns": [c.meta for c in columns],
+        }
+    )
     return DatasetJson(frame, dataset.name, head, columns)
 
 
-def write_prepared(document: DatasetJson, path: str | Path, *, ndjson: bool = False,
-                   chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Path:
+def write_prepared(
+    document: DatasetJson, path: str | Path, *, ndjson: bool = False, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> Path:
     """Write a prepared dataset at ``path`` (``ndjson=True``: newline-delimited), atomically. Records
     are encoded ``chunk_rows`` at a time, so the document is never held whole in memory."""
     path = Path(path)
@@ -200,7 +219,7 @@ def write_prepared(document: DatasetJson, path: str | Path, *, ndjson: bool = Fa
         for start in range(0, rows, chunk_rows):
             stop = min(rows, start + chunk_rows)
             try:
-                records = zip(*(column.values(frame, start, stop) for column in columns))
+                records = zip(*(column.values(frame, start, stop) for column in columns), strict=False)
             except WriteError as exc:
                 raise WriteError(f"{path}: {document.name}.{exc}") from exc
             lines = map(encode_row, records)
@@ -213,21 +232,38 @@ def write_prepared(document: DatasetJson, path: str | Path, *, ndjson: bool = Fa
     return path
 
 
-def write_dataset_json(frame: pd.DataFrame, dataset: Dataset, path: str | Path, *,
-                       metadata: StudyMetadata | None = None, ndjson: bool = False,
-                       created: dt.datetime | None = None, modified: dt.datetime | None = None,
-                       standard: str | None = None, source_system: dict | None = None,
-                       originator: str = "sdtmify", metadata_ref: str | None = None,
-                       chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Path:
+def write_dataset_json(
+    frame: pd.DataFrame,
+    dataset: Dataset,
+    path: str | Path,
+    *,
+    metadata: StudyMetadata | None = None,
+    ndjson: bool = False,
+    created: dt.datetime | None = None,
+    modified: dt.datetime | None = None,
+    standard: str | None = None,
+    source_system: dict | None = None,
+    originator: str = "sdtmify",
+    metadata_ref: str | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> Path:
     """Write ``frame`` as Dataset-JSON 1.1 (``ndjson=True``: newline-delimited) at ``path``, atomically.
 
     Times come from ``created`` (default: the fixed reproducible timestamp) and ``modified``; never the
     clock. To write both forms of one dataset, :func:`prepare_dataset_json` once and
     :func:`write_prepared` twice."""
     try:
-        document = prepare_dataset_json(frame, dataset, metadata=metadata, standard=standard, created=created,
-                                        modified=modified, source_system=source_system, originator=originator,
-                                        metadata_ref=metadata_ref)
+        document = prepare_dataset_json(
+            frame,
+            dataset,
+            metadata=metadata,
+            standard=standard,
+            created=created,
+            modified=modified,
+            source_system=source_system,
+            originator=originator,
+            metadata_ref=metadata_ref,
+        )
     except WriteError as exc:
         raise WriteError(f"{path}: {exc}") from exc
     return write_prepared(document, path, ndjson=ndjson, chunk_rows=chunk_rows)

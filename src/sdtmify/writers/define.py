@@ -21,7 +21,13 @@ from ..atomic import write_bytes, write_text
 from ..errors import MetadataError
 from ..metadata import oids
 from ..metadata.model import (
-    CodeList, Condition, Dataset, Origin, Standard, StudyMetadata, ValueLevel,
+    CodeList,
+    Condition,
+    Dataset,
+    Origin,
+    Standard,
+    StudyMetadata,
+    ValueLevel,
 )
 from ..reproducible import build_timestamp
 
@@ -38,8 +44,24 @@ DEFINE_VERSION = "2.1.0"
 LENGTH_TYPES = ("text", "integer", "float")
 DEFAULT_IG = {"SDTM": ("SDTMIG", "3.4"), "ADaM": ("ADaMIG", "1.3")}
 # Define-XML CT "External Code List Dictionary" (C66788) submission values, as define-enumerations.xsd lists them.
-DICTIONARIES = ("CDISC CT", "COSTART", "CTCAE", "D-U-N-S NUMBER", "ICD", "ICD-O", "ISO 21090", "ISO 3166", "LOINC",
-                "MED-RT", "MedDRA", "SNOMED", "UNII", "WHO ATC CLASSIFICATION SYSTEM", "WHOART", "WHODD")
+DICTIONARIES = (
+    "CDISC CT",
+    "COSTART",
+    "CTCAE",
+    "D-U-N-S NUMBER",
+    "ICD",
+    "ICD-O",
+    "ISO 21090",
+    "ISO 3166",
+    "LOINC",
+    "MED-RT",
+    "MedDRA",
+    "SNOMED",
+    "UNII",
+    "WHO ATC CLASSIFICATION SYSTEM",
+    "WHOART",
+    "WHODD",
+)
 _NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
@@ -80,6 +102,7 @@ def _text(parent: etree._Element, tag: str, text: str) -> etree._Element:
 # ---------------------------------------------------------------------------------------------
 # Where clauses: one WhereClauseDef per distinct condition set, shared by VLM and ARM.
 
+
 @dataclass(frozen=True)
 class WhereClause:
     oid: str
@@ -102,18 +125,20 @@ def value_item_oid(dataset: str, variable: str, vlm: ValueLevel) -> str:
 # ---------------------------------------------------------------------------------------------
 # The document.
 
+
 @dataclass(frozen=True)
 class DefineContext:
     """What the XML needs beyond the metadata: which standard, when, by whom."""
 
-    standard: str                 # "SDTM" | "ADaM"
+    standard: str  # "SDTM" | "ADaM"
     created: dt.datetime
     originator: str = "sdtmify"
     context: str = "Submission"
 
 
-def define_tree(metadata: StudyMetadata, ctx: DefineContext, analysis_results=(),
-                empty: frozenset[str] = frozenset()) -> etree._ElementTree:
+def define_tree(
+    metadata: StudyMetadata, ctx: DefineContext, analysis_results=(), empty: frozenset[str] = frozenset()
+) -> etree._ElementTree:
     """The whole define.xml as an lxml tree (not yet written); ``empty`` names datasets without records
     (def:HasNoData="Yes")."""
     if analysis_results:
@@ -122,15 +147,17 @@ def define_tree(metadata: StudyMetadata, ctx: DefineContext, analysis_results=()
         nsmap = NSMAP
     root = etree.Element(_odm("ODM"), nsmap=nsmap)
     standard_tag = ctx.standard.upper()
-    _attrs(root,
-           FileType="Snapshot",
-           FileOID=f"DEF.{metadata.study_oid}.{standard_tag}",
-           CreationDateTime=ctx.created.strftime("%Y-%m-%dT%H:%M:%S"),
-           ODMVersion="1.3.2",
-           Originator=ctx.originator,
-           SourceSystem="sdtmify",
-           SourceSystemVersion=__version__,
-           def_Context=ctx.context)
+    _attrs(
+        root,
+        FileType="Snapshot",
+        FileOID=f"DEF.{metadata.study_oid}.{standard_tag}",
+        CreationDateTime=ctx.created.strftime("%Y-%m-%dT%H:%M:%S"),
+        ODMVersion="1.3.2",
+        Originator=ctx.originator,
+        SourceSystem="sdtmify",
+        SourceSystemVersion=__version__,
+        def_Context=ctx.context,
+    )
     study = etree.SubElement(root, _odm("Study"), OID=metadata.study_oid)
     glob = etree.SubElement(study, _odm("GlobalVariables"))
     etree.SubElement(glob, _odm("StudyName")).text = metadata.study_name
@@ -138,10 +165,13 @@ def define_tree(metadata: StudyMetadata, ctx: DefineContext, analysis_results=()
     etree.SubElement(glob, _odm("ProtocolName")).text = metadata.protocol_name
 
     mdv = etree.SubElement(study, _odm("MetaDataVersion"))
-    _attrs(mdv, OID=oids.metadataversion_oid(metadata.study_oid, standard_tag),
-           Name=f"{metadata.study_name} {ctx.standard} Define-XML",
-           Description=f"{ctx.standard} metadata of study {metadata.study_name}",
-           def_DefineVersion=DEFINE_VERSION)
+    _attrs(
+        mdv,
+        OID=oids.metadataversion_oid(metadata.study_oid, standard_tag),
+        Name=f"{metadata.study_name} {ctx.standard} Define-XML",
+        Description=f"{ctx.standard} metadata of study {metadata.study_name}",
+        def_DefineVersion=DEFINE_VERSION,
+    )
 
     standards = _standards(metadata, ctx)
     _standards_element(mdv, standards)
@@ -192,9 +222,15 @@ def _standards(metadata: StudyMetadata, ctx: DefineContext):
 def _standards_element(mdv, standards) -> None:
     el = etree.SubElement(mdv, _def("Standards"))
     for std in standards:
-        _attrs(etree.SubElement(el, _def("Standard")), OID=std.oid, Name=std.name, Type=std.type,
-               PublishingSet=std.publishing_set if std.type == "CT" else None,
-               Version=std.version, Status=std.status)
+        _attrs(
+            etree.SubElement(el, _def("Standard")),
+            OID=std.oid,
+            Name=std.name,
+            Type=std.type,
+            PublishingSet=std.publishing_set if std.type == "CT" else None,
+            Version=std.version,
+            Status=std.status,
+        )
 
 
 def _is_annotated_crf(doc) -> bool:
@@ -205,8 +241,10 @@ def _is_annotated_crf(doc) -> bool:
 def _documents_elements(mdv, metadata: StudyMetadata) -> None:
     for doc in metadata.documents:
         if not _NCNAME.match(doc.oid):
-            raise MetadataError(f"document id {doc.oid!r} is not usable as def:leaf/@ID: start with a letter "
-                                "and use only letters, digits, '.', '_' or '-'")
+            raise MetadataError(
+                f"document id {doc.oid!r} is not usable as def:leaf/@ID: start with a letter "
+                "and use only letters, digits, '.', '_' or '-'"
+            )
     acrf = [d for d in metadata.documents if _is_annotated_crf(d)]
     others = [d for d in metadata.documents if not _is_annotated_crf(d)]
     for tag, docs in (("AnnotatedCRF", acrf), ("SupplementalDoc", others)):
@@ -252,10 +290,14 @@ def _value_list_defs(mdv, metadata: StudyMetadata) -> None:
             el = etree.SubElement(mdv, _def("ValueListDef"), OID=oids.valuelist_oid(ds.name, var.name))
             for order, vlm in enumerate(var.value_levels, start=1):
                 ref = etree.SubElement(el, _odm("ItemRef"))
-                _attrs(ref, ItemOID=value_item_oid(ds.name, var.name, vlm), OrderNumber=order,
-                       Mandatory=_yes_no(vlm.mandatory), MethodOID=vlm.method)
-                etree.SubElement(ref, _def("WhereClauseRef"),
-                                 WhereClauseOID=whereclause_for(ds.name, vlm.where).oid)
+                _attrs(
+                    ref,
+                    ItemOID=value_item_oid(ds.name, var.name, vlm),
+                    OrderNumber=order,
+                    Mandatory=_yes_no(vlm.mandatory),
+                    MethodOID=vlm.method,
+                )
+                etree.SubElement(ref, _def("WhereClauseRef"), WhereClauseOID=whereclause_for(ds.name, vlm.where).oid)
 
 
 def key_sequence(ds: Dataset) -> dict[str, int]:
@@ -267,26 +309,40 @@ def key_sequence(ds: Dataset) -> dict[str, int]:
 
 def _item_group_def(mdv, ds: Dataset, ctx: DefineContext, ig_standard: str | None, empty: bool = False) -> None:
     if not ds.structure:
-        raise MetadataError(f"dataset {ds.name} has no structure, which Define-XML 2.1 requires "
-                            "(def:Structure): state it in its mapping, e.g. 'One record per subject'")
+        raise MetadataError(
+            f"dataset {ds.name} has no structure, which Define-XML 2.1 requires "
+            "(def:Structure): state it in its mapping, e.g. 'One record per subject'"
+        )
     el = etree.SubElement(mdv, _odm("ItemGroupDef"))
     is_sdtm = ctx.standard.upper() == "SDTM"
-    _attrs(el, OID=oids.itemgroup_oid(ds.name),
-           Domain=(ds.domain or ds.name) if is_sdtm else None,
-           Name=ds.name, Repeating=_yes_no(ds.repeating), IsReferenceData=_yes_no(ds.is_reference),
-           SASDatasetName=ds.name, Purpose=ds.purpose or ("Tabulation" if is_sdtm else "Analysis"),
-           def_Structure=ds.structure,
-           def_StandardOID=ds.standard_oid or ig_standard,
-           def_ArchiveLocationID=dataset_leaf_id(ds.name),
-           def_HasNoData="Yes" if empty else None,
-           def_CommentOID=ds.comment)
+    _attrs(
+        el,
+        OID=oids.itemgroup_oid(ds.name),
+        Domain=(ds.domain or ds.name) if is_sdtm else None,
+        Name=ds.name,
+        Repeating=_yes_no(ds.repeating),
+        IsReferenceData=_yes_no(ds.is_reference),
+        SASDatasetName=ds.name,
+        Purpose=ds.purpose or ("Tabulation" if is_sdtm else "Analysis"),
+        def_Structure=ds.structure,
+        def_StandardOID=ds.standard_oid or ig_standard,
+        def_ArchiveLocationID=dataset_leaf_id(ds.name),
+        def_HasNoData="Yes" if empty else None,
+        def_CommentOID=ds.comment,
+    )
     _text(el, _odm("Description"), ds.label)
     keys = key_sequence(ds)
     for var in ds.variables:
         ref = etree.SubElement(el, _odm("ItemRef"))
-        _attrs(ref, ItemOID=oids.item_oid(ds.name, var.name), OrderNumber=var.order,
-               Mandatory=_yes_no(var.mandatory), KeySequence=keys.get(var.name),
-               MethodOID=var.method, Role=var.role if is_sdtm else None)
+        _attrs(
+            ref,
+            ItemOID=oids.item_oid(ds.name, var.name),
+            OrderNumber=var.order,
+            Mandatory=_yes_no(var.mandatory),
+            KeySequence=keys.get(var.name),
+            MethodOID=var.method,
+            Role=var.role if is_sdtm else None,
+        )
     if ds.class_:
         cls = etree.SubElement(el, _def("Class"), Name=ds.class_.upper())
         if ds.subclass:
@@ -312,15 +368,37 @@ def _leaf(parent, leaf_id: str, href: str, title: str) -> None:
 def _item_defs(mdv, metadata: StudyMetadata) -> None:
     for ds in metadata.datasets:
         for var in ds.variables:
-            _item_def(mdv, oids.item_oid(ds.name, var.name), var.name, var.label, var.data_type,
-                      var.length, var.significant_digits, var.format, var.codelist, var.origin,
-                      var.comment, oids.valuelist_oid(ds.name, var.name) if var.value_levels else None)
+            _item_def(
+                mdv,
+                oids.item_oid(ds.name, var.name),
+                var.name,
+                var.label,
+                var.data_type,
+                var.length,
+                var.significant_digits,
+                var.format,
+                var.codelist,
+                var.origin,
+                var.comment,
+                oids.valuelist_oid(ds.name, var.name) if var.value_levels else None,
+            )
     for ds in metadata.datasets:
         for var in ds.variables:
             for vlm in var.value_levels:
-                _item_def(mdv, value_item_oid(ds.name, var.name, vlm), vlm.name, vlm.label, vlm.data_type,
-                          vlm.length, vlm.significant_digits, vlm.format, vlm.codelist, vlm.origin,
-                          vlm.comment, None)
+                _item_def(
+                    mdv,
+                    value_item_oid(ds.name, var.name, vlm),
+                    vlm.name,
+                    vlm.label,
+                    vlm.data_type,
+                    vlm.length,
+                    vlm.significant_digits,
+                    vlm.format,
+                    vlm.codelist,
+                    vlm.origin,
+                    vlm.comment,
+                    None,
+                )
 
 
 def display_format(data_type: str, sas_format: str) -> str | None:
@@ -330,15 +408,32 @@ def display_format(data_type: str, sas_format: str) -> str | None:
     return None
 
 
-def _item_def(mdv, oid, name, label, data_type, length, significant_digits, sas_format, codelist,
-              origin: Origin | None, comment, valuelist) -> None:
+def _item_def(
+    mdv,
+    oid,
+    name,
+    label,
+    data_type,
+    length,
+    significant_digits,
+    sas_format,
+    codelist,
+    origin: Origin | None,
+    comment,
+    valuelist,
+) -> None:
     el = etree.SubElement(mdv, _odm("ItemDef"))
-    _attrs(el, OID=oid, Name=name, DataType=data_type,
-           Length=length if data_type in LENGTH_TYPES else None,
-           SignificantDigits=significant_digits if data_type == "float" else None,
-           SASFieldName=name,
-           def_DisplayFormat=display_format(data_type, sas_format),
-           def_CommentOID=comment)
+    _attrs(
+        el,
+        OID=oid,
+        Name=name,
+        DataType=data_type,
+        Length=length if data_type in LENGTH_TYPES else None,
+        SignificantDigits=significant_digits if data_type == "float" else None,
+        SASFieldName=name,
+        def_DisplayFormat=display_format(data_type, sas_format),
+        def_CommentOID=comment,
+    )
     _text(el, _odm("Description"), label)
     if codelist:
         etree.SubElement(el, _odm("CodeListRef"), CodeListOID=codelist)
@@ -368,18 +463,27 @@ def _codelist(mdv, cl: CodeList, known_standards: set[str]) -> None:
     standard = cl.standard_oid if cl.standard_oid in known_standards and not cl.sponsor_defined else None
     _attrs(el, OID=cl.oid, Name=cl.name, DataType=cl.data_type, def_StandardOID=standard)
     if cl.dictionary:
-        _attrs(etree.SubElement(el, _odm("ExternalCodeList")), Dictionary=dictionary_name(cl.dictionary),
-               Version=cl.dictionary_version)
+        _attrs(
+            etree.SubElement(el, _odm("ExternalCodeList")),
+            Dictionary=dictionary_name(cl.dictionary),
+            Version=cl.dictionary_version,
+        )
     else:
         if not cl.items:
-            raise MetadataError(f"codelist {cl.oid} ({cl.name}) has no terms: drop it, add the terms the "
-                                "study uses, or name its dictionary")
+            raise MetadataError(
+                f"codelist {cl.oid} ({cl.name}) has no terms: drop it, add the terms the "
+                "study uses, or name its dictionary"
+            )
         decoded = any(item.decode for item in cl.items)
-        for rank, item in enumerate(cl.items, start=1):
+        for _rank, item in enumerate(cl.items, start=1):
             tag = "CodeListItem" if decoded else "EnumeratedItem"
             term = etree.SubElement(el, _odm(tag))
-            _attrs(term, CodedValue=item.coded_value, OrderNumber=item.order,
-                   def_ExtendedValue="Yes" if item.extended else None)
+            _attrs(
+                term,
+                CodedValue=item.coded_value,
+                OrderNumber=item.order,
+                def_ExtendedValue="Yes" if item.extended else None,
+            )
             if decoded:
                 _text(term, _odm("Decode"), item.decode or item.coded_value)
             if item.c_code and not item.extended:
@@ -403,16 +507,20 @@ def _check_unique_oids(root) -> None:
         kind = etree.QName(el).localname
         key = (kind, oid)
         if key in seen:
-            raise MetadataError(f"define.xml: two {kind} elements share OID {oid!r}; "
-                                "make the value-level where clauses or names distinct")
+            raise MetadataError(
+                f"define.xml: two {kind} elements share OID {oid!r}; "
+                "make the value-level where clauses or names distinct"
+            )
         seen.add(key)
 
 
 # ---------------------------------------------------------------------------------------------
 # Writing and XSD validation.
 
-def define_bytes(metadata: StudyMetadata, ctx: DefineContext, analysis_results=(),
-                 empty: frozenset[str] = frozenset()) -> bytes:
+
+def define_bytes(
+    metadata: StudyMetadata, ctx: DefineContext, analysis_results=(), empty: frozenset[str] = frozenset()
+) -> bytes:
     tree = define_tree(metadata, ctx, analysis_results, empty)
     etree.indent(tree, space="  ")
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -55,7 +55,7 @@ class AnalysisResult:
     reason: str
     purpose: str
     datasets: tuple[AnalysisDataset, ...]
-    parameter: str | None = None      # "ADRS.PARAMCD"
+    parameter: str | None = None  # "ADRS.PARAMCD"
     documentation: str | None = None
     documents: tuple[str, ...] = ()
     code: str | None = None
@@ -81,6 +81,7 @@ class ResultDisplay:
 
 # ---------------------------------------------------------------------------------------------
 # Loading.
+
 
 class _Where:
     """Where a YAML node is, for messages; works on plain dicts too (line unknown)."""
@@ -111,13 +112,17 @@ def _conditions(node, dataset: str, at: _Where) -> tuple[Condition, ...]:
     if where is None:
         return ()
     if not isinstance(where, dict) or not where:
-        raise at.error(node, "where", "'where' should map variables to a value or a list of values, "
-                       "e.g. {PARAMCD: CBR}")
+        raise at.error(
+            node, "where", "'where' should map variables to a value or a list of values, e.g. {PARAMCD: CBR}"
+        )
     found = []
     for variable, value in where.items():
         values = tuple(str(v) for v in value) if isinstance(value, list) else (str(value),)
-        found.append(Condition(variable=str(variable), values=values,
-                               comparator="IN" if len(values) > 1 else "EQ", dataset=dataset))
+        found.append(
+            Condition(
+                variable=str(variable), values=values, comparator="IN" if len(values) > 1 else "EQ", dataset=dataset
+            )
+        )
     return tuple(found)
 
 
@@ -144,21 +149,33 @@ def parse_analysis_results(document, file: str = FILE_NAME) -> tuple[ResultDispl
                 variables = dnode.get("variables", [])
                 if not isinstance(variables, list):
                     raise at.error(dnode, "variables", "'variables' should be a list of variable names")
-                datasets.append(AnalysisDataset(name, _conditions(dnode, name, at),
-                                                tuple(str(v) for v in variables)))
+                datasets.append(AnalysisDataset(name, _conditions(dnode, name, at), tuple(str(v) for v in variables)))
             code = rnode.get("code") or {}
             if code and not isinstance(code, dict):
                 raise at.error(rnode, "code", "'code' should be {context: ..., text: ...}")
-            results.append(AnalysisResult(
-                id=_required(rnode, "id", at), description=_required(rnode, "description", at),
-                reason=reason, purpose=purpose, datasets=tuple(datasets),
-                parameter=rnode.get("parameter"), documentation=rnode.get("documentation"),
-                documents=tuple(rnode.get("documents", []) or ()),
-                code=code.get("text"), code_context=code.get("context")))
-        displays.append(ResultDisplay(
-            id=_required(node, "id", at), name=_required(node, "name", at),
-            title=_required(node, "title", at), results=tuple(results),
-            documents=tuple(node.get("documents", []) or ())))
+            results.append(
+                AnalysisResult(
+                    id=_required(rnode, "id", at),
+                    description=_required(rnode, "description", at),
+                    reason=reason,
+                    purpose=purpose,
+                    datasets=tuple(datasets),
+                    parameter=rnode.get("parameter"),
+                    documentation=rnode.get("documentation"),
+                    documents=tuple(rnode.get("documents", []) or ()),
+                    code=code.get("text"),
+                    code_context=code.get("context"),
+                )
+            )
+        displays.append(
+            ResultDisplay(
+                id=_required(node, "id", at),
+                name=_required(node, "name", at),
+                title=_required(node, "title", at),
+                results=tuple(results),
+                documents=tuple(node.get("documents", []) or ()),
+            )
+        )
     return tuple(displays)
 
 
@@ -172,8 +189,12 @@ def check_analysis_results(displays, metadata: StudyMetadata, document=None, fil
         dnode = nodes[d_index] if d_index < len(nodes) else {}
         for doc in display.documents:
             if doc not in documents:
-                raise at.error(dnode, "documents", f"{display.id}: document {doc!r} is not in the study's "
-                               f"documents ({', '.join(sorted(documents)) or 'none declared'})")
+                raise at.error(
+                    dnode,
+                    "documents",
+                    f"{display.id}: document {doc!r} is not in the study's "
+                    f"documents ({', '.join(sorted(documents)) or 'none declared'})",
+                )
         rnodes = dnode.get("results", []) if isinstance(dnode, dict) else []
         for r_index, result in enumerate(display.results):
             rnode = rnodes[r_index] if r_index < len(rnodes) else {}
@@ -181,13 +202,18 @@ def check_analysis_results(displays, metadata: StudyMetadata, document=None, fil
             if result.reason not in REASONS:
                 raise at.error(rnode, "reason", f"{where}: reason {result.reason!r} is not one of {', '.join(REASONS)}")
             if result.purpose not in PURPOSES:
-                raise at.error(rnode, "purpose", f"{where}: purpose {result.purpose!r} is not one of "
-                               f"{', '.join(PURPOSES)}")
+                raise at.error(
+                    rnode, "purpose", f"{where}: purpose {result.purpose!r} is not one of {', '.join(PURPOSES)}"
+                )
             if result.parameter:
                 ds_name, _, var = result.parameter.partition(".")
                 if ds_name not in datasets or var not in datasets[ds_name].variable_names:
-                    raise at.error(rnode, "parameter", f"{where}: parameter {result.parameter!r} is not a "
-                                   "variable of the ADaM metadata (write DATASET.VARIABLE, e.g. ADRS.PARAMCD)")
+                    raise at.error(
+                        rnode,
+                        "parameter",
+                        f"{where}: parameter {result.parameter!r} is not a "
+                        "variable of the ADaM metadata (write DATASET.VARIABLE, e.g. ADRS.PARAMCD)",
+                    )
             for doc in result.documents:
                 if doc not in documents:
                     raise at.error(rnode, "documents", f"{where}: document {doc!r} is not in the study's documents")
@@ -195,8 +221,11 @@ def check_analysis_results(displays, metadata: StudyMetadata, document=None, fil
             for a_index, ads in enumerate(result.datasets):
                 anode = anodes[a_index] if a_index < len(anodes) else {}
                 if ads.dataset not in datasets:
-                    raise at.error(anode, "dataset", f"{where}: dataset {ads.dataset!r} is not among the ADaM "
-                                   f"datasets ({', '.join(datasets)})")
+                    raise at.error(
+                        anode,
+                        "dataset",
+                        f"{where}: dataset {ads.dataset!r} is not among the ADaM datasets ({', '.join(datasets)})",
+                    )
                 names = datasets[ads.dataset].variable_names
                 for cond in ads.where:
                     if cond.variable not in names:
@@ -228,6 +257,7 @@ def analysis_results_for(metadata: StudyMetadata, study) -> tuple[ResultDisplay,
 
 # ---------------------------------------------------------------------------------------------
 # XML.
+
 
 def _arm(tag: str) -> str:
     return f"{{{ARM_NS}}}{tag}"
@@ -266,8 +296,9 @@ def arm_element(parent, displays) -> etree._Element:
             for ads in result.datasets:
                 el = etree.SubElement(datasets, _arm("AnalysisDataset"), ItemGroupOID=oids.itemgroup_oid(ads.dataset))
                 if ads.where:
-                    etree.SubElement(el, f"{{{DEF_NS}}}WhereClauseRef",
-                                     WhereClauseOID=whereclause_for(ads.dataset, ads.where).oid)
+                    etree.SubElement(
+                        el, f"{{{DEF_NS}}}WhereClauseRef", WhereClauseOID=whereclause_for(ads.dataset, ads.where).oid
+                    )
                 for var in ads.variables:
                     etree.SubElement(el, _arm("AnalysisVariable"), ItemOID=oids.item_oid(ads.dataset, var))
             if result.documentation or result.documents:

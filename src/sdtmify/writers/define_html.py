@@ -134,8 +134,10 @@ class _Define:
             leaf = self.leaves.get(ref.get("leafID"))
             title = leaf.findtext("def:title", namespaces=NS) if leaf is not None else ref.get("leafID")
             href = leaf.get(HREF) if leaf is not None else "#"
-            pages = [p.get("PageRefs") or f"{p.get('FirstPage')}-{p.get('LastPage')}"
-                     for p in ref.findall("def:PDFPageRef", NS)]
+            pages = [
+                p.get("PageRefs") or f"{p.get('FirstPage')}-{p.get('LastPage')}"
+                for p in ref.findall("def:PDFPageRef", NS)
+            ]
             suffix = f" p. {_e(', '.join(pages))}" if pages else ""
             links.append(f'<a href="{_e(href)}">{_e(title)}</a>{suffix}')
         return "; ".join(links)
@@ -186,11 +188,13 @@ def _header(d: _Define) -> str:
     name = study.findtext("odm:StudyName", namespaces=NS)
     desc = study.findtext("odm:StudyDescription", namespaces=NS)
     protocol = study.findtext("odm:ProtocolName", namespaces=NS)
-    return (f"<header><h1>{_e(d.mdv.get('Name') or name)}</h1>"
-            f'<p class="meta">{_e(desc)} &middot; Protocol {_e(protocol)} &middot; '
-            f"Define-XML {_e(d.mdv.get(DEF + 'DefineVersion'))} &middot; "
-            f"created {_e(d.root.get('CreationDateTime'))} by {_e(d.root.get('SourceSystem'))} "
-            f"{_e(d.root.get('SourceSystemVersion'))}</p></header>")
+    return (
+        f"<header><h1>{_e(d.mdv.get('Name') or name)}</h1>"
+        f'<p class="meta">{_e(desc)} &middot; Protocol {_e(protocol)} &middot; '
+        f"Define-XML {_e(d.mdv.get(DEF + 'DefineVersion'))} &middot; "
+        f"created {_e(d.root.get('CreationDateTime'))} by {_e(d.root.get('SourceSystem'))} "
+        f"{_e(d.root.get('SourceSystemVersion'))}</p></header>"
+    )
 
 
 def _toc(d: _Define, has_arm: bool) -> str:
@@ -199,8 +203,13 @@ def _toc(d: _Define, has_arm: bool) -> str:
     if has_arm:
         entries.append(("arm", "Analysis Results"))
     entries.append(("datasets", "Datasets"))
-    tail = [("valuelevel", "Value-Level Metadata"), ("codelists", "Codelists"),
-            ("dictionaries", "External Dictionaries"), ("methods", "Methods"), ("comments", "Comments")]
+    tail = [
+        ("valuelevel", "Value-Level Metadata"),
+        ("codelists", "Codelists"),
+        ("dictionaries", "External Dictionaries"),
+        ("methods", "Methods"),
+        ("comments", "Comments"),
+    ]
     items = "".join(f'<li><a href="#{key}">{label}</a></li>' for key, label in entries)
     items += f"<ul>{datasets}</ul>"
     items += "".join(f'<li><a href="#{key}">{label}</a></li>' for key, label in tail)
@@ -208,10 +217,15 @@ def _toc(d: _Define, has_arm: bool) -> str:
 
 
 def _standards(d: _Define) -> str:
-    rows = [[_e(s.get("Name")), _e(s.get("Type")), _e(s.get("PublishingSet")), _e(s.get("Version")),
-             _e(s.get("Status"))] for s in d.mdv.findall("def:Standards/def:Standard", NS)]
-    return '<section id="standards"><h2>Standards</h2>' + _table(
-        ["Standard", "Type", "Publishing set", "Version", "Status"], rows, "plain") + "</section>"
+    rows = [
+        [_e(s.get("Name")), _e(s.get("Type")), _e(s.get("PublishingSet")), _e(s.get("Version")), _e(s.get("Status"))]
+        for s in d.mdv.findall("def:Standards/def:Standard", NS)
+    ]
+    return (
+        '<section id="standards"><h2>Standards</h2>'
+        + _table(["Standard", "Type", "Publishing set", "Version", "Status"], rows, "plain")
+        + "</section>"
+    )
 
 
 def _documents(d: _Define) -> str:
@@ -220,10 +234,18 @@ def _documents(d: _Define) -> str:
         for ref in d.mdv.findall(f"{tag}/def:DocumentRef", NS):
             leaf = d.leaves.get(ref.get("leafID"))
             if leaf is not None:
-                rows.append([_e(kind), f'<a id="{_e(leaf.get("ID"))}" href="{_e(leaf.get(HREF))}">'
-                             f'{_e(leaf.findtext("def:title", namespaces=NS))}</a>'])
-    return '<section id="documents"><h2>Documents</h2>' + _table(
-        ["Kind", "Document"], rows, "plain", empty="No documents are referenced.") + "</section>"
+                rows.append(
+                    [
+                        _e(kind),
+                        f'<a id="{_e(leaf.get("ID"))}" href="{_e(leaf.get(HREF))}">'
+                        f"{_e(leaf.findtext('def:title', namespaces=NS))}</a>",
+                    ]
+                )
+    return (
+        '<section id="documents"><h2>Documents</h2>'
+        + _table(["Kind", "Document"], rows, "plain", empty="No documents are referenced.")
+        + "</section>"
+    )
 
 
 def _arm(d: _Define) -> str:
@@ -238,8 +260,10 @@ def _arm(d: _Define) -> str:
         if refs:
             out.append(f'<p class="meta">{refs}</p>')
         for result in display.findall("arm:AnalysisResult", NS):
-            rows = [["Analysis result", f'<span id="{_e(result.get("OID"))}">{_e(_desc(result))}</span>'],
-                    ["Reason / purpose", f"{_e(result.get('AnalysisReason'))} / {_e(result.get('AnalysisPurpose'))}"]]
+            rows = [
+                ["Analysis result", f'<span id="{_e(result.get("OID"))}">{_e(_desc(result))}</span>'],
+                ["Reason / purpose", f"{_e(result.get('AnalysisReason'))} / {_e(result.get('AnalysisPurpose'))}"],
+            ]
             if result.get("ParameterOID"):
                 rows.append(["Parameter", _e(d.qualified_name(result.get("ParameterOID")))])
             for ads in result.findall("arm:AnalysisDatasets/arm:AnalysisDataset", NS):
@@ -257,16 +281,23 @@ def _arm(d: _Define) -> str:
                 rows.append(["Documentation", _e(_desc(doc)) + (f"<br>{refs}" if refs else "")])
             code = result.find("arm:ProgrammingCode", NS)
             if code is not None:
-                rows.append([f"Programming code ({_e(code.get('Context'))})",
-                             f"<pre>{_e(code.findtext('arm:Code', namespaces=NS))}</pre>"])
+                rows.append(
+                    [
+                        f"Programming code ({_e(code.get('Context'))})",
+                        f"<pre>{_e(code.findtext('arm:Code', namespaces=NS))}</pre>",
+                    ]
+                )
             out.append(_table(None, rows, "plain arm"))
     out.append("</section>")
     return "".join(out)
 
 
 def _keys(group) -> str:
-    keyed = sorted(((int(ref.get("KeySequence")), ref.get("ItemOID")) for ref in group.findall("odm:ItemRef", NS)
-                    if ref.get("KeySequence")))
+    keyed = sorted(
+        (int(ref.get("KeySequence")), ref.get("ItemOID"))
+        for ref in group.findall("odm:ItemRef", NS)
+        if ref.get("KeySequence")
+    )
     return ", ".join(oid.rsplit(".", 1)[-1] for _, oid in keyed)
 
 
@@ -280,10 +311,21 @@ def _datasets(d: _Define) -> str:
         if sub is not None:
             cls_text += f" ({sub.get('Name')})"
         location = f'<a href="{_e(leaf.get(HREF))}">{_e(leaf.get(HREF))}</a>' if leaf is not None else ""
-        rows.append([_link(g.get("OID"), g.get("Name")), _e(_desc(g)), _e(cls_text),
-                     _e(g.get(DEF + "Structure")), _e(g.get("Purpose")), _e(_keys(g)), location])
-    out = ['<section id="datasets"><h2>Datasets</h2>',
-           _table(["Dataset", "Description", "Class", "Structure", "Purpose", "Keys", "Location"], rows)]
+        rows.append(
+            [
+                _link(g.get("OID"), g.get("Name")),
+                _e(_desc(g)),
+                _e(cls_text),
+                _e(g.get(DEF + "Structure")),
+                _e(g.get("Purpose")),
+                _e(_keys(g)),
+                location,
+            ]
+        )
+    out = [
+        '<section id="datasets"><h2>Datasets</h2>',
+        _table(["Dataset", "Description", "Class", "Structure", "Purpose", "Keys", "Location"], rows),
+    ]
     with_role = bool(d.mdv.xpath("odm:ItemGroupDef/odm:ItemRef[@Role]", namespaces=NS))
     for g in d.groups:
         out.append(_dataset_section(d, g, with_role))
@@ -308,17 +350,38 @@ def _dataset_section(d: _Define, g, with_role: bool) -> str:
         label = _e(_desc(item))
         if vl is not None:
             label += f'<br><a class="vlm" href="#{_e(vl.get("ValueListOID"))}">value-level metadata</a>'
-        row = [f'<span id="{_e(item.get("OID"))}">{name}</span>', label, _e(item.get("DataType")),
-               _e(item.get("Length")), d.format(item), "Yes" if ref.get("Mandatory") == "Yes" else "No",
-               d.terms(item), d.origin(item), _e(ref.get("Role")), d.derivation(ref, item)]
+        row = [
+            f'<span id="{_e(item.get("OID"))}">{name}</span>',
+            label,
+            _e(item.get("DataType")),
+            _e(item.get("Length")),
+            d.format(item),
+            "Yes" if ref.get("Mandatory") == "Yes" else "No",
+            d.terms(item),
+            d.origin(item),
+            _e(ref.get("Role")),
+            d.derivation(ref, item),
+        ]
         rows.append(row if with_role else row[:8] + row[9:])
-    title = (f'<h3 id="{_e(g.get("OID"))}">{_e(g.get("Name"))} ({_e(_desc(g))}) '
-             f'<a href="{_e(href)}">{_e(href)}</a><a class="top" href="#toc">contents</a></h3>')
+    title = (
+        f'<h3 id="{_e(g.get("OID"))}">{_e(g.get("Name"))} ({_e(_desc(g))}) '
+        f'<a href="{_e(href)}">{_e(href)}</a><a class="top" href="#toc">contents</a></h3>'
+    )
     note = ""
     if comment:
         note = f'<p class="meta">{_link(comment, "Comment")}: {_e(_desc(d.comments.get(comment)))}</p>'
-    headers = ["Variable", "Label", "Type", "Length", "Format", "Mandatory", "Controlled terms", "Origin", "Role",
-               "Derivation / comment"]
+    headers = [
+        "Variable",
+        "Label",
+        "Type",
+        "Length",
+        "Format",
+        "Mandatory",
+        "Controlled terms",
+        "Origin",
+        "Role",
+        "Derivation / comment",
+    ]
     if not with_role:
         headers.remove("Role")
     return f'<section class="dataset">{title}{note}' + _table(headers, rows) + "</section>"
@@ -340,13 +403,28 @@ def _valuelevel(d: _Define) -> str:
             where = ref.find("def:WhereClauseRef", NS)
             if item is None:
                 continue
-            rows.append([d.where_text(where.get("WhereClauseOID")) if where is not None else "",
-                         _e(_desc(item)), _e(item.get("DataType")), _e(item.get("Length")), d.format(item),
-                         d.terms(item), d.origin(item), d.derivation(ref, item)])
-        out.append(f'<h3 id="{_e(vl.get("OID"))}">{_e(dataset)}.{_e(d.item_name(parent))}'
-                   f'<a class="top" href="#{_e(parent)}">variable</a></h3>')
-        out.append(_table(["Where", "Label", "Type", "Length", "Format", "Controlled terms", "Origin",
-                           "Derivation / comment"], rows))
+            rows.append(
+                [
+                    d.where_text(where.get("WhereClauseOID")) if where is not None else "",
+                    _e(_desc(item)),
+                    _e(item.get("DataType")),
+                    _e(item.get("Length")),
+                    d.format(item),
+                    d.terms(item),
+                    d.origin(item),
+                    d.derivation(ref, item),
+                ]
+            )
+        out.append(
+            f'<h3 id="{_e(vl.get("OID"))}">{_e(dataset)}.{_e(d.item_name(parent))}'
+            f'<a class="top" href="#{_e(parent)}">variable</a></h3>'
+        )
+        out.append(
+            _table(
+                ["Where", "Label", "Type", "Length", "Format", "Controlled terms", "Origin", "Derivation / comment"],
+                rows,
+            )
+        )
     out.append("</section>")
     return "".join(out)
 
@@ -357,8 +435,13 @@ def _codelists(d: _Define) -> str:
     for oid, cl in d.codelists.items():
         external = cl.find("odm:ExternalCodeList", NS)
         if external is not None:
-            dictionaries.append([f'<span id="{_e(oid)}">{_e(cl.get("Name"))}</span>', _e(external.get("Dictionary")),
-                                 _e(external.get("Version"))])
+            dictionaries.append(
+                [
+                    f'<span id="{_e(oid)}">{_e(cl.get("Name"))}</span>',
+                    _e(external.get("Dictionary")),
+                    _e(external.get("Version")),
+                ]
+            )
             continue
         alias = cl.find("odm:Alias[@Context='nci:ExtCodeID']", NS)
         code = f" [{_e(alias.get('Name'))}]" if alias is not None else ""
@@ -371,7 +454,9 @@ def _codelists(d: _Define) -> str:
             term_alias = term.find("odm:Alias[@Context='nci:ExtCodeID']", NS)
             is_ext = term.get(DEF + "ExtendedValue") == "Yes"
             extended = extended or is_ext
-            value = _e(term.get("CodedValue")) + (' <span class="ext" title="sponsor extension">*</span>' if is_ext else "")
+            value = _e(term.get("CodedValue")) + (
+                ' <span class="ext" title="sponsor extension">*</span>' if is_ext else ""
+            )
             decode = term.findtext("odm:Decode/odm:TranslatedText", namespaces=NS) or ""
             rows.append([value, _e(decode), _e(term_alias.get("Name") if term_alias is not None else "")])
         out.append(f'<h3 id="{_e(oid)}">{_e(cl.get("Name"))}{code} <span class="meta mono">{_e(oid)}</span></h3>')
@@ -379,30 +464,50 @@ def _codelists(d: _Define) -> str:
         if extended:
             out.append('<p class="meta"><span class="ext">*</span> sponsor extension of an extensible codelist</p>')
     out.append("</section>")
-    out.append('<section id="dictionaries"><h2>External Dictionaries</h2>'
-               + _table(["Codelist", "Dictionary", "Version"], dictionaries, "plain",
-                        empty="No external dictionaries.") + "</section>")
+    out.append(
+        '<section id="dictionaries"><h2>External Dictionaries</h2>'
+        + _table(["Codelist", "Dictionary", "Version"], dictionaries, "plain", empty="No external dictionaries.")
+        + "</section>"
+    )
     return "".join(out)
 
 
 def _methods(d: _Define) -> str:
     rows = []
     for oid, m in d.methods.items():
-        expr = "".join(f"<pre>{_e(f.text)}</pre><span class=\"meta\">{_e(f.get('Context'))}</span>"
-                       for f in m.findall("odm:FormalExpression", NS))
+        expr = "".join(
+            f'<pre>{_e(f.text)}</pre><span class="meta">{_e(f.get("Context"))}</span>'
+            for f in m.findall("odm:FormalExpression", NS)
+        )
         refs = d.document_refs(m)
-        rows.append([f'<span id="{_e(oid)}">{_e(m.get("Name"))}</span>', _e(m.get("Type")),
-                     _e(_desc(m)) + (f"<br>{refs}" if refs else ""), expr])
-    return '<section id="methods"><h2>Methods</h2>' + _table(
-        ["Method", "Type", "Description", "Formal expression"], rows, empty="No methods.") + "</section>"
+        rows.append(
+            [
+                f'<span id="{_e(oid)}">{_e(m.get("Name"))}</span>',
+                _e(m.get("Type")),
+                _e(_desc(m)) + (f"<br>{refs}" if refs else ""),
+                expr,
+            ]
+        )
+    return (
+        '<section id="methods"><h2>Methods</h2>'
+        + _table(["Method", "Type", "Description", "Formal expression"], rows, empty="No methods.")
+        + "</section>"
+    )
 
 
 def _comments(d: _Define) -> str:
-    rows = [[f'<span id="{_e(oid)}">{_e(oid)}</span>', _e(_desc(c)) + (
-        f"<br>{d.document_refs(c)}" if c.find("def:DocumentRef", NS) is not None else "")]
-        for oid, c in d.comments.items()]
-    return '<section id="comments"><h2>Comments</h2>' + _table(
-        ["Comment", "Description"], rows, empty="No comments.") + "</section>"
+    rows = [
+        [
+            f'<span id="{_e(oid)}">{_e(oid)}</span>',
+            _e(_desc(c)) + (f"<br>{d.document_refs(c)}" if c.find("def:DocumentRef", NS) is not None else ""),
+        ]
+        for oid, c in d.comments.items()
+    ]
+    return (
+        '<section id="comments"><h2>Comments</h2>'
+        + _table(["Comment", "Description"], rows, empty="No comments.")
+        + "</section>"
+    )
 
 
 def render_define_html(root) -> str:
@@ -412,10 +517,19 @@ def render_define_html(root) -> str:
     d = _Define(root)
     has_arm = d.mdv.find("arm:AnalysisResultDisplays", NS) is not None
     title = f"{root.findtext('odm:Study/odm:GlobalVariables/odm:StudyName', namespaces=NS)}: {d.mdv.get('Name')}"
-    body = "".join([
-        _header(d), _standards(d), _documents(d), _arm(d) if has_arm else "", _datasets(d),
-        _valuelevel(d), _codelists(d), _methods(d), _comments(d),
-    ])
+    body = "".join(
+        [
+            _header(d),
+            _standards(d),
+            _documents(d),
+            _arm(d) if has_arm else "",
+            _datasets(d),
+            _valuelevel(d),
+            _codelists(d),
+            _methods(d),
+            _comments(d),
+        ]
+    )
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'

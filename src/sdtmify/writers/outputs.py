@@ -44,13 +44,19 @@ def write_bundle(bundle: Bundle, folder: str | Path, study, ui: Console = QUIET)
         built = bundle.datasets[name]
         meta = built.meta
         stem = meta.name.lower()
-        written.append(write_xpt(built.frame, meta, folder / f"{stem}.xpt", created=stamp, modified=stamp,
-                                 **options))
+        written.append(write_xpt(built.frame, meta, folder / f"{stem}.xpt", created=stamp, modified=stamp, **options))
         json_folder = folder / "dataset-json"
         try:
-            document = prepare_dataset_json(built.frame, meta, metadata=bundle.metadata, created=stamp,
-                                            modified=stamp, standard=bundle.standard, originator=sponsor,
-                                            metadata_ref="../define.xml")
+            document = prepare_dataset_json(
+                built.frame,
+                meta,
+                metadata=bundle.metadata,
+                created=stamp,
+                modified=stamp,
+                standard=bundle.standard,
+                originator=sponsor,
+                metadata_ref="../define.xml",
+            )
         except WriteError as exc:
             raise WriteError(f"{json_folder / stem}.json: {exc}") from exc
         written.append(write_prepared(document, json_folder / f"{stem}.json"))

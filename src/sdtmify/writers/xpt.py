@@ -49,9 +49,26 @@ from ..atomic import atomic_path
 from ..errors import WriteError
 from ..metadata.model import Dataset
 from ..xport import (
-    DEFAULT_OS_NAME, DEFAULT_SAS_VERSION, DESCRIPTOR_HEADER, LIBRARY_HEADER, MAX_CHAR_LENGTH, MAX_LABEL_BYTES,
-    MEMBER_HEADER, MISSING_CODES, NAMESTR_PREFIX, NAMESTR_SUFFIX, OBS_HEADER, RECORD, SAS_EPOCH, SasFormat,
-    XptHeader, XptVariable, date_kind, format_sas_datetime, ibm_from_ieee, ibm_overflow,
+    DEFAULT_OS_NAME,
+    DEFAULT_SAS_VERSION,
+    DESCRIPTOR_HEADER,
+    LIBRARY_HEADER,
+    MAX_CHAR_LENGTH,
+    MAX_LABEL_BYTES,
+    MEMBER_HEADER,
+    MISSING_CODES,
+    NAMESTR_PREFIX,
+    NAMESTR_SUFFIX,
+    OBS_HEADER,
+    RECORD,
+    SAS_EPOCH,
+    SasFormat,
+    XptHeader,
+    XptVariable,
+    date_kind,
+    format_sas_datetime,
+    ibm_from_ieee,
+    ibm_overflow,
 )
 
 DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024
@@ -61,6 +78,7 @@ _NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,7}")
 
 # --------------------------------------------------------------------------------------------------
 # Text encodings
+
 
 class _Codec:
     """A single-byte encoding as a lookup table from Unicode code point (BMP) to byte, -1 where absent."""
@@ -97,10 +115,30 @@ def _codec(name: str) -> _Codec:
 
 
 _ASCII_LOOKALIKES = {
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u201c": '"', "\u201d": '"',
-    "\u201e": '"', "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u2026": "...", "\u00a0": " ",
-    "\u00b5": "u", "\u03bc": "u", "\u00b0": " deg", "\u00d7": "x", "\u2264": "<=", "\u2265": ">=",
-    "\u00b1": "+/-", "\u00df": "ss", "\u00e6": "ae", "\u00c6": "AE", "\u0153": "oe", "\u0152": "OE",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201a": "'",
+    "\u201b": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2212": "-",
+    "\u2026": "...",
+    "\u00a0": " ",
+    "\u00b5": "u",
+    "\u03bc": "u",
+    "\u00b0": " deg",
+    "\u00d7": "x",
+    "\u2264": "<=",
+    "\u2265": ">=",
+    "\u00b1": "+/-",
+    "\u00df": "ss",
+    "\u00e6": "ae",
+    "\u00c6": "AE",
+    "\u0153": "oe",
+    "\u0152": "OE",
 }
 
 
@@ -131,6 +169,7 @@ def transliterate_text(text: str, codec_name: str = "ascii") -> str:
 # --------------------------------------------------------------------------------------------------
 # Problems found in the data, reported all at once
 
+
 class _Problems:
     """Collects data problems per (variable, kind): a count and the first record and value."""
 
@@ -158,8 +197,7 @@ class _Problems:
             more = f" (and {count - 1} more records like it)" if count > 1 else ""
             lines.append(f"  {self.dataset}.{variable} record {record}: {text}{more}")
         where = f"{path}: " if path else ""
-        return WriteError(f"{where}{self.dataset} not written, {len(self.entries)} problem(s):\n"
-                          + "\n".join(lines))
+        return WriteError(f"{where}{self.dataset} not written, {len(self.entries)} problem(s):\n" + "\n".join(lines))
 
 
 def _shorten(value, limit: int = 60) -> str:
@@ -170,10 +208,13 @@ def _shorten(value, limit: int = 60) -> str:
 # --------------------------------------------------------------------------------------------------
 # Metadata checks (before a byte is written)
 
+
 def _check_name(name: str, what: str) -> str | None:
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        return (f"{what} name {name!r} is not a valid XPT v5 name: 1-8 characters, uppercase letters, "
-                f"digits or underscores, not starting with a digit")
+        return (
+            f"{what} name {name!r} is not a valid XPT v5 name: 1-8 characters, uppercase letters, "
+            f"digits or underscores, not starting with a digit"
+        )
     return None
 
 
@@ -185,30 +226,34 @@ def check_metadata(member: str, label: str, variables: Sequence[XptVariable], en
     """Everything XPT v5 demands of names, labels, lengths and formats; raises one WriteError listing all."""
     codec = _codec(encoding)
     problems = []
-    if (msg := _check_name(member, "dataset")):
+    if msg := _check_name(member, "dataset"):
         problems.append(msg)
     for text, what in [(label, f"dataset {member} label")] + [
-            (var.label, f"{member}.{var.name} label") for var in variables]:
+        (var.label, f"{member}.{var.name} label") for var in variables
+    ]:
         try:
             size = _encoded_length(text or "", codec)
         except UnicodeEncodeError as exc:
             problems.append(f"{what} {text!r} has {text[exc.start]!r}, which {codec.name} cannot encode")
             continue
         if size > MAX_LABEL_BYTES:
-            problems.append(f"{what} is {size} bytes, longer than the {MAX_LABEL_BYTES} XPT v5 allows: "
-                            f"{text!r}; shorten it in the metadata")
+            problems.append(
+                f"{what} is {size} bytes, longer than the {MAX_LABEL_BYTES} XPT v5 allows: "
+                f"{text!r}; shorten it in the metadata"
+            )
     seen = set()
     for var in variables:
         where = f"{member}.{var.name}"
-        if (msg := _check_name(var.name, "variable")):
+        if msg := _check_name(var.name, "variable"):
             problems.append(f"{where}: {msg}")
         if var.name in seen:
             problems.append(f"{where}: variable named twice")
         seen.add(var.name)
         if var.type == "Char":
             if not isinstance(var.length, (int, np.integer)) or not 1 <= var.length <= MAX_CHAR_LENGTH:
-                problems.append(f"{where}: declared length {var.length!r} is outside 1-{MAX_CHAR_LENGTH} "
-                                f"(XPT v5 character limit)")
+                problems.append(
+                    f"{where}: declared length {var.length!r} is outside 1-{MAX_CHAR_LENGTH} (XPT v5 character limit)"
+                )
         elif var.type == "Num":
             if not isinstance(var.length, (int, np.integer)) or not 3 <= var.length <= 8:
                 problems.append(f"{where}: numeric length {var.length!r} is outside 3-8")
@@ -236,8 +281,16 @@ def variables_from_dataset(dataset: Dataset) -> list[XptVariable]:
                 problems.append(f"{dataset.name}.{var.name} {what}: {exc}")
                 formats.append(SasFormat())
         length = var.length if var.type == "Char" else (var.length or 8)
-        out.append(XptVariable(name=var.name, label=var.label or "", type=var.type, length=length,
-                               format=formats[0], informat=formats[1]))
+        out.append(
+            XptVariable(
+                name=var.name,
+                label=var.label or "",
+                type=var.type,
+                length=length,
+                format=formats[0],
+                informat=formats[1],
+            )
+        )
     if problems:
         raise WriteError("cannot be written as XPT v5:\n  " + "\n  ".join(problems))
     return out
@@ -246,18 +299,33 @@ def variables_from_dataset(dataset: Dataset) -> list[XptVariable]:
 # --------------------------------------------------------------------------------------------------
 # Header bytes
 
+
 def _text(value: str, width: int, codec: _Codec) -> bytes:
     raw = codec.encode_text(value or "")
     return raw[:width].ljust(width, b" ")
 
 
-def _member_records(member: str, label: str, dataset_type: str, header: XptHeader, library: XptHeader,
-                    variables: Sequence[XptVariable], codec: _Codec) -> bytes:
+def _member_records(
+    member: str,
+    label: str,
+    dataset_type: str,
+    header: XptHeader,
+    library: XptHeader,
+    variables: Sequence[XptVariable],
+    codec: _Codec,
+) -> bytes:
     ascii_ = _codec("ascii")
 
     def stamp(h: XptHeader, kind: bytes, name: str) -> bytes:
-        return (b"SAS     " + _text(name, 8, ascii_) + kind + _text(h.sas_version, 8, ascii_)
-                + _text(h.os_name, 8, ascii_) + b" " * 24 + format_sas_datetime(h.created).encode("ascii"))
+        return (
+            b"SAS     "
+            + _text(name, 8, ascii_)
+            + kind
+            + _text(h.sas_version, 8, ascii_)
+            + _text(h.os_name, 8, ascii_)
+            + b" " * 24
+            + format_sas_datetime(h.created).encode("ascii")
+        )
 
     parts = [
         LIBRARY_HEADER,
@@ -266,7 +334,9 @@ def _member_records(member: str, label: str, dataset_type: str, header: XptHeade
         MEMBER_HEADER,
         DESCRIPTOR_HEADER,
         stamp(header, b"SASDATA ", member),
-        format_sas_datetime(header.modified).encode("ascii") + b" " * 16 + _text(label, 40, codec)
+        format_sas_datetime(header.modified).encode("ascii")
+        + b" " * 16
+        + _text(label, 40, codec)
         + _text(dataset_type, 8, ascii_),
         NAMESTR_PREFIX + f"{len(variables):04d}".encode("ascii") + NAMESTR_SUFFIX,
     ]
@@ -275,12 +345,16 @@ def _member_records(member: str, label: str, dataset_type: str, header: XptHeade
     for number, var in enumerate(variables, start=1):
         names.append(
             np.array([1 if var.type == "Num" else 2, 0, var.length, number], dtype=">i2").tobytes()
-            + _text(var.name, 8, ascii_) + _text(var.label, 40, codec)
+            + _text(var.name, 8, ascii_)
+            + _text(var.label, 40, codec)
             + _text(var.format.name, 8, ascii_)
             + np.array([var.format.width, var.format.decimals, var.justify], dtype=">i2").tobytes()
-            + b"\0\0" + _text(var.informat.name, 8, ascii_)
+            + b"\0\0"
+            + _text(var.informat.name, 8, ascii_)
             + np.array([var.informat.width, var.informat.decimals], dtype=">i2").tobytes()
-            + np.array([position], dtype=">i4").tobytes() + b"\0" * 52)
+            + np.array([position], dtype=">i4").tobytes()
+            + b"\0" * 52
+        )
         position += var.length
     namestrs = b"".join(names)
     namestrs += b" " * (-len(namestrs) % RECORD)
@@ -310,28 +384,47 @@ def _blank_nuls_7bit(flat: np.ndarray) -> None:
     tail[tail == 0] = 0x20
 
 
-def _char_block(values: np.ndarray, width: int, codec: _Codec, problems: _Problems, variable: str,
-                start: int, transliterate: bool, target: np.ndarray) -> None:
+def _char_block(
+    values: np.ndarray,
+    width: int,
+    codec: _Codec,
+    problems: _Problems,
+    variable: str,
+    start: int,
+    transliterate: bool,
+    target: np.ndarray,
+) -> None:
     """Text values (object array; None/NaN are blank) -> ``target`` (n, width) bytes, blank-padded.
 
     Pure-ASCII chunks (the usual case) are encoded by numpy itself into fixed-width bytes; other text
     goes through the encoding's lookup table on code points. Problems are recorded, not raised."""
     n = len(values)
-    try:                                      # succeeds only when every value is text: the usual case
+    try:  # succeeds only when every value is text: the usual case
         joined = "".join(values)
     except TypeError:
         values = np.where(pd.isna(values), "", values)
         if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "empty"):
-            is_text = np.array([isinstance(v, str) for v in values], dtype=bool)   # error path only
-            problems.add(variable, "type", np.flatnonzero(~is_text), start,
-                         lambda i: f"{_shorten(values[i])} is not text; character variables hold text only "
-                                   f"(convert it in the mapping)")
+            is_text = np.array([isinstance(v, str) for v in values], dtype=bool)  # error path only
+            problems.add(
+                variable,
+                "type",
+                np.flatnonzero(~is_text),
+                start,
+                lambda i: (
+                    f"{_shorten(values[i])} is not text; character variables hold text only (convert it in the mapping)"
+                ),
+            )
             values = np.where(is_text, values, "")
         joined = "".join(values)
     if "\0" in joined:
-        with_nul = np.flatnonzero(np.array(["\0" in v for v in values], dtype=bool))   # error path only
-        problems.add(variable, "nul", with_nul, start,
-                     lambda i: f"{_shorten(values[i])} holds a NUL character, which SAS text cannot hold")
+        with_nul = np.flatnonzero(np.array(["\0" in v for v in values], dtype=bool))  # error path only
+        problems.add(
+            variable,
+            "nul",
+            with_nul,
+            start,
+            lambda i: f"{_shorten(values[i])} holds a NUL character, which SAS text cannot hold",
+        )
     if joined.isascii():
         # Wide columns mostly hold short values: converting at the longest value's width, not the
         # declared one, saves most of the work; the rest of the field is then simply blank.
@@ -353,35 +446,55 @@ def _char_block(values: np.ndarray, width: int, codec: _Codec, problems: _Proble
                 replaced = {text: transliterate_text(text, codec.name) for text in originals}
                 values[rows] = [replaced[text] for text in values[rows]]
                 example = originals[0]
-                warnings.warn(f"{problems.dataset}.{variable}: {len(rows)} value(s) transliterated to "
-                              f"{codec.name}, e.g. {example!r} -> {replaced[example]!r}", stacklevel=4)
+                warnings.warn(
+                    f"{problems.dataset}.{variable}: {len(rows)} value(s) transliterated to "
+                    f"{codec.name}, e.g. {example!r} -> {replaced[example]!r}",
+                    stacklevel=4,
+                )
                 return _char_block(values, width, codec, problems, variable, start, False, target)
             if bad.any():
+
                 def describe(i: int) -> str:
                     char = next(c for c in values[i] if ord(c) > 0xFFFF or codec.table[ord(c)] < 0)
-                    return (f"{_shorten(values[i])} has {char!r} (U+{ord(char):04X}), which {codec.name} "
-                            f"cannot encode; fix the text or write with transliterate=True")
+                    return (
+                        f"{_shorten(values[i])} has {char!r} (U+{ord(char):04X}), which {codec.name} "
+                        f"cannot encode; fix the text or write with transliterate=True"
+                    )
+
                 problems.add(variable, "encoding", np.flatnonzero(bad), start, describe)
             raw = np.where(encoded < 0, 0x3F, encoded).astype(np.uint8)
         else:
-            encoded_values = [text.encode(codec.name) for text in values]   # multi-byte encodings only
+            encoded_values = [text.encode(codec.name) for text in values]  # multi-byte encodings only
             raw = np.array(encoded_values, dtype=f"S{width + 1}").view(np.uint8).reshape(n, width + 1)
         too_long = np.flatnonzero(raw[:, width] != 0)
         target[...] = np.where(raw[:, :width] == 0, np.uint8(0x20), raw[:, :width])
     if len(too_long):
-        problems.add(variable, "length", too_long, start,
-                     lambda i: f"value {_shorten(values[i])} is {len(codec.encode_text(values[i]))} bytes, "
-                               f"longer than the declared length {width}; declare a longer length (at most "
-                               f"{MAX_CHAR_LENGTH}) or shorten the value (values are never truncated)")
+        problems.add(
+            variable,
+            "length",
+            too_long,
+            start,
+            lambda i: (
+                f"value {_shorten(values[i])} is {len(codec.encode_text(values[i]))} bytes, "
+                f"longer than the declared length {width}; declare a longer length (at most "
+                f"{MAX_CHAR_LENGTH}) or shorten the value (values are never truncated)"
+            ),
+        )
 
 
-def _numeric_values(series: pd.Series, var: XptVariable, problems: _Problems, start: int
-                    ) -> tuple[np.ndarray, np.ndarray | None]:
+def _numeric_values(
+    series: pd.Series, var: XptVariable, problems: _Problems, start: int
+) -> tuple[np.ndarray, np.ndarray | None]:
     """A Num column chunk as float64 plus, where present, special-missing code bytes (0 = none)."""
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
-        problems.add(var.name, "type", np.arange(min(len(series), 1)), start,
-                     lambda i: "boolean column in a Num variable; map it to 1/0 or Y/N in the mapping")
+        problems.add(
+            var.name,
+            "type",
+            np.arange(min(len(series), 1)),
+            start,
+            lambda i: "boolean column in a Num variable; map it to 1/0 or Y/N in the mapping",
+        )
         return np.zeros(len(series)), None
     if pd.api.types.is_datetime64_any_dtype(dtype):
         if getattr(dtype, "tz", None) is not None:
@@ -398,9 +511,14 @@ def _numeric_values(series: pd.Series, var: XptVariable, problems: _Problems, st
     if pd.api.types.is_numeric_dtype(dtype):
         if pd.api.types.is_integer_dtype(dtype):
             ints = series.to_numpy(dtype=np.float64, na_value=np.nan)
-            inexact = np.flatnonzero(np.abs(ints) > 2.0 ** 53)
-            problems.add(var.name, "precision", inexact, start,
-                         lambda i: f"integer {series.iloc[i]} is beyond 2**53 and cannot be stored exactly")
+            inexact = np.flatnonzero(np.abs(ints) > 2.0**53)
+            problems.add(
+                var.name,
+                "precision",
+                inexact,
+                start,
+                lambda i: f"integer {series.iloc[i]} is beyond 2**53 and cannot be stored exactly",
+            )
             return ints, None
         return series.to_numpy(dtype=np.float64, na_value=np.nan), None
     # object columns: numbers, None/NaN, date objects, special-missing text
@@ -411,7 +529,7 @@ def _numeric_values(series: pd.Series, var: XptVariable, problems: _Problems, st
     codes = np.zeros(len(values), dtype=np.uint8)
     if kind in ("floating", "integer", "mixed-integer-float", "empty", "decimal"):
         is_text = np.zeros(len(values), dtype=bool)
-    else:   # some text: special missing values (rare, so a per-value type test is acceptable here)
+    else:  # some text: special missing values (rare, so a per-value type test is acceptable here)
         is_text = np.array([isinstance(v, str) for v in values], dtype=bool)
     if is_text.any():
         text = pd.Series(np.where(is_text, values, ""), dtype=object).str.strip().str.upper()
@@ -419,13 +537,19 @@ def _numeric_values(series: pd.Series, var: XptVariable, problems: _Problems, st
         known = letters.isin(list(MISSING_CODES)) & (text[is_text].str.len() <= 2)
         rows = np.flatnonzero(is_text)
         codes[rows[known.to_numpy()]] = letters[known].map(MISSING_CODES).to_numpy(dtype=np.uint8)
-        problems.add(var.name, "type", rows[~known.to_numpy()], start,
-                     lambda i: f"text {_shorten(values[i])} in a Num variable; only numbers and the special "
-                               f"missing values '.A'-'.Z', '._' are allowed")
+        problems.add(
+            var.name,
+            "type",
+            rows[~known.to_numpy()],
+            start,
+            lambda i: (
+                f"text {_shorten(values[i])} in a Num variable; only numbers and the special "
+                f"missing values '.A'-'.Z', '._' are allowed"
+            ),
+        )
     numbers = pd.to_numeric(pd.Series(np.where(is_text, None, values), dtype=object), errors="coerce")
     not_number = np.flatnonzero(numbers.isna().to_numpy() & ~is_text & ~pd.isna(values))
-    problems.add(var.name, "type", not_number, start,
-                 lambda i: f"{_shorten(values[i])} is not a number")
+    problems.add(var.name, "type", not_number, start, lambda i: f"{_shorten(values[i])} is not a number")
     return numbers.to_numpy(dtype=np.float64, na_value=np.nan), (codes if codes.any() else None)
 
 
@@ -435,19 +559,30 @@ def sas_numbers(series: pd.Series, variable: XptVariable, dataset: str = "") -> 
     :class:`~sdtmify.errors.WriteError` naming the record. For writers of other formats."""
     problems = _Problems(dataset or "dataset")
     values, _codes = _numeric_values(series, variable, problems, 0)
-    problems.add(variable.name, "range", np.flatnonzero(np.isinf(values)), 0,
-                 lambda i: f"{float(values[i])!r} is not a finite number")
+    problems.add(
+        variable.name,
+        "range",
+        np.flatnonzero(np.isinf(values)),
+        0,
+        lambda i: f"{float(values[i])!r} is not a finite number",
+    )
     if problems:
         raise problems.error()
     return values
 
 
-def _num_block(values: np.ndarray, codes: np.ndarray | None, length: int, problems: _Problems,
-               variable: str, start: int) -> np.ndarray:
+def _num_block(
+    values: np.ndarray, codes: np.ndarray | None, length: int, problems: _Problems, variable: str, start: int
+) -> np.ndarray:
     """float64 (+ special-missing codes) -> (n, length) IBM bytes; SAS keeps the leading bytes."""
     overflow = np.flatnonzero(ibm_overflow(values))
-    problems.add(variable, "range", overflow, start,
-                 lambda i: f"{float(values[i])!r} is outside the IBM double range (|x| < 7.2e75); XPT cannot hold it")
+    problems.add(
+        variable,
+        "range",
+        overflow,
+        start,
+        lambda i: f"{float(values[i])!r} is outside the IBM double range (|x| < 7.2e75); XPT cannot hold it",
+    )
     patterns = ibm_from_ieee(values)
     missing = np.isnan(values)
     patterns[missing] = np.uint64(0x2E) << np.uint64(56)
@@ -458,8 +593,15 @@ def _num_block(values: np.ndarray, codes: np.ndarray | None, length: int, proble
     return raw[:, :length]
 
 
-def _chunk_records(frame: pd.DataFrame, variables: Sequence[XptVariable], start: int, stop: int,
-                   codec: _Codec, problems: _Problems, transliterate: bool) -> np.ndarray:
+def _chunk_records(
+    frame: pd.DataFrame,
+    variables: Sequence[XptVariable],
+    start: int,
+    stop: int,
+    codec: _Codec,
+    problems: _Problems,
+    transliterate: bool,
+) -> np.ndarray:
     record_length = sum(var.length for var in variables)
     out = np.empty((stop - start, record_length), dtype=np.uint8)
     position = 0
@@ -467,17 +609,30 @@ def _chunk_records(frame: pd.DataFrame, variables: Sequence[XptVariable], start:
         column = frame[var.name].iloc[start:stop]
         if var.type == "Char":
             if pd.api.types.is_numeric_dtype(column.dtype) and not column.isna().all():
-                problems.add(var.name, "type", np.arange(1), start,
-                             lambda i: f"numeric column ({column.dtype}) in a Char variable; convert it to text "
-                                       f"in the mapping")
-                out[:, position:position + var.length] = 0x20
+                problems.add(
+                    var.name,
+                    "type",
+                    np.arange(1),
+                    start,
+                    lambda i, column=column: (
+                        f"numeric column ({column.dtype}) in a Char variable; convert it to text in the mapping"
+                    ),
+                )
+                out[:, position : position + var.length] = 0x20
             else:
-                _char_block(column.to_numpy(dtype=object), var.length, codec, problems, var.name, start,
-                            transliterate, out[:, position:position + var.length])
+                _char_block(
+                    column.to_numpy(dtype=object),
+                    var.length,
+                    codec,
+                    problems,
+                    var.name,
+                    start,
+                    transliterate,
+                    out[:, position : position + var.length],
+                )
         else:
             numbers, codes = _numeric_values(column, var, problems, start)
-            out[:, position:position + var.length] = _num_block(numbers, codes, var.length, problems,
-                                                                var.name, start)
+            out[:, position : position + var.length] = _num_block(numbers, codes, var.length, problems, var.name, start)
         position += var.length
     return out
 
@@ -519,10 +674,21 @@ class _BackgroundWriter:
 # --------------------------------------------------------------------------------------------------
 # Public entry points
 
-def write_xport(frame: pd.DataFrame, variables: Sequence[XptVariable], path: str | Path, *,
-                member: str, label: str = "", header: XptHeader = XptHeader(),
-                library: XptHeader | None = None, dataset_type: str = "", encoding: str = "ascii",
-                transliterate: bool = False, chunk_rows: int | None = None) -> Path:
+
+def write_xport(
+    frame: pd.DataFrame,
+    variables: Sequence[XptVariable],
+    path: str | Path,
+    *,
+    member: str,
+    label: str = "",
+    header: XptHeader = XptHeader(),
+    library: XptHeader | None = None,
+    dataset_type: str = "",
+    encoding: str = "ascii",
+    transliterate: bool = False,
+    chunk_rows: int | None = None,
+) -> Path:
     """Write one dataset as an XPT v5 file with every header field given explicitly.
 
     ``variables`` give the NAMESTR fields in output order (``number``/``position`` are recomputed);
@@ -535,18 +701,27 @@ def write_xport(frame: pd.DataFrame, variables: Sequence[XptVariable], path: str
     for stamp in {header, library or header}:
         for text, what in ((stamp.sas_version, "SAS release"), (stamp.os_name, "host OS name")):
             if not (text or "").isascii() or len(text or "") > 8:
-                raise WriteError(f"{path}: {what} {text!r} must be at most 8 ASCII characters "
-                                 f"(study.yaml output.xpt)")
+                raise WriteError(f"{path}: {what} {text!r} must be at most 8 ASCII characters (study.yaml output.xpt)")
     names = [var.name for var in variables]
     absent = [name for name in names if name not in frame.columns]
     extra = [str(name) for name in frame.columns if name not in set(names)]
     if absent or extra:
-        raise WriteError(f"{path}: {member} frame does not match its metadata: "
-                         + "; ".join(filter(None, [absent and f"no column for {', '.join(absent)}",
-                                                   extra and f"columns not in the metadata: {', '.join(extra)}"])))
+        raise WriteError(
+            f"{path}: {member} frame does not match its metadata: "
+            + "; ".join(
+                filter(
+                    None,
+                    [
+                        absent and f"no column for {', '.join(absent)}",
+                        extra and f"columns not in the metadata: {', '.join(extra)}",
+                    ],
+                )
+            )
+        )
     if frame.columns.duplicated().any():
-        raise WriteError(f"{path}: {member} frame has duplicated columns "
-                         f"{sorted(set(frame.columns[frame.columns.duplicated()]))}")
+        raise WriteError(
+            f"{path}: {member} frame has duplicated columns {sorted(set(frame.columns[frame.columns.duplicated()]))}"
+        )
     record_length = sum(var.length for var in variables)
     if chunk_rows is None:
         chunk_rows = max(1, DEFAULT_CHUNK_BYTES // max(record_length, 1))
@@ -567,10 +742,19 @@ def write_xport(frame: pd.DataFrame, variables: Sequence[XptVariable], path: str
     return path
 
 
-def write_xpt(frame: pd.DataFrame, dataset: Dataset, path: str | Path, *,
-              created: dt.datetime | None = None, modified: dt.datetime | None = None,
-              sas_version: str = DEFAULT_SAS_VERSION, os_name: str = DEFAULT_OS_NAME,
-              encoding: str = "ascii", transliterate: bool = False, chunk_rows: int | None = None) -> Path:
+def write_xpt(
+    frame: pd.DataFrame,
+    dataset: Dataset,
+    path: str | Path,
+    *,
+    created: dt.datetime | None = None,
+    modified: dt.datetime | None = None,
+    sas_version: str = DEFAULT_SAS_VERSION,
+    os_name: str = DEFAULT_OS_NAME,
+    encoding: str = "ascii",
+    transliterate: bool = False,
+    chunk_rows: int | None = None,
+) -> Path:
     """Write ``frame`` as ``path`` (XPT v5) with the declared lengths, labels, formats and informats of
     ``dataset.variables``, dataset label ``dataset.label`` and member name ``dataset.name``.
 
@@ -581,12 +765,23 @@ def write_xpt(frame: pd.DataFrame, dataset: Dataset, path: str | Path, *,
     from ..reproducible import DEFAULT_TIMESTAMP
 
     created = created or DEFAULT_TIMESTAMP
-    header = XptHeader(sas_version=sas_version, os_name=os_name, created=created.replace(microsecond=0),
-                       modified=(modified or created).replace(microsecond=0))
-    return write_xport(frame, variables_from_dataset(dataset), path, member=dataset.name,
-                       label=dataset.label or "", header=header, encoding=encoding,
-                       transliterate=transliterate, chunk_rows=chunk_rows)
+    header = XptHeader(
+        sas_version=sas_version,
+        os_name=os_name,
+        created=created.replace(microsecond=0),
+        modified=(modified or created).replace(microsecond=0),
+    )
+    return write_xport(
+        frame,
+        variables_from_dataset(dataset),
+        path,
+        member=dataset.name,
+        label=dataset.label or "",
+        header=header,
+        encoding=encoding,
+        transliterate=transliterate,
+        chunk_rows=chunk_rows,
+    )
 
 
-__all__ = ["write_xpt", "write_xport", "variables_from_dataset", "check_metadata", "transliterate_text",
-           "sas_numbers"]
+__all__ = ["write_xpt", "write_xport", "variables_from_dataset", "check_metadata", "transliterate_text", "sas_numbers"]

@@ -53,13 +53,16 @@ def define(rule, view, ctx) -> list[Hits]:
     elif attr == "order":
         present = [v.name for v in ds.variables if v.name in view.frame.columns]
         cols = [c for c in view.frame.columns if c in declared]
-        for i, (got, want) in enumerate(zip(cols, present), start=1):
+        for i, (got, want) in enumerate(zip(cols, present, strict=False), start=1):
             if got != want:
                 items.append({"variable": got, "value": i, "expected": want})
                 break
     elif attr == "mandatory":
-        hits = [Hits(name, view.null(v.name), (v.name,), view=view)
-                for v in ds.variables if v.core == "Req" and v.name in view.frame.columns]
+        hits = [
+            Hits(name, view.null(v.name), (v.name,), view=view)
+            for v in ds.variables
+            if v.core == "Req" and v.name in view.frame.columns
+        ]
         return hits
     elif attr == "codelist":
         codelists = {cl.oid: cl for cl in meta.codelists}
@@ -76,8 +79,9 @@ def define(rule, view, ctx) -> list[Hits]:
                 bad = ~view.null(v.name) & ~col.isin(allowed.tolist()).to_numpy()
             else:
                 bad = ~view.null(v.name) & ~col.isin(values).to_numpy()
-            hits.append(Hits(name, bad, (v.name,), view=view,
-                             extra={"codelist": np.full(len(col), cl.oid, dtype=object)}))
+            hits.append(
+                Hits(name, bad, (v.name,), view=view, extra={"codelist": np.full(len(col), cl.oid, dtype=object)})
+            )
         return hits
     elif attr == "keys":
         keys = [k for k in ds.keys if k in view.frame.columns]
@@ -125,7 +129,7 @@ def define_schema(rule, ctx, tables) -> list[Hits]:
     for _, path in _define_files(ctx):
         try:
             messages = validate_define_xsd(path)
-        except SdtmifyError as exc:      # odmlib, which ships the XSD, is not installed
+        except SdtmifyError as exc:  # odmlib, which ships the XSD, is not installed
             raise MissingInput(str(exc)) from exc
         hits.append(Hits(_shown_name(path), items=_items(messages, path)))
     return hits

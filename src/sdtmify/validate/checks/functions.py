@@ -70,8 +70,9 @@ def supp_parent(view, ctx) -> list[Hits]:
     return [Hits(view.table.name, mask, ("RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL"), view=view)]
 
 
-def subject_extreme(view, ctx, variable: str, source: str, columns: list[str], how: str,
-                    where: dict | None = None) -> list[Hits]:
+def subject_extreme(
+    view, ctx, variable: str, source: str, columns: list[str], how: str, where: dict | None = None
+) -> list[Hits]:
     """CG0147/CG0148: DM.RFXSTDTC is the earliest EXSTDTC; DM.RFXENDTC the latest EXSTDTC/EXENDTC.
 
     Compared at the precision of the DM value; subjects without exposure records are not checked."""
@@ -82,8 +83,9 @@ def subject_extreme(view, ctx, variable: str, source: str, columns: list[str], h
     if missing or variable not in view.frame.columns:
         raise MissingInput("no " + ", ".join(missing or [variable]))
     rows = evaluate(where, View(src, ctx.tables)) if where else np.ones(len(src.frame), dtype=bool)
-    stacked = pd.concat([pd.DataFrame({"USUBJID": src.frame.loc[rows, "USUBJID"], "dtc": src.frame.loc[rows, c]})
-                         for c in columns])
+    stacked = pd.concat(
+        [pd.DataFrame({"USUBJID": src.frame.loc[rows, "USUBJID"], "dtc": src.frame.loc[rows, c]}) for c in columns]
+    )
     stacked = stacked[stacked["dtc"].str.strip() != ""]
     grouped = stacked.groupby("USUBJID")["dtc"]
     extreme = grouped.min() if how == "min" else grouped.max()
@@ -106,12 +108,20 @@ def element_continuity(view, ctx) -> list[Hits]:
     mask[view.frame.index.get_indexer(frame.index[bad.to_numpy()])] = True
     next_start = pd.Series("", index=view.frame.index, dtype="str")
     next_start.loc[frame.index] = nxt.fillna("").astype("str")
-    return [Hits(view.table.name, mask, ("USUBJID", "SESTDTC", "SEENDTC"), view=view,
-                 extra={"next SESTDTC": next_start.to_numpy()})]
+    return [
+        Hits(
+            view.table.name,
+            mask,
+            ("USUBJID", "SESTDTC", "SEENDTC"),
+            view=view,
+            extra={"next SESTDTC": next_start.to_numpy()},
+        )
+    ]
 
 
-def best_response(view, ctx, best: str, overall: str, testcd: str = "RSTESTCD", result: str = "RSSTRESC",
-                  ignore: tuple = ("NE",)) -> list[Hits]:
+def best_response(
+    view, ctx, best: str, overall: str, testcd: str = "RSTESTCD", result: str = "RSSTRESC", ignore: tuple = ("NE",)
+) -> list[Hits]:
     """RECIST 1.1 section 4.4: a subject's best overall response is one of the overall responses
     recorded at their time points (ignoring "NE"). Flags ``best`` records (e.g. RSTESTCD BESTRESP)
     without such an ``overall`` time-point record; the rule's args name both test codes."""
@@ -157,8 +167,12 @@ def traceability(view, ctx, domain: str = "SRCDOM", variable: str = "SRCVAR", se
             bad_seq = rows & ~view.null(seq) & ~here.isin(wanted) & (why == "")
             if bad_seq.any():
                 # the message names the values looked for, built for the flagged records only
-                why[bad_seq] = (f"has no {dom} record with {seq_name} " + seqs[bad_seq].astype("str")
-                                + " for USUBJID " + usubjid[bad_seq].astype("str")).to_numpy()
+                why[bad_seq] = (
+                    f"has no {dom} record with {seq_name} "
+                    + seqs[bad_seq].astype("str")
+                    + " for USUBJID "
+                    + usubjid[bad_seq].astype("str")
+                ).to_numpy()
             mask |= bad_seq
     return [Hits(view.table.name, mask, ("USUBJID", domain, variable, seq), view=view, extra={"problem": why})]
 
@@ -201,8 +215,11 @@ def idvar_exists(view, ctx) -> list[Hits]:
     """CG0370: IDVAR in SUPPxx / RELREC names a variable of the dataset named by RDOMAIN."""
     prepare_names(view, ["RDOMAIN", "IDVAR"])
     pairs = pd.DataFrame({"d": view.column("RDOMAIN"), "v": view.column("IDVAR")})
-    known = {(d, v) for d, v in pairs.drop_duplicates().itertuples(index=False)
-             if d in ctx.tables and v in ctx.tables[d].frame.columns}
+    known = {
+        (d, v)
+        for d, v in pairs.drop_duplicates().itertuples(index=False)
+        if d in ctx.tables and v in ctx.tables[d].frame.columns
+    }
     here = pd.MultiIndex.from_frame(pairs)
     ok = here.isin(pd.MultiIndex.from_tuples(sorted(known), names=["d", "v"])) if known else np.zeros(len(pairs), bool)
     mask = ~view.null("IDVAR") & view.column("RDOMAIN").isin(list(ctx.tables)).to_numpy() & ~np.asarray(ok)
@@ -225,8 +242,9 @@ def qnam_standard(view, ctx) -> list[Hits]:
     return [Hits(view.table.name, mask, ("RDOMAIN", "QNAM"), view=view)]
 
 
-def change_from_baseline(view, ctx, change: str = "CHG", value: str = "AVAL", base: str = "BASE",
-                         percent: bool = False) -> list[Hits]:
+def change_from_baseline(
+    view, ctx, change: str = "CHG", value: str = "AVAL", base: str = "BASE", percent: bool = False
+) -> list[Hits]:
     """ADaMIG 1.3 section 3.3.5: CHG = AVAL - BASE (PCHG = (AVAL - BASE) / BASE * 100), within a
     rounding tolerance of 1e-6 (relative), wherever CHG is populated.
 
@@ -302,6 +320,7 @@ def function(rule, view, ctx) -> list[Hits]:
 
 # ---- study-level functions -------------------------------------------------------------------
 
+
 def ts_parameters(rule, ctx, tables, params: list[str], when: dict | None = None) -> list[Hits]:
     """FDA Technical Conformance Guide / SDTMIG 7.4: TS must hold these parameters (with TSVAL or
     TSVALNF). ``when`` (a condition on TS) states when the requirement applies, e.g. interventional."""
@@ -317,8 +336,12 @@ def ts_parameters(rule, ctx, tables, params: list[str], when: dict | None = None
     return [Hits("TS", items=items)]
 
 
-STUDY_FUNCTIONS = {"ts_parameters": ts_parameters, "define_datasets": define_datasets,
-                   "define_schema": define_schema, "define_references": define_references}
+STUDY_FUNCTIONS = {
+    "ts_parameters": ts_parameters,
+    "define_datasets": define_datasets,
+    "define_schema": define_schema,
+    "define_references": define_references,
+}
 
 
 def study_function(rule, ctx, tables) -> list[Hits]:

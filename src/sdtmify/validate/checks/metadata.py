@@ -65,7 +65,9 @@ def metadata(rule, view, ctx) -> list[Hits]:
                 bad = "(empty)"
             elif attr == "char_length" and var is not None and var.type == "Char" and var.length > (limit or 200):
                 bad = var.length
-            elif attr == "numeric_type" and name in wanted and not pd.api.types.is_numeric_dtype(view.frame[name].dtype):
+            elif (
+                attr == "numeric_type" and name in wanted and not pd.api.types.is_numeric_dtype(view.frame[name].dtype)
+            ):
                 bad = "Char"
             elif attr == "date_format" and re.fullmatch(rule.check.get("pattern", r".*DTM?"), name):
                 fmt = (var.format if var else "").upper()
@@ -96,10 +98,11 @@ def ig_metadata(rule, view, ctx) -> list[Hits]:
     if attr == "order":
         present = [n for n in view.frame.columns if n in ig]
         expected = sorted(present, key=lambda n: ig[n].order)
-        for got, want in zip(present, expected):
+        for got, want in zip(present, expected, strict=False):
             if got != want:
-                items.append({"variable": got, "value": f"{present.index(got) + 1}",
-                              "expected": f"{want} at this place"})
+                items.append(
+                    {"variable": got, "value": f"{present.index(got) + 1}", "expected": f"{want} at this place"}
+                )
                 break
         return [Hits(view.table.name, items=items)]
     for name, var in ours.items():
@@ -112,5 +115,3 @@ def ig_metadata(rule, view, ctx) -> list[Hits]:
             if is_num != (ig[name].type == "Num"):
                 items.append({"variable": name, "value": "Num" if is_num else "Char", "expected": ig[name].type})
     return [Hits(view.table.name, items=items)]
-
-

@@ -71,5 +71,3 @@ def dataset_present(rule, ctx, tables) -> list[Hits]:
 
 
 dataset_present.study_level = True
-
-

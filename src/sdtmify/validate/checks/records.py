@@ -72,5 +72,7 @@ def codelist(rule, view, ctx) -> list[Hits]:
     if rule.check.get("where"):
         mask &= evaluate(rule.check["where"], view)
     severity = "warning" if cl.extensible and rule.severity == "error" else None
-    extra = {"codelist": [f"{cl.name} ({cl.c_code}, {'extensible' if cl.extensible else 'non-extensible'})"] * len(series)}
+    extra = {
+        "codelist": [f"{cl.name} ({cl.c_code}, {'extensible' if cl.extensible else 'non-extensible'})"] * len(series)
+    }
     return [Hits(view.table.name, mask, (name,), view=view, severity=severity, extra=extra)]

@@ -92,9 +92,11 @@ def lookup(rule, view, ctx) -> list[Hits]:
     if len(keys) == 1:
         # one key: test each distinct value once (a 5-million-record LB has a few thousand)
         allowed = set(wanted["k0"])
-        found = view.text_test(keys[0], lambda t: _key(t).isin(allowed).to_numpy()) \
-            if not pd.api.types.is_numeric_dtype(view.column(keys[0]).dtype) \
+        found = (
+            view.text_test(keys[0], lambda t: _key(t).isin(allowed).to_numpy())
+            if not pd.api.types.is_numeric_dtype(view.column(keys[0]).dtype)
             else _key(view.column(keys[0])).isin(allowed).to_numpy()
+        )
     else:
         here = pd.MultiIndex.from_frame(pd.DataFrame({f"k{i}": _key(view.column(k)) for i, k in enumerate(keys)}))
         found = here.isin(pd.MultiIndex.from_frame(wanted))

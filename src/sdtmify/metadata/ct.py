@@ -29,7 +29,7 @@ import pandas as pd
 import yaml
 
 from ..errors import Location, MetadataError
-from ..paths import specs_dir
+from ..resources import read_spec_text, spec_path
 from .model import CodeList, CodeListItem, Standard
 from .oids import codelist_oid
 
@@ -63,8 +63,14 @@ def read_nci_text(path: str | Path) -> pd.DataFrame:
             Location(str(path)),
         )
     opener = lzma.open if path.suffix == ".xz" else open
-    with opener(path, "rt", encoding="utf-8", newline="") as handle:
-        frame = pd.read_csv(handle, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE, na_filter=False)
+    try:
+        with opener(path, "rt", encoding="utf-8", newline="") as handle:
+            frame = pd.read_csv(
+                handle, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE, na_filter=False
+            )
+    except (OSError, EOFError, UnicodeDecodeError, lzma.LZMAError, pd.errors.ParserError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error).splitlines()[0]
+        raise MetadataError(f"controlled terminology file cannot be read ({reason})", Location(str(path))) from None
     missing = [column for column in NCI_COLUMNS if column not in frame.columns]
     if missing:
         raise MetadataError(
@@ -383,10 +389,14 @@ class ControlledTerminology:
 # ---- loading ------------------------------------------------------------------------------
 def subset_config(folder: Path | None = None) -> dict:
     """``specs/ct/subset.yaml``: the packages and codelists of the shipped subset."""
-    path = (folder or specs_dir() / CT_FOLDER) / SUBSET_CONFIG
-    if not path.is_file():
-        raise MetadataError("CT subset configuration missing; restore it from git", Location(str(path)))
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    path = (folder or spec_path(CT_FOLDER)) / SUBSET_CONFIG
+    try:
+        config = yaml.safe_load(read_spec_text(path))
+    except yaml.YAMLError as error:
+        raise MetadataError(f"CT subset configuration is not valid YAML ({error})", Location(str(path))) from None
+    if not isinstance(config, dict) or not isinstance(config.get("packages"), list):
+        raise MetadataError("CT subset configuration names no 'packages'", Location(str(path)))
+    return config
 
 
 def ct_standard(publishing_set: str, date: str) -> Standard:
@@ -398,9 +408,12 @@ def ct_standard(publishing_set: str, date: str) -> Standard:
 
 def _external(folder: Path) -> list[ExternalDictionary]:
     path = folder / EXTERNAL_FILE
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = csv.DictReader(line for line in handle if not line.startswith("#"))
+    lines = read_spec_text(path).splitlines()
+    rows = csv.DictReader(line for line in lines if not line.startswith("#"))
+    try:
         return [ExternalDictionary(row["short_name"], row["name"], row["dictionary"], row["href"]) for row in rows]
+    except KeyError as error:
+        raise MetadataError(f"column {error} missing", Location(str(path), 1)) from None
 
 
 def _package_date(path: Path, fallback: str) -> str:
@@ -443,7 +456,7 @@ def _load(full_sdtm: tuple[str, int, int] | None, folder: str) -> ControlledTerm
 def load_ct(path: str | os.PathLike | None = None) -> ControlledTerminology:
     """The shipped CT subset, or with ``path`` a full NCI EVS SDTM CT text file (.txt or .txt.xz)
     in place of the SDTM part (the ADaM and Define-XML parts stay the shipped subsets). Cached."""
-    folder = str(specs_dir() / CT_FOLDER)
+    folder = str(spec_path(CT_FOLDER))
     if path is None:
         return _load(None, folder)
     if not Path(path).is_file():

@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import InputError, Location
+from ..resources import spec_path
 from ..yamlio import load_yaml, plain
 
 SEVERITIES = ("error", "warning", "notice")
@@ -19,7 +20,7 @@ AUTHORITY_KEYS = ("core", "cg", "fda", "adamig", "define", "sdtmig", "sponsor")
 # The keys a rule may have. Anything else is refused: in a YAML flow mapping an unquoted text with a
 # comma ("description: A, B") silently becomes two keys, and the description is cut at the comma.
 RULE_KEYS = ("id", "severity", "message", "description", "authority", "scope", "check", "tags")
-RULES_DIR = Path(__file__).resolve().parents[3] / "specs" / "rules"
+RULES_FOLDER = "rules"
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,8 @@ class Rule:
 
 
 def load_rules(folder: Path | None = None) -> list[Rule]:
-    """All rules of ``folder`` (default specs/rules), sorted by id; ids must be unique."""
-    folder = Path(folder or RULES_DIR)
+    """All rules of ``folder`` (default: the shipped specs/rules), sorted by id; ids must be unique."""
+    folder = Path(folder) if folder is not None else spec_path(RULES_FOLDER)
     files = tuple(sorted(folder.glob("*.yaml")))
     return list(_load(files, tuple(p.stat().st_mtime_ns for p in files)))
 

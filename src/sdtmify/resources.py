@@ -5,7 +5,7 @@ and ``sdtmify/examples/``; in an editable install pyproject.toml maps the reposi
 ``specs/`` and ``mappings/`` onto the same package names. Nothing here looks at the working directory:
 the rules, CT, schemas and IG metadata a run uses are those of the installed sdtmify.
 
-A shipped file that is missing or unreadable is a :class:`MetadataError` (exit status 2, one line):
+A shipped file that is missing or unreadable is a :class:`SpecError` (exit status 2, one line):
 a tool that cannot read its own specs must not carry on with fewer of them."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
-from .errors import Location, MetadataError
+from .errors import Location, SpecError
 
 SPECS_PACKAGE = "sdtmify.specs"
 EXAMPLES_PACKAGE = "sdtmify.examples"
@@ -26,10 +26,10 @@ def _package_folder(package: str) -> Path:
     try:
         root = files(package)
     except ModuleNotFoundError:
-        raise MetadataError(f"sdtmify's package data '{package}' is not installed; {_REINSTALL}") from None
+        raise SpecError(f"sdtmify's package data '{package}' is not installed; {_REINSTALL}") from None
     if not isinstance(root, Path) or not root.is_dir():
         # e.g. a zipped install: the loaders need real files (paths in messages, mtimes for caches)
-        raise MetadataError(f"sdtmify's package data '{package}' is not a folder on disk ({root}); install it unpacked")
+        raise SpecError(f"sdtmify's package data '{package}' is not a folder on disk ({root}); install it unpacked")
     return root
 
 
@@ -40,29 +40,29 @@ def specs_dir() -> Path:
 
 
 def spec_path(*parts: str) -> Path:
-    """A shipped spec file or folder, e.g. ``spec_path("rules")``; MetadataError when absent."""
+    """A shipped spec file or folder, e.g. ``spec_path("rules")``; SpecError when absent."""
     path = specs_dir().joinpath(*parts)
     if not path.exists():
-        raise MetadataError(f"shipped spec {'/'.join(parts)} is missing; {_REINSTALL}", Location(str(path)))
+        raise SpecError(f"shipped spec {'/'.join(parts)} is missing; {_REINSTALL}", Location(str(path)))
     return path
 
 
 def read_spec_text(path: Path) -> str:
-    """The text of a spec file (UTF-8); a missing, unreadable or undecodable file is a MetadataError."""
+    """The text of a spec file (UTF-8); a missing, unreadable or undecodable file is a SpecError."""
     try:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise MetadataError(f"spec file missing; {_REINSTALL}", Location(str(path))) from None
+        raise SpecError(f"spec file missing; {_REINSTALL}", Location(str(path))) from None
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        raise MetadataError(f"spec file cannot be read ({reason}); {_REINSTALL}", Location(str(path))) from None
+        raise SpecError(f"spec file cannot be read ({reason}); {_REINSTALL}", Location(str(path))) from None
 
 
 def example_study(name: str) -> Path | None:
     """The shipped example study ``name`` (e.g. NCI84) as a folder holding study.yaml, else None."""
     try:
         root = _package_folder(EXAMPLES_PACKAGE)
-    except MetadataError:
+    except SpecError:
         return None
     if not name or Path(name).name != name or name.startswith("."):
         return None  # a plain folder name, never a path out of the package

@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from .errors import Location, MappingError, MetadataError
+from .errors import Location, MappingError, SpecError
 from .resources import read_spec_text, spec_path
 
 
@@ -178,12 +178,12 @@ def suggest(word: str, choices) -> str:
 @cache
 def load_schema(name: str) -> dict:
     """A shipped JSON Schema from specs/schema/ (``mapping``, ``study``, ``adam``, ``report``...);
-    a missing or broken schema file is a MetadataError."""
+    a missing or broken schema file is a SpecError."""
     path = spec_path("schema") / f"{name}.schema.json"
     try:
         return json.loads(read_spec_text(path))
     except json.JSONDecodeError as error:
-        raise MetadataError(f"schema is not valid JSON ({error.msg})", Location(str(path), error.lineno)) from None
+        raise SpecError(f"schema is not valid JSON ({error.msg})", Location(str(path), error.lineno)) from None
 
 
 @cache

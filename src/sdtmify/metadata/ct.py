@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ..errors import Location, MetadataError
+from ..errors import Location, MetadataError, SpecError
 from ..resources import read_spec_text, spec_path
 from .model import CodeList, CodeListItem, Standard
 from .oids import codelist_oid
@@ -393,9 +393,9 @@ def subset_config(folder: Path | None = None) -> dict:
     try:
         config = yaml.safe_load(read_spec_text(path))
     except yaml.YAMLError as error:
-        raise MetadataError(f"CT subset configuration is not valid YAML ({error})", Location(str(path))) from None
+        raise SpecError(f"CT subset configuration is not valid YAML ({error})", Location(str(path))) from None
     if not isinstance(config, dict) or not isinstance(config.get("packages"), list):
-        raise MetadataError("CT subset configuration names no 'packages'", Location(str(path)))
+        raise SpecError("CT subset configuration names no 'packages'", Location(str(path)))
     return config
 
 
@@ -413,7 +413,7 @@ def _external(folder: Path) -> list[ExternalDictionary]:
     try:
         return [ExternalDictionary(row["short_name"], row["name"], row["dictionary"], row["href"]) for row in rows]
     except KeyError as error:
-        raise MetadataError(f"column {error} missing", Location(str(path), 1)) from None
+        raise SpecError(f"column {error} missing", Location(str(path), 1)) from None
 
 
 def _package_date(path: Path, fallback: str) -> str:
@@ -445,7 +445,10 @@ def _load(full_sdtm: tuple[str, int, int] | None, folder: str) -> ControlledTerm
             frame = read_nci_text(path)
             date = _package_date(path, date)
         else:
-            frame = read_nci_text(base / package["file"])
+            try:
+                frame = read_nci_text(base / package["file"])
+            except MetadataError as error:  # the shipped subset itself: a broken install, never skipped
+                raise SpecError(error.bare_message, error.location) from None
         standard = ct_standard(package["publishing_set"], date)
         standards[standard.oid] = standard
         frames.append(frame.assign(package=standard.oid))

@@ -15,7 +15,7 @@ from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
-from ..errors import Location, MetadataError
+from ..errors import Location, MetadataError, SpecError
 from ..resources import read_spec_text, spec_path
 from .model import CORES, DATA_TYPES, SAS_TYPES, Dataset, Origin, Standard, Variable
 from .oids import codelist_oid
@@ -46,18 +46,18 @@ _COLUMNS = {
 def _read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
     """Rows of a spec CSV with their 1-based file line numbers; ``#`` lines are comments.
 
-    A missing or unreadable file, a missing column or a short row is a MetadataError naming the file."""
+    A missing or unreadable file, a missing column or a short row is a SpecError naming the file."""
     handle = io.StringIO(read_spec_text(path), newline="")
     lines = [(number, text) for number, text in enumerate(handle, start=1) if not text.startswith("#")]
     reader = csv.DictReader(text for _, text in lines)
     missing = [c for c in _COLUMNS.get((path.parent.name, path.name), ()) if c not in (reader.fieldnames or ())]
     if missing:
         where = Location(str(path), lines[0][0] if lines else 1)
-        raise MetadataError(f"standards metadata file has no column {', '.join(missing)}; reinstall sdtmify", where)
+        raise SpecError(f"standards metadata file has no column {', '.join(missing)}; reinstall sdtmify", where)
     rows = [(lines[index + 1][0], row) for index, row in enumerate(reader)]
     for line, row in rows:
         if None in row.values() or None in row:
-            raise MetadataError("row has a different number of fields than the header", Location(str(path), line))
+            raise SpecError("row has a different number of fields than the header", Location(str(path), line))
     return rows
 
 
@@ -65,7 +65,7 @@ def _check_row(path: Path, line: int, row: dict[str, str]) -> None:
     """Refuse a spec row whose type/data_type/core is not one Define-XML 2.1 knows."""
     for column, allowed in (("type", SAS_TYPES), ("data_type", DATA_TYPES), ("core", CORES)):
         if row[column] not in allowed:
-            raise MetadataError(
+            raise SpecError(
                 f"{row['variable']}: {column} {row[column]!r} is not one of {', '.join(allowed)}",
                 Location(str(path), line, column),
             )
@@ -96,9 +96,7 @@ def _sdtm_specs() -> tuple[dict[str, dict[str, str]], dict[str, tuple[Variable, 
     for line, row in _read_csv(path):
         _check_row(path, line, row)
         if row["dataset"] not in datasets:
-            raise MetadataError(
-                f"dataset {row['dataset']} is not in datasets.csv", Location(str(path), line, "dataset")
-            )
+            raise SpecError(f"dataset {row['dataset']} is not in datasets.csv", Location(str(path), line, "dataset"))
         members = variables.setdefault(row["dataset"], [])
         members.append(_variable(row, len(members) + 1))
     return datasets, {name: tuple(members) for name, members in variables.items()}
@@ -114,7 +112,7 @@ def _adam_specs() -> tuple[dict[str, dict[str, str]], dict[str, tuple[dict[str, 
         if not row["variable"].startswith("@"):
             _check_row(path, line, row)
         if row["class"] not in classes:
-            raise MetadataError(f"class {row['class']} is not in datasets.csv", Location(str(path), line, "class"))
+            raise SpecError(f"class {row['class']} is not in datasets.csv", Location(str(path), line, "class"))
         rows.setdefault(row["class"], []).append(row)
     return classes, {name: tuple(members) for name, members in rows.items()}
 
@@ -172,7 +170,7 @@ def _class_variables() -> dict[str, tuple[Variable, ...]]:
     for line, row in _read_csv(path):
         _check_row(path, line, row)
         if not row["variable"].startswith("--"):
-            raise MetadataError(
+            raise SpecError(
                 f"{row['variable']}: a class variable is written with the '--' prefix",
                 Location(str(path), line, "variable"),
             )

@@ -452,7 +452,12 @@ def _load(full_sdtm: tuple[str, int, int] | None, folder: str) -> ControlledTerm
         standard = ct_standard(package["publishing_set"], date)
         standards[standard.oid] = standard
         frames.append(frame.assign(package=standard.oid))
-    source = full_sdtm[0] if full_sdtm else str(base)
+    # A label, not a path: it is written into validation.json/.xlsx, which must not depend on where
+    # sdtmify is installed or where the CT file was found.
+    packages = ", ".join(f"{s.publishing_set} {s.version}" for s in standards.values())
+    source = f"shipped subset: {packages}"
+    if full_sdtm:
+        source = f"{Path(full_sdtm[0]).name} with the shipped subset ({packages})"
     return ControlledTerminology(pd.concat(frames, ignore_index=True), standards, _external(base), source)
 
 

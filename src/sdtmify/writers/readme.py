@@ -8,9 +8,13 @@ where the study or the output live."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..atomic import write_text
+
+if TYPE_CHECKING:
+    from ..study import Study
 
 FILE_NAME = "README.md"
 # What each output folder holds, in the order data flow through the build.
@@ -27,19 +31,18 @@ FOLDERS = (
 )
 
 
-def readme_text(study, folders: set[str]) -> str:
+def readme_text(study: Study, folders: set[str]) -> str:
     """The README of one build; ``folders`` are the top-level folders the build wrote."""
-    identity = study.config.get("study", {}) if isinstance(getattr(study, "config", None), dict) else {}
+    identity = study.config.get("study") or {}
     lines = [f"# {study.studyid}: sdtmify output", ""]
     if identity.get("title"):
         lines += [str(identity["title"]), ""]
-    provenance = getattr(study, "provenance", "")
-    if provenance:
-        lines += [f"**Data provenance: {provenance.rstrip('.')}.**", ""]
+    if study.provenance:
+        lines += [f"**Data provenance: {study.provenance.rstrip('.')}.**", ""]
     for label, key in (("Sponsor", "sponsor"), ("Protocol", "protocol")):
         if identity.get(key):
             lines.append(f"- {label}: {identity[key]}")
-    stamp = study.timestamp.isoformat(sep=" ") if getattr(study, "timestamp", None) else ""
+    stamp = study.timestamp.isoformat(sep=" ") if study.timestamp else ""
     lines.append(f"- Built by sdtmify {__version__} from the study's mappings ({study.name}/study.yaml)")
     if stamp:
         lines.append(f"- Build time stamped into every file: {stamp}")
@@ -48,7 +51,7 @@ def readme_text(study, folders: set[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_readme(folder: Path, study) -> Path:
+def write_readme(folder: Path, study: Study) -> Path:
     """Write ``folder/README.md`` describing the folders present in ``folder``."""
     folder = Path(folder)
     present = {p.name for p in folder.iterdir() if p.is_dir()}

@@ -2,9 +2,9 @@
 a user would, it finds every rule, the CT subset, the schemas, the IG metadata and the NCI84 example.
 
 How it is installed (fast, no registry needed at install time): the wheel is built from a copy of the
-files it is made of (``pip wheel --no-deps``: an isolated build, else --no-build-isolation with the
-running interpreter's setuptools), then installed with ``pip install --no-deps`` into a venv created
-without pip. The venv finds sdtmify's dependencies through a ``.pth`` file listing the running
+files it is made of with ``pip wheel --no-deps`` (an isolated build, which fetches setuptools as any pip
+install does; when that fails, --no-build-isolation with the running interpreter's setuptools>=68 and
+wheel), then installed with ``pip install --no-deps --no-index`` into a venv created without pip. The venv finds sdtmify's dependencies through a ``.pth`` file listing the running
 interpreter's site-packages folders; a .pth line only extends sys.path (the .pth files *in* those
 folders, e.g. an editable install of sdtmify, are not run), so ``import sdtmify`` in the venv is the
 wheel's copy, which the first test asserts. Every command runs from an empty folder outside the

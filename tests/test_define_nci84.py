@@ -147,7 +147,7 @@ def test_nci84_define_names_the_sponsor_and_the_study_timestamp(built, project_r
 
     config = yaml.safe_load((project_root / "mappings" / "NCI84" / "study.yaml").read_text(encoding="utf-8"))
     root = etree.parse(str(built / "sdtm" / "define.xml")).getroot()
-    assert root.get("Originator") == config["study"]["sponsor"]
+    assert root.get("Originator") == f"{config['study']['sponsor']} ({config['study']['provenance']})"
     from sdtmify.reproducible import build_timestamp
 
     stamp = build_timestamp((config.get("output") or {}).get("timestamp"))

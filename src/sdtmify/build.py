@@ -40,9 +40,9 @@ class BuildResult:
         lines = [f"sdtmify build {self.study} -> {self.out_dir}"]
         for stage, paths in self.written.items():
             kinds = Counter(Path(p).suffix.lstrip(".") or "file" for p in paths)
-            folders = sorted({str(Path(p).parts[0]) for p in paths})
+            folders = sorted({Path(p).parts[0] + ("/" if len(Path(p).parts) > 1 else "") for p in paths})
             by_kind = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
-            lines.append(f"  {stage:<11} {len(paths):>4} files in {', '.join(f'{f}/' for f in folders)} ({by_kind})")
+            lines.append(f"  {stage:<11} {len(paths):>4} files in {', '.join(folders)} ({by_kind})")
         if self.findings:
             counts = ", ".join(f"{severity}s: {n}" for severity, n in self.findings.items())
             explained = (
@@ -129,5 +129,8 @@ def build_study(
             if mismatches:
                 result.exit_code = max(result.exit_code, 1)
 
+        from .writers.readme import write_readme
+
+        written["readme"] = [write_readme(tmp, spec)]
         result.written = {stage: sorted(os.path.relpath(p, tmp) for p in paths) for stage, paths in written.items()}
     return result

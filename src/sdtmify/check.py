@@ -21,6 +21,10 @@ def check_study(name: str, ct_file=None) -> list[str]:
     from .mapping.engine import build_sdtm
     from .study import load_study
 
+    # The shipped schemas first: a broken install stops the command (exit 2), it is not a problem
+    # in the study's files.
+    for schema in ("study", "mapping", "adam", "report"):
+        yamlio.load_schema(schema)
     try:
         study = load_study(name)
     except SdtmifyError as exc:

@@ -49,5 +49,10 @@ class MetadataError(InputError):
     """Metadata (IG specs, CT, define) that is inconsistent."""
 
 
+class SpecError(MetadataError):
+    """A file sdtmify ships (rule catalogue, CT subset, schema, IG metadata, the Define-XML XSD) is
+    missing, unreadable or malformed. Never caught to skip a check: the command stops with exit 2."""
+
+
 class WriteError(SdtmifyError):
     """A dataset that cannot be written as asked (e.g. a value longer than its declared length)."""

@@ -1,13 +1,16 @@
-"""Where the project's folders are: mappings/, specs/, output/.
+"""Where the project's folders are: mappings/ and output/.
 
 The project root is $SDTMIFY_HOME, else the nearest folder above the working directory holding
 ``mappings/`` and ``specs/``, else the source checkout this package was installed from (editable).
+The standards' metadata (specs) is package data: see :mod:`sdtmify.resources`.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from .resources import example_study
 
 
 def _looks_like_root(path: Path) -> bool:
@@ -28,14 +31,15 @@ def project_root() -> Path:
     return here
 
 
-def specs_dir() -> Path:
-    """The standards' metadata shipped with the project (IG variables, CT subset, schemas, rules)."""
-    checkout = Path(__file__).resolve().parents[2] / "specs"
-    return checkout if checkout.is_dir() else project_root() / "specs"
-
-
-def study_dir(study: str, root: Path | None = None) -> Path:
-    return (root or project_root()) / "mappings" / study
+def study_dir(study: str, root: Path | None = None, shipped: bool = True) -> Path:
+    """``<root>/mappings/<study>``; when that folder does not exist and ``shipped``, the shipped example
+    study of that name (so ``sdtmify build --study NCI84`` works from an installed wheel in an empty
+    folder). Commands that write into the study folder pass ``shipped=False``: the installed package
+    is never written to."""
+    folder = (root or project_root()) / "mappings" / study
+    if shipped and not folder.exists():
+        return example_study(study) or folder
+    return folder
 
 
 def output_dir(study: str, root: Path | None = None) -> Path:

@@ -47,6 +47,11 @@ class Study:
         return str(self.config["study"]["studyid"])
 
     @property
+    def provenance(self) -> str:
+        """study.yaml ``study.provenance``: where the data come from when not the trial's database, or ''."""
+        return str(self.config["study"].get("provenance") or "").strip()
+
+    @property
     def file(self) -> str:
         """study.yaml as messages name it."""
         return yamlio.display_path(self.folder / "study.yaml")

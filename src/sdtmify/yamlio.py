@@ -14,8 +14,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from .errors import Location, MappingError
-from .paths import specs_dir
+from .errors import Location, MappingError, SpecError
+from .resources import read_spec_text, spec_path
 
 
 class LineDict(dict):
@@ -118,6 +118,8 @@ def load_yaml(path: Path, *, fast: bool = False):
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise MappingError(f"cannot read: {exc.strerror}", Location(display_path(path))) from None
+    except UnicodeDecodeError as exc:
+        raise MappingError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", Location(display_path(path))) from None
     try:
         data = yaml.load(text, Loader=_FastLineLoader if fast else _LineLoader)
     except yaml.MarkedYAMLError as exc:
@@ -175,8 +177,13 @@ def suggest(word: str, choices) -> str:
 
 @cache
 def load_schema(name: str) -> dict:
-    """A JSON Schema of the mapping language from specs/schema/ (``mapping`` or ``study``)."""
-    return json.loads((specs_dir() / "schema" / f"{name}.schema.json").read_text(encoding="utf-8"))
+    """A shipped JSON Schema from specs/schema/ (``mapping``, ``study``, ``adam``, ``report``...);
+    a missing or broken schema file is a SpecError."""
+    path = spec_path("schema") / f"{name}.schema.json"
+    try:
+        return json.loads(read_spec_text(path))
+    except json.JSONDecodeError as error:
+        raise SpecError(f"schema is not valid JSON ({error.msg})", Location(str(path), error.lineno)) from None
 
 
 @cache

@@ -134,7 +134,7 @@ records:
 
 def init_study(name: str, force: bool = False) -> list[Path]:
     """Write mappings/NAME/study.yaml and sdtm/*.yaml; refuse to overwrite unless ``force``."""
-    folder = study_dir(name)
+    folder = study_dir(name, shipped=False)
     targets = {folder / "study.yaml": STUDY_YAML.format(name=name)}
     targets.update({folder / "sdtm" / file: text for file, text in DOMAINS.items()})
     existing = [path for path in targets if path.exists()]

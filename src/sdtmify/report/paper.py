@@ -422,9 +422,11 @@ def build_report(study, adam_dir: Path, out_dir: Path, ui: Console = QUIET) -> t
     ui.debug(f"report: read {', '.join(f'{k} ({len(v)} records)' for k, v in datasets.items())}")
     report = recompute(spec, datasets, document, published)
     stamp = study.timestamp.isoformat(sep=" ") if getattr(study, "timestamp", None) else ""
+    provenance = getattr(study, "provenance", "")
     footer = (
         f"Recomputed by sdtmify {__version__} from the ADaM XPT files of {study.name}"
         f"{'; build time ' + stamp if stamp else ''}."
+        f"{' Data: ' + provenance.rstrip('.') + '.' if provenance else ''}"
     )
     with atomic_dir(out_dir) as tmp:
         relative = write_report(report, spec, tmp, footer)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import SdtmifyError
+from ..errors import SdtmifyError, SpecError
 from ..metadata.model import CodeList
 from .data import Table
 
@@ -37,8 +37,10 @@ class IGStandards:
             if cls not in ("ADSL", "BDS", "TTE", "OCCDS"):
                 return None
             return self._standards.adam_dataset(table.name, cls)
+        except SpecError:
+            raise  # the shipped IG metadata cannot be read: stop, never skip the rules that need it
         except SdtmifyError:
-            return None
+            return None  # a dataset the IG does not define
 
 
 def ig_standards() -> IGStandards | None:
@@ -62,13 +64,9 @@ class CodelistLookup:
         return self._ct.codelist(key)
 
 
-def load_terminology(path: str | Path | None = None) -> CodelistLookup | None:
-    """CT to check against: ``path`` (a full NCI EVS package, --ct) or the shipped subset."""
+def load_terminology(path: str | Path | None = None) -> CodelistLookup:
+    """CT to check against: ``path`` (a full NCI EVS package, --ct) or the shipped subset. Either one
+    failing to load stops the run (exit 2): the CT rules are never skipped for want of terminology."""
     from ..metadata.ct import load_ct
 
-    try:
-        return CodelistLookup(load_ct(path))
-    except SdtmifyError:
-        if path:
-            raise
-        return None
+    return CodelistLookup(load_ct(path))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..errors import SpecError
 from .conditions import MissingDataset, MissingInput, View
 from .data import Table
 from .rules import Rule
@@ -129,6 +130,8 @@ def run_rule(rule: Rule, ctx: Context) -> tuple[RuleResult, list[Hits]]:
                 if isinstance(exc, MissingDataset):
                     lacking.append(reasons[-1])
                 continue
+            except SpecError:
+                raise  # a shipped spec the rule needs cannot be read: the whole run stops (exit 2)
             except Exception as exc:  # a defect must not stop the other rules; it is reported, not hidden
                 reasons.append(f"{table.name}: could not run ({type(exc).__name__}: {exc}); please report")
                 continue

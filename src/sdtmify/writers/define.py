@@ -134,6 +134,7 @@ class DefineContext:
     created: dt.datetime
     originator: str = "sdtmify"
     context: str = "Submission"
+    provenance: str = ""  # study.yaml study.provenance, appended to StudyDescription
 
 
 def define_tree(
@@ -161,7 +162,7 @@ def define_tree(
     study = etree.SubElement(root, _odm("Study"), OID=metadata.study_oid)
     glob = etree.SubElement(study, _odm("GlobalVariables"))
     etree.SubElement(glob, _odm("StudyName")).text = metadata.study_name
-    etree.SubElement(glob, _odm("StudyDescription")).text = metadata.description
+    etree.SubElement(glob, _odm("StudyDescription")).text = _with_provenance(metadata.description, ctx.provenance)
     etree.SubElement(glob, _odm("ProtocolName")).text = metadata.protocol_name
 
     mdv = etree.SubElement(study, _odm("MetaDataVersion"))
@@ -527,12 +528,24 @@ def define_bytes(
 
 
 def originator(study) -> str:
-    """ODM/@Originator: the sponsor named in study.yaml (``study.sponsor``), else sdtmify."""
+    """ODM/@Originator (and Dataset-JSON ``originator``): the sponsor named in study.yaml
+    (``study.sponsor``), else sdtmify; followed by ``study.provenance`` in parentheses when declared,
+    so a reconstruction is never presented as the sponsor's own data."""
     sponsor = getattr(study, "sponsor", None)
     if not sponsor:
         config = getattr(study, "config", None) or {}
         sponsor = (config.get("study") or {}).get("sponsor") if isinstance(config, dict) else None
-    return str(sponsor) if sponsor else "sdtmify"
+    name = str(sponsor) if sponsor else "sdtmify"
+    provenance = getattr(study, "provenance", "")
+    return f"{name} ({provenance})" if provenance else name
+
+
+def _with_provenance(description: str, provenance: str) -> str:
+    """StudyDescription followed by the study's declared provenance as its own sentence."""
+    if not provenance:
+        return description
+    text = description.strip().rstrip(".")
+    return f"{text}. {provenance.rstrip('.')}." if text else f"{provenance.rstrip('.')}."
 
 
 def write_define_files(bundle, folder: Path, study) -> list[Path]:
@@ -549,6 +562,7 @@ def write_define_files(bundle, folder: Path, study) -> list[Path]:
         standard=bundle.standard,
         created=build_timestamp(getattr(study, "timestamp", None)),
         originator=originator(study),
+        provenance=getattr(study, "provenance", ""),
     )
     arm = analysis_results_for(bundle.metadata, study) if bundle.standard.upper() == "ADAM" else ()
     empty = frozenset(name for name, built in bundle.datasets.items() if len(built.frame) == 0)

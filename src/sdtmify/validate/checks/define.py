@@ -122,14 +122,16 @@ def _shown_name(path) -> str:
 def define_schema(rule, ctx, tables) -> list[Hits]:
     """Define-XML 2.1 section 2 / FDA TCG 4.1.4.5: define.xml validates against the Define-XML 2.1 XSD
     (with ARM 1.0 when it holds analysis results). One finding per schema message, with file:line."""
-    from ...errors import SdtmifyError
+    from ...errors import SdtmifyError, SpecError
     from ..define_xml import validate_define_xsd
 
     hits = []
     for _, path in _define_files(ctx):
         try:
             messages = validate_define_xsd(path)
-        except SdtmifyError as exc:  # odmlib, which ships the XSD, is not installed
+        except SpecError:
+            raise  # odmlib, which ships the XSD, is missing: stop (exit 2) rather than skip the rule
+        except SdtmifyError as exc:
             raise MissingInput(str(exc)) from exc
         hits.append(Hits(_shown_name(path), items=_items(messages, path)))
     return hits

@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import SdtmifyError
+from ..metadata import standards
+from ..metadata.ct import load_ct
 from ..metadata.model import CodeList
 from .data import Table
 
@@ -16,8 +18,6 @@ class IGStandards:
     """``dataset(table)`` -> the SDTMIG 3.4 / ADaMIG 1.3 template for that dataset, or None."""
 
     def __init__(self):
-        from ..metadata import standards
-
         self._standards = standards
         self._cache: dict[tuple[str, str], object] = {}
 
@@ -41,11 +41,8 @@ class IGStandards:
             return None
 
 
-def ig_standards() -> IGStandards | None:
-    try:
-        return IGStandards()
-    except ImportError:
-        return None
+def ig_standards() -> IGStandards:
+    return IGStandards()
 
 
 class CodelistLookup:
@@ -64,8 +61,6 @@ class CodelistLookup:
 
 def load_terminology(path: str | Path | None = None) -> CodelistLookup | None:
     """CT to check against: ``path`` (a full NCI EVS package, --ct) or the shipped subset."""
-    from ..metadata.ct import load_ct
-
     try:
         return CodelistLookup(load_ct(path))
     except SdtmifyError:

@@ -13,31 +13,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .checks import CHECKS
 from .conditions import MissingDataset, MissingInput, View
 from .data import Table
+from .hits import Hits
 from .rules import Rule
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "notice": 2}
-
-
-@dataclass
-class Hits:
-    """What one check found in one dataset.
-
-    Row-level: ``mask`` marks records, ``show`` names the variables whose values the report shows.
-    Dataset-level: ``items`` is a list of dicts (``variable`` and any values for the message)."""
-
-    dataset: str
-    mask: np.ndarray | None = None
-    show: tuple[str, ...] = ()
-    items: list[dict] | None = None
-    view: View | None = None
-    severity: str | None = None  # overrides the rule's (e.g. extensible codelists)
-    extra: dict[str, pd.Series] = field(default_factory=dict)  # computed values to show
-
-    @property
-    def count(self) -> int:
-        return int(self.mask.sum()) if self.mask is not None else len(self.items or ())
 
 
 @dataclass
@@ -95,8 +77,6 @@ def _text(value) -> str:
 
 def run_rule(rule: Rule, ctx: Context) -> tuple[RuleResult, list[Hits]]:
     """Run one rule on every dataset in its scope."""
-    from .checks import CHECKS
-
     started = time.perf_counter()
     check = CHECKS[rule.check_type]
     validated = ctx.validated()

@@ -13,6 +13,9 @@ from pathlib import Path
 
 from ..errors import InputError, Location
 from ..yamlio import load_yaml, plain
+from .checks import CHECKS
+from .checks.functions import FUNCTIONS, STUDY_FUNCTIONS
+from .conditions import COMBINATORS, OPERATORS, TEXT_OPERATORS
 
 SEVERITIES = ("error", "warning", "notice")
 AUTHORITY_KEYS = ("core", "cg", "fda", "adamig", "define", "sdtmig", "sponsor")
@@ -81,8 +84,6 @@ def load_rules(folder: Path | None = None) -> list[Rule]:
 @lru_cache(maxsize=8)
 def _load(files: tuple[Path, ...], _mtimes: tuple[int, ...]) -> tuple[Rule, ...]:
     """Parse the catalogue files (cached until a file changes: rules are immutable)."""
-    from .checks import CHECKS
-
     rules: dict[str, Rule] = {}
     for path in files:
         # libyaml parser: the catalogue loads several times faster; lines are kept for the messages
@@ -117,8 +118,6 @@ def _load(files: tuple[Path, ...], _mtimes: tuple[int, ...]) -> tuple[Rule, ...]
                     f"authority names none of {', '.join(AUTHORITY_KEYS)}", Location(str(path), line, "authority")
                 )
             if check["type"] in ("function", "study_function"):
-                from .checks.functions import FUNCTIONS, STUDY_FUNCTIONS
-
                 known = FUNCTIONS if check["type"] == "function" else STUDY_FUNCTIONS
                 if check.get("name") not in known:
                     raise InputError(
@@ -149,8 +148,6 @@ _CONDITION_KEYS = ("when", "where", "target_where")
 
 def _condition_problems(check: dict) -> list[str]:
     """Unknown operators in a check's conditions (found when loading, not in the middle of a run)."""
-    from .conditions import COMBINATORS, OPERATORS, TEXT_OPERATORS
-
     known = set(OPERATORS) | set(TEXT_OPERATORS) | {"present", "null", None}
     problems: list[str] = []
 

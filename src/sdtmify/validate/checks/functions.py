@@ -11,7 +11,7 @@ import pandas as pd
 from ...derive.study_day import study_day as expected_study_day
 from .. import isodate
 from ..conditions import MissingDataset, MissingInput, View, evaluate, text_or_empty
-from ..engine import Hits
+from ..hits import Hits
 from .define import define_datasets, define_references, define_schema
 from .records import prepare
 from .relations import _key

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..engine import Hits
+from ..hits import Hits
 from .presence import _ig_dataset
 from .relations import group_codes
 

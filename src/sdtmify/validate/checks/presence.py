@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..conditions import MissingInput
-from ..engine import Hits
+from ..hits import Hits
 
 
 def _all_present(view, names) -> bool:

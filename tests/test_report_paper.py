@@ -16,7 +16,7 @@ from test_report_support import paper_shaped_adam, write_xpt
 
 from sdtmify.report.compare import MATCH, MISMATCH, ROUNDING, SYNTHETIC
 from sdtmify.report.paper import build_report, recompute, report_command
-from sdtmify.report.spec import ReportSpecError, load_report_spec, load_yaml
+from sdtmify.studyspec.report import ReportSpecError, load_report_spec, load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = ROOT / "mappings" / "NCI84"

@@ -12,7 +12,7 @@ from .checks import AdamError
 
 SCHEMA = "adam"
 # Files in the adam folder that are not dataset specifications: analysis results metadata is read
-# by the Define-XML writer.
+# by sdtmify.studyspec.analysis_results.
 RESERVED = frozenset({"analysis_results.yaml"})
 
 

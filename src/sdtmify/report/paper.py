@@ -18,6 +18,7 @@ from .. import __version__
 from ..atomic import atomic_dir
 from ..console import QUIET, Console
 from ..paths import output_dir
+from ..studyspec.report import YamlDocument, load_report_spec, load_yaml
 from ..yamlio import suggest
 from . import figures as figs
 from . import render
@@ -36,7 +37,6 @@ from .compare import (
     unexplained,
 )
 from .select import UnknownVariable, lookup, where_mask
-from .spec import YamlDocument, load_report_spec, load_yaml
 from .stats import compute_statistic
 from .subjects import add_subject_values
 from .tables import listing_table, summary_table, worst_grade_table

@@ -242,10 +242,10 @@ def test_published_path_that_leads_nowhere_is_an_error_at_its_entry(built, study
 @pytest.fixture()
 def home(tmp_path, monkeypatch, study_copy):
     """A project root in tmp with the study copy; load_study answers with a plain study object."""
-    import sdtmify.study
+    import sdtmify.report.paper
 
     monkeypatch.setenv("SDTMIFY_HOME", str(tmp_path))
-    monkeypatch.setattr(sdtmify.study, "load_study", lambda name: study_in(study_copy, name))
+    monkeypatch.setattr(sdtmify.report.paper, "load_study", lambda name: study_in(study_copy, name))
     return tmp_path
 
 

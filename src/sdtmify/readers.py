@@ -53,7 +53,7 @@ def read_xpt_values(path: Path, encoding: str | None, dates_as_numbers: bool = T
     """The values of an XPT file (v5 or v8) by pyreadstat, and the text encoding that read them: ``encoding``,
     or UTF-8 (ASCII included) and then Windows-1252. ``dates_as_numbers=False`` gives date-formatted Num
     columns as Python dates, datetimes and times (pyreadstat's conversion)."""
-    import pyreadstat
+    import pyreadstat  # a compiled reader loaded only when an XPT file is read
 
     tries = [encoding] if encoding else ["utf-8", "cp1252"]
     last = None

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jsonschema
 import yaml
+from referencing import Registry, Resource
 
 from .errors import Location, MappingError
 from .paths import specs_dir
@@ -182,8 +183,6 @@ def load_schema(name: str) -> dict:
 @cache
 def _registry():
     """Both schemas under their $id, so study.yaml conditions reuse the mapping language's."""
-    from referencing import Registry, Resource
-
     resources = []
     for name in ("mapping", "study"):
         schema = load_schema(name)

@@ -16,6 +16,7 @@ from ..console import QUIET, Console
 from ..datasets import BuiltDataset, Bundle
 from ..errors import Location
 from ..mapping.engine import apply_study_spec
+from ..metadata.ct import load_ct
 from ..metadata.model import Dataset, Method, StudyMetadata
 from ..metadata.oids import codelist_oid
 from ..metadata.standards import ADAM_OCCDSIG, ADAMIG
@@ -233,8 +234,6 @@ def _codelists(built: dict[str, BuiltDataset], sdtm: Bundle, ct) -> list:
 
 def build_adam(study, sdtm: Bundle, ui: Console = QUIET) -> Bundle:
     """The study's ADaM datasets (standard "ADaM"), their define.xml metadata and the build notes."""
-    from ..metadata.ct import load_ct
-
     specs = load_specs(study.folder / "adam")
     if not specs:
         raise AdamError(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .checks import AdamError, assert_columns, assert_positive
+from .checks import AdamError, assert_columns, assert_positive, filter_rows
 from .merge import as_char
 
 RECIST_ORDER = ("CR", "PR", "SD", "PD", "NE")
@@ -221,8 +221,6 @@ def derive_vars_bor_collected(
     and the collected best response can be compared record by record.
 
     Returns the dataset and one line per disagreement, for the build notes."""
-    from .checks import filter_rows
-
     label = "derive_vars_bor_collected"
     rows = filter_rows(rs, where, "RS", label)
     assert_columns(rows, ["USUBJID", result_var], "RS", label)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import yamlio
-from ..errors import Location
+from ..errors import InputError, Location
 from .checks import AdamError
 
 SCHEMA = "adam"
@@ -114,8 +114,6 @@ def load_specs(folder: Path) -> list[DatasetSpec]:
 def check_specs(folder: Path) -> list[str]:
     """One message per problem found in a study's adam folder without building (for ``sdtmify check``):
     schema violations of every file, unknown derivations, duplicate variables and datasets."""
-    from ..errors import InputError
-
     messages, names = [], {}
     for path in sorted(Path(folder).glob("*.yaml")):
         if path.name in RESERVED:

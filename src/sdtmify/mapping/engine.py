@@ -25,10 +25,14 @@ from ..derive import epoch as epoch_rules
 from ..derive import findings, identifiers, sequence, study_day, supp, trial_design, visits
 from ..derive.reference_dates import REFERENCE_DATES, pick_per_subject
 from ..errors import Location, MappingError
+from ..metadata.conform import apply_spec_to_bundle
+from ..metadata.spec_xlsx import load_spec
 from ..sources import ROW_ID
 from . import expressions
 from .context import MappingContext
 from .loader import DomainMapping, load_mappings
+from .metadata import assemble_bundle
+from .terminology import CTRecoder
 
 LINEAGE = ("SRCTABLE", "SRCROW", "SRCPART")
 
@@ -815,9 +819,6 @@ def _day_pairs(prefix: str, columns) -> list[tuple[str, str]]:
 
 def build_sdtm(study, ct_file=None, ui: Console = QUIET) -> Bundle:
     """Apply the study's SDTM mappings: a Bundle of conformed datasets with full metadata and lineage."""
-    from .metadata import assemble_bundle
-    from .terminology import CTRecoder
-
     terminology = CTRecoder.load(ct_file)
     builder = SdtmBuilder(study, terminology, ui)
     domains = builder.build()
@@ -829,9 +830,6 @@ def apply_study_spec(study, bundle: Bundle, ui: Console = QUIET) -> Bundle:
     """The bundle with the study's imported spec applied (``mappings/<S>/spec/<standard>.json``, written by
     ``sdtmify spec import``): labels, origins, methods, comments and lengths it declares, checked against
     the data (see :func:`sdtmify.metadata.conform.apply_declared_metadata`). No spec: the bundle as built."""
-    from ..metadata.conform import apply_spec_to_bundle
-    from ..metadata.spec_xlsx import load_spec
-
     spec = load_spec(study.folder, bundle.standard)
     if spec is None:
         return bundle

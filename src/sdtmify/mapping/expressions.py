@@ -13,14 +13,13 @@ import numpy as np
 import pandas as pd
 
 from .. import isodates, yamlio
+from ..derive.findings import number_text
 from .context import MappingContext
 
 
 def as_text(series: pd.Series) -> pd.Series:
     """A column as plain text: missing becomes ""."""
     if series.dtype == "float64":
-        from ..derive.findings import number_text
-
         return number_text(series)
     return series.astype(object).where(series.notna(), "").astype(str)
 

@@ -14,7 +14,8 @@ import pandas as pd
 from .. import yamlio
 from ..datasets import BuiltDataset, Bundle
 from ..errors import MappingError
-from ..metadata import oids, standards
+from ..metadata import conform, oids, standards
+from ..metadata.conform import VariableError
 from ..metadata.model import Comment, Condition, Dataset, Method, Origin, StudyMetadata, ValueLevel, Variable
 
 LINEAGE = ("SRCTABLE", "SRCROW", "SRCPART")
@@ -23,8 +24,6 @@ LINEAGE = ("SRCTABLE", "SRCROW", "SRCPART")
 def _conform(
     frame: pd.DataFrame, template: Dataset, lengths: dict[str, int], lineage: pd.DataFrame, notes: list[str]
 ) -> tuple[pd.DataFrame, Dataset]:
-    from ..metadata import conform
-
     # a key is kept even when empty: define.xml states it and the records are sorted by it
     return conform.conform_dataset(frame, template, lengths=lengths, lineage=lineage, notes=notes, keep=template.keys)
 
@@ -277,8 +276,6 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
         lineage["SRCROW"] = lineage["SRCROW"].astype("int64")
         parts = frame["SRCPART"] if "SRCPART" in frame else pd.Series(0, index=frame.index)
         declared = {v: n.length for v, n in build.notes.items() if n.length}
-        from ..metadata.conform import VariableError
-
         try:
             frame, meta = _conform(
                 frame.drop(columns=[c for c in LINEAGE if c in frame]), template, declared, lineage, engine_notes

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ..atomic import write_text
 from ..errors import Location, MetadataError
 from ..paths import specs_dir
 from .model import CodeList, CodeListItem, Standard
@@ -115,8 +116,6 @@ def read_cdisc_json(path: str | Path) -> pd.DataFrame:
 
 def write_nci_text(frame: pd.DataFrame, path: str | Path) -> None:
     """Write ``frame`` (columns ``_SHORT``) in the NCI EVS text layout, atomically, LF line ends."""
-    from ..atomic import write_text
-
     for column in _SHORT:
         bad = frame[column].str.contains(r"[\t\r\n]", regex=True)
         if bad.any():

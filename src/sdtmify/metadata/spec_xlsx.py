@@ -19,6 +19,7 @@ dataset 'AEX' is not on the Datasets sheet``."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import zipfile
@@ -322,8 +323,7 @@ def metadata_rows(metadatas: dict[str, StudyMetadata]) -> dict[str, list[dict]]:
 
 def workbook_bytes(rows: dict[str, list[dict]]) -> bytes:
     """An .xlsx with one sheet per entry of SHEETS; same rows give the same bytes."""
-    import datetime as dt
-
+    # openpyxl (about half a second to import) loads only when a workbook is written or read
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -397,7 +397,7 @@ class Row:
     values: dict[str, object]
 
     def error(self, column: str, message: str) -> MetadataError:
-        from openpyxl.utils import get_column_letter
+        from openpyxl.utils import get_column_letter  # loaded only with a workbook, as above
 
         index = self.columns.get(column)
         field = f"column {get_column_letter(index)} '{column}'" if index else f"'{column}'"
@@ -437,7 +437,7 @@ class Row:
 
 def read_rows(path: Path) -> dict[str, list[Row]]:
     """Every sheet's rows, checking that each sheet and column the layout needs is there."""
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # loaded only with a workbook (see workbook_bytes)
 
     file = Path(path).name
     try:

@@ -33,6 +33,7 @@ failed write leaves nothing behind and every problem is reported at once.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import queue
 import re
@@ -48,6 +49,7 @@ import pandas as pd
 from ..atomic import atomic_path
 from ..errors import WriteError
 from ..metadata.model import Dataset
+from ..reproducible import DEFAULT_TIMESTAMP
 from ..xport import (
     DEFAULT_OS_NAME,
     DEFAULT_SAS_VERSION,
@@ -84,8 +86,6 @@ class _Codec:
     """A single-byte encoding as a lookup table from Unicode code point (BMP) to byte, -1 where absent."""
 
     def __init__(self, name: str):
-        import codecs
-
         try:
             self.name = codecs.lookup(name).name
         except LookupError as exc:
@@ -762,8 +762,6 @@ def write_xpt(
     ``modified`` to ``created``. Values longer than their declared length, names or labels XPT v5 cannot
     hold, text the encoding cannot encode (unless ``transliterate``) and numbers outside the IBM range
     are errors (:class:`~sdtmify.errors.WriteError`), and nothing is written."""
-    from ..reproducible import DEFAULT_TIMESTAMP
-
     created = created or DEFAULT_TIMESTAMP
     header = XptHeader(
         sas_version=sas_version,

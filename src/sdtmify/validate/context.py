@@ -17,7 +17,7 @@ from .data import Table
 class IGStandards:
     """``dataset(table)`` -> the SDTMIG 3.4 / ADaMIG 1.3 template for that dataset, or None."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._standards = standards
         self._cache: dict[tuple[str, str], object] = {}
 

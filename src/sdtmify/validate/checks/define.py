@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -111,7 +113,7 @@ def define_datasets(rule, ctx, tables, direction: str = "data") -> list[Hits]:
     return hits
 
 
-def _define_files(ctx) -> list[tuple[str, object]]:
+def _define_files(ctx) -> list[tuple[str, Path]]:
     if not ctx.define_files:
         raise MissingInput("no define.xml given")
     return sorted(ctx.define_files.items())

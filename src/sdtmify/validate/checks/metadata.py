@@ -52,7 +52,7 @@ def metadata(rule, view, ctx) -> list[Hits]:
         wanted = {view.expand(v) for v in rule.check.get("variables", [])}
         for name, var in _variables(view):
             label = var.label if var else ""
-            bad = None
+            bad: int | str | None = None
             if attr == "name_length" and len(name) > (limit or 8):
                 bad = len(name)
             elif attr == "name_pattern" and not _NAME.fullmatch(name):

@@ -68,6 +68,3 @@ def dataset_present(rule, ctx, tables) -> list[Hits]:
             items.append({"variable": "", "value": name, "missing": name})
     target = chk["datasets"][0] if len(chk["datasets"]) == 1 else "(study)"
     return [Hits(target, items=items)]
-
-
-dataset_present.study_level = True

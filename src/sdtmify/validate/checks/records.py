@@ -11,7 +11,7 @@ from ..hits import Hits
 
 def prepare(rule, view, names: list[str]) -> None:
     """Join the columns the rule asks for and make sure every variable it names is there."""
-    joined = []
+    joined: list[str] = []
     for dataset, columns in (rule.check.get("join") or {}).items():
         if not view.join(dataset, list(columns)):
             raise MissingInput(f"cannot join {dataset}.{'/'.join(columns)} by USUBJID ({dataset} or a column absent)")

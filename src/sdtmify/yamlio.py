@@ -168,7 +168,7 @@ def key_path(path) -> str:
     return text
 
 
-def suggest(word: str, choices) -> str:
+def suggest(word: object, choices) -> str:
     """`` (did you mean 'x'?)`` when a close match exists, else ''."""
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""

@@ -328,7 +328,7 @@ class ControlledTerminology:
         text = pd.Series(uniques, dtype=object).map(str)
         found = text.map(dict(synonyms)) if synonyms else pd.Series(None, index=text.index, dtype=object)
         found = found.where(found.notna(), text.str.strip().str.upper().map(table)).astype(object)
-        values = np.append(found.to_numpy(dtype=object), None)  # position -1: a missing raw value
+        values = np.append(found.to_numpy(dtype=object), [None])  # position -1: a missing raw value
         result = pd.Series(values[codes], index=raw.index, dtype=object)
         return result.where(result.notna(), None)
 

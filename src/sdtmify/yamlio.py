@@ -10,6 +10,7 @@ import json
 import re
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jsonschema
 import yaml
@@ -43,7 +44,13 @@ class _LineLoader(yaml.SafeLoader):
     pass
 
 
-class _FastLineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+if TYPE_CHECKING:  # the C loader has the SafeLoader interface; the checker sees one class
+    _FastBase = yaml.SafeLoader
+else:
+    _FastBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _FastLineLoader(_FastBase):
     """The same loader on libyaml's parser when PyYAML has it: large files (the rule catalogue) load
     several times faster; syntax messages are libyaml's wording."""
 
@@ -240,7 +247,7 @@ def schema_errors(document, schema_name: str, file: str) -> list[MappingError]:
             path = line_path = [*path, best.instance]
         location = Location(file, line_at(document, line_path), key_path(path) or None)
         found.append(MappingError(_schema_message(best), location))
-    found.sort(key=lambda e: (e.location.line or 0, str(e)))
+    found.sort(key=lambda e: (e.line or 0, str(e)))
     return found
 
 

@@ -94,7 +94,7 @@ def derive_param_bor(
     complete, partial, stable, progression, not_evaluable = order
     rows = _until_first(_assessments(dataset, adsl, source_paramcd, reference, order, label), progression)
     status = rows["AVALC"].copy()
-    if confirmation:
+    if confirmation and confirm_days is not None:  # confirm_days was required above
         unconfirmed = rows["AVALC"].isin([complete, partial]) & ~_confirmed(rows, (complete, partial), confirm_days)
         status = status.where(~unconfirmed, stable)
     too_early = (status == stable) & ((rows["ADT"] - rows[reference]) < sd_min_days)

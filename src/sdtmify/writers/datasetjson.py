@@ -23,6 +23,7 @@ import json
 from dataclasses import dataclass
 from json import encoder as json_encoder
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -172,7 +173,10 @@ def prepare_dataset_json(
     keys = _key_sequences(dataset)
     columns = [_Column(var, frame, dataset, keys.get(var.name)) for var in dataset.variables]
     created = created or DEFAULT_TIMESTAMP
-    head = {"datasetJSONCreationDateTime": iso_datetime(created), "datasetJSONVersion": DATASET_JSON_VERSION}
+    head: dict[str, Any] = {
+        "datasetJSONCreationDateTime": iso_datetime(created),
+        "datasetJSONVersion": DATASET_JSON_VERSION,
+    }
     tag = (standard or ("ADaM" if dataset.purpose == "Analysis" else "SDTM")).upper()
     if metadata is not None:
         head["fileOID"] = f"{metadata.study_oid}.{tag}.{dataset.name}"

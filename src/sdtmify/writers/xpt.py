@@ -475,7 +475,7 @@ def _char_block(
             too_long,
             start,
             lambda i: (
-                f"value {_shorten(values[i])} is {len(codec.encode_text(values[i]))} bytes, "
+                f"value {_shorten(values[i])} is {len(codec.encode_text(str(values[i])))} bytes, "
                 f"longer than the declared length {width}; declare a longer length (at most "
                 f"{MAX_CHAR_LENGTH}) or shorten the value (values are never truncated)"
             ),
@@ -641,7 +641,7 @@ class _BackgroundWriter:
     """Writes blocks on a second thread while the next chunk is converted (file writes release the GIL),
     at most two blocks in flight so memory stays flat. An error on either side stops both."""
 
-    def __init__(self, handle):
+    def __init__(self, handle) -> None:
         self.handle = handle
         self.blocks: queue.Queue = queue.Queue(maxsize=2)
         self.failure: BaseException | None = None
@@ -706,18 +706,9 @@ def write_xport(
     absent = [name for name in names if name not in frame.columns]
     extra = [str(name) for name in frame.columns if name not in set(names)]
     if absent or extra:
-        raise WriteError(
-            f"{path}: {member} frame does not match its metadata: "
-            + "; ".join(
-                filter(
-                    None,
-                    [
-                        absent and f"no column for {', '.join(absent)}",
-                        extra and f"columns not in the metadata: {', '.join(extra)}",
-                    ],
-                )
-            )
-        )
+        mismatches = [f"no column for {', '.join(absent)}"] if absent else []
+        mismatches += [f"columns not in the metadata: {', '.join(extra)}"] if extra else []
+        raise WriteError(f"{path}: {member} frame does not match its metadata: " + "; ".join(mismatches))
     if frame.columns.duplicated().any():
         raise WriteError(
             f"{path}: {member} frame has duplicated columns {sorted(set(frame.columns[frame.columns.duplicated()]))}"
@@ -735,7 +726,7 @@ def write_xport(
                 stop = min(rows, start + chunk_rows)
                 block = _chunk_records(frame, variables, start, stop, codec, problems, transliterate)
                 if not problems:
-                    writer.put(memoryview(block).cast("B"))
+                    writer.put(block.data.cast("B"))
             if problems:
                 raise problems.error(path)
             writer.put(b" " * (-(rows * record_length) % RECORD))

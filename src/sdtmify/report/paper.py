@@ -272,7 +272,7 @@ def plan(spec: Mapping, report: Report) -> list[Planned]:
 
 
 def _statistic_label(name: str | None) -> str:
-    return STATISTIC_LABELS.get(name, str(name))
+    return STATISTIC_LABELS.get(str(name), str(name))
 
 
 def compare_all(spec: Mapping, report: Report, document: YamlDocument, published: YamlDocument) -> list[Comparison]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .. import yamlio
 from ..errors import InputError, Location, MappingError
@@ -26,7 +27,7 @@ class YamlDocument:
     its entries is."""
 
     file: Path
-    data: object
+    data: Any  # the parsed YAML: LineDict / LineList nodes and scalars
 
     def location(self, *path) -> Location:
         return Location(yamlio.display_path(self.file), yamlio.line_at(self.data, path), yamlio.key_path(path) or None)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import Location, MetadataError
 from ..metadata import oids
@@ -83,11 +84,11 @@ class ResultDisplay:
 class _Where:
     """Where a YAML node is, for messages; works on plain dicts too (line unknown)."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str) -> None:
         self.file = file
 
-    def error(self, node, key, message: str) -> MetadataError:
-        line = None
+    def error(self, node: Any, key: object, message: str) -> MetadataError:
+        line: int | None = None
         if hasattr(node, "line_of"):
             line = node.line_of(key)
         elif hasattr(node, "line"):
@@ -95,16 +96,22 @@ class _Where:
         return MetadataError(message, Location(self.file, line, str(key) if key is not None else None))
 
 
-def _required(node, key, at: _Where, kind=str):
+def _present(node: Any, key: str, at: _Where) -> Any:
+    """The value of a required key, whatever its type (the caller checks it)."""
     if not isinstance(node, dict) or key not in node or node[key] in (None, ""):
         raise at.error(node, key, f"missing required key '{key}'")
-    value = node[key]
-    if kind is str and not isinstance(value, (str, int, float)):
+    return node[key]
+
+
+def _required(node: Any, key: str, at: _Where) -> str:
+    """A required key whose value is text (a number is taken as its text)."""
+    value = _present(node, key, at)
+    if not isinstance(value, (str, int, float)):
         raise at.error(node, key, f"'{key}' should be text")
-    return str(value) if kind is str else value
+    return str(value)
 
 
-def _conditions(node, dataset: str, at: _Where) -> tuple[Condition, ...]:
+def _conditions(node: Any, dataset: str, at: _Where) -> tuple[Condition, ...]:
     where = node.get("where")
     if where is None:
         return ()
@@ -123,7 +130,7 @@ def _conditions(node, dataset: str, at: _Where) -> tuple[Condition, ...]:
     return tuple(found)
 
 
-def parse_analysis_results(document, file: str = FILE_NAME) -> tuple[ResultDisplay, ...]:
+def parse_analysis_results(document: Any, file: str = FILE_NAME) -> tuple[ResultDisplay, ...]:
     """The displays of an analysis_results document (YAML nodes or plain dicts)."""
     at = _Where(file)
     if not isinstance(document, dict) or not isinstance(document.get("displays"), list):
@@ -131,13 +138,13 @@ def parse_analysis_results(document, file: str = FILE_NAME) -> tuple[ResultDispl
     displays = []
     for node in document["displays"]:
         results = []
-        result_nodes = _required(node, "results", at, kind=list)
+        result_nodes = _present(node, "results", at)
         if not isinstance(result_nodes, list) or not result_nodes:
             raise at.error(node, "results", "'results' should list at least one analysis result")
         for rnode in result_nodes:
             reason = _required(rnode, "reason", at)
             purpose = _required(rnode, "purpose", at)
-            dataset_nodes = _required(rnode, "datasets", at, kind=list)
+            dataset_nodes = _present(rnode, "datasets", at)
             if not isinstance(dataset_nodes, list) or not dataset_nodes:
                 raise at.error(rnode, "datasets", "'datasets' should list at least one analysis dataset")
             datasets = []
@@ -176,7 +183,9 @@ def parse_analysis_results(document, file: str = FILE_NAME) -> tuple[ResultDispl
     return tuple(displays)
 
 
-def check_analysis_results(displays, metadata: StudyMetadata, document=None, file: str = FILE_NAME) -> None:
+def check_analysis_results(
+    displays: tuple[ResultDisplay, ...], metadata: StudyMetadata, document: Any = None, file: str = FILE_NAME
+) -> None:
     """Every dataset, variable, parameter and document an analysis names exists in the ADaM metadata."""
     at = _Where(file)
     datasets = {ds.name: ds for ds in metadata.datasets}
@@ -241,7 +250,7 @@ def load_analysis_results(path: Path, metadata: StudyMetadata) -> tuple[ResultDi
     return displays
 
 
-def analysis_results_for(metadata: StudyMetadata, study) -> tuple[ResultDisplay, ...]:
+def analysis_results_for(metadata: StudyMetadata, study: object) -> tuple[ResultDisplay, ...]:
     """The ARM of an ADaM define: the study's ``adam/analysis_results.yaml``, checked against the ADaM
     metadata; none when the study has no such file."""
     folder = getattr(study, "folder", None)

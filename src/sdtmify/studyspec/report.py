@@ -29,10 +29,10 @@ class YamlDocument:
     file: Path
     data: Any  # the parsed YAML: LineDict / LineList nodes and scalars
 
-    def location(self, *path) -> Location:
+    def location(self, *path: str | int) -> Location:
         return Location(yamlio.display_path(self.file), yamlio.line_at(self.data, path), yamlio.key_path(path) or None)
 
-    def error(self, message: str, *path) -> ReportSpecError:
+    def error(self, message: str, *path: str | int) -> ReportSpecError:
         return ReportSpecError(message, self.location(*path))
 
 

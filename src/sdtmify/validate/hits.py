@@ -6,6 +6,7 @@ It sits below both the engine (which counts and formats hits) and the check fami
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ class Hits:
     dataset: str
     mask: np.ndarray | None = None
     show: tuple[str, ...] = ()
-    items: list[dict] | None = None
+    items: list[dict[str, Any]] | None = None  # variable, value and any other values for the message
     view: View | None = None
     severity: str | None = None  # overrides the rule's (e.g. extensible codelists)
     extra: dict[str, pd.Series] = field(default_factory=dict)  # computed values to show

@@ -16,7 +16,7 @@ from test_report_support import paper_shaped_adam, write_xpt
 
 from sdtmify.report.compare import MATCH, MISMATCH, ROUNDING, SYNTHETIC
 from sdtmify.report.paper import build_report, recompute, report_command
-from sdtmify.report.spec import ReportSpecError, load_report_spec, load_yaml
+from sdtmify.studyspec.report import ReportSpecError, load_report_spec, load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = ROOT / "mappings" / "NCI84"
@@ -242,10 +242,10 @@ def test_published_path_that_leads_nowhere_is_an_error_at_its_entry(built, study
 @pytest.fixture()
 def home(tmp_path, monkeypatch, study_copy):
     """A project root in tmp with the study copy; load_study answers with a plain study object."""
-    import sdtmify.study
+    import sdtmify.report.paper
 
     monkeypatch.setenv("SDTMIFY_HOME", str(tmp_path))
-    monkeypatch.setattr(sdtmify.study, "load_study", lambda name: study_in(study_copy, name))
+    monkeypatch.setattr(sdtmify.report.paper, "load_study", lambda name: study_in(study_copy, name))
     return tmp_path
 
 

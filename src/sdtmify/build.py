@@ -11,9 +11,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .adam.engine import build_adam
 from .atomic import atomic_dir
 from .console import QUIET, Console
+from .mapping.engine import build_sdtm
+from .metadata import serialize
 from .paths import output_dir
+from .report.paper import build_report
+from .study import load_study
+from .validate.run import validate_build
+from .writers.define import write_define_files
+from .writers.lineage import write_lineage
+from .writers.outputs import write_bundle
 
 STEPS = (
     "mapping sources to SDTM",
@@ -71,14 +80,6 @@ def build_study(
     validate: bool = True,
     report: bool = True,
 ) -> BuildResult:
-    from .adam.engine import build_adam
-    from .mapping.engine import build_sdtm
-    from .metadata import serialize
-    from .study import load_study
-    from .writers.define import write_define_files
-    from .writers.lineage import write_lineage
-    from .writers.outputs import write_bundle
-
     target = Path(out_dir) if out_dir else output_dir(study)
     result = BuildResult(study=study, out_dir=target)
     spec = load_study(study)
@@ -110,8 +111,6 @@ def build_study(
 
         ui.step(5, total, STEPS[4])
         if validate:
-            from .validate.run import validate_build
-
             outcome = validate_build(tmp, spec, ct_file=ct_file, ui=ui)
             written["validation"] = list(outcome.written)
             result.findings = outcome.counts
@@ -121,8 +120,6 @@ def build_study(
 
         ui.step(6, total, STEPS[5])
         if report and spec.has_adam and spec.has_report:
-            from .report.paper import build_report
-
             paths, mismatches = build_report(spec, tmp / "adam", tmp / "report", ui=ui)
             written["report"] = list(paths)
             result.report_mismatches = mismatches

@@ -13,6 +13,7 @@ from .console import Console
 from .errors import SdtmifyError
 
 
+# Each command imports its stage inside its function, so `sdtmify --help` and usage errors stay fast.
 def _cmd_build(args, ui: Console) -> int:
     from .build import build_study
 

@@ -141,6 +141,6 @@ def load_study(name_or_path: str | Path) -> Study:
         raise InputError(
             f"'{output['timestamp']}' is not a valid date/time ({error}); write it as YYYY-MM-DD or "
             f"YYYY-MM-DDThh:mm:ss",
-            Location(file, output.line_of("timestamp"), "output.timestamp"),
+            Location(file, yamlio.line_at(document, ["output", "timestamp"]), "output.timestamp"),
         ) from None
     return Study(name=name, folder=folder, config=document, sources=sources, timestamp=timestamp)

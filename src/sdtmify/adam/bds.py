@@ -85,9 +85,10 @@ def derive_params_from_findings(
     records["USUBJID"] = as_char(rows["USUBJID"])
     records["PARAMCD"] = paramcd if paramcd is not None else as_char(rows[paramcd_var])
     # A constant PARAM is one per PARAMCD by construction; a template is checked as it is rendered.
-    records["PARAM"] = (
-        param if param is not None else render_template(rows, param_template, label, paramcd=records["PARAMCD"])
-    )
+    if param is not None:
+        records["PARAM"] = param
+    elif param_template is not None:  # exactly one of the two was checked above
+        records["PARAM"] = render_template(rows, param_template, label, paramcd=records["PARAMCD"])
     records["AVALC"] = as_char(rows[avalc_var]) if avalc_var else ""
     records["AVAL"] = pd.to_numeric(rows[aval_var], errors="coerce").astype("float64") if aval_var else np.nan
     records["ADT"] = iso_to_sas_date(rows[date_var])

@@ -8,6 +8,7 @@ and flags derived so far); ADSL then finishes once X is complete. Any other cycl
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from ..console import QUIET, Console
 from ..datasets import BuiltDataset, Bundle
 from ..errors import Location
 from ..mapping.engine import apply_study_spec
+from ..metadata.ct import load_ct
 from ..metadata.model import Dataset, Method, StudyMetadata
 from ..metadata.oids import codelist_oid
 from ..metadata.standards import ADAM_OCCDSIG, ADAMIG
@@ -39,6 +41,13 @@ class _State:
     @property
     def done(self) -> bool:
         return self.next_step >= len(self.spec.steps)
+
+    @property
+    def built(self) -> pd.DataFrame:
+        """The records the steps have produced so far (the first step creates them)."""
+        if self.frame is None:
+            raise AdamError(f"{self.spec.name}: no step has produced records", Location(self.spec.file, 1, "steps"))
+        return self.frame
 
 
 def with_lineage(frame: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -98,8 +107,12 @@ def run_steps(specs: list[DatasetSpec], frames: dict[str, pd.DataFrame], ui: Con
                 frames[state.spec.name] = state.frame
                 progress = True
             if state.done:
-                ui.debug(f"  {state.spec.name}: {len(state.frame)} records")
-    waiting = {name: _blocked_on(s, states) for name, s in states.items() if not s.done}
+                ui.debug(f"  {state.spec.name}: {len(state.built)} records")
+    waiting: dict[str, str] = {}  # dataset -> the dataset it waits for
+    for name, s in states.items():
+        other = None if s.done else _blocked_on(s, states)
+        if other is not None:
+            waiting[name] = other
     if waiting:
         name, other = next(iter(waiting.items()))
         state = states[name]
@@ -127,7 +140,7 @@ def finish(
     state: _State, lookup: meta.Lookup, frames: dict[str, pd.DataFrame], methods: dict[str, Method]
 ) -> BuiltDataset:
     """Sort by the keys, keep the declared variables in their order, type them, describe them."""
-    spec, ctx, frame = state.spec, state.ctx, state.frame
+    spec, ctx, frame = state.spec, state.ctx, state.built
     missing = [v for v in spec.variables if v.name not in frame.columns]
     if missing:
         first = missing[0]
@@ -200,7 +213,7 @@ def finish(
 
 
 def _with_param_metadata(variable, dataset: str, frame: pd.DataFrame, ctx: Context, methods: dict[str, Method]):
-    changes = {}
+    changes: dict[str, Any] = {}
     if variable.name == "PARAMCD":
         changes["codelist"] = codelist_oid(f"{dataset}.PARAMCD")
     elif variable.name == "PARAM":
@@ -233,8 +246,6 @@ def _codelists(built: dict[str, BuiltDataset], sdtm: Bundle, ct) -> list:
 
 def build_adam(study, sdtm: Bundle, ui: Console = QUIET) -> Bundle:
     """The study's ADaM datasets (standard "ADaM"), their define.xml metadata and the build notes."""
-    from ..metadata.ct import load_ct
-
     specs = load_specs(study.folder / "adam")
     if not specs:
         raise AdamError(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .checks import AdamError, assert_columns, assert_positive
+from .checks import AdamError, assert_columns, assert_positive, filter_rows
 from .merge import as_char
 
 RECIST_ORDER = ("CR", "PR", "SD", "PD", "NE")
@@ -94,7 +94,7 @@ def derive_param_bor(
     complete, partial, stable, progression, not_evaluable = order
     rows = _until_first(_assessments(dataset, adsl, source_paramcd, reference, order, label), progression)
     status = rows["AVALC"].copy()
-    if confirmation:
+    if confirmation and confirm_days is not None:  # confirm_days was required above
         unconfirmed = rows["AVALC"].isin([complete, partial]) & ~_confirmed(rows, (complete, partial), confirm_days)
         status = status.where(~unconfirmed, stable)
     too_early = (status == stable) & ((rows["ADT"] - rows[reference]) < sd_min_days)
@@ -221,8 +221,6 @@ def derive_vars_bor_collected(
     and the collected best response can be compared record by record.
 
     Returns the dataset and one line per disagreement, for the build notes."""
-    from .checks import filter_rows
-
     label = "derive_vars_bor_collected"
     rows = filter_rows(rs, where, "RS", label)
     assert_columns(rows, ["USUBJID", result_var], "RS", label)

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ..atomic import write_text
 from ..errors import Location, MetadataError, SpecError
 from ..resources import read_spec_text, spec_path
 from .model import CodeList, CodeListItem, Standard
@@ -121,8 +122,6 @@ def read_cdisc_json(path: str | Path) -> pd.DataFrame:
 
 def write_nci_text(frame: pd.DataFrame, path: str | Path) -> None:
     """Write ``frame`` (columns ``_SHORT``) in the NCI EVS text layout, atomically, LF line ends."""
-    from ..atomic import write_text
-
     for column in _SHORT:
         bad = frame[column].str.contains(r"[\t\r\n]", regex=True)
         if bad.any():
@@ -335,7 +334,7 @@ class ControlledTerminology:
         text = pd.Series(uniques, dtype=object).map(str)
         found = text.map(dict(synonyms)) if synonyms else pd.Series(None, index=text.index, dtype=object)
         found = found.where(found.notna(), text.str.strip().str.upper().map(table)).astype(object)
-        values = np.append(found.to_numpy(dtype=object), None)  # position -1: a missing raw value
+        values = np.append(found.to_numpy(dtype=object), [None])  # position -1: a missing raw value
         result = pd.Series(values[codes], index=raw.index, dtype=object)
         return result.where(result.notna(), None)
 

@@ -277,8 +277,10 @@ def adam_dataset(name: str, cls: str, label: str | None = None) -> Dataset:
                 variables += _predecessors(sdtm_dataset(domain).variables, domain, taken)
         else:
             variables.append(_variable(row, 0))
-    seen: set[str] = set()
-    unique = [var for var in variables if not (var.name in seen or seen.add(var.name))]
+    first: dict[str, Variable] = {}
+    for var in variables:
+        first.setdefault(var.name, var)  # the first of a repeated name wins, in order
+    unique = list(first.values())
     keys = tuple(spec["keys"].split())
     ordered = tuple(replace(var, order=index) for index, var in enumerate(unique, start=1))
     standard = IG_STANDARDS[(spec["standard"], spec["version"])]

@@ -18,6 +18,8 @@ from .. import __version__
 from ..atomic import atomic_dir
 from ..console import QUIET, Console
 from ..paths import output_dir
+from ..study import load_study
+from ..studyspec.report import YamlDocument, load_report_spec, load_yaml
 from ..yamlio import suggest
 from . import figures as figs
 from . import render
@@ -36,10 +38,9 @@ from .compare import (
     unexplained,
 )
 from .select import UnknownVariable, lookup, where_mask
-from .spec import YamlDocument, load_report_spec, load_yaml
 from .stats import compute_statistic
 from .subjects import add_subject_values
-from .tables import listing_table, summary_table, worst_grade_table
+from .tables import STATISTIC_LABELS, listing_table, summary_table, worst_grade_table
 
 _VARIABLE = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
 DEFAULT_RULES = {"summary": "exact", "listing": "exact", "worst_grade": "percent_of_n"}
@@ -271,9 +272,7 @@ def plan(spec: Mapping, report: Report) -> list[Planned]:
 
 
 def _statistic_label(name: str | None) -> str:
-    from .tables import STATISTIC_LABELS
-
-    return STATISTIC_LABELS.get(name, str(name))
+    return STATISTIC_LABELS.get(str(name), str(name))
 
 
 def compare_all(spec: Mapping, report: Report, document: YamlDocument, published: YamlDocument) -> list[Comparison]:
@@ -445,8 +444,6 @@ def build_report(study, adam_dir: Path, out_dir: Path, ui: Console = QUIET) -> t
 def report_command(study_name: str, ui: Console = QUIET) -> int:
     """CLI: read output/<study>/adam/, write output/<study>/report/. Exit 1 on any unexplained
     mismatch, 2 when the ADaM files (or report.yaml) are missing."""
-    from ..study import load_study
-
     study = load_study(study_name)
     if not study.has_report:
         ui.error(

@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import SdtmifyError, SpecError
+from ..metadata import standards
+from ..metadata.ct import load_ct
 from ..metadata.model import CodeList
 from .data import Table
 
@@ -15,9 +17,7 @@ from .data import Table
 class IGStandards:
     """``dataset(table)`` -> the SDTMIG 3.4 / ADaMIG 1.3 template for that dataset, or None."""
 
-    def __init__(self):
-        from ..metadata import standards
-
+    def __init__(self) -> None:
         self._standards = standards
         self._cache: dict[tuple[str, str], object] = {}
 
@@ -43,11 +43,8 @@ class IGStandards:
             return None  # a dataset the IG does not define
 
 
-def ig_standards() -> IGStandards | None:
-    try:
-        return IGStandards()
-    except ImportError:
-        return None
+def ig_standards() -> IGStandards:
+    return IGStandards()
 
 
 class CodelistLookup:
@@ -67,6 +64,4 @@ class CodelistLookup:
 def load_terminology(path: str | Path | None = None) -> CodelistLookup:
     """CT to check against: ``path`` (a full NCI EVS package, --ct) or the shipped subset. Either one
     failing to load stops the run (exit 2): the CT rules are never skipped for want of terminology."""
-    from ..metadata.ct import load_ct
-
     return CodelistLookup(load_ct(path))

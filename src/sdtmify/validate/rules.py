@@ -19,6 +19,9 @@ from pathlib import Path
 from ..errors import InputError, Location, SpecError
 from ..resources import spec_path
 from ..yamlio import LineDict, load_yaml, plain
+from .checks import CHECKS
+from .checks.functions import FUNCTIONS, STUDY_FUNCTIONS
+from .conditions import COMBINATORS, OPERATORS, TEXT_OPERATORS
 
 SEVERITIES = ("error", "warning", "notice")
 AUTHORITY_KEYS = ("core", "cg", "fda", "adamig", "define", "sdtmig", "sponsor")
@@ -147,8 +150,6 @@ def _check_files(folder: Path, files: tuple[Path, ...], declared: dict[str, int]
 @lru_cache(maxsize=8)
 def _load(files: tuple[Path, ...], _mtimes: tuple[int, ...]) -> tuple[Rule, ...]:
     """Parse the catalogue files (cached until a file changes: rules are immutable)."""
-    from .checks import CHECKS
-
     rules: dict[str, Rule] = {}
     for path in files:
         # libyaml parser: the catalogue loads several times faster; lines are kept for the messages
@@ -185,8 +186,6 @@ def _load(files: tuple[Path, ...], _mtimes: tuple[int, ...]) -> tuple[Rule, ...]
                     f"authority names none of {', '.join(AUTHORITY_KEYS)}", Location(str(path), line, "authority")
                 )
             if check["type"] in ("function", "study_function"):
-                from .checks.functions import FUNCTIONS, STUDY_FUNCTIONS
-
                 known = FUNCTIONS if check["type"] == "function" else STUDY_FUNCTIONS
                 if check.get("name") not in known:
                     raise InputError(
@@ -217,8 +216,6 @@ _CONDITION_KEYS = ("when", "where", "target_where")
 
 def _condition_problems(check: dict) -> list[str]:
     """Unknown operators in a check's conditions (found when loading, not in the middle of a run)."""
-    from .conditions import COMBINATORS, OPERATORS, TEXT_OPERATORS
-
     known = set(OPERATORS) | set(TEXT_OPERATORS) | {"present", "null", None}
     problems: list[str] = []
 

@@ -22,7 +22,6 @@ from ..errors import MetadataError
 from ..metadata import oids
 from ..metadata.model import (
     CodeList,
-    Condition,
     Dataset,
     Origin,
     Standard,
@@ -30,6 +29,10 @@ from ..metadata.model import (
     ValueLevel,
 )
 from ..reproducible import build_timestamp
+from ..studyspec.analysis_results import analysis_results_for
+from .define_arm import arm_element
+from .define_html import render_define_html
+from .whereclause import WhereClause, whereclause_for
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
@@ -97,24 +100,6 @@ def _text(parent: etree._Element, tag: str, text: str) -> etree._Element:
     translated.set(XML_LANG, "en")
     translated.text = text
     return element
-
-
-# ---------------------------------------------------------------------------------------------
-# Where clauses: one WhereClauseDef per distinct condition set, shared by VLM and ARM.
-
-
-@dataclass(frozen=True)
-class WhereClause:
-    oid: str
-    dataset: str
-    conditions: tuple[Condition, ...]
-
-
-def whereclause_for(dataset: str, conditions: tuple[Condition, ...]) -> WhereClause:
-    """The WhereClauseDef of ``conditions`` on ``dataset`` (OID by ``oids.where_oid``)."""
-    if not conditions:
-        raise MetadataError(f"{dataset}: a value-level entry has an empty where clause")
-    return WhereClause(oids.where_oid(dataset, conditions), dataset, tuple(conditions))
 
 
 def value_item_oid(dataset: str, variable: str, vlm: ValueLevel) -> str:
@@ -204,8 +189,6 @@ def define_tree(
     for doc in metadata.documents:
         _leaf(mdv, doc.oid, doc.href, doc.title)
     if analysis_results:
-        from .define_arm import arm_element
-
         arm_element(mdv, analysis_results)
     _check_unique_oids(root)
     return etree.ElementTree(root)
@@ -554,9 +537,6 @@ def write_define_files(bundle, folder: Path, study) -> list[Path]:
     CreationDateTime is the study's fixed build timestamp (study.yaml / $SOURCE_DATE_EPOCH), so the
     same inputs give the same bytes. ADaM defines carry the analysis results metadata declared in
     ``mappings/<STUDY>/adam/analysis_results.yaml``."""
-    from .define_arm import analysis_results_for
-    from .define_html import render_define_html
-
     folder = Path(folder)
     ctx = DefineContext(
         standard=bundle.standard,

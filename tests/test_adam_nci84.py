@@ -95,9 +95,15 @@ def test_adrs_bor_agrees_with_collected_best_response(built):
     bor = adrs[adrs["PARAMCD"] == "BOR"]
     assert per_subject(bor, "AVALC") == {p: row[3] for p, row in TABLE3.items()}
     assert bor["BORDIFFL"].eq("N").all() and adam.notes == []
-    assert sorted(adrs["PARAMCD"].unique()) == ["BOR", "CBR", "OVR", "RSP"]
+    assert sorted(adrs["PARAMCD"].unique()) == [
+        "BCP", "BOR", "CB", "CBCP", "CBOR", "CBR", "CCB", "CRSP", "DEATH", "LSTA", "OVR", "PD", "RSP"
+    ]  # fmt: skip
     rsp = adrs[adrs["PARAMCD"] == "RSP"]
     assert (rsp["AVALC"] == "Y").sum() == 5
+    # Confirmation (28 days): C's and T's single PRs were followed by PD, so only B, G and I respond.
+    assert sorted(adrs.loc[(adrs["PARAMCD"] == "CRSP") & (adrs["AVALC"] == "Y"), "SUBJID"]) == ["B", "G", "I"]
+    cbor = per_subject(adrs[adrs["PARAMCD"] == "CBOR"], "AVALC")
+    assert {p: v for p, v in cbor.items() if v != TABLE3[p][3]} == {"C": "SD", "T": "SD"}
 
 
 def test_adtte_durrsd_equals_table3_days(built):

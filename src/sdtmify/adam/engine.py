@@ -85,9 +85,12 @@ def _blocked_on(state: _State, states: dict[str, _State]) -> str | None:
     return None
 
 
-def run_steps(specs: list[DatasetSpec], frames: dict[str, pd.DataFrame], ui: Console = QUIET) -> dict[str, _State]:
-    """Run every dataset's steps, interleaving datasets as their dependencies allow."""
-    states = {spec.name: _State(spec, Context(spec.name, frames)) for spec in specs}
+def run_steps(
+    specs: list[DatasetSpec], frames: dict[str, pd.DataFrame], ui: Console = QUIET, data_cutoff: str | None = None
+) -> dict[str, _State]:
+    """Run every dataset's steps, interleaving datasets as their dependencies allow. ``data_cutoff``
+    (ISO 8601 date, study.yaml ``study.data_cutoff``) reaches every step that reads dated events."""
+    states = {spec.name: _State(spec, Context(spec.name, frames, data_cutoff=data_cutoff)) for spec in specs}
     progress = True
     while progress and not all(s.done for s in states.values()):
         progress = False
@@ -242,7 +245,7 @@ def build_adam(study, sdtm: Bundle, ui: Console = QUIET) -> Bundle:
             Location(f"mappings/{study.folder.name}/adam"),
         )
     frames = {name: with_lineage(ds.frame, name) for name, ds in sdtm.datasets.items()}
-    states = run_steps(specs, frames, ui)
+    states = run_steps(specs, frames, ui, data_cutoff=_data_cutoff(study))
     lookup = meta.Lookup(sdtm=sdtm.metadata, adam={})
     methods: dict[str, Method] = {}
     built = {}
@@ -273,6 +276,12 @@ def build_adam(study, sdtm: Bundle, ui: Console = QUIET) -> Bundle:
     # The study's imported spec (mappings/<S>/spec/adam.json, `sdtmify spec import`) is laid over the
     # derived metadata exactly as for SDTM: labels, origins, methods, comments and lengths it states.
     return apply_study_spec(study, Bundle(standard="ADaM", datasets=ordered, metadata=metadata, notes=notes), ui)
+
+
+def _data_cutoff(study) -> str | None:
+    """The study's data cut-off date (study.yaml ``study.data_cutoff``, ISO 8601), if it declares one."""
+    value = (getattr(study, "config", None) or {}).get("study", {}).get("data_cutoff")
+    return str(value) if value else None
 
 
 def _drop_empty_codelists(built: dict[str, BuiltDataset], kept: set[str]) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import bds, merge, occds, response, subject, tte
+from . import bds, events, merge, occds, response, subject, tte
 from .checks import AdamError, assert_columns, filter_rows
 from .dates import iso_to_sas_date
 
@@ -44,6 +44,21 @@ class Context:
     codelists: dict[str, str] = field(default_factory=dict)  # variable -> codelist name
     notes: list[str] = field(default_factory=list)
     aval_codings: list[str] = field(default_factory=list)  # method texts of AVAL-from-AVALC steps
+    data_cutoff: str | None = None  # ISO 8601 date from study.yaml (study.data_cutoff)
+
+    @property
+    def cutoff_date(self) -> float | None:
+        """The data cut-off as a numeric SAS date (None when the study declares none)."""
+        if not self.data_cutoff:
+            return None
+        value = iso_to_sas_date(pd.Series([self.data_cutoff])).iloc[0]
+        if pd.isna(value):
+            raise AdamError(f"study.yaml study.data_cutoff: {self.data_cutoff!r} is not a complete date (YYYY-MM-DD)")
+        return float(value)
+
+    def with_cutoff(self, args: dict) -> dict:
+        """The step's arguments for its method text, with the study's data cut-off when it has one."""
+        return {**args, "data_cutoff": self.data_cutoff} if self.data_cutoff else args
 
     def frame(self, name: str, step: str) -> pd.DataFrame:
         if name not in self.frames:
@@ -75,7 +90,16 @@ def references(name: str, args: dict) -> set[str]:
             *(s["dataset"] for s in args.get("events", ())),
             *(s["dataset"] for s in args["censors"]),
         }
-    if name in ("derive_param_bor", "derive_param_cbr", "derive_param_tte"):
+    if name in ("derive_param_exist_flag", "derive_param_extreme_record"):
+        found.add(args["source"]["dataset"])
+    if name in (
+        "derive_param_bor",
+        "derive_param_cbr",
+        "derive_param_tte",
+        "derive_param_response",
+        "derive_param_clinbenefit",
+        "derive_param_exist_flag",
+    ):
         found.add("ADSL")
     return found
 
@@ -391,13 +415,95 @@ def _bor(ctx, frame, args):
             "sd_min_days",
             "confirmation",
             "confirm_days",
+            "max_ne",
+            "accept_sd",
             "no_assessment",
             "order",
         ),
+        data_cutoff=ctx.cutoff_date,
     )
     ctx.params[args["paramcd"]] = ParamInfo(
-        method=method_text(response.derive_param_bor, args), codelist=args.get("codelist")
+        method=method_text(response.derive_param_bor, ctx.with_cutoff(args)), codelist=args.get("codelist")
     )
+    return records
+
+
+_CONFIRMATION = ("confirmation", "confirm_days", "max_ne", "accept_sd")
+
+
+def _response(ctx, frame, args):
+    records = response.derive_param_response(
+        frame,
+        ctx.frame("ADSL", "derive_param_response"),
+        **_kw(args, "source_paramcd", "paramcd", "param", "reference", "order", *_CONFIRMATION),
+        data_cutoff=ctx.cutoff_date,
+    )
+    ctx.params[args["paramcd"]] = ParamInfo(
+        method=method_text(response.derive_param_response, ctx.with_cutoff(args)), codelist="NY"
+    )
+    return records
+
+
+def _clinbenefit(ctx, frame, args):
+    records = response.derive_param_clinbenefit(
+        frame,
+        ctx.frame("ADSL", "derive_param_clinbenefit"),
+        **_kw(args, "source_paramcd", "response_paramcd", "paramcd", "param", "reference", "sd_min_days", "order"),
+        data_cutoff=ctx.cutoff_date,
+    )
+    ctx.params[args["paramcd"]] = ParamInfo(
+        method=method_text(response.derive_param_clinbenefit, ctx.with_cutoff(args)), codelist="NY"
+    )
+    return records
+
+
+def _date_source(spec: dict, censor: int = 0) -> tte.DateSource:
+    return tte.DateSource(
+        dataset=spec["dataset"],
+        date=spec["date"],
+        where=spec.get("where"),
+        select=spec.get("select", "first" if censor == 0 else "last"),
+        censor=spec.get("censor", censor),
+        description=spec.get("description", ""),
+    )
+
+
+def _source_method(function: Callable, ctx: Context, args: dict) -> str:
+    """The rule, then the declared source in prose (not as a raw mapping), then the other parameters."""
+    source = _date_source(args["source"])
+    text = args.get("description") or rule_text(function)
+    text += f" Source: {tte.describe_source(source)}."
+    rest = {k: v for k, v in ctx.with_cutoff(args).items() if k != "source"}
+    return method_text(lambda: None, {**rest, "description": text})
+
+
+def _exist_flag_param(ctx, frame, args):
+    source = _date_source(args["source"])
+    records = events.derive_param_exist_flag(
+        ctx.frame("ADSL", "derive_param_exist_flag"),
+        ctx.frame(source.dataset, "derive_param_exist_flag"),
+        source=source,
+        data_cutoff=ctx.cutoff_date,
+        **_kw(args, "paramcd", "param", "population"),
+    )
+    ctx.params[args["paramcd"]] = ParamInfo(
+        method=_source_method(events.derive_param_exist_flag, ctx, args), codelist="NY"
+    )
+    return records
+
+
+def _extreme_record(ctx, frame, args):
+    source = _date_source(args["source"])
+    records = events.derive_param_extreme_record(
+        ctx.frame(source.dataset, "derive_param_extreme_record"),
+        source=source,
+        data_cutoff=ctx.cutoff_date,
+        **_kw(args, "paramcd", "param"),
+    )
+    info = ParamInfo(
+        method=_source_method(events.derive_param_extreme_record, ctx, args), codelist=args.get("codelist")
+    )
+    ctx.params[args["paramcd"]] = info
     return records
 
 
@@ -408,7 +514,7 @@ def _bor_collected(ctx, frame, args):
         **_kw(args, "where", "result_var", "bor_paramcd", "collected_var", "flag_var"),
     )
     ctx.predecessors.setdefault(
-        args.get("collected_var", "CBOR"), f"{args['from']}.{args.get('result_var', 'RSSTRESC')}"
+        args.get("collected_var", "BORCOLL"), f"{args['from']}.{args.get('result_var', 'RSSTRESC')}"
     )
     ctx.notes.extend(f"{ctx.dataset}: {line}" for line in notes)
     return result
@@ -420,7 +526,9 @@ def _rsp(ctx, frame, args):
 
 
 def _cbr(ctx, frame, args):
-    ctx.params[args["paramcd"]] = ParamInfo(method=method_text(response.derive_param_cbr, args), codelist="NY")
+    ctx.params[args["paramcd"]] = ParamInfo(
+        method=method_text(response.derive_param_cbr, ctx.with_cutoff(args)), codelist="NY"
+    )
     return response.derive_param_cbr(
         frame,
         ctx.frame("ADSL", "derive_param_cbr"),
@@ -437,31 +545,37 @@ def _cbr(ctx, frame, args):
             "not_evaluable",
             "sd_min_duration_days",
         ),
+        data_cutoff=ctx.cutoff_date,
     )
 
 
 def _tte(ctx, frame, args):
-    def source(spec: dict, censor: int) -> tte.DateSource:
-        return tte.DateSource(
-            dataset=spec["dataset"],
-            date=spec["date"],
-            where=spec.get("where"),
-            select=spec.get("select", "first" if censor == 0 else "last"),
-            censor=spec.get("censor", censor),
-            description=spec.get("description", ""),
-        )
-
+    start = _date_source(args["start"])
+    event_sources = [_date_source(s, 0) for s in args["events"]]
+    censor_sources = [_date_source(s, 1) for s in args["censors"]]
     records = tte.derive_param_tte(
         ctx.frame("ADSL", "derive_param_tte"),
         ctx.frames,
         paramcd=args["paramcd"],
         param=args["param"],
-        start=source(args["start"], 0),
-        events=[source(s, 0) for s in args["events"]],
-        censors=[source(s, 1) for s in args["censors"]],
+        start=start,
+        events=event_sources,
+        censors=censor_sources,
+        data_cutoff=ctx.cutoff_date,
         **_kw(args, "population", "add_one"),
     )
-    ctx.params[args["paramcd"]] = ParamInfo(method=method_text(tte.derive_param_tte, args))
+    # The method is the sponsor's summary (if any) followed by the declaration in prose: the same
+    # sources the derivation read, so the reviewer's text cannot drift from the rule.
+    prose = tte.describe_tte(
+        start=start,
+        events=event_sources,
+        censors=censor_sources,
+        population=args.get("population"),
+        add_one=args.get("add_one", True),
+        data_cutoff=ctx.data_cutoff,
+    )
+    summary = args.get("description") or rule_text(tte.derive_param_tte)
+    ctx.params[args["paramcd"]] = ParamInfo(method=f"{summary} {prose}")
     ctx.predecessors.setdefault("STUDYID", "ADSL.STUDYID")
     ctx.predecessors.setdefault("USUBJID", "ADSL.USUBJID")
     return records
@@ -499,6 +613,10 @@ STEPS: dict[str, Step] = {
     "derive_param_rsp": Step(response.derive_param_rsp, _rsp, appends=True),
     "derive_param_cbr": Step(response.derive_param_cbr, _cbr, appends=True),
     "derive_param_tte": Step(tte.derive_param_tte, _tte, appends=True),
+    "derive_param_response": Step(response.derive_param_response, _response, appends=True),
+    "derive_param_clinbenefit": Step(response.derive_param_clinbenefit, _clinbenefit, appends=True),
+    "derive_param_exist_flag": Step(events.derive_param_exist_flag, _exist_flag_param, appends=True),
+    "derive_param_extreme_record": Step(events.derive_param_extreme_record, _extreme_record, appends=True),
 }
 
 

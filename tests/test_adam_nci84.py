@@ -121,6 +121,30 @@ def test_adtte_durrsd_equals_table3_days(built):
     assert (dor["AVAL"] < dor["SUBJID"].map(expected)).all()
 
 
+def test_adtte_os_ttp_ttr_and_their_methods_in_prose(built):
+    adam, folder = built[:2]
+    adtte, _ = read(folder, "ADTTE")
+    adsl, _ = read(folder, "ADSL")
+    assert sorted(adtte["PARAMCD"].unique()) == ["DOR", "DURRSD", "OS", "PFS", "TTP", "TTR"]
+    # Nobody died: OS is censored for all 21 at the last contact (DM.RFPENDTC), e.g. G at 1,643 days.
+    os_ = adtte[adtte["PARAMCD"] == "OS"]
+    assert os_["CNSR"].eq(1).all() and len(os_) == 21 and per_subject(os_, "AVAL")["G"] == 1643.0
+    assert per_subject(os_, "ADT") == per_subject(adsl, "LSTALVDT")
+    # TTP: progression only, so equal to PFS here; TTR: first dose to the first PR/CR (day 61 for all 5).
+    ttp, pfs = (adtte[adtte["PARAMCD"] == c].set_index("SUBJID")["AVAL"] for c in ("TTP", "PFS"))
+    assert ttp.equals(pfs)
+    assert per_subject(adtte[adtte["PARAMCD"] == "TTR"], "AVAL") == dict.fromkeys("BCGIT", 61.0)
+    methods = {m.oid: m.description for m in adam.metadata.methods}
+    assert methods["MT.ADTTE.PFS"] == (
+        "Progression-free survival. Start: ADSL.TRTSDT (FIRST DOSE). Event (CNSR = 0): the first ADRS.ADT with "
+        "PARAMCD=PD, AVALC=Y (DISEASE PROGRESSION) or ADSL.DTHDT (DEATH), whichever comes first, on or after "
+        "the start date. Otherwise censored at the latest of: the last ADRS.ADT with PARAMCD=OVR, AVALC=CR or PR "
+        "or SD (LAST ADEQUATE TUMOR ASSESSMENT) (CNSR = 1); ADSL.TRTSDT (NO ADEQUATE POST-BASELINE ASSESSMENT) "
+        "(CNSR = 2). Population: ADSL records with SAFFL=Y. AVAL = ADT - STARTDT + 1 (days). Data cut-off "
+        "2007-09-21 (study.yaml): later dates are not used."
+    )
+
+
 def test_adlb_ifng_maximum_equals_table3_peaks(built):
     adlb, _ = read(built[1], "ADLB")
     ifng = adlb[adlb["PARAMCD"] == "IFNG"]

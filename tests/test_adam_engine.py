@@ -179,7 +179,7 @@ def sdtm_bundle() -> Bundle:
                 "AEDECOD": "Fatigue",
                 "AEBODSYS": "General disorders",
                 "AESER": "N",
-                "AEREL": "POSSIBLE",
+                "AEREL": "RELATED" if subjid == "E" else "POSSIBLE",
                 "AEACN": "DOSE NOT CHANGED",
                 "AEOUT": "RECOVERED/RESOLVED",
                 "AETOXGR": "3" if subjid == "E" else "1",

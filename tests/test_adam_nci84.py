@@ -171,6 +171,17 @@ def test_adae_worst_grade_flag_one_per_subject_and_term(built):
     assert worst.set_index(["USUBJID", "AEDECOD"])["ATOXGRN"].sort_index().equals(top.sort_index())
     dlt = adae[adae["AEDLT"] == "Y"]
     assert sorted(dlt["SUBJID"]) == ["E", "F"] and set(dlt["AEDECOD"]) == {"Fatigue"}
+    # The protocol's DLT definition (adae.yaml) flags exactly the events the investigator marked.
+    assert adae["DLTFL"].tolist() == adae["AEDLT"].tolist()
+
+
+def test_dlt_evaluable_population_and_dlts_by_dose_level(built):
+    adam, folder = built[:2]
+    adsl, _ = read(folder, "ADSL")
+    assert adsl["DLTEVLFL"].eq("Y").all()  # E left before day 63 but had a DLT: evaluable
+    evaluable = adsl[adsl["DLTEVLFL"] == "Y"]
+    by_dose = evaluable.groupby("TRT01DOS")["DLTFL"].agg(lambda s: ((s == "Y").sum(), len(s))).to_dict()
+    assert by_dose == {100.0: (0, 3), 200.0: (0, 12), 300.0: (2, 6)}  # the paper: 2 of 6 at 300 ng/kg
 
 
 def test_xpt_matches_in_memory_frames_and_lineage_points_to_sdtm(built):

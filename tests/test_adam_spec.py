@@ -136,8 +136,9 @@ def test_cycle_between_datasets(tmp_path):
         path.write_text(text.replace(anchor, extra + anchor, 1), encoding="utf-8")
     with pytest.raises(
         InputError,
+        # ADAE -> ADLB -> ADSL (its treatment variables) -> ADAE (ADSL's DLT flag): a cycle of three.
         match=r"adae.yaml:\d+ steps\[\d\]: derive_var_merged_exist_flag reads ADLB, which "
-        r"is waiting for ADAE: the datasets depend on each other in a cycle",
+        r"is waiting for ADSL: the datasets depend on each other in a cycle",
     ):
         build_adam(FakeStudy(folder), sdtm_bundle())
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import bds, events, merge, occds, response, subject, tte
+from . import bds, dlt, events, merge, occds, response, subject, tte
 from .checks import AdamError, assert_columns, filter_rows
 from .dates import iso_to_sas_date
 
@@ -90,6 +90,8 @@ def references(name: str, args: dict) -> set[str]:
             *(s["dataset"] for s in args.get("events", ())),
             *(s["dataset"] for s in args["censors"]),
         }
+    if name == "derive_var_dltevlfl":
+        found |= {args["dosed"]["from"], args["events"]["from"]}
     if name in ("derive_param_exist_flag", "derive_param_extreme_record"):
         found.add(args["source"]["dataset"])
     if name in (
@@ -581,6 +583,38 @@ def _tte(ctx, frame, args):
     return records
 
 
+def _dltfl(ctx, frame, args):
+    return dlt.derive_var_dltfl(
+        frame,
+        **_kw(
+            args,
+            "min_grade",
+            "window_days",
+            "where",
+            "grade_var",
+            "always_grade",
+            "min_duration_days",
+            "reference",
+            "start_date",
+            "end_date",
+            "new_var",
+        ),
+    )
+
+
+def _dltevlfl(ctx, frame, args):
+    dosed, found = args["dosed"], args["events"]
+    return dlt.derive_var_dltevlfl(
+        frame,
+        ctx.frame(dosed["from"], "derive_var_dltevlfl"),
+        ctx.frame(found["from"], "derive_var_dltevlfl"),
+        dosed_where=dosed.get("where"),
+        dose_var=dosed.get("dose_var", "EXDOSE"),
+        dlt_var=found.get("flag_var", "DLTFL"),
+        **_kw(args, "window_days", "reference", "observed_until", "new_var"),
+    )
+
+
 STEPS: dict[str, Step] = {
     "records": Step(_records, _records),
     "derive_vars_merged": Step(merge.derive_vars_merged, _merged),
@@ -617,6 +651,8 @@ STEPS: dict[str, Step] = {
     "derive_param_clinbenefit": Step(response.derive_param_clinbenefit, _clinbenefit, appends=True),
     "derive_param_exist_flag": Step(events.derive_param_exist_flag, _exist_flag_param, appends=True),
     "derive_param_extreme_record": Step(events.derive_param_extreme_record, _extreme_record, appends=True),
+    "derive_var_dltfl": Step(dlt.derive_var_dltfl, _dltfl),
+    "derive_var_dltevlfl": Step(dlt.derive_var_dltevlfl, _dltevlfl),
 }
 
 

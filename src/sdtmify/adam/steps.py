@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import bds, dlt, events, merge, occds, response, subject, tte
 from .checks import AdamError, assert_columns, filter_rows
-from .dates import iso_to_sas_date
+from .dates import impute_iso_dates, iso_to_sas_date
 
 
 @dataclass
@@ -195,13 +195,33 @@ def _recode(ctx, frame, args):
     return merge.derive_var_recode(frame, **_kw(args, "source", "new_var", "values", "numeric", "where"))
 
 
-def derive_vars_dt(dataset: pd.DataFrame, *, dates: dict[str, str]) -> pd.DataFrame:
-    """Analysis dates (``{ASTDT: AESTDTC, ...}``) are the numeric SAS dates of complete ISO 8601
-    --DTC values (ADaMIG 1.3 *DT); partial dates stay missing (no imputation)."""
+def derive_vars_dt(
+    dataset: pd.DataFrame,
+    *,
+    dates: dict[str, str],
+    highest_imputation: str | None = None,
+    date_imputation: str = "first",
+) -> pd.DataFrame:
+    """Analysis dates (``{ASTDT: AESTDTC, ...}``) are the numeric SAS dates of ISO 8601 --DTC values
+    (ADaMIG 1.3 section 3.1.4, *DT). Without ``highest_imputation`` partial dates stay missing. With it
+    ("D": the day; "M": the month and day), a missing part is imputed by ``date_imputation`` (first:
+    the 1st and January 1st; mid: the 15th and June 30th; last: the month's last day and December
+    31st), and each date gets its imputation flag *DTF (ADTF, ASTDTF): "D" or "M" when imputed, else
+    empty (ADaMIG 1.3 section 3.1.4: imputed dates are flagged)."""
     assert_columns(dataset, list(dates.values()), "the dataset", "derive_vars_dt")
     result = dataset.copy(deep=False)
     for new, old in dates.items():
-        result[new] = iso_to_sas_date(dataset[old])
+        if highest_imputation is not None and len(new) > 7:
+            raise AdamError(f"derive_vars_dt: {new} is too long for its imputation flag {new}F (8 characters at most)")
+        if highest_imputation is None:
+            result[new] = iso_to_sas_date(dataset[old])
+            continue
+        try:
+            result[new], result[f"{new}F"] = impute_iso_dates(
+                dataset[old], highest=highest_imputation, rule=date_imputation
+            )
+        except ValueError as exc:
+            raise AdamError(f"derive_vars_dt: {exc}") from None
     return result
 
 
@@ -222,7 +242,7 @@ def _copy(ctx, frame, args):
 
 
 def _dt(ctx, frame, args):
-    return derive_vars_dt(frame, dates=dict(args["dates"]))
+    return derive_vars_dt(frame, dates=dict(args["dates"]), **_kw(args, "highest_imputation", "date_imputation"))
 
 
 def _trtsdt(ctx, frame, args):
@@ -352,7 +372,7 @@ def _chg(ctx, frame, args):
 
 
 def _anl01fl(ctx, frame, args):
-    return bds.derive_var_anl01fl(frame, **_kw(args, "where", "reference", "until", "new_var"))
+    return bds.derive_var_anl01fl(frame, **_kw(args, "where", "reference", "until", "new_var", "worst_per_date"))
 
 
 def _worst(ctx, frame, args):

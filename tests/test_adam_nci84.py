@@ -143,6 +143,8 @@ def test_adtte_os_ttp_ttr_and_their_methods_in_prose(built):
         "(CNSR = 2). Population: ADSL records with SAFFL=Y. AVAL = ADT - STARTDT + 1 (days). Data cut-off "
         "2007-09-21 (study.yaml): later dates are not used."
     )
+    # The variable-level method states the general rule, not the first parameter's declaration.
+    assert "Study parameters" not in methods["MT.ADTTE.AVAL"] and "by PARAMCD" in methods["MT.ADTTE.AVAL"]
 
 
 def test_adlb_ifng_maximum_equals_table3_peaks(built):

@@ -62,7 +62,7 @@ def _run_step(state: _State, index: int) -> None:
         for name in produced.columns:
             if produced[name].dtype == object or pd.api.types.is_string_dtype(produced[name]):
                 produced[name] = as_char(produced[name])
-    text = method_text(entry.function, step.args)
+    text = entry.describe(step.args) if entry.describe else method_text(entry.function, step.args)
     for name in produced.columns:
         if name not in before and not name.startswith("_"):
             state.ctx.methods.setdefault(name, text)

@@ -73,6 +73,9 @@ class Step:
     function: Callable
     apply: Callable[[Context, pd.DataFrame, dict], pd.DataFrame]
     appends: bool = False
+    # The method text of the variables the step adds, when the default (rule + all arguments) would
+    # describe one parameter's declaration as if it were the whole variable's.
+    describe: Callable[[dict], str] | None = None
 
 
 def rule_text(function: Callable) -> str:
@@ -635,6 +638,13 @@ def _dltevlfl(ctx, frame, args):
     )
 
 
+def _tte_variables() -> str:
+    return (
+        rule_text(tte.derive_param_tte) + " Each parameter's start, event and censoring sources, population and "
+        "data cut-off are stated in its own method (value-level metadata by PARAMCD)."
+    )
+
+
 STEPS: dict[str, Step] = {
     "records": Step(_records, _records),
     "derive_vars_merged": Step(merge.derive_vars_merged, _merged),
@@ -666,7 +676,7 @@ STEPS: dict[str, Step] = {
     "derive_vars_bor_collected": Step(response.derive_vars_bor_collected, _bor_collected),
     "derive_param_rsp": Step(response.derive_param_rsp, _rsp, appends=True),
     "derive_param_cbr": Step(response.derive_param_cbr, _cbr, appends=True),
-    "derive_param_tte": Step(tte.derive_param_tte, _tte, appends=True),
+    "derive_param_tte": Step(tte.derive_param_tte, _tte, appends=True, describe=lambda args: _tte_variables()),
     "derive_param_response": Step(response.derive_param_response, _response, appends=True),
     "derive_param_clinbenefit": Step(response.derive_param_clinbenefit, _clinbenefit, appends=True),
     "derive_param_exist_flag": Step(events.derive_param_exist_flag, _exist_flag_param, appends=True),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .checks import AdamError, assert_columns, assert_positive
+from .checks import AdamError, assert_columns, assert_positive, filter_rows
 from .merge import as_char
 
 RECIST_ORDER = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
@@ -24,12 +24,15 @@ def _assessments(
     order: tuple[str, ...],
     label: str,
     data_cutoff: float | None = None,
+    where: dict | None = None,
 ) -> pd.DataFrame:
-    """Post-baseline overall responses (dated after ``reference``, and not after the data cut-off),
-    with the subject's reference date, sorted by subject and date (the given order within a date)."""
+    """Post-baseline overall responses (dated after ``reference``, and not after the data cut-off)
+    meeting ``where`` (e.g. ``{ANL01FL: "Y"}``), with the subject's reference date, sorted by subject
+    and date (the given order within a date)."""
     assert_columns(dataset, ["USUBJID", "PARAMCD", "AVALC", "ADT"], "ADRS", label)
     assert_columns(adsl, ["USUBJID", reference], "ADSL", label)
     rows = dataset[(dataset["PARAMCD"] == source_paramcd) & (dataset["AVALC"] != "")]
+    rows = filter_rows(rows, where, "ADRS", label)
     unknown = sorted(set(rows["AVALC"]) - set(order))
     if unknown:
         raise AdamError(
@@ -131,12 +134,15 @@ def _response_rows(
     confirm_days: float,
     max_ne: int,
     accept_sd: bool,
+    where: dict | None = None,
 ) -> pd.DataFrame:
-    """The assessments a response parameter reads: post-baseline, not after the data cut-off, up to
-    and including the first PD; with ``_confirmed`` True on each confirmed CR or PR (every CR and PR
-    when ``confirmation`` is false)."""
+    """The assessments a response parameter reads: post-baseline, meeting ``where``, not after the data
+    cut-off, up to and including the first PD; with ``_confirmed`` True on each confirmed CR or PR
+    (every CR and PR when ``confirmation`` is false)."""
     order = _check_order(order, label)
-    rows = _until_first(_assessments(dataset, adsl, source_paramcd, reference, order, label, data_cutoff), order[4])
+    rows = _until_first(
+        _assessments(dataset, adsl, source_paramcd, reference, order, label, data_cutoff, where), order[4]
+    )
     if confirmation:
         _check_confirmation(confirm_days, max_ne, label)
         rows = rows.assign(_confirmed=_confirmed(rows, order, confirm_days, max_ne, accept_sd))
@@ -196,11 +202,13 @@ def derive_param_bor(
     no_assessment: str = "NE",
     order: tuple[str, ...] = RECIST_ORDER,
     data_cutoff: float | None = None,
+    where: dict | None = None,
 ) -> pd.DataFrame:
     """Best overall response by RECIST 1.1 (Eisenhauer et al., EJC 2009, section 4.4; RECIST 1.0
     alike): the best response recorded from the start of treatment until disease progression, in the
-    order CR > PR > SD > NON-CR/NON-PD > PD > NE. Only assessments after the reference start date
-    (``reference``) and not after the data cut-off count, and none after the first PD. SD and
+    order CR > PR > SD > NON-CR/NON-PD > PD > NE. Only assessments meeting ``where`` (e.g. ANL01FL), after
+    the reference start date (``reference``) and not after the data cut-off count, and none after the
+    first PD. SD and
     NON-CR/NON-PD count only when assessed at least ``sd_min_days`` after the reference start date;
     earlier they count as NE, so the best response is then the next qualifying one (PD, or NE). With
     ``confirmation`` (the confirmed best overall response, CBOR), a CR or PR counts only when it is
@@ -223,6 +231,7 @@ def derive_param_bor(
         confirm_days=confirm_days,
         max_ne=max_ne,
         accept_sd=accept_sd,
+        where=where,
     )
     complete, partial, stable, non_cr_non_pd, _, not_evaluable = _check_order(order, label)
     status = rows["AVALC"].copy()
@@ -250,6 +259,7 @@ def derive_param_response(
     accept_sd: bool = False,
     order: tuple[str, ...] = RECIST_ORDER,
     data_cutoff: float | None = None,
+    where: dict | None = None,
 ) -> pd.DataFrame:
     """Objective response (RSP; CRSP when ``confirmation``): one record per ADSL subject, AVALC "Y"
     with ADT the date of the subject's first CR or PR (RECIST 1.1 section 4.4) and "N" with no date
@@ -270,6 +280,7 @@ def derive_param_response(
         confirm_days=confirm_days,
         max_ne=max_ne,
         accept_sd=accept_sd,
+        where=where,
     )
     first = rows[rows["_confirmed"]].drop_duplicates("USUBJID")
     return _per_subject(adsl, first, yes="Y", no="N", paramcd=paramcd, param=param)
@@ -287,6 +298,7 @@ def derive_param_clinbenefit(
     sd_min_days: float,
     order: tuple[str, ...] = RECIST_ORDER,
     data_cutoff: float | None = None,
+    where: dict | None = None,
 ) -> pd.DataFrame:
     """Clinical benefit (disease control; CB, or CCB from a confirmed response parameter): one record
     per ADSL subject, AVALC "Y" when the subject is a responder by the ``response_paramcd`` parameter
@@ -302,7 +314,9 @@ def derive_param_clinbenefit(
     responses = dataset[(dataset["PARAMCD"] == response_paramcd)]
     if responses.empty:
         raise AdamError(f"{label}: no {response_paramcd} records yet; derive_param_response must come first")
-    rows = _until_first(_assessments(dataset, adsl, source_paramcd, reference, order, label, data_cutoff), order[4])
+    rows = _until_first(
+        _assessments(dataset, adsl, source_paramcd, reference, order, label, data_cutoff, where), order[4]
+    )
     lasting = rows[rows["AVALC"].isin(order[:4]) & ((rows["ADT"] - rows[reference]) >= sd_min_days)]
     responders = responses[responses["AVALC"] == "Y"]
     chosen = pd.concat([responders, lasting], ignore_index=True).sort_values(["USUBJID", "ADT"], kind="stable")

@@ -444,6 +444,7 @@ def _bor(ctx, frame, args):
             "accept_sd",
             "no_assessment",
             "order",
+            "where",
         ),
         data_cutoff=ctx.cutoff_date,
     )
@@ -460,7 +461,7 @@ def _response(ctx, frame, args):
     records = response.derive_param_response(
         frame,
         ctx.frame("ADSL", "derive_param_response"),
-        **_kw(args, "source_paramcd", "paramcd", "param", "reference", "order", *_CONFIRMATION),
+        **_kw(args, "source_paramcd", "paramcd", "param", "reference", "order", "where", *_CONFIRMATION),
         data_cutoff=ctx.cutoff_date,
     )
     ctx.params[args["paramcd"]] = ParamInfo(
@@ -473,7 +474,9 @@ def _clinbenefit(ctx, frame, args):
     records = response.derive_param_clinbenefit(
         frame,
         ctx.frame("ADSL", "derive_param_clinbenefit"),
-        **_kw(args, "source_paramcd", "response_paramcd", "paramcd", "param", "reference", "sd_min_days", "order"),
+        **_kw(
+            args, "source_paramcd", "response_paramcd", "paramcd", "param", "reference", "sd_min_days", "order", "where"
+        ),
         data_cutoff=ctx.cutoff_date,
     )
     ctx.params[args["paramcd"]] = ParamInfo(

@@ -285,3 +285,25 @@ def test_bcp_and_cbcp_follow_their_best_overall_response(confirmation, expected)
     )
     flag = response.derive_param_rsp(pd.concat([data, best]), bor_paramcd=code, paramcd="BCP")
     assert flag["AVALC"].tolist() == [expected] and t_of(flag["ADT"].iloc[0]) == 56
+
+
+def test_measurable_disease_at_baseline_from_tu():
+    """MDIS from TU (SDTM, ISO 8601 dates): P1 has a TARGET lesion at screening -> Y dated that day,
+    traced to TU.TUDTC and its TUSEQ; P2 only a NON-TARGET one -> N without a date."""
+    tu = pd.DataFrame(
+        {
+            "STUDYID": "S1",
+            "USUBJID": ["P1", "P1", "P2"],
+            "TUSEQ": [1.0, 2.0, 1.0],
+            "TUSTRESC": ["TARGET", "NON-TARGET", "NON-TARGET"],
+            "VISIT": "SCREENING",
+            "TUDTC": ["2010-02-20", "2010-02-20", "2010-02-21"],
+        }
+    )
+    source = tte.DateSource("TU", "TUDTC", where={"TUSTRESC": "TARGET", "VISIT": "SCREENING"})
+    mdis = events.derive_param_exist_flag(adsl("P1", "P2"), tu, source=source, paramcd="MDIS", param="MDIS")
+    assert mdis[["USUBJID", "AVALC", "SRCDOM", "SRCVAR", "SRCSEQ"]].fillna(0).values.tolist() == [
+        ["P1", "Y", "TU", "TUDTC", 1.0],
+        ["P2", "N", "", "", 0],
+    ]
+    assert t_of(mdis["ADT"].iloc[0]) == -9 and mdis["ADT"].isna().tolist() == [False, True]

@@ -71,7 +71,7 @@ def _run_step(state: _State, index: int) -> None:
         for name in produced.columns:
             if produced[name].dtype == object or pd.api.types.is_string_dtype(produced[name]):
                 produced[name] = as_char(produced[name])
-    text = method_text(entry.function, step.args)
+    text = entry.describe(step.args) if entry.describe else method_text(entry.function, step.args)
     for name in produced.columns:
         if name not in before and not name.startswith("_"):
             state.ctx.methods.setdefault(name, text)
@@ -94,9 +94,12 @@ def _blocked_on(state: _State, states: dict[str, _State]) -> str | None:
     return None
 
 
-def run_steps(specs: list[DatasetSpec], frames: dict[str, pd.DataFrame], ui: Console = QUIET) -> dict[str, _State]:
-    """Run every dataset's steps, interleaving datasets as their dependencies allow."""
-    states = {spec.name: _State(spec, Context(spec.name, frames)) for spec in specs}
+def run_steps(
+    specs: list[DatasetSpec], frames: dict[str, pd.DataFrame], ui: Console = QUIET, data_cutoff: str | None = None
+) -> dict[str, _State]:
+    """Run every dataset's steps, interleaving datasets as their dependencies allow. ``data_cutoff``
+    (ISO 8601 date, study.yaml ``study.data_cutoff``) reaches every step that reads dated events."""
+    states = {spec.name: _State(spec, Context(spec.name, frames, data_cutoff=data_cutoff)) for spec in specs}
     progress = True
     while progress and not all(s.done for s in states.values()):
         progress = False
@@ -253,7 +256,7 @@ def build_adam(study, sdtm: Bundle, ui: Console = QUIET) -> Bundle:
             Location(f"mappings/{study.folder.name}/adam"),
         )
     frames = {name: with_lineage(ds.frame, name) for name, ds in sdtm.datasets.items()}
-    states = run_steps(specs, frames, ui)
+    states = run_steps(specs, frames, ui, data_cutoff=_data_cutoff(study))
     lookup = meta.Lookup(sdtm=sdtm.metadata, adam={})
     methods: dict[str, Method] = {}
     built = {}
@@ -284,6 +287,12 @@ def build_adam(study, sdtm: Bundle, ui: Console = QUIET) -> Bundle:
     # The study's imported spec (mappings/<S>/spec/adam.json, `sdtmify spec import`) is laid over the
     # derived metadata exactly as for SDTM: labels, origins, methods, comments and lengths it states.
     return apply_study_spec(study, Bundle(standard="ADaM", datasets=ordered, metadata=metadata, notes=notes), ui)
+
+
+def _data_cutoff(study) -> str | None:
+    """The study's data cut-off date (study.yaml ``study.data_cutoff``, ISO 8601), if it declares one."""
+    value = (getattr(study, "config", None) or {}).get("study", {}).get("data_cutoff")
+    return str(value) if value else None
 
 
 def _drop_empty_codelists(built: dict[str, BuiltDataset], kept: set[str]) -> None:

@@ -1,13 +1,27 @@
-"""Never leave a partial or corrupt output: write beside the target, then rename into place."""
+"""Never leave a partial or corrupt output: write beside the target, then rename into place.
+
+``checkpoint(name)`` marks the moments a crash test may kill the process at: with
+``SDTMIFY_TEST_KILL_AT=<name>`` in the environment the process SIGKILLs itself there (``write-N`` is the
+N-th file this process writes, just before it is renamed into place). Nothing else reads that variable."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
-import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+_writes = 0
+
+
+def checkpoint(name: str) -> None:
+    """Die here, as a power cut or `kill -9` would, when a crash test asks for it (see module docstring)."""
+    wanted = os.environ.get("SDTMIFY_TEST_KILL_AT")
+    if wanted and wanted == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _umask() -> int:
@@ -16,11 +30,48 @@ def _umask() -> int:
     return current
 
 
+_RENAME_NOREPLACE, _RENAME_EXCHANGE = 1, 2
+_AT_FDCWD = -100
+
+
+def _renameat2(source: Path, target: Path, flags: int) -> bool:
+    """Linux renameat2(2); False when the system or the filesystem does not offer it."""
+    if os.environ.get("SDTMIFY_TEST_NO_EXCHANGE"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        call = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    result = call(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target), flags)
+    if result == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: not on this filesystem; use two renames
+        return False
+    raise OSError(error, os.strerror(error), str(source), None, str(target))
+
+
+def exchange(first: Path, second: Path) -> bool:
+    """Swap two existing paths in one atomic step (True), or say it cannot be done here (False)."""
+    return _renameat2(first, second, _RENAME_EXCHANGE)
+
+
+def rename_new(source: Path, target: Path) -> None:
+    """Rename ``source`` to ``target``, which must not exist (never replaces an empty folder silently)."""
+    if _renameat2(source, target, _RENAME_NOREPLACE):
+        return
+    if os.path.lexists(target):
+        raise FileExistsError(17, "File exists", str(target))
+    os.rename(source, target)
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; on success rename it over ``target``.
 
     On any exception the temporary file is removed and ``target`` is left as it was."""
+    global _writes
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -30,6 +81,8 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     os.chmod(tmp_path, 0o666 & ~_umask())
     try:
         yield tmp_path
+        _writes += 1
+        checkpoint(f"write-{_writes}")
         os.replace(tmp_path, target)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
@@ -38,24 +91,31 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield a fresh temporary folder beside ``target``; on success it replaces ``target`` whole."""
+    """Yield a fresh temporary folder beside ``target``; on success it replaces ``target`` whole.
+
+    The swap is one atomic exchange where the system offers it; the replaced folder is then removed."""
+    import shutil
+
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if target.is_dir() and not target.is_symlink() and exchange(tmp, target):
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    old = None
+    if os.path.lexists(target):
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", suffix=".tmp", dir=target.parent))
+        os.rmdir(old)
+        os.replace(target, old)
+    os.replace(tmp, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_text(target: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:

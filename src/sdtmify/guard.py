@@ -355,6 +355,23 @@ def guarded_output(
         checkpoint("done")
 
 
+@contextlib.contextmanager
+def updating(target: Path, ui: Console = QUIET) -> Iterator[Path]:
+    """Change an existing sdtmify output in place (``sdtmify report`` rewrites its report/): locked, only when
+    it is sdtmify's own and unchanged, and its manifest rewritten afterwards."""
+    target = Path(target)
+    if not target.is_dir():  # nothing to guard; the caller finds its inputs missing and says so
+        yield target
+        return
+    with build_lock(target, 0.0, ui):
+        foreign = inspect(target)
+        if not foreign.clean:
+            raise OutputError(f"output folder {target}: {foreign.describe()}; nothing was changed")
+        study = str((read_marker(target) or {}).get("study", ""))
+        yield target
+        write_manifest(target, study)
+
+
 def _swap(staging: Path, target: Path, existing: str, ui: Console) -> None:
     if existing == "aside":
         kept = _kept_name(target)
@@ -395,5 +412,6 @@ __all__ = [
     "recover",
     "remove_owned",
     "tree",
+    "updating",
     "write_manifest",
 ]

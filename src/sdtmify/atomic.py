@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-_writes = 0
+_writes = [os.getpid(), 0]  # [process id, files written by that process]
 
 
 def checkpoint(name: str) -> None:
@@ -71,7 +71,6 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; on success rename it over ``target``.
 
     On any exception the temporary file is removed and ``target`` is left as it was."""
-    global _writes
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -81,8 +80,10 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     os.chmod(tmp_path, 0o666 & ~_umask())
     try:
         yield tmp_path
-        _writes += 1
-        checkpoint(f"write-{_writes}")
+        if _writes[0] != os.getpid():  # a forked child counts its own writes
+            _writes[:] = [os.getpid(), 0]
+        _writes[1] += 1
+        checkpoint(f"write-{_writes[1]}")
         os.replace(tmp_path, target)
     except BaseException:
         tmp_path.unlink(missing_ok=True)

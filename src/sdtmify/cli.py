@@ -2,14 +2,16 @@
 
 One error handler for every command (``main``): no traceback reaches the user unless ``--debug``.
 Exit codes: 0 success, 1 findings/validation errors, 2 usage or input errors, 3 internal errors,
-130 interrupted (Ctrl-C)."""
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."""
 
 from __future__ import annotations
 
 import argparse
 import errno
 import os
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 
@@ -106,7 +108,7 @@ exit codes:
   1    findings: validation errors, or published values not reproduced
   2    usage or input error (bad argument, study, mapping, source, or an output folder sdtmify may not write)
   3    internal error (a bug: rerun with --debug and report the traceback)
-  130  interrupted (Ctrl-C); the previous output is left as it was"""
+  130  interrupted (Ctrl-C), 143 terminated (SIGTERM); the previous output is left as it was"""
 
 
 def _positive_seconds(text: str) -> float:
@@ -298,6 +300,21 @@ def _input_error_types() -> tuple[type[BaseException], ...]:
     return (yaml.YAMLError, ParserError, EmptyDataError, UnicodeError)
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C so that staging folders are removed on the way out."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def _on_terminate(handler):
+    """Install ``handler`` for SIGTERM (only possible in the main thread); returns the previous one."""
+    if threading.current_thread() is not threading.main_thread() or handler is None:
+        return None
+    return signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -307,12 +324,15 @@ def main(argv: list[str] | None = None) -> int:
     quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
     debug = getattr(args, "debug", False)
     ui = Console(verbosity=0 if quiet else 2 if verbose else 1)
+    previous_handler = _on_terminate(_terminate)
     try:
         return args.func(args, ui)
     except SdtmifyError as exc:
         code, message = exc.exit_code, str(exc)
     except KeyboardInterrupt:
         code, message = 130, "interrupted; the previous output was left as it was"
+    except Terminated:
+        code, message = 143, "terminated (SIGTERM); the previous output was left as it was"
     except BrokenPipeError:  # e.g. `sdtmify validate ... | head`: the reader went away
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 2
@@ -325,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
             code, message = 2, f"{type(exc).__name__}: {exc}".replace("\n", " ")
         else:
             code, message = 3, f"internal error: {type(exc).__name__}: {exc}; rerun with --debug for the traceback"
+    finally:
+        _on_terminate(previous_handler)
     if debug:
         traceback.print_exc(file=sys.stderr)
     ui.error(message)

@@ -157,6 +157,11 @@ def check_output_location(
         )
     if given.exists() and not given.is_dir():
         raise InputError(f"output folder {given.absolute()} is an existing file, not a folder; choose another --out")
+    for parent in given.absolute().parents:
+        if parent.exists() and not parent.is_dir():
+            raise InputError(
+                f"output folder {given.absolute()}: {parent} is a file, not a folder; choose another --out"
+            )
     out = given.resolve()
     if study_folder is not None:
         study = Path(study_folder).resolve()

@@ -2,7 +2,8 @@
 
 ``checkpoint(name)`` marks the moments a crash test may kill the process at: with
 ``SDTMIFY_TEST_KILL_AT=<name>`` in the environment the process SIGKILLs itself there (``write-N`` is the
-N-th file this process writes, just before it is renamed into place). Nothing else reads that variable."""
+N-th file this process writes, just before it is renamed into place); ``SDTMIFY_TEST_SLEEP_AT=<name>:<s>``
+pauses there. Nothing else reads these variables."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import ctypes
 import os
 import signal
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,10 +20,14 @@ _writes = [os.getpid(), 0]  # [process id, files written by that process]
 
 
 def checkpoint(name: str) -> None:
-    """Die here, as a power cut or `kill -9` would, when a crash test asks for it (see module docstring)."""
+    """Die here, as a power cut or `kill -9` would, when a crash test asks for it (see module docstring);
+    or pause here (``SDTMIFY_TEST_SLEEP_AT=<name>:<seconds>``) so a test can act while the process waits."""
     wanted = os.environ.get("SDTMIFY_TEST_KILL_AT")
     if wanted and wanted == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    pause = os.environ.get("SDTMIFY_TEST_SLEEP_AT")
+    if pause and pause.rpartition(":")[0] == name:
+        time.sleep(float(pause.rpartition(":")[2]))
 
 
 def _umask() -> int:

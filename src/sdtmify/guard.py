@@ -33,6 +33,7 @@ from .console import QUIET, Console
 from .errors import SdtmifyError
 
 MARKER = ".sdtmify-output.json"
+_MARKER_TMP = re.compile(rf"^\.{re.escape(MARKER)}\.[A-Za-z0-9_]+\.tmp$")  # atomic_path's temporary name
 
 
 class OutputError(SdtmifyError):
@@ -282,30 +283,44 @@ def recover(target: Path, ui: Console = QUIET) -> list[str]:
             debris.remove(newest)
             done.append(f"restored {target} from {newest.name} (a build was killed while swapping)")
     for folder in debris:
-        if read_marker(folder) is not None:
-            kept = remove_owned(folder, target, ui)
-            done.append(f"removed {folder.name} left by a killed build" + (f" (kept {kept})" if kept else ""))
-        elif not any(folder.iterdir()):
-            folder.rmdir()
-            done.append(f"removed empty {folder.name} left by a killed build")
+        outcome = _remove_debris(folder, target, ui)
+        if outcome:
+            done.append(outcome)
     for line in done:
         ui.info(f"recovered: {line}")
     return done
 
 
-def _new_staging(target: Path, study: str) -> Path:
+def _remove_debris(folder: Path, target: Path, ui: Console) -> str:
+    """Remove a staging folder of ``target`` left by a killed or interrupted run, if it is sdtmify's: it
+    carries the marker, or holds nothing but the marker's temporary file. Says what was done."""
+    if read_marker(folder) is not None:
+        kept = remove_owned(folder, target, ui)
+        return f"removed {folder.name} left by a killed build" + (f" (kept {kept})" if kept else "")
+    entries = list(folder.iterdir())
+    if all(_MARKER_TMP.match(entry.name) and entry.is_file() for entry in entries):
+        for entry in entries:
+            entry.unlink()
+        folder.rmdir()
+        return f"removed empty {folder.name} left by a killed build"
+    return ""
+
+
+def _new_staging(target: Path) -> Path:
     while True:
         staging = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
         try:
             staging.mkdir()
-            break
+            return staging
         except FileExistsError:
             continue
+
+
+def _mark_staging(staging: Path, target: Path, study: str) -> None:
     checkpoint("staging-created")
     marker = {"tool": "sdtmify", "version": __version__, "study": study, "staging": target.name}
     write_text(staging / MARKER, json.dumps(marker, indent=1, sort_keys=True) + "\n")
     checkpoint("staging-marked")
-    return staging
 
 
 def check_replaceable(target: Path, force: bool) -> str:
@@ -342,14 +357,15 @@ def guarded_output(
         recover(target, ui)
         checkpoint("recovered")
         check_replaceable(target, force)
-        staging = _new_staging(target, study)
+        staging = _new_staging(target)
         try:
+            _mark_staging(staging, target, study)
             yield staging
             write_manifest(staging, study)
             checkpoint("manifest-written")
             existing = check_replaceable(target, force)  # again: the folder may have changed during the build
         except BaseException:
-            remove_owned(staging, target, ui)
+            _remove_debris(staging, target, ui)
             raise
         _swap(staging, target, existing, ui)
         checkpoint("done")

@@ -114,50 +114,79 @@ def finish(process: subprocess.Popen, timeout: float = 120) -> Outcome:
     return Outcome(process.returncode, stdout, stderr)
 
 
-def run_forked(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> Outcome:
+@dataclass
+class Forked:
+    """A forked child running ``sdtmify.cli.main``; ``finish()`` waits for it."""
+
+    pid: int
+    out: object
+    err: object
+    args: Sequence[str]
+
+    def running(self) -> bool:
+        done, status = os.waitpid(self.pid, os.WNOHANG)
+        if done:
+            self._status = status
+        return not done
+
+    def finish(self, timeout: float = 120) -> Outcome:
+        import signal
+        import time
+
+        deadline = time.monotonic() + timeout
+        status = getattr(self, "_status", None)
+        while status is None:
+            done, found = os.waitpid(self.pid, os.WNOHANG)
+            if done:
+                status = found
+                break
+            if time.monotonic() > deadline:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                raise TimeoutError(f"sdtmify {' '.join(map(str, self.args))} ran longer than {timeout}s")
+            time.sleep(0.01)
+        code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        texts = []
+        for handle in (self.out, self.err):
+            handle.seek(0)
+            texts.append(handle.read())
+            handle.close()
+        return Outcome(code, *texts)
+
+
+def start_forked(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> Forked:
     """``sdtmify.cli.main(args)`` in a forked child of this (already warm) process: a real process that a
-    kill hook may SIGKILL, without the second of import time a fresh interpreter costs. A child killed by a
-    signal gives the negative signal number as its code, as subprocess does."""
-    import signal
+    kill hook may SIGKILL and that holds real locks, without the second of import time a fresh interpreter
+    costs. A child killed by a signal gives the negative signal number as its code, as subprocess does."""
     import tempfile
-    import time
 
     import sdtmify.cli
 
     environment = _environment(Path(cwd), env)
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        pid = os.fork()
-        if pid == 0:  # the child: never returns into pytest
-            code = 3
-            try:
-                os.dup2(out.fileno(), 1)
-                os.dup2(err.fileno(), 2)
-                sys.stdout = open(1, "w", closefd=False)
-                sys.stderr = open(2, "w", closefd=False)
-                os.chdir(cwd)
-                os.environ.clear()
-                os.environ.update(environment)
-                code = sdtmify.cli.main([str(a) for a in args])
-            except SystemExit as exit_:
-                code = exit_.code if isinstance(exit_.code, int) else 2
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
-        deadline = time.monotonic() + timeout
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                raise TimeoutError(f"sdtmify {' '.join(map(str, args))} ran longer than {timeout}s")
-            time.sleep(0.01)
-        code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-        out.seek(0)
-        err.seek(0)
-        return Outcome(code, out.read(), err.read())
+    out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 3
+        try:
+            os.dup2(out.fileno(), 1)
+            os.dup2(err.fileno(), 2)
+            sys.stdout = open(1, "w", closefd=False)
+            sys.stderr = open(2, "w", closefd=False)
+            os.chdir(cwd)
+            os.environ.clear()
+            os.environ.update(environment)
+            code = sdtmify.cli.main([str(a) for a in args])
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 2
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    return Forked(pid, out, err, list(args))
+
+
+def run_forked(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> Outcome:
+    return start_forked(args, cwd, env).finish(timeout)
 
 
 def run_inprocess(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> Outcome:

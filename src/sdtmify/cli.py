@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 findings/validation errors, 2 usage or input errors, 3 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import signal
@@ -39,7 +40,9 @@ def _cmd_build(args, ui: Console) -> int:
 
 def _cmd_check(args, ui: Console) -> int:
     from .check import check_study
+    from .paths import resolve_study
 
+    resolve_study(args.study)  # a study that is not there is a usage error (2), not a finding
     messages = check_study(args.study, ct_file=args.ct)
     for line in messages:
         ui.result(line)
@@ -328,19 +331,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args, ui)
     except SdtmifyError as exc:
-        code, message = exc.exit_code, str(exc)
-    except KeyboardInterrupt:
-        code, message = 130, "interrupted; the previous output was left as it was"
-    except Terminated:
-        code, message = 143, "terminated (SIGTERM); the previous output was left as it was"
+        caught, code, message = exc, exc.exit_code, str(exc)
+    except KeyboardInterrupt as exc:
+        caught, code, message = exc, 130, "interrupted; the previous output was left as it was"
+    except Terminated as exc:
+        caught, code, message = exc, 143, "terminated (SIGTERM); the previous output was left as it was"
     except BrokenPipeError:  # e.g. `sdtmify validate ... | head`: the reader went away
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        with contextlib.suppress(OSError, ValueError):  # silence the flush at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 2
     except OSError as exc:
-        code, message = 2, _os_error_message(exc)
-    except RecursionError:
-        code, message = 2, "input nested too deeply to read (a YAML or JSON file with runaway nesting?)"
+        caught, code, message = exc, 2, _os_error_message(exc)
+    except RecursionError as exc:
+        caught, code, message = exc, 2, "input nested too deeply to read (a YAML or JSON file with runaway nesting?)"
     except Exception as exc:  # the one place an unexpected error becomes a message
+        caught = exc
         if isinstance(exc, _input_error_types()):
             code, message = 2, f"{type(exc).__name__}: {exc}".replace("\n", " ")
         else:
@@ -348,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         _on_terminate(previous_handler)
     if debug:
-        traceback.print_exc(file=sys.stderr)
+        traceback.print_exception(caught, file=sys.stderr)
     ui.error(message)
     return code
 

@@ -123,9 +123,9 @@ def resolve_study(argument: str | os.PathLike, root: Path | None = None) -> Path
     else:
         folder = Path(text).expanduser()
         if not folder.exists():
-            raise InputError(f"--study {text}: no such folder ({folder.absolute()})")
+            raise InputError(f"--study {text}: no such folder ({os.path.abspath(folder)})")
         if not folder.is_dir():
-            raise InputError(f"--study {text}: {folder.absolute()} is a file, not a study folder")
+            raise InputError(f"--study {text}: {os.path.abspath(folder)} is a file, not a study folder")
     if not (folder / "study.yaml").is_file():
         hint = f"create one with `sdtmify init --study {text}`" if is_bare_name(text) else "is it a study folder?"
         raise InputError(f"study '{text}' has no study.yaml in {folder.resolve()}; {hint}")

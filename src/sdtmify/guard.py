@@ -280,6 +280,7 @@ def recover(target: Path, ui: Console = QUIET) -> list[str]:
         if complete:
             newest = max(complete, key=lambda p: p.stat().st_mtime)
             rename_new(newest, target)
+            checkpoint("restored")
             debris.remove(newest)
             done.append(f"restored {target} from {newest.name} (a build was killed while swapping)")
     for folder in debris:

@@ -2,11 +2,15 @@
 output, and the next build recovers; Ctrl-C and SIGTERM unwind cleanly.
 
 Each kill is deterministic: ``SDTMIFY_TEST_KILL_AT=<checkpoint>`` makes the build SIGKILL itself there
-(``write-N``: the N-th file written; ``remove-N``: the N-th old file removed). The killed builds are forked
-children of the test process (real processes, without re-importing pandas); a sample runs the installed
-console script. After every kill the next build is started and killed right after its recovery step
-(``recovered``), which must have removed every piece of debris; for a sample the next build runs to the end.
-The study is changed before each killed build (another output.timestamp), so old and new differ in every file.
+(``write-N``: the N-th file written; ``remove-N``: the N-th file of an old output removed). Killed builds are
+forked children of the test process (real processes, without re-importing pandas); one sample runs the
+installed console script. The study is changed before each killed build (another output.timestamp), so old
+and new differ in every file.
+
+After every kill the next build is started and killed right after its recovery step (``recovered``), which
+must have removed every piece of debris; for a sample the next build runs to the end. Recovery itself is
+killed too: the next run is started on the debris of a build killed right after its swap (the old output
+still being removed) and killed while removing it, or while rolling back an interrupted two-rename swap.
 """
 
 from __future__ import annotations
@@ -21,12 +25,24 @@ from cases import leftovers
 from harness import BUILD, run, run_forked, run_inprocess, start, tree_digest
 
 NEW_TIMESTAMP = "2026-06-01T12:00:00"
+NO_EXCHANGE = {"SDTMIFY_TEST_NO_EXCHANGE": "1"}  # the two-rename swap of systems without renameat2
+DEBRIS = re.compile(r"^\.NCI84\.((old-)?[0-9a-f]{8}\.tmp|lock)$")
 
 
 def _change_study(root):
     study_yaml = root / "mappings" / "NCI84" / "study.yaml"
     text = study_yaml.read_text()
     study_yaml.write_text(text.replace('timestamp: "2026-01-01T00:00:00"', f'timestamp: "{NEW_TIMESTAMP}"', 1))
+
+
+def _prepare(project, start_state):
+    if start_state == "none":
+        shutil.rmtree(project.output)
+    elif start_state == "foreign":
+        shutil.rmtree(project.output)
+        project.output.mkdir()
+        (project.output / "thesis.docx").write_text("months of work")
+    _change_study(project.root)
 
 
 @pytest.fixture(scope="session")
@@ -39,44 +55,21 @@ def new_output(project_template, tmp_path_factory) -> dict[str, str]:
     return tree_digest(root / "output" / "NCI84")
 
 
-# (id, checkpoint, extra environment, starting state): 'previous' = the fixture's output; 'none' = first build;
-# 'foreign' = a folder sdtmify did not write, built over with --force.
-NO_EXCHANGE = {"SDTMIFY_TEST_NO_EXCHANGE": "1"}
-POINTS = [
-    ("lock-taken", "locked", {}, "previous"),
-    ("recovery-done", "recovered", {}, "previous"),
-    ("staging-folder-created", "staging-created", {}, "previous"),
-    ("staging-folder-marked", "staging-marked", {}, "previous"),
-    ("first-file-write", "write-1", {}, "previous"),
-    ("second-file-write", "write-2", {}, "previous"),
-    ("file-write-20", "write-20", {}, "previous"),
-    ("last-dataset-write", "write-63", {}, "previous"),
-    ("manifest-write", "write-64", {}, "previous"),
-    ("manifest-written", "manifest-written", {}, "previous"),
-    ("before-swap", "before-swap", {}, "previous"),
-    ("right-after-atomic-exchange", "after-swap", {}, "previous"),
-    ("removing-old-file-30", "remove-30", {}, "previous"),
-    ("removing-old-last-file", "remove-63", {}, "previous"),
-    ("old-removed", "old-removed", {}, "previous"),
-    ("before-unlock", "done", {}, "previous"),
-    ("two-renames-between", "between-renames", NO_EXCHANGE, "previous"),
-    ("two-renames-removing-old", "remove-10", NO_EXCHANGE, "previous"),
-    ("first-build-before-rename", "before-swap", {}, "none"),
-    ("first-build-after-rename", "after-swap", {}, "none"),
-    ("force-after-moving-foreign-aside", "moved-aside", {}, "foreign"),
-]
-FULL_NEXT_BUILD = {"right-after-atomic-exchange", "two-renames-between"}
-DEBRIS = re.compile(r"^\.NCI84\.((old-)?[0-9a-f]{8}\.tmp|lock)$")
-
-
-def _prepare(project, start_state):
-    if start_state == "none":
-        shutil.rmtree(project.output)
-    elif start_state == "foreign":
-        shutil.rmtree(project.output)
-        project.output.mkdir()
-        (project.output / "thesis.docx").write_text("months of work")
-    _change_study(project.root)
+@pytest.fixture(scope="session")
+def killed_in_swap(project_template, tmp_path_factory) -> dict[str, tuple]:
+    """Two builds killed in their swap, once each for the session: right after the atomic exchange (the old
+    output now in .NCI84.<hex>.tmp, still to be removed), and between the two renames of the fallback swap.
+    name -> (project root as the kill left it, the output folder's digest before the build)."""
+    states = {}
+    for name, point, env in (("after-exchange", "after-swap", {}), ("between-renames", "between-renames", NO_EXCHANGE)):
+        root = tmp_path_factory.mktemp(f"killed-{name}") / "project"
+        shutil.copytree(project_template, root, symlinks=True)
+        old = tree_digest(root / "output" / "NCI84")
+        _change_study(root)
+        killed = run_forked(BUILD, root, {"SDTMIFY_TEST_KILL_AT": point, **env})
+        assert killed.code == -signal.SIGKILL, killed.text
+        states[name] = (root, old)
+    return states
 
 
 def _assert_old_or_new(project, old, new, start_state):
@@ -100,47 +93,102 @@ def _assert_old_or_new(project, old, new, start_state):
     return now
 
 
+def _next_build_recovers(project, state, old, new, env=None, full=False):
+    """The next build, killed right after recovering: every piece of debris is gone (but the lock file the
+    killed process held, which the next build reuses); with ``full`` it then runs to the end."""
+    recovering = run_forked(BUILD, project.root, {"SDTMIFY_TEST_KILL_AT": "recovered", **(env or {})})
+    assert recovering.code == -signal.SIGKILL, recovering.text
+    assert leftovers(project.root / "output") == [".NCI84.lock"]
+    assert tree_digest(project.output) in ((state,) if state else ({}, old, new))
+    if full:
+        run_inprocess(BUILD, cwd=project.root).expect(0)
+        assert tree_digest(project.output) == new
+        assert leftovers(project.root / "output") == []
+
+
+# (id, checkpoint, environment, starting state): 'previous' = the fixture's output; 'none' = a first build;
+# 'foreign' = a folder sdtmify did not write, built over with --force.
+POINTS = [
+    ("lock-taken", "locked", {}, "previous"),
+    ("recovery-done", "recovered", {}, "previous"),
+    ("staging-folder-created", "staging-created", {}, "previous"),
+    ("staging-marker-being-written", "write-1", {}, "previous"),
+    ("staging-folder-marked", "staging-marked", {}, "previous"),
+    ("file-write-20", "write-20", {}, "previous"),
+    ("manifest-being-written", "write-64", {}, "previous"),
+    ("before-swap", "before-swap", {}, "previous"),
+    ("removing-old-file-30", "remove-30", {}, "previous"),
+    ("old-removed", "old-removed", {}, "previous"),
+    ("before-unlock", "done", {}, "previous"),
+    ("first-build-after-rename", "after-swap", {}, "none"),
+    ("force-after-moving-foreign-aside", "moved-aside", {}, "foreign"),
+]
+FULL_NEXT_BUILD = {"manifest-being-written"}
+
+
 @pytest.mark.parametrize(("point", "env", "start_state"), [p[1:] for p in POINTS], ids=[p[0] for p in POINTS])
 def test_kill_leaves_old_or_new_and_the_next_build_recovers(point, env, start_state, project, new_output):
     _prepare(project, start_state)
     old = tree_digest(project.output) if project.output.exists() else {}
     before = project.snapshot()
-
     killed = run_forked([*BUILD, "--force"], project.root, {"SDTMIFY_TEST_KILL_AT": point, **env})
     assert killed.code == -signal.SIGKILL, f"{point} was never reached:\n{killed.text}"
-    if point == "between-renames":
-        # Without an atomic exchange (not Linux) the one unsafe instant: the old output is complete under
-        # its aside name, and the next run puts it back before anything else.
-        aside = [p for p in (project.root / "output").iterdir() if p.name.startswith(".NCI84.old-")]
-        assert not project.output.exists() and len(aside) == 1 and tree_digest(aside[0]) == old
-        state = old
-    else:
-        state = _assert_old_or_new(project, old, new_output, start_state)
+    state = _assert_old_or_new(project, old, new_output, start_state)
     project.assert_outside_unchanged(before, output="output")
-
-    # The next build: killed right after recovering, it must have cleaned up every piece of debris.
-    recovering = run_forked(BUILD, project.root, {"SDTMIFY_TEST_KILL_AT": "recovered", **env})
-    assert recovering.code == -signal.SIGKILL, recovering.text
-    assert leftovers(project.root / "output") == [".NCI84.lock"]  # held by the killed process, reused next time
-    assert tree_digest(project.output) in ((state,) if state else ({}, old, new_output))
-    if point in FULL_NEXT_BUILD:
-        run_inprocess(BUILD, cwd=project.root).expect(0)
-        assert tree_digest(project.output) == new_output
-        assert leftovers(project.root / "output") == []
+    _next_build_recovers(project, state, old, new_output, env, full=point in FULL_NEXT_BUILD)
     project.assert_outside_unchanged(before, output="output")
 
 
-def test_kill_during_recovery_is_recovered_by_the_run_after(project, new_output):
-    """A build killed while removing the old output, then the next one killed while removing that debris:
-    the third build still finds and finishes everything."""
-    _prepare(project, "previous")
-    assert run_forked(BUILD, project.root, {"SDTMIFY_TEST_KILL_AT": "remove-30"}).code == -signal.SIGKILL
+def _adopt(project, killed_in_swap, name):
+    """Put the output/ folder a killed build left (session fixture) into this test's project."""
+    root, old = killed_in_swap[name]
+    shutil.rmtree(project.root / "output")
+    shutil.copytree(root / "output", project.root / "output", symlinks=True)
+    _change_study(project.root)
+    return old
+
+
+def test_kill_right_after_the_atomic_exchange(project, killed_in_swap, new_output):
+    old = _adopt(project, killed_in_swap, "after-exchange")
     assert tree_digest(project.output) == new_output
-    assert run_forked(BUILD, project.root, {"SDTMIFY_TEST_KILL_AT": "remove-5"}).code == -signal.SIGKILL
-    assert tree_digest(project.output) == new_output
-    outcome = run_inprocess(["build", "--study", "NCI84", "--no-validate", "--no-report"], cwd=project.root)
-    outcome.expect(0, "recovered: removed .NCI84.")
-    assert tree_digest(project.output) == new_output and leftovers(project.root / "output") == []
+    project.assert_complete_output()
+    _next_build_recovers(project, new_output, old, new_output, full=True)
+
+
+def test_kill_between_the_two_renames_of_the_fallback_swap(project, killed_in_swap, new_output):
+    """Without an atomic exchange (not Linux) the one instant with no output at its name: the old output is
+    complete under its aside name, and the next run puts it back before anything else."""
+    old = _adopt(project, killed_in_swap, "between-renames")
+    aside = [p for p in (project.root / "output").iterdir() if p.name.startswith(".NCI84.old-")]
+    assert not project.output.exists() and len(aside) == 1 and tree_digest(aside[0]) == old
+    _next_build_recovers(project, old, old, new_output, NO_EXCHANGE)
+
+
+# Recovery killed: (id, state left by the first kill, where the recovering run is killed, output expected)
+RECOVERY_POINTS = [
+    ("recovery-removing-first-old-file", "after-exchange", "remove-1", "new"),
+    ("recovery-removing-old-file-30", "after-exchange", "remove-30", "new"),
+    ("recovery-removing-old-file-10", "after-exchange", "remove-10", "new"),
+    ("recovery-removing-last-old-file", "after-exchange", "remove-63", "new"),
+    ("recovery-right-after-rollback", "between-renames", "restored", "old"),
+    ("recovery-removing-staged-file-5-after-rollback", "between-renames", "remove-5", "old"),
+]
+
+
+@pytest.mark.parametrize(
+    ("state", "point", "expected"), [p[1:] for p in RECOVERY_POINTS], ids=[p[0] for p in RECOVERY_POINTS]
+)
+def test_kill_during_recovery_is_recovered_by_the_run_after(
+    state, point, expected, project, killed_in_swap, new_output
+):
+    old = _adopt(project, killed_in_swap, state)
+    env = NO_EXCHANGE if state == "between-renames" else {}
+    killed = run_forked(BUILD, project.root, {"SDTMIFY_TEST_KILL_AT": point, **env})
+    assert killed.code == -signal.SIGKILL, f"{point} was never reached:\n{killed.text}"
+    wanted = new_output if expected == "new" else old
+    assert tree_digest(project.output) == wanted
+    project.assert_complete_output()
+    _next_build_recovers(project, wanted, old, new_output, env)
 
 
 def test_kill_hook_in_the_installed_console_script(project):
@@ -151,7 +199,7 @@ def test_kill_hook_in_the_installed_console_script(project):
     assert tree_digest(project.output) == old
 
 
-def _wait_for_staging(project, process, seconds=30):
+def _wait_for_staging(project, process, seconds=60):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if any(
@@ -170,7 +218,7 @@ def _wait_for_staging(project, process, seconds=30):
 def test_interrupt_and_terminate_unwind_and_leave_the_old_output(signum, code, message, project):
     _prepare(project, "previous")
     old = tree_digest(project.output)
-    process = start(BUILD, project.root, {"SDTMIFY_TEST_SLEEP_AT": "staging-marked:30"})
+    process = start(BUILD, project.root, {"SDTMIFY_TEST_SLEEP_AT": "staging-marked:60"})
     _wait_for_staging(project, process)
     process.send_signal(signum)
     stdout, stderr = process.communicate(timeout=60)

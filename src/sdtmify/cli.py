@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import __version__
 from .console import Console
-from .errors import SdtmifyError
+from .errors import InputError, SdtmifyError
 
 
 def _cmd_build(args, ui: Console) -> int:
@@ -79,6 +79,11 @@ def _cmd_validate(args, ui: Console) -> int:
 def _cmd_convert(args, ui: Console) -> int:
     from .writers.convert import convert
 
+    target = Path(args.target)
+    if target.is_dir():
+        raise InputError(f"convert target {target} is a folder; name the file to write, e.g. {target / 'dm.xpt'}")
+    if os.path.lexists(target) and not args.force:
+        raise InputError(f"convert target {target} exists; pass --force to replace it, or name another file")
     written = convert(Path(args.source), Path(args.target), encoding=args.encoding)
     ui.result(str(written))
     return 0
@@ -256,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", help="input file")
     p.add_argument("target", help="output file")
     p.add_argument("--encoding", default="ascii", help="XPT text encoding (ascii, cp1252, latin-1)")
+    p.add_argument("--force", action="store_true", help="replace the target file if it exists")
     p.set_defaults(func=_cmd_convert)
 
     p = sub.add_parser(

@@ -77,11 +77,12 @@ def _shipped_study(name: str) -> Path | None:
     """A study shipped inside the package (sdtmify.resources, or package data under examples/)."""
     try:
         from . import resources  # type: ignore[attr-defined]
-
-        found = resources.example_study(name)
-        return Path(found) if found else None
     except ImportError:
-        pass
+        resources = None
+    example_study = getattr(resources, "example_study", None)
+    if example_study is not None:
+        found = example_study(name)
+        return Path(found) if found and Path(found).is_dir() else None
     import importlib.resources
 
     try:

@@ -117,6 +117,15 @@ def _output_is_a_file(project):
     (project.root / "output").write_text("not a folder")
 
 
+def _csv_and_existing_target(project):
+    (project.root / "a.csv").write_text("STUDYID,AGE\nNCI84,52\n")
+    (project.root / "results.xpt").write_bytes(b"someone else's transport file")
+
+
+def _converted(project, outcome):
+    assert (project.root / "results.xpt").read_bytes()[:80].startswith(b"HEADER RECORD*******LIBRARY HEADER RECORD")
+
+
 def _copy_previous_as_other(project):
     shutil.copytree(project.output, project.root / "output" / "OTHER")
 
@@ -303,6 +312,29 @@ CASES = [
         setup=_lock_is_a_link,
     ),
     Case("lock-file-is-a-folder", BUILD, 2, "cannot use the lock file", setup=_lock_is_a_folder),
+    Case(
+        "convert-refuses-to-overwrite-a-file",
+        ["convert", "a.csv", "results.xpt"],
+        2,
+        "convert target results.xpt exists; pass --force to replace it",
+        setup=_csv_and_existing_target,
+    ),
+    Case(
+        "convert-target-is-a-folder",
+        ["convert", "a.csv", "output"],
+        2,
+        "convert target output is a folder",
+        setup=_csv_and_existing_target,
+    ),
+    Case(
+        "convert-with-force-replaces-the-named-file-only",
+        ["-q", "convert", "a.csv", "results.xpt", "--force"],
+        0,
+        "results.xpt",
+        setup=_csv_and_existing_target,
+        writes="results.xpt",
+        check=_converted,
+    ),
     Case("output-parent-is-a-file", BUILD, 2, "{root}/output is a file, not a folder", setup=_output_is_a_file),
 ]
 

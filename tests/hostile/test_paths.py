@@ -279,3 +279,20 @@ CASES = STUDY + OUT + INIT
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_path(case, project):
     play(case, project)
+
+
+def test_bare_name_falls_back_to_a_study_shipped_in_the_package(project, monkeypatch, tmp_path):
+    """mappings/NAME first; else sdtmify.resources.example_study(NAME) (the packaged examples)."""
+    import sys
+    from types import SimpleNamespace
+
+    from sdtmify.paths import resolve_study
+
+    shipped = tmp_path / "package" / "examples" / "DEMO"
+    shutil.copytree(project.study, shipped)
+    shutil.copytree(project.study, tmp_path / "package" / "examples" / "NCI84")
+    resources = SimpleNamespace(example_study=lambda name: tmp_path / "package" / "examples" / name)
+    monkeypatch.setitem(sys.modules, "sdtmify.resources", resources)
+    monkeypatch.setenv("SDTMIFY_HOME", str(project.root))
+    assert resolve_study("DEMO") == shipped.resolve()
+    assert resolve_study("NCI84") == project.study.resolve()  # the project's own study wins

@@ -98,7 +98,11 @@ def _cmd_report(args, ui: Console) -> int:
 def _cmd_spec_export(args, ui: Console) -> int:
     from .metadata.spec_xlsx import export_spec
 
-    ui.result(str(export_spec(args.study, Path(args.out))))
+    out = Path(args.out)
+    if out.is_dir() or (os.path.lexists(out) and not args.force):
+        what = "is a folder; name the workbook to write" if out.is_dir() else "exists; pass --force to replace it"
+        raise InputError(f"spec export --out {out} {what}")
+    ui.result(str(export_spec(args.study, out)))
     return 0
 
 
@@ -279,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = spec.add_parser("export", parents=[common], help="write the study's metadata as a workbook")
     q.add_argument("--study", required=True)
     q.add_argument("--out", required=True, metavar="FILE")
+    q.add_argument("--force", action="store_true", help="replace the workbook if it exists")
     q.set_defaults(func=_cmd_spec_export)
     q = spec.add_parser("import", parents=[common], help="read a workbook back into the study's metadata")
     q.add_argument("workbook")

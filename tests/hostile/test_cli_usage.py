@@ -33,6 +33,18 @@ CASES = [
         "study name '../../x' is not a plain folder name",
     ),
     Case("init-without-study", ["init"], 2, "the following arguments are required: --study"),
+    Case(
+        "spec-export-refuses-to-overwrite-a-file",
+        ["spec", "export", "--study", "NCI84", "--out", "mappings/NCI84/study.yaml"],
+        2,
+        "spec export --out mappings/NCI84/study.yaml exists; pass --force to replace it",
+    ),
+    Case(
+        "spec-export-to-a-folder",
+        ["spec", "export", "--study", "NCI84", "--out", "mappings"],
+        2,
+        "spec export --out mappings is a folder",
+    ),
 ]
 
 

@@ -339,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = getattr(args, "debug", False)
     ui = Console(verbosity=0 if quiet else 2 if verbose else 1)
     previous_handler = _on_terminate(_terminate)
+    caught: BaseException
     try:
         return args.func(args, ui)
     except SdtmifyError as exc:

@@ -276,7 +276,7 @@ def recover(target: Path, ui: Console = QUIET) -> list[str]:
     debris = sorted(p for p in target.parent.iterdir() if pattern.match(p.name) and p.is_dir() and not p.is_symlink())
     if not os.path.lexists(target):
         aside = [p for p in debris if p.name.startswith(f".{target.name}.old-") and read_marker(p)]
-        complete = [p for p in aside if isinstance(read_marker(p).get("files"), dict)]
+        complete = [p for p in aside if isinstance((read_marker(p) or {}).get("files"), dict)]
         if complete:
             newest = max(complete, key=lambda p: p.stat().st_mtime)
             rename_new(newest, target)

@@ -61,9 +61,10 @@ def test_example_study_takes_a_folder_name_only():
     assert resources.example_study("") is None
 
 
-def test_study_dir_falls_back_to_the_shipped_example_for_reading_only(tmp_path):
-    assert paths.study_dir("NCI84", root=tmp_path) == ROOT / "mappings" / "NCI84"
-    assert paths.study_dir("NCI84", root=tmp_path, shipped=False) == tmp_path / "mappings" / "NCI84"
+def test_a_bare_study_name_falls_back_to_the_shipped_example_for_reading_only(tmp_path):
+    assert paths.resolve_study("NCI84", root=tmp_path) == ROOT / "mappings" / "NCI84"
+    assert paths.study_dir("NCI84", root=tmp_path) == tmp_path / "mappings" / "NCI84"  # where init writes
     (tmp_path / "mappings" / "NCI84").mkdir(parents=True)
-    assert paths.study_dir("NCI84", root=tmp_path) == tmp_path / "mappings" / "NCI84"
+    (tmp_path / "mappings" / "NCI84" / "study.yaml").write_text("study: {studyid: NCI84}\n")
+    assert paths.resolve_study("NCI84", root=tmp_path) == (tmp_path / "mappings" / "NCI84").resolve()
     assert paths.study_dir("OTHER", root=tmp_path) == tmp_path / "mappings" / "OTHER"

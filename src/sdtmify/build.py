@@ -1,8 +1,9 @@
-"""`sdtmify build`: every stage, in the order data flows, into a temporary folder renamed at the end.
+"""`sdtmify build`: every stage, in the order data flows, into a staging folder swapped in at the end.
 
 sources -> mapping (SDTM) -> ADaM -> writers (XPT, Dataset-JSON, define.xml, lineage) -> validator -> report.
-The whole output folder is built beside the target and renamed into place only when every stage succeeded,
-so a failed build leaves the previous output as it was."""
+The output folder is checked before anything is written (``paths.check_output_location``: never the study,
+a source, the project root...), locked, built beside the target and swapped into place only when every
+stage succeeded (``guard.guarded_output``), so a failed or killed build leaves the previous output as it was."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .adam.engine import build_adam
-from .atomic import atomic_dir
 from .console import QUIET, Console
+from .guard import guarded_output
 from .mapping.engine import build_sdtm
 from .metadata import serialize
-from .paths import output_dir
+from .paths import check_output_location, output_dir, project_root
 from .report.paper import build_report
 from .study import load_study
 from .validate.run import validate_build
@@ -79,14 +80,23 @@ def build_study(
     ui: Console = QUIET,
     validate: bool = True,
     report: bool = True,
+    force: bool = False,
+    wait: float = 0.0,
 ) -> BuildResult:
-    target = Path(out_dir) if out_dir else output_dir(study)
-    result = BuildResult(study=study, out_dir=target)
+    """Build ``study`` (a bare name under mappings/ or a study folder path) into ``out_dir`` (default
+    output/<STUDYID>). ``force`` moves an existing folder sdtmify did not write aside instead of refusing;
+    ``wait`` is how many seconds to wait for another build of the same output."""
     spec = load_study(study)
+    root = project_root()
+    inputs = [source.path for source in spec.sources.values()] + ([Path(ct_file)] if ct_file else [])
+    target = check_output_location(
+        Path(out_dir) if out_dir else output_dir(spec.studyid, root), spec.folder, inputs, root
+    )
+    result = BuildResult(study=spec.name, out_dir=target)
     total = len(STEPS)
     written: dict[str, list[Path]] = {}
 
-    with atomic_dir(target) as tmp:
+    with guarded_output(target, spec.studyid, force=force, wait=wait, ui=ui) as tmp:
         ui.step(1, total, STEPS[0])
         bundles = [build_sdtm(spec, ct_file=ct_file, ui=ui)]
 

@@ -823,8 +823,8 @@ def import_spec(workbook_path: Path, study_name: str) -> list[Path]:
     """Read a spec workbook into ``mappings/<STUDY>/spec/{sdtm,adam}.json``; returns the files written.
 
     Nothing is written unless the whole workbook is valid."""
-    if not study_dir(study_name, shipped=False).is_dir():
-        raise MetadataError(f"study {study_name!r} not found: no folder {study_dir(study_name, shipped=False)}")
+    if not study_dir(study_name).is_dir():
+        raise MetadataError(f"study {study_name!r} not found: no folder {study_dir(study_name)}")
     metadatas = read_workbook(workbook_path)
     if not metadatas:
         raise MetadataError(

@@ -17,6 +17,7 @@ import pandas as pd
 from .. import __version__
 from ..atomic import atomic_dir
 from ..console import QUIET, Console
+from ..guard import updating
 from ..paths import output_dir
 from ..study import load_study
 from ..studyspec.report import YamlDocument, load_report_spec, load_yaml
@@ -450,9 +451,10 @@ def report_command(study_name: str, ui: Console = QUIET) -> int:
             f"{study.folder / 'report.yaml'} not found: declare the tables to recompute there (see docs/report.md)"
         )
         return 2
-    target = output_dir(study.name)
+    target = output_dir(study.studyid)
     try:
-        written, mismatches = build_report(study, target / "adam", target / "report", ui=ui)
+        with updating(target, ui=ui):
+            written, mismatches = build_report(study, target / "adam", target / "report", ui=ui)
     except AdamMissing as exc:
         ui.error(str(exc).replace("<STUDY>", study.name))
         return exc.exit_code

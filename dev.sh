@@ -42,6 +42,13 @@ setup_venv() {
     log "creating .venv ($("$PY" --version))"
     "$PY" -m venv "$VENV"
   fi
+  local inputs
+  inputs=$("$VENV/bin/python" requirements/inputs_hash.py)
+  if ! grep -qx "# inputs: $inputs" requirements/lock.txt; then
+    log "requirements/lock.txt is stale: pyproject.toml's dependencies or requirements/build.in changed since"
+    log "it was compiled; run: bash requirements/compile.sh   (then commit requirements/lock.txt)"
+    exit 1
+  fi
   local want
   want=$(stamp)
   if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
@@ -86,7 +93,7 @@ case "$cmd" in
     failed=()
     gate() {
       log "$*"
-      "$VENV/bin/$1" "${@:2}" || failed+=("$1 ${2:-}")
+      "$VENV/bin/$1" "${@:2}" || failed+=("$*")
     }
     gate ruff check .
     gate ruff format --check .

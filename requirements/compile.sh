@@ -19,6 +19,7 @@ trap 'rm -rf "$tmp"' EXIT
   echo "# The locked set dev.sh and .ci/run install (pip install -r requirements/lock.txt, then the package"
   echo "# itself with --no-deps): pyproject.toml's dependencies with the test and dev extras and the build"
   echo "# backend, for Python 3.11. Generated; do not edit. Regenerate: bash requirements/compile.sh [--upgrade]"
+  echo "# inputs: $("$PY" requirements/inputs_hash.py)"
   cat "$tmp/lock.txt"
 } >requirements/lock.txt
 echo "requirements/lock.txt: $(grep -c '==' requirements/lock.txt) pins"

@@ -80,8 +80,9 @@ def written_number(value):
 
 def trailing_blank_records(frame: pd.DataFrame, dataset: Dataset) -> bool:
     """All-character records that are entirely blank at the end of the file: SAS pads the data with
-    blanks, and readstat (inside both pyreadstat and haven) drops every trailing all-blank record, of any
-    length. The writer writes them; SDTM/ADaM never has them (STUDYID is never blank)."""
+    blanks, so those inside the last 80 bytes cannot be told from padding by any reader, and readstat
+    (inside pyreadstat and haven) drops more: pyreadstat before 1.3.8 every trailing all-blank record, of
+    any length. The writer writes them; SDTM/ADaM never has them (STUDYID is never blank)."""
     if any(v.type == "Num" for v in dataset.variables) or frame.empty:
         return False
     last = frame.iloc[-1]

@@ -12,6 +12,7 @@ import pyreadstat
 import pytest
 
 from sdtmify.reproducible import build_timestamp
+from sdtmify.xport import SasFormat
 
 # patient: (HER2, IL-12 dose, cycles received, best response, duration of response or SD (d), ongoing, peak IFN-g)
 TABLE3 = {
@@ -71,7 +72,7 @@ def test_adsl_reproduces_table3_subject_values(built):
     assert per_subject(adsl, "TRT01DOS") == {p: float(row[1]) for p, row in TABLE3.items()}
     assert per_subject(adsl, "CYCLESN") == {p: float(row[2]) for p, row in TABLE3.items()}
     assert per_subject(adsl, "BOR") == {p: row[3] for p, row in TABLE3.items()}
-    assert meta.original_variable_types["TRTSDT"] == "DATE9"
+    assert SasFormat.parse(meta.original_variable_types["TRTSDT"]) == SasFormat("DATE", 9)  # "DATE9." or "DATE9"
     assert adsl["SAFFL"].eq("Y").all()
     # the paper's footnotes: G off study for an incidental pulmonary embolism, D lost to follow-up
     assert "embolism" in per_subject(adsl, "DCTREASP")["G"].lower()

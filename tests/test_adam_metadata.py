@@ -25,14 +25,9 @@ def define_xml_dictionary_names() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def bundles():
-    from sdtmify.adam.engine import build_adam
-    from sdtmify.mapping.engine import build_sdtm
-    from sdtmify.study import load_study
-
-    study = load_study("NCI84")
-    sdtm = build_sdtm(study)
-    return {"SDTM": sdtm, "ADaM": build_adam(study, sdtm)}
+def bundles(nci84_bundles):
+    _, sdtm, adam = nci84_bundles
+    return {"SDTM": sdtm, "ADaM": adam}
 
 
 @pytest.mark.parametrize("standard", ["SDTM", "ADaM"])

@@ -102,36 +102,38 @@ def test_console_script_builds_a_study_and_says_what_it_wrote(mini_home, tmp_pat
 
 @pytest.mark.slow
 def test_console_script_validates_the_nci84_build_as_the_build_did(nci84_output, tmp_path):
-    """`sdtmify validate` on the session's NCI84 output folder, with the study's notes: the build's own
-    validation summary, the same exit code, reports where --report-dir says."""
+    """`sdtmify validate` on the session's NCI84 output folder, with the study's notes and --fail-on warning:
+    the build's own validation summary, every warning explained yet still failing the run (notes explain,
+    they do not silence), reports where --report-dir says."""
     folder, _ = nci84_output
     notes = ROOT / "mappings" / "NCI84" / "validation-notes.yaml"
     reports = tmp_path / "reports"
-    done = sdtmify("validate", str(folder), "--notes", str(notes), "--report-dir", str(reports), cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    done = sdtmify(
+        "validate",
+        str(folder),
+        "--notes",
+        str(notes),
+        "--fail-on",
+        "warning",
+        "--report-dir",
+        str(reports),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines() == [str(reports / "validation.json"), str(reports / "validation.xlsx")]
     built = json.loads((folder / "validation" / "validation.json").read_text())["summary"]
     assert (built["errors"], built["warnings"], built["rules"]) == (0, 210, len(load_rules()))
+    stderr = done.stderr.splitlines()
     assert (
         f"validation: 0 errors, 210 warnings, 0 notices; {built['rules']} rules: 2 with findings, "
         f"{built['rules_passed']} passed, {built['rules_skipped']} skipped"
-    ) in done.stderr.splitlines()
-    assert "notes: 210 findings explained in validation-notes.yaml, 0 errors and warnings unexplained" in (
-        done.stderr.splitlines()
-    )
-    assert json.loads((reports / "validation.json").read_text())["summary"] == built
+    ) in stderr
+    assert "notes: 210 findings explained in validation-notes.yaml, 0 errors and warnings unexplained" in stderr
+    assert sum(line.strip().startswith("explained: ") for line in stderr) == 2  # beside SD1226 and SD1413
+    report = json.loads((reports / "validation.json").read_text())
+    assert report["summary"] == built
+    assert (report["notes"]["explained"], report["notes"]["unexplained"]) == (210, 0)
     assert sorted(p.name for p in reports.iterdir()) == ["validation.json", "validation.xlsx"]
-
-
-def test_unknown_study_is_an_input_error_on_stderr(capsys, tmp_path, monkeypatch):
-    monkeypatch.setenv("SDTMIFY_HOME", str(tmp_path))
-    (tmp_path / "mappings").mkdir()
-    (tmp_path / "specs").mkdir()
-    code = main(["build", "--study", "NOSUCH"])
-    captured = capsys.readouterr()
-    assert code == 2
-    assert "NOSUCH" in captured.err
-    assert captured.out == ""
 
 
 @pytest.mark.parametrize("argv", [["-q", "init", "--study", "X", "--help"], ["init", "-q", "--study", "X", "--help"]])

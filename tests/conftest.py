@@ -29,6 +29,10 @@ Fixtures for every test file:
 
 Do not build the full NCI84 study in a new test: every full build costs 10-15 s of the suite's 5-minute
 budget on 2 cores.
+
+Markers: a test that uses ``nci84_output`` or ``nci84_bundles`` is marked ``slow`` here, at collection;
+mark other tests that take more than about 2 s with ``@pytest.mark.slow`` yourself. ``slow`` tests are part
+of the default run (CI runs every test); ``-m "not slow"`` gives a quick check while editing.
 """
 
 from __future__ import annotations
@@ -45,6 +49,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(Path(__file__).parent / "studies"))
+
+
+SLOW_FIXTURES = {"nci84_output", "nci84_bundles"}
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that need NCI84 built are slow, whoever wrote them."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -94,6 +94,7 @@ def test_edited_label_and_method_reach_define_xml_and_the_xpt(edited):
     assert meta.column_names_to_labels["AEDECOD"] == "Dictionary-Derived Term"  # untouched
 
 
+@pytest.mark.slow
 def test_a_length_shorter_than_the_data_is_refused(edited):
     root, workbook = edited
     _edit(workbook, "Variables", {"Dataset": "AE", "Variable": "AETERM"}, "Length", 3)

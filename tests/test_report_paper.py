@@ -132,6 +132,7 @@ def png_text_chunks(data: bytes) -> list[bytes]:
     return chunks
 
 
+@pytest.mark.slow
 def test_report_is_byte_reproducible_and_pngs_carry_no_software_or_time(built, tmp_path):
     base, written, _ = built
     again, _ = build_report(study_in(STUDY), base / "adam", tmp_path / "report")
@@ -228,6 +229,7 @@ def test_bar_chart_of_an_undeclared_table_is_an_error_at_its_line(built, study_c
     assert "(did you mean 'table4'?)" in message
 
 
+@pytest.mark.slow
 def test_published_path_that_leads_nowhere_is_an_error_at_its_entry(built, study_copy, tmp_path):
     base, _, _ = built
     report = study_copy / "report.yaml"

@@ -71,6 +71,7 @@ def test_malformed_notes_are_input_errors_naming_the_file(tmp_path, text, proble
     assert str(path) in str(caught.value) and problem in str(caught.value)
 
 
+@pytest.mark.slow
 def test_build_reports_show_explanations_beside_explained_findings_only(tmp_path, shared):
     ct_file = shared / "reference" / "ct" / "SDTM_Terminology_2025-03.txt.xz"
     out = tmp_path / "out"

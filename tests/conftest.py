@@ -37,6 +37,7 @@ of the default run (CI runs every test); ``-m "not slow"`` gives a quick check w
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import shutil
@@ -92,34 +93,52 @@ def _build_nci84(folder: Path):
     return build_study("NCI84", out_dir=str(folder / "NCI84"))
 
 
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _shared_build(cache: Path):
+    """(folder, BuildResult, digests) of the build in ``cache``, made by whichever worker gets the lock first."""
+    from filelock import FileLock
+
+    # The lock and the pickled result sit beside the build's folder, not in it: its parent holds NCI84 alone.
+    home = cache / "build"
+    result_file = cache / "result.pickle"
+    with FileLock(str(cache / "build.lock")):
+        if not result_file.is_file():
+            home.mkdir(exist_ok=True)  # exists if a worker died building it (the build is atomic: no NCI84)
+            result = _build_nci84(home)
+            partial = cache / "result.pickle.part"
+            partial.write_bytes(pickle.dumps((result, _digests(home / "NCI84"))))
+            os.replace(partial, result_file)
+        result, digests = pickle.loads(result_file.read_bytes())
+    return home / "NCI84", result, digests
+
+
 @pytest.fixture(scope="session")
 def nci84_output(tmp_path_factory):
     """NCI84 built once per run, every stage, into a temporary folder: ``(folder, BuildResult)``.
 
     Tests read the files on disk, as users and reviewers do. With xdist, the workers share one build:
     the run's base temporary folder (the parent of each worker's own) holds it, a file lock makes the
-    first worker build while the others wait, and the BuildResult travels to them pickled."""
-    if not os.environ.get("PYTEST_XDIST_WORKER"):  # not under xdist: this process is the whole run
+    first worker build while the others wait, and the BuildResult travels to them pickled. At the end
+    of the session the files must be as built: a test that wrote into the shared folder fails the run."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        cache = tmp_path_factory.getbasetemp().parent / "nci84_output"
+        cache.mkdir(exist_ok=True)
+        folder, result, digests = _shared_build(cache)
+    else:  # not under xdist: this process is the whole run
         home = tmp_path_factory.mktemp("nci84_output")
-        return home / "NCI84", _build_nci84(home)
-
-    from filelock import FileLock
-
-    cache = tmp_path_factory.getbasetemp().parent / "nci84_output"
-    cache.mkdir(exist_ok=True)
-    # The lock and the pickled result sit beside the build's folder, not in it: its parent holds NCI84 alone.
-    home = cache / "build"
-    result_file = cache / "result.pickle"
-    with FileLock(str(cache / "build.lock")):
-        if result_file.is_file():
-            result = pickle.loads(result_file.read_bytes())
-        else:
-            home.mkdir()
-            result = _build_nci84(home)
-            partial = cache / "result.pickle.part"
-            partial.write_bytes(pickle.dumps(result))
-            os.replace(partial, result_file)
-    return home / "NCI84", result
+        result = _build_nci84(home)
+        folder, digests = home / "NCI84", _digests(home / "NCI84")
+    yield folder, result
+    now = _digests(folder)
+    changed = sorted(name for name in digests.keys() | now.keys() if digests.get(name) != now.get(name))
+    assert changed == [], f"tests changed the shared NCI84 build (nci84_output is read only): {changed}"
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,8 @@ Fixtures for every test file:
 Do not build the full NCI84 study in a new test: every full build costs 10-15 s of the suite's 5-minute
 budget on 2 cores.
 
+Order: test_build.py runs first, modules that read ``nci84_output`` last (see pytest_collection_modifyitems).
+
 Markers: a test that uses ``nci84_output`` or ``nci84_bundles`` is marked ``slow`` here, at collection;
 mark other tests that take more than about 2 s with ``@pytest.mark.slow`` yourself. ``slow`` tests are part
 of the default run (CI runs every test); ``-m "not slow"`` gives a quick check while editing.
@@ -53,13 +55,26 @@ sys.path.insert(0, str(Path(__file__).parent / "studies"))
 
 
 SLOW_FIXTURES = {"nci84_output", "nci84_bundles"}
+# Runs first: it needs the shared build and makes a second one in a process, so one worker starts building
+# at once while the other runs the tests that need no build.
+BUILDS_FIRST = "test_build.py"
 
 
 def pytest_collection_modifyitems(items):
-    """Tests that need NCI84 built are slow, whoever wrote them."""
+    """Tests that need NCI84 built are slow, whoever wrote them. Order: test_build.py, then the modules that
+    need no shared build, then the other modules that read it (built by then, so no worker waits for it)."""
+    readers = set()
     for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        used = set(getattr(item, "fixturenames", ()))
+        if SLOW_FIXTURES & used:
             item.add_marker(pytest.mark.slow)
+        if "nci84_output" in used:
+            readers.add(item.path)
+
+    def rank(item) -> int:
+        return 0 if item.path.name == BUILDS_FIRST else 2 if item.path in readers else 1
+
+    items[:] = sorted(items, key=rank)  # stable: the order within a rank is the collection order
 
 
 @pytest.fixture(scope="session")

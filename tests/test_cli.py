@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +18,8 @@ from sdtmify.cli import build_parser, main
 from sdtmify.validate.rules import load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
-# The console script pip installed beside this interpreter (`sdtmify = "sdtmify.cli:main"`).
-SDTMIFY = Path(sys.executable).parent / "sdtmify"
+# The console script pip installed (`sdtmify = "sdtmify.cli:main"`): beside this interpreter, else on PATH.
+SDTMIFY = shutil.which("sdtmify", path=str(Path(sys.executable).parent)) or shutil.which("sdtmify") or "sdtmify"
 
 COMMANDS = ["build", "check", "init", "validate", "convert", "report"]
 

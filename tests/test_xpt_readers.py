@@ -156,6 +156,7 @@ def test_read_dataset_gives_back_the_metadata_written(sample):
 
 
 @pytest.mark.r
+@pytest.mark.slow
 def test_haven_reads_every_reference_file_as_pyreadstat_does(shared, tmp_path, rscript):
     """Both readers agree on the SAS-written pilot files our byte-identical writer reproduces."""
     for name in ("adam/adsl.xpt", "sdtm/ex.xpt"):

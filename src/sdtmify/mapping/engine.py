@@ -250,10 +250,12 @@ class SdtmBuilder:
     @staticmethod
     def _variable_note(spec) -> VariableNote:
         codelists = _ct_names(spec)
+        origin = expressions.default_origin(spec)
         return VariableNote(
-            origin=expressions.default_origin(spec),
+            origin=origin,
             source_party=spec.get("source_party"),
-            method=spec.get("method"),
+            # a Derived variable without a stated method gets its algorithm's method text
+            method=expressions.method_text(spec) if origin == "Derived" else spec.get("method"),
             comment=spec.get("comment"),
             length=spec.get("length"),
             codelist=codelists[0] if codelists else None,

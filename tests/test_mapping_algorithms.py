@@ -1,0 +1,187 @@
+"""The registry of mapping algorithms: schema fragments as the one source of truth, and each new
+algorithm on small frames (values and the messages a user sees, with file:line and key path)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sdtmify import isodates, yamlio
+from sdtmify.errors import MappingError
+from sdtmify.mapping import algorithms, expressions
+from sdtmify.mapping.algorithms import base
+from sdtmify.mapping.algorithms.iso8601 import parse_dates, strftime_regex
+from sdtmify.mapping.context import MappingContext
+from sdtmify.yamlio import LineDict
+
+
+class Study:
+    def __init__(self, **tables):
+        self.tables = {name: pd.DataFrame(cols) for name, cols in tables.items()}
+
+    def source(self, name):
+        return self.tables[name]
+
+
+def context(study=None, **columns) -> MappingContext:
+    rows = pd.DataFrame(columns)
+    rows["SRCROW"] = np.arange(1, len(rows) + 1)
+    document = LineDict({"variables": LineDict({"X": LineDict()})})
+    document.line, document.key_lines = 1, {"variables": 7}
+    document["variables"].line, document["variables"].key_lines = 7, {"X": 8}
+    document["variables"]["X"].line, document["variables"]["X"].key_lines = 8, {}
+    return MappingContext(study=study, file="t.yaml", document=document, rows=rows, source_name="src")
+
+
+def run(spec, ctx):
+    return expressions.evaluate(spec, ctx, ["variables", "X"]).tolist()
+
+
+def error(spec, ctx) -> str:
+    with pytest.raises(MappingError) as info:
+        expressions.evaluate(spec, ctx, ["variables", "X"])
+    return str(info.value)
+
+
+# --- the registry ---------------------------------------------------------------------------------
+
+
+def test_schema_file_is_generated_from_the_fragments():
+    schema = yamlio.load_schema("mapping")
+    assert schema["$defs"]["expression"]["properties"] == algorithms.expression_properties()
+
+
+def test_every_algorithm_states_its_rule_and_method():
+    for algorithm in [*algorithms.OPERATIONS.values(), *algorithms.MODIFIERS.values()]:
+        assert "SDTMIG" in algorithm.function.__doc__, algorithm.name
+        assert algorithm.method.endswith("."), algorithm.name
+        assert algorithm.origin in ("Collected", "Derived", "Assigned"), algorithm.name
+
+
+def test_a_second_algorithm_cannot_claim_a_taken_key():
+    clash = base.Algorithm("copy", lambda s, c, p: None, {"copy": {}, "of": {}, "time": {}}, "Copied.")
+    with pytest.raises(ValueError, match="key\\(s\\) time already belong"):
+        base.register(clash)
+    assert "copy" not in algorithms.OPERATIONS
+
+
+def test_two_operations_name_both():
+    assert error({"column": "a", "constant": "x"}, context(a=["1"])) == (
+        "t.yaml:8 X: needs exactly one operation; found column and constant"
+    )
+
+
+def test_derived_origin_gets_the_algorithms_method_text():
+    assert expressions.method_text({"template": ""}) == (
+        "Built by joining fixed text with the values named in the template; blank when any of those values is blank."
+    )
+    assert expressions.method_text({"template": "", "method": "Mine."}) == "Mine."
+
+
+# --- dates ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "form,raw,iso",
+    [
+        ("DATE9", "04MAR2021", "2021-03-04"),
+        ("DATE9", "4mar2021", "2021-03-04"),
+        ("DATE9", "UNMAR2021", "2021-03"),
+        ("DATE11", "04-MAR-2021", "2021-03-04"),
+        ("DATETIME20", "04MAR2021:10:30:00", "2021-03-04T10:30:00"),
+        ("DDMMYY10", "15/03/2014", "2014-03-15"),
+        ("DDMMYY10", "UN/03/2014", "2014-03"),
+        ("MMDDYY10", "03-15-2014", "2014-03-15"),
+        ("MMDDYY10", "03/15/2014", "2014-03-15"),
+        ("YYMMDD10", "2014/03/15", "2014-03-15"),
+        ("MONYY7", "MAR2014", "2014-03"),
+        ("YEAR4", "2014", "2014"),
+        ("E8601DA", "2014-03-15", "2014-03-15"),
+        ("E8601DT", "2014-03-15T08:05", "2014-03-15T08:05"),
+        ("%Y%m%d%H%M", "201403150805", "2014-03-15T08:05"),
+        ("%d %b %Y", "UNK UNK 2020", "2020"),
+        ("excel", "1", "1900-01-01"),
+        ("excel", "60.5", None),
+    ],
+)
+def test_date_forms(form, raw, iso):
+    if iso is None:
+        with pytest.raises(isodates.DateProblem, match="Excel's invented 1900-02-29"):
+            parse_dates(pd.Series([raw]), [form])
+    else:
+        assert parse_dates(pd.Series([raw]), [form]).tolist() == [iso]
+
+
+def test_excel_serials_after_the_invented_leap_day_are_corrected():
+    # 61 is 1900-03-01 in Excel; 45000 is 2023-03-15 (checked against the 1900 date system)
+    assert parse_dates(pd.Series(["61", "45000", "45000.75"]), ["excel"]).tolist() == [
+        "1900-03-01",
+        "2023-03-15",
+        "2023-03-15T18:00",
+    ]
+
+
+def test_forms_are_tried_in_order_and_day_first_is_declared():
+    raw = pd.Series(["03/04/2014", "28FEB2014"])
+    assert parse_dates(raw, ["DDMMYY10", "DATE9"]).tolist() == ["2014-04-03", "2014-02-28"]
+    assert parse_dates(raw, ["MMDDYY10", "DATE9"]).tolist() == ["2014-03-04", "2014-02-28"]
+
+
+def test_a_separate_time_column_joins_complete_dates_only():
+    dates = pd.Series(["04MAR2021", "UNMAR2021", "04MAR2021"])
+    times = pd.Series(["0830", "09:00", "25:00"])
+    with pytest.raises(isodates.DateProblem, match="impossible time of day"):
+        parse_dates(dates, ["DATE9"], times)
+    assert parse_dates(dates[:2], ["DATE9"], times[:2]).tolist() == ["2021-03-04T08:30", "2021-03"]
+
+
+def test_date_errors_name_row_value_and_key():
+    ctx = context(d=["04MAR2021", "31FEB2021", "31FEB2021"])
+    assert error({"iso8601": "d", "formats": ["DATE9"]}, ctx) == (
+        "t.yaml:8 X: row 2 of source 'src': '31FEB2021' is an impossible date (2 values in all); "
+        "correct the source or list its form in 'formats'"
+    )
+    assert error({"iso8601": "d", "formats": ["MMDDYY10"]}, context(d=["2021-03-04"])) == (
+        "t.yaml:8 X: row 1 of source 'src': '2021-03-04' is not a date in the forms MMDDYY10; "
+        "correct the source or list its form in 'formats'"
+    )
+
+
+def test_a_strftime_directive_not_read_is_refused():
+    with pytest.raises(ValueError, match="'%j' is not a directive"):
+        strftime_regex("%Y-%j")
+    assert "is not a directive sdtmify reads" in error({"iso8601": "d", "formats": ["%Y-%j"]}, context(d=["2021-5"]))
+
+
+def test_builtin_forms_keep_their_behaviour():
+    raw = pd.Series(["07-APR-2004", "UN-APR-2004", "2004-04-07T10:30"])
+    formats = ["dd-mon-yyyy", "iso"]
+    assert (
+        run({"iso8601": "d", "formats": formats}, context(d=raw.tolist())) == isodates.to_iso8601(raw, formats).tolist()
+    )
+
+
+# --- lookups --------------------------------------------------------------------------------------
+
+
+def lookup_study():
+    return Study(codes={"k": ["a", "A ", "b"], "v": ["first", "second", "third"]})
+
+
+def test_lookup_duplicates_first_last_and_error():
+    spec = {"lookup": {"source": "codes", "on": {"key": "k"}, "column": "v", "case": "insensitive"}}
+    ctx = context(lookup_study(), key=["a", "B", "c"])
+    assert error(spec, ctx) == (
+        "t.yaml:8 X.lookup: source 'codes' has several rows for ['a']; a lookup needs unique keys "
+        "(or say which to take with 'on_duplicate: first' or 'last')"
+    )
+    spec["lookup"]["on_duplicate"] = "first"
+    assert run(spec, ctx) == ["first", "third", ""]
+    spec["lookup"]["on_duplicate"] = "last"
+    assert run(spec, ctx) == ["second", "third", ""]
+
+
+def test_lookup_is_case_sensitive_unless_asked():
+    spec = {"lookup": {"source": "codes", "on": {"key": "k"}, "column": "v", "on_duplicate": "first"}}
+    assert run(spec, context(lookup_study(), key=["a", "B"])) == ["first", ""]

@@ -73,6 +73,9 @@ def test_two_operations_name_both():
 
 
 def test_derived_origin_gets_the_algorithms_method_text():
+    assert expressions.method_text({"split_part": {}}) == (
+        "Taken from the collected text as the stated part between separators."
+    )
     assert expressions.method_text({"template": ""}) == (
         "Built by joining fixed text with the values named in the template; blank when any of those values is blank."
     )
@@ -162,6 +165,44 @@ def test_builtin_forms_keep_their_behaviour():
     )
 
 
+# --- strings --------------------------------------------------------------------------------------
+
+
+def test_split_part_from_either_end_and_missing_parts():
+    ctx = context(ref=["01-701-1015", "1015", ""])
+    assert run({"split_part": {"of": "ref", "sep": "-", "part": -1}}, ctx) == ["1015", "1015", ""]
+    assert run({"split_part": {"of": "ref", "sep": "-", "part": 2}}, ctx) == ["701", "", ""]
+
+
+def test_substring_without_length_runs_to_the_end():
+    assert run({"substring": {"of": "ref", "start": 5}}, context(ref=["701-1015", "70"])) == ["1015", ""]
+
+
+def test_regex_extract_required_names_the_row():
+    ctx = context(v=["Week 4", "Baseline"])
+    spec = {"regex_extract": {"of": "v", "pattern": "Week (\\d+)", "required": True}}
+    assert error(spec, ctx) == "t.yaml:8 X.regex_extract.pattern: 'Baseline' does not match 'Week (\\d+)' (row 2)"
+    assert run({"regex_extract": {"of": "v", "pattern": "W\\w+"}}, ctx) == ["Week", ""]
+
+
+def test_bad_regular_expression_is_reported():
+    assert error({"regex_replace": {"of": "v", "pattern": "(", "with": ""}}, context(v=["a"])).startswith(
+        "t.yaml:8 X.regex_replace.pattern: bad regular expression '('"
+    )
+
+
+def test_concat_of_expressions_and_blank_policies():
+    ctx = context(a=["x", "", "x"], b=["y", "y", ""])
+    spec = {"concat": {"of": ["a", {"column": "b", "transform": "upper"}], "sep": "/"}}
+    assert run(spec, ctx) == ["x/Y", "Y", "x"]
+    spec["concat"]["blanks"] = "blank"
+    assert run(spec, ctx) == ["x/Y", "", ""]
+
+
+def test_pad_right_with_blanks():
+    assert run({"pad": {"of": "v", "width": 4, "fill": " ", "side": "right"}}, context(v=["ab", ""])) == ["ab  ", ""]
+
+
 # --- lookups --------------------------------------------------------------------------------------
 
 
@@ -185,3 +226,44 @@ def test_lookup_duplicates_first_last_and_error():
 def test_lookup_is_case_sensitive_unless_asked():
     spec = {"lookup": {"source": "codes", "on": {"key": "k"}, "column": "v", "on_duplicate": "first"}}
     assert run(spec, context(lookup_study(), key=["a", "B"])) == ["first", ""]
+
+
+# --- censored results, visits ---------------------------------------------------------------------
+
+
+def test_censored_results():
+    ctx = context(r=["<=0.5", ">1000", "12.0", "negative", ""])
+    assert run({"censored": {"of": "r", "give": "stresc"}}, ctx) == ["<=0.5", ">1000", "12", "NEGATIVE", ""]
+    stresn = run({"censored": {"of": "r", "give": "stresn"}}, ctx)
+    assert [None if np.isnan(v) else v for v in stresn] == [None, None, 12.0, None, None]
+    lloq = run({"censored": {"of": "r", "give": "lloq"}}, ctx)
+    assert [None if np.isnan(v) else v for v in lloq] == [0.5, None, None, None, None]
+
+
+def test_visit_match_text_that_is_no_number():
+    spec = {"visit_match": {"of": "v", "patterns": [{"match": "Visit (\\w+)", "visitnum": "\\1"}]}}
+    assert error(spec, context(v=["Visit 2", "Visit X"])) == (
+        "t.yaml:8 X.visit_match.patterns[0].visitnum: 'Visit X' gives VISITNUM 'X', which is not a number"
+    )
+
+
+def test_visit_window_has_no_day_zero_and_can_refuse_outsiders():
+    windows = [
+        {"visitnum": 1, "visit": "DAY 1", "from": 1, "to": 1},
+        {"visitnum": 0, "visit": "PRE", "from": -3, "to": -1},
+    ]
+    ctx = context(d=["2021-03-01", "2021-02-28", "2021-03-05", "2021-03"], r=["2021-03-01"] * 4)
+    spec = {"visit_window": {"date": "d", "reference": "r", "windows": windows}}
+    result = run(spec, ctx)
+    assert result[:2] == [1.0, 0.0] and np.isnan(result[2]) and np.isnan(result[3])
+    spec["visit_window"]["outside"] = "error"
+    assert error(spec, ctx) == (
+        "t.yaml:8 X.visit_window.windows: study day 5 is in no window (row 3); widen a window or set 'outside: blank'"
+    )
+
+
+def test_visit_window_from_a_collected_study_day():
+    windows = [{"visitnum": 2, "visit": "WEEK 2", "from": 8, "to": 21}]
+    spec = {"visit_window": {"day": "dy", "give": "visit", "windows": windows}}
+    assert run(spec, context(dy=["14", "30", ""])) == ["WEEK 2", "", ""]
+    assert error(spec, context(dy=["x"])) == "t.yaml:8 X.visit_window.day: 'x' is not a study day (row 1)"

@@ -91,6 +91,13 @@ def expression_properties() -> dict:
     return properties
 
 
+# The schema of an argument an algorithm reads (``of:``): a source column by name, or any expression.
+OPERAND = {
+    "oneOf": [{"type": "string"}, {"$ref": "#/$defs/expression"}],
+    "description": "a source column, or any expression",
+}
+
+
 # --- shared helpers -----------------------------------------------------------------------------
 
 

@@ -267,3 +267,62 @@ def test_visit_window_from_a_collected_study_day():
     spec = {"visit_window": {"day": "dy", "give": "visit", "windows": windows}}
     assert run(spec, context(dy=["14", "30", ""])) == ["WEEK 2", "", ""]
     assert error(spec, context(dy=["x"])) == "t.yaml:8 X.visit_window.day: 'x' is not a study day (row 1)"
+
+
+# --- standardize: affine conversions, units whatever their case or CT recode -----------------------
+
+
+def unit_key():
+    from types import SimpleNamespace
+
+    from sdtmify.mapping.engine import SdtmBuilder
+    from sdtmify.mapping.terminology import CTRecoder
+
+    holder = SimpleNamespace(ct=CTRecoder.load())
+    return lambda units: SdtmBuilder._unit_key(holder, units)
+
+
+def test_fahrenheit_to_celsius_is_affine():
+    from sdtmify.derive import findings
+
+    units = {"TEMP": {"unit": "C", "factors": {"F": {"minus": 32, "times": 5, "divide": 9}}, "digits": 1}}
+    out = findings.standardize_results(
+        pd.Series(["98.6", "37.2", "<95"]),
+        pd.Series(["F", "C", "F"]),
+        pd.Series(["TEMP"] * 3),
+        units,
+        unit_key=unit_key(),
+    )
+    assert out["STRESC"].tolist() == ["37", "37.2", "<35"]
+    assert out["STRESN"].tolist()[:2] == [37.0, 37.2]
+    ranges = out["CONVERT"](pd.Series([212.0, 0.0, 32.0]))
+    assert ranges.round(6).tolist() == [100.0, 0.0, 0.0]  # 0 C is already in the standard unit
+
+
+def test_units_match_after_a_ct_recode_or_in_another_case():
+    from sdtmify.derive import findings
+
+    # the YAML wrote the raw "bpm"; the mapping's ct: UNIT recoded ORRESU to "beats/min"
+    units = {"HR": {"unit": "beats/min", "factors": {"bpm": 1, "beats/sec": 60}}, "GLUC": {"unit": "mmol/L"}}
+    out = findings.standardize_results(
+        pd.Series(["72", "1.2", "5.5"]),
+        pd.Series(["beats/min", "BEATS/SEC", "MMOL/L"]),
+        pd.Series(["HR", "HR", "GLUC"]),
+        units,
+        unit_key=unit_key(),
+    )
+    assert out["STRESN"].tolist() == [72.0, 72.0, 5.5]
+    assert out["STRESU"].tolist() == ["beats/min", "beats/min", "mmol/L"]
+    assert not out["UNKNOWN_UNIT"].any()
+
+
+def test_an_affine_rule_with_division_by_zero_is_refused_by_the_schema():
+    document = {
+        "domain": "VS",
+        "from": "vitals",
+        "derive": [
+            {"standardize": {"by": "VSTESTCD", "units": {"TEMP": {"unit": "C", "factors": {"F": {"divide": 0}}}}}}
+        ],
+    }
+    with pytest.raises(MappingError):
+        yamlio.validate(document, "mapping", "vs.yaml")

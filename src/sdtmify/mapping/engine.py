@@ -24,7 +24,7 @@ from ..derive import baseline as baseline_rules
 from ..derive import epoch as epoch_rules
 from ..derive import findings, identifiers, sequence, study_day, supp, trial_design, visits
 from ..derive.reference_dates import REFERENCE_DATES, pick_per_subject
-from ..errors import Location, MappingError
+from ..errors import Location, MappingError, MetadataError
 from ..sources import ROW_ID
 from . import expressions
 from .context import MappingContext
@@ -612,6 +612,15 @@ class SdtmBuilder:
                 frame[f"{prefix}{which}"] = flag if which == "LOBXFL" else rule(flag)
                 build.note(f"{prefix}{which}", "Derived", _doc(rule), f"{prefix}{which}")
 
+    def _unit_key(self, units: pd.Series) -> pd.Series:
+        """A unit as the CT UNIT submission value when CT knows it ("bpm" -> "BEATS/MIN"), else as
+        written, upper case: a conversion matches whatever case or ``ct:`` recode the unit went through."""
+        try:
+            recoded = self.ct.ct.recode_values("UNIT", units.astype(str))
+        except MetadataError:  # a CT file without the UNIT codelist: compare as written
+            recoded = pd.Series(None, index=units.index, dtype=object)
+        return recoded.where(recoded.notna(), units).astype(str).str.strip().str.upper()
+
     def _standardize(self, build: DomainBuild, params: dict) -> None:
         frame, prefix, mapping = build.frame, build.name, build.mapping
         path = mapping.derivation_path("standardize")
@@ -624,6 +633,7 @@ class SdtmBuilder:
             frame[params["by"]],
             params.get("units", {}),
             params.get("below_limit", "<"),
+            self._unit_key,
         )
         unknown = result["UNKNOWN_UNIT"]
         if unknown.any():
@@ -646,7 +656,7 @@ class SdtmBuilder:
         for orig, std in (("ORNRLO", "STNRLO"), ("ORNRHI", "STNRHI")):
             if f"{prefix}{orig}" in frame:
                 numbers = pd.to_numeric(frame[f"{prefix}{orig}"].astype(str).replace("", None), errors="coerce")
-                frame[f"{prefix}{std}"] = (numbers * result["FACTOR"]).astype("float64").round(10)
+                frame[f"{prefix}{std}"] = result["CONVERT"](numbers).astype("float64").round(10)
                 build.note(
                     f"{prefix}{std}",
                     "Derived",

@@ -369,6 +369,23 @@ class SdtmBuilder:
             raise MappingError("a date rule needs 'source' + 'column' or 'domain' + 'variable'", location)
         return pick_per_subject(dtc, usubjid, pick, int(rule.get("add_days", 0)))
 
+    @staticmethod
+    def _refuse_conflict(build: DomainBuild, column: str, derived: pd.Series) -> None:
+        """A variable both mapped under ``variables:`` and derived must agree: a derivation never
+        silently overwrites what the mapping says."""
+        mapped = (build.mapping.document.get("variables") or {}) if build.mapping else {}
+        if column not in mapped or column not in build.frame:
+            return
+        given = build.frame[column].astype(str)
+        differs = given != derived.astype(str)
+        if differs.any():
+            first = differs[differs].index[0]
+            raise build.mapping.error(
+                ["variables", column],
+                f"mapped value '{given[first]}' ({build.ctx.row_numbers(differs, 1)}) differs from the derived "
+                f"'{derived[first]}'; map {column} or derive it, not both",
+            )
+
     def derive_dm(self, dm: DomainBuild) -> None:
         derivations = dm.mapping.derivations()
         frame = dm.frame
@@ -404,18 +421,39 @@ class SdtmBuilder:
                     f"'{raw[unknown].iloc[0]}' ({dm.ctx.row_numbers(unknown, 1)}) matches "
                     f"no arm ({known}); add it to an arm's 'match' in study.yaml",
                 )
-            frame["ARMCD"], frame["ARM"] = assigned["ARMCD"], assigned["ARM"]
-            text = _doc(arm_rules.planned_arm)
-            dm.notes["ARMCD"] = VariableNote(
-                origin="Derived" if "map" in params["from"] else "Collected", method=text, method_name="ARMCD"
-            )
-            dm.notes["ARM"] = VariableNote(origin="Derived", method=text, method_name="ARM")
+            methods = dict.fromkeys(("ARMCD", "ARM"), _doc(arm_rules.planned_arm))
             treated = frame.get("RFXSTDTC", pd.Series("", index=frame.index)).astype(str) != ""
-            # the schema admits only `actual: planned` today; a rule derived from EX would branch here
-            actual = arm_rules.actual_arm_as_planned(frame["ARMCD"], frame["ARM"], treated)
-            for column in actual.columns:
-                frame[column] = actual[column]
-                dm.note(column, "Derived", _doc(arm_rules.actual_arm_as_planned), column)
+            if params["actual"] == "planned":
+                actual = arm_rules.actual_arm_as_planned(assigned["ARMCD"], assigned["ARM"], treated)
+                rule = arm_rules.actual_arm_as_planned
+            else:
+                actual_path = [*dm.mapping.derivation_path("arm"), "actual"]
+                raw_actual = expressions.as_text(expressions.evaluate(params["actual"], dm.ctx, actual_path))
+                received, unknown = arm_rules.planned_arm(raw_actual, design["arms"])
+                if unknown.any():
+                    raise dm.mapping.error(
+                        actual_path,
+                        f"actual arm '{raw_actual[unknown].iloc[0]}' ({dm.ctx.row_numbers(unknown, 1)}) matches "
+                        f"no arm ({', '.join(a['ARMCD'] for a in design['arms'])}); add it to an arm's 'match'",
+                    )
+                actual = arm_rules.actual_arm_from_data(assigned["ARMCD"], received)
+                rule = arm_rules.actual_arm_from_data
+            arms = pd.concat([assigned, actual], axis=1)
+            screen_failure = pd.Series(False, index=frame.index)
+            if "screen_failure" in params:
+                sf_path = [*dm.mapping.derivation_path("arm"), "screen_failure"]
+                screen_failure = expressions.condition(params["screen_failure"], dm.ctx, sf_path)
+            arms = arm_rules.arm_null_reason(arms, screen_failure)
+            null_reason = f" {_doc(arm_rules.arm_null_reason)}" if "screen_failure" in params else ""
+            methods.update(dict.fromkeys(actual.columns, _doc(rule) + null_reason))
+            for column, method in methods.items():
+                self._refuse_conflict(dm, column, arms[column])
+                frame[column] = arms[column]
+                if column in ("ARMCD", "ARM"):
+                    origin = "Derived" if column == "ARM" or "map" in params["from"] else "Collected"
+                    dm.notes[column] = VariableNote(origin=origin, method=method, method_name=column)
+                else:
+                    dm.note(column, "Derived", method, column)
         if "age" in derivations:
             params = derivations["age"]
             path = dm.mapping.derivation_path("age")

@@ -24,7 +24,7 @@ from ..derive import baseline as baseline_rules
 from ..derive import epoch as epoch_rules
 from ..derive import findings, identifiers, sequence, study_day, supp, trial_design, visits
 from ..derive.reference_dates import REFERENCE_DATES, pick_per_subject
-from ..errors import Location, MappingError, MetadataError
+from ..errors import InputError, Location, MappingError, MetadataError
 from ..sources import ROW_ID
 from . import expressions
 from .context import MappingContext
@@ -93,6 +93,15 @@ class SdtmBuilder:
         self.domains: dict[str, DomainBuild] = {}
         self.notes: list[str] = []
         self.schedule = visits.planned_visits(study.config.get("visits", {}) or {})
+        # `sdtmify check` collects the problems of every variable and domain here instead of stopping
+        # at the first; None (a build) stops at the first.
+        self.problems: list[str] | None = None
+
+    def _collect(self, exc: InputError) -> None:
+        """Record a problem when checking; re-raise it when building."""
+        if self.problems is None:
+            raise exc
+        self.problems.append(str(exc))
 
     # ---- subjects -------------------------------------------------------------------------
     def subject_table(self) -> pd.DataFrame:
@@ -187,14 +196,22 @@ class SdtmBuilder:
             }
         )
         for variable, spec in (part.get("variables") or {}).items():
-            ctx.values[variable] = expressions.evaluate(spec, ctx, [*path, "variables", variable])
+            try:
+                ctx.values[variable] = expressions.evaluate(spec, ctx, [*path, "variables", variable])
+            except InputError as exc:
+                self._collect(exc)  # checking: note it, go on with the variable blank
+                ctx.values[variable] = pd.Series("", index=rows.index, dtype=object)
             build.notes.setdefault(variable, self._variable_note(spec)).extend.update(_extensions(spec))
             codelists = _ct_names(spec)
             if codelists:
                 build.part_codelists.setdefault(variable, {})[path[1] if path else 0] = codelists[0]
         supp_values = {}
         for qnam, spec in (part.get("supp") or {}).items():
-            supp_values[qnam] = expressions.as_text(expressions.evaluate(spec, ctx, [*path, "supp", qnam]))
+            try:
+                supp_values[qnam] = expressions.as_text(expressions.evaluate(spec, ctx, [*path, "supp", qnam]))
+            except InputError as exc:
+                self._collect(exc)
+                supp_values[qnam] = pd.Series("", index=rows.index, dtype=object)
             build.supp_notes.setdefault(qnam, self._variable_note(spec))
         frame = pd.DataFrame(ctx.values, index=rows.index)
         frame["SRCTABLE"] = name
@@ -771,7 +788,12 @@ class SdtmBuilder:
             by_kind[mapping.kind].append(mapping)
         for mapping in by_kind["source"]:
             self.ui.debug(f"  {mapping.domain}: records from {', '.join(p['from'] for _, p in mapping.parts())}")
-            self.domains[mapping.domain] = self.build_source_domain(mapping)
+            try:
+                self.domains[mapping.domain] = self.build_source_domain(mapping)
+            except InputError as exc:
+                self._collect(exc)
+        if self.problems:  # checking: later phases would only repeat these problems in other words
+            return self.domains
         if "DM" in self.domains:
             self.derive_dm(self.domains["DM"])
         for mapping in by_kind["records"]:
@@ -873,6 +895,28 @@ def build_sdtm(study, ct_file=None, ui: Console = QUIET) -> Bundle:
     domains = builder.build()
     bundle = assemble_bundle(study, domains, terminology, builder.notes, ui)
     return apply_study_spec(study, bundle, ui)
+
+
+def check_sdtm(study, ct_file=None, limit: int = 50) -> list[str]:
+    """Every problem a build of the study's SDTM would meet, without writing anything: all variables
+    of all source domains are applied, each failing one reported (file:line, source row, field); when
+    they all apply, the rest of the build runs and its first problem is reported. At most ``limit``."""
+    from .metadata import assemble_bundle
+    from .terminology import CTRecoder
+
+    terminology = CTRecoder.load(ct_file)
+    builder = SdtmBuilder(study, terminology)
+    builder.problems = []
+    try:
+        domains = builder.build()
+        if not builder.problems:
+            apply_study_spec(study, assemble_bundle(study, domains, terminology, builder.notes))
+    except InputError as exc:
+        builder.problems.append(str(exc))
+    problems = list(dict.fromkeys(builder.problems))
+    if len(problems) > limit:
+        problems = [*problems[:limit], f"... and {len(problems) - limit} more problems (the first {limit} are shown)"]
+    return problems
 
 
 def apply_study_spec(study, bundle: Bundle, ui: Console = QUIET) -> Bundle:

@@ -326,3 +326,14 @@ def test_an_affine_rule_with_division_by_zero_is_refused_by_the_schema():
     }
     with pytest.raises(MappingError):
         yamlio.validate(document, "mapping", "vs.yaml")
+
+
+def test_a_conditional_method_text_states_the_studys_branches():
+    spec = {
+        "when": [{"if": {"column": "resolution_date", "blank": True}, "then": {"constant": "ONGOING", "ct": "STENRF"}}],
+        "else": {"column": "outcome", "transform": "upper"},
+    }
+    assert expressions.method_text(spec) == (
+        "Set by the first condition that holds for the record, in the order the mapping lists them: "
+        "'ONGOING' when resolution_date is blank; otherwise the collected outcome."
+    )

@@ -53,8 +53,8 @@ def standardize_results(
 
     Numeric results are converted from ORRESU to the test's standard unit by the conversion given
     per test code (data, not code): a factor (x * f), or an affine rule ((x - minus) * times /
-    divide + plus, e.g. degF to degC). Units match whatever their case or CT recode (``unit_key``
-    gives the form both sides are compared in). ``STRESC`` is the standardized number as text,
+    divide + plus, e.g. degF to degC). Units match whatever their case, and through a CT recode (both
+    are compared as their CT UNIT submission value). ``STRESC`` is the standardized number as text,
     ``STRESN`` the number. A result below a limit ("<10") keeps its text in STRESC with the limit
     converted, and STRESN stays empty (SDTMIG 3.4 LB assumption 8). Text results are copied to STRESC."""
     # Also returned: CONVERT (the per-record conversion, for the reference ranges) and UNKNOWN_UNIT

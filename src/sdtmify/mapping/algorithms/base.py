@@ -40,6 +40,7 @@ class Algorithm:
     origin: str = "Derived"
     modifier: bool = False
     rank: int = 0  # modifiers apply in increasing rank
+    describe: Callable[[dict], str] | None = None  # the method text with the study's parameters
 
     @property
     def rule(self) -> str:
@@ -172,8 +173,42 @@ def method_text(spec) -> str | None:
         return spec["method"]
     for name, algorithm in OPERATIONS.items():
         if name in spec:
-            return algorithm.method
+            return algorithm.describe(spec) if algorithm.describe else algorithm.method
     return None
+
+
+def describe_condition(spec) -> str:
+    """A condition in words for define.xml: "resolution_date is blank"."""
+    if "all" in spec:
+        return " and ".join(describe_condition(item) for item in spec["all"])
+    if "any" in spec:
+        return " or ".join(describe_condition(item) for item in spec["any"])
+    if "not" in spec:
+        return f"not ({describe_condition(spec['not'])})"
+    name = spec.get("column", spec.get("variable", "?"))
+    if "equals" in spec:
+        return f"{name} is '{spec['equals']}'"
+    if "not_equals" in spec:
+        return f"{name} is not '{spec['not_equals']}'"
+    if "in" in spec:
+        return f"{name} is one of {', '.join(repr(str(v)) for v in spec['in'])}"
+    if "not_in" in spec:
+        return f"{name} is none of {', '.join(repr(str(v)) for v in spec['not_in'])}"
+    if "blank" in spec:
+        return f"{name} is {'blank' if spec['blank'] else 'not blank'}"
+    return f"{name} matches the pattern '{spec.get('matches', '')}'"
+
+
+def describe_value(spec) -> str:
+    """An expression's value in words for define.xml: "'ONGOING'", "the collected reason"."""
+    if "constant" in spec:
+        return f"'{spec['constant']}'"
+    if "column" in spec:
+        return f"the collected {spec['column']}"
+    if "variable" in spec:
+        return spec["variable"]
+    text = method_text(spec) or "a derived value"
+    return text[0].lower() + text[1:].rstrip(".")
 
 
 def condition(spec, ctx: MappingContext, path) -> pd.Series:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..context import MappingContext
-from .base import Algorithm, as_text, condition, evaluate, register
+from .base import Algorithm, as_text, condition, describe_condition, describe_value, evaluate, register
 
 
 def when(spec, ctx: MappingContext, path) -> pd.Series:
@@ -35,6 +35,13 @@ def when(spec, ctx: MappingContext, path) -> pd.Series:
     return result if numeric else result.astype(str)
 
 
+def describe(spec) -> str:
+    """The method text with the study's branches: "'ONGOING' when resolution_date is blank; otherwise blank"."""
+    branches = [f"{describe_value(b['then'])} when {describe_condition(b['if'])}" for b in spec["when"]]
+    otherwise = describe_value(spec["else"]) if "else" in spec else "blank"
+    return f"{ALGORITHM.method[:-1]}: {'; '.join(branches)}; otherwise {otherwise}."
+
+
 ALGORITHM = register(
     Algorithm(
         "when",
@@ -44,5 +51,6 @@ ALGORITHM = register(
             "else": {"$ref": "#/$defs/expression"},
         },
         "Set by the first condition that holds for the record, in the order the mapping lists them.",
+        describe=describe,
     )
 )

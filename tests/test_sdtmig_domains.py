@@ -19,9 +19,12 @@ from nci84_mini import write_mini
 
 TOPIC = {"INTERVENTIONS": "TRT", "EVENTS": "TERM", "FINDINGS": "TESTCD"}
 IG_DOMAINS = {
-    "INTERVENTIONS": ["CM", "EX", "PR", "SU", "ML"],
+    "INTERVENTIONS": ["AG", "CM", "EC", "EX", "ML", "PR", "SU"],
     "EVENTS": ["AE", "CE", "DS", "DV", "HO", "MH"],
-    "FINDINGS": ["LB", "VS", "EG", "PE", "QS", "SC", "IE", "FA", "MI", "CV", "TU", "TR", "RS", "DD", "BS"],
+    "FINDINGS": [
+        *("BS", "CP", "CV", "DA", "DD", "EG", "FA", "FT", "GF", "IE", "IS", "LB", "MB", "MI", "MK", "MS"),
+        *("NV", "OE", "PC", "PE", "PP", "QS", "RE", "RP", "RS", "SC", "SR", "SS", "TR", "TU", "UR", "VS"),
+    ],
 }
 
 

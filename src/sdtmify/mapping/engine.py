@@ -25,6 +25,7 @@ from ..derive import epoch as epoch_rules
 from ..derive import findings, identifiers, sequence, study_day, supp, trial_design, visits
 from ..derive.reference_dates import REFERENCE_DATES, pick_per_subject
 from ..errors import InputError, Location, MappingError, MetadataError
+from ..metadata import standards
 from ..sources import ROW_ID
 from . import expressions
 from .context import MappingContext
@@ -630,7 +631,7 @@ class SdtmBuilder:
         if "study_day" in derivations:
             reference = derivations["study_day"].get("reference", "RFSTDTC")
             rfstdtc = self.dm_column(reference, frame["USUBJID"])
-            for dtc, dy in _day_pairs(prefix, frame.columns):
+            for dtc, dy in _day_pairs(prefix, frame.columns, _ig_variables(prefix)):
                 frame[dy] = study_day.study_day(frame[dtc], rfstdtc)
                 build.note(dy, "Derived", f"{_doc(study_day.study_day)} Reference: DM.{reference}.", dy)
         if "epoch" in derivations:
@@ -872,15 +873,25 @@ def _describe_rule(variable: str, rule: dict) -> str:
     return text + "."
 
 
-def _day_pairs(prefix: str, columns) -> list[tuple[str, str]]:
-    """(--DTC, --DY), (--STDTC, --STDY), (--ENDTC, --ENDY) present in the domain (SDTMIG 3.4 4.4.4)."""
+def _ig_variables(domain: str) -> set[str] | None:
+    """The variables SDTMIG 3.4 lists for ``domain`` (None when the IG has no such domain)."""
+    try:
+        return set(standards.sdtm_dataset(domain).variable_names)
+    except MetadataError:
+        return None
+
+
+def _day_pairs(prefix: str, columns, allowed: set[str] | None = None) -> list[tuple[str, str]]:
+    """(--DTC, --DY), (--STDTC, --STDY), (--ENDTC, --ENDY) present in the domain (SDTMIG 3.4 4.4.4),
+    for the --DY variables the domain has in the IG: AE has AEDTC but no AEDY, so a mapped AEDTC
+    gets no study day rather than stopping the build."""
     pairs = []
     for dtc, dy in (
         (f"{prefix}DTC", f"{prefix}DY"),
         (f"{prefix}STDTC", f"{prefix}STDY"),
         (f"{prefix}ENDTC", f"{prefix}ENDY"),
     ):
-        if dtc in columns:
+        if dtc in columns and (allowed is None or dy in allowed):
             pairs.append((dtc, dy))
     return pairs
 

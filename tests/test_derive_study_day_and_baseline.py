@@ -40,3 +40,17 @@ def test_a_mapped_dtc_without_a_study_day_in_the_ig_does_not_stop_the_build(tmp_
     ae = build_sdtm(load_study(study)).datasets["AE"].frame
     assert "AEDTC" in ae and "AEDY" not in ae  # SDTMIG 3.4 AE lists AEDTC but no AEDY
     assert (ae["AESTDY"].notna()).any()
+
+
+def test_visitdy_is_the_planned_day_of_the_visit_when_asked(tmp_path):
+    study = write_mini(tmp_path)
+    path = study / "sdtm" / "rs.yaml"
+    old = "  - visit: {from: {column: visit}, date: RSDTC}"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, "  - visit: {from: {column: visit}, date: RSDTC, visitdy: true}"))
+    rs = build_sdtm(load_study(study)).datasets["RS"].frame
+    planned = rs.drop_duplicates("VISITNUM").set_index("VISITNUM")["VISITDY"].to_dict()
+    assert planned[150.0] == 21 and planned[350.0] == 63  # VISITDY of AFTER CYCLE 1 / 3 in study.yaml
+    unscheduled = rs["VISITNUM"].notna() & (rs["VISITNUM"] % 1 != 0)
+    assert rs.loc[unscheduled, "VISITDY"].isna().all()

@@ -605,6 +605,9 @@ class SdtmBuilder:
             frame["VISITNUM"], frame["VISIT"] = assigned["VISITNUM"], assigned["VISIT"]
             build.note("VISITNUM", "Derived", _doc(visits.assign_visits), "VISITNUM")
             build.note("VISIT", "Derived", _doc(visits.assign_visits), "VISIT")
+            if params.get("visitdy"):
+                frame["VISITDY"] = visits.planned_study_day(frame["VISITNUM"], self.schedule)
+                build.note("VISITDY", "Derived", _doc(visits.planned_study_day), "VISITDY")
         if "standardize" in derivations:
             self._standardize(build, derivations["standardize"])
         if "toxicity_grade" in derivations:

@@ -22,7 +22,7 @@ from ..derive import age as age_rules
 from ..derive import arms as arm_rules
 from ..derive import baseline as baseline_rules
 from ..derive import epoch as epoch_rules
-from ..derive import findings, identifiers, sequence, study_day, supp, trial_design, visits
+from ..derive import exposure, findings, identifiers, sequence, study_day, supp, trial_design, visits
 from ..derive.reference_dates import REFERENCE_DATES, pick_per_subject
 from ..errors import InputError, Location, MappingError, MetadataError
 from ..metadata import standards
@@ -584,6 +584,8 @@ class SdtmBuilder:
         mapping, frame, prefix = build.mapping, build.frame, build.name
         derivations = mapping.derivations()
         ctx = build.ctx
+        if "dose_intervals" in derivations:
+            frame = self._dose_intervals(build, derivations["dose_intervals"])
         if ctx is not None:
             ctx.values = {c: frame[c] for c in frame.columns}
         if "visit" in derivations:
@@ -670,6 +672,31 @@ class SdtmBuilder:
                 )
                 frame[f"{prefix}{which}"] = flag if which == "LOBXFL" else rule(flag)
                 build.note(f"{prefix}{which}", "Derived", _doc(rule), f"{prefix}{which}")
+
+    @staticmethod
+    def _dose_intervals(build: DomainBuild, params: dict) -> pd.DataFrame:
+        """Collapse the records into constant dosing intervals; the source rows and SUPP values follow."""
+        prefix, path = build.name, build.mapping.derivation_path("dose_intervals")
+        start, end = params.get("start", f"{prefix}STDTC"), params.get("end", f"{prefix}ENDTC")
+        names = [*(("by", n) for n in params["by"]), *(("within", n) for n in params.get("within", []))]
+        for key, name in [*names, ("start", start), ("end", end)]:
+            if name not in build.frame:
+                raise build.mapping.error(
+                    [*path, key], f"'{name}' is not a variable of {prefix}{yamlio.suggest(name, build.frame.columns)}"
+                )
+        kept, begins, ends = exposure.constant_dose_intervals(
+            build.frame, list(params["by"]), start, end, int(params.get("gap_days", 1)), params.get("within")
+        )
+        frame = build.frame.loc[kept].copy()
+        frame[start], frame[end] = begins, ends
+        build.frame = frame
+        if build.ctx is not None:
+            build.ctx.rows = build.ctx.rows.loc[kept]
+        build.supp_values = {q: values.loc[kept] for q, values in build.supp_values.items()}
+        method = f"{_doc(exposure.constant_dose_intervals)} Same values of: {', '.join(params['by'])}."
+        for column in (start, end):
+            build.notes[column] = VariableNote(origin="Derived", method=method, method_name=column)
+        return frame
 
     def _unit_key(self, units: pd.Series) -> pd.Series:
         """A unit as the CT UNIT submission value when CT knows it ("bpm" -> "BEATS/MIN"), else as

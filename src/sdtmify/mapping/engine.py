@@ -951,7 +951,7 @@ def check_sdtm(study, ct_file=None, limit: int = 50) -> list[str]:
     try:
         domains = builder.build()
         if not builder.problems:
-            apply_study_spec(study, assemble_bundle(study, domains, terminology, builder.notes))
+            apply_study_spec(study, assemble_bundle(study, domains, terminology, builder.notes, QUIET))
     except InputError as exc:
         builder.problems.append(str(exc))
     problems = list(dict.fromkeys(builder.problems))

@@ -26,7 +26,8 @@ from ... import yamlio
 from ...derive.findings import number_text
 from ..context import MappingContext
 
-Function = Callable[[dict, MappingContext, list], pd.Series]
+# an operation is (spec, ctx, path) -> values; a modifier (spec, values, ctx, path) -> values
+Function = Callable[..., pd.Series]
 
 
 @dataclass(frozen=True)

@@ -337,3 +337,12 @@ def test_a_conditional_method_text_states_the_studys_branches():
         "Set by the first condition that holds for the record, in the order the mapping lists them: "
         "'ONGOING' when resolution_date is blank; otherwise the collected outcome."
     )
+
+
+def test_lookup_keyed_by_a_variable_computed_earlier():
+    ctx = context(lookup_study(), term=["a", "b"])
+    ctx.values["KEY"] = pd.Series(["A", "b"], index=ctx.rows.index)
+    spec = {"lookup": {"source": "codes", "on": {"KEY": "k"}, "column": "v", "on_duplicate": "first"}}
+    assert run(spec, ctx) == ["", "third"]  # case-sensitive: "A" is not "A " or "a"
+    spec["lookup"]["on"] = {"NOPE": "k"}
+    assert error(spec, ctx) == "t.yaml:8 X.lookup.on: column 'NOPE' not in source 'src'"

@@ -24,8 +24,12 @@ def lookup(spec, ctx: MappingContext, path) -> pd.Series:
         raise ctx.error([*here, "source"], getattr(exc, "bare_message", str(exc))) from None
     on = lookup["on"]
     pairs = {on: on} if isinstance(on, str) else dict(on)
+    left_values = {}
     for left, right in pairs.items():
-        ctx.column(left, [*here, "on"])
+        # a key is a source column, or a variable computed earlier (e.g. an AETERM built with concat)
+        left_values[left] = (
+            ctx.values[left] if left in ctx.values and left not in ctx.rows else ctx.column(left, [*here, "on"])
+        )
         if right not in table.columns:
             raise ctx.error(
                 [*here, "on"],
@@ -56,7 +60,7 @@ def lookup(spec, ctx: MappingContext, path) -> pd.Series:
             f"(or say which to take with 'on_duplicate: first' or 'last')",
         )
     right = right.drop_duplicates(right_cols, keep=policy if policy in ("first", "last") else "first")
-    keys = pd.DataFrame({r: key_text(ctx.rows[left]).to_numpy() for left, r in pairs.items()}, index=ctx.rows.index)
+    keys = pd.DataFrame({r: key_text(left_values[left]).to_numpy() for left, r in pairs.items()}, index=ctx.rows.index)
     merged = keys.merge(right, on=right_cols, how="left", sort=False)
     values = pd.Series(merged["_value"].to_numpy(), index=ctx.rows.index)
     missing = values.isna() & (keys != "").all(axis=1)
@@ -86,7 +90,8 @@ ALGORITHM = register(
                             {"type": "string"},
                             {"type": "object", "minProperties": 1, "additionalProperties": {"type": "string"}},
                         ],
-                        "description": "a column name present on both sides, or {this_column: that_column}",
+                        "description": "a column name present on both sides, or {this_column: that_column}; "
+                        "this side may also be a variable computed earlier in the file",
                     },
                     "column": {"type": "string"},
                     "required": {"type": "boolean"},

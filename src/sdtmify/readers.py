@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,16 +54,18 @@ def read_xpt_values(path: Path, encoding: str | None, dates_as_numbers: bool = T
     """The values of an XPT file (v5 or v8) by pyreadstat, and the text encoding that read them: ``encoding``,
     or UTF-8 (ASCII included) and then Windows-1252. ``dates_as_numbers=False`` gives date-formatted Num
     columns as Python dates, datetimes and times (pyreadstat's conversion)."""
-    import pyreadstat
+    import pyreadstat  # a compiled reader loaded only when an XPT file is read
 
     tries = [encoding] if encoding else ["utf-8", "cp1252"]
     last = None
     for name in tries:
         # UTF-8 without naming it: pyreadstat then decodes strictly, where encoding="utf-8" (iconv) silently
         # drops an incomplete byte sequence at the end of a value (Windows-1252 "CAF\xc9" read as "CAF")
-        options = {} if name == "utf-8" and not encoding else {"encoding": name}
+        chosen = None if name == "utf-8" and not encoding else name
         try:
-            frame, _meta = pyreadstat.read_xport(str(path), disable_datetime_conversion=dates_as_numbers, **options)
+            frame, _meta = pyreadstat.read_xport(
+                str(path), disable_datetime_conversion=dates_as_numbers, encoding=chosen
+            )
             return frame, name
         except Exception as exc:  # pyreadstat raises its own error classes
             last = exc
@@ -201,7 +204,7 @@ def read_dataset_json(path: str | Path) -> tuple[pd.DataFrame, Dataset]:
             Location(str(path)),
         )
     by_column = list(zip(*rows, strict=False)) if rows else [()] * width
-    data = {}
+    data: dict[str, Any] = {}  # float64 arrays (Num) or text Series (Char)
     variables = []
     for order, (column, values) in enumerate(zip(columns, by_column, strict=False), start=1):
         name = names[order - 1]
@@ -244,7 +247,7 @@ def read_dataset_json(path: str | Path) -> tuple[pd.DataFrame, Dataset]:
             )
         )
     frame = pd.DataFrame(data, columns=names, index=pd.RangeIndex(len(rows)))
-    keys = tuple(v.name for v in sorted((v for v in variables if v.key_sequence), key=lambda v: v.key_sequence))
+    keys = tuple(v.name for v in sorted((v for v in variables if v.key_sequence), key=lambda v: v.key_sequence or 0))
     frame.attrs["dataset_json"] = {k: v for k, v in head.items() if k not in ("columns", "rows")}
     dataset = Dataset(
         name=str(head.get("name") or path.stem.upper()),

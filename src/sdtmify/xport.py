@@ -339,6 +339,8 @@ def _count_observations(path: Path, data_offset: int, size: int, record_length: 
 def numeric_patterns(member: XptMember, variable: XptVariable, rows: np.ndarray | None = None) -> np.ndarray:
     """Raw IBM patterns (uint64, short lengths zero-filled) of one Num variable, read from the file
     through a memory map; ``rows`` selects records (0-based) without reading the others."""
+    if member.path is None:
+        raise ValueError(f"{member.name}: numeric patterns are read from the file, and this member has no path")
     data = np.memmap(
         member.path,
         dtype=np.uint8,

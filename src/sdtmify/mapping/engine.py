@@ -26,10 +26,14 @@ from ..derive import exposure, findings, identifiers, sequence, study_day, supp,
 from ..derive.reference_dates import REFERENCE_DATES, pick_per_subject
 from ..errors import InputError, Location, MappingError, MetadataError
 from ..metadata import standards
+from ..metadata.conform import apply_spec_to_bundle
+from ..metadata.spec_xlsx import load_spec
 from ..sources import ROW_ID
 from . import expressions
 from .context import MappingContext
 from .loader import DomainMapping, load_mappings
+from .metadata import assemble_bundle
+from .terminology import CTRecoder
 
 LINEAGE = ("SRCTABLE", "SRCROW", "SRCPART")
 
@@ -56,8 +60,8 @@ class DomainBuild:
 
     name: str
     frame: pd.DataFrame
-    mapping: DomainMapping | None = None
-    ctx: MappingContext | None = None
+    mapping: DomainMapping
+    ctx: MappingContext | None = None  # only domains built from source rows have one
     notes: dict[str, VariableNote] = field(default_factory=dict)
     supp_values: dict[str, pd.Series] = field(default_factory=dict)
     supp_notes: dict[str, VariableNote] = field(default_factory=dict)
@@ -65,6 +69,12 @@ class DomainBuild:
 
     def note(self, variable: str, origin: str = "Derived", method: str | None = None, name: str | None = None):
         self.notes.setdefault(variable, VariableNote(origin=origin, method=method, method_name=name))
+
+    def source_context(self) -> MappingContext:
+        """The context of a domain built from source rows (its derivations evaluate expressions on them)."""
+        if self.ctx is None:
+            raise self.mapping.error(["derive"], f"{self.name} has no source rows to derive from")
+        return self.ctx
 
 
 def _doc(function) -> str:
@@ -94,6 +104,7 @@ class SdtmBuilder:
         self.domains: dict[str, DomainBuild] = {}
         self.notes: list[str] = []
         self.schedule = visits.planned_visits(study.config.get("visits", {}) or {})
+        self._subjects: pd.DataFrame | None = None
         # `sdtmify check` collects the problems of every variable and domain here instead of stopping
         # at the first; None (a build) stops at the first.
         self.problems: list[str] | None = None
@@ -107,7 +118,7 @@ class SdtmBuilder:
     # ---- subjects -------------------------------------------------------------------------
     def subject_table(self) -> pd.DataFrame:
         """SUBJID, SITEID, USUBJID per subject, from study.yaml ``subjects:``."""
-        if hasattr(self, "_subjects"):
+        if self._subjects is not None:
             return self._subjects
         spec = self.study.config["subjects"]
         table = self.study.source(spec["source"])
@@ -137,8 +148,9 @@ class SdtmBuilder:
                 f"'{spec['source']}'; one row per subject",
                 Location(self.study.file, yamlio.line_at(self.study.config, [*where, "subjid"]), "subjects.subjid"),
             )
-        self._subjects = frame.set_index("SUBJID", drop=False)
-        return self._subjects
+        subjects = frame.set_index("SUBJID", drop=False)
+        self._subjects = subjects
+        return subjects
 
     # ---- phase 1: records and variables ---------------------------------------------------------
     def source_rows(self, mapping: DomainMapping, part: dict, path: list) -> tuple[pd.DataFrame, str]:
@@ -427,7 +439,7 @@ class SdtmBuilder:
         if "arm" in derivations:
             params = derivations["arm"]
             path = [*dm.mapping.derivation_path("arm"), "from"]
-            raw = expressions.as_text(expressions.evaluate(params["from"], dm.ctx, path))
+            raw = expressions.as_text(expressions.evaluate(params["from"], dm.source_context(), path))
             design = self.study.config.get("trial_design", {}) or {}
             if not design.get("arms"):
                 raise dm.mapping.error(path, "arm needs 'trial_design: arms:' in study.yaml")
@@ -436,7 +448,7 @@ class SdtmBuilder:
                 known = ", ".join(a["ARMCD"] for a in design["arms"])
                 raise dm.mapping.error(
                     path,
-                    f"'{raw[unknown].iloc[0]}' ({dm.ctx.row_numbers(unknown, 1)}) matches "
+                    f"'{raw[unknown].iloc[0]}' ({dm.source_context().row_numbers(unknown, 1)}) matches "
                     f"no arm ({known}); add it to an arm's 'match' in study.yaml",
                 )
             methods = dict.fromkeys(("ARMCD", "ARM"), _doc(arm_rules.planned_arm))
@@ -583,11 +595,10 @@ class SdtmBuilder:
     def derive_domain(self, build: DomainBuild) -> None:
         mapping, frame, prefix = build.mapping, build.frame, build.name
         derivations = mapping.derivations()
-        ctx = build.ctx
         if "dose_intervals" in derivations:
             frame = self._dose_intervals(build, derivations["dose_intervals"])
-        if ctx is not None:
-            ctx.values = {c: frame[c] for c in frame.columns}
+        ctx = build.source_context()
+        ctx.values = {c: frame[c] for c in frame.columns}
         if "visit" in derivations:
             params = derivations["visit"]
             path = [*mapping.derivation_path("visit")]
@@ -665,13 +676,13 @@ class SdtmBuilder:
                 )
             flag = baseline_rules.last_observation_before_exposure(frame, params["by"], date_var, reference, has_result)
             for which in flags:
-                rule = (
-                    baseline_rules.last_observation_before_exposure
-                    if which == "LOBXFL"
-                    else baseline_rules.baseline_flag_from_lobxfl
-                )
-                frame[f"{prefix}{which}"] = flag if which == "LOBXFL" else rule(flag)
-                build.note(f"{prefix}{which}", "Derived", _doc(rule), f"{prefix}{which}")
+                if which == "LOBXFL":
+                    frame[f"{prefix}{which}"] = flag
+                    method = _doc(baseline_rules.last_observation_before_exposure)
+                else:
+                    frame[f"{prefix}{which}"] = baseline_rules.baseline_flag_from_lobxfl(flag)
+                    method = _doc(baseline_rules.baseline_flag_from_lobxfl)
+                build.note(f"{prefix}{which}", "Derived", method, f"{prefix}{which}")
 
     @staticmethod
     def _dose_intervals(build: DomainBuild, params: dict) -> pd.DataFrame:
@@ -690,8 +701,8 @@ class SdtmBuilder:
         frame = build.frame.loc[kept].copy()
         frame[start], frame[end] = begins, ends
         build.frame = frame
-        if build.ctx is not None:
-            build.ctx.rows = build.ctx.rows.loc[kept]
+        context = build.source_context()
+        context.rows = context.rows.loc[kept]
         build.supp_values = {q: values.loc[kept] for q, values in build.supp_values.items()}
         method = f"{_doc(exposure.constant_dose_intervals)} Same values of: {', '.join(params['by'])}."
         for column in (start, end):
@@ -728,7 +739,7 @@ class SdtmBuilder:
             raise mapping.error(
                 [*path, "units"],
                 f"no conversion factor from '{unit}' for {test} "
-                f"({build.ctx.row_numbers(unknown, 1)}); add it to that test's 'factors'",
+                f"({build.source_context().row_numbers(unknown, 1)}); add it to that test's 'factors'",
             )
         method = _doc(findings.standardize_results)
         factors = "; ".join(
@@ -814,7 +825,7 @@ class SdtmBuilder:
     # ---- the whole build ------------------------------------------------------------------
     def build(self) -> dict[str, DomainBuild]:
         mappings = load_mappings(self.study)
-        by_kind = {"source": [], "records": [], "design": []}
+        by_kind: dict[str, list[DomainMapping]] = {"source": [], "records": [], "design": []}
         for mapping in mappings:
             by_kind[mapping.kind].append(mapping)
         for mapping in by_kind["source"]:
@@ -874,7 +885,7 @@ def _nested(spec) -> list[dict]:
 
 def _extensions(spec) -> dict:
     """Sponsor terms declared with ``extend`` anywhere in an expression."""
-    declared = {}
+    declared: dict = {}
     for part in _nested(spec):
         declared.update(part.get("extend") or {})
     return declared
@@ -928,9 +939,6 @@ def _day_pairs(prefix: str, columns, allowed: set[str] | None = None) -> list[tu
 
 def build_sdtm(study, ct_file=None, ui: Console = QUIET) -> Bundle:
     """Apply the study's SDTM mappings: a Bundle of conformed datasets with full metadata and lineage."""
-    from .metadata import assemble_bundle
-    from .terminology import CTRecoder
-
     terminology = CTRecoder.load(ct_file)
     builder = SdtmBuilder(study, terminology, ui)
     domains = builder.build()
@@ -942,9 +950,6 @@ def check_sdtm(study, ct_file=None, limit: int = 50) -> list[str]:
     """Every problem a build of the study's SDTM would meet, without writing anything: all variables
     of all source domains are applied, each failing one reported (file:line, source row, field); when
     they all apply, the rest of the build runs and its first problem is reported. At most ``limit``."""
-    from .metadata import assemble_bundle
-    from .terminology import CTRecoder
-
     terminology = CTRecoder.load(ct_file)
     builder = SdtmBuilder(study, terminology)
     builder.problems = []
@@ -964,9 +969,6 @@ def apply_study_spec(study, bundle: Bundle, ui: Console = QUIET) -> Bundle:
     """The bundle with the study's imported spec applied (``mappings/<S>/spec/<standard>.json``, written by
     ``sdtmify spec import``): labels, origins, methods, comments and lengths it declares, checked against
     the data (see :func:`sdtmify.metadata.conform.apply_declared_metadata`). No spec: the bundle as built."""
-    from ..metadata.conform import apply_spec_to_bundle
-    from ..metadata.spec_xlsx import load_spec
-
     spec = load_spec(study.folder, bundle.standard)
     if spec is None:
         return bundle

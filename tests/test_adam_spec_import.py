@@ -4,12 +4,14 @@ edit the ADaM part in the workbook, import it, rebuild; the ADSL XPT and the ADa
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pyreadstat
 import pytest
-from conftest import ROOT
 from lxml import etree
 from openpyxl import load_workbook
+
+ROOT = Path(__file__).resolve().parents[1]
 
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
 DATASET_LABEL = "Subject-Level Analysis (Sponsor Wording)"

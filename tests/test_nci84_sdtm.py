@@ -5,12 +5,15 @@ independently of mappings/NCI84/published.yaml."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
-from conftest import ROOT
 
 from sdtmify.mapping.engine import build_sdtm
 from sdtmify.study import load_study
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SOURCES = ROOT / "mappings" / "NCI84" / "source"
 

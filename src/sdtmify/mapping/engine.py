@@ -412,7 +412,7 @@ class SdtmBuilder:
             first = differs[differs].index[0]
             raise build.mapping.error(
                 ["variables", column],
-                f"mapped value '{given[first]}' ({build.ctx.row_numbers(differs, 1)}) differs from the derived "
+                f"mapped value '{given[first]}' ({build.source_context().row_numbers(differs, 1)}) differs from the derived "
                 f"'{derived[first]}'; map {column} or derive it, not both",
             )
 
@@ -458,12 +458,14 @@ class SdtmBuilder:
                 rule = arm_rules.actual_arm_as_planned
             else:
                 actual_path = [*dm.mapping.derivation_path("arm"), "actual"]
-                raw_actual = expressions.as_text(expressions.evaluate(params["actual"], dm.ctx, actual_path))
+                raw_actual = expressions.as_text(
+                    expressions.evaluate(params["actual"], dm.source_context(), actual_path)
+                )
                 received, unknown = arm_rules.planned_arm(raw_actual, design["arms"])
                 if unknown.any():
                     raise dm.mapping.error(
                         actual_path,
-                        f"actual arm '{raw_actual[unknown].iloc[0]}' ({dm.ctx.row_numbers(unknown, 1)}) matches "
+                        f"actual arm '{raw_actual[unknown].iloc[0]}' ({dm.source_context().row_numbers(unknown, 1)}) matches "
                         f"no arm ({', '.join(a['ARMCD'] for a in design['arms'])}); add it to an arm's 'match'",
                     )
                 actual = arm_rules.actual_arm_from_data(assigned["ARMCD"], received)
@@ -472,7 +474,7 @@ class SdtmBuilder:
             screen_failure = pd.Series(False, index=frame.index)
             if "screen_failure" in params:
                 sf_path = [*dm.mapping.derivation_path("arm"), "screen_failure"]
-                screen_failure = expressions.condition(params["screen_failure"], dm.ctx, sf_path)
+                screen_failure = expressions.condition(params["screen_failure"], dm.source_context(), sf_path)
             arms = arm_rules.arm_null_reason(arms, screen_failure)
             null_reason = f" {_doc(arm_rules.arm_null_reason)}" if "screen_failure" in params else ""
             methods.update(dict.fromkeys(actual.columns, _doc(rule) + null_reason))

@@ -97,6 +97,25 @@ def _resolve_folder(name_or_path: str | Path) -> tuple[str, Path]:
     return str(name_or_path), study_dir(str(name_or_path))
 
 
+def _source_roots(document, folder: Path) -> list[Path]:
+    """The study folder and the folders study.yaml allows under ``source_roots:``, symlinks resolved."""
+    return [folder.resolve(), *((folder / root).resolve() for root in document.get("source_roots", ()) or ())]
+
+
+def _confined_source(folder: Path, roots: list[Path], spec, name: str, file: str) -> Path:
+    """A source file's real path (symlinks followed), refused unless it lies in the study folder or an
+    allowed root: a mapping must never read, or echo in an error, a file the user did not mean to give."""
+    path = (folder / spec["file"]).resolve()
+    if not any(path.is_relative_to(root) for root in roots):
+        allowed = "the study folder" if len(roots) == 1 else "the study folder or a 'source_roots:' folder"
+        raise InputError(
+            f"'{spec['file']}' of source '{name}' resolves to {path}, outside {allowed}; move the file into "
+            f"the study folder, or allow its folder with 'source_roots: [FOLDER]' in study.yaml",
+            Location(file, spec.line_of("file"), f"sources.{name}.file"),
+        )
+    return path
+
+
 def load_study(name_or_path: str | Path) -> Study:
     """Read and validate ``mappings/<name>/study.yaml`` (or a study folder path)."""
     name, folder = _resolve_folder(name_or_path)
@@ -109,8 +128,9 @@ def load_study(name_or_path: str | Path) -> Study:
     file = yamlio.display_path(config_path)
     yamlio.validate(document, "study", file)
     sources = {}
+    roots = _source_roots(document, folder)
     for source_name, spec in document["sources"].items():
-        path = (folder / spec["file"]).resolve()
+        path = _confined_source(folder, roots, spec, source_name, file)
         sources[source_name] = SourceTable(
             name=source_name,
             path=path,

@@ -71,6 +71,9 @@ def read_source(
         )
     try:
         if fmt == "csv":
+            from .readers import check_csv_fields
+
+            check_csv_fields(path, encoding, what=f"CSV table '{label}'")
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding or "utf-8")
             frame = (
                 frame.apply(lambda col: by_distinct(col.astype(object), lambda v: v.str.strip())).astype(str)
@@ -87,7 +90,7 @@ def read_source(
                 frame, _ = read_xpt_values(path, encoding, dates_as_numbers=False)
             except InputError as exc:
                 raise SourceError(
-                    f"cannot read XPT table '{label}' ({exc.__cause__}); if its text is not "
+                    f"cannot read XPT table '{label}' ({exc.__cause__ or exc.bare_message}); if its text is not "
                     f"{encoding or 'UTF-8 or Windows-1252'}, set its 'encoding' in study.yaml",
                     Location(str(path)),
                 ) from None

@@ -59,7 +59,7 @@ def test_impossible_date_names_row_and_value(tmp_path):
     source.write_text(source.read_text().replace("13-MAR-2003", "31-FEB-2003"))
     line = line_of((study / "sdtm" / "ae.yaml").read_text(), "AESTDTC:")
     assert error_of(study) == (
-        f"mappings/NCI84/sdtm/ae.yaml:{line} AESTDTC: row 3 of source 'adverse_events': "
+        f"mappings/NCI84/sdtm/ae.yaml:{line} AESTDTC: row 3 of source 'adverse_events' column 'onset_date': "
         f"'31-FEB-2003' is an impossible date; correct the source or list its form in 'formats'"
     )
 
@@ -70,7 +70,7 @@ def test_unparseable_date_names_the_accepted_forms(tmp_path):
     source.write_text(source.read_text().replace("14-OCT-2002", "Oct 14th 2002"))
     line = line_of((study / "sdtm" / "ae.yaml").read_text(), "AESTDTC:")
     assert error_of(study) == (
-        f"mappings/NCI84/sdtm/ae.yaml:{line} AESTDTC: row 1 of source 'adverse_events': "
+        f"mappings/NCI84/sdtm/ae.yaml:{line} AESTDTC: row 1 of source 'adverse_events' column 'onset_date': "
         f"'Oct 14th 2002' is not a date in the forms dd-mon-yyyy, iso; correct the source "
         f"or list its form in 'formats'"
     )

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import isodates, yamlio
+from ..errors import Location, MappingError
 from .context import MappingContext
 
 
@@ -81,8 +82,9 @@ def op_iso8601(spec, ctx: MappingContext, path) -> pd.Series:
     column = ctx.column(spec["iso8601"], path)
     time = ctx.column(spec["time"], path) if "time" in spec else None
     formats = tuple(spec.get("formats", isodates.DEFAULT_FORMATS))
+    window = date_window(ctx.study)
     try:
-        return isodates.to_iso8601(as_text(column), formats, None if time is None else as_text(time))
+        return isodates.to_iso8601(as_text(column), formats, None if time is None else as_text(time), window)
     except isodates.DateProblem as problem:
         first = problem.mask[problem.mask].index[0]
         value = column.loc[first] if time is None else f"{column.loc[first]} {time.loc[first]}"
@@ -90,9 +92,39 @@ def op_iso8601(spec, ctx: MappingContext, path) -> pd.Series:
         more = f" ({count} values in all)" if count > 1 else ""
         raise ctx.error(
             path,
-            f"{ctx.row_numbers(problem.mask, 1)} of source '{ctx.source_name}': "
-            f"'{value}' {problem.reason}{more}; correct the source or list its form in 'formats'",
+            f"{ctx.row_numbers(problem.mask, 1)} of source '{ctx.source_name}' column '{spec['iso8601']}': "
+            f"'{value}' {problem.reason}{more}; correct the source"
+            + (
+                ", or if it is right widen 'plausibility: dates:' in study.yaml"
+                if "plausible" in problem.reason
+                else " or list its form in 'formats'"
+            ),
         ) from None
+
+
+def date_window(study) -> tuple[str, str]:
+    """The plausible dates of a study: ``plausibility: dates: {min, max}`` in study.yaml, else
+    1900-01-01 to one year after today (see :func:`sdtmify.isodates.default_window`). A window reaching
+    past datetime64's range (1678-2261), where derivations would turn dates into garbage, is refused."""
+    earliest, latest = isodates.default_window()
+    config = getattr(study, "config", None) or {}
+    dates = (config.get("plausibility") or {}).get("dates") or {}
+    window = {"min": str(dates.get("min", earliest)), "max": str(dates.get("max", latest))}
+    for key, value in window.items():
+        if not isodates.DATETIME64_EARLIEST <= value <= isodates.DATETIME64_LATEST:
+            raise MappingError(
+                f"{value} is outside the dates sdtmify can compute with "
+                f"({isodates.DATETIME64_EARLIEST} to {isodates.DATETIME64_LATEST})",
+                Location(
+                    study.file, yamlio.line_at(config, ["plausibility", "dates", key]), f"plausibility.dates.{key}"
+                ),
+            )
+    if window["min"] > window["max"]:
+        raise MappingError(
+            f"min {window['min']} is after max {window['max']}",
+            Location(study.file, yamlio.line_at(config, ["plausibility", "dates"]), "plausibility.dates"),
+        )
+    return window["min"], window["max"]
 
 
 def op_when(spec, ctx: MappingContext, path) -> pd.Series:

@@ -312,7 +312,8 @@ def conform_dataset(
                     f"in every record; map one or drop those records"
                 )
             notes.append(f"{name}.{var.name} ({var.label}) is Required but null in {int(missing.sum())} records")
-        if var.core in ("Perm", "Cond") and missing.all() and var.name not in keep:
+        # with no records at all nothing says a variable was not collected: an empty dataset keeps its shape
+        if var.core in ("Perm", "Cond") and len(frame) and missing.all() and var.name not in keep:
             notes.append(f"{name}.{var.name} ({var.label}) is {var.core} and has no values: dropped")
             continue
         columns[var.name] = series

@@ -14,6 +14,8 @@ Dataset-JSON top-level attributes (times, sourceSystem, OIDs) are kept on ``fram
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from dataclasses import replace
 from functools import cache
@@ -356,16 +358,40 @@ def csv_field_counts(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     return fields[keep], lines[keep]
 
 
+_ASCII_COMPATIBLE = ("utf-8", "utf8", "utf-8-sig", "ascii", "latin-1", "latin1", "iso-8859-1", "cp1252", "windows-1252")
+
+
 def check_csv_fields(path: Path, encoding: str | None = None, what: str = "CSV") -> None:
-    """Every record of a CSV has as many fields as its header; else an InputError naming the first line
-    that has not. pandas fills a short row with blanks and shifts nothing, so it would pass unseen."""
+    """A CSV that pandas would misread without a word is an InputError naming its first bad line: bytes
+    that are not in the encoding (UTF-8 unless given), a header naming a column twice (pandas renames the
+    second 'x.1'), a record with more or fewer fields than the header (pandas fills a short row with
+    blanks)."""
     data = path.read_bytes()
     name = (encoding or "utf-8").lower().replace("_", "-")
-    if name not in ("utf-8", "utf8", "utf-8-sig", "ascii", "latin-1", "latin1", "iso-8859-1", "cp1252", "windows-1252"):
-        try:
-            data = data.decode(name).encode("utf-8")
-        except (LookupError, UnicodeError):
-            return  # the reader itself reports an unknown encoding or undecodable bytes
+    try:
+        text = data.decode(name)
+    except LookupError:
+        raise InputError(
+            f"{what}: unknown encoding '{encoding}'; name one such as utf-8, latin-1 or cp1252", Location(str(path))
+        ) from None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"{what}: byte 0x{data[exc.start]:02x} on line {line} is not {name}; save the file as UTF-8 or name "
+            f"its encoding (e.g. 'encoding: latin-1' in study.yaml)",
+            Location(str(path), line),
+        ) from None
+    if name not in _ASCII_COMPATIBLE:
+        data = text.encode("utf-8")
+    header = next(csv.reader(io.StringIO(text.removeprefix("\ufeff"))), [])
+    names = [column.strip() for column in header]
+    twice = sorted({column for column in names if names.count(column) > 1})
+    if twice:
+        raise InputError(
+            f"{what}: the header names column {', '.join(repr(c) for c in twice)} more than once; "
+            f"give every column its own name",
+            Location(str(path), 1),
+        )
     fields, lines = csv_field_counts(data)
     if fields.size < 2:
         return

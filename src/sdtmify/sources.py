@@ -116,6 +116,18 @@ def read_source(
         raise SourceError(f"cannot read {fmt.upper()} table '{label}': {exc}", Location(str(path))) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"cannot read {fmt.upper()} table '{label}': {exc}", Location(str(path))) from None
+    except LookupError:
+        raise SourceError(
+            f"unknown encoding '{encoding}' for table '{label}'; name one such as utf-8, latin-1 or cp1252",
+            Location(str(path)),
+        ) from None
+    except InputError:
+        raise
+    except Exception as exc:  # the spreadsheet and SAS readers raise their own classes (e.g. a bad zip file)
+        raise SourceError(
+            f"cannot read {fmt.upper()} table '{label}' ({type(exc).__name__}: {exc}); is it really {fmt.upper()}?",
+            Location(str(path)),
+        ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.reset_index(drop=True)
     frame[ROW_ID] = np.arange(1, len(frame) + 1, dtype="int64")

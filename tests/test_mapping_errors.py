@@ -307,7 +307,9 @@ def test_declared_length_too_short_points_at_the_length_key(tmp_path):
     )
     assert error_of(study) == (
         f"mappings/NCI84/sdtm/ae.yaml:{line_of(text, 'AETERM:')} AETERM.length: AE.AETERM: "
-        f"declared length 3 is shorter than its longest value (19 bytes); raise the declared "
+        f"declared length 3 is shorter than its longest value (19 bytes) in record 1 USUBJID=NCI84-001-A "
+        f"AESEQ=1 source adverse_events row 2; record 2 USUBJID=NCI84-001-A AESEQ=2 source adverse_events "
+        f"row 1; record 3 USUBJID=NCI84-001-E AESEQ=1 source adverse_events row 3; raise the declared "
         f"length or shorten the values"
     )
 

@@ -333,9 +333,11 @@ def conform_dataset(
             longest = profiles[var.name].longest if var.name in profiles else byte_length(values)
             length = lengths.get(var.name, longest)
             if length < longest:
+                too_long = values.astype(str).str.encode("utf-8").str.len() > length  # error path only
                 raise VariableError(
                     f"{name}.{var.name}: declared length {length} is shorter than its longest "
-                    f"value ({longest} bytes); raise the declared length or shorten the values",
+                    f"value ({longest} bytes) in {_records(too_long, frame, lineage)}; raise the declared "
+                    f"length or shorten the values",
                     var.name,
                     "length",
                 )

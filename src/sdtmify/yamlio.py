@@ -366,5 +366,8 @@ def schema_errors(document, schema_name: str, file: str) -> list[MappingError]:
 def validate(document, schema_name: str, file: str) -> None:
     """Raise the first schema violation (by line) as a MappingError."""
     errors = schema_errors(document, schema_name, file)
+    # a misspelt key first: "unknown key 'soruces' (did you mean 'sources'?)" says more than the
+    # "missing required key 'sources'" it causes
+    errors.sort(key=lambda e: e.bare_message.startswith("missing required key"))
     if errors:
         raise errors[0]

@@ -1,0 +1,147 @@
+"""Cases of the hostile-input corpus for inputs (YAML, sources, dates, encodings, lengths, duplicates).
+
+A case is a mutation of the mini study (or of a file the mini build wrote), the command a user would
+run, the exit code it must end with (2: input error) and fragments its message must hold: the file,
+the line or row, the field. Every case also checks that no traceback is printed, that nothing outside
+output/ changed and that the previous output folder is byte-for-byte intact."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .harness import run, run_inprocess, tree_digest
+
+STUDY = Path("mappings") / "MINI"
+BUILD = ("build", "--study", "MINI", "--no-validate")
+
+
+@dataclass
+class Case:
+    id: str
+    mutate: Callable[[Path], None]
+    fragments: tuple[str, ...]
+    args: tuple[str, ...] = BUILD
+    code: int = 2
+    absent: tuple[str, ...] = ()  # text the output must not hold (e.g. a foreign file's content)
+    process: bool = False  # run the console script as a real process (a sample of cases)
+    extra: Callable[[Path], None] | None = None  # a further check on the project after the run
+
+    def __str__(self) -> str:
+        return self.id
+
+
+def params(cases: list[Case]):
+    ids = [case.id for case in cases]
+    assert len(ids) == len(set(ids)), "case ids must be unique"
+    return pytest.mark.parametrize("case", cases, ids=ids)
+
+
+# ---- mutations -----------------------------------------------------------------------------------
+def sub(relative: str, old: str, new: str, count: int = 1) -> Callable[[Path], None]:
+    """Replace text in a study file (``relative`` to mappings/MINI); the old text must be there."""
+
+    def mutate(root: Path) -> None:
+        path = root / STUDY / relative
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"{old!r} not in {relative}"
+        path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+    return mutate
+
+
+def put(relative: str, data: str | bytes) -> Callable[[Path], None]:
+    def mutate(root: Path) -> None:
+        path = root / STUDY / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+
+    return mutate
+
+
+def append(relative: str, text: str) -> Callable[[Path], None]:
+    def mutate(root: Path) -> None:
+        path = root / STUDY / relative
+        path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+    return mutate
+
+
+def csv_line(relative: str, number: int, line: str) -> Callable[[Path], None]:
+    """Replace line ``number`` (1-based; 1 is the header) of a CSV source."""
+
+    def mutate(root: Path) -> None:
+        path = root / STUDY / relative
+        lines = path.read_text(encoding="utf-8").split("\n")
+        lines[number - 1] = line
+        path.write_text("\n".join(lines), encoding="utf-8")
+
+    return mutate
+
+
+def csv_value(relative: str, old: str, new: str) -> Callable[[Path], None]:
+    return sub(relative, old, new)
+
+
+def both(*mutations: Callable[[Path], None]) -> Callable[[Path], None]:
+    def mutate(root: Path) -> None:
+        for mutation in mutations:
+            mutation(root)
+
+    return mutate
+
+
+# ---- running -------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def mini_output(tmp_path_factory) -> Path:
+    """The mini study built once (SDTM, no validation): the 'previous output' every build case starts
+    from, and the XPT / Dataset-JSON files reader cases damage."""
+    from .conftest import write_mini
+
+    root = tmp_path_factory.mktemp("mini_built")
+    study = write_mini(root)
+    study.rename(root / STUDY)
+    (root / "specs").mkdir()
+    outcome = run_inprocess(list(BUILD), root)
+    assert outcome.code == 0, outcome.stderr
+    return root / "output" / "MINI"
+
+
+def check(project: Path, mini_output: Path, case: Case) -> None:
+    """Run one case and check all it must hold."""
+    shutil.copytree(mini_output, project / "output" / "MINI")
+    (project / "data").mkdir(exist_ok=True)
+    case.mutate(project)
+    outside = tree_digest(project, exclude=("output",))
+    previous = tree_digest(project / "output" / "MINI")
+    outcome = (run if case.process else run_inprocess)(list(case.args), project)
+    said = outcome.stdout + outcome.stderr
+    assert "Traceback" not in said, said
+    assert outcome.code == case.code, said
+    for fragment in case.fragments:
+        assert fragment in said, f"{fragment!r} not in:\n{said}"
+    for text in case.absent:
+        assert text not in said, f"{text!r} printed:\n{said}"
+    assert tree_digest(project, exclude=("output",)) == outside, "files outside output/ changed"
+    assert tree_digest(project / "output" / "MINI") == previous, "the previous output changed"
+    if case.code != 0:  # no partial output: nothing new beside the previous output (hidden lock files aside)
+        left = sorted(p.name for p in (project / "output").iterdir() if not p.name.startswith("."))
+        assert left == ["MINI"], left
+    if case.extra is not None:
+        case.extra(project)
+
+
+def data_file(name: str, damage: Callable[[bytes], bytes] | None = None, rename: str | None = None):
+    """Copy a file the mini build wrote (relative to output/MINI) into data/, optionally damaged."""
+
+    def mutate(root: Path) -> None:
+        source = root / "output" / "MINI" / name
+        target = root / "data" / (rename or Path(name).name)
+        data = source.read_bytes()
+        target.write_bytes(damage(data) if damage else data)
+
+    return mutate

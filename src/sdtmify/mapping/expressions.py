@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import isodates, yamlio
-from ..errors import Location, MappingError
+from ..errors import Location, MappingError, SourceError
 from .context import MappingContext
 
 
@@ -158,8 +158,11 @@ def op_lookup(spec, ctx: MappingContext, path) -> pd.Series:
     here = [*path, "lookup"]
     try:
         table = ctx.study.source(lookup["source"])
-    except Exception as exc:  # unknown source: say where in this file
-        raise ctx.error([*here, "source"], getattr(exc, "bare_message", str(exc))) from None
+    except Exception as exc:  # unknown or unreadable source: say where in this file (and which file failed)
+        message = getattr(exc, "bare_message", str(exc))
+        if isinstance(exc, SourceError) and exc.location is not None:
+            message += f" (reading {exc.location})"
+        raise ctx.error([*here, "source"], message) from None
     on = lookup["on"]
     pairs = {on: on} if isinstance(on, str) else dict(on)
     for left, right in pairs.items():

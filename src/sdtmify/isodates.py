@@ -132,7 +132,8 @@ def _to_iso8601_distinct(text: pd.Series, formats, time: pd.Series | None, windo
     minute = parts["minute"].astype(str)
     second = parts["second"].astype(str)
 
-    bad_month = (month != "") & ~month.isin(list(_MONTHS.values()))
+    named = parts["month"].astype(str).str.upper().str.replace(rf"^{_UNKNOWN}$", "", regex=True) != ""
+    bad_month = ((month != "") & ~month.isin(list(_MONTHS.values()))) | (named & (month == ""))  # e.g. "XYZ"
     if bad_month.any():
         raise DateProblem(bad_month, "has an impossible month")
     if window is not None:

@@ -132,3 +132,28 @@ def read_source(
     frame = frame.reset_index(drop=True)
     frame[ROW_ID] = np.arange(1, len(frame) + 1, dtype="int64")
     return frame
+
+
+def check_keys(frame: pd.DataFrame, keys, name: str, where: Location) -> None:
+    """The key columns study.yaml declares for a source identify each of its rows: a missing key column,
+    or rows sharing their keys (a record entered twice, a ragged export), is a SourceError naming the rows."""
+    keys = list(keys)
+    if not keys:
+        return
+    absent = [key for key in keys if key not in frame.columns]
+    if absent:
+        raise SourceError(
+            f"key column '{absent[0]}' of source '{name}' is not in the table (columns: "
+            f"{', '.join(c for c in frame.columns if c != ROW_ID)}); fix 'keys' in study.yaml",
+            where,
+        )
+    repeated = frame.duplicated(subset=keys, keep=False)
+    if repeated.any():
+        first = frame.loc[repeated].iloc[0]
+        same = frame.loc[repeated & (frame[keys] == first[keys]).all(axis=1), ROW_ID].head(3)
+        values = ", ".join(f"{key}={first[key]!r}" for key in keys)
+        raise SourceError(
+            f"rows {', '.join(str(int(r)) for r in same)} of source '{name}' share their keys ({values}); "
+            f"the keys declared in study.yaml must identify each row: remove the repeated row or add a key",
+            where,
+        )

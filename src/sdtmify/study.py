@@ -15,7 +15,7 @@ from . import yamlio
 from .errors import InputError, Location, MappingError
 from .paths import study_dir
 from .reproducible import build_timestamp
-from .sources import detect_format, read_source
+from .sources import check_keys, detect_format, read_source
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,9 @@ class Study:
             )
         if name not in self._cache:
             spec = self.sources[name]
-            self._cache[name] = read_source(spec.path, spec.format, spec.sheet, spec.encoding, name=name)
+            frame = read_source(spec.path, spec.format, spec.sheet, spec.encoding, name=name)
+            check_keys(frame, spec.keys, name, Location(self.file, spec.line, f"sources.{name}.keys"))
+            self._cache[name] = frame
         return self._cache[name]
 
 

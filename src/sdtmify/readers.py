@@ -193,6 +193,10 @@ def _load_dataset_json(path: Path) -> tuple[dict, list]:
     if problem is not None:
         at = "/".join(str(part) for part in problem.absolute_path) or "the top level"
         raise InputError(f"not Dataset-JSON 1.1: {at}: {problem.message}", where)
+    names = [column["name"] for column in head["columns"]]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise InputError(f"column {', '.join(map(repr, twice))} is declared more than once in 'columns'", where)
     if not isinstance(rows, list):
         raise InputError("not Dataset-JSON 1.1: 'rows' is not a list of records", where)
     if head["records"] != len(rows):

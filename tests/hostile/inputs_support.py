@@ -7,6 +7,7 @@ output/ changed and that the previous output folder is byte-for-byte intact."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -146,3 +147,19 @@ def data_file(name: str, damage: Callable[[bytes], bytes] | None = None, rename:
         target.write_bytes(damage(data) if damage else data)
 
     return mutate
+
+
+def json_file(name: str, change: Callable[[dict], None]):
+    """Copy output/MINI/sdtm/dataset-json/<name> into data/ after ``change(document)``."""
+
+    def damage(data: bytes) -> bytes:
+        document = json.loads(data)
+        change(document)
+        return json.dumps(document, ensure_ascii=False).encode()
+
+    return data_file(f"sdtm/dataset-json/{name}", damage)
+
+
+def convert(name: str, target: str, *options: str) -> tuple[str, ...]:
+    """``sdtmify convert data/<name> output/<target>``: the target must not appear when the input is bad."""
+    return ("convert", f"data/{name}", f"output/{target}", *options)

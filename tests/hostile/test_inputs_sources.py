@@ -12,8 +12,10 @@ from .inputs_support import (  # noqa: F401
     append,
     both,
     check,
+    convert,
     csv_line,
     data_file,
+    json_file,
     mini_output,
     params,
     put,
@@ -45,17 +47,6 @@ def _source_dir_elsewhere(root: Path) -> None:
     os.symlink(root / "elsewhere", study / "source")
 
 
-def _json(name: str, change) -> callable:
-    """Copy output/MINI/sdtm/dataset-json/<name> into data/ after ``change(document)``."""
-
-    def damage(data: bytes) -> bytes:
-        document = json.loads(data)
-        change(document)
-        return json.dumps(document).encode()
-
-    return data_file(f"sdtm/dataset-json/{name}", damage)
-
-
 def _set(key, value):
     return lambda document: document.__setitem__(key, value)
 
@@ -83,10 +74,6 @@ def _obs_header(data: bytes, member) -> bytes:
 
 
 VALIDATE = ("validate", "data")
-
-
-def convert(name: str, target: str) -> tuple[str, ...]:
-    return ("convert", f"data/{name}", f"output/{target}")
 
 
 CASES = [
@@ -247,44 +234,44 @@ CASES = [
     # ---- Dataset-JSON read by validate and convert ----
     Case(
         "json-records-larger-than-rows",
-        _json("ae.json", _set("records", 99)),
+        json_file("ae.json", _set("records", 99)),
         ("data/ae.json records", "'records' says 99 but the file holds 3"),
         args=convert("ae.json", "ae.xpt"),
         process=True,
     ),
     Case(
         "json-records-missing",
-        _json("ae.json", lambda document: document.pop("records")),
+        json_file("ae.json", lambda document: document.pop("records")),
         ("data/ae.json", "not Dataset-JSON 1.1", "'records' is a required property"),
         args=VALIDATE,
     ),
     Case(
         "json-version-2",
-        _json("dm.json", _set("datasetJSONVersion", "2.0")),
+        json_file("dm.json", _set("datasetJSONVersion", "2.0")),
         ("data/dm.json", "datasetJSONVersion", "does not match"),
         args=convert("dm.json", "dm.xpt"),
     ),
     Case(
         "json-unknown-datatype",
-        _json("dm.json", lambda document: document["columns"][0].__setitem__("dataType", "text")),
+        json_file("dm.json", lambda document: document["columns"][0].__setitem__("dataType", "text")),
         ("data/dm.json", "columns/0/dataType"),
         args=VALIDATE,
     ),
     Case(
         "json-text-in-an-integer-column",
-        _json("ae.json", _cell(1, 3, "two")),
+        json_file("ae.json", _cell(1, 3, "two")),
         ("data/ae.json AESEQ", "record 2", "'two' is text, dataType 'integer' needs a whole number"),
         args=convert("ae.json", "ae.xpt"),
     ),
     Case(
         "json-number-in-a-string-column",
-        _json("ae.json", _cell(0, 2, 7)),
+        json_file("ae.json", _cell(0, 2, 7)),
         ("data/ae.json USUBJID", "record 1", "7 is a whole number, dataType 'string' needs text"),
         args=VALIDATE,
     ),
     Case(
         "json-true-in-an-integer-column",
-        _json("ae.json", _cell(2, 3, True)),
+        json_file("ae.json", _cell(2, 3, True)),
         ("data/ae.json AESEQ", "record 3", "True is true or false"),
         args=convert("ae.json", "ae.xpt"),
     ),
@@ -308,7 +295,7 @@ CASES = [
     ),
     Case(
         "json-rows-not-a-list",
-        _json("ae.json", _set("rows", {"a": 1})),
+        json_file("ae.json", _set("rows", {"a": 1})),
         ("data/ae.json", "'rows' is not a list"),
         args=convert("ae.json", "ae.xpt"),
     ),

@@ -387,7 +387,10 @@ def check_csv_fields(path: Path, encoding: str | None = None, what: str = "CSV")
         ) from None
     if name not in _ASCII_COMPATIBLE:
         data = text.encode("utf-8")
-    header = next(csv.reader(io.StringIO(text.removeprefix("\ufeff"))), [])
+    try:
+        header = next(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")), [])
+    except csv.Error as exc:
+        raise InputError(f"{what}: the header line cannot be read as CSV ({exc})", Location(str(path), 1)) from None
     names = [column.strip() for column in header]
     twice = sorted({column for column in names if names.count(column) > 1})
     if twice:

@@ -165,19 +165,22 @@ def _edited(paths: list[tuple[int, int, int]], values: list) -> bytes:
     """The base document with values replaced at pseudo-random places (top-level keys, columns, cells)."""
     document = json.loads(json.dumps(_BASE))
     for (kind, i, j), value in zip(paths, values, strict=False):
-        if kind == 0:
-            key = sorted(document)[i % len(document)]
-            if j % 4 == 0:
-                document.pop(key)
+        try:
+            if kind == 0:
+                key = sorted(document)[i % len(document)]
+                if j % 4 == 0:
+                    document.pop(key)
+                else:
+                    document[key] = value
+            elif kind == 1:
+                column = document["columns"][i % 4]
+                key = sorted(column)[j % len(column)]
+                column[key] = value
             else:
-                document[key] = value
-        elif kind == 1:
-            column = document["columns"][i % 4]
-            key = sorted(column)[j % len(column)]
-            column[key] = value
-        else:
-            row = document["rows"][i % 2]
-            row[j % len(row)] = value
+                row = document["rows"][i % 2]
+                row[j % len(row)] = value
+        except (KeyError, TypeError, IndexError, ZeroDivisionError, AttributeError):
+            continue  # an earlier edit already changed that part's shape
     return json.dumps(document).encode()
 
 

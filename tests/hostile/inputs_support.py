@@ -97,19 +97,25 @@ def both(*mutations: Callable[[Path], None]) -> Callable[[Path], None]:
 
 
 # ---- running -------------------------------------------------------------------------------------
+_BUILT: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="session")
 def mini_output(tmp_path_factory) -> Path:
-    """The mini study built once (SDTM, no validation): the 'previous output' every build case starts
-    from, and the XPT / Dataset-JSON files reader cases damage."""
+    """The mini study built once per test session (SDTM, no validation): the 'previous output' every build
+    case starts from, and the XPT / Dataset-JSON files reader cases damage. Each test module imports this
+    fixture, which pytest would run once per module: the module-level cache makes it once in all."""
     from .conftest import write_mini
 
-    root = tmp_path_factory.mktemp("mini_built")
-    study = write_mini(root)
-    study.rename(root / STUDY)
-    (root / "specs").mkdir()
-    outcome = run_inprocess(list(BUILD), root)
-    assert outcome.code == 0, outcome.stderr
-    return root / "output" / "MINI"
+    if "out" not in _BUILT:
+        root = tmp_path_factory.mktemp("mini_built")
+        study = write_mini(root)
+        study.rename(root / STUDY)
+        (root / "specs").mkdir()
+        outcome = run_inprocess(list(BUILD), root)
+        assert outcome.code == 0, outcome.stderr
+        _BUILT["out"] = root / "output" / "MINI"
+    return _BUILT["out"]
 
 
 def check(project: Path, mini_output: Path, case: Case) -> None:

@@ -91,7 +91,6 @@ CASES = [
             sub("study.yaml", 'xpt: {sas_version: "9.4"}', 'xpt: {sas_version: "9.4", encoding: cp1252}'),
         ),
         ("AE.AETERM record 1", "'\u2192' (U+2192), which cp1252 cannot encode"),
-        process=True,
     ),
     Case(
         "dataset-json-non-ascii-to-ascii-xpt",

@@ -54,7 +54,6 @@ CASES = [
             "mappings/MINI/sdtm/ae.yaml:7 AETERM.length",
             "(19 bytes) in record 3 USUBJID=NCI84-001-E AESEQ=1 source adverse_events row 3",
         ),
-        process=True,
     ),
     Case("declared-length-zero", _declared(0), ("mappings/MINI/sdtm/ae.yaml:7 AETERM.length", "0")),
     Case("declared-length-201", _declared(201), ("mappings/MINI/sdtm/ae.yaml:7 AETERM.length", "201")),

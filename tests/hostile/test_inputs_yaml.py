@@ -63,7 +63,6 @@ CASES = [
             (root / STUDY_YAML).read_bytes().replace(b"Interleukin-12", b"Interleuk\xefn-12")
         ),
         (f"{STUDY_YAML}:5", "byte 0xef", "not UTF-8"),
-        process=True,
     ),
     Case(
         "latin-1-byte-in-a-mapping-comment",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,9 @@ from pathlib import Path
 import pytest
 
 from .harness import run, run_inprocess, tree_digest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "studies"))
+from nci84_mini import write_mini
 
 STUDY = Path("mappings") / "MINI"
 BUILD = ("build", "--study", "MINI", "--no-validate")
@@ -105,8 +109,6 @@ def mini_output(tmp_path_factory) -> Path:
     """The mini study built once per test session (SDTM, no validation): the 'previous output' every build
     case starts from, and the XPT / Dataset-JSON files reader cases damage. Each test module imports this
     fixture, which pytest would run once per module: the module-level cache makes it once in all."""
-    from .conftest import write_mini
-
     if "out" not in _BUILT:
         root = tmp_path_factory.mktemp("mini_built")
         study = write_mini(root)
@@ -122,6 +124,7 @@ def check(project: Path, mini_output: Path, case: Case) -> None:
     """Run one case and check all it must hold."""
     shutil.copytree(mini_output, project / "output" / "MINI")
     (project / "data").mkdir(exist_ok=True)
+    (project / "specs").mkdir(exist_ok=True)  # marks the project root (mappings/ + specs/) for sdtmify
     case.mutate(project)
     outside = tree_digest(project, exclude=("output",))
     previous = tree_digest(project / "output" / "MINI")

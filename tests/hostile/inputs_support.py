@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from .harness import run, run_inprocess, tree_digest
+from harness import run, run_inprocess, tree_digest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "studies"))
 from nci84_mini import write_mini
@@ -101,6 +100,18 @@ def both(*mutations: Callable[[Path], None]) -> Callable[[Path], None]:
 
 
 # ---- running -------------------------------------------------------------------------------------
+def _write_study(root: Path) -> None:
+    """The mini study as mappings/MINI with STUDYID MINI (so its output folder is output/MINI whether it is
+    named after the folder or the study id), and specs/ marking the project root."""
+    study = write_mini(root)
+    study.rename(root / STUDY)
+    config = root / STUDY / "study.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("studyid: NCI84", "studyid: MINI", 1), encoding="utf-8"
+    )
+    (root / "specs").mkdir()
+
+
 _BUILT: dict[str, Path] = {}
 
 
@@ -111,13 +122,20 @@ def mini_output(tmp_path_factory) -> Path:
     fixture, which pytest would run once per module: the module-level cache makes it once in all."""
     if "out" not in _BUILT:
         root = tmp_path_factory.mktemp("mini_built")
-        study = write_mini(root)
-        study.rename(root / STUDY)
-        (root / "specs").mkdir()
+        _write_study(root)
         outcome = run_inprocess(list(BUILD), root)
         assert outcome.code == 0, outcome.stderr
         _BUILT["out"] = root / "output" / "MINI"
     return _BUILT["out"]
+
+
+@pytest.fixture
+def inputs_project(tmp_path) -> Path:
+    """A throw-away project root: mappings/MINI (the mini study), specs/ (marks the root), no output yet.
+    The input cases use their own fixture so that they do not depend on how the path and output cases
+    set up theirs."""
+    _write_study(tmp_path)
+    return tmp_path
 
 
 def check(project: Path, mini_output: Path, case: Case) -> None:

@@ -6,15 +6,16 @@ from __future__ import annotations
 import json
 
 import pyreadstat
+from harness import run_inprocess
+from inputs_support import inputs_project  # noqa: F401
 from lxml import etree
-
-from .harness import run_inprocess
 
 DEF = "http://www.cdisc.org/ns/def/v2.1"
 ODM = "http://www.cdisc.org/ns/odm/v1.3"
 
 
-def test_a_study_without_adverse_events_or_labs_builds_empty_datasets(project):
+def test_a_study_without_adverse_events_or_labs_builds_empty_datasets(inputs_project):  # noqa: F811
+    project = inputs_project
     for name in ("adverse_events", "labs"):
         source = project / "mappings" / "MINI" / "source" / f"{name}.csv"
         source.write_text(source.read_text().splitlines()[0] + "\n")

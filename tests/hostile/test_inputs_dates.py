@@ -3,7 +3,7 @@ forms the mapping does not accept, implausible numbers (AGE), and bad plausibili
 
 from __future__ import annotations
 
-from .inputs_support import Case, append, both, check, mini_output, params, sub  # noqa: F401
+from inputs_support import Case, append, both, check, inputs_project, mini_output, params, sub  # noqa: F401
 
 AE = "mappings/MINI/sdtm/ae.yaml:22 AESTDTC"
 BRTHDTC = "mappings/MINI/sdtm/dm.yaml:8 BRTHDTC"
@@ -129,5 +129,5 @@ CASES = [
 
 
 @params(CASES)
-def test_hostile_dates(project, mini_output, case):  # noqa: F811
-    check(project, mini_output, case)
+def test_hostile_dates(inputs_project, mini_output, case):  # noqa: F811
+    check(inputs_project, mini_output, case)

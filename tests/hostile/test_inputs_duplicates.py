@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .inputs_support import Case, append, check, convert, json_file, mini_output, params, sub  # noqa: F401
+from inputs_support import Case, append, check, convert, inputs_project, json_file, mini_output, params, sub  # noqa: F401
 
 STUDY_YAML = "mappings/MINI/study.yaml"
 AE_YAML = "mappings/MINI/sdtm/ae.yaml"
@@ -114,5 +114,5 @@ CASES = [
 
 
 @params(CASES)
-def test_hostile_duplicates(project, mini_output, case):  # noqa: F811
-    check(project, mini_output, case)
+def test_hostile_duplicates(inputs_project, mini_output, case):  # noqa: F811
+    check(inputs_project, mini_output, case)

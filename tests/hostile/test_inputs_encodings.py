@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .inputs_support import Case, both, check, convert, data_file, json_file, mini_output, params, sub  # noqa: F401
+from inputs_support import Case, both, check, convert, data_file, inputs_project, json_file, mini_output, params, sub  # noqa: F401
 
 SUBJECTS = "source/subjects.csv"
 EVENTS = "source/adverse_events.csv"
@@ -120,5 +120,5 @@ CASES = [
 
 
 @params(CASES)
-def test_hostile_encodings(project, mini_output, case):  # noqa: F811
-    check(project, mini_output, case)
+def test_hostile_encodings(inputs_project, mini_output, case):  # noqa: F811
+    check(inputs_project, mini_output, case)

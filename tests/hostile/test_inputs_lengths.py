@@ -3,7 +3,7 @@ beyond XPT's 200 bytes, and lengths, names and labels outside what the formats a
 
 from __future__ import annotations
 
-from .inputs_support import Case, both, check, convert, json_file, mini_output, params, sub  # noqa: F401
+from inputs_support import Case, both, check, convert, inputs_project, json_file, mini_output, params, sub  # noqa: F401
 
 EVENTS = "source/adverse_events.csv"
 AETERM = "  AETERM:   {column: ae_term}"
@@ -52,7 +52,7 @@ CASES = [
         both(_declared(7), _term("An\u00e9mia")),
         (
             "mappings/MINI/sdtm/ae.yaml:7 AETERM.length",
-            "(19 bytes) in record 3 USUBJID=NCI84-001-E AESEQ=1 source adverse_events row 3",
+            "(19 bytes) in record 3 USUBJID=MINI-001-E AESEQ=1 source adverse_events row 3",
         ),
     ),
     Case("declared-length-zero", _declared(0), ("mappings/MINI/sdtm/ae.yaml:7 AETERM.length", "0")),
@@ -120,12 +120,12 @@ CASES = [
     ),
     Case(
         "studyid-of-21-characters",
-        sub("study.yaml", "studyid: NCI84", "studyid: NCI84-ABCDEFGHIJKLMNOP"),
+        sub("study.yaml", "studyid: MINI", "studyid: MINI-ABCDEFGHIJKLMNOPQ"),
         ("mappings/MINI/study.yaml:4 study.studyid", "does not match"),
     ),
 ]
 
 
 @params(CASES)
-def test_hostile_lengths(project, mini_output, case):  # noqa: F811
-    check(project, mini_output, case)
+def test_hostile_lengths(inputs_project, mini_output, case):  # noqa: F811
+    check(inputs_project, mini_output, case)

@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from .inputs_support import (  # noqa: F401
+from inputs_support import (  # noqa: F401
     Case,
     append,
     both,
@@ -15,6 +15,7 @@ from .inputs_support import (  # noqa: F401
     convert,
     csv_line,
     data_file,
+    inputs_project,
     json_file,
     mini_output,
     params,
@@ -308,5 +309,5 @@ CASES = [
 
 
 @params(CASES)
-def test_hostile_sources(project, mini_output, case):  # noqa: F811
-    check(project, mini_output, case)
+def test_hostile_sources(inputs_project, mini_output, case):  # noqa: F811
+    check(inputs_project, mini_output, case)

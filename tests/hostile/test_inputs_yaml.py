@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .inputs_support import Case, append, both, check, mini_output, params, put, sub  # noqa: F401
+from inputs_support import Case, append, both, check, inputs_project, mini_output, params, put, sub  # noqa: F401
 
 STUDY_YAML = "mappings/MINI/study.yaml"
 AE_YAML = "mappings/MINI/sdtm/ae.yaml"
@@ -119,8 +119,8 @@ CASES = [
     Case(
         "two-documents", append("study.yaml", "---\nstudy: {studyid: X}\n"), (f"{STUDY_YAML}:130", "another document")
     ),
-    Case("infinity-as-studyid", sub("study.yaml", "studyid: NCI84", "studyid: .inf"), (STUDY_YAML, "study.studyid")),
-    Case("mapping-as-studyid", sub("study.yaml", "studyid: NCI84", "studyid: {a: 1}"), (f"{STUDY_YAML}:4", "studyid")),
+    Case("infinity-as-studyid", sub("study.yaml", "studyid: MINI", "studyid: .inf"), (STUDY_YAML, "study.studyid")),
+    Case("mapping-as-studyid", sub("study.yaml", "studyid: MINI", "studyid: {a: 1}"), (f"{STUDY_YAML}:4", "studyid")),
     Case(
         "merge-key-of-a-scalar",
         sub("sdtm/ae.yaml", "variables:\n", "base: &b text\nvariables:\n  <<: *b\n"),
@@ -141,8 +141,8 @@ CASES = [
 
 
 @params(CASES)
-def test_hostile_yaml(project, mini_output, case):  # noqa: F811
-    check(project, mini_output, case)
+def test_hostile_yaml(inputs_project, mini_output, case):  # noqa: F811
+    check(inputs_project, mini_output, case)
 
 
 def test_an_alias_bomb_is_refused_in_under_a_second(tmp_path):

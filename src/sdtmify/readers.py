@@ -61,7 +61,7 @@ def read_xpt_values(path: Path, encoding: str | None, dates_as_numbers: bool = T
     import pyreadstat
 
     # a damaged or truncated v5 file is refused before pyreadstat, which would read what it can
-    expected = None if xport.is_version_8(path) else xport.read_header(path).observations
+    member = None if xport.is_version_8(path) else xport.read_header(path)
     tries = [encoding] if encoding else ["utf-8", "cp1252"]
     last = None
     for name in tries:
@@ -73,9 +73,10 @@ def read_xpt_values(path: Path, encoding: str | None, dates_as_numbers: bool = T
         except Exception as exc:  # pyreadstat raises its own error classes
             last = exc
             continue
-        if expected is not None and len(frame) != expected:
+        if member is not None and len(frame) != member.observations and not _blank_tail(member, len(frame)):
             raise InputError(
-                f"pyreadstat read {len(frame)} observations, the file size says {expected}; the file is damaged",
+                f"pyreadstat read {len(frame)} observations, the file size says {member.observations}; "
+                f"the file is damaged",
                 Location(str(path)),
             )
         return frame, name
@@ -84,6 +85,17 @@ def read_xpt_values(path: Path, encoding: str | None, dates_as_numbers: bool = T
         f"pass the encoding (e.g. --encoding latin-1)",
         Location(str(path)),
     ) from last
+
+
+def _blank_tail(member: xport.XptMember, read: int) -> bool:
+    """Whether the observations after the first ``read`` are all blanks: some readstat releases drop
+    trailing all-blank records (a limitation of the format's padding), which is no damage."""
+    if read > member.observations:
+        return False
+    with open(member.path, "rb") as handle:
+        handle.seek(member.data_offset + read * member.record_length)
+        tail = handle.read((member.observations - read) * member.record_length)
+    return not tail.strip(b" ")
 
 
 def _num_data_type(values: np.ndarray) -> str:

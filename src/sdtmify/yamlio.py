@@ -209,12 +209,12 @@ def load_yaml(path: Path, *, fast: bool = False):
     file = display_path(path)
     try:
         with path.open("rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
+            raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise MappingError(f"cannot read: {exc.strerror}", Location(file)) from None
-    if len(data) > MAX_BYTES:
+    if len(raw) > MAX_BYTES:
         raise MappingError(f"larger than {MAX_BYTES // (1024 * 1024)} MB; a YAML file here is a few kB", Location(file))
-    text = _decode(data, file)
+    text = _decode(raw, file)
     loader = None
     try:
         loader = (_FastLineLoader if fast else _LineLoader)(text)

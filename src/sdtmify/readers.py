@@ -125,7 +125,12 @@ def read_xpt(path: str | Path, encoding: str | None = None) -> tuple[pd.DataFram
             frame[var.name] = _with_special_missing(member, var, values)
             data_type = _num_data_type(values)
         else:
-            frame[var.name] = column.fillna("")
+            if pd.api.types.is_numeric_dtype(column.dtype) and column.notna().any():
+                raise InputError(
+                    "the NAMESTR record says Char but the values read are numbers; the header is damaged",
+                    Location(str(path), field=var.name),
+                )
+            frame[var.name] = column.astype(object).where(column.notna(), "")
             data_type = "text"
         variables.append(
             Variable(

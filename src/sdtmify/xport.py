@@ -304,6 +304,10 @@ def read_header(path: str | Path, encoding: str = "ascii") -> XptMember:
     for i in range(count):
         raw = block[i * NAMESTR_LENGTH : (i + 1) * NAMESTR_LENGTH]
         ntype, _nhfun, length, number = np.frombuffer(raw[0:8], dtype=">i2")
+        if ntype not in (1, 2):
+            raise InputError(
+                f"NAMESTR {i + 1} has type {int(ntype)}, not 1 (Num) or 2 (Char); the header is damaged", where
+            )
         nfl, nfd, nfj = np.frombuffer(raw[64:70], dtype=">i2")
         nifl, nifd = np.frombuffer(raw[80:84], dtype=">i2")
         variables.append(

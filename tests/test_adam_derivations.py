@@ -112,13 +112,12 @@ def test_confirmation_when_required_turns_an_unconfirmed_pr_into_sd():
     assert confirmed == {"P1": "SD", "P2": "PR"}
 
 
-def test_confirmation_needs_the_interval_stated():
-    with pytest.raises(AdamError) as info:
-        bor_of([("P1", 63, "PR")], confirmation=True)
-    assert str(info.value) == (
-        "derive_param_bor(BOR): 'confirmation: true' needs 'confirm_days' (the minimum "
-        "interval to the confirming assessment; RECIST 1.0: at least 4 weeks)"
-    )
+def test_confirmation_interval_defaults_to_28_days():
+    # PR on day 63, PR again 27 days later: not confirmed by the default 28-day interval (SD), but
+    # confirmed when the study states 27 days.
+    records = [("P1", 63, "PR"), ("P1", 90, "PR")]
+    assert bor_of(records, confirmation=True) == {"P1": "SD"}
+    assert bor_of(records, confirmation=True, confirm_days=27) == {"P1": "PR"}
 
 
 def test_bor_refuses_an_unknown_response():

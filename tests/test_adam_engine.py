@@ -77,6 +77,9 @@ def sdtm_bundle() -> Bundle:
                 "ACTARMCD": arm,
                 "ACTARM": ARMS[arm],
                 "RFSTDTC": first,
+                "RFPENDTC": _date(first, 300),
+                "DTHFL": "",
+                "DTHDTC": "",
             }
         )
         for qnam, value in (
@@ -176,7 +179,7 @@ def sdtm_bundle() -> Bundle:
                 "AEDECOD": "Fatigue",
                 "AEBODSYS": "General disorders",
                 "AESER": "N",
-                "AEREL": "POSSIBLE",
+                "AEREL": "RELATED" if subjid == "E" else "POSSIBLE",
                 "AEACN": "DOSE NOT CHANGED",
                 "AEOUT": "RECOVERED/RESOLVED",
                 "AETOXGR": "3" if subjid == "E" else "1",
@@ -313,7 +316,21 @@ def test_adsl_bor_and_clinical_benefit_come_from_adrs(adam):
 
 def test_adrs_parameters_and_disagreement_with_the_collected_bor(adam):
     adrs = adam.datasets["ADRS"].frame
-    assert sorted(adrs["PARAMCD"].unique()) == ["BOR", "CBR", "OVR", "RSP"]
+    assert sorted(adrs["PARAMCD"].unique()) == [
+        "BCP",
+        "BOR",
+        "CB",
+        "CBCP",
+        "CBOR",
+        "CBR",
+        "CCB",
+        "CRSP",
+        "DEATH",
+        "LSTA",
+        "OVR",
+        "PD",
+        "RSP",
+    ]
     assert by_subject(adrs, "AVAL", {"PARAMCD": "BOR"}) == {"A": 3.0, "B": 2.0, "E": 4.0, "G": 1.0, "N": 5.0}
     assert by_subject(adrs, "AVALC", {"PARAMCD": "RSP"}) == {"A": "N", "B": "Y", "E": "N", "G": "Y", "N": "N"}
     assert by_subject(adrs, "BORDIFFL", {"PARAMCD": "BOR"}) == {"A": "N", "B": "N", "E": "N", "G": "N", "N": "Y"}
@@ -373,7 +390,9 @@ def test_metadata_methods_value_levels_and_codelists(adam):
     assert levels["OVR"].origin.description == "RS.RSSTRESC"
     assert levels["BOR"].method == "MT.ADRS.BOR" and levels["RSP"].codelist == "CL.NY"
     codelists = {cl.oid: cl for cl in metadata.codelists}
-    assert codelists["CL.ADRS.PARAMCD"].values() == ("BOR", "CBR", "OVR", "RSP")
+    assert codelists["CL.ADRS.PARAMCD"].values() == tuple(
+        ["BCP", "BOR", "CB", "CBCP", "CBOR", "CBR", "CCB", "CRSP", "DEATH", "LSTA", "OVR", "PD", "RSP"]
+    )
     assert set(codelists["CL.ONCRSR"].values()) == {"CR", "PR", "SD", "PD", "NE"}
     assert all(item.c_code for item in codelists["CL.ONCRSR"].items)
     trtemfl = adam.datasets["ADAE"].meta.variable("TRTEMFL")

@@ -70,7 +70,12 @@ def test_ovr_aval_method_states_the_response_coding(bundles):
     assert "CR: 1" in methods["MT.ADRS.OVR"].description
     # BOR: AVALC is the RECIST rule; its AVAL is the same coding, under its own MethodDef.
     assert levels[("AVALC", "BOR")].method == "MT.ADRS.BOR"
-    assert methods["MT.ADRS.BOR"].description.startswith("Best overall response by RECIST 1.0")
+    assert methods["MT.ADRS.BOR"].description.startswith("Best overall response by RECIST 1.1")
+    assert "confirmation = false" in methods["MT.ADRS.BOR"].description
+    # CBOR: the confirmed best overall response states its confirmation rule and the study's values.
+    cbor = methods["MT.ADRS.CBOR"].description
+    assert "confirmation = true; confirm_days = 28; max_ne = 1; accept_sd = false" in cbor
+    assert "data_cutoff = 2007-09-21" in cbor
     assert levels[("AVAL", "BOR")].method == "MT.ADRS.BOR.AVAL"
     assert "CR: 1" in methods["MT.ADRS.BOR.AVAL"].description
     assert levels[("AVAL", "CBR")].method == "MT.ADRS.CBR.AVAL"

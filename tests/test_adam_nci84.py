@@ -12,6 +12,7 @@ import pyreadstat
 import pytest
 
 from sdtmify.reproducible import build_timestamp
+from sdtmify.xport import SasFormat
 
 # patient: (HER2, IL-12 dose, cycles received, best response, duration of response or SD (d), ongoing, peak IFN-g)
 TABLE3 = {
@@ -71,7 +72,7 @@ def test_adsl_reproduces_table3_subject_values(built):
     assert per_subject(adsl, "TRT01DOS") == {p: float(row[1]) for p, row in TABLE3.items()}
     assert per_subject(adsl, "CYCLESN") == {p: float(row[2]) for p, row in TABLE3.items()}
     assert per_subject(adsl, "BOR") == {p: row[3] for p, row in TABLE3.items()}
-    assert meta.original_variable_types["TRTSDT"] == "DATE9"
+    assert SasFormat.parse(meta.original_variable_types["TRTSDT"]) == SasFormat("DATE", 9)  # "DATE9." or "DATE9"
     assert adsl["SAFFL"].eq("Y").all()
     # the paper's footnotes: G off study for an incidental pulmonary embolism, D lost to follow-up
     assert "embolism" in per_subject(adsl, "DCTREASP")["G"].lower()
@@ -95,9 +96,15 @@ def test_adrs_bor_agrees_with_collected_best_response(built):
     bor = adrs[adrs["PARAMCD"] == "BOR"]
     assert per_subject(bor, "AVALC") == {p: row[3] for p, row in TABLE3.items()}
     assert bor["BORDIFFL"].eq("N").all() and adam.notes == []
-    assert sorted(adrs["PARAMCD"].unique()) == ["BOR", "CBR", "OVR", "RSP"]
+    assert sorted(adrs["PARAMCD"].unique()) == [
+        "BCP", "BOR", "CB", "CBCP", "CBOR", "CBR", "CCB", "CRSP", "DEATH", "LSTA", "OVR", "PD", "RSP"
+    ]  # fmt: skip
     rsp = adrs[adrs["PARAMCD"] == "RSP"]
     assert (rsp["AVALC"] == "Y").sum() == 5
+    # Confirmation (28 days): C's and T's single PRs were followed by PD, so only B, G and I respond.
+    assert sorted(adrs.loc[(adrs["PARAMCD"] == "CRSP") & (adrs["AVALC"] == "Y"), "SUBJID"]) == ["B", "G", "I"]
+    cbor = per_subject(adrs[adrs["PARAMCD"] == "CBOR"], "AVALC")
+    assert {p: v for p, v in cbor.items() if v != TABLE3[p][3]} == {"C": "SD", "T": "SD"}
 
 
 def test_adtte_durrsd_equals_table3_days(built):
@@ -113,6 +120,32 @@ def test_adtte_durrsd_equals_table3_days(built):
     dor = adtte[adtte["PARAMCD"] == "DOR"]
     assert sorted(dor["SUBJID"]) == ["B", "C", "G", "I", "T"]
     assert (dor["AVAL"] < dor["SUBJID"].map(expected)).all()
+
+
+def test_adtte_os_ttp_ttr_and_their_methods_in_prose(built):
+    adam, folder = built[:2]
+    adtte, _ = read(folder, "ADTTE")
+    adsl, _ = read(folder, "ADSL")
+    assert sorted(adtte["PARAMCD"].unique()) == ["DOR", "DURRSD", "OS", "PFS", "TTP", "TTR"]
+    # Nobody died: OS is censored for all 21 at the last contact (DM.RFPENDTC), e.g. G at 1,643 days.
+    os_ = adtte[adtte["PARAMCD"] == "OS"]
+    assert os_["CNSR"].eq(1).all() and len(os_) == 21 and per_subject(os_, "AVAL")["G"] == 1643.0
+    assert per_subject(os_, "ADT") == per_subject(adsl, "LSTALVDT")
+    # TTP: progression only, so equal to PFS here; TTR: first dose to the first PR/CR (day 61 for all 5).
+    ttp, pfs = (adtte[adtte["PARAMCD"] == c].set_index("SUBJID")["AVAL"] for c in ("TTP", "PFS"))
+    assert ttp.equals(pfs)
+    assert per_subject(adtte[adtte["PARAMCD"] == "TTR"], "AVAL") == dict.fromkeys("BCGIT", 61.0)
+    methods = {m.oid: m.description for m in adam.metadata.methods}
+    assert methods["MT.ADTTE.PFS"] == (
+        "Progression-free survival. Start: ADSL.TRTSDT (FIRST DOSE). Event (CNSR = 0): the first ADRS.ADT with "
+        "PARAMCD=PD, AVALC=Y (DISEASE PROGRESSION) or ADSL.DTHDT (DEATH), whichever comes first, on or after "
+        "the start date. Otherwise censored at the latest of: the last ADRS.ADT with PARAMCD=OVR, AVALC=CR or PR "
+        "or SD (LAST ADEQUATE TUMOR ASSESSMENT) (CNSR = 1); ADSL.TRTSDT (NO ADEQUATE POST-BASELINE ASSESSMENT) "
+        "(CNSR = 2). Population: ADSL records with SAFFL=Y. AVAL = ADT - STARTDT + 1 (days). Data cut-off "
+        "2007-09-21 (study.yaml): later dates are not used."
+    )
+    # The variable-level method states the general rule, not the first parameter's declaration.
+    assert "Study parameters" not in methods["MT.ADTTE.AVAL"] and "by PARAMCD" in methods["MT.ADTTE.AVAL"]
 
 
 def test_adlb_ifng_maximum_equals_table3_peaks(built):
@@ -141,6 +174,17 @@ def test_adae_worst_grade_flag_one_per_subject_and_term(built):
     assert worst.set_index(["USUBJID", "AEDECOD"])["ATOXGRN"].sort_index().equals(top.sort_index())
     dlt = adae[adae["AEDLT"] == "Y"]
     assert sorted(dlt["SUBJID"]) == ["E", "F"] and set(dlt["AEDECOD"]) == {"Fatigue"}
+    # The protocol's DLT definition (adae.yaml) flags exactly the events the investigator marked.
+    assert adae["DLTFL"].tolist() == adae["AEDLT"].tolist()
+
+
+def test_dlt_evaluable_population_and_dlts_by_dose_level(built):
+    adam, folder = built[:2]
+    adsl, _ = read(folder, "ADSL")
+    assert adsl["DLTEVLFL"].eq("Y").all()  # E left before day 63 but had a DLT: evaluable
+    evaluable = adsl[adsl["DLTEVLFL"] == "Y"]
+    by_dose = evaluable.groupby("TRT01DOS")["DLTFL"].agg(lambda s: ((s == "Y").sum(), len(s))).to_dict()
+    assert by_dose == {100.0: (0, 3), 200.0: (0, 12), 300.0: (2, 6)}  # the paper: 2 of 6 at 300 ng/kg
 
 
 def test_xpt_matches_in_memory_frames_and_lineage_points_to_sdtm(built):

@@ -136,8 +136,9 @@ def test_cycle_between_datasets(tmp_path):
         path.write_text(text.replace(anchor, extra + anchor, 1), encoding="utf-8")
     with pytest.raises(
         InputError,
+        # ADAE -> ADLB -> ADSL (its treatment variables) -> ADAE (ADSL's DLT flag): a cycle of three.
         match=r"adae.yaml:\d+ steps\[\d\]: derive_var_merged_exist_flag reads ADLB, which "
-        r"is waiting for ADAE: the datasets depend on each other in a cycle",
+        r"is waiting for ADSL: the datasets depend on each other in a cycle",
     ):
         build_adam(FakeStudy(folder), sdtm_bundle())
 
@@ -189,16 +190,16 @@ def test_check_specs_reports_every_broken_file_without_building(tmp_path):
 
 
 def test_parameter_codes_of_the_response_steps_are_required(tmp_path):
-    message = broken(tmp_path, "adrs.yaml", "      bor_paramcd: BOR\n      paramcd: RSP", "      paramcd: RSP")
+    message = broken(tmp_path, "adrs.yaml", "      bor_paramcd: BOR\n      paramcd: BCP", "      paramcd: BCP")
     line = line_of("adrs.yaml", "- derive_param_rsp:")
     assert message == (
-        f"mappings/STUDY/adam/adrs.yaml:{line} steps[3].derive_param_rsp: missing required key 'bor_paramcd'"
+        f"mappings/STUDY/adam/adrs.yaml:{line} steps[6].derive_param_rsp: missing required key 'bor_paramcd'"
     )
 
 
-def test_confirmation_requires_the_confirmation_interval(tmp_path):
-    message = broken(tmp_path, "adrs.yaml", "confirmation: false", "confirmation: true")
-    line = line_of("adrs.yaml", "- derive_param_bor:")
+def test_a_negative_number_of_ne_between_confirmations_is_refused(tmp_path):
+    message = broken(tmp_path, "adrs.yaml", "max_ne: 1", "max_ne: -1")
+    line = line_of("adrs.yaml", "max_ne")
     assert message == (
-        f"mappings/STUDY/adam/adrs.yaml:{line} steps[1].derive_param_bor: missing required key 'confirm_days'"
+        f"mappings/STUDY/adam/adrs.yaml:{line} steps[2].derive_param_bor.max_ne: -1 is less than the minimum of 0"
     )

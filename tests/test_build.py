@@ -14,6 +14,7 @@ import pytest
 from sdtmify.build import build_study
 from sdtmify.cli import main
 from sdtmify.errors import InputError
+from sdtmify.guard import OutputError, write_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -100,6 +101,8 @@ def test_failed_build_leaves_the_previous_output_untouched(tmp_path, monkeypatch
     out = root / "output" / "NCI84"
     out.mkdir(parents=True)
     (out / "marker.txt").write_text("previous build")
+    write_manifest(out, "NCI84")  # as if sdtmify had written it
+    before = _digests(out)
 
     ae = root / "mappings" / "NCI84" / "sdtm" / "ae.yaml"
     ae.write_text(ae.read_text().replace("ae_term", "ae_term_typo", 1))
@@ -107,8 +110,21 @@ def test_failed_build_leaves_the_previous_output_untouched(tmp_path, monkeypatch
         build_study("NCI84")
     assert "ae.yaml" in str(caught.value)
     assert "ae_term_typo" in str(caught.value)
-    assert [p.name for p in out.iterdir()] == ["marker.txt"]
+    assert _digests(out) == before
     assert [p.name for p in out.parent.iterdir()] == ["NCI84"]
+
+
+def test_an_output_folder_sdtmify_did_not_write_is_refused_before_building(tmp_path, monkeypatch):
+    root = _study_copy(tmp_path)
+    monkeypatch.setenv("SDTMIFY_HOME", str(root))
+    out = root / "output" / "NCI84"
+    out.mkdir(parents=True)
+    (out / "thesis.docx").write_text("months of work")
+    with pytest.raises(OutputError) as caught:
+        build_study("NCI84")
+    assert f"output folder {out} exists and it was not written by sdtmify" in str(caught.value)
+    assert [p.name for p in out.iterdir()] == ["thesis.docx"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["NCI84"]
 
 
 def test_cli_reports_the_broken_mapping_with_exit_2(tmp_path, monkeypatch, capsys):

@@ -64,7 +64,15 @@ def test_nci84_define_describes_every_xpt_and_value_list(built):
 def test_nci84_adam_define_has_the_papers_analysis_results(built):
     root = etree.parse(str(built / "adam" / "define.xml")).getroot()
     names = [d.get("Name") for d in root.iterfind(".//arm:ResultDisplay", NS)]
-    assert names == ["Best overall response", "Clinical benefit rate", "IFN-gamma and clinical benefit"]
+    assert names == [
+        "Best overall response",
+        "Clinical benefit rate",
+        "Dose-limiting toxicity by dose level",
+        "IFN-gamma and clinical benefit",
+    ]
+    dlt = root.find(".//arm:AnalysisResult[@OID='AR.DLT.RATE']", NS)
+    assert dlt.get("AnalysisPurpose") == "PRIMARY OUTCOME MEASURE"
+    assert [a.get("ItemGroupOID") for a in dlt.iterfind(".//arm:AnalysisDataset", NS)] == ["IG.ADSL", "IG.ADAE"]
     fisher = root.find(".//arm:AnalysisResult[@OID='AR.IFNG-CBR.FISHER']", NS)
     datasets = [a.get("ItemGroupOID") for a in fisher.iterfind(".//arm:AnalysisDataset", NS)]
     assert datasets == ["IG.ADRS", "IG.ADLB"]
@@ -147,7 +155,7 @@ def test_nci84_define_names_the_sponsor_and_the_study_timestamp(built, project_r
 
     config = yaml.safe_load((project_root / "mappings" / "NCI84" / "study.yaml").read_text(encoding="utf-8"))
     root = etree.parse(str(built / "sdtm" / "define.xml")).getroot()
-    assert root.get("Originator") == config["study"]["sponsor"]
+    assert root.get("Originator") == f"{config['study']['sponsor']} ({config['study']['provenance']})"
     from sdtmify.reproducible import build_timestamp
 
     stamp = build_timestamp((config.get("output") or {}).get("timestamp"))

@@ -11,9 +11,9 @@ from lxml import etree
 from sdtmify.errors import MetadataError
 from sdtmify.metadata import oids
 from sdtmify.metadata.model import Condition, ValueLevel
+from sdtmify.studyspec.analysis_results import load_analysis_results, parse_analysis_results
 from sdtmify.validate.define_xml import validate_define_xsd
 from sdtmify.writers.define import write_define_files
-from sdtmify.writers.define_arm import load_analysis_results, parse_analysis_results
 
 NS = {
     "odm": "http://www.cdisc.org/ns/odm/v1.3",

@@ -308,7 +308,7 @@ def test_a_bad_spec_row_is_refused_with_file_line_and_column(tmp_path, monkeypat
         "AE,STUDYID,Study Identifier,Char,text,Req,Identifier,\n"
         "AE,AESEQ,Sequence Number,Number,integer,Req,Identifier,\n"
     )
-    monkeypatch.setattr(standards, "specs_dir", lambda: tmp_path)
+    monkeypatch.setattr(standards, "spec_path", lambda *parts: tmp_path.joinpath(*parts))
     standards._sdtm_specs.cache_clear()
     try:
         with pytest.raises(MetadataError) as caught:

@@ -14,16 +14,17 @@ import pytest
 import yaml
 from test_report_support import paper_shaped_adam, write_xpt
 
+from sdtmify.guard import write_manifest
 from sdtmify.report.compare import MATCH, MISMATCH, ROUNDING, SYNTHETIC
 from sdtmify.report.paper import build_report, recompute, report_command
-from sdtmify.report.spec import ReportSpecError, load_report_spec, load_yaml
+from sdtmify.studyspec.report import ReportSpecError, load_report_spec, load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = ROOT / "mappings" / "NCI84"
 
 
 def study_in(folder: Path, name: str = "NCI84") -> SimpleNamespace:
-    return SimpleNamespace(folder=folder, name=name, timestamp=dt.datetime(2026, 1, 1), has_report=True)
+    return SimpleNamespace(folder=folder, name=name, studyid=name, timestamp=dt.datetime(2026, 1, 1), has_report=True)
 
 
 @pytest.fixture()
@@ -242,10 +243,10 @@ def test_published_path_that_leads_nowhere_is_an_error_at_its_entry(built, study
 @pytest.fixture()
 def home(tmp_path, monkeypatch, study_copy):
     """A project root in tmp with the study copy; load_study answers with a plain study object."""
-    import sdtmify.study
+    import sdtmify.report.paper
 
     monkeypatch.setenv("SDTMIFY_HOME", str(tmp_path))
-    monkeypatch.setattr(sdtmify.study, "load_study", lambda name: study_in(study_copy, name))
+    monkeypatch.setattr(sdtmify.report.paper, "load_study", lambda name: study_in(study_copy, name))
     return tmp_path
 
 
@@ -264,10 +265,12 @@ def test_report_command_exit_0_then_1_on_a_mismatch(home, capsys):
 
     published = yaml.safe_load((STUDY / "published.yaml").read_text(encoding="utf-8"))
     datasets = paper_shaped_adam(published, home / "output" / "NCI84" / "adam")
+    write_manifest(home / "output" / "NCI84", "NCI84")  # report updates only an output sdtmify wrote
     assert report_command("NCI84", ui=Console(verbosity=0)) == 0
     assert (home / "output" / "NCI84" / "report" / "report.html").is_file()
     adsl = datasets["ADSL"].copy()
     adsl.loc[adsl["SUBJID"] == "A", "HER2IHC"] = "2+"
     write_xpt(adsl, home / "output" / "NCI84" / "adam", "ADSL")
+    write_manifest(home / "output" / "NCI84", "NCI84")
     assert report_command("NCI84", ui=Console(verbosity=0)) == 1
     assert "differ from the published ones" in capsys.readouterr().err

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from sdtmify.report.paper import datasets_used, referenced_names
-from sdtmify.report.spec import ReportSpecError, load_report_spec, load_yaml
+from sdtmify.studyspec.report import ReportSpecError, load_report_spec, load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -96,6 +96,7 @@ def paper_shaped_adam(published: dict, folder: Path) -> dict[str, pd.DataFrame]:
                 "DISCONTINUED",
             ),
             "DLTFL": np.where(patients["patient"].isin(published["text"]["dlt"]["patients"]), "Y", "N"),
+            "DLTEVLFL": "Y",
         }
     )
     durations = patients["duration_days"].astype(float)

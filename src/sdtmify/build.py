@@ -1,8 +1,9 @@
-"""`sdtmify build`: every stage, in the order data flows, into a temporary folder renamed at the end.
+"""`sdtmify build`: every stage, in the order data flows, into a staging folder swapped in at the end.
 
 sources -> mapping (SDTM) -> ADaM -> writers (XPT, Dataset-JSON, define.xml, lineage) -> validator -> report.
-The whole output folder is built beside the target and renamed into place only when every stage succeeded,
-so a failed build leaves the previous output as it was."""
+The output folder is checked before anything is written (``paths.check_output_location``: never the study,
+a source, the project root...), locked, built beside the target and swapped into place only when every
+stage succeeded (``guard.guarded_output``), so a failed or killed build leaves the previous output as it was."""
 
 from __future__ import annotations
 
@@ -11,9 +12,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import atomic_dir
+from .adam.engine import build_adam
 from .console import QUIET, Console
-from .paths import output_dir
+from .guard import guarded_output
+from .mapping.engine import build_sdtm
+from .metadata import serialize
+from .paths import check_output_location, output_dir, project_root
+from .report.paper import build_report
+from .study import load_study
+from .validate.run import validate_build
+from .writers.define import write_define_files
+from .writers.lineage import write_lineage
+from .writers.outputs import write_bundle
 
 STEPS = (
     "mapping sources to SDTM",
@@ -40,9 +50,9 @@ class BuildResult:
         lines = [f"sdtmify build {self.study} -> {self.out_dir}"]
         for stage, paths in self.written.items():
             kinds = Counter(Path(p).suffix.lstrip(".") or "file" for p in paths)
-            folders = sorted({str(Path(p).parts[0]) for p in paths})
+            folders = sorted({Path(p).parts[0] + ("/" if len(Path(p).parts) > 1 else "") for p in paths})
             by_kind = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
-            lines.append(f"  {stage:<11} {len(paths):>4} files in {', '.join(f'{f}/' for f in folders)} ({by_kind})")
+            lines.append(f"  {stage:<11} {len(paths):>4} files in {', '.join(folders)} ({by_kind})")
         if self.findings:
             counts = ", ".join(f"{severity}s: {n}" for severity, n in self.findings.items())
             explained = (
@@ -70,22 +80,23 @@ def build_study(
     ui: Console = QUIET,
     validate: bool = True,
     report: bool = True,
+    force: bool = False,
+    wait: float = 0.0,
 ) -> BuildResult:
-    from .adam.engine import build_adam
-    from .mapping.engine import build_sdtm
-    from .metadata import serialize
-    from .study import load_study
-    from .writers.define import write_define_files
-    from .writers.lineage import write_lineage
-    from .writers.outputs import write_bundle
-
-    target = Path(out_dir) if out_dir else output_dir(study)
-    result = BuildResult(study=study, out_dir=target)
+    """Build ``study`` (a bare name under mappings/ or a study folder path) into ``out_dir`` (default
+    output/<STUDYID>). ``force`` moves an existing folder sdtmify did not write aside instead of refusing;
+    ``wait`` is how many seconds to wait for another build of the same output."""
     spec = load_study(study)
+    root = project_root()
+    inputs = [source.path for source in spec.sources.values()] + ([Path(ct_file)] if ct_file else [])
+    target = check_output_location(
+        Path(out_dir) if out_dir else output_dir(spec.studyid, root), spec.folder, inputs, root
+    )
+    result = BuildResult(study=spec.name, out_dir=target)
     total = len(STEPS)
     written: dict[str, list[Path]] = {}
 
-    with atomic_dir(target) as tmp:
+    with guarded_output(target, spec.studyid, force=force, wait=wait, ui=ui) as tmp:
         ui.step(1, total, STEPS[0])
         bundles = [build_sdtm(spec, ct_file=ct_file, ui=ui)]
 
@@ -110,8 +121,6 @@ def build_study(
 
         ui.step(5, total, STEPS[4])
         if validate:
-            from .validate.run import validate_build
-
             outcome = validate_build(tmp, spec, ct_file=ct_file, ui=ui)
             written["validation"] = list(outcome.written)
             result.findings = outcome.counts
@@ -121,13 +130,14 @@ def build_study(
 
         ui.step(6, total, STEPS[5])
         if report and spec.has_adam and spec.has_report:
-            from .report.paper import build_report
-
             paths, mismatches = build_report(spec, tmp / "adam", tmp / "report", ui=ui)
             written["report"] = list(paths)
             result.report_mismatches = mismatches
             if mismatches:
                 result.exit_code = max(result.exit_code, 1)
 
+        from .writers.readme import write_readme
+
+        written["readme"] = [write_readme(tmp, spec)]
         result.written = {stage: sorted(os.path.relpath(p, tmp) for p in paths) for stage, paths in written.items()}
     return result

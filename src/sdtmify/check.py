@@ -1,7 +1,7 @@
 """``sdtmify check``: validate every file a build reads, without writing anything.
 
 It sits at the package top, beside build.py, because it reads the files of every stage (mapping, ADaM,
-define ARM, report); no stage imports it.
+define ARM, report: the last two through :mod:`sdtmify.studyspec`); no stage imports it.
 
 Every schema problem of every file is listed (file:line key: message): the SDTM mappings, the ADaM
 specs (adam/*.yaml), adam/analysis_results.yaml and report.yaml. When the SDTM files are valid, the
@@ -13,14 +13,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import yamlio
+from .adam.spec import check_specs
 from .errors import SdtmifyError
+from .mapping.engine import build_sdtm
+from .study import load_study
+from .studyspec.analysis_results import FILE_NAME, parse_analysis_results
+from .studyspec.report import SCHEMA_NAME
+from .studyspec.report import load_yaml as load_report_yaml
 
 
 def check_study(name: str, ct_file=None) -> list[str]:
     """One message per problem, [] when the study's mappings are valid."""
-    from .mapping.engine import build_sdtm
-    from .study import load_study
-
+    # The shipped schemas first: a broken install stops the command (exit 2), it is not a problem
+    # in the study's files.
+    for schema in ("study", "mapping", "adam", "report"):
+        yamlio.load_schema(schema)
     try:
         study = load_study(name)
     except SdtmifyError as exc:
@@ -49,11 +56,6 @@ def check_study(name: str, ct_file=None) -> list[str]:
 def downstream_problems(folder: Path) -> list[str]:
     """Problems in the files the ADaM, define (ARM) and report stages read, found without building:
     schema and structure only (what needs the built ADaM metadata is checked by the build)."""
-    from .adam.spec import check_specs
-    from .report.spec import SCHEMA_NAME
-    from .report.spec import load_yaml as load_report_yaml
-    from .writers.define_arm import FILE_NAME, parse_analysis_results
-
     messages = []
     adam = folder / "adam"
     if adam.is_dir():

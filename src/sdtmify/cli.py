@@ -1,18 +1,27 @@
 """Command line: parse arguments, call one function per command, print.
 
-Exit codes: 0 success, 1 findings/validation errors, 2 usage or input errors."""
+One error handler for every command (``main``): no traceback reaches the user unless ``--debug``.
+Exit codes: 0 success, 1 findings/validation errors, 2 usage or input errors, 3 internal errors,
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import os
+import signal
 import sys
+import threading
+import traceback
 from pathlib import Path
 
 from . import __version__
 from .console import Console
-from .errors import SdtmifyError
+from .errors import InputError, SdtmifyError
 
 
+# Each command imports its stage inside its function, so `sdtmify --help` and usage errors stay fast.
 def _cmd_build(args, ui: Console) -> int:
     from .build import build_study
 
@@ -23,6 +32,8 @@ def _cmd_build(args, ui: Console) -> int:
         ui=ui,
         validate=not args.no_validate,
         report=not args.no_report,
+        force=args.force,
+        wait=args.wait,
     )
     ui.result(result.summary())
     return result.exit_code
@@ -30,7 +41,9 @@ def _cmd_build(args, ui: Console) -> int:
 
 def _cmd_check(args, ui: Console) -> int:
     from .check import check_study
+    from .paths import resolve_study
 
+    resolve_study(args.study)  # a study that is not there is a usage error (2), not a finding
     messages = check_study(args.study, ct_file=args.ct)
     for line in messages:
         ui.result(line)
@@ -67,6 +80,11 @@ def _cmd_validate(args, ui: Console) -> int:
 def _cmd_convert(args, ui: Console) -> int:
     from .writers.convert import convert
 
+    target = Path(args.target)
+    if target.is_dir():
+        raise InputError(f"convert target {target} is a folder; name the file to write, e.g. {target / 'dm.xpt'}")
+    if os.path.lexists(target) and not args.force:
+        raise InputError(f"convert target {target} exists; pass --force to replace it, or name another file")
     written = convert(Path(args.source), Path(args.target), encoding=args.encoding)
     ui.result(str(written))
     return 0
@@ -81,7 +99,11 @@ def _cmd_report(args, ui: Console) -> int:
 def _cmd_spec_export(args, ui: Console) -> int:
     from .metadata.spec_xlsx import export_spec
 
-    ui.result(str(export_spec(args.study, Path(args.out))))
+    out = Path(args.out)
+    if out.is_dir() or (os.path.lexists(out) and not args.force):
+        what = "is a folder; name the workbook to write" if out.is_dir() else "exists; pass --force to replace it"
+        raise InputError(f"spec export --out {out} {what}")
+    ui.result(str(export_spec(args.study, out)))
     return 0
 
 
@@ -91,6 +113,25 @@ def _cmd_spec_import(args, ui: Console) -> int:
     for path in import_spec(Path(args.workbook), args.study):
         ui.result(str(path))
     return 0
+
+
+EPILOG = """\
+exit codes:
+  0    success
+  1    findings: validation errors, or published values not reproduced
+  2    usage or input error (bad argument, study, mapping, source, or an output folder sdtmify may not write)
+  3    internal error (a bug: rerun with --debug and report the traceback)
+  130  interrupted (Ctrl-C), 143 terminated (SIGTERM); the previous output is left as it was"""
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not 0 <= value <= 86400 or value != value:
+        raise argparse.ArgumentTypeError(f"'{text}' must be between 0 and 86400 seconds")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,13 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
     noise.add_argument(
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="print every step in detail"
     )
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show the Python traceback of an error"
+    )
 
     parser = argparse.ArgumentParser(
         prog="sdtmify",
         parents=[common],
         description="Turn a clinical trial's source tables into SDTM, ADaM, XPT v5, Dataset-JSON, "
         "Define-XML 2.1 and a conformance report, from declarative YAML mappings.",
-        epilog="Exit codes: 0 success, 1 findings or validation errors, 2 usage or input errors.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sdtmify {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -121,13 +166,28 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read mappings/STUDY/ and write output/STUDY/: SDTM and ADaM datasets "
         "as XPT v5 and Dataset-JSON, define.xml, lineage, a validation report and the paper's tables.",
     )
-    p.add_argument("--study", required=True, help="study folder name under mappings/, e.g. NCI84")
+    p.add_argument(
+        "--study", required=True, help="a study NAME (mappings/NAME, e.g. NCI84) or a PATH to a study folder"
+    )
     p.add_argument(
         "--ct",
         metavar="FILE",
         help="a full NCI CDISC CT file (tab-separated .txt or .txt.xz) to check against instead of the shipped subset",
     )
-    p.add_argument("--out", metavar="DIR", help="output folder (default output/STUDY)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default output/STUDYID, STUDYID from study.yaml)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="if the output folder exists but was not written by sdtmify (or was changed by hand), "
+        "move it aside to DIR.kept-<time> instead of refusing; nothing is deleted",
+    )
+    p.add_argument(
+        "--wait",
+        type=_positive_seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait up to SECONDS for another build of the same output to finish (default 0: refuse at once)",
+    )
     p.add_argument("--no-validate", action="store_true", help="skip the conformance check at the end")
     p.add_argument("--no-report", action="store_true", help="skip recomputing the paper's tables")
     p.set_defaults(func=_cmd_build)
@@ -139,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate study.yaml and every mapping file against the mapping-language "
         "schema and the source tables; print one line per problem with file:line and key path.",
     )
-    p.add_argument("--study", required=True, help="study folder name under mappings/")
+    p.add_argument("--study", required=True, help="a study NAME under mappings/ or a PATH to a study folder")
     p.add_argument("--ct", metavar="FILE", help="a full NCI CDISC CT file to check codelist values against")
     p.set_defaults(func=_cmd_check)
 
@@ -150,8 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write mappings/STUDY/ with study.yaml and one annotated mapping per domain, "
         "valid against the schema.",
     )
-    p.add_argument("--study", required=True, help="name of the new study folder")
-    p.add_argument("--force", action="store_true", help="overwrite files that exist")
+    p.add_argument(
+        "--study", required=True, help="NAME of the new study (mappings/NAME), or a PATH that does not exist yet"
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="rewrite the scaffold files of a study sdtmify scaffolded (only files unchanged since)",
+    )
     p.set_defaults(func=_cmd_init)
 
     p = sub.add_parser(
@@ -200,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", help="input file")
     p.add_argument("target", help="output file")
     p.add_argument("--encoding", default="ascii", help="XPT text encoding (ascii, cp1252, latin-1)")
+    p.add_argument("--force", action="store_true", help="replace the target file if it exists")
     p.set_defaults(func=_cmd_convert)
 
     p = sub.add_parser(
@@ -217,12 +284,50 @@ def build_parser() -> argparse.ArgumentParser:
     q = spec.add_parser("export", parents=[common], help="write the study's metadata as a workbook")
     q.add_argument("--study", required=True)
     q.add_argument("--out", required=True, metavar="FILE")
+    q.add_argument("--force", action="store_true", help="replace the workbook if it exists")
     q.set_defaults(func=_cmd_spec_export)
     q = spec.add_parser("import", parents=[common], help="read a workbook back into the study's metadata")
     q.add_argument("workbook")
     q.add_argument("--study", required=True)
     q.set_defaults(func=_cmd_spec_import)
     return parser
+
+
+def _os_error_message(error: OSError) -> str:
+    """An OSError as a person reads it: what went wrong, on which path."""
+    reason = error.strerror or str(error)
+    where = f": {error.filename}" if error.filename else ""
+    if getattr(error, "filename2", None):
+        where += f" -> {error.filename2}"
+    hint = ""
+    if error.errno in (errno.EACCES, errno.EPERM):
+        hint = " (check the permissions of that path)"
+    elif error.errno == errno.ENOSPC:
+        hint = " (the disk is full; the previous output was left as it was)"
+    return f"{reason}{where}{hint}"
+
+
+def _input_error_types() -> tuple[type[BaseException], ...]:
+    """Parse errors of the readers we use that can carry a user's bad input (a malformed file)."""
+    import yaml
+    from pandas.errors import EmptyDataError, ParserError
+
+    return (yaml.YAMLError, ParserError, EmptyDataError, UnicodeError)
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C so that staging folders are removed on the way out."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def _on_terminate(handler):
+    """Install ``handler`` for SIGTERM (only possible in the main thread); returns the previous one."""
+    if threading.current_thread() is not threading.main_thread() or handler is None:
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -232,15 +337,38 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
+    debug = getattr(args, "debug", False)
     ui = Console(verbosity=0 if quiet else 2 if verbose else 1)
+    previous_handler = _on_terminate(_terminate)
+    caught: BaseException
     try:
         return args.func(args, ui)
     except SdtmifyError as exc:
-        ui.error(str(exc))
-        return exc.exit_code
-    except KeyboardInterrupt:
-        ui.error("interrupted")
-        return 130
+        caught, code, message = exc, exc.exit_code, str(exc)
+    except KeyboardInterrupt as exc:
+        caught, code, message = exc, 130, "interrupted; the previous output was left as it was"
+    except Terminated as exc:
+        caught, code, message = exc, 143, "terminated (SIGTERM); the previous output was left as it was"
+    except BrokenPipeError:  # e.g. `sdtmify validate ... | head`: the reader went away
+        with contextlib.suppress(OSError, ValueError):  # silence the flush at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 2
+    except OSError as exc:
+        caught, code, message = exc, 2, _os_error_message(exc)
+    except RecursionError as exc:
+        caught, code, message = exc, 2, "input nested too deeply to read (a YAML or JSON file with runaway nesting?)"
+    except Exception as exc:  # the one place an unexpected error becomes a message
+        caught = exc
+        if isinstance(exc, _input_error_types()):
+            code, message = 2, f"{type(exc).__name__}: {exc}".replace("\n", " ")
+        else:
+            code, message = 3, f"internal error: {type(exc).__name__}: {exc}; rerun with --debug for the traceback"
+    finally:
+        _on_terminate(previous_handler)
+    if debug:
+        traceback.print_exception(caught, file=sys.stderr)
+    ui.error(message)
+    return code
 
 
 if __name__ == "__main__":

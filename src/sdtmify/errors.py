@@ -36,6 +36,11 @@ class InputError(SdtmifyError):
         self.bare_message = message
         super().__init__(f"{location}: {message}" if location else message)
 
+    @property
+    def line(self) -> int | None:
+        """The line of the input the error is about, when known (for sorting messages by line)."""
+        return self.location.line if self.location else None
+
 
 class MappingError(InputError):
     """A mapping file that does not validate or cannot be applied."""
@@ -47,6 +52,11 @@ class SourceError(InputError):
 
 class MetadataError(InputError):
     """Metadata (IG specs, CT, define) that is inconsistent."""
+
+
+class SpecError(MetadataError):
+    """A file sdtmify ships (rule catalogue, CT subset, schema, IG metadata, the Define-XML XSD) is
+    missing, unreadable or malformed. Never caught to skip a check: the command stops with exit 2."""
 
 
 class WriteError(SdtmifyError):

@@ -17,9 +17,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import replace
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import numpy as np
@@ -28,7 +28,7 @@ import pandas as pd
 from . import xport
 from .errors import InputError, Location
 from .metadata.model import Dataset, Variable
-from .paths import specs_dir
+from .resources import read_spec_text, spec_path
 
 SUFFIXES = (".xpt", ".json", ".ndjson", ".csv")
 
@@ -58,7 +58,7 @@ def read_xpt_values(path: Path, encoding: str | None, dates_as_numbers: bool = T
     """The values of an XPT file (v5 or v8) by pyreadstat, and the text encoding that read them: ``encoding``,
     or UTF-8 (ASCII included) and then Windows-1252. ``dates_as_numbers=False`` gives date-formatted Num
     columns as Python dates, datetimes and times (pyreadstat's conversion)."""
-    import pyreadstat
+    import pyreadstat  # a compiled reader loaded only when an XPT file is read
 
     # a damaged or truncated v5 file is refused before pyreadstat, which would read what it can
     member = None if xport.is_version_8(path) else xport.read_header(path)
@@ -67,13 +67,15 @@ def read_xpt_values(path: Path, encoding: str | None, dates_as_numbers: bool = T
     for name in tries:
         # UTF-8 without naming it: pyreadstat then decodes strictly, where encoding="utf-8" (iconv) silently
         # drops an incomplete byte sequence at the end of a value (Windows-1252 "CAF\xc9" read as "CAF")
-        options = {} if name == "utf-8" and not encoding else {"encoding": name}
+        chosen = None if name == "utf-8" and not encoding else name
         try:
-            frame, _meta = pyreadstat.read_xport(str(path), disable_datetime_conversion=dates_as_numbers, **options)
+            frame, _meta = pyreadstat.read_xport(
+                str(path), disable_datetime_conversion=dates_as_numbers, encoding=chosen
+            )
         except Exception as exc:  # pyreadstat raises its own error classes
             last = exc
             continue
-        if member is not None and len(frame) != member.observations and not _blank_tail(member, len(frame)):
+        if member is not None and len(frame) != member.observations and not _blank_tail(path, member, len(frame)):
             raise InputError(
                 f"pyreadstat read {len(frame)} observations, the file size says {member.observations}; "
                 f"the file is damaged",
@@ -87,12 +89,12 @@ def read_xpt_values(path: Path, encoding: str | None, dates_as_numbers: bool = T
     ) from last
 
 
-def _blank_tail(member: xport.XptMember, read: int) -> bool:
+def _blank_tail(path: Path, member: xport.XptMember, read: int) -> bool:
     """Whether the observations after the first ``read`` are all blanks: some readstat releases drop
     trailing all-blank records (a limitation of the format's padding), which is no damage."""
     if read > member.observations:
         return False
-    with open(member.path, "rb") as handle:
+    with open(path, "rb") as handle:
         handle.seek(member.data_offset + read * member.record_length)
         tail = handle.read((member.observations - read) * member.record_length)
     return not tail.strip(b" ")
@@ -116,7 +118,7 @@ def read_xpt(path: str | Path, encoding: str | None = None) -> tuple[pd.DataFram
         raise InputError(
             f"pyreadstat columns {list(frame.columns)} differ from the NAMESTR records {names}", Location(str(path))
         )
-    member = replace(member, observations=len(frame))
+    frame = _with_trailing_blank_records(frame, member)
     variables = []
     for var in member.variables:
         column = frame[var.name]
@@ -148,6 +150,39 @@ def read_xpt(path: str | Path, encoding: str | None = None) -> tuple[pd.DataFram
     frame.attrs["encoding"] = used
     dataset = Dataset(name=member.name, label=member.label, purpose="", variables=tuple(variables), leaf=path.name)
     return frame, dataset
+
+
+def _with_trailing_blank_records(frame: pd.DataFrame, member: xport.XptMember) -> pd.DataFrame:
+    """The frame with every record the file holds. readstat drops trailing all-blank records: pyreadstat
+    before 1.3.8 all of them, 1.3.8 those inside the final 80 bytes (where they cannot be told from the
+    padding). The count from the file size (:func:`sdtmify.xport.read_header`, which treats only those last
+    ones as padding) is the truth, so the same file reads the same whichever pyreadstat is installed; the
+    dropped records are read back from the file, where they must be blank."""
+    where = Location(str(member.path))
+    dropped = member.observations - len(frame)
+    if dropped < 0:
+        raise InputError(f"pyreadstat read {len(frame)} records, the file holds {member.observations}", where)
+    if dropped == 0:
+        return frame
+    rows = np.arange(len(frame), member.observations)
+    raw = xport.records(member)[rows]
+    if (raw != ord(" ")).any():
+        first = int(rows[np.flatnonzero((raw != ord(" ")).any(axis=1))[0]]) + 1
+        raise InputError(
+            f"pyreadstat read {len(frame)} records, the file holds {member.observations}; record {first} is not blank",
+            where,
+        )
+    tail = pd.DataFrame(
+        {
+            var.name: xport.ieee_from_ibm(xport.numeric_patterns(member, var, rows))
+            if var.type == "Num"
+            else np.full(len(rows), "", dtype=object)
+            for var in member.variables
+        },
+        index=pd.RangeIndex(len(frame), member.observations),
+    )
+    head = frame.astype({var.name: object for var in member.variables if var.type == "Char"})
+    return pd.concat([head, tail], axis=0) if len(frame) else tail
 
 
 def _with_special_missing(member: xport.XptMember, var: xport.XptVariable, values: np.ndarray):
@@ -187,7 +222,7 @@ def _refuse_constant(name: str):
 def _dataset_json_validator():
     """The Dataset-JSON 1.1 JSON Schema (specs/schema/dataset-json-1.1.schema.json, CDISC's), rows left out:
     the records are checked column by column against their dataType instead (faster, and says which)."""
-    schema = json.loads((specs_dir() / "schema" / "dataset-json-1.1.schema.json").read_text(encoding="utf-8"))
+    schema = json.loads(read_spec_text(spec_path("schema", "dataset-json-1.1.schema.json")))
     return jsonschema.Draft201909Validator(schema)
 
 
@@ -295,7 +330,7 @@ def read_dataset_json(path: str | Path) -> tuple[pd.DataFrame, Dataset]:
             Location(str(path)),
         )
     by_column = list(zip(*rows, strict=False)) if rows else [()] * width
-    data = {}
+    data: dict[str, Any] = {}  # float64 arrays (Num) or text Series (Char)
     variables = []
     for order, (column, values) in enumerate(zip(columns, by_column, strict=False), start=1):
         name = names[order - 1]
@@ -339,7 +374,7 @@ def read_dataset_json(path: str | Path) -> tuple[pd.DataFrame, Dataset]:
             )
         )
     frame = pd.DataFrame(data, columns=names, index=pd.RangeIndex(len(rows)))
-    keys = tuple(v.name for v in sorted((v for v in variables if v.key_sequence), key=lambda v: v.key_sequence))
+    keys = tuple(v.name for v in sorted((v for v in variables if v.key_sequence), key=lambda v: v.key_sequence or 0))
     frame.attrs["dataset_json"] = {k: v for k, v in head.items() if k not in ("columns", "rows")}
     dataset = Dataset(
         name=str(head.get("name") or path.stem.upper()),

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .distinct import by_distinct
 from .errors import InputError, Location, SourceError
+from .readers import read_xpt_values
 
 ROW_ID = "SRCROW"
 FORMATS = ("csv", "xlsx", "sas7bdat", "xpt")
@@ -84,8 +85,6 @@ def read_source(
             frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=object, engine="openpyxl")
             frame = _as_text(frame)
         elif fmt == "xpt":
-            from .readers import read_xpt_values
-
             try:  # UTF-8 then Windows-1252 unless study.yaml names the encoding; SAS dates as dates
                 frame, _ = read_xpt_values(path, encoding, dates_as_numbers=False)
             except InputError as exc:
@@ -96,7 +95,7 @@ def read_source(
                 ) from None
             frame = _as_text(frame)
         elif fmt == "sas7bdat":
-            import pyreadstat
+            import pyreadstat  # a compiled reader loaded only when a SAS file is read
 
             frame, _ = (
                 pyreadstat.read_sas7bdat(str(path), encoding=encoding)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import yamlio
 from .errors import InputError, Location, MappingError
-from .paths import study_dir
+from .paths import is_bare_name, resolve_study
 from .reproducible import build_timestamp
 from .sources import check_keys, detect_format, read_source
 
@@ -45,6 +45,11 @@ class Study:
     @property
     def studyid(self) -> str:
         return str(self.config["study"]["studyid"])
+
+    @property
+    def provenance(self) -> str:
+        """study.yaml ``study.provenance``: where the data come from when not the trial's database, or ''."""
+        return str(self.config["study"].get("provenance") or "").strip()
 
     @property
     def file(self) -> str:
@@ -92,13 +97,6 @@ class Study:
         return self._cache[name]
 
 
-def _resolve_folder(name_or_path: str | Path) -> tuple[str, Path]:
-    candidate = Path(name_or_path)
-    if candidate.is_dir() and (candidate / "study.yaml").is_file():
-        return candidate.name, candidate.resolve()
-    return str(name_or_path), study_dir(str(name_or_path))
-
-
 def _source_roots(document, folder: Path) -> list[Path]:
     """The study folder and the folders study.yaml allows under ``source_roots:``, symlinks resolved."""
     return [folder.resolve(), *((folder / root).resolve() for root in document.get("source_roots", ()) or ())]
@@ -119,13 +117,12 @@ def _confined_source(folder: Path, roots: list[Path], spec, name: str, file: str
 
 
 def load_study(name_or_path: str | Path) -> Study:
-    """Read and validate ``mappings/<name>/study.yaml`` (or a study folder path)."""
-    name, folder = _resolve_folder(name_or_path)
+    """Read and validate a study's study.yaml: ``mappings/<name>/`` for a bare name, else the folder given
+    (the path model of ``paths.resolve_study``)."""
+    folder = resolve_study(name_or_path)
+    text = str(name_or_path)
+    name = text if is_bare_name(text) else folder.name
     config_path = folder / "study.yaml"
-    if not folder.is_dir():
-        raise InputError(f"study '{name}' not found: no folder {folder}; create it with `sdtmify init --study {name}`")
-    if not config_path.is_file():
-        raise InputError(f"study '{name}' has no study.yaml in {folder}; create one with `sdtmify init --study {name}`")
     document = yamlio.load_yaml(config_path)
     file = yamlio.display_path(config_path)
     yamlio.validate(document, "study", file)
@@ -158,6 +155,6 @@ def load_study(name_or_path: str | Path) -> Study:
         raise InputError(
             f"'{output['timestamp']}' is not a valid date/time ({error}); write it as YYYY-MM-DD or "
             f"YYYY-MM-DDThh:mm:ss",
-            Location(file, output.line_of("timestamp"), "output.timestamp"),
+            Location(file, yamlio.line_at(document, ["output", "timestamp"]), "output.timestamp"),
         ) from None
     return Study(name=name, folder=folder, config=document, sources=sources, timestamp=timestamp)

@@ -10,12 +10,14 @@ import json
 import re
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jsonschema
 import yaml
+from referencing import Registry, Resource
 
-from .errors import Location, MappingError
-from .paths import specs_dir
+from .errors import Location, MappingError, SpecError
+from .resources import read_spec_text, spec_path
 
 
 class LineDict(dict):
@@ -42,7 +44,13 @@ class _LineLoader(yaml.SafeLoader):
     pass
 
 
-class _FastLineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+if TYPE_CHECKING:  # the C loader has the SafeLoader interface; the checker sees one class
+    _FastBase = yaml.SafeLoader
+else:
+    _FastBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _FastLineLoader(_FastBase):
     """The same loader on libyaml's parser when PyYAML has it: large files (the rule catalogue) load
     several times faster; syntax messages are libyaml's wording."""
 
@@ -285,7 +293,7 @@ def key_path(path) -> str:
     return text
 
 
-def suggest(word: str, choices) -> str:
+def suggest(word: object, choices) -> str:
     """`` (did you mean 'x'?)`` when a close match exists, else ''."""
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
@@ -293,15 +301,18 @@ def suggest(word: str, choices) -> str:
 
 @cache
 def load_schema(name: str) -> dict:
-    """A JSON Schema of the mapping language from specs/schema/ (``mapping`` or ``study``)."""
-    return json.loads((specs_dir() / "schema" / f"{name}.schema.json").read_text(encoding="utf-8"))
+    """A shipped JSON Schema from specs/schema/ (``mapping``, ``study``, ``adam``, ``report``...);
+    a missing or broken schema file is a SpecError."""
+    path = spec_path("schema") / f"{name}.schema.json"
+    try:
+        return json.loads(read_spec_text(path))
+    except json.JSONDecodeError as error:
+        raise SpecError(f"schema is not valid JSON ({error.msg})", Location(str(path), error.lineno)) from None
 
 
 @cache
 def _registry():
     """Both schemas under their $id, so study.yaml conditions reuse the mapping language's."""
-    from referencing import Registry, Resource
-
     resources = []
     for name in ("mapping", "study"):
         schema = load_schema(name)
@@ -359,7 +370,7 @@ def schema_errors(document, schema_name: str, file: str) -> list[MappingError]:
             path = line_path = [*path, best.instance]
         location = Location(file, line_at(document, line_path), key_path(path) or None)
         found.append(MappingError(_schema_message(best), location))
-    found.sort(key=lambda e: (e.location.line or 0, str(e)))
+    found.sort(key=lambda e: (e.line or 0, str(e)))
     return found
 
 

@@ -18,7 +18,18 @@ import pytest
 from harness import run, run_inprocess, tree_digest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "studies"))
+from nci84_mini import ROOT as REPO
 from nci84_mini import write_mini
+
+_STUDY_LINES = (REPO / "mappings" / "NCI84" / "study.yaml").read_text(encoding="utf-8").splitlines()
+STUDY_END = len(_STUDY_LINES)
+"""Lines of the study.yaml the mini study copies: text appended to it starts on line STUDY_END + 1."""
+
+
+def study_line(start: str) -> int:
+    """The line of study.yaml that starts with ``start`` (e.g. "  cohorts:"), so cases survive edits to it."""
+    return next(number for number, line in enumerate(_STUDY_LINES, start=1) if line.startswith(start))
+
 
 STUDY = Path("mappings") / "MINI"
 BUILD = ("build", "--study", "MINI", "--no-validate")

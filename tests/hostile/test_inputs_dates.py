@@ -3,7 +3,7 @@ forms the mapping does not accept, implausible numbers (AGE), and bad plausibili
 
 from __future__ import annotations
 
-from inputs_support import Case, append, both, check, inputs_project, mini_output, params, sub  # noqa: F401
+from inputs_support import STUDY_END, Case, append, both, check, inputs_project, mini_output, params, study_line, sub  # noqa: F401
 
 AE = "mappings/MINI/sdtm/ae.yaml:22 AESTDTC"
 BRTHDTC = "mappings/MINI/sdtm/dm.yaml:8 BRTHDTC"
@@ -76,22 +76,22 @@ CASES = [
     Case(
         "window-min-after-max",
         plausibility("  dates: {min: '2010-01-01', max: '2000-01-01'}\n"),
-        (f"{STUDY_YAML}:132 plausibility.dates", "min 2010-01-01 is after max 2000-01-01"),
+        (f"{STUDY_YAML}:{STUDY_END + 3} plausibility.dates", "min 2010-01-01 is after max 2000-01-01"),
     ),
     Case(
         "window-min-before-datetime64",
         plausibility("  dates: {min: '1600-01-01'}\n"),
-        (f"{STUDY_YAML}:132 plausibility.dates.min", "outside the dates sdtmify can compute with"),
+        (f"{STUDY_YAML}:{STUDY_END + 3} plausibility.dates.min", "outside the dates sdtmify can compute with"),
     ),
     Case(
         "window-max-9999",
         plausibility("  dates:\n    max: '9999-12-31'\n"),
-        (f"{STUDY_YAML}:133 plausibility.dates.max", "1678-01-01 to 2261-12-31"),
+        (f"{STUDY_YAML}:{STUDY_END + 4} plausibility.dates.max", "1678-01-01 to 2261-12-31"),
     ),
     Case(
         "window-min-not-a-date",
         plausibility("  dates: {min: yesterday}\n"),
-        (f"{STUDY_YAML}:132 plausibility.dates.min", "'yesterday' does not match"),
+        (f"{STUDY_YAML}:{STUDY_END + 3} plausibility.dates.min", "'yesterday' does not match"),
     ),
     Case(
         "age-above-a-declared-maximum",
@@ -106,17 +106,17 @@ CASES = [
     Case(
         "range-of-a-lowercase-name",
         plausibility("  ranges: {age: {max: 50}}\n"),
-        (f"{STUDY_YAML}:132 plausibility.ranges.age", "does not match"),
+        (f"{STUDY_YAML}:{STUDY_END + 3} plausibility.ranges.age", "does not match"),
     ),
     Case(
         "range-without-bounds",
         plausibility("  ranges: {AGE: {}}\n"),
-        (f"{STUDY_YAML}:132 plausibility.ranges.AGE", "must not be empty"),
+        (f"{STUDY_YAML}:{STUDY_END + 3} plausibility.ranges.AGE", "must not be empty"),
     ),
     Case(
         "impossible-timestamp",
         sub("study.yaml", 'timestamp: "2026-01-01T00:00:00"', 'timestamp: "2026-02-30T00:00:00"'),
-        (f"{STUDY_YAML}:128 output.timestamp", "is not a valid date/time"),
+        (f"{STUDY_YAML}:{study_line('  timestamp:')} output.timestamp", "is not a valid date/time"),
     ),
     Case(
         "a-widened-window-accepts-a-late-date",

@@ -6,7 +6,19 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from inputs_support import Case, append, check, convert, inputs_project, json_file, mini_output, params, sub  # noqa: F401
+from inputs_support import (  # noqa: F401
+    STUDY_END,
+    Case,
+    append,
+    check,
+    convert,
+    inputs_project,
+    json_file,
+    mini_output,
+    params,
+    study_line,
+    sub,
+)
 
 STUDY_YAML = "mappings/MINI/study.yaml"
 AE_YAML = "mappings/MINI/sdtm/ae.yaml"
@@ -33,7 +45,7 @@ CASES = [
     Case(
         "top-level-key-twice",
         append("study.yaml", "study: {studyid: OTHER}\n"),
-        (f"{STUDY_YAML}:130", "duplicate key 'study'"),
+        (f"{STUDY_YAML}:{STUDY_END + 1}", "duplicate key 'study'"),
     ),
     Case(
         "variable-twice-in-a-mapping",
@@ -43,13 +55,13 @@ CASES = [
     Case(
         "source-declared-twice",
         sub("study.yaml", "  cohorts:", "  subjects:          {file: source/cohorts.csv}\n  cohorts:"),
-        (f"{STUDY_YAML}:19", "duplicate key 'subjects'"),
+        (f"{STUDY_YAML}:{study_line('  cohorts:')}", "duplicate key 'subjects'"),
         process=True,
     ),
     Case(
         "key-twice-in-a-flow-mapping",
         sub("study.yaml", "{file: source/cohorts.csv,", "{file: source/cohorts.csv, file: source/subjects.csv,"),
-        (f"{STUDY_YAML}:19", "duplicate key 'file'"),
+        (f"{STUDY_YAML}:{study_line('  cohorts:')}", "duplicate key 'file'"),
     ),
     Case(
         "subject-entered-twice",
@@ -57,12 +69,19 @@ CASES = [
             "source/subjects.csv",
             "A,001,2002-10-01,1950-05-20,52,Female,Not Reported,Not Reported,90,Breast,3+,2,1,No,60",
         ),
-        (f"{STUDY_YAML}:18 sources.subjects.keys", "rows 1, 4 of source 'subjects' share their keys (subject_id='A')"),
+        (
+            f"{STUDY_YAML}:{study_line('  subjects:')} sources.subjects.keys",
+            "rows 1, 4 of source 'subjects' share their keys (subject_id='A')",
+        ),
     ),
     Case(
         "adverse-event-entered-twice",
         sub("source/adverse_events.csv", "A,2,Anaemia", "A,1,Anaemia"),
-        (f"{STUDY_YAML}:21 sources.adverse_events.keys", "rows 1, 2 of source 'adverse_events'", "ae_number='1'"),
+        (
+            f"{STUDY_YAML}:{study_line('  adverse_events:')} sources.adverse_events.keys",
+            "rows 1, 2 of source 'adverse_events'",
+            "ae_number='1'",
+        ),
     ),
     Case(
         "lab-result-entered-twice",
@@ -70,12 +89,15 @@ CASES = [
             "source/labs.csv",
             "B,Cycle 1 Day 1,1,1,2002-11-11T09:00,HEMATOLOGY,Platelets,451,10^3/uL,150,400,,Automated count,,,BLOOD",
         ),
-        (f"{STUDY_YAML}:25 sources.labs.keys", "rows 6, 8 of source 'labs'", "test='Platelets'"),
+        (f"{STUDY_YAML}:{study_line('  labs:')} sources.labs.keys", "rows 6, 8 of source 'labs'", "test='Platelets'"),
     ),
     Case(
         "declared-key-column-missing",
         sub("study.yaml", "keys: [subject_id, ae_number]", "keys: [subject_id, ae_num]"),
-        (f"{STUDY_YAML}:21 sources.adverse_events.keys", "key column 'ae_num' of source 'adverse_events'"),
+        (
+            f"{STUDY_YAML}:{study_line('  adverse_events:')} sources.adverse_events.keys",
+            "key column 'ae_num' of source 'adverse_events'",
+        ),
     ),
     Case(
         "cohort-assigned-twice",
@@ -87,7 +109,11 @@ CASES = [
         _add_row(
             "dictionaries/meddra.csv", "Fatigue,Asthenia,General disorders and administration site conditions,Fatigue"
         ),
-        (f"{STUDY_YAML}:26 sources.meddra.keys", "rows 1, 4 of source 'meddra'", "ae_term='Fatigue'"),
+        (
+            f"{STUDY_YAML}:{study_line('  meddra:  ')} sources.meddra.keys",
+            "rows 1, 4 of source 'meddra'",
+            "ae_term='Fatigue'",
+        ),
     ),
     Case(
         "column-named-twice-in-a-source",

@@ -5,7 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inputs_support import Case, both, check, convert, data_file, inputs_project, json_file, mini_output, params, sub  # noqa: F401
+from inputs_support import (  # noqa: F401
+    Case,
+    both,
+    check,
+    convert,
+    data_file,
+    inputs_project,
+    json_file,
+    mini_output,
+    params,
+    study_line,
+    sub,
+)
 
 SUBJECTS = "source/subjects.csv"
 EVENTS = "source/adverse_events.csv"
@@ -72,7 +84,7 @@ CASES = [
         lambda root: (root / "mappings/MINI/study.yaml").write_bytes(
             (root / "mappings/MINI/study.yaml").read_bytes().replace(b"Paclitaxel plus", b"Paclitaxel pl\xfcs")
         ),
-        ("mappings/MINI/study.yaml:5", "not UTF-8"),
+        (f"mappings/MINI/study.yaml:{study_line('  title:')}", "not UTF-8"),
     ),
     Case(
         "windows-1252-quote-in-a-mapping",

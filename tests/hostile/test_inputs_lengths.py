@@ -3,7 +3,7 @@ beyond XPT's 200 bytes, and lengths, names and labels outside what the formats a
 
 from __future__ import annotations
 
-from inputs_support import Case, both, check, convert, inputs_project, json_file, mini_output, params, sub  # noqa: F401
+from inputs_support import Case, both, check, convert, inputs_project, json_file, mini_output, params, study_line, sub  # noqa: F401
 
 EVENTS = "source/adverse_events.csv"
 AETERM = "  AETERM:   {column: ae_term}"
@@ -121,7 +121,7 @@ CASES = [
     Case(
         "studyid-of-21-characters",
         sub("study.yaml", "studyid: MINI", "studyid: MINI-ABCDEFGHIJKLMNOPQ"),
-        ("mappings/MINI/study.yaml:4 study.studyid", "does not match"),
+        (f"mappings/MINI/study.yaml:{study_line('  studyid:')} study.studyid", "does not match"),
     ),
 ]
 

@@ -20,6 +20,7 @@ from inputs_support import (  # noqa: F401
     mini_output,
     params,
     put,
+    study_line,
     sub,
 )
 
@@ -82,31 +83,31 @@ CASES = [
     Case(
         "source-file-dot-dot-etc-passwd",
         sub("study.yaml", "file: source/subjects.csv", "file: ../../../../../../../../etc/passwd"),
-        (f"{STUDY_YAML}:18 sources.subjects.file", "outside the study folder", "source_roots"),
+        (f"{STUDY_YAML}:{study_line('  subjects:')} sources.subjects.file", "outside the study folder", "source_roots"),
         absent=(PASSWD_LINE,),
         process=True,
     ),
     Case(
         "source-file-absolute-etc-passwd",
         sub("study.yaml", "file: source/cohorts.csv", "file: /etc/passwd"),
-        (f"{STUDY_YAML}:19 sources.cohorts.file", "outside the study folder"),
+        (f"{STUDY_YAML}:{study_line('  cohorts:')} sources.cohorts.file", "outside the study folder"),
         absent=(PASSWD_LINE,),
     ),
     Case(
         "source-symlink-to-etc-passwd",
         _symlink("source/subjects.csv", "/etc/passwd"),
-        (f"{STUDY_YAML}:18 sources.subjects.file", "resolves to /etc/passwd"),
+        (f"{STUDY_YAML}:{study_line('  subjects:')} sources.subjects.file", "resolves to /etc/passwd"),
         absent=(PASSWD_LINE,),
     ),
     Case(
         "source-folder-symlinked-out-of-the-study",
         _source_dir_elsewhere,
-        (f"{STUDY_YAML}:18 sources.subjects.file", "outside the study folder"),
+        (f"{STUDY_YAML}:{study_line('  subjects:')} sources.subjects.file", "outside the study folder"),
     ),
     Case(
         "source-file-in-a-sibling-folder",
         both(_outside_csv, sub("study.yaml", "file: source/cohorts.csv", "file: ../../elsewhere/cohorts.csv")),
-        (f"{STUDY_YAML}:19 sources.cohorts.file", "outside the study folder"),
+        (f"{STUDY_YAML}:{study_line('  cohorts:')} sources.cohorts.file", "outside the study folder"),
     ),
     Case(
         "source-roots-naming-another-folder",
@@ -115,7 +116,7 @@ CASES = [
             sub("study.yaml", "file: source/cohorts.csv", "file: ../../elsewhere/cohorts.csv"),
             sub("study.yaml", "\nsubjects:\n", "\nsource_roots: [../../data]\nsubjects:\n"),
         ),
-        (f"{STUDY_YAML}:19 sources.cohorts.file", "a 'source_roots:' folder"),
+        (f"{STUDY_YAML}:{study_line('  cohorts:')} sources.cohorts.file", "a 'source_roots:' folder"),
     ),
     Case(
         "source-roots-allowing-the-folder-builds",

@@ -5,7 +5,19 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from inputs_support import Case, append, both, check, inputs_project, mini_output, params, put, sub  # noqa: F401
+from inputs_support import (  # noqa: F401
+    STUDY_END,
+    Case,
+    append,
+    both,
+    check,
+    inputs_project,
+    mini_output,
+    params,
+    put,
+    study_line,
+    sub,
+)
 
 STUDY_YAML = "mappings/MINI/study.yaml"
 AE_YAML = "mappings/MINI/sdtm/ae.yaml"
@@ -62,7 +74,7 @@ CASES = [
         lambda root: (root / STUDY_YAML).write_bytes(
             (root / STUDY_YAML).read_bytes().replace(b"Interleukin-12", b"Interleuk\xefn-12")
         ),
-        (f"{STUDY_YAML}:5", "byte 0xef", "not UTF-8"),
+        (f"{STUDY_YAML}:{study_line('  title:')}", "byte 0xef", "not UTF-8"),
     ),
     Case(
         "latin-1-byte-in-a-mapping-comment",
@@ -95,7 +107,9 @@ CASES = [
         (f"{AE_YAML}:", "YAML syntax"),
     ),
     Case(
-        "control-character", sub("study.yaml", "National Cancer", "National\x07Cancer"), (f"{STUDY_YAML}:8", "U+0007")
+        "control-character",
+        sub("study.yaml", "National Cancer", "National\x07Cancer"),
+        (f"{STUDY_YAML}:{study_line('  sponsor:')}", "U+0007"),
     ),
     Case("nul-byte", sub("sdtm/ae.yaml", "domain: AE", "domain: A\x00E"), (f"{AE_YAML}:2", "U+0000")),
     Case("list-as-key", append("study.yaml", "? [a, b]\n: c\n"), (STUDY_YAML, "a key must be a plain value")),
@@ -104,7 +118,7 @@ CASES = [
     Case(
         "misspelt-top-key",
         sub("study.yaml", "\nsources:", "\nsoruces:"),
-        (f"{STUDY_YAML}:17", "unknown key 'soruces' (did you mean 'sources'?)"),
+        (f"{STUDY_YAML}:{study_line('sources:')}", "unknown key 'soruces' (did you mean 'sources'?)"),
     ),
     Case(
         "python-object-tag",
@@ -113,14 +127,20 @@ CASES = [
             'protocol: "NCI protocol 84"',
             'protocol: !!python/object/apply:os.system ["touch /tmp/sdtmify-pwned"]',
         ),
-        (f"{STUDY_YAML}:6", "could not determine a constructor"),
+        (f"{STUDY_YAML}:{study_line('  protocol:')}", "could not determine a constructor"),
         extra=_not_created("/tmp/sdtmify-pwned"),
     ),
     Case(
-        "two-documents", append("study.yaml", "---\nstudy: {studyid: X}\n"), (f"{STUDY_YAML}:130", "another document")
+        "two-documents",
+        append("study.yaml", "---\nstudy: {studyid: X}\n"),
+        (f"{STUDY_YAML}:{STUDY_END + 1}", "another document"),
     ),
     Case("infinity-as-studyid", sub("study.yaml", "studyid: MINI", "studyid: .inf"), (STUDY_YAML, "study.studyid")),
-    Case("mapping-as-studyid", sub("study.yaml", "studyid: MINI", "studyid: {a: 1}"), (f"{STUDY_YAML}:4", "studyid")),
+    Case(
+        "mapping-as-studyid",
+        sub("study.yaml", "studyid: MINI", "studyid: {a: 1}"),
+        (f"{STUDY_YAML}:{study_line('  studyid:')}", "studyid"),
+    ),
     Case(
         "merge-key-of-a-scalar",
         sub("sdtm/ae.yaml", "variables:\n", "base: &b text\nvariables:\n  <<: *b\n"),

@@ -85,9 +85,10 @@ def derive_params_from_findings(
     records["USUBJID"] = as_char(rows["USUBJID"])
     records["PARAMCD"] = paramcd if paramcd is not None else as_char(rows[paramcd_var])
     # A constant PARAM is one per PARAMCD by construction; a template is checked as it is rendered.
-    records["PARAM"] = (
-        param if param is not None else render_template(rows, param_template, label, paramcd=records["PARAMCD"])
-    )
+    if param is not None:
+        records["PARAM"] = param
+    elif param_template is not None:  # exactly one of the two was checked above
+        records["PARAM"] = render_template(rows, param_template, label, paramcd=records["PARAMCD"])
     records["AVALC"] = as_char(rows[avalc_var]) if avalc_var else ""
     records["AVAL"] = pd.to_numeric(rows[aval_var], errors="coerce").astype("float64") if aval_var else np.nan
     records["ADT"] = iso_to_sas_date(rows[date_var])
@@ -276,10 +277,14 @@ def derive_var_anl01fl(
     until: dict | None = None,
     new_var: str = "ANL01FL",
     by: tuple[str, ...] = ("USUBJID", "PARAMCD"),
+    worst_per_date: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
     """ANL01FL is "Y" on the records an analysis uses (ADaMIG 1.3 ANLzzFL): records meeting ``where``,
     dated after ``reference`` (post-baseline) when given, and, when ``until`` names a result (e.g.
-    ``{AVALC: PD}``), not later than the first such record of the subject and parameter."""
+    ``{AVALC: PD}``), not later than the first such record of the subject and parameter. With
+    ``worst_per_date`` (AVALC values, worst first, e.g. PD, NE, SD, PR, CR), only the worst of a
+    subject's records on one date is flagged (a value not listed counts as better than every listed
+    one; ties go to the first record), so that an analysis sees one result per assessment date."""
     label = f"derive_var_anl01fl({new_var})"
     rows = filter_rows(dataset, where, "the dataset", label)
     assert_columns(rows, [date_var, *by], "the dataset", label)
@@ -291,6 +296,13 @@ def derive_var_anl01fl(
         first = stops.groupby(list(by), sort=False)[date_var].min().rename("_stop").reset_index()
         stop = rows[list(by)].merge(first, on=list(by), how="left")["_stop"].to_numpy()
         rows = rows[~(rows[date_var].to_numpy() > stop)]
+    if worst_per_date:
+        assert_columns(rows, ["AVALC"], "the dataset", label)
+        rank = rows["AVALC"].map({value: index for index, value in enumerate(worst_per_date)})
+        ranked = rows.assign(_rank=rank.fillna(len(worst_per_date))).sort_values(
+            [*by, date_var, "_rank"], kind="stable"
+        )
+        rows = ranked.drop_duplicates([*by, date_var], keep="first")
     result = dataset.copy(deep=False)
     result[new_var] = ""
     result.loc[rows.index, new_var] = "Y"

@@ -8,6 +8,7 @@ and flags derived so far); ADSL then finishes once X is complete. Any other cycl
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from ..console import QUIET, Console
 from ..datasets import BuiltDataset, Bundle
 from ..errors import Location
 from ..mapping.engine import apply_study_spec
+from ..metadata.ct import load_ct
 from ..metadata.model import Dataset, Method, StudyMetadata
 from ..metadata.oids import codelist_oid
 from ..metadata.standards import ADAM_OCCDSIG, ADAMIG
@@ -40,6 +42,13 @@ class _State:
     def done(self) -> bool:
         return self.next_step >= len(self.spec.steps)
 
+    @property
+    def built(self) -> pd.DataFrame:
+        """The records the steps have produced so far (the first step creates them)."""
+        if self.frame is None:
+            raise AdamError(f"{self.spec.name}: no step has produced records", Location(self.spec.file, 1, "steps"))
+        return self.frame
+
 
 def with_lineage(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """An SDTM frame with the hidden lineage columns every derived record inherits."""
@@ -62,7 +71,7 @@ def _run_step(state: _State, index: int) -> None:
         for name in produced.columns:
             if produced[name].dtype == object or pd.api.types.is_string_dtype(produced[name]):
                 produced[name] = as_char(produced[name])
-    text = method_text(entry.function, step.args)
+    text = entry.describe(step.args) if entry.describe else method_text(entry.function, step.args)
     for name in produced.columns:
         if name not in before and not name.startswith("_"):
             state.ctx.methods.setdefault(name, text)
@@ -85,9 +94,12 @@ def _blocked_on(state: _State, states: dict[str, _State]) -> str | None:
     return None
 
 
-def run_steps(specs: list[DatasetSpec], frames: dict[str, pd.DataFrame], ui: Console = QUIET) -> dict[str, _State]:
-    """Run every dataset's steps, interleaving datasets as their dependencies allow."""
-    states = {spec.name: _State(spec, Context(spec.name, frames)) for spec in specs}
+def run_steps(
+    specs: list[DatasetSpec], frames: dict[str, pd.DataFrame], ui: Console = QUIET, data_cutoff: str | None = None
+) -> dict[str, _State]:
+    """Run every dataset's steps, interleaving datasets as their dependencies allow. ``data_cutoff``
+    (ISO 8601 date, study.yaml ``study.data_cutoff``) reaches every step that reads dated events."""
+    states = {spec.name: _State(spec, Context(spec.name, frames, data_cutoff=data_cutoff)) for spec in specs}
     progress = True
     while progress and not all(s.done for s in states.values()):
         progress = False
@@ -98,8 +110,12 @@ def run_steps(specs: list[DatasetSpec], frames: dict[str, pd.DataFrame], ui: Con
                 frames[state.spec.name] = state.frame
                 progress = True
             if state.done:
-                ui.debug(f"  {state.spec.name}: {len(state.frame)} records")
-    waiting = {name: _blocked_on(s, states) for name, s in states.items() if not s.done}
+                ui.debug(f"  {state.spec.name}: {len(state.built)} records")
+    waiting: dict[str, str] = {}  # dataset -> the dataset it waits for
+    for name, s in states.items():
+        other = None if s.done else _blocked_on(s, states)
+        if other is not None:
+            waiting[name] = other
     if waiting:
         name, other = next(iter(waiting.items()))
         state = states[name]
@@ -127,7 +143,7 @@ def finish(
     state: _State, lookup: meta.Lookup, frames: dict[str, pd.DataFrame], methods: dict[str, Method]
 ) -> BuiltDataset:
     """Sort by the keys, keep the declared variables in their order, type them, describe them."""
-    spec, ctx, frame = state.spec, state.ctx, state.frame
+    spec, ctx, frame = state.spec, state.ctx, state.built
     missing = [v for v in spec.variables if v.name not in frame.columns]
     if missing:
         first = missing[0]
@@ -200,7 +216,7 @@ def finish(
 
 
 def _with_param_metadata(variable, dataset: str, frame: pd.DataFrame, ctx: Context, methods: dict[str, Method]):
-    changes = {}
+    changes: dict[str, Any] = {}
     if variable.name == "PARAMCD":
         changes["codelist"] = codelist_oid(f"{dataset}.PARAMCD")
     elif variable.name == "PARAM":
@@ -233,8 +249,6 @@ def _codelists(built: dict[str, BuiltDataset], sdtm: Bundle, ct) -> list:
 
 def build_adam(study, sdtm: Bundle, ui: Console = QUIET) -> Bundle:
     """The study's ADaM datasets (standard "ADaM"), their define.xml metadata and the build notes."""
-    from ..metadata.ct import load_ct
-
     specs = load_specs(study.folder / "adam")
     if not specs:
         raise AdamError(
@@ -242,7 +256,7 @@ def build_adam(study, sdtm: Bundle, ui: Console = QUIET) -> Bundle:
             Location(f"mappings/{study.folder.name}/adam"),
         )
     frames = {name: with_lineage(ds.frame, name) for name, ds in sdtm.datasets.items()}
-    states = run_steps(specs, frames, ui)
+    states = run_steps(specs, frames, ui, data_cutoff=_data_cutoff(study))
     lookup = meta.Lookup(sdtm=sdtm.metadata, adam={})
     methods: dict[str, Method] = {}
     built = {}
@@ -273,6 +287,12 @@ def build_adam(study, sdtm: Bundle, ui: Console = QUIET) -> Bundle:
     # The study's imported spec (mappings/<S>/spec/adam.json, `sdtmify spec import`) is laid over the
     # derived metadata exactly as for SDTM: labels, origins, methods, comments and lengths it states.
     return apply_study_spec(study, Bundle(standard="ADaM", datasets=ordered, metadata=metadata, notes=notes), ui)
+
+
+def _data_cutoff(study) -> str | None:
+    """The study's data cut-off date (study.yaml ``study.data_cutoff``, ISO 8601), if it declares one."""
+    value = (getattr(study, "config", None) or {}).get("study", {}).get("data_cutoff")
+    return str(value) if value else None
 
 
 def _drop_empty_codelists(built: dict[str, BuiltDataset], kept: set[str]) -> None:

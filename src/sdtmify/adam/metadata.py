@@ -188,6 +188,7 @@ def value_levels(
             origin = Origin(type="Derived", source="Sponsor")
             later = info.derived.get(variable.name)
             name = f"Algorithm for {dataset} PARAMCD {code}"
+            text: str | None
             if later and info.method:
                 method, name, text = method_oid(f"{dataset}.{code}.{variable.name}"), f"{name} {variable.name}", later
             else:

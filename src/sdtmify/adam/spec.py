@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import yamlio
-from ..errors import Location
+from ..errors import InputError, Location
 from .checks import AdamError
 
 SCHEMA = "adam"
 # Files in the adam folder that are not dataset specifications: analysis results metadata is read
-# by the Define-XML writer.
+# by sdtmify.studyspec.analysis_results.
 RESERVED = frozenset({"analysis_results.yaml"})
 
 
@@ -64,12 +64,13 @@ def load_dataset_spec(path: Path) -> DatasetSpec:
     errors = yamlio.schema_errors(document, SCHEMA, file)
     if errors:
         # A misspelt key also leaves a required key missing; the misspelling is the useful message.
-        raise min(errors, key=lambda e: (not e.bare_message.startswith("unknown key"), e.location.line or 0))
+        raise min(errors, key=lambda e: (not e.bare_message.startswith("unknown key"), e.line or 0))
     steps = []
     for index, item in enumerate(document["steps"]):
         ((name, args),) = item.items()
         steps.append(StepSpec(name, yamlio.plain(args or {}), document["steps"].line_of(index), index))
-    variables, seen = [], {}
+    variables: list[VariableSpec] = []
+    seen: dict[str, int | None] = {}  # name -> line of its first declaration
     for index, item in enumerate(document["variables"]):
         line = document["variables"].line_of(index)
         spec = VariableSpec(item, line) if isinstance(item, str) else VariableSpec(line=line, **yamlio.plain(item))
@@ -96,7 +97,8 @@ def load_dataset_spec(path: Path) -> DatasetSpec:
 
 def load_specs(folder: Path) -> list[DatasetSpec]:
     """Every dataset specification of a study's adam folder, in file-name order; names must be unique."""
-    specs, names = [], {}
+    specs: list[DatasetSpec] = []
+    names: dict[str, str] = {}  # dataset -> file
     for path in sorted(Path(folder).glob("*.yaml")):
         if path.name in RESERVED:
             continue
@@ -114,9 +116,8 @@ def load_specs(folder: Path) -> list[DatasetSpec]:
 def check_specs(folder: Path) -> list[str]:
     """One message per problem found in a study's adam folder without building (for ``sdtmify check``):
     schema violations of every file, unknown derivations, duplicate variables and datasets."""
-    from ..errors import InputError
-
-    messages, names = [], {}
+    messages: list[str] = []
+    names: dict[str, str] = {}  # dataset -> file
     for path in sorted(Path(folder).glob("*.yaml")):
         if path.name in RESERVED:
             continue

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import bds, merge, occds, response, subject, tte
+from . import bds, dlt, events, merge, occds, response, subject, tte
 from .checks import AdamError, assert_columns, filter_rows
-from .dates import iso_to_sas_date
+from .dates import impute_iso_dates, iso_to_sas_date
 
 
 @dataclass
@@ -44,6 +44,21 @@ class Context:
     codelists: dict[str, str] = field(default_factory=dict)  # variable -> codelist name
     notes: list[str] = field(default_factory=list)
     aval_codings: list[str] = field(default_factory=list)  # method texts of AVAL-from-AVALC steps
+    data_cutoff: str | None = None  # ISO 8601 date from study.yaml (study.data_cutoff)
+
+    @property
+    def cutoff_date(self) -> float | None:
+        """The data cut-off as a numeric SAS date (None when the study declares none)."""
+        if not self.data_cutoff:
+            return None
+        value = iso_to_sas_date(pd.Series([self.data_cutoff])).iloc[0]
+        if pd.isna(value):
+            raise AdamError(f"study.yaml study.data_cutoff: {self.data_cutoff!r} is not a complete date (YYYY-MM-DD)")
+        return float(value)
+
+    def with_cutoff(self, args: dict) -> dict:
+        """The step's arguments for its method text, with the study's data cut-off when it has one."""
+        return {**args, "data_cutoff": self.data_cutoff} if self.data_cutoff else args
 
     def frame(self, name: str, step: str) -> pd.DataFrame:
         if name not in self.frames:
@@ -58,6 +73,9 @@ class Step:
     function: Callable
     apply: Callable[[Context, pd.DataFrame, dict], pd.DataFrame]
     appends: bool = False
+    # The method text of the variables the step adds, when the default (rule + all arguments) would
+    # describe one parameter's declaration as if it were the whole variable's.
+    describe: Callable[[dict], str] | None = None
 
 
 def rule_text(function: Callable) -> str:
@@ -75,7 +93,18 @@ def references(name: str, args: dict) -> set[str]:
             *(s["dataset"] for s in args.get("events", ())),
             *(s["dataset"] for s in args["censors"]),
         }
-    if name in ("derive_param_bor", "derive_param_cbr", "derive_param_tte"):
+    if name == "derive_var_dltevlfl":
+        found |= {args["dosed"]["from"], args["events"]["from"]}
+    if name in ("derive_param_exist_flag", "derive_param_extreme_record"):
+        found.add(args["source"]["dataset"])
+    if name in (
+        "derive_param_bor",
+        "derive_param_cbr",
+        "derive_param_tte",
+        "derive_param_response",
+        "derive_param_clinbenefit",
+        "derive_param_exist_flag",
+    ):
         found.add("ADSL")
     return found
 
@@ -169,13 +198,33 @@ def _recode(ctx, frame, args):
     return merge.derive_var_recode(frame, **_kw(args, "source", "new_var", "values", "numeric", "where"))
 
 
-def derive_vars_dt(dataset: pd.DataFrame, *, dates: dict[str, str]) -> pd.DataFrame:
-    """Analysis dates (``{ASTDT: AESTDTC, ...}``) are the numeric SAS dates of complete ISO 8601
-    --DTC values (ADaMIG 1.3 *DT); partial dates stay missing (no imputation)."""
+def derive_vars_dt(
+    dataset: pd.DataFrame,
+    *,
+    dates: dict[str, str],
+    highest_imputation: str | None = None,
+    date_imputation: str = "first",
+) -> pd.DataFrame:
+    """Analysis dates (``{ASTDT: AESTDTC, ...}``) are the numeric SAS dates of ISO 8601 --DTC values
+    (ADaMIG 1.3 section 3.1.4, *DT). Without ``highest_imputation`` partial dates stay missing. With it
+    ("D": the day; "M": the month and day), a missing part is imputed by ``date_imputation`` (first:
+    the 1st and January 1st; mid: the 15th and June 30th; last: the month's last day and December
+    31st), and each date gets its imputation flag *DTF (ADTF, ASTDTF): "D" or "M" when imputed, else
+    empty (ADaMIG 1.3 section 3.1.4: imputed dates are flagged)."""
     assert_columns(dataset, list(dates.values()), "the dataset", "derive_vars_dt")
     result = dataset.copy(deep=False)
     for new, old in dates.items():
-        result[new] = iso_to_sas_date(dataset[old])
+        if highest_imputation is not None and len(new) > 7:
+            raise AdamError(f"derive_vars_dt: {new} is too long for its imputation flag {new}F (8 characters at most)")
+        if highest_imputation is None:
+            result[new] = iso_to_sas_date(dataset[old])
+            continue
+        try:
+            result[new], result[f"{new}F"] = impute_iso_dates(
+                dataset[old], highest=highest_imputation, rule=date_imputation
+            )
+        except ValueError as exc:
+            raise AdamError(f"derive_vars_dt: {exc}") from None
     return result
 
 
@@ -196,7 +245,7 @@ def _copy(ctx, frame, args):
 
 
 def _dt(ctx, frame, args):
-    return derive_vars_dt(frame, dates=dict(args["dates"]))
+    return derive_vars_dt(frame, dates=dict(args["dates"]), **_kw(args, "highest_imputation", "date_imputation"))
 
 
 def _trtsdt(ctx, frame, args):
@@ -326,7 +375,7 @@ def _chg(ctx, frame, args):
 
 
 def _anl01fl(ctx, frame, args):
-    return bds.derive_var_anl01fl(frame, **_kw(args, "where", "reference", "until", "new_var"))
+    return bds.derive_var_anl01fl(frame, **_kw(args, "where", "reference", "until", "new_var", "worst_per_date"))
 
 
 def _worst(ctx, frame, args):
@@ -391,13 +440,98 @@ def _bor(ctx, frame, args):
             "sd_min_days",
             "confirmation",
             "confirm_days",
+            "max_ne",
+            "accept_sd",
             "no_assessment",
             "order",
+            "where",
         ),
+        data_cutoff=ctx.cutoff_date,
     )
     ctx.params[args["paramcd"]] = ParamInfo(
-        method=method_text(response.derive_param_bor, args), codelist=args.get("codelist")
+        method=method_text(response.derive_param_bor, ctx.with_cutoff(args)), codelist=args.get("codelist")
     )
+    return records
+
+
+_CONFIRMATION = ("confirmation", "confirm_days", "max_ne", "accept_sd")
+
+
+def _response(ctx, frame, args):
+    records = response.derive_param_response(
+        frame,
+        ctx.frame("ADSL", "derive_param_response"),
+        **_kw(args, "source_paramcd", "paramcd", "param", "reference", "order", "where", *_CONFIRMATION),
+        data_cutoff=ctx.cutoff_date,
+    )
+    ctx.params[args["paramcd"]] = ParamInfo(
+        method=method_text(response.derive_param_response, ctx.with_cutoff(args)), codelist="NY"
+    )
+    return records
+
+
+def _clinbenefit(ctx, frame, args):
+    records = response.derive_param_clinbenefit(
+        frame,
+        ctx.frame("ADSL", "derive_param_clinbenefit"),
+        **_kw(
+            args, "source_paramcd", "response_paramcd", "paramcd", "param", "reference", "sd_min_days", "order", "where"
+        ),
+        data_cutoff=ctx.cutoff_date,
+    )
+    ctx.params[args["paramcd"]] = ParamInfo(
+        method=method_text(response.derive_param_clinbenefit, ctx.with_cutoff(args)), codelist="NY"
+    )
+    return records
+
+
+def _date_source(spec: dict, censor: int = 0) -> tte.DateSource:
+    return tte.DateSource(
+        dataset=spec["dataset"],
+        date=spec["date"],
+        where=spec.get("where"),
+        select=spec.get("select", "first" if censor == 0 else "last"),
+        censor=spec.get("censor", censor),
+        description=spec.get("description", ""),
+    )
+
+
+def _source_method(function: Callable, ctx: Context, args: dict) -> str:
+    """The rule, then the declared source in prose (not as a raw mapping), then the other parameters."""
+    source = _date_source(args["source"])
+    text = args.get("description") or rule_text(function)
+    text += f" Source: {tte.describe_source(source)}."
+    rest = {k: v for k, v in ctx.with_cutoff(args).items() if k != "source"}
+    return method_text(lambda: None, {**rest, "description": text})
+
+
+def _exist_flag_param(ctx, frame, args):
+    source = _date_source(args["source"])
+    records = events.derive_param_exist_flag(
+        ctx.frame("ADSL", "derive_param_exist_flag"),
+        ctx.frame(source.dataset, "derive_param_exist_flag"),
+        source=source,
+        data_cutoff=ctx.cutoff_date,
+        **_kw(args, "paramcd", "param", "population"),
+    )
+    ctx.params[args["paramcd"]] = ParamInfo(
+        method=_source_method(events.derive_param_exist_flag, ctx, args), codelist="NY"
+    )
+    return records
+
+
+def _extreme_record(ctx, frame, args):
+    source = _date_source(args["source"])
+    records = events.derive_param_extreme_record(
+        ctx.frame(source.dataset, "derive_param_extreme_record"),
+        source=source,
+        data_cutoff=ctx.cutoff_date,
+        **_kw(args, "paramcd", "param"),
+    )
+    info = ParamInfo(
+        method=_source_method(events.derive_param_extreme_record, ctx, args), codelist=args.get("codelist")
+    )
+    ctx.params[args["paramcd"]] = info
     return records
 
 
@@ -408,7 +542,7 @@ def _bor_collected(ctx, frame, args):
         **_kw(args, "where", "result_var", "bor_paramcd", "collected_var", "flag_var"),
     )
     ctx.predecessors.setdefault(
-        args.get("collected_var", "CBOR"), f"{args['from']}.{args.get('result_var', 'RSSTRESC')}"
+        args.get("collected_var", "BORCOLL"), f"{args['from']}.{args.get('result_var', 'RSSTRESC')}"
     )
     ctx.notes.extend(f"{ctx.dataset}: {line}" for line in notes)
     return result
@@ -420,7 +554,9 @@ def _rsp(ctx, frame, args):
 
 
 def _cbr(ctx, frame, args):
-    ctx.params[args["paramcd"]] = ParamInfo(method=method_text(response.derive_param_cbr, args), codelist="NY")
+    ctx.params[args["paramcd"]] = ParamInfo(
+        method=method_text(response.derive_param_cbr, ctx.with_cutoff(args)), codelist="NY"
+    )
     return response.derive_param_cbr(
         frame,
         ctx.frame("ADSL", "derive_param_cbr"),
@@ -437,34 +573,79 @@ def _cbr(ctx, frame, args):
             "not_evaluable",
             "sd_min_duration_days",
         ),
+        data_cutoff=ctx.cutoff_date,
     )
 
 
 def _tte(ctx, frame, args):
-    def source(spec: dict, censor: int) -> tte.DateSource:
-        return tte.DateSource(
-            dataset=spec["dataset"],
-            date=spec["date"],
-            where=spec.get("where"),
-            select=spec.get("select", "first" if censor == 0 else "last"),
-            censor=spec.get("censor", censor),
-            description=spec.get("description", ""),
-        )
-
+    start = _date_source(args["start"])
+    event_sources = [_date_source(s, 0) for s in args["events"]]
+    censor_sources = [_date_source(s, 1) for s in args["censors"]]
     records = tte.derive_param_tte(
         ctx.frame("ADSL", "derive_param_tte"),
         ctx.frames,
         paramcd=args["paramcd"],
         param=args["param"],
-        start=source(args["start"], 0),
-        events=[source(s, 0) for s in args["events"]],
-        censors=[source(s, 1) for s in args["censors"]],
+        start=start,
+        events=event_sources,
+        censors=censor_sources,
+        data_cutoff=ctx.cutoff_date,
         **_kw(args, "population", "add_one"),
     )
-    ctx.params[args["paramcd"]] = ParamInfo(method=method_text(tte.derive_param_tte, args))
+    # The method is the sponsor's summary (if any) followed by the declaration in prose: the same
+    # sources the derivation read, so the reviewer's text cannot drift from the rule.
+    prose = tte.describe_tte(
+        start=start,
+        events=event_sources,
+        censors=censor_sources,
+        population=args.get("population"),
+        add_one=args.get("add_one", True),
+        data_cutoff=ctx.data_cutoff,
+    )
+    summary = args.get("description") or rule_text(tte.derive_param_tte)
+    ctx.params[args["paramcd"]] = ParamInfo(method=f"{summary} {prose}")
     ctx.predecessors.setdefault("STUDYID", "ADSL.STUDYID")
     ctx.predecessors.setdefault("USUBJID", "ADSL.USUBJID")
     return records
+
+
+def _dltfl(ctx, frame, args):
+    return dlt.derive_var_dltfl(
+        frame,
+        **_kw(
+            args,
+            "min_grade",
+            "window_days",
+            "where",
+            "grade_var",
+            "always_grade",
+            "min_duration_days",
+            "reference",
+            "start_date",
+            "end_date",
+            "new_var",
+        ),
+    )
+
+
+def _dltevlfl(ctx, frame, args):
+    dosed, found = args["dosed"], args["events"]
+    return dlt.derive_var_dltevlfl(
+        frame,
+        ctx.frame(dosed["from"], "derive_var_dltevlfl"),
+        ctx.frame(found["from"], "derive_var_dltevlfl"),
+        dosed_where=dosed.get("where"),
+        dose_var=dosed.get("dose_var", "EXDOSE"),
+        dlt_var=found.get("flag_var", "DLTFL"),
+        **_kw(args, "window_days", "reference", "observed_until", "new_var"),
+    )
+
+
+def _tte_variables() -> str:
+    return (
+        rule_text(tte.derive_param_tte) + " Each parameter's start, event and censoring sources, population and "
+        "data cut-off are stated in its own method (value-level metadata by PARAMCD)."
+    )
 
 
 STEPS: dict[str, Step] = {
@@ -498,7 +679,13 @@ STEPS: dict[str, Step] = {
     "derive_vars_bor_collected": Step(response.derive_vars_bor_collected, _bor_collected),
     "derive_param_rsp": Step(response.derive_param_rsp, _rsp, appends=True),
     "derive_param_cbr": Step(response.derive_param_cbr, _cbr, appends=True),
-    "derive_param_tte": Step(tte.derive_param_tte, _tte, appends=True),
+    "derive_param_tte": Step(tte.derive_param_tte, _tte, appends=True, describe=lambda args: _tte_variables()),
+    "derive_param_response": Step(response.derive_param_response, _response, appends=True),
+    "derive_param_clinbenefit": Step(response.derive_param_clinbenefit, _clinbenefit, appends=True),
+    "derive_param_exist_flag": Step(events.derive_param_exist_flag, _exist_flag_param, appends=True),
+    "derive_param_extreme_record": Step(events.derive_param_extreme_record, _extreme_record, appends=True),
+    "derive_var_dltfl": Step(dlt.derive_var_dltfl, _dltfl),
+    "derive_var_dltevlfl": Step(dlt.derive_var_dltevlfl, _dltevlfl),
 }
 
 

@@ -30,10 +30,11 @@ class DateSource:
     description: str = ""
 
 
-def source_dates(frame: pd.DataFrame, source: DateSource, label: str) -> pd.DataFrame:
-    """One row per subject: the first or last date of ``source`` among its records meeting ``where``,
-    with the record it came from: SRCDOM is the dataset, SRCVAR the date variable, SRCSEQ the
-    record's ASEQ (ADaM) or --SEQ (SDTM); the hidden SDTM row goes to the lineage."""
+def source_dates(frame: pd.DataFrame, source: DateSource, label: str, data_cutoff: float | None = None) -> pd.DataFrame:
+    """One row per subject: the first or last date of ``source`` among its records meeting ``where``
+    (and dated no later than ``data_cutoff`` when given), with the record it came from: SRCDOM is the
+    dataset, SRCVAR the date variable, SRCSEQ the record's ASEQ (ADaM) or --SEQ (SDTM); the hidden SDTM
+    row goes to the lineage."""
     if source.select not in ("first", "last"):
         raise AdamError(f"{label}: select must be 'first' or 'last', got {source.select!r}")
     assert_columns(frame, ["USUBJID", source.date], source.dataset, label)
@@ -54,7 +55,10 @@ def source_dates(frame: pd.DataFrame, source: DateSource, label: str) -> pd.Data
     for hidden in ("_SRCTABLE", "_SRCROW"):
         if hidden in rows.columns:
             picked[hidden] = rows[hidden]
-    picked = picked[picked["_date"].notna()].sort_values(["USUBJID", "_date"], kind="stable")
+    dated = picked["_date"].notna()
+    if data_cutoff is not None:
+        dated &= picked["_date"] <= data_cutoff
+    picked = picked[dated].sort_values(["USUBJID", "_date"], kind="stable")
     picked = picked.drop_duplicates("USUBJID", keep="first" if source.select == "first" else "last")
     picked["CNSR"] = float(source.censor)
     picked["EVNTDESC"] = source.description
@@ -72,6 +76,7 @@ def derive_param_tte(
     censors: list[DateSource],
     population: dict | None = None,
     add_one: bool = True,
+    data_cutoff: float | None = None,
 ) -> pd.DataFrame:
     """One time-to-event record per subject of the population (ADSL records meeting ``population``)
     that has a start date (ADaM TTE, admiral ``derive_param_tte``). STARTDT is the ``start`` date.
@@ -80,7 +85,7 @@ def derive_param_tte(
     source's value (1, 2, ...). AVAL is the duration in days, ``ADT - STARTDT + 1`` (the start day
     counts as day 1), or ``ADT - STARTDT`` when ``add_one`` is false. EVNTDESC describes the event or
     censoring; CNSDTDSC the censoring date; SRCDOM/SRCVAR/SRCSEQ the record the date came from.
-    A subject with neither an event nor a censoring date is an error: add a censoring source."""
+    Event and censoring dates after the data cut-off (``data_cutoff``) are not used. A subject with neither an event nor a censoring date is an error: add a censoring source."""
     label = f"derive_param_tte({paramcd})"
     if not censors:
         raise AdamError(f"{label}: give at least one censoring source (e.g. the last adequate assessment)")
@@ -89,7 +94,7 @@ def derive_param_tte(
     starts = subjects.merge(starts[["USUBJID", "_date"]].rename(columns={"_date": "STARTDT"}), on="USUBJID")
 
     def candidates(sources: list[DateSource], pick_last: bool) -> pd.DataFrame:
-        found = [source_dates(_frame(frames, s, label), s, label) for s in sources]
+        found = [source_dates(_frame(frames, s, label), s, label, data_cutoff) for s in sources]
         found = pd.concat(found, ignore_index=True).merge(starts[["USUBJID", "STARTDT"]], on="USUBJID")
         found = found[found["_date"] >= found["STARTDT"]]
         found = found.sort_values(["USUBJID", "_date"], kind="stable")
@@ -117,3 +122,60 @@ def _frame(frames: dict[str, pd.DataFrame], source: DateSource, label: str) -> p
     if source.dataset not in frames:
         raise AdamError(f"{label}: no dataset {source.dataset}; name one of {', '.join(sorted(frames))}")
     return frames[source.dataset]
+
+
+def _where_prose(where: dict | None) -> str:
+    if not where:
+        return ""
+    parts = []
+    for name, wanted in where.items():
+        if isinstance(wanted, dict):
+            values = wanted["not"] if isinstance(wanted["not"], list) else [wanted["not"]]
+            parts.append(f"{name} not {' or '.join(map(str, values))}")
+        else:
+            values = wanted if isinstance(wanted, list) else [wanted]
+            parts.append(f"{name}={' or '.join(map(str, values))}")
+    return " with " + ", ".join(parts)
+
+
+def describe_source(source: DateSource) -> str:
+    """A date source in a reviewer's words: "the first ADRS.ADT with PARAMCD=PD, AVALC=Y"; a
+    subject-level source (ADSL, one record per subject) is named without "first" or "last"."""
+    if source.dataset == "ADSL" and not source.where:
+        return f"ADSL.{source.date}"
+    return f"the {source.select} {source.dataset}.{source.date}{_where_prose(source.where)}"
+
+
+def describe_tte(
+    *,
+    start: DateSource,
+    events: list[DateSource],
+    censors: list[DateSource],
+    population: dict | None = None,
+    add_one: bool = True,
+    data_cutoff: str | None = None,
+) -> str:
+    """The define.xml method prose of a time-to-event parameter, written from its declaration (the
+    same sources the derivation reads), so that the text cannot drift from the rule."""
+
+    def named(source: DateSource) -> str:
+        return f"{describe_source(source)}" + (f" ({source.description})" if source.description else "")
+
+    text = f"Start: {named(start)}."
+    if events:
+        text += " Event (CNSR = 0): " + " or ".join(named(s) for s in events)
+        text += ", whichever comes first" if len(events) > 1 else ""
+        text += ", on or after the start date."
+    else:
+        text += " No event source: every subject is censored."
+    text += (
+        (" Otherwise censored at the latest of: " if len(censors) > 1 else " Otherwise censored at ")
+        + "; ".join(f"{named(s)} (CNSR = {s.censor})" for s in censors)
+        + "."
+    )
+    if population:
+        text += f" Population: ADSL records{_where_prose(population)}."
+    text += " AVAL = ADT - STARTDT" + (" + 1" if add_one else "") + " (days)."
+    if data_cutoff:
+        text += f" Data cut-off {data_cutoff} (study.yaml): later dates are not used."
+    return text

@@ -26,7 +26,7 @@ def supplemental_qualifiers(
     parent: pd.DataFrame,
     domain: str,
     values: dict[str, pd.Series],
-    labels: dict[str, str],
+    labels: dict[str, str | None],  # a missing label is refused here, naming the QNAM
     origins: dict[str, str],
     evaluators: dict[str, str],
     idvar: str | None,
@@ -59,7 +59,7 @@ def supplemental_qualifiers(
                 "IDVAR": idvar or "",
                 "IDVARVAL": _as_text(parent.loc[keep, idvar]) if idvar else "",
                 "QNAM": qnam,
-                "QLABEL": labels[qnam],
+                "QLABEL": label,
                 "QVAL": text[keep],
                 "QORIG": origins[qnam],
                 "QEVAL": evaluators.get(qnam, ""),

@@ -8,6 +8,8 @@ import pandas as pd
 
 from .. import yamlio
 from ..errors import Location, MappingError
+from ..study import Study
+from .terminology import CTRecoder
 
 
 @dataclass
@@ -17,7 +19,7 @@ class MappingContext:
     ``rows`` are the source rows (after filter/unpivot; str columns plus SRCROW), ``values`` the
     variables computed so far (same index), ``recodes`` what CT recoding used (for define.xml)."""
 
-    study: object
+    study: Study
     file: str
     document: dict
     rows: pd.DataFrame
@@ -25,7 +27,7 @@ class MappingContext:
     values: dict[str, pd.Series] = field(default_factory=dict)
     recodes: dict[str, dict] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    ct: object = None
+    ct: CTRecoder | None = None
 
     def error(self, path, message: str) -> MappingError:
         """A MappingError located at ``path`` (keys from the document root)."""

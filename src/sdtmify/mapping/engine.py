@@ -25,10 +25,14 @@ from ..derive import epoch as epoch_rules
 from ..derive import findings, identifiers, plausibility, sequence, study_day, supp, trial_design, visits
 from ..derive.reference_dates import REFERENCE_DATES, pick_per_subject
 from ..errors import Location, MappingError
+from ..metadata.conform import apply_spec_to_bundle
+from ..metadata.spec_xlsx import load_spec
 from ..sources import ROW_ID
 from . import expressions
 from .context import MappingContext
 from .loader import DomainMapping, load_mappings
+from .metadata import assemble_bundle
+from .terminology import CTRecoder
 
 LINEAGE = ("SRCTABLE", "SRCROW", "SRCPART")
 
@@ -55,8 +59,8 @@ class DomainBuild:
 
     name: str
     frame: pd.DataFrame
-    mapping: DomainMapping | None = None
-    ctx: MappingContext | None = None
+    mapping: DomainMapping
+    ctx: MappingContext | None = None  # only domains built from source rows have one
     notes: dict[str, VariableNote] = field(default_factory=dict)
     supp_values: dict[str, pd.Series] = field(default_factory=dict)
     supp_notes: dict[str, VariableNote] = field(default_factory=dict)
@@ -64,6 +68,12 @@ class DomainBuild:
 
     def note(self, variable: str, origin: str = "Derived", method: str | None = None, name: str | None = None):
         self.notes.setdefault(variable, VariableNote(origin=origin, method=method, method_name=name))
+
+    def source_context(self) -> MappingContext:
+        """The context of a domain built from source rows (its derivations evaluate expressions on them)."""
+        if self.ctx is None:
+            raise self.mapping.error(["derive"], f"{self.name} has no source rows to derive from")
+        return self.ctx
 
 
 def _doc(function) -> str:
@@ -93,11 +103,12 @@ class SdtmBuilder:
         self.domains: dict[str, DomainBuild] = {}
         self.notes: list[str] = []
         self.schedule = visits.planned_visits(study.config.get("visits", {}) or {})
+        self._subjects: pd.DataFrame | None = None
 
     # ---- subjects -------------------------------------------------------------------------
     def subject_table(self) -> pd.DataFrame:
         """SUBJID, SITEID, USUBJID per subject, from study.yaml ``subjects:``."""
-        if hasattr(self, "_subjects"):
+        if self._subjects is not None:
             return self._subjects
         spec = self.study.config["subjects"]
         table = self.study.source(spec["source"])
@@ -127,8 +138,9 @@ class SdtmBuilder:
                 f"'{spec['source']}'; one row per subject",
                 Location(self.study.file, yamlio.line_at(self.study.config, [*where, "subjid"]), "subjects.subjid"),
             )
-        self._subjects = frame.set_index("SUBJID", drop=False)
-        return self._subjects
+        subjects = frame.set_index("SUBJID", drop=False)
+        self._subjects = subjects
+        return subjects
 
     # ---- phase 1: records and variables ---------------------------------------------------------
     def source_rows(self, mapping: DomainMapping, part: dict, path: list) -> tuple[pd.DataFrame, str]:
@@ -390,7 +402,7 @@ class SdtmBuilder:
         if "arm" in derivations:
             params = derivations["arm"]
             path = [*dm.mapping.derivation_path("arm"), "from"]
-            raw = expressions.as_text(expressions.evaluate(params["from"], dm.ctx, path))
+            raw = expressions.as_text(expressions.evaluate(params["from"], dm.source_context(), path))
             design = self.study.config.get("trial_design", {}) or {}
             if not design.get("arms"):
                 raise dm.mapping.error(path, "arm needs 'trial_design: arms:' in study.yaml")
@@ -399,7 +411,7 @@ class SdtmBuilder:
                 known = ", ".join(a["ARMCD"] for a in design["arms"])
                 raise dm.mapping.error(
                     path,
-                    f"'{raw[unknown].iloc[0]}' ({dm.ctx.row_numbers(unknown, 1)}) matches "
+                    f"'{raw[unknown].iloc[0]}' ({dm.source_context().row_numbers(unknown, 1)}) matches "
                     f"no arm ({known}); add it to an arm's 'match' in study.yaml",
                 )
             frame["ARMCD"], frame["ARM"] = assigned["ARMCD"], assigned["ARM"]
@@ -525,9 +537,8 @@ class SdtmBuilder:
     def derive_domain(self, build: DomainBuild) -> None:
         mapping, frame, prefix = build.mapping, build.frame, build.name
         derivations = mapping.derivations()
-        ctx = build.ctx
-        if ctx is not None:
-            ctx.values = {c: frame[c] for c in frame.columns}
+        ctx = build.source_context()
+        ctx.values = {c: frame[c] for c in frame.columns}
         if "visit" in derivations:
             params = derivations["visit"]
             path = [*mapping.derivation_path("visit")]
@@ -602,13 +613,13 @@ class SdtmBuilder:
                 )
             flag = baseline_rules.last_observation_before_exposure(frame, params["by"], date_var, reference, has_result)
             for which in flags:
-                rule = (
-                    baseline_rules.last_observation_before_exposure
-                    if which == "LOBXFL"
-                    else baseline_rules.baseline_flag_from_lobxfl
-                )
-                frame[f"{prefix}{which}"] = flag if which == "LOBXFL" else rule(flag)
-                build.note(f"{prefix}{which}", "Derived", _doc(rule), f"{prefix}{which}")
+                if which == "LOBXFL":
+                    frame[f"{prefix}{which}"] = flag
+                    method = _doc(baseline_rules.last_observation_before_exposure)
+                else:
+                    frame[f"{prefix}{which}"] = baseline_rules.baseline_flag_from_lobxfl(flag)
+                    method = _doc(baseline_rules.baseline_flag_from_lobxfl)
+                build.note(f"{prefix}{which}", "Derived", method, f"{prefix}{which}")
 
     def _standardize(self, build: DomainBuild, params: dict) -> None:
         frame, prefix, mapping = build.frame, build.name, build.mapping
@@ -630,7 +641,7 @@ class SdtmBuilder:
             raise mapping.error(
                 [*path, "units"],
                 f"no conversion factor from '{unit}' for {test} "
-                f"({build.ctx.row_numbers(unknown, 1)}); add it to that test's 'factors'",
+                f"({build.source_context().row_numbers(unknown, 1)}); add it to that test's 'factors'",
             )
         method = _doc(findings.standardize_results)
         factors = "; ".join(
@@ -744,7 +755,7 @@ class SdtmBuilder:
 
     def build(self) -> dict[str, DomainBuild]:
         mappings = load_mappings(self.study)
-        by_kind = {"source": [], "records": [], "design": []}
+        by_kind: dict[str, list[DomainMapping]] = {"source": [], "records": [], "design": []}
         for mapping in mappings:
             by_kind[mapping.kind].append(mapping)
         for mapping in by_kind["source"]:
@@ -801,7 +812,7 @@ def _nested(spec) -> list[dict]:
 
 def _extensions(spec) -> dict:
     """Sponsor terms declared with ``extend`` anywhere in an expression."""
-    declared = {}
+    declared: dict = {}
     for part in _nested(spec):
         declared.update(part.get("extend") or {})
     return declared
@@ -845,9 +856,6 @@ def _day_pairs(prefix: str, columns) -> list[tuple[str, str]]:
 
 def build_sdtm(study, ct_file=None, ui: Console = QUIET) -> Bundle:
     """Apply the study's SDTM mappings: a Bundle of conformed datasets with full metadata and lineage."""
-    from .metadata import assemble_bundle
-    from .terminology import CTRecoder
-
     terminology = CTRecoder.load(ct_file)
     builder = SdtmBuilder(study, terminology, ui)
     domains = builder.build()
@@ -859,9 +867,6 @@ def apply_study_spec(study, bundle: Bundle, ui: Console = QUIET) -> Bundle:
     """The bundle with the study's imported spec applied (``mappings/<S>/spec/<standard>.json``, written by
     ``sdtmify spec import``): labels, origins, methods, comments and lengths it declares, checked against
     the data (see :func:`sdtmify.metadata.conform.apply_declared_metadata`). No spec: the bundle as built."""
-    from ..metadata.conform import apply_spec_to_bundle
-    from ..metadata.spec_xlsx import load_spec
-
     spec = load_spec(study.folder, bundle.standard)
     if spec is None:
         return bundle

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import isodates, yamlio
+from ..derive.findings import number_text
 from ..errors import Location, MappingError, SourceError
 from .context import MappingContext
 
@@ -20,8 +21,6 @@ from .context import MappingContext
 def as_text(series: pd.Series) -> pd.Series:
     """A column as plain text: missing becomes ""."""
     if series.dtype == "float64":
-        from ..derive.findings import number_text
-
         return number_text(series)
     return series.astype(object).where(series.notna(), "").astype(str)
 
@@ -289,6 +288,8 @@ def evaluate(spec, ctx: MappingContext, path) -> pd.Series:
         text = as_text(values)
         values = text.where(text != "", "" if spec["default"] is None else str(spec["default"]))
     if "ct" in spec:
+        if ctx.ct is None:
+            raise ctx.error([*path, "ct"], "codelist recoding (ct:) is not available here")
         values = ctx.ct.recode(as_text(values), spec["ct"], spec.get("extend", {}), ctx, path)
     if "as" in spec:
         values = _as(values, spec["as"], ctx, path)

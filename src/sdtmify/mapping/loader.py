@@ -42,7 +42,7 @@ class DomainMapping:
 
     def derivations(self) -> dict[str, dict]:
         """The ``derive:`` list as {name: parameters}."""
-        result = {}
+        result: dict[str, dict] = {}
         for item in self.document.get("derive", []) or []:
             if isinstance(item, str):
                 result[item] = {}

@@ -7,6 +7,7 @@ define.xml will say; they come from the mapping files and the derivations' docst
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,8 @@ import pandas as pd
 from .. import yamlio
 from ..datasets import BuiltDataset, Bundle
 from ..errors import MappingError
-from ..metadata import oids, standards
+from ..metadata import conform, oids, standards
+from ..metadata.conform import VariableError
 from ..metadata.model import Comment, Condition, Dataset, Method, Origin, StudyMetadata, ValueLevel, Variable
 
 LINEAGE = ("SRCTABLE", "SRCROW", "SRCPART")
@@ -23,8 +25,6 @@ LINEAGE = ("SRCTABLE", "SRCROW", "SRCPART")
 def _conform(
     frame: pd.DataFrame, template: Dataset, lengths: dict[str, int], lineage: pd.DataFrame, notes: list[str]
 ) -> tuple[pd.DataFrame, Dataset]:
-    from ..metadata import conform
-
     # a key is kept even when empty: define.xml states it and the records are sorted by it
     return conform.conform_dataset(frame, template, lengths=lengths, lineage=lineage, notes=notes, keep=template.keys)
 
@@ -133,6 +133,7 @@ def _byte_length(values: pd.Series) -> int:
 def _value_levels(name: str, frame: pd.DataFrame, meta: Dataset, variable: Variable) -> tuple[ValueLevel, ...]:
     """Value-level metadata: Findings results by --TESTCD (or TSVAL by TSPARMCD), SUPP-- QVAL by QNAM."""
     domain = meta.domain or name
+    targets: tuple[str, ...]
     if name.startswith("SUPP"):
         by, label_from, targets = "QNAM", "QLABEL", ("QVAL",)
     elif f"{domain}TESTCD" in frame:
@@ -277,8 +278,6 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
         lineage["SRCROW"] = lineage["SRCROW"].astype("int64")
         parts = frame["SRCPART"] if "SRCPART" in frame else pd.Series(0, index=frame.index)
         declared = {v: n.length for v, n in build.notes.items() if n.length}
-        from ..metadata.conform import VariableError
-
         try:
             frame, meta = _conform(
                 frame.drop(columns=[c for c in LINEAGE if c in frame]), template, declared, lineage, engine_notes
@@ -288,7 +287,7 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
         variables, multi_codelist = [], {}
         for variable in meta.variables:
             note = build.notes.get(variable.name)
-            updates = {"origin": _origin(note, name, variable.name) or variable.origin}
+            updates: dict[str, Any] = {"origin": _origin(note, name, variable.name) or variable.origin}
             if note is not None and note.method:
                 oid = oids.method_oid(f"{name}.{variable.name}")
                 methods[oid] = Method(oid=oid, name=f"Algorithm for {name}.{variable.name}", description=note.method)
@@ -305,6 +304,8 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
                     name, frame, parts, replace(variable, origin=updates["origin"]), by_part, meta
                 )
                 for level in levels:
+                    if level.codelist is None:  # _codelist_levels gives every level its codelist
+                        continue
                     rows = frame.index[_where_mask(frame, level.where)]
                     codelist_values.setdefault(level.codelist, set()).update(_used(frame.loc[rows, variable.name]))
                     if note is not None and note.extend:
@@ -366,11 +367,11 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
         ct_standards[standard.oid] = standard
     stated = {codelist.oid for codelist in codelists}
     for built in datasets.values():
-        variables = tuple(
+        kept = tuple(
             var if var.codelist in stated or var.codelist is None else replace(var, codelist=None)
             for var in built.meta.variables
         )
-        built.meta = replace(built.meta, variables=variables)
+        built.meta = replace(built.meta, variables=kept)
     metadata = StudyMetadata(
         study_oid=f"ST.{study.studyid}",
         study_name=study.studyid,

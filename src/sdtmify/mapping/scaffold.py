@@ -5,11 +5,15 @@ are placeholders to replace with the study's own."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import re
 from pathlib import Path
 
 from ..atomic import write_text
 from ..errors import InputError
-from ..paths import study_dir
+from ..paths import is_bare_name, project_root, study_dir
 
 STUDY_YAML = """\
 # {name}: study-level settings. Every key is described in docs/mapping-language.md.
@@ -132,14 +136,84 @@ records:
 }
 
 
+INIT_MARKER = ".sdtmify-init.json"  # what `sdtmify init` wrote (sha256 per file): what --force may overwrite
+_STUDYID = re.compile(r"^[A-Za-z0-9_\-]{1,20}$")  # study.schema.json's STUDYID
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _study_folder(argument: str) -> Path:
+    """Where ``init --study`` writes: mappings/NAME for a bare name; for a path, a folder below the working
+    directory or the project root that does not exist yet and lies inside no study and no output folder."""
+    if "\x00" in argument:
+        raise InputError(f"init --study {argument!r}: a path cannot contain a NUL character")
+    if is_bare_name(argument):
+        folder = study_dir(argument)
+    else:
+        folder = Path(argument).expanduser().absolute()
+        if os.path.lexists(folder):
+            raise InputError(
+                f"init --study {argument}: {folder} exists; give a new folder, or a bare NAME for mappings/NAME"
+            )
+        real = Path(os.path.realpath(folder))
+        homes = {Path.cwd().resolve(), project_root().resolve()}
+        if not any(home in real.parents for home in homes):
+            raise InputError(
+                f"init --study {argument}: {real} lies outside the working directory and the project root; "
+                "give a bare NAME (mappings/NAME) or a new folder below the working directory"
+            )
+        for parent in real.parents:
+            if (parent / "study.yaml").is_file():
+                raise InputError(f"init --study {argument}: {folder} would lie inside the study folder {parent}")
+            if (parent / ".sdtmify-output.json").is_file():
+                raise InputError(f"init --study {argument}: {folder} would lie inside the output folder {parent}")
+    if not _STUDYID.match(folder.name):
+        raise InputError(
+            f"init --study {argument}: the folder name '{folder.name}' becomes STUDYID, which allows 1-20 letters, "
+            "digits, '-' or '_'"
+        )
+    return folder
+
+
 def init_study(name: str, force: bool = False) -> list[Path]:
-    """Write mappings/NAME/study.yaml and sdtm/*.yaml; refuse to overwrite unless ``force``."""
-    folder = study_dir(name)
-    targets = {folder / "study.yaml": STUDY_YAML.format(name=name)}
+    """Write NAME/study.yaml and sdtm/*.yaml (NAME under mappings/, or a new folder path).
+
+    An existing study is never overwritten unless ``force`` and sdtmify scaffolded it: then only the files
+    still exactly as ``init`` wrote them (or missing) are written again; a file edited since is refused."""
+    folder = _study_folder(name)
+    studyid = folder.name
+    targets = {folder / "study.yaml": STUDY_YAML.format(name=studyid)}
     targets.update({folder / "sdtm" / file: text for file, text in DOMAINS.items()})
-    existing = [path for path in targets if path.exists()]
-    if existing and not force:
-        raise InputError(f"{existing[0]} exists; use --force to overwrite the scaffold files")
+    existing = [path for path in targets if os.path.lexists(path)]
+    if os.path.lexists(folder) and not folder.is_dir():
+        raise InputError(f"{folder} exists and is not a folder")
+    recorded: dict = {}
+    if folder.is_dir() and any(folder.iterdir()):
+        if not force:
+            first = existing[0] if existing else folder
+            raise InputError(f"{first} exists; use --force to overwrite the scaffold files")
+        try:
+            recorded = json.loads((folder / INIT_MARKER).read_text(encoding="utf-8"))["files"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise InputError(
+                f"{folder} is a study sdtmify did not scaffold (no {INIT_MARKER}); --force never overwrites it"
+            ) from None
+        edited = [
+            path
+            for path in existing
+            if path.is_symlink()
+            or not path.is_file()
+            or recorded.get(path.relative_to(folder).as_posix()) != _sha256(path)
+        ]
+        if edited:
+            raise InputError(
+                f"{edited[0]} was changed since `sdtmify init` wrote it ({len(edited)} file(s)); --force only "
+                "rewrites unchanged scaffold files: move the changed ones away first"
+            )
     for path, text in targets.items():
         write_text(path, text)
+    digests = {path.relative_to(folder).as_posix(): _sha256(path) for path in targets}
+    write_text(folder / INIT_MARKER, json.dumps({"tool": "sdtmify", "files": digests}, indent=1, sort_keys=True) + "\n")
     return list(targets)

@@ -28,8 +28,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ..errors import Location, MetadataError
-from ..paths import specs_dir
+from ..atomic import write_text
+from ..errors import Location, MetadataError, SpecError
+from ..resources import read_spec_text, spec_path
 from .model import CodeList, CodeListItem, Standard
 from .oids import codelist_oid
 
@@ -63,8 +64,14 @@ def read_nci_text(path: str | Path) -> pd.DataFrame:
             Location(str(path)),
         )
     opener = lzma.open if path.suffix == ".xz" else open
-    with opener(path, "rt", encoding="utf-8", newline="") as handle:
-        frame = pd.read_csv(handle, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE, na_filter=False)
+    try:
+        with opener(path, "rt", encoding="utf-8", newline="") as handle:
+            frame = pd.read_csv(
+                handle, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE, na_filter=False
+            )
+    except (OSError, EOFError, UnicodeDecodeError, lzma.LZMAError, pd.errors.ParserError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error).splitlines()[0]
+        raise MetadataError(f"controlled terminology file cannot be read ({reason})", Location(str(path))) from None
     missing = [column for column in NCI_COLUMNS if column not in frame.columns]
     if missing:
         raise MetadataError(
@@ -115,8 +122,6 @@ def read_cdisc_json(path: str | Path) -> pd.DataFrame:
 
 def write_nci_text(frame: pd.DataFrame, path: str | Path) -> None:
     """Write ``frame`` (columns ``_SHORT``) in the NCI EVS text layout, atomically, LF line ends."""
-    from ..atomic import write_text
-
     for column in _SHORT:
         bad = frame[column].str.contains(r"[\t\r\n]", regex=True)
         if bad.any():
@@ -329,7 +334,7 @@ class ControlledTerminology:
         text = pd.Series(uniques, dtype=object).map(str)
         found = text.map(dict(synonyms)) if synonyms else pd.Series(None, index=text.index, dtype=object)
         found = found.where(found.notna(), text.str.strip().str.upper().map(table)).astype(object)
-        values = np.append(found.to_numpy(dtype=object), None)  # position -1: a missing raw value
+        values = np.append(found.to_numpy(dtype=object), [None])  # position -1: a missing raw value
         result = pd.Series(values[codes], index=raw.index, dtype=object)
         return result.where(result.notna(), None)
 
@@ -383,10 +388,14 @@ class ControlledTerminology:
 # ---- loading ------------------------------------------------------------------------------
 def subset_config(folder: Path | None = None) -> dict:
     """``specs/ct/subset.yaml``: the packages and codelists of the shipped subset."""
-    path = (folder or specs_dir() / CT_FOLDER) / SUBSET_CONFIG
-    if not path.is_file():
-        raise MetadataError("CT subset configuration missing; restore it from git", Location(str(path)))
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    path = (folder or spec_path(CT_FOLDER)) / SUBSET_CONFIG
+    try:
+        config = yaml.safe_load(read_spec_text(path))
+    except yaml.YAMLError as error:
+        raise SpecError(f"CT subset configuration is not valid YAML ({error})", Location(str(path))) from None
+    if not isinstance(config, dict) or not isinstance(config.get("packages"), list):
+        raise SpecError("CT subset configuration names no 'packages'", Location(str(path)))
+    return config
 
 
 def ct_standard(publishing_set: str, date: str) -> Standard:
@@ -398,9 +407,12 @@ def ct_standard(publishing_set: str, date: str) -> Standard:
 
 def _external(folder: Path) -> list[ExternalDictionary]:
     path = folder / EXTERNAL_FILE
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = csv.DictReader(line for line in handle if not line.startswith("#"))
+    lines = read_spec_text(path).splitlines()
+    rows = csv.DictReader(line for line in lines if not line.startswith("#"))
+    try:
         return [ExternalDictionary(row["short_name"], row["name"], row["dictionary"], row["href"]) for row in rows]
+    except KeyError as error:
+        raise SpecError(f"column {error} missing", Location(str(path), 1)) from None
 
 
 def _package_date(path: Path, fallback: str) -> str:
@@ -432,18 +444,26 @@ def _load(full_sdtm: tuple[str, int, int] | None, folder: str) -> ControlledTerm
             frame = read_nci_text(path)
             date = _package_date(path, date)
         else:
-            frame = read_nci_text(base / package["file"])
+            try:
+                frame = read_nci_text(base / package["file"])
+            except MetadataError as error:  # the shipped subset itself: a broken install, never skipped
+                raise SpecError(error.bare_message, error.location) from None
         standard = ct_standard(package["publishing_set"], date)
         standards[standard.oid] = standard
         frames.append(frame.assign(package=standard.oid))
-    source = full_sdtm[0] if full_sdtm else str(base)
+    # A label, not a path: it is written into validation.json/.xlsx, which must not depend on where
+    # sdtmify is installed or where the CT file was found.
+    packages = ", ".join(f"{s.publishing_set} {s.version}" for s in standards.values())
+    source = f"shipped subset: {packages}"
+    if full_sdtm:
+        source = f"{Path(full_sdtm[0]).name} with the shipped subset ({packages})"
     return ControlledTerminology(pd.concat(frames, ignore_index=True), standards, _external(base), source)
 
 
 def load_ct(path: str | os.PathLike | None = None) -> ControlledTerminology:
     """The shipped CT subset, or with ``path`` a full NCI EVS SDTM CT text file (.txt or .txt.xz)
     in place of the SDTM part (the ADaM and Define-XML parts stay the shipped subsets). Cached."""
-    folder = str(specs_dir() / CT_FOLDER)
+    folder = str(spec_path(CT_FOLDER))
     if path is None:
         return _load(None, folder)
     if not Path(path).is_file():

@@ -19,11 +19,14 @@ dataset 'AEX' is not on the Datasets sheet``."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, overload
 
 from ..atomic import write_bytes
 from ..errors import Location, MetadataError
@@ -322,8 +325,7 @@ def metadata_rows(metadatas: dict[str, StudyMetadata]) -> dict[str, list[dict]]:
 
 def workbook_bytes(rows: dict[str, list[dict]]) -> bytes:
     """An .xlsx with one sheet per entry of SHEETS; same rows give the same bytes."""
-    import datetime as dt
-
+    # openpyxl (about half a second to import) loads only when a workbook is written or read
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -397,12 +399,16 @@ class Row:
     values: dict[str, object]
 
     def error(self, column: str, message: str) -> MetadataError:
-        from openpyxl.utils import get_column_letter
+        from openpyxl.utils import get_column_letter  # loaded only with a workbook, as above
 
         index = self.columns.get(column)
         field = f"column {get_column_letter(index)} '{column}'" if index else f"'{column}'"
         return MetadataError(message, Location(f"{self.file}[{self.sheet}]", self.number, field))
 
+    @overload
+    def text(self, column: str, required: Literal[True]) -> str: ...
+    @overload
+    def text(self, column: str, required: bool = False) -> str | None: ...
     def text(self, column: str, required: bool = False) -> str | None:
         value = self.values.get(column)
         if isinstance(value, float) and value.is_integer():
@@ -423,7 +429,17 @@ class Row:
         except ValueError:
             raise self.error(column, f"'{column}' should be a whole number, not {text!r}") from None
 
-    def choice(self, column: str, choices, default=None, required: bool = False) -> str | None:
+    @overload
+    def choice(self, column: str, choices: Sequence[str], default: str, required: bool = False) -> str: ...
+    @overload
+    def choice(self, column: str, choices: Sequence[str], *, required: Literal[True]) -> str: ...
+    @overload
+    def choice(
+        self, column: str, choices: Sequence[str], default: str | None = None, required: bool = False
+    ) -> str | None: ...
+    def choice(
+        self, column: str, choices: Sequence[str], default: str | None = None, required: bool = False
+    ) -> str | None:
         text = self.text(column, required)
         if text is None:
             return default
@@ -437,7 +453,7 @@ class Row:
 
 def read_rows(path: Path) -> dict[str, list[Row]]:
     """Every sheet's rows, checking that each sheet and column the layout needs is there."""
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # loaded only with a workbook (see workbook_bytes)
 
     file = Path(path).name
     try:
@@ -579,10 +595,11 @@ def metadata_from_rows(sheets: dict[str, list[Row]]) -> dict[str, StudyMetadata]
         p = part(_model_of(row))
         oid = row.text("ID", True)
         cl = p["codelists"].setdefault(oid, {"row": row, "items": []})
-        if row.text("Term") is not None:
+        term = row.text("Term")
+        if term is not None:
             cl["items"].append(
                 CodeListItem(
-                    coded_value=row.text("Term"),
+                    coded_value=term,
                     decode=row.text("Decoded Value"),
                     c_code=row.text("NCI Term Code"),
                     extended=row.choice("Extended Value", ("Yes",)) == "Yes",

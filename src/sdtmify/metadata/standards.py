@@ -9,13 +9,14 @@ from the data (see :mod:`sdtmify.metadata.conform`).
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
-from ..errors import Location, MetadataError
-from ..paths import specs_dir
+from ..errors import Location, MetadataError, SpecError
+from ..resources import read_spec_text, spec_path
 from .model import CORES, DATA_TYPES, SAS_TYPES, Dataset, Origin, Standard, Variable
 from .oids import codelist_oid
 
@@ -32,23 +33,39 @@ _SLOT_ADSL, _SLOT_SDTM, _SLOT_TTE = "@ADSL", "@SDTM", "@TTE"
 _SUPP = re.compile(r"^SUPP([A-Z]{2}[A-Z0-9]{0,2})$")
 
 
+# The columns each spec CSV must have (a file cut short or edited by hand fails here, not later).
+_COLUMNS = {
+    (SDTM_FOLDER, "datasets.csv"): ("dataset", "label", "class", "structure", "keys", "repeating", "reference"),
+    (SDTM_FOLDER, "variables.csv"): ("dataset", "variable", "label", "type", "data_type", "core", "role", "codelist"),
+    (SDTM_FOLDER, "class-variables.csv"): ("class", "variable", "label", "type", "data_type", "core", "role"),
+    (ADAM_FOLDER, "datasets.csv"): ("class", "define_class", "subclass", "standard", "version", "structure", "keys"),
+    (ADAM_FOLDER, "variables.csv"): ("class", "variable", "label", "type", "data_type", "core", "codelist", "format"),
+}
+
+
 def _read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a spec CSV with their 1-based file line numbers; ``#`` lines are comments."""
-    if not path.is_file():
-        raise MetadataError(
-            "standards metadata file missing; reinstall sdtmify or restore it from git", Location(str(path))
-        )
-    with path.open(encoding="utf-8", newline="") as handle:
-        lines = [(number, text) for number, text in enumerate(handle, start=1) if not text.startswith("#")]
+    """Rows of a spec CSV with their 1-based file line numbers; ``#`` lines are comments.
+
+    A missing or unreadable file, a missing column or a short row is a SpecError naming the file."""
+    handle = io.StringIO(read_spec_text(path), newline="")
+    lines = [(number, text) for number, text in enumerate(handle, start=1) if not text.startswith("#")]
     reader = csv.DictReader(text for _, text in lines)
-    return [(lines[index + 1][0], row) for index, row in enumerate(reader)]
+    missing = [c for c in _COLUMNS.get((path.parent.name, path.name), ()) if c not in (reader.fieldnames or ())]
+    if missing:
+        where = Location(str(path), lines[0][0] if lines else 1)
+        raise SpecError(f"standards metadata file has no column {', '.join(missing)}; reinstall sdtmify", where)
+    rows = [(lines[index + 1][0], row) for index, row in enumerate(reader)]
+    for line, row in rows:
+        if None in row.values() or None in row:
+            raise SpecError("row has a different number of fields than the header", Location(str(path), line))
+    return rows
 
 
 def _check_row(path: Path, line: int, row: dict[str, str]) -> None:
     """Refuse a spec row whose type/data_type/core is not one Define-XML 2.1 knows."""
     for column, allowed in (("type", SAS_TYPES), ("data_type", DATA_TYPES), ("core", CORES)):
         if row[column] not in allowed:
-            raise MetadataError(
+            raise SpecError(
                 f"{row['variable']}: {column} {row[column]!r} is not one of {', '.join(allowed)}",
                 Location(str(path), line, column),
             )
@@ -72,16 +89,14 @@ def _variable(row: dict[str, str], order: int) -> Variable:
 
 @cache
 def _sdtm_specs() -> tuple[dict[str, dict[str, str]], dict[str, tuple[Variable, ...]]]:
-    folder = specs_dir() / SDTM_FOLDER
+    folder = spec_path(SDTM_FOLDER)
     datasets = {row["dataset"]: row for _, row in _read_csv(folder / "datasets.csv")}
     variables: dict[str, list[Variable]] = {}
     path = folder / "variables.csv"
     for line, row in _read_csv(path):
         _check_row(path, line, row)
         if row["dataset"] not in datasets:
-            raise MetadataError(
-                f"dataset {row['dataset']} is not in datasets.csv", Location(str(path), line, "dataset")
-            )
+            raise SpecError(f"dataset {row['dataset']} is not in datasets.csv", Location(str(path), line, "dataset"))
         members = variables.setdefault(row["dataset"], [])
         members.append(_variable(row, len(members) + 1))
     return datasets, {name: tuple(members) for name, members in variables.items()}
@@ -89,7 +104,7 @@ def _sdtm_specs() -> tuple[dict[str, dict[str, str]], dict[str, tuple[Variable, 
 
 @cache
 def _adam_specs() -> tuple[dict[str, dict[str, str]], dict[str, tuple[dict[str, str], ...]]]:
-    folder = specs_dir() / ADAM_FOLDER
+    folder = spec_path(ADAM_FOLDER)
     classes = {row["class"]: row for _, row in _read_csv(folder / "datasets.csv")}
     rows: dict[str, list[dict[str, str]]] = {}
     path = folder / "variables.csv"
@@ -97,7 +112,7 @@ def _adam_specs() -> tuple[dict[str, dict[str, str]], dict[str, tuple[dict[str, 
         if not row["variable"].startswith("@"):
             _check_row(path, line, row)
         if row["class"] not in classes:
-            raise MetadataError(f"class {row['class']} is not in datasets.csv", Location(str(path), line, "class"))
+            raise SpecError(f"class {row['class']} is not in datasets.csv", Location(str(path), line, "class"))
         rows.setdefault(row["class"], []).append(row)
     return classes, {name: tuple(members) for name, members in rows.items()}
 
@@ -150,12 +165,12 @@ def sdtm_dataset(domain: str) -> Dataset:
 @cache
 def _class_variables() -> dict[str, tuple[Variable, ...]]:
     """SDTM v2.0 class variables a sponsor may add to a domain of that class (``class-variables.csv``)."""
-    path = specs_dir() / SDTM_FOLDER / "class-variables.csv"
+    path = spec_path(SDTM_FOLDER) / "class-variables.csv"
     found: dict[str, list[Variable]] = {}
     for line, row in _read_csv(path):
         _check_row(path, line, row)
         if not row["variable"].startswith("--"):
-            raise MetadataError(
+            raise SpecError(
                 f"{row['variable']}: a class variable is written with the '--' prefix",
                 Location(str(path), line, "variable"),
             )
@@ -262,8 +277,10 @@ def adam_dataset(name: str, cls: str, label: str | None = None) -> Dataset:
                 variables += _predecessors(sdtm_dataset(domain).variables, domain, taken)
         else:
             variables.append(_variable(row, 0))
-    seen: set[str] = set()
-    unique = [var for var in variables if not (var.name in seen or seen.add(var.name))]
+    first: dict[str, Variable] = {}
+    for var in variables:
+        first.setdefault(var.name, var)  # the first of a repeated name wins, in order
+    unique = list(first.values())
     keys = tuple(spec["keys"].split())
     ordered = tuple(replace(var, order=index) for index, var in enumerate(unique, start=1))
     standard = IG_STANDARDS[(spec["standard"], spec["version"])]

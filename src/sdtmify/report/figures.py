@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -16,14 +17,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.ticker import MaxNLocator
+
+if TYPE_CHECKING:  # matplotlib.typing.RcKeyType is newer than the oldest matplotlib we support
+    from matplotlib.typing import RcKeyType
 
 from .categories import as_category, category_label, category_mask
 from .cells import Table, plain
 from .select import lookup, require, where_mask
 
 FALLBACK_COLOURS = ["#1b7837", "#5aae61", "#2166ac", "#d6604d", "#878787", "#b2abd2", "#fdb863", "#8c510a"]
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 9,
     "axes.spines.top": False,
@@ -92,7 +97,7 @@ def swimmer_plot(spec: Mapping, subjects: pd.DataFrame) -> bytes:
         axes.set_ylabel(spec.get("y_label", ""))
         axes.set_title(spec["title"], loc="left", fontsize=10)
         names = [level for level in levels if level in set(frame["level"])]
-        handles = [plt.Rectangle((0, 0), 1, 1, color=colours[level]) for level in names]
+        handles: list[Artist] = [plt.Rectangle((0, 0), 1, 1, color=colours[level]) for level in names]
         if frame["ongoing"].any():
             handles.append(plt.Line2D([0], [0], marker=">", color="black", lw=1, markersize=6))
             names.append(spec.get("ongoing_label", "ongoing"))

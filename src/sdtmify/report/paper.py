@@ -17,7 +17,10 @@ import pandas as pd
 from .. import __version__
 from ..atomic import atomic_dir
 from ..console import QUIET, Console
+from ..guard import updating
 from ..paths import output_dir
+from ..study import load_study
+from ..studyspec.report import YamlDocument, load_report_spec, load_yaml
 from ..yamlio import suggest
 from . import figures as figs
 from . import render
@@ -36,10 +39,9 @@ from .compare import (
     unexplained,
 )
 from .select import UnknownVariable, lookup, where_mask
-from .spec import YamlDocument, load_report_spec, load_yaml
 from .stats import compute_statistic
 from .subjects import add_subject_values
-from .tables import listing_table, summary_table, worst_grade_table
+from .tables import STATISTIC_LABELS, listing_table, summary_table, worst_grade_table
 
 _VARIABLE = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
 DEFAULT_RULES = {"summary": "exact", "listing": "exact", "worst_grade": "percent_of_n"}
@@ -271,9 +273,7 @@ def plan(spec: Mapping, report: Report) -> list[Planned]:
 
 
 def _statistic_label(name: str | None) -> str:
-    from .tables import STATISTIC_LABELS
-
-    return STATISTIC_LABELS.get(name, str(name))
+    return STATISTIC_LABELS.get(str(name), str(name))
 
 
 def compare_all(spec: Mapping, report: Report, document: YamlDocument, published: YamlDocument) -> list[Comparison]:
@@ -422,9 +422,11 @@ def build_report(study, adam_dir: Path, out_dir: Path, ui: Console = QUIET) -> t
     ui.debug(f"report: read {', '.join(f'{k} ({len(v)} records)' for k, v in datasets.items())}")
     report = recompute(spec, datasets, document, published)
     stamp = study.timestamp.isoformat(sep=" ") if getattr(study, "timestamp", None) else ""
+    provenance = getattr(study, "provenance", "")
     footer = (
         f"Recomputed by sdtmify {__version__} from the ADaM XPT files of {study.name}"
         f"{'; build time ' + stamp if stamp else ''}."
+        f"{' Data: ' + provenance.rstrip('.') + '.' if provenance else ''}"
     )
     with atomic_dir(out_dir) as tmp:
         relative = write_report(report, spec, tmp, footer)
@@ -443,17 +445,16 @@ def build_report(study, adam_dir: Path, out_dir: Path, ui: Console = QUIET) -> t
 def report_command(study_name: str, ui: Console = QUIET) -> int:
     """CLI: read output/<study>/adam/, write output/<study>/report/. Exit 1 on any unexplained
     mismatch, 2 when the ADaM files (or report.yaml) are missing."""
-    from ..study import load_study
-
     study = load_study(study_name)
     if not study.has_report:
         ui.error(
             f"{study.folder / 'report.yaml'} not found: declare the tables to recompute there (see docs/report.md)"
         )
         return 2
-    target = output_dir(study.name)
+    target = output_dir(study.studyid)
     try:
-        written, mismatches = build_report(study, target / "adam", target / "report", ui=ui)
+        with updating(target, ui=ui):
+            written, mismatches = build_report(study, target / "adam", target / "report", ui=ui)
     except AdamMissing as exc:
         ui.error(str(exc).replace("<STUDY>", study.name))
         return exc.exit_code

@@ -101,6 +101,12 @@ def stat_crosstab(stat_id: str, spec: Mapping, frame: pd.DataFrame) -> dict[str,
     return cells
 
 
+def _subject_count(cell: Cell) -> int:
+    if cell.count is None:
+        raise ValueError(f"{cell.key} is not a count of subjects")
+    return cell.count
+
+
 def stat_fisher(stat_id: str, spec: Mapping, frame: pd.DataFrame) -> dict[str, Cell]:
     """Fisher's exact test of a 2x2 table (two row and two column categories): its counts and P."""
     cells = stat_crosstab(stat_id, spec, frame)
@@ -108,7 +114,7 @@ def stat_fisher(stat_id: str, spec: Mapping, frame: pd.DataFrame) -> dict[str, C
         raise ValueError("a Fisher's exact test needs exactly two rows and two columns")
     rows = [category_label(as_category(r)) for r in spec["rows"]]
     columns = [category_label(as_category(c)) for c in spec["columns"]]
-    table = [[cells[f"{stat_id}/{r}/{c}"].value for c in columns] for r in rows]
+    table = [[_subject_count(cells[f"{stat_id}/{r}/{c}"]) for c in columns] for r in rows]
     p = fisher_exact_2x2(table)
     cells[f"{stat_id}/p"] = _cell(f"{stat_id}/p", p, format_p(p), _synthetic(spec))
     return cells

@@ -168,7 +168,8 @@ def worst_grade_table(
     codes, terms = pd.factorize(records[term_var])
     row_by_code = pd.Series([row_of_term.get(str(t).casefold()) for t in terms], dtype=object)
     rows = row_by_code.to_numpy()[codes] if len(terms) else np.full(len(records), None, dtype=object)
-    records = records.assign(_ROW=np.where(codes >= 0, rows, None))
+    rows[codes < 0] = None  # a missing term is in no row
+    records = records.assign(_ROW=rows)
     worst = worst_grade_per_subject(records.dropna(subset=["_ROW"]), subject, "_ROW", grade_var)
     grade_counts = pd.crosstab(worst["_ROW"], worst["GRADE"].astype(int)) if not worst.empty else pd.DataFrame()
     any_counts = worst.groupby("_ROW")[subject].nunique()

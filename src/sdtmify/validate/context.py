@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import SdtmifyError
+from ..errors import SdtmifyError, SpecError
+from ..metadata import standards
+from ..metadata.ct import load_ct
 from ..metadata.model import CodeList
 from .data import Table
 
@@ -15,9 +17,7 @@ from .data import Table
 class IGStandards:
     """``dataset(table)`` -> the SDTMIG 3.4 / ADaMIG 1.3 template for that dataset, or None."""
 
-    def __init__(self):
-        from ..metadata import standards
-
+    def __init__(self) -> None:
         self._standards = standards
         self._cache: dict[tuple[str, str], object] = {}
 
@@ -37,15 +37,14 @@ class IGStandards:
             if cls not in ("ADSL", "BDS", "TTE", "OCCDS"):
                 return None
             return self._standards.adam_dataset(table.name, cls)
+        except SpecError:
+            raise  # the shipped IG metadata cannot be read: stop, never skip the rules that need it
         except SdtmifyError:
-            return None
+            return None  # a dataset the IG does not define
 
 
-def ig_standards() -> IGStandards | None:
-    try:
-        return IGStandards()
-    except ImportError:
-        return None
+def ig_standards() -> IGStandards:
+    return IGStandards()
 
 
 class CodelistLookup:
@@ -62,13 +61,7 @@ class CodelistLookup:
         return self._ct.codelist(key)
 
 
-def load_terminology(path: str | Path | None = None) -> CodelistLookup | None:
-    """CT to check against: ``path`` (a full NCI EVS package, --ct) or the shipped subset."""
-    from ..metadata.ct import load_ct
-
-    try:
-        return CodelistLookup(load_ct(path))
-    except SdtmifyError:
-        if path:
-            raise
-        return None
+def load_terminology(path: str | Path | None = None) -> CodelistLookup:
+    """CT to check against: ``path`` (a full NCI EVS package, --ct) or the shipped subset. Either one
+    failing to load stops the run (exit 2): the CT rules are never skipped for want of terminology."""
+    return CodelistLookup(load_ct(path))

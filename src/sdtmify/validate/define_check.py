@@ -22,6 +22,7 @@ import pandas as pd
 from lxml import etree
 
 from ..errors import InputError
+from ..readers import read_dataset
 from .define_xml import (
     DEF,
     LENGTH_TYPES,
@@ -54,8 +55,6 @@ class XptData:
 def read_xpt(path: Path) -> XptData:
     """One XPT v5 file with its declared variable metadata (``sdtmify.readers``: pyreadstat values,
     header lengths and labels from the NAMESTR records)."""
-    from ..readers import read_dataset
-
     frame, meta = read_dataset(path)
     return XptData(
         path=path,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from ..errors import InputError, Location, MetadataError
+from ..errors import InputError, Location, SpecError
 from ..metadata.model import CodeList, CodeListItem, Dataset, StudyMetadata, Variable
 
 NS = {
@@ -202,10 +202,11 @@ def metadata_from(root) -> StudyMetadata:
 
 
 def schema_dir() -> Path:
-    """odmlib's copy of the CDISC Define-XML 2.1 and ARM 1.0 schemas."""
+    """odmlib's copy of the CDISC Define-XML 2.1 and ARM 1.0 schemas (odmlib is a dependency: without
+    it the define.xml schema rule cannot run, and the run stops rather than skip it)."""
     spec = find_spec("odmlib")
     if spec is None or not spec.submodule_search_locations:
-        raise MetadataError(
+        raise SpecError(
             "the Define-XML 2.1 XSD comes with the Python package odmlib: "
             "install it (pip install odmlib) to validate define.xml"
         )
@@ -216,7 +217,12 @@ def schema_dir() -> Path:
 def _schema(with_arm: bool) -> etree.XMLSchema:
     base = schema_dir()
     path = base / ("arm/1.0-define2.1/arm1-0-0.xsd" if with_arm else "define/2.1/define2-1-0.xsd")
-    return etree.XMLSchema(etree.parse(str(path)))
+    try:
+        return etree.XMLSchema(etree.parse(str(path)))
+    except (OSError, etree.XMLSyntaxError, etree.XMLSchemaParseError) as error:
+        raise SpecError(
+            f"the Define-XML schema cannot be read ({error}); reinstall odmlib", Location(str(path))
+        ) from None
 
 
 def validate_define_xsd(path: str | Path) -> list[str]:

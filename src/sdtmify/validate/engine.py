@@ -13,31 +13,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..errors import SpecError
+from .checks import CHECKS, STUDY_LEVEL
 from .conditions import MissingDataset, MissingInput, View
+from .context import CodelistLookup, IGStandards
 from .data import Table
+from .hits import Hits
 from .rules import Rule
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "notice": 2}
-
-
-@dataclass
-class Hits:
-    """What one check found in one dataset.
-
-    Row-level: ``mask`` marks records, ``show`` names the variables whose values the report shows.
-    Dataset-level: ``items`` is a list of dicts (``variable`` and any values for the message)."""
-
-    dataset: str
-    mask: np.ndarray | None = None
-    show: tuple[str, ...] = ()
-    items: list[dict] | None = None
-    view: View | None = None
-    severity: str | None = None  # overrides the rule's (e.g. extensible codelists)
-    extra: dict[str, pd.Series] = field(default_factory=dict)  # computed values to show
-
-    @property
-    def count(self) -> int:
-        return int(self.mask.sum()) if self.mask is not None else len(self.items or ())
 
 
 @dataclass
@@ -45,8 +29,8 @@ class Context:
     """What checks may consult besides the tables: IG metadata, CT, define.xml."""
 
     tables: dict[str, Table]
-    standards: object = None  # has .dataset(name, standard) -> metadata.model.Dataset | None
-    ct: object = None  # has .codelist(code) -> metadata.model.CodeList | None
+    standards: IGStandards | None = None  # .dataset(table) -> metadata.model.Dataset | None
+    ct: CodelistLookup | None = None  # .codelist(code) -> metadata.model.CodeList | None
     define: dict = field(default_factory=dict)  # standard -> metadata.model.StudyMetadata
     # Tables read only to resolve references (the SDTM predecessors of an ADaM folder, --sdtm):
     # look-ups see them, rules do not check them.
@@ -95,8 +79,6 @@ def _text(value) -> str:
 
 def run_rule(rule: Rule, ctx: Context) -> tuple[RuleResult, list[Hits]]:
     """Run one rule on every dataset in its scope."""
-    from .checks import CHECKS
-
     started = time.perf_counter()
     check = CHECKS[rule.check_type]
     validated = ctx.validated()
@@ -106,7 +88,7 @@ def run_rule(rule: Rule, ctx: Context) -> tuple[RuleResult, list[Hits]]:
     reasons: list[str] = []
     lacking: list[str] = []  # datasets skipped for want of another dataset
     records = 0
-    if getattr(check, "study_level", False):
+    if rule.check_type in STUDY_LEVEL:
         if rule.standard != "any" and not any(t.standard == rule.standard for t in validated.values()):
             # a study-level SDTM rule has nothing to say about a folder of ADaM datasets, and vice versa
             reasons.append(f"no {rule.standard} dataset validated")
@@ -129,6 +111,8 @@ def run_rule(rule: Rule, ctx: Context) -> tuple[RuleResult, list[Hits]]:
                 if isinstance(exc, MissingDataset):
                     lacking.append(reasons[-1])
                 continue
+            except SpecError:
+                raise  # a shipped spec the rule needs cannot be read: the whole run stops (exit 2)
             except Exception as exc:  # a defect must not stop the other rules; it is reported, not hidden
                 reasons.append(f"{table.name}: could not run ({type(exc).__name__}: {exc}); please report")
                 continue
@@ -176,7 +160,7 @@ def details(rule: Rule, hits: list[Hits], limit: int) -> pd.DataFrame:
         else:
             prefix = hit.dataset[:2] if rule.standard == "SDTM" and not hit.dataset.startswith("SUPP") else ""
             template = rule.message.replace("--", prefix)
-            for item in hit.items[:room]:
+            for item in (hit.items or [])[:room]:
                 values = _SafeValues({k: _text(v) for k, v in item.items()})
                 values.setdefault("dataset", hit.dataset)
                 variables = item.get("variable", "")
@@ -206,8 +190,10 @@ def _readable(view: View, name: str) -> bool:
 
 
 def _row_details(rule: Rule, hit: Hits, severity: str, room: int) -> list[dict]:
-    view = hit.view
-    positions = np.flatnonzero(hit.mask)[:room]
+    view, mask = hit.view, hit.mask
+    if view is None or mask is None:  # a check's mistake, not the data's
+        raise TypeError(f"rule {rule.id}: a record-level hit on {hit.dataset} needs both its mask and its view")
+    positions = np.flatnonzero(mask)[:room]
     frame = view.frame
     shown = [view.expand(v) for v in hit.show]
     columns = {}
@@ -235,6 +221,7 @@ def _row_details(rule: Rule, hit: Hits, severity: str, room: int) -> list[dict]:
     rows = []
     # Bounded by max_errors_per_rule: formatting the messages of the kept findings only.
     for i, pos in enumerate(positions):
+        seq_value = seq[i]
         values = _SafeValues({name: _text(col[i]) for name, col in columns.items()})
         values["dataset"] = hit.dataset
         values["prefix"] = view.table.prefix
@@ -247,7 +234,7 @@ def _row_details(rule: Rule, hit: Hits, severity: str, room: int) -> list[dict]:
                 "dataset": hit.dataset,
                 "row": int(pos) + 1,
                 "usubjid": _text(usubjid[i]),
-                "seq": None if seq[i] is None or _text(seq[i]) == "" else float(seq[i]),
+                "seq": None if seq_value is None or _text(seq_value) == "" else float(seq_value),
                 "variables": ", ".join(shown),
                 "values": ", ".join(values[name] for name in shown),
                 "message": fill(template, values),

@@ -72,6 +72,7 @@ def load_notes(path: str | Path | None) -> Notes:
         )
     notes = []
     for key, value in entries:
+        rule: str | None
         if isinstance(doc, dict):
             rule, dataset, explanation = str(key), None, value
             if isinstance(value, dict):

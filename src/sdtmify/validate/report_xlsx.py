@@ -62,7 +62,7 @@ def write_xlsx(report: dict, target: Path, created: dt.datetime) -> Path:
         [],
         ["Dataset", "Standard", "Class", "Records", "Errors", "Warnings", "Notices"],
     ]
-    per = {}
+    per: dict[str, dict[str, int]] = {}
     for issue in report["issues"]:
         per.setdefault(issue["dataset"], {"error": 0, "warning": 0, "notice": 0})[issue["severity"]] += issue["count"]
     for ds in inputs["datasets"]:

@@ -2,24 +2,34 @@
 
 Each rule is data: an id, the authority it implements, a scope, a severity, a message template
 naming the values found, and one check from the vocabulary in ``validate/checks``. A malformed rule
-is an input error naming the file, line and key."""
+is an input error naming the file, line and key.
+
+``specs/rules/catalogue.yaml`` declares every rule file and its number of rules; loading fails closed
+(SpecError, exit status 2) when a declared file is missing or unreadable, an undeclared file
+appears, or a file holds a different number of rules than declared."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import InputError, Location
-from ..yamlio import load_yaml, plain
+from ..errors import InputError, Location, SpecError
+from ..resources import spec_path
+from ..yamlio import LineDict, load_yaml, plain
+from .checks import CHECKS
+from .checks.functions import FUNCTIONS, STUDY_FUNCTIONS
+from .conditions import COMBINATORS, OPERATORS, TEXT_OPERATORS
 
 SEVERITIES = ("error", "warning", "notice")
 AUTHORITY_KEYS = ("core", "cg", "fda", "adamig", "define", "sdtmig", "sponsor")
 # The keys a rule may have. Anything else is refused: in a YAML flow mapping an unquoted text with a
 # comma ("description: A, B") silently becomes two keys, and the description is cut at the comma.
 RULE_KEYS = ("id", "severity", "message", "description", "authority", "scope", "check", "tags")
-RULES_DIR = Path(__file__).resolve().parents[3] / "specs" / "rules"
+RULES_FOLDER = "rules"
+CATALOGUE = "catalogue.yaml"
 
 
 @dataclass(frozen=True)
@@ -72,21 +82,80 @@ class Rule:
 
 
 def load_rules(folder: Path | None = None) -> list[Rule]:
-    """All rules of ``folder`` (default specs/rules), sorted by id; ids must be unique."""
-    folder = Path(folder or RULES_DIR)
-    files = tuple(sorted(folder.glob("*.yaml")))
-    return list(_load(files, tuple(p.stat().st_mtime_ns for p in files)))
+    """All rules of ``folder`` (default: the shipped specs/rules), sorted by id; ids must be unique.
+
+    The shipped folder must hold ``catalogue.yaml`` and agree with it (see the module docstring); a
+    folder given by the caller is checked against its catalogue when it has one."""
+    folder = Path(folder) if folder is not None else spec_path(RULES_FOLDER)
+    declared = _declared_counts(folder / CATALOGUE, required=folder == spec_path(RULES_FOLDER))
+    files = tuple(sorted(p for p in folder.glob("*.yaml") if p.name != CATALOGUE))
+    if declared is not None:
+        _check_files(folder, files, declared)
+    try:
+        mtimes = tuple(p.stat().st_mtime_ns for p in files)
+    except OSError as error:
+        raise SpecError(f"rule file cannot be read ({error.strerror})", Location(str(error.filename))) from None
+    rules = list(_load(files, mtimes))
+    if declared is not None:
+        found = Counter(rule.file for rule in rules)
+        for name, count in declared.items():
+            if found[name] != count:
+                raise SpecError(
+                    f"holds {found[name]} rule(s) but {CATALOGUE} declares {count}; "
+                    f"restore the file or correct its count in {CATALOGUE}",
+                    Location(str(folder / name)),
+                )
+    return rules
+
+
+def _declared_counts(path: Path, required: bool) -> dict[str, int] | None:
+    """``catalogue.yaml``'s ``files:`` mapping (rule file name -> number of rules)."""
+    if not path.is_file():
+        if required:
+            raise SpecError(
+                "rule catalogue missing: the validator will not run without it; reinstall sdtmify", Location(str(path))
+            )
+        return None
+    document = load_yaml(path)
+    files = document.get("files") if isinstance(document, LineDict) else None
+    if not isinstance(files, LineDict) or not files:
+        raise SpecError("the catalogue declares no rule files under 'files:'", Location(str(path)))
+    for name, count in files.items():
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise SpecError(
+                f"{name}: a rule count is a positive whole number, not {count!r}",
+                Location(str(path), files.line_of(name), name),
+            )
+    return {str(name): count for name, count in files.items()}
+
+
+def _check_files(folder: Path, files: tuple[Path, ...], declared: dict[str, int]) -> None:
+    """Every declared rule file is present; every present rule file is declared."""
+    present = {path.name for path in files}
+    missing = sorted(set(declared) - present)
+    if missing:
+        raise SpecError(
+            f"rule file missing ({CATALOGUE} declares {declared[missing[0]]} rule(s) in it); "
+            "the validator will not run with part of its catalogue; reinstall sdtmify",
+            Location(str(folder / missing[0])),
+        )
+    extra = sorted(present - set(declared))
+    if extra:
+        raise SpecError(
+            f"rule file not declared in {CATALOGUE}; add it there with its number of rules",
+            Location(str(folder / extra[0])),
+        )
 
 
 @lru_cache(maxsize=8)
 def _load(files: tuple[Path, ...], _mtimes: tuple[int, ...]) -> tuple[Rule, ...]:
     """Parse the catalogue files (cached until a file changes: rules are immutable)."""
-    from .checks import CHECKS
-
     rules: dict[str, Rule] = {}
     for path in files:
         # libyaml parser: the catalogue loads several times faster; lines are kept for the messages
         doc = load_yaml(path, fast=True)
+        if not isinstance(doc, dict):
+            raise SpecError("a rule file is a mapping with a 'rules:' list", Location(str(path), 1))
         for raw in doc.get("rules", []):
             line = raw.line
             where = Location(str(path), line)
@@ -117,8 +186,6 @@ def _load(files: tuple[Path, ...], _mtimes: tuple[int, ...]) -> tuple[Rule, ...]
                     f"authority names none of {', '.join(AUTHORITY_KEYS)}", Location(str(path), line, "authority")
                 )
             if check["type"] in ("function", "study_function"):
-                from .checks.functions import FUNCTIONS, STUDY_FUNCTIONS
-
                 known = FUNCTIONS if check["type"] == "function" else STUDY_FUNCTIONS
                 if check.get("name") not in known:
                     raise InputError(
@@ -149,8 +216,6 @@ _CONDITION_KEYS = ("when", "where", "target_where")
 
 def _condition_problems(check: dict) -> list[str]:
     """Unknown operators in a check's conditions (found when loading, not in the middle of a run)."""
-    from .conditions import COMBINATORS, OPERATORS, TEXT_OPERATORS
-
     known = set(OPERATORS) | set(TEXT_OPERATORS) | {"present", "null", None}
     problems: list[str] = []
 

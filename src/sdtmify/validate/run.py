@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def exit_code(counts: dict[str, int], fail_on: str) -> int:
 def validate_tables(
     tables: dict[str, Table],
     *,
-    defines: list[Path] = (),
+    defines: Sequence[Path] = (),
     ct_file=None,
     rules: list[Rule] | None = None,
     max_errors_per_rule: int = 1000,

@@ -21,7 +21,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from json import encoder as json_encoder
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +33,7 @@ from ..atomic import atomic_path
 from ..errors import WriteError
 from ..metadata import oids
 from ..metadata.model import Dataset, StudyMetadata
+from ..reproducible import DEFAULT_TIMESTAMP
 from ..xport import SAS_EPOCH, SasFormat, XptVariable, date_kind
 from .xpt import sas_numbers
 
@@ -46,8 +49,6 @@ def iso_datetime(value: dt.datetime) -> str:
 def _row_encoder():
     """One JSON array per record, compact, UTF-8 text kept as is, NaN refused. CPython's C encoder is
     built once and reused (``JSONEncoder.encode`` rebuilds it on every call, which dominates per-row cost)."""
-    from json import encoder as json_encoder
-
     if json_encoder.c_make_encoder is None:  # no C accelerator: the public API, slower
         encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
         return encode
@@ -166,15 +167,16 @@ def prepare_dataset_json(
 ) -> DatasetJson:
     """Check ``frame`` against ``dataset`` and build the header and column writers; WriteError names
     the dataset and variable (callers add the file)."""
-    from ..reproducible import DEFAULT_TIMESTAMP
-
     missing = [v.name for v in dataset.variables if v.name not in frame.columns]
     if missing:
         raise WriteError(f"{dataset.name} frame has no column for {', '.join(missing)}")
     keys = _key_sequences(dataset)
     columns = [_Column(var, frame, dataset, keys.get(var.name)) for var in dataset.variables]
     created = created or DEFAULT_TIMESTAMP
-    head = {"datasetJSONCreationDateTime": iso_datetime(created), "datasetJSONVersion": DATASET_JSON_VERSION}
+    head: dict[str, Any] = {
+        "datasetJSONCreationDateTime": iso_datetime(created),
+        "datasetJSONVersion": DATASET_JSON_VERSION,
+    }
     tag = (standard or ("ADaM" if dataset.purpose == "Analysis" else "SDTM")).upper()
     if metadata is not None:
         head["fileOID"] = f"{metadata.study_oid}.{tag}.{dataset.name}"

@@ -22,7 +22,6 @@ from ..errors import MetadataError
 from ..metadata import oids
 from ..metadata.model import (
     CodeList,
-    Condition,
     Dataset,
     Origin,
     Standard,
@@ -30,6 +29,10 @@ from ..metadata.model import (
     ValueLevel,
 )
 from ..reproducible import build_timestamp
+from ..studyspec.analysis_results import analysis_results_for
+from .define_arm import arm_element
+from .define_html import render_define_html
+from .whereclause import WhereClause, whereclause_for
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
@@ -99,24 +102,6 @@ def _text(parent: etree._Element, tag: str, text: str) -> etree._Element:
     return element
 
 
-# ---------------------------------------------------------------------------------------------
-# Where clauses: one WhereClauseDef per distinct condition set, shared by VLM and ARM.
-
-
-@dataclass(frozen=True)
-class WhereClause:
-    oid: str
-    dataset: str
-    conditions: tuple[Condition, ...]
-
-
-def whereclause_for(dataset: str, conditions: tuple[Condition, ...]) -> WhereClause:
-    """The WhereClauseDef of ``conditions`` on ``dataset`` (OID by ``oids.where_oid``)."""
-    if not conditions:
-        raise MetadataError(f"{dataset}: a value-level entry has an empty where clause")
-    return WhereClause(oids.where_oid(dataset, conditions), dataset, tuple(conditions))
-
-
 def value_item_oid(dataset: str, variable: str, vlm: ValueLevel) -> str:
     """ItemDef OID of one value-level entry: the parent's OID plus every where-clause value."""
     return oids.value_level_oid(dataset, variable, vlm.where)
@@ -134,6 +119,7 @@ class DefineContext:
     created: dt.datetime
     originator: str = "sdtmify"
     context: str = "Submission"
+    provenance: str = ""  # study.yaml study.provenance, appended to StudyDescription
 
 
 def define_tree(
@@ -161,7 +147,7 @@ def define_tree(
     study = etree.SubElement(root, _odm("Study"), OID=metadata.study_oid)
     glob = etree.SubElement(study, _odm("GlobalVariables"))
     etree.SubElement(glob, _odm("StudyName")).text = metadata.study_name
-    etree.SubElement(glob, _odm("StudyDescription")).text = metadata.description
+    etree.SubElement(glob, _odm("StudyDescription")).text = _with_provenance(metadata.description, ctx.provenance)
     etree.SubElement(glob, _odm("ProtocolName")).text = metadata.protocol_name
 
     mdv = etree.SubElement(study, _odm("MetaDataVersion"))
@@ -203,8 +189,6 @@ def define_tree(
     for doc in metadata.documents:
         _leaf(mdv, doc.oid, doc.href, doc.title)
     if analysis_results:
-        from .define_arm import arm_element
-
         arm_element(mdv, analysis_results)
     _check_unique_oids(root)
     return etree.ElementTree(root)
@@ -527,12 +511,24 @@ def define_bytes(
 
 
 def originator(study) -> str:
-    """ODM/@Originator: the sponsor named in study.yaml (``study.sponsor``), else sdtmify."""
+    """ODM/@Originator (and Dataset-JSON ``originator``): the sponsor named in study.yaml
+    (``study.sponsor``), else sdtmify; followed by ``study.provenance`` in parentheses when declared,
+    so a reconstruction is never presented as the sponsor's own data."""
     sponsor = getattr(study, "sponsor", None)
     if not sponsor:
         config = getattr(study, "config", None) or {}
         sponsor = (config.get("study") or {}).get("sponsor") if isinstance(config, dict) else None
-    return str(sponsor) if sponsor else "sdtmify"
+    name = str(sponsor) if sponsor else "sdtmify"
+    provenance = getattr(study, "provenance", "")
+    return f"{name} ({provenance})" if provenance else name
+
+
+def _with_provenance(description: str, provenance: str) -> str:
+    """StudyDescription followed by the study's declared provenance as its own sentence."""
+    if not provenance:
+        return description
+    text = description.strip().rstrip(".")
+    return f"{text}. {provenance.rstrip('.')}." if text else f"{provenance.rstrip('.')}."
 
 
 def write_define_files(bundle, folder: Path, study) -> list[Path]:
@@ -541,14 +537,12 @@ def write_define_files(bundle, folder: Path, study) -> list[Path]:
     CreationDateTime is the study's fixed build timestamp (study.yaml / $SOURCE_DATE_EPOCH), so the
     same inputs give the same bytes. ADaM defines carry the analysis results metadata declared in
     ``mappings/<STUDY>/adam/analysis_results.yaml``."""
-    from .define_arm import analysis_results_for
-    from .define_html import render_define_html
-
     folder = Path(folder)
     ctx = DefineContext(
         standard=bundle.standard,
         created=build_timestamp(getattr(study, "timestamp", None)),
         originator=originator(study),
+        provenance=getattr(study, "provenance", ""),
     )
     arm = analysis_results_for(bundle.metadata, study) if bundle.standard.upper() == "ADAM" else ()
     empty = frozenset(name for name, built in bundle.datasets.items() if len(built.frame) == 0)

@@ -33,6 +33,7 @@ failed write leaves nothing behind and every problem is reported at once.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import queue
 import re
@@ -48,6 +49,7 @@ import pandas as pd
 from ..atomic import atomic_path
 from ..errors import WriteError
 from ..metadata.model import Dataset
+from ..reproducible import DEFAULT_TIMESTAMP
 from ..xport import (
     DEFAULT_OS_NAME,
     DEFAULT_SAS_VERSION,
@@ -84,8 +86,6 @@ class _Codec:
     """A single-byte encoding as a lookup table from Unicode code point (BMP) to byte, -1 where absent."""
 
     def __init__(self, name: str):
-        import codecs
-
         try:
             self.name = codecs.lookup(name).name
         except LookupError as exc:
@@ -499,7 +499,7 @@ def _char_block(
             too_long,
             start,
             lambda i: (
-                f"value {_shorten(values[i])} is {_byte_length(values[i], codec)} bytes, "
+                f"value {_shorten(values[i])} is {_byte_length(str(values[i]), codec)} bytes, "
                 f"longer than the declared length {width}; declare a longer length (at most "
                 f"{MAX_CHAR_LENGTH}) or shorten the value (values are never truncated)"
             ),
@@ -665,7 +665,7 @@ class _BackgroundWriter:
     """Writes blocks on a second thread while the next chunk is converted (file writes release the GIL),
     at most two blocks in flight so memory stays flat. An error on either side stops both."""
 
-    def __init__(self, handle):
+    def __init__(self, handle) -> None:
         self.handle = handle
         self.blocks: queue.Queue = queue.Queue(maxsize=2)
         self.failure: BaseException | None = None
@@ -730,18 +730,9 @@ def write_xport(
     absent = [name for name in names if name not in frame.columns]
     extra = [str(name) for name in frame.columns if name not in set(names)]
     if absent or extra:
-        raise WriteError(
-            f"{path}: {member} frame does not match its metadata: "
-            + "; ".join(
-                filter(
-                    None,
-                    [
-                        absent and f"no column for {', '.join(absent)}",
-                        extra and f"columns not in the metadata: {', '.join(extra)}",
-                    ],
-                )
-            )
-        )
+        mismatches = [f"no column for {', '.join(absent)}"] if absent else []
+        mismatches += [f"columns not in the metadata: {', '.join(extra)}"] if extra else []
+        raise WriteError(f"{path}: {member} frame does not match its metadata: " + "; ".join(mismatches))
     if frame.columns.duplicated().any():
         raise WriteError(
             f"{path}: {member} frame has duplicated columns {sorted(set(frame.columns[frame.columns.duplicated()]))}"
@@ -759,7 +750,7 @@ def write_xport(
                 stop = min(rows, start + chunk_rows)
                 block = _chunk_records(frame, variables, start, stop, codec, problems, transliterate)
                 if not problems:
-                    writer.put(memoryview(block).cast("B"))
+                    writer.put(block.data.cast("B"))
             if problems:
                 raise problems.error(path)
             writer.put(b" " * (-(rows * record_length) % RECORD))
@@ -786,8 +777,6 @@ def write_xpt(
     ``modified`` to ``created``. Values longer than their declared length, names or labels XPT v5 cannot
     hold, text the encoding cannot encode (unless ``transliterate``) and numbers outside the IBM range
     are errors (:class:`~sdtmify.errors.WriteError`), and nothing is written."""
-    from ..reproducible import DEFAULT_TIMESTAMP
-
     created = created or DEFAULT_TIMESTAMP
     header = XptHeader(
         sas_version=sas_version,

@@ -1,15 +1,18 @@
 """The check vocabulary of the rule catalogue: one family per module, registered by type name.
 
 Per-dataset checks are called as ``check(rule, view, ctx) -> list[Hits]``; study-level checks
-(attribute ``study_level = True``) as ``check(rule, ctx, tables_in_scope) -> list[Hits]``.
+(named in ``STUDY_LEVEL``) as ``check(rule, ctx, tables_in_scope) -> list[Hits]``.
 A check raises ``MissingInput`` when a dataset or variable it needs is absent: the engine then
 reports the rule as skipped for that dataset, with the reason."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from ..hits import Hits
 from . import define, functions, metadata, presence, records, relations
 
-CHECKS = {
+CHECKS: dict[str, Callable[..., list[Hits]]] = {
     "record": records.record,
     "codelist": records.codelist,
     "unique": relations.unique,
@@ -25,3 +28,5 @@ CHECKS = {
     "study_function": functions.study_function,
     "define": define.define,
 }
+# Called once per run with every dataset in scope, not once per dataset.
+STUDY_LEVEL = frozenset({"dataset_present", "study_function"})

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from ...errors import SdtmifyError, SpecError
 from ..conditions import MissingInput
-from ..engine import Hits
+from ..define_check import check_references
+from ..define_xml import parse_define, validate_define_xsd
+from ..hits import Hits
 from .relations import group_codes
 
 
@@ -108,7 +113,7 @@ def define_datasets(rule, ctx, tables, direction: str = "data") -> list[Hits]:
     return hits
 
 
-def _define_files(ctx) -> list[tuple[str, object]]:
+def _define_files(ctx) -> list[tuple[str, Path]]:
     if not ctx.define_files:
         raise MissingInput("no define.xml given")
     return sorted(ctx.define_files.items())
@@ -122,14 +127,13 @@ def _shown_name(path) -> str:
 def define_schema(rule, ctx, tables) -> list[Hits]:
     """Define-XML 2.1 section 2 / FDA TCG 4.1.4.5: define.xml validates against the Define-XML 2.1 XSD
     (with ARM 1.0 when it holds analysis results). One finding per schema message, with file:line."""
-    from ...errors import SdtmifyError
-    from ..define_xml import validate_define_xsd
-
     hits = []
     for _, path in _define_files(ctx):
         try:
             messages = validate_define_xsd(path)
-        except SdtmifyError as exc:  # odmlib, which ships the XSD, is not installed
+        except SpecError:
+            raise  # odmlib, which ships the XSD, is missing: stop (exit 2) rather than skip the rule
+        except SdtmifyError as exc:
             raise MissingInput(str(exc)) from exc
         hits.append(Hits(_shown_name(path), items=_items(messages, path)))
     return hits
@@ -138,9 +142,6 @@ def define_schema(rule, ctx, tables) -> list[Hits]:
 def define_references(rule, ctx, tables) -> list[Hits]:
     """Define-XML 2.1 sections 5.3.x: every OID reference resolves to a definition, every definition
     is used and described (``define_check.check_references``)."""
-    from ..define_check import check_references
-    from ..define_xml import parse_define
-
     hits = []
     for _, path in _define_files(ctx):
         messages = check_references(parse_define(path), path.name)

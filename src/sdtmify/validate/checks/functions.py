@@ -5,13 +5,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
 from ...derive.study_day import study_day as expected_study_day
 from .. import isodate
 from ..conditions import MissingDataset, MissingInput, View, evaluate, text_or_empty
-from ..engine import Hits
+from ..hits import Hits
 from .define import define_datasets, define_references, define_schema
 from .records import prepare
 from .relations import _key
@@ -296,7 +298,7 @@ def analysis_day(view, ctx, day: str = "ADY", date: str = "ADT", reference: str 
     return [Hits(view.table.name, mask, (day, date, reference), view=view, extra={"expected": expected})]
 
 
-FUNCTIONS = {
+FUNCTIONS: dict[str, Callable[..., list[Hits]]] = {
     "text_values": text_values,
     "idvar_exists": idvar_exists,
     "qnam_standard": qnam_standard,
@@ -336,7 +338,7 @@ def ts_parameters(rule, ctx, tables, params: list[str], when: dict | None = None
     return [Hits("TS", items=items)]
 
 
-STUDY_FUNCTIONS = {
+STUDY_FUNCTIONS: dict[str, Callable[..., list[Hits]]] = {
     "ts_parameters": ts_parameters,
     "define_datasets": define_datasets,
     "define_schema": define_schema,
@@ -346,6 +348,3 @@ STUDY_FUNCTIONS = {
 
 def study_function(rule, ctx, tables) -> list[Hits]:
     return STUDY_FUNCTIONS[rule.check["name"]](rule, ctx, tables, **(rule.check.get("args") or {}))
-
-
-study_function.study_level = True

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..engine import Hits
+from ..hits import Hits
 from .presence import _ig_dataset
 from .relations import group_codes
 
@@ -52,7 +52,7 @@ def metadata(rule, view, ctx) -> list[Hits]:
         wanted = {view.expand(v) for v in rule.check.get("variables", [])}
         for name, var in _variables(view):
             label = var.label if var else ""
-            bad = None
+            bad: int | str | None = None
             if attr == "name_length" and len(name) > (limit or 8):
                 bad = len(name)
             elif attr == "name_pattern" and not _NAME.fullmatch(name):

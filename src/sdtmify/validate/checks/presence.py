@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..conditions import MissingInput
-from ..engine import Hits
+from ..hits import Hits
 
 
 def _all_present(view, names) -> bool:
@@ -68,6 +68,3 @@ def dataset_present(rule, ctx, tables) -> list[Hits]:
             items.append({"variable": "", "value": name, "missing": name})
     target = chk["datasets"][0] if len(chk["datasets"]) == 1 else "(study)"
     return [Hits(target, items=items)]
-
-
-dataset_present.study_level = True

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..conditions import MissingInput, evaluate, text_or_empty, variables_of
-from ..engine import Hits
+from ..conditions import MissingInput, View, evaluate, text_or_empty, variables_of
+from ..hits import Hits
 
 
 def prepare(rule, view, names: list[str]) -> None:
     """Join the columns the rule asks for and make sure every variable it names is there."""
-    joined = []
+    joined: list[str] = []
     for dataset, columns in (rule.check.get("join") or {}).items():
         if not view.join(dataset, list(columns)):
             raise MissingInput(f"cannot join {dataset}.{'/'.join(columns)} by USUBJID ({dataset} or a column absent)")
@@ -28,8 +28,6 @@ def join_aggregate(view, name: str, dataset: str, column: str, how: str = "max",
     """A per-subject aggregate of another dataset as a column (e.g. the last DSSTDTC of the subject).
 
     ISO 8601 text sorts chronologically at equal precision, so min/max of text is the first/last date."""
-    from ..conditions import View
-
     other = view.tables.get(dataset)
     if other is None or column not in other.frame.columns or "USUBJID" not in view.frame.columns:
         return False

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..conditions import MissingInput, evaluate, variables_of
-from ..engine import Hits
+from ..conditions import MissingInput, View, evaluate, variables_of
+from ..hits import Hits
 from .records import prepare
 
 
@@ -77,8 +77,6 @@ def lookup(rule, view, ctx) -> list[Hits]:
     columns = rule.check.get("columns", rule.check["keys"])
     if target is None:
         raise MissingInput(f"{target_name} dataset absent")
-    from ..conditions import View
-
     tview = View(target, ctx.tables)
     columns = [tview.expand(c) for c in columns]
     missing = [c for c in columns if c not in target.frame.columns]

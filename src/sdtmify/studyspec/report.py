@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .. import yamlio
 from ..errors import InputError, Location, MappingError
@@ -26,12 +27,12 @@ class YamlDocument:
     its entries is."""
 
     file: Path
-    data: object
+    data: Any  # the parsed YAML: LineDict / LineList nodes and scalars
 
-    def location(self, *path) -> Location:
+    def location(self, *path: str | int) -> Location:
         return Location(yamlio.display_path(self.file), yamlio.line_at(self.data, path), yamlio.key_path(path) or None)
 
-    def error(self, message: str, *path) -> ReportSpecError:
+    def error(self, message: str, *path: str | int) -> ReportSpecError:
         return ReportSpecError(message, self.location(*path))
 
 

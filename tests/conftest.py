@@ -48,6 +48,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# `pytest tests/fuzz --hypothesis-profile fuzz`: 10,000 examples per fuzz target (not in the default run,
+# where tests/fuzz uses a few dozen; see docs/inputs.md)
+settings.register_profile(
+    "fuzz",
+    max_examples=10_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

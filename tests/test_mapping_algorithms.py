@@ -142,11 +142,11 @@ def test_a_separate_time_column_joins_complete_dates_only():
 def test_date_errors_name_row_value_and_key():
     ctx = context(d=["04MAR2021", "31FEB2021", "31FEB2021"])
     assert error({"iso8601": "d", "formats": ["DATE9"]}, ctx) == (
-        "t.yaml:8 X: row 2 of source 'src': '31FEB2021' is an impossible date (2 values in all); "
+        "t.yaml:8 X: row 2 of source 'src' column 'd': '31FEB2021' is an impossible date (2 values in all); "
         "correct the source or list its form in 'formats'"
     )
     assert error({"iso8601": "d", "formats": ["MMDDYY10"]}, context(d=["2021-03-04"])) == (
-        "t.yaml:8 X: row 1 of source 'src': '2021-03-04' is not a date in the forms MMDDYY10; "
+        "t.yaml:8 X: row 1 of source 'src' column 'd': '2021-03-04' is not a date in the forms MMDDYY10; "
         "correct the source or list its form in 'formats'"
     )
 

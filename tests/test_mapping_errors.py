@@ -59,7 +59,7 @@ def test_impossible_date_names_row_and_value(tmp_path):
     source.write_text(source.read_text().replace("13-MAR-2003", "31-FEB-2003"))
     line = line_of((study / "sdtm" / "ae.yaml").read_text(), "AESTDTC:")
     assert error_of(study) == (
-        f"mappings/NCI84/sdtm/ae.yaml:{line} AESTDTC: row 3 of source 'adverse_events': "
+        f"mappings/NCI84/sdtm/ae.yaml:{line} AESTDTC: row 3 of source 'adverse_events' column 'onset_date': "
         f"'31-FEB-2003' is an impossible date; correct the source or list its form in 'formats'"
     )
 
@@ -70,7 +70,7 @@ def test_unparseable_date_names_the_accepted_forms(tmp_path):
     source.write_text(source.read_text().replace("14-OCT-2002", "Oct 14th 2002"))
     line = line_of((study / "sdtm" / "ae.yaml").read_text(), "AESTDTC:")
     assert error_of(study) == (
-        f"mappings/NCI84/sdtm/ae.yaml:{line} AESTDTC: row 1 of source 'adverse_events': "
+        f"mappings/NCI84/sdtm/ae.yaml:{line} AESTDTC: row 1 of source 'adverse_events' column 'onset_date': "
         f"'Oct 14th 2002' is not a date in the forms dd-mon-yyyy, iso; correct the source "
         f"or list its form in 'formats'"
     )
@@ -306,7 +306,9 @@ def test_declared_length_too_short_points_at_the_length_key(tmp_path):
     )
     assert error_of(study) == (
         f"mappings/NCI84/sdtm/ae.yaml:{line_of(text, 'AETERM:')} AETERM.length: AE.AETERM: "
-        f"declared length 3 is shorter than its longest value (19 bytes); raise the declared "
+        f"declared length 3 is shorter than its longest value (19 bytes) in record 1 USUBJID=NCI84-001-A "
+        f"AESEQ=1 source adverse_events row 2; record 2 USUBJID=NCI84-001-A AESEQ=2 source adverse_events "
+        f"row 1; record 3 USUBJID=NCI84-001-E AESEQ=1 source adverse_events row 3; raise the declared "
         f"length or shorten the values"
     )
 

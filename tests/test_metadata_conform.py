@@ -349,7 +349,9 @@ def test_an_empty_domain_keeps_its_required_and_expected_variables():
     frame, meta = conform_dataset(empty, sdtm_dataset("AE"))
     assert len(frame) == 0
     assert {"STUDYID", "AETERM", "AEDECOD", "AESTDTC", "AEENDTC"} <= set(meta.variable_names)
-    assert "AESEV" not in meta.variable_names  # Permissible with no values
+    # with no records nothing says a mapped Permissible variable was not collected: it stays (ADaM needs it)
+    assert "AESEV" in meta.variable_names
+    assert "AESEV" not in conform_dataset(_ae(), sdtm_dataset("AE"))[1].variable_names  # null in every record
     assert meta.variable("AETERM").length == 1  # at least 1 byte (XPT needs a length)
 
 

@@ -60,7 +60,7 @@ def test_both_shapes_are_read_and_a_dataset_note_wins_for_its_dataset(tmp_path):
         ("notes:\n  - just text\n", "entry 1 is 'just text'"),
         ("- [a, b]\n", "entry 1 is"),
         ("just a sentence\n", "write the notes as 'RULEID: explanation' lines"),
-        ("SD1226: [unclosed\n", "not valid YAML"),
+        ("SD1226: [unclosed\n", "YAML syntax"),
     ],
 )
 def test_malformed_notes_are_input_errors_naming_the_file(tmp_path, text, problem):

@@ -6,6 +6,8 @@ the row and the value, because a silently dropped date hides a data error."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
@@ -69,10 +71,31 @@ def _normalize_month(month: pd.Series) -> pd.Series:
     return by_name.fillna(numeric.str.zfill(2).where(numeric != "", ""))
 
 
-def to_iso8601(values: pd.Series, formats=DEFAULT_FORMATS, time: pd.Series | None = None) -> pd.Series:
+DEFAULT_EARLIEST = "1900-01-01"
+DATETIME64_EARLIEST, DATETIME64_LATEST = "1678-01-01", "2261-12-31"
+"""Whole years of pandas' datetime64[ns] range: derivations (study day, age) compute with it."""
+
+
+def default_window(today: dt.date | None = None) -> tuple[str, str]:
+    """1900-01-01 to one year after today: the dates a clinical source may plausibly hold. Only ever used
+    to refuse values, never to change one, so outputs do not depend on the day of the build."""
+    today = today or dt.date.today()
+    latest = today.replace(year=today.year + 1) if (today.month, today.day) != (2, 29) else today + dt.timedelta(366)
+    return DEFAULT_EARLIEST, latest.isoformat()
+
+
+def to_iso8601(
+    values: pd.Series,
+    formats=DEFAULT_FORMATS,
+    time: pd.Series | None = None,
+    window: tuple[str, str] | None = None,
+) -> pd.Series:
     """Convert text dates/datetimes to ISO 8601 text ("" stays ""); partial dates keep what is known.
 
-    Raises DateProblem (with the offending rows) for text in no accepted form or impossible dates.
+    Raises DateProblem (with the offending rows) for text in no accepted form, impossible dates and,
+    given a ``window`` (earliest, latest as YYYY-MM-DD), dates outside it -- compared at the precision
+    the value has, so "2999" is late and "1900-01" is not early. The window also keeps every date a
+    derivation later turns into a datetime64 inside its range (years 1678-2261).
     Each distinct value is parsed once: millions of lab records hold far fewer distinct dates."""
     text = values.astype(str).str.strip().where(values.notna(), "")
     clock = None if time is None else time.astype(str).str.strip().where(time.notna(), "")
@@ -82,14 +105,14 @@ def to_iso8601(values: pd.Series, formats=DEFAULT_FORMATS, time: pd.Series | Non
     sample = pd.Series(text.to_numpy()[first] if len(key) else [], dtype=object)
     sample_time = None if clock is None else pd.Series(clock.to_numpy()[first] if len(key) else [], dtype=object)
     try:
-        parsed = _to_iso8601_distinct(sample, formats, sample_time)
+        parsed = _to_iso8601_distinct(sample, formats, sample_time, window)
     except DateProblem as problem:
         bad = set(np.flatnonzero(problem.mask.to_numpy()))
         raise DateProblem(pd.Series(np.isin(codes, list(bad)), index=values.index), problem.reason) from None
     return pd.Series(parsed.to_numpy()[codes], index=values.index, dtype=object).astype(str)
 
 
-def _to_iso8601_distinct(text: pd.Series, formats, time: pd.Series | None) -> pd.Series:
+def _to_iso8601_distinct(text: pd.Series, formats, time: pd.Series | None, window=None) -> pd.Series:
     unknown_mask = text.str.upper().str.fullmatch(r"(?:UN|UNK|UK|NK|UNKNOWN)(?:[-/ ](?:UN|UNK|UK|NK|UNKN|UNKNOWN))*")
     text = text.where(~(unknown_mask & (text != "")), "")
     parts = _parts(text, formats)
@@ -109,12 +132,16 @@ def _to_iso8601_distinct(text: pd.Series, formats, time: pd.Series | None) -> pd
     minute = parts["minute"].astype(str)
     second = parts["second"].astype(str)
 
-    bad_month = (month != "") & ~month.isin(list(_MONTHS.values()))
+    named = parts["month"].astype(str).str.upper().str.replace(rf"^{_UNKNOWN}$", "", regex=True) != ""
+    bad_month = ((month != "") & ~month.isin(list(_MONTHS.values()))) | (named & (month == ""))  # e.g. "XYZ"
     if bad_month.any():
         raise DateProblem(bad_month, "has an impossible month")
+    if window is not None:
+        outside = _outside(year, month, day, *window)
+        if outside.any():
+            raise DateProblem(outside, f"is outside the plausible dates {window[0]} to {window[1]}")
     full = (year != "") & (month != "") & (day != "")
-    checked = pd.to_datetime(year + "-" + month + "-" + day, format="%Y-%m-%d", errors="coerce")
-    impossible = full & checked.isna()
+    impossible = full & ~_calendar_day(year.where(full, "2000"), month.where(full, "01"), day.where(full, "01"))
     if impossible.any():
         raise DateProblem(impossible, "is an impossible date")
     day_without_month = (day != "") & (month == "")
@@ -135,6 +162,28 @@ def _to_iso8601_distinct(text: pd.Series, formats, time: pd.Series | None) -> pd
     iso = iso.where(~with_time, iso + "T" + hour + ":" + minute)
     iso = iso.where(~(with_time & (second != "")), iso + ":" + second)
     return iso.astype(str)
+
+
+def _calendar_day(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Series:
+    """Whether each (year, month, day) of digit strings is a day of the Gregorian calendar, by arithmetic
+    (no datetime64, whose range ends in 2262)."""
+    y, m, d = (part.astype(np.int64).to_numpy() for part in (year, month, day))
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(m, 0, 12)] + ((m == 2) & leap)
+    return pd.Series((m >= 1) & (m <= 12) & (d >= 1) & (d <= days), index=year.index)
+
+
+def _outside(year: pd.Series, month: pd.Series, day: pd.Series, earliest: str, latest: str) -> pd.Series:
+    """Dates before ``earliest`` or after ``latest``, each compared at its own precision (ISO text sorts
+    chronologically at equal length)."""
+    known = year.where(month == "", year + "-" + month)
+    known = known.where((month == "") | (day == ""), known + "-" + day)
+    width = known.str.len()
+    outside = pd.Series(False, index=known.index)
+    for size in (4, 7, 10):
+        same = (width == size) & (year != "")
+        outside |= same & ((known < earliest[:size]) | (known > latest[:size]))
+    return outside
 
 
 def date_part(dtc: pd.Series) -> pd.Series:

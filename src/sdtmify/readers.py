@@ -14,16 +14,21 @@ Dataset-JSON top-level attributes (times, sourceSystem, OIDs) are kept on ``fram
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import numpy as np
 import pandas as pd
 
 from . import xport
 from .errors import InputError, Location
 from .metadata.model import Dataset, Variable
+from .resources import read_spec_text, spec_path
 
 SUFFIXES = (".xpt", ".json", ".ndjson", ".csv")
 
@@ -55,6 +60,8 @@ def read_xpt_values(path: Path, encoding: str | None, dates_as_numbers: bool = T
     columns as Python dates, datetimes and times (pyreadstat's conversion)."""
     import pyreadstat  # a compiled reader loaded only when an XPT file is read
 
+    # a damaged or truncated v5 file is refused before pyreadstat, which would read what it can
+    member = None if xport.is_version_8(path) else xport.read_header(path)
     tries = [encoding] if encoding else ["utf-8", "cp1252"]
     last = None
     for name in tries:
@@ -65,14 +72,32 @@ def read_xpt_values(path: Path, encoding: str | None, dates_as_numbers: bool = T
             frame, _meta = pyreadstat.read_xport(
                 str(path), disable_datetime_conversion=dates_as_numbers, encoding=chosen
             )
-            return frame, name
         except Exception as exc:  # pyreadstat raises its own error classes
             last = exc
+            continue
+        if member is not None and len(frame) != member.observations and not _blank_tail(path, member, len(frame)):
+            raise InputError(
+                f"pyreadstat read {len(frame)} observations, the file size says {member.observations}; "
+                f"the file is damaged",
+                Location(str(path)),
+            )
+        return frame, name
     raise InputError(
         f"cannot read the XPT values ({last}); if the text is not {' or '.join(tries)}, "
         f"pass the encoding (e.g. --encoding latin-1)",
         Location(str(path)),
     ) from last
+
+
+def _blank_tail(path: Path, member: xport.XptMember, read: int) -> bool:
+    """Whether the observations after the first ``read`` are all blanks: some readstat releases drop
+    trailing all-blank records (a limitation of the format's padding), which is no damage."""
+    if read > member.observations:
+        return False
+    with open(path, "rb") as handle:
+        handle.seek(member.data_offset + read * member.record_length)
+        tail = handle.read((member.observations - read) * member.record_length)
+    return not tail.strip(b" ")
 
 
 def _num_data_type(values: np.ndarray) -> str:
@@ -102,7 +127,12 @@ def read_xpt(path: str | Path, encoding: str | None = None) -> tuple[pd.DataFram
             frame[var.name] = _with_special_missing(member, var, values)
             data_type = _num_data_type(values)
         else:
-            frame[var.name] = column.fillna("")
+            if pd.api.types.is_numeric_dtype(column.dtype) and column.notna().any():
+                raise InputError(
+                    "the NAMESTR record says Char but the values read are numbers; the header is damaged",
+                    Location(str(path), field=var.name),
+                )
+            frame[var.name] = column.astype(object).where(column.notna(), "")
             data_type = "text"
         variables.append(
             Variable(
@@ -184,22 +214,86 @@ _DEFINE_TYPES = {
 }
 
 
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number; write null for a missing value")
+
+
+@cache
+def _dataset_json_validator():
+    """The Dataset-JSON 1.1 JSON Schema (specs/schema/dataset-json-1.1.schema.json, CDISC's), rows left out:
+    the records are checked column by column against their dataType instead (faster, and says which)."""
+    schema = json.loads(read_spec_text(spec_path("schema", "dataset-json-1.1.schema.json")))
+    return jsonschema.Draft201909Validator(schema)
+
+
 def _load_dataset_json(path: Path) -> tuple[dict, list]:
     where = Location(str(path))
     try:
         if path.suffix.lower() == ".ndjson":
             with path.open(encoding="utf-8") as handle:
-                head = json.loads(handle.readline())
-                rows = [json.loads(line) for line in handle if line.strip()]
+                head = json.loads(handle.readline(), parse_constant=_refuse_constant)
+                rows = [json.loads(line, parse_constant=_refuse_constant) for line in handle if line.strip()]
         else:
             with path.open(encoding="utf-8") as handle:
-                head = json.load(handle)
-            rows = head.pop("rows", [])
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"not valid JSON: {exc}", where) from exc
+                head = json.load(handle, parse_constant=_refuse_constant)
+            rows = head.pop("rows", []) if isinstance(head, dict) else []
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InputError(f"not valid JSON: {exc}", where) from None
     if not isinstance(head, dict) or not isinstance(head.get("columns"), list):
         raise InputError("not Dataset-JSON 1.1: no 'columns' list in the metadata", where)
+    problem = jsonschema.exceptions.best_match(_dataset_json_validator().iter_errors(head))
+    if problem is not None:
+        at = "/".join(str(part) for part in problem.absolute_path) or "the top level"
+        raise InputError(f"not Dataset-JSON 1.1: {at}: {problem.message}", where)
+    names = [column["name"] for column in head["columns"]]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise InputError(f"column {', '.join(map(repr, twice))} is declared more than once in 'columns'", where)
+    if not isinstance(rows, list):
+        raise InputError("not Dataset-JSON 1.1: 'rows' is not a list of records", where)
+    if head["records"] != len(rows):
+        raise InputError(
+            f"'records' says {head['records']} but the file holds {len(rows)}; the file is truncated or was "
+            f"edited by hand",
+            Location(str(path), field="records"),
+        )
     return head, rows
+
+
+# Python types a value of each dataType may have in JSON (null aside); bool is an int in Python, so apart.
+_JSON_TYPES = {
+    "string": (str,),
+    "URI": (str,),
+    "date": (str,),
+    "datetime": (str,),
+    "time": (str,),
+    "integer": (int,),
+    "float": (int, float),
+    "double": (int, float),
+    "decimal": (str, int, float),  # 1.1 writes decimals as text to keep their digits; numbers accepted
+    "boolean": (bool,),
+}
+_TYPE_WORDS = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}
+
+
+def _check_json_types(path: Path, column: dict, values: tuple) -> None:
+    """Every value of a column is null or of its dataType's JSON type (a string in an integer column,
+    a number in a string column, true in a float column are errors naming the record)."""
+    kind = column.get("dataType", "string")
+    allowed = _JSON_TYPES.get(kind, (str,))
+    found = set(map(type, values)) - {type(None)}
+    if bool in found and bool not in allowed or not all(t in allowed for t in found):
+        bad = next(  # error path only
+            i
+            for i, value in enumerate(values)
+            if value is not None and (type(value) not in allowed or (type(value) is bool and bool not in allowed))
+        )
+        wanted = " or ".join(_TYPE_WORDS[t] for t in allowed)
+        raise InputError(
+            f"record {bad + 1}: {values[bad]!r} is {_TYPE_WORDS.get(type(values[bad]), type(values[bad]).__name__)}, "
+            f"dataType {kind!r} needs {wanted} or null",
+            Location(str(path), field=str(column.get("name"))),
+        )
 
 
 def _is_numeric(column: dict) -> bool:
@@ -240,6 +334,7 @@ def read_dataset_json(path: str | Path) -> tuple[pd.DataFrame, Dataset]:
     variables = []
     for order, (column, values) in enumerate(zip(columns, by_column, strict=False), start=1):
         name = names[order - 1]
+        _check_json_types(path, column, values)
         series = pd.Series(values, dtype=object)
         kind = column.get("dataType", "string")
         where = Location(str(path), field=f"{name}")
@@ -296,10 +391,85 @@ def read_dataset_json(path: str | Path) -> tuple[pd.DataFrame, Dataset]:
 # CSV
 
 
+def csv_field_counts(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Fields per record of comma-separated bytes (RFC 4180 quoting), and the line each record starts on,
+    blank lines left out: all at once with numpy, no loop over rows. Quotes toggle a state (a doubled quote
+    toggles twice), so commas and line ends inside quoted values do not count. The bytes must be in an
+    ASCII-compatible encoding (UTF-8, Latin-1, Windows-1252)."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if raw.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    quoted = (np.cumsum(raw == ord('"')) % 2).astype(bool)
+    newline = raw == ord("\n")
+    ends = np.flatnonzero(newline & ~quoted)
+    if ends.size == 0 or ends[-1] != raw.size - 1:
+        ends = np.append(ends, raw.size)  # a last record without a line end
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    commas = np.concatenate(([0], np.cumsum((raw == ord(",")) & ~quoted)))
+    fields = commas[np.minimum(ends, raw.size)] - commas[starts] + 1
+    lines = np.concatenate(([0], np.cumsum(newline)))[starts] + 1
+    length = ends - starts
+    content = length - (raw[np.maximum(ends - 1, 0)] == ord("\r")) * (length > 0)
+    keep = content > 0
+    return fields[keep], lines[keep]
+
+
+_ASCII_COMPATIBLE = ("utf-8", "utf8", "utf-8-sig", "ascii", "latin-1", "latin1", "iso-8859-1", "cp1252", "windows-1252")
+
+
+def check_csv_fields(path: Path, encoding: str | None = None, what: str = "CSV") -> None:
+    """A CSV that pandas would misread without a word is an InputError naming its first bad line: bytes
+    that are not in the encoding (UTF-8 unless given), a header naming a column twice (pandas renames the
+    second 'x.1'), a record with more or fewer fields than the header (pandas fills a short row with
+    blanks)."""
+    data = path.read_bytes()
+    name = (encoding or "utf-8").lower().replace("_", "-")
+    try:
+        text = data.decode(name)
+    except LookupError:
+        raise InputError(
+            f"{what}: unknown encoding '{encoding}'; name one such as utf-8, latin-1 or cp1252", Location(str(path))
+        ) from None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"{what}: byte 0x{data[exc.start]:02x} on line {line} is not {name}; save the file as UTF-8 or name "
+            f"its encoding (e.g. 'encoding: latin-1' in study.yaml)",
+            Location(str(path), line),
+        ) from None
+    if name not in _ASCII_COMPATIBLE:
+        data = text.encode("utf-8")
+    try:
+        header = next(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")), [])
+    except csv.Error as exc:
+        raise InputError(f"{what}: the header line cannot be read as CSV ({exc})", Location(str(path), 1)) from None
+    names = [column.strip() for column in header]
+    twice = sorted({column for column in names if names.count(column) > 1})
+    if twice:
+        raise InputError(
+            f"{what}: the header names column {', '.join(repr(c) for c in twice)} more than once; "
+            f"give every column its own name",
+            Location(str(path), 1),
+        )
+    fields, lines = csv_field_counts(data)
+    if fields.size < 2:
+        return
+    bad = np.flatnonzero(fields != fields[0])
+    if bad.size:
+        first = int(bad[0])
+        more = f" ({bad.size} lines in all)" if bad.size > 1 else ""
+        raise InputError(
+            f"{what}: line {int(lines[first])} has {int(fields[first])} fields, the header has {int(fields[0])}{more}; "
+            f"quote values that hold a comma and give every row all its columns",
+            Location(str(path), int(lines[first])),
+        )
+
+
 def read_csv(path: str | Path) -> tuple[pd.DataFrame, Dataset]:
     """A CSV with a header row. CSV states no types: a column is Num when every non-empty value is a
     number written without a leading zero (so "001" stays text); lengths are the longest value in bytes."""
     path = Path(path)
+    check_csv_fields(path)
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8")
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:

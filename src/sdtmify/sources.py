@@ -72,6 +72,9 @@ def read_source(
         )
     try:
         if fmt == "csv":
+            from .readers import check_csv_fields
+
+            check_csv_fields(path, encoding, what=f"CSV table '{label}'")
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding or "utf-8")
             frame = (
                 frame.apply(lambda col: by_distinct(col.astype(object), lambda v: v.str.strip())).astype(str)
@@ -86,7 +89,7 @@ def read_source(
                 frame, _ = read_xpt_values(path, encoding, dates_as_numbers=False)
             except InputError as exc:
                 raise SourceError(
-                    f"cannot read XPT table '{label}' ({exc.__cause__}); if its text is not "
+                    f"cannot read XPT table '{label}' ({exc.__cause__ or exc.bare_message}); if its text is not "
                     f"{encoding or 'UTF-8 or Windows-1252'}, set its 'encoding' in study.yaml",
                     Location(str(path)),
                 ) from None
@@ -112,7 +115,44 @@ def read_source(
         raise SourceError(f"cannot read {fmt.upper()} table '{label}': {exc}", Location(str(path))) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"cannot read {fmt.upper()} table '{label}': {exc}", Location(str(path))) from None
+    except LookupError:
+        raise SourceError(
+            f"unknown encoding '{encoding}' for table '{label}'; name one such as utf-8, latin-1 or cp1252",
+            Location(str(path)),
+        ) from None
+    except InputError:
+        raise
+    except Exception as exc:  # the spreadsheet and SAS readers raise their own classes (e.g. a bad zip file)
+        raise SourceError(
+            f"cannot read {fmt.upper()} table '{label}' ({type(exc).__name__}: {exc}); is it really {fmt.upper()}?",
+            Location(str(path)),
+        ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.reset_index(drop=True)
     frame[ROW_ID] = np.arange(1, len(frame) + 1, dtype="int64")
     return frame
+
+
+def check_keys(frame: pd.DataFrame, keys, name: str, where: Location) -> None:
+    """The key columns study.yaml declares for a source identify each of its rows: a missing key column,
+    or rows sharing their keys (a record entered twice, a ragged export), is a SourceError naming the rows."""
+    keys = list(keys)
+    if not keys:
+        return
+    absent = [key for key in keys if key not in frame.columns]
+    if absent:
+        raise SourceError(
+            f"key column '{absent[0]}' of source '{name}' is not in the table (columns: "
+            f"{', '.join(c for c in frame.columns if c != ROW_ID)}); fix 'keys' in study.yaml",
+            where,
+        )
+    repeated = frame.duplicated(subset=keys, keep=False)
+    if repeated.any():
+        first = frame.loc[repeated].iloc[0]
+        same = frame.loc[repeated & (frame[keys] == first[keys]).all(axis=1), ROW_ID].head(3)
+        values = ", ".join(f"{key}={first[key]!r}" for key in keys)
+        raise SourceError(
+            f"rows {', '.join(str(int(r)) for r in same)} of source '{name}' share their keys ({values}); "
+            f"the keys declared in study.yaml must identify each row: remove the repeated row or add a key",
+            where,
+        )

@@ -15,7 +15,7 @@ from . import yamlio
 from .errors import InputError, Location, MappingError
 from .paths import is_bare_name, resolve_study
 from .reproducible import build_timestamp
-from .sources import detect_format, read_source
+from .sources import check_keys, detect_format, read_source
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,29 @@ class Study:
             )
         if name not in self._cache:
             spec = self.sources[name]
-            self._cache[name] = read_source(spec.path, spec.format, spec.sheet, spec.encoding, name=name)
+            frame = read_source(spec.path, spec.format, spec.sheet, spec.encoding, name=name)
+            check_keys(frame, spec.keys, name, Location(self.file, spec.line, f"sources.{name}.keys"))
+            self._cache[name] = frame
         return self._cache[name]
+
+
+def _source_roots(document, folder: Path) -> list[Path]:
+    """The study folder and the folders study.yaml allows under ``source_roots:``, symlinks resolved."""
+    return [folder.resolve(), *((folder / root).resolve() for root in document.get("source_roots", ()) or ())]
+
+
+def _confined_source(folder: Path, roots: list[Path], spec, name: str, file: str) -> Path:
+    """A source file's real path (symlinks followed), refused unless it lies in the study folder or an
+    allowed root: a mapping must never read, or echo in an error, a file the user did not mean to give."""
+    path = (folder / spec["file"]).resolve()
+    if not any(path.is_relative_to(root) for root in roots):
+        allowed = "the study folder" if len(roots) == 1 else "the study folder or a 'source_roots:' folder"
+        raise InputError(
+            f"'{spec['file']}' of source '{name}' resolves to {path}, outside {allowed}; move the file into "
+            f"the study folder, or allow its folder with 'source_roots: [FOLDER]' in study.yaml",
+            Location(file, spec.line_of("file"), f"sources.{name}.file"),
+        )
+    return path
 
 
 def load_study(name_or_path: str | Path) -> Study:
@@ -106,8 +127,9 @@ def load_study(name_or_path: str | Path) -> Study:
     file = yamlio.display_path(config_path)
     yamlio.validate(document, "study", file)
     sources = {}
+    roots = _source_roots(document, folder)
     for source_name, spec in document["sources"].items():
-        path = (folder / spec["file"]).resolve()
+        path = _confined_source(folder, roots, spec, source_name, file)
         sources[source_name] = SourceTable(
             name=source_name,
             path=path,

@@ -250,6 +250,12 @@ def _field(raw: bytes, encoding: str) -> str:
     return raw.decode(encoding, errors="replace").rstrip(" \0")
 
 
+def is_version_8(path: str | Path) -> bool:
+    """True for a SAS transport version 8 file (its library header says LIBV8)."""
+    with open(path, "rb") as handle:
+        return handle.read(len(_V8_PREFIX)) == _V8_PREFIX
+
+
 def read_header(path: str | Path, encoding: str = "ascii") -> XptMember:
     """Parse the headers of the first member of an XPT v5 file (labels decoded with ``encoding``)."""
     path = Path(path)
@@ -264,10 +270,17 @@ def read_header(path: str | Path, encoding: str = "ascii") -> XptMember:
         records = [head[i * RECORD : (i + 1) * RECORD] for i in range(8)]
         if not records[3].startswith(MEMBER_HEADER[:48]) or not records[7].startswith(NAMESTR_PREFIX[:48]):
             raise InputError("XPT v5 member or NAMESTR header missing or damaged", where)
-        namestr_length = int(records[3][74:78])
+        try:
+            namestr_length = int(records[3][74:78])
+            count = int(records[7][54:58])
+        except ValueError:
+            raise InputError(
+                "XPT v5 member or NAMESTR header does not parse (its byte counts are not numbers)", where
+            ) from None
         if namestr_length != NAMESTR_LENGTH:
             raise InputError(f"NAMESTR records of {namestr_length} bytes (VAX/VMS) are not supported", where)
-        count = int(records[7][54:58])
+        if count < 1 or count > 9999:
+            raise InputError(f"the NAMESTR header declares {count} variables; a dataset has 1 to 9999", where)
         block = handle.read(count * NAMESTR_LENGTH)
         if len(block) < count * NAMESTR_LENGTH:
             raise InputError(f"file ends inside the {count} NAMESTR records", where)
@@ -283,10 +296,18 @@ def read_header(path: str | Path, encoding: str = "ascii") -> XptMember:
         created=parse_sas_datetime(records[5][64:80].decode("ascii", "replace")),
         modified=parse_sas_datetime(records[6][0:16].decode("ascii", "replace")),
     )
+    if size % RECORD:
+        raise InputError(
+            f"{size} bytes is not a whole number of {RECORD}-byte records; the file is truncated or damaged", where
+        )
     variables = []
     for i in range(count):
         raw = block[i * NAMESTR_LENGTH : (i + 1) * NAMESTR_LENGTH]
         ntype, _nhfun, length, number = np.frombuffer(raw[0:8], dtype=">i2")
+        if ntype not in (1, 2):
+            raise InputError(
+                f"NAMESTR {i + 1} has type {int(ntype)}, not 1 (Num) or 2 (Char); the header is damaged", where
+            )
         nfl, nfd, nfj = np.frombuffer(raw[64:70], dtype=">i2")
         nifl, nifd = np.frombuffer(raw[80:84], dtype=">i2")
         variables.append(
@@ -302,9 +323,16 @@ def read_header(path: str | Path, encoding: str = "ascii") -> XptMember:
                 position=int(np.frombuffer(raw[84:88], dtype=">i4")[0]),
             )
         )
+    _check_namestrs(variables, where)
     names_end = 8 * RECORD + count * NAMESTR_LENGTH
     data_offset = names_end + (-names_end % RECORD) + RECORD
     record_length = sum(var.length for var in variables)
+    if size < data_offset:
+        raise InputError("file ends before the OBS header record; the file is truncated", where)
+    with open(path, "rb") as handle:
+        handle.seek(data_offset - RECORD)
+        if not handle.read(RECORD).startswith(OBS_HEADER[:48]):
+            raise InputError("no OBS header record after the NAMESTR records; the header is damaged", where)
     observations = _count_observations(path, data_offset, size, record_length)
     return XptMember(
         name=_field(records[5][8:16], "ascii"),
@@ -320,13 +348,39 @@ def read_header(path: str | Path, encoding: str = "ascii") -> XptMember:
     )
 
 
+def _check_namestrs(variables: list[XptVariable], where: Location) -> None:
+    """Lengths and positions as the writer lays them out: each variable right after the previous one,
+    Num 2-8 bytes, Char 1-200; anything else is a damaged header that would misread every value."""
+    position = 0
+    for var in variables:
+        low, high = (2, 8) if var.type == "Num" else (1, MAX_CHAR_LENGTH)
+        if not low <= var.length <= high:
+            raise InputError(f"NAMESTR of {var.name!r}: length {var.length} is not {low}-{high} for {var.type}", where)
+        if var.position != position:
+            raise InputError(
+                f"NAMESTR of {var.name!r}: position {var.position}, the lengths before it add up to {position}", where
+            )
+        position += var.length
+
+
 def _count_observations(path: Path, data_offset: int, size: int, record_length: int) -> int:
     """Observations from the file size. SAS pads the data with fewer than 80 blanks, so a trailing
-    all-blank record lying wholly inside the last 80 bytes is padding (the format cannot tell otherwise)."""
+    all-blank record lying wholly inside the last 80 bytes is padding (the format cannot tell otherwise).
+    Bytes after the last whole observation that are not blank padding are a partial observation: an error."""
     if record_length <= 0 or size <= data_offset:
         return 0
     data = size - data_offset
     count = data // record_length
+    rest = data - count * record_length
+    if rest:
+        with open(path, "rb") as handle:
+            handle.seek(data_offset + count * record_length)
+            tail = handle.read(rest)
+        if rest >= RECORD or tail.strip(b" "):
+            raise InputError(
+                f"the last observation is partial ({rest} of {record_length} bytes); the file is truncated",
+                Location(str(path)),
+            )
     with open(path, "rb") as handle:
         while count > 0 and data - (count - 1) * record_length < RECORD:
             handle.seek(data_offset + (count - 1) * record_length)

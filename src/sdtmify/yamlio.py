@@ -62,6 +62,10 @@ def _construct_mapping(loader, node):
     result.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain value, not a list or mapping", key_node.start_mark
+            )
         if key in result:
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         result[key] = loader.construct_object(value_node, deep=True)
@@ -116,27 +120,139 @@ def display_path(path: Path) -> str:
     return str(path)
 
 
+MAX_BYTES = 5 * 1024 * 1024
+"""Largest YAML file read (5 MB): a mapping is a few kB, the rule catalogue about 150 kB."""
+MAX_ALIAS_NODES = 10_000
+"""Most nodes aliases may add beyond those written out: ``*ref`` re-uses a subtree, and nested anchors
+("billion laughs") multiply it until the expanded document no longer fits in memory."""
+MAX_DEPTH = 64
+"""Deepest nesting of mappings and sequences; mappings need a handful of levels."""
+
+
+def _line_of_offset(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _decode(data: bytes, file: str) -> str:
+    """UTF-8 text (a leading BOM dropped), or a MappingError naming the line of the first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = _line_of_offset(data, exc.start)
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise MappingError(
+            f"byte 0x{data[exc.start]:02x} at column {column} is not UTF-8; save the file as UTF-8 "
+            f"(it looks like Latin-1/Windows-1252 text)",
+            Location(file, line),
+        ) from None
+
+
+def _check_shape(root: yaml.Node, file: str) -> None:
+    """Refuse alias fan-out beyond MAX_ALIAS_NODES, nesting beyond MAX_DEPTH and recursive aliases, on the
+    composed node graph (aliases are shared nodes there), before anything is constructed or expanded."""
+    size: dict[int, int] = {}  # node id -> nodes once expanded
+    depth: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if done:
+            open_nodes.discard(key)
+            size[key] = 1 + sum(size[id(child)] for child in children)
+            depth[key] = 1 + max((depth[id(child)] for child in children), default=0)
+            if depth[key] > MAX_DEPTH:
+                raise MappingError(
+                    f"nested deeper than {MAX_DEPTH} levels; flatten the structure",
+                    Location(file, node.start_mark.line + 1),
+                )
+            continue
+        if key in size:
+            continue
+        if key in open_nodes:
+            raise MappingError(
+                "an alias refers to a node that contains it (a recursive alias); remove the '*' reference",
+                Location(file, node.start_mark.line + 1),
+            )
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(children) if id(child) not in size)
+    # Fan-out: every repeated reference to a node adds its whole expanded subtree again.
+    seen: set[int] = set()
+    added = 0
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        for child in _children(node):
+            if id(child) in seen:
+                added += size[id(child)]
+                if added > MAX_ALIAS_NODES:
+                    raise MappingError(
+                        f"aliases expand to more than {MAX_ALIAS_NODES:,} extra nodes (an alias bomb?); "
+                        f"write the values out or use fewer '*' references",
+                        Location(file, node.start_mark.line + 1),
+                    )
+            else:
+                seen.add(id(child))
+                pending.append(child)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
 def load_yaml(path: Path, *, fast: bool = False):
     """Parse one YAML file into LineDict/LineList nodes; syntax errors become MappingError with a line.
 
+    Files over MAX_BYTES, text that is not UTF-8, aliases expanding beyond MAX_ALIAS_NODES and nesting
+    beyond MAX_DEPTH are refused before construction, so a hostile file fails fast with its location.
     ``fast`` parses with libyaml (when installed) for large machine-read files such as the rule
     catalogue; mappings keep the pure-Python parser's wording of syntax errors."""
     path = Path(path)
+    file = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise MappingError(f"cannot read: {exc.strerror}", Location(display_path(path))) from None
-    except UnicodeDecodeError as exc:
-        raise MappingError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", Location(display_path(path))) from None
+        raise MappingError(f"cannot read: {exc.strerror}", Location(file)) from None
+    if len(raw) > MAX_BYTES:
+        raise MappingError(f"larger than {MAX_BYTES // (1024 * 1024)} MB; a YAML file here is a few kB", Location(file))
+    text = _decode(raw, file)
+    loader = None
     try:
-        data = yaml.load(text, Loader=_FastLineLoader if fast else _LineLoader)
+        loader = (_FastLineLoader if fast else _LineLoader)(text)
+        root = loader.get_single_node()
+        if root is not None:
+            _check_shape(root, file)
+        data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or str(exc)
+        if isinstance(exc, yaml.constructor.ConstructorError) and problem.startswith("duplicate key"):
+            message = f"YAML syntax: {problem}: each key may appear once in a mapping; remove or rename one"
+        elif isinstance(exc, yaml.constructor.ConstructorError):
+            message = f"YAML value: {problem}"
+        else:
+            message = f"YAML syntax: {problem}; fix the indentation or quoting on this line"
+        raise MappingError(message, Location(file, line)) from None
+    except yaml.reader.ReaderError as exc:  # a control character the YAML reader refuses
+        line = text.count("\n", 0, exc.position) + 1
         raise MappingError(
-            f"YAML syntax: {problem}; fix the indentation or quoting on this line", Location(display_path(path), line)
+            f"character U+{ord(exc.character) if isinstance(exc.character, str) else exc.character:04X} "
+            "is not allowed in YAML; remove it",
+            Location(file, line),
         ) from None
+    except RecursionError:
+        raise MappingError(f"nested deeper than {MAX_DEPTH} levels; flatten the structure", Location(file)) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     if data is None:
         data = LineDict()
         data.line, data.key_lines = 1, {}
@@ -261,5 +377,8 @@ def schema_errors(document, schema_name: str, file: str) -> list[MappingError]:
 def validate(document, schema_name: str, file: str) -> None:
     """Raise the first schema violation (by line) as a MappingError."""
     errors = schema_errors(document, schema_name, file)
+    # a misspelt key first: "unknown key 'soruces' (did you mean 'sources'?)" says more than the
+    # "missing required key 'sources'" it causes
+    errors.sort(key=lambda e: e.bare_message.startswith("missing required key"))
     if errors:
         raise errors[0]

@@ -165,7 +165,7 @@ def derive_vars_supp(
     assert_columns(supp, ("USUBJID", "QNAM", "QVAL", "IDVAR", "IDVARVAL"), supp_name, label)
     known = set(supp["QNAM"].unique())
     absent = [qnam for qnam in variables.values() if qnam not in known]
-    if absent:
+    if absent and len(supp):  # an empty SUPP (a study with no such records) gives blank variables
         raise AdamError(
             f"{label}: no {supp_name} record has QNAM {', '.join(absent)}; QNAMs present: {', '.join(sorted(known))}"
         )
@@ -188,6 +188,8 @@ def derive_vars_supp(
             result[new] = column.to_numpy()
         result = result.drop(columns=["_idval"], errors="ignore")
     for new in variables:
+        if new not in result.columns:
+            result[new] = ""
         if new in numeric:
             result[new] = pd.to_numeric(as_char(result[new]).replace("", np.nan), errors="raise").astype("float64")
         else:

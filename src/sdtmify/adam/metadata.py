@@ -219,6 +219,8 @@ def value_levels(
 def parameter_codelists(dataset: str, frame: pd.DataFrame) -> list[CodeList]:
     """PARAMCD (decoded by PARAM) and PARAM codelists of a BDS dataset, sponsor-defined."""
     pairs = frame[["PARAMCD", "PARAM"]].drop_duplicates().sort_values("PARAMCD", kind="stable")
+    if pairs.empty:  # no records: no terms, and define.xml allows no empty codelist
+        return []
     codes = tuple(
         CodeListItem(coded_value=row.PARAMCD, decode=row.PARAM, order=index)
         for index, row in enumerate(pairs.itertuples(), start=1)

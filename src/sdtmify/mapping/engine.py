@@ -22,7 +22,17 @@ from ..derive import age as age_rules
 from ..derive import arms as arm_rules
 from ..derive import baseline as baseline_rules
 from ..derive import epoch as epoch_rules
-from ..derive import exposure, findings, identifiers, sequence, study_day, supp, trial_design, visits
+from ..derive import (
+    exposure,
+    findings,
+    identifiers,
+    plausibility,
+    sequence,
+    study_day,
+    supp,
+    trial_design,
+    visits,
+)
 from ..derive.reference_dates import REFERENCE_DATES, pick_per_subject
 from ..errors import InputError, Location, MappingError, MetadataError
 from ..metadata import standards
@@ -825,6 +835,34 @@ class SdtmBuilder:
         return result
 
     # ---- the whole build ------------------------------------------------------------------
+    def check_ranges(self, build: DomainBuild) -> None:
+        """Numeric variables within their plausible range (default AGE 0-130; study.yaml ``plausibility:
+        ranges:``); the first record outside is an error naming its source row."""
+        for variable, (low, high) in plausibility.value_ranges(self.study.config).items():
+            if variable not in build.frame.columns:
+                continue
+            outside = plausibility.outside_range(build.frame[variable], low, high)
+            if not outside.any():
+                continue
+            first = build.frame[outside].iloc[0]
+            where = f"row {int(first['SRCROW'])}" if "SRCROW" in first.index else "a record"
+            if "SRCTABLE" in first.index and first["SRCTABLE"]:
+                where += f" of '{first['SRCTABLE']}'"
+            count = int(outside.sum())
+            more = f" ({count} records in all)" if count > 1 else ""
+            limits = f"{'' if low is None else f'{low:g}'}-{'' if high is None else f'{high:g}'}"
+            message = (
+                f"{build.name} {variable} = {float(pd.to_numeric(first[variable])):g} ({where}) is outside the plausible range "
+                f"{limits}{more}; correct the source, or if it is right set 'plausibility: ranges: {variable}:' "
+                f"in study.yaml"
+            )
+            path = ["variables", variable]
+            if build.mapping is not None:
+                if variable not in (build.mapping.document.get("variables") or {}):
+                    path = ["derive"] if "derive" in build.mapping.document else []
+                raise build.mapping.error(path, message)
+            raise MappingError(message, Location(self.study.file))
+
     def build(self) -> dict[str, DomainBuild]:
         mappings = load_mappings(self.study)
         by_kind: dict[str, list[DomainMapping]] = {"source": [], "records": [], "design": []}
@@ -866,6 +904,8 @@ class SdtmBuilder:
             se.frame["SESTDY"] = study_day.study_day(se.frame["SESTDTC"], rfstdtc)
             se.frame["SEENDY"] = study_day.study_day(se.frame["SEENDTC"], rfstdtc)
             se.frame["SESEQ"] = sequence.sequence_number(se.frame, ["SESTDTC", "TAETORD"])
+        for name in sorted(self.domains):
+            self.check_ranges(self.domains[name])
         for name in sorted(self.domains):
             supp_build = self.supp_domain(self.domains[name])
             if supp_build is not None:

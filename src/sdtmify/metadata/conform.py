@@ -312,7 +312,8 @@ def conform_dataset(
                     f"in every record; map one or drop those records"
                 )
             notes.append(f"{name}.{var.name} ({var.label}) is Required but null in {int(missing.sum())} records")
-        if var.core in ("Perm", "Cond") and missing.all() and var.name not in keep:
+        # with no records at all nothing says a variable was not collected: an empty dataset keeps its shape
+        if var.core in ("Perm", "Cond") and len(frame) and missing.all() and var.name not in keep:
             notes.append(f"{name}.{var.name} ({var.label}) is {var.core} and has no values: dropped")
             continue
         columns[var.name] = series
@@ -332,9 +333,11 @@ def conform_dataset(
             longest = profiles[var.name].longest if var.name in profiles else byte_length(values)
             length = lengths.get(var.name, longest)
             if length < longest:
+                too_long = values.astype(str).str.encode("utf-8").str.len() > length  # error path only
                 raise VariableError(
                     f"{name}.{var.name}: declared length {length} is shorter than its longest "
-                    f"value ({longest} bytes); raise the declared length or shorten the values",
+                    f"value ({longest} bytes) in {_records(too_long, frame, lineage)}; raise the declared "
+                    f"length or shorten the values",
                     var.name,
                     "length",
                 )

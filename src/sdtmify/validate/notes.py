@@ -17,8 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from .. import yamlio
 from ..errors import InputError, Location
 
 NOTES_FILE = "validation-notes.yaml"
@@ -59,12 +58,9 @@ def load_notes(path: str | Path | None) -> Notes:
     if path is None or not Path(path).is_file():
         return Notes()
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise InputError(f"not valid YAML: {exc}", Location(str(path), line + 1 if line is not None else None)) from exc
-    if doc is None:
+    # the project's loader: size, alias and depth limits, UTF-8 checked, errors with file:line
+    doc = yamlio.plain(yamlio.load_yaml(path))
+    if not doc:
         return Notes(file=str(path))
     if isinstance(doc, dict) and set(doc) == {"notes"}:
         doc = doc["notes"]

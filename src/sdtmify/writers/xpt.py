@@ -218,6 +218,19 @@ def _check_name(name: str, what: str) -> str | None:
     return None
 
 
+def _byte_length(text: str, codec: _Codec) -> int:
+    """Bytes of ``text`` in the codec, characters it cannot encode counted as one byte (for messages)."""
+    return len(text.encode(codec.name, errors="replace"))
+
+
+def _encodable(text: str, codec: _Codec) -> bool:
+    try:
+        codec.encode_text(text)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _encoded_length(text: str, codec: _Codec) -> int:
     return len(codec.encode_text(text))
 
@@ -464,7 +477,18 @@ def _char_block(
                 problems.add(variable, "encoding", np.flatnonzero(bad), start, describe)
             raw = np.where(encoded < 0, 0x3F, encoded).astype(np.uint8)
         else:
-            encoded_values = [text.encode(codec.name) for text in values]  # multi-byte encodings only
+            try:
+                encoded_values = [text.encode(codec.name) for text in values]  # multi-byte encodings only
+            except UnicodeEncodeError:  # e.g. a lone surrogate: not text any encoding can hold
+                fails = np.array([not _encodable(text, codec) for text in values], dtype=bool)  # error path only
+                problems.add(
+                    variable,
+                    "encoding",
+                    np.flatnonzero(fails),
+                    start,
+                    lambda i: f"{_shorten(values[i])} holds characters {codec.name} cannot encode; fix the text",
+                )
+                encoded_values = [text.encode(codec.name, errors="replace") for text in values]
             raw = np.array(encoded_values, dtype=f"S{width + 1}").view(np.uint8).reshape(n, width + 1)
         too_long = np.flatnonzero(raw[:, width] != 0)
         target[...] = np.where(raw[:, :width] == 0, np.uint8(0x20), raw[:, :width])
@@ -475,7 +499,7 @@ def _char_block(
             too_long,
             start,
             lambda i: (
-                f"value {_shorten(values[i])} is {len(codec.encode_text(str(values[i])))} bytes, "
+                f"value {_shorten(values[i])} is {_byte_length(str(values[i]), codec)} bytes, "
                 f"longer than the declared length {width}; declare a longer length (at most "
                 f"{MAX_CHAR_LENGTH}) or shorten the value (values are never truncated)"
             ),

@@ -12,7 +12,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from ... import isodates
+from ... import isodates, yamlio
+from ...errors import Location, MappingError
 from ..context import MappingContext
 from .base import Algorithm, as_text, register
 
@@ -145,7 +146,9 @@ def _clock_parts(clock: pd.Series) -> pd.DataFrame:
     return found.fillna("")
 
 
-def parse_dates(values: pd.Series, formats, time: pd.Series | None = None) -> pd.Series:
+def parse_dates(
+    values: pd.Series, formats, time: pd.Series | None = None, window: tuple[str, str] | None = None
+) -> pd.Series:
     """ISO 8601 text of each value (SDTMIG 3.4 section 4.4.2: partial dates keep only their known
     parts, nothing is imputed); DateProblem (with the rows) for values in no form or impossible dates.
 
@@ -161,7 +164,7 @@ def parse_dates(values: pd.Series, formats, time: pd.Series | None = None) -> pd
     sample_clock = None if clock is None else pd.Series(clock.to_numpy()[first], dtype=object)
     try:
         parsed = _canonical(sample, formats, sample_clock)
-        iso = isodates.to_iso8601(parsed, ("iso",))
+        iso = isodates.to_iso8601(parsed, ("iso",), window=window)
     except isodates.DateProblem as problem:
         bad = np.flatnonzero(problem.mask.to_numpy())
         raise isodates.DateProblem(pd.Series(np.isin(codes, bad), index=values.index), problem.reason) from None
@@ -202,9 +205,35 @@ def _legacy(formats) -> bool:
     return all(name in isodates.FORMATS for name in formats)
 
 
+def date_window(study) -> tuple[str, str]:
+    """The plausible dates of a study: ``plausibility: dates: {min, max}`` in study.yaml, else
+    1900-01-01 to one year after today (see :func:`sdtmify.isodates.default_window`). A window reaching
+    past datetime64's range (1678-2261), where derivations would turn dates into garbage, is refused."""
+    earliest, latest = isodates.default_window()
+    config = getattr(study, "config", None) or {}
+    dates = (config.get("plausibility") or {}).get("dates") or {}
+    window = {"min": str(dates.get("min", earliest)), "max": str(dates.get("max", latest))}
+    for key, value in window.items():
+        if not isodates.DATETIME64_EARLIEST <= value <= isodates.DATETIME64_LATEST:
+            raise MappingError(
+                f"{value} is outside the dates sdtmify can compute with "
+                f"({isodates.DATETIME64_EARLIEST} to {isodates.DATETIME64_LATEST})",
+                Location(
+                    study.file, yamlio.line_at(config, ["plausibility", "dates", key]), f"plausibility.dates.{key}"
+                ),
+            )
+    if window["min"] > window["max"]:
+        raise MappingError(
+            f"min {window['min']} is after max {window['max']}",
+            Location(study.file, yamlio.line_at(config, ["plausibility", "dates"]), "plausibility.dates"),
+        )
+    return window["min"], window["max"]
+
+
 def iso8601(spec, ctx: MappingContext, path) -> pd.Series:
     """ISO 8601 date/datetime from the forms listed in ``formats`` (SDTMIG 3.4 section 4.4.2:
-    --DTC in ISO 8601; an unknown day or month is left out, "UN-MAR-2021" -> "2021-03", never imputed)."""
+    --DTC in ISO 8601; an unknown day or month is left out, "UN-MAR-2021" -> "2021-03", never imputed).
+    Dates outside the study's plausible window (study.yaml ``plausibility: dates:``) are refused."""
     column = ctx.column(spec["iso8601"], path)
     time = ctx.column(spec["time"], [*path, "time"]) if "time" in spec else None
     formats = tuple(spec.get("formats", isodates.DEFAULT_FORMATS))
@@ -213,19 +242,26 @@ def iso8601(spec, ctx: MappingContext, path) -> pd.Series:
             form_regex(name)
         except ValueError as exc:
             raise ctx.error([*path, "formats", i], str(exc)) from None
+    window = date_window(ctx.study)
+    clock = None if time is None else as_text(time)
     try:
         if _legacy(formats):
-            return isodates.to_iso8601(as_text(column), formats, None if time is None else as_text(time))
-        return parse_dates(as_text(column), formats, None if time is None else as_text(time))
+            return isodates.to_iso8601(as_text(column), formats, clock, window)
+        return parse_dates(as_text(column), formats, clock, window)
     except isodates.DateProblem as problem:
         first = problem.mask[problem.mask].index[0]
         value = column.loc[first] if time is None else f"{column.loc[first]} {time.loc[first]}"
         count = int(problem.mask.sum())
         more = f" ({count} values in all)" if count > 1 else ""
+        hint = (
+            ", or if it is right widen 'plausibility: dates:' in study.yaml"
+            if "plausible" in problem.reason
+            else " or list its form in 'formats'"
+        )
         raise ctx.error(
             path,
-            f"{ctx.row_numbers(problem.mask, 1)} of source '{ctx.source_name}': "
-            f"'{value}' {problem.reason}{more}; correct the source or list its form in 'formats'",
+            f"{ctx.row_numbers(problem.mask, 1)} of source '{ctx.source_name}' column '{spec['iso8601']}': "
+            f"'{value}' {problem.reason}{more}; correct the source{hint}",
         ) from None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ... import yamlio
+from ...errors import SourceError
 from ..context import MappingContext
 from .base import Algorithm, as_text, register
 
@@ -20,8 +21,11 @@ def lookup(spec, ctx: MappingContext, path) -> pd.Series:
     here = [*path, "lookup"]
     try:
         table = ctx.study.source(lookup["source"])
-    except Exception as exc:  # unknown source: say where in this file
-        raise ctx.error([*here, "source"], getattr(exc, "bare_message", str(exc))) from None
+    except Exception as exc:  # unknown or unreadable source: say where in this file (and which file failed)
+        message = getattr(exc, "bare_message", str(exc))
+        if isinstance(exc, SourceError) and exc.location is not None:
+            message += f" (reading {exc.location})"
+        raise ctx.error([*here, "source"], message) from None
     on = lookup["on"]
     pairs = {on: on} if isinstance(on, str) else dict(on)
     left_values = {}

@@ -339,7 +339,7 @@ def test_ts_coded_values_match_their_ct_codes(bundle, shared):
     terms = read_nci_text(shared / "reference" / "ct" / "SDTM_Terminology_2025-03.txt.xz")
     values = terms.groupby("code")["value"].agg(set)
     ts = frame(bundle, "TS")
-    coded = ts[ts["TSVALCD"] != ""]
+    coded = ts[ts["TSVCDREF"] == "CDISC CT"]
     assert len(coded) >= 10
     for _, row in coded.iterrows():
         assert row["TSVAL"] in values[row["TSVALCD"]], (row["TSPARMCD"], row["TSVAL"], row["TSVALCD"])
@@ -347,6 +347,25 @@ def test_ts_coded_values_match_their_ct_codes(bundle, shared):
     consent = pd.read_csv(SOURCES / "subjects.csv", dtype=str)["consent_date"].min()
     assert ts.loc[ts["TSPARMCD"] == "SSTDTC", "TSVAL"].tolist() == [consent]
     assert {"SDTIGVER", "PCLAS", "TITLE", "TPHASE", "AGEMIN", "AGEMAX"} <= set(ts["TSPARMCD"])
+
+
+def test_ts_carries_registry_dictionary_codes_cutoff_and_severity_criteria(bundle):
+    """SDTMIG 3.4 7.6.1 / FDA TCG 6.6.1: registry id, SNOMED diagnosis group, UNII products, the data
+    cut-off of study.yaml and the CTCAE version in which AEs are graded."""
+    ts = frame(bundle, "TS").set_index(["TSPARMCD", "TSSEQ"])
+    assert tuple(ts.loc[("REGID", 1), ["TSVAL", "TSVALCD", "TSVCDREF"]]) == (
+        "NCT00028535",
+        "NCT00028535",
+        "ClinicalTrials.gov",
+    )
+    assert tuple(ts.loc[("TDIGRP", 1), ["TSVALCD", "TSVCDREF"]]) == ("363346000", "SNOMED")
+    products = ts.loc[ts.index.get_level_values(0) == "CURTRT", ["TSVAL", "TSVALCD", "TSVCDREF"]]
+    assert products.values.tolist() == [["TRASTUZUMAB", "P188ANX8CK", "UNII"], ["PACLITAXEL", "P88XT4IS4D", "UNII"]]
+    assert tuple(ts.loc[("DOSFRQ", 1), ["TSVAL", "TSVALCD"]]) == ("2 TIMES PER WEEK", "C64497")
+    assert ts.loc[("DCUTDTC", 1), "TSVAL"] == load_study("NCI84").config["study"]["data_cutoff"] == "2007-09-21"
+    assert ts.loc[("SENDTC", 1), "TSVAL"] == "2007-09-21"
+    assert "version 3.0" in ts.loc[("SEVCRIT", 1), "TSVAL"]
+    assert {"OUTMSPRI", "STOPRULE", "DCUTDESC"} <= set(ts.index.get_level_values(0))
 
 
 @pytest.mark.slow

@@ -435,3 +435,23 @@ def test_limit_of_quantitation_is_lblloq_not_supplb(bundle):
     )
     names = bundle.datasets["LB"].meta.variable_names
     assert names.index("LBTOXGR") < names.index("LBLLOQ") < names.index("VISITNUM")
+
+
+def test_unscheduled_visits_are_numbered_after_every_earlier_visit(bundle):
+    """SDTMIG 3.4 4.4.5: an unscheduled visit's VISITNUM follows the subject's visits before it, of any
+    domain (a scan after cycle 4 comes after cycle 4's dosing visits, not after the last scan)."""
+    sv = frame(bundle, "SV")
+    unscheduled = sv[sv["VISIT"].str.startswith("UNSCHEDULED")]
+    assert len(unscheduled) == 11
+    for row in unscheduled.itertuples():
+        same = sv[(sv["USUBJID"] == row.USUBJID) & (sv["SVSTDTC"] < row.SVSTDTC)]
+        assert same["VISITNUM"].max() < row.VISITNUM, (row.USUBJID, row.VISIT)
+        later = sv[(sv["USUBJID"] == row.USUBJID) & (sv["SVSTDTC"] > row.SVSTDTC)]
+        assert (later["VISITNUM"] > row.VISITNUM).all(), (row.USUBJID, row.VISIT)
+
+
+def test_trial_visits_are_numbered_in_the_order_of_their_planned_days(bundle):
+    tv = frame(bundle, "TV").sort_values("VISITNUM")
+    assert tv["VISITDY"].astype(float).is_monotonic_increasing
+    assert tv.loc[tv["VISIT"] == "MONTH 6", "VISITNUM"].astype(float).tolist() == [914.0]
+

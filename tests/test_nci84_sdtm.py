@@ -455,3 +455,12 @@ def test_trial_visits_are_numbered_in_the_order_of_their_planned_days(bundle):
     assert tv["VISITDY"].astype(float).is_monotonic_increasing
     assert tv.loc[tv["VISIT"] == "MONTH 6", "VISITNUM"].astype(float).tolist() == [914.0]
 
+
+def test_lb_tests_not_done_carry_no_result_unit_or_range(bundle):
+    """SDTMIG 3.4 4.5.1.2: a test not done (LBSTAT = NOT DONE, LBREASND) has no result, unit or range."""
+    lb = frame(bundle, "LB")
+    not_done = lb[lb["LBSTAT"] == "NOT DONE"]
+    assert len(not_done) == 176 and (not_done["LBREASND"] != "").all()
+    for column in ("LBORRES", "LBORRESU", "LBORNRLO", "LBORNRHI", "LBSTRESC", "LBSTRESU", "LBNRIND"):
+        assert (not_done[column] == "").all(), column
+    assert not_done[["LBSTRESN", "LBSTNRLO", "LBSTNRHI", "LBLLOQ"]].isna().all().all()

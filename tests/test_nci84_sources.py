@@ -378,6 +378,9 @@ def test_lab_rows_are_consistent(t):
     assert set(lb.loc[lb["category"] == "CYTOKINE", "specimen"]) == {"SERUM"}
     assert set(lb.loc[lb["category"] == "HEMATOLOGY", "method"]) == {"Automated count"}
     assert ((lb["status"] == "NOT DONE") == (lb["result"] == "")).all()
+    # a test not done carries no unit, reference range or LLOQ (nothing was measured)
+    not_done = lb[lb["status"] == "NOT DONE"]
+    assert len(not_done) > 0 and (not_done[["unit", "ref_low", "ref_high", "lloq"]] == "").all().all()
     assert lb["visit"].eq("Cycle " + lb["cycle"] + " Day " + lb["cycle_day"]).all()
     heme_days = lb.loc[lb["category"] == "HEMATOLOGY", "cycle_day"].astype(int)
     assert set(heme_days) <= {1, 8, 15}

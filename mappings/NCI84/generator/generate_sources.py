@@ -1153,12 +1153,13 @@ class Generator:
                     result = f"<{lloq:g}"
                 else:
                     result = str(int(round(val)))
+                # a test not done has no result, so the transfer carries no unit, range or LLOQ for it
                 recs[test] = {
                     "result": result,
-                    "unit": "pg/mL",
-                    "ref_low": f"{s['ref'][0]:g}",
-                    "ref_high": f"{s['ref'][1]:g}",
-                    "lloq": f"{lloq:g}",
+                    "unit": "" if not_done else "pg/mL",
+                    "ref_low": "" if not_done else f"{s['ref'][0]:g}",
+                    "ref_high": "" if not_done else f"{s['ref'][1]:g}",
+                    "lloq": "" if not_done else f"{lloq:g}",
                     "status": "NOT DONE" if not_done else "",
                     "reason_not_done": not_done,
                 }

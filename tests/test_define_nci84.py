@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pandas as pd
 import pytest
 from lxml import etree
 
@@ -69,7 +70,20 @@ def test_nci84_adam_define_has_the_papers_analysis_results(built):
         "Clinical benefit rate",
         "Dose-limiting toxicity by dose level",
         "IFN-gamma and clinical benefit",
+        "Table 2. Patient demographics",
+        "Table 3. Patient outcomes",
+        "Table 4. Treatment toxicities",
     ]
+    # every PARAMCD an analysis selects exists in its dataset; nothing cites a report-only flag
+    for ref in root.iterfind(".//arm:AnalysisDataset/def:WhereClauseRef", NS):
+        clause = root.find(f".//def:WhereClauseDef[@OID='{ref.get('WhereClauseOID')}']", NS)
+        for check in clause.iterfind("odm:RangeCheck", NS):
+            variable = check.get("{http://www.cdisc.org/ns/def/v2.1}ItemOID")
+            dataset, name = variable.split(".")[1:3]
+            frame = pd.read_sas(built / "adam" / f"{dataset.lower()}.xpt", format="xport", encoding="utf-8")
+            values = {v.text for v in check.iterfind("odm:CheckValue", NS)}
+            assert values <= set(frame[name].astype(str)), (dataset, name, values)
+    assert b"IFNGDET" not in (built / "adam" / "define.xml").read_bytes()
     dlt = root.find(".//arm:AnalysisResult[@OID='AR.DLT.RATE']", NS)
     assert dlt.get("AnalysisPurpose") == "PRIMARY OUTCOME MEASURE"
     assert [a.get("ItemGroupOID") for a in dlt.iterfind(".//arm:AnalysisDataset", NS)] == ["IG.ADSL", "IG.ADAE"]

@@ -14,7 +14,11 @@ EXPLAINED_WARNINGS = {
     ("CT2018", "LB"): "pharmacodynamic cytokines/chemokines of the IL-12 trial (e.g. CCL3) have no CDISC LBTESTCD; "
     "LBTESTCD is extensible, so they are sponsor terms (declared as ExtendedValue in define.xml)",
     ("CT2019", "LB"): "the LBTEST names of those sponsor test codes (same reason as CT2018)",
-    ("SD1413", "AE"): "the paper reports MedDRA system organ classes by name only; AEBDSYCD codes are not available",
+    (
+        "SD1244",
+        "SV",
+    ): "calendar-timed scans of subjects whose cycles were delayed fall before lower-numbered cycle visits",
+    ("SD1841", "TS"): "rhIL-12 (TRT) has no UNII we could confirm; left uncoded rather than guessed",
     ("SD1226", "RS"): "tumour response assessments are mapped without EPOCH (mappings/NCI84/sdtm/rs.yaml); to add",
 }
 

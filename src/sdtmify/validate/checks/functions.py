@@ -298,6 +298,27 @@ def analysis_day(view, ctx, day: str = "ADY", date: str = "ADT", reference: str 
     return [Hits(view.table.name, mask, (day, date, reference), view=view, extra={"expected": expected})]
 
 
+def visit_chronology(view, ctx) -> list[Hits]:
+    """SDTMIG 3.4 4.4.5: VISITNUM orders a subject's visits in time. A visit is flagged when it
+    starts (SVSTDTC, date part) before a visit of the same subject with a lower VISITNUM."""
+    prepare_names(view, ["USUBJID", "VISITNUM", "SVSTDTC"])
+    frame = pd.DataFrame(
+        {
+            "USUBJID": view.column("USUBJID").to_numpy(),
+            "VISITNUM": pd.to_numeric(view.column("VISITNUM"), errors="coerce").to_numpy(),
+            "DAY": view.column("SVSTDTC").astype(str).str[:10].to_numpy(),
+        }
+    )
+    dated = frame[(frame["DAY"].str.len() == 10) & frame["VISITNUM"].notna()]
+    ordered = dated.sort_values(["USUBJID", "VISITNUM"], kind="mergesort")
+    # the latest start among the subject's lower-numbered visits
+    latest_before = ordered.groupby("USUBJID")["DAY"].transform(lambda s: s.cummax().shift(1)).fillna("")
+    late = ordered.index[(ordered["DAY"] < latest_before).to_numpy()]
+    mask = np.zeros(len(frame), dtype=bool)
+    mask[late] = True
+    return [Hits(view.table.name, mask, ("USUBJID", "VISIT", "VISITNUM", "SVSTDTC"), view=view)]
+
+
 FUNCTIONS: dict[str, Callable[..., list[Hits]]] = {
     "text_values": text_values,
     "idvar_exists": idvar_exists,
@@ -311,6 +332,7 @@ FUNCTIONS: dict[str, Callable[..., list[Hits]]] = {
     "best_response": best_response,
     "traceability": traceability,
     "subject_has": subject_has,
+    "visit_chronology": visit_chronology,
 }
 
 

@@ -258,7 +258,7 @@ def csdrg_blocks(spec, bundle, report: dict | None) -> list[Block]:
         ),
         Heading(3, "3.4 Dataset-Specific Information"),
     ]
-    explained = {}
+    explained: dict[str, list[str]] = {}
     for issue in (report or {}).get("issues") or []:
         if issue.get("explanation"):
             explained.setdefault(issue["dataset"], []).append(f"{issue['rule']}: {issue['explanation']}")

@@ -4,6 +4,7 @@ round-trip through the spec workbook."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pandas as pd
@@ -174,3 +175,43 @@ def test_nci84_define_names_the_sponsor_and_the_study_timestamp(built, project_r
 
     stamp = build_timestamp((config.get("output") or {}).get("timestamp"))
     assert root.get("CreationDateTime") == stamp.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+SNAKE_CASE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+CODE = re.compile(r"[{}\[\]]|: \{|\bNone\b|\bnan\b|``|admiral")
+
+
+@pytest.mark.parametrize("standard", ["sdtm", "adam"])
+def test_nci84_method_texts_are_reviewer_prose(built, standard):
+    """Define-XML 2.1 MethodDef: a description a reviewer reads, not code: no literals, YAML, None/nan,
+    snake_case identifiers or function names, and no two MethodDefs with the same text (those share one)."""
+    root = etree.parse(str(built / standard / "define.xml")).getroot()
+    texts = {
+        m.get("OID"): m.findtext("odm:Description/odm:TranslatedText", namespaces=NS)
+        for m in root.iterfind(".//odm:MethodDef", NS)
+    }
+    assert len(texts) > 20
+    for oid, text in texts.items():
+        assert text and not CODE.search(text), (oid, CODE.search(text).group(0) if text else "", text[:200])
+        assert not SNAKE_CASE.search(text), (oid, SNAKE_CASE.search(text).group(0))
+    assert len(set(texts.values())) == len(texts)
+    # a shared method is referenced by each variable it derives
+    used = {ref.get("MethodOID") for ref in root.iterfind(".//odm:ItemRef[@MethodOID]", NS)}
+    assert used <= set(texts)
+
+
+def test_reviewer_text_spells_out_code():
+    from sdtmify.metadata.methods import reviewer_text
+
+    text = reviewer_text(
+        "Study day of ``dtc`` (admiral derive_vars_dy); an element covers [SESTDTC, next SESTDTC). "
+        "Study parameters: where = {PARAMCD: [RSP, CRSP]}; date_var = ADT; grades = ['LLN', 3.0]; x = None."
+    )
+    assert text == (
+        "Study day of the date; an element covers from SESTDTC up to (not including) next SESTDTC. "
+        "For this study: where = PARAMCD = RSP, CRSP; the date variable = ADT; grades = LLN, 3.0; x = none."
+    )
+    assert (
+        reviewer_text("the study's table codes and the record's SRCSEQ")
+        == "the study's table codes and the record's SRCSEQ"
+    )

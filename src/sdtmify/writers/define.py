@@ -20,6 +20,7 @@ from .. import __version__
 from ..atomic import write_bytes, write_text
 from ..errors import MetadataError
 from ..metadata import oids
+from ..metadata.methods import reviewer_methods
 from ..metadata.model import (
     CodeList,
     Dataset,
@@ -552,7 +553,8 @@ def write_define_files(bundle, folder: Path, study) -> list[Path]:
     )
     arm = analysis_results_for(bundle.metadata, study) if bundle.standard.upper() == "ADAM" else ()
     empty = frozenset(name for name, built in bundle.datasets.items() if len(built.frame) == 0)
-    data = define_bytes(bundle.metadata, ctx, arm, empty)
+    # method texts as reviewer prose, identical ones sharing a MethodDef (metadata.methods)
+    data = define_bytes(reviewer_methods(bundle.metadata), ctx, arm, empty)
     xml_path, html_path, xsl_path = folder / "define.xml", folder / "define.html", folder / STYLESHEET
     write_bytes(xml_path, data)
     write_bytes(xsl_path, stylesheet_bytes())

@@ -215,3 +215,31 @@ def test_reviewer_text_spells_out_code():
         reviewer_text("the study's table codes and the record's SRCSEQ")
         == "the study's table codes and the record's SRCSEQ"
     )
+
+
+def _origin(root, oid):
+    item = root.find(f".//odm:ItemDef[@OID='{oid}']", NS)
+    origin = item.find("def:Origin", NS)
+    return origin.get("Type"), origin.get("Source")
+
+
+def test_nci84_origins_follow_the_define_xml_rules(built):
+    """Define-XML 2.1 def:Origin: central-lab results are Collected from the Vendor, the allocated arm
+    is Assigned, trial summary values come from the Protocol unless the data determine them."""
+    root = etree.parse(str(built / "sdtm" / "define.xml")).getroot()
+    for oid in ("IT.LB.LBORRES", "IT.LB.LBORRESU", "IT.LB.LBDTC", "IT.LB.LBORRES.IFNG", "IT.LB.LBSTAT"):
+        assert _origin(root, oid) == ("Collected", "Vendor"), oid
+    assert _origin(root, "IT.DM.ARMCD") == ("Assigned", "Sponsor")
+    assert _origin(root, "IT.TS.TSVAL") == ("Protocol", "Sponsor")
+    assert _origin(root, "IT.TS.TSVAL.TITLE") == ("Protocol", "Sponsor")
+    assert _origin(root, "IT.TS.TSVAL.ACTSUB") == ("Derived", "Sponsor")
+    assert _origin(root, "IT.AE.AETERM") == ("Collected", "Investigator")
+
+
+def test_nci84_adam_float_results_carry_significant_digits(built):
+    root = etree.parse(str(built / "adam" / "define.xml")).getroot()
+    floats = root.findall(".//odm:ItemDef[@DataType='float']", NS)
+    assert floats and all(item.get("SignificantDigits") is not None for item in floats)
+    adlb = pd.read_sas(built / "adam" / "adlb.xpt", format="xport", encoding="utf-8")
+    digits = int(root.find(".//odm:ItemDef[@OID='IT.ADLB.AVAL']", NS).get("SignificantDigits"))
+    assert digits == 1 and (adlb["AVAL"].dropna() * 10).round(6).mod(1).eq(0).all()

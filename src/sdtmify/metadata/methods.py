@@ -98,8 +98,8 @@ def reviewer_methods(metadata: StudyMetadata) -> StudyMetadata:
         shared[target].extend(users.get(oid, []))
     methods = []
     for method in metadata.methods:
-        if alias[method.oid] != method.oid:
-            continue
+        if alias[method.oid] != method.oid or not shared[method.oid]:
+            continue  # merged into an identical one, or used by no variable any more
         name = method.name
         variables = list(dict.fromkeys(shared[method.oid]))
         if len(variables) > 1:

@@ -20,6 +20,7 @@ from .. import __version__
 from ..atomic import write_bytes, write_text
 from ..errors import MetadataError
 from ..metadata import oids
+from ..metadata.define_rules import apply_define_rules
 from ..metadata.methods import reviewer_methods
 from ..metadata.model import (
     CodeList,
@@ -554,7 +555,9 @@ def write_define_files(bundle, folder: Path, study) -> list[Path]:
     arm = analysis_results_for(bundle.metadata, study) if bundle.standard.upper() == "ADAM" else ()
     empty = frozenset(name for name, built in bundle.datasets.items() if len(built.frame) == 0)
     # method texts as reviewer prose, identical ones sharing a MethodDef (metadata.methods)
-    data = define_bytes(reviewer_methods(bundle.metadata), ctx, arm, empty)
+    frames = {name: built.frame for name, built in bundle.datasets.items()}
+    metadata = reviewer_methods(apply_define_rules(bundle.metadata, frames))
+    data = define_bytes(metadata, ctx, arm, empty)
     xml_path, html_path, xsl_path = folder / "define.xml", folder / "define.html", folder / STYLESHEET
     write_bytes(xml_path, data)
     write_bytes(xsl_path, stylesheet_bytes())

@@ -14,7 +14,7 @@ from ...derive.study_day import study_day as expected_study_day
 from .. import isodate
 from ..conditions import MissingDataset, MissingInput, View, evaluate, text_or_empty
 from ..hits import Hits
-from .define import define_datasets, define_references, define_schema
+from .define import define_datasets, define_method_texts, define_references, define_schema
 from .records import prepare
 from .relations import _key
 
@@ -365,6 +365,7 @@ STUDY_FUNCTIONS: dict[str, Callable[..., list[Hits]]] = {
     "define_datasets": define_datasets,
     "define_schema": define_schema,
     "define_references": define_references,
+    "define_method_texts": define_method_texts,
 }
 
 

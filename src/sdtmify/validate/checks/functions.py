@@ -306,13 +306,15 @@ def visit_chronology(view, ctx) -> list[Hits]:
         {
             "USUBJID": view.column("USUBJID").to_numpy(),
             "VISITNUM": pd.to_numeric(view.column("VISITNUM"), errors="coerce").to_numpy(),
-            "DAY": view.column("SVSTDTC").astype(str).str[:10].to_numpy(),
+            "DAY": pd.to_datetime(
+                view.column("SVSTDTC").astype(str).str[:10], format="%Y-%m-%d", errors="coerce"
+            ).to_numpy(),
         }
     )
-    dated = frame[(frame["DAY"].str.len() == 10) & frame["VISITNUM"].notna()]
-    ordered = dated.sort_values(["USUBJID", "VISITNUM"], kind="mergesort")
+    ordered = frame.dropna(subset=["DAY", "VISITNUM"]).sort_values(["USUBJID", "VISITNUM"], kind="mergesort")
     # the latest start among the subject's lower-numbered visits
-    latest_before = ordered.groupby("USUBJID")["DAY"].transform(lambda s: s.cummax().shift(1)).fillna("")
+    latest_so_far = ordered.groupby("USUBJID")["DAY"].cummax()
+    latest_before = latest_so_far.groupby(ordered["USUBJID"]).shift(1)
     late = ordered.index[(ordered["DAY"] < latest_before).to_numpy()]
     mask = np.zeros(len(frame), dtype=bool)
     mask[late] = True

@@ -60,14 +60,14 @@ def test_console_script_builds_nci84_and_prints_one_line_per_stage(two_builds):
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.splitlines() == [
         f"sdtmify build NCI84 -> {second}",
-        "  SDTM          47 files in sdtm/ (1 html, 15 json, 15 ndjson, 1 xml, 15 xpt)",
+        "  SDTM          50 files in sdtm/ (2 html, 15 json, 1 md, 15 ndjson, 1 xml, 15 xpt, 1 xsl)",
         "  metadata       2 files in metadata/ (2 json)",
         "  lineage       20 files in lineage/ (20 csv)",
-        "  ADaM          17 files in adam/ (1 html, 5 json, 5 ndjson, 1 xml, 5 xpt)",
+        "  ADaM          20 files in adam/ (2 html, 5 json, 1 md, 5 ndjson, 1 xml, 5 xpt, 1 xsl)",
         "  validation     2 files in validation/ (1 json, 1 xlsx)",
         "  report        19 files in report/ (6 csv, 4 html, 6 md, 3 png)",
         "  readme         1 files in README.md (1 md)",
-        "  conformance errors: 0, warnings: 210, notices: 0 (all explained by validation-notes.yaml): "
+        "  conformance errors: 0, warnings: 32, notices: 0 (all explained by validation-notes.yaml): "
         "validation/validation.xlsx",
         "  report      all published values reproduced: report/comparison.md",
     ]
@@ -103,7 +103,7 @@ def test_build_writes_every_stage_and_lists_every_file_it_wrote(nci84_output):
     assert result.written["validation"] == ["validation/validation.json", "validation/validation.xlsx"]
     assert (result.exit_code, result.findings, result.unexplained, result.report_mismatches) == (
         0,
-        {"error": 0, "warning": 210, "notice": 0},
+        {"error": 0, "warning": 32, "notice": 0},
         0,
         0,
     )

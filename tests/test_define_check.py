@@ -40,10 +40,11 @@ def _edit(define, xpath, change):
     """Apply ``change`` to the one element at ``xpath`` in define.xml; return that element's line."""
     tree = etree.parse(str(define))
     (element,) = tree.getroot().xpath(xpath, namespaces=NS)
-    line = element.sourceline
     change(element)
     tree.write(str(define), xml_declaration=True, encoding="UTF-8")
-    return line
+    # the line in the file as rewritten (the xml-stylesheet instruction may move what follows it)
+    (element,) = etree.parse(str(define)).getroot().xpath(xpath, namespaces=NS)
+    return element.sourceline
 
 
 def _line(define, xpath):

@@ -29,7 +29,7 @@ def pages(tmp_path_factory):
     base = tmp_path_factory.mktemp("define_html")
     found = {}
     for bundle in (sdtm_bundle(), adam_bundle()):
-        xml, page = write_define_files(bundle, base / bundle.standard.lower(), study_config())
+        xml, _xsl, page = write_define_files(bundle, base / bundle.standard.lower(), study_config())
         found[bundle.standard] = (bundle, page)
     return found
 
@@ -153,3 +153,21 @@ def test_define_html_loads_in_headless_chromium(chromium, pages, standard, tmp_p
     )
     assert done.returncode == 0 and console == []
     assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("standard", ["SDTM", "ADaM"])
+def test_define_xml_renders_with_its_stylesheet_in_headless_chromium(chromium, pages, standard, tmp_path):
+    """Opening define.xml itself: the browser applies define2-1.xsl named by its xml-stylesheet
+    instruction (file URLs need --allow-file-access-from-files to load a sibling stylesheet)."""
+    bundle, page = pages[standard]
+    xml = page.parent / "define.xml"
+    done, console = _run_chromium(chromium, xml, tmp_path / "profile", "--allow-file-access-from-files", "--dump-dom")
+    assert done.returncode == 0, done.stderr[-2000:]
+    # Chromium announces that it will drop XSLT one day; any other console message is an error
+    assert [line for line in console if "XSLT Processing Instructions have been deprecated" not in line] == []
+    dom = lxml_html.fromstring(done.stdout)
+    for name in bundle.datasets:
+        assert dom.xpath(f"//h3[@id='IG.{name}']"), f"{name} not rendered by the stylesheet"
+    assert dom.xpath("//h2[@id='methods']") and dom.xpath("//h2[@id='codelists']")
+    assert bool(dom.xpath("//h2[@id='analysis-results']")) == (standard == "ADaM")

@@ -4,8 +4,10 @@ round-trip through the spec workbook."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
+import pandas as pd
 import pyreadstat
 import pytest
 from lxml import etree
@@ -59,7 +61,20 @@ def test_nci84_adam_define_has_the_papers_analysis_results(built):
         "Clinical benefit rate",
         "Dose-limiting toxicity by dose level",
         "IFN-gamma and clinical benefit",
+        "Table 2. Patient demographics",
+        "Table 3. Patient outcomes",
+        "Table 4. Treatment toxicities",
     ]
+    # every PARAMCD an analysis selects exists in its dataset; nothing cites a report-only flag
+    for ref in root.iterfind(".//arm:AnalysisDataset/def:WhereClauseRef", NS):
+        clause = root.find(f".//def:WhereClauseDef[@OID='{ref.get('WhereClauseOID')}']", NS)
+        for check in clause.iterfind("odm:RangeCheck", NS):
+            variable = check.get("{http://www.cdisc.org/ns/def/v2.1}ItemOID")
+            dataset, name = variable.split(".")[1:3]
+            frame = pd.read_sas(built / "adam" / f"{dataset.lower()}.xpt", format="xport", encoding="utf-8")
+            values = {v.text for v in check.iterfind("odm:CheckValue", NS)}
+            assert values <= set(frame[name].astype(str)), (dataset, name, values)
+    assert b"IFNGDET" not in (built / "adam" / "define.xml").read_bytes()
     dlt = root.find(".//arm:AnalysisResult[@OID='AR.DLT.RATE']", NS)
     assert dlt.get("AnalysisPurpose") == "PRIMARY OUTCOME MEASURE"
     assert [a.get("ItemGroupOID") for a in dlt.iterfind(".//arm:AnalysisDataset", NS)] == ["IG.ADSL", "IG.ADAE"]
@@ -150,3 +165,71 @@ def test_nci84_define_names_the_sponsor_and_the_study_timestamp(built, project_r
 
     stamp = build_timestamp((config.get("output") or {}).get("timestamp"))
     assert root.get("CreationDateTime") == stamp.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+SNAKE_CASE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+CODE = re.compile(r"[{}\[\]]|: \{|\bNone\b|\bnan\b|``|admiral")
+
+
+@pytest.mark.parametrize("standard", ["sdtm", "adam"])
+def test_nci84_method_texts_are_reviewer_prose(built, standard):
+    """Define-XML 2.1 MethodDef: a description a reviewer reads, not code: no literals, YAML, None/nan,
+    snake_case identifiers or function names, and no two MethodDefs with the same text (those share one)."""
+    root = etree.parse(str(built / standard / "define.xml")).getroot()
+    texts = {
+        m.get("OID"): m.findtext("odm:Description/odm:TranslatedText", namespaces=NS)
+        for m in root.iterfind(".//odm:MethodDef", NS)
+    }
+    assert len(texts) > 20
+    for oid, text in texts.items():
+        assert text and not CODE.search(text), (oid, CODE.search(text).group(0) if text else "", text[:200])
+        assert not SNAKE_CASE.search(text), (oid, SNAKE_CASE.search(text).group(0))
+    assert len(set(texts.values())) == len(texts)
+    # a shared method is referenced by each variable it derives
+    used = {ref.get("MethodOID") for ref in root.iterfind(".//odm:ItemRef[@MethodOID]", NS)}
+    assert used <= set(texts)
+
+
+def test_reviewer_text_spells_out_code():
+    from sdtmify.metadata.methods import reviewer_text
+
+    text = reviewer_text(
+        "Study day of ``dtc`` (admiral derive_vars_dy); an element covers [SESTDTC, next SESTDTC). "
+        "Study parameters: where = {PARAMCD: [RSP, CRSP]}; date_var = ADT; grades = ['LLN', 3.0]; x = None."
+    )
+    assert text == (
+        "Study day of the date; an element covers from SESTDTC up to (not including) next SESTDTC. "
+        "For this study: where = PARAMCD = RSP, CRSP; the date variable = ADT; grades = LLN, 3.0; x = none."
+    )
+    assert (
+        reviewer_text("the study's table codes and the record's SRCSEQ")
+        == "the study's table codes and the record's SRCSEQ"
+    )
+
+
+def _origin(root, oid):
+    item = root.find(f".//odm:ItemDef[@OID='{oid}']", NS)
+    origin = item.find("def:Origin", NS)
+    return origin.get("Type"), origin.get("Source")
+
+
+def test_nci84_origins_follow_the_define_xml_rules(built):
+    """Define-XML 2.1 def:Origin: central-lab results are Collected from the Vendor, the allocated arm
+    is Assigned, trial summary values come from the Protocol unless the data determine them."""
+    root = etree.parse(str(built / "sdtm" / "define.xml")).getroot()
+    for oid in ("IT.LB.LBORRES", "IT.LB.LBORRESU", "IT.LB.LBDTC", "IT.LB.LBORRES.IFNG", "IT.LB.LBSTAT"):
+        assert _origin(root, oid) == ("Collected", "Vendor"), oid
+    assert _origin(root, "IT.DM.ARMCD") == ("Assigned", "Sponsor")
+    assert _origin(root, "IT.TS.TSVAL") == ("Protocol", "Sponsor")
+    assert _origin(root, "IT.TS.TSVAL.TITLE") == ("Protocol", "Sponsor")
+    assert _origin(root, "IT.TS.TSVAL.ACTSUB") == ("Derived", "Sponsor")
+    assert _origin(root, "IT.AE.AETERM") == ("Collected", "Investigator")
+
+
+def test_nci84_adam_float_results_carry_significant_digits(built):
+    root = etree.parse(str(built / "adam" / "define.xml")).getroot()
+    floats = root.findall(".//odm:ItemDef[@DataType='float']", NS)
+    assert floats and all(item.get("SignificantDigits") is not None for item in floats)
+    adlb = pd.read_sas(built / "adam" / "adlb.xpt", format="xport", encoding="utf-8")
+    digits = int(root.find(".//odm:ItemDef[@OID='IT.ADLB.AVAL']", NS).get("SignificantDigits"))
+    assert digits == 1 and (adlb["AVAL"].dropna() * 10).round(6).mod(1).eq(0).all()

@@ -45,11 +45,47 @@ def _one(root, xpath):
     return found[0]
 
 
-def test_write_define_files_writes_xml_and_html_side_by_side(written):
-    xml, html = written["SDTM"]
-    assert (xml.name, html.name) == ("define.xml", "define.html")
-    assert xml.parent == html.parent
+def test_write_define_files_writes_xml_stylesheet_and_html_side_by_side(written):
+    xml, xsl, html = written["SDTM"]
+    assert (xml.name, xsl.name, html.name) == ("define.xml", "define2-1.xsl", "define.html")
+    assert xml.parent == html.parent == xsl.parent
     assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize("standard", ["SDTM", "ADaM"])
+def test_define_names_the_stylesheet_written_beside_it(written, standard):
+    """Define-XML 2.1 section 2.3: an xml-stylesheet processing instruction before the ODM root."""
+    xml, xsl, _ = written[standard]
+    lines = xml.read_text(encoding="utf-8").splitlines()
+    assert lines[1] == '<?xml-stylesheet type="text/xsl" href="define2-1.xsl"?>'
+    assert lines[2].startswith("<ODM ")
+    assert etree.parse(str(xsl)).getroot().tag == "{http://www.w3.org/1999/XSL/Transform}stylesheet"
+
+
+@pytest.mark.parametrize("standard", ["SDTM", "ADaM"])
+def test_stylesheet_renders_datasets_variables_codelists_methods_and_arm(written, standard):
+    xml, xsl, _ = written[standard]
+    page = etree.XSLT(etree.parse(str(xsl)))(etree.parse(str(xml)))
+    html = etree.HTML(str(page))
+    root = _root(written, standard)
+    for group in root.xpath("//odm:ItemGroupDef", namespaces=NS):
+        (section,) = html.xpath(f"//h3[@id='{group.get('OID')}']")
+        rows = section.getnext().xpath("tr[td]")
+        names = [r.xpath("td")[0].text.strip() for r in rows]
+        items = [
+            root.xpath(f"//odm:ItemDef[@OID='{ref}']/@Name", namespaces=NS)[0]
+            for ref in group.xpath("odm:ItemRef/@ItemOID", namespaces=NS)
+        ]
+        assert names == items, group.get("OID")
+    for tag, section in (("CodeList", "codelists"), ("MethodDef", "methods")):
+        oids = root.xpath(f"//odm:{tag}/@OID", namespaces=NS)
+        assert oids and set(oids) <= set(html.xpath("//@id")), section
+    method = root.xpath("//odm:MethodDef", namespaces=NS)[0]
+    (row,) = html.xpath(f"//tr[@id='{method.get('OID')}']")
+    assert row.xpath("td")[2].text == method.findtext("odm:Description/odm:TranslatedText", namespaces=NS)
+    results = root.xpath("//arm:AnalysisResult/@OID", namespaces=NS)
+    assert bool(results) == (standard == "ADaM")
+    assert set(results) <= set(html.xpath("//table/@id"))
 
 
 @pytest.mark.parametrize("standard", ["SDTM", "ADaM"])
@@ -92,10 +128,10 @@ def test_same_inputs_give_byte_identical_define_files(tmp_path):
 
 def test_creation_datetime_comes_from_the_study_not_the_clock(tmp_path, monkeypatch):
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    xml, _ = write_define_files(sdtm_bundle(), tmp_path / "a", study_config(timestamp="2024-07-01T12:30:00"))
+    xml, _, _ = write_define_files(sdtm_bundle(), tmp_path / "a", study_config(timestamp="2024-07-01T12:30:00"))
     assert etree.parse(str(xml)).getroot().get("CreationDateTime") == "2024-07-01T12:30:00"
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
-    xml, _ = write_define_files(sdtm_bundle(), tmp_path / "b", study_config())
+    xml, _, _ = write_define_files(sdtm_bundle(), tmp_path / "b", study_config())
     assert etree.parse(str(xml)).getroot().get("CreationDateTime") == "1970-01-01T00:00:00"
 
 
@@ -366,7 +402,7 @@ def test_a_dataset_without_records_is_marked_has_no_data(tmp_path):
     bundle = sdtm_bundle()
     suppae = bundle.datasets["SUPPAE"]
     suppae.frame = suppae.frame.iloc[0:0]
-    xml, _ = write_define_files(bundle, tmp_path, study_config())
+    xml, _, _ = write_define_files(bundle, tmp_path, study_config())
     root = etree.parse(str(xml)).getroot()
     assert _one(root, "//odm:ItemGroupDef[@OID='IG.SUPPAE']").get(DEF + "HasNoData") == "Yes"
     assert _one(root, "//odm:ItemGroupDef[@OID='IG.AE']").get(DEF + "HasNoData") is None

@@ -361,20 +361,39 @@ def test_ts_coded_values_match_their_ct_codes(bundle, shared):
     terms = read_nci_text(shared / "reference" / "ct" / "SDTM_Terminology_2025-03.txt.xz")
     values = terms.groupby("code")["value"].agg(set)
     ts = frame(bundle, "TS")
-    coded = ts[ts["TSVALCD"] != ""]
-    assert len(coded) == 12
+    coded = ts[ts["TSVCDREF"] == "CDISC CT"]
+    assert len(coded) == 16
     for _, row in coded.iterrows():
         assert row["TSVAL"] in values[row["TSVALCD"]], (row["TSPARMCD"], row["TSVAL"], row["TSVALCD"])
     assert ts.loc[ts["TSPARMCD"] == "ACTSUB", "TSVAL"].tolist() == ["21"]
     consent = pd.read_csv(SOURCES / "subjects.csv", dtype=str)["consent_date"].min()
     assert ts.loc[ts["TSPARMCD"] == "SSTDTC", "TSVAL"].tolist() == [consent]
     assert set(ts["TSPARMCD"]) == {
-        *("ACTSUB", "ADDON", "AGEMAX", "AGEMIN", "CURTRT", "DOSE", "DOSFRQ", "DOSU", "HLTSUBJI", "INDIC"),
-        *("INTMODEL", "INTTYPE", "LENGTH", "NARMS", "OBJPRIM", "OBJSEC", "PCLAS", "PLANSUB", "RANDOM", "ROUTE"),
-        *("SDTIGVER", "SDTMVER", "SEXPOP", "SPONSOR", "SSTDTC", "STYPE", "TBLIND", "TCNTRL", "TITLE", "TPHASE"),
-        *("TRT", "TTYPE"),
+        *("ACTSUB", "ADDON", "AGEMAX", "AGEMIN", "CURTRT", "DCUTDESC", "DCUTDTC", "DOSE", "DOSFRQ", "DOSU"),
+        *("HLTSUBJI", "INDIC", "INTMODEL", "INTTYPE", "LENGTH", "NARMS", "OBJPRIM", "OBJSEC", "OUTMSPRI", "PCLAS"),
+        *("PLANSUB", "RANDOM", "REGID", "ROUTE", "SDTIGVER", "SDTMVER", "SENDTC", "SEVCRIT", "SEXPOP", "SPONSOR"),
+        *("SSTDTC", "STOPRULE", "STYPE", "TBLIND", "TCNTRL", "TDIGRP", "TITLE", "TPHASE", "TRT", "TTYPE"),
     }
-    assert len(ts) == 38  # CURTRT and TTYPE twice; DOSE and ROUTE once per dose level (100, 300, 200)
+    assert len(ts) == 46  # CURTRT and TTYPE twice; DOSE and ROUTE once per dose level (100, 300, 200)
+
+
+def test_ts_carries_registry_dictionary_codes_cutoff_and_severity_criteria(bundle):
+    """SDTMIG 3.4 7.6.1 / FDA TCG 6.6.1: registry id, SNOMED diagnosis group, UNII products, the data
+    cut-off of study.yaml and the CTCAE version in which AEs are graded."""
+    ts = frame(bundle, "TS").set_index(["TSPARMCD", "TSSEQ"])
+    assert tuple(ts.loc[("REGID", 1), ["TSVAL", "TSVALCD", "TSVCDREF"]]) == (
+        "NCT00028535",
+        "NCT00028535",
+        "ClinicalTrials.gov",
+    )
+    assert tuple(ts.loc[("TDIGRP", 1), ["TSVALCD", "TSVCDREF"]]) == ("363346000", "SNOMED")
+    products = ts.loc[ts.index.get_level_values(0) == "CURTRT", ["TSVAL", "TSVALCD", "TSVCDREF"]]
+    assert products.values.tolist() == [["TRASTUZUMAB", "P188ANX8CK", "UNII"], ["PACLITAXEL", "P88XT4IS4D", "UNII"]]
+    assert tuple(ts.loc[("DOSFRQ", 1), ["TSVAL", "TSVALCD"]]) == ("2 TIMES PER WEEK", "C64497")
+    assert ts.loc[("DCUTDTC", 1), "TSVAL"] == load_study("NCI84").config["study"]["data_cutoff"] == "2007-09-21"
+    assert ts.loc[("SENDTC", 1), "TSVAL"] == "2007-09-21"
+    assert "version 3.0" in ts.loc[("SEVCRIT", 1), "TSVAL"]
+    assert {"OUTMSPRI", "STOPRULE", "DCUTDESC"} <= set(ts.index.get_level_values(0))
 
 
 @pytest.mark.slow
@@ -444,3 +463,32 @@ def test_limit_of_quantitation_is_lblloq_not_supplb(bundle):
     )
     names = bundle.datasets["LB"].meta.variable_names
     assert names.index("LBTOXGR") < names.index("LBLLOQ") < names.index("VISITNUM")
+
+
+def test_unscheduled_visits_are_numbered_after_every_earlier_visit(bundle):
+    """SDTMIG 3.4 4.4.5: an unscheduled visit's VISITNUM follows the subject's visits before it, of any
+    domain (a scan after cycle 4 comes after cycle 4's dosing visits, not after the last scan)."""
+    sv = frame(bundle, "SV")
+    unscheduled = sv[sv["VISIT"].str.startswith("UNSCHEDULED")]
+    assert len(unscheduled) == 11
+    for row in unscheduled.itertuples():
+        same = sv[(sv["USUBJID"] == row.USUBJID) & (sv["SVSTDTC"] < row.SVSTDTC)]
+        assert same["VISITNUM"].max() < row.VISITNUM, (row.USUBJID, row.VISIT)
+        later = sv[(sv["USUBJID"] == row.USUBJID) & (sv["SVSTDTC"] > row.SVSTDTC)]
+        assert (later["VISITNUM"] > row.VISITNUM).all(), (row.USUBJID, row.VISIT)
+
+
+def test_trial_visits_are_numbered_in_the_order_of_their_planned_days(bundle):
+    tv = frame(bundle, "TV").sort_values("VISITNUM")
+    assert tv["VISITDY"].astype(float).is_monotonic_increasing
+    assert tv.loc[tv["VISIT"] == "MONTH 6", "VISITNUM"].astype(float).tolist() == [914.0]
+
+
+def test_lb_tests_not_done_carry_no_result_unit_or_range(bundle):
+    """SDTMIG 3.4 4.5.1.2: a test not done (LBSTAT = NOT DONE, LBREASND) has no result, unit or range."""
+    lb = frame(bundle, "LB")
+    not_done = lb[lb["LBSTAT"] == "NOT DONE"]
+    assert len(not_done) == 176 and (not_done["LBREASND"] != "").all()
+    for column in ("LBORRES", "LBORRESU", "LBORNRLO", "LBORNRHI", "LBSTRESC", "LBSTRESU", "LBNRIND"):
+        assert (not_done[column] == "").all(), column
+    assert not_done[["LBSTRESN", "LBSTNRLO", "LBSTNRHI", "LBLLOQ"]].isna().all().all()

@@ -199,7 +199,7 @@ def test_files_are_utf8_lf_with_the_agreed_columns():
         "cohorts": "subject_id,cohort,il12_dose,il12_dose_unit,il12_route,assigned_date",
         "dosing": "subject_id,cycle,cycle_day,admin_date,drug,dose,dose_unit,route,dose_reduced,reduction_reason",
         "adverse_events": "subject_id,ae_number,ae_term,ctcae_grade,onset_date,resolution_date,relationship,serious,"
-        "action_taken,dose_limiting,outcome",
+        "serious_criterion,action_taken,dose_limiting,outcome",
         "tumor_assessments": "subject_id,visit,assessment_date,overall_response,evaluator",
         "best_response": "subject_id,best_response,evaluator",
         "disposition": "subject_id,eot_date,eot_reason,eos_date,eos_reason,last_contact_date",
@@ -213,7 +213,7 @@ def test_files_are_utf8_lf_with_the_agreed_columns():
     assert (
         (STUDY / "dictionaries" / "meddra.csv")
         .read_text(encoding="utf-8")
-        .startswith("ae_term,preferred_term,system_organ_class,table4_term\n")
+        .startswith("ae_term,preferred_term,pt_code,system_organ_class,soc_code,table4_term\n")
     )
 
 
@@ -378,6 +378,9 @@ def test_lab_rows_are_consistent(t):
     assert set(lb.loc[lb["category"] == "CYTOKINE", "specimen"]) == {"SERUM"}
     assert set(lb.loc[lb["category"] == "HEMATOLOGY", "method"]) == {"Automated count"}
     assert ((lb["status"] == "NOT DONE") == (lb["result"] == "")).all()
+    # a test not done carries no unit, reference range or LLOQ (nothing was measured)
+    not_done = lb[lb["status"] == "NOT DONE"]
+    assert len(not_done) > 0 and (not_done[["unit", "ref_low", "ref_high", "lloq"]] == "").all().all()
     assert lb["visit"].eq("Cycle " + lb["cycle"] + " Day " + lb["cycle_day"]).all()
     heme_days = lb.loc[lb["category"] == "HEMATOLOGY", "cycle_day"].astype(int)
     assert set(heme_days) <= {1, 8, 15}
@@ -553,8 +556,13 @@ def test_several_episodes_at_different_grades_for_some_patients(t):
 
 def test_grade4_only_neutropenia_and_leukopenia(t):
     ae = t["adverse_events"].merge(t["meddra"], on="ae_term")
-    g4 = ae[ae["ctcae_grade"] == "4"]
+    g4 = ae[(ae["ctcae_grade"] == "4") & (ae["table4_term"] != "")]
     assert g4.groupby("table4_term")["subject_id"].nunique().to_dict() == {"Leukopenia": 1, "Neutropenia": 3}
+    # the one other grade 4 is G's unrelated embolism (CTCAE v3.0: any pulmonary embolism), not a toxicity
+    other = ae[(ae["ctcae_grade"] == "4") & (ae["table4_term"] == "")]
+    assert other["preferred_term"].tolist() == ["Pulmonary embolism"] and other["relationship"].tolist() == [
+        "Unrelated"
+    ]
     g3_terms = set(ae.loc[ae["ctcae_grade"] == "3", "table4_term"]) - {""}
     assert g3_terms == {"Fatigue", "Anorexia", "Neuropathy", "Arthralgia", "Leukopenia", "Neutropenia"}
 
@@ -582,6 +590,10 @@ def test_pulmonary_embolism_is_an_ae_not_a_table4_toxicity(t):
     pe = ae[ae["preferred_term"] == "Pulmonary embolism"]
     assert pe["subject_id"].tolist() == ["G"] and pe["table4_term"].tolist() == [""]
     assert pe["relationship"].tolist() == ["Unrelated"] and pe["action_taken"].tolist() == ["Drug withdrawn"]
+    assert pe["ctcae_grade"].tolist() == ["4"]  # CTCAE v3.0 Thrombosis/thrombus/embolism: embolic event = 4
+    assert pe["serious"].tolist() == ["Yes"] and pe["serious_criterion"].tolist() == ["Medically important event"]
+    # only a serious event names a criterion
+    assert (ae["serious_criterion"] != "").eq(ae["serious"] == "Yes").all()
     ct = t["tumor_assessments"].query("subject_id == 'G' and visit == 'After cycle 3'")["assessment_date"].item()
     assert crf_date(pe["onset_date"].item()) == iso(ct)
 
@@ -633,6 +645,19 @@ def test_hematologic_ae_grades_agree_with_labs(t, worst_ae):
     # ANC never above WBC on the same draw
     wide = lb.pivot_table(index=["subject_id", "date"], columns="test", values="result", aggfunc="first").astype(float)
     assert (wide["ANC"] < wide["WBC"]).all()
+
+
+def test_meddra_codes_are_one_per_term(t):
+    md = t["meddra"]
+    # one code per PT and per SOC, eight-digit MedDRA codes
+    assert md.groupby("preferred_term")["pt_code"].nunique().eq(1).all()
+    assert md.groupby("pt_code")["preferred_term"].nunique().eq(1).all()
+    assert md.groupby("system_organ_class")["soc_code"].nunique().eq(1).all()
+    assert md["pt_code"].str.fullmatch(r"100\d{5}").all() and md["soc_code"].str.fullmatch(r"100\d{5}").all()
+    codes = md.drop_duplicates("preferred_term").set_index("preferred_term")
+    assert codes.at["Fatigue", "pt_code"] == "10016256" and codes.at["Fatigue", "soc_code"] == "10018065"
+    assert codes.at["Pulmonary embolism", "pt_code"] == "10037377"
+    assert codes.at["Pulmonary embolism", "soc_code"] == "10038738"
 
 
 def test_meddra_dictionary_codes_every_verbatim(t):

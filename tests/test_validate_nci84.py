@@ -16,7 +16,9 @@ NOTES = Path(__file__).resolve().parents[1] / "mappings" / "NCI84" / "validation
 # Exact: a warning that goes away (the mapping was fixed) must be removed here and from the notes.
 EXPECTED_WARNINGS = {
     ("SD1226", "RS"): 21,  # the best overall response has no date, hence no EPOCH
-    ("SD1413", "AE"): 189,  # the paper names MedDRA SOCs without their codes: AEBDSYCD stays empty
+    # calendar-timed scans of subjects whose cycles were delayed fall before lower-numbered cycle visits
+    ("SD1244", "SV"): 10,
+    ("SD1841", "TS"): 1,  # rhIL-12 (TRT) has no UNII we could confirm: left uncoded rather than guessed
 }
 
 
@@ -24,7 +26,7 @@ EXPECTED_WARNINGS = {
 def report(nci84_output):
     out, result = nci84_output
     assert "validation" in result.written, f"the build did not reach validation: {sorted(result.written)}"
-    assert (result.exit_code, result.findings) == (0, {"error": 0, "warning": 210, "notice": 0})
+    assert (result.exit_code, result.findings) == (0, {"error": 0, "warning": 32, "notice": 0})
     return json.loads((out / "validation" / "validation.json").read_text())
 
 

@@ -22,6 +22,7 @@ from .report.paper import build_report
 from .study import load_study
 from .validate.run import validate_build
 from .writers.define import write_define_files
+from .writers.guides import write_guides
 from .writers.lineage import write_lineage
 from .writers.outputs import write_bundle
 
@@ -127,6 +128,11 @@ def build_study(
             notes = (outcome.report or {}).get("notes")
             result.unexplained = notes.get("unexplained") if notes else None
             result.exit_code = max(result.exit_code, outcome.exit_code)
+
+        # draft reviewer's guides (cSDRG, ADRG) from the metadata, study.yaml and the conformance report
+        guide_report = outcome.report if validate else None
+        for bundle in bundles:
+            written[bundle.standard].extend(write_guides(bundle, tmp / bundle.standard.lower(), spec, guide_report))
 
         ui.step(6, total, STEPS[5])
         if report and spec.has_adam and spec.has_report:

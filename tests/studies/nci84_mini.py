@@ -99,6 +99,7 @@ def _frames() -> dict[str, pd.DataFrame]:
             "resolution_date": ["30-OCT-2002", "", "27-MAR-2003"],
             "relationship": ["Probable", "Possible", "Definite"],
             "serious": ["No", "No", "No"],
+            "serious_criterion": ["", "", ""],
             "action_taken": ["None", "None", "Drug withdrawn"],
             "dose_limiting": ["No", "No", "Yes"],
             "outcome": ["Recovered/Resolved", "Not recovered/Not resolved", "Recovered/Resolved"],
@@ -122,7 +123,7 @@ def _frames() -> dict[str, pd.DataFrame]:
             "eot_date": ["2002-11-25", "2002-12-20", "2003-03-13"],
             "eot_reason": ["Completed", "Progressive disease", "Adverse event"],
             "eos_date": ["2003-01-10", "2003-01-05", "2003-04-01"],
-            "eos_reason": ["Completed", "Progressive disease", "Other: moved away"],
+            "eos_reason": ["Completed", "Progressive disease", "Lost to follow-up"],
             "last_contact_date": ["2003-01-10", "2003-01-05", "2003-04-01"],
         }
     )
@@ -173,10 +174,10 @@ def _frames() -> dict[str, pd.DataFrame]:
                 "CYTOKINE",
                 "RANTES",
                 "",
-                "pg/mL",
+                "",  # a test not done has no unit, range or LLOQ (SD1637)
                 "",
                 "",
-                "10",
+                "",
                 "ELISA",
                 "NOT DONE",
                 "Sample lost",
@@ -278,11 +279,13 @@ def _frames() -> dict[str, pd.DataFrame]:
         {
             "ae_term": ["Fatigue", "Anaemia", "Generalized fatigue"],
             "preferred_term": ["Fatigue", "Anaemia", "Fatigue"],
+            "pt_code": ["10016256", "10002034", "10016256"],
             "system_organ_class": [
                 "General disorders and administration site conditions",
                 "Blood and lymphatic system disorders",
                 "General disorders and administration site conditions",
             ],
+            "soc_code": ["10018065", "10005329", "10018065"],
             "table4_term": ["Fatigue", "Anemia", "Fatigue"],
         }
     )

@@ -73,6 +73,7 @@ COLUMNS = {
         "resolution_date",
         "relationship",
         "serious",
+        "serious_criterion",
         "action_taken",
         "dose_limiting",
         "outcome",
@@ -99,7 +100,7 @@ COLUMNS = {
         "specimen",
     ],
 }
-MEDDRA_COLUMNS = ["ae_term", "preferred_term", "system_organ_class", "table4_term"]
+MEDDRA_COLUMNS = ["ae_term", "preferred_term", "pt_code", "system_organ_class", "soc_code", "table4_term"]
 
 DRUG_ORDER = {"Trastuzumab": 0, "Paclitaxel": 1, "IL-12": 2}
 BENEFIT = ("CR", "PR", "SD")
@@ -261,6 +262,7 @@ class Episode:
     action: str = "None"
     dlt: str = "No"
     verbatim: str = ""
+    serious_criterion: str = ""  # the SAE form's criterion, for a serious event only
 
 
 @dataclass
@@ -843,6 +845,7 @@ class Generator:
                 "Drug withdrawn",
                 "No",
                 pe["verbatim"],
+                pe["serious_criterion"],
             )
         )
 
@@ -1150,12 +1153,13 @@ class Generator:
                     result = f"<{lloq:g}"
                 else:
                     result = str(int(round(val)))
+                # a test not done has no result, so the transfer carries no unit, range or LLOQ for it
                 recs[test] = {
                     "result": result,
-                    "unit": "pg/mL",
-                    "ref_low": f"{s['ref'][0]:g}",
-                    "ref_high": f"{s['ref'][1]:g}",
-                    "lloq": f"{lloq:g}",
+                    "unit": "" if not_done else "pg/mL",
+                    "ref_low": "" if not_done else f"{s['ref'][0]:g}",
+                    "ref_high": "" if not_done else f"{s['ref'][1]:g}",
+                    "lloq": "" if not_done else f"{lloq:g}",
                     "status": "NOT DONE" if not_done else "",
                     "reason_not_done": not_done,
                 }
@@ -1296,6 +1300,7 @@ class Generator:
                         "resolution_date": fmt_crf_date(p.date(res)) if res is not None else "",
                         "relationship": e.relationship,
                         "serious": e.serious,
+                        "serious_criterion": e.serious_criterion,
                         "action_taken": e.action,
                         "dose_limiting": e.dlt,
                         "outcome": outcome,
@@ -1329,6 +1334,10 @@ class Generator:
             "system_organ_class": pe["soc"],
             "table4_term": "",
         }
+        codes = aecfg["meddra_codes"]
+        for row in rows.values():
+            row["pt_code"] = codes["pt"][row["preferred_term"]]
+            row["soc_code"] = codes["soc"][row["system_organ_class"]]
         return [rows[k] for k in sorted(rows)]
 
     # ---------------------------------------------------------------- self-check
@@ -1387,8 +1396,17 @@ class Generator:
             got = {f"grade{g}": sum(1 for v in worst.values() if v == g) for g in (1, 2, 3, 4)}
             if got != {k: int(v) for k, v in tox_row["counts"].items()}:
                 problems.append(f"Table 4 {tox}: {got} != {tox_row['counts']}")
+        # the text's "only grade 4 toxicities" are treatment toxicities (Table 4 rows); the unrelated
+        # incidental embolism (CTCAE v3.0 grade 4) is an adverse event, not one of them
+        toxicities = {row["toxicity"] for row in self.pub["table4"]["rows"]}
         grade4 = tally(
-            term for _, term in {(s, e.term) for s, p in self.patients.items() for e in p.episodes if e.grade == 4}
+            term
+            for _, term in {
+                (s, e.term)
+                for s, p in self.patients.items()
+                for e in p.episodes
+                if e.grade == 4 and e.term in toxicities
+            }
         )
         if grade4 != self.pub["table4"]["grade4"]:
             problems.append(f"grade 4 events {grade4} != {self.pub['table4']['grade4']}")

@@ -386,7 +386,7 @@ def derive_var_obs_number(
     dataset: pd.DataFrame, *, order: tuple[str, ...], new_var: str = "ASEQ", by: tuple[str, ...] = ("USUBJID",)
 ) -> pd.DataFrame:
     """The analysis sequence number (ASEQ) numbers each subject's records 1, 2, ... in the order
-    of ``order``, uniquely identifying a record within the subject (ADaMIG 1.3 ASEQ)."""
+    of the sort keys, uniquely identifying a record within the subject (ADaMIG 1.3 ASEQ)."""
     assert_columns(dataset, [*by, *order], "the dataset", "derive_var_obs_number")
     # Sort the key columns only (the other variables never move); in that order a subject's records
     # are contiguous, so each record's number is its distance from the start of its run.

@@ -6,7 +6,7 @@ import pandas as pd
 
 
 def sequence_number(frame: pd.DataFrame, order: list[str], subject: str = "USUBJID") -> pd.Series:
-    """--SEQ: 1, 2, ... per subject in the order of ``order`` (stable, so ties keep source order).
+    """--SEQ: 1, 2, ... per subject in the order of the sort keys (stable, so ties keep source order).
 
     Values are consecutive integers starting at 1 within each USUBJID (SDTMIG 3.4 4.1.5)."""
     # dict.fromkeys: an order that already names SRCROW (raw record order) lists it once

@@ -67,14 +67,22 @@ def visit_lookup(schedule: pd.DataFrame) -> pd.DataFrame:
 
 
 def assign_visits(
-    raw: pd.Series, usubjid: pd.Series, dtc: pd.Series | None, schedule: pd.DataFrame, unscheduled: dict | None = None
+    raw: pd.Series,
+    usubjid: pd.Series,
+    dtc: pd.Series | None,
+    schedule: pd.DataFrame,
+    unscheduled: dict | None = None,
+    seen: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """VISITNUM and VISIT of each record from the study's visit schedule, matched by visit name
     (case and spacing ignored).
 
-    Unscheduled visits (SDTMIG 3.4 4.4.5: sponsor-defined numbering) get the VISITNUM of the
-    subject's previous scheduled visit (by date) plus ``increment`` times their rank after it,
-    e.g. 301.01, 301.02; VISIT is "UNSCHEDULED <VISITNUM>" unless the study says otherwise."""
+    Unscheduled visits (SDTMIG 3.4 4.4.5: sponsor-defined numbering, chronological within a subject)
+    get the VISITNUM of the subject's previous scheduled visit (by date) plus ``increment`` times
+    their rank after it, e.g. 301.01, 301.02; VISIT is "UNSCHEDULED <VISITNUM>" unless the study
+    says otherwise. The previous visit is sought among this domain's scheduled records and ``seen``
+    (USUBJID, WHEN, VISITNUM: the scheduled visits of domains already built), so a tumour scan after
+    cycle 4 is numbered after cycle 4's dosing visits, not after the last scan."""
     # Also returned: a mask of source visit names in neither the schedule nor 'unscheduled'.
     unscheduled = unscheduled or {}
     key = _key(raw)
@@ -87,7 +95,7 @@ def assign_visits(
     if is_unscheduled.any():
         increment = float(unscheduled.get("increment", 0.01))
         when = date_part(dtc) if dtc is not None else pd.Series(pd.NaT, index=raw.index)
-        anchors = _previous_scheduled(usubjid, when, visitnum, is_unscheduled)
+        anchors = _previous_scheduled(usubjid, when, visitnum, is_unscheduled, seen)
         frame = pd.DataFrame({"USUBJID": usubjid[is_unscheduled], "ANCHOR": anchors, "WHEN": when[is_unscheduled]})
         rank = frame.groupby(["USUBJID", "ANCHOR"], sort=False)["WHEN"].rank(method="dense").fillna(1)
         number = (frame["ANCHOR"] + increment * rank).round(6)
@@ -107,9 +115,18 @@ def planned_study_day(visitnum: pd.Series, schedule: pd.DataFrame) -> pd.Series:
     return visitnum.map(planned).astype("float64")
 
 
-def _previous_scheduled(usubjid, when, visitnum, is_unscheduled) -> pd.Series:
+def scheduled_visits(usubjid: pd.Series, dtc: pd.Series, visitnum: pd.Series) -> pd.DataFrame:
+    """USUBJID, WHEN (date) and VISITNUM of a domain's scheduled (whole-numbered) visits: the
+    ``seen`` input of :func:`assign_visits` for the domains built after it."""
+    frame = pd.DataFrame({"USUBJID": usubjid, "WHEN": date_part(dtc), "VISITNUM": visitnum})
+    return frame[frame["VISITNUM"].notna() & (frame["VISITNUM"] % 1 == 0)].dropna(subset=["WHEN"])
+
+
+def _previous_scheduled(usubjid, when, visitnum, is_unscheduled, seen=None) -> pd.Series:
     """The VISITNUM of each unscheduled record's latest scheduled record on or before its date (0 if none)."""
     scheduled = pd.DataFrame({"USUBJID": usubjid, "WHEN": when, "VISITNUM": visitnum})[~is_unscheduled]
+    if seen is not None and len(seen):
+        scheduled = pd.concat([scheduled, seen[["USUBJID", "WHEN", "VISITNUM"]]], ignore_index=True)
     scheduled = scheduled.dropna(subset=["WHEN", "VISITNUM"])
     # the visit reached by that date: the highest number seen up to then
     scheduled = scheduled.sort_values(["WHEN"], kind="mergesort")

@@ -114,6 +114,9 @@ class SdtmBuilder:
         self.domains: dict[str, DomainBuild] = {}
         self.notes: list[str] = []
         self.schedule = visits.planned_visits(study.config.get("visits", {}) or {})
+        # scheduled visits (USUBJID, date, VISITNUM) of the domains derived so far: unscheduled visits
+        # of later domains are numbered after the last of them (derive.visits.assign_visits)
+        self.seen_visits: list[pd.DataFrame] = []
         self._subjects: pd.DataFrame | None = None
         # `sdtmify check` collects the problems of every variable and domain here instead of stopping
         # at the first; None (a build) stops at the first.
@@ -618,7 +621,12 @@ class SdtmBuilder:
             date_var = params.get("date", f"{prefix}DTC" if f"{prefix}DTC" in frame else f"{prefix}STDTC")
             dtc = frame[date_var] if date_var in frame else None
             assigned, unknown = visits.assign_visits(
-                raw, frame["USUBJID"], dtc, self.schedule, (self.study.config.get("visits") or {}).get("unscheduled")
+                raw,
+                frame["USUBJID"],
+                dtc,
+                self.schedule,
+                (self.study.config.get("visits") or {}).get("unscheduled"),
+                seen=pd.concat(self.seen_visits, ignore_index=True) if self.seen_visits else None,
             )
             if unknown.any():
                 raise mapping.error(
@@ -628,6 +636,8 @@ class SdtmBuilder:
                     f"visit's 'match' or to 'unscheduled'",
                 )
             frame["VISITNUM"], frame["VISIT"] = assigned["VISITNUM"], assigned["VISIT"]
+            if dtc is not None:
+                self.seen_visits.append(visits.scheduled_visits(frame["USUBJID"], dtc, frame["VISITNUM"]))
             build.note("VISITNUM", "Derived", _doc(visits.assign_visits), "VISITNUM")
             build.note("VISIT", "Derived", _doc(visits.assign_visits), "VISIT")
             if params.get("visitdy"):

@@ -20,6 +20,8 @@ from .. import __version__
 from ..atomic import write_bytes, write_text
 from ..errors import MetadataError
 from ..metadata import oids
+from ..metadata.define_rules import apply_define_rules
+from ..metadata.methods import reviewer_methods
 from ..metadata.model import (
     CodeList,
     Dataset,
@@ -29,6 +31,7 @@ from ..metadata.model import (
     ValueLevel,
 )
 from ..reproducible import build_timestamp
+from ..resources import specs_dir
 from ..studyspec.analysis_results import analysis_results_for
 from .define_arm import arm_element
 from .define_html import render_define_html
@@ -65,6 +68,8 @@ DICTIONARIES = (
     "WHOART",
     "WHODD",
 )
+# sdtmify's own XSLT 1.0 rendering of Define-XML 2.1 + ARM 1.0 (specs/stylesheets), copied beside define.xml
+STYLESHEET = "define2-1.xsl"
 _NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
@@ -191,6 +196,8 @@ def define_tree(
     if analysis_results:
         arm_element(mdv, analysis_results)
     _check_unique_oids(root)
+    # Define-XML 2.1 section 2.3: a browser renders the file with the stylesheet written beside it
+    root.addprevious(etree.ProcessingInstruction("xml-stylesheet", f'type="text/xsl" href="{STYLESHEET}"'))
     return etree.ElementTree(root)
 
 
@@ -532,7 +539,8 @@ def _with_provenance(description: str, provenance: str) -> str:
 
 
 def write_define_files(bundle, folder: Path, study) -> list[Path]:
-    """Write ``folder/define.xml`` and its browser view ``folder/define.html`` (atomically).
+    """Write ``folder/define.xml``, its stylesheet ``folder/define2-1.xsl`` (named by the file's
+    xml-stylesheet instruction) and its browser view ``folder/define.html`` (atomically).
 
     CreationDateTime is the study's fixed build timestamp (study.yaml / $SOURCE_DATE_EPOCH), so the
     same inputs give the same bytes. ADaM defines carry the analysis results metadata declared in
@@ -546,8 +554,21 @@ def write_define_files(bundle, folder: Path, study) -> list[Path]:
     )
     arm = analysis_results_for(bundle.metadata, study) if bundle.standard.upper() == "ADAM" else ()
     empty = frozenset(name for name, built in bundle.datasets.items() if len(built.frame) == 0)
-    data = define_bytes(bundle.metadata, ctx, arm, empty)
-    xml_path, html_path = folder / "define.xml", folder / "define.html"
+    # method texts as reviewer prose, identical ones sharing a MethodDef (metadata.methods)
+    frames = {name: built.frame for name, built in bundle.datasets.items()}
+    metadata = reviewer_methods(apply_define_rules(bundle.metadata, frames))
+    data = define_bytes(metadata, ctx, arm, empty)
+    xml_path, html_path, xsl_path = folder / "define.xml", folder / "define.html", folder / STYLESHEET
     write_bytes(xml_path, data)
+    write_bytes(xsl_path, stylesheet_bytes())
     write_text(html_path, render_define_html(etree.fromstring(data)))
-    return [xml_path, html_path]
+    return [xml_path, xsl_path, html_path]
+
+
+def stylesheet_bytes() -> bytes:
+    """The shipped Define-XML 2.1 stylesheet (specs/stylesheets/define2-1.xsl)."""
+    path = specs_dir() / "stylesheets" / STYLESHEET
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise MetadataError(f"{path}: cannot read sdtmify's define stylesheet ({error.strerror})") from None

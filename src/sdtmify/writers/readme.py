@@ -19,10 +19,15 @@ if TYPE_CHECKING:
 FILE_NAME = "README.md"
 # What each output folder holds, in the order data flow through the build.
 FOLDERS = (
-    ("sdtm", "SDTM datasets: SAS XPT v5 (`*.xpt`), Dataset-JSON 1.1 (`dataset-json/`), `define.xml` + `define.html`"),
+    (
+        "sdtm",
+        "SDTM datasets: SAS XPT v5 (`*.xpt`), Dataset-JSON 1.1 (`dataset-json/`), `define.xml` (+ its stylesheet "
+        "`define2-1.xsl`) + `define.html`, and the draft reviewer's guide `csdrg.md` / `csdrg.html`",
+    ),
     (
         "adam",
-        "ADaM datasets: SAS XPT v5, Dataset-JSON 1.1, `define.xml` with analysis results metadata + `define.html`",
+        "ADaM datasets: SAS XPT v5, Dataset-JSON 1.1, `define.xml` with analysis results metadata (+ `define2-1.xsl`) "
+        "+ `define.html`, and the draft reviewer's guide `adrg.md` / `adrg.html`",
     ),
     ("metadata", "the metadata the datasets were written from (names, labels, lengths, codelists, origins), as JSON"),
     ("lineage", "for every record, the source table and row it came from"),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from lxml import etree
 
 from ...errors import SdtmifyError, SpecError
 from ..conditions import MissingInput
@@ -153,3 +155,38 @@ def _items(messages: list[str], path) -> list[dict]:
     """One finding per message: the whole message, and its file:line as the value shown."""
     located = [f"{path.parent.name}/{m}" if path.parent.name and m.startswith(path.name) else m for m in messages]
     return [{"variable": "", "value": m.split(": ", 1)[0], "problem": m} for m in located]
+
+
+# What a reviewer should not find in a method text: code literals, YAML, Python's None/nan, doubled
+# backquotes, snake_case identifiers (parameter or function names).
+_NOT_PROSE = re.compile(r"[{}\[\]]|: \{|\bNone\b|\bnan\b|``|\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+
+
+def define_method_texts(rule, ctx, tables) -> list[Hits]:
+    """Define-XML 2.1 section 5.3.6 (MethodDef Description: the method, for a reviewer): each
+    description is prose, not code, and no two MethodDefs carry the same text (one shared MethodDef
+    would do). One finding per MethodDef, with file:line."""
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
+    hits = []
+    for _, path in _define_files(ctx):
+        try:
+            root = etree.parse(str(path)).getroot()
+        except (OSError, etree.XMLSyntaxError) as exc:
+            raise MissingInput(f"{path.name}: {exc}") from exc
+        seen: dict[str, str] = {}
+        messages = []
+        for method in root.iterfind(".//odm:MethodDef", ns):
+            oid = method.get("OID")
+            text = " ".join("".join(method.findtext("odm:Description/odm:TranslatedText", "", ns)).split())
+            found = _NOT_PROSE.search(text)
+            if found:
+                messages.append(
+                    f"{path.name}:{method.sourceline}: MethodDef {oid!r} reads as code ('{found.group(0)}')"
+                )
+            elif text and text in seen:
+                messages.append(
+                    f"{path.name}:{method.sourceline}: MethodDef {oid!r} repeats the text of {seen[text]!r}"
+                )
+            seen.setdefault(text, oid)
+        hits.append(Hits(_shown_name(path), items=_items(messages, path)))
+    return hits

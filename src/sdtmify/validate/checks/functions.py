@@ -14,7 +14,7 @@ from ...derive.study_day import study_day as expected_study_day
 from .. import isodate
 from ..conditions import MissingDataset, MissingInput, View, evaluate, text_or_empty
 from ..hits import Hits
-from .define import define_datasets, define_references, define_schema
+from .define import define_datasets, define_method_texts, define_references, define_schema
 from .records import prepare
 from .relations import _key
 
@@ -298,6 +298,29 @@ def analysis_day(view, ctx, day: str = "ADY", date: str = "ADT", reference: str 
     return [Hits(view.table.name, mask, (day, date, reference), view=view, extra={"expected": expected})]
 
 
+def visit_chronology(view, ctx) -> list[Hits]:
+    """SDTMIG 3.4 4.4.5: VISITNUM orders a subject's visits in time. A visit is flagged when it
+    starts (SVSTDTC, date part) before a visit of the same subject with a lower VISITNUM."""
+    prepare_names(view, ["USUBJID", "VISITNUM", "SVSTDTC"])
+    frame = pd.DataFrame(
+        {
+            "USUBJID": view.column("USUBJID").to_numpy(),
+            "VISITNUM": pd.to_numeric(view.column("VISITNUM"), errors="coerce").to_numpy(),
+            "DAY": pd.to_datetime(
+                view.column("SVSTDTC").astype(str).str[:10], format="%Y-%m-%d", errors="coerce"
+            ).to_numpy(),
+        }
+    )
+    ordered = frame.dropna(subset=["DAY", "VISITNUM"]).sort_values(["USUBJID", "VISITNUM"], kind="mergesort")
+    # the latest start among the subject's lower-numbered visits
+    latest_so_far = ordered.groupby("USUBJID")["DAY"].cummax()
+    latest_before = latest_so_far.groupby(ordered["USUBJID"]).shift(1)
+    late = ordered.index[(ordered["DAY"] < latest_before).to_numpy()]
+    mask = np.zeros(len(frame), dtype=bool)
+    mask[late] = True
+    return [Hits(view.table.name, mask, ("USUBJID", "VISIT", "VISITNUM", "SVSTDTC"), view=view)]
+
+
 FUNCTIONS: dict[str, Callable[..., list[Hits]]] = {
     "text_values": text_values,
     "idvar_exists": idvar_exists,
@@ -311,6 +334,7 @@ FUNCTIONS: dict[str, Callable[..., list[Hits]]] = {
     "best_response": best_response,
     "traceability": traceability,
     "subject_has": subject_has,
+    "visit_chronology": visit_chronology,
 }
 
 
@@ -343,6 +367,7 @@ STUDY_FUNCTIONS: dict[str, Callable[..., list[Hits]]] = {
     "define_datasets": define_datasets,
     "define_schema": define_schema,
     "define_references": define_references,
+    "define_method_texts": define_method_texts,
 }
 
 

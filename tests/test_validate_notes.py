@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from sdtmify.console import Console
 from sdtmify.errors import InputError
 from sdtmify.validate.notes import load_notes
+from sdtmify.validate.report_console import print_report
 from sdtmify.validate.run import validate_build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,8 +87,9 @@ def test_build_reports_show_explanations_beside_explained_findings_only(tmp_path
         "  - {rule: SD1226, dataset: AE, explanation: The AE record of day -3 predates the first epoch.}\n"
         "  - {rule: SD9999, explanation: a rule that does not fire}\n"
     )
-    err = io.StringIO()
-    outcome = validate_build(out, StudyStub(folder), ct_file=str(ct_file), ui=Console(stream=err, out=io.StringIO()))
+    stdout = io.StringIO()
+    ui = Console(stream=io.StringIO(), out=stdout)
+    outcome = validate_build(out, StudyStub(folder), ct_file=str(ct_file), ui=ui)
     report = outcome.report
     jsonschema.validate(report, SCHEMA)
     issues = {(i["rule"], i["dataset"]): i for i in report["issues"]}
@@ -102,7 +104,9 @@ def test_build_reports_show_explanations_beside_explained_findings_only(tmp_path
         "unused": ["SD9999"],
     }
     assert report["inputs"]["notes"] == "validation-notes.yaml"
-    console = err.getvalue().splitlines()
+    assert stdout.getvalue() == ""  # the build prints the table itself, after its progress
+    print_report(report, ui)
+    console = stdout.getvalue().splitlines()
     at = next(i for i, line in enumerate(console) if "SD1226" in line and " AE " in line)
     assert console[at + 1].strip() == "explained: The AE record of day -3 predates the first epoch."
     lb = next(i for i, line in enumerate(console) if "SD1226" in line and " LB " in line)
@@ -143,6 +147,6 @@ def test_validate_command_takes_notes_and_keeps_the_exit_code(nci84_output, tmp_
     report = json.loads((tmp_path / "validation.json").read_text())
     assert report["notes"]["unexplained"] == 0
     assert report["notes"]["explained"] > 0
-    assert "explained: " in capsys.readouterr().err
+    assert "explained: " in capsys.readouterr().out
     assert main(["validate", str(out), "--notes", str(tmp_path / "absent.yaml")]) == 2
     assert "--notes: no such file" in capsys.readouterr().err

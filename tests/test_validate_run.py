@@ -41,8 +41,8 @@ def write_study(folder: Path, mutation: dict | None = None) -> Path:
 
 
 def run(folder: Path, ct_file: Path, **options) -> tuple[int, dict, str]:
-    err = io.StringIO()
-    ui = Console(verbosity=1, stream=err, out=io.StringIO())
+    out = io.StringIO()  # the findings table and totals are results: stdout
+    ui = Console(verbosity=1, stream=io.StringIO(), out=out)
     report_dir = folder / "reports"
     code = validate_command(
         folder,
@@ -53,7 +53,7 @@ def run(folder: Path, ct_file: Path, **options) -> tuple[int, dict, str]:
         report_dir=report_dir,
         ui=ui,
     )
-    return code, json.loads((report_dir / "validation.json").read_text()), err.getvalue()
+    return code, json.loads((report_dir / "validation.json").read_text()), out.getvalue()
 
 
 def test_clean_study_files_validate_clean_and_the_json_report_follows_its_schema(tmp_path, ct_file):

@@ -20,6 +20,7 @@ from .metadata import serialize
 from .paths import check_output_location, output_dir, project_root
 from .report.paper import build_report
 from .study import load_study
+from .validate.run import exit_code as findings_exit_code
 from .validate.run import validate_build
 from .writers.define import write_define_files
 from .writers.lineage import write_lineage
@@ -44,6 +45,7 @@ class BuildResult:
     unexplained: int | None = None  # findings with no note in validation-notes.yaml
     report_mismatches: int | None = None
     exit_code: int = 0
+    validation: dict | None = field(default=None, repr=False)  # the validation report (console table)
 
     def summary(self) -> str:
         """What was written where: one line per stage with file counts by kind."""
@@ -82,10 +84,13 @@ def build_study(
     report: bool = True,
     force: bool = False,
     wait: float = 0.0,
+    fail_on: str = "error",
 ) -> BuildResult:
     """Build ``study`` (a bare name under mappings/ or a study folder path) into ``out_dir`` (default
     output/<STUDYID>). ``force`` moves an existing folder sdtmify did not write aside instead of refusing;
-    ``wait`` is how many seconds to wait for another build of the same output."""
+    ``wait`` is how many seconds to wait for another build of the same output; ``fail_on`` is the
+    severity of validation findings that makes the exit code 1 (as for ``sdtmify validate``)."""
+    findings_exit_code(counts={}, fail_on=fail_on)  # a bad value is refused before anything is built
     spec = load_study(study)
     root = project_root()
     inputs = [source.path for source in spec.sources.values()] + ([Path(ct_file)] if ct_file else [])
@@ -124,9 +129,10 @@ def build_study(
             outcome = validate_build(tmp, spec, ct_file=ct_file, ui=ui)
             written["validation"] = list(outcome.written)
             result.findings = outcome.counts
+            result.validation = outcome.report
             notes = (outcome.report or {}).get("notes")
             result.unexplained = notes.get("unexplained") if notes else None
-            result.exit_code = max(result.exit_code, outcome.exit_code)
+            result.exit_code = max(result.exit_code, findings_exit_code(outcome.counts, fail_on))
 
         ui.step(6, total, STEPS[5])
         if report and spec.has_adam and spec.has_report:
@@ -136,6 +142,7 @@ def build_study(
             if mismatches:
                 result.exit_code = max(result.exit_code, 1)
 
+        ui.finish()
         from .writers.readme import write_readme
 
         written["readme"] = [write_readme(tmp, spec)]

@@ -15,7 +15,7 @@ from .data import Table, load_folder
 from .define_xml import metadata_from, parse_define, standard_of
 from .engine import Context, Validation, run_rules
 from .notes import NOTES_FILE, Notes, load_notes
-from .report_console import console_lines
+from .report_console import print_report
 from .report_json import report_dict, write_json
 from .report_xlsx import write_xlsx
 from .rules import Rule, load_rules
@@ -132,6 +132,7 @@ def _report(
     report_dir: Path | None,
     ui: Console,
     notes: Notes = Notes(),
+    show: bool = True,
 ) -> Outcome:
     inputs = {
         "path": path,
@@ -146,8 +147,8 @@ def _report(
     if report_dir is not None:
         written.append(write_json(report, report_dir / "validation.json"))
         written.append(write_xlsx(report, report_dir / "validation.xlsx", created))
-    for line in console_lines(report):
-        ui.info(line)
+    if show:
+        print_report(report, ui)
     return Outcome(written=written, counts=validation.counts(), validation=validation, report=report)
 
 
@@ -200,8 +201,9 @@ def validate_command(
 
 def validate_build(out_folder: Path, study, ct_file=None, ui: Console = QUIET) -> Outcome:
     """The last step of ``sdtmify build``: validate out_folder/sdtm and /adam with their define.xml,
-    write out_folder/validation/validation.{json,xlsx} and print the summary table, with the study's
-    explanations of expected findings (``mappings/<STUDY>/validation-notes.yaml``) beside them."""
+    write out_folder/validation/validation.{json,xlsx}, with the study's explanations of expected
+    findings (``mappings/<STUDY>/validation-notes.yaml``) beside them. The build prints the table
+    (``report_console.print_report``) with its own summary, once the progress bar is gone."""
     out_folder = Path(out_folder)
     study_folder = getattr(study, "folder", None)
     notes = load_notes(Path(study_folder) / NOTES_FILE if study_folder else None)
@@ -220,6 +222,7 @@ def validate_build(out_folder: Path, study, ct_file=None, ui: Console = QUIET) -
         report_dir=out_folder / "validation",
         ui=ui,
         notes=notes,
+        show=False,
     )
     outcome.exit_code = exit_code(outcome.counts, "error")
     return outcome

@@ -116,10 +116,15 @@ def test_build_reports_show_explanations_beside_explained_findings_only(tmp_path
     )
     book = load_workbook(out / "validation" / "validation.xlsx", read_only=True)
     rows = list(book["Issue Summary"].iter_rows(values_only=True))
-    assert rows[0] == ("Dataset", "Rule", "Severity", "Message", "Found", "Explanation")
-    explained = {(r[0], r[1]): r[5] for r in rows[1:]}
+    assert rows[0] == ("Rule ID", "CORE ID", "FDA/P21 ID", "Severity", "Dataset", "Found", "Message", "Explanation")
+    explained = {(r[4], r[0]): r[7] for r in rows[1:]}
     assert explained[("AE", "SD1226")] == "The AE record of day -3 predates the first epoch."
     assert explained[("LB", "SD1226")] in (None, "")
+    details = list(book["Details"].iter_rows(values_only=True))
+    column = details[0].index("Explanation")
+    by_dataset = {(r[0], r[4]): r[column] for r in details[1:]}
+    assert by_dataset[("SD1226", "AE")] == "The AE record of day -3 predates the first epoch."
+    assert by_dataset[("SD1226", "LB")] in (None, "")
     summary = {r[0]: r[1] for r in book["Summary"].iter_rows(values_only=True) if r and r[0]}
     assert summary["Validation notes"] == "validation-notes.yaml" and summary["Findings explained"] == 1
 

@@ -76,15 +76,17 @@ def validate_tables(
     return run_rules(rules, ctx, max_details=max_errors_per_rule), ctx
 
 
-def _load_data(path: Path) -> dict[str, Table]:
-    """A folder of datasets, or a build output folder holding sdtm/ and adam/."""
+def _load_data(path: Path, standard: str | None = None) -> dict[str, Table]:
+    """A folder of datasets, or a build output folder holding sdtm/ and adam/. The standard of a plain
+    folder's datasets is ``standard`` (its define.xml's) when known, else read from each name (AD*:
+    ADaM); it decides which rules run on them (SDTM rules never on ADaM datasets, nor the reverse)."""
     if _is_build_folder(path):
         tables = {}
         for folder, standard in ((path / "sdtm", "SDTM"), (path / "adam", "ADaM")):
             if folder.is_dir():
                 tables.update(load_folder(folder, standard))
         return dict(sorted(tables.items()))
-    return load_folder(path)
+    return load_folder(path, standard)
 
 
 def _is_build_folder(path: Path) -> bool:
@@ -174,11 +176,14 @@ def validate_command(
     if notes is not None and not Path(notes).is_file():
         raise InputError("--notes: no such file; pass a validation-notes.yaml", Location(str(notes)))
     explanations = load_notes(notes)
-    tables = _load_data(path)
+    defines = [Path(define)] if define else _found_defines(path)
+    declared = (
+        {standard_of(parse_define(d)) for d in defines} if path.is_dir() and not _is_build_folder(path) else set()
+    )
+    tables = _load_data(path, declared.pop() if len(declared) == 1 else None)
     if not tables:
         raise InputError("no .xpt, .json or .ndjson datasets found", Location(str(path)))
     references = _predecessors(path, tables, sdtm, ui)
-    defines = [Path(define)] if define else _found_defines(path)
     validation, ctx = validate_tables(
         tables, defines=defines, ct_file=ct_file, max_errors_per_rule=max_errors_per_rule, references=references
     )

@@ -85,13 +85,16 @@ def build_study(
     force: bool = False,
     wait: float = 0.0,
     fail_on: str = "error",
+    encoding: str | None = None,
 ) -> BuildResult:
     """Build ``study`` (a bare name under mappings/ or a study folder path) into ``out_dir`` (default
     output/<STUDYID>). ``force`` moves an existing folder sdtmify did not write aside instead of refusing;
     ``wait`` is how many seconds to wait for another build of the same output; ``fail_on`` is the
-    severity of validation findings that makes the exit code 1 (as for ``sdtmify validate``)."""
+    severity of validation findings that makes the exit code 1 (as for ``sdtmify validate``);
+    ``encoding`` the text encoding of sources whose study.yaml entry names none."""
     findings_exit_code(counts={}, fail_on=fail_on)  # a bad value is refused before anything is built
     spec = load_study(study)
+    spec.default_encoding(encoding)
     root = project_root()
     inputs = [source.path for source in spec.sources.values()] + ([Path(ct_file)] if ct_file else [])
     target = check_output_location(

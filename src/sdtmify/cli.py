@@ -35,6 +35,7 @@ def _cmd_build(args, ui: Console) -> int:
         force=args.force,
         wait=args.wait,
         fail_on=args.fail_on,
+        encoding=args.encoding,
     )
     ui.close()
     if result.validation is not None:
@@ -50,7 +51,7 @@ def _cmd_check(args, ui: Console) -> int:
     from .paths import resolve_study
 
     resolve_study(args.study)  # a study that is not there is a usage error (2), not a finding
-    messages = check_study(args.study, ct_file=args.ct)
+    messages = check_study(args.study, ct_file=args.ct, encoding=args.encoding)
     for line in messages:
         ui.result(line)
     if not messages:
@@ -81,6 +82,7 @@ def _cmd_validate(args, ui: Console) -> int:
         fail_on=args.fail_on,
         max_errors_per_rule=args.max_errors_per_rule,
         report_dir=args.report_dir,
+        encoding=args.encoding,
         ui=ui,
     )
 
@@ -101,7 +103,7 @@ def _cmd_convert(args, ui: Console) -> int:
 def _cmd_report(args, ui: Console) -> int:
     from .report.paper import report_command
 
-    return report_command(args.study, ui=ui)
+    return report_command(args.study, ui=ui, encoding=args.encoding)
 
 
 def _cmd_spec_export(args, ui: Console) -> int:
@@ -147,6 +149,28 @@ class HelpFormatter(argparse.HelpFormatter):
         if "\n" in text:
             return "".join(indent + line for line in text.splitlines(keepends=True))
         return super()._fill_text(text, width, indent)
+
+
+def _encoding(text: str) -> str:
+    """--encoding: a text encoding Python knows, by its canonical name (checked before anything is read)."""
+    import codecs
+
+    try:
+        return codecs.lookup(text).name
+    except LookupError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a text encoding Python knows; use a Python codec name, e.g. utf-8, cp1252, latin-1"
+        ) from None
+
+
+SOURCE_ENCODING_HELP = (
+    "text encoding of the source files (a Python codec name: utf-8, cp1252, latin-1...) for every source "
+    "whose study.yaml entry names none (default: UTF-8; XPT sources UTF-8, then Windows-1252)"
+)
+DATASET_ENCODING_HELP = (
+    "text encoding of the XPT datasets read (a Python codec name: utf-8, cp1252, latin-1...; "
+    "default: UTF-8, then Windows-1252)"
+)
 
 
 def _positive_seconds(text: str) -> float:
@@ -225,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-validate", action="store_true", help="skip the conformance check at the end")
     p.add_argument("--fail-on", choices=["error", "warning", "never"], default="error", help=FAIL_ON_HELP)
+    p.add_argument("--encoding", type=_encoding, metavar="CODEC", help=SOURCE_ENCODING_HELP)
     p.add_argument("--no-report", action="store_true", help="skip recomputing the paper's tables")
     p.set_defaults(func=_cmd_build)
 
@@ -239,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--study", required=True, help="a study NAME under mappings/ or a PATH to a study folder")
     p.add_argument("--ct", metavar="FILE", help="a full NCI CDISC CT file to check codelist values against")
+    p.add_argument("--encoding", type=_encoding, metavar="CODEC", help=SOURCE_ENCODING_HELP)
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser(
@@ -296,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep at most N detailed findings per rule (counts stay exact)",
     )
     p.add_argument("--report-dir", metavar="DIR", help="write validation.xlsx and validation.json here")
+    p.add_argument("--encoding", type=_encoding, metavar="CODEC", help=DATASET_ENCODING_HELP)
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser(
@@ -308,7 +335,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("source", help="input file")
     p.add_argument("target", help="output file")
-    p.add_argument("--encoding", default="ascii", help="XPT text encoding (ascii, cp1252, latin-1)")
+    p.add_argument(
+        "--encoding",
+        type=_encoding,
+        default="ascii",
+        metavar="CODEC",
+        help="text encoding of the XPT file read or written (ascii, cp1252, latin-1; default ascii)",
+    )
     p.add_argument("--force", action="store_true", help="replace the target file if it exists")
     p.set_defaults(func=_cmd_convert)
 
@@ -321,7 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read output/STUDY/adam/*.xpt and write tables, figures and the comparison "
         "with the published values to output/STUDY/report/.",
     )
-    p.add_argument("--study", required=True, help="study folder name")
+    p.add_argument("--study", required=True, help="a study NAME under mappings/ or a PATH to a study folder")
+    p.add_argument("--encoding", type=_encoding, metavar="CODEC", help=DATASET_ENCODING_HELP)
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("spec", parents=[common], help="export or import the metadata as an Excel spec")

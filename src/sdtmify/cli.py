@@ -88,15 +88,18 @@ def _cmd_validate(args, ui: Console) -> int:
 
 
 def _cmd_convert(args, ui: Console) -> int:
-    from .writers.convert import convert
+    from .writers.convert import convert_files, sidecar_path
 
     target = Path(args.target)
     if target.is_dir():
         raise InputError(f"convert target {target} is a folder; name the file to write, e.g. {target / 'dm.xpt'}")
-    if os.path.lexists(target) and not args.force:
-        raise InputError(f"convert target {target} exists; pass --force to replace it, or name another file")
-    written = convert(Path(args.source), Path(args.target), encoding=args.encoding)
-    ui.result(str(written))
+    for path in [target] + ([sidecar_path(target)] if target.suffix.lower() == ".csv" else []):
+        if os.path.lexists(path) and not args.force:
+            raise InputError(f"convert target {path} exists; pass --force to replace it, or name another file")
+    for path in convert_files(
+        Path(args.source), target, encoding=args.encoding, allow_lossy=args.allow_lossy, warn=ui.warn
+    ):
+        ui.result(str(path))
     return 0
 
 
@@ -331,7 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=HelpFormatter,
         help="convert between XPT, Dataset-JSON and CSV",
-        description="Convert one dataset by file extension: .xpt, .json, .ndjson, .csv.",
+        description="Convert one dataset by file extension: .xpt, .json, .ndjson, .csv. A CSV is written "
+        "with NAME.meta.json beside it (types, lengths, labels, formats; dates as ISO 8601) and read back with "
+        "it, so XPT -> CSV -> XPT is byte-identical; lossy conversions are refused unless --allow-lossy.",
     )
     p.add_argument("source", help="input file")
     p.add_argument("target", help="output file")
@@ -342,7 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CODEC",
         help="text encoding of the XPT file read or written (ascii, cp1252, latin-1; default ascii)",
     )
-    p.add_argument("--force", action="store_true", help="replace the target file if it exists")
+    p.add_argument("--force", action="store_true", help="replace the target file (and its sidecar) if it exists")
+    p.add_argument(
+        "--allow-lossy",
+        action="store_true",
+        help="convert even when something is lost: a CSV without its NAME.meta.json (types and lengths guessed, "
+        "no labels or formats), text longer than XPT's 200 bytes (cut)",
+    )
     p.set_defaults(func=_cmd_convert)
 
     p = sub.add_parser(

@@ -59,7 +59,7 @@ class BuildResult:
             counts = ", ".join(f"{severity}s: {n}" for severity, n in self.findings.items())
             explained = (
                 ""
-                if self.unexplained is None
+                if self.unexplained is None or not sum(self.findings.values())
                 else " (all explained by validation-notes.yaml)"
                 if self.unexplained == 0
                 else f" ({self.unexplained} not explained by validation-notes.yaml)"

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian machine with Python 3.11:
-#   bash dev.sh build [STUDY]   set up .venv, install sdtmify, run `sdtmify build --study STUDY` (default NCI84)
-#   bash dev.sh test  [ARGS]    set up .venv with test extras (+ R/haven and Chromium when run as root), run pytest
+#   bash dev.sh build [STUDY]   set up .venv, run `sdtmify build --study STUDY` (default NCI84)
+#   bash dev.sh test  [ARGS]    set up .venv (+ R/haven and Chromium via apt when root), run pytest ARGS
+#   bash dev.sh lint            the gates: ruff check, ruff format --check, mypy (src/), lint-imports
+# .venv gets requirements/lock.txt (runtime, test and dev packages, exact pins), then sdtmify in editable
+# mode with --no-deps. It is reinstalled only when pyproject.toml, the lock or the Python version changed
+# (their hash is kept in .venv/.dev-stamp); pip's output goes to .venv/dev-install.log, shown on failure.
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
 VENV=.venv
+STAMP=$VENV/.dev-stamp
+INSTALL_LOG=$VENV/dev-install.log
 
 log() { printf '[dev.sh] %s\n' "$*" >&2; }
 
@@ -23,25 +29,57 @@ apt_install() {
   fi
 }
 
+stamp() {
+  { cat pyproject.toml requirements/lock.txt; "$VENV/bin/python" -c 'import sys; print(sys.version)'; } |
+    sha256sum | cut -d' ' -f1
+}
+
 setup_venv() {
-  local extras=$1
   if ! "$PY" -m venv --help >/dev/null 2>&1 || ! "$PY" -c 'import ensurepip' >/dev/null 2>&1; then
     apt_install python3-venv
   fi
-  [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-  "$VENV/bin/python" -m pip install -q -e ".${extras}"
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating .venv ($("$PY" --version))"
+    "$PY" -m venv "$VENV"
+  fi
+  local inputs
+  inputs=$("$VENV/bin/python" requirements/inputs_hash.py)
+  if ! grep -qx "# inputs: $inputs" requirements/lock.txt; then
+    log "requirements/lock.txt is stale: pyproject.toml's dependencies or requirements/build.in changed since"
+    log "it was compiled; run: bash requirements/compile.sh   (then commit requirements/lock.txt)"
+    exit 1
+  fi
+  local want
+  want=$(stamp)
+  if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
+    log ".venv up to date"
+    return 0
+  fi
+  log "installing locked packages (pyproject or lock changed)"
+  rm -f "$STAMP"
+  local pip=("$VENV/bin/python" -m pip install --no-input --disable-pip-version-check)
+  if ! {
+    "${pip[@]}" "$(grep '^pip==' requirements/lock.txt)" &&
+      "${pip[@]}" -r requirements/lock.txt &&
+      "${pip[@]}" --no-deps --no-build-isolation -e .
+  } >"$INSTALL_LOG" 2>&1; then
+    cat "$INSTALL_LOG" >&2
+    log "install failed (output above, kept in $INSTALL_LOG)"
+    exit 1
+  fi
+  echo "$want" >"$STAMP"
 }
 
-cmd=${1:-build}; shift || true
+cmd=${1:-build}
+shift || true
 case "$cmd" in
   build)
-    setup_venv ""
+    setup_venv
     exec "$VENV/bin/sdtmify" build --study "${1:-NCI84}" "${@:2}"
     ;;
   test)
     apt_install r-base-core r-cran-haven chromium chromium-driver fonts-dejavu-core
-    setup_venv "[test]"
+    setup_venv
     set +e
     "$VENV/bin/python" -m pytest "$@"
     rc=$?
@@ -50,6 +88,22 @@ case "$cmd" in
     [ $rc -eq 5 ] && { log "no tests ran"; exit 1; }
     exit $rc
     ;;
+  lint)
+    setup_venv
+    failed=()
+    gate() {
+      log "$*"
+      "$VENV/bin/$1" "${@:2}" || failed+=("$*")
+    }
+    gate ruff check .
+    gate ruff format --check .
+    gate mypy # files and options: [tool.mypy] in pyproject.toml
+    gate lint-imports # the layer contract: [tool.importlinter] in pyproject.toml
+    [ ${#failed[@]} -eq 0 ] || { log "gates failed: ${failed[*]}"; exit 1; }
+    log "gates passed"
+    ;;
   *)
-    echo "usage: bash dev.sh build [STUDY] | bash dev.sh test [PYTEST ARGS]" >&2; exit 2 ;;
+    echo "usage: bash dev.sh build [STUDY] | bash dev.sh test [PYTEST ARGS] | bash dev.sh lint" >&2
+    exit 2
+    ;;
 esac

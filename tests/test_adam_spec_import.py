@@ -4,12 +4,14 @@ edit the ADaM part in the workbook, import it, rebuild; the ADSL XPT and the ADa
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pyreadstat
 import pytest
-from conftest import ROOT
 from lxml import etree
 from openpyxl import load_workbook
+
+ROOT = Path(__file__).resolve().parents[1]
 
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
 DATASET_LABEL = "Subject-Level Analysis (Sponsor Wording)"
@@ -27,15 +29,17 @@ def _build(study_name: str = "NCI84"):
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
-    """A copy of NCI84 (its YAML and source tables) as the project, with its spec workbook exported."""
+def project(tmp_path, monkeypatch, nci84_bundles):
+    """A copy of NCI84 (its YAML and source tables) as the project, with its spec workbook exported from the
+    session's in-memory build of the same files (the checkout's NCI84 has no spec/ folder either)."""
     from sdtmify.metadata.spec_xlsx import write_workbook
 
+    assert not (ROOT / "mappings" / "NCI84" / "spec").exists()
     shutil.copytree(
         ROOT / "mappings" / "NCI84", tmp_path / "mappings" / "NCI84", ignore=shutil.ignore_patterns("generator", "spec")
     )
     monkeypatch.setenv("SDTMIFY_HOME", str(tmp_path))
-    _, sdtm, adam = _build()
+    _, sdtm, adam = nci84_bundles
     workbook = write_workbook({"SDTM": sdtm.metadata, "ADaM": adam.metadata}, tmp_path / "spec.xlsx")
     return tmp_path, workbook, adam
 

@@ -1,4 +1,6 @@
-"""`sdtmify build` as a whole: reproducible to the byte, atomic on failure, timestamps from config."""
+"""`sdtmify build` as a whole: reproducible to the byte, atomic on failure, timestamps from config.
+
+The second build of the byte-identity test runs the installed console script as a real process."""
 
 from __future__ import annotations
 
@@ -17,8 +19,11 @@ from sdtmify.errors import InputError
 from sdtmify.guard import OutputError, write_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
+# The console script pip installed (`sdtmify = "sdtmify.cli:main"`): beside this interpreter, else on PATH.
+SDTMIFY = shutil.which("sdtmify", path=str(Path(sys.executable).parent)) or shutil.which("sdtmify") or "sdtmify"
 
-pytestmark = pytest.mark.slow
+SDTM = ("ae", "dm", "ds", "ex", "lb", "rs", "se", "suppae", "suppdm", "sv", "ta", "te", "ti", "ts", "tv")
+ADAM = ("adae", "adlb", "adrs", "adsl", "adtte")
 
 
 def _digests(folder: Path) -> dict[str, str]:
@@ -31,93 +36,117 @@ def _digests(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def two_builds(nci84_output, tmp_path_factory):
-    """The session's build, and a second one in a separate process with another hash seed, so that set or
-    dict ordering that depends on string hashing would show up as a difference."""
+    """The session's build, and a second one by the installed `sdtmify` script in a separate process, run
+    from outside the checkout with another hash seed, so that set or dict ordering that depends on string
+    hashing would show up as a difference. Returns (first folder, second folder, first result, process)."""
     first, first_result = nci84_output
-    second = tmp_path_factory.mktemp("second") / "NCI84"
-    env = {**os.environ, "PYTHONHASHSEED": "4321"}
+    home = tmp_path_factory.mktemp("second")
+    second = home / "NCI84"
+    env = {**os.environ, "PYTHONHASHSEED": "4321", "SDTMIFY_HOME": str(ROOT)}
     env.pop("SOURCE_DATE_EPOCH", None)
     done = subprocess.run(
-        [sys.executable, "-m", "sdtmify.cli", "-q", "build", "--study", "NCI84", "--out", str(second)],
-        cwd=ROOT,
+        [str(SDTMIFY), "-q", "build", "--study", "NCI84", "--out", str(second)],
+        cwd=home,
         env=env,
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 0, done.stderr
-    return first, second, [first_result]
+    return first, second, first_result, done
 
 
+@pytest.mark.slow
+def test_console_script_builds_nci84_and_prints_one_line_per_stage(two_builds):
+    first, second, result, done = two_builds
+    assert (done.returncode, done.stderr) == (0, "")
+    lines = done.stdout.splitlines()
+    at = lines.index(f"sdtmify build NCI84 -> {second}")
+    # first the findings table and the totals (results: shown with -q), then what was written where
+    assert [line.split()[:4] for line in lines[1:at] if line.startswith("SD")] == [
+        ["SD1226", "warning", "RS", "21"],
+        ["SD1413", "warning", "AE", "189"],
+    ]
+    assert lines[at - 2].startswith("validation: 0 errors, 210 warnings, 0 notices;")
+    assert lines[at:] == [
+        f"sdtmify build NCI84 -> {second}",
+        "  SDTM          47 files in sdtm/ (1 html, 15 json, 15 ndjson, 1 xml, 15 xpt)",
+        "  metadata       2 files in metadata/ (2 json)",
+        "  lineage       20 files in lineage/ (20 csv)",
+        "  ADaM          17 files in adam/ (1 html, 5 json, 5 ndjson, 1 xml, 5 xpt)",
+        "  validation     2 files in validation/ (1 json, 1 xlsx)",
+        "  report        19 files in report/ (6 csv, 4 html, 6 md, 3 png)",
+        "  readme         1 files in README.md (1 md)",
+        "  conformance errors: 0, warnings: 210, notices: 0 (all explained by validation-notes.yaml): "
+        "validation/validation.xlsx",
+        "  report      all published values reproduced: report/comparison.md",
+    ]
+    # the in-process build of the session said the same, line for line, but for its folder
+    assert result.summary().splitlines()[1:] == lines[at + 1 :]
+
+
+@pytest.mark.slow
 def test_same_inputs_give_byte_identical_outputs(two_builds):
-    first, second, _ = two_builds
+    first, second, _, done = two_builds
+    assert done.returncode == 0, done.stderr
     one, two = _digests(first), _digests(second)
     assert one.keys() == two.keys()
     differing = sorted(name for name in one if one[name] != two[name])
     assert differing == []
 
 
-def test_build_writes_every_stage(two_builds):
-    first, _, results = two_builds
-    names = set(_digests(first))
-    for dataset in ("dm", "ex", "ae", "rs", "lb", "ds", "ts", "ta", "te", "tv", "ti", "sv", "suppdm", "suppae"):
-        assert f"sdtm/{dataset}.xpt" in names
-        assert f"sdtm/dataset-json/{dataset}.json" in names
-    for dataset in ("adsl", "adrs", "adtte", "adae", "adlb"):
-        assert f"adam/{dataset}.xpt" in names
-    for needed in (
-        "sdtm/define.xml",
-        "adam/define.xml",
-        "sdtm/define.html",
-        "metadata/sdtm.json",
-        "lineage/dm.csv",
-        "validation/validation.json",
-        "report/comparison.csv",
-    ):
-        assert needed in names
-    assert results[0].exit_code == 0, results[0].summary()
-    assert results[0].report_mismatches == 0
-    assert "conformance errors: 0," in results[0].summary()
+def test_build_writes_every_stage_and_lists_every_file_it_wrote(nci84_output):
+    folder, result = nci84_output
+    on_disk = set(_digests(folder))
+    # every file but the manifest, which lists them all (guard.py)
+    assert on_disk - {".sdtmify-output.json"} == {path for paths in result.written.values() for path in paths}
+    assert list(result.written) == ["SDTM", "metadata", "lineage", "ADaM", "validation", "report", "readme"]
+    assert {p for p in on_disk if p.startswith("sdtm/") and p.endswith(".xpt")} == {f"sdtm/{d}.xpt" for d in SDTM}
+    assert {p for p in on_disk if p.startswith("sdtm/dataset-json/")} == {
+        f"sdtm/dataset-json/{d}.{kind}" for d in SDTM for kind in ("json", "ndjson")
+    }
+    assert {p for p in on_disk if p.startswith("adam/") and p.endswith(".xpt")} == {f"adam/{d}.xpt" for d in ADAM}
+    assert set(result.written["lineage"]) == {f"lineage/{d}.csv" for d in SDTM + ADAM}
+    for needed in ("sdtm/define.xml", "adam/define.xml", "sdtm/define.html", "adam/define.html"):
+        assert needed in on_disk
+    assert result.written["metadata"] == ["metadata/adam.json", "metadata/sdtm.json"]
+    assert result.written["validation"] == ["validation/validation.json", "validation/validation.xlsx"]
+    assert (result.exit_code, result.findings, result.unexplained, result.report_mismatches) == (
+        0,
+        {"error": 0, "warning": 210, "notice": 0},
+        0,
+        0,
+    )
 
 
+@pytest.mark.slow
 def test_no_temporary_files_are_left_behind(two_builds):
-    first, _, _ = two_builds
-    leftovers = [p.name for p in first.parent.iterdir() if p.name != "NCI84"]
-    leftovers += [p.name for p in first.rglob("*") if p.name.endswith(".tmp")]
-    assert leftovers == []
+    first, second, _, _ = two_builds
+    assert [p.name for p in first.parent.iterdir()] == ["NCI84"]
+    assert [p.name for p in second.parent.iterdir()] == ["NCI84"]
+    assert [p for p in (*first.rglob("*"), *second.rglob("*")) if p.name.endswith(".tmp")] == []
 
 
-def _study_copy(tmp_path: Path) -> Path:
-    """A project root holding a copy of NCI84's mappings and the real specs."""
-    root = tmp_path / "project"
-    (root / "mappings").mkdir(parents=True)
-    shutil.copytree(ROOT / "mappings" / "NCI84", root / "mappings" / "NCI84")
-    (root / "specs").symlink_to(ROOT / "specs")
-    return root
+def _break_ae_mapping(home: Path) -> None:
+    ae = home / "mappings" / "NCI84" / "sdtm" / "ae.yaml"
+    ae.write_text(ae.read_text().replace("ae_term", "ae_term_typo", 1))
 
 
-def test_failed_build_leaves_the_previous_output_untouched(tmp_path, monkeypatch):
-    root = _study_copy(tmp_path)
-    monkeypatch.setenv("SDTMIFY_HOME", str(root))
-    out = root / "output" / "NCI84"
+def test_failed_build_leaves_the_previous_output_untouched(mini_home):
+    out = mini_home / "output" / "NCI84"
     out.mkdir(parents=True)
     (out / "marker.txt").write_text("previous build")
     write_manifest(out, "NCI84")  # as if sdtmify had written it
     before = _digests(out)
-
-    ae = root / "mappings" / "NCI84" / "sdtm" / "ae.yaml"
-    ae.write_text(ae.read_text().replace("ae_term", "ae_term_typo", 1))
+    _break_ae_mapping(mini_home)
     with pytest.raises(InputError) as caught:
         build_study("NCI84")
-    assert "ae.yaml" in str(caught.value)
+    assert str(caught.value).startswith("mappings/NCI84/sdtm/ae.yaml:")
     assert "ae_term_typo" in str(caught.value)
     assert _digests(out) == before
     assert [p.name for p in out.parent.iterdir()] == ["NCI84"]
 
 
-def test_an_output_folder_sdtmify_did_not_write_is_refused_before_building(tmp_path, monkeypatch):
-    root = _study_copy(tmp_path)
-    monkeypatch.setenv("SDTMIFY_HOME", str(root))
-    out = root / "output" / "NCI84"
+def test_an_output_folder_sdtmify_did_not_write_is_refused_before_building(mini_home):
+    out = mini_home / "output" / "NCI84"
     out.mkdir(parents=True)
     (out / "thesis.docx").write_text("months of work")
     with pytest.raises(OutputError) as caught:
@@ -127,19 +156,17 @@ def test_an_output_folder_sdtmify_did_not_write_is_refused_before_building(tmp_p
     assert sorted(p.name for p in out.parent.iterdir()) == ["NCI84"]
 
 
-def test_cli_reports_the_broken_mapping_with_exit_2(tmp_path, monkeypatch, capsys):
-    root = _study_copy(tmp_path)
-    monkeypatch.setenv("SDTMIFY_HOME", str(root))
-    ae = root / "mappings" / "NCI84" / "sdtm" / "ae.yaml"
-    ae.write_text(ae.read_text().replace("ae_term", "ae_term_typo", 1))
+def test_cli_reports_the_broken_mapping_with_exit_2(mini_home, capsys):
+    _break_ae_mapping(mini_home)
     assert main(["build", "--study", "NCI84", "--quiet"]) == 2
     captured = capsys.readouterr()
     assert "ae.yaml:" in captured.err and "ae_term_typo" in captured.err
     assert captured.out == ""
-    assert not (root / "output" / "NCI84").exists()
+    assert not (mini_home / "output" / "NCI84").exists()
+    assert list((mini_home / "output").rglob("*")) == []  # no half-written folder either
 
 
-def test_source_date_epoch_sets_every_timestamp(tmp_path, monkeypatch):
+def test_source_date_epoch_sets_every_timestamp(mini_home, tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1262304000")  # 2010-01-01T00:00:00Z
     out = tmp_path / "NCI84"
     build_study("NCI84", out_dir=str(out), validate=False, report=False)

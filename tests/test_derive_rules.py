@@ -80,7 +80,7 @@ def test_planned_arm_and_not_treated():
     assert assigned["ARMCD"].tolist() == ["A1", "A2", ""] and unknown.tolist() == [False, False, True]
     actual = actual_arm_as_planned(assigned["ARMCD"], assigned["ARM"], pd.Series([True, False, False]))
     assert actual["ACTARMCD"].tolist() == ["A1", "", ""]
-    assert actual["ARMNRS"].tolist() == ["", "NOT TREATED", ""]
+    assert actual["ARMNRS"].tolist() == ["", "ASSIGNED, NOT TREATED", ""]
 
 
 def test_epoch_from_subject_elements():

@@ -140,8 +140,7 @@ def test_two_operations_in_one_variable(tmp_path):
     )
     line = line_of(text, "COUNTRY:")
     assert error_of(study) == (
-        f"mappings/NCI84/sdtm/dm.yaml:{line} COUNTRY: needs exactly one operation (column, "
-        f"variable, constant, template, iso8601, when, lookup, coalesce); found column and constant"
+        f"mappings/NCI84/sdtm/dm.yaml:{line} COUNTRY: needs exactly one operation; found column and constant"
     )
 
 
@@ -383,3 +382,38 @@ def test_check_reads_the_adam_specs_analysis_results_and_report(tmp_path):
         f"mappings/NCI84/report.yaml:{line_of(texts['report.yaml'], 'subjects:')}: unknown key 'subjects' "
         f"(did you mean 'subject'?)",
     ]
+
+
+def test_check_reports_every_data_problem_in_one_run(tmp_path):
+    from sdtmify.check import check_study
+
+    study = write_mini(tmp_path)
+    for file, old, new in (
+        ("ae.yaml", "AETERM:   {column: ae_term}", "AETERM:   {column: ae_trm}"),
+        ("ae.yaml", "{iso8601: onset_date,", "{iso8601: onset_dt,"),
+        ("ds.yaml", "{iso8601: consent_date}", "{iso8601: consent_dt}"),
+    ):
+        path = study / "sdtm" / file
+        assert old in path.read_text(), old
+        path.write_text(path.read_text().replace(old, new, 1))
+    ae, ds = ((study / "sdtm" / f).read_text() for f in ("ae.yaml", "ds.yaml"))
+    assert check_study(str(study)) == [
+        f"mappings/NCI84/sdtm/ae.yaml:{line_of(ae, 'AETERM:')} AETERM: column 'ae_trm' not in source "
+        f"'adverse_events' (did you mean 'ae_term'?)",
+        f"mappings/NCI84/sdtm/ae.yaml:{line_of(ae, 'AESTDTC:')} AESTDTC: column 'onset_dt' not in source "
+        f"'adverse_events' (did you mean 'onset_date'?)",
+        f"mappings/NCI84/sdtm/ds.yaml:{line_of(ds, 'consent_dt')} parts[0].variables.DSSTDTC: column 'consent_dt' "
+        f"not in source 'subjects' (did you mean 'consent_date'?)",
+    ]
+
+
+def test_check_caps_the_list(tmp_path):
+    from sdtmify.check import check_study
+    from sdtmify.mapping.engine import check_sdtm
+
+    study = write_mini(tmp_path)
+    path = study / "sdtm" / "ae.yaml"
+    path.write_text(path.read_text().replace("{column: ae_term}", "{column: ae_trm}").replace("onset_date,", "x,"))
+    assert len(check_study(str(study))) == 2
+    capped = check_sdtm(load_study(study), limit=1)
+    assert capped[1] == "... and 1 more problems (the first 1 are shown)"

@@ -189,3 +189,27 @@ def test_no_study_specific_names_in_the_engine():
         text = path.read_text().lower()
         for word in words:
             assert word.lower() not in text, f"{path.name} mentions {word}"
+
+
+def test_blank_cells_of_a_wide_sheet_become_not_done_records_when_asked(tmp_path):
+    folder = tmp_path / "studies" / "ONCO2"
+    shutil.copytree(STUDY, folder)
+    (folder / "source").mkdir()
+    with pd.ExcelWriter(folder / "source" / "onco2.xlsx", engine="openpyxl") as writer:
+        for sheet, data in workbook_frames().items():
+            data.to_excel(writer, sheet_name=sheet, index=False)
+    lb = folder / "sdtm" / "lb.yaml"
+    text = lb.read_text()
+    old = "unpivot: {columns: [Hb, Leuko, Thrombo], name: analyte, value: reading}"
+    assert old in text
+    text = text.replace(old, old[:-1] + ", keep_blank: true}")
+    text = text.replace(
+        "  LBORRES:  {column: reading}\n",
+        "  LBORRES:  {column: reading}\n"
+        "  LBSTAT:   {when: [{if: {column: reading, blank: true}, then: {constant: NOT DONE, ct: ND}}]}\n",
+    )
+    lb.write_text(text)
+    frame = build_sdtm(load_study(folder)).datasets["LB"].frame
+    not_done = frame[frame["LBSTAT"] == "NOT DONE"]
+    assert sorted(not_done["LBTESTCD"]) == ["HGB", "PLAT"]  # the two blank cells of the sheet
+    assert (not_done["LBORRES"] == "").all() and not_done["LBSTRESN"].isna().all()

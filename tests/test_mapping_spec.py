@@ -33,7 +33,7 @@ def project(tmp_path_factory):
     write_mini(root)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SDTMIFY_HOME", str(root))
-        assert main(["-q", "build", "--study", "NCI84", "--out", str(root / "output" / "NCI84")]) in (0, 1)
+        assert main(["-q", "build", "--study", "NCI84", "--out", str(root / "output" / "NCI84"), "--no-validate"]) == 0
         export_spec("NCI84", root / "spec.xlsx")
     return root
 
@@ -79,7 +79,7 @@ def test_edited_label_and_method_reach_define_xml_and_the_xpt(edited):
     assert [p.name for p in written] == ["sdtm.json"]
 
     out = root / "output" / "NCI84"
-    assert main(["-q", "build", "--study", "NCI84", "--out", str(out)]) in (0, 1)
+    assert main(["-q", "build", "--study", "NCI84", "--out", str(out), "--no-validate"]) == 0  # (test_cli validates it)
     define = etree.parse(str(out / "sdtm" / "define.xml"))
     (text,) = define.xpath(
         "//odm:ItemDef[@OID='IT.AE.AETERM']/odm:Description/odm:TranslatedText/text()", namespaces=NS
@@ -94,6 +94,7 @@ def test_edited_label_and_method_reach_define_xml_and_the_xpt(edited):
     assert meta.column_names_to_labels["AEDECOD"] == "Dictionary-Derived Term"  # untouched
 
 
+@pytest.mark.slow
 def test_a_length_shorter_than_the_data_is_refused(edited):
     root, workbook = edited
     _edit(workbook, "Variables", {"Dataset": "AE", "Variable": "AETERM"}, "Length", 3)

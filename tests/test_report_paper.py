@@ -60,7 +60,8 @@ def test_every_published_value_of_the_paper_is_matched(built):
     assert (table["Published at"].str.startswith("table3.") & table["Status"].eq(MATCH)).sum() == 21 * 8
     # The text's numbers too: responses, benefit, HER2, DLT, grade 4 toxicities, sites, regimens...
     text = table[table["Published at"].str.startswith("text.")].set_index("Published at")["Status"]
-    assert len(text) >= 30 and set(text) == {MATCH, ROUNDING, SYNTHETIC}
+    assert text.value_counts().to_dict() == {MATCH: 38, SYNTHETIC: 5, ROUNDING: 5}
+    assert table["Status"].value_counts().to_dict() == {MATCH: 266, ROUNDING: 14, SYNTHETIC: 5}
 
 
 def test_table4_rounding_inconsistencies_are_within_rounding_not_mismatches(built):
@@ -132,6 +133,7 @@ def png_text_chunks(data: bytes) -> list[bytes]:
     return chunks
 
 
+@pytest.mark.slow
 def test_report_is_byte_reproducible_and_pngs_carry_no_software_or_time(built, tmp_path):
     base, written, _ = built
     again, _ = build_report(study_in(STUDY), base / "adam", tmp_path / "report")
@@ -228,6 +230,7 @@ def test_bar_chart_of_an_undeclared_table_is_an_error_at_its_line(built, study_c
     assert "(did you mean 'table4'?)" in message
 
 
+@pytest.mark.slow
 def test_published_path_that_leads_nowhere_is_an_error_at_its_entry(built, study_copy, tmp_path):
     base, _, _ = built
     report = study_copy / "report.yaml"

@@ -40,14 +40,31 @@ def terminology(shared):
     return load_terminology(shared / "reference" / "ct" / "SDTM_Terminology_2025-03.txt.xz")
 
 
-def context(frames, tmp_path: Path, ct=None, define_change=None, with_define=True) -> Context:
+# The clean study's define.xml files, written and read once: (metadata by standard, path by standard).
+_CLEAN_DEFINES: dict[str, tuple] = {}
+
+
+def _defines(tmp_path: Path, define_change) -> tuple[dict, dict]:
+    """define.xml always describes the clean study: a mutation of the data is then a disagreement. Only the
+    define rules' mutations change it (and only those rules need the files: they check the XML itself)."""
+    if define_change is None and _CLEAN_DEFINES:
+        return _CLEAN_DEFINES["meta"], _CLEAN_DEFINES["files"]
     defines, files = {}, {}
-    for standard in ("SDTM", "ADaM") if with_define else ():
-        # define.xml always describes the clean study: a mutation of the data is then a disagreement.
+    for standard in ("SDTM", "ADaM"):
         path = study.write_define(CLEAN, tmp_path / standard / "define.xml", standard, DEFINE_CODELISTS, define_change)
         defines[standard] = read_define(path)
         files[standard] = path
-    return Context(tables=study.tables(frames), standards=STANDARDS, ct=ct, define=defines, define_files=files)
+    if define_change is None:
+        _CLEAN_DEFINES.update(meta=defines, files=files)
+    return defines, files
+
+
+def context(frames, tmp_path: Path, ct=None, define_change=None, with_define=True) -> Context:
+    """The validator's context on in-memory ``frames`` (no XPT is written); define.xml only when asked."""
+    defines, files = _defines(tmp_path, define_change) if with_define else ({}, {})
+    return Context(
+        tables=study.tables(frames), standards=STANDARDS, ct=ct, define=dict(defines), define_files=dict(files)
+    )
 
 
 def flagged(hits) -> dict:

@@ -56,6 +56,7 @@ def run(folder: Path, ct_file: Path, **options) -> tuple[int, dict, str]:
     return code, json.loads((report_dir / "validation.json").read_text()), out.getvalue()
 
 
+@pytest.mark.slow
 def test_clean_study_files_validate_clean_and_the_json_report_follows_its_schema(tmp_path, ct_file):
     code, report, console = run(write_study(tmp_path / "study"), ct_file)
     jsonschema.validate(report, SCHEMA)
@@ -68,6 +69,7 @@ def test_clean_study_files_validate_clean_and_the_json_report_follows_its_schema
     assert "validation: 0 errors, 0 warnings" in console
 
 
+@pytest.mark.slow
 def test_error_gives_exit_1_unless_fail_on_never(tmp_path, ct_file):
     folder = write_study(tmp_path / "study", {"set": {"AE": {0: {"AESER": "NO"}}}})
     code, report, console = run(folder, ct_file)
@@ -90,6 +92,7 @@ def test_error_gives_exit_1_unless_fail_on_never(tmp_path, ct_file):
     assert run(folder, ct_file, fail_on="never")[0] == 0
 
 
+@pytest.mark.slow
 def test_warnings_fail_only_with_fail_on_warning(tmp_path, ct_file):
     folder = write_study(tmp_path / "study", {"set": {"AE": {1: {"EPOCH": ""}}}})  # SD1226 is a warning
     code, report, _ = run(folder, ct_file)
@@ -98,6 +101,7 @@ def test_warnings_fail_only_with_fail_on_warning(tmp_path, ct_file):
     assert run(folder, ct_file, fail_on="warning")[0] == 1
 
 
+@pytest.mark.slow
 def test_max_errors_per_rule_caps_details_but_not_counts(tmp_path, ct_file):
     folder = write_study(tmp_path / "study", {"set": {"LB": {i: {"LBSTRESU": ""} for i in range(8)}}})
     _, report, _ = run(folder, ct_file, max_errors_per_rule=3)
@@ -107,6 +111,7 @@ def test_max_errors_per_rule_caps_details_but_not_counts(tmp_path, ct_file):
     assert all(sum(f["rule"] == rule for f in report["findings"]) <= 3 for rule, _ in issues)
 
 
+@pytest.mark.slow
 def test_a_rule_that_cannot_run_is_reported_skipped_with_its_reason(tmp_path, ct_file):
     folder = write_study(tmp_path / "study", {"remove": ["TS"]})
     (folder / "sdtm" / "ts.xpt").unlink(missing_ok=True)
@@ -119,6 +124,7 @@ def test_a_rule_that_cannot_run_is_reported_skipped_with_its_reason(tmp_path, ct
     assert all(not r["reason"] for r in report["rules"] if r["status"] != "skipped")
 
 
+@pytest.mark.slow
 def test_reports_are_byte_identical_across_runs(tmp_path, ct_file, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
     folder = write_study(tmp_path / "study", {"set": {"DM": {0: {"AGE": -5}}}})
@@ -131,6 +137,7 @@ def test_reports_are_byte_identical_across_runs(tmp_path, ct_file, monkeypatch):
     assert json.loads(first["validation.json"])["generated"] == "2026-01-01T00:00:00"
 
 
+@pytest.mark.slow
 def test_excel_report_has_the_reviewer_sheets_and_agrees_with_json(tmp_path, ct_file):
     folder = write_study(tmp_path / "study", {"set": {"AE": {0: {"AESER": "NO"}}, "DM": {1: {"AGEU": ""}}}})
     _, report, _ = run(folder, ct_file)
@@ -228,6 +235,7 @@ def test_exit_code_rules():
     assert exit_code({"error": 5}, "never") == 0
 
 
+@pytest.mark.slow
 def test_validate_build_writes_reports_under_validation_and_counts(tmp_path, ct_file):
     out = write_study(tmp_path / "out", {"set": {"AE": {0: {"AESER": "NO"}}}})
 

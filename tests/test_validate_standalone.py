@@ -197,6 +197,7 @@ def test_chg_missing_after_baseline_is_flagged_but_not_before_it():
 # --- define.xml inside validate: XSD (DD0001) and references (DD4013) ---------------------------
 
 
+@pytest.mark.slow
 def test_validate_runs_the_define_xml_schema_and_reference_rules(tmp_path):
     built = write_study(tmp_path / "out")
     code, report, _ = run(built)

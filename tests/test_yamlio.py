@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
-from conftest import ROOT
 
 from sdtmify.errors import MappingError
 from sdtmify.yamlio import LineDict, LineList, load_yaml, plain
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def lines(node):

@@ -6,7 +6,7 @@ define ARM, report: the last two through :mod:`sdtmify.studyspec`); no stage imp
 Every schema problem of every file is listed (file:line key: message): the SDTM mappings, the ADaM
 specs (adam/*.yaml), adam/analysis_results.yaml and report.yaml. When the SDTM files are valid, the
 mappings are applied in memory to the source tables so that column names, codelist values, dates and
-visit names are checked too (the first such problem is reported)."""
+visit names are checked too: every variable of every domain, each problem reported (at most 50)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from . import yamlio
 from .adam.spec import check_specs
 from .errors import SdtmifyError
-from .mapping.engine import build_sdtm
+from .mapping.engine import check_sdtm
 from .study import load_study
 from .studyspec.analysis_results import FILE_NAME, parse_analysis_results
 from .studyspec.report import SCHEMA_NAME
@@ -49,10 +49,9 @@ def check_study(name: str, ct_file=None, encoding: str | None = None) -> list[st
     if messages:
         return messages
     try:
-        build_sdtm(study, ct_file=ct_file)
+        return check_sdtm(study, ct_file=ct_file)
     except SdtmifyError as exc:
         return [str(exc)]
-    return []
 
 
 def downstream_problems(folder: Path) -> list[str]:

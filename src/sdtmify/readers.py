@@ -15,7 +15,6 @@ Dataset-JSON top-level attributes (times, sourceSystem, OIDs) are kept on ``fram
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +107,7 @@ def read_xpt(path: str | Path, encoding: str | None = None) -> tuple[pd.DataFram
         raise InputError(
             f"pyreadstat columns {list(frame.columns)} differ from the NAMESTR records {names}", Location(str(path))
         )
-    member = replace(member, observations=len(frame))
+    frame = _with_trailing_blank_records(frame, member)
     variables = []
     for var in member.variables:
         column = frame[var.name]
@@ -135,6 +134,39 @@ def read_xpt(path: str | Path, encoding: str | None = None) -> tuple[pd.DataFram
     frame.attrs["encoding"] = used
     dataset = Dataset(name=member.name, label=member.label, purpose="", variables=tuple(variables), leaf=path.name)
     return frame, dataset
+
+
+def _with_trailing_blank_records(frame: pd.DataFrame, member: xport.XptMember) -> pd.DataFrame:
+    """The frame with every record the file holds. readstat drops trailing all-blank records: pyreadstat
+    before 1.3.8 all of them, 1.3.8 those inside the final 80 bytes (where they cannot be told from the
+    padding). The count from the file size (:func:`sdtmify.xport.read_header`, which treats only those last
+    ones as padding) is the truth, so the same file reads the same whichever pyreadstat is installed; the
+    dropped records are read back from the file, where they must be blank."""
+    where = Location(str(member.path))
+    dropped = member.observations - len(frame)
+    if dropped < 0:
+        raise InputError(f"pyreadstat read {len(frame)} records, the file holds {member.observations}", where)
+    if dropped == 0:
+        return frame
+    rows = np.arange(len(frame), member.observations)
+    raw = xport.records(member)[rows]
+    if (raw != ord(" ")).any():
+        first = int(rows[np.flatnonzero((raw != ord(" ")).any(axis=1))[0]]) + 1
+        raise InputError(
+            f"pyreadstat read {len(frame)} records, the file holds {member.observations}; record {first} is not blank",
+            where,
+        )
+    tail = pd.DataFrame(
+        {
+            var.name: xport.ieee_from_ibm(xport.numeric_patterns(member, var, rows))
+            if var.type == "Num"
+            else np.full(len(rows), "", dtype=object)
+            for var in member.variables
+        },
+        index=pd.RangeIndex(len(frame), member.observations),
+    )
+    head = frame.astype({var.name: object for var in member.variables if var.type == "Char"})
+    return pd.concat([head, tail], axis=0) if len(frame) else tail
 
 
 def _with_special_missing(member: xport.XptMember, var: xport.XptVariable, values: np.ndarray):

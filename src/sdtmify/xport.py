@@ -336,19 +336,24 @@ def _count_observations(path: Path, data_offset: int, size: int, record_length: 
     return count
 
 
-def numeric_patterns(member: XptMember, variable: XptVariable, rows: np.ndarray | None = None) -> np.ndarray:
-    """Raw IBM patterns (uint64, short lengths zero-filled) of one Num variable, read from the file
-    through a memory map; ``rows`` selects records (0-based) without reading the others."""
+def records(member: XptMember) -> np.ndarray:
+    """The observations as raw bytes, one row per record (uint8, ``observations x record_length``), through
+    a read-only memory map: indexing reads only the records asked for."""
     if member.path is None:
-        raise ValueError(f"{member.name}: numeric patterns are read from the file, and this member has no path")
-    data = np.memmap(
+        raise ValueError(f"{member.name}: records are read from the file, and this member has no path")
+    return np.memmap(
         member.path,
         dtype=np.uint8,
         mode="r",
         offset=member.data_offset,
         shape=(member.observations, member.record_length),
     )
-    picked = data[:, variable.position : variable.position + variable.length]
+
+
+def numeric_patterns(member: XptMember, variable: XptVariable, rows: np.ndarray | None = None) -> np.ndarray:
+    """Raw IBM patterns (uint64, short lengths zero-filled) of one Num variable, read from the file
+    through a memory map; ``rows`` selects records (0-based) without reading the others."""
+    picked = records(member)[:, variable.position : variable.position + variable.length]
     if rows is not None:
         picked = picked[rows]
     full = np.zeros((len(picked), 8), dtype=np.uint8)

@@ -22,7 +22,8 @@ def last_observation_before_exposure(
     candidates["_when"] = when[eligible]
     candidates["_full"] = frame.loc[eligible, dtc].astype(str)
     candidates = candidates.sort_values(["USUBJID", *by, "_when", "_full"], kind="mergesort")
-    last = candidates.groupby(["USUBJID", *by], sort=False).tail(1).index
+    # dropna=False: a record whose grouping value is blank (NaN) is still a candidate in its own group
+    last = candidates.groupby(["USUBJID", *by], sort=False, dropna=False).tail(1).index
     flag = pd.Series("", index=frame.index, dtype=object)
     flag.loc[last] = "Y"
     return flag.astype(str)

@@ -4,6 +4,8 @@ Unit conversion factors and grading thresholds are data in the mapping YAML, nev
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -21,31 +23,64 @@ def number_text(values: pd.Series, digits: int | None = None) -> pd.Series:
     return by_distinct(values.astype("float64"), render).astype(str)
 
 
+def _conversion(value) -> tuple[float, float, float, float]:
+    """(minus, times, divide, plus) of a conversion: a factor, or an affine rule such as degF -> degC
+    ``{minus: 32, times: 5, divide: 9}``."""
+    if isinstance(value, dict):
+        return (
+            float(value.get("minus", 0)),
+            float(value.get("times", 1)),
+            float(value.get("divide", 1)),
+            float(value.get("plus", 0)),
+        )
+    return (0.0, float(value), 1.0, 0.0)
+
+
+def _same_unit(units: pd.Series) -> pd.Series:
+    """Units compared ignoring case and surrounding blanks."""
+    return units.astype(str).str.strip().str.upper()
+
+
 def standardize_results(
-    orres: pd.Series, orresu: pd.Series, testcd: pd.Series, units: dict, below_limit: str = "<"
+    orres: pd.Series,
+    orresu: pd.Series,
+    testcd: pd.Series,
+    units: dict,
+    below_limit: str = "<",
+    unit_key: Callable[[pd.Series], pd.Series] = _same_unit,
 ) -> dict[str, pd.Series]:
     """--STRESC/--STRESN/--STRESU from --ORRES/--ORRESU (SDTMIG 3.4 section 4.5.1, Findings).
 
-    Numeric results are multiplied by the factor from ORRESU to the test's standard unit (factors
-    are data, given per test code); ``STRESC`` is the standardized number as text, ``STRESN`` the
-    number. A result below a limit ("<10") keeps its text in STRESC with the limit converted, and
-    STRESN stays empty (SDTMIG 3.4 LB assumption 8). Text results are copied to STRESC."""
-    # Also returned: FACTOR (for the reference ranges) and UNKNOWN_UNIT (numeric results with no factor).
+    Numeric results are converted from ORRESU to the test's standard unit by the conversion given
+    per test code (data, not code): a factor (x * f), or an affine rule ((x - minus) * times /
+    divide + plus, e.g. degF to degC). Units match whatever their case, and through a CT recode (both
+    are compared as their CT UNIT submission value). ``STRESC`` is the standardized number as text,
+    ``STRESN`` the number. A result below a limit ("<10") keeps its text in STRESC with the limit
+    converted, and STRESN stays empty (SDTMIG 3.4 LB assumption 8). Text results are copied to STRESC."""
+    # Also returned: CONVERT (the per-record conversion, for the reference ranges) and UNKNOWN_UNIT
+    # (numeric results with no conversion).
     text = orres.astype(str)
     unit = orresu.astype(str)
+    unit_compared = unit_key(unit)
     target = pd.Series("", index=text.index, dtype=object)
-    factor = pd.Series(np.nan, index=text.index, dtype="float64")
+    rule = pd.DataFrame(np.nan, index=text.index, columns=["minus", "times", "divide", "plus"], dtype="float64")
     digits = pd.Series(np.nan, index=text.index, dtype="float64")
     for test, spec in units.items():
         here = testcd == test
         target.loc[here] = spec["unit"]
-        factors = {spec["unit"]: 1.0, **{str(k): float(v) for k, v in (spec.get("factors") or {}).items()}}
-        factor.loc[here] = unit[here].map(factors).astype("float64")
+        given = {spec["unit"]: 1.0, **{str(k): v for k, v in (spec.get("factors") or {}).items()}}
+        keys = unit_key(pd.Series(list(given), dtype=object))
+        table = {key: _conversion(value) for key, value in zip(keys, given.values(), strict=True)}
+        for i, part in enumerate(rule.columns):
+            rule.loc[here, part] = unit_compared[here].map({k: v[i] for k, v in table.items()}).astype("float64")
         if "digits" in spec:
             digits.loc[here] = spec["digits"]
     no_spec = ~testcd.isin(list(units))
     target = target.where(~no_spec, unit)
-    factor = factor.where(~no_spec, 1.0)
+    rule.loc[no_spec] = [0.0, 1.0, 1.0, 0.0]
+
+    def convert(values: pd.Series) -> pd.Series:
+        return (values - rule["minus"]) * rule["times"] / rule["divide"] + rule["plus"]
 
     def parse(values: pd.Series) -> pd.DataFrame:
         limited = values.str.match(rf"^\s*[{''.join(sorted(set(below_limit)))}]\s*[0-9.]")
@@ -60,7 +95,7 @@ def standardize_results(
     numbers = pd.Series(parsed["numbers"].to_numpy()[codes], index=text.index, dtype="float64")
     prefix = pd.Series(parsed["prefix"].to_numpy()[codes], index=text.index, dtype=object)
     numeric = numbers.notna() & ~limited
-    converted = numbers * factor
+    converted = convert(numbers)
     stresn = converted.where(numeric)
     rounded = stresn.copy()
     for places in digits.dropna().unique():
@@ -73,8 +108,8 @@ def standardize_results(
         "STRESC": stresc.where(text != "", "").astype(str),
         "STRESN": rounded.where(numeric),
         "STRESU": stresu.astype(str),
-        "FACTOR": factor,
-        "UNKNOWN_UNIT": (numbers.notna() & factor.isna()),
+        "CONVERT": convert,
+        "UNKNOWN_UNIT": (numbers.notna() & rule["times"].isna()),
     }
 
 

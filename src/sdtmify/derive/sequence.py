@@ -9,7 +9,8 @@ def sequence_number(frame: pd.DataFrame, order: list[str], subject: str = "USUBJ
     """--SEQ: 1, 2, ... per subject in the order of ``order`` (stable, so ties keep source order).
 
     Values are consecutive integers starting at 1 within each USUBJID (SDTMIG 3.4 4.1.5)."""
-    columns = [c for c in [subject, *order] if c in frame.columns]
+    # dict.fromkeys: an order that already names SRCROW (raw record order) lists it once
+    columns = [c for c in dict.fromkeys([subject, *order]) if c in frame.columns]
     ranked = frame[columns].copy()
     ranked["_position"] = range(len(frame))
     ranked = ranked.sort_values([*columns, "_position"], kind="mergesort")

@@ -100,6 +100,13 @@ def assign_visits(
     return result, unknown
 
 
+def planned_study_day(visitnum: pd.Series, schedule: pd.DataFrame) -> pd.Series:
+    """VISITDY: the planned study day of the record's visit as the Trial Visits (TV) dataset gives it;
+    blank for unscheduled visits, which have no planned day (SDTMIG 3.4 section 4.4.5)."""
+    planned = schedule.drop_duplicates("VISITNUM").set_index("VISITNUM")["VISITDY"]
+    return visitnum.map(planned).astype("float64")
+
+
 def _previous_scheduled(usubjid, when, visitnum, is_unscheduled) -> pd.Series:
     """The VISITNUM of each unscheduled record's latest scheduled record on or before its date (0 if none)."""
     scheduled = pd.DataFrame({"USUBJID": usubjid, "WHEN": when, "VISITNUM": visitnum})[~is_unscheduled]

@@ -22,9 +22,10 @@ from ..derive import age as age_rules
 from ..derive import arms as arm_rules
 from ..derive import baseline as baseline_rules
 from ..derive import epoch as epoch_rules
-from ..derive import findings, identifiers, sequence, study_day, supp, trial_design, visits
+from ..derive import exposure, findings, identifiers, sequence, study_day, supp, trial_design, visits
 from ..derive.reference_dates import REFERENCE_DATES, pick_per_subject
-from ..errors import Location, MappingError
+from ..errors import InputError, Location, MappingError, MetadataError
+from ..metadata import standards
 from ..metadata.conform import apply_spec_to_bundle
 from ..metadata.spec_xlsx import load_spec
 from ..sources import ROW_ID
@@ -104,6 +105,15 @@ class SdtmBuilder:
         self.notes: list[str] = []
         self.schedule = visits.planned_visits(study.config.get("visits", {}) or {})
         self._subjects: pd.DataFrame | None = None
+        # `sdtmify check` collects the problems of every variable and domain here instead of stopping
+        # at the first; None (a build) stops at the first.
+        self.problems: list[str] | None = None
+
+    def _collect(self, exc: InputError) -> None:
+        """Record a problem when checking; re-raise it when building."""
+        if self.problems is None:
+            raise exc
+        self.problems.append(str(exc))
 
     # ---- subjects -------------------------------------------------------------------------
     def subject_table(self) -> pd.DataFrame:
@@ -199,14 +209,22 @@ class SdtmBuilder:
             }
         )
         for variable, spec in (part.get("variables") or {}).items():
-            ctx.values[variable] = expressions.evaluate(spec, ctx, [*path, "variables", variable])
+            try:
+                ctx.values[variable] = expressions.evaluate(spec, ctx, [*path, "variables", variable])
+            except InputError as exc:
+                self._collect(exc)  # checking: note it, go on with the variable blank
+                ctx.values[variable] = pd.Series("", index=rows.index, dtype=object)
             build.notes.setdefault(variable, self._variable_note(spec)).extend.update(_extensions(spec))
             codelists = _ct_names(spec)
             if codelists:
                 build.part_codelists.setdefault(variable, {})[path[1] if path else 0] = codelists[0]
         supp_values = {}
         for qnam, spec in (part.get("supp") or {}).items():
-            supp_values[qnam] = expressions.as_text(expressions.evaluate(spec, ctx, [*path, "supp", qnam]))
+            try:
+                supp_values[qnam] = expressions.as_text(expressions.evaluate(spec, ctx, [*path, "supp", qnam]))
+            except InputError as exc:
+                self._collect(exc)
+                supp_values[qnam] = pd.Series("", index=rows.index, dtype=object)
             build.supp_notes.setdefault(qnam, self._variable_note(spec))
         frame = pd.DataFrame(ctx.values, index=rows.index)
         frame["SRCTABLE"] = name
@@ -262,10 +280,12 @@ class SdtmBuilder:
     @staticmethod
     def _variable_note(spec) -> VariableNote:
         codelists = _ct_names(spec)
+        origin = expressions.default_origin(spec)
         return VariableNote(
-            origin=expressions.default_origin(spec),
+            origin=origin,
             source_party=spec.get("source_party"),
-            method=spec.get("method"),
+            # a Derived variable without a stated method gets its algorithm's method text
+            method=expressions.method_text(spec) if origin == "Derived" else spec.get("method"),
             comment=spec.get("comment"),
             length=spec.get("length"),
             codelist=codelists[0] if codelists else None,
@@ -379,6 +399,23 @@ class SdtmBuilder:
             raise MappingError("a date rule needs 'source' + 'column' or 'domain' + 'variable'", location)
         return pick_per_subject(dtc, usubjid, pick, int(rule.get("add_days", 0)))
 
+    @staticmethod
+    def _refuse_conflict(build: DomainBuild, column: str, derived: pd.Series) -> None:
+        """A variable both mapped under ``variables:`` and derived must agree: a derivation never
+        silently overwrites what the mapping says."""
+        mapped = (build.mapping.document.get("variables") or {}) if build.mapping else {}
+        if column not in mapped or column not in build.frame:
+            return
+        given = build.frame[column].astype(str)
+        differs = given != derived.astype(str)
+        if differs.any():
+            first = differs[differs].index[0]
+            raise build.mapping.error(
+                ["variables", column],
+                f"mapped value '{given[first]}' ({build.source_context().row_numbers(differs, 1)}) differs from the derived "
+                f"'{derived[first]}'; map {column} or derive it, not both",
+            )
+
     def derive_dm(self, dm: DomainBuild) -> None:
         derivations = dm.mapping.derivations()
         frame = dm.frame
@@ -414,18 +451,41 @@ class SdtmBuilder:
                     f"'{raw[unknown].iloc[0]}' ({dm.source_context().row_numbers(unknown, 1)}) matches "
                     f"no arm ({known}); add it to an arm's 'match' in study.yaml",
                 )
-            frame["ARMCD"], frame["ARM"] = assigned["ARMCD"], assigned["ARM"]
-            text = _doc(arm_rules.planned_arm)
-            dm.notes["ARMCD"] = VariableNote(
-                origin="Derived" if "map" in params["from"] else "Collected", method=text, method_name="ARMCD"
-            )
-            dm.notes["ARM"] = VariableNote(origin="Derived", method=text, method_name="ARM")
+            methods = dict.fromkeys(("ARMCD", "ARM"), _doc(arm_rules.planned_arm))
             treated = frame.get("RFXSTDTC", pd.Series("", index=frame.index)).astype(str) != ""
-            # the schema admits only `actual: planned` today; a rule derived from EX would branch here
-            actual = arm_rules.actual_arm_as_planned(frame["ARMCD"], frame["ARM"], treated)
-            for column in actual.columns:
-                frame[column] = actual[column]
-                dm.note(column, "Derived", _doc(arm_rules.actual_arm_as_planned), column)
+            if params["actual"] == "planned":
+                actual = arm_rules.actual_arm_as_planned(assigned["ARMCD"], assigned["ARM"], treated)
+                rule = arm_rules.actual_arm_as_planned
+            else:
+                actual_path = [*dm.mapping.derivation_path("arm"), "actual"]
+                raw_actual = expressions.as_text(
+                    expressions.evaluate(params["actual"], dm.source_context(), actual_path)
+                )
+                received, unknown = arm_rules.planned_arm(raw_actual, design["arms"])
+                if unknown.any():
+                    raise dm.mapping.error(
+                        actual_path,
+                        f"actual arm '{raw_actual[unknown].iloc[0]}' ({dm.source_context().row_numbers(unknown, 1)}) matches "
+                        f"no arm ({', '.join(a['ARMCD'] for a in design['arms'])}); add it to an arm's 'match'",
+                    )
+                actual = arm_rules.actual_arm_from_data(assigned["ARMCD"], received)
+                rule = arm_rules.actual_arm_from_data
+            arms = pd.concat([assigned, actual], axis=1)
+            screen_failure = pd.Series(False, index=frame.index)
+            if "screen_failure" in params:
+                sf_path = [*dm.mapping.derivation_path("arm"), "screen_failure"]
+                screen_failure = expressions.condition(params["screen_failure"], dm.source_context(), sf_path)
+            arms = arm_rules.arm_null_reason(arms, screen_failure)
+            null_reason = f" {_doc(arm_rules.arm_null_reason)}" if "screen_failure" in params else ""
+            methods.update(dict.fromkeys(actual.columns, _doc(rule) + null_reason))
+            for column, method in methods.items():
+                self._refuse_conflict(dm, column, arms[column])
+                frame[column] = arms[column]
+                if column in ("ARMCD", "ARM"):
+                    origin = "Derived" if column == "ARM" or "map" in params["from"] else "Collected"
+                    dm.notes[column] = VariableNote(origin=origin, method=method, method_name=column)
+                else:
+                    dm.note(column, "Derived", method, column)
         if "age" in derivations:
             params = derivations["age"]
             path = dm.mapping.derivation_path("age")
@@ -537,6 +597,8 @@ class SdtmBuilder:
     def derive_domain(self, build: DomainBuild) -> None:
         mapping, frame, prefix = build.mapping, build.frame, build.name
         derivations = mapping.derivations()
+        if "dose_intervals" in derivations:
+            frame = self._dose_intervals(build, derivations["dose_intervals"])
         ctx = build.source_context()
         ctx.values = {c: frame[c] for c in frame.columns}
         if "visit" in derivations:
@@ -558,6 +620,9 @@ class SdtmBuilder:
             frame["VISITNUM"], frame["VISIT"] = assigned["VISITNUM"], assigned["VISIT"]
             build.note("VISITNUM", "Derived", _doc(visits.assign_visits), "VISITNUM")
             build.note("VISIT", "Derived", _doc(visits.assign_visits), "VISIT")
+            if params.get("visitdy"):
+                frame["VISITDY"] = visits.planned_study_day(frame["VISITNUM"], self.schedule)
+                build.note("VISITDY", "Derived", _doc(visits.planned_study_day), "VISITDY")
         if "standardize" in derivations:
             self._standardize(build, derivations["standardize"])
         if "toxicity_grade" in derivations:
@@ -584,7 +649,7 @@ class SdtmBuilder:
         if "study_day" in derivations:
             reference = derivations["study_day"].get("reference", "RFSTDTC")
             rfstdtc = self.dm_column(reference, frame["USUBJID"])
-            for dtc, dy in _day_pairs(prefix, frame.columns):
+            for dtc, dy in _day_pairs(prefix, frame.columns, _ig_variables(prefix)):
                 frame[dy] = study_day.study_day(frame[dtc], rfstdtc)
                 build.note(dy, "Derived", f"{_doc(study_day.study_day)} Reference: DM.{reference}.", dy)
         if "epoch" in derivations:
@@ -621,6 +686,40 @@ class SdtmBuilder:
                     method = _doc(baseline_rules.baseline_flag_from_lobxfl)
                 build.note(f"{prefix}{which}", "Derived", method, f"{prefix}{which}")
 
+    @staticmethod
+    def _dose_intervals(build: DomainBuild, params: dict) -> pd.DataFrame:
+        """Collapse the records into constant dosing intervals; the source rows and SUPP values follow."""
+        prefix, path = build.name, build.mapping.derivation_path("dose_intervals")
+        start, end = params.get("start", f"{prefix}STDTC"), params.get("end", f"{prefix}ENDTC")
+        names = [*(("by", n) for n in params["by"]), *(("within", n) for n in params.get("within", []))]
+        for key, name in [*names, ("start", start), ("end", end)]:
+            if name not in build.frame:
+                raise build.mapping.error(
+                    [*path, key], f"'{name}' is not a variable of {prefix}{yamlio.suggest(name, build.frame.columns)}"
+                )
+        kept, begins, ends = exposure.constant_dose_intervals(
+            build.frame, list(params["by"]), start, end, int(params.get("gap_days", 1)), params.get("within")
+        )
+        frame = build.frame.loc[kept].copy()
+        frame[start], frame[end] = begins, ends
+        build.frame = frame
+        context = build.source_context()
+        context.rows = context.rows.loc[kept]
+        build.supp_values = {q: values.loc[kept] for q, values in build.supp_values.items()}
+        method = f"{_doc(exposure.constant_dose_intervals)} Same values of: {', '.join(params['by'])}."
+        for column in (start, end):
+            build.notes[column] = VariableNote(origin="Derived", method=method, method_name=column)
+        return frame
+
+    def _unit_key(self, units: pd.Series) -> pd.Series:
+        """A unit as the CT UNIT submission value when CT knows it ("bpm" -> "BEATS/MIN"), else as
+        written, upper case: a conversion matches whatever case or ``ct:`` recode the unit went through."""
+        try:
+            recoded = self.ct.ct.recode_values("UNIT", units.astype(str))
+        except MetadataError:  # a CT file without the UNIT codelist: compare as written
+            recoded = pd.Series(None, index=units.index, dtype=object)
+        return recoded.where(recoded.notna(), units).astype(str).str.strip().str.upper()
+
     def _standardize(self, build: DomainBuild, params: dict) -> None:
         frame, prefix, mapping = build.frame, build.name, build.mapping
         path = mapping.derivation_path("standardize")
@@ -633,6 +732,7 @@ class SdtmBuilder:
             frame[params["by"]],
             params.get("units", {}),
             params.get("below_limit", "<"),
+            self._unit_key,
         )
         unknown = result["UNKNOWN_UNIT"]
         if unknown.any():
@@ -655,7 +755,7 @@ class SdtmBuilder:
         for orig, std in (("ORNRLO", "STNRLO"), ("ORNRHI", "STNRHI")):
             if f"{prefix}{orig}" in frame:
                 numbers = pd.to_numeric(frame[f"{prefix}{orig}"].astype(str).replace("", None), errors="coerce")
-                frame[f"{prefix}{std}"] = (numbers * result["FACTOR"]).astype("float64").round(10)
+                frame[f"{prefix}{std}"] = result["CONVERT"](numbers).astype("float64").round(10)
                 build.note(
                     f"{prefix}{std}",
                     "Derived",
@@ -732,7 +832,12 @@ class SdtmBuilder:
             by_kind[mapping.kind].append(mapping)
         for mapping in by_kind["source"]:
             self.ui.debug(f"  {mapping.domain}: records from {', '.join(p['from'] for _, p in mapping.parts())}")
-            self.domains[mapping.domain] = self.build_source_domain(mapping)
+            try:
+                self.domains[mapping.domain] = self.build_source_domain(mapping)
+            except InputError as exc:
+                self._collect(exc)
+        if self.problems:  # checking: later phases would only repeat these problems in other words
+            return self.domains
         if "DM" in self.domains:
             self.derive_dm(self.domains["DM"])
         for mapping in by_kind["records"]:
@@ -811,15 +916,25 @@ def _describe_rule(variable: str, rule: dict) -> str:
     return text + "."
 
 
-def _day_pairs(prefix: str, columns) -> list[tuple[str, str]]:
-    """(--DTC, --DY), (--STDTC, --STDY), (--ENDTC, --ENDY) present in the domain (SDTMIG 3.4 4.4.4)."""
+def _ig_variables(domain: str) -> set[str] | None:
+    """The variables SDTMIG 3.4 lists for ``domain`` (None when the IG has no such domain)."""
+    try:
+        return set(standards.sdtm_dataset(domain).variable_names)
+    except MetadataError:
+        return None
+
+
+def _day_pairs(prefix: str, columns, allowed: set[str] | None = None) -> list[tuple[str, str]]:
+    """(--DTC, --DY), (--STDTC, --STDY), (--ENDTC, --ENDY) present in the domain (SDTMIG 3.4 4.4.4),
+    for the --DY variables the domain has in the IG: AE has AEDTC but no AEDY, so a mapped AEDTC
+    gets no study day rather than stopping the build."""
     pairs = []
     for dtc, dy in (
         (f"{prefix}DTC", f"{prefix}DY"),
         (f"{prefix}STDTC", f"{prefix}STDY"),
         (f"{prefix}ENDTC", f"{prefix}ENDY"),
     ):
-        if dtc in columns:
+        if dtc in columns and (allowed is None or dy in allowed):
             pairs.append((dtc, dy))
     return pairs
 
@@ -831,6 +946,25 @@ def build_sdtm(study, ct_file=None, ui: Console = QUIET) -> Bundle:
     domains = builder.build()
     bundle = assemble_bundle(study, domains, terminology, builder.notes, ui)
     return apply_study_spec(study, bundle, ui)
+
+
+def check_sdtm(study, ct_file=None, limit: int = 50) -> list[str]:
+    """Every problem a build of the study's SDTM would meet, without writing anything: all variables
+    of all source domains are applied, each failing one reported (file:line, source row, field); when
+    they all apply, the rest of the build runs and its first problem is reported. At most ``limit``."""
+    terminology = CTRecoder.load(ct_file)
+    builder = SdtmBuilder(study, terminology)
+    builder.problems = []
+    try:
+        domains = builder.build()
+        if not builder.problems:
+            apply_study_spec(study, assemble_bundle(study, domains, terminology, builder.notes, QUIET))
+    except InputError as exc:
+        builder.problems.append(str(exc))
+    problems = list(dict.fromkeys(builder.problems))
+    if len(problems) > limit:
+        problems = [*problems[:limit], f"... and {len(problems) - limit} more problems (the first {limit} are shown)"]
+    return problems
 
 
 def apply_study_spec(study, bundle: Bundle, ui: Console = QUIET) -> Bundle:

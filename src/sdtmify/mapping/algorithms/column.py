@@ -1,0 +1,25 @@
+"""``column``: the collected value as it is (sdtm.oak assign_no_ct)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..context import MappingContext
+from .base import Algorithm, as_text, register
+
+
+def assign_column(spec, ctx: MappingContext, path) -> pd.Series:
+    """The source column's value as collected, as text (SDTMIG 3.4 section 4.1: collected data are
+    submitted as collected unless a rule standardizes them)."""
+    return as_text(ctx.column(spec["column"], path))
+
+
+ALGORITHM = register(
+    Algorithm(
+        "column",
+        assign_column,
+        {"column": {"type": "string", "description": "take a source column"}},
+        "Copied from the collected source value without change.",
+        origin="Collected",
+    )
+)

@@ -161,3 +161,21 @@ def test_a_wrong_encoding_name_is_exit_2_naming_the_option(capsys):
         assert info.value.code == 2
         err = capsys.readouterr().err
         assert "argument --encoding: 'latin-9x' is not a text encoding Python knows" in err, argv
+
+
+def test_report_waiting_on_a_build_does_not_suggest_a_wait_option_it_lacks(tmp_path):
+    """`sdtmify report` takes the build lock but has no --wait: its refusal names no such option, while
+    the build's does."""
+    from sdtmify.errors import SdtmifyError
+    from sdtmify.guard import build_lock, updating
+
+    target = tmp_path / "output" / "S1"
+    target.mkdir(parents=True)
+    with build_lock(target):
+        with pytest.raises(SdtmifyError) as by_report, updating(target):
+            pass
+        with pytest.raises(SdtmifyError) as by_build, build_lock(target):
+            pass
+    assert "is writing" in str(by_report.value) and "--wait" not in str(by_report.value)
+    assert "pass --wait SECONDS to wait for it" in str(by_build.value)
+    assert "--wait" in options_of(build_parser(), "build") and "--wait" not in options_of(build_parser(), "report")

@@ -78,7 +78,7 @@ case "$cmd" in
     exec "$VENV/bin/sdtmify" build --study "${1:-NCI84}" "${@:2}"
     ;;
   test)
-    apt_install r-base-core r-cran-haven chromium chromium-driver fonts-dejavu-core
+    apt_install r-base-core r-cran-haven r-cran-jsonlite chromium chromium-driver fonts-dejavu-core
     setup_venv
     set +e
     "$VENV/bin/python" -m pytest "$@"

@@ -29,23 +29,28 @@ def home(tmp_path, monkeypatch):
 
 def test_init_writes_a_study_that_validates(home):
     written = init_study("NEW1")
-    names = sorted(p.name for p in written)
+    names = sorted(p.relative_to(home / "mappings" / "NEW1").as_posix() for p in written)
     assert names == [
-        "ae.yaml",
-        "dm.yaml",
-        "ex.yaml",
-        "lb.yaml",
+        "sdtm/ae.yaml",
+        "sdtm/dm.yaml",
+        "sdtm/ex.yaml",
+        "sdtm/lb.yaml",
+        "sdtm/se.yaml",
+        "sdtm/ta.yaml",
+        "sdtm/te.yaml",
+        "sdtm/ts.yaml",
+        "sdtm/tv.yaml",
+        "source/adverse_events.csv",
+        "source/dosing.csv",
+        "source/labs.csv",
+        "source/subjects.csv",
         "study.yaml",
-        "ta.yaml",
-        "te.yaml",
-        "ts.yaml",
-        "tv.yaml",
     ]
     study = load_study("NEW1")
     assert study.studyid == "NEW1"
     mappings = load_mappings(study)
-    assert [m.domain for m in mappings] == ["AE", "DM", "EX", "LB", "TA", "TE", "TS", "TV"]
-    assert all("#" in path.read_text() for path in written)  # annotated
+    assert [m.domain for m in mappings] == ["AE", "DM", "EX", "LB", "SE", "TA", "TE", "TS", "TV"]
+    assert all("#" in path.read_text() for path in written if path.suffix == ".yaml")  # annotated
 
 
 def test_init_refuses_to_overwrite_without_force(home):
@@ -53,7 +58,7 @@ def test_init_refuses_to_overwrite_without_force(home):
     with pytest.raises(InputError) as info:
         init_study("NEW2")
     assert "exists; use --force" in str(info.value)
-    assert len(init_study("NEW2", force=True)) == 9
+    assert len(init_study("NEW2", force=True)) == 14
 
 
 def test_check_command_on_a_valid_and_a_broken_study(home, capsys):

@@ -19,6 +19,7 @@ def test_a_malformed_rule_is_refused_with_file_line_and_key(tmp_path):
         "    severity: error\n"
         "    message: x\n"
         "    check: {type: record, when: {AESER: {equals: Y}}}\n"
+        "    scope: {standard: SDTM}\n"
     )
     with pytest.raises(InputError) as caught:
         load_rules(tmp_path)
@@ -39,7 +40,10 @@ def test_rule_without_authority_or_with_unknown_severity_is_refused(tmp_path):
 
 
 def test_duplicate_rule_ids_are_refused(tmp_path):
-    rule = "  - {id: X1, severity: error, message: m, check: {type: record, when: {}}, authority: {sponsor: s}}\n"
+    rule = (
+        "  - {id: X1, severity: error, message: m, check: {type: record, when: {}}, authority: {sponsor: s},"
+        " scope: {standard: SDTM}}\n"
+    )
     (tmp_path / "a.yaml").write_text("rules:\n" + rule + rule)
     with pytest.raises(InputError, match="rule id X1 already used"):
         load_rules(tmp_path)

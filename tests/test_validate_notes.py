@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from sdtmify.console import Console
 from sdtmify.errors import InputError
 from sdtmify.validate.notes import load_notes
+from sdtmify.validate.report_console import print_report
 from sdtmify.validate.run import validate_build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,8 +88,9 @@ def test_build_reports_show_explanations_beside_explained_findings_only(tmp_path
         "  - {rule: SD1226, dataset: AE, explanation: The AE record of day -3 predates the first epoch.}\n"
         "  - {rule: SD9999, explanation: a rule that does not fire}\n"
     )
-    err = io.StringIO()
-    outcome = validate_build(out, StudyStub(folder), ct_file=str(ct_file), ui=Console(stream=err, out=io.StringIO()))
+    stdout = io.StringIO()
+    ui = Console(stream=io.StringIO(), out=stdout)
+    outcome = validate_build(out, StudyStub(folder), ct_file=str(ct_file), ui=ui)
     report = outcome.report
     jsonschema.validate(report, SCHEMA)
     issues = {(i["rule"], i["dataset"]): i for i in report["issues"]}
@@ -103,7 +105,9 @@ def test_build_reports_show_explanations_beside_explained_findings_only(tmp_path
         "unused": ["SD9999"],
     }
     assert report["inputs"]["notes"] == "validation-notes.yaml"
-    console = err.getvalue().splitlines()
+    assert stdout.getvalue() == ""  # the build prints the table itself, after its progress
+    print_report(report, ui)
+    console = stdout.getvalue().splitlines()
     at = next(i for i, line in enumerate(console) if "SD1226" in line and " AE " in line)
     assert console[at + 1].strip() == "explained: The AE record of day -3 predates the first epoch."
     lb = next(i for i, line in enumerate(console) if "SD1226" in line and " LB " in line)
@@ -113,10 +117,15 @@ def test_build_reports_show_explanations_beside_explained_findings_only(tmp_path
     )
     book = load_workbook(out / "validation" / "validation.xlsx", read_only=True)
     rows = list(book["Issue Summary"].iter_rows(values_only=True))
-    assert rows[0] == ("Dataset", "Rule", "Severity", "Message", "Found", "Explanation")
-    explained = {(r[0], r[1]): r[5] for r in rows[1:]}
+    assert rows[0] == ("Rule ID", "CORE ID", "FDA/P21 ID", "Severity", "Dataset", "Found", "Message", "Explanation")
+    explained = {(r[4], r[0]): r[7] for r in rows[1:]}
     assert explained[("AE", "SD1226")] == "The AE record of day -3 predates the first epoch."
     assert explained[("LB", "SD1226")] in (None, "")
+    details = list(book["Details"].iter_rows(values_only=True))
+    column = details[0].index("Explanation")
+    by_dataset = {(r[0], r[4]): r[column] for r in details[1:]}
+    assert by_dataset[("SD1226", "AE")] == "The AE record of day -3 predates the first epoch."
+    assert by_dataset[("SD1226", "LB")] in (None, "")
     summary = {r[0]: r[1] for r in book["Summary"].iter_rows(values_only=True) if r and r[0]}
     assert summary["Validation notes"] == "validation-notes.yaml" and summary["Findings explained"] == 1
 

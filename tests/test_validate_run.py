@@ -41,8 +41,8 @@ def write_study(folder: Path, mutation: dict | None = None) -> Path:
 
 
 def run(folder: Path, ct_file: Path, **options) -> tuple[int, dict, str]:
-    err = io.StringIO()
-    ui = Console(verbosity=1, stream=err, out=io.StringIO())
+    out = io.StringIO()  # the findings table and totals are results: stdout
+    ui = Console(verbosity=1, stream=io.StringIO(), out=out)
     report_dir = folder / "reports"
     code = validate_command(
         folder,
@@ -53,7 +53,7 @@ def run(folder: Path, ct_file: Path, **options) -> tuple[int, dict, str]:
         report_dir=report_dir,
         ui=ui,
     )
-    return code, json.loads((report_dir / "validation.json").read_text()), err.getvalue()
+    return code, json.loads((report_dir / "validation.json").read_text()), out.getvalue()
 
 
 @pytest.mark.slow
@@ -144,11 +144,32 @@ def test_excel_report_has_the_reviewer_sheets_and_agrees_with_json(tmp_path, ct_
     book = load_workbook(folder / "reports" / "validation.xlsx", read_only=True)
     assert book.sheetnames == ["Summary", "Issue Summary", "Details", "Rules"]
     details = list(book["Details"].iter_rows(values_only=True))
-    assert details[0][:4] == ("Dataset", "Rule", "Severity", "Record")
+    assert details[0] == (
+        "Rule ID",
+        "CORE ID",
+        "FDA/P21 ID",
+        "Severity",
+        "Dataset",
+        "Variable",
+        "Record",
+        "USUBJID",
+        "Seq",
+        "Value",
+        "Message",
+        "Explanation",
+    )
     assert len(details) - 1 == len(report["findings"])
+    # the ids come from each rule's authority in specs/rules (SD1401: core CORE-000087, cg CG0387)
+    sd1401 = next(r for r in details[1:] if r[0] == "SD1401")
+    assert sd1401[1:3] == ("CORE-000087", "CG0387")
+    assert sd1401[3:7] == ("error", "AE", "AESER", 1) and sd1401[9] == "NO"
+    dm = next(r for r in details[1:] if r[0] == "SD1302")
+    assert (dm[1], dm[2], dm[4], dm[6]) == ("CORE-000189", "CG0665", "DM", 2)
     rules = list(book["Rules"].iter_rows(values_only=True))
     assert len(rules) - 1 == len(load_rules())
-    issue_rows = {(r[0], r[1]): r[4] for r in list(book["Issue Summary"].iter_rows(values_only=True))[1:]}
+    issues = list(book["Issue Summary"].iter_rows(values_only=True))
+    assert issues[0] == ("Rule ID", "CORE ID", "FDA/P21 ID", "Severity", "Dataset", "Found", "Message", "Explanation")
+    issue_rows = {(r[4], r[0]): r[5] for r in issues[1:]}
     assert issue_rows[("AE", "SD1401")] == 1 and issue_rows[("DM", "SD1302")] == 1
     summary = {r[0]: r[1] for r in book["Summary"].iter_rows(values_only=True) if r and r[0]}
     assert summary["Errors"] == report["summary"]["errors"]

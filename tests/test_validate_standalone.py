@@ -66,10 +66,10 @@ def test_adam_folder_alone_skips_traceability_with_its_reason_instead_of_errors(
     assert ad3020["status"] == "skipped"
     assert ad3020["reason"] == (
         "ADAE: no SRCDOM; "
-        "ADLB: SRCDOM dataset(s) LB not given (pass the SDTM folder with --sdtm); "
-        "ADRS: SRCDOM dataset(s) RS not given (pass the SDTM folder with --sdtm); "
+        "ADLB: SRCDOM dataset(s) LB not given (pass the SDTM folder with validate --sdtm); "
+        "ADRS: SRCDOM dataset(s) RS not given (pass the SDTM folder with validate --sdtm); "
         "ADSL: no SRCDOM; "
-        "ADTTE: SRCDOM dataset(s) DS not given (pass the SDTM folder with --sdtm)"
+        "ADTTE: SRCDOM dataset(s) DS not given (pass the SDTM folder with validate --sdtm)"
     )
     assert "SDTM predecessors" not in console
     assert report["inputs"]["references"] == []
@@ -98,7 +98,7 @@ def test_sdtm_option_names_the_predecessors_explicitly(tmp_path):
     shutil.copytree(built / "adam", alone)
     code, report, console = run(alone, sdtm=built / "sdtm")
     assert code == 0
-    assert f"from {built / 'sdtm'} (--sdtm; looked up, not validated)" in console
+    assert f"from {built / 'sdtm'} (validate --sdtm; looked up, not validated)" in console
     ad3020 = rules_of(report)["AD3020"]
     assert ad3020["status"] == "passed" and ad3020["skipped_in"] == ""
     assert set(ad3020["datasets"]) == {"ADLB", "ADRS", "ADTTE"}
@@ -114,7 +114,7 @@ def test_a_rule_that_ran_elsewhere_still_names_the_datasets_it_could_not_check(t
     result, hits = run_rule(RULES["AD3020"], ctx)
     assert result.status == "passed"
     assert result.datasets == ("ADLB", "ADTTE")
-    assert result.skipped_in == "ADRS: SRCDOM dataset(s) RS not given (pass the SDTM folder with --sdtm)"
+    assert result.skipped_in == "ADRS: SRCDOM dataset(s) RS not given (pass the SDTM folder with validate --sdtm)"
 
 
 def test_traceability_message_names_a_missing_variable(tmp_path):

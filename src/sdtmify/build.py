@@ -20,6 +20,7 @@ from .metadata import serialize
 from .paths import check_output_location, output_dir, project_root
 from .report.paper import build_report
 from .study import load_study
+from .validate.run import exit_code as findings_exit_code
 from .validate.run import validate_build
 from .writers.define import write_define_files
 from .writers.guides import write_guides
@@ -45,6 +46,7 @@ class BuildResult:
     unexplained: int | None = None  # findings with no note in validation-notes.yaml
     report_mismatches: int | None = None
     exit_code: int = 0
+    validation: dict | None = field(default=None, repr=False)  # the validation report (console table)
 
     def summary(self) -> str:
         """What was written where: one line per stage with file counts by kind."""
@@ -58,7 +60,7 @@ class BuildResult:
             counts = ", ".join(f"{severity}s: {n}" for severity, n in self.findings.items())
             explained = (
                 ""
-                if self.unexplained is None
+                if self.unexplained is None or not sum(self.findings.values())
                 else " (all explained by validation-notes.yaml)"
                 if self.unexplained == 0
                 else f" ({self.unexplained} not explained by validation-notes.yaml)"
@@ -83,11 +85,17 @@ def build_study(
     report: bool = True,
     force: bool = False,
     wait: float = 0.0,
+    fail_on: str = "error",
+    encoding: str | None = None,
 ) -> BuildResult:
     """Build ``study`` (a bare name under mappings/ or a study folder path) into ``out_dir`` (default
     output/<STUDYID>). ``force`` moves an existing folder sdtmify did not write aside instead of refusing;
-    ``wait`` is how many seconds to wait for another build of the same output."""
+    ``wait`` is how many seconds to wait for another build of the same output; ``fail_on`` is the
+    severity of validation findings that makes the exit code 1 (as for ``sdtmify validate``);
+    ``encoding`` the text encoding of sources whose study.yaml entry names none."""
+    findings_exit_code(counts={}, fail_on=fail_on)  # a bad value is refused before anything is built
     spec = load_study(study)
+    spec.default_encoding(encoding)
     root = project_root()
     inputs = [source.path for source in spec.sources.values()] + ([Path(ct_file)] if ct_file else [])
     target = check_output_location(
@@ -125,9 +133,10 @@ def build_study(
             outcome = validate_build(tmp, spec, ct_file=ct_file, ui=ui)
             written["validation"] = list(outcome.written)
             result.findings = outcome.counts
+            result.validation = outcome.report
             notes = (outcome.report or {}).get("notes")
             result.unexplained = notes.get("unexplained") if notes else None
-            result.exit_code = max(result.exit_code, outcome.exit_code)
+            result.exit_code = max(result.exit_code, findings_exit_code(outcome.counts, fail_on))
 
         # draft reviewer's guides (cSDRG, ADRG) from the metadata, study.yaml and the conformance report
         guide_report = outcome.report if validate else None
@@ -142,6 +151,7 @@ def build_study(
             if mismatches:
                 result.exit_code = max(result.exit_code, 1)
 
+        ui.finish()
         from .writers.readme import write_readme
 
         written["readme"] = [write_readme(tmp, spec)]

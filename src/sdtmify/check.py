@@ -22,8 +22,9 @@ from .studyspec.report import SCHEMA_NAME
 from .studyspec.report import load_yaml as load_report_yaml
 
 
-def check_study(name: str, ct_file=None) -> list[str]:
-    """One message per problem, [] when the study's mappings are valid."""
+def check_study(name: str, ct_file=None, encoding: str | None = None) -> list[str]:
+    """One message per problem, [] when the study's mappings are valid; ``encoding`` is the text
+    encoding of sources whose study.yaml entry names none."""
     # The shipped schemas first: a broken install stops the command (exit 2), it is not a problem
     # in the study's files.
     for schema in ("study", "mapping", "adam", "report"):
@@ -32,6 +33,7 @@ def check_study(name: str, ct_file=None) -> list[str]:
         study = load_study(name)
     except SdtmifyError as exc:
         return [str(exc)]
+    study.default_encoding(encoding)
     messages = []
     files = study.mapping_files("sdtm")
     if not files:

@@ -34,7 +34,14 @@ def _cmd_build(args, ui: Console) -> int:
         report=not args.no_report,
         force=args.force,
         wait=args.wait,
+        fail_on=args.fail_on,
+        encoding=args.encoding,
     )
+    ui.close()
+    if result.validation is not None:
+        from .validate.report_console import print_report
+
+        print_report(result.validation, ui)
     ui.result(result.summary())
     return result.exit_code
 
@@ -44,7 +51,7 @@ def _cmd_check(args, ui: Console) -> int:
     from .paths import resolve_study
 
     resolve_study(args.study)  # a study that is not there is a usage error (2), not a finding
-    messages = check_study(args.study, ct_file=args.ct)
+    messages = check_study(args.study, ct_file=args.ct, encoding=args.encoding)
     for line in messages:
         ui.result(line)
     if not messages:
@@ -55,7 +62,9 @@ def _cmd_check(args, ui: Console) -> int:
 def _cmd_init(args, ui: Console) -> int:
     from .mapping.scaffold import init_study
 
-    written = init_study(args.study, force=args.force)
+    if args.study and args.name and args.study != args.name:
+        args.subparser.error(f"NAME {args.name!r} and --study {args.study!r} differ; give one of them")
+    written = init_study(args.study or args.name, force=args.force)
     for path in written:
         ui.result(str(path))
     return 0
@@ -73,27 +82,31 @@ def _cmd_validate(args, ui: Console) -> int:
         fail_on=args.fail_on,
         max_errors_per_rule=args.max_errors_per_rule,
         report_dir=args.report_dir,
+        encoding=args.encoding,
         ui=ui,
     )
 
 
 def _cmd_convert(args, ui: Console) -> int:
-    from .writers.convert import convert
+    from .writers.convert import convert_files, sidecar_path
 
     target = Path(args.target)
     if target.is_dir():
         raise InputError(f"convert target {target} is a folder; name the file to write, e.g. {target / 'dm.xpt'}")
-    if os.path.lexists(target) and not args.force:
-        raise InputError(f"convert target {target} exists; pass --force to replace it, or name another file")
-    written = convert(Path(args.source), Path(args.target), encoding=args.encoding)
-    ui.result(str(written))
+    for path in [target] + ([sidecar_path(target)] if target.suffix.lower() == ".csv" else []):
+        if os.path.lexists(path) and not args.force:
+            raise InputError(f"convert target {path} exists; pass --force to replace it, or name another file")
+    for path in convert_files(
+        Path(args.source), target, encoding=args.encoding, allow_lossy=args.allow_lossy, warn=ui.warn
+    ):
+        ui.result(str(path))
     return 0
 
 
 def _cmd_report(args, ui: Console) -> int:
     from .report.paper import report_command
 
-    return report_command(args.study, ui=ui)
+    return report_command(args.study, ui=ui, encoding=args.encoding)
 
 
 def _cmd_spec_export(args, ui: Console) -> int:
@@ -116,12 +129,51 @@ def _cmd_spec_import(args, ui: Console) -> int:
 
 
 EPILOG = """\
-exit codes:
-  0    success
-  1    findings: validation errors, or published values not reproduced
+output:
+  results (what was written, findings, summaries) go to stdout; progress and diagnostics to stderr.
+  -q prints results, warnings and errors only; -v adds per-stage details and timings.
+  On a terminal: progress bars and colour; piped, NO_COLOR=1 or TERM=dumb: plain lines.
+
+exit codes (the same for every command):
+  0    success, nothing at or above the --fail-on severity
+  1    findings: validation findings at or above --fail-on (build, validate), problems in the
+       study's files (check), published values not reproduced (build, report)
   2    usage or input error (bad argument, study, mapping, source, or an output folder sdtmify may not write)
   3    internal error (a bug: rerun with --debug and report the traceback)
   130  interrupted (Ctrl-C), 143 terminated (SIGTERM); the previous output is left as it was"""
+
+FAIL_ON_HELP = "findings of this severity or worse give exit code 1 (default: error)"
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Descriptions wrapped to the terminal width; the epilog (a laid-out table) kept as written."""
+
+    def _fill_text(self, text, width, indent):
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+def _encoding(text: str) -> str:
+    """--encoding: a text encoding Python knows, by its canonical name (checked before anything is read)."""
+    import codecs
+
+    try:
+        return codecs.lookup(text).name
+    except LookupError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a text encoding Python knows; use a Python codec name, e.g. utf-8, cp1252, latin-1"
+        ) from None
+
+
+SOURCE_ENCODING_HELP = (
+    "text encoding of the source files (a Python codec name: utf-8, cp1252, latin-1...) for every source "
+    "whose study.yaml entry names none (default: UTF-8; XPT sources UTF-8, then Windows-1252)"
+)
+DATASET_ENCODING_HELP = (
+    "text encoding of the XPT datasets read (a Python codec name: utf-8, cp1252, latin-1...; "
+    "default: UTF-8, then Windows-1252)"
+)
 
 
 def _positive_seconds(text: str) -> float:
@@ -139,10 +191,18 @@ def build_parser() -> argparse.ArgumentParser:
     noise = common.add_mutually_exclusive_group()
     # SUPPRESS: a subcommand's own -q/-v must not reset one given before the subcommand.
     noise.add_argument(
-        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print results only, no progress"
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print results, warnings and errors only (no progress)",
     )
     noise.add_argument(
-        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="print every step in detail"
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print more: per-stage details and timings",
     )
     common.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help="show the Python traceback of an error"
@@ -154,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Turn a clinical trial's source tables into SDTM, ADaM, XPT v5, Dataset-JSON, "
         "Define-XML 2.1 and a conformance report, from declarative YAML mappings.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sdtmify {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -162,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "build",
         parents=[common],
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
         help="build SDTM, ADaM, XPT, Dataset-JSON, define.xml, report",
         description="Read mappings/STUDY/ and write output/STUDY/: SDTM and ADaM datasets "
         "as XPT v5 and Dataset-JSON, define.xml, lineage, a validation report and the paper's tables.",
@@ -189,40 +251,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="wait up to SECONDS for another build of the same output to finish (default 0: refuse at once)",
     )
     p.add_argument("--no-validate", action="store_true", help="skip the conformance check at the end")
+    p.add_argument("--fail-on", choices=["error", "warning", "never"], default="error", help=FAIL_ON_HELP)
+    p.add_argument("--encoding", type=_encoding, metavar="CODEC", help=SOURCE_ENCODING_HELP)
     p.add_argument("--no-report", action="store_true", help="skip recomputing the paper's tables")
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser(
         "check",
         parents=[common],
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
         help="validate a study's mappings without building",
         description="Validate study.yaml and every mapping file against the mapping-language "
         "schema and the source tables; print one line per problem with file:line and key path.",
     )
     p.add_argument("--study", required=True, help="a study NAME under mappings/ or a PATH to a study folder")
     p.add_argument("--ct", metavar="FILE", help="a full NCI CDISC CT file to check codelist values against")
+    p.add_argument("--encoding", type=_encoding, metavar="CODEC", help=SOURCE_ENCODING_HELP)
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser(
         "init",
         parents=[common],
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
         help="scaffold a new study folder",
         description="Write mappings/STUDY/ with study.yaml and one annotated mapping per domain, "
         "valid against the schema.",
     )
-    p.add_argument(
-        "--study", required=True, help="NAME of the new study (mappings/NAME), or a PATH that does not exist yet"
-    )
+    p.add_argument("name", nargs="?", metavar="NAME", help="the same as --study NAME")
+    p.add_argument("--study", help="NAME of the new study (mappings/NAME), or a PATH that does not exist yet")
     p.add_argument(
         "--force",
         action="store_true",
         help="rewrite the scaffold files of a study sdtmify scaffolded (only files unchanged since)",
     )
-    p.set_defaults(func=_cmd_init)
+    p.set_defaults(func=_cmd_init, subparser=p)
 
     p = sub.add_parser(
         "validate",
         parents=[common],
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
         help="check a folder of XPT / Dataset-JSON files",
         description="Run the conformance rule catalogue on any folder of SDTM or ADaM datasets "
         "(XPT v5 or Dataset-JSON), optionally with a define.xml and a CT file.",
@@ -245,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-on",
         choices=["error", "warning", "never"],
         default="error",
-        help="findings of this severity or worse give exit code 1 (default: error)",
+        help=FAIL_ON_HELP,
     )
     p.add_argument(
         "--max-errors-per-rule",
@@ -255,38 +325,70 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep at most N detailed findings per rule (counts stay exact)",
     )
     p.add_argument("--report-dir", metavar="DIR", help="write validation.xlsx and validation.json here")
+    p.add_argument("--encoding", type=_encoding, metavar="CODEC", help=DATASET_ENCODING_HELP)
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser(
         "convert",
         parents=[common],
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
         help="convert between XPT, Dataset-JSON and CSV",
-        description="Convert one dataset by file extension: .xpt, .json, .ndjson, .csv.",
+        description="Convert one dataset by file extension: .xpt, .json, .ndjson, .csv. A CSV is written "
+        "with NAME.meta.json beside it (types, lengths, labels, formats; dates as ISO 8601) and read back with "
+        "it, so XPT -> CSV -> XPT is byte-identical; lossy conversions are refused unless --allow-lossy.",
     )
     p.add_argument("source", help="input file")
     p.add_argument("target", help="output file")
-    p.add_argument("--encoding", default="ascii", help="XPT text encoding (ascii, cp1252, latin-1)")
-    p.add_argument("--force", action="store_true", help="replace the target file if it exists")
+    p.add_argument(
+        "--encoding",
+        type=_encoding,
+        default="ascii",
+        metavar="CODEC",
+        help="text encoding of the XPT file read or written (ascii, cp1252, latin-1; default ascii)",
+    )
+    p.add_argument("--force", action="store_true", help="replace the target file (and its sidecar) if it exists")
+    p.add_argument(
+        "--allow-lossy",
+        action="store_true",
+        help="convert even when something is lost: a CSV without its NAME.meta.json (types and lengths guessed, "
+        "no labels or formats), text longer than XPT's 200 bytes (cut)",
+    )
     p.set_defaults(func=_cmd_convert)
 
     p = sub.add_parser(
         "report",
         parents=[common],
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
         help="recompute the paper's tables from the ADaM XPT files",
         description="Read output/STUDY/adam/*.xpt and write tables, figures and the comparison "
         "with the published values to output/STUDY/report/.",
     )
-    p.add_argument("--study", required=True, help="study folder name")
+    p.add_argument("--study", required=True, help="a study NAME under mappings/ or a PATH to a study folder")
+    p.add_argument("--encoding", type=_encoding, metavar="CODEC", help=DATASET_ENCODING_HELP)
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("spec", parents=[common], help="export or import the metadata as an Excel spec")
     spec = p.add_subparsers(dest="spec_command", metavar="ACTION")
-    q = spec.add_parser("export", parents=[common], help="write the study's metadata as a workbook")
+    q = spec.add_parser(
+        "export",
+        parents=[common],
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
+        help="write the study's metadata as a workbook",
+    )
     q.add_argument("--study", required=True)
     q.add_argument("--out", required=True, metavar="FILE")
     q.add_argument("--force", action="store_true", help="replace the workbook if it exists")
     q.set_defaults(func=_cmd_spec_export)
-    q = spec.add_parser("import", parents=[common], help="read a workbook back into the study's metadata")
+    q = spec.add_parser(
+        "import",
+        parents=[common],
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
+        help="read a workbook back into the study's metadata",
+    )
     q.add_argument("workbook")
     q.add_argument("--study", required=True)
     q.set_defaults(func=_cmd_spec_import)
@@ -336,6 +438,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    if args.func is _cmd_init and not (args.study or args.name):
+        args.subparser.error("the following arguments are required: --study (or NAME)")
     quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
     debug = getattr(args, "debug", False)
     ui = Console(verbosity=0 if quiet else 2 if verbose else 1)
@@ -364,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             code, message = 3, f"internal error: {type(exc).__name__}: {exc}; rerun with --debug for the traceback"
     finally:
+        ui.close()
         _on_terminate(previous_handler)
     if debug:
         traceback.print_exception(caught, file=sys.stderr)

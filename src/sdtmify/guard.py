@@ -214,8 +214,9 @@ def _holder(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def build_lock(target: Path, wait: float = 0.0, ui: Console = QUIET) -> Iterator[Path]:
+def build_lock(target: Path, wait: float = 0.0, ui: Console = QUIET, waitable: bool = True) -> Iterator[Path]:
     """Hold ``.NAME.lock`` beside ``target`` exclusively; wait up to ``wait`` seconds for another holder.
+    ``waitable``: the command has ``--wait`` (build), so the refusal may suggest it.
 
     The holder removes the lock file when done; a waiter that locked a file removed meanwhile tries again,
     so two processes never both believe they hold the lock."""
@@ -243,8 +244,8 @@ def build_lock(target: Path, wait: float = 0.0, ui: Console = QUIET) -> Iterator
         if time.monotonic() >= deadline:
             waited = f" after waiting {wait:g}s" if wait > 0 else ""
             raise OutputError(
-                f"another sdtmify build{_holder(path)} is writing {target} (lock {path}){waited}; "
-                "run again when it is done, or pass --wait SECONDS to wait for it"
+                f"another sdtmify build{_holder(path)} is writing {target} (lock {path}){waited}; run again when it "
+                f"is done{', or pass --wait SECONDS to wait for it' if waitable else ''}"
             )
         if not announced:
             ui.info(f"waiting up to {wait:g}s for another build{_holder(path)} of {target} (lock {path})")
@@ -330,7 +331,9 @@ def check_replaceable(target: Path, force: bool) -> str:
     if not os.path.lexists(target):
         return "absent"
     if target.is_symlink() or not target.is_dir():
-        raise OutputError(f"output folder {target} exists and is not a folder; choose another --out")
+        raise OutputError(
+            f"output folder {target} exists and is not a folder; choose another folder with `sdtmify build --out`"
+        )
     if not any(target.iterdir()):
         return "empty"
     foreign = inspect(target)
@@ -339,8 +342,8 @@ def check_replaceable(target: Path, force: bool) -> str:
     if force:
         return "aside"
     raise OutputError(
-        f"output folder {target} exists and {foreign.describe()}; nothing was changed. Move it away, choose "
-        "another --out, or pass --force to move it aside to "
+        f"output folder {target} exists and {foreign.describe()}; nothing was changed. Move it away, or rerun "
+        "`sdtmify build` with another --out, or with --force to move it aside to "
         f"{target.name}.kept-<time> (sdtmify never deletes files it did not write)"
     )
 
@@ -380,7 +383,7 @@ def updating(target: Path, ui: Console = QUIET) -> Iterator[Path]:
     if not target.is_dir():  # nothing to guard; the caller finds its inputs missing and says so
         yield target
         return
-    with build_lock(target, 0.0, ui):
+    with build_lock(target, 0.0, ui, waitable=False):
         foreign = inspect(target)
         if not foreign.clean:
             raise OutputError(f"output folder {target}: {foreign.describe()}; nothing was changed")

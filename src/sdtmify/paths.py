@@ -139,42 +139,56 @@ def check_output_location(
             f"output folder {given} is a symbolic link (to {os.path.realpath(given)}); give the real folder"
         )
     if given.exists() and not given.is_dir():
-        raise InputError(f"output folder {given.absolute()} is an existing file, not a folder; choose another --out")
+        raise InputError(
+            f"output folder {given.absolute()} is an existing file, not a folder; choose another folder with `sdtmify build --out`"
+        )
     for parent in given.absolute().parents:
         if parent.exists() and not parent.is_dir():
             raise InputError(
-                f"output folder {given.absolute()}: {parent} is a file, not a folder; choose another --out"
+                f"output folder {given.absolute()}: {parent} is a file, not a folder; choose another folder with `sdtmify build --out`"
             )
     out = given.resolve()
     if study_folder is not None:
         study = Path(study_folder).resolve()
         if _within(out, study) or _within(study, out):
             relation = "is" if out == study else "lies inside" if _within(out, study) else "contains"
-            raise InputError(f"output folder {out} {relation} the study folder {study}; choose another --out")
+            raise InputError(
+                f"output folder {out} {relation} the study folder {study}; choose another folder with `sdtmify build --out`"
+            )
     for source in inputs:
         source = Path(source).resolve()
         if _within(source, out) or _within(out, source):
             relation = "is" if out == source else "contains" if _within(source, out) else "lies inside"
-            raise InputError(f"output folder {out} {relation} the input file {source}; choose another --out")
+            raise InputError(
+                f"output folder {out} {relation} the input file {source}; choose another folder with `sdtmify build --out`"
+            )
     root = (root or project_root()).resolve()
     named = {"the project root": root, "mappings/": root / "mappings", "specs/": resources.specs_dir().resolve()}
     for label, folder in named.items():
         if _within(folder, out):
-            raise InputError(f"output folder {out} is or contains {label} ({folder}); choose another --out")
+            raise InputError(
+                f"output folder {out} is or contains {label} ({folder}); choose another folder with `sdtmify build --out`"
+            )
     for label in ("mappings/", "specs/"):
         if _within(out, named[label]):
-            raise InputError(f"output folder {out} lies inside {label} ({named[label]}); choose another --out")
+            raise InputError(
+                f"output folder {out} lies inside {label} ({named[label]}); choose another folder with `sdtmify build --out`"
+            )
     for parent in out.parents:
         if (parent / ".sdtmify-output.json").is_file():
             raise InputError(
-                f"output folder {out} lies inside the sdtmify output folder {parent}; choose another --out"
+                f"output folder {out} lies inside the sdtmify output folder {parent}; choose another folder with `sdtmify build --out`"
             )
     cwd = Path.cwd().resolve()
     if _within(cwd, out):
-        raise InputError(f"output folder {out} is or contains the working directory {cwd}; choose another --out")
+        raise InputError(
+            f"output folder {out} is or contains the working directory {cwd}; choose another folder with `sdtmify build --out`"
+        )
     home = Path.home().resolve()
     if _within(home, out):
-        raise InputError(f"output folder {out} is or contains the home folder {home}; choose another --out")
+        raise InputError(
+            f"output folder {out} is or contains the home folder {home}; choose another folder with `sdtmify build --out`"
+        )
     if out.parent == out:
-        raise InputError(f"output folder {out} is a filesystem root; choose another --out")
+        raise InputError(f"output folder {out} is a filesystem root; choose another folder with `sdtmify build --out`")
     return out

@@ -14,6 +14,7 @@ Dataset-JSON top-level attributes (times, sourceSystem, OIDs) are kept on ``fram
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -67,7 +68,7 @@ def read_xpt_values(path: Path, encoding: str | None, dates_as_numbers: bool = T
     for name in tries:
         # UTF-8 without naming it: pyreadstat then decodes strictly, where encoding="utf-8" (iconv) silently
         # drops an incomplete byte sequence at the end of a value (Windows-1252 "CAF\xc9" read as "CAF")
-        chosen = None if name == "utf-8" and not encoding else name
+        chosen = reader_encoding(name)
         try:
             frame, _meta = pyreadstat.read_xport(
                 str(path), disable_datetime_conversion=dates_as_numbers, encoding=chosen
@@ -98,6 +99,18 @@ def _blank_tail(path: Path, member: xport.XptMember, read: int) -> bool:
         handle.seek(member.data_offset + read * member.record_length)
         tail = handle.read((member.observations - read) * member.record_length)
     return not tail.strip(b" ")
+
+
+# Python's codec names that iconv (pyreadstat) spells otherwise; iconv knows the rest by Python's canonical
+# name (iso8859-1, cp1252, utf-8, ascii, iso8859-15...).
+_ICONV = {"mac-roman": "MACINTOSH", "latin-1": "ISO-8859-1", "utf_8": "UTF-8"}
+
+
+def reader_encoding(name: str) -> str | None:
+    """A Python codec name (``latin-1``, ``cp1252``...) as pyreadstat's reader spells it; None for UTF-8,
+    which pyreadstat then decodes strictly (named, iconv would drop invalid bytes without a word)."""
+    canonical = codecs.lookup(name).name
+    return None if canonical == "utf-8" else _ICONV.get(canonical, canonical)
 
 
 def _num_data_type(values: np.ndarray) -> str:

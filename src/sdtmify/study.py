@@ -6,7 +6,7 @@ message names file:line and key path); source tables are read lazily and cached.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -41,6 +41,12 @@ class Study:
     sources: dict[str, SourceTable]
     timestamp: dt.datetime
     _cache: dict = field(default_factory=dict, repr=False)
+
+    def default_encoding(self, encoding: str | None) -> None:
+        """``--encoding``: the text encoding of every source that declares none in study.yaml."""
+        if encoding:
+            self.sources = {n: replace(s, encoding=s.encoding or encoding) for n, s in self.sources.items()}
+            self._cache.clear()
 
     @property
     def studyid(self) -> str:

@@ -1,7 +1,10 @@
-"""``sdtmify init``: a new study folder with study.yaml and one annotated mapping per domain.
+"""``sdtmify init``: a new study folder with study.yaml, one annotated mapping per domain and small
+example source tables.
 
-The files validate against the mapping-language schema as written; the source tables they name
-are placeholders to replace with the study's own."""
+As written, the study checks, builds and validates with no finding (DM with COUNTRY, RACE and ETHNIC;
+TS with the parameters the FDA's Technical Conformance Guide lists, rule SD1801; TE with TEENRL;
+EPOCH on every AE, EX and LB record through SE): a new user sees a clean run first, then replaces
+the example tables and values with the study's own (tests/test_readme_walkthrough.py)."""
 
 from __future__ import annotations
 
@@ -55,8 +58,8 @@ trial_design:
   arms:
     - {{ARMCD: A, ARM: "Arm A", match: ["A"], elements: [SCRN, TRT]}}
   elements:
-    - {{ETCD: SCRN, ELEMENT: Screening, TESTRL: Informed consent, EPOCH: SCREENING, start: {{source: subjects, column: consent_date}}}}
-    - {{ETCD: TRT, ELEMENT: Treatment, TESTRL: First dose, EPOCH: TREATMENT, start: {{domain: EX, variable: EXSTDTC, pick: first}}}}
+    - {{ETCD: SCRN, ELEMENT: Screening, TESTRL: Informed consent, TEENRL: First dose, EPOCH: SCREENING, start: {{source: subjects, column: consent_date}}}}
+    - {{ETCD: TRT, ELEMENT: Treatment, TESTRL: First dose, TEENRL: Last dose plus 7 days, TEDUR: P14D, EPOCH: TREATMENT, start: {{domain: EX, variable: EXSTDTC, pick: first}}}}
 
 output:
   timestamp: "2026-01-01T00:00:00"
@@ -74,6 +77,9 @@ variables:
   SITEID:  {column: site_id}
   BRTHDTC: {iso8601: birth_date}
   SEX:     {column: sex, ct: SEX}             # raw text recoded to CT (Male -> M)
+  RACE:    {column: race, ct: RACE}
+  ETHNIC:  {column: ethnicity, ct: ETHNIC}
+  COUNTRY: {column: country}                 # ISO 3166-1 alpha-3 (SDTMIG 3.4 DM)
 derive:
   - reference_dates                           # rules in study.yaml
   - arm: {from: {column: arm}, actual: planned}  # matched to trial_design arms; ACTARM = ARM if treated
@@ -91,7 +97,7 @@ variables:
   EXROUTE: {column: route, ct: ROUTE}
   EXSTDTC: {iso8601: dose_date}
   EXENDTC: {iso8601: dose_date}
-derive: [study_day, seq]
+derive: [study_day, epoch, seq]                # EPOCH from SE (sdtm/se.yaml)
 """,
     "ae.yaml": """\
 # AE: one record per event. Collected values without an AE variable go under supp:.
@@ -104,7 +110,7 @@ variables:
   AESER:   {column: serious, map: {"Yes": Y, "No": N}, ct: NY}
   AESTDTC: {iso8601: onset_date, formats: [dd-mon-yyyy, iso]}
   AEENDTC: {iso8601: end_date, formats: [dd-mon-yyyy, iso]}
-derive: [study_day, seq]
+derive: [study_day, epoch, seq]
 """,
     "lb.yaml": """\
 # LB: one record per result; unit factors and grading thresholds are data here.
@@ -121,6 +127,7 @@ derive:
   - visit: {from: {column: visit}, date: LBDTC}
   - standardize: {by: LBTESTCD, units: {}}
   - study_day
+  - epoch
   - baseline: {by: [LBTESTCD]}
   - seq
 """,
@@ -128,10 +135,68 @@ derive:
     "te.yaml": "# TE: from study.yaml trial_design\ndomain: TE\ndesign: TE\n",
     "tv.yaml": "# TV: from study.yaml visits\ndomain: TV\ndesign: TV\n",
     "ts.yaml": """\
-# TS: trial summary parameters, one record each.
+# TS: trial summary parameters, one record each (SDTMIG 3.4 section 7.6; the FDA's Technical Conformance
+# Guide lists those a submission needs). Replace the values with your protocol's.
 domain: TS
 records:
-  - {TSSEQ: 1, TSPARMCD: TITLE, TSPARM: Trial Title, TSVAL: "Full title of the protocol"}
+  - {TSSEQ: 1, TSPARMCD: TITLE,    TSPARM: Trial Title, TSVAL: "Full title of the protocol"}
+  - {TSSEQ: 1, TSPARMCD: SPONSOR,  TSPARM: Clinical Study Sponsor, TSVAL: "Sponsor name"}
+  - {TSSEQ: 1, TSPARMCD: TPHASE,   TSPARM: Trial Phase Classification, TSVAL: PHASE I TRIAL, TSVALCD: C15600, TSVCDREF: CDISC CT, TSVCDVER: "2025-03-28"}
+  - {TSSEQ: 1, TSPARMCD: STYPE,    TSPARM: Study Type, TSVAL: INTERVENTIONAL, TSVALCD: C98388, TSVCDREF: CDISC CT, TSVCDVER: "2025-03-28"}
+  - {TSSEQ: 1, TSPARMCD: TTYPE,    TSPARM: Trial Type, TSVAL: SAFETY, TSVALCD: C49667, TSVCDREF: CDISC CT, TSVCDVER: "2025-03-28"}
+  - {TSSEQ: 1, TSPARMCD: TBLIND,   TSPARM: Trial Blinding Schema, TSVAL: OPEN LABEL, TSVALCD: C49659, TSVCDREF: CDISC CT, TSVCDVER: "2025-03-28"}
+  - {TSSEQ: 1, TSPARMCD: TCNTRL,   TSPARM: Control Type, TSVAL: NONE, TSVALCD: C41132, TSVCDREF: CDISC CT, TSVCDVER: "2025-03-28"}
+  - {TSSEQ: 1, TSPARMCD: RANDOM,   TSPARM: Trial is Randomized, TSVAL: "N", TSVALCD: C49487, TSVCDREF: CDISC CT, TSVCDVER: "2025-03-28"}
+  - {TSSEQ: 1, TSPARMCD: INTMODEL, TSPARM: Intervention Model, TSVAL: SINGLE GROUP, TSVALCD: C82639, TSVCDREF: CDISC CT, TSVCDVER: "2025-03-28"}
+  - {TSSEQ: 1, TSPARMCD: INTTYPE,  TSPARM: Intervention Type, TSVAL: DRUG, TSVALCD: C1909, TSVCDREF: CDISC CT, TSVCDVER: "2025-03-28"}
+  - {TSSEQ: 1, TSPARMCD: ADDON,    TSPARM: Added on to Existing Treatments, TSVAL: "N", TSVALCD: C49487, TSVCDREF: CDISC CT, TSVCDVER: "2025-03-28"}
+  - {TSSEQ: 1, TSPARMCD: PCLAS,    TSPARM: Pharmacologic Class, TSVAL: "Pharmacologic class of the study drug"}
+  - {TSSEQ: 1, TSPARMCD: AGEMIN,   TSPARM: Planned Minimum Age of Subjects, TSVAL: P18Y}
+  - {TSSEQ: 1, TSPARMCD: AGEMAX,   TSPARM: Planned Maximum Age of Subjects, TSVAL: "", TSVALNF: PINF}
+  - {TSSEQ: 1, TSPARMCD: SEXPOP,   TSPARM: Sex of Participants, TSVAL: BOTH, TSVALCD: C49636, TSVCDREF: CDISC CT, TSVCDVER: "2025-03-28"}
+  - {TSSEQ: 1, TSPARMCD: PLANSUB,  TSPARM: Planned Number of Subjects, TSVAL: "3"}
+  - {TSSEQ: 1, TSPARMCD: SSTDTC,   TSPARM: Study Start Date, TSVAL: {first: DM.RFICDTC}}
+  - {TSSEQ: 1, TSPARMCD: SDTIGVER, TSPARM: SDTM IG Version, TSVAL: "3.4"}
+  - {TSSEQ: 1, TSPARMCD: SDTMVER,  TSPARM: SDTM Version, TSVAL: "2.0"}
+""",
+    "se.yaml": """\
+# SE: each subject's elements, from study.yaml trial_design and the subjects' dates
+domain: SE
+design: SE
+""",
+}
+
+# Example source tables (three subjects): replace them with the study's own, keeping or renaming columns
+# in the mappings above. With them the new study builds and validates with no finding.
+SOURCES = {
+    "subjects.csv": """\
+subject_id,site_id,country,consent_date,birth_date,sex,race,ethnicity,arm
+001,01,USA,2024-01-08,1961-03-14,Female,WHITE,NOT HISPANIC OR LATINO,A
+002,01,USA,2024-01-15,1958-11-02,Male,BLACK OR AFRICAN AMERICAN,NOT HISPANIC OR LATINO,A
+003,02,CAN,2024-02-05,1970-06-21,Female,ASIAN,NOT HISPANIC OR LATINO,A
+""",
+    "dosing.csv": """\
+subject_id,drug,dose,dose_unit,route,dose_date
+001,Studydrug,100,mg,ORAL,2024-01-15
+001,Studydrug,100,mg,ORAL,2024-01-22
+002,Studydrug,100,mg,ORAL,2024-01-22
+002,Studydrug,100,mg,ORAL,2024-01-29
+003,Studydrug,100,mg,ORAL,2024-02-12
+003,Studydrug,100,mg,ORAL,2024-02-19
+""",
+    "adverse_events.csv": """\
+subject_id,ae_number,ae_term,preferred_term,serious,onset_date,end_date
+001,1,Headache,Headache,No,17-JAN-2024,18-JAN-2024
+003,1,Nausea,Nausea,No,13-FEB-2024,
+""",
+    "labs.csv": """\
+subject_id,visit,test,test_name,result,unit,sample_date
+001,Screening,ALT,Alanine Aminotransferase,22,U/L,2024-01-08
+001,Day 1,ALT,Alanine Aminotransferase,25,U/L,2024-01-15
+002,Screening,ALT,Alanine Aminotransferase,30,U/L,2024-01-15
+002,Day 1,ALT,Alanine Aminotransferase,28,U/L,2024-01-22
+003,Screening,ALT,Alanine Aminotransferase,18,U/L,2024-02-05
+003,Day 1,ALT,Alanine Aminotransferase,19,U/L,2024-02-12
 """,
 }
 
@@ -178,7 +243,7 @@ def _study_folder(argument: str) -> Path:
 
 
 def init_study(name: str, force: bool = False) -> list[Path]:
-    """Write NAME/study.yaml and sdtm/*.yaml (NAME under mappings/, or a new folder path).
+    """Write NAME/study.yaml, sdtm/*.yaml and source/*.csv (NAME under mappings/, or a new folder path).
 
     An existing study is never overwritten unless ``force`` and sdtmify scaffolded it: then only the files
     still exactly as ``init`` wrote them (or missing) are written again; a file edited since is refused."""
@@ -186,6 +251,7 @@ def init_study(name: str, force: bool = False) -> list[Path]:
     studyid = folder.name
     targets = {folder / "study.yaml": STUDY_YAML.format(name=studyid)}
     targets.update({folder / "sdtm" / file: text for file, text in DOMAINS.items()})
+    targets.update({folder / "source" / file: text for file, text in SOURCES.items()})
     existing = [path for path in targets if os.path.lexists(path)]
     if os.path.lexists(folder) and not folder.is_dir():
         raise InputError(f"{folder} exists and is not a folder")

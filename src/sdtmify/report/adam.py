@@ -16,10 +16,10 @@ class AdamMissing(SdtmifyError):
     exit_code = 2
 
 
-def _read_xpt(path: Path) -> pd.DataFrame:
+def _read_xpt(path: Path, encoding: str | None = None) -> pd.DataFrame:
     """One XPT file as a DataFrame, through the project's reader (pyreadstat values, UTF-8 then
     Windows-1252). Never pandas.read_sas: it misreads zeros and drops records."""
-    frame, _meta = read_dataset(path)
+    frame, _meta = read_dataset(path, encoding)
     return frame
 
 
@@ -40,7 +40,9 @@ def dataset_path(adam_dir: Path, name: str) -> Path:
     return Path(adam_dir) / f"{name.lower()}.xpt"
 
 
-def read_adam(adam_dir: Path, names: list[str], keep: set[str] | None = None) -> dict[str, pd.DataFrame]:
+def read_adam(
+    adam_dir: Path, names: list[str], keep: set[str] | None = None, encoding: str | None = None
+) -> dict[str, pd.DataFrame]:
     """The named ADaM datasets read from ``adam_dir/<name>.xpt``; all missing files named at once.
 
     ``keep`` limits each dataset to the variables a report refers to (others are dropped before any
@@ -54,7 +56,7 @@ def read_adam(adam_dir: Path, names: list[str], keep: set[str] | None = None) ->
         )
     frames = {}
     for name, path in paths.items():
-        frame = _read_xpt(path)
+        frame = _read_xpt(path, encoding)
         frame.columns = [str(c).upper() for c in frame.columns]
         if keep is not None:
             frame = frame[[c for c in frame.columns if c in keep]]

@@ -409,7 +409,9 @@ def write_report(report: Report, spec: Mapping, folder: Path, footer: str) -> li
     return written
 
 
-def build_report(study, adam_dir: Path, out_dir: Path, ui: Console = QUIET) -> tuple[list[Path], int]:
+def build_report(
+    study, adam_dir: Path, out_dir: Path, ui: Console = QUIET, encoding: str | None = None
+) -> tuple[list[Path], int]:
     """Recompute the study's report from the ADaM XPT files in ``adam_dir``; write ``out_dir``
     atomically. Returns the paths written and the number of unexplained mismatches."""
     document = load_report_spec(study.folder / "report.yaml")
@@ -418,7 +420,7 @@ def build_report(study, adam_dir: Path, out_dir: Path, ui: Console = QUIET) -> t
     if not published_file.is_file():
         raise document.error(f"published values file {published_file.name} not found in {study.folder}", "published")
     published = load_yaml(published_file)
-    datasets = read_adam(Path(adam_dir), datasets_used(spec), keep=referenced_names(spec))
+    datasets = read_adam(Path(adam_dir), datasets_used(spec), keep=referenced_names(spec), encoding=encoding)
     ui.debug(f"report: read {', '.join(f'{k} ({len(v)} records)' for k, v in datasets.items())}")
     report = recompute(spec, datasets, document, published)
     stamp = study.timestamp.isoformat(sep=" ") if getattr(study, "timestamp", None) else ""
@@ -442,7 +444,7 @@ def build_report(study, adam_dir: Path, out_dir: Path, ui: Console = QUIET) -> t
     return written, mismatches
 
 
-def report_command(study_name: str, ui: Console = QUIET) -> int:
+def report_command(study_name: str, ui: Console = QUIET, encoding: str | None = None) -> int:
     """CLI: read output/<study>/adam/, write output/<study>/report/. Exit 1 on any unexplained
     mismatch, 2 when the ADaM files (or report.yaml) are missing."""
     study = load_study(study_name)
@@ -454,7 +456,7 @@ def report_command(study_name: str, ui: Console = QUIET) -> int:
     target = output_dir(study.studyid)
     try:
         with updating(target, ui=ui):
-            written, mismatches = build_report(study, target / "adam", target / "report", ui=ui)
+            written, mismatches = build_report(study, target / "adam", target / "report", ui=ui, encoding=encoding)
     except AdamMissing as exc:
         ui.error(str(exc).replace("<STUDY>", study.name))
         return exc.exit_code

@@ -1,24 +1,38 @@
-"""The console summary: one line per rule and dataset with findings, worst first, then the totals."""
+"""The console summary, laid out as Pinnacle 21 users read it: one row per rule and dataset with
+findings (rule id, severity, dataset, count, message), worst first, then the totals. Nothing is cut:
+the console wraps on a terminal, a pipe gets whole lines."""
 
 from __future__ import annotations
 
+from ..console import SEVERITY_STYLE, Console
+
 _RANK = {"error": 0, "warning": 1, "notice": 2}
+HEADER = ("rule", "severity", "dataset", "count", "message")
 
 
-def console_lines(report: dict, limit: int = 40) -> list[str]:
-    s = report["summary"]
+def issue_rows(report: dict, limit: int = 40) -> tuple[list[list[str]], list[str | None]]:
+    """The table's rows and their styles; an explanation from validation-notes.yaml is a row of its own
+    under the issue it explains."""
     issues = sorted(report["issues"], key=lambda i: (_RANK[i["severity"]], i["rule"], i["dataset"]))
+    rows: list[list[str]] = []
+    styles: list[str | None] = []
+    for i in issues[:limit]:
+        rows.append([i["rule"], i["severity"], i["dataset"], str(i["count"]), i["message"]])
+        styles.append(SEVERITY_STYLE.get(i["severity"]))
+        if i.get("explanation"):
+            rows.append(["", "", "", "", f"explained: {i['explanation']}"])
+            styles.append("dim")
+    return rows, styles
+
+
+def summary_lines(report: dict, limit: int = 40) -> list[str]:
+    """What follows the table: rows left out, the totals, rules that could not check, the notes."""
+    s = report["summary"]
     lines = []
-    if issues:
-        width = max(len(i["rule"]) for i in issues)
-        lines.append(f"{'severity':<8}  {'rule':<{width}}  {'dataset':<8}  {'found':>7}  message")
-        for i in issues[:limit]:
-            text = _short(i["message"], 80)
-            lines.append(f"{i['severity']:<8}  {i['rule']:<{width}}  {i['dataset']:<8}  {i['count']:>7}  {text}")
-            if i.get("explanation"):
-                lines.append(f"{'':<8}  {'':<{width}}  {'':<8}  {'':>7}  explained: {_short(i['explanation'], 100)}")
-        if len(issues) > limit:
-            lines.append(f"... {len(issues) - limit} more rule/dataset lines in the reports")
+    if len(report["issues"]) > limit:
+        lines.append(
+            f"... {len(report['issues']) - limit} more rule/dataset rows in validation.xlsx and validation.json"
+        )
     lines.append(
         f"validation: {s['errors']} errors, {s['warnings']} warnings, {s['notices']} notices; "
         f"{s['rules']} rules: {s['rules_failed']} with findings, {s['rules_passed']} passed, "
@@ -26,7 +40,7 @@ def console_lines(report: dict, limit: int = 40) -> list[str]:
     )
     for rule in report["rules"]:
         if rule.get("skipped_in"):
-            lines.append(f"{rule['id']} could not check {_short(rule['skipped_in'], 160)}")
+            lines.append(f"{rule['id']} could not check {rule['skipped_in']}")
     notes = report.get("notes") or {}
     if notes.get("file"):
         lines.append(
@@ -37,5 +51,10 @@ def console_lines(report: dict, limit: int = 40) -> list[str]:
     return lines
 
 
-def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."
+def print_report(report: dict, ui: Console, limit: int = 40) -> None:
+    """The findings table and the totals on stdout (results: shown with -q too)."""
+    rows, styles = issue_rows(report, limit)
+    if rows:
+        ui.table(HEADER, rows, right=(3,), styles=styles)
+    for line in summary_lines(report, limit):
+        ui.result(line)

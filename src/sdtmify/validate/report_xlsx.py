@@ -40,6 +40,34 @@ def _colour_severity(ws, column: int):
             row[0].fill = PatternFill("solid", fgColor=fill)
 
 
+# The Details sheet, as Pinnacle 21 users filter it: our rule id, the CDISC CORE id, the FDA business
+# rule or CDISC conformance rule id (FBxxxx, CGxxxx), then where and what was found, and the study's
+# explanation from validation-notes.yaml.
+DETAILS_HEADER = [
+    "Rule ID",
+    "CORE ID",
+    "FDA/P21 ID",
+    "Severity",
+    "Dataset",
+    "Variable",
+    "Record",
+    "USUBJID",
+    "Seq",
+    "Value",
+    "Message",
+    "Explanation",
+]
+_RULE_ID = re.compile(r"^(FB|CG)\d{4}$")
+
+
+def _publisher_ids(authority: dict) -> tuple[str, str]:
+    """(CORE id, FDA business rule / CDISC conformance rule ids) of a rule's authority; a reference
+    that is not an id (a TCG section) stays in the Rules sheet's Authority column."""
+    core = authority.get("core", "")
+    others = [authority[k] for k in ("fda", "cg") if _RULE_ID.match(authority.get(k, ""))]
+    return core, "; ".join(others)
+
+
 def write_xlsx(report: dict, target: Path, created: dt.datetime) -> Path:
     book = Workbook()
     book.remove(book.active)
@@ -70,38 +98,50 @@ def write_xlsx(report: dict, target: Path, created: dt.datetime) -> Path:
         summary.append([ds["name"], ds["standard"], ds["class"], ds["records"], c["error"], c["warning"], c["notice"]])
     ws = _sheet(book, "Summary", ["Item", "Value"], summary, [26, 60, 18, 10, 10, 10, 10])
     ws.freeze_panes = None
+    ids = {r["id"]: _publisher_ids(r["authority"]) for r in report["rules"]}
+    explained = {(i["rule"], i["dataset"]): i.get("explanation", "") for i in report["issues"]}
     ws = _sheet(
         book,
         "Issue Summary",
-        ["Dataset", "Rule", "Severity", "Message", "Found", "Explanation"],
+        ["Rule ID", "CORE ID", "FDA/P21 ID", "Severity", "Dataset", "Found", "Message", "Explanation"],
         [
-            [i["dataset"], i["rule"], i["severity"], i["message"], i["count"], i.get("explanation", "")]
+            [
+                i["rule"],
+                *ids[i["rule"]],
+                i["severity"],
+                i["dataset"],
+                i["count"],
+                i["message"],
+                i.get("explanation", ""),
+            ]
             for i in sorted(report["issues"], key=lambda i: (i["dataset"], i["rule"]))
         ],
-        [12, 12, 10, 90, 10, 90],
+        [12, 14, 16, 10, 10, 10, 90, 90],
     )
-    _colour_severity(ws, 3)
+    _colour_severity(ws, 4)
     ws = _sheet(
         book,
         "Details",
-        ["Dataset", "Rule", "Severity", "Record", "USUBJID", "Seq", "Variables", "Values", "Message"],
+        DETAILS_HEADER,
         [
             [
-                f["dataset"],
                 f["rule"],
+                *ids[f["rule"]],
                 f["severity"],
+                f["dataset"],
+                ", ".join(f["variables"]),
                 f["row"],
                 f["usubjid"],
                 f["seq"],
-                ", ".join(f["variables"]),
                 f["values"],
                 f["message"],
+                explained.get((f["rule"], f["dataset"]), ""),
             ]
             for f in report["findings"]
         ],
-        [10, 12, 10, 8, 16, 8, 30, 40, 90],
+        [12, 14, 16, 10, 10, 24, 8, 16, 8, 40, 90, 60],
     )
-    _colour_severity(ws, 3)
+    _colour_severity(ws, 4)
     ws = _sheet(
         book,
         "Rules",

@@ -24,6 +24,7 @@ from .checks.functions import FUNCTIONS, STUDY_FUNCTIONS
 from .conditions import COMBINATORS, OPERATORS, TEXT_OPERATORS
 
 SEVERITIES = ("error", "warning", "notice")
+STANDARDS = ("SDTM", "ADaM", "any")
 AUTHORITY_KEYS = ("core", "cg", "fda", "adamig", "define", "sdtmig", "sponsor")
 # The keys a rule may have. Anything else is refused: in a YAML flow mapping an unquoted text with a
 # comma ("description: A, B") silently becomes two keys, and the description is cut at the comma.
@@ -51,7 +52,10 @@ class Rule:
 
     @property
     def standard(self) -> str:
-        return self.scope.get("standard", "SDTM")
+        """SDTM, ADaM or any: every rule declares it (checked on load), so an SDTM rule never runs on
+        an ADaM dataset and an ADaM rule never on an SDTM one; ``any`` is for the file-format and
+        define.xml rules that hold for both (XPT v5 limits, FDA TCG 4.1.5)."""
+        return self.scope["standard"]
 
     @property
     def family(self) -> str:
@@ -69,7 +73,7 @@ class Rule:
         return "; ".join(str(p) for p in parts)
 
     def applies_to(self, name: str, standard: str, domain_class: str) -> bool:
-        """Scope: standard (SDTM | ADaM | any), datasets (glob patterns), classes, exclude."""
+        """Scope: standard (SDTM | ADaM | any, required), datasets (glob patterns), classes, exclude."""
         if self.standard not in ("any", standard):
             return False
         datasets = self.scope.get("datasets")
@@ -194,6 +198,14 @@ def _load(files: tuple[Path, ...], _mtimes: tuple[int, ...]) -> tuple[Rule, ...]
                     )
             for problem in _condition_problems(check):
                 raise InputError(problem, Location(str(path), getattr(raw["check"], "line", line), "check"))
+            scope = plain(raw.get("scope") or {})
+            if not isinstance(scope, dict) or scope.get("standard") not in STANDARDS:
+                found = scope.get("standard") if isinstance(scope, dict) else scope
+                raise InputError(
+                    f"rule {raw['id']}: scope.standard is {found!r}; declare the standard the rule checks: "
+                    f"{', '.join(STANDARDS)} (an SDTM rule never runs on ADaM datasets, nor the reverse)",
+                    Location(str(path), getattr(raw.get("scope"), "line", line), "scope.standard"),
+                )
             if raw["id"] in rules:
                 raise InputError(f"rule id {raw['id']} already used in {rules[raw['id']].file}", where)
             rules[raw["id"]] = Rule(
@@ -202,7 +214,7 @@ def _load(files: tuple[Path, ...], _mtimes: tuple[int, ...]) -> tuple[Rule, ...]
                 message=raw["message"].strip(),
                 description=str(raw.get("description", raw["message"])).strip(),
                 authority=authority,
-                scope=plain(raw.get("scope", {})),
+                scope=scope,
                 check=check,
                 file=path.name,
                 line=line,

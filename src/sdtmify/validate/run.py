@@ -15,7 +15,7 @@ from .data import Table, load_folder
 from .define_xml import metadata_from, parse_define, standard_of
 from .engine import Context, Validation, run_rules
 from .notes import NOTES_FILE, Notes, load_notes
-from .report_console import console_lines
+from .report_console import print_report
 from .report_json import report_dict, write_json
 from .report_xlsx import write_xlsx
 from .rules import Rule, load_rules
@@ -76,31 +76,34 @@ def validate_tables(
     return run_rules(rules, ctx, max_details=max_errors_per_rule), ctx
 
 
-def _load_data(path: Path) -> dict[str, Table]:
-    """A folder of datasets, or a build output folder holding sdtm/ and adam/."""
+def _load_data(path: Path, standard: str | None = None, encoding: str | None = None) -> dict[str, Table]:
+    """A folder of datasets, or a build output folder holding sdtm/ and adam/. The standard of a plain
+    folder's datasets is ``standard`` (its define.xml's) when known, else read from each name (AD*:
+    ADaM); it decides which rules run on them (SDTM rules never on ADaM datasets, nor the reverse)."""
     if _is_build_folder(path):
         tables = {}
         for folder, standard in ((path / "sdtm", "SDTM"), (path / "adam", "ADaM")):
             if folder.is_dir():
-                tables.update(load_folder(folder, standard))
+                tables.update(load_folder(folder, standard, encoding))
         return dict(sorted(tables.items()))
-    return load_folder(path)
+    return load_folder(path, standard, encoding)
 
 
 def _is_build_folder(path: Path) -> bool:
     return (path / "sdtm").is_dir() or (path / "adam").is_dir()
 
 
-def _predecessors(path: Path, tables: dict[str, Table], sdtm, ui: Console) -> dict[str, Table]:
+def _predecessors(path: Path, tables: dict[str, Table], sdtm, ui: Console, encoding=None) -> dict[str, Table]:
     """The SDTM datasets an ADaM folder traces back to (SRCDOM, DM look-ups): ``--sdtm DIR``, else a
     sibling ``../sdtm`` holding .xpt files. Read, never validated."""
     if sdtm is not None:
         folder = Path(sdtm)
         if not folder.is_dir():
             raise InputError(
-                "--sdtm: not a folder; pass the folder of SDTM .xpt or Dataset-JSON files", Location(str(folder))
+                "validate --sdtm: not a folder; pass the folder of SDTM .xpt or Dataset-JSON files",
+                Location(str(folder)),
             )
-        how = "--sdtm"
+        how = "validate --sdtm"
     else:
         folder = path.parent / "sdtm"
         if (
@@ -112,7 +115,7 @@ def _predecessors(path: Path, tables: dict[str, Table], sdtm, ui: Console) -> di
         ):
             return {}
         how = "found beside the ADaM folder"
-    references = {name: t for name, t in load_folder(folder, "SDTM").items() if name not in tables}
+    references = {name: t for name, t in load_folder(folder, "SDTM", encoding).items() if name not in tables}
     ui.info(f"SDTM predecessors: {len(references)} datasets from {folder} ({how}; looked up, not validated)")
     return references
 
@@ -132,6 +135,7 @@ def _report(
     report_dir: Path | None,
     ui: Console,
     notes: Notes = Notes(),
+    show: bool = True,
 ) -> Outcome:
     inputs = {
         "path": path,
@@ -146,8 +150,8 @@ def _report(
     if report_dir is not None:
         written.append(write_json(report, report_dir / "validation.json"))
         written.append(write_xlsx(report, report_dir / "validation.xlsx", created))
-    for line in console_lines(report):
-        ui.info(line)
+    if show:
+        print_report(report, ui)
     return Outcome(written=written, counts=validation.counts(), validation=validation, report=report)
 
 
@@ -161,6 +165,7 @@ def validate_command(
     max_errors_per_rule=1000,
     report_dir=None,
     notes=None,
+    encoding: str | None = None,
     ui: Console = QUIET,
 ) -> int:
     """``sdtmify validate``: 0 clean, 1 findings at ``fail_on`` or worse, 2 for input errors (raised)."""
@@ -168,16 +173,19 @@ def validate_command(
     if not path.exists():
         raise InputError("no such folder; pass a folder of .xpt or .json/.ndjson datasets", Location(str(path)))
     if max_errors_per_rule is not None and max_errors_per_rule < 0:
-        raise InputError("--max-errors-per-rule must be 0 or more")
+        raise InputError("validate --max-errors-per-rule must be 0 or more")
     exit_code(counts={}, fail_on=fail_on)
     if notes is not None and not Path(notes).is_file():
-        raise InputError("--notes: no such file; pass a validation-notes.yaml", Location(str(notes)))
+        raise InputError("validate --notes: no such file; pass a validation-notes.yaml", Location(str(notes)))
     explanations = load_notes(notes)
-    tables = _load_data(path)
+    defines = [Path(define)] if define else _found_defines(path)
+    declared = (
+        {standard_of(parse_define(d)) for d in defines} if path.is_dir() and not _is_build_folder(path) else set()
+    )
+    tables = _load_data(path, declared.pop() if len(declared) == 1 else None, encoding)
     if not tables:
         raise InputError("no .xpt, .json or .ndjson datasets found", Location(str(path)))
-    references = _predecessors(path, tables, sdtm, ui)
-    defines = [Path(define)] if define else _found_defines(path)
+    references = _predecessors(path, tables, sdtm, ui, encoding)
     validation, ctx = validate_tables(
         tables, defines=defines, ct_file=ct_file, max_errors_per_rule=max_errors_per_rule, references=references
     )
@@ -200,8 +208,9 @@ def validate_command(
 
 def validate_build(out_folder: Path, study, ct_file=None, ui: Console = QUIET) -> Outcome:
     """The last step of ``sdtmify build``: validate out_folder/sdtm and /adam with their define.xml,
-    write out_folder/validation/validation.{json,xlsx} and print the summary table, with the study's
-    explanations of expected findings (``mappings/<STUDY>/validation-notes.yaml``) beside them."""
+    write out_folder/validation/validation.{json,xlsx}, with the study's explanations of expected
+    findings (``mappings/<STUDY>/validation-notes.yaml``) beside them. The build prints the table
+    (``report_console.print_report``) with its own summary, once the progress bar is gone."""
     out_folder = Path(out_folder)
     study_folder = getattr(study, "folder", None)
     notes = load_notes(Path(study_folder) / NOTES_FILE if study_folder else None)
@@ -220,6 +229,7 @@ def validate_build(out_folder: Path, study, ct_file=None, ui: Console = QUIET) -
         report_dir=out_folder / "validation",
         ui=ui,
         notes=notes,
+        show=False,
     )
     outcome.exit_code = exit_code(outcome.counts, "error")
     return outcome

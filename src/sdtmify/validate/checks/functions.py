@@ -149,7 +149,9 @@ def traceability(view, ctx, domain: str = "SRCDOM", variable: str = "SRCVAR", se
     named = sorted(set(doms[~view.null(domain)].unique()))
     absent = [dom for dom in named if dom not in ctx.tables]
     if named and len(absent) == len(named):
-        raise MissingDataset(f"{domain} dataset(s) {', '.join(absent)} not given (pass the SDTM folder with --sdtm)")
+        raise MissingDataset(
+            f"{domain} dataset(s) {', '.join(absent)} not given (pass the SDTM folder with validate --sdtm)"
+        )
     mask = np.zeros(len(view.frame), dtype=bool)
     why = np.full(len(view.frame), "", dtype=object)
     for dom in named:

@@ -31,7 +31,7 @@ def cp1252_study(tmp_path, monkeypatch):
 
 def test_check_reads_sources_in_the_encoding_given(cp1252_study, capsys):
     assert main(["check", "--study", "NCI84"]) == 1
-    assert "'utf-8' codec can't decode byte 0xfc" in capsys.readouterr().out
+    assert "byte 0xfc on line 2 is not utf-8" in capsys.readouterr().out
     assert main(["check", "--study", "NCI84", "--encoding", "cp1252"]) == 0
     assert capsys.readouterr().out.strip().endswith("files valid")
 

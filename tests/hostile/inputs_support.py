@@ -31,6 +31,13 @@ def study_line(start: str) -> int:
     return next(number for number, line in enumerate(_STUDY_LINES, start=1) if line.startswith(start))
 
 
+def mapping_line(file: str, start: str) -> int:
+    """The line of the NCI84 mapping file (``"ae.yaml"``) the mini study copies that starts with ``start``
+    (e.g. "  AESTDTC:"), so cases survive edits to the mapping."""
+    lines = (REPO / "mappings" / "NCI84" / "sdtm" / file).read_text(encoding="utf-8").splitlines()
+    return next(number for number, line in enumerate(lines, start=1) if line.startswith(start))
+
+
 STUDY = Path("mappings") / "MINI"
 BUILD = ("build", "--study", "MINI", "--no-validate")
 

@@ -3,12 +3,24 @@ forms the mapping does not accept, implausible numbers (AGE), and bad plausibili
 
 from __future__ import annotations
 
-from inputs_support import STUDY_END, Case, append, both, check, inputs_project, mini_output, params, study_line, sub  # noqa: F401
+from inputs_support import (  # noqa: F401
+    STUDY_END,
+    Case,
+    append,
+    both,
+    check,
+    inputs_project,
+    mapping_line,
+    mini_output,
+    params,
+    study_line,
+    sub,
+)
 
-AE = "mappings/MINI/sdtm/ae.yaml:22 AESTDTC"
-BRTHDTC = "mappings/MINI/sdtm/dm.yaml:8 BRTHDTC"
-DMDTC = "mappings/MINI/sdtm/dm.yaml:13 DMDTC"
-LBDTC = "mappings/MINI/sdtm/lb.yaml:32 LBDTC"
+AE = f"mappings/MINI/sdtm/ae.yaml:{mapping_line('ae.yaml', '  AESTDTC:')} AESTDTC"
+BRTHDTC = f"mappings/MINI/sdtm/dm.yaml:{mapping_line('dm.yaml', '  BRTHDTC:')} BRTHDTC"
+DMDTC = f"mappings/MINI/sdtm/dm.yaml:{mapping_line('dm.yaml', '  DMDTC:')} DMDTC"
+LBDTC = f"mappings/MINI/sdtm/lb.yaml:{mapping_line('lb.yaml', '  LBDTC:')} LBDTC"
 STUDY_YAML = "mappings/MINI/study.yaml"
 ONSET = "of source 'adverse_events' column 'onset_date'"
 BIRTH = "of source 'subjects' column 'birth_date'"

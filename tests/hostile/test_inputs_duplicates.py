@@ -107,7 +107,8 @@ CASES = [
     Case(
         "dictionary-term-coded-twice",
         _add_row(
-            "dictionaries/meddra.csv", "Fatigue,Asthenia,General disorders and administration site conditions,Fatigue"
+            "dictionaries/meddra.csv",
+            "Fatigue,Asthenia,10003549,General disorders and administration site conditions,10018065,Fatigue",
         ),
         (
             f"{STUDY_YAML}:{study_line('  meddra:  ')} sources.meddra.keys",

@@ -2,7 +2,7 @@
 example source tables.
 
 As written, the study checks, builds and validates with no finding (DM with COUNTRY, RACE and ETHNIC;
-TS with the parameters the FDA's Technical Conformance Guide lists, rule SD1801; TE with TEENRL;
+TS with the parameters the FDA's Technical Conformance Guide lists, rules SD1801 and SD1840; TE with TEENRL;
 EPOCH on every AE, EX and LB record through SE): a new user sees a clean run first, then replaces
 the example tables and values with the study's own (tests/test_readme_walkthrough.py)."""
 
@@ -158,6 +158,17 @@ records:
   - {TSSEQ: 1, TSPARMCD: SSTDTC,   TSPARM: Study Start Date, TSVAL: {first: DM.RFICDTC}}
   - {TSSEQ: 1, TSPARMCD: SDTIGVER, TSPARM: SDTM IG Version, TSVAL: "3.4"}
   - {TSSEQ: 1, TSPARMCD: SDTMVER,  TSPARM: SDTM Version, TSVAL: "2.0"}
+  # Replace these placeholders with the protocol's own (the FDA's Technical Conformance Guide wants them;
+  # values from a dictionary carry their code: the registry number, SNOMED, UNII, CDISC CT).
+  - {TSSEQ: 1, TSPARMCD: REGID,    TSPARM: Registry Identifier, TSVAL: NCT00000000, TSVALCD: NCT00000000, TSVCDREF: ClinicalTrials.gov}
+  - {TSSEQ: 1, TSPARMCD: TDIGRP,   TSPARM: Diagnosis Group, TSVAL: Malignant neoplastic disease, TSVALCD: "363346000", TSVCDREF: SNOMED}
+  - {TSSEQ: 1, TSPARMCD: INDIC,    TSPARM: Trial Disease/Condition Indication, TSVAL: "Disease or condition the trial studies"}
+  - {TSSEQ: 1, TSPARMCD: TRT,      TSPARM: Investigational Therapy or Treatment, TSVAL: STUDY DRUG, TSVALCD: XXXXXXXXXX, TSVCDREF: UNII}
+  - {TSSEQ: 1, TSPARMCD: DOSFRQ,   TSPARM: Dosing Frequency, TSVAL: QD, TSVALCD: C25473, TSVCDREF: CDISC CT, TSVCDVER: "2025-03-28"}
+  - {TSSEQ: 1, TSPARMCD: OUTMSPRI, TSPARM: Primary Outcome Measure, TSVAL: "Primary outcome measure of the protocol"}
+  - {TSSEQ: 1, TSPARMCD: STOPRULE, TSPARM: Study Stop Rules, TSVAL: "Stop rules of the protocol"}
+  - {TSSEQ: 1, TSPARMCD: DCUTDTC,  TSPARM: Data Cutoff Date, TSVAL: {last: DM.RFICDTC}}
+  - {TSSEQ: 1, TSPARMCD: SENDTC,   TSPARM: Study End Date, TSVAL: {last: DM.RFICDTC}}
 """,
     "se.yaml": """\
 # SE: each subject's elements, from study.yaml trial_design and the subjects' dates

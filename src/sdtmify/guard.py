@@ -65,9 +65,9 @@ def tree(folder: Path) -> dict[str, str]:
     return found
 
 
-def read_marker(folder: Path) -> dict | None:
-    """The marker sdtmify left in ``folder``, or None when there is none (or it is not sdtmify's)."""
-    path = Path(folder) / MARKER
+def read_marker(folder: Path, name: str = MARKER) -> dict | None:
+    """The marker ``name`` sdtmify left in ``folder``, or None when there is none (or it is not sdtmify's)."""
+    path = Path(folder) / name
     if path.is_symlink() or not path.is_file():
         return None
     try:
@@ -118,6 +118,63 @@ def inspect(folder: Path) -> Foreign:
     added = sorted(set(present) - set(recorded))
     changed = sorted(name for name in set(present) & set(recorded) if present[name] != recorded[name])
     return Foreign(True, added, changed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Single files sdtmify writes into a folder it does not own (``sdtmify validate --report-dir DIR``)
+
+
+def foreign_files(folder: Path, names: list[str], marker: str) -> list[Path]:
+    """The files among ``names`` that exist in ``folder`` but were not written by sdtmify: ``marker`` (a small
+    manifest beside them) does not record them with their present sha256, or they are not plain files."""
+    folder = Path(folder)
+    recorded = (read_marker(folder, marker) or {}).get("files")
+    recorded = recorded if isinstance(recorded, dict) else {}
+    found = []
+    for name in names:
+        path = folder / name
+        if not os.path.lexists(path):
+            continue
+        if path.is_symlink() or not path.is_file() or recorded.get(name) != sha256(path):
+            found.append(path)
+    return found
+
+
+def claim_files(folder: Path, names: list[str], marker: str, force: bool, command: str) -> list[Path]:
+    """Check before writing ``names`` into ``folder``: files sdtmify wrote there may be replaced; any other is
+    refused (naming it), or with ``force`` returned to be moved aside by :func:`set_aside`."""
+    folder = Path(folder)
+    if os.path.lexists(folder) and (folder.is_symlink() or not folder.is_dir()):
+        raise OutputError(f"{folder} exists and is not a folder; choose another folder for `{command}`")
+    foreign = foreign_files(folder, names, marker)
+    if foreign and not force:
+        raise OutputError(
+            f"{foreign[0]} exists and was not written by sdtmify (or was changed since); nothing was changed. "
+            f"Choose another folder, or pass --force to move it aside to {foreign[0].name}.kept-<time> "
+            "(sdtmify never deletes files it did not write)"
+        )
+    return foreign
+
+
+def set_aside(paths: list[Path], ui: Console = QUIET) -> list[Path]:
+    """Rename each file to ``NAME.kept-<time>`` beside it (--force): nothing the user wrote is deleted."""
+    kept = []
+    for path in paths:
+        if os.path.lexists(path):
+            new = _kept_name(path)
+            os.rename(path, new)
+            ui.warn(f"moved {path} (not written by sdtmify) aside to {new}; nothing was deleted")
+            kept.append(new)
+    return kept
+
+
+def record_files(folder: Path, names: list[str], marker: str) -> dict:
+    """Write ``marker`` in ``folder``: each of ``names`` with the sha256 of what sdtmify just wrote there."""
+    folder = Path(folder)
+    files = {name: sha256(folder / name) for name in sorted(names)}
+    manifest = {"tool": "sdtmify", "version": __version__, "files": files}
+    write_text(folder / marker, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return manifest
 
 
 # ---------------------------------------------------------------------------------------------
@@ -426,11 +483,15 @@ __all__ = [
     "OutputError",
     "build_lock",
     "check_replaceable",
+    "claim_files",
+    "foreign_files",
     "guarded_output",
     "inspect",
     "read_marker",
+    "record_files",
     "recover",
     "remove_owned",
+    "set_aside",
     "tree",
     "updating",
     "write_manifest",

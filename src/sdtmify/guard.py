@@ -11,7 +11,8 @@
   (renameat2), so that a process killed at any instant leaves the complete old or the complete new output
   at NAME. Where the exchange is not available the old folder is first renamed to ``.NAME.old-<hex>.tmp``;
   a run killed between the two renames is rolled back by the next run. The next run also removes the
-  staging debris of killed runs (only folders carrying sdtmify's marker).
+  staging debris of killed runs (only folders carrying sdtmify's marker), and, inside an output folder,
+  what a killed ``sdtmify report`` staged there (only names of sdtmify's own ``.NAME.<8>.tmp`` pattern).
 """
 
 from __future__ import annotations
@@ -365,6 +366,41 @@ def _remove_debris(folder: Path, target: Path, ui: Console) -> str:
     return ""
 
 
+# What sdtmify's atomic writers stage inside an output folder it updates in place (``sdtmify report``):
+# atomic_dir's ``.report.<8>.tmp`` and ``.report.old-<8>.tmp``, atomic_path's ``.<file>.<8>.tmp``.
+_INNER_STAGING = re.compile(r"^\.[^/]+\.(old-)?[a-z0-9_]{8}\.tmp$")
+
+
+def clean_staging(target: Path, ui: Console = QUIET) -> list[str]:
+    """Remove the staging debris a killed ``sdtmify report`` (or manifest write) left inside ``target``, an
+    output folder carrying sdtmify's marker: only top-level names of sdtmify's own staging pattern that the
+    manifest does not list. Call it only while holding ``target``'s build lock (no run of sdtmify is then
+    writing there, so the debris is a dead run's). Returns the names removed."""
+    import shutil
+
+    target = Path(target)
+    marker = read_marker(target)
+    if marker is None or target.is_symlink() or not target.is_dir():
+        return []
+    files = marker.get("files")
+    recorded: dict = files if isinstance(files, dict) else {}
+    removed = []
+    for entry in sorted(target.iterdir()):
+        name = entry.name
+        if not _INNER_STAGING.match(name) or name in recorded or _holds_recorded(name, recorded):
+            continue
+        if entry.is_symlink():
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+        removed.append(name)
+    for name in removed:
+        ui.info(f"recovered: removed {target / name} left by a killed sdtmify run")
+    return removed
+
+
 def _new_staging(target: Path) -> Path:
     while True:
         staging = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
@@ -416,6 +452,7 @@ def guarded_output(
     with build_lock(target, wait, ui):
         checkpoint("locked")
         recover(target, ui)
+        clean_staging(target, ui)
         checkpoint("recovered")
         check_replaceable(target, force)
         staging = _new_staging(target)
@@ -441,6 +478,7 @@ def updating(target: Path, ui: Console = QUIET) -> Iterator[Path]:
         yield target
         return
     with build_lock(target, 0.0, ui, waitable=False):
+        clean_staging(target, ui)
         foreign = inspect(target)
         if not foreign.clean:
             raise OutputError(f"output folder {target}: {foreign.describe()}; nothing was changed")
@@ -484,6 +522,7 @@ __all__ = [
     "build_lock",
     "check_replaceable",
     "claim_files",
+    "clean_staging",
     "foreign_files",
     "guarded_output",
     "inspect",

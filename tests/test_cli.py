@@ -146,7 +146,11 @@ def test_console_script_validates_the_nci84_build_as_the_build_did(nci84_output,
     report = json.loads((reports / "validation.json").read_text())
     assert report["summary"] == built
     assert (report["notes"]["explained"], report["notes"]["unexplained"]) == (32, 0)
-    assert sorted(p.name for p in reports.iterdir()) == ["validation.json", "validation.xlsx"]
+    assert sorted(p.name for p in reports.iterdir()) == [
+        ".sdtmify-validation.json",
+        "validation.json",
+        "validation.xlsx",
+    ]
 
 
 @pytest.mark.parametrize("argv", [["-q", "init", "--study", "X", "--help"], ["init", "-q", "--study", "X", "--help"]])

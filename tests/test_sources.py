@@ -43,18 +43,13 @@ def test_xlsx_sheet_dates_and_numbers_as_text(tmp_path):
     assert frame[ROW_ID].tolist() == [1, 2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="sources.py reads XLSX with pandas' default NA strings: a cell holding 'None', 'NA' or 'null' comes "
-    "back empty, while the CSV reader keeps it (NCI84's adverse_events.action_taken 'None' is lost as XLSX)",
-)
 def test_xlsx_keeps_text_that_looks_missing_as_csv_does(tmp_path):
-    rows = {"action": ["None", "NA", "null", "N/A", "Dose reduced"]}
+    rows = {"action": ["None", "NA", "null", "N/A", "", "Dose reduced"], "dose": [1, 2.5, None, 4, 5, 6]}
     pd.DataFrame(rows).to_csv(tmp_path / "t.csv", index=False)
     pd.DataFrame(rows).to_excel(tmp_path / "t.xlsx", index=False)
     assert read_source(tmp_path / "t.csv")["action"].tolist() == rows["action"]
     assert read_source(tmp_path / "t.xlsx")["action"].tolist() == rows["action"]
+    assert read_source(tmp_path / "t.xlsx")["dose"].tolist() == ["1", "2.5", "", "4", "5", "6"]  # a blank is empty
 
 
 def test_missing_sheet_says_what_to_fix(tmp_path):

@@ -132,7 +132,7 @@ def test_reports_are_byte_identical_across_runs(tmp_path, ct_file, monkeypatch):
     first = {p.name: p.read_bytes() for p in (folder / "reports").iterdir()}
     run(folder, ct_file)
     second = {p.name: p.read_bytes() for p in (folder / "reports").iterdir()}
-    assert set(first) == {"validation.json", "validation.xlsx"}
+    assert set(first) == {".sdtmify-validation.json", "validation.json", "validation.xlsx"}  # the marker too
     assert first == second
     assert json.loads(first["validation.json"])["generated"] == "2026-01-01T00:00:00"
 
@@ -264,3 +264,49 @@ def test_messages_name_the_values_found(ct_file):
     }
     assert text["SD1020"] == ["AE.AETERM value 'CÉPHALÉE' has non-ASCII characters"]
     assert text["SD1701"] == ["no AE record of XYZ-002 with AESEQ = 7"]
+
+
+def test_report_dir_replaces_only_the_reports_sdtmify_wrote(tmp_path):
+    """`validate --report-dir DIR` (the installed script): a validation.xlsx/.json in DIR that sdtmify did not
+    write (or that was edited since) is refused with exit 2 naming it, before anything is written; the ones it
+    wrote (recorded in .sdtmify-validation.json) are replaced; --force moves a foreign one aside, never deletes."""
+    import shutil
+    import subprocess
+    import sys
+
+    script = shutil.which("sdtmify", path=str(Path(sys.executable).parent)) or "sdtmify"
+    folder = write_study(tmp_path / "study") / "sdtm"
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "validation.xlsx").write_bytes(b"my own workbook")
+
+    def validate(*extra: str) -> subprocess.CompletedProcess:
+        args = [script, "-q", "validate", str(folder), "--report-dir", str(reports), "--fail-on", "never", *extra]
+        return subprocess.run(args, capture_output=True, text=True, timeout=300)
+
+    refused = validate()
+    assert refused.returncode == 2, refused.stderr
+    assert str(reports / "validation.xlsx") in refused.stderr and "was not written by sdtmify" in refused.stderr
+    assert "--force" in refused.stderr and "another folder" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert sorted(p.name for p in reports.iterdir()) == ["validation.xlsx"]  # nothing written
+    assert (reports / "validation.xlsx").read_bytes() == b"my own workbook"
+
+    forced = validate("--force")
+    assert forced.returncode == 0, forced.stderr
+    kept = [p for p in reports.iterdir() if p.name.startswith("validation.xlsx.kept-")]
+    assert len(kept) == 1 and kept[0].read_bytes() == b"my own workbook"
+    assert load_workbook(reports / "validation.xlsx").sheetnames[0] == "Summary"
+    first = {name: (reports / name).read_bytes() for name in ("validation.json", "validation.xlsx")}
+    marker = json.loads((reports / ".sdtmify-validation.json").read_text())
+    assert marker["tool"] == "sdtmify" and sorted(marker["files"]) == ["validation.json", "validation.xlsx"]
+
+    again = validate()  # its own files: replaced without --force, byte for byte the same
+    assert again.returncode == 0, again.stderr
+    assert {name: (reports / name).read_bytes() for name in first} == first
+    assert len([p for p in reports.iterdir() if ".kept-" in p.name]) == 1
+
+    (reports / "validation.json").write_text('{"edited": "by hand"}')  # changed since sdtmify wrote it
+    edited = validate()
+    assert edited.returncode == 2 and str(reports / "validation.json") in edited.stderr, edited.stderr
+    assert (reports / "validation.json").read_text() == '{"edited": "by hand"}'

@@ -2,8 +2,8 @@
 
 ``checkpoint(name)`` marks the moments a crash test may kill the process at: with
 ``SDTMIFY_TEST_KILL_AT=<name>`` in the environment the process SIGKILLs itself there (``write-N`` is the
-N-th file this process writes, just before it is renamed into place); ``SDTMIFY_TEST_SLEEP_AT=<name>:<s>``
-pauses there. Nothing else reads these variables."""
+N-th file this process writes, just before it is renamed into place; ``dir-filled`` and ``dir-exchanged`` are
+``atomic_dir``'s folder filled, then swapped in); ``SDTMIFY_TEST_SLEEP_AT=<name>:<s>`` pauses there. Nothing else reads these variables."""
 
 from __future__ import annotations
 
@@ -112,7 +112,9 @@ def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    checkpoint("dir-filled")
     if target.is_dir() and not target.is_symlink() and exchange(tmp, target):
+        checkpoint("dir-exchanged")
         shutil.rmtree(tmp, ignore_errors=True)
         return
     old = None

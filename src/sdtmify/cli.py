@@ -83,6 +83,7 @@ def _cmd_validate(args, ui: Console) -> int:
         max_errors_per_rule=args.max_errors_per_rule,
         report_dir=args.report_dir,
         encoding=args.encoding,
+        force=args.force,
         ui=ui,
     )
 
@@ -325,6 +326,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep at most N detailed findings per rule (counts stay exact)",
     )
     p.add_argument("--report-dir", metavar="DIR", help="write validation.xlsx and validation.json here")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="move aside (to NAME.kept-<time>) a validation.xlsx/.json in --report-dir that sdtmify did not write",
+    )
     p.add_argument("--encoding", type=_encoding, metavar="CODEC", help=DATASET_ENCODING_HELP)
     p.set_defaults(func=_cmd_validate)
 

@@ -11,7 +11,8 @@
   (renameat2), so that a process killed at any instant leaves the complete old or the complete new output
   at NAME. Where the exchange is not available the old folder is first renamed to ``.NAME.old-<hex>.tmp``;
   a run killed between the two renames is rolled back by the next run. The next run also removes the
-  staging debris of killed runs (only folders carrying sdtmify's marker).
+  staging debris of killed runs (only folders carrying sdtmify's marker), and, inside an output folder,
+  what a killed ``sdtmify report`` staged there (only names of sdtmify's own ``.NAME.<8>.tmp`` pattern).
 """
 
 from __future__ import annotations
@@ -65,9 +66,9 @@ def tree(folder: Path) -> dict[str, str]:
     return found
 
 
-def read_marker(folder: Path) -> dict | None:
-    """The marker sdtmify left in ``folder``, or None when there is none (or it is not sdtmify's)."""
-    path = Path(folder) / MARKER
+def read_marker(folder: Path, name: str = MARKER) -> dict | None:
+    """The marker ``name`` sdtmify left in ``folder``, or None when there is none (or it is not sdtmify's)."""
+    path = Path(folder) / name
     if path.is_symlink() or not path.is_file():
         return None
     try:
@@ -118,6 +119,63 @@ def inspect(folder: Path) -> Foreign:
     added = sorted(set(present) - set(recorded))
     changed = sorted(name for name in set(present) & set(recorded) if present[name] != recorded[name])
     return Foreign(True, added, changed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Single files sdtmify writes into a folder it does not own (``sdtmify validate --report-dir DIR``)
+
+
+def foreign_files(folder: Path, names: list[str], marker: str) -> list[Path]:
+    """The files among ``names`` that exist in ``folder`` but were not written by sdtmify: ``marker`` (a small
+    manifest beside them) does not record them with their present sha256, or they are not plain files."""
+    folder = Path(folder)
+    recorded = (read_marker(folder, marker) or {}).get("files")
+    recorded = recorded if isinstance(recorded, dict) else {}
+    found = []
+    for name in names:
+        path = folder / name
+        if not os.path.lexists(path):
+            continue
+        if path.is_symlink() or not path.is_file() or recorded.get(name) != sha256(path):
+            found.append(path)
+    return found
+
+
+def claim_files(folder: Path, names: list[str], marker: str, force: bool, command: str) -> list[Path]:
+    """Check before writing ``names`` into ``folder``: files sdtmify wrote there may be replaced; any other is
+    refused (naming it), or with ``force`` returned to be moved aside by :func:`set_aside`."""
+    folder = Path(folder)
+    if os.path.lexists(folder) and (folder.is_symlink() or not folder.is_dir()):
+        raise OutputError(f"{folder} exists and is not a folder; choose another folder for `{command}`")
+    foreign = foreign_files(folder, names, marker)
+    if foreign and not force:
+        raise OutputError(
+            f"{foreign[0]} exists and was not written by sdtmify (or was changed since); nothing was changed. "
+            f"Choose another folder, or pass --force to move it aside to {foreign[0].name}.kept-<time> "
+            "(sdtmify never deletes files it did not write)"
+        )
+    return foreign
+
+
+def set_aside(paths: list[Path], ui: Console = QUIET) -> list[Path]:
+    """Rename each file to ``NAME.kept-<time>`` beside it (--force): nothing the user wrote is deleted."""
+    kept = []
+    for path in paths:
+        if os.path.lexists(path):
+            new = _kept_name(path)
+            os.rename(path, new)
+            ui.warn(f"moved {path} (not written by sdtmify) aside to {new}; nothing was deleted")
+            kept.append(new)
+    return kept
+
+
+def record_files(folder: Path, names: list[str], marker: str) -> dict:
+    """Write ``marker`` in ``folder``: each of ``names`` with the sha256 of what sdtmify just wrote there."""
+    folder = Path(folder)
+    files = {name: sha256(folder / name) for name in sorted(names)}
+    manifest = {"tool": "sdtmify", "version": __version__, "files": files}
+    write_text(folder / marker, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return manifest
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,6 +366,41 @@ def _remove_debris(folder: Path, target: Path, ui: Console) -> str:
     return ""
 
 
+# What sdtmify's atomic writers stage inside an output folder it updates in place (``sdtmify report``):
+# atomic_dir's ``.report.<8>.tmp`` and ``.report.old-<8>.tmp``, atomic_path's ``.<file>.<8>.tmp``.
+_INNER_STAGING = re.compile(r"^\.[^/]+\.(old-)?[a-z0-9_]{8}\.tmp$")
+
+
+def clean_staging(target: Path, ui: Console = QUIET) -> list[str]:
+    """Remove the staging debris a killed ``sdtmify report`` (or manifest write) left inside ``target``, an
+    output folder carrying sdtmify's marker: only top-level names of sdtmify's own staging pattern that the
+    manifest does not list. Call it only while holding ``target``'s build lock (no run of sdtmify is then
+    writing there, so the debris is a dead run's). Returns the names removed."""
+    import shutil
+
+    target = Path(target)
+    marker = read_marker(target)
+    if marker is None or target.is_symlink() or not target.is_dir():
+        return []
+    files = marker.get("files")
+    recorded: dict = files if isinstance(files, dict) else {}
+    removed = []
+    for entry in sorted(target.iterdir()):
+        name = entry.name
+        if not _INNER_STAGING.match(name) or name in recorded or _holds_recorded(name, recorded):
+            continue
+        if entry.is_symlink():
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+        removed.append(name)
+    for name in removed:
+        ui.info(f"recovered: removed {target / name} left by a killed sdtmify run")
+    return removed
+
+
 def _new_staging(target: Path) -> Path:
     while True:
         staging = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
@@ -359,6 +452,7 @@ def guarded_output(
     with build_lock(target, wait, ui):
         checkpoint("locked")
         recover(target, ui)
+        clean_staging(target, ui)
         checkpoint("recovered")
         check_replaceable(target, force)
         staging = _new_staging(target)
@@ -384,6 +478,7 @@ def updating(target: Path, ui: Console = QUIET) -> Iterator[Path]:
         yield target
         return
     with build_lock(target, 0.0, ui, waitable=False):
+        clean_staging(target, ui)
         foreign = inspect(target)
         if not foreign.clean:
             raise OutputError(f"output folder {target}: {foreign.describe()}; nothing was changed")
@@ -426,11 +521,16 @@ __all__ = [
     "OutputError",
     "build_lock",
     "check_replaceable",
+    "claim_files",
+    "clean_staging",
+    "foreign_files",
     "guarded_output",
     "inspect",
     "read_marker",
+    "record_files",
     "recover",
     "remove_owned",
+    "set_aside",
     "tree",
     "updating",
     "write_manifest",

@@ -82,7 +82,10 @@ def read_source(
                 else frame
             )
         elif fmt == "xlsx":
-            frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=object, engine="openpyxl")
+            # as the CSV reader: a cell's text is kept as written ('None', 'NA', 'null' are not missing)
+            frame = pd.read_excel(
+                path, sheet_name=sheet or 0, dtype=object, keep_default_na=False, na_values=[], engine="openpyxl"
+            )
             frame = _as_text(frame)
         elif fmt == "xpt":
             try:  # UTF-8 then Windows-1252 unless study.yaml names the encoding; SAS dates as dates

@@ -22,7 +22,7 @@ import time
 
 import pytest
 from cases import leftovers
-from harness import BUILD, run, run_forked, run_inprocess, start, tree_digest
+from harness import BUILD, REPO, run, run_forked, run_inprocess, start, tree_digest
 
 NEW_TIMESTAMP = "2026-06-01T12:00:00"
 NO_EXCHANGE = {"SDTMIFY_TEST_NO_EXCHANGE": "1"}  # the two-rename swap of systems without renameat2
@@ -226,3 +226,63 @@ def test_interrupt_and_terminate_unwind_and_leave_the_old_output(signum, code, m
     assert f"error: {message}" in stderr and "Traceback" not in stderr
     assert tree_digest(project.output) == old
     assert leftovers(project.root / "output") == []  # staging removed on the way out, lock released
+
+
+REPORT_DEBRIS = re.compile(r"^\.report\.[a-z0-9_]{8}\.tmp$")  # atomic_dir's staging of output/NCI84/report
+
+
+@pytest.fixture
+def report_project(project):
+    """The project with NCI84's report.yaml and published.yaml, and ADaM shaped to reproduce the paper in the
+    build's output (its manifest rewritten, as if the build had written it): `sdtmify report` runs there."""
+    import sys
+
+    import yaml
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from test_report_support import paper_shaped_adam
+
+    from sdtmify.guard import write_manifest
+
+    for name in ("report.yaml", "published.yaml"):
+        shutil.copy2(REPO / "mappings" / "NCI84" / name, project.study / name)
+    published = yaml.safe_load((project.study / "published.yaml").read_text(encoding="utf-8"))
+    paper_shaped_adam(published, project.output / "adam")
+    write_manifest(project.output, "NCI84")
+    return project
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", ["report-1", "report-4", "dir-filled"])
+def test_report_killed_mid_write_leaves_debris_the_next_run_cleans(point, report_project):
+    """`sdtmify report` SIGKILLed while it writes output/NCI84/report (a file into its staging folder, or the
+    folder filled but not yet swapped in) leaves .report.<8>.tmp inside the output folder: the next build,
+    under its lock, recognises sdtmify's own staging name and removes it instead of refusing it as a file
+    added by hand; the user's files that merely look similar are still refused and kept."""
+    project = report_project
+    killed = run(["-q", "report", "--study", "NCI84"], project.root, {"SDTMIFY_TEST_KILL_AT": point})
+    assert killed.code == -signal.SIGKILL, f"{point} was never reached:\n{killed.text}"
+    debris = [p.name for p in project.output.iterdir() if REPORT_DEBRIS.match(p.name)]
+    assert len(debris) == 1, sorted(p.name for p in project.output.iterdir())
+    assert not (project.output / "report").exists()  # never swapped in: no partial report
+    before = project.snapshot()
+    if point == "dir-filled":  # the report itself recovers too, then writes the complete report
+        again = run(["-q", "report", "--study", "NCI84"], project.root)
+        assert again.code == 0, again.text
+        assert (project.output / "report" / "report.html").is_file()
+    run(BUILD, project.root).expect(0)
+    assert [p.name for p in project.output.iterdir() if p.name.endswith(".tmp")] == []
+    project.assert_complete_output()
+    project.assert_outside_unchanged(before, output="output")
+    assert leftovers(project.root / "output") == []
+
+
+def test_names_that_only_resemble_report_staging_are_the_users(project):
+    """Only sdtmify's exact staging pattern is debris: a user's .report.tmp or .report.backup.tmp in the
+    output folder is a file added by hand, so the build refuses and leaves it."""
+    (project.output / ".report.tmp").write_text("mine")
+    (project.output / ".report.backup.tmp").mkdir()
+    (project.output / ".report.backup.tmp" / "notes.txt").write_text("also mine")
+    run(BUILD, project.root).expect(2, "2 file(s) added since sdtmify wrote it")
+    assert (project.output / ".report.tmp").read_text() == "mine"
+    assert (project.output / ".report.backup.tmp" / "notes.txt").read_text() == "also mine"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
-from ..atomic import atomic_dir
+from ..atomic import atomic_dir, checkpoint
 from ..console import QUIET, Console
 from ..guard import updating
 from ..paths import output_dir
@@ -365,6 +365,7 @@ def write_report(report: Report, spec: Mapping, folder: Path, footer: str) -> li
         else:
             path.write_text(content, encoding="utf-8", newline="\n")
         written.append(path)
+        checkpoint(f"report-{len(written)}")  # a crash test may kill the report here (atomic.checkpoint)
 
     summary = (
         f"{len(report.comparisons)} published values compared: {_status_counts(report.comparisons)}; "

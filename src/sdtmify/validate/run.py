@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..console import QUIET, Console
 from ..errors import InputError, Location
+from ..guard import claim_files, record_files, set_aside
 from ..reproducible import build_timestamp
 from .context import ig_standards, load_terminology
 from .data import Table, load_folder
@@ -21,6 +22,8 @@ from .report_xlsx import write_xlsx
 from .rules import Rule, load_rules
 
 FAIL_ON = ("error", "warning", "never")
+REPORT_FILES = ["validation.json", "validation.xlsx"]
+REPORT_MARKER = ".sdtmify-validation.json"  # what `sdtmify validate --report-dir` wrote, with sha256s
 
 
 @dataclass
@@ -166,10 +169,18 @@ def validate_command(
     report_dir=None,
     notes=None,
     encoding: str | None = None,
+    force: bool = False,
     ui: Console = QUIET,
 ) -> int:
-    """``sdtmify validate``: 0 clean, 1 findings at ``fail_on`` or worse, 2 for input errors (raised)."""
+    """``sdtmify validate``: 0 clean, 1 findings at ``fail_on`` or worse, 2 for input errors (raised).
+
+    ``report_dir``: validation.json and validation.xlsx replace only files sdtmify wrote there (recorded in
+    ``.sdtmify-validation.json``); any other file of that name is refused before anything is read, or with
+    ``force`` moved aside to ``NAME.kept-<time>``."""
     path = Path(path)
+    report_dir = Path(report_dir) if report_dir else None
+    if report_dir is not None:  # refuse before anything is read
+        claim_files(report_dir, REPORT_FILES, REPORT_MARKER, force, "sdtmify validate --report-dir")
     if not path.exists():
         raise InputError("no such folder; pass a folder of .xpt or .json/.ndjson datasets", Location(str(path)))
     if max_errors_per_rule is not None and max_errors_per_rule < 0:
@@ -190,6 +201,9 @@ def validate_command(
         tables, defines=defines, ct_file=ct_file, max_errors_per_rule=max_errors_per_rule, references=references
     )
     ct_label = Path(ct_file).name if ct_file else (ctx.ct.source if ctx.ct else None)
+    if report_dir is not None:  # again: the folder may have changed while the datasets were checked
+        foreign = claim_files(report_dir, REPORT_FILES, REPORT_MARKER, force, "sdtmify validate --report-dir")
+        set_aside(foreign, ui)
     outcome = _report(
         validation,
         ctx,
@@ -197,10 +211,12 @@ def validate_command(
         defines=defines,
         ct_label=ct_label,
         created=build_timestamp(),
-        report_dir=Path(report_dir) if report_dir else None,
+        report_dir=report_dir,
         ui=ui,
         notes=explanations,
     )
+    if report_dir is not None:
+        record_files(report_dir, REPORT_FILES, REPORT_MARKER)
     for written in outcome.written:
         ui.result(str(written))
     return exit_code(outcome.counts, fail_on)

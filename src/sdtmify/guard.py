@@ -141,9 +141,10 @@ def foreign_files(folder: Path, names: list[str], marker: str) -> list[Path]:
     return found
 
 
-def claim_files(folder: Path, names: list[str], marker: str, force: bool, command: str) -> list[Path]:
+def claim_files(folder: Path, names: list[str], marker: str, force: bool, command: str, force_hint: str) -> list[Path]:
     """Check before writing ``names`` into ``folder``: files sdtmify wrote there may be replaced; any other is
-    refused (naming it), or with ``force`` returned to be moved aside by :func:`set_aside`."""
+    refused (naming it), or with ``force`` returned to be moved aside by :func:`set_aside`. ``force_hint`` names
+    the caller's own option (e.g. "sdtmify validate --force"), so the message never names one the command lacks."""
     folder = Path(folder)
     if os.path.lexists(folder) and (folder.is_symlink() or not folder.is_dir()):
         raise OutputError(f"{folder} exists and is not a folder; choose another folder for `{command}`")
@@ -151,7 +152,7 @@ def claim_files(folder: Path, names: list[str], marker: str, force: bool, comman
     if foreign and not force:
         raise OutputError(
             f"{foreign[0]} exists and was not written by sdtmify (or was changed since); nothing was changed. "
-            f"Choose another folder, or pass --force to move it aside to {foreign[0].name}.kept-<time> "
+            f"Choose another folder, or rerun with `{force_hint}` to move it aside to {foreign[0].name}.kept-<time> "
             "(sdtmify never deletes files it did not write)"
         )
     return foreign

@@ -180,7 +180,9 @@ def validate_command(
     path = Path(path)
     report_dir = Path(report_dir) if report_dir else None
     if report_dir is not None:  # refuse before anything is read
-        claim_files(report_dir, REPORT_FILES, REPORT_MARKER, force, "sdtmify validate --report-dir")
+        claim_files(
+            report_dir, REPORT_FILES, REPORT_MARKER, force, "sdtmify validate --report-dir", "sdtmify validate --force"
+        )
     if not path.exists():
         raise InputError("no such folder; pass a folder of .xpt or .json/.ndjson datasets", Location(str(path)))
     if max_errors_per_rule is not None and max_errors_per_rule < 0:
@@ -202,7 +204,9 @@ def validate_command(
     )
     ct_label = Path(ct_file).name if ct_file else (ctx.ct.source if ctx.ct else None)
     if report_dir is not None:  # again: the folder may have changed while the datasets were checked
-        foreign = claim_files(report_dir, REPORT_FILES, REPORT_MARKER, force, "sdtmify validate --report-dir")
+        foreign = claim_files(
+            report_dir, REPORT_FILES, REPORT_MARKER, force, "sdtmify validate --report-dir", "sdtmify validate --force"
+        )
         set_aside(foreign, ui)
     outcome = _report(
         validation,

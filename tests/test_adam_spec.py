@@ -49,7 +49,7 @@ def test_misspelt_top_level_key(tmp_path):
 def test_unknown_derivation_suggests_the_close_one(tmp_path):
     message = broken(tmp_path, "adsl.yaml", "- derive_var_trtdurd: {}", "- derive_var_trtdur: {}")
     line = line_of("adsl.yaml", "derive_var_trtdurd")
-    assert message.startswith(f"mappings/STUDY/adam/adsl.yaml:{line} steps[7]")
+    assert message.startswith(f"mappings/STUDY/adam/adsl.yaml:{line} steps[12]")
     assert "'derive_var_trtdur' is not one of: derive_param_bor, " in message
     assert message.endswith("(did you mean 'derive_var_trtdurd'?)")
 
@@ -97,11 +97,11 @@ def test_variable_listed_twice(tmp_path):
 
 
 def test_qnam_absent_from_supp(tmp_path):
-    message = broken(tmp_path, "adsl.yaml", "KARNSCR: KARNOFSK", "KARNSCR: KARNOF")
+    message = broken(tmp_path, "adsl.yaml", "METSITN: METSITES", "METSITN: METSITS")
     line = line_of("adsl.yaml", "- derive_vars_supp:")
     assert message.startswith(
         f"mappings/STUDY/adam/adsl.yaml:{line} steps[1].derive_vars_supp: "
-        "derive_vars_supp(SUPPDM): no SUPPDM record has QNAM KARNOF; QNAMs present: "
+        "derive_vars_supp(SUPPDM): no SUPPDM record has QNAM METSITS; QNAMs present: "
     )
 
 
@@ -110,7 +110,7 @@ def test_missing_sdtm_variable_names_what_exists(tmp_path):
     assert (
         "adrs.yaml:" in message
         and "RS has no variable RSDATE; derive it in an earlier step or name one of: "
-        "STUDYID, DOMAIN, USUBJID, RSTESTCD, RSSTRESC, RSDTC"
+        "STUDYID, DOMAIN, USUBJID, RSTESTCD, RSSTRESC, RSSTRESN, RSDTC"
         in message
     )
 
@@ -203,3 +203,4 @@ def test_a_negative_number_of_ne_between_confirmations_is_refused(tmp_path):
     assert message == (
         f"mappings/STUDY/adam/adrs.yaml:{line} steps[2].derive_param_bor.max_ne: -1 is less than the minimum of 0"
     )
+

@@ -24,7 +24,7 @@ def _frames() -> dict[str, pd.DataFrame]:
             "sex": ["Female", "Male", "Female"],
             "race": ["Not Reported"] * 3,
             "ethnicity": ["Not Reported"] * 3,
-            "karnofsky": ["90", "80", "100"],
+            "karnofsky": ["90", "70", "100"],  # B: enrolled below the inclusion (IE, DV records)
             "tumor_type": ["Breast", "Colorectal", "Breast"],
             "her2_ihc": ["3+", "2+", "3+"],
             "metastatic_sites": ["2", "3", "1"],

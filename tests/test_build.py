@@ -42,7 +42,9 @@ SDTM = (
     "ta",
     "te",
     "ti",
+    "tr",
     "ts",
+    "tu",
     "tv",
 )
 ADAM = ("adae", "adlb", "adrs", "adsl", "adtte")
@@ -92,9 +94,9 @@ def test_console_script_builds_nci84_and_prints_one_line_per_stage(two_builds):
     assert lines[at - 2].startswith("validation: 0 errors, 74 warnings, 0 notices;")
     assert lines[at:] == [
         f"sdtmify build NCI84 -> {second}",
-        "  SDTM          68 files in sdtm/ (2 html, 21 json, 1 md, 21 ndjson, 1 xml, 21 xpt, 1 xsl)",
+        "  SDTM          74 files in sdtm/ (2 html, 23 json, 1 md, 23 ndjson, 1 xml, 23 xpt, 1 xsl)",
         "  metadata       2 files in metadata/ (2 json)",
-        "  lineage       26 files in lineage/ (26 csv)",
+        "  lineage       28 files in lineage/ (28 csv)",
         "  ADaM          20 files in adam/ (2 html, 5 json, 1 md, 5 ndjson, 1 xml, 5 xpt, 1 xsl)",
         "  validation     2 files in validation/ (1 json, 1 xlsx)",
         "  report        19 files in report/ (6 csv, 4 html, 6 md, 3 png)",

@@ -71,9 +71,9 @@ def test_console_script_builds_a_study_and_says_what_it_wrote(mini_home, tmp_pat
     assert "validation:" not in done.stderr and "rule " not in done.stderr
     assert lines[lines.index(f"sdtmify build NCI84 -> {out}") :] == [
         f"sdtmify build NCI84 -> {out}",
-        "  SDTM          68 files in sdtm/ (2 html, 21 json, 1 md, 21 ndjson, 1 xml, 21 xpt, 1 xsl)",
+        "  SDTM          74 files in sdtm/ (2 html, 23 json, 1 md, 23 ndjson, 1 xml, 23 xpt, 1 xsl)",
         "  metadata       1 files in metadata/ (1 json)",
-        "  lineage       21 files in lineage/ (21 csv)",
+        "  lineage       23 files in lineage/ (23 csv)",
         "  validation     2 files in validation/ (1 json, 1 xlsx)",
         "  readme         1 files in README.md (1 md)",
         "  conformance errors: 0, warnings: 10, notices: 4 (10 not explained by validation-notes.yaml): "
@@ -108,7 +108,9 @@ def test_console_script_builds_a_study_and_says_what_it_wrote(mini_home, tmp_pat
         "ta",
         "te",
         "ti",
+        "tr",
         "ts",
+        "tu",
         "tv",
     )
     assert {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()} == {

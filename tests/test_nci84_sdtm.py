@@ -130,6 +130,8 @@ def test_study_day_is_never_zero(bundle):
         "SE.SEENDY": 84,
         "SV.SVSTDY": 1049,
         "SV.SVENDY": 1049,
+        "TR.TRDY": 327,
+        "TU.TUDY": 70,
     }
 
 
@@ -535,3 +537,51 @@ def test_lb_tests_not_done_carry_no_result_unit_or_range(bundle):
     for column in ("LBORRES", "LBORRESU", "LBORNRLO", "LBORNRHI", "LBSTRESC", "LBSTRESU", "LBNRIND"):
         assert (not_done[column] == "").all(), column
     assert not_done[["LBSTRESN", "LBSTNRLO", "LBSTNRHI", "LBLLOQ"]].isna().all().all()
+
+
+def recist_from_sums(sums: list[float]) -> list[str]:
+    """RECIST target response of each post-baseline sum of diameters (``sums[0]`` is baseline): CR when
+    0; PD when >= 120% of the nadir (smallest earlier sum, baseline included) and >= 5 mm above it;
+    PR when <= 70% of baseline; SD otherwise."""
+    responses, nadir = [], sums[0]
+    for total in sums[1:]:
+        if total == 0:
+            responses.append("CR")
+        elif total >= 1.2 * nadir and total - nadir >= 5:
+            responses.append("PD")
+        elif total <= 0.7 * sums[0]:
+            responses.append("PR")
+        else:
+            responses.append("SD")
+        nadir = min(nadir, total)
+    return responses
+
+
+def test_recist_from_sums_by_hand():
+    # baseline 100: 70 is PR (30% down), 71 SD, nadir 70 -> 84 is PD (20% and 14 mm), 0 CR, then 4 is not PD (< 5 mm)
+    assert recist_from_sums([100, 70, 71, 84]) == ["PR", "SD", "PD"]
+    assert recist_from_sums([100, 0, 4, 5]) == ["CR", "PR", "PD"]
+    assert recist_from_sums([20, 23]) == ["SD"]  # 15% up: not PD
+
+
+def test_target_lesion_sums_reproduce_every_collected_response(bundle):
+    """TU holds the baseline target lesions, TR their diameters at baseline and every RS assessment;
+    the response derived from the sums of diameters equals the collected RS OVRLRESP each time."""
+    tu, tr, rs = frame(bundle, "TU"), frame(bundle, "TR"), frame(bundle, "RS")
+    assert set(tu["TUSTRESC"]) == {"TARGET"} and tu["USUBJID"].nunique() == 21
+    assert set(tr["TRTESTCD"]) == {"LDIAM"} and set(tr["TRSTRESU"]) == {"mm"}
+    # every TR record belongs to a TU lesion, and every lesion is measured at every scan
+    assert set(zip(tr["USUBJID"], tr["TRLNKID"], strict=True)) == set(zip(tu["USUBJID"], tu["TULNKID"], strict=True))
+    sums = tr.groupby(["USUBJID", "TRDTC"])["TRSTRESN"].agg(["sum", "count"])
+    lesions = tu.groupby("USUBJID").size()
+    assert (sums["count"] == sums.index.get_level_values(0).map(lesions)).all()
+    ovr = rs[rs["RSTESTCD"] == "OVRLRESP"]
+    compared = 0
+    for usubjid, collected in ovr.groupby("USUBJID"):
+        collected = collected.sort_values("RSDTC")
+        baseline_date = tu.loc[tu["USUBJID"] == usubjid, "TUDTC"].iloc[0]
+        per_scan = sums.loc[usubjid, "sum"]
+        assert list(per_scan.index) == [baseline_date, *collected["RSDTC"]]
+        assert recist_from_sums(per_scan.tolist()) == collected["RSORRES"].tolist(), usubjid
+        compared += len(collected)
+    assert compared == len(ovr) == 73

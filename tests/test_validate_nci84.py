@@ -56,7 +56,7 @@ def test_nci84_warnings_are_exactly_the_expected_ones(report):
 def test_nci84_every_dataset_was_checked_by_define_ig_and_ct_rules(report):
     names = {d["name"] for d in report["inputs"]["datasets"]}
     sdtm = {"AE", "CM", "CV", "DM", "DS", "DV", "EX", "IE", "LB", "MH", "MI", "RS", "SE", "SUPPAE", "SUPPDM", "SV"}
-    sdtm |= {"TA", "TE", "TI", "TS", "TV"}
+    sdtm |= {"TA", "TE", "TI", "TR", "TS", "TU", "TV"}
     assert names == sdtm | {"ADAE", "ADLB", "ADRS", "ADSL", "ADTTE"}
     assert report["inputs"]["define"] == ["define.xml", "define.xml"]
     checked = {d for r in report["rules"] if r["status"] != "skipped" for d in r["datasets"]}

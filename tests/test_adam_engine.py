@@ -60,7 +60,7 @@ def _frame(rows: list[dict], domain: str) -> pd.DataFrame:
 
 def sdtm_bundle() -> Bundle:
     dm, suppdm, ex, rs, ds, ae, suppae, lb = [], [], [], [], [], [], [], []
-    mi, cm, mh = [], [], []
+    mi, cm, mh, tu = [], [], [], []
     for index, (subjid, (arm, first, responses, collected)) in enumerate(SUBJECTS.items()):
         usubjid = f"NCI84-001-{subjid}"
         dm.append(
@@ -87,6 +87,15 @@ def sdtm_bundle() -> Bundle:
         mi.append({"USUBJID": usubjid, "MITESTCD": "HER2", "MIORRES": "3+", "MISTRESC": "3+"})
         cm.append({"USUBJID": usubjid, "CMTRT": "PACLITAXEL", "CMCAT": "PRIOR ANTICANCER THERAPY", "CMOCCUR": "N"})
         mh.append({"USUBJID": usubjid, "MHTERM": "Breast cancer", "MHCAT": "PRIMARY CANCER DIAGNOSIS"})
+        tu.append(
+            {
+                "USUBJID": usubjid,
+                "TULNKID": "T01",
+                "TUTESTCD": "TUMIDENT",
+                "TUSTRESC": "TARGET",
+                "TUDTC": _date(first, -10),
+            }
+        )
         rs.append(
             {
                 "USUBJID": usubjid,
@@ -260,6 +269,7 @@ def sdtm_bundle() -> Bundle:
         "MI": _frame(mi, "MI"),
         "CM": _frame(cm, "CM"),
         "MH": _frame(mh, "MH"),
+        "TU": _frame(tu, "TU"),
     }
     metas = {name: sdtm_dataset(name) for name in frames}
     datasets = {name: BuiltDataset(frame=frames[name], meta=metas[name]) for name in frames}
@@ -341,6 +351,7 @@ def test_adrs_parameters_and_disagreement_with_the_collected_bor(adam):
         "CRSP",
         "DEATH",
         "LSTA",
+        "MDIS",
         "OVR",
         "PD",
         "RSP",
@@ -405,7 +416,7 @@ def test_metadata_methods_value_levels_and_codelists(adam):
     assert levels["BOR"].method == "MT.ADRS.BOR" and levels["RSP"].codelist == "CL.NY"
     codelists = {cl.oid: cl for cl in metadata.codelists}
     assert codelists["CL.ADRS.PARAMCD"].values() == tuple(
-        ["BCP", "BOR", "CB", "CBCP", "CBOR", "CBR", "CCB", "CRSP", "DEATH", "LSTA", "OVR", "PD", "RSP"]
+        ["BCP", "BOR", "CB", "CBCP", "CBOR", "CBR", "CCB", "CRSP", "DEATH", "LSTA", "MDIS", "OVR", "PD", "RSP"]
     )
     assert set(codelists["CL.ONCRSR"].values()) == {"CR", "PR", "SD", "PD", "NE"}
     assert all(item.c_code for item in codelists["CL.ONCRSR"].items)

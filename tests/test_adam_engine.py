@@ -60,6 +60,7 @@ def _frame(rows: list[dict], domain: str) -> pd.DataFrame:
 
 def sdtm_bundle() -> Bundle:
     dm, suppdm, ex, rs, ds, ae, suppae, lb = [], [], [], [], [], [], [], []
+    mi, cm, mh, tu = [], [], [], []
     for index, (subjid, (arm, first, responses, collected)) in enumerate(SUBJECTS.items()):
         usubjid = f"NCI84-001-{subjid}"
         dm.append(
@@ -82,14 +83,31 @@ def sdtm_bundle() -> Bundle:
                 "DTHDTC": "",
             }
         )
-        for qnam, value in (
-            ("TUMTYPE", "BREAST"),
-            ("HER2IHC", "3+"),
-            ("KARNOFSK", "90"),
-            ("METSITES", "2"),
-            ("PRIORREG", "1"),
-            ("PRIORPAC", "N"),
-        ):
+        # baseline facts in their domains (RS KPS SCALE, MI, CM, MH); counts in SUPPDM
+        mi.append({"USUBJID": usubjid, "MITESTCD": "HER2", "MIORRES": "3+", "MISTRESC": "3+"})
+        cm.append({"USUBJID": usubjid, "CMTRT": "PACLITAXEL", "CMCAT": "PRIOR ANTICANCER THERAPY", "CMOCCUR": "N"})
+        mh.append({"USUBJID": usubjid, "MHTERM": "Breast cancer", "MHCAT": "PRIMARY CANCER DIAGNOSIS"})
+        tu.append(
+            {
+                "USUBJID": usubjid,
+                "TULNKID": "T01",
+                "TUTESTCD": "TUMIDENT",
+                "TUSTRESC": "TARGET",
+                "TUDTC": _date(first, -10),
+            }
+        )
+        rs.append(
+            {
+                "USUBJID": usubjid,
+                "RSTESTCD": "KPSS0101",
+                "RSSTRESC": "90",
+                "RSSTRESN": 90.0,
+                "RSDTC": _date(first, -10),
+                "VISIT": "",
+                "VISITNUM": np.nan,
+            }
+        )
+        for qnam, value in (("METSITES", "2"), ("PRIORREG", "1")):
             suppdm.append(
                 {
                     "RDOMAIN": "DM",
@@ -248,6 +266,10 @@ def sdtm_bundle() -> Bundle:
         "AE": _frame(ae, "AE"),
         "SUPPAE": _frame(suppae, "SUPPAE"),
         "LB": _frame(lb, "LB"),
+        "MI": _frame(mi, "MI"),
+        "CM": _frame(cm, "CM"),
+        "MH": _frame(mh, "MH"),
+        "TU": _frame(tu, "TU"),
     }
     metas = {name: sdtm_dataset(name) for name in frames}
     datasets = {name: BuiltDataset(frame=frames[name], meta=metas[name]) for name in frames}
@@ -304,7 +326,9 @@ def test_adsl_one_record_per_subject_with_treatment_dates(adam):
     meta = adam.datasets["ADSL"].meta
     assert meta.variable("TRTSDT").format == "DATE9." and meta.variable("TRTSDT").type == "Num"
     assert meta.variable("AGE").origin.type == "Predecessor" and meta.variable("AGE").origin.description == "DM.AGE"
-    assert meta.variable("TUMTYPE").origin.description == "SUPPDM.QVAL where QNAM = TUMTYPE"
+    assert meta.variable("METSITN").origin.description == "SUPPDM.QVAL where QNAM = METSITES"
+    assert meta.variable("KARNSCR").origin.description == "RS.RSSTRESN where RSTESTCD = KPSS0101"
+    assert by_subject(adsl, "TUMTYPE")["A"] == "Breast" and by_subject(adsl, "PRPACFL")["A"] == "N"
     assert meta.class_ == "SUBJECT LEVEL ANALYSIS DATASET" and meta.keys == ("STUDYID", "USUBJID")
 
 
@@ -327,6 +351,7 @@ def test_adrs_parameters_and_disagreement_with_the_collected_bor(adam):
         "CRSP",
         "DEATH",
         "LSTA",
+        "MDIS",
         "OVR",
         "PD",
         "RSP",
@@ -391,7 +416,7 @@ def test_metadata_methods_value_levels_and_codelists(adam):
     assert levels["BOR"].method == "MT.ADRS.BOR" and levels["RSP"].codelist == "CL.NY"
     codelists = {cl.oid: cl for cl in metadata.codelists}
     assert codelists["CL.ADRS.PARAMCD"].values() == tuple(
-        ["BCP", "BOR", "CB", "CBCP", "CBOR", "CBR", "CCB", "CRSP", "DEATH", "LSTA", "OVR", "PD", "RSP"]
+        ["BCP", "BOR", "CB", "CBCP", "CBOR", "CBR", "CCB", "CRSP", "DEATH", "LSTA", "MDIS", "OVR", "PD", "RSP"]
     )
     assert set(codelists["CL.ONCRSR"].values()) == {"CR", "PR", "SD", "PD", "NE"}
     assert all(item.c_code for item in codelists["CL.ONCRSR"].items)

@@ -106,9 +106,10 @@ def test_adam_datasets_are_sorted_by_their_keys_and_lineage_follows_the_records(
     for name, domain, seq in (("ADLB", "LB", "LBSEQ"), ("ADRS", "RS", "RSSEQ")):
         built = bundles["ADaM"].datasets[name]
         from_domain = (built.lineage["SRCTABLE"] == domain).to_numpy()
-        # ADRS's subject-level parameters without an assessment behind them (DEATH, N responders) trace to DM
+        # ADRS's subject-level parameters without an assessment behind them (DEATH, N responders) trace to DM;
+        # MDIS to the subject's first TU lesion
         counts = built.lineage["SRCTABLE"].value_counts().to_dict()
-        assert counts == {"ADLB": {"LB": 8136}, "ADRS": {"RS": 248, "DM": 77}}[name], name
+        assert counts == {"ADLB": {"LB": 8136}, "ADRS": {"RS": 248, "DM": 77, "TU": 21}}[name], name
         rows = built.lineage.loc[from_domain, "SRCROW"].astype(int).to_numpy() - 1
         source = sdtm[domain].frame
         assert source[seq].to_numpy()[rows].tolist() == built.frame.loc[from_domain, "SRCSEQ"].tolist(), name

@@ -91,8 +91,12 @@ def test_adrs_bor_agrees_with_collected_best_response(built):
     assert per_subject(bor, "AVALC") == {p: row[3] for p, row in TABLE3.items()}
     assert bor["BORDIFFL"].eq("N").all() and adam.notes == []
     assert sorted(adrs["PARAMCD"].unique()) == [
-        "BCP", "BOR", "CB", "CBCP", "CBOR", "CBR", "CCB", "CRSP", "DEATH", "LSTA", "OVR", "PD", "RSP"
+        "BCP", "BOR", "CB", "CBCP", "CBOR", "CBR", "CCB", "CRSP", "DEATH", "LSTA", "MDIS", "OVR", "PD", "RSP"
     ]  # fmt: skip
+    # MDIS: every patient had target lesions at the baseline scan (TU), dated that scan, before day 1
+    mdis = adrs[adrs["PARAMCD"] == "MDIS"]
+    assert per_subject(mdis, "AVALC") == {p: "Y" for p in TABLE3}
+    assert set(mdis["SRCDOM"]) == {"TU"} and (mdis["ADY"] < 0).all()
     rsp = adrs[adrs["PARAMCD"] == "RSP"]
     assert (rsp["AVALC"] == "Y").sum() == 5
     # Confirmation (28 days): C's and T's single PRs were followed by PD, so only B, G and I respond.

@@ -49,7 +49,7 @@ def test_misspelt_top_level_key(tmp_path):
 def test_unknown_derivation_suggests_the_close_one(tmp_path):
     message = broken(tmp_path, "adsl.yaml", "- derive_var_trtdurd: {}", "- derive_var_trtdur: {}")
     line = line_of("adsl.yaml", "derive_var_trtdurd")
-    assert message.startswith(f"mappings/STUDY/adam/adsl.yaml:{line} steps[7]")
+    assert message.startswith(f"mappings/STUDY/adam/adsl.yaml:{line} steps[12]")
     assert "'derive_var_trtdur' is not one of: derive_param_bor, " in message
     assert message.endswith("(did you mean 'derive_var_trtdurd'?)")
 
@@ -97,11 +97,11 @@ def test_variable_listed_twice(tmp_path):
 
 
 def test_qnam_absent_from_supp(tmp_path):
-    message = broken(tmp_path, "adsl.yaml", "KARNSCR: KARNOFSK", "KARNSCR: KARNOF")
+    message = broken(tmp_path, "adsl.yaml", "METSITN: METSITES", "METSITN: METSITS")
     line = line_of("adsl.yaml", "- derive_vars_supp:")
     assert message.startswith(
         f"mappings/STUDY/adam/adsl.yaml:{line} steps[1].derive_vars_supp: "
-        "derive_vars_supp(SUPPDM): no SUPPDM record has QNAM KARNOF; QNAMs present: "
+        "derive_vars_supp(SUPPDM): no SUPPDM record has QNAM METSITS; QNAMs present: "
     )
 
 
@@ -110,7 +110,7 @@ def test_missing_sdtm_variable_names_what_exists(tmp_path):
     assert (
         "adrs.yaml:" in message
         and "RS has no variable RSDATE; derive it in an earlier step or name one of: "
-        "STUDYID, DOMAIN, USUBJID, RSTESTCD, RSSTRESC, RSDTC"
+        "STUDYID, DOMAIN, USUBJID, RSTESTCD, RSSTRESC, RSSTRESN, RSDTC"
         in message
     )
 
@@ -202,4 +202,54 @@ def test_a_negative_number_of_ne_between_confirmations_is_refused(tmp_path):
     line = line_of("adrs.yaml", "max_ne")
     assert message == (
         f"mappings/STUDY/adam/adrs.yaml:{line} steps[2].derive_param_bor.max_ne: -1 is less than the minimum of 0"
+    )
+
+
+MINIMAL_ADSL = """\
+dataset: ADSL
+label: Subject-Level Analysis Dataset
+class: ADSL
+keys: [STUDYID, USUBJID]
+{not_applicable}steps:
+  - records: {{from: DM}}
+variables: [STUDYID, USUBJID, SUBJID, SITEID, AGE, AGEU, SEX, RACE, ARM, ACTARM]
+"""
+
+
+def minimal_adsl(tmp_path: Path, not_applicable: str) -> Path:
+    """A study whose whole ADaM is an ADSL copied from DM, with no treatment variables."""
+    folder = tmp_path / "mappings" / "MINI"
+    (folder / "adam").mkdir(parents=True)
+    (folder / "adam" / "adsl.yaml").write_text(MINIMAL_ADSL.format(not_applicable=not_applicable), encoding="utf-8")
+    return folder
+
+
+def test_a_study_without_trt01p_says_so_and_builds(tmp_path):
+    """ADaMIG 1.3 requires TRT01P in ADSL; a study whose analysis has no planned treatment declares it
+    not applicable with its reason, and ADSL builds without it."""
+    folder = minimal_adsl(tmp_path, 'not_applicable: {TRT01P: "Single-arm analysis; no planned treatment"}\n')
+    adsl = build_adam(FakeStudy(folder), sdtm_bundle()).datasets["ADSL"]
+    assert "TRT01P" not in adsl.frame.columns
+    assert [v.name for v in adsl.meta.variables] == [
+        "STUDYID", "USUBJID", "SUBJID", "SITEID", "AGE", "AGEU", "SEX", "RACE", "ARM", "ACTARM"
+    ]  # fmt: skip
+    assert adsl.frame["USUBJID"].tolist()[:2] == ["NCI84-001-A", "NCI84-001-B"]
+
+
+def test_without_the_declaration_trt01p_is_still_required(tmp_path):
+    with pytest.raises(InputError) as caught:
+        build_adam(FakeStudy(minimal_adsl(tmp_path, "")), sdtm_bundle())
+    assert str(caught.value) == (
+        "mappings/MINI/adam/adsl.yaml:7 variables: TRT01P is required in every ADaMIG ADSL dataset; "
+        "add it to 'variables'"
+    )
+
+
+def test_not_applicable_names_only_required_variables(tmp_path):
+    folder = minimal_adsl(tmp_path, "not_applicable: {TRTSDT: not needed}\n")
+    with pytest.raises(InputError) as caught:
+        build_adam(FakeStudy(folder), sdtm_bundle())
+    assert str(caught.value).startswith(
+        "mappings/MINI/adam/adsl.yaml:5 not_applicable.TRTSDT: TRTSDT is not a required variable of an "
+        "ADaMIG ADSL dataset; 'not_applicable' lists only those (required: STUDYID, USUBJID,"
     )

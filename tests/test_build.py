@@ -22,7 +22,31 @@ ROOT = Path(__file__).resolve().parents[1]
 # The console script pip installed (`sdtmify = "sdtmify.cli:main"`): beside this interpreter, else on PATH.
 SDTMIFY = shutil.which("sdtmify", path=str(Path(sys.executable).parent)) or shutil.which("sdtmify") or "sdtmify"
 
-SDTM = ("ae", "dm", "ds", "ex", "lb", "rs", "se", "suppae", "suppdm", "sv", "ta", "te", "ti", "ts", "tv")
+SDTM = (
+    "ae",
+    "cm",
+    "cv",
+    "dm",
+    "ds",
+    "dv",
+    "ex",
+    "ie",
+    "lb",
+    "mh",
+    "mi",
+    "rs",
+    "se",
+    "suppae",
+    "suppdm",
+    "sv",
+    "ta",
+    "te",
+    "ti",
+    "tr",
+    "ts",
+    "tu",
+    "tv",
+)
 ADAM = ("adae", "adlb", "adrs", "adsl", "adtte")
 
 
@@ -62,21 +86,22 @@ def test_console_script_builds_nci84_and_prints_one_line_per_stage(two_builds):
     at = lines.index(f"sdtmify build NCI84 -> {second}")
     # first the findings table and the totals (results: shown with -q), then what was written where
     assert [line.split()[:4] for line in lines[1:at] if line.startswith("SD")] == [
+        ["SD1226", "warning", "CM", "21"],
         ["SD1226", "warning", "RS", "21"],
         ["SD1244", "warning", "SV", "10"],
         ["SD1841", "warning", "TS", "1"],
     ]
-    assert lines[at - 2].startswith("validation: 0 errors, 32 warnings, 0 notices;")
+    assert lines[at - 2].startswith("validation: 0 errors, 74 warnings, 0 notices;")
     assert lines[at:] == [
         f"sdtmify build NCI84 -> {second}",
-        "  SDTM          50 files in sdtm/ (2 html, 15 json, 1 md, 15 ndjson, 1 xml, 15 xpt, 1 xsl)",
+        "  SDTM          74 files in sdtm/ (2 html, 23 json, 1 md, 23 ndjson, 1 xml, 23 xpt, 1 xsl)",
         "  metadata       2 files in metadata/ (2 json)",
-        "  lineage       20 files in lineage/ (20 csv)",
+        "  lineage       28 files in lineage/ (28 csv)",
         "  ADaM          20 files in adam/ (2 html, 5 json, 1 md, 5 ndjson, 1 xml, 5 xpt, 1 xsl)",
         "  validation     2 files in validation/ (1 json, 1 xlsx)",
         "  report        19 files in report/ (6 csv, 4 html, 6 md, 3 png)",
         "  readme         1 files in README.md (1 md)",
-        "  conformance errors: 0, warnings: 32, notices: 0 (all explained by validation-notes.yaml): "
+        "  conformance errors: 0, warnings: 74, notices: 0 (all explained by validation-notes.yaml): "
         "validation/validation.xlsx",
         "  report      all published values reproduced: report/comparison.md",
     ]
@@ -112,7 +137,7 @@ def test_build_writes_every_stage_and_lists_every_file_it_wrote(nci84_output):
     assert result.written["validation"] == ["validation/validation.json", "validation/validation.xlsx"]
     assert (result.exit_code, result.findings, result.unexplained, result.report_mismatches) == (
         0,
-        {"error": 0, "warning": 32, "notice": 0},
+        {"error": 0, "warning": 74, "notice": 0},
         0,
         0,
     )

@@ -67,16 +67,16 @@ def test_console_script_builds_a_study_and_says_what_it_wrote(mini_home, tmp_pat
     # results on stdout: the findings table and totals, then what was written where
     lines = done.stdout.splitlines()
     assert lines[0].split() == ["rule", "severity", "dataset", "count", "message"]
-    assert f"validation: 0 errors, 4 warnings, 4 notices; {len(load_rules())} rules:" in done.stdout
+    assert f"validation: 0 errors, 10 warnings, 4 notices; {len(load_rules())} rules:" in done.stdout
     assert "validation:" not in done.stderr and "rule " not in done.stderr
     assert lines[lines.index(f"sdtmify build NCI84 -> {out}") :] == [
         f"sdtmify build NCI84 -> {out}",
-        "  SDTM          50 files in sdtm/ (2 html, 15 json, 1 md, 15 ndjson, 1 xml, 15 xpt, 1 xsl)",
+        "  SDTM          74 files in sdtm/ (2 html, 23 json, 1 md, 23 ndjson, 1 xml, 23 xpt, 1 xsl)",
         "  metadata       1 files in metadata/ (1 json)",
-        "  lineage       15 files in lineage/ (15 csv)",
+        "  lineage       23 files in lineage/ (23 csv)",
         "  validation     2 files in validation/ (1 json, 1 xlsx)",
         "  readme         1 files in README.md (1 md)",
-        "  conformance errors: 0, warnings: 4, notices: 4 (4 not explained by validation-notes.yaml): "
+        "  conformance errors: 0, warnings: 10, notices: 4 (10 not explained by validation-notes.yaml): "
         "validation/validation.xlsx",
     ]
     progress = [line.split(" (")[0] for line in done.stderr.splitlines() if line.startswith("[")]
@@ -88,7 +88,31 @@ def test_console_script_builds_a_study_and_says_what_it_wrote(mini_home, tmp_pat
         "[5/6] validating",
         "[6/6] recomputing the published tables",
     ]
-    domains = ("ae", "dm", "ds", "ex", "lb", "rs", "se", "suppae", "suppdm", "sv", "ta", "te", "ti", "ts", "tv")
+    domains = (
+        "ae",
+        "cm",
+        "cv",
+        "dm",
+        "ds",
+        "dv",
+        "ex",
+        "ie",
+        "lb",
+        "mh",
+        "mi",
+        "rs",
+        "se",
+        "suppae",
+        "suppdm",
+        "sv",
+        "ta",
+        "te",
+        "ti",
+        "tr",
+        "ts",
+        "tu",
+        "tv",
+    )
     assert {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()} == {
         *(f"sdtm/{d}.xpt" for d in domains),
         *(f"sdtm/dataset-json/{d}.{kind}" for d in domains for kind in ("json", "ndjson")),
@@ -108,7 +132,7 @@ def test_console_script_builds_a_study_and_says_what_it_wrote(mini_home, tmp_pat
     assert dm["USUBJID"].tolist() == ["NCI84-001-A", "NCI84-001-B", "NCI84-001-E"]
     assert meta.table_name == "DM"
     report = json.loads((out / "validation" / "validation.json").read_text())
-    assert report["summary"]["errors"] == 0 and report["summary"]["warnings"] == 4
+    assert report["summary"]["errors"] == 0 and report["summary"]["warnings"] == 10
 
 
 @pytest.mark.slow
@@ -135,17 +159,19 @@ def test_console_script_validates_the_nci84_build_as_the_build_did(nci84_output,
     assert done.stdout.splitlines()[-2:] == [str(reports / "validation.json"), str(reports / "validation.xlsx")]
     assert "SD1226" not in done.stderr and "validation:" not in done.stderr
     built = json.loads((folder / "validation" / "validation.json").read_text())["summary"]
-    assert (built["errors"], built["warnings"], built["rules"]) == (0, 32, len(load_rules()))
+    assert (built["errors"], built["warnings"], built["rules"]) == (0, 74, len(load_rules()))
     stdout = done.stdout.splitlines()
     assert (
-        f"validation: 0 errors, 32 warnings, 0 notices; {built['rules']} rules: 3 with findings, "
+        f"validation: 0 errors, 74 warnings, 0 notices; {built['rules']} rules: 4 with findings, "
         f"{built['rules_passed']} passed, {built['rules_skipped']} skipped"
     ) in stdout
-    assert "notes: 32 findings explained in validation-notes.yaml, 0 errors and warnings unexplained" in stdout
-    assert sum(line.strip().startswith("explained: ") for line in stdout) == 3  # beside SD1226, SD1244 and SD1841
+    assert "notes: 74 findings explained in validation-notes.yaml, 0 errors and warnings unexplained" in stdout
+    assert (
+        sum(line.strip().startswith("explained: ") for line in stdout) == 5
+    )  # CT2038, SD1226 (CM and RS), SD1244, SD1841
     report = json.loads((reports / "validation.json").read_text())
     assert report["summary"] == built
-    assert (report["notes"]["explained"], report["notes"]["unexplained"]) == (32, 0)
+    assert (report["notes"]["explained"], report["notes"]["unexplained"]) == (74, 0)
     assert sorted(p.name for p in reports.iterdir()) == [
         ".sdtmify-validation.json",
         "validation.json",

@@ -69,9 +69,9 @@ def test_validate_prints_findings_on_stdout_and_whole(nci84_output):
     lines = done.stdout.splitlines()
     assert lines[0].split() == ["rule", "severity", "dataset", "count", "message"]
     row = next(line for line in lines if line.startswith("SD1226"))
-    assert row.split()[:4] == ["SD1226", "warning", "RS", "21"]
+    assert row.split()[:4] == ["SD1226", "warning", "CM", "21"]
     assert row.endswith(SD1226)  # 156 characters on one line, never cut at 80
-    assert any(line.startswith("validation: 0 errors, 32 warnings") for line in lines)
+    assert any(line.startswith("validation: 0 errors, 74 warnings") for line in lines)
     assert "SD1226" not in done.stderr and "validation:" not in done.stderr
     assert not ANSI.search(done.stdout + done.stderr)
 
@@ -81,7 +81,7 @@ def test_validate_exit_code_follows_fail_on(nci84_output, fail_on, code, capsys)
     folder, _ = nci84_output
     assert main(["-q", "validate", str(folder / "sdtm"), "--fail-on", fail_on]) == code
     captured = capsys.readouterr()
-    assert "SD1244" in captured.out and captured.err == ""
+    assert "SD1226" in captured.out and captured.err == ""
 
 
 def test_build_exit_code_follows_fail_on_and_prints_the_table(tmp_path, capsys):
@@ -95,7 +95,7 @@ def test_build_exit_code_follows_fail_on_and_prints_the_table(tmp_path, capsys):
     assert lines.index(next(line for line in lines if line.startswith("validation:"))) < lines.index(
         f"sdtmify build NCI84 -> {out}"
     )
-    assert json.loads((out / "validation" / "validation.json").read_text())["summary"]["warnings"] == 32
+    assert json.loads((out / "validation" / "validation.json").read_text())["summary"]["warnings"] == 74
 
 
 # --- the same situation, the same code, on every command -----------------------------------------

@@ -45,7 +45,8 @@ def test_nci84_define_describes_every_xpt_and_value_list(built):
     root = etree.parse(str(built / "sdtm" / "define.xml")).getroot()
     groups = {g.get("Name") for g in root.iterfind(".//odm:ItemGroupDef", NS)}
     files = {p.stem.upper() for p in (built / "sdtm").glob("*.xpt")}
-    sdtm = {"AE", "DM", "DS", "EX", "LB", "RS", "SE", "SUPPAE", "SUPPDM", "SV", "TA", "TE", "TI", "TS", "TV"}
+    sdtm = {"AE", "CM", "CV", "DM", "DS", "DV", "EX", "IE", "LB", "MH", "MI", "RS", "SE", "SUPPAE", "SUPPDM", "SV"}
+    sdtm |= {"TA", "TE", "TI", "TR", "TS", "TU", "TV"}
     assert groups == files == sdtm
     # one value-level entry of LBORRES per lab test in the data
     lb_vl = root.find(".//def:ValueListDef[@OID='VL.LB.LBORRES']", NS)

@@ -82,7 +82,7 @@ def test_lineage_files_trace_records_to_source_rows(home, tmp_path):
 
     bundle = build_sdtm(load_study(write_mini(home)))
     written = write_lineage(bundle, tmp_path / "lineage")
-    assert sorted(p.name for p in written)[:4] == ["ae.csv", "dm.csv", "ds.csv", "ex.csv"]
+    assert sorted(p.name for p in written)[:4] == ["ae.csv", "cm.csv", "cv.csv", "dm.csv"]
     ae = pd.read_csv(tmp_path / "lineage" / "ae.csv", dtype=str)
     assert list(ae.columns) == ["STUDYID", "USUBJID", "AEDECOD", "AESTDTC", "AESEQ", "SRCTABLE", "SRCROW"]
     source = pd.read_csv(home / "mappings" / "NCI84" / "source" / "adverse_events.csv", dtype=str)

@@ -115,16 +115,23 @@ def test_study_day_is_never_zero(bundle):
     assert checked == {
         "AE.AESTDY": 189,
         "AE.AEENDY": 181,
+        "CV.CVDY": 21,
         "DM.DMDY": 21,
         "DS.DSSTDY": 62,
+        "DV.DVSTDY": 3,
         "EX.EXSTDY": 1101,
         "EX.EXENDY": 1101,
+        "IE.IEDY": 3,
         "LB.LBDY": 8312,
-        "RS.RSDY": 73,
+        "MH.MHDY": 21,
+        "MI.MIDY": 21,
+        "RS.RSDY": 94,
         "SE.SESTDY": 84,
         "SE.SEENDY": 84,
         "SV.SVSTDY": 1049,
         "SV.SVENDY": 1049,
+        "TR.TRDY": 327,
+        "TU.TUDY": 70,
     }
 
 
@@ -179,8 +186,9 @@ def test_rs_best_response_equals_table3(bundle):
     rs = frame(bundle, "RS")
     best = rs[rs["RSTESTCD"] == "BESTRESP"].set_index("USUBJID")["RSORRES"]
     assert best.to_dict() == {f"NCI84-001-{p}": TABLE3[p][0] for p in PATIENTS}
-    assert set(rs["RSCAT"]) == {"RECIST 1.0"}
-    assert set(rs["RSEVAL"]) == {"INVESTIGATOR"}
+    recist = rs[rs["RSTESTCD"] != "KPSS0101"]
+    assert set(recist["RSCAT"]) == {"RECIST 1.0"} and set(rs["RSCAT"]) == {"RECIST 1.0", "KPS SCALE"}
+    assert set(recist["RSEVAL"]) == {"INVESTIGATOR"}
 
 
 def test_no_response_before_il12(bundle):
@@ -255,14 +263,51 @@ def test_dose_limiting_toxicity_in_suppae_for_e_and_f_only(bundle):
     assert set(supp["IDVAR"]) == {"AESEQ"} and set(supp["QLABEL"]) == {"Dose-Limiting Toxicity"}
 
 
-def test_suppdm_holds_baseline_characteristics(bundle):
+def test_suppdm_holds_only_counts_without_a_record_level_home(bundle):
     supp = frame(bundle, "SUPPDM")
-    assert set(supp["QNAM"]) == {"TUMTYPE", "HER2IHC", "KARNOFSK", "METSITES", "PRIORREG", "PRIORPAC", "LVEF"}
+    assert set(supp["QNAM"]) == {"METSITES", "PRIORREG"}
     assert (supp["IDVAR"] == "").all() and (supp["RDOMAIN"] == "DM").all()
-    her2 = supp[supp["QNAM"] == "HER2IHC"].set_index("USUBJID")["QVAL"]
-    assert her2["NCI84-001-A"] == "3+" and her2["NCI84-001-F"] == "2+"
-    assert (supp[supp["QNAM"] == "PRIORPAC"]["QVAL"] == "Y").sum() == 4
     assert supp["QNAM"].str.len().max() <= 8 and supp["QLABEL"].str.len().max() <= 40
+
+
+def test_baseline_facts_in_their_domains_match_the_source(bundle):
+    """Karnofsky in RS (KPS SCALE), HER2 in MI, LVEF in CV, primary cancer in MH, prior paclitaxel in CM:
+    one record per patient each, with the value of subjects.csv."""
+    subjects = pd.read_csv(SOURCES / "subjects.csv", dtype=str).set_index("subject_id")
+    usubjid = "NCI84-001-" + subjects.index
+    rs = frame(bundle, "RS")
+    kps = rs[rs["RSTESTCD"] == "KPSS0101"].set_index("USUBJID")
+    assert set(kps["RSCAT"]) == {"KPS SCALE"} and set(kps["RSTEST"]) == {"KPSS01-Karnofsky Performance Status"}
+    assert kps.loc[usubjid, "RSSTRESC"].tolist() == subjects["karnofsky"].tolist()
+    assert (
+        kps.loc["NCI84-001-C", "RSORRES"] == "Cares for self; unable to carry on normal activity or to do active work."
+    )
+    mi = frame(bundle, "MI").set_index("USUBJID")
+    assert set(mi["MITESTCD"]) == {"HER2"} and mi.loc[usubjid, "MIORRES"].tolist() == subjects["her2_ihc"].tolist()
+    cv = frame(bundle, "CV").set_index("USUBJID")
+    assert (
+        set(cv["CVTESTCD"]) == {"LVEF"}
+        and cv.loc[usubjid, "CVSTRESN"].tolist() == subjects["lvef"].astype(float).tolist()
+    )
+    assert set(cv["CVLOBXFL"]) == {"Y"}
+    cm = frame(bundle, "CM").set_index("USUBJID")
+    assert set(cm["CMTRT"]) == {"PACLITAXEL"} and set(cm["CMPRESP"]) == {"Y"}
+    assert (cm["CMOCCUR"] == "Y").sum() == (subjects["prior_paclitaxel"] == "Yes").sum() == 4
+    mh = frame(bundle, "MH").set_index("USUBJID")
+    assert mh.loc["NCI84-001-D", "MHTERM"] == "Colorectal cancer" and set(mh["MHCAT"]) == {"PRIMARY CANCER DIAGNOSIS"}
+    assert len(kps) == len(mi) == len(cv) == len(cm) == len(mh) == 21
+
+
+def test_karnofsky_70_is_an_unmet_inclusion_and_a_deviation(bundle):
+    """Inclusion INCL04 (Karnofsky > 70%) was not met by the three patients enrolled with 70 (C, N, P)."""
+    ie, dv = frame(bundle, "IE"), frame(bundle, "DV")
+    kps70 = ["NCI84-001-C", "NCI84-001-N", "NCI84-001-P"]
+    assert ie[["USUBJID", "IETESTCD", "IECAT", "IEORRES", "IESTRESC"]].values.tolist() == [
+        [u, "INCL04", "INCLUSION", "N", "N"] for u in kps70
+    ]
+    assert dv["USUBJID"].tolist() == kps70 and set(dv["DVCAT"]) == {"ELIGIBILITY CRITERIA NOT MET"}
+    ti = frame(bundle, "TI").set_index("IETESTCD")
+    assert ie["IETEST"].iloc[0] == ti.loc["INCL04", "IETEST"]
 
 
 def test_ex_one_record_per_administration_in_protocol_units(bundle):
@@ -286,7 +331,7 @@ def test_lineage_points_at_the_source_rows(bundle):
     assert (lb.lineage["SRCTABLE"] == "labs").all()
     assert (labs["collection_datetime"].to_numpy()[rows] == lb.frame["LBDTC"].to_numpy()).all()
     rs = bundle.datasets["RS"]
-    assert set(rs.lineage["SRCTABLE"]) == {"tumor_assessments", "best_response"}
+    assert set(rs.lineage["SRCTABLE"]) == {"tumor_assessments", "best_response", "subjects"}
 
 
 def test_epochs_follow_the_subject_elements(bundle):
@@ -327,7 +372,7 @@ def test_value_level_metadata_for_lb_rs_and_supp(bundle):
     lb = bundle.datasets["LB"].meta.variable("LBORRES")
     assert {vl.where[0].values[0] for vl in lb.value_levels} >= {"IFNG", "MIP1A", "HGB"}
     rs = bundle.datasets["RS"].meta.variable("RSORRES")
-    assert {vl.where[0].values[0] for vl in rs.value_levels} == {"OVRLRESP", "BESTRESP"}
+    assert {vl.where[0].values[0] for vl in rs.value_levels} == {"OVRLRESP", "BESTRESP", "KPSS0101"}
     qval = bundle.datasets["SUPPAE"].meta.variable("QVAL")
     assert [vl.label for vl in qval.value_levels] == ["Dose-Limiting Toxicity"]
     methods = {m.oid: m.description for m in bundle.metadata.methods}
@@ -492,3 +537,51 @@ def test_lb_tests_not_done_carry_no_result_unit_or_range(bundle):
     for column in ("LBORRES", "LBORRESU", "LBORNRLO", "LBORNRHI", "LBSTRESC", "LBSTRESU", "LBNRIND"):
         assert (not_done[column] == "").all(), column
     assert not_done[["LBSTRESN", "LBSTNRLO", "LBSTNRHI", "LBLLOQ"]].isna().all().all()
+
+
+def recist_from_sums(sums: list[float]) -> list[str]:
+    """RECIST target response of each post-baseline sum of diameters (``sums[0]`` is baseline): CR when
+    0; PD when >= 120% of the nadir (smallest earlier sum, baseline included) and >= 5 mm above it;
+    PR when <= 70% of baseline; SD otherwise."""
+    responses, nadir = [], sums[0]
+    for total in sums[1:]:
+        if total == 0:
+            responses.append("CR")
+        elif total >= 1.2 * nadir and total - nadir >= 5:
+            responses.append("PD")
+        elif total <= 0.7 * sums[0]:
+            responses.append("PR")
+        else:
+            responses.append("SD")
+        nadir = min(nadir, total)
+    return responses
+
+
+def test_recist_from_sums_by_hand():
+    # baseline 100: 70 is PR (30% down), 71 SD, nadir 70 -> 84 is PD (20% and 14 mm), 0 CR, then 4 is not PD (< 5 mm)
+    assert recist_from_sums([100, 70, 71, 84]) == ["PR", "SD", "PD"]
+    assert recist_from_sums([100, 0, 4, 5]) == ["CR", "PR", "PD"]
+    assert recist_from_sums([20, 23]) == ["SD"]  # 15% up: not PD
+
+
+def test_target_lesion_sums_reproduce_every_collected_response(bundle):
+    """TU holds the baseline target lesions, TR their diameters at baseline and every RS assessment;
+    the response derived from the sums of diameters equals the collected RS OVRLRESP each time."""
+    tu, tr, rs = frame(bundle, "TU"), frame(bundle, "TR"), frame(bundle, "RS")
+    assert set(tu["TUSTRESC"]) == {"TARGET"} and tu["USUBJID"].nunique() == 21
+    assert set(tr["TRTESTCD"]) == {"LDIAM"} and set(tr["TRSTRESU"]) == {"mm"}
+    # every TR record belongs to a TU lesion, and every lesion is measured at every scan
+    assert set(zip(tr["USUBJID"], tr["TRLNKID"], strict=True)) == set(zip(tu["USUBJID"], tu["TULNKID"], strict=True))
+    sums = tr.groupby(["USUBJID", "TRDTC"])["TRSTRESN"].agg(["sum", "count"])
+    lesions = tu.groupby("USUBJID").size()
+    assert (sums["count"] == sums.index.get_level_values(0).map(lesions)).all()
+    ovr = rs[rs["RSTESTCD"] == "OVRLRESP"]
+    compared = 0
+    for usubjid, collected in ovr.groupby("USUBJID"):
+        collected = collected.sort_values("RSDTC")
+        baseline_date = tu.loc[tu["USUBJID"] == usubjid, "TUDTC"].iloc[0]
+        per_scan = sums.loc[usubjid, "sum"]
+        assert list(per_scan.index) == [baseline_date, *collected["RSDTC"]]
+        assert recist_from_sums(per_scan.tolist()) == collected["RSORRES"].tolist(), usubjid
+        compared += len(collected)
+    assert compared == len(ovr) == 73

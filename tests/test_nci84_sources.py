@@ -201,6 +201,7 @@ def test_files_are_utf8_lf_with_the_agreed_columns():
         "adverse_events": "subject_id,ae_number,ae_term,ctcae_grade,onset_date,resolution_date,relationship,serious,"
         "serious_criterion,action_taken,dose_limiting,outcome",
         "tumor_assessments": "subject_id,visit,assessment_date,overall_response,evaluator",
+        "target_lesions": "subject_id,lesion_id,visit,assessment_date,diameter_mm,evaluator",
         "best_response": "subject_id,best_response,evaluator",
         "disposition": "subject_id,eot_date,eot_reason,eos_date,eos_reason,last_contact_date",
         "labs": "subject_id,visit,cycle,cycle_day,collection_datetime,category,test,result,unit,ref_low,ref_high,"

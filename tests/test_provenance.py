@@ -47,7 +47,7 @@ def test_define_xml_study_description_and_originator_say_reconstruction(nci84_ou
 def test_every_dataset_json_originator_says_reconstruction(nci84_output):
     folder, _ = nci84_output
     files = sorted(folder.glob("*/dataset-json/*.json"))
-    assert len(files) == 20  # 15 SDTM + 5 ADaM
+    assert len(files) == 28  # 23 SDTM + 5 ADaM
     originators = {json.loads(path.read_text(encoding="utf-8"))["originator"] for path in files}
     assert originators == {f"National Cancer Institute ({NCI84_PROVENANCE})"}
     for path in sorted(folder.glob("*/dataset-json/*.ndjson")):

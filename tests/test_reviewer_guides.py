@@ -99,7 +99,7 @@ def test_csdrg_lists_the_supplemental_qualifiers(built):
     out, _ = built
     rows = _rows((out / "sdtm" / "csdrg.md").read_text(encoding="utf-8"))
     assert ["SUPPAE", "AEDLT", "Dose-Limiting Toxicity", "Collected", "189"] in rows
-    assert ["SUPPDM", "HER2IHC", "HER2 Immunohistochemistry Score", "Collected", "21"] in rows
+    assert ["SUPPDM", "METSITES", "Number of Metastatic Sites", "Collected", "21"] in rows
 
 
 def test_adrg_lists_the_analysis_parameters(built):

@@ -19,7 +19,8 @@ from inputs_support import (  # noqa: F401
 
 AE = f"mappings/MINI/sdtm/ae.yaml:{mapping_line('ae.yaml', '  AESTDTC:')} AESTDTC"
 BRTHDTC = f"mappings/MINI/sdtm/dm.yaml:{mapping_line('dm.yaml', '  BRTHDTC:')} BRTHDTC"
-DMDTC = f"mappings/MINI/sdtm/dm.yaml:{mapping_line('dm.yaml', '  DMDTC:')} DMDTC"
+# the consent date is first parsed by CV (domains build in name order; LVEF is dated at screening)
+DMDTC = f"mappings/MINI/sdtm/cv.yaml:{mapping_line('cv.yaml', '  CVDTC:')} CVDTC"
 LBDTC = f"mappings/MINI/sdtm/lb.yaml:{mapping_line('lb.yaml', '  LBDTC:')} LBDTC"
 STUDY_YAML = "mappings/MINI/study.yaml"
 ONSET = "of source 'adverse_events' column 'onset_date'"

@@ -24,7 +24,7 @@ def _frames() -> dict[str, pd.DataFrame]:
             "sex": ["Female", "Male", "Female"],
             "race": ["Not Reported"] * 3,
             "ethnicity": ["Not Reported"] * 3,
-            "karnofsky": ["90", "80", "100"],
+            "karnofsky": ["90", "70", "100"],  # B: enrolled below the inclusion (IE, DV records)
             "tumor_type": ["Breast", "Colorectal", "Breast"],
             "her2_ihc": ["3+", "2+", "3+"],
             "metastatic_sites": ["2", "3", "1"],
@@ -112,6 +112,22 @@ def _frames() -> dict[str, pd.DataFrame]:
             "assessment_date": ["2002-10-26", "2002-12-07", "2002-11-30", "2002-12-20", "2003-03-01"],
             "overall_response": ["SD", "PR", "SD", "PD", "SD"],
             "evaluator": ["Investigator"] * 5,
+        }
+    )
+    # target lesions: baseline on the consent date, then each assessment; sums 50 -> 45 SD -> 34 PR (A),
+    # 40 -> 38 SD -> 48 PD (B), 25 -> 24 SD (E)
+    lesions = pd.DataFrame(
+        {
+            "subject_id": ["A"] * 6 + ["B"] * 3 + ["E"] * 2,
+            "lesion_id": ["T01", "T02"] * 3 + ["T01"] * 5,
+            "visit": ["", "", "After cycle 1", "After cycle 1", "After cycle 3", "After cycle 3"]
+            + ["", "After cycle 1", "Unscheduled", "", "After cycle 1"],
+            "assessment_date": ["2002-10-01"] * 2
+            + ["2002-10-26"] * 2
+            + ["2002-12-07"] * 2
+            + ["2002-11-04", "2002-11-30", "2002-12-20", "2003-02-03", "2003-03-01"],
+            "diameter_mm": ["30", "20", "27", "18", "20", "14", "40", "38", "48", "25", "24"],
+            "evaluator": ["Investigator"] * 11,
         }
     )
     best = pd.DataFrame(
@@ -295,6 +311,7 @@ def _frames() -> dict[str, pd.DataFrame]:
         "source/dosing.csv": dosing,
         "source/adverse_events.csv": adverse_events,
         "source/tumor_assessments.csv": tumor,
+        "source/target_lesions.csv": lesions,
         "source/best_response.csv": best,
         "source/disposition.csv": disposition,
         "source/labs.csv": labs,

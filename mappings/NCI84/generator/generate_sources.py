@@ -79,6 +79,7 @@ COLUMNS = {
         "outcome",
     ],
     "tumor_assessments": ["subject_id", "visit", "assessment_date", "overall_response", "evaluator"],
+    "target_lesions": ["subject_id", "lesion_id", "visit", "assessment_date", "diameter_mm", "evaluator"],
     "best_response": ["subject_id", "best_response", "evaluator"],
     "disposition": ["subject_id", "eot_date", "eot_reason", "eos_date", "eos_reason", "last_contact_date"],
     "labs": [
@@ -1180,6 +1181,7 @@ class Generator:
             "cohorts": self._cohorts(),
             "dosing": self._dosing(),
             "tumor_assessments": self._tumor_assessments(),
+            "target_lesions": self._target_lesions(),
             "best_response": self._best_response(),
             "disposition": self._disposition(),
             "adverse_events": self._adverse_events(),
@@ -1261,6 +1263,59 @@ class Generator:
             for s, p in self.patients.items()
             for sc in sorted(p.scans, key=lambda x: x.study_day)
         ]
+
+    def _target_lesions(self) -> list[dict]:
+        """Synthetic target lesions within the published responses (the paper gives none): per patient
+        1-5 lesions at the baseline scan (the consent date) and their longest diameters (mm) at every
+        assessment, so that RECIST on the sum of diameters gives each collected overall response:
+        CR all 0; PD sum >= 120% of the nadir (smallest earlier sum, baseline included) and >= 5 mm
+        above it; PR sum <= 70% of baseline; SD otherwise. PR sums stay within 64-69% of baseline so a
+        later SD (> 70% of baseline, < 120% of the nadir) always exists."""
+        rng = stream(self.seed, "target_lesions")
+        cfg = self.cfg["target_lesions"]
+        rows = []
+        for s, p in self.patients.items():
+            count = int(rng.integers(cfg["count"][0], cfg["count"][1] + 1))
+            sizes = rng.integers(cfg["baseline_mm"][0], cfg["baseline_mm"][1] + 1, size=count)
+            base = int(sizes.sum())
+            scans = [("", fmt_date(p.demo["consent"]), None)] + [
+                (sc.visit, fmt_date(p.date(sc.study_day)), sc.response)
+                for sc in sorted(p.scans, key=lambda x: x.study_day)
+            ]
+            nadir = base
+            for visit, day, response in scans:
+                if response is None:
+                    total = base
+                elif response == "CR":
+                    total = 0
+                elif response == "PD":
+                    total = max(int(np.ceil(1.2 * nadir)), nadir + 5) + int(rng.integers(0, 6))
+                elif response == "PR":
+                    lo, hi = int(np.ceil(0.64 * base)), int(np.floor(0.69 * base))
+                    total = int(rng.integers(lo, hi + 1)) if nadir > 0 else int(rng.integers(1, 5))
+                else:  # SD: above 70% of baseline, below 120% of the nadir or within 5 mm of it
+                    lo = int(np.floor(0.7 * base)) + 1
+                    hi = max(int(np.ceil(1.2 * nadir)) - 1, nadir + 4)
+                    hi = min(hi, int(np.floor(1.1 * base)))
+                    if lo > hi:
+                        raise GenerationError(f"{s}: no SD sum fits after nadir {nadir} (baseline {base})")
+                    total = int(rng.integers(lo, hi + 1))
+                # split the sum over the lesions in proportion to their baseline size (last one takes the rest)
+                parts = np.floor(sizes * total / base).astype(int)
+                parts[-1] = total - int(parts[:-1].sum())
+                for n, mm in enumerate(parts, start=1):
+                    rows.append(
+                        {
+                            "subject_id": s,
+                            "lesion_id": f"T{n:02d}",
+                            "visit": visit,  # the baseline scan is no scheduled visit: blank
+                            "assessment_date": day,
+                            "diameter_mm": str(int(mm)),
+                            "evaluator": "Investigator",
+                        }
+                    )
+                nadir = min(nadir, total)
+        return rows
 
     def _best_response(self) -> list[dict]:
         return [

@@ -139,6 +139,24 @@ def _typed(frame: pd.DataFrame, variable) -> pd.Series:
     return pd.to_numeric(values.where(values != ""), errors="coerce").astype("float64")
 
 
+def _check_not_applicable(spec, template_required: list[str], declared: set[str]) -> None:
+    """A study may leave out an ADaMIG-required variable its analysis does not use (TRT01P in a
+    single-arm study analysed without a planned treatment), saying why under ``not_applicable``;
+    the name must be a required variable of the class template and must not also be declared."""
+    for name in spec.not_applicable:
+        if name not in template_required:
+            raise AdamError(
+                f"{name} is not a required variable of an ADaMIG {spec.cls} dataset; 'not_applicable' lists only "
+                f"those (required: {', '.join(template_required)})",
+                Location(spec.file, spec.not_applicable_lines.get(name), f"not_applicable.{name}"),
+            )
+        if name in declared:
+            raise AdamError(
+                f"{name} is both declared in 'variables' and listed as not applicable; keep one",
+                Location(spec.file, spec.not_applicable_lines.get(name), f"not_applicable.{name}"),
+            )
+
+
 def finish(
     state: _State, lookup: meta.Lookup, frames: dict[str, pd.DataFrame], methods: dict[str, Method]
 ) -> BuiltDataset:
@@ -153,7 +171,9 @@ def finish(
         )
     template, template_vars = meta.template_variables(spec)
     declared = {v.name for v in spec.variables}
-    required = [v.name for v in template.variables if v.core == "Req" and v.name not in declared]
+    template_required = [v.name for v in template.variables if v.core == "Req"]
+    _check_not_applicable(spec, template_required, declared)
+    required = [n for n in template_required if n not in declared and n not in spec.not_applicable]
     if required:
         raise AdamError(
             f"{', '.join(required)} {'is' if len(required) == 1 else 'are'} required in every ADaMIG "

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import yamlio
@@ -52,6 +52,8 @@ class DatasetSpec:
     structure: str | None = None
     description: str | None = None
     variables_line: int | None = None
+    not_applicable: dict[str, str] = field(default_factory=dict)  # required variable -> why the study omits it
+    not_applicable_lines: dict[str, int] = field(default_factory=dict)
 
     def location(self, line: int | None = None, field: str | None = None) -> Location:
         return Location(self.file, line, field)
@@ -92,6 +94,8 @@ def load_dataset_spec(path: Path) -> DatasetSpec:
         structure=document.get("structure"),
         description=document.get("description"),
         variables_line=document.line_of("variables"),
+        not_applicable=yamlio.plain(document.get("not_applicable") or {}),
+        not_applicable_lines={k: document["not_applicable"].line_of(k) for k in document.get("not_applicable") or {}},
     )
 
 

@@ -134,7 +134,7 @@ def test_shipped_subset_is_what_the_tool_derives_from_the_full_packages(shared, 
     for name, frame in derived.items():
         shipped = read_nci_text(folder / name)
         pd.testing.assert_frame_equal(shipped.reset_index(drop=True), frame.reset_index(drop=True), check_dtype=False)
-    assert int((derived["sdtm-ct-2025-03-28.tsv"]["codelist"] == "").sum()) == 121
+    assert int((derived["sdtm-ct-2025-03-28.tsv"]["codelist"] == "").sum()) == 126
 
 
 def test_tool_refuses_a_codelist_the_package_lacks(shared, project_root):

@@ -15,6 +15,7 @@ import sys
 import threading
 import traceback
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .console import Console
@@ -220,11 +221,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sdtmify {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser(
+    def command(group, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        """A command's parser with the shared options (-q/-v/--debug), the exit-code epilog and the help layout."""
+        parser: argparse.ArgumentParser = group.add_parser(
+            name, parents=[common], epilog=EPILOG, formatter_class=HelpFormatter, **kwargs
+        )
+        return parser
+
+    p = command(
+        sub,
         "build",
-        parents=[common],
-        epilog=EPILOG,
-        formatter_class=HelpFormatter,
         help="build SDTM, ADaM, XPT, Dataset-JSON, define.xml, report",
         description="Read mappings/STUDY/ and write output/STUDY/: SDTM and ADaM datasets "
         "as XPT v5 and Dataset-JSON, define.xml, lineage, a validation report and the paper's tables.",
@@ -257,11 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-report", action="store_true", help="skip recomputing the paper's tables")
     p.set_defaults(func=_cmd_build)
 
-    p = sub.add_parser(
+    p = command(
+        sub,
         "check",
-        parents=[common],
-        epilog=EPILOG,
-        formatter_class=HelpFormatter,
         help="validate a study's mappings without building",
         description="Validate study.yaml and every mapping file against the mapping-language "
         "schema and the source tables; print one line per problem with file:line and key path.",
@@ -271,11 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoding", type=_encoding, metavar="CODEC", help=SOURCE_ENCODING_HELP)
     p.set_defaults(func=_cmd_check)
 
-    p = sub.add_parser(
+    p = command(
+        sub,
         "init",
-        parents=[common],
-        epilog=EPILOG,
-        formatter_class=HelpFormatter,
         help="scaffold a new study folder",
         description="Write mappings/STUDY/ with study.yaml and one annotated mapping per domain, "
         "valid against the schema.",
@@ -289,11 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_init, subparser=p)
 
-    p = sub.add_parser(
+    p = command(
+        sub,
         "validate",
-        parents=[common],
-        epilog=EPILOG,
-        formatter_class=HelpFormatter,
         help="check a folder of XPT / Dataset-JSON files",
         description="Run the conformance rule catalogue on any folder of SDTM or ADaM datasets "
         "(XPT v5 or Dataset-JSON), optionally with a define.xml and a CT file.",
@@ -334,11 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoding", type=_encoding, metavar="CODEC", help=DATASET_ENCODING_HELP)
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser(
+    p = command(
+        sub,
         "convert",
-        parents=[common],
-        epilog=EPILOG,
-        formatter_class=HelpFormatter,
         help="convert between XPT, Dataset-JSON and CSV",
         description="Convert one dataset by file extension: .xpt, .json, .ndjson, .csv. A CSV is written "
         "with NAME.meta.json beside it (types, lengths, labels, formats; dates as ISO 8601) and read back with "
@@ -362,11 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_convert)
 
-    p = sub.add_parser(
+    p = command(
+        sub,
         "report",
-        parents=[common],
-        epilog=EPILOG,
-        formatter_class=HelpFormatter,
         help="recompute the paper's tables from the ADaM XPT files",
         description="Read output/STUDY/adam/*.xpt and write tables, figures and the comparison "
         "with the published values to output/STUDY/report/.",
@@ -377,22 +373,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("spec", parents=[common], help="export or import the metadata as an Excel spec")
     spec = p.add_subparsers(dest="spec_command", metavar="ACTION")
-    q = spec.add_parser(
+    q = command(
+        spec,
         "export",
-        parents=[common],
-        epilog=EPILOG,
-        formatter_class=HelpFormatter,
         help="write the study's metadata as a workbook",
     )
     q.add_argument("--study", required=True)
     q.add_argument("--out", required=True, metavar="FILE")
     q.add_argument("--force", action="store_true", help="replace the workbook if it exists")
     q.set_defaults(func=_cmd_spec_export)
-    q = spec.add_parser(
+    q = command(
+        spec,
         "import",
-        parents=[common],
-        epilog=EPILOG,
-        formatter_class=HelpFormatter,
         help="read a workbook back into the study's metadata",
     )
     q.add_argument("workbook")

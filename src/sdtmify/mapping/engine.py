@@ -475,14 +475,20 @@ class SdtmBuilder:
                     expressions.evaluate(params["actual"], dm.source_context(), actual_path)
                 )
                 received, unknown = arm_rules.planned_arm(raw_actual, design["arms"])
-                if unknown.any():
+                if unknown.any() and "unplanned" not in params:
                     raise dm.mapping.error(
                         actual_path,
                         f"actual arm '{raw_actual[unknown].iloc[0]}' ({dm.source_context().row_numbers(unknown, 1)}) matches "
-                        f"no arm ({', '.join(a['ARMCD'] for a in design['arms'])}); add it to an arm's 'match'",
+                        f"no arm ({', '.join(a['ARMCD'] for a in design['arms'])}); add it to an arm's 'match', "
+                        f"or declare 'unplanned:' when it is an unplanned treatment",
                     )
                 actual = arm_rules.actual_arm_from_data(assigned["ARMCD"], received)
                 rule = arm_rules.actual_arm_from_data
+                if "unplanned" in params:  # SDTMIG 3.4 DM 4a: ARMNRS UNPLANNED TREATMENT, ACTARMUD
+                    spec = params["unplanned"]
+                    where = [*dm.mapping.derivation_path("arm"), "unplanned"]
+                    text = raw_actual if spec is True else expressions.evaluate(spec, dm.source_context(), where)
+                    actual = arm_rules.unplanned_treatment(actual, unknown, expressions.as_text(text))
             arms = pd.concat([assigned, actual], axis=1)
             screen_failure = pd.Series(False, index=frame.index)
             if "screen_failure" in params:
@@ -491,6 +497,8 @@ class SdtmBuilder:
             arms = arm_rules.arm_null_reason(arms, screen_failure)
             null_reason = f" {_doc(arm_rules.arm_null_reason)}" if "screen_failure" in params else ""
             methods.update(dict.fromkeys(actual.columns, _doc(rule) + null_reason))
+            if "ACTARMUD" in actual:
+                methods["ACTARMUD"] = _doc(arm_rules.unplanned_treatment)
             for column, method in methods.items():
                 self._refuse_conflict(dm, column, arms[column])
                 frame[column] = arms[column]

@@ -235,7 +235,7 @@ def validate_build(out_folder: Path, study, ct_file=None, ui: Console = QUIET) -
     out_folder = Path(out_folder)
     study_folder = getattr(study, "folder", None)
     notes = load_notes(Path(study_folder) / NOTES_FILE if study_folder else None)
-    if study_folder:  # Required values the mappings declare unknown: the study's reason explains SD1013
+    if study_folder and (Path(study_folder) / "sdtm").is_dir():  # Required values declared unknown: their reason
         notes = notes.with_unknowns(declared_unknowns(study))
     tables = _load_data(out_folder)
     defines = _found_defines(out_folder)

@@ -90,15 +90,19 @@ def test_a_domain_with_a_problem_is_reported_once_not_again_by_its_later_steps(t
 
 @pytest.mark.slow
 def test_the_adam_layer_is_dry_run_on_the_sdtm_built_in_memory(tmp_path):
+    """Two independent ADaM problems (ADLB, ADTTE) are both reported; nothing is written."""
     study = write_mini(tmp_path)
     shutil.copytree(ROOT / "mappings" / "NCI84" / "adam", study / "adam")  # the ADaM datasets read each other
     assert check_study(str(study)) == []
-    line = edit(study, "adam/adsl.yaml", "new_vars: {HER2IHC: MIORRES}", "new_vars: {HER2IHC: MIORRESX}")
+    lb = edit(study, "adam/adlb.yaml", "aval_var: LBSTRESN", "aval_var: LBSTRESX")
+    tte = edit(study, "adam/adtte.yaml", "date: DTHDT, description: DEATH", "date: DTHDTX, description: DEATH")
     messages = check_study(str(study))
-    assert len(messages) == 1, messages
-    assert messages[0].startswith(f"mappings/NCI84/adam/adsl.yaml:{line} ")
-    assert "MIORRESX" in messages[0]
-    assert not (tmp_path / "output").exists() and not (study / "output").exists()
+    assert len(messages) == 2, messages
+    adlb, adtte = sorted(messages)
+    assert adlb.startswith("mappings/NCI84/adam/adlb.yaml:") and "LBSTRESX" in adlb
+    assert adtte.startswith("mappings/NCI84/adam/adtte.yaml:") and "DTHDTX" in adtte
+    assert (lb, tte) != (0, 0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mappings"]
 
 
 def test_problems_are_capped_at_fifty_with_a_count_of_the_rest():

@@ -109,3 +109,10 @@ def test_declared_stages_are_not_built(tmp_path):
         False,
         False,
     )
+
+
+def test_the_report_command_says_the_study_declares_no_report(tmp_path):
+    study = copy_with(tmp_path, "stages: {adam: none, report: none}")
+    done = sdtmify("report", "--study", str(study), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "the study declares no report (stages: report: none); nothing to recompute" in done.stderr

@@ -61,6 +61,15 @@ def test_screen_failure_and_untreated_subject_arms(built):
     assert dm.loc["EDC3-01-701-1015", columns].tolist() == ["A", "A", ""]
     assert dm.loc["EDC3-01-702-1030", columns].tolist() == ["", "", "SCREEN FAILURE"]
     assert dm.loc["EDC3-01-702-1041", columns].tolist() == ["B", "", "ASSIGNED, NOT TREATED"]
+    # a regimen no arm plans: no actual arm, the reason and what was given (SDTMIG 3.4 DM 4a)
+    assert dm.loc["EDC3-01-701-1023", [*columns, "ACTARM", "ACTARMUD"]].tolist() == [
+        "B",
+        "",
+        "UNPLANNED TREATMENT",
+        "",
+        "Drug B 50 mg twice daily",
+    ]
+    assert (dm["ACTARMUD"] != "").sum() == 1
 
 
 def test_excel_serial_doses_collapse_into_constant_dose_intervals(built):

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The console script pip installed (`sdtmify = "sdtmify.cli:main"`): beside this interpreter, else on PATH.
 SDTMIFY = shutil.which("sdtmify", path=str(Path(sys.executable).parent)) or shutil.which("sdtmify") or "sdtmify"
 
-COMMANDS = ["build", "check", "init", "validate", "convert", "report"]
+COMMANDS = ["build", "adam", "check", "init", "validate", "convert", "report"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

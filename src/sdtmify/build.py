@@ -27,6 +27,7 @@ from .writers.guides import write_guides
 from .writers.lineage import write_lineage
 from .writers.outputs import write_bundle
 
+STAGES = ("adam", "report")  # the stages a study may declare it has not (study.yaml ``stages:``)
 STEPS = (
     "mapping sources to SDTM",
     "deriving ADaM",
@@ -47,6 +48,7 @@ class BuildResult:
     report_mismatches: int | None = None
     exit_code: int = 0
     validation: dict | None = field(default=None, repr=False)  # the validation report (console table)
+    undeclared: list[str] = field(default_factory=list)  # stages study.yaml declares 'none' (adam, report)
 
     def summary(self) -> str:
         """What was written where: one line per stage with file counts by kind."""
@@ -56,6 +58,8 @@ class BuildResult:
             folders = sorted({Path(p).parts[0] + ("/" if len(Path(p).parts) > 1 else "") for p in paths})
             by_kind = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
             lines.append(f"  {stage:<11} {len(paths):>4} files in {', '.join(folders)} ({by_kind})")
+        for stage in self.undeclared:
+            lines.append(f"  {stage:<11} not declared by the study (study.yaml stages: {stage}: none)")
         if self.findings:
             counts = ", ".join(f"{severity}s: {n}" for severity, n in self.findings.items())
             explained = (
@@ -102,6 +106,8 @@ def build_study(
         Path(out_dir) if out_dir else output_dir(spec.studyid, root), spec.folder, inputs, root
     )
     result = BuildResult(study=spec.name, out_dir=target)
+    result.undeclared = [stage for stage in STAGES if spec.declares_none(stage)]
+    not_declared = {stage: " (not declared by the study)" if stage in result.undeclared else "" for stage in STAGES}
     total = len(STEPS)
     written: dict[str, list[Path]] = {}
 
@@ -109,7 +115,7 @@ def build_study(
         ui.step(1, total, STEPS[0])
         bundles = [build_sdtm(spec, ct_file=ct_file, ui=ui)]
 
-        ui.step(2, total, STEPS[1])
+        ui.step(2, total, STEPS[1] + not_declared["adam"])
         if spec.has_adam:
             bundles.append(build_adam(spec, bundles[0], ui=ui))
 
@@ -143,7 +149,7 @@ def build_study(
         for bundle in bundles:
             written[bundle.standard].extend(write_guides(bundle, tmp / bundle.standard.lower(), spec, guide_report))
 
-        ui.step(6, total, STEPS[5])
+        ui.step(6, total, STEPS[5] + not_declared["report"])
         if report and spec.has_adam and spec.has_report:
             paths, mismatches = build_report(spec, tmp / "adam", tmp / "report", ui=ui)
             written["report"] = list(paths)

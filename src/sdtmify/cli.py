@@ -47,6 +47,31 @@ def _cmd_build(args, ui: Console) -> int:
     return result.exit_code
 
 
+def _cmd_adam(args, ui: Console) -> int:
+    from .adam_only import build_adam_from_sdtm
+
+    result = build_adam_from_sdtm(
+        args.sdtm,
+        args.study,
+        out_dir=args.out,
+        ui=ui,
+        validate=not args.no_validate,
+        report=not args.no_report,
+        force=args.force,
+        wait=args.wait,
+        fail_on=args.fail_on,
+        ct_file=args.ct,
+        encoding=args.encoding,
+    )
+    ui.close()
+    if result.validation is not None:
+        from .validate.report_console import print_report
+
+        print_report(result.validation, ui)
+    ui.result(result.summary().replace("sdtmify build", "sdtmify adam", 1))
+    return result.exit_code
+
+
 def _cmd_check(args, ui: Console) -> int:
     from .check import check_study
     from .paths import resolve_study
@@ -262,6 +287,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoding", type=_encoding, metavar="CODEC", help=SOURCE_ENCODING_HELP)
     p.add_argument("--no-report", action="store_true", help="skip recomputing the paper's tables")
     p.set_defaults(func=_cmd_build)
+
+    p = command(
+        sub,
+        "adam",
+        help="build a study's ADaM from an SDTM folder sdtmify did not build",
+        description="Read the SDTM datasets of a folder (XPT, or Dataset-JSON when it has no XPT; its "
+        "define.xml when present) and run the study's ADaM layer on them: ADaM as XPT v5 and Dataset-JSON, "
+        "define.xml, lineage, the validation of ADaM and the study's report.",
+    )
+    p.add_argument("--sdtm", required=True, metavar="DIR", help="the folder of SDTM .xpt or .json/.ndjson files")
+    p.add_argument("--study", required=True, help="a study NAME (mappings/NAME) or a PATH: its adam/*.yaml is run")
+    p.add_argument("--out", metavar="DIR", help="output folder (default output/STUDYID-ADaM)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="if the output folder exists but was not written by sdtmify, move it aside instead of refusing",
+    )
+    p.add_argument(
+        "--wait",
+        type=_positive_seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait up to SECONDS for another run writing the same output to finish (default 0: refuse at once)",
+    )
+    p.add_argument("--no-validate", action="store_true", help="skip the conformance check of ADaM")
+    p.add_argument("--fail-on", choices=["error", "warning", "never"], default="error", help=FAIL_ON_HELP)
+    p.add_argument("--no-report", action="store_true", help="skip recomputing the study's tables")
+    p.add_argument("--ct", metavar="FILE", help="a full NCI CDISC CT file to validate ADaM against")
+    p.add_argument(
+        "--encoding",
+        type=_encoding,
+        metavar="CODEC",
+        help="the text encoding of the SDTM XPT files (default: UTF-8, then Windows-1252)",
+    )
+    p.set_defaults(func=_cmd_adam)
 
     p = command(
         sub,

@@ -68,11 +68,16 @@ class Study:
 
     @property
     def has_adam(self) -> bool:
-        return (self.folder / "adam").is_dir()
+        return (self.folder / "adam").is_dir() and not self.declares_none("adam")
 
     @property
     def has_report(self) -> bool:
-        return (self.folder / "report.yaml").is_file()
+        return (self.folder / "report.yaml").is_file() and not self.declares_none("report")
+
+    def declares_none(self, stage: str) -> bool:
+        """study.yaml ``stages: {stage: none}``: the study states it has no such stage (no ADaM, no
+        report), so a build says the stage is not declared rather than showing it as skipped."""
+        return (self.config.get("stages") or {}).get(stage) == "none"
 
     @property
     def standards(self) -> dict:
@@ -122,6 +127,39 @@ def _confined_source(folder: Path, roots: list[Path], spec, name: str, file: str
     return path
 
 
+# what each stage of study.yaml ``stages:`` reads: the files whose presence the declaration must agree with
+STAGE_FILES = {"adam": ("adam/", "adam/*.yaml"), "report": ("the study folder", "report.yaml")}
+
+
+def _check_stages(document, folder: Path, file: str) -> None:
+    """``stages:`` agrees with the files: ``none`` with ADaM YAML (or a report.yaml) present is an error,
+    since a build would otherwise silently leave out what the folder holds; ``required`` without them
+    is an error too (the stage the study promises cannot run)."""
+    for stage, declared in (document.get("stages") or {}).items():
+        name, pattern = STAGE_FILES[stage]
+        found = sorted(p.name for p in folder.glob(pattern) if p.is_file())
+        where = Location(file, yamlio.line_at(document, ["stages", stage]), f"stages.{stage}")
+        if declared == "none" and found:
+            shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+            raise InputError(
+                f"the study declares no {stage} stage but {name} holds {shown}; remove 'stages: {stage}: none' "
+                f"to build it, or move the files out of the study folder",
+                where,
+            )
+        if stage == "adam" and declared == "none" and not (document.get("stages") or {}).get("report") == "none":
+            if (folder / "report.yaml").is_file():
+                raise InputError(
+                    "the study declares no adam stage but has a report.yaml, whose tables are computed from "
+                    "ADaM; declare 'report: none' too, or remove 'adam: none'",
+                    where,
+                )
+        if declared == "required" and not found:
+            raise InputError(
+                f"'{stage}: required' but there is no {pattern}; write it, or declare '{stage}: none'",
+                where,
+            )
+
+
 def load_study(name_or_path: str | Path) -> Study:
     """Read and validate a study's study.yaml: ``mappings/<name>/`` for a bare name, else the folder given
     (the path model of ``paths.resolve_study``)."""
@@ -132,6 +170,7 @@ def load_study(name_or_path: str | Path) -> Study:
     document = yamlio.load_yaml(config_path)
     file = yamlio.display_path(config_path)
     yamlio.validate(document, "study", file)
+    _check_stages(document, folder, file)
     sources = {}
     roots = _source_roots(document, folder)
     for source_name, spec in document["sources"].items():

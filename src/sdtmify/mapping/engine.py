@@ -121,12 +121,30 @@ class SdtmBuilder:
         # `sdtmify check` collects the problems of every variable and domain here instead of stopping
         # at the first; None (a build) stops at the first.
         self.problems: list[str] | None = None
+        self.failed: set[str] = set()  # checking: domains with a problem (their later steps are skipped)
 
     def _collect(self, exc: InputError) -> None:
         """Record a problem when checking; re-raise it when building."""
         if self.problems is None:
             raise exc
         self.problems.append(str(exc))
+
+    def _attempt(self, domain: str, step, *args) -> None:
+        """One step of ``domain``. Building: as is. Checking: a problem is recorded, the domain marked
+        failed and the build goes on with the other domains (a failed domain's later steps would only
+        repeat its problem in other words)."""
+        if self.problems is None:
+            step(*args)
+            return
+        if domain in self.failed:
+            return
+        before = len(self.problems)
+        try:
+            step(*args)
+        except InputError as exc:
+            self._collect(exc)
+        if len(self.problems) > before:
+            self.failed.add(domain)
 
     # ---- subjects -------------------------------------------------------------------------
     def subject_table(self) -> pd.DataFrame:
@@ -475,14 +493,20 @@ class SdtmBuilder:
                     expressions.evaluate(params["actual"], dm.source_context(), actual_path)
                 )
                 received, unknown = arm_rules.planned_arm(raw_actual, design["arms"])
-                if unknown.any():
+                if unknown.any() and "unplanned" not in params:
                     raise dm.mapping.error(
                         actual_path,
                         f"actual arm '{raw_actual[unknown].iloc[0]}' ({dm.source_context().row_numbers(unknown, 1)}) matches "
-                        f"no arm ({', '.join(a['ARMCD'] for a in design['arms'])}); add it to an arm's 'match'",
+                        f"no arm ({', '.join(a['ARMCD'] for a in design['arms'])}); add it to an arm's 'match', "
+                        f"or declare 'unplanned:' when it is an unplanned treatment",
                     )
                 actual = arm_rules.actual_arm_from_data(assigned["ARMCD"], received)
                 rule = arm_rules.actual_arm_from_data
+                if "unplanned" in params:  # SDTMIG 3.4 DM 4a: ARMNRS UNPLANNED TREATMENT, ACTARMUD
+                    spec = params["unplanned"]
+                    where = [*dm.mapping.derivation_path("arm"), "unplanned"]
+                    text = raw_actual if spec is True else expressions.evaluate(spec, dm.source_context(), where)
+                    actual = arm_rules.unplanned_treatment(actual, unknown, expressions.as_text(text))
             arms = pd.concat([assigned, actual], axis=1)
             screen_failure = pd.Series(False, index=frame.index)
             if "screen_failure" in params:
@@ -491,6 +515,8 @@ class SdtmBuilder:
             arms = arm_rules.arm_null_reason(arms, screen_failure)
             null_reason = f" {_doc(arm_rules.arm_null_reason)}" if "screen_failure" in params else ""
             methods.update(dict.fromkeys(actual.columns, _doc(rule) + null_reason))
+            if "ACTARMUD" in actual:
+                methods["ACTARMUD"] = _doc(arm_rules.unplanned_treatment)
             for column, method in methods.items():
                 self._refuse_conflict(dm, column, arms[column])
                 frame[column] = arms[column]
@@ -880,24 +906,32 @@ class SdtmBuilder:
             by_kind[mapping.kind].append(mapping)
         for mapping in by_kind["source"]:
             self.ui.debug(f"  {mapping.domain}: records from {', '.join(p['from'] for _, p in mapping.parts())}")
-            try:
-                self.domains[mapping.domain] = self.build_source_domain(mapping)
-            except InputError as exc:
-                self._collect(exc)
-        if self.problems:  # checking: later phases would only repeat these problems in other words
-            return self.domains
+            self._attempt(
+                mapping.domain, lambda m: self.domains.__setitem__(m.domain, self.build_source_domain(m)), mapping
+            )
         if "DM" in self.domains:
-            self.derive_dm(self.domains["DM"])
+            self._attempt("DM", self.derive_dm, self.domains["DM"])
+        if "DM" in self.failed:  # checking: every later step reads DM (reference dates, arms)
+            return {}
         for mapping in by_kind["records"]:
-            self.domains[mapping.domain] = self.build_records_domain(mapping)
+            self._attempt(
+                mapping.domain, lambda m: self.domains.__setitem__(m.domain, self.build_records_domain(m)), mapping
+            )
         design = {m.document["design"]: m for m in by_kind["design"]}
         for kind in ("TE", "TA", "TV", "SE"):
             if kind in design:
-                self.domains[kind] = self.design_frame(design[kind])
-        for _name, build in sorted(self.domains.items()):
+                self._attempt(kind, lambda k: self.domains.__setitem__(k, self.design_frame(design[k])), kind)
+        if "SE" in self.failed:  # checking: epochs are read from SE
+            return {}
+        for name, build in sorted(self.domains.items()):
             if build.mapping is not None and build.mapping.kind == "source":
-                self.derive_domain(build)
-                self.derive_sequence(build)
+                self._attempt(name, self.derive_domain, build)
+                self._attempt(name, self.derive_sequence, build)
+        if self.failed:  # checking: SV, SE (its days, SESEQ) and SUPP need every domain whole
+            whole = {name: build for name, build in self.domains.items() if name not in self.failed | {"SE"}}
+            for name in sorted(whole):
+                self._attempt(name, self.check_ranges, whole[name])
+            return whole
         if "SV" in design:
             self.domains["SV"] = self.design_frame(design["SV"])
             sv = self.domains["SV"]
@@ -915,7 +949,7 @@ class SdtmBuilder:
             se.frame["SEENDY"] = study_day.study_day(se.frame["SEENDTC"], rfstdtc)
             se.frame["SESEQ"] = sequence.sequence_number(se.frame, ["SESTDTC", "TAETORD"])
         for name in sorted(self.domains):
-            self.check_ranges(self.domains[name])
+            self._attempt(name, self.check_ranges, self.domains[name])
         for name in sorted(self.domains):
             supp_build = self.supp_domain(self.domains[name])
             if supp_build is not None:
@@ -996,25 +1030,6 @@ def build_sdtm(study, ct_file=None, ui: Console = QUIET) -> Bundle:
     domains = builder.build()
     bundle = assemble_bundle(study, domains, terminology, builder.notes, ui)
     return apply_study_spec(study, bundle, ui)
-
-
-def check_sdtm(study, ct_file=None, limit: int = 50) -> list[str]:
-    """Every problem a build of the study's SDTM would meet, without writing anything: all variables
-    of all source domains are applied, each failing one reported (file:line, source row, field); when
-    they all apply, the rest of the build runs and its first problem is reported. At most ``limit``."""
-    terminology = CTRecoder.load(ct_file)
-    builder = SdtmBuilder(study, terminology)
-    builder.problems = []
-    try:
-        domains = builder.build()
-        if not builder.problems:
-            apply_study_spec(study, assemble_bundle(study, domains, terminology, builder.notes, QUIET))
-    except InputError as exc:
-        builder.problems.append(str(exc))
-    problems = list(dict.fromkeys(builder.problems))
-    if len(problems) > limit:
-        problems = [*problems[:limit], f"... and {len(problems) - limit} more problems (the first {limit} are shown)"]
-    return problems
 
 
 def apply_study_spec(study, bundle: Bundle, ui: Console = QUIET) -> Bundle:

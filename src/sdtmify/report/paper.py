@@ -449,6 +449,9 @@ def report_command(study_name: str, ui: Console = QUIET, encoding: str | None = 
     """CLI: read output/<study>/adam/, write output/<study>/report/. Exit 1 on any unexplained
     mismatch, 2 when the ADaM files (or report.yaml) are missing."""
     study = load_study(study_name)
+    if study.declares_none("report"):
+        ui.error(f"{study.file}: the study declares no report (stages: report: none); nothing to recompute")
+        return 2
     if not study.has_report:
         ui.error(
             f"{study.folder / 'report.yaml'} not found: declare the tables to recompute there (see docs/report.md)"

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..console import QUIET, Console
 from ..errors import InputError, Location
 from ..guard import claim_files, record_files, set_aside
+from ..mapping.loader import declared_unknowns
 from ..reproducible import build_timestamp
 from .context import ig_standards, load_terminology
 from .data import Table, load_folder
@@ -234,6 +235,8 @@ def validate_build(out_folder: Path, study, ct_file=None, ui: Console = QUIET) -
     out_folder = Path(out_folder)
     study_folder = getattr(study, "folder", None)
     notes = load_notes(Path(study_folder) / NOTES_FILE if study_folder else None)
+    if study_folder and (Path(study_folder) / "sdtm").is_dir():  # Required values declared unknown: their reason
+        notes = notes.with_unknowns(declared_unknowns(study))
     tables = _load_data(out_folder)
     defines = _found_defines(out_folder)
     validation, ctx = validate_tables(tables, defines=defines, ct_file=ct_file)

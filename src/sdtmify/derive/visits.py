@@ -139,3 +139,43 @@ def _previous_scheduled(usubjid, when, visitnum, is_unscheduled, seen=None) -> p
         joined = pd.merge_asof(dated.reset_index(), scheduled, on="WHEN", by="USUBJID", direction="backward")
         anchors.loc[joined["index"].to_numpy()] = joined["VISITNUM"].fillna(0.0).to_numpy()
     return anchors
+
+
+SV_COLUMNS = ["USUBJID", "VISITNUM", "VISIT", "SVSTDTC", "SVENDTC", "SVUPDES", "SRCTABLE", "SRCROW"]
+
+
+def visits_seen(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """USUBJID, VISITNUM, VISIT, DTC, SRCTABLE, SRCROW of every dated record with a visit, from each
+    domain that has VISITNUM and a --DTC or --STDTC (SV and TV themselves left out)."""
+    pieces = []
+    for name, frame in sorted(frames.items()):
+        if "VISITNUM" not in frame or name in ("SV", "TV"):
+            continue
+        date = next((c for c in (f"{name}DTC", f"{name}STDTC") if c in frame), None)
+        if date is None:
+            continue
+        part = frame[["USUBJID", "VISITNUM", "VISIT", date, "SRCTABLE", "SRCROW"]].rename(columns={date: "DTC"})
+        pieces.append(part[part["VISITNUM"].notna() & (part["DTC"].astype(str).str.len() >= 10)])
+    if not pieces:
+        return pd.DataFrame(columns=["USUBJID", "VISITNUM", "VISIT", "DTC", "SRCTABLE", "SRCROW"])
+    return pd.concat(pieces, ignore_index=True)
+
+
+def subject_visits(frames: dict[str, pd.DataFrame], schedule: pd.DataFrame) -> pd.DataFrame:
+    """SV: one record per subject and visit seen in any domain (SDTMIG 3.4 section 5.4)."""
+    seen = visits_seen(frames)
+    if seen.empty:
+        return pd.DataFrame(columns=[c for c in SV_COLUMNS if c != "SVUPDES"])
+    seen["DAY"] = seen["DTC"].astype(str).str.slice(0, 10)
+    seen = seen.sort_values(["USUBJID", "VISITNUM", "DAY", "SRCTABLE", "SRCROW"], kind="mergesort")
+    grouped = seen.groupby(["USUBJID", "VISITNUM"], sort=True)
+    sv = grouped.agg(
+        VISIT=("VISIT", "first"),
+        SVSTDTC=("DAY", "min"),
+        SVENDTC=("DAY", "max"),
+        SRCTABLE=("SRCTABLE", "first"),
+        SRCROW=("SRCROW", "first"),
+    ).reset_index()
+    scheduled = sv["VISITNUM"].isin(schedule["VISITNUM"])
+    sv["SVUPDES"] = np.where(scheduled, "", "Unscheduled assessment")
+    return sv[SV_COLUMNS]

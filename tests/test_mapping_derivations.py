@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from sdtmify.study import load_study
 
 sys.path.insert(0, str(Path(__file__).parent / "studies"))
 from nci84_mini import ROOT, write_mini
+
+DOCS = ROOT / "docs" / "mapping-language.md"
 
 
 def test_schema_file_is_generated_from_the_registries():
@@ -55,6 +58,15 @@ def test_every_step_states_its_sdtmig_rule_and_method_prose():
         assert "SDTMIG 3.4" in step.rule, step.name
         assert step.apply.__name__.startswith(("derive_", "assert_")), step.name
         assert step.method.endswith(".") and "{" not in step.method, step.name
+
+
+def test_the_docs_list_every_step_with_its_rule():
+    text = DOCS.read_text(encoding="utf-8")
+    section = text[text.index("## Derivations (`derive:`)") : text.index("## Value-level metadata")]
+    listed = re.findall(r"^\| `(\w+)`", section, flags=re.MULTILINE)
+    assert listed == [d.name for phase in derivations.PHASES for d in derivations.in_order(phase)]
+    for step in derivations.DERIVATIONS.values():
+        assert step.method in section, step.name
 
 
 STEP_MODULE = '''

@@ -273,13 +273,11 @@ def test_visit_window_from_a_collected_study_day():
 
 
 def unit_key():
-    from types import SimpleNamespace
-
-    from sdtmify.mapping.engine import SdtmBuilder
+    from sdtmify.mapping.derivations.standardize import unit_key as key
     from sdtmify.mapping.terminology import CTRecoder
 
-    holder = SimpleNamespace(ct=CTRecoder.load())
-    return lambda units: SdtmBuilder._unit_key(holder, units)
+    ct = CTRecoder.load()
+    return lambda units: key(ct, units)
 
 
 def test_fahrenheit_to_celsius_is_affine():

@@ -59,12 +59,16 @@ def test_synthetic_study_builds_with_every_finding_explained(synthetic):
 
 
 def test_every_synthetic_subject_has_its_own_usubjid(synthetic):
-    _, out, _ = synthetic
+    study, out, _ = synthetic
     dm, _ = read_xpt_values(out / "sdtm" / "dm.xpt", None)
     assert len(dm) == SUBJECTS
     assert dm["USUBJID"].is_unique
     assert dm["STUDYID"].unique().tolist() == [f"NCI84S{SUBJECTS}"]
-    assert sorted(dm["SUBJID"]) == [f"S{i:02d}" for i in range(1, SUBJECTS + 1)]
+    trace = pd.read_csv(study / "synthetic-subjects.csv", dtype=str)
+    # the template subject's id, then S and the subject's number: unique, traceable
+    expected = [f"{template}S{i:02d}" for i, template in enumerate(trace["template_subject_id"], 1)]
+    assert trace["subject_id"].tolist() == expected
+    assert sorted(dm["SUBJID"]) == sorted(expected)
     assert dm["AGE"].notna().all()  # birth dates (before 1970) moved with the subject, not lost
 
 

@@ -7,8 +7,10 @@ Everything is read from the template's declarations, never from its content:
   is per-subject: its rows follow their subject. Any other source (a coding dictionary) is study-level and
   copied byte for byte.
 - N subjects are drawn with replacement from the template's subjects (numpy's PCG64 seeded by ``--seed``).
-  Each gets a new unique SUBJID, ``S`` and a number zero-padded to the width of N (``S0001``...), and a
-  copy of every row of its template subject. USUBJID (STUDYID-SITEID-SUBJID) is then unique too.
+  Each gets a new unique subject id, its template subject's id followed by ``S`` and its number zero-padded
+  to the width of N (``AS0001``, ``01-701-1015S0002``...): unique, and a mapping that reads a part of the id
+  (a site in ``01-701-1015``) still finds it. Each gets a copy of every row of its template subject, so
+  USUBJID is unique too.
 - All dates of a new subject move back by one whole number of weeks (0 to ``MAX_SHIFT_WEEKS``, drawn from
   the same seed): the intervals inside a subject (study days, durations, age at consent) stay as in the
   template, weekdays stay weekdays, and no date moves past the template's data cut-off. A column is a date
@@ -456,8 +458,9 @@ def synthesize(like: str, subjects: int, out: str | os.PathLike, seed: int = 1, 
     shift_weeks = rng.integers(0, MAX_SHIFT_WEEKS + 1, size=subjects)  # drawn even when unused: picks stay put
     shifts = None if no_shift_reason else -7 * shift_weeks
     width = len(str(subjects))
-    numbers = np.arange(1, subjects + 1).astype(str)
-    new_ids = np.char.add("S", np.char.zfill(numbers, width)).astype(object)
+    numbers = np.char.zfill(np.arange(1, subjects + 1).astype(str), width)
+    template_ids = ids.to_numpy(dtype=str)[picks]
+    new_ids = np.char.add(np.char.add(template_ids, "S"), numbers).astype(object)
 
     result = SynthResult(target, studyid, subjects, seed, no_shift_reason=no_shift_reason)
     target.parent.mkdir(parents=True, exist_ok=True)

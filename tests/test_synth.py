@@ -159,3 +159,23 @@ def test_template_that_is_not_a_study_is_refused(tmp_path):
     done = sdtmify("synth", "--like", str(tmp_path), "--subjects", "5", "--out", str(tmp_path / "x"), cwd=tmp_path)
     assert done.returncode == 2
     assert "has no study.yaml" in done.stderr
+
+
+def test_blocks_of_any_size_write_the_same_files(tmp_path, monkeypatch):
+    """Tables are written a block of subjects at a time; where the blocks end never shows in the files."""
+    from sdtmify import synth as synth_module
+
+    synth_module.synthesize(str(TEMPLATE), 25, tmp_path / "whole", seed=3)
+    monkeypatch.setattr(synth_module, "CHUNK_ROWS", 1000)  # labs: 2 subjects a block, AE: about 25
+    synth_module.synthesize(str(TEMPLATE), 25, tmp_path / "blocks", seed=3)
+    assert files(tmp_path / "blocks") == files(tmp_path / "whole")
+
+
+def test_out_inside_or_around_the_template_is_refused(tmp_path):
+    from sdtmify.errors import InputError
+    from sdtmify.synth import check_target
+
+    with pytest.raises(InputError, match="overlaps the template study folder"):
+        check_target(TEMPLATE / "synthetic", TEMPLATE)
+    with pytest.raises(InputError, match="exists and is not empty"):  # the template itself, or a folder around it
+        check_target(TEMPLATE.parent, TEMPLATE)

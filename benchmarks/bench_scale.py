@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_scale.py [--subjects 1000,10000] [--like NCI84] [--seed 1]
         [--json benchmarks/results/scale-{N}.json] [--work DIR] [--keep] [--max-memory-gb G] [--rebuild]
+    .venv/bin/python benchmarks/bench_scale.py --show benchmarks/results/scale-1000.json   # a saved run's table
 
 Runs above 2,000 subjects on the shared machine go under the big-run lock and memory cap:
 
@@ -19,6 +20,8 @@ For each N, in order:
    text, as sdtmify reads them), then, with the build's final SDTM and ADaM frames loaded from its XPT files
    (not timed), writing each dataset once as XPT (sdtmify's writer) and as Dataset-JSON .json and .ndjson
    (encoded once, both files written) -- the outputs the build must produce, without the work between.
+   Frames reloaded from XPT have object columns and can be slower to write than the build's own frames, so
+   the "tight floor" takes for writing the less of that and the build's own xpt + dataset-json stages.
 
 A build killed for lack of memory (a signal, or sdtmify's MemoryError) is reported as ``OUT OF MEMORY`` with
 the stage that was running (the last stage the log shows entered and not left), and the benchmark goes on.
@@ -226,7 +229,7 @@ def run_one(subjects: int, args, work: Path) -> dict:
             wall = numbers["read"]["wall"] + numbers["write"]["wall"]
             cpu = numbers["read"]["cpu"] + numbers["write"]["cpu"]
             result["floor"] = {**numbers, "wall": round(wall, 2), "cpu": round(cpu, 2), "peak_rss": worker["peak_rss"]}
-            result["ratio"] = {"wall": round(run["wall"] / wall, 2), "cpu": round(run["cpu"] / cpu, 2)}
+            add_ratios(result)
         else:
             status_text = "out of memory" if out_of_memory(worker) else f"failed ({worker['exit_code']})"
             result["floor"] = {"status": status_text, "stderr_tail": worker["stderr"][-2000:]}
@@ -235,6 +238,20 @@ def run_one(subjects: int, args, work: Path) -> dict:
         for path in (study, built, floor):
             shutil.rmtree(path, ignore_errors=True)
     return result
+
+
+def add_ratios(result: dict) -> None:
+    """Build over floor. The floor writes frames reloaded from the XPT files (object columns), which can be
+    slower than the build's own writer stages; the tight floor takes, for writing, whichever is less."""
+    build, floor = result["build"], result["floor"]
+    written = {
+        key: sum(build["stages"].get(name, {}).get(key, 0.0) for name in ("xpt", "dataset-json"))
+        for key in ("wall", "cpu")
+    }
+    tight = {key: floor["read"][key] + min(floor["write"][key], written[key]) for key in ("wall", "cpu")}
+    floor["tight"] = {key: round(value, 2) for key, value in tight.items()}
+    result["ratio"] = {key: round(build[key] / floor[key], 2) for key in ("wall", "cpu")}
+    result["ratio_tight"] = {key: round(build[key] / tight[key], 2) for key in ("wall", "cpu")}
 
 
 def rebuild(args, work: Path) -> dict:
@@ -282,7 +299,14 @@ def table(result: dict) -> str:
         lines.append(f"{'floor: read':<14} {floor['read']['wall']:>9.2f} {floor['read']['cpu']:>9.2f}")
         lines.append(f"{'floor: write':<14} {floor['write']['wall']:>9.2f} {floor['write']['cpu']:>9.2f}")
         lines.append(f"{'floor total':<14} {floor['wall']:>9.2f} {floor['cpu']:>9.2f} {_gb(floor['peak_rss']):>10}")
-        lines.append(f"build / floor: wall {result['ratio']['wall']:.2f}x, CPU {result['ratio']['cpu']:.2f}x")
+        tight = floor["tight"]
+        lines.append(
+            f"{'tight floor':<14} {tight['wall']:>9.2f} {tight['cpu']:>9.2f}  (write: the less of floor / build)"
+        )
+        lines.append(
+            f"build / floor: wall {result['ratio']['wall']:.2f}x, CPU {result['ratio']['cpu']:.2f}x; "
+            f"build / tight floor: wall {result['ratio_tight']['wall']:.2f}x, CPU {result['ratio_tight']['cpu']:.2f}x"
+        )
         for note in floor["write"]["skipped"]:
             lines.append(f"  floor note: {note}")
     elif floor:
@@ -293,6 +317,13 @@ def table(result: dict) -> str:
 def main() -> None:
     if len(sys.argv) == 5 and sys.argv[1] == "--floor-worker":
         print(json.dumps(floor_worker(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))))
+        return
+    if len(sys.argv) == 3 and sys.argv[1] == "--show":  # the table of a saved result, ratios recomputed
+        saved = json.loads(Path(sys.argv[2]).read_text(encoding="utf-8"))
+        for result in saved if isinstance(saved, list) else [saved]:
+            if "read" in result.get("floor", {}):
+                add_ratios(result)
+            print(table(result))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", default="1000,10000", help="comma-separated N (default 1000,10000)")

@@ -90,17 +90,24 @@ def measured(command: list[str], env: dict | None = None, max_memory: float | No
     }
 
 
-def out_of_memory(run: dict) -> bool:
-    return run["exit_code"] < 0 or "MemoryError" in run["stderr"] or "Cannot allocate memory" in run["stderr"]
+MEMORY_ERRORS = ("MemoryError", "Cannot allocate memory", "Unable to allocate")  # Python, the OS, numpy
+
+
+def out_of_memory(exit_code: int, stderr: str) -> bool:
+    """Killed by a signal (the kernel's OOM killer), or a message of a failed allocation (under the cap, numpy's
+    MemoryError can reach the user inside another error's message)."""
+    return exit_code < 0 or any(text in stderr for text in MEMORY_ERRORS)
 
 
 # --- the stage log -------------------------------------------------------------------------------------
 
 
 def stage_table(log: Path) -> tuple[dict[str, dict], str | None]:
-    """Per stage: summed self wall/CPU, highest peak RSS, runs; and the stage left open (died inside), if any."""
+    """Per stage: summed self wall/CPU, highest peak RSS, runs; and where the build died: the stages left open
+    (killed inside them), else the innermost stage an exception ended, if any."""
     stages: dict[str, dict] = {}
     open_stages: list[str] = []
+    failed: str | None = None
     if not log.is_file():
         return stages, None
     for line in log.read_text(encoding="utf-8").splitlines():
@@ -110,6 +117,8 @@ def stage_table(log: Path) -> tuple[dict[str, dict], str | None]:
             continue
         if open_stages:
             open_stages.pop()
+        if record.get("error") and failed is None:
+            failed = f"{record['stage']} ({record['error']})"
         entry = stages.setdefault(
             record["stage"], {"wall": 0.0, "cpu": 0.0, "peak_rss": 0, "runs": 0, "peak_scope": record["peak_scope"]}
         )
@@ -119,7 +128,7 @@ def stage_table(log: Path) -> tuple[dict[str, dict], str | None]:
         entry["runs"] += 1
     for entry in stages.values():
         entry["wall"], entry["cpu"] = round(entry["wall"], 2), round(entry["cpu"], 2)
-    return stages, (" > ".join(open_stages) if open_stages else None)
+    return stages, (" > ".join(open_stages) if open_stages else failed)
 
 
 # --- the floor -----------------------------------------------------------------------------------------
@@ -208,7 +217,7 @@ def run_one(subjects: int, args, work: Path) -> dict:
     env.pop("SDTMIFY_HOME", None)
     run = measured([SDTMIFY, "build", "--study", str(study), "--out", str(built)], env, args.max_memory_gb)
     stages, died_in = stage_table(log)
-    oom = out_of_memory(run)
+    oom = out_of_memory(run["exit_code"], run["stderr"])
     status = "ok" if run["exit_code"] in (0, 1) else "out of memory" if oom else "failed"
     build = {key: run[key] for key in ("exit_code", "wall", "cpu", "peak_rss")}
     build.update(status=status, died_in=died_in if status != "ok" else None, stages=stages)
@@ -231,7 +240,8 @@ def run_one(subjects: int, args, work: Path) -> dict:
             result["floor"] = {**numbers, "wall": round(wall, 2), "cpu": round(cpu, 2), "peak_rss": worker["peak_rss"]}
             add_ratios(result)
         else:
-            status_text = "out of memory" if out_of_memory(worker) else f"failed ({worker['exit_code']})"
+            oom = out_of_memory(worker["exit_code"], worker["stderr"])
+            status_text = "out of memory" if oom else f"failed ({worker['exit_code']})"
             result["floor"] = {"status": status_text, "stderr_tail": worker["stderr"][-2000:]}
     result["load_after"] = load_average()
     if not args.keep:
@@ -287,6 +297,8 @@ def table(result: dict) -> str:
             lines.append(f"{name:<14} {text:>9}")
             continue
         mark = " (process peak)" if stage["peak_scope"] == "process" else ""
+        if build["status"] != "ok" and (build.get("died_in") or "").startswith(name):
+            mark += f" <- {build['status'].upper()} here"
         lines.append(f"{name:<14} {stage['wall']:>9.2f} {stage['cpu']:>9.2f} {_gb(stage['peak_rss']):>10}{mark}")
     lines.append(f"{'other':<14} {build['other']['wall']:>9.2f} {build['other']['cpu']:>9.2f}")
     verdict = "" if build["status"] == "ok" else f"  {build['status'].upper()} in {build.get('died_in') or '?'}"
@@ -321,6 +333,12 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--show":  # the table of a saved result, ratios recomputed
         saved = json.loads(Path(sys.argv[2]).read_text(encoding="utf-8"))
         for result in saved if isinstance(saved, list) else [saved]:
+            build = result["build"]
+            if build["status"] == "failed" and out_of_memory(build["exit_code"], build.get("stderr_tail", "")):
+                build["status"] = "out of memory"
+            if build["status"] != "ok" and not build.get("died_in"):  # a log without error records
+                logged = [name for name in STAGES if name in build["stages"]]
+                build["died_in"] = f"{logged[-1]} (the last stage logged)" if logged else None
             if "read" in result.get("floor", {}):
                 add_ratios(result)
             print(table(result))

@@ -71,4 +71,10 @@ def test_a_stage_that_fails_is_recorded_and_the_error_goes_on(log):
     with pytest.raises(ValueError, match="bad source"):
         with stage("read sources"):
             raise ValueError("bad source")
-    assert [(r["event"], r["stage"]) for r in records(log)] == [("enter", "read sources"), ("exit", "read sources")]
+    enter, exit = records(log)
+    assert (enter["event"], exit["event"], exit["stage"], exit["error"]) == (
+        "enter",
+        "exit",
+        "read sources",
+        "ValueError",
+    )

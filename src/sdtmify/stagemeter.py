@@ -7,7 +7,8 @@ environment variable ``SDTMIFY_STAGE_LOG`` names a file when sdtmify is imported
 - ``{"event": "enter", "stage": NAME, "depth": D}`` when it starts, so a reader knows which stage was
   running when the process died (killed for lack of memory, say);
 - ``{"event": "exit", "stage": NAME, "depth": D, "wall": s, "cpu": s, "self_wall": s, "self_cpu": s,
-  "peak_rss": bytes, "peak_scope": "stage" | "process", "rss": bytes}`` when it ends.
+  "peak_rss": bytes, "peak_scope": "stage" | "process", "rss": bytes}`` when it ends, with ``"error": NAME``
+  (the exception's class) when it ended by an exception.
 
 ``wall``/``cpu`` include the stages nested inside it (a source read inside mapping), ``self_*`` exclude them,
 so the ``self`` figures of all stages add up to the time spent in marked code. ``cpu`` is user + system time
@@ -114,8 +115,12 @@ def _measured(name: str) -> Iterator[None]:
     running = _Running(name)
     _stack.append(running)
     _write({"event": "enter", "stage": name, "depth": len(_stack) - 1})
+    failed = None
     try:
         yield
+    except BaseException as error:
+        failed = type(error).__name__
+        raise
     finally:
         _stack.pop()
         wall, cpu = time.perf_counter() - running.wall, _cpu() - running.cpu
@@ -137,6 +142,7 @@ def _measured(name: str) -> Iterator[None]:
                 "peak_rss": peak,
                 "peak_scope": scope,
                 "rss": _status("VmRSS") or 0,
+                **({"error": failed} if failed else {}),
             }
         )
 

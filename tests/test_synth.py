@@ -179,3 +179,14 @@ def test_out_inside_or_around_the_template_is_refused(tmp_path):
         check_target(TEMPLATE / "synthetic", TEMPLATE)
     with pytest.raises(InputError, match="exists and is not empty"):  # the template itself, or a folder around it
         check_target(TEMPLATE.parent, TEMPLATE)
+
+
+def test_synth_has_help_and_a_missing_template_names_like(tmp_path, capsys):
+    from sdtmify.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["synth", "--help"])
+    assert exit_info.value.code == 0
+    assert "sdtmify synth" in capsys.readouterr().out
+    assert main(["synth", "--like", str(tmp_path / "nowhere"), "--subjects", "3", "--out", str(tmp_path / "x")]) == 2
+    assert "--like " + str(tmp_path / "nowhere") + ": no such folder" in capsys.readouterr().err

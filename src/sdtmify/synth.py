@@ -421,7 +421,12 @@ def synthesize(like: str, subjects: int, out: str | os.PathLike, seed: int = 1, 
     """Write a synthetic study of ``subjects`` subjects resampled from the study ``like`` (a name under
     mappings/, the shipped example, or a folder) into the new folder ``out`` (module docstring)."""
     subjects, seed = check_subjects(subjects), check_seed(seed)
-    study = load_study(like)
+    try:
+        study = load_study(like)
+    except InputError as exc:  # the path model's messages name --study; here the option is --like
+        if not str(exc).startswith("--study "):
+            raise
+        raise InputError("--like " + str(exc).removeprefix("--study ")) from None
     target = check_target(out, study.folder.resolve())
     studyid = synthetic_studyid(study.studyid, subjects)
 

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import stagemeter
 from .adam.engine import build_adam
 from .console import QUIET, Console
 from .guard import guarded_output
@@ -113,11 +114,13 @@ def build_study(
 
     with guarded_output(target, spec.studyid, force=force, wait=wait, ui=ui) as tmp:
         ui.step(1, total, STEPS[0])
-        bundles = [build_sdtm(spec, ct_file=ct_file, ui=ui)]
+        with stagemeter.stage("map"):
+            bundles = [build_sdtm(spec, ct_file=ct_file, ui=ui)]
 
         ui.step(2, total, STEPS[1] + not_declared["adam"])
         if spec.has_adam:
-            bundles.append(build_adam(spec, bundles[0], ui=ui))
+            with stagemeter.stage("adam"):
+                bundles.append(build_adam(spec, bundles[0], ui=ui))
 
         ui.step(3, total, STEPS[2])
         for bundle in bundles:
@@ -128,15 +131,18 @@ def build_study(
             written.setdefault("metadata", []).append(
                 serialize.dump(bundle.metadata, tmp / "metadata" / f"{bundle.standard.lower()}.json")
             )
-            written.setdefault("lineage", []).extend(write_lineage(bundle, tmp / "lineage"))
+            with stagemeter.stage("lineage"):
+                written.setdefault("lineage", []).extend(write_lineage(bundle, tmp / "lineage"))
 
         ui.step(4, total, STEPS[3])
         for bundle in bundles:
-            written[bundle.standard].extend(write_define_files(bundle, tmp / bundle.standard.lower(), spec))
+            with stagemeter.stage("define"):
+                written[bundle.standard].extend(write_define_files(bundle, tmp / bundle.standard.lower(), spec))
 
         ui.step(5, total, STEPS[4])
         if validate:
-            outcome = validate_build(tmp, spec, ct_file=ct_file, ui=ui)
+            with stagemeter.stage("validate"):
+                outcome = validate_build(tmp, spec, ct_file=ct_file, ui=ui)
             written["validation"] = list(outcome.written)
             result.findings = outcome.counts
             result.validation = outcome.report
@@ -151,7 +157,8 @@ def build_study(
 
         ui.step(6, total, STEPS[5] + not_declared["report"])
         if report and spec.has_adam and spec.has_report:
-            paths, mismatches = build_report(spec, tmp / "adam", tmp / "report", ui=ui)
+            with stagemeter.stage("report"):
+                paths, mismatches = build_report(spec, tmp / "adam", tmp / "report", ui=ui)
             written["report"] = list(paths)
             result.report_mismatches = mismatches
             if mismatches:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import yamlio
+from . import stagemeter, yamlio
 from .errors import InputError, Location, MappingError
 from .paths import is_bare_name, resolve_study
 from .reproducible import build_timestamp
@@ -102,8 +102,9 @@ class Study:
             )
         if name not in self._cache:
             spec = self.sources[name]
-            frame = read_source(spec.path, spec.format, spec.sheet, spec.encoding, name=name)
-            check_keys(frame, spec.keys, name, Location(self.file, spec.line, f"sources.{name}.keys"))
+            with stagemeter.stage("read sources"):
+                frame = read_source(spec.path, spec.format, spec.sheet, spec.encoding, name=name)
+                check_keys(frame, spec.keys, name, Location(self.file, spec.line, f"sources.{name}.keys"))
             self._cache[name] = frame
         return self._cache[name]
 

@@ -25,6 +25,7 @@ from ..errors import InputError
 from ..metadata.conform import apply_spec_to_bundle
 from ..metadata.spec_xlsx import load_spec
 from ..sources import ROW_ID
+from ..stagemeter import stage
 from . import derivations, expressions
 from .context import MappingContext
 from .design import design_domain, subject_element_timing, subject_visit_timing
@@ -234,7 +235,8 @@ class SdtmBuilder(BuildState):
                 mapping.domain, lambda m: self.domains.__setitem__(m.domain, self.build_source_domain(m)), mapping
             )
         if "DM" in self.domains:
-            self.attempt("DM", self.derive_subjects, self.domains["DM"])
+            with stage("derive"):
+                self.attempt("DM", self.derive_subjects, self.domains["DM"])
         if "DM" in self.failed:  # checking: every later step reads DM (reference dates, arms)
             return {}
         for mapping in by_kind["records"]:
@@ -247,7 +249,8 @@ class SdtmBuilder(BuildState):
             return {}
         for name, build in sorted(self.domains.items()):
             if build.mapping is not None and build.mapping.kind == "source":
-                self.attempt(name, self.derive_domain, build)
+                with stage("derive"):
+                    self.attempt(name, self.derive_domain, build)
         if self.failed:  # checking: SV, SE (its days, SESEQ) and SUPP need every domain whole
             whole = {name: build for name, build in self.domains.items() if name not in self.failed | {"SE"}}
             for name in sorted(whole):

@@ -14,6 +14,7 @@ from ..reproducible import build_timestamp
 from .context import ig_standards, load_terminology
 from .data import Table, load_folder
 from .define_xml import metadata_from, parse_define, standard_of
+from .dictionaries import load_dictionaries
 from .engine import Context, Validation, run_rules
 from .notes import NOTES_FILE, Notes, load_notes
 from .report_console import print_report
@@ -55,11 +56,12 @@ def validate_tables(
     standards="auto",
     ct="auto",
     references: dict[str, Table] | None = None,
+    dictionaries: dict | None = None,
 ) -> tuple[Validation, Context]:
     """Run the catalogue on ``tables``; ``standards``/``ct`` may be given (tests) or found ("auto").
 
     ``references`` are tables read only so that look-ups resolve (an ADaM folder's SDTM predecessors):
-    no rule checks them."""
+    no rule checks them. ``dictionaries`` are the study's (``validate.dictionaries``: ctcae -> grades)."""
     define_meta, define_files = {}, {}
     for path in defines:
         root = parse_define(Path(path))
@@ -74,6 +76,7 @@ def validate_tables(
         define=define_meta,
         references=frozenset(extra),
         define_files=define_files,
+        dictionaries=dict(dictionaries or {}),
     )
     rules = load_rules() if rules is None else rules
     return run_rules(rules, ctx, max_details=max_errors_per_rule), ctx
@@ -236,7 +239,10 @@ def validate_build(out_folder: Path, study, ct_file=None, ui: Console = QUIET) -
     notes = load_notes(Path(study_folder) / NOTES_FILE if study_folder else None)
     tables = _load_data(out_folder)
     defines = _found_defines(out_folder)
-    validation, ctx = validate_tables(tables, defines=defines, ct_file=ct_file)
+    declared = study.dictionaries() if hasattr(study, "dictionaries") else {}
+    validation, ctx = validate_tables(
+        tables, defines=defines, ct_file=ct_file, dictionaries=load_dictionaries(declared)
+    )
     ct_label = Path(ct_file).name if ct_file else (ctx.ct.source if ctx.ct else None)
     created = getattr(study, "timestamp", None) or build_timestamp()
     outcome = _report(

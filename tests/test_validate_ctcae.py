@@ -89,3 +89,38 @@ def test_study_yaml_naming_an_undeclared_source_is_an_error(tmp_path):
     with pytest.raises(MappingError) as caught:
         load_study(folder)
     assert "dictionaries.ctcae" in str(caught.value) and "did you mean 'ctcae_grades'" in str(caught.value)
+
+
+def test_validate_takes_the_dictionary_on_the_command_line(nci84_output, tmp_path):
+    """`sdtmify validate --dictionary ctcae=FILE` runs SD1446 as the build does; a bad KIND=FILE is a usage
+    error naming what to give, a missing file an error naming it; without it SD1446 says why it skipped."""
+    import json
+
+    from sdtmify.cli import main
+    from sdtmify.paths import resolve_study
+
+    folder, _ = nci84_output
+    dictionary = resolve_study("NCI84") / "dictionaries" / "ctcae.csv"
+    reports = tmp_path / "with"
+    assert (
+        main(
+            [
+                "-q",
+                "validate",
+                str(folder / "sdtm"),
+                "--dictionary",
+                f"ctcae={dictionary}",
+                "--report-dir",
+                str(reports),
+            ]
+        )
+        == 0
+    )
+    rules = {r["id"]: r for r in json.loads((reports / "validation.json").read_text())["rules"]}
+    assert rules["SD1446"]["status"] == "passed"
+    assert main(["-q", "validate", str(folder / "sdtm"), "--report-dir", str(tmp_path / "without")]) == 0
+    rules = {r["id"]: r for r in json.loads((tmp_path / "without" / "validation.json").read_text())["rules"]}
+    assert rules["SD1446"]["status"] == "skipped"
+    assert "sdtmify validate takes --dictionary ctcae=FILE" in rules["SD1446"]["reason"]
+    assert main(["-q", "validate", str(folder / "sdtm"), "--dictionary", "meddra=x.csv"]) == 2
+    assert main(["-q", "validate", str(folder / "sdtm"), "--dictionary", f"ctcae={tmp_path / 'none.csv'}"]) == 2

@@ -58,7 +58,10 @@ def grade_dictionary(frame: pd.DataFrame, file: str) -> GradeDictionary:
     return GradeDictionary(pairs=pairs, defined=defined.to_dict(), file=file)
 
 
+READERS = {"ctcae": grade_dictionary}
+DICTIONARY_KINDS = tuple(READERS)
+
+
 def load_dictionaries(declared: dict[str, tuple[pd.DataFrame, str]]) -> dict[str, GradeDictionary]:
     """study.yaml ``dictionaries:`` (kind -> (table, file)) read for the validator's rules."""
-    readers = {"ctcae": grade_dictionary}
-    return {kind: readers[kind](frame, file) for kind, (frame, file) in declared.items() if kind in readers}
+    return {kind: READERS[kind](frame, file) for kind, (frame, file) in declared.items() if kind in READERS}

@@ -332,8 +332,8 @@ def dictionary_grade(view, ctx, dictionary: str = "ctcae", term: str = "AEDECOD"
     grades = ctx.dictionaries.get(dictionary)
     if grades is None:
         raise MissingInput(
-            f"no {dictionary.upper()} grade dictionary: declare it in study.yaml (dictionaries: {{{dictionary}: "
-            f"SOURCE}}); sdtmify build hands it to the validator"
+            f"no {dictionary.upper()} grade dictionary: a study build uses the one study.yaml declares "
+            f"(dictionaries: {{{dictionary}: SOURCE}}); sdtmify validate takes --dictionary {dictionary}=FILE"
         )
     term, grade = view.expand(term), view.expand(grade)
     prepare_names(view, [term, grade])

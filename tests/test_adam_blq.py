@@ -62,3 +62,13 @@ def test_nci84_every_below_limit_result_and_only_those_are_imputed(adlb):
     assert (adlb.loc[below, "DTYPE"] == "HALFLLOQ").all() and (adlb.loc[~below, "DTYPE"] == "").all()
     limits = adlb.loc[below, "AVALC"].str[1:].astype(float)
     np.testing.assert_array_equal(adlb.loc[below, "AVAL"].to_numpy(), (limits / 2).to_numpy())
+
+
+def test_nci84_adrg_states_the_imputation(nci84_output):
+    folder, _ = nci84_output
+    lines = (folder / "adam" / "adrg.md").read_text(encoding="utf-8").splitlines()
+    at = lines.index("### 4.2 Imputations")
+    assert lines[at + 2].startswith(
+        "- ADLB (DTYPE: HALFLLOQ 1,070): A result reported below the lower limit of quantitation"
+    )
+    assert "AVAL is one half of that limit" in lines[at + 2]

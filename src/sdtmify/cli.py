@@ -110,6 +110,7 @@ def _cmd_validate(args, ui: Console) -> int:
         report_dir=args.report_dir,
         encoding=args.encoding,
         force=args.force,
+        dictionaries=args.dictionary or (),
         ui=ui,
     )
 
@@ -389,6 +390,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--notes",
         metavar="FILE",
         help="a validation-notes.yaml explaining expected findings (shown beside them; counts and exit code unchanged)",
+    )
+    p.add_argument(
+        "--dictionary",
+        action="append",
+        metavar="KIND=FILE",
+        help="a study dictionary the rules check coded values against, as study.yaml 'dictionaries:' declares "
+        "it for the build (repeatable), e.g. ctcae=mappings/NCI84/dictionaries/ctcae.csv (AETOXGR, SD1446)",
     )
     p.add_argument(
         "--sdtm",

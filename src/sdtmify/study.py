@@ -88,6 +88,14 @@ class Study:
         subjects = self.config["subjects"]
         return subjects.get("subject_column", subjects["subjid"])
 
+    def dictionaries(self) -> dict[str, tuple[pd.DataFrame, str]]:
+        """study.yaml ``dictionaries:``: kind (``ctcae``) -> (the source's table, the source file as
+        messages name it), for the validator to check coded values against."""
+        declared = dict(self.config.get("dictionaries") or {})
+        return {
+            kind: (self.source(name), yamlio.display_path(self.sources[name].path)) for kind, name in declared.items()
+        }
+
     def mapping_files(self, standard: str = "sdtm") -> list[Path]:
         """The domain mapping files of one standard, in name order."""
         return sorted((self.folder / standard).glob("*.yaml"))
@@ -194,6 +202,13 @@ def load_study(name_or_path: str | Path) -> Study:
             f"{yamlio.suggest(subjects['source'], sources)}",
             Location(file, subjects.line_of("source"), "subjects.source"),
         )
+    for kind, source_name in (document.get("dictionaries") or {}).items():
+        if source_name not in sources:
+            raise MappingError(
+                f"dictionary {kind}: source '{source_name}' is not declared under 'sources:'"
+                f"{yamlio.suggest(source_name, sources)}",
+                Location(file, yamlio.line_at(document, ["dictionaries", kind]), f"dictionaries.{kind}"),
+            )
     output = document.get("output", {}) or {}
     try:
         timestamp = build_timestamp(output.get("timestamp"))

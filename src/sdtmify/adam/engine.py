@@ -18,8 +18,8 @@ from ..datasets import BuiltDataset, Bundle
 from ..errors import InputError, Location
 from ..mapping.engine import apply_study_spec
 from ..metadata.ct import load_ct
-from ..metadata.model import Dataset, Method, StudyMetadata
-from ..metadata.oids import codelist_oid
+from ..metadata.model import Comment, Dataset, Method, StudyMetadata
+from ..metadata.oids import codelist_oid, comment_oid
 from ..metadata.standards import ADAM_OCCDSIG, ADAMIG
 from . import metadata as meta
 from .checks import AdamError
@@ -329,6 +329,7 @@ def build_adam(study, sdtm: Bundle, ui: Console = QUIET) -> Bundle:
     for spec in _finish_order(specs):
         built[spec.name] = finish(states[spec.name], lookup, frames, methods)
         ui.debug(f"  {spec.name}: {len(built[spec.name].frame)} records, {len(spec.variables)} variables")
+    comments = _not_applicable_comments(specs, built)
     ct = load_ct()
     codelists = _codelists(built, sdtm, ct)
     _drop_empty_codelists(built, {cl.oid for cl in codelists})
@@ -346,6 +347,7 @@ def build_adam(study, sdtm: Bundle, ui: Console = QUIET) -> Bundle:
         datasets=tuple(built[s.name].meta for s in specs),
         codelists=tuple(codelists),
         methods=tuple(methods[oid] for oid in sorted(methods)),
+        comments=comments,
         documents=source.documents,
     )
     notes = [note for s in specs for note in states[s.name].ctx.notes]
@@ -353,6 +355,22 @@ def build_adam(study, sdtm: Bundle, ui: Console = QUIET) -> Bundle:
     # The study's imported spec (mappings/<S>/spec/adam.json, `sdtmify spec import`) is laid over the
     # derived metadata exactly as for SDTM: labels, origins, methods, comments and lengths it states.
     return apply_study_spec(study, Bundle(standard="ADaM", datasets=ordered, metadata=metadata, notes=notes), ui)
+
+
+def _not_applicable_comments(specs: list[DatasetSpec], built: dict[str, BuiltDataset]) -> tuple[Comment, ...]:
+    """A dataset that leaves out ADaMIG-required variables (``not_applicable``) says so, with the study's
+    reason, in a define.xml comment on the dataset (def:CommentDef; the variable itself is absent, so
+    there is no ItemDef to hang it on); the ADRG lists the dataset comments."""
+    comments = []
+    for spec in specs:
+        if not spec.not_applicable:
+            continue
+        reasons = "; ".join(f"{name}: {reason.strip().rstrip('.')}" for name, reason in spec.not_applicable.items())
+        oid = comment_oid(spec.name)
+        text = f"Not included although the ADaMIG {spec.cls} dataset requires them: {reasons}."
+        comments.append(Comment(oid=oid, description=text))
+        built[spec.name].meta = replace(built[spec.name].meta, comment=oid)
+    return tuple(comments)
 
 
 def _data_cutoff(study) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pandas as pd
 import pyreadstat
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sdtmify.errors import InputError, SourceError
-from sdtmify.readers import csv_field_counts
+from sdtmify.readers import _lines, csv_field_counts
 from sdtmify.sources import ROW_ID, read_source
 from sdtmify.study import load_study
 
@@ -172,3 +173,10 @@ def test_csv_field_counts_of_quoted_commas_and_line_ends():
     fields, lines = csv_field_counts(data)
     assert fields.tolist() == [2, 2, 2, 3]
     assert lines.tolist() == [1, 2, 4, 6]
+
+
+@pytest.mark.parametrize(
+    "text", ["a,b\n1,2\n", "a,b\r\n1,2\r\n", "a,b\r1,2\r", '\ufeffa,"b\nc"\n1,2\n', "", "a,b", "\ufeff", '"a\rb",c\r\n']
+)
+def test_header_lines_are_cut_as_a_newline_blind_text_file_cuts_them(text):
+    assert list(_lines(text)) == list(io.StringIO(text.removeprefix("\ufeff"), newline=""))

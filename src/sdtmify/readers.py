@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import json
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -436,6 +436,21 @@ def csv_field_counts(data: bytes) -> tuple[np.ndarray, np.ndarray]:
 _ASCII_COMPATIBLE = ("utf-8", "utf8", "utf-8-sig", "ascii", "latin-1", "latin1", "iso-8859-1", "cp1252", "windows-1252")
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` with their line ends (\\n, \\r\\n or \\r, as a file opened with newline=""
+    gives them), a leading byte order mark left out, cut one at a time as a reader asks for them: reading
+    the header must not copy a 100 MB file (an in-memory text file holds 4 bytes per character)."""
+    start = 1 if text.startswith("\ufeff") else 0
+    while start < len(text):
+        ends = [end for end in (text.find("\n", start), text.find("\r", start)) if end >= 0]
+        if not ends:
+            yield text[start:]
+            return
+        end = min(ends) + (1 if text.startswith("\r\n", min(ends)) else 0)
+        yield text[start : end + 1]
+        start = end + 1
+
+
 def check_csv_fields(path: Path, encoding: str | None = None, what: str = "CSV") -> None:
     """A CSV that pandas would misread without a word is an InputError naming its first bad line: bytes
     that are not in the encoding (UTF-8 unless given), a header naming a column twice (pandas renames the
@@ -459,9 +474,10 @@ def check_csv_fields(path: Path, encoding: str | None = None, what: str = "CSV")
     if name not in _ASCII_COMPATIBLE:
         data = text.encode("utf-8")
     try:
-        header = next(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")), [])
+        header = next(csv.reader(_lines(text)), [])
     except csv.Error as exc:
         raise InputError(f"{what}: the header line cannot be read as CSV ({exc})", Location(str(path), 1)) from None
+    del text  # the header is read: the decoded copy of the whole file can go before the fields are counted
     names = [column.strip() for column in header]
     twice = sorted({column for column in names if names.count(column) > 1})
     if twice:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pandas as pd
 import pyreadstat
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sdtmify.errors import InputError, SourceError
+from sdtmify.readers import _lines, csv_field_counts
 from sdtmify.sources import ROW_ID, read_source
 from sdtmify.study import load_study
 
@@ -133,3 +137,46 @@ def test_study_contract(tmp_path):
     assert study.timestamp == dt.datetime(2025, 6, 30, 12, 0)
     assert study.xpt_options == {} and not study.has_adam and not study.has_report
     assert study.sources["labs_wide"].sheet == "LabsWide" and study.sources["labs_wide"].format == "xlsx"
+
+
+def _fields_one_byte_at_a_time(data: bytes) -> tuple[list[int], list[int]]:
+    """The RFC 4180 reading csv_field_counts must agree with, spelled out byte by byte: a line end or a
+    comma inside quotes belongs to the value; a record that is empty or only "\r" is a blank line."""
+    fields, lines = [], []
+    quoted, record, commas, line, first_line = False, b"", 0, 1, 1
+    for byte in data:
+        if byte == ord("\n") and not quoted:
+            if record not in (b"", b"\r"):
+                fields.append(commas + 1)
+                lines.append(first_line)
+            record, commas, first_line = b"", 0, line + 1
+        else:
+            record += bytes([byte])
+            quoted ^= byte == ord('"')
+            commas += byte == ord(",") and not quoted
+        line += byte == ord("\n")
+    if record not in (b"", b"\r"):
+        fields.append(commas + 1)
+        lines.append(first_line)
+    return fields, lines
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=40).map(lambda raw: bytes(b'a,"\n\r '[x % 6] for x in raw)))
+def test_csv_field_counts_follow_quotes_and_line_ends(data):
+    fields, lines = csv_field_counts(data)
+    assert (fields.tolist(), lines.tolist()) == _fields_one_byte_at_a_time(data)
+
+
+def test_csv_field_counts_of_quoted_commas_and_line_ends():
+    data = b'id,note\n1,"a, b"\n\n2,"two\nlines"\r\n3,x,extra\n'
+    fields, lines = csv_field_counts(data)
+    assert fields.tolist() == [2, 2, 2, 3]
+    assert lines.tolist() == [1, 2, 4, 6]
+
+
+@pytest.mark.parametrize(
+    "text", ["a,b\n1,2\n", "a,b\r\n1,2\r\n", "a,b\r1,2\r", '\ufeffa,"b\nc"\n1,2\n', "", "a,b", "\ufeff", '"a\rb",c\r\n']
+)
+def test_header_lines_are_cut_as_a_newline_blind_text_file_cuts_them(text):
+    assert list(_lines(text)) == list(io.StringIO(text.removeprefix("\ufeff"), newline=""))

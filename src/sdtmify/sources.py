@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .distinct import by_distinct
 from .errors import InputError, Location, SourceError
 from .readers import read_xpt_values
 
@@ -38,6 +37,17 @@ def _cell_text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+def _stripped(column: pd.Series) -> pd.Series:
+    """A text column without blanks around its values, judged once per distinct value; the column itself
+    (no copy of millions of values) when no value has any."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    text = pd.Series(uniques, dtype=str)
+    clean = text.str.strip()
+    if bool((clean == text).all()) and column.dtype == "str":
+        return column
+    return pd.Series(clean.to_numpy(dtype=object)[codes], index=column.index, name=column.name, dtype=str)
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -76,11 +86,7 @@ def read_source(
 
             check_csv_fields(path, encoding, what=f"CSV table '{label}'")
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding or "utf-8")
-            frame = (
-                frame.apply(lambda col: by_distinct(col.astype(object), lambda v: v.str.strip())).astype(str)
-                if len(frame.columns)
-                else frame
-            )
+            frame = pd.DataFrame({name: _stripped(frame[name]) for name in frame.columns}, index=frame.index)
         elif fmt == "xlsx":
             # as the CSV reader: a cell's text is kept as written ('None', 'NA', 'null' are not missing)
             frame = pd.read_excel(

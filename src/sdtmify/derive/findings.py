@@ -65,8 +65,9 @@ def standardize_results(
     target = pd.Series("", index=text.index, dtype=object)
     rule = pd.DataFrame(np.nan, index=text.index, columns=["minus", "times", "divide", "plus"], dtype="float64")
     digits = pd.Series(np.nan, index=text.index, dtype="float64")
+    test_of = _test_codes(testcd)
     for test, spec in units.items():
-        here = testcd == test
+        here = test_of(test)
         target.loc[here] = spec["unit"]
         given = {spec["unit"]: 1.0, **{str(k): v for k, v in (spec.get("factors") or {}).items()}}
         keys = unit_key(pd.Series(list(given), dtype=object))
@@ -113,6 +114,18 @@ def standardize_results(
     }
 
 
+def _test_codes(testcd: pd.Series) -> Callable[[object], pd.Series]:
+    """``test_of(code)``: the records of one test code, by comparing integer codes of the column hashed
+    once, in place of a string comparison over every record per test."""
+    codes, tests = pd.factorize(testcd)
+    position = {test: i for i, test in enumerate(tests)}
+
+    def test_of(test) -> pd.Series:
+        return pd.Series(codes == position.get(test, -2), index=testcd.index)
+
+    return test_of
+
+
 def _threshold(value, lln: pd.Series, uln: pd.Series) -> pd.Series:
     """A grading threshold: a number, LLN, ULN or a multiple such as 2.5xULN."""
     if isinstance(value, (int, float)):
@@ -132,16 +145,20 @@ def toxicity_grade(value: pd.Series, testcd: pd.Series, lln: pd.Series, uln: pd.
     For each graded test, grade k applies when the value is beyond the k-th threshold (below it for
     "low", above it for "high"); the highest such k wins; "0" when a value exists and no threshold
     is crossed; blank when there is no numeric value or the test is not graded."""
-    grade = pd.Series("", index=value.index, dtype=object)
+    # -1: not graded (blank); grade k is the text of k, one shared string per grade
+    level = np.full(len(value), -1, dtype=np.int64)
+    test_of = _test_codes(testcd)
+    present = value.notna().to_numpy()
     for test, spec in grades.items():
-        here = (testcd == test) & value.notna()
-        level = pd.Series(0, index=value.index)
+        here = test_of(test).to_numpy() & present
+        graded = np.zeros(len(value), dtype=np.int64)
         for k, threshold in enumerate(spec["thresholds"], start=1):
             limit = _threshold(threshold, lln, uln)
-            crossed = value < limit if spec["direction"] == "low" else value > limit
-            level = level.where(~(crossed & here), k)
-        grade.loc[here] = level[here].astype(str)
-    return grade.astype(str)
+            crossed = (value < limit if spec["direction"] == "low" else value > limit).to_numpy()
+            graded[crossed & here] = k
+        level[here] = graded[here]
+    texts = np.array(["", *(str(k) for k in range(level.max(initial=0) + 1))], dtype=object)
+    return pd.Series(texts[level + 1], index=value.index, dtype=str)
 
 
 def reference_range_indicator(value: pd.Series, low: pd.Series, high: pd.Series) -> pd.Series:
@@ -149,5 +166,6 @@ def reference_range_indicator(value: pd.Series, low: pd.Series, high: pd.Series)
 
     Blank when there is no numeric result (including below-limit results) or no range at all."""
     has_range = low.notna() | high.notna()
-    result = np.select([value.isna() | ~has_range, value < low, value > high], ["", "LOW", "HIGH"], "NORMAL")
-    return pd.Series(result, index=value.index, dtype=object).astype(str)
+    # chosen as positions into four shared strings, not a new string object per record
+    chosen = np.select([value.isna() | ~has_range, value < low, value > high], [0, 1, 2], 3)
+    return pd.Series(np.array(["", "LOW", "HIGH", "NORMAL"], dtype=object)[chosen], index=value.index, dtype=str)

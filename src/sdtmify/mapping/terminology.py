@@ -6,6 +6,7 @@ term); values CT does not know are refused unless the YAML declares them as spon
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .. import yamlio
@@ -39,8 +40,10 @@ class CTRecoder:
                 [*path, "extend"],
                 f"codelist {codelist} is not extensible; sponsor terms {', '.join(extend)} cannot be added",
             )
-        distinct = pd.Series(values.unique(), dtype=object)
-        distinct = distinct[distinct != ""]
+        # the column is hashed once: recoding works on its distinct values, spread back by position
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        every = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+        distinct = every[every != ""]
         recoded = self.ct.recode_values(codelist, distinct)
         declared = distinct.isin(list(extend)) & recoded.isna()
         recoded = recoded.where(~declared, distinct)
@@ -55,4 +58,5 @@ class CTRecoder:
                 f"map it to a submission value with 'map'" + (" or declare it with 'extend'" if extensible else ""),
             )
         table = dict(zip(distinct, recoded, strict=False))
-        return values.map(table).fillna("").astype(str)
+        spread = every.map(table).fillna("").to_numpy(dtype=object)
+        return pd.Series(spread[codes], index=values.index, name=values.name, dtype=str)

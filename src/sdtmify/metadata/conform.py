@@ -44,6 +44,7 @@ class TextProfile:
 
     missing: pd.Series
     longest: int
+    has_nan: bool = True  # any NaN/None (not merely blank): False lets to_char return the column as it is
 
     @classmethod
     def of(cls, series: pd.Series) -> TextProfile:
@@ -58,7 +59,7 @@ class TextProfile:
         ascii_ = text.map(str.isascii).all()
         lengths = text.str.len() if ascii_ else text.str.encode("utf-8").str.len()
         longest = max(int(lengths.max()), 1) if len(lengths) else 1
-        return cls(missing=pd.Series(missing, index=series.index), longest=longest)
+        return cls(missing=pd.Series(missing, index=series.index), longest=longest, has_nan=bool((codes < 0).any()))
 
 
 def is_null(series: pd.Series) -> pd.Series:
@@ -71,9 +72,13 @@ def is_null(series: pd.Series) -> pd.Series:
     return series.isna()
 
 
-def to_char(series: pd.Series) -> pd.Series:
+def to_char(series: pd.Series, profile: TextProfile | None = None) -> pd.Series:
     """A Char variable's values as text, "" for missing. Numbers print without a spurious ".0"
-    ("%.15g"); datetimes as ISO 8601 (date only when every time is midnight)."""
+    ("%.15g"); datetimes as ISO 8601 (date only when every time is midnight). ``profile``, the text
+    column's :class:`TextProfile` when the caller has one, saves a pass over the values looking for NaN."""
+    if profile is not None and not profile.has_nan and _is_text(series):
+        # nothing missing: text as it is (str), or each value's str() (object), as below
+        return series if series.dtype != object else series.astype(str)
     missing = series.isna()
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         times = series[~missing]
@@ -113,6 +118,7 @@ def to_num(
     dataset: str,
     frame: pd.DataFrame | None = None,
     lineage: pd.DataFrame | None = None,
+    profile: TextProfile | None = None,
 ) -> pd.Series:
     """A Num variable's values as float64 (NaN for missing).
 
@@ -128,7 +134,7 @@ def to_num(
         return series.dt.total_seconds().astype("float64")
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
         return series.astype("float64")
-    missing = is_null(series)
+    missing = profile.missing if profile is not None else is_null(series)
     numbers = pd.to_numeric(series.where(~missing, None), errors="coerce")
     bad = numbers.isna() & ~missing
     if bad.any():
@@ -331,7 +337,7 @@ def conform_dataset(
     for order, var in enumerate(variables, start=1):
         series = columns[var.name]
         if var.type == "Char":
-            values = to_char(series)
+            values = to_char(series, profiles.get(var.name))
             longest = profiles[var.name].longest if var.name in profiles else byte_length(values)
             length = lengths.get(var.name, longest)
             if length < longest:
@@ -345,7 +351,7 @@ def conform_dataset(
                 )
             var = replace(var, length=length, significant_digits=None)
         else:
-            values = to_num(series, var, name, frame, lineage)
+            values = to_num(series, var, name, frame, lineage, profiles.get(var.name))
             var = replace(var, length=8)
             if var.data_type in ("integer", "float"):
                 digits = significant_digits(values)

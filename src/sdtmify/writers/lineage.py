@@ -8,16 +8,35 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from ..atomic import write_text
+from ..atomic import atomic_path
 from ..datasets import Bundle
+from ..distinct import by_distinct
 
 
 def _text(column: pd.Series) -> pd.Series:
     if column.dtype == "float64":
-        return column.astype(str).str.replace(r"\.0$", "", regex=True).where(column.notna(), "")
+        return _number_text(column)
     return column.astype(str)
+
+
+def _number_text(column: pd.Series) -> pd.Series:
+    """Numbers as Python prints them less a trailing ".0" ("12", "2.5"), "" for missing.
+
+    Whole numbers (every --SEQ, VISITNUM and SAS date) are printed as integers by numpy in one pass; only
+    the others (fractions, -0, 1e+16 and beyond) go through ``str`` and the ".0" pattern, once per distinct
+    value: a regular expression per record cost seconds per million records."""
+    values = column.to_numpy(dtype="float64")
+    whole = (np.abs(values) < 1e15) & (values == np.trunc(values)) & ~((values == 0) & np.signbit(values))
+    text = np.full(len(values), "", dtype=object)
+    text[whole] = values[whole].astype(np.int64).astype(str)
+    rest = ~(whole | np.isnan(values))
+    if rest.any():
+        printed = by_distinct(pd.Series(values[rest]), lambda v: v.astype(str).str.replace(r"\.0$", "", regex=True))
+        text[rest] = printed.to_numpy(dtype=object)
+    return pd.Series(text, index=column.index, dtype=str)
 
 
 def lineage_frame(frame: pd.DataFrame, keys: tuple[str, ...], lineage: pd.DataFrame) -> pd.DataFrame:
@@ -41,6 +60,7 @@ def write_lineage(bundle: Bundle, folder: str | Path) -> list[Path]:
             continue
         table = lineage_frame(built.frame, built.meta.keys, built.lineage)
         target = folder / f"{name.lower()}.csv"
-        write_text(target, table.to_csv(index=False, lineterminator="\n"))
+        with atomic_path(target) as tmp:  # streamed in chunks: no whole-file string of a million records
+            table.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8")
         written.append(target)
     return written

@@ -18,11 +18,15 @@ def as_type(spec, values: pd.Series, ctx: MappingContext, path) -> pd.Series:
     if values.dtype == "float64":
         numbers = values
     else:
-        text = as_text(values).str.strip()
-        numbers = pd.to_numeric(text.where(text != "", None), errors="coerce").astype("float64")
-        bad = numbers.isna() & (text != "")
-        if bad.any():
-            first = text[bad].iloc[0]
+        # parsed once per distinct value (a result column repeats its values), spread back by position
+        codes, uniques = pd.factorize(as_text(values), use_na_sentinel=False)
+        text = pd.Series(np.asarray(uniques, dtype=object), dtype=object).str.strip()
+        parsed = pd.to_numeric(text.where(text != "", None), errors="coerce").astype("float64")
+        numbers = pd.Series(parsed.to_numpy()[codes], index=values.index, name=values.name, dtype="float64")
+        unparsed = (parsed.isna() & (text != "")).to_numpy()
+        if unparsed.any():
+            bad = pd.Series(unparsed[codes], index=values.index)
+            first = text.to_numpy()[codes[bad.to_numpy()][0]]
             raise ctx.error(
                 [*path, "as"],
                 f"'{first}' is not a number ({ctx.row_numbers(bad, 1)}); map it first or keep the variable as char",

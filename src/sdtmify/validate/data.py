@@ -7,6 +7,7 @@ records)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,9 @@ class Table:
     def records(self) -> int:
         return len(self.frame)
 
-    @property
+    # prefix and domain_class are asked by every rule of every dataset (thousands of times a run) and
+    # depend only on the frame, which nothing changes once the table is made: computed once.
+    @cached_property
     def prefix(self) -> str:
         """The 2-letter variable prefix ("AE" for AESEQ), "" for ADaM, SUPPxx and RELREC."""
         if self.standard != "SDTM" or self.name.startswith("SUPP") or self.name == "RELREC":
@@ -49,7 +52,7 @@ class Table:
                 return value
         return self.name[:2]
 
-    @property
+    @cached_property
     def domain_class(self) -> str:
         """SDTM observation class inferred from the topic variable; ADaM class from its structure.
 

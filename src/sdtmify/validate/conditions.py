@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import isodate
-from .data import LARGE, Table, null_mask
+from .data import Table, null_mask
 
 COMBINATORS = ("all", "any", "not")
 # Values a rule may compare with that are not columns: the dataset's name and what it implies.
@@ -86,13 +86,12 @@ class View:
         raise MissingInput(f"{self.table.name} has no {name}")
 
     def text_test(self, name: str, fn) -> np.ndarray:
-        """``fn`` (text Series -> array) on column ``name``: once per distinct value for large
-        dataset columns, on the whole column otherwise."""
+        """``fn`` (text Series -> array, element by element) on column ``name``: once per distinct
+        value of a dataset column (see Table.factorized), on the whole column otherwise."""
         name = self.expand(name)
         if (
             name in self.table.frame.columns
             and name not in self.extra
-            and len(self.frame) >= LARGE
             and not pd.api.types.is_numeric_dtype(self.table.frame[name].dtype)
         ):
             return self.table.per_value(name, fn)

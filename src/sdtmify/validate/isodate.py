@@ -22,11 +22,9 @@ PRECISIONS = (4, 7, 10, 13, 16, 19)  # year, month, day, hour, minute, second
 
 
 def _per_distinct(fn):
-    """Run a text -> array function once per distinct value when the column is long."""
+    """Run a text -> array function once per distinct value (dates repeat, even in small datasets)."""
 
     def wrapper(text: pd.Series, *args, **kwargs):
-        if len(text) < 20_000:
-            return fn(text, *args, **kwargs)
         return by_distinct(
             text, lambda distinct: pd.Series(fn(distinct, *args, **kwargs), index=distinct.index)
         ).to_numpy()

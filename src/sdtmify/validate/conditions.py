@@ -40,13 +40,6 @@ class MissingDataset(MissingInput):
     other datasets."""
 
 
-def text_or_empty(series: pd.Series) -> pd.Series:
-    """Text with "" where a lookup found nothing (safe when every value is missing)."""
-    values = series.astype(object).to_numpy().copy()
-    values[pd.isna(values)] = ""
-    return pd.Series(values, index=series.index, dtype="str")
-
-
 class View:
     """A dataset as a rule sees it: prefix-expanded names, joined columns, optional columns as null."""
 
@@ -85,45 +78,45 @@ class View:
             return pd.Series("", index=self.table.frame.index, dtype="str")
         raise MissingInput(f"{self.table.name} has no {name}")
 
-    def text_test(self, name: str, fn) -> np.ndarray:
+    def _shared(self, name: str) -> bool:
+        """``name`` (expanded) is a column whose per-column work the table keeps for every rule: one
+        of the frame's, or one :meth:`join` brought from another table."""
+        if name in self.extra:
+            return name in self.table._joined and self.table._joined[name][2] is self.extra[name]
+        return name in self.table.frame.columns
+
+    def text_test(self, name: str, fn, key=None) -> np.ndarray:
         """``fn`` (text Series -> array, element by element) on column ``name``: once per distinct
-        value of a dataset column (see Table.factorized), on the whole column otherwise."""
+        value of a dataset or joined column (see Table.factorized), on the whole column otherwise.
+        ``key`` names what ``fn`` computes, so other rules reuse the result (Table.per_value)."""
         name = self.expand(name)
-        if (
-            name in self.table.frame.columns
-            and name not in self.extra
-            and not pd.api.types.is_numeric_dtype(self.table.frame[name].dtype)
-        ):
-            return self.table.per_value(name, fn)
+        if self._shared(name) and not pd.api.types.is_numeric_dtype(self.table.column(name).dtype):
+            return self.table.per_value(name, fn, key)
         return np.asarray(fn(self.column(name).astype("str")))
 
     def codes(self, name: str) -> np.ndarray:
         """Integer codes of the distinct values of ``name`` (equal values, equal codes)."""
         name = self.expand(name)
-        if name in self.table.frame.columns and name not in self.extra:
+        if self._shared(name):
             return self.table.factorized(name)[0].astype(np.int64)
         return pd.factorize(self.column(name), use_na_sentinel=False)[0].astype(np.int64)
 
     def null(self, name: str) -> np.ndarray:
         name = self.expand(name)
-        if name in self.table.frame.columns and name not in self.extra:
+        if self._shared(name):
             return self.table.is_null(name)
         return null_mask(self.column(name))
 
     def join(self, dataset: str, columns: list[str], key: str = "USUBJID") -> bool:
-        """Bring ``dataset.column`` next to each record by ``key``; False when it cannot be done."""
+        """Bring ``dataset.column`` next to each record by ``key``; False when it cannot be done.
+        The joined columns are computed once per pair of tables (Table.joined), not once per rule."""
         other = self.tables.get(dataset)
         if other is None or key not in other.frame.columns or key not in self.table.frame.columns:
             return False
-        lookup = other.frame.drop_duplicates(key).set_index(key)
-        lookup = lookup[[c for c in columns if c in lookup.columns]]
         for col in columns:
-            if col not in lookup.columns:
+            if col == key or col not in other.frame.columns:
                 return False
-            mapped = self.table.frame[key].map(lookup[col])
-            if not pd.api.types.is_numeric_dtype(lookup[col].dtype):
-                mapped = text_or_empty(mapped)
-            self.extra[f"{dataset}.{col}"] = mapped
+            self.extra[f"{dataset}.{col}"] = self.table.joined(dataset, other, col, key)
         return True
 
 

@@ -12,7 +12,8 @@ import pandas as pd
 
 from ...derive.study_day import study_day as expected_study_day
 from .. import isodate
-from ..conditions import MissingDataset, MissingInput, View, evaluate, text_or_empty
+from ..conditions import MissingDataset, MissingInput, View, evaluate
+from ..data import text_or_empty
 from ..hits import Hits
 from .define import define_datasets, define_method_texts, define_references, define_schema
 from .records import prepare

@@ -210,9 +210,12 @@ def _apply(op: str, name: str, arg, view: View) -> np.ndarray:
     if op == "present":
         # the column is really in the dataset (not an absent `optional` one read as null)
         return np.full(len(view.frame), view.physically_has(name) == bool(arg))
+    if op in DATE_OPERATORS:
+        return _date_order(view, name, arg, DATE_OPERATORS[op])
     if op in TEXT_OPERATORS and not pd.api.types.is_numeric_dtype(view.column(name).dtype):
         fn, needs_value = TEXT_OPERATORS[op]
-        hit = view.text_test(name, lambda text: fn(text, arg)).astype(bool)
+        # keyed by operator and argument: rules asking the same of a column share one evaluation
+        hit = view.text_test(name, lambda text: fn(text, arg), key=(op, repr(arg))).astype(bool)
         return hit & ~view.null(name) if needs_value else hit
     series = view.column(name)
     null = view.null(name)
@@ -260,9 +263,16 @@ def _compare(op: Callable, series: pd.Series, arg, view: View, is_var: bool) -> 
         return op(left, right) & ~np.isnan(left) & ~np.isnan(right)
 
 
-def _date_cmp(series: pd.Series, null: np.ndarray, arg: str, view: View, sign: int) -> np.ndarray:
-    other = view.column(arg)
-    return ~null & ~view.null(arg) & (isodate.compare(series.astype("str"), other.astype("str")) == sign)
+def _date_order(view: View, name: str, other: str, sign: int) -> np.ndarray:
+    """Records where ISO 8601 ``name`` is before (sign -1) / after (+1) ``other`` at their common precision."""
+    left, right = view.column(name).astype("str"), view.column(other).astype("str")
+    order = isodate.compare(left, right, _precision(view, name), _precision(view, other))
+    return ~view.null(name) & ~view.null(other) & (order == sign)
+
+
+def _precision(view: View, name: str) -> np.ndarray:
+    """isodate.precision of a column, once per table column (many timing rules read the same --DTC)."""
+    return view.text_test(name, isodate.precision, key="iso8601 precision")
 
 
 def _fullmatch(text: pd.Series, pattern: str) -> np.ndarray:
@@ -283,6 +293,8 @@ TEXT_OPERATORS: dict[str, tuple[Callable, bool]] = {
     "complete_date": (lambda t, a: (isodate.precision(t) >= 10) == bool(a), False),
     "date_precision_lt": (lambda t, a: isodate.precision(t) < int(a), True),
 }
+# Operators ordering two ISO 8601 columns (SDTMIG 4.4: a partial date is an interval): -1 before, +1 after.
+DATE_OPERATORS: dict[str, int] = {"date_before_var": -1, "date_after_var": 1}
 
 
 def _iso_ok(text: pd.Series, kind: str) -> np.ndarray:
@@ -321,8 +333,6 @@ OPERATORS: dict[str, Callable] = {
     "non_ascii": lambda s, n, a, v: (
         ~n & ~s.astype("str").str.fullmatch(r"[\x20-\x7e]*").fillna(True).to_numpy(dtype=bool)
     ),
-    "date_before_var": lambda s, n, a, v: _date_cmp(s, n, a, v, -1),
-    "date_after_var": lambda s, n, a, v: _date_cmp(s, n, a, v, 1),
     "date_precision_lt": lambda s, n, a, v: ~n & (isodate.precision(s.astype("str")) < int(a)),
     "startswith": lambda s, n, a, v: ~n & s.astype("str").str.startswith(str(a)).fillna(False).to_numpy(dtype=bool),
     "in_dataset": lambda s, n, a, v: s.isin(_dataset_values(a, v)).to_numpy(dtype=bool),

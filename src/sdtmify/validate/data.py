@@ -165,6 +165,22 @@ class Table:
         return result
 
 
+def per_value_of_columns(table: Table, columns: list[str], fn) -> dict[str, np.ndarray]:
+    """``fn`` (text Series -> array, element by element) on the distinct values of several text columns
+    of ``table`` in one call: a check that reads every column (FDA's ASCII and leading-blank rules)
+    pays pandas' per-call cost once per dataset instead of once per column."""
+    parts = [table.factorized(c) for c in columns]
+    if not parts:
+        return {}
+    values = pd.Series(np.concatenate([u.to_numpy(dtype=object) for _, u in parts]), dtype="str")
+    result = np.asarray(fn(values))
+    out, start = {}, 0
+    for column, (codes, uniques) in zip(columns, parts, strict=True):
+        out[column] = result[start : start + len(uniques)][codes]
+        start += len(uniques)
+    return out
+
+
 def text_or_empty(series: pd.Series) -> pd.Series:
     """Text with "" where a lookup found nothing (safe when every value is missing)."""
     values = series.astype(object).to_numpy().copy()

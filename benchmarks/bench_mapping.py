@@ -72,15 +72,11 @@ def timed_build(study) -> tuple[dict, dict[str, dict[str, float]]]:
         return wrapper
 
     builder = engine.SdtmBuilder
-    originals = {
-        name: getattr(builder, name)
-        for name in ("build_source_domain", "derive_domain", "derive_sequence", "supp_domain")
-    }
+    originals = {name: getattr(builder, name) for name in ("build_source_domain", "derive_domain", "supp_domains")}
     original_conform = metadata._conform
     builder.build_source_domain = timing(originals["build_source_domain"], "map", lambda a: a[1].domain)
     builder.derive_domain = timing(originals["derive_domain"], "map", lambda a: a[1].name)
-    builder.derive_sequence = timing(originals["derive_sequence"], "map", lambda a: a[1].name)
-    builder.supp_domain = timing(originals["supp_domain"], "map", lambda a: f"SUPP{a[1].name}")
+    builder.supp_domains = timing(originals["supp_domains"], "map", lambda a: f"SUPP{a[1].name}")
     metadata._conform = timing(original_conform, "conform", lambda a: a[1].name)
     try:
         start = time.perf_counter()

@@ -397,10 +397,11 @@ def test_adlb_ifng_peak_and_baseline(adam):
     adlb = adam.datasets["ADLB"].frame
     assert "" not in adlb["AVALC"].tolist()  # the NOT DONE record is left out
     ifng = adlb[adlb["PARAMCD"] == "IFNG"]
-    peaks = ifng.groupby(ifng["USUBJID"].str[-1])["AVAL"].max()
+    measured = ifng["AVAL"].where(ifng["DTYPE"] == "")  # "<10" is half the LLOQ (DTYPE HALFLLOQ)
+    peaks = measured.groupby(ifng["USUBJID"].str[-1]).max()
     assert peaks.fillna(0).to_dict() == {"A": 363.0, "B": 285.0, "E": 0.0, "G": 1448.0, "N": 0.0}
     assert ifng.loc[ifng["ABLFL"] == "Y", "ADY"].eq(1).all() and ifng["ABLFL"].eq("Y").sum() == 5
-    assert ifng["BASEC"].eq("<10").all() and ifng["BASE"].isna().all()
+    assert ifng["BASEC"].eq("<10").all() and ifng["BASE"].eq(5.0).all()
     assert ifng["PARAM"].iloc[0] == "Interferon Gamma (pg/mL)"
 
 

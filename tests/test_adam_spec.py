@@ -236,6 +236,29 @@ def test_a_study_without_trt01p_says_so_and_builds(tmp_path):
     assert adsl.frame["USUBJID"].tolist()[:2] == ["NCI84-001-A", "NCI84-001-B"]
 
 
+def test_the_not_applicable_reason_reaches_define_xml_and_the_adrg(tmp_path):
+    """The reason is a comment on the dataset in define.xml (the variable is absent: no ItemDef to comment
+    on), which passes the Define-XML 2.1 XSD and the ADRG lists among the dataset comments."""
+    from lxml import etree
+
+    from sdtmify.validate.define_xml import validate_define_xsd
+    from sdtmify.writers.define import write_define_files
+    from sdtmify.writers.guides import adrg_blocks, render_markdown
+
+    folder = minimal_adsl(tmp_path, 'not_applicable: {TRT01P: "Single-arm analysis; no planned treatment"}\n')
+    bundle = build_adam(FakeStudy(folder), sdtm_bundle())
+    text = "Not included although the ADaMIG ADSL dataset requires them: TRT01P: Single-arm analysis; no planned treatment."
+    xml = write_define_files(bundle, tmp_path / "define", FakeStudy(folder))[0]
+    assert validate_define_xsd(xml) == []
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
+    root = etree.parse(str(xml))
+    adsl = root.find(".//odm:ItemGroupDef[@Name='ADSL']", ns)
+    oid = adsl.get("{http://www.cdisc.org/ns/def/v2.1}CommentOID")
+    comment = root.find(f".//def:CommentDef[@OID='{oid}']", ns)
+    assert comment.findtext("odm:Description/odm:TranslatedText", namespaces=ns) == text
+    assert f"- ADSL: {text}" in render_markdown(adrg_blocks({}, bundle, None)).splitlines()
+
+
 def test_without_the_declaration_trt01p_is_still_required(tmp_path):
     with pytest.raises(InputError) as caught:
         build_adam(FakeStudy(minimal_adsl(tmp_path, "")), sdtm_bundle())

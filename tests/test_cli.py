@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The console script pip installed (`sdtmify = "sdtmify.cli:main"`): beside this interpreter, else on PATH.
 SDTMIFY = shutil.which("sdtmify", path=str(Path(sys.executable).parent)) or shutil.which("sdtmify") or "sdtmify"
 
-COMMANDS = ["build", "check", "init", "validate", "convert", "report"]
+COMMANDS = ["build", "adam", "check", "init", "validate", "convert", "report"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -67,7 +67,7 @@ def test_console_script_builds_a_study_and_says_what_it_wrote(mini_home, tmp_pat
     # results on stdout: the findings table and totals, then what was written where
     lines = done.stdout.splitlines()
     assert lines[0].split() == ["rule", "severity", "dataset", "count", "message"]
-    assert f"validation: 0 errors, 10 warnings, 4 notices; {len(load_rules())} rules:" in done.stdout
+    assert f"validation: 0 errors, 7 warnings, 4 notices; {len(load_rules())} rules:" in done.stdout
     assert "validation:" not in done.stderr and "rule " not in done.stderr
     assert lines[lines.index(f"sdtmify build NCI84 -> {out}") :] == [
         f"sdtmify build NCI84 -> {out}",
@@ -76,7 +76,7 @@ def test_console_script_builds_a_study_and_says_what_it_wrote(mini_home, tmp_pat
         "  lineage       23 files in lineage/ (23 csv)",
         "  validation     2 files in validation/ (1 json, 1 xlsx)",
         "  readme         1 files in README.md (1 md)",
-        "  conformance errors: 0, warnings: 10, notices: 4 (10 not explained by validation-notes.yaml): "
+        "  conformance errors: 0, warnings: 7, notices: 4 (7 not explained by validation-notes.yaml): "
         "validation/validation.xlsx",
     ]
     progress = [line.split(" (")[0] for line in done.stderr.splitlines() if line.startswith("[")]
@@ -132,12 +132,13 @@ def test_console_script_builds_a_study_and_says_what_it_wrote(mini_home, tmp_pat
     assert dm["USUBJID"].tolist() == ["NCI84-001-A", "NCI84-001-B", "NCI84-001-E"]
     assert meta.table_name == "DM"
     report = json.loads((out / "validation" / "validation.json").read_text())
-    assert report["summary"]["errors"] == 0 and report["summary"]["warnings"] == 10
+    assert report["summary"]["errors"] == 0 and report["summary"]["warnings"] == 7
 
 
 @pytest.mark.slow
 def test_console_script_validates_the_nci84_build_as_the_build_did(nci84_output, tmp_path):
-    """`sdtmify validate` on the session's NCI84 output folder, with the study's notes and --fail-on warning:
+    """`sdtmify validate` on the session's NCI84 output folder, with the study's notes, its CTCAE grade
+    dictionary and --fail-on warning:
     the build's own validation summary, every warning explained yet still failing the run (notes explain,
     they do not silence), reports where --report-dir says."""
     folder, _ = nci84_output
@@ -148,6 +149,8 @@ def test_console_script_validates_the_nci84_build_as_the_build_did(nci84_output,
         str(folder),
         "--notes",
         str(notes),
+        "--dictionary",
+        f"ctcae={ROOT / 'mappings' / 'NCI84' / 'dictionaries' / 'ctcae.csv'}",
         "--fail-on",
         "warning",
         "--report-dir",
@@ -159,19 +162,17 @@ def test_console_script_validates_the_nci84_build_as_the_build_did(nci84_output,
     assert done.stdout.splitlines()[-2:] == [str(reports / "validation.json"), str(reports / "validation.xlsx")]
     assert "SD1226" not in done.stderr and "validation:" not in done.stderr
     built = json.loads((folder / "validation" / "validation.json").read_text())["summary"]
-    assert (built["errors"], built["warnings"], built["rules"]) == (0, 74, len(load_rules()))
+    assert (built["errors"], built["warnings"], built["rules"]) == (0, 53, len(load_rules()))
     stdout = done.stdout.splitlines()
     assert (
-        f"validation: 0 errors, 74 warnings, 0 notices; {built['rules']} rules: 4 with findings, "
+        f"validation: 0 errors, 53 warnings, 0 notices; {built['rules']} rules: 3 with findings, "
         f"{built['rules_passed']} passed, {built['rules_skipped']} skipped"
     ) in stdout
-    assert "notes: 74 findings explained in validation-notes.yaml, 0 errors and warnings unexplained" in stdout
-    assert (
-        sum(line.strip().startswith("explained: ") for line in stdout) == 5
-    )  # CT2038, SD1226 (CM and RS), SD1244, SD1841
+    assert "notes: 53 findings explained in validation-notes.yaml, 0 errors and warnings unexplained" in stdout
+    assert sum(line.strip().startswith("explained: ") for line in stdout) == 4  # SD1226 (CM and RS), SD1244, SD1841
     report = json.loads((reports / "validation.json").read_text())
     assert report["summary"] == built
-    assert (report["notes"]["explained"], report["notes"]["unexplained"]) == (74, 0)
+    assert (report["notes"]["explained"], report["notes"]["unexplained"]) == (53, 0)
     assert sorted(p.name for p in reports.iterdir()) == [
         ".sdtmify-validation.json",
         "validation.json",

@@ -21,6 +21,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "sdtmify"
 # Where each command's work starts (the module its cli handler calls).
 ENTRIES = {
     "build": ["sdtmify.build"],
+    "adam": ["sdtmify.adam_only"],
     "check": ["sdtmify.check", "sdtmify.paths"],
     "init": ["sdtmify.mapping.scaffold"],
     "validate": ["sdtmify.validate.run"],
@@ -29,7 +30,7 @@ ENTRIES = {
     "spec export": ["sdtmify.metadata.spec_xlsx"],
     "spec import": ["sdtmify.metadata.spec_xlsx"],
 }
-COMMAND = r"(build|check|init|validate|convert|report|spec export|spec import)"
+COMMAND = r"(build|adam|check|init|validate|convert|report|spec export|spec import)"
 OPTION = re.compile(
     r"(?<![\w(-])--[a-z][a-z-]*[a-z](?![\w-]|:#|:\d)"
 )  # not CSS custom properties (--ink:#123, var(--ink))

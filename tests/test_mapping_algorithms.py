@@ -273,13 +273,11 @@ def test_visit_window_from_a_collected_study_day():
 
 
 def unit_key():
-    from types import SimpleNamespace
-
-    from sdtmify.mapping.engine import SdtmBuilder
+    from sdtmify.mapping.derivations.standardize import unit_key as key
     from sdtmify.mapping.terminology import CTRecoder
 
-    holder = SimpleNamespace(ct=CTRecoder.load())
-    return lambda units: SdtmBuilder._unit_key(holder, units)
+    ct = CTRecoder.load()
+    return lambda units: key(ct, units)
 
 
 def test_fahrenheit_to_celsius_is_affine():
@@ -346,3 +344,39 @@ def test_lookup_keyed_by_a_variable_computed_earlier():
     assert run(spec, ctx) == ["", "third"]  # case-sensitive: "A" is not "A " or "a"
     spec["lookup"]["on"] = {"NOPE": "k"}
     assert error(spec, ctx) == "t.yaml:8 X.lookup.on: column 'NOPE' not in source 'src'"
+
+
+# --- two-digit years (SAS YEARCUTOFF) ----------------------------------------------------------------
+
+
+def test_two_digit_years_fall_in_the_hundred_years_from_the_cutoff():
+    from sdtmify.mapping.algorithms.iso8601 import full_year
+
+    years = pd.Series(["25", "26", "00", "99", None])
+    assert full_year(years, 1926).tolist() == ["2025", "1926", "2000", "1999", None]
+    assert full_year(years, 2000).tolist() == ["2025", "2026", "2000", "2099", None]
+    assert full_year(years, 1950).tolist() == ["2025", "2026", "2000", "1999", None]
+
+
+def test_a_study_wide_year_cutoff_applies_when_the_field_declares_none():
+    study = Study()
+    study.config = {"dates": {"year_cutoff": 1926}}
+    ctx = context(study, d=["15MAR25", "15MAR26", "1-jan-05"])
+    assert run({"iso8601": "d", "formats": ["DATE7", "%d-%b-%y"]}, ctx) == ["2025-03-15", "1926-03-15", "2005-01-01"]
+    # the field's own cutoff wins over the study's
+    assert run({"iso8601": "d", "formats": ["DATE7", "%d-%b-%y"], "year_cutoff": 1900}, ctx) == [
+        "1925-03-15",
+        "1926-03-15",
+        "1905-01-01",
+    ]
+
+
+def test_a_two_digit_year_without_a_cutoff_is_refused_naming_the_form():
+    message = error({"iso8601": "d", "formats": ["DATE9", "YYMMDD6"]}, context(Study(), d=["140315"]))
+    assert message.startswith("t.yaml:8 X.formats: 'YYMMDD6' reads two-digit years: declare their century")
+
+
+def test_four_digit_forms_need_no_cutoff_and_ignore_one():
+    ctx = context(Study(), d=["04MAR2021"])
+    assert run({"iso8601": "d", "formats": ["DATE9"]}, ctx) == ["2021-03-04"]
+    assert run({"iso8601": "d", "formats": ["DATE9"], "year_cutoff": 1800}, ctx) == ["2021-03-04"]

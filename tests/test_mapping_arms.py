@@ -95,3 +95,50 @@ def test_a_mapped_actual_arm_is_never_silently_overwritten(tmp_path):
         f"mappings/NCI84/sdtm/dm.yaml:{line} ACTARMCD: mapped value 'IL12SC200' (row 1) differs from the "
         f"derived 'IL12IV100'; map ACTARMCD or derive it, not both"
     )
+
+
+def unplanned_study(tmp_path, unplanned: str, variables: str = "") -> Path:
+    def received(frame):
+        return frame.assign(
+            received=frame["subject_id"].map({"A": "1", "B": "Trastuzumab alone", "E": ""}),
+            why=frame["subject_id"].map({"A": "", "B": "Paclitaxel withheld; trastuzumab only", "E": ""}),
+        )
+
+    return study_with(
+        tmp_path,
+        arm_lines="      actual: {lookup: {source: cohorts, on: subject_id, column: received}}\n" + unplanned,
+        tables={"cohorts": received},
+        variables=variables,
+    )
+
+
+def test_an_unplanned_treatment_has_no_actual_arm_and_is_described(tmp_path):
+    study = unplanned_study(tmp_path, "      unplanned: true\n")
+    built = build_sdtm(load_study(study)).datasets["DM"].frame.set_index("USUBJID")
+    a, b, e = (built.loc[i] for i in sorted(built.index))
+    assert (b["ARMCD"], b["ACTARMCD"], b["ACTARM"]) == ("IL12IV100", "", "")
+    assert (b["ARMNRS"], b["ACTARMUD"]) == ("UNPLANNED TREATMENT", "Trastuzumab alone")
+    assert (a["ACTARMCD"], a["ARMNRS"], a["ACTARMUD"]) == ("IL12IV100", "", "")
+    assert (e["ACTARMCD"], e["ARMNRS"], e["ACTARMUD"]) == ("", "ASSIGNED, NOT TREATED", "")
+
+
+def test_the_unplanned_treatment_description_may_come_from_its_own_column(tmp_path):
+    study = unplanned_study(tmp_path, "      unplanned: {lookup: {source: cohorts, on: subject_id, column: why}}\n")
+    dm = build_sdtm(load_study(study)).datasets["DM"]
+    b = dm.frame.set_index("USUBJID").loc[sorted(dm.frame["USUBJID"])[1]]
+    assert (b["ARMNRS"], b["ACTARMUD"]) == ("UNPLANNED TREATMENT", "Paclitaxel withheld; trastuzumab only")
+
+
+def test_an_actual_arm_matching_no_arm_is_an_error_unless_declared_unplanned(tmp_path):
+    study = unplanned_study(tmp_path, "")
+    with pytest.raises(InputError) as info:
+        build_sdtm(load_study(study))
+    assert "actual arm 'Trastuzumab alone' (row 2) matches no arm" in str(info.value)
+    assert "declare 'unplanned:'" in str(info.value)
+
+
+def test_a_mapped_actarmud_that_differs_from_the_derived_one_is_an_error(tmp_path):
+    study = unplanned_study(tmp_path, "      unplanned: true\n", variables="  ACTARMUD: {constant: Something else}\n")
+    with pytest.raises(InputError) as info:
+        build_sdtm(load_study(study))
+    assert "ACTARMUD: mapped value 'Something else' (row 1) differs from the derived ''" in str(info.value)

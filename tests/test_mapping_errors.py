@@ -411,11 +411,10 @@ def test_check_reports_every_data_problem_in_one_run(tmp_path):
 
 def test_check_caps_the_list(tmp_path):
     from sdtmify.check import check_study
-    from sdtmify.mapping.engine import check_sdtm
 
     study = write_mini(tmp_path)
     path = study / "sdtm" / "ae.yaml"
     path.write_text(path.read_text().replace("{column: ae_term}", "{column: ae_trm}").replace("onset_date,", "x,"))
     assert len(check_study(str(study))) == 2
-    capped = check_sdtm(load_study(study), limit=1)
+    capped = check_study(str(study), limit=1)
     assert capped[1] == "... and 1 more problems (the first 1 are shown)"

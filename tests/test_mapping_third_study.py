@@ -61,6 +61,15 @@ def test_screen_failure_and_untreated_subject_arms(built):
     assert dm.loc["EDC3-01-701-1015", columns].tolist() == ["A", "A", ""]
     assert dm.loc["EDC3-01-702-1030", columns].tolist() == ["", "", "SCREEN FAILURE"]
     assert dm.loc["EDC3-01-702-1041", columns].tolist() == ["B", "", "ASSIGNED, NOT TREATED"]
+    # a regimen no arm plans: no actual arm, the reason and what was given (SDTMIG 3.4 DM 4a)
+    assert dm.loc["EDC3-01-701-1023", [*columns, "ACTARM", "ACTARMUD"]].tolist() == [
+        "B",
+        "",
+        "UNPLANNED TREATMENT",
+        "",
+        "Drug B 50 mg twice daily",
+    ]
+    assert (dm["ACTARMUD"] != "").sum() == 1
 
 
 def test_excel_serial_doses_collapse_into_constant_dose_intervals(built):
@@ -103,3 +112,23 @@ def test_censored_lab_results(built):
     assert (below["LBSTRESC"], below["LBLLOQ"]) == ("<5", 5.0) and math.isnan(below["LBSTRESN"])
     assert (above["LBSTRESC"], above["LBULOQ"]) == (">200", 200.0) and math.isnan(above["LBSTRESN"])
     assert (plain["LBSTRESC"], plain["LBSTRESN"]) == ("12.5", 12.5) and math.isnan(plain["LBLLOQ"])
+
+
+def test_an_unknown_country_is_built_as_a_truthful_null_with_its_reason(edc3):
+    bundle = build_sdtm(load_study(edc3))
+    dm = bundle.datasets["DM"].frame.set_index("USUBJID")
+    assert dm.loc["EDC3-01-702-1030", "COUNTRY"] == ""
+    assert dm.loc["EDC3-01-701-1015", "COUNTRY"] == "USA"
+    (country,) = [v for v in bundle.datasets["DM"].meta.variables if v.name == "COUNTRY"]
+    comments = {c.oid: c.description for c in bundle.metadata.comments}
+    assert comments[country.comment] == "Unknown in 1 record: not recorded for screen failures at site 702"
+
+
+def test_a_required_value_left_null_without_a_reason_stops_the_build(edc3, tmp_path):
+    folder = tmp_path / "EDC3"
+    shutil.copytree(edc3, folder)
+    dm = folder / "sdtm" / "dm.yaml"
+    dm.write_text(dm.read_text().replace(', unknown: "not recorded for screen failures at site 702"', ""))
+    with pytest.raises(Exception) as info:
+        build_sdtm(load_study(folder))
+    assert "Required variable COUNTRY (Country) is null in 1 of 4 records" in str(info.value)

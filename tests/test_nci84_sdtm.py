@@ -278,6 +278,7 @@ def test_baseline_facts_in_their_domains_match_the_source(bundle):
     rs = frame(bundle, "RS")
     kps = rs[rs["RSTESTCD"] == "KPSS0101"].set_index("USUBJID")
     assert set(kps["RSCAT"]) == {"KPS SCALE"} and set(kps["RSTEST"]) == {"KPSS01-Karnofsky Performance Status"}
+    assert set(kps["RSEVAL"]) == {"INVESTIGATOR"}  # the eligibility assessment is the investigator's
     assert kps.loc[usubjid, "RSSTRESC"].tolist() == subjects["karnofsky"].tolist()
     assert (
         kps.loc["NCI84-001-C", "RSORRES"] == "Cares for self; unable to carry on normal activity or to do active work."

@@ -117,7 +117,8 @@ def test_table3_per_patient_values_from_the_adam_xpt_files(nci84_build):
 
     adlb = read_xpt(out, "adlb")
     ifng = adlb[adlb["PARAMCD"] == "IFNG"]
-    peak = ifng.groupby("USUBJID")["AVAL"].max().fillna(0)
+    measured = ifng["DTYPE"].fillna("") == ""  # the published peaks are of measured values (not half the LLOQ)
+    peak = ifng["AVAL"].where(measured).groupby(ifng["USUBJID"]).max().fillna(0)
     peaks = {by_subject[u]: int(v) for u, v in peak.items()}
     assert peaks == expected["PEAK"].to_dict()
 
@@ -178,7 +179,7 @@ d <- commandArgs(TRUE)[1]
 adsl <- read_xpt(file.path(d, "adsl.xpt"))
 adlb <- read_xpt(file.path(d, "adlb.xpt"))
 adtte <- read_xpt(file.path(d, "adtte.xpt"))
-ifng <- adlb[adlb$PARAMCD == "IFNG", ]
+ifng <- adlb[adlb$PARAMCD == "IFNG" & adlb$DTYPE == "", ]
 peak <- tapply(ifng$AVAL, ifng$USUBJID, function(x) if (all(is.na(x))) 0 else max(x, na.rm = TRUE))
 adsl$PEAK <- ifelse(is.na(peak[adsl$USUBJID]), 0, peak[adsl$USUBJID])
 adsl$DET <- adsl$PEAK >= 10

@@ -134,7 +134,7 @@ def test_nci84_notes_file_reads_and_names_rules_of_the_catalogue():
     from sdtmify.validate.rules import load_rules
 
     notes = load_notes(ROOT / "mappings" / "NCI84" / "validation-notes.yaml")
-    assert notes.rules() == {"CT2038", "SD1226", "SD1244", "SD1841"}  # the warnings of test_validate_nci84
+    assert notes.rules() == {"SD1226", "SD1244", "SD1841"}  # the warnings of test_validate_nci84
     assert notes.rules() <= {r.id for r in load_rules()}
     assert all(len(n.explanation) > 20 for n in notes.notes)
 
@@ -148,3 +148,21 @@ def test_validate_command_refuses_a_notes_file_that_does_not_exist(tmp_path, cap
     assert main(["validate", str(out), "--notes", str(tmp_path / "absent.yaml")]) == 2
     assert "--notes: no such file" in capsys.readouterr().err
     assert not (out / "validation").exists()
+
+
+def test_a_declared_unknown_required_value_explains_its_findings_after_the_files_own_notes(tmp_path):
+    from sdtmify.validate.notes import Note, Notes
+
+    own = Notes((Note("SD1013", "the study's own words", "LB"),), file="validation-notes.yaml")
+    unknowns = [
+        ("DM", "COUNTRY", "not recorded at site 702", "sdtm/dm.yaml"),
+        ("DM", "SITEID", "site closed", "sdtm/dm.yaml"),
+        ("LB", "LBTESTCD", "never", "sdtm/lb.yaml"),
+    ]
+    notes = own.with_unknowns(unknowns)
+    expected = "COUNTRY unknown (sdtm/dm.yaml): not recorded at site 702; SITEID unknown (sdtm/dm.yaml): site closed"
+    assert notes.explain("SD1013", "DM") == expected
+    assert notes.explain("DD4010", "DM") == expected
+    assert notes.explain("SD1013", "LB") == "the study's own words"
+    assert notes.explain("SD1013", "AE") == ""
+    assert notes.file == "validation-notes.yaml"

@@ -7,12 +7,14 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from fixtures.validate import study  # tests/fixtures/validate/study.py: the clean study and its mutations
 
 from sdtmify.validate.context import IGStandards, load_terminology
 from sdtmify.validate.define_xml import read_define
+from sdtmify.validate.dictionaries import grade_dictionary
 from sdtmify.validate.engine import Context, details, run_rule
 from sdtmify.validate.rules import AUTHORITY_KEYS, load_rules
 
@@ -25,6 +27,12 @@ DEFINE_CODELISTS = {"AE.AESER": ["N", "Y"], "DM.SEX": ["F", "M"], "ADSL.SAFFL": 
 
 CLEAN = study.build_frames()
 STANDARDS = IGStandards()
+# The clean study's CTCAE grade dictionary (study.yaml dictionaries:), for SD1446.
+DICTIONARIES = {
+    "ctcae": grade_dictionary(
+        pd.DataFrame({"preferred_term": ["Headache", "Pneumonia"], "grades": ["1;2;3;4", "1;2;3;4;5"]}), "ctcae.csv"
+    )
+}
 
 
 def needs_ct(rule) -> bool:
@@ -63,7 +71,12 @@ def context(frames, tmp_path: Path, ct=None, define_change=None, with_define=Tru
     """The validator's context on in-memory ``frames`` (no XPT is written); define.xml only when asked."""
     defines, files = _defines(tmp_path, define_change) if with_define else ({}, {})
     return Context(
-        tables=study.tables(frames), standards=STANDARDS, ct=ct, define=dict(defines), define_files=dict(files)
+        tables=study.tables(frames),
+        standards=STANDARDS,
+        ct=ct,
+        define=dict(defines),
+        define_files=dict(files),
+        dictionaries=DICTIONARIES,
     )
 
 
@@ -140,8 +153,6 @@ def test_no_mutation_names_an_unknown_rule():
 def test_large_datasets_flag_the_same_records(rule_id, tmp_path):
     """24,000 records (keys as integer codes from 20,000 on; text checks per distinct value): the
     records flagged are the mutated ones, as on the small fixture."""
-    import pandas as pd
-
     frame, meta = CLEAN["LB"]
     big = pd.concat([frame] * 3000, ignore_index=True)  # 24,000 records
     big["LBSEQ"] = np.arange(1, len(big) + 1, dtype=float)
@@ -171,8 +182,6 @@ def test_large_datasets_flag_the_same_records(rule_id, tmp_path):
 def test_a_joined_column_follows_the_table_it_is_joined_from():
     """Joined columns are computed once per pair of tables and shared by the rules; a table reused with
     another DM (as the mutation tests do) sees that DM's values, never the earlier join's."""
-    import pandas as pd
-
     from sdtmify.validate.conditions import View
     from sdtmify.validate.data import table_from
 

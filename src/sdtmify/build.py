@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import stagemeter
 from .adam.engine import build_adam
 from .console import QUIET, Console
 from .guard import guarded_output
@@ -27,6 +28,7 @@ from .writers.guides import write_guides
 from .writers.lineage import write_lineage
 from .writers.outputs import write_bundle
 
+STAGES = ("adam", "report")  # the stages a study may declare it has not (study.yaml ``stages:``)
 STEPS = (
     "mapping sources to SDTM",
     "deriving ADaM",
@@ -47,6 +49,7 @@ class BuildResult:
     report_mismatches: int | None = None
     exit_code: int = 0
     validation: dict | None = field(default=None, repr=False)  # the validation report (console table)
+    undeclared: list[str] = field(default_factory=list)  # stages study.yaml declares 'none' (adam, report)
 
     def summary(self) -> str:
         """What was written where: one line per stage with file counts by kind."""
@@ -56,6 +59,8 @@ class BuildResult:
             folders = sorted({Path(p).parts[0] + ("/" if len(Path(p).parts) > 1 else "") for p in paths})
             by_kind = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
             lines.append(f"  {stage:<11} {len(paths):>4} files in {', '.join(folders)} ({by_kind})")
+        for stage in self.undeclared:
+            lines.append(f"  {stage:<11} not declared by the study (study.yaml stages: {stage}: none)")
         if self.findings:
             counts = ", ".join(f"{severity}s: {n}" for severity, n in self.findings.items())
             explained = (
@@ -102,16 +107,20 @@ def build_study(
         Path(out_dir) if out_dir else output_dir(spec.studyid, root), spec.folder, inputs, root
     )
     result = BuildResult(study=spec.name, out_dir=target)
+    result.undeclared = [stage for stage in STAGES if spec.declares_none(stage)]
+    not_declared = {stage: " (not declared by the study)" if stage in result.undeclared else "" for stage in STAGES}
     total = len(STEPS)
     written: dict[str, list[Path]] = {}
 
     with guarded_output(target, spec.studyid, force=force, wait=wait, ui=ui) as tmp:
         ui.step(1, total, STEPS[0])
-        bundles = [build_sdtm(spec, ct_file=ct_file, ui=ui)]
+        with stagemeter.stage("map"):
+            bundles = [build_sdtm(spec, ct_file=ct_file, ui=ui)]
 
-        ui.step(2, total, STEPS[1])
+        ui.step(2, total, STEPS[1] + not_declared["adam"])
         if spec.has_adam:
-            bundles.append(build_adam(spec, bundles[0], ui=ui))
+            with stagemeter.stage("adam"):
+                bundles.append(build_adam(spec, bundles[0], ui=ui))
 
         ui.step(3, total, STEPS[2])
         for bundle in bundles:
@@ -122,15 +131,18 @@ def build_study(
             written.setdefault("metadata", []).append(
                 serialize.dump(bundle.metadata, tmp / "metadata" / f"{bundle.standard.lower()}.json")
             )
-            written.setdefault("lineage", []).extend(write_lineage(bundle, tmp / "lineage"))
+            with stagemeter.stage("lineage"):
+                written.setdefault("lineage", []).extend(write_lineage(bundle, tmp / "lineage"))
 
         ui.step(4, total, STEPS[3])
         for bundle in bundles:
-            written[bundle.standard].extend(write_define_files(bundle, tmp / bundle.standard.lower(), spec))
+            with stagemeter.stage("define"):
+                written[bundle.standard].extend(write_define_files(bundle, tmp / bundle.standard.lower(), spec))
 
         ui.step(5, total, STEPS[4])
         if validate:
-            outcome = validate_build(tmp, spec, ct_file=ct_file, ui=ui)
+            with stagemeter.stage("validate"):
+                outcome = validate_build(tmp, spec, ct_file=ct_file, ui=ui)
             written["validation"] = list(outcome.written)
             result.findings = outcome.counts
             result.validation = outcome.report
@@ -143,9 +155,10 @@ def build_study(
         for bundle in bundles:
             written[bundle.standard].extend(write_guides(bundle, tmp / bundle.standard.lower(), spec, guide_report))
 
-        ui.step(6, total, STEPS[5])
+        ui.step(6, total, STEPS[5] + not_declared["report"])
         if report and spec.has_adam and spec.has_report:
-            paths, mismatches = build_report(spec, tmp / "adam", tmp / "report", ui=ui)
+            with stagemeter.stage("report"):
+                paths, mismatches = build_report(spec, tmp / "adam", tmp / "report", ui=ui)
             written["report"] = list(paths)
             result.report_mismatches = mismatches
             if mismatches:

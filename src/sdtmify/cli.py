@@ -47,6 +47,31 @@ def _cmd_build(args, ui: Console) -> int:
     return result.exit_code
 
 
+def _cmd_adam(args, ui: Console) -> int:
+    from .adam_only import build_adam_from_sdtm
+
+    result = build_adam_from_sdtm(
+        args.sdtm,
+        args.study,
+        out_dir=args.out,
+        ui=ui,
+        validate=not args.no_validate,
+        report=not args.no_report,
+        force=args.force,
+        wait=args.wait,
+        fail_on=args.fail_on,
+        ct_file=args.ct,
+        encoding=args.encoding,
+    )
+    ui.close()
+    if result.validation is not None:
+        from .validate.report_console import print_report
+
+        print_report(result.validation, ui)
+    ui.result(result.summary().replace("sdtmify build", "sdtmify adam", 1))
+    return result.exit_code
+
+
 def _cmd_check(args, ui: Console) -> int:
     from .check import check_study
     from .paths import resolve_study
@@ -85,6 +110,7 @@ def _cmd_validate(args, ui: Console) -> int:
         report_dir=args.report_dir,
         encoding=args.encoding,
         force=args.force,
+        dictionaries=args.dictionary or (),
         ui=ui,
     )
 
@@ -109,6 +135,14 @@ def _cmd_report(args, ui: Console) -> int:
     from .report.paper import report_command
 
     return report_command(args.study, ui=ui, encoding=args.encoding)
+
+
+def _cmd_synth(args, ui: Console) -> int:
+    from .synth import synthesize
+
+    result = synthesize(args.like, args.subjects, args.out, seed=args.seed, ui=ui)
+    ui.result(result.summary())
+    return 0
 
 
 def _cmd_spec_export(args, ui: Console) -> int:
@@ -188,6 +222,22 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _whole_number(lowest: int, highest: int, what: str):
+    """An argparse type: a whole number from ``lowest`` to ``highest`` (``what`` names it in the message)."""
+
+    def parse(text: str) -> int:
+        wanted = f"give {what} from {lowest:,} to {highest:,}"
+        try:
+            value = int(text.replace("_", "").replace(",", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number; {wanted}") from None
+        if not lowest <= value <= highest:
+            raise argparse.ArgumentTypeError(f"'{text}' is out of range; {wanted}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     noise = common.add_mutually_exclusive_group()
@@ -265,6 +315,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command(
         sub,
+        "adam",
+        help="build a study's ADaM from an SDTM folder sdtmify did not build",
+        description="Read the SDTM datasets of a folder (XPT, or Dataset-JSON when it has no XPT; its "
+        "define.xml when present) and run the study's ADaM layer on them: ADaM as XPT v5 and Dataset-JSON, "
+        "define.xml, lineage, the validation of ADaM and the study's report.",
+    )
+    p.add_argument("--sdtm", required=True, metavar="DIR", help="the folder of SDTM .xpt or .json/.ndjson files")
+    p.add_argument("--study", required=True, help="a study NAME (mappings/NAME) or a PATH: its adam/*.yaml is run")
+    p.add_argument("--out", metavar="DIR", help="output folder (default output/STUDYID-ADaM)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="if the output folder exists but was not written by sdtmify, move it aside instead of refusing",
+    )
+    p.add_argument(
+        "--wait",
+        type=_positive_seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait up to SECONDS for another run writing the same output to finish (default 0: refuse at once)",
+    )
+    p.add_argument("--no-validate", action="store_true", help="skip the conformance check of ADaM")
+    p.add_argument("--fail-on", choices=["error", "warning", "never"], default="error", help=FAIL_ON_HELP)
+    p.add_argument("--no-report", action="store_true", help="skip recomputing the study's tables")
+    p.add_argument("--ct", metavar="FILE", help="a full NCI CDISC CT file to validate ADaM against")
+    p.add_argument(
+        "--encoding",
+        type=_encoding,
+        metavar="CODEC",
+        help="the text encoding of the SDTM XPT files (default: UTF-8, then Windows-1252)",
+    )
+    p.set_defaults(func=_cmd_adam)
+
+    p = command(
+        sub,
         "check",
         help="validate a study's mappings without building",
         description="Validate study.yaml and every mapping file against the mapping-language "
@@ -305,6 +390,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--notes",
         metavar="FILE",
         help="a validation-notes.yaml explaining expected findings (shown beside them; counts and exit code unchanged)",
+    )
+    p.add_argument(
+        "--dictionary",
+        action="append",
+        metavar="KIND=FILE",
+        help="a study dictionary the rules check coded values against, as study.yaml 'dictionaries:' declares "
+        "it for the build (repeatable), e.g. ctcae=mappings/NCI84/dictionaries/ctcae.csv (AETOXGR, SD1446)",
     )
     p.add_argument(
         "--sdtm",
@@ -370,6 +462,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", required=True, help="a study NAME under mappings/ or a PATH to a study folder")
     p.add_argument("--encoding", type=_encoding, metavar="CODEC", help=DATASET_ENCODING_HELP)
     p.set_defaults(func=_cmd_report)
+
+    p = command(
+        sub,
+        "synth",
+        help="write a synthetic study of N subjects resampled from a study",
+        description="Write a new study folder of the same shape as STUDY for N subjects: whole subjects drawn "
+        "with replacement (seeded), each with a new SUBJID, its rows in every per-subject source and its dates "
+        "moved back by whole weeks; the mappings copied, a new STUDYID, and the report's comparison with "
+        "published values turned off. Same seed, same files. Build it with `sdtmify build --study DIR`.",
+    )
+    p.add_argument(
+        "--like", required=True, metavar="STUDY", help="the template: a study NAME (mappings/NAME) or a PATH"
+    )
+    p.add_argument(
+        "--subjects",
+        required=True,
+        type=_whole_number(1, 1_000_000, "a number of subjects"),
+        metavar="N",
+        help="number of subjects to write (1 to 1,000,000)",
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="the new study folder (must not exist, or be empty)")
+    p.add_argument(
+        "--seed",
+        type=_whole_number(0, 2**63 - 1, "a seed"),
+        default=1,
+        metavar="S",
+        help="random seed (default 1): the same seed writes byte-identical files",
+    )
+    p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("spec", parents=[common], help="export or import the metadata as an Excel spec")
     spec = p.add_subparsers(dest="spec_command", metavar="ACTION")

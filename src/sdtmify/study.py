@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import yamlio
+from . import stagemeter, yamlio
 from .errors import InputError, Location, MappingError
 from .paths import is_bare_name, resolve_study
 from .reproducible import build_timestamp
@@ -68,11 +68,16 @@ class Study:
 
     @property
     def has_adam(self) -> bool:
-        return (self.folder / "adam").is_dir()
+        return (self.folder / "adam").is_dir() and not self.declares_none("adam")
 
     @property
     def has_report(self) -> bool:
-        return (self.folder / "report.yaml").is_file()
+        return (self.folder / "report.yaml").is_file() and not self.declares_none("report")
+
+    def declares_none(self, stage: str) -> bool:
+        """study.yaml ``stages: {stage: none}``: the study states it has no such stage (no ADaM, no
+        report), so a build says the stage is not declared rather than showing it as skipped."""
+        return (self.config.get("stages") or {}).get(stage) == "none"
 
     @property
     def standards(self) -> dict:
@@ -82,6 +87,14 @@ class Study:
     def subject_column(self) -> str:
         subjects = self.config["subjects"]
         return subjects.get("subject_column", subjects["subjid"])
+
+    def dictionaries(self) -> dict[str, tuple[pd.DataFrame, str]]:
+        """study.yaml ``dictionaries:``: kind (``ctcae``) -> (the source's table, the source file as
+        messages name it), for the validator to check coded values against."""
+        declared = dict(self.config.get("dictionaries") or {})
+        return {
+            kind: (self.source(name), yamlio.display_path(self.sources[name].path)) for kind, name in declared.items()
+        }
 
     def mapping_files(self, standard: str = "sdtm") -> list[Path]:
         """The domain mapping files of one standard, in name order."""
@@ -97,8 +110,9 @@ class Study:
             )
         if name not in self._cache:
             spec = self.sources[name]
-            frame = read_source(spec.path, spec.format, spec.sheet, spec.encoding, name=name)
-            check_keys(frame, spec.keys, name, Location(self.file, spec.line, f"sources.{name}.keys"))
+            with stagemeter.stage("read sources"):
+                frame = read_source(spec.path, spec.format, spec.sheet, spec.encoding, name=name)
+                check_keys(frame, spec.keys, name, Location(self.file, spec.line, f"sources.{name}.keys"))
             self._cache[name] = frame
         return self._cache[name]
 
@@ -122,6 +136,39 @@ def _confined_source(folder: Path, roots: list[Path], spec, name: str, file: str
     return path
 
 
+# what each stage of study.yaml ``stages:`` reads: the files whose presence the declaration must agree with
+STAGE_FILES = {"adam": ("adam/", "adam/*.yaml"), "report": ("the study folder", "report.yaml")}
+
+
+def _check_stages(document, folder: Path, file: str) -> None:
+    """``stages:`` agrees with the files: ``none`` with ADaM YAML (or a report.yaml) present is an error,
+    since a build would otherwise silently leave out what the folder holds; ``required`` without them
+    is an error too (the stage the study promises cannot run)."""
+    for stage, declared in (document.get("stages") or {}).items():
+        name, pattern = STAGE_FILES[stage]
+        found = sorted(p.name for p in folder.glob(pattern) if p.is_file())
+        where = Location(file, yamlio.line_at(document, ["stages", stage]), f"stages.{stage}")
+        if declared == "none" and found:
+            shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+            raise InputError(
+                f"the study declares no {stage} stage but {name} holds {shown}; remove 'stages: {stage}: none' "
+                f"to build it, or move the files out of the study folder",
+                where,
+            )
+        if stage == "adam" and declared == "none" and not (document.get("stages") or {}).get("report") == "none":
+            if (folder / "report.yaml").is_file():
+                raise InputError(
+                    "the study declares no adam stage but has a report.yaml, whose tables are computed from "
+                    "ADaM; declare 'report: none' too, or remove 'adam: none'",
+                    where,
+                )
+        if declared == "required" and not found:
+            raise InputError(
+                f"'{stage}: required' but there is no {pattern}; write it, or declare '{stage}: none'",
+                where,
+            )
+
+
 def load_study(name_or_path: str | Path) -> Study:
     """Read and validate a study's study.yaml: ``mappings/<name>/`` for a bare name, else the folder given
     (the path model of ``paths.resolve_study``)."""
@@ -132,6 +179,7 @@ def load_study(name_or_path: str | Path) -> Study:
     document = yamlio.load_yaml(config_path)
     file = yamlio.display_path(config_path)
     yamlio.validate(document, "study", file)
+    _check_stages(document, folder, file)
     sources = {}
     roots = _source_roots(document, folder)
     for source_name, spec in document["sources"].items():
@@ -154,6 +202,13 @@ def load_study(name_or_path: str | Path) -> Study:
             f"{yamlio.suggest(subjects['source'], sources)}",
             Location(file, subjects.line_of("source"), "subjects.source"),
         )
+    for kind, source_name in (document.get("dictionaries") or {}).items():
+        if source_name not in sources:
+            raise MappingError(
+                f"dictionary {kind}: source '{source_name}' is not declared under 'sources:'"
+                f"{yamlio.suggest(source_name, sources)}",
+                Location(file, yamlio.line_at(document, ["dictionaries", kind]), f"dictionaries.{kind}"),
+            )
     output = document.get("output", {}) or {}
     try:
         timestamp = build_timestamp(output.get("timestamp"))

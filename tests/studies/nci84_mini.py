@@ -330,4 +330,6 @@ def write_mini(folder: Path) -> Path:
         target = study / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(target, index=False, lineterminator="\n")
+    # reference data, not study data: the grades CTCAE v3.0 defines per PT (study.yaml dictionaries:)
+    shutil.copy(ROOT / "mappings" / "NCI84" / "dictionaries" / "ctcae.csv", study / "dictionaries" / "ctcae.csv")
     return study

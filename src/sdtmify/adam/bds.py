@@ -207,6 +207,32 @@ def derive_var_base(
     return result
 
 
+BLQ_RULES = {"half_lloq": "HALFLLOQ", "lloq": "LLOQ", "missing": None}  # rule -> ADaM CT DTYPE term
+
+
+def derive_var_aval_blq(dataset: pd.DataFrame, *, rule: str, prefix: str = "<") -> pd.DataFrame:
+    """A result reported below the lower limit of quantitation (AVALC "<10": ``prefix`` then the limit, in
+    the unit of AVAL) takes AVAL from the study's declared rule: one half of the limit (DTYPE = "HALFLLOQ"),
+    the limit itself (DTYPE = "LLOQ"), or none (AVAL stays missing, DTYPE null); AVALC keeps the reported
+    text (ADaMIG 1.3 section 3.3.4 DTYPE; ADaM CT DTYPE C81224: HALFLLOQ, LLOQ)."""
+    if rule not in BLQ_RULES:
+        raise AdamError(f"derive_var_aval_blq: rule {rule!r} unknown; use one of {', '.join(BLQ_RULES)}")
+    assert_columns(dataset, ["AVAL", "AVALC"], "the dataset", "derive_var_aval_blq")
+    text = dataset["AVALC"].astype("str").str.strip()
+    below = text.str.startswith(prefix).fillna(False).to_numpy(dtype=bool)
+    limit = pd.to_numeric(text.str[len(prefix) :].where(below), errors="coerce")
+    if (below & limit.isna().to_numpy()).any():
+        bad = text[below & limit.isna().to_numpy()].iloc[0]
+        raise AdamError(f"derive_var_aval_blq: AVALC {bad!r} starts with {prefix!r} but no number (the limit) follows")
+    result = dataset.copy(deep=False)
+    dtype = BLQ_RULES[rule]
+    if dtype is not None:
+        factor = 0.5 if rule == "half_lloq" else 1.0
+        result["AVAL"] = dataset["AVAL"].where(~below, limit * factor).astype("float64")
+    result["DTYPE"] = as_char(pd.Series(np.where(below & (dtype is not None), dtype or "", ""), index=dataset.index))
+    return result
+
+
 def derive_var_chg(
     dataset: pd.DataFrame,
     *,

@@ -15,11 +15,11 @@ import pandas as pd
 
 from ..console import QUIET, Console
 from ..datasets import BuiltDataset, Bundle
-from ..errors import Location
+from ..errors import InputError, Location
 from ..mapping.engine import apply_study_spec
 from ..metadata.ct import load_ct
-from ..metadata.model import Dataset, Method, StudyMetadata
-from ..metadata.oids import codelist_oid
+from ..metadata.model import Comment, Dataset, Method, StudyMetadata
+from ..metadata.oids import codelist_oid, comment_oid
 from ..metadata.standards import ADAM_OCCDSIG, ADAMIG
 from . import metadata as meta
 from .checks import AdamError
@@ -37,6 +37,7 @@ class _State:
     frame: pd.DataFrame | None = None
     next_step: int = 0
     assigned: set = field(default_factory=set)
+    failed: bool = False  # checking: a step failed, or read a dataset whose step failed
 
     @property
     def done(self) -> bool:
@@ -95,21 +96,27 @@ def _blocked_on(state: _State, states: dict[str, _State]) -> str | None:
 
 
 def run_steps(
-    specs: list[DatasetSpec], frames: dict[str, pd.DataFrame], ui: Console = QUIET, data_cutoff: str | None = None
+    specs: list[DatasetSpec],
+    frames: dict[str, pd.DataFrame],
+    ui: Console = QUIET,
+    data_cutoff: str | None = None,
+    problems: list[str] | None = None,
 ) -> dict[str, _State]:
     """Run every dataset's steps, interleaving datasets as their dependencies allow. ``data_cutoff``
-    (ISO 8601 date, study.yaml ``study.data_cutoff``) reaches every step that reads dated events."""
+    (ISO 8601 date, study.yaml ``study.data_cutoff``) reaches every step that reads dated events.
+    ``problems`` (``sdtmify check``): a failing step is recorded there instead of raised, its dataset
+    stops, and so does every dataset whose steps read it (their problem would be the same one)."""
     states = {spec.name: _State(spec, Context(spec.name, frames, data_cutoff=data_cutoff)) for spec in specs}
     progress = True
     while progress and not all(s.done for s in states.values()):
         progress = False
         for state in states.values():
             while not state.done and _blocked_on(state, states) is None:
-                _run_step(state, state.next_step)
+                _attempt_step(state, states, problems)
                 state.next_step += 1
                 frames[state.spec.name] = state.frame
                 progress = True
-            if state.done:
+            if state.done and not state.failed:
                 ui.debug(f"  {state.spec.name}: {len(state.built)} records")
     waiting: dict[str, str] = {}  # dataset -> the dataset it waits for
     for name, s in states.items():
@@ -126,6 +133,45 @@ def run_steps(
             Location(state.spec.file, step.line, f"steps[{state.next_step}]"),
         )
     return states
+
+
+def _attempt_step(state: _State, states: dict[str, _State], problems: list[str] | None) -> None:
+    """The next step of ``state``; when checking, a problem stops its dataset instead of the run."""
+    if problems is None:
+        _run_step(state, state.next_step)
+        return
+    step = state.spec.steps[state.next_step]
+    reads = references(step.name, step.args) - {state.spec.name}
+    try:
+        if not any(states[name].failed for name in reads if name in states):
+            _run_step(state, state.next_step)
+            return
+    except InputError as exc:
+        problems.append(str(exc))
+    state.failed = True
+    state.next_step = len(state.spec.steps) - 1  # done once the caller moves past this step
+
+
+def check_adam(study, sdtm: Bundle) -> list[str]:
+    """Every problem of building the study's ADaM on ``sdtm`` in memory, nothing written
+    (``sdtmify check``): each dataset runs until its first failing step; the datasets that read a
+    failed one stop there too; the others are finished (typed, described) and their problems added."""
+    specs = load_specs(study.folder / "adam")
+    frames = {name: with_lineage(ds.frame, name) for name, ds in sdtm.datasets.items()}
+    problems: list[str] = []
+    try:
+        states = run_steps(specs, frames, data_cutoff=_data_cutoff(study), problems=problems)
+    except InputError as exc:  # a dependency cycle: nothing more can run
+        return [*problems, str(exc)]
+    lookup = meta.Lookup(sdtm=sdtm.metadata, adam={})
+    for spec in _finish_order(specs):
+        if states[spec.name].failed:
+            continue
+        try:
+            finish(states[spec.name], lookup, frames, {})
+        except InputError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def _typed(frame: pd.DataFrame, variable) -> pd.Series:
@@ -283,6 +329,7 @@ def build_adam(study, sdtm: Bundle, ui: Console = QUIET) -> Bundle:
     for spec in _finish_order(specs):
         built[spec.name] = finish(states[spec.name], lookup, frames, methods)
         ui.debug(f"  {spec.name}: {len(built[spec.name].frame)} records, {len(spec.variables)} variables")
+    comments = _not_applicable_comments(specs, built)
     ct = load_ct()
     codelists = _codelists(built, sdtm, ct)
     _drop_empty_codelists(built, {cl.oid for cl in codelists})
@@ -300,6 +347,7 @@ def build_adam(study, sdtm: Bundle, ui: Console = QUIET) -> Bundle:
         datasets=tuple(built[s.name].meta for s in specs),
         codelists=tuple(codelists),
         methods=tuple(methods[oid] for oid in sorted(methods)),
+        comments=comments,
         documents=source.documents,
     )
     notes = [note for s in specs for note in states[s.name].ctx.notes]
@@ -307,6 +355,22 @@ def build_adam(study, sdtm: Bundle, ui: Console = QUIET) -> Bundle:
     # The study's imported spec (mappings/<S>/spec/adam.json, `sdtmify spec import`) is laid over the
     # derived metadata exactly as for SDTM: labels, origins, methods, comments and lengths it states.
     return apply_study_spec(study, Bundle(standard="ADaM", datasets=ordered, metadata=metadata, notes=notes), ui)
+
+
+def _not_applicable_comments(specs: list[DatasetSpec], built: dict[str, BuiltDataset]) -> tuple[Comment, ...]:
+    """A dataset that leaves out ADaMIG-required variables (``not_applicable``) says so, with the study's
+    reason, in a define.xml comment on the dataset (def:CommentDef; the variable itself is absent, so
+    there is no ItemDef to hang it on); the ADRG lists the dataset comments."""
+    comments = []
+    for spec in specs:
+        if not spec.not_applicable:
+            continue
+        reasons = "; ".join(f"{name}: {reason.strip().rstrip('.')}" for name, reason in spec.not_applicable.items())
+        oid = comment_oid(spec.name)
+        text = f"Not included although the ADaMIG {spec.cls} dataset requires them: {reasons}."
+        comments.append(Comment(oid=oid, description=text))
+        built[spec.name].meta = replace(built[spec.name].meta, comment=oid)
+    return tuple(comments)
 
 
 def _data_cutoff(study) -> str | None:

@@ -370,6 +370,34 @@ def _base(ctx, frame, args):
     return bds.derive_var_base(frame, **_kw(args, "source_var", "new_var"))
 
 
+def _blq_text(args: dict) -> str:
+    """The define method of AVAL (below-limit records) and DTYPE, in words, from the declared rule."""
+    rule = args["rule"]
+    said = {
+        "half_lloq": 'AVAL is one half of that limit and DTYPE is "HALFLLOQ"',
+        "lloq": 'AVAL is the limit itself and DTYPE is "LLOQ"',
+        "missing": "AVAL stays missing and DTYPE is null",
+    }.get(rule, rule)
+    return (
+        "A result reported below the lower limit of quantitation (AVALC is '<' followed by the limit, e.g. "
+        f"'<10' in the unit of AVAL): {said}; AVALC keeps the reported text. Quantified results keep their "
+        "value with DTYPE null."
+    )
+
+
+def _aval_blq(ctx, frame, args):
+    # AVAL exists already (from the findings records): on the parameters holding a below-limit result,
+    # this step is part of its derivation (value level), as is DTYPE as a whole.
+    result = bds.derive_var_aval_blq(frame, **_kw(args, "rule", "prefix"))
+    text = _blq_text(args)
+    if args["rule"] != "missing" and "PARAMCD" in frame.columns:
+        for code in result.loc[result["DTYPE"] != "", "PARAMCD"].unique():
+            info = ctx.params.setdefault(code, ParamInfo())
+            source = info.predecessors.pop("AVAL", None)  # no longer a copy on every record: derived
+            info.derived["AVAL"] = (f"AVAL is {source} on quantified results. " if source else "") + text
+    return result
+
+
 def _chg(ctx, frame, args):
     return bds.derive_var_chg(frame, **_kw(args, "reference", "include_baseline"))
 
@@ -670,6 +698,7 @@ STEPS: dict[str, Step] = {
     "derive_var_ablfl": Step(bds.derive_var_ablfl, _ablfl),
     "derive_var_base": Step(bds.derive_var_base, _base),
     "derive_var_chg": Step(bds.derive_var_chg, _chg),
+    "derive_var_aval_blq": Step(bds.derive_var_aval_blq, _aval_blq, describe=_blq_text),
     "derive_var_anl01fl": Step(bds.derive_var_anl01fl, _anl01fl),
     "derive_var_worst_flag": Step(bds.derive_var_worst_flag, _worst),
     "derive_var_obs_number": Step(derive_var_obs_number, _aseq),

@@ -8,6 +8,7 @@ import pandas as pd
 SCREEN_FAILURE = "SCREEN FAILURE"
 NOT_ASSIGNED = "NOT ASSIGNED"
 ASSIGNED_NOT_TREATED = "ASSIGNED, NOT TREATED"
+UNPLANNED_TREATMENT = "UNPLANNED TREATMENT"
 
 
 def planned_arm(assigned: pd.Series, arms: list[dict]) -> tuple[pd.DataFrame, pd.Series]:
@@ -62,6 +63,22 @@ def actual_arm_from_data(armcd: pd.Series, actual: pd.DataFrame) -> pd.DataFrame
         },
         index=armcd.index,
     ).astype(str)
+
+
+def unplanned_treatment(arms: pd.DataFrame, unplanned: pd.Series, description: pd.Series) -> pd.DataFrame:
+    """Subjects whose actual treatment matches no planned arm: ACTARMCD and ACTARM null, ARMNRS
+    "UNPLANNED TREATMENT" and ACTARMUD describing the treatment received.
+
+    SDTMIG 3.4 DM assumption 4a: ACTARMCD/ACTARM are taken from the Trial Arms dataset or are null;
+    when ARMNRS is "UNPLANNED TREATMENT", ACTARMUD describes the unplanned treatment. ``arms`` holds
+    ARMCD, ARM, ACTARMCD, ACTARM, ARMNRS as derived so far; ``unplanned`` marks the subjects,
+    ``description`` gives their ACTARMUD."""
+    out = arms.copy()
+    for column in ("ACTARMCD", "ACTARM"):
+        out[column] = out[column].where(~unplanned, "")
+    out["ARMNRS"] = out["ARMNRS"].where(~unplanned, UNPLANNED_TREATMENT)
+    out["ACTARMUD"] = description.astype(str).str.strip().where(unplanned, "")
+    return out.astype(str)
 
 
 def arm_null_reason(arms: pd.DataFrame, screen_failure: pd.Series) -> pd.DataFrame:

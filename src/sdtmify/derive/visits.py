@@ -139,3 +139,64 @@ def _previous_scheduled(usubjid, when, visitnum, is_unscheduled, seen=None) -> p
         joined = pd.merge_asof(dated.reset_index(), scheduled, on="WHEN", by="USUBJID", direction="backward")
         anchors.loc[joined["index"].to_numpy()] = joined["VISITNUM"].fillna(0.0).to_numpy()
     return anchors
+
+
+SV_COLUMNS = ["USUBJID", "VISITNUM", "VISIT", "SVSTDTC", "SVENDTC", "SVUPDES", "SRCTABLE", "SRCROW"]
+
+
+def visits_seen(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """USUBJID, VISITNUM, VISIT, DTC, SRCTABLE, SRCROW of every dated record with a visit, from each
+    domain that has VISITNUM and a --DTC or --STDTC (SV and TV themselves left out)."""
+    pieces = []
+    for name, frame in sorted(frames.items()):
+        if "VISITNUM" not in frame or name in ("SV", "TV"):
+            continue
+        date = next((c for c in (f"{name}DTC", f"{name}STDTC") if c in frame), None)
+        if date is None:
+            continue
+        part = frame[["USUBJID", "VISITNUM", "VISIT", date, "SRCTABLE", "SRCROW"]].rename(columns={date: "DTC"})
+        pieces.append(part[part["VISITNUM"].notna() & (part["DTC"].astype(str).str.len() >= 10)])
+    if not pieces:
+        return pd.DataFrame(columns=["USUBJID", "VISITNUM", "VISIT", "DTC", "SRCTABLE", "SRCROW"])
+    return pd.concat(pieces, ignore_index=True)
+
+
+def subject_visits(frames: dict[str, pd.DataFrame], schedule: pd.DataFrame) -> pd.DataFrame:
+    """SV: one record per subject and visit seen in any domain (SDTMIG 3.4 section 5.4)."""
+    # SVSTDTC/SVENDTC are the first and last day the visit was seen; VISIT and the lineage come from
+    # the visit's first record (by day, then source table and row). The records are put in that order
+    # once (one lexsort of integer codes), so each visit's first and last records are where the
+    # (USUBJID, VISITNUM) pair changes: no grouping, no per-subject work.
+    seen = visits_seen(frames)
+    if seen.empty:
+        return pd.DataFrame(columns=[c for c in SV_COLUMNS if c != "SVUPDES"])
+    day = seen["DTC"].astype(str).str.slice(0, 10)
+    subject = pd.factorize(seen["USUBJID"], sort=True)[0]
+    visitnum = seen["VISITNUM"].to_numpy(dtype="float64")
+    order = np.lexsort(
+        (
+            seen["SRCROW"].to_numpy(),
+            pd.factorize(seen["SRCTABLE"], sort=True)[0],
+            pd.factorize(day, sort=True)[0],
+            visitnum,
+            subject,
+        )
+    )
+    subject, visitnum = subject[order], visitnum[order]
+    starts = np.ones(len(order), dtype=bool)
+    starts[1:] = (subject[1:] != subject[:-1]) | (visitnum[1:] != visitnum[:-1])
+    ends = np.roll(starts, -1)
+    first, last = order[starts], order[ends]
+    sv = pd.DataFrame(
+        {
+            "USUBJID": seen["USUBJID"].to_numpy()[first],
+            "VISITNUM": visitnum[starts],
+            "VISIT": seen["VISIT"].to_numpy()[first],
+            "SVSTDTC": day.to_numpy()[first],
+            "SVENDTC": day.to_numpy()[last],
+            "SVUPDES": np.where(np.isin(visitnum[starts], schedule["VISITNUM"]), "", "Unscheduled assessment"),
+            "SRCTABLE": seen["SRCTABLE"].to_numpy()[first],
+            "SRCROW": seen["SRCROW"].to_numpy()[first],
+        }
+    )
+    return sv[SV_COLUMNS]

@@ -51,6 +51,16 @@ class DomainMapping:
                 result[name] = dict(params or {})
         return result
 
+    def unknown_reasons(self) -> dict[str, str]:
+        """Variables declared ``unknown: "reason"``: a value the source does not hold (e.g. COUNTRY) is a
+        truthful null, reported by the validator with the reason, instead of a value made up to pass."""
+        reasons: dict[str, str] = {}
+        for _, part in [([], self.document), *self.parts()]:
+            for variable, spec in (part.get("variables") or {}).items():
+                if isinstance(spec, dict) and spec.get("unknown"):
+                    reasons.setdefault(variable, str(spec["unknown"]).strip())
+        return reasons
+
     def derivation_path(self, name: str) -> list:
         for index, item in enumerate(self.document.get("derive", []) or []):
             if item == name or (isinstance(item, dict) and name in item):
@@ -99,3 +109,12 @@ def load_mappings(study, standard: str = "sdtm") -> list[DomainMapping]:
             Location(yamlio.display_path(study.folder / standard)),
         )
     return [load_mapping(path, study) for path in files]
+
+
+def declared_unknowns(study, standard: str = "sdtm") -> list[tuple[str, str, str, str]]:
+    """(domain, variable, reason, file) of every variable a study's mappings declare ``unknown:``."""
+    return [
+        (mapping.domain, variable, reason, mapping.file)
+        for mapping in load_mappings(study, standard)
+        for variable, reason in sorted(mapping.unknown_reasons().items())
+    ]

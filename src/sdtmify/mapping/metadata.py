@@ -23,10 +23,17 @@ LINEAGE = ("SRCTABLE", "SRCROW", "SRCPART")
 
 
 def _conform(
-    frame: pd.DataFrame, template: Dataset, lengths: dict[str, int], lineage: pd.DataFrame, notes: list[str]
+    frame: pd.DataFrame,
+    template: Dataset,
+    lengths: dict[str, int],
+    lineage: pd.DataFrame,
+    notes: list[str],
+    unknown: dict[str, str],
 ) -> tuple[pd.DataFrame, Dataset]:
     # a key is kept even when empty: define.xml states it and the records are sorted by it
-    return conform.conform_dataset(frame, template, lengths=lengths, lineage=lineage, notes=notes, keep=template.keys)
+    return conform.conform_dataset(
+        frame, template, lengths=lengths, lineage=lineage, notes=notes, keep=template.keys, unknown=unknown
+    )
 
 
 def _at_mapping(error, build) -> MappingError:
@@ -253,6 +260,21 @@ def _origin(note, name: str, variable: str) -> Origin | None:
     return Origin(type=note.origin, source=party)
 
 
+def _comment(note, unknown: str | None, values: pd.Series) -> str:
+    """A variable's define.xml comment: the mapping's ``comment``, and for a variable declared
+    ``unknown:`` that has null values, how many and why (a reviewer reads the truthful null there)."""
+    text = (note.comment if note is not None else None) or ""
+    if unknown:
+        blank = (
+            values.isna() if pd.api.types.is_numeric_dtype(values) else values.fillna("").astype(str).str.strip() == ""
+        )
+        nulls = int(blank.sum())
+        if nulls:
+            stated = f"Unknown in {nulls} record{'s' if nulls > 1 else ''}: {unknown}"
+            text = f"{text} {stated}" if text else stated
+    return text
+
+
 def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], ui) -> Bundle:
     """Conform every built domain and gather the StudyMetadata of the SDTM bundle."""
     datasets: dict[str, BuiltDataset] = {}
@@ -278,9 +300,15 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
         lineage["SRCROW"] = lineage["SRCROW"].astype("int64")
         parts = frame["SRCPART"] if "SRCPART" in frame else pd.Series(0, index=frame.index)
         declared = {v: n.length for v, n in build.notes.items() if n.length}
+        unknown = build.mapping.unknown_reasons() if build.mapping is not None and build.mapping.domain == name else {}
         try:
             frame, meta = _conform(
-                frame.drop(columns=[c for c in LINEAGE if c in frame]), template, declared, lineage, engine_notes
+                frame.drop(columns=[c for c in LINEAGE if c in frame]),
+                template,
+                declared,
+                lineage,
+                engine_notes,
+                unknown,
             )
         except VariableError as error:
             raise _at_mapping(error, build) from None
@@ -292,9 +320,10 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
                 oid = oids.method_oid(f"{name}.{variable.name}")
                 methods[oid] = Method(oid=oid, name=f"Algorithm for {name}.{variable.name}", description=note.method)
                 updates["method"] = oid
-            if note is not None and note.comment:
+            comment = _comment(note, unknown.get(variable.name), frame[variable.name])
+            if comment:
                 oid = oids.comment_oid(f"{name}.{variable.name}")
-                comments[oid] = Comment(oid=oid, description=note.comment)
+                comments[oid] = Comment(oid=oid, description=comment)
                 updates["comment"] = oid
             by_part = {
                 part: ct.short_name(name_) for part, name_ in build.part_codelists.get(variable.name, {}).items()

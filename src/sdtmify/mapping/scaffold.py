@@ -61,6 +61,10 @@ trial_design:
     - {{ETCD: SCRN, ELEMENT: Screening, TESTRL: Informed consent, TEENRL: First dose, EPOCH: SCREENING, start: {{source: subjects, column: consent_date}}}}
     - {{ETCD: TRT, ELEMENT: Treatment, TESTRL: First dose, TEENRL: Last dose plus 7 days, TEDUR: P14D, EPOCH: TREATMENT, start: {{domain: EX, variable: EXSTDTC, pick: first}}}}
 
+# Stages beyond SDTM: none yet. When you add adam/*.yaml (docs/adam-language.md) or report.yaml
+# (docs/report.md), delete its line here.
+stages: {{adam: none, report: none}}
+
 output:
   timestamp: "2026-01-01T00:00:00"
   xpt: {{sas_version: "9.4"}}

@@ -244,13 +244,15 @@ def conform_dataset(
     extra: Mapping[str, Variable | str] | None = None,
     notes: list[str] | None = None,
     lineage: pd.DataFrame | None = None,
+    unknown: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, Dataset]:
     """``frame`` made to follow ``template`` (from :mod:`sdtmify.metadata.standards`), and its metadata.
 
     - Variables in the template's (IG's) order; for ADaM, sponsor variables (``extra``: name -> label
       or Variable) follow, in frame order. In SDTM a non-standard variable is an error: it goes in SUPP--.
     - Req: present (and, in SDTM, never null: error naming the first records, with their source rows
-      when ``lineage`` is given). Exp: added empty when absent, with a note. Perm/Cond: dropped when
+      when ``lineage`` is given), unless the study declared why it may be unknown (``unknown``: name ->
+      reason): then a truthful null, noted, that the validator reports (SD1013) with the reason. Exp: added empty when absent, with a note. Perm/Cond: dropped when
       entirely null unless named in ``keep``.
     - Char values as text ("" for missing); Num as float64. Length: the declared ``lengths[name]``,
       else the longest UTF-8 value (at least 1); 8 for Num. Float significant digits from the data.
@@ -305,7 +307,7 @@ def conform_dataset(
         if profile is not None:
             profiles[var.name] = profile
         if var.core == "Req" and missing.any():
-            if tabulation:
+            if tabulation and var.name not in (unknown or {}):
                 raise MetadataError(
                     f"{name}: Required variable {var.name} ({var.label}) is null in {int(missing.sum())} of "
                     f"{len(series)} records: {_records(missing, frame, lineage)}. SDTMIG 3.4 requires a value "

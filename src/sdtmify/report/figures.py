@@ -109,7 +109,8 @@ def swimmer_plot(spec: Mapping, subjects: pd.DataFrame) -> bytes:
 def timecourse_plot(spec: Mapping, subjects: pd.DataFrame, records: pd.DataFrame, subject: str) -> bytes:
     """``y`` against ``x`` per subject, one panel per declared subject group.
 
-    ``missing_as`` draws missing results (e.g. below the detection limit) at a fixed value;
+    ``missing_as`` draws missing results (e.g. below the detection limit) at a fixed value, and
+    ``missing_where`` makes the records it selects missing first (values imputed in ADaM, DTYPE HALFLLOQ);
     ``peak_per_interval: 21`` shows each subject's peak within consecutive x intervals of that width
     (e.g. per 21-day cycle) at the interval's number, as a per-cycle peak figure does."""
     require(records, subject)
@@ -119,6 +120,8 @@ def timecourse_plot(spec: Mapping, subjects: pd.DataFrame, records: pd.DataFrame
     require(data, spec["x"], spec["y"], spec["label"])
     x = pd.to_numeric(data[spec["x"]], errors="coerce")
     y = pd.to_numeric(data[spec["y"]], errors="coerce")
+    if "missing_where" in spec:
+        y = y.mask(where_mask(data, spec["missing_where"]))
     if "missing_as" in spec:
         y = y.fillna(float(spec["missing_as"]))
     data = data.assign(_X=x, _Y=y, _LABEL=data[spec["label"]].astype(str)).dropna(subset=["_X", "_Y"])

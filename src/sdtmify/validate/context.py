@@ -60,6 +60,18 @@ class CodelistLookup:
             return None
         return self._ct.codelist(key)
 
+    def instrument_codelist(self, category_codelist: str, value: str, suffix: str) -> str | None:
+        """The codelist of an instrument named by a category term: CDISC CT names each instrument's
+        test-code codelist by the category term's CDISC synonym plus a suffix (CCCAT term KPS SCALE,
+        synonym KPSS01 -> KPSS01TC). None when ``value`` is no term of ``category_codelist``."""
+        if not self._ct.has_codelist(category_codelist):
+            return None
+        term = self._ct.term_details(category_codelist, value)
+        if term is None:
+            return None
+        names = [synonym + suffix for synonym in term.synonyms]
+        return next((n for n in names if self._ct.has_codelist(n)), names[0] if names else None)
+
 
 def load_terminology(path: str | Path | None = None) -> CodelistLookup:
     """CT to check against: ``path`` (a full NCI EVS package, --ct) or the shipped subset. Either one

@@ -188,6 +188,7 @@ def metadata_from(root) -> StudyMetadata:
                 data_type=cl.get("DataType", "text"),
                 items=tuple(terms),
                 dictionary=external.get("Dictionary") if external is not None else None,
+                dictionary_version=external.get("Version") if external is not None else None,
             )
         )
     study = root.find("odm:Study", NS)

@@ -36,6 +36,8 @@ class Context:
     # look-ups see them, rules do not check them.
     references: frozenset = frozenset()
     define_files: dict = field(default_factory=dict)  # standard -> Path of the define.xml read
+    # Study dictionaries (study.yaml dictionaries:, validate/dictionaries.py): kind -> dictionary
+    dictionaries: dict = field(default_factory=dict)
 
     def validated(self) -> dict[str, Table]:
         """The tables rules check: every table but the references."""

@@ -21,6 +21,9 @@ from .. import yamlio
 from ..errors import InputError, Location
 
 NOTES_FILE = "validation-notes.yaml"
+# the rules a declared unknown Required value meets: SD1013 (sdtm-metadata.yaml, Required variables are
+# populated) and DD4010 (define-xml rules, Mandatory="Yes" variables are populated)
+REQUIRED_POPULATED = ("SD1013", "DD4010")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,19 @@ class Notes:
 
     def rules(self) -> set[str]:
         return {n.rule for n in self.notes}
+
+    def with_unknowns(self, unknowns) -> Notes:
+        """These notes, then one per dataset for the Required variables its mapping declared ``unknown:``
+        ((domain, variable, reason, file) tuples): their nulls are explained by the study's own words
+        under rules SD1013 (Required variables populated) and DD4010 (define.xml Mandatory variables
+        populated); a note of the file for that dataset wins."""
+        by_dataset: dict[str, list[str]] = {}
+        for domain, variable, reason, file in unknowns:
+            by_dataset.setdefault(domain, []).append(f"{variable} unknown ({file}): {reason}")
+        extra = tuple(
+            Note(rule, "; ".join(texts), domain) for domain, texts in by_dataset.items() for rule in REQUIRED_POPULATED
+        )
+        return Notes((*self.notes, *extra), file=self.file)
 
 
 def load_notes(path: str | Path | None) -> Notes:

@@ -10,10 +10,13 @@ from pathlib import Path
 from ..console import QUIET, Console
 from ..errors import InputError, Location
 from ..guard import claim_files, record_files, set_aside
+from ..mapping.loader import declared_unknowns
 from ..reproducible import build_timestamp
+from ..sources import detect_format, read_source
 from .context import ig_standards, load_terminology
 from .data import Table, load_folder
 from .define_xml import metadata_from, parse_define, standard_of
+from .dictionaries import DICTIONARY_KINDS, load_dictionaries
 from .engine import Context, Validation, run_rules
 from .notes import NOTES_FILE, Notes, load_notes
 from .report_console import print_report
@@ -55,11 +58,12 @@ def validate_tables(
     standards="auto",
     ct="auto",
     references: dict[str, Table] | None = None,
+    dictionaries: dict | None = None,
 ) -> tuple[Validation, Context]:
     """Run the catalogue on ``tables``; ``standards``/``ct`` may be given (tests) or found ("auto").
 
     ``references`` are tables read only so that look-ups resolve (an ADaM folder's SDTM predecessors):
-    no rule checks them."""
+    no rule checks them. ``dictionaries`` are the study's (``validate.dictionaries``: ctcae -> grades)."""
     define_meta, define_files = {}, {}
     for path in defines:
         root = parse_define(Path(path))
@@ -74,6 +78,7 @@ def validate_tables(
         define=define_meta,
         references=frozenset(extra),
         define_files=define_files,
+        dictionaries=dict(dictionaries or {}),
     )
     rules = load_rules() if rules is None else rules
     return run_rules(rules, ctx, max_details=max_errors_per_rule), ctx
@@ -170,6 +175,7 @@ def validate_command(
     notes=None,
     encoding: str | None = None,
     force: bool = False,
+    dictionaries: Sequence[str] = (),
     ui: Console = QUIET,
 ) -> int:
     """``sdtmify validate``: 0 clean, 1 findings at ``fail_on`` or worse, 2 for input errors (raised).
@@ -191,6 +197,7 @@ def validate_command(
     if notes is not None and not Path(notes).is_file():
         raise InputError("validate --notes: no such file; pass a validation-notes.yaml", Location(str(notes)))
     explanations = load_notes(notes)
+    study_dictionaries = _dictionaries(dictionaries)
     defines = [Path(define)] if define else _found_defines(path)
     declared = (
         {standard_of(parse_define(d)) for d in defines} if path.is_dir() and not _is_build_folder(path) else set()
@@ -200,7 +207,12 @@ def validate_command(
         raise InputError("no .xpt, .json or .ndjson datasets found", Location(str(path)))
     references = _predecessors(path, tables, sdtm, ui, encoding)
     validation, ctx = validate_tables(
-        tables, defines=defines, ct_file=ct_file, max_errors_per_rule=max_errors_per_rule, references=references
+        tables,
+        defines=defines,
+        ct_file=ct_file,
+        max_errors_per_rule=max_errors_per_rule,
+        references=references,
+        dictionaries=study_dictionaries,
     )
     ct_label = Path(ct_file).name if ct_file else (ctx.ct.source if ctx.ct else None)
     if report_dir is not None:  # again: the folder may have changed while the datasets were checked
@@ -226,6 +238,24 @@ def validate_command(
     return exit_code(outcome.counts, fail_on)
 
 
+def _dictionaries(given: Sequence[str]) -> dict:
+    """``--dictionary KIND=FILE`` (repeatable): the study dictionaries the rules check coded values
+    against, as ``sdtmify build`` hands them over from study.yaml ``dictionaries:``."""
+    declared = {}
+    for text in given:
+        kind, _, file = text.partition("=")
+        if not file or kind not in DICTIONARY_KINDS:
+            raise InputError(
+                f"validate --dictionary {text!r}: give KIND=FILE with KIND one of {', '.join(DICTIONARY_KINDS)} "
+                f"(e.g. ctcae=mappings/NCI84/dictionaries/ctcae.csv)"
+            )
+        path = Path(file)
+        if not path.is_file():
+            raise InputError("validate --dictionary: no such file", Location(file))
+        declared[kind] = (read_source(path, detect_format(path), name=kind), file)
+    return load_dictionaries(declared)
+
+
 def validate_build(out_folder: Path, study, ct_file=None, ui: Console = QUIET) -> Outcome:
     """The last step of ``sdtmify build``: validate out_folder/sdtm and /adam with their define.xml,
     write out_folder/validation/validation.{json,xlsx}, with the study's explanations of expected
@@ -234,9 +264,14 @@ def validate_build(out_folder: Path, study, ct_file=None, ui: Console = QUIET) -
     out_folder = Path(out_folder)
     study_folder = getattr(study, "folder", None)
     notes = load_notes(Path(study_folder) / NOTES_FILE if study_folder else None)
+    if study_folder and (Path(study_folder) / "sdtm").is_dir():  # Required values declared unknown: their reason
+        notes = notes.with_unknowns(declared_unknowns(study))
     tables = _load_data(out_folder)
     defines = _found_defines(out_folder)
-    validation, ctx = validate_tables(tables, defines=defines, ct_file=ct_file)
+    declared = study.dictionaries() if hasattr(study, "dictionaries") else {}
+    validation, ctx = validate_tables(
+        tables, defines=defines, ct_file=ct_file, dictionaries=load_dictionaries(declared)
+    )
     ct_label = Path(ct_file).name if ct_file else (ctx.ct.source if ctx.ct else None)
     created = getattr(study, "timestamp", None) or build_timestamp()
     outcome = _report(

@@ -318,6 +318,9 @@ def adrg_blocks(spec, bundle, report: dict | None) -> list[Block]:
     ]
     if study.get("data_cutoff"):
         blocks.append(Paragraph(f"Data cut-off: {study['data_cutoff']}; assessments after it are not analysed."))
+    imputed = _imputations(bundle)
+    if imputed:
+        blocks += [Heading(3, "4.2 Imputations"), Bullets(imputed)]
     blocks += [
         Heading(2, "5. Analysis Dataset Descriptions"),
         Heading(3, "5.1 Overview"),
@@ -343,6 +346,23 @@ def adrg_blocks(spec, bundle, report: dict | None) -> list[Block]:
         ),
     ]
     return blocks
+
+
+def _imputations(bundle) -> tuple[str, ...]:
+    """Each dataset's imputed analysis values (a DTYPE variable): its define method, with the records."""
+    metadata = bundle.metadata
+    methods = {m.oid: m.description for m in metadata.methods}
+    found = []
+    for dataset in metadata.datasets:
+        variable = next((v for v in dataset.variables if v.name == "DTYPE"), None)
+        built = bundle.datasets.get(dataset.name)
+        if variable is None or built is None or variable.method not in methods:
+            continue
+        counts = built.frame["DTYPE"].astype(str).str.strip().value_counts()
+        counts = counts[counts.index != ""]
+        kinds = ", ".join(f"{value} {count:,}" for value, count in sorted(counts.items()))
+        found.append(f"{dataset.name} (DTYPE: {kinds or 'none'}): {methods[variable.method]}")
+    return tuple(found)
 
 
 def _parameter_table(bundle) -> Table:

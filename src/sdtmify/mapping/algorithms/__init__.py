@@ -2,7 +2,7 @@
 
 Adding an algorithm means adding its module here (a pure vectorized function, its JSON-Schema
 fragment, its define.xml method text) and regenerating the schema:
-``python -m sdtmify.mapping.algorithms specs/schema/mapping.schema.json``."""
+``python -m sdtmify.mapping.schema specs/schema/mapping.schema.json``."""
 
 # ruff: noqa: I001  (the import order is the registration order, which error messages follow)
 from __future__ import annotations

@@ -65,6 +65,14 @@ METADATA_SCHEMA = {
     "comment": {"type": "string"},
     "label": {"type": "string", "maxLength": 40},
     "qeval": {"type": "string"},
+    "unknown": {
+        "type": "string",
+        "minLength": 1,
+        "pattern": "\\S",
+        "description": "why the value may be unknown (e.g. 'Country not recorded by the site'): a Required "
+        "variable left null is then built as a truthful null, stated in define.xml and reported by the "
+        "validator with this reason, instead of stopping the build",
+    },
 }
 
 

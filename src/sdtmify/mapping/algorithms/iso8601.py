@@ -3,7 +3,11 @@
 Forms (``formats``, tried in order for every value) are built-in names (``dd-mon-yyyy``...), SAS
 informat names (``DATE9``, ``MMDDYY10``, ``E8601DT``...), strftime patterns (``%d/%m/%Y %H:%M``)
 or ``excel`` (serial day numbers of Excel's 1900 date system). A separate clock-time column joins
-the date with ``time:``. Unknown parts (UN, UNK, UK, NK, --) keep the date partial."""
+the date with ``time:``. Unknown parts (UN, UNK, UK, NK, --) keep the date partial.
+
+Two-digit years (``DATE7``, ``MMDDYY8``, ``%y``...) are read only with a declared ``year_cutoff``
+(SAS YEARCUTOFF semantics: the first year of the 100-year span they fall in), on the field or
+study-wide in study.yaml ``dates: year_cutoff:``; there is no silent default century."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ _DAY = rf"(?P<day>\d{{1,2}}|{_UNKNOWN})"
 _MONTH_NUMBER = rf"(?P<month>\d{{1,2}}|{_UNKNOWN})"
 _MONTH_NAME = rf"(?P<month>[A-Za-z]{{3}}|{_UNKNOWN})"
 _YEAR = r"(?P<year>\d{4})"
+_YY = r"(?P<yy>\d{2})"  # a two-digit year: its century comes from the declared year_cutoff
 _SEP = r"[-/. ]"
 _CLOCK = r"(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d+)?)?"
 
@@ -34,6 +39,14 @@ SAS_FORMATS = {
     "MMDDYY10": rf"^{_MONTH_NUMBER}{_SEP}{_DAY}{_SEP}{_YEAR}$",
     "YYMMDD10": rf"^{_YEAR}{_SEP}{_MONTH_NUMBER}{_SEP}{_DAY}$",
     "MONYY7": rf"^{_MONTH_NAME}{_YEAR}$",
+    "DATE7": rf"^{_DAY}{_MONTH_NAME}{_YY}$",
+    "DDMMYY8": rf"^{_DAY}{_SEP}{_MONTH_NUMBER}{_SEP}{_YY}$",
+    "MMDDYY8": rf"^{_MONTH_NUMBER}{_SEP}{_DAY}{_SEP}{_YY}$",
+    "YYMMDD8": rf"^{_YY}{_SEP}{_MONTH_NUMBER}{_SEP}{_DAY}$",
+    "DDMMYY6": r"^(?P<day>\d{2})(?P<month>\d{2})(?P<yy>\d{2})$",
+    "MMDDYY6": r"^(?P<month>\d{2})(?P<day>\d{2})(?P<yy>\d{2})$",
+    "YYMMDD6": r"^(?P<yy>\d{2})(?P<month>\d{2})(?P<day>\d{2})$",
+    "MONYY5": rf"^{_MONTH_NAME}{_YY}$",
     "YEAR4": rf"^{_YEAR}$",
     "E8601DA": r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})$",
     "E8601DT": r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})T(?P<hour>\d{2}):(?P<minute>\d{2})"
@@ -44,6 +57,7 @@ EXCEL = "excel"
 # strftime directives a pattern may use, as regular expressions.
 _DIRECTIVES = {
     "Y": _YEAR,
+    "y": _YY,
     "m": _MONTH_NUMBER,
     "d": _DAY,
     "b": _MONTH_NAME,
@@ -68,13 +82,28 @@ def strftime_regex(pattern: str) -> str:
         if char == "%":
             directive = pattern[i + 1 : i + 2]
             if directive not in _DIRECTIVES:
-                raise ValueError(f"'%{directive}' is not a directive sdtmify reads (use %Y %m %d %b %H %M %S)")
+                raise ValueError(f"'%{directive}' is not a directive sdtmify reads (use %Y %y %m %d %b %H %M %S)")
             out.append(_DIRECTIVES[directive])
             i += 2
         else:
             out.append(re.escape(char))
             i += 1
     return "".join(out) + "$"
+
+
+def two_digit_year(name: str) -> bool:
+    """Whether a form reads the year as two digits (its century then needs a ``year_cutoff``)."""
+    regex = form_regex(name)
+    return regex is not None and "(?P<yy>" in regex
+
+
+def full_year(yy: pd.Series, cutoff: int) -> pd.Series:
+    """Four-digit years from two-digit ones, SAS YEARCUTOFF semantics: the year falls in the 100
+    years from ``cutoff`` to ``cutoff + 99`` (cutoff 1926: "25" -> 2025, "26" -> 1926)."""
+    number = pd.to_numeric(yy, errors="coerce")
+    year = cutoff // 100 * 100 + number
+    year = year.where(year >= cutoff, year + 100)
+    return year.astype("Int64").astype(str).astype(object).where(number.notna(), None)
 
 
 def form_regex(name: str) -> str | None:
@@ -115,7 +144,7 @@ def _excel_parts(text: pd.Series) -> pd.DataFrame:
     return parts.where(serial.notna(), None)
 
 
-def _parts(text: pd.Series, formats) -> pd.DataFrame:
+def _parts(text: pd.Series, formats, year_cutoff: int | None = None) -> pd.DataFrame:
     """The date parts of each value from the first form it matches; DateProblem for the rest."""
     parts = pd.DataFrame({p: pd.Series("", index=text.index, dtype=object) for p in _PARTS})
     matched = text == ""
@@ -125,6 +154,8 @@ def _parts(text: pd.Series, formats) -> pd.DataFrame:
             break
         regex = form_regex(name)
         found = _excel_parts(text[pending]) if regex is None else text[pending].str.extract(regex, flags=re.IGNORECASE)
+        if "yy" in found:  # checked up front: a two-digit form is used only with a declared cutoff
+            found["year"] = full_year(found.pop("yy"), int(year_cutoff or 0))
         hit = found.notna().any(axis=1)
         if "year" in found:
             hit &= found["year"].notna()
@@ -147,11 +178,16 @@ def _clock_parts(clock: pd.Series) -> pd.DataFrame:
 
 
 def parse_dates(
-    values: pd.Series, formats, time: pd.Series | None = None, window: tuple[str, str] | None = None
+    values: pd.Series,
+    formats,
+    time: pd.Series | None = None,
+    window: tuple[str, str] | None = None,
+    year_cutoff: int | None = None,
 ) -> pd.Series:
     """ISO 8601 text of each value (SDTMIG 3.4 section 4.4.2: partial dates keep only their known
     parts, nothing is imputed); DateProblem (with the rows) for values in no form or impossible dates.
 
+    Two-digit years fall in the 100 years from ``year_cutoff`` on (see :func:`full_year`).
     Each distinct value is parsed once."""
     text = values.astype(str).str.strip().where(values.notna(), "")
     clock = None if time is None else time.astype(str).str.strip().where(time.notna(), "")
@@ -163,7 +199,7 @@ def parse_dates(
     sample = pd.Series(text.to_numpy()[first], dtype=object)
     sample_clock = None if clock is None else pd.Series(clock.to_numpy()[first], dtype=object)
     try:
-        parsed = _canonical(sample, formats, sample_clock)
+        parsed = _canonical(sample, formats, sample_clock, year_cutoff)
         iso = isodates.to_iso8601(parsed, ("iso",), window=window)
     except isodates.DateProblem as problem:
         bad = np.flatnonzero(problem.mask.to_numpy())
@@ -171,11 +207,11 @@ def parse_dates(
     return pd.Series(iso.to_numpy()[codes], index=values.index, dtype=object).astype(str)
 
 
-def _canonical(text: pd.Series, formats, clock: pd.Series | None) -> pd.Series:
+def _canonical(text: pd.Series, formats, clock: pd.Series | None, year_cutoff: int | None = None) -> pd.Series:
     """The parts of each value written as ISO 8601 (then checked for impossible dates and times)."""
     whole_unknown = text.str.upper().str.fullmatch(rf"{_UNKNOWN}(?:[-/ ]{_UNKNOWN})*|UNKNOWN")
     text = text.where(~whole_unknown, "")
-    parts = _parts(text, formats)
+    parts = _parts(text, formats, year_cutoff)
     if clock is not None:
         extra = _clock_parts(clock)
         for part in ("hour", "minute", "second"):
@@ -230,6 +266,27 @@ def date_window(study) -> tuple[str, str]:
     return window["min"], window["max"]
 
 
+def year_cutoff(spec, formats, ctx: MappingContext, path) -> int | None:
+    """The declared century of two-digit years: the field's ``year_cutoff``, else study.yaml ``dates:
+    year_cutoff:``. A form with a two-digit year and no declared cutoff is an error: guessing the
+    century (SAS's default 1926, Python's 1969) would silently move a birth date by 100 years."""
+    two_digit = [name for name in formats if two_digit_year(name)]
+    if not two_digit:
+        return None
+    if "year_cutoff" in spec:
+        return int(spec["year_cutoff"])
+    config = getattr(ctx.study, "config", None) or {}
+    study_cutoff = (config.get("dates") or {}).get("year_cutoff")
+    if study_cutoff is not None:
+        return int(study_cutoff)
+    raise ctx.error(
+        [*path, "formats"],
+        f"'{two_digit[0]}' reads two-digit years: declare their century with 'year_cutoff: YYYY' here or "
+        f"study-wide under 'dates: year_cutoff:' in study.yaml (SAS YEARCUTOFF: the first year of the 100 "
+        f"years they fall in; 1926 reads 25 as 2025 and 26 as 1926)",
+    )
+
+
 def iso8601(spec, ctx: MappingContext, path) -> pd.Series:
     """ISO 8601 date/datetime from the forms listed in ``formats`` (SDTMIG 3.4 section 4.4.2:
     --DTC in ISO 8601; an unknown day or month is left out, "UN-MAR-2021" -> "2021-03", never imputed).
@@ -242,12 +299,13 @@ def iso8601(spec, ctx: MappingContext, path) -> pd.Series:
             form_regex(name)
         except ValueError as exc:
             raise ctx.error([*path, "formats", i], str(exc)) from None
+    cutoff = year_cutoff(spec, formats, ctx, path)
     window = date_window(ctx.study)
     clock = None if time is None else as_text(time)
     try:
         if _legacy(formats):
             return isodates.to_iso8601(as_text(column), formats, clock, window)
-        return parse_dates(as_text(column), formats, clock, window)
+        return parse_dates(as_text(column), formats, clock, window, cutoff)
     except isodates.DateProblem as problem:
         first = problem.mask[problem.mask].index[0]
         value = column.loc[first] if time is None else f"{column.loc[first]} {time.loc[first]}"
@@ -280,9 +338,16 @@ ALGORITHM = register(
                 "items": {
                     "anyOf": [
                         {"type": "string", "enum": _FORM_NAMES},
-                        {"type": "string", "pattern": "%[YmdbHMS]", "description": "a strftime pattern"},
+                        {"type": "string", "pattern": "%[YymdbHMS]", "description": "a strftime pattern"},
                     ]
                 },
+            },
+            "year_cutoff": {
+                "type": "integer",
+                "minimum": 1582,
+                "maximum": 9900,
+                "description": "with iso8601 and a two-digit-year form (DATE7, MMDDYY8, %y...): the first year of "
+                "the 100 years two-digit years fall in (SAS YEARCUTOFF; 1926: 25 -> 2025, 26 -> 1926)",
             },
         },
         "Converted from the collected date (and time) to ISO 8601; unknown day or month parts are "

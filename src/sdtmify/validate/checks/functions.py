@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -319,6 +320,27 @@ def visit_chronology(view, ctx) -> list[Hits]:
     return [Hits(view.table.name, mask, ("USUBJID", "VISIT", "VISITNUM", "SVSTDTC"), view=view)]
 
 
+def dictionary_grade(view, ctx, dictionary: str = "ctcae", term: str = "AEDECOD", grade: str = "AETOXGR") -> list[Hits]:
+    """SDTMIG 3.4 AE (AETOXGR: the grade on the toxicity scale the study names, TS SEVCRIT / define.xml):
+    a grade is one the scale defines for the term it is graded under. The study's dictionary
+    (study.yaml ``dictionaries: {ctcae: SOURCE}``) lists those grades per MedDRA PT; a graded record whose
+    AEDECOD it does not list is flagged too, since its grade cannot be checked."""
+    grades = ctx.dictionaries.get(dictionary)
+    if grades is None:
+        raise MissingInput(
+            f"no {dictionary.upper()} grade dictionary: a study build uses the one study.yaml declares "
+            f"(dictionaries: {{{dictionary}: SOURCE}}); sdtmify validate takes --dictionary {dictionary}=FILE"
+        )
+    term, grade = view.expand(term), view.expand(grade)
+    prepare_names(view, [term, grade])
+    terms, values = text_or_empty(view.column(term)), text_or_empty(view.column(grade)).str.strip()
+    graded = (values != "").to_numpy(dtype=bool)
+    known = (terms + "\x00" + values).isin(grades.pairs).to_numpy(dtype=bool)
+    defined = terms.map(grades.defined)
+    allowed = defined.where(defined.notna(), f"none: the term is not in {Path(grades.file).name}")
+    return [Hits(view.table.name, graded & ~known, (term, grade), view=view, extra={"defined": allowed.astype(str)})]
+
+
 FUNCTIONS: dict[str, Callable[..., list[Hits]]] = {
     "text_values": text_values,
     "idvar_exists": idvar_exists,
@@ -333,6 +355,7 @@ FUNCTIONS: dict[str, Callable[..., list[Hits]]] = {
     "traceability": traceability,
     "subject_has": subject_has,
     "visit_chronology": visit_chronology,
+    "dictionary_grade": dictionary_grade,
 }
 
 

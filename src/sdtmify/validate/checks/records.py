@@ -57,21 +57,52 @@ def codelist(rule, view, ctx) -> list[Hits]:
     submission value NY), on the records where ``where`` holds (value level, e.g. TSVAL by TSPARMCD).
 
     SDTMIG 4.3 / CG0xxx CT conformance: a value outside a non-extensible codelist is an error; outside
-    an extensible one it is a sponsor extension that must be declared in define.xml (a warning here)."""
+    an extensible one it is a sponsor extension that must be declared in define.xml (a warning here).
+
+    ``by_category: {variable: RSCAT, codelist: CCCAT, suffix: TC}`` picks the codelist per record from
+    its category: CDISC CT gives each instrument (a term of the category codelist, e.g. KPS SCALE with
+    the CDISC synonym KPSS01) its own test-code codelist, named by that synonym and the suffix
+    (KPSS01TC). Records of such a category are held to their instrument's codelist; the others to
+    ``codelist`` (RSTESTCD of the oncology responses: ONCRTSCD)."""
     name = view.expand(rule.check["variable"])
-    prepare(rule, view, [name, *variables_of(rule.check.get("where") or {})])
+    by = rule.check.get("by_category")
+    category = view.expand(by["variable"]) if by else None
+    prepare(rule, view, [name, *([category] if category else []), *variables_of(rule.check.get("where") or {})])
     if ctx.ct is None:
         raise MissingInput("no controlled terminology loaded (pass --ct FILE)")
     cl = ctx.ct.codelist(rule.check["codelist"])
     if cl is None:
         raise MissingInput(f"codelist {rule.check['codelist']} not in the loaded CT")
-    series = view.column(name)
-    values = set(cl.values())
-    mask = ~view.null(name) & ~view.text_test(name, lambda t: t.isin(values).to_numpy(dtype=bool))
+    scope = ~view.null(name)
     if rule.check.get("where"):
-        mask &= evaluate(rule.check["where"], view)
-    severity = "warning" if cl.extensible and rule.severity == "error" else None
-    extra = {
-        "codelist": [f"{cl.name} ({cl.c_code}, {'extensible' if cl.extensible else 'non-extensible'})"] * len(series)
-    }
-    return [Hits(view.table.name, mask, (name,), view=view, severity=severity, extra=extra)]
+        scope &= evaluate(rule.check["where"], view)
+    groups: list[tuple[np.ndarray, object, str]] = []  # (records, codelist or None, codelist name)
+    if category:
+        categories = text_or_empty(view.column(category))
+        default = np.ones(len(view.frame), dtype=bool)
+        for value in sorted(set(categories[scope]) - {""}):
+            instrument = ctx.ct.instrument_codelist(by["codelist"], value, by.get("suffix", "TC"))
+            if instrument is None:  # not an instrument of the category codelist: the default codelist
+                continue
+            records = (categories == value).to_numpy(dtype=bool)
+            default &= ~records
+            groups.append((records, ctx.ct.codelist(instrument), instrument))
+        groups.insert(0, (default, cl, rule.check["codelist"]))
+    else:
+        groups.append((np.ones(len(view.frame), dtype=bool), cl, rule.check["codelist"]))
+    return [_outside(view, name, scope & records, lst, label, rule.severity) for records, lst, label in groups]
+
+
+def _outside(view, name: str, scope: np.ndarray, cl, label: str, severity: str) -> Hits:
+    """The records of ``scope`` whose value is not a term of ``cl`` (all of them when ``cl`` is not loaded)."""
+    if cl is None:
+        text = f"{label} (not in the loaded CT; pass --ct with the full package)"
+        return Hits(
+            view.table.name, scope, (name,), view=view, severity="warning", extra={"codelist": [text] * len(scope)}
+        )
+    values = set(cl.values())
+    mask = scope & ~view.text_test(name, lambda t: t.isin(values).to_numpy(dtype=bool))
+    extensible = "extensible" if cl.extensible else "non-extensible"
+    extra = {"codelist": [f"{cl.name} ({cl.c_code}, {extensible})"] * len(scope)}
+    warning = "warning" if cl.extensible and severity == "error" else None
+    return Hits(view.table.name, mask, (name,), view=view, severity=warning, extra=extra)

@@ -1,15 +1,31 @@
-"""Benchmark the validator on a synthetic study with a large LB (default 5,000,000 records).
+"""Benchmark the validator: a synthetic study with a large LB, or the CDISC pilot SDTM against CORE's CPU time.
 
     .venv/bin/python benchmarks/bench_validate.py [--records 5000000] [--subjects 5000]
+    .venv/bin/python benchmarks/bench_validate.py --pilot [--path DIR] [--runs 5]
 
-Builds DM, TA, TE, TV, SV, TS and LB in memory (no file I/O, so the numbers are the validator's),
-runs the whole rule catalogue, and prints records per second per rule family (records examined /
-seconds spent by the rules of that family), the total time and the peak memory (max RSS)."""
+Default mode: builds DM, TA, TE, TV, SV, TS and LB in memory (no file I/O, so the numbers are the
+validator's), runs the whole rule catalogue, and prints records per second per rule family (records
+examined / seconds spent by the rules of that family), the total time and the peak memory (max RSS).
+
+``--pilot``: the whole catalogue on a folder of datasets, by default the CDISC pilot SDTM
+(../shared/reference/xpt/sdtm, the files CDISC CORE 0.16 validates in 126-143 CPU-s). Two figures,
+each the median of ``--runs`` runs, stated against the 2.5 CPU-s target (50x faster than CORE):
+
+- process: CPU seconds (user + sys) of the whole ``sdtmify validate DIR --fail-on never -q`` process,
+  the installed console script, startup and imports included (from the kernel's rusage of the child);
+- in-process: CPU seconds to read the folder (``validate.run._load_data``) and to run the rules
+  (``validate.run.validate_tables``: rule catalogue, IG metadata and CT loaded, every rule run,
+  findings kept), each measured by ``time.process_time`` in a fresh child process, so nothing is cached
+  from an earlier run."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
+import statistics
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -20,6 +36,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+PILOT = ROOT.parent / "shared" / "reference" / "xpt" / "sdtm"
+TARGET_CPU_S = 2.5  # CDISC CORE 0.16: 126-143 CPU-s on the pilot (../shared/reference/core/timings.md); 50x faster
 
 from sdtmify.metadata.model import Dataset, Variable  # noqa: E402
 from sdtmify.validate.context import ig_standards, load_terminology  # noqa: E402
@@ -196,12 +214,103 @@ def build(records: int, subjects: int, seed: int = 84) -> dict:
     return out
 
 
+def _in_process(path: Path) -> dict:
+    """Read and rules CPU seconds of one validation of ``path`` in this (fresh) process."""
+    from sdtmify.validate.run import _load_data, validate_tables
+
+    started = time.process_time()
+    tables = _load_data(path)
+    read = time.process_time() - started
+    started = time.process_time()
+    validation, _ = validate_tables(tables)
+    rules = time.process_time() - started
+    return {"read_s": read, "rules_s": rules, "findings": validation.counts(), "rules": len(validation.results)}
+
+
+def _sdtmify() -> str:
+    script = Path(sys.executable).with_name("sdtmify")
+    return str(script) if script.exists() else "sdtmify"
+
+
+def _child_cpu(command: list[str]) -> float:
+    """CPU seconds (user + sys) of one child process, from the kernel's accounting of waited-for children."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(command, capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr}")
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def pilot(path: Path, runs: int) -> int:
+    if not path.is_dir():
+        raise SystemExit(f"{path}: not a folder of datasets (the CDISC pilot SDTM is ../shared/reference/xpt/sdtm)")
+    command = [_sdtmify(), "validate", str(path), "--fail-on", "never", "-q"]
+    process, read, rules, findings = [], [], [], None
+    for i in range(runs):
+        process.append(_child_cpu(command))
+        out = subprocess.run(
+            [sys.executable, __file__, "--in-process", str(path)], stdout=subprocess.PIPE, text=True, check=True
+        )
+        inner = json.loads(out.stdout.splitlines()[-1])
+        read.append(inner["read_s"])
+        rules.append(inner["rules_s"])
+        findings = inner["findings"]
+        print(
+            f"run {i + 1}: process {process[-1]:.2f} CPU-s, read {read[-1]:.2f} s, rules {rules[-1]:.2f} s",
+            file=sys.stderr,
+        )
+    med = {k: statistics.median(v) for k, v in (("process", process), ("read", read), ("rules", rules))}
+    load = os.getloadavg()[0]
+    print(f"{' '.join(command)}   (median of {runs}; load average {load:.1f})")
+    print(f"{'measure':<50}{'CPU-s':>8}{'target':>8}")
+    for label, key in (
+        ("whole process (startup + imports + read + rules)", "process"),
+        ("  in-process: reading the datasets", "read"),
+        ("  in-process: running the rules", "rules"),
+    ):
+        if key == "process":
+            verdict = "meets the target" if med[key] <= TARGET_CPU_S else "misses the target"
+            print(f"{label:<50}{med[key]:>8.2f}{TARGET_CPU_S:>8.1f}  {verdict}")
+        else:
+            print(f"{label:<50}{med[key]:>8.2f}")
+    rest = med["process"] - med["read"] - med["rules"]
+    print(f"{'  (startup, imports, report: the rest)':<50}{rest:>8.2f}")
+    print(
+        f"CDISC CORE 0.16 on these files: 126-143 CPU-s -> {126 / med['process']:.0f}x to {143 / med['process']:.0f}x"
+    )
+    result = {
+        "path": str(path),
+        "command": command,
+        "runs": runs,
+        "process_cpu_s": process,
+        "read_cpu_s": read,
+        "rules_cpu_s": rules,
+        "median": med,
+        "target_cpu_s": TARGET_CPU_S,
+        "meets_target": med["process"] <= TARGET_CPU_S,
+        "load_average": load,
+        "findings": findings,
+    }
+    print(json.dumps(result))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=5_000_000)
     parser.add_argument("--subjects", type=int, default=5_000)
     parser.add_argument("--ct", help="full NCI CT file for the codelist rules (default: the shipped subset)")
+    parser.add_argument("--pilot", action="store_true", help="CPU seconds on a folder of datasets (the CDISC pilot)")
+    parser.add_argument("--path", type=Path, default=PILOT, help="folder for --pilot (default: the CDISC pilot SDTM)")
+    parser.add_argument("--runs", type=int, default=5, help="runs for --pilot; the median is reported")
+    parser.add_argument("--in-process", type=Path, help=argparse.SUPPRESS)  # one child run of --pilot
     args = parser.parse_args(argv)
+    if args.in_process:
+        print(json.dumps(_in_process(args.in_process)))
+        return 0
+    if args.pilot:
+        return pilot(args.path, args.runs)
     started = time.perf_counter()
     tables = build(args.records, args.subjects)
     built = time.perf_counter() - started

@@ -151,7 +151,8 @@ def test_no_mutation_names_an_unknown_rule():
 
 @pytest.mark.parametrize("rule_id", ["SD1201", "SD1603", "SD1608", "SD1625", "SD1105", "SD1216", "SD1018"])
 def test_large_datasets_flag_the_same_records(rule_id, tmp_path):
-    """From 20,000 records text checks run per distinct value and keys as integer codes: same answer."""
+    """24,000 records (keys as integer codes from 20,000 on; text checks per distinct value): the
+    records flagged are the mutated ones, as on the small fixture."""
     frame, meta = CLEAN["LB"]
     big = pd.concat([frame] * 3000, ignore_index=True)  # 24,000 records
     big["LBSEQ"] = np.arange(1, len(big) + 1, dtype=float)
@@ -176,3 +177,28 @@ def test_large_datasets_flag_the_same_records(rule_id, tmp_path):
         assert rows == [b + 1 for b in wrong_day]
     else:
         assert rows == [b + 1 for b in bad]
+
+
+def test_a_joined_column_follows_the_table_it_is_joined_from():
+    """Joined columns are computed once per pair of tables and shared by the rules; a table reused with
+    another DM (as the mutation tests do) sees that DM's values, never the earlier join's."""
+    from sdtmify.validate.conditions import View
+    from sdtmify.validate.data import table_from
+
+    tables = study.tables(CLEAN)
+    ae = tables["AE"]
+    first = View(ae, tables)
+    assert first.join("DM", ["RFSTDTC"])
+    dm = tables["DM"].frame
+    expected = ae.frame["USUBJID"].map(dict(zip(dm["USUBJID"], dm["RFSTDTC"], strict=True)))
+    assert first.column("DM.RFSTDTC").tolist() == expected.tolist()
+    assert not first.null("DM.RFSTDTC").any()
+    again = View(ae, tables)
+    assert again.join("DM", ["RFSTDTC"]) and again.column("DM.RFSTDTC") is first.column("DM.RFSTDTC")
+    frame, meta = CLEAN["DM"]
+    blank = table_from(frame.assign(RFSTDTC=pd.Series([""] * len(frame), dtype="str")), meta, "SDTM")
+    second = View(ae, {**tables, "DM": blank})
+    assert second.join("DM", ["RFSTDTC"])
+    assert set(second.column("DM.RFSTDTC")) == {""} and second.null("DM.RFSTDTC").all()
+    with pytest.raises(ValueError, match="read-only"):
+        second.null("DM.RFSTDTC")[0] = False  # shared by every rule: nobody may change it

@@ -22,7 +22,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import numpy as np
 import pandas as pd
 
@@ -235,6 +234,8 @@ def _refuse_constant(name: str):
 def _dataset_json_validator():
     """The Dataset-JSON 1.1 JSON Schema (specs/schema/dataset-json-1.1.schema.json, CDISC's), rows left out:
     the records are checked column by column against their dataType instead (faster, and says which)."""
+    import jsonschema  # a tenth of a second of startup, needed only when a Dataset-JSON file is read
+
     schema = json.loads(read_spec_text(spec_path("schema", "dataset-json-1.1.schema.json")))
     return jsonschema.Draft201909Validator(schema)
 
@@ -254,7 +255,9 @@ def _load_dataset_json(path: Path) -> tuple[dict, list]:
         raise InputError(f"not valid JSON: {exc}", where) from None
     if not isinstance(head, dict) or not isinstance(head.get("columns"), list):
         raise InputError("not Dataset-JSON 1.1: no 'columns' list in the metadata", where)
-    problem = jsonschema.exceptions.best_match(_dataset_json_validator().iter_errors(head))
+    from jsonschema.exceptions import best_match
+
+    problem = best_match(_dataset_json_validator().iter_errors(head))
     if problem is not None:
         at = "/".join(str(part) for part in problem.absolute_path) or "the top level"
         raise InputError(f"not Dataset-JSON 1.1: {at}: {problem.message}", where)

@@ -143,6 +143,12 @@ class XptMember:
     observations: int = 0  # from the file size; trailing all-blank records count as padding
     path: Path | None = field(default=None, compare=False)
 
+    def __deepcopy__(self, memo: dict) -> XptMember:
+        # Immutable all the way down (frozen dataclasses, tuples, str, datetime, Path), so a copy is the
+        # object itself. A reader keeps it on frame.attrs["xpt"], and pandas deep-copies attrs on every
+        # operation that returns a new frame or column: without this, that copy is a fifth of validation.
+        return self
+
 
 def format_sas_datetime(value: dt.datetime | None) -> str:
     """``ddMONyy:hh:mm:ss`` as XPT headers hold it (16 blanks for None), never locale-dependent."""

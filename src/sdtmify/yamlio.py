@@ -12,9 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import jsonschema
 import yaml
-from referencing import Registry, Resource
 
 from .errors import Location, MappingError, SpecError
 from .resources import read_spec_text, spec_path
@@ -45,6 +43,8 @@ class _LineLoader(yaml.SafeLoader):
 
 
 if TYPE_CHECKING:  # the C loader has the SafeLoader interface; the checker sees one class
+    import jsonschema
+
     _FastBase = yaml.SafeLoader
 else:
     _FastBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -313,6 +313,10 @@ def load_schema(name: str) -> dict:
 @cache
 def _registry():
     """Both schemas under their $id, so study.yaml conditions reuse the mapping language's."""
+    # jsonschema and referencing (a tenth of a second of startup) are imported when a document is
+    # checked against a schema: `sdtmify validate` loads YAML (the rule catalogue) but checks none.
+    from referencing import Registry, Resource
+
     resources = []
     for name in ("mapping", "study"):
         schema = load_schema(name)
@@ -353,6 +357,8 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
 
 def schema_errors(document, schema_name: str, file: str) -> list[MappingError]:
     """All schema violations of ``document`` as MappingErrors, in file order."""
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(load_schema(schema_name), registry=_registry())
     found = []
     for error in validator.iter_errors(document):

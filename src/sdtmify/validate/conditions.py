@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import isodate
-from .data import LARGE, Table, null_mask
+from .data import Table, null_mask
 
 COMBINATORS = ("all", "any", "not")
 # Values a rule may compare with that are not columns: the dataset's name and what it implies.
@@ -38,13 +38,6 @@ class MissingDataset(MissingInput):
     """Another dataset the check needs was not given (e.g. the SDTM dataset SRCDOM names): unlike an
     absent variable, which means the rule does not apply, this is reported even when the rule ran on
     other datasets."""
-
-
-def text_or_empty(series: pd.Series) -> pd.Series:
-    """Text with "" where a lookup found nothing (safe when every value is missing)."""
-    values = series.astype(object).to_numpy().copy()
-    values[pd.isna(values)] = ""
-    return pd.Series(values, index=series.index, dtype="str")
 
 
 class View:
@@ -85,46 +78,45 @@ class View:
             return pd.Series("", index=self.table.frame.index, dtype="str")
         raise MissingInput(f"{self.table.name} has no {name}")
 
-    def text_test(self, name: str, fn) -> np.ndarray:
-        """``fn`` (text Series -> array) on column ``name``: once per distinct value for large
-        dataset columns, on the whole column otherwise."""
+    def _shared(self, name: str) -> bool:
+        """``name`` (expanded) is a column whose per-column work the table keeps for every rule: one
+        of the frame's, or one :meth:`join` brought from another table."""
+        if name in self.extra:
+            return name in self.table._joined and self.table._joined[name][2] is self.extra[name]
+        return name in self.table.frame.columns
+
+    def text_test(self, name: str, fn, key=None) -> np.ndarray:
+        """``fn`` (text Series -> array, element by element) on column ``name``: once per distinct
+        value of a dataset or joined column (see Table.factorized), on the whole column otherwise.
+        ``key`` names what ``fn`` computes, so other rules reuse the result (Table.per_value)."""
         name = self.expand(name)
-        if (
-            name in self.table.frame.columns
-            and name not in self.extra
-            and len(self.frame) >= LARGE
-            and not pd.api.types.is_numeric_dtype(self.table.frame[name].dtype)
-        ):
-            return self.table.per_value(name, fn)
+        if self._shared(name) and not pd.api.types.is_numeric_dtype(self.table.column(name).dtype):
+            return self.table.per_value(name, fn, key)
         return np.asarray(fn(self.column(name).astype("str")))
 
     def codes(self, name: str) -> np.ndarray:
         """Integer codes of the distinct values of ``name`` (equal values, equal codes)."""
         name = self.expand(name)
-        if name in self.table.frame.columns and name not in self.extra:
+        if self._shared(name):
             return self.table.factorized(name)[0].astype(np.int64)
         return pd.factorize(self.column(name), use_na_sentinel=False)[0].astype(np.int64)
 
     def null(self, name: str) -> np.ndarray:
         name = self.expand(name)
-        if name in self.table.frame.columns and name not in self.extra:
+        if self._shared(name):
             return self.table.is_null(name)
         return null_mask(self.column(name))
 
     def join(self, dataset: str, columns: list[str], key: str = "USUBJID") -> bool:
-        """Bring ``dataset.column`` next to each record by ``key``; False when it cannot be done."""
+        """Bring ``dataset.column`` next to each record by ``key``; False when it cannot be done.
+        The joined columns are computed once per pair of tables (Table.joined), not once per rule."""
         other = self.tables.get(dataset)
         if other is None or key not in other.frame.columns or key not in self.table.frame.columns:
             return False
-        lookup = other.frame.drop_duplicates(key).set_index(key)
-        lookup = lookup[[c for c in columns if c in lookup.columns]]
         for col in columns:
-            if col not in lookup.columns:
+            if col == key or col not in other.frame.columns:
                 return False
-            mapped = self.table.frame[key].map(lookup[col])
-            if not pd.api.types.is_numeric_dtype(lookup[col].dtype):
-                mapped = text_or_empty(mapped)
-            self.extra[f"{dataset}.{col}"] = mapped
+            self.extra[f"{dataset}.{col}"] = self.table.joined(dataset, other, col, key)
         return True
 
 
@@ -218,9 +210,12 @@ def _apply(op: str, name: str, arg, view: View) -> np.ndarray:
     if op == "present":
         # the column is really in the dataset (not an absent `optional` one read as null)
         return np.full(len(view.frame), view.physically_has(name) == bool(arg))
+    if op in DATE_OPERATORS:
+        return _date_order(view, name, arg, DATE_OPERATORS[op])
     if op in TEXT_OPERATORS and not pd.api.types.is_numeric_dtype(view.column(name).dtype):
         fn, needs_value = TEXT_OPERATORS[op]
-        hit = view.text_test(name, lambda text: fn(text, arg)).astype(bool)
+        # keyed by operator and argument: rules asking the same of a column share one evaluation
+        hit = view.text_test(name, lambda text: fn(text, arg), key=(op, repr(arg))).astype(bool)
         return hit & ~view.null(name) if needs_value else hit
     series = view.column(name)
     null = view.null(name)
@@ -268,9 +263,16 @@ def _compare(op: Callable, series: pd.Series, arg, view: View, is_var: bool) -> 
         return op(left, right) & ~np.isnan(left) & ~np.isnan(right)
 
 
-def _date_cmp(series: pd.Series, null: np.ndarray, arg: str, view: View, sign: int) -> np.ndarray:
-    other = view.column(arg)
-    return ~null & ~view.null(arg) & (isodate.compare(series.astype("str"), other.astype("str")) == sign)
+def _date_order(view: View, name: str, other: str, sign: int) -> np.ndarray:
+    """Records where ISO 8601 ``name`` is before (sign -1) / after (+1) ``other`` at their common precision."""
+    left, right = view.column(name).astype("str"), view.column(other).astype("str")
+    order = isodate.compare(left, right, _precision(view, name), _precision(view, other))
+    return ~view.null(name) & ~view.null(other) & (order == sign)
+
+
+def _precision(view: View, name: str) -> np.ndarray:
+    """isodate.precision of a column, once per table column (many timing rules read the same --DTC)."""
+    return view.text_test(name, isodate.precision, key="iso8601 precision")
 
 
 def _fullmatch(text: pd.Series, pattern: str) -> np.ndarray:
@@ -291,6 +293,8 @@ TEXT_OPERATORS: dict[str, tuple[Callable, bool]] = {
     "complete_date": (lambda t, a: (isodate.precision(t) >= 10) == bool(a), False),
     "date_precision_lt": (lambda t, a: isodate.precision(t) < int(a), True),
 }
+# Operators ordering two ISO 8601 columns (SDTMIG 4.4: a partial date is an interval): -1 before, +1 after.
+DATE_OPERATORS: dict[str, int] = {"date_before_var": -1, "date_after_var": 1}
 
 
 def _iso_ok(text: pd.Series, kind: str) -> np.ndarray:
@@ -329,8 +333,6 @@ OPERATORS: dict[str, Callable] = {
     "non_ascii": lambda s, n, a, v: (
         ~n & ~s.astype("str").str.fullmatch(r"[\x20-\x7e]*").fillna(True).to_numpy(dtype=bool)
     ),
-    "date_before_var": lambda s, n, a, v: _date_cmp(s, n, a, v, -1),
-    "date_after_var": lambda s, n, a, v: _date_cmp(s, n, a, v, 1),
     "date_precision_lt": lambda s, n, a, v: ~n & (isodate.precision(s.astype("str")) < int(a)),
     "startswith": lambda s, n, a, v: ~n & s.astype("str").str.startswith(str(a)).fillna(False).to_numpy(dtype=bool),
     "in_dataset": lambda s, n, a, v: s.isin(_dataset_values(a, v)).to_numpy(dtype=bool),

@@ -22,11 +22,9 @@ PRECISIONS = (4, 7, 10, 13, 16, 19)  # year, month, day, hour, minute, second
 
 
 def _per_distinct(fn):
-    """Run a text -> array function once per distinct value when the column is long."""
+    """Run a text -> array function once per distinct value (dates repeat, even in small datasets)."""
 
     def wrapper(text: pd.Series, *args, **kwargs):
-        if len(text) < 20_000:
-            return fn(text, *args, **kwargs)
         return by_distinct(
             text, lambda distinct: pd.Series(fn(distinct, *args, **kwargs), index=distinct.index)
         ).to_numpy()
@@ -82,11 +80,15 @@ def precision(text: pd.Series) -> np.ndarray:
     return out
 
 
-def compare(left: pd.Series, right: pd.Series) -> np.ndarray:
+def compare(
+    left: pd.Series, right: pd.Series, left_precision: np.ndarray | None = None, right_precision=None
+) -> np.ndarray:
     """-1 / 0 / +1 comparing two ISO 8601 columns at their common precision; 0 where either is not a date.
+    The precisions (:func:`precision` of each column) may be given when the caller has them.
 
     SDTMIG 4.4: a partial date is an interval, so 2013-05 is neither before nor after 2013-05-09."""
-    lp, rp = precision(left), precision(right)
+    lp = precision(left) if left_precision is None else left_precision
+    rp = precision(right) if right_precision is None else right_precision
     common = np.minimum(lp, rp)
     out = np.zeros(len(left), dtype=np.int8)
     for size in PRECISIONS:

@@ -8,21 +8,21 @@ import re
 import zipfile
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
-
 from ..atomic import atomic_path
 
-_HEADER = Font(bold=True)
+# openpyxl is imported where a workbook is written (about a tenth of a second of startup): `sdtmify
+# validate` without --report-dir never writes one.
 _FILL = {"error": "F8CBAD", "warning": "FFE699", "notice": "DDEBF7"}
 
 
 def _sheet(book, title, header, rows, widths):
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     ws = book.create_sheet(title)
     ws.append(header)
     for cell in ws[1]:
-        cell.font = _HEADER
+        cell.font = Font(bold=True)
     for row in rows:
         ws.append(row)
     for i, width in enumerate(widths, start=1):
@@ -34,6 +34,8 @@ def _sheet(book, title, header, rows, widths):
 
 
 def _colour_severity(ws, column: int):
+    from openpyxl.styles import PatternFill
+
     for row in ws.iter_rows(min_row=2, min_col=column, max_col=column):
         fill = _FILL.get(row[0].value)
         if fill:
@@ -69,6 +71,8 @@ def _publisher_ids(authority: dict) -> tuple[str, str]:
 
 
 def write_xlsx(report: dict, target: Path, created: dt.datetime) -> Path:
+    from openpyxl import Workbook
+
     book = Workbook()
     book.remove(book.active)
     s = report["summary"]

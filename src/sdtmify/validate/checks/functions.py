@@ -13,7 +13,8 @@ import pandas as pd
 
 from ...derive.study_day import study_day as expected_study_day
 from .. import isodate
-from ..conditions import MissingDataset, MissingInput, View, evaluate, text_or_empty
+from ..conditions import MissingDataset, MissingInput, View, evaluate
+from ..data import per_value_of_columns, text_or_empty
 from ..hits import Hits
 from .define import define_datasets, define_method_texts, define_references, define_schema
 from .records import prepare
@@ -206,14 +207,9 @@ def text_values(view, ctx, test: str) -> list[Hits]:
         "dot": lambda t: (t.str.strip() == ".").to_numpy(dtype=bool),
         "non_ascii": lambda t: ~t.str.fullmatch(r"[\x20-\x7e]*").fillna(True).to_numpy(dtype=bool),
     }
-    hits = []
-    for name in view.frame.columns:
-        if pd.api.types.is_numeric_dtype(view.frame[name].dtype):
-            continue
-        mask = view.text_test(name, tests[test])
-        if mask.any():
-            hits.append(Hits(view.table.name, mask, (name,), view=view))
-    return hits
+    text = [name for name in view.frame.columns if not pd.api.types.is_numeric_dtype(view.frame[name].dtype)]
+    masks = per_value_of_columns(view.table, text, tests[test])
+    return [Hits(view.table.name, masks[name], (name,), view=view) for name in text if masks[name].any()]
 
 
 def idvar_exists(view, ctx) -> list[Hits]:

@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..data import per_value_of_columns
 from ..hits import Hits
 from .presence import _ig_dataset
 from .relations import group_codes
@@ -42,10 +43,13 @@ def metadata(rule, view, ctx) -> list[Hits]:
         if len(table.meta.label or "") > (limit or 40):
             items.append({"variable": "", "value": table.meta.label, "length": len(table.meta.label)})
     elif attr == "length_unused":
+        text = [n for n in view.frame.columns if not pd.api.types.is_numeric_dtype(view.frame[n].dtype)]
+        lengths = per_value_of_columns(table, text, lambda t: t.str.len().to_numpy())  # one call per dataset
         for name, var in _variables(view):
             if var is None or var.type != "Char" or not len(view.frame):
                 continue
-            longest = int(np.max(view.text_test(name, lambda t: t.str.len().to_numpy()), initial=0))
+            length = lengths[name] if name in lengths else view.text_test(name, lambda t: t.str.len().to_numpy())
+            longest = int(np.max(length, initial=0))
             if var.length > max(longest, 1) and var.length > rule.check.get("min", 8):
                 items.append({"variable": name, "value": var.length, "longest": longest})
     else:

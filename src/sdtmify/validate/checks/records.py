@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..conditions import MissingInput, View, evaluate, text_or_empty, variables_of
+from ..conditions import MissingInput, View, evaluate, variables_of
+from ..data import text_or_empty
 from ..hits import Hits
 
 

@@ -110,6 +110,26 @@ def test_a_failing_study_fails_alone_on_one_line_and_sets_the_exit_code(pooled, 
     assert "sdtmify build ALPHA -> " in done.stdout and "sdtmify build EDC3 -> " in done.stdout
 
 
+def test_a_job_carries_what_a_build_reads_to_a_worker_set_up_otherwise(serial, home, tmp_path, monkeypatch):
+    """A remote worker has its own working directory and environment: the job brings the client's
+    project root and SOURCE_DATE_EPOCH, and the worker's own come back afterwards."""
+    from sdtmify.pool import plan_builds, run_job
+
+    monkeypatch.setenv("SDTMIFY_HOME", str(home))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    jobs, failed = plan_builds(["ALPHA"], str(tmp_path / "remote"), {}, verbosity=0)
+    [(_, job)] = jobs
+    assert failed == [] and job.study == "ALPHA" and job.out_dir == str(tmp_path / "remote")
+    assert job.environ == {"SOURCE_DATE_EPOCH": EPOCH, "SDTMIFY_HOME": str(home)}
+    monkeypatch.setenv("SDTMIFY_HOME", str(tmp_path / "elsewhere"))  # the worker's own settings
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    monkeypatch.chdir(tmp_path)
+    outcome = run_job(job)
+    assert outcome.error is None, outcome.trace
+    assert digests(tmp_path / "remote") == digests(serial / "ALPHA")
+    assert os.environ["SDTMIFY_HOME"] == str(tmp_path / "elsewhere") and "SOURCE_DATE_EPOCH" not in os.environ
+
+
 def test_an_address_without_a_scheduler_is_one_line_quickly(home):
     started = time.monotonic()
     done = sdtmify(

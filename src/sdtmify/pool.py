@@ -171,19 +171,27 @@ def build_studies(
 def _client(scheduler: str, workers: int, verbose: bool) -> Iterator[Any]:
     """A dask client on a new LocalCluster (closed on the way out, Ctrl-C included) or on ``scheduler``."""
     import dask
+    from dask.utils import parse_timedelta
     from distributed import Client, LocalCluster
 
     level = logging.WARNING if verbose else logging.CRITICAL
     logging.getLogger("distributed").setLevel(level)
-    timeout = CONNECT_TIMEOUT
+    setting = CONNECT_TIMEOUT
     if "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT" in os.environ:
-        timeout = dask.config.get("distributed.comm.timeouts.connect")
+        setting = dask.config.get("distributed.comm.timeouts.connect")
+    timeout = float(parse_timedelta(setting))
     if scheduler != LOCAL:
         try:
             client = Client(scheduler, timeout=timeout, set_as_default=False)
         except OSError as error:
             raise PoolError(f"--scheduler {scheduler}: no dask scheduler answered ({error})") from None
         with client:
+            try:  # tasks sent to a scheduler without workers would wait for ever
+                client.wait_for_workers(1, timeout=timeout)
+            except (OSError, TimeoutError):
+                raise PoolError(
+                    f"--scheduler {scheduler}: the scheduler has no workers (waited {timeout:g} s)"
+                ) from None
             yield client
         return
     # A worker that dies (out of memory, killed) fails its study at once instead of being retried: a build

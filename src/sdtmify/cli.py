@@ -361,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=_positive_count,
         metavar="N",
-        help="worker processes of the local cluster (default: one per study, at most one per core)",
+        help="worker processes of the local cluster (default: one per core; never more than one per study)",
     )
     p.set_defaults(func=_cmd_build, subparser=p)
 

@@ -142,7 +142,7 @@ def build_studies(
     on_done: Callable[[StudyOutcome], None] | None = None,
 ) -> list[StudyOutcome]:
     """Build ``studies`` as dask tasks on ``scheduler`` (``local``: a LocalCluster of ``workers`` processes,
-    default one per study up to one per core; else the address of a running scheduler) and return one
+    default one per core, never more than one per study; else the address of a running scheduler) and return one
     outcome per study, in the order given. A study that fails does not stop the others. ``on_done`` is
     called with each outcome as it arrives."""
     verbose = ui.verbosity >= 2
@@ -154,7 +154,7 @@ def build_studies(
     if jobs:
         what = f"{len(jobs)} stud{'y' if len(jobs) == 1 else 'ies'}"
         if scheduler == LOCAL:
-            count = workers or max(1, min(len(jobs), os.cpu_count() or 1))
+            count = min(workers or os.cpu_count() or 1, len(jobs))  # an idle worker costs its start-up only
             ui.info(f"building {what} on a local dask cluster of {count} worker process{'es' if count > 1 else ''}")
         else:
             count = 0

@@ -497,7 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _os_error_message(error: OSError) -> str:
     """An OSError as a person reads it: what went wrong, on which path."""
-    reason = error.strerror or str(error)
+    reason = error.strerror or str(error) or type(error).__name__  # a bare TimeoutError() has no text
     where = f": {error.filename}" if error.filename else ""
     if getattr(error, "filename2", None):
         where += f" -> {error.filename2}"

@@ -23,6 +23,7 @@ workers, inside :func:`run_job`: the client reads study.yaml files and waits."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import logging
@@ -31,6 +32,7 @@ import pickle
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,11 +161,14 @@ def build_studies(
         else:
             count = 0
             ui.info(f"building {what} on the dask scheduler at {scheduler}")
-        with _client(scheduler, count, verbose) as client:
-            for outcome in _run(client, jobs):
-                by_study[outcome.study] = outcome
-                if on_done:
-                    on_done(outcome)
+        with warnings.catch_warnings():
+            if not verbose:  # dask's own warnings (a slow close, a busy port) are noise to whoever builds studies
+                warnings.filterwarnings("ignore", module=r"(dask|distributed)(\.|$)")
+            with _client(scheduler, count, verbose) as client:
+                for outcome in _run(client, jobs):
+                    by_study[outcome.study] = outcome
+                    if on_done:
+                        on_done(outcome)
     return [by_study[study] for study in studies]
 
 
@@ -185,7 +190,7 @@ def _client(scheduler: str, workers: int, verbose: bool) -> Iterator[Any]:
             client = Client(scheduler, timeout=timeout, set_as_default=False)
         except OSError as error:
             raise PoolError(f"--scheduler {scheduler}: no dask scheduler answered ({error})") from None
-        with client:
+        try:
             try:  # tasks sent to a scheduler without workers would wait for ever
                 client.wait_for_workers(1, timeout=timeout)
             except (OSError, TimeoutError):
@@ -193,9 +198,11 @@ def _client(scheduler: str, workers: int, verbose: bool) -> Iterator[Any]:
                     f"--scheduler {scheduler}: the scheduler has no workers (waited {timeout:g} s)"
                 ) from None
             yield client
+        finally:
+            _close(client)
         return
     # A worker that dies (out of memory, killed) fails its study at once instead of being retried: a build
-    # that killed one worker would kill the next. No dashboard: no port to clash with a second run.
+    # that killed one worker would kill the next. No dashboard.
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         cluster = LocalCluster(
             n_workers=workers,
@@ -203,11 +210,27 @@ def _client(scheduler: str, workers: int, verbose: bool) -> Iterator[Any]:
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            # the scheduler's HTTP server (health, metrics) on a free loopback port, not dask's 8787: two
+            # pooled builds at once, or a dashboard of the user's, must not clash (nor warn about it)
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
             memory_limit=0,  # a build needs what a serial build needs; the OS, not the nanny, limits it
             silence_logs=level,
         )
-    with cluster, Client(cluster, set_as_default=False) as client:
-        yield client
+    try:
+        client = Client(cluster, set_as_default=False)
+        try:
+            yield client
+        finally:
+            _close(client)
+    finally:
+        _close(cluster)
+
+
+def _close(thing: Any) -> None:
+    """Close a client or a cluster, quietly: on a loaded machine closing may time out, and that must not
+    lose the studies' results (the worker processes end anyway: they watch this process)."""
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        thing.close()
 
 
 def _run(client: Any, jobs: list[tuple[str, StudyJob]]) -> Iterator[StudyOutcome]:
@@ -279,7 +302,9 @@ def run_job(job: StudyJob) -> StudyOutcome:
         worker = get_worker().address
     except ValueError:  # not on a worker (called directly)
         worker = ""
-    with _ONE_BUILD, _environment(job.environ):
+    # Python warnings (a library's deprecation, say) are recorded, not printed by the worker: they come back
+    # in the log, named by study, instead of landing unnamed on the worker's stderr.
+    with _ONE_BUILD, _environment(job.environ), warnings.catch_warnings(record=True) as caught:
         started = time.monotonic()
         stream = io.StringIO()
         outcome = StudyOutcome(job.study, worker=worker)
@@ -294,6 +319,9 @@ def run_job(job: StudyJob) -> StudyOutcome:
         except Exception as error:
             outcome.error = _portable(error)
             outcome.trace = traceback.format_exc()
-        outcome.log = stream.getvalue().splitlines()
+        outcome.log = stream.getvalue().splitlines() + [
+            f"warning: {w.category.__name__}: {' '.join(str(w.message).split())} ({w.filename}:{w.lineno})"
+            for w in caught
+        ]
         outcome.seconds = time.monotonic() - started
     return outcome

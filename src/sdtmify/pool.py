@@ -84,10 +84,6 @@ class StudyOutcome:
     seconds: float = 0.0
     worker: str = ""
 
-    @property
-    def built(self) -> bool:
-        return self.result is not None
-
 
 # --- the client side: plan, then run ---------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from sdtmify.cli import build_parser
 SRC = Path(__file__).resolve().parents[1] / "src" / "sdtmify"
 # Where each command's work starts (the module its cli handler calls).
 ENTRIES = {
-    "build": ["sdtmify.build"],
+    "build": ["sdtmify.build", "sdtmify.pool"],
     "adam": ["sdtmify.adam_only"],
     "check": ["sdtmify.check", "sdtmify.paths"],
     "init": ["sdtmify.mapping.scaffold"],

@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import errno
 import os
+import re
 import signal
 import sys
 import threading
@@ -24,10 +25,12 @@ from .errors import InputError, SdtmifyError
 
 # Each command imports its stage inside its function, so `sdtmify --help` and usage errors stay fast.
 def _cmd_build(args, ui: Console) -> int:
+    if len(args.study) > 1 or args.scheduler or args.workers:
+        return _build_many(args, ui)
     from .build import build_study
 
     result = build_study(
-        args.study,
+        args.study[0],
         ct_file=args.ct,
         out_dir=args.out,
         ui=ui,
@@ -70,6 +73,67 @@ def _cmd_adam(args, ui: Console) -> int:
         print_report(result.validation, ui)
     ui.result(result.summary().replace("sdtmify build", "sdtmify adam", 1))
     return result.exit_code
+
+
+def _build_many(args, ui: Console) -> int:
+    """Several studies (or --scheduler): each study's build a dask task (sdtmify.pool); one line per study."""
+    if args.workers and args.scheduler not in (None, "local"):
+        args.subparser.error("--workers sizes a local cluster; a scheduler at an address has its own workers")
+    from .pool import LOCAL, build_studies
+
+    debug = getattr(args, "debug", False)
+
+    def done(outcome) -> None:
+        for line in outcome.log:  # what the study's build said on its console, named by study
+            if line.startswith("warning: "):
+                ui.warn(f"{outcome.study}: {line.removeprefix('warning: ')}")
+            else:
+                ui.debug(f"{outcome.study}: {line}")
+        if outcome.error is not None:
+            if debug and outcome.trace:
+                print(f"{outcome.study}: {outcome.trace.rstrip()}", file=sys.stderr)
+            ui.error(f"{outcome.study}: {_describe(outcome.error)[1]}")
+        else:
+            ui.info(
+                f"{outcome.study}: built in {outcome.seconds:0.1f}s"
+                + (f" on {outcome.worker}" if outcome.worker else "")
+            )
+
+    outcomes = build_studies(
+        args.study,
+        scheduler=args.scheduler or LOCAL,
+        workers=args.workers,
+        out=args.out,
+        options=dict(
+            ct_file=args.ct,
+            validate=not args.no_validate,
+            report=not args.no_report,
+            force=args.force,
+            wait=args.wait,
+            fail_on=args.fail_on,
+            encoding=args.encoding,
+        ),
+        ui=ui,
+        on_done=done,
+    )
+    rows, codes = [], []
+    for outcome in outcomes:
+        if outcome.result is None:
+            code, message = _describe(outcome.error or RuntimeError("the build returned nothing"))
+            rows.append([outcome.study, code, f"failed: {message}"])
+            codes.append(code)
+            continue
+        if ui.verbosity >= 2 and outcome.result.validation is not None:
+            from .validate.report_console import print_report
+
+            print_report(outcome.result.validation, ui)
+        ui.result(outcome.result.summary())
+        findings = ", ".join(f"{severity}s: {n}" for severity, n in outcome.result.findings.items())
+        built = f"built: {outcome.result.out_dir}" + (f" ({findings})" if findings else "")
+        rows.append([outcome.study, outcome.result.exit_code, built])
+        codes.append(outcome.result.exit_code)
+    ui.table(["study", "exit", "result"], rows, right=[1])
+    return max(codes)
 
 
 def _cmd_check(args, ui: Console) -> int:
@@ -238,6 +302,21 @@ def _whole_number(lowest: int, highest: int, what: str):
     return parse
 
 
+def _scheduler(text: str) -> str:
+    """--scheduler: ``local`` or a scheduler address as dask writes it, PROTOCOL://HOST:PORT."""
+    if text == "local" or re.match(r"^(tcp|tls|ws|wss)://[^\s/]+:\d{1,5}$", text):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"'{text}' is neither 'local' nor a scheduler address PROTOCOL://HOST:PORT (e.g. tcp://scheduler.example:8786)"
+    )
+
+
+def _positive_count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 1024:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of workers from 1 to 1024")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     noise = common.add_mutually_exclusive_group()
@@ -286,14 +365,23 @@ def build_parser() -> argparse.ArgumentParser:
         "as XPT v5 and Dataset-JSON, define.xml, lineage, a validation report and the paper's tables.",
     )
     p.add_argument(
-        "--study", required=True, help="a study NAME (mappings/NAME, e.g. NCI84) or a PATH to a study folder"
+        "--study",
+        required=True,
+        action="append",
+        help="a study NAME (mappings/NAME, e.g. NCI84) or a PATH to a study folder; give it again to build "
+        "several studies at once, each a task on a dask cluster (--scheduler)",
     )
     p.add_argument(
         "--ct",
         metavar="FILE",
         help="a full NCI CDISC CT file (tab-separated .txt or .txt.xz) to check against instead of the shipped subset",
     )
-    p.add_argument("--out", metavar="DIR", help="output folder (default output/STUDYID, STUDYID from study.yaml)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output folder (default output/STUDYID, STUDYID from study.yaml); with several --study, "
+        "the folder that holds one output folder per study, DIR/STUDYID",
+    )
     p.add_argument(
         "--force",
         action="store_true",
@@ -311,7 +399,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on", choices=["error", "warning", "never"], default="error", help=FAIL_ON_HELP)
     p.add_argument("--encoding", type=_encoding, metavar="CODEC", help=SOURCE_ENCODING_HELP)
     p.add_argument("--no-report", action="store_true", help="skip recomputing the paper's tables")
-    p.set_defaults(func=_cmd_build)
+    p.add_argument(
+        "--scheduler",
+        type=_scheduler,
+        metavar="local|ADDRESS",
+        help="build each study as a dask.distributed task: 'local' starts a cluster of worker processes "
+        "on this machine (the default with several --study), an ADDRESS (tcp://HOST:PORT) uses a running "
+        "scheduler whose workers see the same paths and run the same sdtmify",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive_count,
+        metavar="N",
+        help="worker processes of the local cluster (default: one per core; never more than one per study)",
+    )
+    p.set_defaults(func=_cmd_build, subparser=p)
 
     p = command(
         sub,
@@ -516,7 +618,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _os_error_message(error: OSError) -> str:
     """An OSError as a person reads it: what went wrong, on which path."""
-    reason = error.strerror or str(error)
+    reason = error.strerror or str(error) or type(error).__name__  # a bare TimeoutError() has no text
     where = f": {error.filename}" if error.filename else ""
     if getattr(error, "filename2", None):
         where += f" -> {error.filename2}"
@@ -534,6 +636,20 @@ def _input_error_types() -> tuple[type[BaseException], ...]:
     from pandas.errors import EmptyDataError, ParserError
 
     return (yaml.YAMLError, ParserError, EmptyDataError, UnicodeError)
+
+
+def _describe(exc: BaseException) -> tuple[int, str]:
+    """The one place an error becomes an exit code and a message for people (also each study's of a pooled build)."""
+    if isinstance(exc, SdtmifyError):
+        return exc.exit_code, str(exc)
+    if isinstance(exc, OSError):
+        return 2, _os_error_message(exc)
+    if isinstance(exc, RecursionError):
+        return 2, "input nested too deeply to read (a YAML or JSON file with runaway nesting?)"
+    if isinstance(exc, _input_error_types()):
+        return 2, f"{type(exc).__name__}: {exc}".replace("\n", " ")
+    text = " ".join(str(exc).split())  # one line, whatever the library wrote
+    return 3, f"internal error: {type(exc).__name__}: {text}; rerun with --debug for the traceback"
 
 
 class Terminated(BaseException):
@@ -576,16 +692,9 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(OSError, ValueError):  # silence the flush at exit
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 2
-    except OSError as exc:
-        caught, code, message = exc, 2, _os_error_message(exc)
-    except RecursionError as exc:
-        caught, code, message = exc, 2, "input nested too deeply to read (a YAML or JSON file with runaway nesting?)"
-    except Exception as exc:  # the one place an unexpected error becomes a message
+    except Exception as exc:
         caught = exc
-        if isinstance(exc, _input_error_types()):
-            code, message = 2, f"{type(exc).__name__}: {exc}".replace("\n", " ")
-        else:
-            code, message = 3, f"internal error: {type(exc).__name__}: {exc}; rerun with --debug for the traceback"
+        code, message = _describe(exc)
     finally:
         ui.close()
         _on_terminate(previous_handler)

@@ -1,0 +1,323 @@
+"""`sdtmify build --study A --study B ...`: many studies at once, each study's build one dask.distributed task.
+
+A sponsor converting dozens of studies nightly, or pooling them into an integrated database, outgrows one
+process. dask.distributed is a maintained scheduler that runs the same tasks on an embedded LocalCluster
+(``--scheduler local``: worker processes on this machine) or on a cluster already running
+(``--scheduler tcp://HOST:PORT``). Each task is one whole :func:`sdtmify.build.build_study`, exactly the
+serial build: the same guard, lock and output-location checks per study, the same bytes out.
+
+What the client does before anything runs (:func:`plan_builds`): resolve every path against this process's
+working directory and project root (workers may run elsewhere), read each study.yaml for its STUDYID and
+output folder, and refuse two studies that would write the same folder. A study whose study.yaml cannot be
+read fails alone; the others still build.
+
+What reaches a worker (:class:`StudyJob`): the study, its output folder, the build options and the
+environment a build reads (``SOURCE_DATE_EPOCH``, and ``SDTMIFY_HOME`` set to the client's project root),
+so a worker started elsewhere, with another environment, writes the same bytes as a serial build here.
+A worker process runs one build at a time (:data:`_ONE_BUILD`): a build sets process-wide state (the
+environment) and is CPU-bound Python, so more threads would not make it faster.
+
+dask is imported only here, and only when a pooled build starts: ``sdtmify --help`` and the plain
+one-study build never load it. The build stages (pandas, matplotlib, the writers) are imported only on the
+workers, inside :func:`run_job`: the client reads study.yaml files and waits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import os
+import pickle
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .console import Console
+from .errors import InputError, SdtmifyError
+from .paths import is_bare_name, output_dir, project_root
+from .study import load_study
+
+if TYPE_CHECKING:
+    from .build import BuildResult
+
+LOCAL = "local"
+CONNECT_TIMEOUT = "10s"
+"""How long to try to reach a scheduler; dask's own setting (DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT) wins."""
+ENVIRONMENT = ("SOURCE_DATE_EPOCH",)
+"""Environment variables a build reads, passed to every worker as the client has them (absent stays absent)."""
+
+_ONE_BUILD = threading.Lock()
+
+
+class PoolError(SdtmifyError):
+    """The cluster cannot run the builds: no scheduler at the address, a worker died, another sdtmify."""
+
+
+@dataclass(frozen=True)
+class StudyJob:
+    """One study's build as a worker runs it: every path absolute, the environment explicit."""
+
+    study: str  # a bare name (mappings/NAME under SDTMIFY_HOME) or an absolute study folder
+    out_dir: str | None  # None: the default output/<STUDYID> under SDTMIFY_HOME
+    options: dict[str, Any]  # build_study's other keyword arguments
+    environ: dict[str, str | None]
+    verbosity: int  # of the worker's captured console: 0 warnings only, 2 with -v
+    version: str = __version__
+
+
+@dataclass
+class StudyOutcome:
+    """What became of one ``--study``: its BuildResult, or the error that stopped it (with its traceback)."""
+
+    study: str  # the --study argument as given
+    result: BuildResult | None = None
+    error: BaseException | None = None
+    trace: str = ""
+    log: list[str] = field(default_factory=list)  # what the build wrote to its console (warnings, -v details)
+    seconds: float = 0.0
+    worker: str = ""
+
+
+# --- the client side: plan, then run ---------------------------------------------------------------------
+
+
+def plan_builds(
+    studies: Sequence[str], out: str | None, options: dict[str, Any], verbosity: int
+) -> tuple[list[tuple[str, StudyJob]], list[StudyOutcome]]:
+    """Every ``--study`` as a job, or as an outcome that failed already (its study.yaml cannot be read).
+
+    With several studies, ``out`` is the folder that holds one output folder per study (OUT/STUDYID); with
+    one, it is that study's output folder, as for the plain build. Two studies that would write the same
+    folder are refused (exit 2) before anything runs: one would silently replace the other."""
+    root = project_root()
+    environ = {name: os.environ.get(name) for name in ENVIRONMENT} | {"SDTMIFY_HOME": str(root)}
+    options = dict(options)
+    if options.get("ct_file"):
+        options["ct_file"] = os.path.abspath(options["ct_file"])
+    jobs: list[tuple[str, StudyJob]] = []
+    failed: list[StudyOutcome] = []
+    targets: dict[Path, str] = {}
+    for argument in studies:
+        try:
+            studyid = load_study(argument).studyid
+            if out is None:
+                target = output_dir(studyid, root)
+            elif len(studies) > 1:
+                target = Path(os.path.abspath(out)) / studyid
+            else:
+                target = Path(os.path.abspath(out))
+        except Exception as error:  # the cli turns it into one line naming the study
+            failed.append(StudyOutcome(argument, error=error, trace=traceback.format_exc()))
+            continue
+        resolved = target.resolve()
+        if resolved in targets:
+            raise InputError(
+                f"--study {targets[resolved]} and --study {argument} would both write {resolved} "
+                f"(STUDYID {studyid}); build them separately, each with its own --out"
+            )
+        targets[resolved] = argument
+        study = argument if is_bare_name(argument) else os.path.abspath(argument)
+        out_dir = None if out is None else str(target)
+        jobs.append((argument, StudyJob(study, out_dir, options, environ, verbosity)))
+    return jobs, failed
+
+
+def build_studies(
+    studies: Sequence[str],
+    *,
+    scheduler: str = LOCAL,
+    workers: int | None = None,
+    out: str | None = None,
+    options: dict[str, Any] | None = None,
+    ui: Console,
+    on_done: Callable[[StudyOutcome], None] | None = None,
+) -> list[StudyOutcome]:
+    """Build ``studies`` as dask tasks on ``scheduler`` (``local``: a LocalCluster of ``workers`` processes,
+    default one per core, never more than one per study; else the address of a running scheduler) and return one
+    outcome per study, in the order given. A study that fails does not stop the others. ``on_done`` is
+    called with each outcome as it arrives."""
+    verbose = ui.verbosity >= 2
+    jobs, outcomes = plan_builds(studies, out, options or {}, verbosity=2 if verbose else 0)
+    by_study = {outcome.study: outcome for outcome in outcomes}
+    for outcome in outcomes:
+        if on_done:
+            on_done(outcome)
+    if jobs:
+        what = f"{len(jobs)} stud{'y' if len(jobs) == 1 else 'ies'}"
+        if scheduler == LOCAL:
+            count = min(workers or os.cpu_count() or 1, len(jobs))  # an idle worker costs its start-up only
+            ui.info(f"building {what} on a local dask cluster of {count} worker process{'es' if count > 1 else ''}")
+        else:
+            count = 0
+            ui.info(f"building {what} on the dask scheduler at {scheduler}")
+        with warnings.catch_warnings():
+            if not verbose:  # dask's own warnings (a slow close, a busy port) are noise to whoever builds studies
+                warnings.filterwarnings("ignore", module=r"(dask|distributed)(\.|$)")
+            with _client(scheduler, count, verbose) as client:
+                for outcome in _run(client, jobs):
+                    by_study[outcome.study] = outcome
+                    if on_done:
+                        on_done(outcome)
+    return [by_study[study] for study in studies]
+
+
+@contextlib.contextmanager
+def _client(scheduler: str, workers: int, verbose: bool) -> Iterator[Any]:
+    """A dask client on a new LocalCluster (closed on the way out, Ctrl-C included) or on ``scheduler``."""
+    import dask
+    from dask.utils import parse_timedelta
+    from distributed import Client, LocalCluster
+
+    level = logging.WARNING if verbose else logging.CRITICAL
+    logging.getLogger("distributed").setLevel(level)
+    setting = CONNECT_TIMEOUT
+    if "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT" in os.environ:
+        setting = dask.config.get("distributed.comm.timeouts.connect")
+    timeout = float(parse_timedelta(setting))
+    if scheduler != LOCAL:
+        try:
+            client = Client(scheduler, timeout=timeout, set_as_default=False)
+        except OSError as error:
+            raise PoolError(f"--scheduler {scheduler}: no dask scheduler answered ({error})") from None
+        try:
+            try:  # tasks sent to a scheduler without workers would wait for ever
+                client.wait_for_workers(1, timeout=timeout)
+            except (OSError, TimeoutError):
+                raise PoolError(
+                    f"--scheduler {scheduler}: the scheduler has no workers (waited {timeout:g} s)"
+                ) from None
+            yield client
+        finally:
+            _close(client)
+        return
+    # A worker that dies (out of memory, killed) fails its study at once instead of being retried: a build
+    # that killed one worker would kill the next. No dashboard.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            # the scheduler's HTTP server (health, metrics) on a free loopback port, not dask's 8787: two
+            # pooled builds at once, or a dashboard of the user's, must not clash (nor warn about it)
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+            memory_limit=0,  # a build needs what a serial build needs; the OS, not the nanny, limits it
+            silence_logs=level,
+        )
+    try:
+        client = Client(cluster, set_as_default=False)
+        try:
+            yield client
+        finally:
+            _close(client)
+    finally:
+        _close(cluster)
+
+
+def _close(thing: Any) -> None:
+    """Close a client or a cluster, quietly: on a loaded machine closing may time out, and that must not
+    lose the studies' results (the worker processes end anyway: they watch this process)."""
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        thing.close()
+
+
+def _run(client: Any, jobs: list[tuple[str, StudyJob]]) -> Iterator[StudyOutcome]:
+    """Submit every job, then yield each outcome as its task finishes (an infrastructure failure included)."""
+    from distributed import as_completed
+    from distributed.scheduler import KilledWorker
+
+    futures = {
+        client.submit(run_job, job, key=f"sdtmify-build-{index}-{Path(job.study).name}", pure=False): argument
+        for index, (argument, job) in enumerate(jobs)
+    }
+    for future in as_completed(futures, loop=client.loop):
+        argument = futures[future]
+        if future.status == "finished":
+            outcome = future.result()
+            outcome.study = argument
+            yield outcome
+            continue
+        error = future.exception()
+        if isinstance(error, KilledWorker):
+            error = PoolError(
+                "the worker process building it died (out of memory, or killed); build this study alone to see why"
+            )
+        elif isinstance(error, ImportError):
+            error = PoolError(f"a worker cannot run sdtmify ({error}); install sdtmify {__version__} on every worker")
+        yield StudyOutcome(argument, error=error, trace="".join(traceback.format_tb(future.traceback())))
+
+
+# --- the worker side -------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str | None]) -> Iterator[None]:
+    """``values`` set in os.environ (None: unset) for the duration, then put back as they were."""
+    saved = {name: os.environ.get(name) for name in values}
+
+    def apply(settings: dict[str, str | None]) -> None:
+        for name, value in settings.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    apply(values)
+    try:
+        yield
+    finally:
+        apply(saved)
+
+
+def _portable(error: BaseException) -> BaseException:
+    """``error`` if it survives the trip back to the client, else a stand-in carrying its type and text."""
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
+
+
+def run_job(job: StudyJob) -> StudyOutcome:
+    """One study's build, run on a dask worker: :func:`build_study` with the client's environment, its
+    console captured (warnings and -v details travel back with the outcome). Never raises for a failed
+    build: the error travels back in the outcome, so the other studies' tasks go on."""
+    from distributed import get_worker
+
+    from .build import build_study  # here, not at the top: the client only plans (1.5 CPU-s less to start)
+
+    try:
+        worker = get_worker().address
+    except ValueError:  # not on a worker (called directly)
+        worker = ""
+    # Python warnings (a library's deprecation, say) are recorded, not printed by the worker: they come back
+    # in the log, named by study, instead of landing unnamed on the worker's stderr.
+    with _ONE_BUILD, _environment(job.environ), warnings.catch_warnings(record=True) as caught:
+        started = time.monotonic()
+        stream = io.StringIO()
+        outcome = StudyOutcome(job.study, worker=worker)
+        try:
+            if job.version != __version__:
+                raise PoolError(
+                    f"the worker at {worker} runs sdtmify {__version__}, this command {job.version}; "
+                    "install the same version on every worker"
+                )
+            ui = Console(verbosity=job.verbosity, stream=stream, out=io.StringIO())
+            outcome.result = build_study(job.study, out_dir=job.out_dir, ui=ui, **job.options)
+        except Exception as error:
+            outcome.error = _portable(error)
+            outcome.trace = traceback.format_exc()
+        outcome.log = stream.getvalue().splitlines() + [
+            f"warning: {w.category.__name__}: {' '.join(str(w.message).split())} ({w.filename}:{w.lineno})"
+            for w in caught
+        ]
+        outcome.seconds = time.monotonic() - started
+    return outcome

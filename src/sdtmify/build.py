@@ -25,7 +25,7 @@ from .validate.run import validate_build
 from .writers.define import write_define_files
 from .writers.guides import write_guides
 from .writers.lineage import write_lineage
-from .writers.outputs import write_bundle
+from .writers.outputs import bundle_as_read, write_bundle
 
 STEPS = (
     "mapping sources to SDTM",
@@ -130,7 +130,12 @@ def build_study(
 
         ui.step(5, total, STEPS[4])
         if validate:
-            outcome = validate_build(tmp, spec, ct_file=ct_file, ui=ui)
+            # the datasets as read from the files just written, built from the frames in memory
+            written_back = {}
+            for bundle in bundles:
+                written_back.update(bundle_as_read(bundle, tmp / bundle.standard.lower(), spec))
+            outcome = validate_build(tmp, spec, ct_file=ct_file, ui=ui, datasets=written_back)
+            del written_back
             written["validation"] = list(outcome.written)
             result.findings = outcome.counts
             result.validation = outcome.report

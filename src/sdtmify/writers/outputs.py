@@ -9,7 +9,7 @@ from ..console import QUIET, Console
 from ..datasets import Bundle
 from ..errors import InputError, Location, WriteError
 from ..reproducible import build_timestamp
-from .datasetjson import prepare_dataset_json, write_prepared
+from .datasetjson import prepare_dataset_json, write_forms
 from .define import originator
 from .readback import xpt_as_read
 from .xpt import write_xpt
@@ -60,8 +60,9 @@ def write_bundle(bundle: Bundle, folder: str | Path, study, ui: Console = QUIET)
             )
         except WriteError as exc:
             raise WriteError(f"{json_folder / stem}.json: {exc}") from exc
-        written.append(write_prepared(document, json_folder / f"{stem}.json"))
-        written.append(write_prepared(document, json_folder / f"{stem}.ndjson", ndjson=True))
+        written += write_forms(
+            document, json_path=json_folder / f"{stem}.json", ndjson_path=json_folder / f"{stem}.ndjson"
+        )
         ui.debug(f"  {meta.name}: {len(built.frame)} records -> {stem}.xpt, dataset-json/{stem}.json/.ndjson")
     return sorted(written)
 

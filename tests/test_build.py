@@ -171,6 +171,18 @@ def test_failed_build_leaves_the_previous_output_untouched(mini_home):
     assert [p.name for p in out.parent.iterdir()] == ["NCI84"]
 
 
+def test_the_build_validates_from_memory_without_reading_back_its_xpt_files(mini_home, monkeypatch):
+    """Validation (and the report) take the datasets from the frames in memory (writers.readback)."""
+
+    def read_back(path, *args, **kwargs):
+        raise AssertionError(f"the build read {path} back")
+
+    monkeypatch.setattr("sdtmify.readers.read_xpt_values", read_back)
+    result = build_study("NCI84")
+    assert result.written["validation"] == ["validation/validation.json", "validation/validation.xlsx"]
+    assert sum(result.findings.values()) > 0  # the rules ran on the data
+
+
 def test_an_output_folder_sdtmify_did_not_write_is_refused_before_building(mini_home):
     out = mini_home / "output" / "NCI84"
     out.mkdir(parents=True)

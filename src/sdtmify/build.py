@@ -129,13 +129,18 @@ def build_study(
             written[bundle.standard].extend(write_define_files(bundle, tmp / bundle.standard.lower(), spec))
 
         ui.step(5, total, STEPS[4])
+        reporting = report and spec.has_adam and spec.has_report
+        # the datasets as reading the XPT files just written gives them, from the frames in memory: the
+        # validator and the report use these instead of reading the files back
+        as_read = {
+            bundle.standard: bundle_as_read(bundle, tmp / bundle.standard.lower(), spec)
+            for bundle in bundles
+            if validate or (reporting and bundle.standard == "ADaM")
+        }
         if validate:
-            # the datasets as read from the files just written, built from the frames in memory
-            written_back = {}
-            for bundle in bundles:
-                written_back.update(bundle_as_read(bundle, tmp / bundle.standard.lower(), spec))
-            outcome = validate_build(tmp, spec, ct_file=ct_file, ui=ui, datasets=written_back)
-            del written_back
+            every = {path: read for files in as_read.values() for path, read in files.items()}
+            outcome = validate_build(tmp, spec, ct_file=ct_file, ui=ui, datasets=every)
+            del every
             written["validation"] = list(outcome.written)
             result.findings = outcome.counts
             result.validation = outcome.report
@@ -149,8 +154,9 @@ def build_study(
             written[bundle.standard].extend(write_guides(bundle, tmp / bundle.standard.lower(), spec, guide_report))
 
         ui.step(6, total, STEPS[5])
-        if report and spec.has_adam and spec.has_report:
-            paths, mismatches = build_report(spec, tmp / "adam", tmp / "report", ui=ui)
+        as_read.pop("SDTM", None)  # the validator was the last to read them
+        if reporting:
+            paths, mismatches = build_report(spec, tmp / "adam", tmp / "report", ui=ui, datasets=as_read.get("ADaM"))
             written["report"] = list(paths)
             result.report_mismatches = mismatches
             if mismatches:

@@ -411,19 +411,30 @@ def write_report(report: Report, spec: Mapping, folder: Path, footer: str) -> li
 
 
 def build_report(
-    study, adam_dir: Path, out_dir: Path, ui: Console = QUIET, encoding: str | None = None
+    study,
+    adam_dir: Path,
+    out_dir: Path,
+    ui: Console = QUIET,
+    encoding: str | None = None,
+    datasets: Mapping[Path, tuple] | None = None,
 ) -> tuple[list[Path], int]:
     """Recompute the study's report from the ADaM XPT files in ``adam_dir``; write ``out_dir``
-    atomically. Returns the paths written and the number of unexplained mismatches."""
+    atomically. Returns the paths written and the number of unexplained mismatches.
+
+    ``datasets``: what reading some of those files gives, ``{path: (frame, Dataset)}``, already in memory
+    (``sdtmify build`` passes the frames it has just written, see ``writers.readback``)."""
     document = load_report_spec(study.folder / "report.yaml")
     spec = document.data
     published_file = study.folder / spec.get("published", "published.yaml")
     if not published_file.is_file():
         raise document.error(f"published values file {published_file.name} not found in {study.folder}", "published")
     published = load_yaml(published_file)
-    datasets = read_adam(Path(adam_dir), datasets_used(spec), keep=referenced_names(spec), encoding=encoding)
-    ui.debug(f"report: read {', '.join(f'{k} ({len(v)} records)' for k, v in datasets.items())}")
-    report = recompute(spec, datasets, document, published)
+    frames = read_adam(
+        Path(adam_dir), datasets_used(spec), keep=referenced_names(spec), encoding=encoding, given=datasets
+    )
+    ui.debug(f"report: read {', '.join(f'{k} ({len(v)} records)' for k, v in frames.items())}")
+    report = recompute(spec, frames, document, published)
+    del frames
     stamp = study.timestamp.isoformat(sep=" ") if getattr(study, "timestamp", None) else ""
     provenance = getattr(study, "provenance", "")
     footer = (

@@ -71,7 +71,7 @@ class Report:
     subjects: pd.DataFrame
     tables: dict[str, Table] = field(default_factory=dict)
     statistics: dict[str, dict[str, Cell]] = field(default_factory=dict)
-    figures: dict[str, bytes] = field(default_factory=dict)
+    figures: dict[str, figs.Figure] = field(default_factory=dict)
     comparisons: list[Comparison] = field(default_factory=list)
 
     @property
@@ -391,11 +391,16 @@ def write_report(report: Report, spec: Mapping, folder: Path, footer: str) -> li
         + render.to_html_table(headline, None, None, [render.status_class(s) for s in headline["Status"]])
     )
     markdown.append(render.to_markdown(headline, "Headline results"))
-    for figure_id, png in report.figures.items():
+    for figure_id, drawn in report.figures.items():
         title = spec["figures"][figure_id]["title"]
-        put(f"figures/{figure_id}.png", png)
-        body.append(f"<h2>{render.html.escape(title)}</h2>\n" + render.html_image(png, title))
-        markdown.append(f"### {title}\n\n![{title}](figures/{figure_id}.png)\n")
+        put(f"figures/{figure_id}.png", drawn.png)
+        note = f"<p><em>{render.html.escape(drawn.note)}</em></p>\n" if drawn.note else ""
+        body.append(f"<h2>{render.html.escape(title)}</h2>\n" + note + render.html_image(drawn.png, title))
+        markdown.append(
+            f"### {title}\n\n"
+            + (f"*{drawn.note}*\n\n" if drawn.note else "")
+            + f"![{title}](figures/{figure_id}.png)\n"
+        )
     put("cells.csv", render.to_csv(cells_frame(report)))
     comparison = comparison_frame(report.comparisons)
     put("comparison.csv", render.to_csv(comparison))

@@ -183,6 +183,38 @@ def test_the_build_validates_from_memory_without_reading_back_its_xpt_files(mini
     assert sum(result.findings.values()) > 0  # the rules ran on the data
 
 
+def test_the_build_releases_the_sdtm_frames_before_the_report(mini_home, monkeypatch):
+    """Peak memory is not the sum of the stages: once the guides are written no frame of the SDTM bundle
+    (nor its lineage) is kept alive for the report and the README."""
+    import gc
+    import weakref
+
+    import sdtmify.build as build_module
+    import sdtmify.writers.readme as readme_module
+
+    frames: list[weakref.ref] = []
+    build_sdtm, write_readme = build_module.build_sdtm, readme_module.write_readme
+
+    def keep_track(*args, **kwargs):
+        bundle = build_sdtm(*args, **kwargs)
+        for built in bundle.datasets.values():
+            frames.append(weakref.ref(built.frame))
+            frames.extend([weakref.ref(built.lineage)] if built.lineage is not None else [])
+        return bundle
+
+    alive_at_the_end: list[int] = []
+
+    def count_alive(*args, **kwargs):
+        gc.collect()
+        alive_at_the_end.append(sum(ref() is not None for ref in frames))
+        return write_readme(*args, **kwargs)
+
+    monkeypatch.setattr(build_module, "build_sdtm", keep_track)
+    monkeypatch.setattr(readme_module, "write_readme", count_alive)
+    build_study("NCI84")
+    assert len(frames) > 20 and alive_at_the_end == [0]
+
+
 def test_an_output_folder_sdtmify_did_not_write_is_refused_before_building(mini_home):
     out = mini_home / "output" / "NCI84"
     out.mkdir(parents=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .adam.engine import build_adam
@@ -123,6 +123,8 @@ def build_study(
                 serialize.dump(bundle.metadata, tmp / "metadata" / f"{bundle.standard.lower()}.json")
             )
             written.setdefault("lineage", []).extend(write_lineage(bundle, tmp / "lineage"))
+            # the lineage is written: nothing else reads it
+            bundle.datasets = {name: replace(built, lineage=None) for name, built in bundle.datasets.items()}
 
         ui.step(4, total, STEPS[3])
         for bundle in bundles:
@@ -147,14 +149,19 @@ def build_study(
             notes = (outcome.report or {}).get("notes")
             result.unexplained = notes.get("unexplained") if notes else None
             result.exit_code = max(result.exit_code, findings_exit_code(outcome.counts, fail_on))
+            del outcome  # its Validation holds the validator's tables and their caches
 
         # draft reviewer's guides (cSDRG, ADRG) from the metadata, study.yaml and the conformance report
-        guide_report = outcome.report if validate else None
         for bundle in bundles:
-            written[bundle.standard].extend(write_guides(bundle, tmp / bundle.standard.lower(), spec, guide_report))
+            written[bundle.standard].extend(
+                write_guides(bundle, tmp / bundle.standard.lower(), spec, result.validation)
+            )
 
         ui.step(6, total, STEPS[5])
-        as_read.pop("SDTM", None)  # the validator was the last to read them
+        # release every frame no later stage reads, so the report's memory does not add to the build's:
+        # the guides were the bundles' last readers, the validator the SDTM read-back's
+        del bundles, bundle
+        as_read.pop("SDTM", None)
         if reporting:
             paths, mismatches = build_report(spec, tmp / "adam", tmp / "report", ui=ui, datasets=as_read.get("ADaM"))
             written["report"] = list(paths)

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from . import stagemeter
 from .adam.engine import build_adam
 from .console import QUIET, Console
 from .guard import guarded_output
@@ -107,11 +108,13 @@ def build_study(
 
     with guarded_output(target, spec.studyid, force=force, wait=wait, ui=ui) as tmp:
         ui.step(1, total, STEPS[0])
-        bundles = [build_sdtm(spec, ct_file=ct_file, ui=ui)]
+        with stagemeter.stage("map"):
+            bundles = [build_sdtm(spec, ct_file=ct_file, ui=ui)]
 
         ui.step(2, total, STEPS[1])
         if spec.has_adam:
-            bundles.append(build_adam(spec, bundles[0], ui=ui))
+            with stagemeter.stage("adam"):
+                bundles.append(build_adam(spec, bundles[0], ui=ui))
 
         ui.step(3, total, STEPS[2])
         for bundle in bundles:
@@ -122,26 +125,30 @@ def build_study(
             written.setdefault("metadata", []).append(
                 serialize.dump(bundle.metadata, tmp / "metadata" / f"{bundle.standard.lower()}.json")
             )
-            written.setdefault("lineage", []).extend(write_lineage(bundle, tmp / "lineage"))
+            with stagemeter.stage("lineage"):
+                written.setdefault("lineage", []).extend(write_lineage(bundle, tmp / "lineage"))
             # the lineage is written: nothing else reads it
             bundle.datasets = {name: replace(built, lineage=None) for name, built in bundle.datasets.items()}
 
         ui.step(4, total, STEPS[3])
         for bundle in bundles:
-            written[bundle.standard].extend(write_define_files(bundle, tmp / bundle.standard.lower(), spec))
+            with stagemeter.stage("define"):
+                written[bundle.standard].extend(write_define_files(bundle, tmp / bundle.standard.lower(), spec))
 
         ui.step(5, total, STEPS[4])
         reporting = report and spec.has_adam and spec.has_report
         # the datasets as reading the XPT files just written gives them, from the frames in memory: the
         # validator and the report use these instead of reading the files back
-        as_read = {
-            bundle.standard: bundle_as_read(bundle, tmp / bundle.standard.lower(), spec)
-            for bundle in bundles
-            if validate or (reporting and bundle.standard == "ADaM")
-        }
+        with stagemeter.stage("validate"):
+            as_read = {
+                bundle.standard: bundle_as_read(bundle, tmp / bundle.standard.lower(), spec)
+                for bundle in bundles
+                if validate or (reporting and bundle.standard == "ADaM")
+            }
         if validate:
             every = {path: read for files in as_read.values() for path, read in files.items()}
-            outcome = validate_build(tmp, spec, ct_file=ct_file, ui=ui, datasets=every)
+            with stagemeter.stage("validate"):
+                outcome = validate_build(tmp, spec, ct_file=ct_file, ui=ui, datasets=every)
             del every
             written["validation"] = list(outcome.written)
             result.findings = outcome.counts
@@ -163,7 +170,10 @@ def build_study(
         del bundles, bundle
         as_read.pop("SDTM", None)
         if reporting:
-            paths, mismatches = build_report(spec, tmp / "adam", tmp / "report", ui=ui, datasets=as_read.get("ADaM"))
+            with stagemeter.stage("report"):
+                paths, mismatches = build_report(
+                    spec, tmp / "adam", tmp / "report", ui=ui, datasets=as_read.get("ADaM")
+                )
             written["report"] = list(paths)
             result.report_mismatches = mismatches
             if mismatches:

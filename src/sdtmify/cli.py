@@ -111,6 +111,14 @@ def _cmd_report(args, ui: Console) -> int:
     return report_command(args.study, ui=ui, encoding=args.encoding)
 
 
+def _cmd_synth(args, ui: Console) -> int:
+    from .synth import synthesize
+
+    result = synthesize(args.like, args.subjects, args.out, seed=args.seed, ui=ui)
+    ui.result(result.summary())
+    return 0
+
+
 def _cmd_spec_export(args, ui: Console) -> int:
     from .metadata.spec_xlsx import export_spec
 
@@ -186,6 +194,22 @@ def _positive_seconds(text: str) -> float:
     if not 0 <= value <= 86400 or value != value:
         raise argparse.ArgumentTypeError(f"'{text}' must be between 0 and 86400 seconds")
     return value
+
+
+def _whole_number(lowest: int, highest: int, what: str):
+    """An argparse type: a whole number from ``lowest`` to ``highest`` (``what`` names it in the message)."""
+
+    def parse(text: str) -> int:
+        wanted = f"give {what} from {lowest:,} to {highest:,}"
+        try:
+            value = int(text.replace("_", "").replace(",", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number; {wanted}") from None
+        if not lowest <= value <= highest:
+            raise argparse.ArgumentTypeError(f"'{text}' is out of range; {wanted}")
+        return value
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -370,6 +394,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", required=True, help="a study NAME under mappings/ or a PATH to a study folder")
     p.add_argument("--encoding", type=_encoding, metavar="CODEC", help=DATASET_ENCODING_HELP)
     p.set_defaults(func=_cmd_report)
+
+    p = command(
+        sub,
+        "synth",
+        help="write a synthetic study of N subjects resampled from a study",
+        description="Write a new study folder of the same shape as STUDY for N subjects: whole subjects drawn "
+        "with replacement (seeded), each with a new SUBJID, its rows in every per-subject source and its dates "
+        "moved back by whole weeks; the mappings copied, a new STUDYID, and the report's comparison with "
+        "published values turned off. Same seed, same files. Build it with `sdtmify build --study DIR`.",
+    )
+    p.add_argument(
+        "--like", required=True, metavar="STUDY", help="the template: a study NAME (mappings/NAME) or a PATH"
+    )
+    p.add_argument(
+        "--subjects",
+        required=True,
+        type=_whole_number(1, 1_000_000, "a number of subjects"),
+        metavar="N",
+        help="number of subjects to write (1 to 1,000,000)",
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="the new study folder (must not exist, or be empty)")
+    p.add_argument(
+        "--seed",
+        type=_whole_number(0, 2**63 - 1, "a seed"),
+        default=1,
+        metavar="S",
+        help="random seed (default 1): the same seed writes byte-identical files",
+    )
+    p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("spec", parents=[common], help="export or import the metadata as an Excel spec")
     spec = p.add_subparsers(dest="spec_command", metavar="ACTION")

@@ -16,6 +16,7 @@ from .errors import InputError, Location, MappingError
 from .paths import is_bare_name, resolve_study
 from .reproducible import build_timestamp
 from .sources import check_keys, detect_format, read_source
+from .stagemeter import stage
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,9 @@ class Study:
             )
         if name not in self._cache:
             spec = self.sources[name]
-            frame = read_source(spec.path, spec.format, spec.sheet, spec.encoding, name=name)
-            check_keys(frame, spec.keys, name, Location(self.file, spec.line, f"sources.{name}.keys"))
+            with stage("read sources"):
+                frame = read_source(spec.path, spec.format, spec.sheet, spec.encoding, name=name)
+                check_keys(frame, spec.keys, name, Location(self.file, spec.line, f"sources.{name}.keys"))
             self._cache[name] = frame
         return self._cache[name]
 

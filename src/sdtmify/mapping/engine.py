@@ -39,6 +39,7 @@ from ..metadata import standards
 from ..metadata.conform import apply_spec_to_bundle
 from ..metadata.spec_xlsx import load_spec
 from ..sources import ROW_ID
+from ..stagemeter import stage
 from . import expressions
 from .context import MappingContext
 from .loader import DomainMapping, load_mappings
@@ -887,7 +888,8 @@ class SdtmBuilder:
         if self.problems:  # checking: later phases would only repeat these problems in other words
             return self.domains
         if "DM" in self.domains:
-            self.derive_dm(self.domains["DM"])
+            with stage("derive"):
+                self.derive_dm(self.domains["DM"])
         for mapping in by_kind["records"]:
             self.domains[mapping.domain] = self.build_records_domain(mapping)
         design = {m.document["design"]: m for m in by_kind["design"]}
@@ -896,8 +898,9 @@ class SdtmBuilder:
                 self.domains[kind] = self.design_frame(design[kind])
         for _name, build in sorted(self.domains.items()):
             if build.mapping is not None and build.mapping.kind == "source":
-                self.derive_domain(build)
-                self.derive_sequence(build)
+                with stage("derive"):
+                    self.derive_domain(build)
+                    self.derive_sequence(build)
         if "SV" in design:
             self.domains["SV"] = self.design_frame(design["SV"])
             sv = self.domains["SV"]

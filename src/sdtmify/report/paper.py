@@ -45,6 +45,7 @@ from .tables import STATISTIC_LABELS, listing_table, summary_table, worst_grade_
 
 _VARIABLE = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
 DEFAULT_RULES = {"summary": "exact", "listing": "exact", "worst_grade": "percent_of_n"}
+NOT_COMPARED = "No published values compared: report.yaml declares none (published: false)."
 
 
 @contextlib.contextmanager
@@ -131,7 +132,7 @@ def population_frame(spec: Mapping, datasets: Mapping[str, pd.DataFrame], docume
 
 
 def recompute(
-    spec: Mapping, datasets: Mapping[str, pd.DataFrame], document: YamlDocument, published: YamlDocument
+    spec: Mapping, datasets: Mapping[str, pd.DataFrame], document: YamlDocument, published: YamlDocument | None
 ) -> Report:
     """All tables, statistics, figures and comparisons declared in report.yaml."""
     subject = spec["subject"]
@@ -214,9 +215,16 @@ def _entries(published, default_rule: str, base_key: str, where: tuple) -> Itera
             )
 
 
+def compares(spec: Mapping) -> bool:
+    """False when report.yaml says ``published: false``: no publication to reproduce (a synthetic study)."""
+    return spec.get("published") is not False
+
+
 def plan(spec: Mapping, report: Report) -> list[Planned]:
-    """Every comparison report.yaml declares, in the order it declares them."""
+    """Every comparison report.yaml declares, in the order it declares them (none with ``published: false``)."""
     planned: list[Planned] = []
+    if not compares(spec):
+        return planned
     for table_id, table_spec in (spec.get("tables") or {}).items():
         rule = DEFAULT_RULES[table_spec["kind"]]
         if table_spec["kind"] == "summary":
@@ -276,9 +284,13 @@ def _statistic_label(name: str | None) -> str:
     return STATISTIC_LABELS.get(str(name), str(name))
 
 
-def compare_all(spec: Mapping, report: Report, document: YamlDocument, published: YamlDocument) -> list[Comparison]:
+def compare_all(
+    spec: Mapping, report: Report, document: YamlDocument, published: YamlDocument | None
+) -> list[Comparison]:
     cells = report.cells
-    rows = []
+    rows: list[Comparison] = []
+    if published is None:
+        return rows
     for item in plan(spec, report):
         if item.cell not in cells:
             near = sorted(k for k in cells if k.split("/")[0] == item.cell.split("/")[0])[:8]
@@ -370,6 +382,8 @@ def write_report(report: Report, spec: Mapping, folder: Path, footer: str) -> li
     summary = (
         f"{len(report.comparisons)} published values compared: {_status_counts(report.comparisons)}; "
         f"{unexplained(report.comparisons)} unexplained mismatch(es)."
+        if compares(spec)
+        else NOT_COMPARED
     )
     body = [
         f"<p>{render.html.escape(spec.get('description', ''))}</p>\n" if spec.get("description") else "",
@@ -422,18 +436,23 @@ def build_report(
     ui: Console = QUIET,
     encoding: str | None = None,
     datasets: Mapping[Path, tuple] | None = None,
-) -> tuple[list[Path], int]:
+) -> tuple[list[Path], int | None]:
     """Recompute the study's report from the ADaM XPT files in ``adam_dir``; write ``out_dir``
-    atomically. Returns the paths written and the number of unexplained mismatches.
+    atomically. Returns the paths written and the number of unexplained mismatches (None when report.yaml
+    says ``published: false``: nothing compared).
 
     ``datasets``: what reading some of those files gives, ``{path: (frame, Dataset)}``, already in memory
     (``sdtmify build`` passes the frames it has just written, see ``writers.readback``)."""
     document = load_report_spec(study.folder / "report.yaml")
     spec = document.data
-    published_file = study.folder / spec.get("published", "published.yaml")
-    if not published_file.is_file():
-        raise document.error(f"published values file {published_file.name} not found in {study.folder}", "published")
-    published = load_yaml(published_file)
+    published = None
+    if compares(spec):
+        published_file = study.folder / spec.get("published", "published.yaml")
+        if not published_file.is_file():
+            raise document.error(
+                f"published values file {published_file.name} not found in {study.folder}", "published"
+            )
+        published = load_yaml(published_file)
     frames = read_adam(
         Path(adam_dir), datasets_used(spec), keep=referenced_names(spec), encoding=encoding, given=datasets
     )
@@ -450,6 +469,9 @@ def build_report(
     with atomic_dir(out_dir) as tmp:
         relative = write_report(report, spec, tmp, footer)
     written = [Path(out_dir) / p.relative_to(tmp) for p in relative]
+    if published is None:
+        ui.info(f"report: {NOT_COMPARED}")
+        return written, None
     mismatches = unexplained(report.comparisons)
     ui.info(f"report: {len(report.comparisons)} published values compared: {_status_counts(report.comparisons)}")
     for row in report.comparisons:

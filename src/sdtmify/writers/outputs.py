@@ -9,6 +9,7 @@ from ..console import QUIET, Console
 from ..datasets import Bundle
 from ..errors import InputError, Location, WriteError
 from ..reproducible import build_timestamp
+from ..stagemeter import stage
 from .datasetjson import prepare_dataset_json, write_forms
 from .define import originator
 from .readback import xpt_as_read
@@ -45,24 +46,28 @@ def write_bundle(bundle: Bundle, folder: str | Path, study, ui: Console = QUIET)
         built = bundle.datasets[name]
         meta = built.meta
         stem = meta.name.lower()
-        written.append(write_xpt(built.frame, meta, folder / f"{stem}.xpt", created=stamp, modified=stamp, **options))
-        json_folder = folder / "dataset-json"
-        try:
-            document = prepare_dataset_json(
-                built.frame,
-                meta,
-                metadata=bundle.metadata,
-                created=stamp,
-                modified=stamp,
-                standard=bundle.standard,
-                originator=sponsor,
-                metadata_ref="../define.xml",
+        with stage("xpt"):
+            written.append(
+                write_xpt(built.frame, meta, folder / f"{stem}.xpt", created=stamp, modified=stamp, **options)
             )
-        except WriteError as exc:
-            raise WriteError(f"{json_folder / stem}.json: {exc}") from exc
-        written += write_forms(
-            document, json_path=json_folder / f"{stem}.json", ndjson_path=json_folder / f"{stem}.ndjson"
-        )
+        json_folder = folder / "dataset-json"
+        with stage("dataset-json"):
+            try:
+                document = prepare_dataset_json(
+                    built.frame,
+                    meta,
+                    metadata=bundle.metadata,
+                    created=stamp,
+                    modified=stamp,
+                    standard=bundle.standard,
+                    originator=sponsor,
+                    metadata_ref="../define.xml",
+                )
+            except WriteError as exc:
+                raise WriteError(f"{json_folder / stem}.json: {exc}") from exc
+            written += write_forms(
+                document, json_path=json_folder / f"{stem}.json", ndjson_path=json_folder / f"{stem}.ndjson"
+            )
         ui.debug(f"  {meta.name}: {len(built.frame)} records -> {stem}.xpt, dataset-json/{stem}.json/.ndjson")
     return sorted(written)
 

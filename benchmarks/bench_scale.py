@@ -1,0 +1,335 @@
+"""Scale: a whole `sdtmify build` of an NCI84-shaped study of N subjects, per stage, against the I/O floor.
+
+    .venv/bin/python benchmarks/bench_scale.py [--subjects 1000,10000] [--like NCI84] [--seed 1]
+        [--json benchmarks/results/scale-{N}.json] [--work DIR] [--keep] [--max-memory-gb G] [--rebuild]
+
+Runs above 2,000 subjects on the shared machine go under the big-run lock and memory cap:
+
+    flock /work/briefs/bigrun.lock prlimit --as=14000000000 .venv/bin/python benchmarks/bench_scale.py --subjects 10000
+
+For each N, in order:
+
+1. ``sdtmify synth --like NCI84 --subjects N`` writes the study (not timed).
+2. ``sdtmify build --study DIR`` runs in a fresh process with ``SDTMIFY_STAGE_LOG`` set, so the stage markers
+   (:mod:`sdtmify.stagemeter`) log wall, CPU and peak RSS per stage: read sources, map (the rest of the SDTM
+   mapping), derive (SDTM derivations), adam, xpt, dataset-json, lineage, define, validate, report. "other" is
+   what no marker holds (interpreter start and imports, reviewer's guides, README, manifest, folder swap).
+   The process's own total wall, CPU (user + sys) and peak RSS come from wait4(2).
+3. The I/O floor, in another fresh process: reading the study's source files with ``pandas.read_csv`` (all
+   text, as sdtmify reads them), then, with the build's final SDTM and ADaM frames loaded from its XPT files
+   (not timed), writing each dataset once as XPT (sdtmify's writer) and as Dataset-JSON .json and .ndjson
+   (encoded once, both files written) -- the outputs the build must produce, without the work between.
+
+A build killed for lack of memory (a signal, or sdtmify's MemoryError) is reported as ``OUT OF MEMORY`` with
+the stage that was running (the last stage the log shows entered and not left), and the benchmark goes on.
+The table and a JSON document per N (``--json``, ``{N}`` replaced; default benchmarks/results/scale-{N}.json)
+give every figure, with the load average before and after. ``--rebuild`` also times a second
+``sdtmify build --study NCI84`` (the template) into a scratch folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SDTMIFY = shutil.which("sdtmify", path=str(Path(sys.executable).parent)) or shutil.which("sdtmify") or "sdtmify"
+STAGES = (
+    "read sources",
+    "map",
+    "derive",
+    "adam",
+    "xpt",
+    "dataset-json",
+    "lineage",
+    "define",
+    "validate",
+    "report",
+)
+GB = 1024**3
+
+
+# --- running a measured child process ------------------------------------------------------------------
+
+
+def _limit(max_memory: float | None):
+    if not max_memory:
+        return None
+    limit = int(max_memory * GB)
+    return lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def measured(command: list[str], env: dict | None = None, max_memory: float | None = None) -> dict:
+    """Run ``command``; its exit code, wall seconds, CPU seconds (user + sys) and peak RSS (wait4)."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=err, preexec_fn=_limit(max_memory))
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    return {
+        "exit_code": process.returncode,
+        "wall": round(wall, 2),
+        "cpu": round(usage.ru_utime + usage.ru_stime, 2),
+        "peak_rss": usage.ru_maxrss * 1024,
+        "stdout": stdout,
+        "stderr": stderr,
+    }
+
+
+def out_of_memory(run: dict) -> bool:
+    return run["exit_code"] < 0 or "MemoryError" in run["stderr"] or "Cannot allocate memory" in run["stderr"]
+
+
+# --- the stage log -------------------------------------------------------------------------------------
+
+
+def stage_table(log: Path) -> tuple[dict[str, dict], str | None]:
+    """Per stage: summed self wall/CPU, highest peak RSS, runs; and the stage left open (died inside), if any."""
+    stages: dict[str, dict] = {}
+    open_stages: list[str] = []
+    if not log.is_file():
+        return stages, None
+    for line in log.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record["event"] == "enter":
+            open_stages.append(record["stage"])
+            continue
+        if open_stages:
+            open_stages.pop()
+        entry = stages.setdefault(
+            record["stage"], {"wall": 0.0, "cpu": 0.0, "peak_rss": 0, "runs": 0, "peak_scope": record["peak_scope"]}
+        )
+        entry["wall"] += record["self_wall"]
+        entry["cpu"] += record["self_cpu"]
+        entry["peak_rss"] = max(entry["peak_rss"], record["peak_rss"])
+        entry["runs"] += 1
+    for entry in stages.values():
+        entry["wall"], entry["cpu"] = round(entry["wall"], 2), round(entry["cpu"], 2)
+    return stages, (" > ".join(open_stages) if open_stages else None)
+
+
+# --- the floor -----------------------------------------------------------------------------------------
+
+
+def floor_worker(study: Path, built: Path, scratch: Path) -> dict:
+    """In a fresh process: read the sources (timed), load the built frames (not timed), write them once (timed)."""
+    import pandas as pd
+
+    from sdtmify.readers import read_xpt
+    from sdtmify.study import load_study
+    from sdtmify.writers.datasetjson import prepare_dataset_json, write_prepared
+    from sdtmify.writers.xpt import write_xpt
+
+    spec = load_study(str(study))
+    read_wall, read_cpu = time.perf_counter(), time.process_time()
+    rows = 0
+    for source in spec.sources.values():
+        frame = pd.read_csv(source.path, dtype=str, keep_default_na=False, encoding=source.encoding or "utf-8")
+        rows += len(frame)
+        del frame
+    read = {"wall": time.perf_counter() - read_wall, "cpu": time.process_time() - read_cpu, "rows": rows}
+
+    write = {"wall": 0.0, "cpu": 0.0, "datasets": 0, "records": 0, "skipped": []}
+    for standard in ("sdtm", "adam"):
+        for path in sorted((built / standard).glob("*.xpt")):
+            frame, dataset = read_xpt(path)  # not timed: the floor starts from the frames in memory
+            # read_xpt hangs its metadata on frame.attrs, which pandas deep-copies on every column access
+            # (3x the Dataset-JSON time); the build's frames carry none
+            frame.attrs = {}
+            target = scratch / standard
+            target.mkdir(parents=True, exist_ok=True)
+            wall, cpu = time.perf_counter(), time.process_time()
+            write_xpt(frame, dataset, target / path.name)
+            try:
+                document = prepare_dataset_json(frame, dataset, standard=standard.upper())
+                write_prepared(document, target / f"{path.stem}.json")
+                write_prepared(document, target / f"{path.stem}.ndjson", ndjson=True)
+            except Exception as exc:  # counted, and said, rather than silently leaving the floor lower
+                write["skipped"].append(f"{path.name} dataset-json: {type(exc).__name__}: {exc}")
+            write["wall"] += time.perf_counter() - wall
+            write["cpu"] += time.process_time() - cpu
+            write["datasets"] += 1
+            write["records"] += len(frame)
+            del frame
+    return {"read": read, "write": write}
+
+
+# --- one N ---------------------------------------------------------------------------------------------
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def run_one(subjects: int, args, work: Path) -> dict:
+    study, built, floor = work / f"study-{subjects}", work / f"out-{subjects}", work / f"floor-{subjects}"
+    log = work / f"stages-{subjects}.jsonl"
+    for path in (study, built, floor, log):
+        if path.exists():
+            raise SystemExit(f"{path} exists; give an empty --work folder")
+    result: dict = {"subjects": subjects, "like": args.like, "seed": args.seed, "load_before": load_average()}
+    print(f"\n== N = {subjects:,}: synth (not timed)", flush=True)
+    made = subprocess.run(
+        [
+            SDTMIFY,
+            "synth",
+            "--like",
+            args.like,
+            "--subjects",
+            str(subjects),
+            "--out",
+            str(study),
+            "--seed",
+            str(args.seed),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if made.returncode:
+        raise SystemExit(f"sdtmify synth failed ({made.returncode}): {made.stderr}")
+    result["source_rows"] = json.loads((study / "synth.json").read_text(encoding="utf-8"))["rows"]
+
+    print(f"== N = {subjects:,}: build (fresh process, stage log on)", flush=True)
+    env = {**os.environ, "SDTMIFY_STAGE_LOG": str(log)}
+    env.pop("SDTMIFY_HOME", None)
+    run = measured([SDTMIFY, "build", "--study", str(study), "--out", str(built)], env, args.max_memory_gb)
+    stages, died_in = stage_table(log)
+    oom = out_of_memory(run)
+    status = "ok" if run["exit_code"] in (0, 1) else "out of memory" if oom else "failed"
+    build = {key: run[key] for key in ("exit_code", "wall", "cpu", "peak_rss")}
+    build.update(status=status, died_in=died_in if status != "ok" else None, stages=stages)
+    if status != "ok":
+        build["stderr_tail"] = run["stderr"][-2000:]
+    marked_wall = sum(s["wall"] for s in stages.values())
+    marked_cpu = sum(s["cpu"] for s in stages.values())
+    build["other"] = {"wall": round(run["wall"] - marked_wall, 2), "cpu": round(run["cpu"] - marked_cpu, 2)}
+    result["build"] = build
+
+    if status == "ok":
+        print(f"== N = {subjects:,}: I/O floor (fresh process)", flush=True)
+        worker = measured(
+            [sys.executable, __file__, "--floor-worker", str(study), str(built), str(floor)], None, args.max_memory_gb
+        )
+        if worker["exit_code"] == 0:
+            numbers = json.loads(worker["stdout"].strip().splitlines()[-1])
+            wall = numbers["read"]["wall"] + numbers["write"]["wall"]
+            cpu = numbers["read"]["cpu"] + numbers["write"]["cpu"]
+            result["floor"] = {**numbers, "wall": round(wall, 2), "cpu": round(cpu, 2), "peak_rss": worker["peak_rss"]}
+            result["ratio"] = {"wall": round(run["wall"] / wall, 2), "cpu": round(run["cpu"] / cpu, 2)}
+        else:
+            status_text = "out of memory" if out_of_memory(worker) else f"failed ({worker['exit_code']})"
+            result["floor"] = {"status": status_text, "stderr_tail": worker["stderr"][-2000:]}
+    result["load_after"] = load_average()
+    if not args.keep:
+        for path in (study, built, floor):
+            shutil.rmtree(path, ignore_errors=True)
+    return result
+
+
+def rebuild(args, work: Path) -> dict:
+    """``sdtmify build --study LIKE`` twice into a scratch folder; the second run's figures."""
+    out = work / "rebuild"
+    env = {k: v for k, v in os.environ.items() if k != "SDTMIFY_STAGE_LOG"}
+    first = measured([SDTMIFY, "build", "--study", args.like, "--out", str(out)], env)
+    second = measured([SDTMIFY, "build", "--study", args.like, "--out", str(out)], env)
+    shutil.rmtree(out, ignore_errors=True)
+    keep = ("exit_code", "wall", "cpu", "peak_rss")
+    return {"first": {k: first[k] for k in keep}, "second": {k: second[k] for k in keep}, "load": load_average()}
+
+
+# --- printing ------------------------------------------------------------------------------------------
+
+
+def _gb(value: int) -> str:
+    return f"{value / GB:.2f} GB"
+
+
+def table(result: dict) -> str:
+    build = result["build"]
+    rows = result.get("source_rows", {})
+    lines = [
+        f"N = {result['subjects']:,} subjects ({rows.get('labs', 0):,} lab rows, "
+        f"{sum(rows.values()):,} source rows); load {result['load_before']} -> {result['load_after']}",
+        f"{'stage':<14} {'wall s':>9} {'CPU s':>9} {'peak RSS':>10}",
+    ]
+    for name in (*STAGES, *sorted(set(build["stages"]) - set(STAGES))):
+        stage = build["stages"].get(name)
+        if stage is None:
+            text = "OUT OF MEMORY here" if build.get("died_in") and name in build["died_in"] else "-"
+            lines.append(f"{name:<14} {text:>9}")
+            continue
+        mark = " (process peak)" if stage["peak_scope"] == "process" else ""
+        lines.append(f"{name:<14} {stage['wall']:>9.2f} {stage['cpu']:>9.2f} {_gb(stage['peak_rss']):>10}{mark}")
+    lines.append(f"{'other':<14} {build['other']['wall']:>9.2f} {build['other']['cpu']:>9.2f}")
+    verdict = "" if build["status"] == "ok" else f"  {build['status'].upper()} in {build.get('died_in') or '?'}"
+    lines.append(
+        f"{'build total':<14} {build['wall']:>9.2f} {build['cpu']:>9.2f} {_gb(build['peak_rss']):>10}"
+        f"  exit {build['exit_code']}{verdict}"
+    )
+    floor = result.get("floor")
+    if floor and "read" in floor:
+        lines.append(f"{'floor: read':<14} {floor['read']['wall']:>9.2f} {floor['read']['cpu']:>9.2f}")
+        lines.append(f"{'floor: write':<14} {floor['write']['wall']:>9.2f} {floor['write']['cpu']:>9.2f}")
+        lines.append(f"{'floor total':<14} {floor['wall']:>9.2f} {floor['cpu']:>9.2f} {_gb(floor['peak_rss']):>10}")
+        lines.append(f"build / floor: wall {result['ratio']['wall']:.2f}x, CPU {result['ratio']['cpu']:.2f}x")
+        for note in floor["write"]["skipped"]:
+            lines.append(f"  floor note: {note}")
+    elif floor:
+        lines.append(f"floor: {floor['status']}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--floor-worker":
+        print(json.dumps(floor_worker(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subjects", default="1000,10000", help="comma-separated N (default 1000,10000)")
+    parser.add_argument("--like", default="NCI84", help="template study (default NCI84)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "scale-{N}.json"))
+    parser.add_argument("--work", type=Path, help="scratch folder (default: a new one under /tmp)")
+    parser.add_argument("--keep", action="store_true", help="keep the synthetic studies and outputs")
+    parser.add_argument("--max-memory-gb", type=float, help="address-space cap of each measured process")
+    parser.add_argument("--rebuild", action="store_true", help="also time a second build of --like itself")
+    args = parser.parse_args()
+    counts = [int(n.replace("_", "")) for n in args.subjects.split(",") if n.strip()]
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench_scale."))
+    work.mkdir(parents=True, exist_ok=True)
+    results = []
+    try:
+        if args.rebuild:
+            again = rebuild(args, work)
+            print(
+                f"{args.like} rebuild (second run): {again['second']['wall']:.2f} s wall, "
+                f"{again['second']['cpu']:.2f} s CPU, peak {_gb(again['second']['peak_rss'])}; load {again['load']}"
+            )
+        for subjects in counts:
+            result = run_one(subjects, args, work)
+            if args.rebuild:
+                result["rebuild"] = again
+            results.append(result)
+            print(table(result), flush=True)
+            target = Path(args.json.replace("{N}", str(subjects)))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            body = results if "{N}" not in args.json else result
+            target.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+            print(f"-> {target}", flush=True)
+    finally:
+        if args.work is None and not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""The stage recorder behind benchmarks/bench_scale.py: nothing when off; when on, wall/CPU per stage with
+nested stages' time taken out of their parent's own time, and the peak memory of each stage."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from sdtmify import stagemeter
+from sdtmify.stagemeter import stage
+
+
+@pytest.fixture
+def log(tmp_path):
+    path = tmp_path / "stages.jsonl"
+    stagemeter.record_to(path)
+    yield path
+    stagemeter.record_to(None)
+
+
+def records(path):
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_off_a_marker_is_one_shared_do_nothing_context(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert not stagemeter.recording()
+    assert stage("xpt") is stage("validate")
+    with stage("xpt"):
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_nested_stage_is_taken_out_of_its_parents_own_time(log):
+    with stage("map"):
+        sum(range(200_000))
+        with stage("read sources"):
+            sum(range(400_000))
+    enter_map, enter_read, read, outer = records(log)
+    assert (enter_map, enter_read) == (
+        {"event": "enter", "stage": "map", "depth": 0},
+        {"event": "enter", "stage": "read sources", "depth": 1},
+    )
+    assert (read["stage"], read["depth"], outer["stage"], outer["depth"]) == ("read sources", 1, "map", 0)
+    assert read["self_cpu"] == read["cpu"] and read["self_wall"] == read["wall"]
+    assert outer["self_cpu"] + read["cpu"] == pytest.approx(outer["cpu"], abs=2e-4)
+    assert outer["self_wall"] + read["wall"] == pytest.approx(outer["wall"], abs=2e-4)
+    assert outer["wall"] >= read["wall"] > 0
+
+
+def test_each_stage_has_its_own_peak_memory(log):
+    with stage("build"):
+        with stage("big"):
+            block = np.ones(40_000_000)  # 320 MB, touched
+            del block
+        with stage("small"):
+            small = np.ones(1000)
+            del small
+    big, small, build = [r for r in records(log) if r["event"] == "exit"]
+    assert big["peak_rss"] >= 320_000_000
+    assert build["peak_rss"] >= big["peak_rss"]  # the parent's peak holds its children's
+    if small["peak_scope"] == "stage":  # VmHWM could be reset: the small stage does not inherit the big one's peak
+        assert small["peak_rss"] < big["peak_rss"] - 250_000_000
+    else:  # only the process's peak so far is known
+        assert small["peak_rss"] >= big["peak_rss"]
+
+
+def test_a_stage_that_fails_is_recorded_and_the_error_goes_on(log):
+    with pytest.raises(ValueError, match="bad source"):
+        with stage("read sources"):
+            raise ValueError("bad source")
+    assert [(r["event"], r["stage"]) for r in records(log)] == [("enter", "read sources"), ("exit", "read sources")]

@@ -102,18 +102,21 @@ def _text_as_read(series: pd.Series, utf8: bool) -> object | None:
     if pd.api.types.is_numeric_dtype(series.dtype):  # all missing (the writer refuses numbers in Char)
         return _as_text(np.full(len(series), "", dtype=object))
     values = series.to_numpy(dtype=object)
-    missing = pd.isna(values)
-    if missing.any():
-        values = np.where(missing, "", values)
-    try:
-        joined = "\0".join(values) + "\0"  # NUL cannot be in XPT text (the writer refuses it)
-    except TypeError:
-        return None
+    missing = False
+    try:  # NUL cannot be in XPT text (the writer refuses it): "x \0" marks a value with a trailing blank
+        joined = "\0".join(values) + "\0"
+    except TypeError:  # some values are missing (the join succeeds only on text, the usual case)
+        missing = True
+        values = np.where(pd.isna(values), "", values)
+        try:
+            joined = "\0".join(values) + "\0"
+        except TypeError:
+            return None
     if not utf8 and not joined.isascii():
         return None
     if " \0" in joined:
         values = pd.Series(values, dtype=object).str.rstrip(" ").to_numpy(dtype=object)
-    elif not missing.any() and isinstance(series.dtype, pd.StringDtype):
+    elif not missing and isinstance(series.dtype, pd.StringDtype):
         return series.array
     return _as_text(values)
 

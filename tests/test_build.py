@@ -171,26 +171,18 @@ def test_failed_build_leaves_the_previous_output_untouched(mini_home):
     assert [p.name for p in out.parent.iterdir()] == ["NCI84"]
 
 
-def test_the_build_validates_from_memory_without_reading_back_its_xpt_files(mini_home, monkeypatch):
-    """Validation (and the report) take the datasets from the frames in memory (writers.readback)."""
-
-    def read_back(path, *args, **kwargs):
-        raise AssertionError(f"the build read {path} back")
-
-    monkeypatch.setattr("sdtmify.readers.read_xpt_values", read_back)
-    result = build_study("NCI84")
-    assert result.written["validation"] == ["validation/validation.json", "validation/validation.xlsx"]
-    assert sum(result.findings.values()) > 0  # the rules ran on the data
-
-
-def test_the_build_releases_the_sdtm_frames_before_the_report(mini_home, monkeypatch):
-    """Peak memory is not the sum of the stages: once the guides are written no frame of the SDTM bundle
-    (nor its lineage) is kept alive for the report and the README."""
+def test_one_pass_no_xpt_read_back_and_no_sdtm_frame_kept_for_the_report(mini_home, monkeypatch):
+    """Validation (and the report) take the datasets from the frames in memory (writers.readback), never
+    reading an XPT file back; and peak memory is not the sum of the stages: once the guides are written no
+    frame of the SDTM bundle (nor its lineage) is kept alive for the report and the README."""
     import gc
     import weakref
 
     import sdtmify.build as build_module
     import sdtmify.writers.readme as readme_module
+
+    def read_back(path, *args, **kwargs):
+        raise AssertionError(f"the build read {path} back")
 
     frames: list[weakref.ref] = []
     build_sdtm, write_readme = build_module.build_sdtm, readme_module.write_readme
@@ -209,9 +201,12 @@ def test_the_build_releases_the_sdtm_frames_before_the_report(mini_home, monkeyp
         alive_at_the_end.append(sum(ref() is not None for ref in frames))
         return write_readme(*args, **kwargs)
 
+    monkeypatch.setattr("sdtmify.readers.read_xpt_values", read_back)
     monkeypatch.setattr(build_module, "build_sdtm", keep_track)
     monkeypatch.setattr(readme_module, "write_readme", count_alive)
-    build_study("NCI84")
+    result = build_study("NCI84")
+    assert result.written["validation"] == ["validation/validation.json", "validation/validation.xlsx"]
+    assert sum(result.findings.values()) > 0  # the rules ran on the data
     assert len(frames) > 20 and alive_at_the_end == [0]
 
 

@@ -59,9 +59,12 @@ def test_swimmer_above_max_subjects_shows_every_responder_and_a_fixed_sample_and
     assert swimmer_plot(spec, shuffled).png == large.png  # the same subjects, drawn in the same order
 
 
-def test_swimmer_with_more_responders_than_bars_samples_the_responders():
-    figure = swimmer_plot({**SWIMMER, "max_subjects": 6}, subjects(20, 10))
-    assert figure.note == "6 of 20 subjects shown: a fixed sample of the 10 responders (CR, PR)"
+def test_swimmer_with_more_responders_than_bars_samples_them_and_keeps_a_quarter_for_the_others():
+    figure = swimmer_plot({**SWIMMER, "max_subjects": 8}, subjects(20, 10))
+    assert figure.note == (
+        "8 of 20 subjects shown: a fixed sample of 6 of the 10 responders (CR, PR) and a fixed sample of 2 of "
+        "the other 10"  # the others keep a quarter of the bars
+    )
 
 
 def test_timecourse_panel_above_max_subjects_draws_a_fixed_sample():

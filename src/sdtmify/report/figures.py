@@ -145,25 +145,33 @@ def swimmer_plot(spec: Mapping, subjects: pd.DataFrame) -> Figure:
 
 def _swimmer_sample(frame: pd.DataFrame, spec: Mapping) -> tuple[pd.DataFrame, str]:
     """The bars to draw and a note on those left out: all of them up to ``max_subjects``; above, every
-    responder first and a fixed sample of the others (a fixed sample of the responders alone when they
-    are more than ``max_subjects``)."""
+    responder and a fixed sample of the others up to ``max_subjects`` bars. The others keep at least a
+    quarter of the bars, so that the durations of stable and progressive disease stay in view: when the
+    responders alone are too many, a fixed sample of them fills the other three quarters."""
     cap = int(spec.get("max_subjects", SWIMMER_MAX_SUBJECTS))
     total = len(frame)
     if total <= cap:
         return frame, ""
     named = [category_label(as_category(c)) for c in spec.get("responders") or []]
-    responders = frame["level"].isin(named)
+    responders = frame["level"].isin(named).to_numpy()
     count = int(responders.sum())
-    shown = frame.loc[fixed_sample(frame["label"], responders, cap)]
-    of_all = f"{_thousands(cap)} of {_thousands(total)} subjects shown"
+    others = min(total - count, max(cap - count, cap // 4))
+    shown = min(count, cap - others)
+    keep = np.zeros(total, dtype=bool)
+    keep[np.flatnonzero(responders)[fixed_sample(frame["label"][responders], size=shown)]] = True
+    keep[np.flatnonzero(~responders)[fixed_sample(frame["label"][~responders], size=others)]] = True
+    of_all = f"{_thousands(shown + others)} of {_thousands(total)} subjects shown"
     if not named:
-        return shown, f"{of_all}: a fixed sample"
+        return frame.loc[keep], f"{of_all}: a fixed sample"
     levels = ", ".join(named)
-    if count >= cap:
-        return shown, f"{of_all}: a fixed sample of the {_thousands(count)} responders ({levels})"
-    return shown, (
-        f"{of_all}: all {_thousands(count)} responders ({levels}) and a fixed sample of "
-        f"{_thousands(cap - count)} of the other {_thousands(total - count)}"
+    which = (
+        f"all {_thousands(count)}"
+        if shown == count
+        else f"a fixed sample of {_thousands(shown)} of the {_thousands(count)}"
+    )
+    return frame.loc[keep], (
+        f"{of_all}: {which} responders ({levels}) and a fixed sample of {_thousands(others)} of the other "
+        f"{_thousands(total - count)}"
     )
 
 

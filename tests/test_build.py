@@ -171,6 +171,45 @@ def test_failed_build_leaves_the_previous_output_untouched(mini_home):
     assert [p.name for p in out.parent.iterdir()] == ["NCI84"]
 
 
+def test_one_pass_no_xpt_read_back_and_no_sdtm_frame_kept_for_the_report(mini_home, monkeypatch):
+    """Validation (and the report) take the datasets from the frames in memory (writers.readback), never
+    reading an XPT file back; and peak memory is not the sum of the stages: once the guides are written no
+    frame of the SDTM bundle (nor its lineage) is kept alive for the report and the README."""
+    import gc
+    import weakref
+
+    import sdtmify.build as build_module
+    import sdtmify.writers.readme as readme_module
+
+    def read_back(path, *args, **kwargs):
+        raise AssertionError(f"the build read {path} back")
+
+    frames: list[weakref.ref] = []
+    build_sdtm, write_readme = build_module.build_sdtm, readme_module.write_readme
+
+    def keep_track(*args, **kwargs):
+        bundle = build_sdtm(*args, **kwargs)
+        for built in bundle.datasets.values():
+            frames.append(weakref.ref(built.frame))
+            frames.extend([weakref.ref(built.lineage)] if built.lineage is not None else [])
+        return bundle
+
+    alive_at_the_end: list[int] = []
+
+    def count_alive(*args, **kwargs):
+        gc.collect()
+        alive_at_the_end.append(sum(ref() is not None for ref in frames))
+        return write_readme(*args, **kwargs)
+
+    monkeypatch.setattr("sdtmify.readers.read_xpt_values", read_back)
+    monkeypatch.setattr(build_module, "build_sdtm", keep_track)
+    monkeypatch.setattr(readme_module, "write_readme", count_alive)
+    result = build_study("NCI84")
+    assert result.written["validation"] == ["validation/validation.json", "validation/validation.xlsx"]
+    assert sum(result.findings.values()) > 0  # the rules ran on the data
+    assert len(frames) > 20 and alive_at_the_end == [0]
+
+
 def test_an_output_folder_sdtmify_did_not_write_is_refused_before_building(mini_home):
     out = mini_home / "output" / "NCI84"
     out.mkdir(parents=True)

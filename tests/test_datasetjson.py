@@ -17,7 +17,7 @@ from sdtmify.metadata import oids
 from sdtmify.metadata.model import Dataset, StudyMetadata, Variable
 from sdtmify.readers import read_dataset
 from sdtmify.writers.convert import convert
-from sdtmify.writers.datasetjson import write_dataset_json
+from sdtmify.writers.datasetjson import prepare_dataset_json, write_dataset_json, write_forms
 
 STAMP = dt.datetime(2026, 3, 4, 5, 6, 7)
 
@@ -129,6 +129,30 @@ def test_chunked_records_give_identical_files(tmp_path, adsl):
             adsl, ADSL, tmp_path / "b.json", ndjson=ndjson, created=STAMP, chunk_rows=1
         ).read_bytes()
         assert one == many
+
+
+@pytest.mark.parametrize("chunk_rows, rows", [(20_000, 4), (1, 4), (3, 4), (5, 0)])
+def test_both_forms_in_one_pass_are_the_files_written_one_by_one(tmp_path, adsl, chunk_rows, rows):
+    """The build encodes each record once and writes it to .json and .ndjson together (write_forms)."""
+    frame = adsl.iloc[:rows]
+    apart = [
+        write_dataset_json(frame, ADSL, tmp_path / f"apart.{suffix}", ndjson=suffix == "ndjson", created=STAMP)
+        for suffix in ("json", "ndjson")
+    ]
+    document = prepare_dataset_json(frame, ADSL, created=STAMP)
+    together = write_forms(
+        document, json_path=tmp_path / "one.json", ndjson_path=tmp_path / "one.ndjson", chunk_rows=chunk_rows
+    )
+    assert together == [tmp_path / "one.json", tmp_path / "one.ndjson"]
+    assert [p.read_bytes() for p in together] == [p.read_bytes() for p in apart]
+
+
+def test_a_record_that_cannot_be_written_leaves_neither_form(tmp_path, adsl):
+    frame = adsl.assign(SAFFL=["Y", 3, "", "N"])
+    document = prepare_dataset_json(frame, ADSL, created=STAMP)
+    with pytest.raises(WriteError, match=r"one\.json: ADSL\.SAFFL record 2: 3 is not text"):
+        write_forms(document, json_path=tmp_path / "one.json", ndjson_path=tmp_path / "one.ndjson", chunk_rows=2)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_read_back_gives_the_same_values_and_metadata(tmp_path, adsl):

@@ -6,6 +6,9 @@ validator being the build's last step), so the test sees the current mappings, n
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -82,3 +85,18 @@ def test_nci84_define_xml_passes_the_schema_and_reference_rules(report):
     rules = {r["id"]: r for r in report["rules"]}
     assert rules["DD0001"]["status"] == "passed" and rules["DD4013"]["status"] == "passed"
     assert rules["AD3020"]["status"] == "passed" and rules["AD3020"]["skipped_in"] == ""
+
+
+@pytest.mark.slow
+def test_the_build_finds_what_sdtmify_validate_finds_in_the_files_it_wrote(nci84_output, tmp_path):
+    """The build validates its datasets from the frames in memory (writers.readback), not by reading its XPT
+    files back: `sdtmify validate` on the written folder must report exactly the same."""
+    out, _result = nci84_output
+    script = shutil.which("sdtmify", path=str(Path(sys.executable).parent)) or "sdtmify"
+    args = [script, "-q", "validate", str(out), "--notes", str(NOTES), "--report-dir", str(tmp_path)]
+    run = subprocess.run([*args, "--fail-on", "never"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    from_files = json.loads((tmp_path / "validation.json").read_text())
+    from_build = json.loads((out / "validation" / "validation.json").read_text())
+    from_files.pop("generated"), from_build.pop("generated")  # the command's clock against the build's stamp
+    assert from_files == from_build

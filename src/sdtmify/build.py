@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import stagemeter
@@ -26,7 +26,7 @@ from .validate.run import validate_build
 from .writers.define import write_define_files
 from .writers.guides import write_guides
 from .writers.lineage import write_lineage
-from .writers.outputs import write_bundle
+from .writers.outputs import bundle_as_read, write_bundle
 
 STAGES = ("adam", "report")  # the stages a study may declare it has not (study.yaml ``stages:``)
 STEPS = (
@@ -133,6 +133,8 @@ def build_study(
             )
             with stagemeter.stage("lineage"):
                 written.setdefault("lineage", []).extend(write_lineage(bundle, tmp / "lineage"))
+            # the lineage is written: nothing else reads it
+            bundle.datasets = {name: replace(built, lineage=None) for name, built in bundle.datasets.items()}
 
         ui.step(4, total, STEPS[3])
         for bundle in bundles:
@@ -140,25 +142,44 @@ def build_study(
                 written[bundle.standard].extend(write_define_files(bundle, tmp / bundle.standard.lower(), spec))
 
         ui.step(5, total, STEPS[4])
+        reporting = report and spec.has_adam and spec.has_report
+        # the datasets as reading the XPT files just written gives them, from the frames in memory: the
+        # validator and the report use these instead of reading the files back
+        with stagemeter.stage("validate"):
+            as_read = {
+                bundle.standard: bundle_as_read(bundle, tmp / bundle.standard.lower(), spec)
+                for bundle in bundles
+                if validate or (reporting and bundle.standard == "ADaM")
+            }
         if validate:
+            every = {path: read for files in as_read.values() for path, read in files.items()}
             with stagemeter.stage("validate"):
-                outcome = validate_build(tmp, spec, ct_file=ct_file, ui=ui)
+                outcome = validate_build(tmp, spec, ct_file=ct_file, ui=ui, datasets=every)
+            del every
             written["validation"] = list(outcome.written)
             result.findings = outcome.counts
             result.validation = outcome.report
             notes = (outcome.report or {}).get("notes")
             result.unexplained = notes.get("unexplained") if notes else None
             result.exit_code = max(result.exit_code, findings_exit_code(outcome.counts, fail_on))
+            del outcome  # its Validation holds the validator's tables and their caches
 
         # draft reviewer's guides (cSDRG, ADRG) from the metadata, study.yaml and the conformance report
-        guide_report = outcome.report if validate else None
         for bundle in bundles:
-            written[bundle.standard].extend(write_guides(bundle, tmp / bundle.standard.lower(), spec, guide_report))
+            written[bundle.standard].extend(
+                write_guides(bundle, tmp / bundle.standard.lower(), spec, result.validation)
+            )
 
         ui.step(6, total, STEPS[5] + not_declared["report"])
-        if report and spec.has_adam and spec.has_report:
+        # release every frame no later stage reads, so the report's memory does not add to the build's:
+        # the guides were the bundles' last readers, the validator the SDTM read-back's
+        del bundles, bundle
+        as_read.pop("SDTM", None)
+        if reporting:
             with stagemeter.stage("report"):
-                paths, mismatches = build_report(spec, tmp / "adam", tmp / "report", ui=ui)
+                paths, mismatches = build_report(
+                    spec, tmp / "adam", tmp / "report", ui=ui, datasets=as_read.get("ADaM")
+                )
             written["report"] = list(paths)
             result.report_mismatches = mismatches
             if mismatches:

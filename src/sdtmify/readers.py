@@ -112,7 +112,7 @@ def reader_encoding(name: str) -> str | None:
     return None if canonical == "utf-8" else _ICONV.get(canonical, canonical)
 
 
-def _num_data_type(values: np.ndarray) -> str:
+def num_data_type(values: np.ndarray) -> str:
     """Define-XML DataType of a numeric column: integer when every value is whole (and exact in a double,
     |x| <= 2**53), else float."""
     finite = values[np.isfinite(values)]
@@ -137,7 +137,7 @@ def read_xpt(path: str | Path, encoding: str | None = None) -> tuple[pd.DataFram
         if var.type == "Num":
             values = column.to_numpy(dtype=np.float64, na_value=np.nan)
             frame[var.name] = _with_special_missing(member, var, values)
-            data_type = _num_data_type(values)
+            data_type = num_data_type(values)
         else:
             if pd.api.types.is_numeric_dtype(column.dtype) and column.notna().any():
                 raise InputError(
@@ -524,7 +524,7 @@ def read_csv(path: str | Path) -> tuple[pd.DataFrame, Dataset]:
             )
             frame[name] = values
             variables.append(
-                Variable(name=str(name), label="", type="Num", length=8, data_type=_num_data_type(values), order=order)
+                Variable(name=str(name), label="", type="Num", length=8, data_type=num_data_type(values), order=order)
             )
         else:
             length = int(text.str.encode("utf-8").str.len().max()) if len(text) else 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +25,8 @@ def _read_xpt(path: Path, encoding: str | None = None) -> pd.DataFrame:
 
 
 def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
-    """Blank character values as missing: XPT has no character null, it stores blanks.
+    """Blank character values as missing: XPT has no character null, it stores blanks. Character
+    columns as ``object``, as the reader gives them (the build's in-memory ones are pandas text).
 
     Readers already drop the trailing blanks XPT pads values with, so no per-value strip is needed
     (a strip over every value of every column is the slowest part at millions of LB records)."""
@@ -32,6 +34,7 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
     for name in out.columns:
         column = out[name]
         if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            column = column.astype(object)
             out[name] = column.where(column != "")
     return out
 
@@ -41,14 +44,21 @@ def dataset_path(adam_dir: Path, name: str) -> Path:
 
 
 def read_adam(
-    adam_dir: Path, names: list[str], keep: set[str] | None = None, encoding: str | None = None
+    adam_dir: Path,
+    names: list[str],
+    keep: set[str] | None = None,
+    encoding: str | None = None,
+    given: Mapping[Path, tuple] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The named ADaM datasets read from ``adam_dir/<name>.xpt``; all missing files named at once.
 
     ``keep`` limits each dataset to the variables a report refers to (others are dropped before any
-    per-column work, which matters at millions of records)."""
+    per-column work, which matters at millions of records). ``given`` holds what reading some of the
+    files gives, ``{path: (frame, Dataset)}``, already in memory (the build's own datasets, see
+    ``writers.readback``); those files are not read again."""
+    given = given or {}
     paths = {name: dataset_path(adam_dir, name) for name in names}
-    missing = [str(p) for p in paths.values() if not p.is_file()]
+    missing = [str(p) for p in paths.values() if p not in given and not p.is_file()]
     if missing:
         raise AdamMissing(
             f"ADaM files not found: {', '.join(missing)}. "
@@ -56,8 +66,8 @@ def read_adam(
         )
     frames = {}
     for name, path in paths.items():
-        frame = _read_xpt(path, encoding)
-        frame.columns = [str(c).upper() for c in frame.columns]
+        frame = given[path][0] if path in given else _read_xpt(path, encoding)
+        frame = frame.set_axis([str(c).upper() for c in frame.columns], axis=1)
         if keep is not None:
             frame = frame[[c for c in frame.columns if c in keep]]
         frames[name] = _normalise(frame)

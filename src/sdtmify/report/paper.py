@@ -72,7 +72,7 @@ class Report:
     subjects: pd.DataFrame
     tables: dict[str, Table] = field(default_factory=dict)
     statistics: dict[str, dict[str, Cell]] = field(default_factory=dict)
-    figures: dict[str, bytes] = field(default_factory=dict)
+    figures: dict[str, figs.Figure] = field(default_factory=dict)
     comparisons: list[Comparison] = field(default_factory=list)
 
     @property
@@ -405,11 +405,16 @@ def write_report(report: Report, spec: Mapping, folder: Path, footer: str) -> li
         + render.to_html_table(headline, None, None, [render.status_class(s) for s in headline["Status"]])
     )
     markdown.append(render.to_markdown(headline, "Headline results"))
-    for figure_id, png in report.figures.items():
+    for figure_id, drawn in report.figures.items():
         title = spec["figures"][figure_id]["title"]
-        put(f"figures/{figure_id}.png", png)
-        body.append(f"<h2>{render.html.escape(title)}</h2>\n" + render.html_image(png, title))
-        markdown.append(f"### {title}\n\n![{title}](figures/{figure_id}.png)\n")
+        put(f"figures/{figure_id}.png", drawn.png)
+        note = f"<p><em>{render.html.escape(drawn.note)}</em></p>\n" if drawn.note else ""
+        body.append(f"<h2>{render.html.escape(title)}</h2>\n" + note + render.html_image(drawn.png, title))
+        markdown.append(
+            f"### {title}\n\n"
+            + (f"*{drawn.note}*\n\n" if drawn.note else "")
+            + f"![{title}](figures/{figure_id}.png)\n"
+        )
     put("cells.csv", render.to_csv(cells_frame(report)))
     comparison = comparison_frame(report.comparisons)
     put("comparison.csv", render.to_csv(comparison))
@@ -425,11 +430,19 @@ def write_report(report: Report, spec: Mapping, folder: Path, footer: str) -> li
 
 
 def build_report(
-    study, adam_dir: Path, out_dir: Path, ui: Console = QUIET, encoding: str | None = None
+    study,
+    adam_dir: Path,
+    out_dir: Path,
+    ui: Console = QUIET,
+    encoding: str | None = None,
+    datasets: Mapping[Path, tuple] | None = None,
 ) -> tuple[list[Path], int | None]:
     """Recompute the study's report from the ADaM XPT files in ``adam_dir``; write ``out_dir``
     atomically. Returns the paths written and the number of unexplained mismatches (None when report.yaml
-    says ``published: false``: nothing compared)."""
+    says ``published: false``: nothing compared).
+
+    ``datasets``: what reading some of those files gives, ``{path: (frame, Dataset)}``, already in memory
+    (``sdtmify build`` passes the frames it has just written, see ``writers.readback``)."""
     document = load_report_spec(study.folder / "report.yaml")
     spec = document.data
     published = None
@@ -440,9 +453,12 @@ def build_report(
                 f"published values file {published_file.name} not found in {study.folder}", "published"
             )
         published = load_yaml(published_file)
-    datasets = read_adam(Path(adam_dir), datasets_used(spec), keep=referenced_names(spec), encoding=encoding)
-    ui.debug(f"report: read {', '.join(f'{k} ({len(v)} records)' for k, v in datasets.items())}")
-    report = recompute(spec, datasets, document, published)
+    frames = read_adam(
+        Path(adam_dir), datasets_used(spec), keep=referenced_names(spec), encoding=encoding, given=datasets
+    )
+    ui.debug(f"report: read {', '.join(f'{k} ({len(v)} records)' for k, v in frames.items())}")
+    report = recompute(spec, frames, document, published)
+    del frames
     stamp = study.timestamp.isoformat(sep=" ") if getattr(study, "timestamp", None) else ""
     provenance = getattr(study, "provenance", "")
     footer = (

@@ -6,6 +6,7 @@ records)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -227,9 +228,13 @@ def table_from(frame: pd.DataFrame, meta: Dataset, standard: str | None = None, 
     return Table(name=name, frame=_normalize(frame, meta), meta=meta, standard=_standard_of(name, standard), file=file)
 
 
-def load_folder(folder: Path, standard: str | None = None, encoding: str | None = None) -> dict[str, Table]:
+def load_folder(
+    folder: Path, standard: str | None = None, encoding: str | None = None, given: Mapping[Path, tuple] | None = None
+) -> dict[str, Table]:
     """Every dataset file in ``folder`` (not recursive); XPT preferred when both XPT and JSON exist.
-    ``encoding`` is the XPT text encoding (a Python codec name; None: UTF-8, then Windows-1252)."""
+    ``encoding`` is the XPT text encoding (a Python codec name; None: UTF-8, then Windows-1252).
+    ``given`` holds what reading some of the files gives, ``{path: (frame, Dataset)}``, already in memory
+    (the build's own datasets); those files are not read again."""
     if not folder.is_dir():
         raise InputError(
             "not a folder of datasets; pass a folder with .xpt or .json/.ndjson files", Location(str(folder))
@@ -240,7 +245,7 @@ def load_folder(folder: Path, standard: str | None = None, encoding: str | None 
     for path in files:
         if path.suffix.lower() == ".json" and not _looks_like_dataset_json(path):
             continue
-        frame, meta = read_dataset(path, encoding)
+        frame, meta = given[path] if given and path in given else read_dataset(path, encoding)
         table = table_from(frame, meta, standard, file=path.name)
         tables.setdefault(table.name, table)
     return dict(sorted(tables.items()))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,17 +84,20 @@ def validate_tables(
     return run_rules(rules, ctx, max_details=max_errors_per_rule), ctx
 
 
-def _load_data(path: Path, standard: str | None = None, encoding: str | None = None) -> dict[str, Table]:
+def _load_data(
+    path: Path, standard: str | None = None, encoding: str | None = None, given: Mapping[Path, tuple] | None = None
+) -> dict[str, Table]:
     """A folder of datasets, or a build output folder holding sdtm/ and adam/. The standard of a plain
     folder's datasets is ``standard`` (its define.xml's) when known, else read from each name (AD*:
-    ADaM); it decides which rules run on them (SDTM rules never on ADaM datasets, nor the reverse)."""
+    ADaM); it decides which rules run on them (SDTM rules never on ADaM datasets, nor the reverse).
+    ``given``: what reading some of the files gives, already in memory (``load_folder``)."""
     if _is_build_folder(path):
         tables = {}
         for folder, standard in ((path / "sdtm", "SDTM"), (path / "adam", "ADaM")):
             if folder.is_dir():
-                tables.update(load_folder(folder, standard, encoding))
+                tables.update(load_folder(folder, standard, encoding, given))
         return dict(sorted(tables.items()))
-    return load_folder(path, standard, encoding)
+    return load_folder(path, standard, encoding, given)
 
 
 def _is_build_folder(path: Path) -> bool:
@@ -256,17 +259,23 @@ def _dictionaries(given: Sequence[str]) -> dict:
     return load_dictionaries(declared)
 
 
-def validate_build(out_folder: Path, study, ct_file=None, ui: Console = QUIET) -> Outcome:
+def validate_build(
+    out_folder: Path, study, ct_file=None, ui: Console = QUIET, datasets: Mapping[Path, tuple] | None = None
+) -> Outcome:
     """The last step of ``sdtmify build``: validate out_folder/sdtm and /adam with their define.xml,
     write out_folder/validation/validation.{json,xlsx}, with the study's explanations of expected
     findings (``mappings/<STUDY>/validation-notes.yaml``) beside them. The build prints the table
-    (``report_console.print_report``) with its own summary, once the progress bar is gone."""
+    (``report_console.print_report``) with its own summary, once the progress bar is gone.
+
+    ``datasets``: what reading the build's XPT files gives, ``{path: (frame, Dataset)}``, from the frames
+    still in memory (``writers.outputs.bundle_as_read``), so that the files just written are not read
+    again; the findings are those of ``sdtmify validate`` on the folder. define.xml is read from disk."""
     out_folder = Path(out_folder)
     study_folder = getattr(study, "folder", None)
     notes = load_notes(Path(study_folder) / NOTES_FILE if study_folder else None)
     if study_folder and (Path(study_folder) / "sdtm").is_dir():  # Required values declared unknown: their reason
         notes = notes.with_unknowns(declared_unknowns(study))
-    tables = _load_data(out_folder)
+    tables = _load_data(out_folder, given=datasets)
     defines = _found_defines(out_folder)
     declared = study.dictionaries() if hasattr(study, "dictionaries") else {}
     validation, ctx = validate_tables(

@@ -18,6 +18,7 @@ values (``.A``-``.Z``, ``._``) have no Dataset-JSON form and are written as null
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -145,7 +146,7 @@ def _key_sequences(dataset: Dataset) -> dict[str, int]:
 class DatasetJson:
     """One dataset ready to be written as Dataset-JSON: the top-level attributes (everything but
     ``rows``) and the column writers, built once -- a Num column's SAS numbers are converted here --
-    then written as ``.json``, ``.ndjson`` or both by :func:`write_prepared`."""
+    then written as ``.json``, ``.ndjson`` or both by :func:`write_forms`."""
 
     frame: pd.DataFrame
     name: str
@@ -207,31 +208,57 @@ def write_prepared(
 ) -> Path:
     """Write a prepared dataset at ``path`` (``ndjson=True``: newline-delimited), atomically. Records
     are encoded ``chunk_rows`` at a time, so the document is never held whole in memory."""
-    path = Path(path)
+    targets = {"ndjson_path": path} if ndjson else {"json_path": path}
+    return write_forms(document, chunk_rows=chunk_rows, **targets)[0]
+
+
+def write_forms(
+    document: DatasetJson,
+    *,
+    json_path: str | Path | None = None,
+    ndjson_path: str | Path | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> list[Path]:
+    """Write a prepared dataset as ``.json`` at ``json_path`` and/or ``.ndjson`` at ``ndjson_path``, each
+    atomically, in one pass: every record is encoded once, ``chunk_rows`` at a time, and the same text
+    goes to both files (a record is the same compact JSON array in both forms; only the separators
+    differ). Returns the paths written (.json first)."""
     frame, head, columns = document.frame, document.head, document.columns
     encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     encode_row = _row_encoder()
     rows = len(frame)
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-        if ndjson:
-            handle.write(encoder.encode(head) + "\n")
-        else:
+    with contextlib.ExitStack() as stack:
+        # ndjson entered first so that .json is finished (renamed into place) first, as when written apart
+        ndjson = _open_atomic(stack, ndjson_path)
+        whole = _open_atomic(stack, json_path)
+        shown = json_path if json_path is not None else ndjson_path
+        if ndjson is not None:
+            ndjson.write(encoder.encode(head) + "\n")
+        if whole is not None:
             opening = json.dumps(head, ensure_ascii=False, indent=1)
-            handle.write(opening[:-2] + ',\n "rows": [\n')
+            whole.write(opening[:-2] + ',\n "rows": [\n')
         for start in range(0, rows, chunk_rows):
             stop = min(rows, start + chunk_rows)
             try:
                 records = zip(*(column.values(frame, start, stop) for column in columns), strict=False)
             except WriteError as exc:
-                raise WriteError(f"{path}: {document.name}.{exc}") from exc
-            lines = map(encode_row, records)
-            if ndjson:
-                handle.write("\n".join(lines) + "\n")
-            else:
-                handle.write(("  " if start == 0 else ",\n  ") + ",\n  ".join(lines))
-        if not ndjson:
-            handle.write("\n ]\n}\n")
-    return path
+                raise WriteError(f"{shown}: {document.name}.{exc}") from exc
+            lines = list(map(encode_row, records))
+            if ndjson is not None:
+                ndjson.write("\n".join(lines) + "\n")
+            if whole is not None:
+                whole.write(("  " if start == 0 else ",\n  ") + ",\n  ".join(lines))
+        if whole is not None:
+            whole.write("\n ]\n}\n")
+    return [Path(p) for p in (json_path, ndjson_path) if p is not None]
+
+
+def _open_atomic(stack: contextlib.ExitStack, path: str | Path | None):
+    """A text handle on a temporary file that replaces ``path`` when ``stack`` closes without error."""
+    if path is None:
+        return None
+    tmp = stack.enter_context(atomic_path(path))
+    return stack.enter_context(open(tmp, "w", encoding="utf-8", newline="\n"))
 
 
 def write_dataset_json(
@@ -252,8 +279,8 @@ def write_dataset_json(
     """Write ``frame`` as Dataset-JSON 1.1 (``ndjson=True``: newline-delimited) at ``path``, atomically.
 
     Times come from ``created`` (default: the fixed reproducible timestamp) and ``modified``; never the
-    clock. To write both forms of one dataset, :func:`prepare_dataset_json` once and
-    :func:`write_prepared` twice."""
+    clock. To write both forms of one dataset, :func:`prepare_dataset_json` once and :func:`write_forms`
+    with both paths."""
     try:
         document = prepare_dataset_json(
             frame,

@@ -10,8 +10,9 @@ from ..datasets import Bundle
 from ..errors import InputError, Location, WriteError
 from ..reproducible import build_timestamp
 from ..stagemeter import stage
-from .datasetjson import prepare_dataset_json, write_prepared
+from .datasetjson import prepare_dataset_json, write_forms
 from .define import originator
+from .readback import xpt_as_read
 from .xpt import write_xpt
 
 XPT_OPTIONS = ("sas_version", "os_name", "encoding", "transliterate")
@@ -64,7 +65,24 @@ def write_bundle(bundle: Bundle, folder: str | Path, study, ui: Console = QUIET)
                 )
             except WriteError as exc:
                 raise WriteError(f"{json_folder / stem}.json: {exc}") from exc
-            written.append(write_prepared(document, json_folder / f"{stem}.json"))
-            written.append(write_prepared(document, json_folder / f"{stem}.ndjson", ndjson=True))
+            written += write_forms(
+                document, json_path=json_folder / f"{stem}.json", ndjson_path=json_folder / f"{stem}.ndjson"
+            )
         ui.debug(f"  {meta.name}: {len(built.frame)} records -> {stem}.xpt, dataset-json/{stem}.json/.ndjson")
     return sorted(written)
+
+
+def bundle_as_read(bundle: Bundle, folder: str | Path, study) -> dict[Path, tuple]:
+    """What reading back the XPT files :func:`write_bundle` wrote into ``folder`` gives, from the frames in
+    memory (:func:`sdtmify.writers.readback.xpt_as_read`): ``{path: (frame, Dataset)}``. A file only
+    reading can tell about is left out; its reader reads it."""
+    folder = Path(folder)
+    encoding = xpt_options(study).get("encoding", "ascii")
+    out = {}
+    for name in sorted(bundle.datasets):
+        built = bundle.datasets[name]
+        path = folder / f"{built.meta.name.lower()}.xpt"
+        read = xpt_as_read(built.frame, built.meta, path, encoding=encoding)
+        if read is not None:
+            out[path] = read
+    return out

@@ -1,0 +1,134 @@
+"""writers.readback.xpt_as_read gives what readers.read_xpt reads from the file write_xpt just wrote.
+
+The build validates and reports on these in-memory results instead of reading its XPT files back, so
+each is checked against the real reader (pyreadstat values, header parser) on the same file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sdtmify.metadata.model import Dataset, Variable
+from sdtmify.readers import read_xpt
+from sdtmify.writers.readback import xpt_as_read
+from sdtmify.writers.xpt import write_xpt
+
+TEXT = st.one_of(st.none(), st.text(alphabet=string.ascii_letters + "  \t.-", max_size=12))
+NUMBER = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False, min_value=-1e70, max_value=1e70),
+    st.sampled_from([np.nan, 0.0, -0.0, 1e-80, -3e-79, 0.1, 1 / 3, 2.0**53, 5.4e-79]),
+)
+
+
+def _as_reader_gives(frame: pd.DataFrame) -> pd.DataFrame:
+    """Character columns as the reader's object dtype, to compare values alone."""
+    return frame.astype({c: object for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c].dtype)})
+
+
+def _same(tmp_path, frame: pd.DataFrame, dataset: Dataset, encoding: str = "ascii"):
+    path = tmp_path / f"{dataset.name.lower()}.xpt"
+    write_xpt(frame, dataset, path, encoding=encoding)
+    read_frame, read_meta = read_xpt(path)
+    result = xpt_as_read(frame, dataset, path, encoding=encoding)
+    assert result is not None
+    view, meta = result
+    assert meta == read_meta
+    assert view.attrs["xpt"] == read_frame.attrs["xpt"]
+    assert view.attrs["encoding"] == read_frame.attrs["encoding"]
+    pd.testing.assert_frame_equal(_as_reader_gives(view), read_frame, check_exact=True)
+    for column in read_frame.columns:  # -0.0 written as 0: the sign matters when a value is shown
+        if read_frame[column].dtype == "float64":
+            assert np.array_equal(np.signbit(view[column]), np.signbit(read_frame[column]))
+    return view
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.tuples(TEXT, NUMBER, NUMBER), min_size=1, max_size=30),
+    short=st.integers(min_value=3, max_value=8),
+)
+def test_values_and_metadata_are_what_the_reader_reads(tmp_path, rows, short):
+    frame = pd.DataFrame(rows, columns=["TEXT", "NUM", "SHORT"]).astype({"TEXT": object})
+    dataset = Dataset(
+        name="RB",
+        label="Read back ",
+        purpose="Tabulation",
+        keys=("TEXT",),
+        variables=(
+            Variable("TEXT", "Text value", "Char", 12, "text", 1),
+            Variable("NUM", "A number", "Num", 8, "float", 2, format="8.2"),
+            Variable("SHORT", f"Stored in {short} bytes", "Num", short, "float", 3),
+        ),
+    )
+    _same(tmp_path, frame, dataset)
+
+
+def test_unchanged_columns_are_shared_not_copied(tmp_path):
+    frame = pd.DataFrame({"USUBJID": pd.Series(["S-1", "S-2"], dtype="str"), "AVAL": [1.5, 2.0]})
+    dataset = Dataset(
+        name="ADX",
+        label="",
+        purpose="Analysis",
+        variables=(Variable("USUBJID", "", "Char", 8, "text", 1), Variable("AVAL", "", "Num", 8, "float", 2)),
+    )
+    view = _same(tmp_path, frame, dataset)
+    assert np.shares_memory(view["AVAL"].to_numpy(), frame["AVAL"].to_numpy())
+
+
+def test_dates_missing_text_and_trailing_blanks_read_as_the_file_holds_them(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "SUBJID": pd.Series(["A ", None, "  C", "   "], dtype=object),
+            "EMPTY": [np.nan] * 4,  # a Char variable with no value: a numeric NaN column in the frame
+            "ADT": pd.to_datetime(["2002-10-10", None, "1959-12-31", "2004-02-29"]),
+            "ADY": pd.array([1, None, -3, 0], dtype="Int64"),
+        }
+    )
+    dataset = Dataset(
+        name="ADY",
+        label="Dates",
+        purpose="Analysis",
+        variables=(
+            Variable("SUBJID", "", "Char", 4, "text", 1),
+            Variable("EMPTY", "", "Char", 1, "text", 2),
+            Variable("ADT", "Analysis date", "Num", 8, "integer", 3, format="DATE9."),
+            Variable("ADY", "", "Num", 8, "integer", 4),
+        ),
+    )
+    view = _same(tmp_path, frame, dataset)
+    assert view["SUBJID"].tolist() == ["A", "", "  C", ""]
+    assert view["ADT"].iloc[0] == (dt.date(2002, 10, 10) - dt.date(1960, 1, 1)).days
+
+
+@pytest.mark.parametrize(
+    "column, encoding",
+    [
+        (pd.Series([1.0, ".A"], dtype=object), "ascii"),  # special missing: only the file says which
+        (pd.Series(["CAFÉ", "B"], dtype=object), "cp1252"),  # the reader guesses the encoding
+    ],
+)
+def test_only_the_file_can_tell_gives_none(tmp_path, column, encoding):
+    numeric = column.map(lambda v: isinstance(v, float)).any()
+    dataset = Dataset(
+        name="X",
+        label="",
+        purpose="",
+        variables=(Variable("V", "", "Num" if numeric else "Char", 8, "float" if numeric else "text", 1),),
+    )
+    frame = pd.DataFrame({"V": column})
+    path = tmp_path / "x.xpt"
+    write_xpt(frame, dataset, path, encoding=encoding)
+    assert xpt_as_read(frame, dataset, path, encoding=encoding) is None
+
+
+def test_utf8_text_reads_back_as_written(tmp_path):
+    frame = pd.DataFrame({"TERM": pd.Series(["IFN-γ ", "µg"], dtype="str")})
+    dataset = Dataset(name="U", label="", purpose="", variables=(Variable("TERM", "", "Char", 10, "text", 1),))
+    view = _same(tmp_path, frame, dataset, encoding="utf-8")
+    assert view["TERM"].tolist() == ["IFN-γ", "µg"]

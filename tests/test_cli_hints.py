@@ -22,6 +22,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "sdtmify"
 ENTRIES = {
     "build": ["sdtmify.build", "sdtmify.pool"],
     "adam": ["sdtmify.adam_only"],
+    "synth": ["sdtmify.synth"],
     "check": ["sdtmify.check", "sdtmify.paths"],
     "init": ["sdtmify.mapping.scaffold"],
     "validate": ["sdtmify.validate.run"],
@@ -30,7 +31,7 @@ ENTRIES = {
     "spec export": ["sdtmify.metadata.spec_xlsx"],
     "spec import": ["sdtmify.metadata.spec_xlsx"],
 }
-COMMAND = r"(build|adam|check|init|validate|convert|report|spec export|spec import)"
+COMMAND = r"(build|adam|synth|check|init|validate|convert|report|spec export|spec import)"
 OPTION = re.compile(
     r"(?<![\w(-])--[a-z][a-z-]*[a-z](?![\w-]|:#|:\d)"
 )  # not CSS custom properties (--ink:#123, var(--ink))

@@ -99,8 +99,10 @@ def test_a_failing_study_fails_alone_on_one_line_and_sets_the_exit_code(pooled, 
     assert "site_code" in errors[1] and "did you mean 'site_id'" in errors[1]
     assert "Traceback" not in done.stderr and "distributed" not in done.stderr
     assert not (home.parent / "pooled" / "BROKEN").exists()
-    table = done.stdout[done.stdout.index("study ") :].splitlines()
-    assert table[0].split() == ["study", "exit", "result"]
+    lines = done.stdout.splitlines()
+    header = [i for i, line in enumerate(lines) if line.split() == ["study", "exit", "result"]]
+    assert len(header) == 1, done.stdout  # the table comes last, after each study's summary
+    table = lines[header[0] :]
     rows = {line.split()[0]: line.split(maxsplit=2)[1:] for line in table[1:]}
     assert rows["ALPHA"] == ["0", f"built: {home.parent / 'pooled' / 'ALPHA'} (errors: 0, warnings: 0, notices: 0)"]
     assert rows[str(home / "mappings" / "EDC3")][0] == "1"

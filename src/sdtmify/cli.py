@@ -204,7 +204,7 @@ def _cmd_report(args, ui: Console) -> int:
 def _cmd_synth(args, ui: Console) -> int:
     from .synth import synthesize
 
-    result = synthesize(args.like, args.subjects, args.out, seed=args.seed, ui=ui)
+    result = synthesize(args.like, args.subjects, args.out, seed=args.seed, ui=ui, encoding=args.encoding)
     ui.result(result.summary())
     return 0
 
@@ -575,7 +575,12 @@ def build_parser() -> argparse.ArgumentParser:
         "published values turned off. Same seed, same files. Build it with `sdtmify build --study DIR`.",
     )
     p.add_argument(
-        "--like", required=True, metavar="STUDY", help="the template: a study NAME (mappings/NAME) or a PATH"
+        "--like",
+        "--study",
+        dest="like",
+        required=True,
+        metavar="STUDY",
+        help="the template: a study NAME (mappings/NAME) or a PATH (--study is the same option, as in other commands)",
     )
     p.add_argument(
         "--subjects",
@@ -592,6 +597,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="random seed (default 1): the same seed writes byte-identical files",
     )
+    p.add_argument("--encoding", type=_encoding, metavar="CODEC", help=SOURCE_ENCODING_HELP)
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("spec", parents=[common], help="export or import the metadata as an Excel spec")

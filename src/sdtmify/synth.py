@@ -417,9 +417,17 @@ def _report_yaml(study: Study, folder: Path, subjects: int, seed: int) -> None:
 # --- the command ---------------------------------------------------------------------------------------
 
 
-def synthesize(like: str, subjects: int, out: str | os.PathLike, seed: int = 1, ui: Console = QUIET) -> SynthResult:
+def synthesize(
+    like: str,
+    subjects: int,
+    out: str | os.PathLike,
+    seed: int = 1,
+    ui: Console = QUIET,
+    encoding: str | None = None,
+) -> SynthResult:
     """Write a synthetic study of ``subjects`` subjects resampled from the study ``like`` (a name under
-    mappings/, the shipped example, or a folder) into the new folder ``out`` (module docstring)."""
+    mappings/, the shipped example, or a folder) into the new folder ``out`` (module docstring);
+    ``encoding`` the text encoding of template sources whose study.yaml entry names none."""
     subjects, seed = check_subjects(subjects), check_seed(seed)
     try:
         study = load_study(like)
@@ -427,6 +435,7 @@ def synthesize(like: str, subjects: int, out: str | os.PathLike, seed: int = 1, 
         if not str(exc).startswith("--study "):
             raise
         raise InputError("--like " + str(exc).removeprefix("--study ")) from None
+    study.default_encoding(encoding)
     target = check_target(out, study.folder.resolve())
     studyid = synthetic_studyid(study.studyid, subjects)
 

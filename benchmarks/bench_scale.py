@@ -220,6 +220,9 @@ def run_one(subjects: int, args, work: Path) -> dict:
     oom = out_of_memory(run["exit_code"], run["stderr"])
     status = "ok" if run["exit_code"] in (0, 1) else "out of memory" if oom else "failed"
     build = {key: run[key] for key in ("exit_code", "wall", "cpu", "peak_rss")}
+    # the stage meter resets the kernel's high-water mark at each stage (so a stage's peak is its own), which
+    # also resets what wait4 reports: the process's peak is the highest of the stages' and the final one
+    build["peak_rss"] = max([run["peak_rss"], *(s["peak_rss"] for s in stages.values())])
     build.update(status=status, died_in=died_in if status != "ok" else None, stages=stages)
     if status != "ok":
         build["stderr_tail"] = run["stderr"][-2000:]

@@ -24,7 +24,14 @@ STUDY = ROOT / "mappings" / "NCI84"
 
 
 def study_in(folder: Path, name: str = "NCI84") -> SimpleNamespace:
-    return SimpleNamespace(folder=folder, name=name, studyid=name, timestamp=dt.datetime(2026, 1, 1), has_report=True)
+    return SimpleNamespace(
+        folder=folder,
+        name=name,
+        studyid=name,
+        timestamp=dt.datetime(2026, 1, 1),
+        has_report=True,
+        declares_none=lambda stage: False,
+    )
 
 
 @pytest.fixture()

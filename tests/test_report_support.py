@@ -132,8 +132,10 @@ def paper_shaped_adam(published: dict, folder: Path) -> dict[str, pd.DataFrame]:
                     "USUBJID": usubjid[i],
                     "PARAMCD": "IFNG",
                     "ADY": day,
-                    "AVAL": value if detectable else np.nan,
+                    # below the limit of 10: AVAL imputed at half the limit, as NCI84's adlb.yaml declares
+                    "AVAL": value if detectable else 5.0,
                     "AVALC": f"{value:g}" if detectable else "<10",
+                    "DTYPE": "" if detectable else "HALFLLOQ",
                 }
             )
         for code, base in (("CXCL10", 500.0), ("CXCL9", 300.0), ("MIP1A", 40.0), ("INTLK8", 30.0)):
@@ -144,6 +146,7 @@ def paper_shaped_adam(published: dict, folder: Path) -> dict[str, pd.DataFrame]:
                     "ADY": 26,
                     "AVAL": base * (4 if benefit[i] else 1) + i,
                     "AVALC": "",
+                    "DTYPE": "",
                 }
             )
     adlb = pd.DataFrame(lab_rows)

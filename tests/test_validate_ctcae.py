@@ -4,7 +4,6 @@ dictionary mappings/NCI84/dictionaries/ctcae.csv declared in study.yaml ``dictio
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -29,7 +28,7 @@ def nci84(nci84_output):
 
 def run(tables, dictionaries, ae: pd.DataFrame | None = None):
     if ae is not None:
-        tables = dict(tables, AE=replace(tables["AE"], frame=ae, _null_cache={}, _factor_cache={}))
+        tables = dict(tables, AE=tables["AE"].with_frame(ae))
     return run_rule(RULE, Context(tables=tables, dictionaries=dictionaries))
 
 

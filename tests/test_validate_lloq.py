@@ -4,8 +4,6 @@ their LLOQ ("<10" IFN-gamma, "<5" TNF-alpha, ...) pass; breaking either directio
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
@@ -24,7 +22,7 @@ def lb(nci84_output):
 
 def flagged(tables, frame=None) -> tuple[str, list[int]]:
     if frame is not None:
-        tables = dict(tables, LB=replace(tables["LB"], frame=frame, _null_cache={}, _factor_cache={}))
+        tables = dict(tables, LB=tables["LB"].with_frame(frame))
     result, hits = run_rule(RULE, Context(tables=tables))
     return result.status, sorted(int(i) for h in hits if h.dataset == "LB" for i in np.flatnonzero(h.mask))
 

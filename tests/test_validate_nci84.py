@@ -93,7 +93,9 @@ def test_the_build_finds_what_sdtmify_validate_finds_in_the_files_it_wrote(nci84
     files back: `sdtmify validate` on the written folder must report exactly the same."""
     out, _result = nci84_output
     script = shutil.which("sdtmify", path=str(Path(sys.executable).parent)) or "sdtmify"
-    args = [script, "-q", "validate", str(out), "--notes", str(NOTES), "--report-dir", str(tmp_path)]
+    ctcae = NOTES.parent / "dictionaries" / "ctcae.csv"  # study.yaml's dictionaries, as the build hands them over
+    args = [script, "-q", "validate", str(out), "--notes", str(NOTES), "--dictionary", f"ctcae={ctcae}"]
+    args += ["--report-dir", str(tmp_path)]
     run = subprocess.run([*args, "--fail-on", "never"], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     from_files = json.loads((tmp_path / "validation.json").read_text())

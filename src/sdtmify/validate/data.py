@@ -44,6 +44,11 @@ class Table:
     def records(self) -> int:
         return len(self.frame)
 
+    def with_frame(self, frame: pd.DataFrame) -> Table:
+        """This table holding another frame (an edited copy, as mutation tests make): every per-column
+        cache starts empty, since the caches hold for one frame only."""
+        return Table(self.name, frame, self.meta, self.standard, self.file)
+
     # prefix and domain_class are asked by every rule of every dataset (thousands of times a run) and
     # depend only on the frame, which nothing changes once the table is made: computed once.
     @cached_property

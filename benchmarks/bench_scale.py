@@ -90,7 +90,12 @@ def measured(command: list[str], env: dict | None = None, max_memory: float | No
     }
 
 
-MEMORY_ERRORS = ("MemoryError", "Cannot allocate memory", "Unable to allocate")  # Python, the OS, numpy
+MEMORY_ERRORS = (
+    "MemoryError",
+    "Cannot allocate memory",
+    "Unable to allocate",
+    "out of memory",
+)  # Python, OS, numpy, sdtmify
 
 
 def out_of_memory(exit_code: int, stderr: str) -> bool:

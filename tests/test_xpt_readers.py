@@ -208,3 +208,22 @@ def test_the_reader_needs_no_writer():
     code = "import sys, sdtmify.readers; print(sorted(m for m in sys.modules if m.startswith('sdtmify.writers')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_running_out_of_memory_is_not_blamed_on_the_file(tmp_path, monkeypatch):
+    """A failed allocation while reading says so (exit 2, 'out of memory'), never 'pass the encoding'."""
+    from sdtmify.cli import _describe
+    from sdtmify.readers import read_xpt_values
+
+    path = tmp_path / "dm.xpt"
+    pyreadstat.write_xport(pd.DataFrame({"AGE": [64.0]}), str(path), file_format_version=5, table_name="DM")
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError("Unable to allocate 13.0 MiB for an array")
+
+    monkeypatch.setattr(pyreadstat, "read_xport", exhausted)
+    with pytest.raises(MemoryError) as caught:
+        read_xpt_values(path, None)
+    code, message = _describe(caught.value)
+    assert code == 2
+    assert message.startswith("out of memory: ") and "encoding" not in message

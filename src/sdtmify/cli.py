@@ -650,6 +650,11 @@ def _describe(exc: BaseException) -> tuple[int, str]:
         return exc.exit_code, str(exc)
     if isinstance(exc, OSError):
         return 2, _os_error_message(exc)
+    if isinstance(exc, MemoryError):
+        return 2, (
+            "out of memory: this input needs more memory than the machine gives the process; the previous "
+            "output was left as it was (README: 'How large a study one machine builds')"
+        )
     if isinstance(exc, RecursionError):
         return 2, "input nested too deeply to read (a YAML or JSON file with runaway nesting?)"
     if isinstance(exc, _input_error_types()):

@@ -72,6 +72,8 @@ def read_xpt_values(path: Path, encoding: str | None, dates_as_numbers: bool = T
             frame, _meta = pyreadstat.read_xport(
                 str(path), disable_datetime_conversion=dates_as_numbers, encoding=chosen
             )
+        except MemoryError:  # not the file's fault: no encoding would read it
+            raise
         except Exception as exc:  # pyreadstat raises its own error classes
             last = exc
             continue

@@ -29,49 +29,38 @@ def _cmd_build(args, ui: Console) -> int:
         return _build_many(args, ui)
     from .build import build_study
 
-    result = build_study(
-        args.study[0],
-        ct_file=args.ct,
-        out_dir=args.out,
-        ui=ui,
-        validate=not args.no_validate,
-        report=not args.no_report,
-        force=args.force,
-        wait=args.wait,
-        fail_on=args.fail_on,
-        encoding=args.encoding,
-    )
-    ui.close()
-    if result.validation is not None:
-        from .validate.report_console import print_report
-
-        print_report(result.validation, ui)
-    ui.result(result.summary())
-    return result.exit_code
+    result = build_study(args.study[0], out_dir=args.out, ui=ui, **_build_options(args))
+    return _show_build(result, ui, "build")
 
 
 def _cmd_adam(args, ui: Console) -> int:
     from .adam_only import build_adam_from_sdtm
 
-    result = build_adam_from_sdtm(
-        args.sdtm,
-        args.study,
-        out_dir=args.out,
-        ui=ui,
+    result = build_adam_from_sdtm(args.sdtm, args.study, out_dir=args.out, ui=ui, **_build_options(args))
+    return _show_build(result, ui, "adam")
+
+
+def _build_options(args) -> dict:
+    """The options build and adam share (and each study of a pooled build), as build_study takes them."""
+    return dict(
+        ct_file=args.ct,
         validate=not args.no_validate,
         report=not args.no_report,
         force=args.force,
         wait=args.wait,
         fail_on=args.fail_on,
-        ct_file=args.ct,
         encoding=args.encoding,
     )
+
+
+def _show_build(result, ui: Console, command: str) -> int:
+    """After a build (or an ADaM-only build): the findings table, then what was written where."""
     ui.close()
     if result.validation is not None:
         from .validate.report_console import print_report
 
         print_report(result.validation, ui)
-    ui.result(result.summary().replace("sdtmify build", "sdtmify adam", 1))
+    ui.result(result.summary().replace("sdtmify build", f"sdtmify {command}", 1))
     return result.exit_code
 
 
@@ -104,15 +93,7 @@ def _build_many(args, ui: Console) -> int:
         scheduler=args.scheduler or LOCAL,
         workers=args.workers,
         out=args.out,
-        options=dict(
-            ct_file=args.ct,
-            validate=not args.no_validate,
-            report=not args.no_report,
-            force=args.force,
-            wait=args.wait,
-            fail_on=args.fail_on,
-            encoding=args.encoding,
-        ),
+        options=_build_options(args),
         ui=ui,
         on_done=done,
     )

@@ -4,9 +4,10 @@
         [--json benchmarks/results/scale-{N}.json] [--work DIR] [--keep] [--max-memory-gb G] [--rebuild]
     .venv/bin/python benchmarks/bench_scale.py --show benchmarks/results/scale-1000.json   # a saved run's table
 
-Runs above 2,000 subjects on the shared machine go under the big-run lock and memory cap:
+On a machine shared with other work, run one big N at a time and cap each measured process's address space,
+so that running out of memory is a reported result, not a machine in trouble:
 
-    flock /work/briefs/bigrun.lock prlimit --as=14000000000 .venv/bin/python benchmarks/bench_scale.py --subjects 10000
+    .venv/bin/python benchmarks/bench_scale.py --subjects 10000 --max-memory-gb 16
 
 For each N, in order:
 

@@ -54,6 +54,21 @@ def read_dataset(path: str | Path, encoding: str | None = None) -> tuple[pd.Data
 # XPT
 
 
+def header_variable(var: xport.XptVariable, data_type: str) -> Variable:
+    """The metadata of one XPT variable from its NAMESTR record (``xport`` header), with the data type
+    its values were read as ("text", "integer", "float"...)."""
+    return Variable(
+        name=var.name,
+        label=var.label,
+        type=var.type,
+        length=var.length,
+        data_type=data_type,
+        order=var.number,
+        format=str(var.format),
+        informat=str(var.informat),
+    )
+
+
 def read_xpt_values(path: Path, encoding: str | None, dates_as_numbers: bool = True) -> tuple[pd.DataFrame, str]:
     """The values of an XPT file (v5 or v8) by pyreadstat, and the text encoding that read them: ``encoding``,
     or UTF-8 (ASCII included) and then Windows-1252. ``dates_as_numbers=False`` gives date-formatted Num
@@ -148,18 +163,7 @@ def read_xpt(path: str | Path, encoding: str | None = None) -> tuple[pd.DataFram
                 )
             frame[var.name] = column.astype(object).where(column.notna(), "")
             data_type = "text"
-        variables.append(
-            Variable(
-                name=var.name,
-                label=var.label,
-                type=var.type,
-                length=var.length,
-                data_type=data_type,
-                order=var.number,
-                format=str(var.format),
-                informat=str(var.informat),
-            )
-        )
+        variables.append(header_variable(var, data_type))
     frame.attrs["xpt"] = member
     frame.attrs["encoding"] = used
     dataset = Dataset(name=member.name, label=member.label, purpose="", variables=tuple(variables), leaf=path.name)

@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from .. import xport
-from ..metadata.model import Dataset, Variable
-from ..readers import num_data_type
+from ..metadata.model import Dataset
+from ..readers import header_variable, num_data_type
 from .xpt import sas_numbers
 
 _SPECIAL_MISSING_KINDS = ("string", "mixed", "mixed-integer", "unicode")
@@ -62,18 +62,7 @@ def xpt_as_read(
                 return None
             data[var.name] = text
             data_type = "text"
-        variables.append(
-            Variable(
-                name=var.name,
-                label=var.label,
-                type=var.type,
-                length=var.length,
-                data_type=data_type,
-                order=var.number,
-                format=str(var.format),
-                informat=str(var.informat),
-            )
-        )
+        variables.append(header_variable(var, data_type))
     out = pd.DataFrame(data, index=pd.RangeIndex(len(frame)), copy=False)
     out.attrs["xpt"] = member
     out.attrs["encoding"] = "utf-8"  # the reader tries UTF-8 first, and ASCII or UTF-8 text decodes

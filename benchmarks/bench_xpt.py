@@ -4,7 +4,9 @@
 
 Each writer runs in its own process (under /usr/bin/time -v when present) that builds the same
 deterministic frame -- 12 character columns declared 1-200 bytes wide, 6 numeric columns -- and then
-writes it once. Reported per writer: seconds for the write alone, records/s, MB/s of the file it wrote,
+writes it once. Reported per writer: seconds for the write alone, records/s, the CPU seconds of the write
+(user + system of the whole process, writer threads included: the figure least disturbed by other jobs on a
+shared machine) and records per CPU-second, MB/s of the file it wrote,
 and memory: the frame's size (pandas deep memory_usage, which counts a string shared by many cells once
 per cell, and the process RSS growth while the frame was built, which counts it once), the RSS just
 before writing, and the peak RSS of the whole process.
@@ -171,6 +173,7 @@ def child(writer: str, rows: int, out: Path) -> None:
     before = _rss_now()
     reset = _reset_peak()
     start = time.perf_counter()
+    cpu_start = time.process_time()
     if writer == "sdtmify":
         from sdtmify.writers.xpt import write_xpt
 
@@ -191,12 +194,14 @@ def child(writer: str, rows: int, out: Path) -> None:
 
         write_dataset_json(frame, dataset, out, ndjson=out.suffix == ".ndjson")
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     print(
         json.dumps(
             {
                 "writer": writer,
                 "rows": rows,
                 "seconds": seconds,
+                "cpu_seconds": cpu,
                 "bytes": out.stat().st_size,
                 "frame_deep": deep,
                 "frame_rss": built - baseline,
@@ -228,6 +233,7 @@ def report(result: dict) -> str:
     write_peak = result["peak_rss_write"] or result["peak_rss"]
     return (
         f"{result['writer']:<12} {result['seconds']:7.2f} s  {result['rows'] / result['seconds']:>11,.0f} rec/s"
+        f"  CPU {result['cpu_seconds']:6.2f} s = {result['rows'] / result['cpu_seconds']:>10,.0f} rec/CPU-s"
         f"  {result['bytes'] / mb / result['seconds']:7.1f} MB/s ({result['bytes'] / mb:,.0f} MB)"
         f"  frame {result['frame_deep'] / mb:,.0f} MB deep / {result['frame_rss'] / mb:,.0f} MB RSS growth"
         f"  RSS before write {result['rss_before_write'] / mb:,.0f} MB"

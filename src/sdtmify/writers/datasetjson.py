@@ -47,16 +47,6 @@ def iso_datetime(value: dt.datetime) -> str:
     return value.replace(microsecond=0, tzinfo=None).isoformat(timespec="seconds")
 
 
-def _row_encoder():
-    """One JSON array per record, compact, UTF-8 text kept as is, NaN refused. CPython's C encoder is
-    built once and reused (``JSONEncoder.encode`` rebuilds it on every call, which dominates per-row cost)."""
-    if json_encoder.c_make_encoder is None:  # no C accelerator: the public API, slower
-        encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-        return encode
-    make = json_encoder.c_make_encoder(None, None, json_encoder.encode_basestring, None, ":", ",", False, False, False)
-    return lambda row: "".join(make(row, 0))
-
-
 def _whole(values: np.ndarray) -> bool:
     finite = values[~np.isnan(values)]
     return bool(np.all(finite == np.floor(finite))) and bool(np.all(np.abs(finite) <= 2.0**53))
@@ -101,38 +91,134 @@ class _Column:
         if key_sequence:
             self.meta["keySequence"] = key_sequence
 
-    def values(self, frame: pd.DataFrame, start: int, stop: int) -> list:
+    def texts(self, frame: pd.DataFrame, start: int, stop: int) -> tuple[list[str] | str, bool]:
+        """Records ``start:stop`` of this column as JSON text -- a list, or one text when every record has
+        the same -- and whether that text is bare: string contents with nothing to escape, which the record
+        puts between quotes. Otherwise each text is a whole JSON value exactly as :mod:`json` writes it
+        (``null``, ``repr`` of the int or float, a quoted and escaped string). Numbers and dates are
+        formatted once per distinct value of the chunk."""
         if self.kind == "string":
-            chunk = frame[self.name].iloc[start:stop].to_numpy(dtype=object, na_value="")
-            if pd.api.types.infer_dtype(chunk, skipna=False) not in ("string", "empty"):
-                bad = next(i for i, v in enumerate(chunk) if not isinstance(v, str))  # error path only
-                raise WriteError(f"{self.name} record {start + bad + 1}: {chunk[bad]!r} is not text")
-            return chunk.tolist()
+            return self._strings(frame, start, stop)
         numbers = self.numbers[start:stop]
         missing = np.isnan(numbers)
+        if missing.all():
+            return "null", False
+        # distinct values by bit pattern for doubles, so that -0.0 stays apart from 0.0
+        keys = numbers.view(np.int64) if self.kind == "double" else np.where(missing, 0, numbers).astype(np.int64)
+        codes, distinct = pd.factorize(keys)
         if self.kind == "integer":
-            out = np.where(missing, 0, numbers).astype(np.int64).astype(object)
+            texts = list(map(int.__repr__, distinct.tolist()))
         elif self.kind == "double":
-            out = numbers.astype(object)
-        elif self.kind == "date":
-            days = np.where(missing, 0, numbers).astype(np.int64)
-            out = (SAS_EPOCH + days.astype("timedelta64[D]")).astype(str).astype(object)
-        elif self.kind == "datetime":
-            seconds = np.where(missing, 0, numbers).astype(np.int64)
-            out = (SAS_EPOCH + seconds.astype("timedelta64[s]")).astype(str).astype(object)
-        else:  # time of day, seconds since midnight
-            seconds = np.where(missing, 0, numbers).astype(np.int64)
-            hours, rest = np.divmod(seconds, 3600)
-            minutes, secs = np.divmod(rest, 60)
-            out = np.char.add(
-                np.char.add(
-                    np.char.add(np.char.zfill(hours.astype(str), 2), ":"),
-                    np.char.add(np.char.zfill(minutes.astype(str), 2), ":"),
-                ),
-                np.char.zfill(secs.astype(str), 2),
-            ).astype(object)
-        out[missing] = None
-        return out.tolist()
+            texts = list(map(float.__repr__, distinct.view(np.float64).tolist()))
+        else:
+            texts = ['"' + text + '"' for text in _clock_texts(self.kind, distinct).tolist()]
+        if len(texts) == 1 and not missing.any():
+            return texts[0], False
+        codes[missing] = len(texts)
+        texts.append("null")
+        return np.array(texts, dtype=object)[codes].tolist(), False
+
+    def _strings(self, frame: pd.DataFrame, start: int, stop: int) -> tuple[list[str] | str, bool]:
+        values = frame[self.name].iloc[start:stop].to_numpy(dtype=object)
+        chunk = values.tolist()
+        try:
+            joined = "".join(chunk)
+        except TypeError:  # missing values (written as ""), or something that is not text
+            chunk = np.where(pd.isna(values), "", values).tolist()
+            try:
+                joined = "".join(chunk)
+            except TypeError:
+                bad = next(i for i, v in enumerate(chunk) if not isinstance(v, str))  # error path only
+                raise WriteError(f"{self.name} record {start + bad + 1}: {chunk[bad]!r} is not text") from None
+        first = chunk[0] if chunk else ""
+        same = len(joined) == len(first) * len(chunk) and joined == first * len(chunk)
+        if _bare(joined, self.name, chunk, start):
+            return (first if same else chunk), True
+        if same:
+            return json_encoder.encode_basestring(first), False
+        return list(map(json_encoder.encode_basestring, chunk)), False
+
+
+def _bare(joined: str, name: str, chunk: list[str], start: int) -> bool:
+    """Whether ``joined`` has nothing a JSON string escapes: no quote, backslash or control character
+    (U+0000-U+001F). Text that UTF-8 cannot encode (a lone surrogate) is a WriteError naming the record."""
+    try:
+        raw = joined.encode("utf-8")
+    except UnicodeEncodeError:
+        bad = next(i for i, v in enumerate(chunk) if not _utf8(v))  # error path only
+        raise WriteError(
+            f"{name} record {start + bad + 1}: {chunk[bad]!r} holds a character UTF-8 cannot encode "
+            "(a lone surrogate); fix the text"
+        ) from None
+    if b'"' in raw or b"\\" in raw:
+        return False
+    # UTF-8 keeps U+0000-U+001F as single bytes below 0x20 and writes every other character with bytes >= 0x20
+    return not raw or int(np.frombuffer(raw, dtype=np.uint8).min()) >= 0x20
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _clock_texts(kind: str, values: np.ndarray) -> np.ndarray:
+    """Whole SAS days (``date``) or seconds (``datetime``; ``time``: since midnight) as ISO 8601 text."""
+    if kind == "date":
+        return (SAS_EPOCH + values.astype("timedelta64[D]")).astype(str)
+    if kind == "datetime":
+        return (SAS_EPOCH + values.astype("timedelta64[s]")).astype(str)
+    hours, rest = np.divmod(values, 3600)
+    minutes, seconds = np.divmod(rest, 60)
+    return np.char.add(
+        np.char.add(
+            np.char.add(np.char.zfill(hours.astype(str), 2), ":"),
+            np.char.add(np.char.zfill(minutes.astype(str), 2), ":"),
+        ),
+        np.char.zfill(seconds.astype(str), 2),
+    )
+
+
+class _Records:
+    """Records ``start:stop`` of a dataset as JSON text, built column by column: each column is turned into
+    text as a whole (:meth:`_Column.texts`), and the records are then one ``str.join`` of a list that holds,
+    record after record, a slot for what goes between records, then each varying field and the literal
+    text after it (brackets, commas, the quotes of bare strings, fields with the same text in every record).
+    No Python code runs per record or per value."""
+
+    def __init__(self, columns: list[_Column], frame: pd.DataFrame, start: int, stop: int):
+        self.count = stop - start
+        literal = "["
+        heads: list[str] = []  # the literal text before each varying field
+        varying: list[list[str]] = []
+        for column in columns:
+            texts, bare = column.texts(frame, start, stop)
+            quote = '"' if bare else ""
+            if isinstance(texts, str):
+                literal += quote + texts + quote + ","
+            else:
+                heads.append(literal + quote)
+                varying.append(texts)
+                literal = quote + ","
+        self.closing = (literal[:-1] if columns else literal) + "]"
+        self.opening = heads[0] if heads else ""
+        self.width = 2 * len(varying)
+        self.items: list = [None] * (self.count * self.width + 1)
+        for j, texts in enumerate(varying):
+            self.items[2 * j + 1 :: self.width] = texts
+            if j + 1 < len(varying):
+                self.items[2 * j + 2 :: self.width] = [heads[j + 1]] * self.count
+
+    def text(self) -> str:
+        """The records, one line each (a JSON text never holds a raw newline: strings escape it)."""
+        if not self.width:  # every record the same text
+            return (self.closing + "\n") * (self.count - 1) + self.closing
+        self.items[0 : self.count * self.width : self.width] = [self.closing + "\n" + self.opening] * self.count
+        self.items[0] = self.opening
+        self.items[-1] = self.closing
+        return "".join(self.items)
 
 
 def _key_sequences(dataset: Dataset) -> dict[str, int]:
@@ -225,7 +311,6 @@ def write_forms(
     differ). Returns the paths written (.json first)."""
     frame, head, columns = document.frame, document.head, document.columns
     encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    encode_row = _row_encoder()
     rows = len(frame)
     with contextlib.ExitStack() as stack:
         # ndjson entered first so that .json is finished (renamed into place) first, as when written apart
@@ -233,32 +318,34 @@ def write_forms(
         whole = _open_atomic(stack, json_path)
         shown = json_path if json_path is not None else ndjson_path
         if ndjson is not None:
-            ndjson.write(encoder.encode(head) + "\n")
+            ndjson.write((encoder.encode(head) + "\n").encode("utf-8"))
         if whole is not None:
             opening = json.dumps(head, ensure_ascii=False, indent=1)
-            whole.write(opening[:-2] + ',\n "rows": [\n')
+            whole.write((opening[:-2] + ',\n "rows": [\n').encode("utf-8"))
         for start in range(0, rows, chunk_rows):
             stop = min(rows, start + chunk_rows)
             try:
-                records = zip(*(column.values(frame, start, stop) for column in columns), strict=False)
+                records = _Records(columns, frame, start, stop)
             except WriteError as exc:
                 raise WriteError(f"{shown}: {document.name}.{exc}") from exc
-            lines = list(map(encode_row, records))
+            lines = records.text().encode("utf-8")
             if ndjson is not None:
-                ndjson.write("\n".join(lines) + "\n")
+                ndjson.write(lines)
+                ndjson.write(b"\n")
             if whole is not None:
-                whole.write(("  " if start == 0 else ",\n  ") + ",\n  ".join(lines))
+                whole.write(b"  " if start == 0 else b",\n  ")
+                whole.write(lines.replace(b"\n", b",\n  "))
         if whole is not None:
-            whole.write("\n ]\n}\n")
+            whole.write(b"\n ]\n}\n")
     return [Path(p) for p in (json_path, ndjson_path) if p is not None]
 
 
 def _open_atomic(stack: contextlib.ExitStack, path: str | Path | None):
-    """A text handle on a temporary file that replaces ``path`` when ``stack`` closes without error."""
+    """A binary handle on a temporary file that replaces ``path`` when ``stack`` closes without error."""
     if path is None:
         return None
     tmp = stack.enter_context(atomic_path(path))
-    return stack.enter_context(open(tmp, "w", encoding="utf-8", newline="\n"))
+    return stack.enter_context(open(tmp, "wb"))
 
 
 def write_dataset_json(

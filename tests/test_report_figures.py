@@ -4,6 +4,8 @@ every responder and a fixed sample of the others, a time-course panel a fixed sa
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -88,3 +90,11 @@ def test_timecourse_panel_above_max_subjects_draws_a_fixed_sample():
     assert timecourse_plot(spec, people.iloc[:8], records, "SUBJID").note == ""
     figure = timecourse_plot({**spec, "max_subjects": 5}, people, records, "SUBJID")
     assert figure.note == "CR or PR: 5 of 30 subjects, a fixed sample"
+
+
+def test_importing_the_build_loads_no_plotting_or_scipy_stats():
+    # matplotlib (about 0.3 s) is imported when the first figure is drawn, and scipy.stats (more than
+    # 0.5 s) not at all; a fresh interpreter, since this test session has both loaded already.
+    code = "import sys, sdtmify.build; print(sorted({m.split('.')[0] for m in sys.modules if m.startswith(('matplotlib', 'scipy.stats'))}))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from sdtmify.report.cells import percent, round_half_up
-from sdtmify.report.stats import compute_statistic, fisher_exact_2x2, kruskal_wallis, mann_whitney
+from sdtmify.report.stats import (
+    _mann_whitney_counts,
+    compute_statistic,
+    fisher_exact_2x2,
+    kruskal_wallis,
+    mann_whitney,
+)
 
 
 def test_fisher_exact_perfect_separation_is_one_over_binomial():
@@ -41,6 +50,85 @@ def test_kruskal_wallis_matches_rank_formula():
     expected_h = 12 / (6 * 7) * (6**2 / 3 + 15**2 / 3) - 3 * 7
     assert h == pytest.approx(expected_h)
     assert p == pytest.approx(math.erfc(math.sqrt(expected_h / 2)))  # chi-square, 1 df
+
+
+def _same(ours: float, theirs) -> bool:
+    theirs = float(theirs)
+    return ours == theirs or (math.isnan(ours) and math.isnan(theirs))
+
+
+def test_fisher_exact_is_scipys_p_to_the_last_bit():
+    # The report prints the P in full (cells.csv): it must be SciPy's double, not merely close to it.
+    from scipy import stats
+
+    rng = np.random.default_rng(84)
+    tables = [rng.integers(0, high, size=(2, 2)).tolist() for high in (3, 8, 25, 120) for _ in range(120)]
+    tables += [[[11, 0], [0, 10]], [[0, 0], [3, 4]], [[5, 5], [5, 5]], [[1, 9], [11, 3]]]
+    wrong = [(t, fisher_exact_2x2(t)) for t in tables if not _same(fisher_exact_2x2(t), stats.fisher_exact(t).pvalue)]
+    assert wrong == []
+
+
+def test_mann_whitney_is_scipys_u_and_p_to_the_last_bit():
+    from scipy import stats
+
+    rng = np.random.default_rng(84)
+    wrong = []
+    for n1, n2, tied in [(3, 3, False), (10, 11, False), (19, 19, False), (8, 30, False), (24, 26, False)] + [
+        (int(rng.integers(1, 60)), int(rng.integers(1, 60)), bool(rng.random() < 0.5)) for _ in range(80)
+    ]:
+        a = pd.Series(rng.integers(0, 7, n1) if tied else rng.normal(size=n1), dtype="float64")
+        b = pd.Series(rng.integers(0, 7, n2) if tied else rng.normal(0.4, size=n2), dtype="float64")
+        exact = n1 < 50 and n2 < 50 and not pd.concat([a, b]).duplicated().any()
+        theirs = stats.mannwhitneyu(a, b, alternative="two-sided", method="exact" if exact else "asymptotic")
+        u, p = mann_whitney(a, b)
+        if not (_same(u, theirs.statistic) and _same(p, theirs.pvalue)):
+            wrong.append((n1, n2, exact, p, float(theirs.pvalue)))
+    assert wrong == []
+
+
+def test_mann_whitney_null_counts_are_all_orderings():
+    # Every one of the C(n1 + n2, n1) orderings has one U; U is symmetric about n1 * n2 / 2.
+    for n1, n2 in [(1, 1), (3, 4), (10, 11), (40, 49)]:
+        counts = _mann_whitney_counts(n1, n2)
+        assert sum(counts) == math.comb(n1 + n2, n1)
+        assert list(counts) == list(counts[::-1])
+    assert list(_mann_whitney_counts(2, 2)) == [1, 1, 2, 1, 1]  # U of the 6 orderings of aabb
+
+
+def test_kruskal_wallis_is_scipys_h_and_p_to_the_last_bit():
+    from scipy import stats
+
+    rng = np.random.default_rng(84)
+    wrong = []
+    for _ in range(120):
+        tied = rng.random() < 0.5
+        sizes = rng.integers(1, 40, size=int(rng.integers(2, 5)))
+        groups = [pd.Series(rng.integers(0, 5, n) if tied else rng.normal(size=n), dtype="float64") for n in sizes]
+        theirs = stats.kruskal(*groups)
+        h, p = kruskal_wallis(*groups)
+        if not (_same(h, theirs.statistic) and _same(p, theirs.pvalue)):
+            wrong.append((list(sizes), tied, h, p, float(theirs.statistic), float(theirs.pvalue)))
+    assert wrong == []
+
+
+def test_kruskal_wallis_all_tied_or_empty_group_is_missing_not_an_error():
+    assert all(math.isnan(v) for v in kruskal_wallis(pd.Series([2.0, 2.0]), pd.Series([2.0])))
+    assert all(math.isnan(v) for v in kruskal_wallis(pd.Series([1.0, 2.0]), pd.Series([], dtype="float64")))
+
+
+def test_report_statistics_do_not_import_scipy_stats():
+    # scipy.stats costs more than half a second to import at every build; the report needs only
+    # scipy.special. A fresh interpreter, since this test session has imported scipy.stats itself.
+    code = (
+        "import sys, pandas as pd\n"
+        "from sdtmify.report import paper, stats\n"
+        "stats.fisher_exact_2x2([[11, 1], [2, 9]])\n"
+        "stats.mann_whitney(pd.Series([1.0, 2.0, 3.0]), pd.Series([4.0, 5.5, 6.0]))\n"
+        "stats.kruskal_wallis(pd.Series([1.0, 2.0]), pd.Series([3.0, 4.0]))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('scipy.stats')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
 
 
 def test_round_half_up_rounds_journal_style_not_to_even():

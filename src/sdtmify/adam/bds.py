@@ -218,16 +218,23 @@ def derive_var_aval_blq(dataset: pd.DataFrame, *, rule: str, prefix: str = "<") 
     if rule not in BLQ_RULES:
         raise AdamError(f"derive_var_aval_blq: rule {rule!r} unknown; use one of {', '.join(BLQ_RULES)}")
     assert_columns(dataset, ["AVAL", "AVALC"], "the dataset", "derive_var_aval_blq")
-    text = dataset["AVALC"].astype("str").str.strip()
-    below = text.str.startswith(prefix).fillna(False).to_numpy(dtype=bool)
-    limit = pd.to_numeric(text.str[len(prefix) :].where(below), errors="coerce")
-    if (below & limit.isna().to_numpy()).any():
-        bad = text[below & limit.isna().to_numpy()].iloc[0]
-        raise AdamError(f"derive_var_aval_blq: AVALC {bad!r} starts with {prefix!r} but no number (the limit) follows")
+    # each distinct AVALC is parsed once: a lab has a few thousand distinct results in millions of records
+    codes, distinct = pd.factorize(dataset["AVALC"])
+    text = pd.Series(distinct, dtype=object).astype("str").str.strip()
+    distinct_below = text.str.startswith(prefix).fillna(False).to_numpy(dtype=bool)
+    distinct_limit = pd.to_numeric(text.str[len(prefix) :].where(distinct_below), errors="coerce")
+    unparsed = distinct_below & distinct_limit.isna().to_numpy()
+    if unparsed.any():  # the first in record order: factorize lists values as they first appear
+        raise AdamError(
+            f"derive_var_aval_blq: AVALC {text[unparsed].iloc[0]!r} starts with {prefix!r} but no number "
+            "(the limit) follows"
+        )
+    below = np.append(distinct_below, False)[codes]  # code -1: a missing AVALC is not below the limit
     result = dataset.copy(deep=False)
     dtype = BLQ_RULES[rule]
     if dtype is not None:
         factor = 0.5 if rule == "half_lloq" else 1.0
+        limit = np.append(distinct_limit.to_numpy(dtype="float64"), np.nan)[codes]
         result["AVAL"] = dataset["AVAL"].where(~below, limit * factor).astype("float64")
     result["DTYPE"] = as_char(pd.Series(np.where(below & (dtype is not None), dtype or "", ""), index=dataset.index))
     return result

@@ -19,6 +19,12 @@ def as_char(values: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), "").astype(str)
 
 
+def by_subject(frame: pd.DataFrame, variable: str) -> pd.Series:
+    """``variable`` indexed by USUBJID, for ``Series.map``. Selects the two columns before indexing:
+    ``frame.set_index("USUBJID")`` would copy every other column (all of ADSL) only to drop it."""
+    return frame[["USUBJID", variable]].set_index("USUBJID")[variable]
+
+
 def derive_vars_merged(
     dataset: pd.DataFrame,
     dataset_add: pd.DataFrame,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .checks import AdamError, assert_columns, assert_positive, filter_rows
-from .merge import as_char
+from .merge import as_char, by_subject
 
 RECIST_ORDER = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
 """Overall responses, best first (RECIST 1.1 section 4.4 and its table 2: NON-CR/NON-PD is the overall
@@ -403,7 +403,7 @@ def derive_param_cbr(
     )
     rows = rows[rows["AVALC"] != not_evaluable]
     ends = rows.groupby("USUBJID")["ADT"].max()
-    start = adsl.set_index("USUBJID")[reference]
+    start = by_subject(adsl, reference)
     duration = ends - start.reindex(ends.index) + 1
     bor = dataset.loc[dataset["PARAMCD"] == bor_paramcd]
     lasting = bor["USUBJID"].map(duration) >= sd_min_duration_days

@@ -8,7 +8,7 @@ import pandas as pd
 
 from .checks import AdamError, assert_columns, filter_rows
 from .dates import iso_to_sas_date
-from .merge import as_char
+from .merge import as_char, by_subject
 
 
 def _dosed(ex: pd.DataFrame, dose_var: str, where: dict | None, label: str) -> pd.DataFrame:
@@ -126,7 +126,7 @@ def derive_var_efffl(
     assert_columns(rows, [date_var, result_var], "RS", label)
     rows = rows[~rows[result_var].isin(list(exclude)) & (rows[result_var] != "")]
     when = iso_to_sas_date(rows[date_var])
-    start = rows["USUBJID"].map(adsl.set_index("USUBJID")[reference])
+    start = rows["USUBJID"].map(by_subject(adsl, reference))
     evaluable = set(rows.loc[(when > start).to_numpy(), "USUBJID"])
     result = adsl.copy(deep=False)
     result[new_var] = np.where(adsl["USUBJID"].isin(evaluable), "Y", "N").astype(str)
@@ -159,14 +159,14 @@ def derive_vars_disposition(
     if rows["USUBJID"].duplicated().any():
         twice = rows.loc[rows["USUBJID"].duplicated(), "USUBJID"].iloc[0]
         raise AdamError(f"{label}: subject {twice} has several DS records meeting 'where'; narrow it")
-    decode = adsl["USUBJID"].map(rows.set_index("USUBJID")[decode_var])
+    decode = adsl["USUBJID"].map(by_subject(rows, decode_var))
     done = decode.isin(list(completed))
     result = adsl.copy(deep=False)
     result[status_var] = np.select([decode.isna(), done], ["ONGOING", "COMPLETED"], "DISCONTINUED").astype(str)
     result[reason_var] = as_char(decode.where(~done & decode.notna(), ""))
     if specify_var:
         assert_columns(rows, [term_var], "DS", label)
-        term = adsl["USUBJID"].map(rows.set_index("USUBJID")[term_var])
+        term = adsl["USUBJID"].map(by_subject(rows, term_var))
         result[specify_var] = as_char(term.where(decode.isin(list(specify_when)), ""))
     if date_var:
         assert_columns(rows, [date_source], "DS", label)

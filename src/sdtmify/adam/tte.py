@@ -38,17 +38,19 @@ def source_dates(frame: pd.DataFrame, source: DateSource, label: str, data_cutof
     if source.select not in ("first", "last"):
         raise AdamError(f"{label}: select must be 'first' or 'last', got {source.select!r}")
     assert_columns(frame, ["USUBJID", source.date], source.dataset, label)
-    rows = filter_rows(frame, source.where, source.dataset, label)
+    # The date's own record: an ADaM source by its ASEQ, an SDTM source by its --SEQ, ADSL by name.
+    seq = (
+        "ASEQ"
+        if "ASEQ" in frame.columns
+        else next((c for c in frame.columns if c.endswith("SEQ") and len(c) == 5 and c[:2] == source.dataset[:2]), None)
+    )
+    # only the columns used are filtered: the rows of a whole BDS dataset would be copied otherwise
+    used = ["USUBJID", source.date, *([seq] if seq else []), *(c for c in ("_SRCTABLE", "_SRCROW") if c in frame)]
+    rows = filter_rows(frame, source.where, source.dataset, label, columns=list(dict.fromkeys(used)))
     dates = rows[source.date]
     if not pd.api.types.is_numeric_dtype(dates):
         dates = iso_to_sas_date(dates)
     picked = pd.DataFrame({"USUBJID": as_char(rows["USUBJID"]), "_date": dates.astype("float64")}, index=rows.index)
-    # The date's own record: an ADaM source by its ASEQ, an SDTM source by its --SEQ, ADSL by name.
-    seq = (
-        "ASEQ"
-        if "ASEQ" in rows.columns
-        else next((c for c in rows.columns if c.endswith("SEQ") and len(c) == 5 and c[:2] == source.dataset[:2]), None)
-    )
     picked["SRCDOM"] = source.dataset
     picked["SRCVAR"] = source.date
     picked["SRCSEQ"] = pd.to_numeric(rows[seq], errors="coerce").astype("float64") if seq else np.nan

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from sdtmify.metadata.model import Dataset, Variable
 from sdtmify.readers import read_xpt
+from sdtmify.writers import readback
 from sdtmify.writers.readback import xpt_as_read
 from sdtmify.writers.xpt import write_xpt
 
@@ -106,25 +107,13 @@ def test_dates_missing_text_and_trailing_blanks_read_as_the_file_holds_them(tmp_
     assert view["ADT"].iloc[0] == (dt.date(2002, 10, 10) - dt.date(1960, 1, 1)).days
 
 
-@pytest.mark.parametrize(
-    "column, encoding",
-    [
-        (pd.Series([1.0, ".A"], dtype=object), "ascii"),  # special missing: only the file says which
-        (pd.Series(["CAFÉ", "B"], dtype=object), "cp1252"),  # the reader guesses the encoding
-    ],
-)
-def test_only_the_file_can_tell_gives_none(tmp_path, column, encoding):
-    numeric = column.map(lambda v: isinstance(v, float)).any()
-    dataset = Dataset(
-        name="X",
-        label="",
-        purpose="",
-        variables=(Variable("V", "", "Num" if numeric else "Char", 8, "float" if numeric else "text", 1),),
-    )
-    frame = pd.DataFrame({"V": column})
+def test_only_the_file_can_tell_gives_none(tmp_path):
+    """Non-ASCII text in a single-byte encoding: the reader guesses the encoding (UTF-8, then Windows-1252)."""
+    dataset = Dataset(name="X", label="", purpose="", variables=(Variable("V", "", "Char", 8, "text", 1),))
+    frame = pd.DataFrame({"V": pd.Series(["CAFÉ", "B"], dtype=object)})
     path = tmp_path / "x.xpt"
-    write_xpt(frame, dataset, path, encoding=encoding)
-    assert xpt_as_read(frame, dataset, path, encoding=encoding) is None
+    write_xpt(frame, dataset, path, encoding="cp1252")
+    assert xpt_as_read(frame, dataset, path, encoding="cp1252") is None
 
 
 def test_utf8_text_reads_back_as_written(tmp_path):
@@ -132,3 +121,91 @@ def test_utf8_text_reads_back_as_written(tmp_path):
     dataset = Dataset(name="U", label="", purpose="", variables=(Variable("TERM", "", "Char", 10, "text", 1),))
     view = _same(tmp_path, frame, dataset, encoding="utf-8")
     assert view["TERM"].tolist() == ["IFN-γ", "µg"]
+
+
+def _column_as_read(column: pd.Series) -> list[str]:
+    """Values with their types, -0.0 told from 0.0 and NaN equal to NaN: what a column by column check compares."""
+    return [f"{type(value).__name__}:{value!r}" for value in column.astype(object).tolist()]
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "utf-8"])
+def test_awkward_values_read_back_column_by_column_as_the_reader_reads_the_file(tmp_path, encoding, monkeypatch):
+    monkeypatch.setattr(readback, "_JOIN_BLOCK", 3)  # text checked 3 values at a time: the seams are crossed
+    tiny = 16.0**-65  # the least magnitude IBM holds: kept; half of it is written as 0
+    text = ["A ", "  lead", "", None, "   ", "x" * 199 + " ", "a\tb", "END "]
+    if encoding == "utf-8":
+        text[2] = "µg/L  "  # non-ASCII, UTF-8 (two bytes for µ), trailing blanks
+    frame = pd.DataFrame(
+        {
+            "TEXT": pd.Series(text, dtype=object),
+            "LONG": pd.Series(["y" * 200] * 7 + [None], dtype="str"),  # a 200-byte value fills its field
+            "TAIL": pd.Series(["B"] * 7 + ["END "], dtype="str"),  # one trailing blank, at the end of a block
+            "MID": pd.Series(["B", "MID ", "B", "B", "B", "B", "B", "B"], dtype="str"),  # ... inside one
+            "EXACT": [1.5, -2.0, 1e75, -tiny, 0.1, 1e-78, np.nan, 7.0],
+            "ODD": [-0.0, tiny / 2, -1e-80, 5.4e-79, np.nan, 1e75, 0.0, 2.0**251],
+            "SHORT": [0.1, 1 / 3, -0.0, 2.0**40 + 1, np.nan, 1e-70, 123456789.123, 1.0],
+            "SPECIAL": pd.Series([1.0, ".A", "._", None, np.nan, "z", 2.5, "."], dtype=object),
+        }
+    )
+    dataset = Dataset(
+        name="AWK",
+        label="Awkward values",
+        purpose="Tabulation",
+        variables=(
+            Variable("TEXT", "", "Char", 200, "text", 1),
+            Variable("LONG", "", "Char", 200, "text", 2),
+            Variable("TAIL", "", "Char", 4, "text", 3),
+            Variable("MID", "", "Char", 4, "text", 4),
+            Variable("EXACT", "", "Num", 8, "float", 5),
+            Variable("ODD", "", "Num", 8, "float", 6),
+            Variable("SHORT", "", "Num", 4, "float", 7),
+            Variable("SPECIAL", "", "Num", 8, "float", 8),
+        ),
+    )
+    path = tmp_path / "awk.xpt"
+    write_xpt(frame, dataset, path, encoding=encoding)
+    read_frame, read_meta = read_xpt(path)
+    result = xpt_as_read(frame, dataset, path, encoding=encoding)
+    assert result is not None
+    view, meta = result
+    assert meta == read_meta
+    assert list(view.columns) == list(read_frame.columns)
+    for name in read_frame.columns:
+        assert _column_as_read(view[name]) == _column_as_read(read_frame[name]), name
+    assert view["TEXT"].tolist() == [
+        "A",
+        "  lead",
+        "µg/L" if encoding == "utf-8" else "",
+        "",
+        "",
+        "x" * 199,
+        "a\tb",
+        "END",
+    ]
+    assert _column_as_read(view["ODD"])[:4] == ["float:0.0", "float:0.0", "float:0.0", "float:5.4e-79"]
+    assert view["SPECIAL"].tolist()[1:3] == [".A", "._"] and view["SPECIAL"].tolist()[5] == ".Z"
+    assert [v.data_type for v in meta.variables] == ["text"] * 4 + ["float"] * 4
+
+    # the columns the round trip leaves as they were are the frame's own arrays; the others are new
+    assert view["TAIL"].tolist()[-1] == "END" and view["MID"].tolist()[1] == "MID"
+    changed = {"LONG": False, "TAIL": False, "MID": False, "EXACT": True, "ODD": False, "SHORT": False}
+    for name, shared in changed.items():
+        assert np.shares_memory(np.asarray(view[name].array), np.asarray(frame[name].array)) == shared, name
+
+
+def test_unchanged_text_and_exact_numbers_are_the_frames_own_arrays(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "USUBJID": pd.Series(["S-1", "S-2", "S-3"], dtype="str"),
+            "AVAL": [16.0**-65, -1e75, 0.0],  # the extremes IBM holds exactly
+        }
+    )
+    dataset = Dataset(
+        name="ADX",
+        label="",
+        purpose="Analysis",
+        variables=(Variable("USUBJID", "", "Char", 8, "text", 1), Variable("AVAL", "", "Num", 8, "float", 2)),
+    )
+    view = _same(tmp_path, frame, dataset)
+    assert view["USUBJID"].array is frame["USUBJID"].array
+    assert np.shares_memory(view["AVAL"].to_numpy(), frame["AVAL"].to_numpy())

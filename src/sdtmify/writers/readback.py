@@ -12,9 +12,15 @@ XPT round trip is known exactly (:mod:`sdtmify.writers.xpt`):
 - names, labels, lengths and formats are those of the file's own header.
 
 Character columns come back as pandas text (``str``) where the reader gives ``object``; the values are
-the same, and the validator holds both as text. Where the reader would decode the text by guessing (a
-single-byte encoding with non-ASCII characters), where a Num column holds special missing values, or where
-the file ends in all-blank records that readers drop, :func:`xpt_as_read` returns None: read the file."""
+the same, and the validator holds both as text. A Num column holding special missing values (``.A``-``.Z``,
+``._``) comes back as the reader gives it, its codes read from the file at the missing records only. Where the
+reader would decode the text by guessing (a single-byte encoding with non-ASCII characters), or where the file
+ends in all-blank records that readers drop, :func:`xpt_as_read` returns None: read the file.
+
+Memory: a column the round trip leaves as it was (text with no trailing blank and no missing value, numbers
+IBM holds exactly: all but -0.0 and magnitudes below 16**-65 at length 8) is the frame's own array, not a
+copy; only the columns that change get new arrays. Callers must not write into them (none does: the validator
+and the report build new frames and arrays; pandas' copy-on-write keeps pandas-level writes to themselves)."""
 
 from __future__ import annotations
 
@@ -30,6 +36,8 @@ from ..readers import header_variable, num_data_type
 from .xpt import sas_numbers
 
 _SPECIAL_MISSING_KINDS = ("string", "mixed", "mixed-integer", "unicode")
+_IBM_SMALLEST = 16.0**-65  # the least magnitude an IBM double holds; the writer writes smaller ones as 0
+_JOIN_BLOCK = 1 << 18  # text values joined at a time: a few MB, however long the column
 
 
 def xpt_as_read(
@@ -52,9 +60,7 @@ def xpt_as_read(
         series = frame[var.name]
         if var.type == "Num":
             values = _numbers_as_read(series, var, dataset.name)
-            if values is None:
-                return None
-            data[var.name] = values
+            data[var.name] = _with_special_missing(member, var, values) if _has_text(series) else values
             data_type = num_data_type(values)
         else:
             text = _text_as_read(series, utf8)
@@ -70,40 +76,69 @@ def xpt_as_read(
     return out, read
 
 
-def _numbers_as_read(series: pd.Series, var: xport.XptVariable, dataset: str) -> np.ndarray | None:
-    """float64 as read back: the original array where the IBM round trip leaves every value as it was."""
-    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in _SPECIAL_MISSING_KINDS:
-        return None  # special missing values (.A-.Z) come back as text: the reader knows them from the file
+def _has_text(series: pd.Series) -> bool:
+    """Whether a Num column holds text: the special missing values the writer writes as their codes."""
+    return series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in _SPECIAL_MISSING_KINDS
+
+
+def _numbers_as_read(series: pd.Series, var: xport.XptVariable, dataset: str) -> np.ndarray:
+    """float64 as read back (special missing values as NaN): the original array where the IBM round trip
+    leaves every value as it was, which at length 8 two comparisons tell; else the values round-tripped."""
     values = sas_numbers(series.reset_index(drop=True), var, dataset)
+    if var.length == 8:
+        with np.errstate(invalid="ignore"):
+            zero = values == 0
+            changed = (np.abs(values) < _IBM_SMALLEST) & ~zero
+        if not changed.any() and not np.signbit(values[zero]).any():
+            return values
     patterns = xport.ibm_from_ieee(values)
-    missing = np.isnan(values)
-    patterns[missing] = np.uint64(0x2E) << np.uint64(56)
+    patterns[np.isnan(values)] = np.uint64(0x2E) << np.uint64(56)
     if var.length < 8:  # SAS keeps the leading bytes
         patterns &= ~np.uint64(0) << np.uint64(8 * (8 - var.length))
-    back = xport.ieee_from_ibm(patterns)
-    if np.array_equal(back, values, equal_nan=True) and not np.signbit(values[values == 0]).any():
+    return xport.ieee_from_ibm(patterns)
+
+
+def _with_special_missing(member: xport.XptMember, var: xport.XptVariable, values: np.ndarray) -> np.ndarray:
+    """As the reader gives a Num column with special missing values: an object column with their codes
+    (".A"-".Z", "._") read from the file's missing records beside the numbers; float64 if there are none."""
+    missing = np.flatnonzero(np.isnan(values))
+    codes = xport.missing_codes(xport.numeric_patterns(member, var, missing))
+    special = codes != "."
+    if not special.any():
         return values
-    return back
+    out = values.astype(object)
+    out[missing[special]] = codes[special]
+    return out
 
 
 def _text_as_read(series: pd.Series, utf8: bool) -> object | None:
-    """Text as read back: "" for missing, trailing blanks dropped; the original array when unchanged."""
+    """Text as read back: "" for missing, trailing blanks dropped; the original array when unchanged.
+
+    The values are joined a block at a time (NUL between them: the writer refuses it in text), which tells
+    at C speed whether any is missing (the join fails), ends in a blank (" \\0") or is not ASCII, without a
+    second copy of a whole column's text."""
     if pd.api.types.is_numeric_dtype(series.dtype):  # all missing (the writer refuses numbers in Char)
         return _as_text(np.full(len(series), "", dtype=object))
     values = series.to_numpy(dtype=object)
-    missing = False
-    try:  # NUL cannot be in XPT text (the writer refuses it): "x \0" marks a value with a trailing blank
-        joined = "\0".join(values) + "\0"
-    except TypeError:  # some values are missing (the join succeeds only on text, the usual case)
-        missing = True
-        values = np.where(pd.isna(values), "", values)
+    missing = trailing = False
+    ascii_only = True
+    for start in range(0, len(values), _JOIN_BLOCK):
+        block = values[start : start + _JOIN_BLOCK]
         try:
-            joined = "\0".join(values) + "\0"
-        except TypeError:
-            return None
-    if not utf8 and not joined.isascii():
+            joined = "\0".join(block)
+        except TypeError:  # some values are missing (the join succeeds only on text, the usual case)
+            missing = True
+            try:
+                joined = "\0".join(np.where(pd.isna(block), "", block))
+            except TypeError:
+                return None
+        trailing = trailing or " \0" in joined or joined.endswith(" ")
+        ascii_only = ascii_only and joined.isascii()
+    if not utf8 and not ascii_only:
         return None
-    if " \0" in joined:
+    if missing:
+        values = np.where(pd.isna(values), "", values)
+    if trailing:
         values = pd.Series(values, dtype=object).str.rstrip(" ").to_numpy(dtype=object)
     elif not missing and isinstance(series.dtype, pd.StringDtype):
         return series.array

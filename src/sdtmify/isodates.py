@@ -97,19 +97,54 @@ def to_iso8601(
     the value has, so "2999" is late and "1900-01" is not early. The window also keeps every date a
     derivation later turns into a datetime64 inside its range (years 1678-2261).
     Each distinct value is parsed once: millions of lab records hold far fewer distinct dates."""
-    text = values.astype(str).str.strip().where(values.notna(), "")
-    clock = None if time is None else time.astype(str).str.strip().where(time.notna(), "")
-    key = text if clock is None else text + "\x00" + clock
-    codes, distinct = pd.factorize(key, sort=False)
-    first = pd.Series(np.arange(len(key)), index=key.index).groupby(codes).first().to_numpy() if len(key) else []
-    sample = pd.Series(text.to_numpy()[first] if len(key) else [], dtype=object)
-    sample_time = None if clock is None else pd.Series(clock.to_numpy()[first] if len(key) else [], dtype=object)
+    # the values (and times) are hashed as they are; stripping and parsing see the distinct ones only
+    value_codes, text = _distinct_text(values)
+    if time is None:
+        codes = value_codes
+        sample, sample_time = text, None
+    else:
+        time_codes, clock = _distinct_text(time)
+        width = max(len(clock), 1)
+        codes, pairs = pd.factorize(value_codes.astype(np.int64) * width + time_codes)
+        sample = pd.Series(text.to_numpy()[pairs // width], dtype=object)
+        sample_time = pd.Series(clock.to_numpy()[pairs % width], dtype=object)
+    # values already written as this function writes them need no parsing, only checking
+    ready = _already_iso(sample, window) if sample_time is None and "iso" in formats else np.zeros(len(sample), bool)
+    parsed = sample.to_numpy(dtype=object, copy=True)
     try:
-        parsed = _to_iso8601_distinct(sample, formats, sample_time, window)
+        if not ready.all():
+            rest = sample[~ready].reset_index(drop=True)
+            rest_time = None if sample_time is None else sample_time[~ready].reset_index(drop=True)
+            parsed[~ready] = _to_iso8601_distinct(rest, formats, rest_time, window).to_numpy(dtype=object)
     except DateProblem as problem:
-        bad = set(np.flatnonzero(problem.mask.to_numpy()))
-        raise DateProblem(pd.Series(np.isin(codes, list(bad)), index=values.index), problem.reason) from None
-    return pd.Series(parsed.to_numpy()[codes], index=values.index, dtype=object).astype(str)
+        bad = np.flatnonzero(~ready)[problem.mask.to_numpy(dtype=bool)]
+        raise DateProblem(pd.Series(np.isin(codes, bad), index=values.index), problem.reason) from None
+    return pd.Series(parsed[codes], index=values.index, dtype=object).astype(str)
+
+
+def _already_iso(text: pd.Series, window: tuple[str, str] | None) -> np.ndarray:
+    """Which values are complete ISO 8601 dates (with a time to the minute or second, or none) of a real
+    calendar day and time, inside ``window``: :func:`to_iso8601` gives those back unchanged."""
+    parts = text.str.extract(r"^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?$")
+    found = np.array(parts[0].notna(), dtype=bool)
+    if not found.any():
+        return found
+    numbers = parts[found].fillna("0").astype(np.int64)
+    ok = _calendar_day(parts[0][found], parts[1][found], parts[2][found])
+    ok &= (numbers[3] <= 23) & (numbers[4] <= 59) & (numbers[5] <= 59)
+    if window is not None:
+        day = text[found].str.slice(0, 10)
+        ok &= (day >= window[0][:10]) & (day <= window[1][:10])
+    found[found] = ok.to_numpy(dtype=bool)
+    return found
+
+
+def _distinct_text(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Each record's code and the distinct values as stripped text ("" for missing), one hash pass."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    distinct = pd.Series(uniques, dtype=values.dtype) if len(uniques) else pd.Series([], dtype=object)
+    text = distinct.astype(str).str.strip().where(distinct.notna(), "")
+    return codes, pd.Series(text.to_numpy(dtype=object), dtype=object)
 
 
 def _to_iso8601_distinct(text: pd.Series, formats, time: pd.Series | None, window=None) -> pd.Series:

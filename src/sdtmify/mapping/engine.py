@@ -141,15 +141,19 @@ class SdtmBuilder(BuildState):
                 value.index = index
         frame = pd.concat(frames) if len(frames) > 1 else frames[0]
         for column in frame.columns:
-            if frame[column].dtype == object or str(frame[column].dtype) == "str":
-                frame[column] = frame[column].astype(object).where(frame[column].notna(), "").astype(str)
+            values = frame[column]
+            if str(values.dtype) == "str":  # already text: fill the gaps, no copy through object
+                if values.hasnans:
+                    frame[column] = values.fillna("")
+            elif values.dtype == object:
+                frame[column] = values.where(values.notna(), "").astype(str)
         if len(all_rows) > 1:
             # stacked sources: a message about a row must say which table it comes from
             sources = [part["from"] for _, part in mapping.parts()]
             rows = pd.concat([r.assign(SRCTABLE=s) for r, s in zip(all_rows, sources, strict=False)])
         else:
             rows = all_rows[0]
-        rows = rows.astype(object).where(rows.notna(), "")
+        rows = _blank_for_missing(rows)
         build.frame = frame
         build.ctx = MappingContext(
             study=self.study,
@@ -267,6 +271,17 @@ class SdtmBuilder(BuildState):
             for made in self.supp_domains(self.domains[name]):
                 self.domains[made.name] = made
         return self.domains
+
+
+def _blank_for_missing(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` as object columns with "" for missing; a column with nothing missing is not copied
+    through ``where`` (source text columns never have anything missing)."""
+    rows = rows.astype(object)
+    for column in rows.columns:
+        missing = rows[column].isna()
+        if missing.any():
+            rows[column] = rows[column].where(~missing, "")
+    return rows
 
 
 def _nested(spec) -> list[dict]:

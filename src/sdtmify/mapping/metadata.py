@@ -91,12 +91,28 @@ def dataset_keys(build, template: Dataset) -> tuple[str, ...]:
     return tuple(declared)
 
 
+def _repeated_sorted(frame: pd.DataFrame, keys: tuple[str, ...]) -> pd.Series:
+    """``frame.duplicated(keys, keep=False)`` of a frame sorted by ``keys``: records sharing their keys
+    are neighbours, so comparing each record with the next finds them without hashing every key value
+    (missing values equal, as for ``duplicated``)."""
+    same = np.ones(max(len(frame) - 1, 0), dtype=bool)
+    for key in keys:
+        values = frame[key].to_numpy(dtype=object)
+        missing = pd.isna(values)
+        same &= (values[1:] == values[:-1]) | (missing[1:] & missing[:-1])
+    clash = np.zeros(len(frame), dtype=bool)
+    clash[1:] |= same
+    clash[:-1] |= same
+    return pd.Series(clash, index=frame.index)
+
+
 def _check_unique(frame: pd.DataFrame, keys: tuple[str, ...], build) -> None:
     """Keys identify each record (Define-XML 2.1 KeySequence; SDTMIG 3.4 section 3.2.1.1 natural keys):
-    two records sharing their keys stop the build, naming both with their source rows."""
+    two records sharing their keys stop the build, naming both with their source rows. ``frame`` is
+    sorted by ``keys``."""
     if not keys:
         return
-    clash = frame.duplicated(list(keys), keep=False)
+    clash = _repeated_sorted(frame, keys)
     if not clash.any():
         return
     clashing = frame[clash]

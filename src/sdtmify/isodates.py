@@ -6,7 +6,10 @@ the row and the value, because a silently dropped date hides a data error."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -221,9 +224,44 @@ def _outside(year: pd.Series, month: pd.Series, day: pd.Series, earliest: str, l
     return outside
 
 
+# date_part's recent columns while remembering_dates() is on: (array, a view holding it, index, dates)
+_REMEMBERED: contextvars.ContextVar[list | None] = contextvars.ContextVar("sdtmify_dates", default=None)
+_REMEMBER = 4
+
+
+@contextlib.contextmanager
+def remembering_dates() -> Iterator[None]:
+    """Within the block, :func:`date_part` gives the dates of a column it parsed lately without parsing it
+    again (a build's derivations read the same --DTC for visits, study days, epochs and baseline flags).
+    A column is the same when its values are the same array object; the view kept of it makes pandas
+    copy, not change, that array if anything writes to the column, so a changed column is never
+    taken for the one parsed. The last few columns are kept, and all are let go when the block ends."""
+    token = _REMEMBERED.set([])
+    try:
+        yield
+    finally:
+        _REMEMBERED.reset(token)
+
+
 def date_part(dtc: pd.Series) -> pd.Series:
     """The calendar date (datetime64) of complete ISO 8601 dates; NaT for partial or empty ones."""
+    remembered = _REMEMBERED.get()
+    if remembered is None:
+        return _date_part(dtc)
+    array = dtc.array
+    for position, (seen, _, index, dates) in enumerate(remembered):
+        if seen is array and (index is dtc.index or index.equals(dtc.index)):
+            remembered.insert(0, remembered.pop(position))
+            again = dates.copy(deep=False)
+            again.index, again.name = dtc.index, dtc.name
+            return again
+    dates = _date_part(dtc)
+    remembered.insert(0, (array, dtc.copy(deep=False), dtc.index, dates.copy(deep=False)))
+    del remembered[_REMEMBER:]
+    return dates
 
+
+def _date_part(dtc: pd.Series) -> pd.Series:
     def parse(values: pd.Series) -> pd.Series:
         text = values.astype(str).str.slice(0, 10)
         return pd.to_datetime(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import yamlio
+from .. import isodates, yamlio
 from ..console import QUIET, Console
 from ..datasets import Bundle
 from ..derive import identifiers
@@ -321,7 +321,8 @@ def build_sdtm(study, ct_file=None, ui: Console = QUIET) -> Bundle:
     """Apply the study's SDTM mappings: a Bundle of conformed datasets with full metadata and lineage."""
     terminology = CTRecoder.load(ct_file)
     builder = SdtmBuilder(study, terminology, ui)
-    domains = builder.build()
+    with isodates.remembering_dates():  # the derivations read each --DTC several times
+        domains = builder.build()
     bundle = assemble_bundle(study, domains, terminology, builder.notes, ui)
     return apply_study_spec(study, bundle, ui)
 

@@ -27,6 +27,7 @@ from ..metadata.spec_xlsx import load_spec
 from ..sources import ROW_ID
 from ..stagemeter import stage
 from . import derivations, expressions
+from .algorithms.base import has_missing
 from .context import MappingContext
 from .design import design_domain, subject_element_timing, subject_visit_timing
 from .loader import DomainMapping, load_mappings
@@ -143,7 +144,7 @@ class SdtmBuilder(BuildState):
         for column in frame.columns:
             values = frame[column]
             if str(values.dtype) == "str":  # already text: fill the gaps, no copy through object
-                if values.hasnans:
+                if has_missing(values):
                     frame[column] = values.fillna("")
             elif values.dtype == object:
                 frame[column] = values.where(values.notna(), "").astype(str)
@@ -276,11 +277,10 @@ class SdtmBuilder(BuildState):
 def _blank_for_missing(rows: pd.DataFrame) -> pd.DataFrame:
     """``rows`` as object columns with "" for missing; a column with nothing missing is not copied
     through ``where`` (source text columns never have anything missing)."""
+    gaps = [column for column in rows.columns if has_missing(rows[column])]
     rows = rows.astype(object)
-    for column in rows.columns:
-        missing = rows[column].isna()
-        if missing.any():
-            rows[column] = rows[column].where(~missing, "")
+    for column in gaps:
+        rows[column] = rows[column].where(rows[column].notna(), "")
     return rows
 
 

@@ -18,6 +18,7 @@ from ..errors import MappingError
 from ..metadata import conform, oids, standards
 from ..metadata.conform import VariableError
 from ..metadata.model import Comment, Condition, Dataset, Method, Origin, StudyMetadata, ValueLevel, Variable
+from .algorithms.base import has_missing
 
 LINEAGE = ("SRCTABLE", "SRCROW", "SRCPART")
 
@@ -145,6 +146,8 @@ def _data_type(values: pd.Series) -> str:
 
 def _used(values: pd.Series) -> set[str]:
     """The distinct non-blank values of a Char column."""
+    if values.dtype == "str" and not has_missing(values):  # text only: a set, no codes per record
+        return set(values.to_numpy(dtype=object)) - {""}
     return {v for v in pd.unique(values.astype(str).to_numpy()) if v != ""}
 
 

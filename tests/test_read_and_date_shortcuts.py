@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -80,3 +81,29 @@ def test_blanks_around_csv_values_are_stripped(tmp_path):
     frame = read_source(path, name="dm")
     assert frame["sex"].tolist() == ["M", "F", "F"]
     assert str(frame["sex"].dtype) == "str"
+
+
+def test_records_are_sorted_as_pandas_sorts_them():
+    from sdtmify.mapping.metadata import _sorted
+
+    rng = np.random.default_rng(7)
+    size = 500
+    frame = pd.DataFrame(
+        {
+            "STUDYID": pd.Series(["S1"] * size, dtype=str),
+            "USUBJID": pd.Series(rng.choice(["S1-003", "S1-001", "S1-002"], size), dtype=str),
+            "LBTESTCD": pd.Series(rng.choice(["ALT", "AST", "", None], size), dtype=str),
+            "VISITNUM": rng.choice([1.0, 2.0, 10.0, np.nan], size),
+            "VISIT": pd.Series(rng.choice(["CYCLE 1", "SCREENING", None], size), dtype=object),
+            "SRCTABLE": pd.Series(["labs"] * size, dtype=str),
+            "SRCROW": rng.permutation(size).astype("int64"),
+        }
+    )
+    columns = list(frame.columns)
+    expected = frame.sort_values(columns, kind="mergesort").reset_index(drop=True)
+    pd.testing.assert_frame_equal(_sorted(frame, columns), expected)
+    # ties (no SRCROW) keep the records' order, as a stable sort does
+    tied = columns[:-1]
+    pd.testing.assert_frame_equal(
+        _sorted(frame, tied), frame.sort_values(tied, kind="mergesort").reset_index(drop=True)
+    )

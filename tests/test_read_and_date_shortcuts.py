@@ -107,3 +107,21 @@ def test_records_are_sorted_as_pandas_sorts_them():
     pd.testing.assert_frame_equal(
         _sorted(frame, tied), frame.sort_values(tied, kind="mergesort").reset_index(drop=True)
     )
+
+
+def test_sequence_numbers_follow_the_keys_within_each_subject():
+    from sdtmify.derive.sequence import sequence_number
+
+    frame = pd.DataFrame(
+        {
+            "USUBJID": pd.Series(["S-2", "S-1", "S-2", "S-1", "S-2", "S-1"], dtype=str),
+            "LBTESTCD": pd.Series(["ALT", "AST", "ALT", "ALT", "", "AST"], dtype=str),
+            "SRCROW": np.array([6, 5, 4, 3, 2, 1], dtype="int64"),
+        }
+    ).set_axis([10, 11, 12, 13, 14, 15])
+    seq = sequence_number(frame, ["LBTESTCD", "SRCROW"])
+    # S-1: ALT row 3, AST row 1, AST row 5; S-2: "" row 2, ALT row 4, ALT row 6
+    assert seq.tolist() == [3.0, 3.0, 2.0, 1.0, 1.0, 2.0]
+    assert seq.index.tolist() == frame.index.tolist() and seq.dtype == "float64"
+    # ties keep the records' order, as the stable sort always did
+    assert sequence_number(frame, ["LBTESTCD"]).tolist() == [2.0, 2.0, 3.0, 1.0, 1.0, 3.0]

@@ -98,7 +98,9 @@ def read_source(
             if not (isinstance(frame.index, pd.RangeIndex) and csv_fields_vouched(data, len(frame.columns))):
                 check_csv_records(data, path, what)
             del data
-            frame = pd.DataFrame({name: _stripped(frame[name]) for name in frame.columns}, index=frame.index)
+            frame = pd.DataFrame(
+                {name: _stripped(frame[name]) for name in frame.columns}, index=frame.index, copy=False
+            )
         elif fmt == "xlsx":
             # as the CSV reader: a cell's text is kept as written ('None', 'NA', 'null' are not missing)
             frame = pd.read_excel(

@@ -116,7 +116,7 @@ class SdtmBuilder(BuildState):
                 self.collect(exc)
                 supp_values[qnam] = pd.Series("", index=rows.index, dtype=object)
             build.supp_notes.setdefault(qnam, self._variable_note(spec))
-        frame = pd.DataFrame(ctx.values, index=rows.index)
+        frame = pd.DataFrame(ctx.values, index=rows.index, copy=False)  # copy-on-write: columns shared, not copied
         frame["SRCTABLE"] = name
         frame["SRCROW"] = rows[ROW_ID].to_numpy()
         frame["SRCPART"] = path[1] if path else 0

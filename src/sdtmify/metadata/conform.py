@@ -394,7 +394,7 @@ def conform_dataset(
     keys = tuple(key for key in template.keys if key in out)
     position = {key: index for index, key in enumerate(keys, start=1)}
     typed = [replace(var, key_sequence=position.get(var.name)) for var in typed]
-    result = pd.DataFrame(out, index=frame.index)
+    result = pd.DataFrame(out, index=frame.index, copy=False)  # copy-on-write: no copy of every column
     return result, replace(template, keys=keys, variables=tuple(typed))
 
 

@@ -6,7 +6,10 @@ the row and the value, because a silently dropped date hides a data error."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -97,19 +100,54 @@ def to_iso8601(
     the value has, so "2999" is late and "1900-01" is not early. The window also keeps every date a
     derivation later turns into a datetime64 inside its range (years 1678-2261).
     Each distinct value is parsed once: millions of lab records hold far fewer distinct dates."""
-    text = values.astype(str).str.strip().where(values.notna(), "")
-    clock = None if time is None else time.astype(str).str.strip().where(time.notna(), "")
-    key = text if clock is None else text + "\x00" + clock
-    codes, distinct = pd.factorize(key, sort=False)
-    first = pd.Series(np.arange(len(key)), index=key.index).groupby(codes).first().to_numpy() if len(key) else []
-    sample = pd.Series(text.to_numpy()[first] if len(key) else [], dtype=object)
-    sample_time = None if clock is None else pd.Series(clock.to_numpy()[first] if len(key) else [], dtype=object)
+    # the values (and times) are hashed as they are; stripping and parsing see the distinct ones only
+    value_codes, text = _distinct_text(values)
+    if time is None:
+        codes = value_codes
+        sample, sample_time = text, None
+    else:
+        time_codes, clock = _distinct_text(time)
+        width = max(len(clock), 1)
+        codes, pairs = pd.factorize(value_codes.astype(np.int64) * width + time_codes)
+        sample = pd.Series(text.to_numpy()[pairs // width], dtype=object)
+        sample_time = pd.Series(clock.to_numpy()[pairs % width], dtype=object)
+    # values already written as this function writes them need no parsing, only checking
+    ready = _already_iso(sample, window) if sample_time is None and "iso" in formats else np.zeros(len(sample), bool)
+    parsed = sample.to_numpy(dtype=object, copy=True)
     try:
-        parsed = _to_iso8601_distinct(sample, formats, sample_time, window)
+        if not ready.all():
+            rest = sample[~ready].reset_index(drop=True)
+            rest_time = None if sample_time is None else sample_time[~ready].reset_index(drop=True)
+            parsed[~ready] = _to_iso8601_distinct(rest, formats, rest_time, window).to_numpy(dtype=object)
     except DateProblem as problem:
-        bad = set(np.flatnonzero(problem.mask.to_numpy()))
-        raise DateProblem(pd.Series(np.isin(codes, list(bad)), index=values.index), problem.reason) from None
-    return pd.Series(parsed.to_numpy()[codes], index=values.index, dtype=object).astype(str)
+        bad = np.flatnonzero(~ready)[problem.mask.to_numpy(dtype=bool)]
+        raise DateProblem(pd.Series(np.isin(codes, bad), index=values.index), problem.reason) from None
+    return pd.Series(parsed[codes], index=values.index, dtype=object).astype(str)
+
+
+def _already_iso(text: pd.Series, window: tuple[str, str] | None) -> np.ndarray:
+    """Which values are complete ISO 8601 dates (with a time to the minute or second, or none) of a real
+    calendar day and time, inside ``window``: :func:`to_iso8601` gives those back unchanged."""
+    parts = text.str.extract(r"^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?$")
+    found = np.array(parts[0].notna(), dtype=bool)
+    if not found.any():
+        return found
+    numbers = parts[found].fillna("0").astype(np.int64)
+    ok = _calendar_day(parts[0][found], parts[1][found], parts[2][found])
+    ok &= (numbers[3] <= 23) & (numbers[4] <= 59) & (numbers[5] <= 59)
+    if window is not None:
+        day = text[found].str.slice(0, 10)
+        ok &= (day >= window[0][:10]) & (day <= window[1][:10])
+    found[found] = ok.to_numpy(dtype=bool)
+    return found
+
+
+def _distinct_text(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Each record's code and the distinct values as stripped text ("" for missing), one hash pass."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    distinct = pd.Series(uniques, dtype=values.dtype) if len(uniques) else pd.Series([], dtype=object)
+    text = distinct.astype(str).str.strip().where(distinct.notna(), "")
+    return codes, pd.Series(text.to_numpy(dtype=object), dtype=object)
 
 
 def _to_iso8601_distinct(text: pd.Series, formats, time: pd.Series | None, window=None) -> pd.Series:
@@ -186,9 +224,44 @@ def _outside(year: pd.Series, month: pd.Series, day: pd.Series, earliest: str, l
     return outside
 
 
+# date_part's recent columns while remembering_dates() is on: (array, a view holding it, index, dates)
+_REMEMBERED: contextvars.ContextVar[list | None] = contextvars.ContextVar("sdtmify_dates", default=None)
+_REMEMBER = 4
+
+
+@contextlib.contextmanager
+def remembering_dates() -> Iterator[None]:
+    """Within the block, :func:`date_part` gives the dates of a column it parsed lately without parsing it
+    again (a build's derivations read the same --DTC for visits, study days, epochs and baseline flags).
+    A column is the same when its values are the same array object; the view kept of it makes pandas
+    copy, not change, that array if anything writes to the column, so a changed column is never
+    taken for the one parsed. The last few columns are kept, and all are let go when the block ends."""
+    token = _REMEMBERED.set([])
+    try:
+        yield
+    finally:
+        _REMEMBERED.reset(token)
+
+
 def date_part(dtc: pd.Series) -> pd.Series:
     """The calendar date (datetime64) of complete ISO 8601 dates; NaT for partial or empty ones."""
+    remembered = _REMEMBERED.get()
+    if remembered is None:
+        return _date_part(dtc)
+    array = dtc.array
+    for position, (seen, _, index, dates) in enumerate(remembered):
+        if seen is array and (index is dtc.index or index.equals(dtc.index)):
+            remembered.insert(0, remembered.pop(position))
+            again = dates.copy(deep=False)
+            again.index, again.name = dtc.index, dtc.name
+            return again
+    dates = _date_part(dtc)
+    remembered.insert(0, (array, dtc.copy(deep=False), dtc.index, dates.copy(deep=False)))
+    del remembered[_REMEMBER:]
+    return dates
 
+
+def _date_part(dtc: pd.Series) -> pd.Series:
     def parse(values: pd.Series) -> pd.Series:
         text = values.astype(str).str.slice(0, 10)
         return pd.to_datetime(

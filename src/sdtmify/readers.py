@@ -413,6 +413,27 @@ def read_dataset_json(path: str | Path) -> tuple[pd.DataFrame, Dataset]:
 # CSV
 
 
+def csv_fields_vouched(data: bytes, columns: int) -> bool:
+    """True when the field counts of :func:`csv_field_counts` need not be taken record by record: ``data``
+    (no quote in it) holds exactly ``columns - 1`` commas per non-blank line. Then a record with fewer
+    fields would need another with more, which pandas refuses (or reads as an index), so a reader that
+    has read ``data`` with a plain row index and ``columns`` columns without error has read it
+    whole. One count of commas and one pass for the line ends, in place of a position per comma."""
+    if b'"' in data or columns < 1:
+        return False
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if raw.size == 0:
+        return False
+    ends = np.flatnonzero(raw == ord("\n"))
+    if ends.size == 0 or ends[-1] != raw.size - 1:
+        ends = np.append(ends, raw.size)  # a last record without a line end
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    length = ends - starts
+    content = length - (raw[np.maximum(ends - 1, 0)] == ord("\r")) * (length > 0)
+    records = int(np.count_nonzero(content > 0))
+    return data.count(b",") == (columns - 1) * records
+
+
 def csv_field_counts(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Fields per record of comma-separated bytes (RFC 4180 quoting), and the line each record starts on,
     blank lines left out: all at once with numpy, no loop over rows. A line end or comma is inside a quoted
@@ -465,6 +486,13 @@ def check_csv_fields(path: Path, encoding: str | None = None, what: str = "CSV")
     that are not in the encoding (UTF-8 unless given), a header naming a column twice (pandas renames the
     second 'x.1'), a record with more or fewer fields than the header (pandas fills a short row with
     blanks)."""
+    check_csv_records(check_csv_text(path, encoding, what), path, what)
+
+
+def check_csv_text(path: Path, encoding: str | None = None, what: str = "CSV") -> bytes:
+    """The first checks of :func:`check_csv_fields`: the bytes are text in the encoding and the header
+    names each column once. Returns the file's bytes in an ASCII-compatible encoding, for
+    :func:`check_csv_records`."""
     data = path.read_bytes()
     name = (encoding or "utf-8").lower().replace("_", "-")
     try:
@@ -495,6 +523,12 @@ def check_csv_fields(path: Path, encoding: str | None = None, what: str = "CSV")
             f"give every column its own name",
             Location(str(path), 1),
         )
+    return data
+
+
+def check_csv_records(data: bytes, path: Path, what: str = "CSV") -> None:
+    """The last check of :func:`check_csv_fields`: every record of ``data`` (from :func:`check_csv_text`)
+    has as many fields as the header."""
     fields, lines = csv_field_counts(data)
     if fields.size < 2:
         return

@@ -28,6 +28,8 @@ class MappingContext:
     recodes: dict[str, dict] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     ct: CTRecoder | None = None
+    # source columns as text (algorithms.base.source_text), each with the ``rows`` it was taken from
+    texts: dict[str, tuple[pd.DataFrame, pd.Series]] = field(default_factory=dict, repr=False)
 
     def error(self, path, message: str) -> MappingError:
         """A MappingError located at ``path`` (keys from the document root)."""

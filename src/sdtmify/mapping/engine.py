@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import yamlio
+from .. import isodates, yamlio
 from ..console import QUIET, Console
 from ..datasets import Bundle
 from ..derive import identifiers
@@ -27,6 +27,7 @@ from ..metadata.spec_xlsx import load_spec
 from ..sources import ROW_ID
 from ..stagemeter import stage
 from . import derivations, expressions
+from .algorithms.base import has_missing
 from .context import MappingContext
 from .design import design_domain, subject_element_timing, subject_visit_timing
 from .loader import DomainMapping, load_mappings
@@ -115,7 +116,7 @@ class SdtmBuilder(BuildState):
                 self.collect(exc)
                 supp_values[qnam] = pd.Series("", index=rows.index, dtype=object)
             build.supp_notes.setdefault(qnam, self._variable_note(spec))
-        frame = pd.DataFrame(ctx.values, index=rows.index)
+        frame = pd.DataFrame(ctx.values, index=rows.index, copy=False)  # copy-on-write: columns shared, not copied
         frame["SRCTABLE"] = name
         frame["SRCROW"] = rows[ROW_ID].to_numpy()
         frame["SRCPART"] = path[1] if path else 0
@@ -141,15 +142,19 @@ class SdtmBuilder(BuildState):
                 value.index = index
         frame = pd.concat(frames) if len(frames) > 1 else frames[0]
         for column in frame.columns:
-            if frame[column].dtype == object or str(frame[column].dtype) == "str":
-                frame[column] = frame[column].astype(object).where(frame[column].notna(), "").astype(str)
+            values = frame[column]
+            if str(values.dtype) == "str":  # already text: fill the gaps, no copy through object
+                if has_missing(values):
+                    frame[column] = values.fillna("")
+            elif values.dtype == object:
+                frame[column] = values.where(values.notna(), "").astype(str)
         if len(all_rows) > 1:
             # stacked sources: a message about a row must say which table it comes from
             sources = [part["from"] for _, part in mapping.parts()]
             rows = pd.concat([r.assign(SRCTABLE=s) for r, s in zip(all_rows, sources, strict=False)])
         else:
             rows = all_rows[0]
-        rows = rows.astype(object).where(rows.notna(), "")
+        rows = _blank_for_missing(rows)
         build.frame = frame
         build.ctx = MappingContext(
             study=self.study,
@@ -269,6 +274,16 @@ class SdtmBuilder(BuildState):
         return self.domains
 
 
+def _blank_for_missing(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` as object columns with "" for missing; a column with nothing missing is not copied
+    through ``where`` (source text columns never have anything missing)."""
+    gaps = [column for column in rows.columns if has_missing(rows[column])]
+    rows = rows.astype(object)
+    for column in gaps:
+        rows[column] = rows[column].where(rows[column].notna(), "")
+    return rows
+
+
 def _nested(spec) -> list[dict]:
     """An expression and every expression inside it (when/else/coalesce branches)."""
     found = [spec]
@@ -306,7 +321,8 @@ def build_sdtm(study, ct_file=None, ui: Console = QUIET) -> Bundle:
     """Apply the study's SDTM mappings: a Bundle of conformed datasets with full metadata and lineage."""
     terminology = CTRecoder.load(ct_file)
     builder = SdtmBuilder(study, terminology, ui)
-    domains = builder.build()
+    with isodates.remembering_dates():  # the derivations read each --DTC several times
+        domains = builder.build()
     bundle = assemble_bundle(study, domains, terminology, builder.notes, ui)
     return apply_study_spec(study, bundle, ui)
 

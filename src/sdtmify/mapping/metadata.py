@@ -14,10 +14,12 @@ import pandas as pd
 
 from .. import yamlio
 from ..datasets import BuiltDataset, Bundle
+from ..distinct import sort_order
 from ..errors import MappingError
 from ..metadata import conform, oids, standards
 from ..metadata.conform import VariableError
 from ..metadata.model import Comment, Condition, Dataset, Method, Origin, StudyMetadata, ValueLevel, Variable
+from .algorithms.base import has_missing
 
 LINEAGE = ("SRCTABLE", "SRCROW", "SRCPART")
 
@@ -91,12 +93,36 @@ def dataset_keys(build, template: Dataset) -> tuple[str, ...]:
     return tuple(declared)
 
 
+def _sorted(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame.sort_values(columns, kind="mergesort").reset_index(drop=True)``, found with less work
+    (:func:`sdtmify.distinct.sort_order`)."""
+    if len(frame) < 2:
+        return frame.reset_index(drop=True)
+    return frame.take(sort_order(frame, columns)).reset_index(drop=True)
+
+
+def _repeated_sorted(frame: pd.DataFrame, keys: tuple[str, ...]) -> pd.Series:
+    """``frame.duplicated(keys, keep=False)`` of a frame sorted by ``keys``: records sharing their keys
+    are neighbours, so comparing each record with the next finds them without hashing every key value
+    (missing values equal, as for ``duplicated``)."""
+    same = np.ones(max(len(frame) - 1, 0), dtype=bool)
+    for key in keys:
+        values = frame[key].to_numpy(dtype=object)
+        missing = pd.isna(values)
+        same &= (values[1:] == values[:-1]) | (missing[1:] & missing[:-1])
+    clash = np.zeros(len(frame), dtype=bool)
+    clash[1:] |= same
+    clash[:-1] |= same
+    return pd.Series(clash, index=frame.index)
+
+
 def _check_unique(frame: pd.DataFrame, keys: tuple[str, ...], build) -> None:
     """Keys identify each record (Define-XML 2.1 KeySequence; SDTMIG 3.4 section 3.2.1.1 natural keys):
-    two records sharing their keys stop the build, naming both with their source rows."""
+    two records sharing their keys stop the build, naming both with their source rows. ``frame`` is
+    sorted by ``keys``."""
     if not keys:
         return
-    clash = frame.duplicated(list(keys), keep=False)
+    clash = _repeated_sorted(frame, keys)
     if not clash.any():
         return
     clashing = frame[clash]
@@ -129,6 +155,8 @@ def _data_type(values: pd.Series) -> str:
 
 def _used(values: pd.Series) -> set[str]:
     """The distinct non-blank values of a Char column."""
+    if values.dtype == "str" and not has_missing(values):  # text only: a set, no codes per record
+        return set(values.to_numpy(dtype=object)) - {""}
     return {v for v in pd.unique(values.astype(str).to_numpy()) if v != ""}
 
 
@@ -291,7 +319,7 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
         frame = build.frame
         keys = dataset_keys(build, template)
         template = replace(template, keys=keys)
-        frame = frame.sort_values([*keys, "SRCTABLE", "SRCROW"], kind="mergesort").reset_index(drop=True)
+        frame = _sorted(frame, [*keys, "SRCTABLE", "SRCROW"])
         _check_unique(frame, keys, build)
         # the unsorted frame and the source rows its expressions read are no longer needed: let them go
         # before conformance makes its copies (at 5 million records each holds gigabytes)

@@ -48,6 +48,9 @@ class TextProfile:
 
     @classmethod
     def of(cls, series: pd.Series) -> TextProfile:
+        values = series.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(values, skipna=False) == "string":  # str values only, none missing
+            return cls._of_text(series, values)
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
         distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
         text = distinct.map(lambda value: value if isinstance(value, str) else str(value))
@@ -60,6 +63,25 @@ class TextProfile:
         lengths = text.str.len() if ascii_ else text.str.encode("utf-8").str.len()
         longest = max(int(lengths.max()), 1) if len(lengths) else 1
         return cls(missing=pd.Series(missing, index=series.index), longest=longest, has_nan=bool((codes < 0).any()))
+
+    @classmethod
+    def _of_text(cls, series: pd.Series, values: np.ndarray) -> TextProfile:
+        """The profile of a column of str values only (no NaN/None): its distinct values are a set (a
+        string caches its hash, so this is cheaper than codes per record), and a record is missing only
+        when its value is one of the few blank ones."""
+        distinct = set(values)
+        blanks = [value for value in distinct if not value.strip()]
+        if not blanks:
+            missing = np.zeros(len(values), dtype=bool)
+        elif blanks == [""]:
+            missing = values == ""
+        else:
+            missing = pd.Series(values, dtype=object).isin(blanks).to_numpy(dtype=bool)
+        if all(value.isascii() for value in distinct):
+            longest = max(map(len, distinct), default=0)
+        else:
+            longest = max((len(value.encode("utf-8")) for value in distinct), default=0)
+        return cls(missing=pd.Series(missing, index=series.index), longest=max(longest, 1), has_nan=False)
 
 
 def is_null(series: pd.Series) -> pd.Series:
@@ -372,7 +394,7 @@ def conform_dataset(
     keys = tuple(key for key in template.keys if key in out)
     position = {key: index for index, key in enumerate(keys, start=1)}
     typed = [replace(var, key_sequence=position.get(var.name)) for var in typed]
-    result = pd.DataFrame(out, index=frame.index)
+    result = pd.DataFrame(out, index=frame.index, copy=False)  # copy-on-write: no copy of every column
     return result, replace(template, keys=keys, variables=tuple(typed))
 
 

@@ -111,19 +111,37 @@ OPERAND = {
 # --- shared helpers -----------------------------------------------------------------------------
 
 
+def has_missing(series: pd.Series) -> bool:
+    """Whether a column holds NaN/None. A str column of text only is known as such from a scan of its
+    value types, several times cheaper than its isna()."""
+    if series.dtype == "str" and pd.api.types.infer_dtype(series.to_numpy(dtype=object), skipna=False) == "string":
+        return False
+    return bool(series.hasnans)
+
+
 def as_text(series: pd.Series) -> pd.Series:
     """A column as plain text: missing becomes ""; numbers as their shortest text."""
     if series.dtype == "float64":
         return number_text(series)
     if series.dtype == "str":  # already text: one pass for NaN, not four copies through object
-        return series.fillna("") if series.hasnans else series.copy(deep=False)
+        return series.fillna("") if has_missing(series) else series.copy(deep=False)
     return series.astype(object).where(series.notna(), "").astype(str)
+
+
+def source_text(name: str, ctx: MappingContext, path) -> pd.Series:
+    """A source column as text (:func:`as_text`), made once per column of ``ctx.rows``: a mapping reads
+    the same column for several variables. Each caller gets its own view (copy-on-write)."""
+    known = ctx.texts.get(name)
+    if known is None or known[0] is not ctx.rows:
+        known = (ctx.rows, as_text(ctx.column(name, path)))
+        ctx.texts[name] = known
+    return known[1].copy(deep=False)
 
 
 def operand(value, ctx: MappingContext, path) -> pd.Series:
     """What an algorithm works on (its ``of:``): a source column by name, or any expression."""
     if isinstance(value, str):
-        return as_text(ctx.column(value, path))
+        return source_text(value, ctx, path)
     return as_text(evaluate(value, ctx, path))
 
 
@@ -140,7 +158,7 @@ def named(name: str, ctx: MappingContext, path) -> pd.Series:
     if name in ctx.values:
         return as_text(ctx.values[name])
     if name in ctx.rows.columns:
-        return as_text(ctx.rows[name])
+        return source_text(name, ctx, [])
     choices = [*ctx.values, *(c for c in ctx.rows.columns if c != "SRCROW")]
     raise ctx.error(
         path, f"placeholder '{{{name}}}' is neither a source column nor a variable{yamlio.suggest(name, choices)}"
@@ -238,7 +256,7 @@ def condition(spec, ctx: MappingContext, path) -> pd.Series:
     if "not" in spec:
         return ~condition(spec["not"], ctx, [*path, "not"])
     if "column" in spec:
-        value = as_text(ctx.column(spec["column"], [*path, "column"]))
+        value = source_text(spec["column"], ctx, [*path, "column"])
     elif "variable" in spec:
         value = as_text(ctx.variable(spec["variable"], [*path, "variable"]))
     else:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pandas as pd
 
 from ..context import MappingContext
-from .base import Algorithm, as_text, register
+from .base import Algorithm, register, source_text
 
 
 def assign_column(spec, ctx: MappingContext, path) -> pd.Series:
     """The source column's value as collected, as text (SDTMIG 3.4 section 4.1: collected data are
     submitted as collected unless a rule standardizes them)."""
-    return as_text(ctx.column(spec["column"], path))
+    return source_text(spec["column"], ctx, path)
 
 
 ALGORITHM = register(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...derive import findings
+from ...distinct import by_distinct
 from ...errors import MetadataError
 from ..state import BuildState, DomainBuild, VariableNote, doc
 from .base import Derivation, register
@@ -12,12 +13,17 @@ from .base import Derivation, register
 
 def unit_key(ct, units: pd.Series) -> pd.Series:
     """A unit as the CT UNIT submission value when CT knows it ("bpm" -> "BEATS/MIN"), else as
-    written, upper case: a conversion matches whatever case or ``ct:`` recode the unit went through."""
-    try:
-        recoded = ct.ct.recode_values("UNIT", units.astype(str))
-    except MetadataError:  # a CT file without the UNIT codelist: compare as written
-        recoded = pd.Series(None, index=units.index, dtype=object)
-    return recoded.where(recoded.notna(), units).astype(str).str.strip().str.upper()
+    written, upper case: a conversion matches whatever case or ``ct:`` recode the unit went through.
+    Judged once per distinct unit."""
+
+    def key(distinct: pd.Series) -> pd.Series:
+        try:
+            recoded = ct.ct.recode_values("UNIT", distinct.astype(str))
+        except MetadataError:  # a CT file without the UNIT codelist: compare as written
+            recoded = pd.Series(None, index=distinct.index, dtype=object)
+        return recoded.where(recoded.notna(), distinct).astype(str).str.strip().str.upper()
+
+    return by_distinct(units, key)
 
 
 def derive_vars_stres(state: BuildState, build: DomainBuild, params: dict, path: list) -> None:
@@ -55,7 +61,10 @@ def derive_vars_stres(state: BuildState, build: DomainBuild, params: dict, path:
         )
     for orig, std in (("ORNRLO", "STNRLO"), ("ORNRHI", "STNRHI")):
         if f"{prefix}{orig}" in frame:
-            numbers = pd.to_numeric(frame[f"{prefix}{orig}"].astype(str).replace("", None), errors="coerce")
+            numbers = by_distinct(
+                frame[f"{prefix}{orig}"].astype(str),
+                lambda text: pd.to_numeric(text.replace("", None), errors="coerce"),
+            )
             frame[f"{prefix}{std}"] = result["CONVERT"](numbers).astype("float64").round(10)
             build.note(
                 f"{prefix}{std}",

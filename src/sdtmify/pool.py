@@ -17,7 +17,15 @@ so a worker started elsewhere, with another environment, writes the same bytes a
 A worker process runs one build at a time (:data:`_ONE_BUILD`): a build sets process-wide state (the
 environment) and is CPU-bound Python, so more threads would not make it faster.
 
-dask is imported only here, and only when a pooled build starts: ``sdtmify --help`` and the plain
+``sdtmify validate PATH --scheduler ...`` (:func:`validate_partitions`) runs one validation the same way, cut
+into partitions (sdtmify/validate/partition.py: one per dataset, one for the study-level rules), each a task that
+reads the datasets it needs from PATH; the client merges them into the serial run's report. A pooled build does
+not partition its studies' validations: the studies already keep the workers busy, and a study task that waited
+(seceded) for partitions of its own would give its worker's thread to the next study, whose build blocks on that
+worker's one-build lock (:data:`_ONE_BUILD`) before the partitions get the thread: with every worker in that
+state, the pool would wait for ever.
+
+dask is imported only here, and only when a pooled build or a partitioned validation starts: ``sdtmify --help`` and the plain
 one-study build never load it. The build stages (pandas, matplotlib, the writers) are imported only on the
 workers, inside :func:`run_job`: the client reads study.yaml files and waits."""
 

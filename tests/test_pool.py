@@ -181,7 +181,7 @@ def test_two_studies_writing_one_folder_are_refused_before_anything_runs(home):
 
 
 def test_help_never_imports_dask(home):
-    for args in (["--help"], ["build", "--help"]):
+    for args in (["--help"], ["build", "--help"], ["validate", "--help"]):
         done = subprocess.run(
             [sys.executable, "-X", "importtime", "-m", "sdtmify.cli", *args],
             capture_output=True,

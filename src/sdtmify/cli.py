@@ -144,6 +144,13 @@ def _cmd_init(args, ui: Console) -> int:
 def _cmd_validate(args, ui: Console) -> int:
     from .validate.run import validate_command
 
+    partitioned = None
+    if args.scheduler or args.workers:
+        if args.workers and args.scheduler not in (None, "local"):
+            args.subparser.error("--workers sizes a local cluster; a scheduler at an address has its own workers")
+        from .pool import LOCAL, partitioned_validation
+
+        partitioned = partitioned_validation(args.scheduler or LOCAL, args.workers, ui)
     return validate_command(
         Path(args.path),
         define=args.define,
@@ -157,6 +164,7 @@ def _cmd_validate(args, ui: Console) -> int:
         force=args.force,
         dictionaries=args.dictionary or (),
         ui=ui,
+        partitioned=partitioned,
     )
 
 
@@ -507,7 +515,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="move aside (to NAME.kept-<time>) a validation.xlsx/.json in --report-dir that sdtmify did not write",
     )
     p.add_argument("--encoding", type=_encoding, metavar="CODEC", help=DATASET_ENCODING_HELP)
-    p.set_defaults(func=_cmd_validate)
+    p.add_argument(
+        "--scheduler",
+        type=_scheduler,
+        metavar="local|ADDRESS",
+        help="validate in partitions (one per dataset, one for the study-level rules), each a dask.distributed "
+        "task that reads the datasets it needs: 'local' starts a cluster of worker processes on this machine, an "
+        "ADDRESS (tcp://HOST:PORT) uses a running scheduler whose workers see PATH at the same path; same report",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive_count,
+        metavar="N",
+        help="worker processes of the local cluster (default: one per core; implies --scheduler local)",
+    )
+    p.set_defaults(func=_cmd_validate, subparser=p)
 
     p = command(
         sub,

@@ -17,7 +17,15 @@ so a worker started elsewhere, with another environment, writes the same bytes a
 A worker process runs one build at a time (:data:`_ONE_BUILD`): a build sets process-wide state (the
 environment) and is CPU-bound Python, so more threads would not make it faster.
 
-dask is imported only here, and only when a pooled build starts: ``sdtmify --help`` and the plain
+``sdtmify validate PATH --scheduler ...`` (:func:`validate_partitions`) runs one validation the same way, cut
+into partitions (sdtmify/validate/partition.py: one per dataset, one for the study-level rules), each a task that
+reads the datasets it needs from PATH; the client merges them into the serial run's report. A pooled build does
+not partition its studies' validations: the studies already keep the workers busy, and a study task that waited
+(seceded) for partitions of its own would give its worker's thread to the next study, whose build blocks on that
+worker's one-build lock (:data:`_ONE_BUILD`) before the partitions get the thread: with every worker in that
+state, the pool would wait for ever.
+
+dask is imported only here, and only when a pooled build or a partitioned validation starts: ``sdtmify --help`` and the plain
 one-study build never load it. The build stages (pandas, matplotlib, the writers) are imported only on the
 workers, inside :func:`run_job`: the client reads study.yaml files and waits."""
 
@@ -321,3 +329,88 @@ def run_job(job: StudyJob) -> StudyOutcome:
         ]
         outcome.seconds = time.monotonic() - started
     return outcome
+
+
+# --- one validation as partitions (sdtmify validate --scheduler) -------------------------------------------
+
+
+def partitioned_validation(scheduler: str, workers: int | None, ui: Console) -> Callable[[Any], tuple[Any, str]]:
+    """What ``validate_command(partitioned=...)`` calls: the partitions of one validation (validate/partition.py)
+    as dask tasks on ``scheduler``, merged here into the serial run's Validation; with the CT's name."""
+
+    def run(inputs: Any) -> tuple[Any, str]:
+        return validate_partitions(inputs, scheduler=scheduler, workers=workers, ui=ui)
+
+    return run
+
+
+def validate_partitions(inputs: Any, *, scheduler: str, workers: int | None, ui: Console) -> tuple[Any, str]:
+    """Run every partition of ``inputs`` (one per dataset, then the study-level one, which is told what the
+    others learnt of each dataset so that it reads only what its rules look up) and merge them. A partition
+    that fails stops the run: :class:`PoolError` names it, and nothing is written."""
+    from .validate.partition import STUDY, merge, plan
+
+    partitions, unplaced = plan(inputs)
+    datasets = [p for p in partitions if p.dataset != STUDY]
+    study = [p for p in partitions if p.dataset == STUDY]
+    verbose = ui.verbosity >= 2
+    if scheduler == LOCAL:
+        count = max(1, min(workers or os.cpu_count() or 1, len(partitions)))
+        ui.info(
+            f"validating {len(datasets)} datasets in {len(partitions)} partitions on a local dask cluster of "
+            f"{count} worker process{'es' if count > 1 else ''}"
+        )
+    else:
+        count = 0
+        ui.info(
+            f"validating {len(datasets)} datasets in {len(partitions)} partitions on the dask scheduler at {scheduler}"
+        )
+    with warnings.catch_warnings():
+        if not verbose:
+            warnings.filterwarnings("ignore", module=r"(dask|distributed)(\.|$)")
+        with _client(scheduler, count, verbose) as client:
+            results = _partition_results(client, inputs, datasets, None)
+            infos = {r.info.name: r.info for r in results if r.info is not None}
+            results += _partition_results(client, inputs, study, infos)
+    ct_source = next((r.ct_source for r in results if r.ct_source), "")
+    return merge(inputs, results, unplaced), ct_source
+
+
+def _partition_results(client: Any, inputs: Any, partitions: list[Any], infos: Any) -> list[Any]:
+    """Each partition's result, in the order given; the first failure cancels the rest and is raised."""
+    from distributed import as_completed
+    from distributed.scheduler import KilledWorker
+
+    from .validate.partition import run_partition
+
+    if not partitions:
+        return []
+    shared = client.scatter(inputs, broadcast=True, hash=False)
+    futures = {
+        client.submit(
+            run_partition, shared, part, infos, key=f"sdtmify-validate-{index}-{part.dataset}", pure=False
+        ): part
+        for index, part in enumerate(partitions)
+    }
+    done = {}
+    for future in as_completed(futures, loop=client.loop):
+        part = futures[future]
+        if future.status == "finished":
+            done[part.dataset] = future.result()
+            continue
+        error = future.exception()
+        client.cancel(list(futures))
+        where = f"validation partition {part.dataset}"
+        if isinstance(error, KilledWorker):
+            raise PoolError(f"{where}: the worker process running it died (out of memory, or killed)") from None
+        if isinstance(error, ImportError):
+            raise PoolError(
+                f"{where}: a worker cannot run sdtmify ({error}); install sdtmify {__version__} on every worker"
+            ) from None
+        if isinstance(error, SdtmifyError):
+            raise error from None  # an input error (a file that cannot be read) says where itself
+        raise PoolError(
+            f"{where} failed ({type(error).__name__}: {' '.join(str(error).split())}); "
+            "run sdtmify validate without --scheduler to see where"
+        ) from None
+    return [done[part.dataset] for part in partitions]

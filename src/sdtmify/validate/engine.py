@@ -54,6 +54,9 @@ class RuleResult:
     seconds: float = 0.0
     records: int = 0  # records examined (for the benchmark)
     skipped_in: str = ""  # datasets the rule could not check while it ran on others, and why
+    # the reasons of the datasets skipped for want of another dataset, whether the rule ran elsewhere or
+    # not (skipped_in says them only when it did): partitioned runs (validate/partition.py) merge on them
+    lacking: tuple[str, ...] = ()
 
 
 class _SafeValues(dict):
@@ -133,7 +136,7 @@ def run_rule(rule: Rule, ctx: Context) -> tuple[RuleResult, list[Hits]]:
         status = "skipped"
         reason = "; ".join(reasons) or _scope_text(rule)
     return RuleResult(
-        rule, status, count, tuple(checked), reason, time.perf_counter() - started, records, skipped_in
+        rule, status, count, tuple(checked), reason, time.perf_counter() - started, records, skipped_in, tuple(lacking)
     ), hits
 
 
@@ -267,18 +270,31 @@ def run_rules(rules: list[Rule], ctx: Context, max_details: int = 1000) -> Valid
     for rule in rules:
         result, hits = run_rule(rule, ctx)
         results.append(result)
-        for hit in hits:
-            issues.append(
-                {
-                    "rule": rule.id,
-                    "dataset": hit.dataset,
-                    "severity": hit.severity or rule.severity,
-                    "count": hit.count,
-                    "message": rule.description,
-                }
-            )
+        issues.extend(issue_rows(rule, hits))
         if hits and max_details > 0:
             found.append(details(rule, hits, max_details))
+    return assemble(results, issues, found, ctx.validated())
+
+
+def issue_rows(rule: Rule, hits: list[Hits]) -> list[dict]:
+    """One Issues row per hit: rule, dataset, severity, exact count, the rule's description."""
+    return [
+        {
+            "rule": rule.id,
+            "dataset": hit.dataset,
+            "severity": hit.severity or rule.severity,
+            "count": hit.count,
+            "message": rule.description,
+        }
+        for hit in hits
+    ]
+
+
+def assemble(
+    results: list[RuleResult], issues: list[dict], found: list[pd.DataFrame], tables: dict[str, Table]
+) -> Validation:
+    """The Validation of ``results`` in catalogue order: Issues summed per rule and dataset, Details sorted.
+    A serial run and a partitioned one (validate/partition.py) both end here, so they give the same report."""
     issue_frame = pd.DataFrame(issues, columns=["rule", "dataset", "severity", "count", "message"])
     if len(issue_frame):
         issue_frame = issue_frame.groupby(["rule", "dataset", "severity", "message"], as_index=False, sort=True)[
@@ -289,4 +305,4 @@ def run_rules(rules: list[Rule], ctx: Context, max_details: int = 1000) -> Valid
         findings = findings.sort_values(
             ["rule", "dataset", "row", "variables"], na_position="first", kind="stable"
         ).reset_index(drop=True)
-    return Validation(results, issue_frame, findings, ctx.validated())
+    return Validation(results, issue_frame, findings, tables)

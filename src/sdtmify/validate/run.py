@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +19,14 @@ from .define_xml import metadata_from, parse_define, standard_of
 from .dictionaries import DICTIONARY_KINDS, load_dictionaries
 from .engine import Context, Validation, run_rules
 from .notes import NOTES_FILE, Notes, load_notes
+from .partition import DatasetFile, Inputs, dataset_files
 from .report_console import print_report
 from .report_json import report_dict, write_json
 from .report_xlsx import write_xlsx
 from .rules import Rule, load_rules
+
+Partitioned = Callable[[Inputs], tuple[Validation, str]]
+"""Runs a validation's partitions somewhere (sdtmify.pool: dask) and returns it with the CT's name."""
 
 FAIL_ON = ("error", "warning", "never")
 REPORT_FILES = ["validation.json", "validation.xlsx"]
@@ -107,6 +111,17 @@ def _is_build_folder(path: Path) -> bool:
 def _predecessors(path: Path, tables: dict[str, Table], sdtm, ui: Console, encoding=None) -> dict[str, Table]:
     """The SDTM datasets an ADaM folder traces back to (SRCDOM, DM look-ups): ``--sdtm DIR``, else a
     sibling ``../sdtm`` holding .xpt files. Read, never validated."""
+    found = _predecessor_folder(path, [t.standard for t in tables.values()], sdtm)
+    if found is None:
+        return {}
+    folder, how = found
+    references = {name: t for name, t in load_folder(folder, "SDTM", encoding).items() if name not in tables}
+    ui.info(f"SDTM predecessors: {len(references)} datasets from {folder} ({how}; looked up, not validated)")
+    return references
+
+
+def _predecessor_folder(path: Path, standards: list[str], sdtm) -> tuple[Path, str] | None:
+    """Where an ADaM folder's SDTM predecessors are, and how that was decided; None: nowhere."""
     if sdtm is not None:
         folder = Path(sdtm)
         if not folder.is_dir():
@@ -119,16 +134,38 @@ def _predecessors(path: Path, tables: dict[str, Table], sdtm, ui: Console, encod
         folder = path.parent / "sdtm"
         if (
             _is_build_folder(path)
-            or not tables
-            or any(t.standard != "ADaM" for t in tables.values())
+            or not standards
+            or any(standard != "ADaM" for standard in standards)
             or folder.resolve() == path.resolve()
             or not any(folder.glob("*.xpt"))
         ):
-            return {}
+            return None
         how = "found beside the ADaM folder"
-    references = {name: t for name, t in load_folder(folder, "SDTM", encoding).items() if name not in tables}
-    ui.info(f"SDTM predecessors: {len(references)} datasets from {folder} ({how}; looked up, not validated)")
-    return references
+    return folder, how
+
+
+def _partition_inputs(path: Path, standard: str | None, sdtm, ui: Console, **settings) -> tuple[Inputs, frozenset[str]]:
+    """What the partitions of ``sdtmify validate --scheduler`` read: the same files the serial run reads,
+    listed, not read (the workers read them); and the names of the predecessors (looked up, not validated)."""
+    if _is_build_folder(path):
+        files: list[DatasetFile] = []
+        for folder, given in ((path / "sdtm", "SDTM"), (path / "adam", "ADaM")):
+            if folder.is_dir():
+                files += dataset_files(folder, given)
+        files = sorted({f.name: f for f in reversed(files)}.values(), key=lambda f: f.name)  # the first of a name
+    else:
+        files = dataset_files(path, standard)
+    if not files:
+        raise InputError("no .xpt, .json or .ndjson datasets found", Location(str(path)))
+    found = _predecessor_folder(path, [f.standard for f in files], sdtm)
+    references: list[DatasetFile] = []
+    if found is not None:
+        folder, how = found
+        names = {f.name for f in files}
+        references = [f for f in dataset_files(folder, "SDTM", reference=True) if f.name not in names]
+        ui.info(f"SDTM predecessors: {len(references)} datasets from {folder} ({how}; looked up, not validated)")
+    datasets = tuple(sorted(files + references, key=lambda f: f.name))
+    return Inputs(datasets=datasets, rules=tuple(load_rules()), **settings), frozenset(f.name for f in references)
 
 
 def _found_defines(path: Path) -> list[Path]:
@@ -180,8 +217,12 @@ def validate_command(
     force: bool = False,
     dictionaries: Sequence[str] = (),
     ui: Console = QUIET,
+    partitioned: Partitioned | None = None,
 ) -> int:
     """``sdtmify validate``: 0 clean, 1 findings at ``fail_on`` or worse, 2 for input errors (raised).
+
+    ``partitioned``: run the validation as partitions (``--scheduler``, validate/partition.py), which read
+    the datasets themselves; the report is the same.
 
     ``report_dir``: validation.json and validation.xlsx replace only files sdtmify wrote there (recorded in
     ``.sdtmify-validation.json``); any other file of that name is refused before anything is read, or with
@@ -205,19 +246,36 @@ def validate_command(
     declared = (
         {standard_of(parse_define(d)) for d in defines} if path.is_dir() and not _is_build_folder(path) else set()
     )
-    tables = _load_data(path, declared.pop() if len(declared) == 1 else None, encoding)
-    if not tables:
-        raise InputError("no .xpt, .json or .ndjson datasets found", Location(str(path)))
-    references = _predecessors(path, tables, sdtm, ui, encoding)
-    validation, ctx = validate_tables(
-        tables,
-        defines=defines,
-        ct_file=ct_file,
-        max_errors_per_rule=max_errors_per_rule,
-        references=references,
-        dictionaries=study_dictionaries,
-    )
-    ct_label = Path(ct_file).name if ct_file else (ctx.ct.source if ctx.ct else None)
+    standard = declared.pop() if len(declared) == 1 else None
+    if partitioned is None:
+        tables = _load_data(path, standard, encoding)
+        if not tables:
+            raise InputError("no .xpt, .json or .ndjson datasets found", Location(str(path)))
+        references = _predecessors(path, tables, sdtm, ui, encoding)
+        validation, ctx = validate_tables(
+            tables,
+            defines=defines,
+            ct_file=ct_file,
+            max_errors_per_rule=max_errors_per_rule,
+            references=references,
+            dictionaries=study_dictionaries,
+        )
+        ct_source = ctx.ct.source if ctx.ct else None
+    else:
+        inputs, referenced = _partition_inputs(
+            path,
+            standard,
+            sdtm,
+            ui,
+            defines=tuple(str(Path(d).resolve()) for d in defines),
+            ct_file=str(Path(ct_file).resolve()) if ct_file else None,
+            encoding=encoding,
+            dictionaries=study_dictionaries,
+            max_details=max_errors_per_rule,
+        )
+        validation, ct_source = partitioned(inputs)
+        ctx = Context(tables={}, references=referenced)
+    ct_label = Path(ct_file).name if ct_file else ct_source
     if report_dir is not None:  # again: the folder may have changed while the datasets were checked
         foreign = claim_files(
             report_dir, REPORT_FILES, REPORT_MARKER, force, "sdtmify validate --report-dir", "sdtmify validate --force"

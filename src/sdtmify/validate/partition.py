@@ -227,7 +227,7 @@ class LazyTable(Table):
             if table.name != self.name:
                 raise InputError(
                     f"holds dataset {table.name}, not {self.name}; name the file after its dataset "
-                    "(or validate without --scheduler)",
+                    "(or run sdtmify validate without --scheduler)",
                     Location(str(path)),
                 )
             self._read = (table.frame, table.meta)

@@ -37,6 +37,7 @@ class Table:
     _null_cache: dict = field(default_factory=dict, repr=False)
     _factor_cache: dict = field(default_factory=dict, repr=False)
     _value_cache: dict = field(default_factory=dict, repr=False)
+    _distinct_cache: dict = field(default_factory=dict, repr=False)  # results on distinct values only
     _joined: dict = field(default_factory=dict, repr=False)  # "DM.RFSTDTC" -> (DM table, key, Series)
     _first_by: dict = field(default_factory=dict, repr=False)  # key -> first record per key value
 
@@ -109,6 +110,11 @@ class Table:
         for cache in (self._null_cache, self._factor_cache):
             cache.pop(name, None)
         self._value_cache = {k: v for k, v in self._value_cache.items() if k[0] != name}
+        self._distinct_cache = {
+            k: v
+            for k, v in self._distinct_cache.items()
+            if k[0] != name and not (k[0] == "distinct text" and name in k[1])
+        }
         lookup = other.first_by(key)[column]
         mapped = self.frame[key].map(lookup)
         if not pd.api.types.is_numeric_dtype(lookup.dtype):
@@ -138,21 +144,37 @@ class Table:
         return cached
 
     def factorized(self, column: str) -> tuple[np.ndarray, pd.Series]:
-        """(codes, distinct values) of a text column, computed once: text checks then run on the
+        """(codes, distinct values) of a column, computed once: text checks then run on the
         distinct values (a few thousand) instead of every record (millions), and are mapped back.
         Hashing a column is C code while pandas' string methods call Python once per value, so this
         pays from a few dozen records on (a small dataset's columns repeat too: AE's 1,191 AESEV
-        values are 3 distinct ones)."""
+        values are 3 distinct ones). The codes are the narrowest integers that hold them (a 4-million
+        record LB column of 20 test codes keeps 1 byte a record, not 8); read-only, shared by every rule."""
         cached = self._factor_cache.get(column)
         if cached is None:
             series = self.column(column)
             codes, uniques = pd.factorize(series, use_na_sentinel=False)
+            codes = codes.astype(np.min_scalar_type(-max(len(uniques), 1)), copy=False)
+            codes.flags.writeable = False
             if pd.api.types.is_numeric_dtype(series.dtype):
                 cached = (codes, pd.Series(np.asarray(uniques, dtype="float64")))
             else:
                 cached = (codes, pd.Series(np.asarray(uniques, dtype=object), dtype="str"))
             self._factor_cache[column] = cached
         return cached
+
+    def on_distinct(self, column: str, fn, key=None) -> np.ndarray:
+        """``fn`` (text Series -> array, element by element) on the distinct values of ``column``, in
+        the order of :meth:`factorized`'s distinct values; kept under ``key`` when one is given."""
+        if key is not None:
+            cached = self._distinct_cache.get((column, key))
+            if cached is not None:
+                return cached
+        result = np.asarray(fn(self.factorized(column)[1]))
+        if key is not None:
+            result.flags.writeable = False
+            self._distinct_cache[(column, key)] = result
+        return result
 
     def per_value(self, column: str, fn, key=None) -> np.ndarray:
         """``fn`` (text Series -> boolean/number array) evaluated once per distinct value of ``column``.
@@ -163,28 +185,50 @@ class Table:
             cached = self._value_cache.get((column, key))
             if cached is not None:
                 return cached
-        codes, uniques = self.factorized(column)
-        result = np.asarray(fn(uniques))[codes]
+        codes = self.factorized(column)[0]
+        result = self.on_distinct(column, fn, key)[codes]
         if key is not None:
             result.flags.writeable = False
             self._value_cache[(column, key)] = result
         return result
+
+    def numbers(self, column: str) -> np.ndarray:
+        """``column`` as float64: numbers as they are; text read as numbers once per distinct value,
+        blank or not a number as NaN (what comparisons such as ``gt`` and ``eq_var`` compare). Read-only."""
+        series = self.column(column)
+        if pd.api.types.is_numeric_dtype(series.dtype):
+            return series.to_numpy(dtype="float64")
+        return self.per_value(column, text_as_numbers, key="as float64")
+
+    def distinct_text(self, columns: tuple[str, ...]) -> pd.Series:
+        """The distinct values of several text columns, one after another (per_value_of_columns), kept:
+        several checks ask the same of all the text columns of a dataset."""
+        key = ("distinct text", columns)
+        cached = self._distinct_cache.get(key)
+        if cached is None:
+            parts = [self.factorized(c)[1].to_numpy(dtype=object) for c in columns]
+            cached = self._distinct_cache[key] = pd.Series(np.concatenate(parts), dtype="str")
+        return cached
 
 
 def per_value_of_columns(table: Table, columns: list[str], fn) -> dict[str, np.ndarray]:
     """``fn`` (text Series -> array, element by element) on the distinct values of several text columns
     of ``table`` in one call: a check that reads every column (FDA's ASCII and leading-blank rules)
     pays pandas' per-call cost once per dataset instead of once per column."""
-    parts = [table.factorized(c) for c in columns]
-    if not parts:
+    if not columns:
         return {}
-    values = pd.Series(np.concatenate([u.to_numpy(dtype=object) for _, u in parts]), dtype="str")
-    result = np.asarray(fn(values))
+    parts = [table.factorized(c) for c in columns]
+    result = np.asarray(fn(table.distinct_text(tuple(columns))))
     out, start = {}, 0
     for column, (codes, uniques) in zip(columns, parts, strict=True):
         out[column] = result[start : start + len(uniques)][codes]
         start += len(uniques)
     return out
+
+
+def text_as_numbers(text: pd.Series) -> np.ndarray:
+    """Text read as float64: blank or not a number is NaN."""
+    return pd.to_numeric(text.where(text.str.strip() != ""), errors="coerce").to_numpy(dtype="float64")
 
 
 def text_or_empty(series: pd.Series) -> pd.Series:

@@ -115,6 +115,10 @@ class View:
             return self.table.numbers(name)
         return _numeric(self.column(name)).to_numpy(dtype="float64")
 
+    def keeps(self, name: str) -> bool:
+        """The table keeps per-column work for ``name`` (Table.per_value): a dataset or joined column."""
+        return self._shared(self.expand(name))
+
     def coded_text(self, name: str) -> tuple[np.ndarray, pd.Series] | None:
         """(codes, distinct values) of a text column the table keeps (Table.factorized); None for a
         number column or one made for this rule only (the caller then works on the column itself)."""

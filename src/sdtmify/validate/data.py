@@ -116,7 +116,10 @@ class Table:
             if k[0] != name and not (k[0] == "distinct text" and name in k[1])
         }
         lookup = other.first_by(key)[column]
-        mapped = self.frame[key].map(lookup)
+        codes, keys = self.factorized(key)
+        # each distinct key looked up once, then spread to the records by their codes
+        found = keys.map(lookup) if len(keys) else pd.Series([], dtype=lookup.dtype)
+        mapped = pd.Series(found.to_numpy()[codes], index=self.frame.index, dtype=found.dtype)
         if not pd.api.types.is_numeric_dtype(lookup.dtype):
             mapped = text_or_empty(mapped)
         self._joined[name] = (other, key, mapped)
@@ -211,17 +214,20 @@ class Table:
         return cached
 
 
-def per_value_of_columns(table: Table, columns: list[str], fn) -> dict[str, np.ndarray]:
+def on_distinct_of_columns(table: Table, columns: list[str], fn) -> dict[str, np.ndarray]:
     """``fn`` (text Series -> array, element by element) on the distinct values of several text columns
-    of ``table`` in one call: a check that reads every column (FDA's ASCII and leading-blank rules)
-    pays pandas' per-call cost once per dataset instead of once per column."""
+    of ``table`` in one call (a check that reads every column, such as FDA's ASCII and leading-blank
+    rules, pays pandas' per-call cost once per dataset instead of once per column): the result on each
+    column's distinct values, in Table.factorized order. A check that asks whether any value fails, or
+    how long the longest is, needs no more (every distinct value is some record's); one that flags
+    records spreads a column's result by its codes."""
     if not columns:
         return {}
-    parts = [table.factorized(c) for c in columns]
+    parts = [table.factorized(c)[1] for c in columns]
     result = np.asarray(fn(table.distinct_text(tuple(columns))))
     out, start = {}, 0
-    for column, (codes, uniques) in zip(columns, parts, strict=True):
-        out[column] = result[start : start + len(uniques)][codes]
+    for column, uniques in zip(columns, parts, strict=True):
+        out[column] = result[start : start + len(uniques)]
         start += len(uniques)
     return out
 

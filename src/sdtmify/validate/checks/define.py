@@ -85,7 +85,10 @@ def define(rule, view, ctx) -> list[Hits]:
                 allowed = pd.to_numeric(pd.Series(sorted(values)), errors="coerce").dropna()
                 bad = ~view.null(v.name) & ~col.isin(allowed.tolist()).to_numpy()
             else:
-                bad = ~view.null(v.name) & ~col.isin(values).to_numpy()
+                terms = tuple(sorted(values))
+                bad = ~view.null(v.name) & ~view.text_test(
+                    v.name, lambda t, terms=terms: t.isin(terms).to_numpy(dtype=bool), key=("isin", terms)
+                )
             hits.append(
                 Hits(name, bad, (v.name,), view=view, extra={"codelist": np.full(len(col), cl.oid, dtype=object)})
             )

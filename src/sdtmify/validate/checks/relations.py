@@ -83,7 +83,7 @@ def lookup(rule, view, ctx) -> list[Hits]:
     if missing:
         raise MissingInput(f"{target_name} has no {', '.join(missing)}")
     trows = evaluate(rule.check["target_where"], tview) if rule.check.get("target_where") else slice(None)
-    wanted = pd.DataFrame({f"k{i}": _key(target.frame[c]) for i, c in enumerate(columns)})[trows]
+    wanted = pd.DataFrame({f"k{i}": key_text(tview, c) for i, c in enumerate(columns)})[trows]
     nulls = np.zeros(len(view.frame), dtype=bool)
     for k in keys:
         nulls |= view.null(k)
@@ -102,6 +102,15 @@ def lookup(rule, view, ctx) -> list[Hits]:
     if rule.check.get("allow"):
         mask &= ~view.column(keys[0]).isin(rule.check["allow"]).to_numpy()
     return [Hits(view.table.name, mask, tuple(keys), view=view)]
+
+
+def key_text(view, name: str) -> pd.Series:
+    """:func:`_key` of column ``name``: once per distinct value of a column the table keeps, kept for
+    the next rule (a 4-million-record LB's USUBJID and LBSEQ are looked up by several rules)."""
+    if not view.keeps(name):
+        return _key(view.column(name))
+    text = view.table.per_value(view.expand(name), lambda u: _key(u).to_numpy(dtype=object), key="key text")
+    return pd.Series(text, index=view.frame.index, dtype="str")
 
 
 def _key(series: pd.Series) -> pd.Series:

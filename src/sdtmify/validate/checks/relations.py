@@ -21,12 +21,20 @@ def _needs(rule, names: list[str]) -> list[str]:
 
 
 def group_codes(view, names: list[str]) -> np.ndarray:
-    """One int64 code per distinct combination of ``names`` (hashing small integers, not text)."""
+    """One int64 code per distinct combination of ``names`` (hashing small integers, not text), numbered
+    in order of first appearance. The columns' codes are combined arithmetically and hashed once, or
+    once more whenever the combination would no longer fit in 62 bits."""
     codes = np.zeros(len(view.frame), dtype=np.int64)
+    span = 1  # codes < span
     for name in names:
         here = view.codes(name)
-        codes = pd.factorize(codes * (int(here.max(initial=0)) + 1) + here)[0].astype(np.int64)
-    return codes
+        width = int(here.max(initial=0)) + 1
+        if span * width >= 1 << 62:
+            codes = pd.factorize(codes)[0].astype(np.int64)
+            span = int(codes.max(initial=0)) + 1
+        codes = codes * width + here
+        span *= width
+    return pd.factorize(codes)[0].astype(np.int64)
 
 
 def unique(rule, view, ctx) -> list[Hits]:
@@ -57,9 +65,11 @@ def one_to_one(rule, view, ctx) -> list[Hits]:
     for side, other, wanted in ((lcodes, rcodes, "left"), (rcodes, lcodes, "right")):
         if direction not in ("both", wanted):
             continue
-        pairs = pd.DataFrame({"g": pd.factorize(group * (int(side.max(initial=0)) + 1) + side)[0], "o": other})
-        distinct = pairs.drop_duplicates().groupby("g").size()
-        bad |= np.isin(pairs["g"].to_numpy(), distinct.index[distinct.to_numpy() > 1])
+        g = pd.factorize(group * (int(side.max(initial=0)) + 1) + side)[0]
+        # distinct (g, other) pairs as one integer each, then how many distinct others each g has
+        width = int(other.max(initial=0)) + 1
+        others_per_g = np.bincount(pd.unique(g.astype(np.int64) * width + other) // width)
+        bad |= others_per_g[g] > 1
     mask = np.zeros(len(view.frame), dtype=bool)
     mask[np.flatnonzero(keep)[bad]] = True
     return [Hits(view.table.name, mask, (left, right, *within), view=view)]

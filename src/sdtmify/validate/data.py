@@ -45,6 +45,14 @@ class Table:
     def records(self) -> int:
         return len(self.frame)
 
+    def release(self) -> None:
+        """Forget the per-column work (codes, null masks, test results, joined columns): the rules that
+        check this table are done, and another table's rule that still reads it computes what it needs."""
+        for cache in (self._null_cache, self._factor_cache, self._value_cache, self._distinct_cache):
+            cache.clear()
+        self._joined.clear()
+        self._first_by.clear()
+
     def with_frame(self, frame: pd.DataFrame) -> Table:
         """This table holding another frame (an edited copy, as mutation tests make): every per-column
         cache starts empty, since the caches hold for one frame only."""
@@ -92,6 +100,11 @@ class Table:
         if f"{p}TESTCD" in cols:
             return "FINDINGS"
         return "OTHER"
+
+    @cached_property
+    def text_columns(self) -> tuple[str, ...]:
+        """The character columns, in frame order (asked by every check that reads all of them)."""
+        return tuple(name for name, dtype in self.frame.dtypes.items() if not pd.api.types.is_numeric_dtype(dtype))
 
     def column(self, name: str) -> pd.Series:
         """A column of the frame, or one joined to it (``DM.RFSTDTC``, see :meth:`joined`)."""

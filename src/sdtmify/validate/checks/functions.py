@@ -245,7 +245,7 @@ def text_values(view, ctx, test: str) -> list[Hits]:
         "dot": lambda t: (t.str.strip() == ".").to_numpy(dtype=bool),
         "non_ascii": lambda t: ~t.str.fullmatch(r"[\x20-\x7e]*").fillna(True).to_numpy(dtype=bool),
     }
-    text = [name for name in view.frame.columns if not pd.api.types.is_numeric_dtype(view.frame[name].dtype)]
+    text = list(view.table.text_columns)
     # tested once per distinct value; only a column with a failing value is spread to its records
     failing = on_distinct_of_columns(view.table, text, tests[test])
     return [

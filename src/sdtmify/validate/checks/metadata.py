@@ -43,7 +43,7 @@ def metadata(rule, view, ctx) -> list[Hits]:
         if len(table.meta.label or "") > (limit or 40):
             items.append({"variable": "", "value": table.meta.label, "length": len(table.meta.label)})
     elif attr == "length_unused":
-        text = [n for n in view.frame.columns if not pd.api.types.is_numeric_dtype(view.frame[n].dtype)]
+        text = list(table.text_columns)
         # the longest value of each column: measured once per distinct value, in one call per dataset
         lengths = on_distinct_of_columns(table, text, lambda t: t.str.len().to_numpy())
         for name, var in _variables(view):

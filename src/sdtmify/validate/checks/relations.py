@@ -99,7 +99,7 @@ def lookup(rule, view, ctx) -> list[Hits]:
         nulls |= view.null(k)
     if len(keys) == 1:
         # one key: test each distinct value once (a 5-million-record LB has a few thousand)
-        allowed = set(wanted["k0"])
+        allowed = set(wanted["k0"].to_numpy(dtype=object))
         found = (
             view.text_test(keys[0], lambda t: _key(t).isin(allowed).to_numpy())
             if not pd.api.types.is_numeric_dtype(view.column(keys[0]).dtype)

@@ -14,7 +14,7 @@ from sdtmify.validate import isodate
 from sdtmify.validate.checks.functions import on_distinct_pairs
 from sdtmify.validate.checks.relations import one_to_one
 from sdtmify.validate.conditions import View, _apply
-from sdtmify.validate.data import table_from, text_or_empty
+from sdtmify.validate.data import factorize_by_runs, table_from, text_or_empty
 from sdtmify.validate.rules import Rule
 
 POOL = [
@@ -181,3 +181,35 @@ def test_one_to_one_flags_what_grouping_the_pairs_flags(frame):
     rule = Rule("T0001", "error", "", "", {}, {"standard": "SDTM"}, check)
     (hits,) = one_to_one(rule, coded, None)
     assert hits.mask.tolist() == _one_to_one_plain(frame).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.one_of(text, number), st.integers(1, 400)), min_size=1, max_size=12),
+    st.booleans(),
+)
+def test_factorizing_by_runs_equals_factorizing_every_record(runs, as_text):
+    values = [value for value, length in runs for _ in range(length)]
+    if as_text:
+        series = pd.Series(["" if v is None else str(v) for v in values], dtype="str")
+    else:
+        series = pd.Series([np.nan if isinstance(v, str) or v is None else v for v in values], dtype="float64")
+    codes, uniques = factorize_by_runs(series)
+    want_codes, want_uniques = pd.factorize(series, use_na_sentinel=False)
+    assert codes.tolist() == want_codes.tolist()
+    assert pd.Index(uniques).equals(pd.Index(want_uniques))
+
+
+DATES = [v for v in POOL if v[:1].isdigit() or not v.strip()]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data(), st.sampled_from(["date_before_var", "date_after_var"]))
+def test_coded_date_order_equals_comparing_the_text(data, op):
+    n = data.draw(st.integers(0, 30))
+    column = st.lists(st.sampled_from(DATES), min_size=n, max_size=n)
+    frame = pd.DataFrame(
+        {"A": pd.Series(data.draw(column), dtype="str"), "B": pd.Series(data.draw(column), dtype="str")}
+    )
+    coded, plain = _views(frame)
+    assert _apply(op, "A", "B", coded).tolist() == _apply(op, "A", "B", plain).tolist()

@@ -247,7 +247,7 @@ def on_distinct_of_columns(table: Table, columns: list[str], fn) -> dict[str, np
     return out
 
 
-def factorize_by_runs(series: pd.Series) -> tuple[np.ndarray, object]:
+def factorize_by_runs(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """``pd.factorize(series, use_na_sentinel=False)``, hashing only the first value of each run of equal
     neighbours when the column has long runs (a dataset sorted by its keys: STUDYID, DOMAIN, USUBJID and
     --CAT repeat record after record). The first appearance of a value starts a run, so the runs' first

@@ -172,7 +172,7 @@ def traceability(view, ctx, domain: str = "SRCDOM", variable: str = "SRCVAR", se
     mask = np.zeros(len(view.frame), dtype=bool)
     why = np.full(len(view.frame), "", dtype=object)
     named_at = {value: i for i, value in enumerate(values)}
-    usubjid = seqs = None  # the record's keys as text, made when a SRCDOM dataset is first looked in
+    keys: tuple[pd.Series, pd.Series] | None = None  # the records' keys as text, made when first needed
     for dom in named:
         parent = ctx.tables.get(dom)
         if parent is None:
@@ -184,8 +184,9 @@ def traceability(view, ctx, domain: str = "SRCDOM", variable: str = "SRCVAR", se
             why[bad_var] = f"names a variable {dom} does not have"
         seq_name = f"{parent.prefix}SEQ" if parent.prefix else "ASEQ"
         if view.has(seq) and seq_name in parent.frame.columns:
-            if usubjid is None:
-                usubjid, seqs = key_text(view, "USUBJID"), key_text(view, seq)
+            if keys is None:
+                keys = key_text(view, "USUBJID"), key_text(view, seq)
+            usubjid, seqs = keys
             if "USUBJID" not in parent.frame.columns:
                 raise KeyError("USUBJID")  # a parent dataset without subjects: reported as a defect, as ever
             pview = View(parent, ctx.tables)

@@ -156,7 +156,12 @@ class Table:
             if pd.api.types.is_numeric_dtype(series.dtype):
                 cached = null_mask(series)
             else:
-                cached = self.per_value(column, null_mask)
+                if column in self.text_columns and (column, "null") not in self._distinct_cache:
+                    # every text column's distinct values tested in one call (pandas' cost per call, once)
+                    for name, nulls in on_distinct_of_columns(self, list(self.text_columns), null_mask).items():
+                        nulls.flags.writeable = False
+                        self._distinct_cache[(name, "null")] = nulls
+                cached = self.per_value(column, null_mask, key="null")
             cached.flags.writeable = False
             self._null_cache[column] = cached
         return cached
@@ -209,6 +214,16 @@ class Table:
             result.flags.writeable = False
             self._value_cache[(column, key)] = result
         return result
+
+    def kept(self, key: tuple, compute) -> np.ndarray:
+        """``compute()`` once per table under ``key`` (read-only): work on several frame columns that
+        several rules ask for (the codes of a key's combinations)."""
+        cached = self._value_cache.get(key)
+        if cached is None:
+            cached = np.asarray(compute())
+            cached.flags.writeable = False
+            self._value_cache[key] = cached
+        return cached
 
     def numbers(self, column: str) -> np.ndarray:
         """``column`` as float64: numbers as they are; text read as numbers once per distinct value,
@@ -303,7 +318,11 @@ def _normalize(frame: pd.DataFrame, meta: Dataset) -> pd.DataFrame:
             out[col] = pd.to_numeric(s, errors="coerce").astype("float64")
         elif pd.api.types.is_numeric_dtype(s.dtype):
             out[col] = s if s.dtype == "float64" else s.astype("float64")
-        elif s.dtype == object or s.hasnans:
+        elif s.dtype == object or (
+            len(s) and pd.api.types.infer_dtype(s.to_numpy(dtype=object), skipna=False) != "string"
+        ):
+            # str with a missing value (NaN): infer_dtype stops at the first non-text value, and reads no
+            # mask of every record as hasnans does
             out[col] = s.fillna("").astype("str")
         else:
             out[col] = s

@@ -23,7 +23,15 @@ def _needs(rule, names: list[str]) -> list[str]:
 def group_codes(view, names: list[str]) -> np.ndarray:
     """One int64 code per distinct combination of ``names`` (hashing small integers, not text), numbered
     in order of first appearance. The columns' codes are combined arithmetically and hashed once, or
-    once more whenever the combination would no longer fit in 62 bits."""
+    once more whenever the combination would no longer fit in 62 bits. Kept by the table for the next rule
+    asking for the same columns (define.xml keys, IG keys and --SEQ uniqueness share key sets)."""
+    names = [view.expand(n) for n in names]
+    if names and all(n in view.frame.columns for n in names):
+        return view.table.kept(("group codes", tuple(names)), lambda: _group_codes(view, names))
+    return _group_codes(view, names)
+
+
+def _group_codes(view, names: list[str]) -> np.ndarray:
     codes = np.zeros(len(view.frame), dtype=np.int64)
     span = 1  # codes < span
     for name in names:

@@ -107,6 +107,26 @@ class View:
             return self.table.is_null(name)
         return null_mask(self.column(name))
 
+    def numbers(self, name: str) -> np.ndarray:
+        """``name`` as float64 (text read as numbers, blank or not a number as NaN): once per distinct
+        value of a dataset or joined column (Table.numbers), on the whole column otherwise."""
+        name = self.expand(name)
+        if self._shared(name):
+            return self.table.numbers(name)
+        return _numeric(self.column(name)).to_numpy(dtype="float64")
+
+    def keeps(self, name: str) -> bool:
+        """The table keeps per-column work for ``name`` (Table.per_value): a dataset or joined column."""
+        return self._shared(self.expand(name))
+
+    def coded_text(self, name: str) -> tuple[np.ndarray, pd.Series] | None:
+        """(codes, distinct values) of a text column the table keeps (Table.factorized); None for a
+        number column or one made for this rule only (the caller then works on the column itself)."""
+        name = self.expand(name)
+        if not self._shared(name) or pd.api.types.is_numeric_dtype(self.table.column(name).dtype):
+            return None
+        return self.table.factorized(name)
+
     def join(self, dataset: str, columns: list[str], key: str = "USUBJID") -> bool:
         """Bring ``dataset.column`` next to each record by ``key``; False when it cannot be done.
         The joined columns are computed once per pair of tables (Table.joined), not once per rule."""
@@ -182,12 +202,21 @@ def _equal(series: pd.Series, values: list) -> np.ndarray:
     return series.isin([_as_text(v) for v in values]).to_numpy(dtype=bool)
 
 
-def _values_equal(a: pd.Series, b: pd.Series) -> np.ndarray:
-    """Element-wise equality with null == null, numbers compared as numbers, text as text."""
+def _values_equal(view: View, name: str, other: str) -> np.ndarray:
+    """Element-wise equality with null == null, numbers compared as numbers, text as text.
+
+    Two text columns the table keeps coded are compared by their codes: each distinct value of one
+    is looked up once among the other's, then records compare integers."""
+    a, b = view.column(name), view.column(other)
     if pd.api.types.is_numeric_dtype(a.dtype) or pd.api.types.is_numeric_dtype(b.dtype):
-        x, y = _numeric(a).to_numpy(dtype="float64"), _numeric(b).to_numpy(dtype="float64")
+        x, y = view.numbers(name), view.numbers(other)
         return (x == y) | (np.isnan(x) & np.isnan(y))
-    return a.to_numpy(dtype=object) == b.to_numpy(dtype=object)
+    left, right = view.coded_text(name), view.coded_text(other)
+    if left is None or right is None:
+        return a.to_numpy(dtype=object) == b.to_numpy(dtype=object)
+    # position of each distinct left value among the right ones (-1: none); text columns hold no NaN
+    where = pd.Index(right[1].to_numpy(dtype=object)).get_indexer(left[1].to_numpy(dtype=object))
+    return where[left[0]] == right[0]
 
 
 def _dataset_values(arg, view: View) -> set | None:
@@ -217,6 +246,13 @@ def _apply(op: str, name: str, arg, view: View) -> np.ndarray:
         # keyed by operator and argument: rules asking the same of a column share one evaluation
         hit = view.text_test(name, lambda text: fn(text, arg), key=(op, repr(arg))).astype(bool)
         return hit & ~view.null(name) if needs_value else hit
+    if op in EQUALITY_OPERATORS and not pd.api.types.is_numeric_dtype(view.column(name).dtype):
+        values = [arg] if op in ("eq", "ne") else list(arg)
+        texts = tuple(_as_text(v) for v in values)
+        hit = view.text_test(name, lambda text: text.isin(texts).to_numpy(dtype=bool), key=("isin", texts))
+        return ~hit if op in ("ne", "not_in") else hit
+    if op in VIEW_OPERATORS:
+        return VIEW_OPERATORS[op](view, name, arg)
     series = view.column(name)
     null = view.null(name)
     handler = OPERATORS.get(op)
@@ -239,10 +275,10 @@ def _looks_numeric(series: pd.Series, null: np.ndarray) -> np.ndarray:
     return ~null & series.str.fullmatch(NUMBER_PATTERN).fillna(False).to_numpy(dtype=bool)
 
 
-def _integer(series: pd.Series, null: np.ndarray) -> np.ndarray:
-    values = _numeric(series).to_numpy(dtype="float64")
+def _integer(view: View, name: str) -> np.ndarray:
+    values = view.numbers(name)
     with np.errstate(invalid="ignore"):
-        return ~null & np.isfinite(values) & (values == np.floor(values))
+        return ~view.null(name) & np.isfinite(values) & (values == np.floor(values))
 
 
 def _not_iso(series: pd.Series, null: np.ndarray, kind: str) -> np.ndarray:
@@ -256,18 +292,45 @@ def _not_iso(series: pd.Series, null: np.ndarray, kind: str) -> np.ndarray:
     return ~null & ~ok
 
 
-def _compare(op: Callable, series: pd.Series, arg, view: View, is_var: bool) -> np.ndarray:
-    left = _numeric(series).to_numpy(dtype="float64")
-    right = _numeric(view.column(arg)).to_numpy(dtype="float64") if is_var else float(arg)
+def _compare(op: Callable, view: View, name: str, arg, is_var: bool) -> np.ndarray:
+    left = view.numbers(name)
+    right = view.numbers(arg) if is_var else float(arg)
     with np.errstate(invalid="ignore"):
         return op(left, right) & ~np.isnan(left) & ~np.isnan(right)
 
 
 def _date_order(view: View, name: str, other: str, sign: int) -> np.ndarray:
     """Records where ISO 8601 ``name`` is before (sign -1) / after (+1) ``other`` at their common precision."""
-    left, right = view.column(name).astype("str"), view.column(other).astype("str")
-    order = isodate.compare(left, right, _precision(view, name), _precision(view, other))
+    left, right = view.coded_text(name), view.coded_text(other)
+    if left is not None and right is not None:
+        order = _coded_date_order(view, name, other, left, right)
+    else:
+        text_left, text_right = view.column(name).astype("str"), view.column(other).astype("str")
+        order = isodate.compare(text_left, text_right, _precision(view, name), _precision(view, other))
     return ~view.null(name) & ~view.null(other) & (order == sign)
+
+
+def _coded_date_order(view: View, name: str, other: str, left: tuple, right: tuple) -> np.ndarray:
+    """isodate.compare of two coded text columns without touching their text record by record: at
+    each precision, the prefixes of both columns' distinct values are ranked together (text order),
+    and records compare the ranks of their values."""
+    (lcodes, lvalues), (rcodes, rvalues) = left, right
+    table = view.table
+    lp = table.on_distinct(view.expand(name), isodate.precision, key="iso8601 precision")
+    rp = table.on_distinct(view.expand(other), isodate.precision, key="iso8601 precision")
+    common = np.minimum(lp[lcodes], rp[rcodes])
+    out = np.zeros(len(lcodes), dtype=np.int8)
+    for size in isodate.PRECISIONS:
+        rows = common == size
+        if not rows.any():
+            continue
+        prefixes = np.concatenate(
+            [lvalues.str.slice(0, size).to_numpy(dtype=object), rvalues.str.slice(0, size).to_numpy(dtype=object)]
+        )
+        rank = np.unique(prefixes, return_inverse=True)[1].reshape(-1)
+        a, b = rank[: len(lvalues)][lcodes[rows]], rank[len(lvalues) :][rcodes[rows]]
+        out[rows] = np.where(a < b, -1, np.where(a > b, 1, 0))
+    return out
 
 
 def _precision(view: View, name: str) -> np.ndarray:
@@ -311,17 +374,6 @@ OPERATORS: dict[str, Callable] = {
     "in": lambda s, n, a, v: _equal(s, list(a)),
     "not_in": lambda s, n, a, v: ~_equal(s, list(a)),
     "null": lambda s, n, a, v: n if a else ~n,
-    "eq_var": lambda s, n, a, v: _values_equal(s, v.column(a)),
-    "ne_var": lambda s, n, a, v: ~_values_equal(s, v.column(a)),
-    "gt": lambda s, n, a, v: _compare(np.greater, s, a, v, False),
-    "ge": lambda s, n, a, v: _compare(np.greater_equal, s, a, v, False),
-    "lt": lambda s, n, a, v: _compare(np.less, s, a, v, False),
-    "le": lambda s, n, a, v: _compare(np.less_equal, s, a, v, False),
-    "gt_var": lambda s, n, a, v: _compare(np.greater, s, a, v, True),
-    "lt_var": lambda s, n, a, v: _compare(np.less, s, a, v, True),
-    "ge_var": lambda s, n, a, v: _compare(np.greater_equal, s, a, v, True),
-    "le_var": lambda s, n, a, v: _compare(np.less_equal, s, a, v, True),
-    "integer": lambda s, n, a, v: _integer(s, n) if a else (~n & ~_integer(s, n)),
     "not_iso8601": lambda s, n, a, v: _not_iso(s, n, a),
     "complete_date": lambda s, n, a, v: (isodate.precision(s.astype("str")) >= 10) == bool(a),
     "dataset_exists": lambda s, n, a, v: s.isin(list(v.tables)).to_numpy(dtype=bool) == bool(a),
@@ -338,4 +390,20 @@ OPERATORS: dict[str, Callable] = {
     "in_dataset": lambda s, n, a, v: s.isin(_dataset_values(a, v)).to_numpy(dtype=bool),
     "not_in_dataset": lambda s, n, a, v: ~s.isin(_dataset_values(a, v)).to_numpy(dtype=bool),
     "upper": lambda s, n, a, v: (s.astype("str") == s.astype("str").str.upper()).to_numpy(dtype=bool) == bool(a),
+}
+# Text equality: on the distinct values of a text column (numbers go through OPERATORS).
+EQUALITY_OPERATORS = ("eq", "ne", "in", "not_in")
+# Operators that read their columns through the view's per-column caches, as fn(view, name, arg).
+VIEW_OPERATORS: dict[str, Callable] = {
+    "eq_var": lambda v, name, a: _values_equal(v, name, a),
+    "ne_var": lambda v, name, a: ~_values_equal(v, name, a),
+    "gt": lambda v, name, a: _compare(np.greater, v, name, a, False),
+    "ge": lambda v, name, a: _compare(np.greater_equal, v, name, a, False),
+    "lt": lambda v, name, a: _compare(np.less, v, name, a, False),
+    "le": lambda v, name, a: _compare(np.less_equal, v, name, a, False),
+    "gt_var": lambda v, name, a: _compare(np.greater, v, name, a, True),
+    "lt_var": lambda v, name, a: _compare(np.less, v, name, a, True),
+    "ge_var": lambda v, name, a: _compare(np.greater_equal, v, name, a, True),
+    "le_var": lambda v, name, a: _compare(np.less_equal, v, name, a, True),
+    "integer": lambda v, name, a: _integer(v, name) if a else (~v.null(name) & ~_integer(v, name)),
 }

@@ -37,12 +37,21 @@ class Table:
     _null_cache: dict = field(default_factory=dict, repr=False)
     _factor_cache: dict = field(default_factory=dict, repr=False)
     _value_cache: dict = field(default_factory=dict, repr=False)
+    _distinct_cache: dict = field(default_factory=dict, repr=False)  # results on distinct values only
     _joined: dict = field(default_factory=dict, repr=False)  # "DM.RFSTDTC" -> (DM table, key, Series)
     _first_by: dict = field(default_factory=dict, repr=False)  # key -> first record per key value
 
     @property
     def records(self) -> int:
         return len(self.frame)
+
+    def release(self) -> None:
+        """Forget the per-column work (codes, null masks, test results, joined columns): the rules that
+        check this table are done, and another table's rule that still reads it computes what it needs."""
+        for cache in (self._null_cache, self._factor_cache, self._value_cache, self._distinct_cache):
+            cache.clear()
+        self._joined.clear()
+        self._first_by.clear()
 
     def with_frame(self, frame: pd.DataFrame) -> Table:
         """This table holding another frame (an edited copy, as mutation tests make): every per-column
@@ -92,6 +101,11 @@ class Table:
             return "FINDINGS"
         return "OTHER"
 
+    @cached_property
+    def text_columns(self) -> tuple[str, ...]:
+        """The character columns, in frame order (asked by every check that reads all of them)."""
+        return tuple(name for name, dtype in self.frame.dtypes.items() if not pd.api.types.is_numeric_dtype(dtype))
+
     def column(self, name: str) -> pd.Series:
         """A column of the frame, or one joined to it (``DM.RFSTDTC``, see :meth:`joined`)."""
         if name in self._joined:
@@ -109,8 +123,18 @@ class Table:
         for cache in (self._null_cache, self._factor_cache):
             cache.pop(name, None)
         self._value_cache = {k: v for k, v in self._value_cache.items() if k[0] != name}
+        self._distinct_cache = {
+            k: v
+            for k, v in self._distinct_cache.items()
+            if k[0] != name and not (k[0] == "distinct text" and name in k[1])
+        }
         lookup = other.first_by(key)[column]
-        mapped = self.frame[key].map(lookup)
+        if len(self.frame):  # each distinct key looked up once, then spread to the records by their codes
+            codes, keys = self.factorized(key)
+            found = keys.map(lookup)
+            mapped = pd.Series(found.to_numpy()[codes], index=self.frame.index, dtype=found.dtype)
+        else:
+            mapped = self.frame[key].map(lookup)
         if not pd.api.types.is_numeric_dtype(lookup.dtype):
             mapped = text_or_empty(mapped)
         self._joined[name] = (other, key, mapped)
@@ -132,27 +156,48 @@ class Table:
             if pd.api.types.is_numeric_dtype(series.dtype):
                 cached = null_mask(series)
             else:
-                cached = self.per_value(column, null_mask)
+                if column in self.text_columns and (column, "null") not in self._distinct_cache:
+                    # every text column's distinct values tested in one call (pandas' cost per call, once)
+                    for name, nulls in on_distinct_of_columns(self, list(self.text_columns), null_mask).items():
+                        nulls.flags.writeable = False
+                        self._distinct_cache[(name, "null")] = nulls
+                cached = self.per_value(column, null_mask, key="null")
             cached.flags.writeable = False
             self._null_cache[column] = cached
         return cached
 
     def factorized(self, column: str) -> tuple[np.ndarray, pd.Series]:
-        """(codes, distinct values) of a text column, computed once: text checks then run on the
+        """(codes, distinct values) of a column, computed once: text checks then run on the
         distinct values (a few thousand) instead of every record (millions), and are mapped back.
         Hashing a column is C code while pandas' string methods call Python once per value, so this
         pays from a few dozen records on (a small dataset's columns repeat too: AE's 1,191 AESEV
-        values are 3 distinct ones)."""
+        values are 3 distinct ones). The codes are the narrowest integers that hold them (a 4-million
+        record LB column of 20 test codes keeps 1 byte a record, not 8); read-only, shared by every rule."""
         cached = self._factor_cache.get(column)
         if cached is None:
             series = self.column(column)
-            codes, uniques = pd.factorize(series, use_na_sentinel=False)
+            codes, uniques = factorize_by_runs(series)
+            codes = codes.astype(np.min_scalar_type(-max(len(uniques), 1)), copy=False)
+            codes.flags.writeable = False
             if pd.api.types.is_numeric_dtype(series.dtype):
                 cached = (codes, pd.Series(np.asarray(uniques, dtype="float64")))
             else:
                 cached = (codes, pd.Series(np.asarray(uniques, dtype=object), dtype="str"))
             self._factor_cache[column] = cached
         return cached
+
+    def on_distinct(self, column: str, fn, key=None) -> np.ndarray:
+        """``fn`` (text Series -> array, element by element) on the distinct values of ``column``, in
+        the order of :meth:`factorized`'s distinct values; kept under ``key`` when one is given."""
+        if key is not None:
+            cached = self._distinct_cache.get((column, key))
+            if cached is not None:
+                return cached
+        result = np.asarray(fn(self.factorized(column)[1]))
+        if key is not None:
+            result.flags.writeable = False
+            self._distinct_cache[(column, key)] = result
+        return result
 
     def per_value(self, column: str, fn, key=None) -> np.ndarray:
         """``fn`` (text Series -> boolean/number array) evaluated once per distinct value of ``column``.
@@ -163,28 +208,82 @@ class Table:
             cached = self._value_cache.get((column, key))
             if cached is not None:
                 return cached
-        codes, uniques = self.factorized(column)
-        result = np.asarray(fn(uniques))[codes]
+        codes = self.factorized(column)[0]
+        result = self.on_distinct(column, fn, key)[codes]
         if key is not None:
             result.flags.writeable = False
             self._value_cache[(column, key)] = result
         return result
 
+    def kept(self, key: tuple, compute) -> np.ndarray:
+        """``compute()`` once per table under ``key`` (read-only): work on several frame columns that
+        several rules ask for (the codes of a key's combinations)."""
+        cached = self._value_cache.get(key)
+        if cached is None:
+            cached = np.asarray(compute())
+            cached.flags.writeable = False
+            self._value_cache[key] = cached
+        return cached
 
-def per_value_of_columns(table: Table, columns: list[str], fn) -> dict[str, np.ndarray]:
+    def numbers(self, column: str) -> np.ndarray:
+        """``column`` as float64: numbers as they are; text read as numbers once per distinct value,
+        blank or not a number as NaN (what comparisons such as ``gt`` and ``eq_var`` compare). Read-only."""
+        series = self.column(column)
+        if pd.api.types.is_numeric_dtype(series.dtype):
+            return series.to_numpy(dtype="float64")
+        return self.per_value(column, text_as_numbers, key="as float64")
+
+    def distinct_text(self, columns: tuple[str, ...]) -> pd.Series:
+        """The distinct values of several text columns, one after another (per_value_of_columns), kept:
+        several checks ask the same of all the text columns of a dataset."""
+        key = ("distinct text", columns)
+        cached = self._distinct_cache.get(key)
+        if cached is None:
+            parts = [self.factorized(c)[1].to_numpy(dtype=object) for c in columns]
+            cached = self._distinct_cache[key] = pd.Series(np.concatenate(parts), dtype="str")
+        return cached
+
+
+def on_distinct_of_columns(table: Table, columns: list[str], fn) -> dict[str, np.ndarray]:
     """``fn`` (text Series -> array, element by element) on the distinct values of several text columns
-    of ``table`` in one call: a check that reads every column (FDA's ASCII and leading-blank rules)
-    pays pandas' per-call cost once per dataset instead of once per column."""
-    parts = [table.factorized(c) for c in columns]
-    if not parts:
+    of ``table`` in one call (a check that reads every column, such as FDA's ASCII and leading-blank
+    rules, pays pandas' per-call cost once per dataset instead of once per column): the result on each
+    column's distinct values, in Table.factorized order. A check that asks whether any value fails, or
+    how long the longest is, needs no more (every distinct value is some record's); one that flags
+    records spreads a column's result by its codes."""
+    if not columns:
         return {}
-    values = pd.Series(np.concatenate([u.to_numpy(dtype=object) for _, u in parts]), dtype="str")
-    result = np.asarray(fn(values))
+    parts = [table.factorized(c)[1] for c in columns]
+    result = np.asarray(fn(table.distinct_text(tuple(columns))))
     out, start = {}, 0
-    for column, (codes, uniques) in zip(columns, parts, strict=True):
-        out[column] = result[start : start + len(uniques)][codes]
+    for column, uniques in zip(columns, parts, strict=True):
+        out[column] = result[start : start + len(uniques)]
         start += len(uniques)
     return out
+
+
+def factorize_by_runs(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(series, use_na_sentinel=False)``, hashing only the first value of each run of equal
+    neighbours when the column has long runs (a dataset sorted by its keys: STUDYID, DOMAIN, USUBJID and
+    --CAT repeat record after record). The first appearance of a value starts a run, so the runs' first
+    values, factorized, give the same codes and distinct values in the same order."""
+    n = len(series)
+    if n < 1000:
+        return pd.factorize(series, use_na_sentinel=False)
+    values = series.to_numpy() if pd.api.types.is_numeric_dtype(series.dtype) else series.to_numpy(dtype=object)
+    starts = np.empty(n, dtype=bool)
+    starts[0] = True
+    np.not_equal(values[1:], values[:-1], out=starts[1:])  # NaN != NaN: each NaN starts a run
+    heads = np.flatnonzero(starts)
+    if len(heads) > n // 4:  # short runs: hashing every record costs less than finding them
+        return pd.factorize(series, use_na_sentinel=False)
+    codes, uniques = pd.factorize(series.iloc[heads], use_na_sentinel=False)
+    return codes[np.cumsum(starts) - 1], uniques
+
+
+def text_as_numbers(text: pd.Series) -> np.ndarray:
+    """Text read as float64: blank or not a number is NaN."""
+    return pd.to_numeric(text.where(text.str.strip() != ""), errors="coerce").to_numpy(dtype="float64")
 
 
 def text_or_empty(series: pd.Series) -> pd.Series:
@@ -219,7 +318,11 @@ def _normalize(frame: pd.DataFrame, meta: Dataset) -> pd.DataFrame:
             out[col] = pd.to_numeric(s, errors="coerce").astype("float64")
         elif pd.api.types.is_numeric_dtype(s.dtype):
             out[col] = s if s.dtype == "float64" else s.astype("float64")
-        elif s.dtype == object or s.hasnans:
+        elif s.dtype == object or (
+            len(s) and pd.api.types.infer_dtype(s.to_numpy(dtype=object), skipna=False) != "string"
+        ):
+            # str with a missing value (NaN): infer_dtype stops at the first non-text value, and reads no
+            # mask of every record as hasnans does
             out[col] = s.fillna("").astype("str")
         else:
             out[col] = s

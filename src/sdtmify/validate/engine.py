@@ -265,14 +265,33 @@ class Validation:
         return out
 
 
+def _last_rules(rules: list[Rule], ctx: Context) -> dict[int, list[Table]]:
+    """For each rule, the validated tables no later rule has in its scope: their per-column caches can
+    go once it is done (peak memory is then that of the tables still being checked, not of all)."""
+    last: dict[str, int] = {}
+    tables = ctx.validated()
+    for i, rule in enumerate(rules):
+        for table in tables.values():
+            if rule.applies_to(table.name, table.standard, table.domain_class):
+                last[table.name] = i
+    done: dict[int, list[Table]] = {}
+    for name, i in last.items():
+        done.setdefault(i, []).append(tables[name])
+    return done
+
+
 def run_rules(rules: list[Rule], ctx: Context, max_details: int = 1000) -> Validation:
     results, issues, found = [], [], []
-    for rule in rules:
+    done = _last_rules(rules, ctx)
+    for i, rule in enumerate(rules):
         result, hits = run_rule(rule, ctx)
         results.append(result)
         issues.extend(issue_rows(rule, hits))
         if hits and max_details > 0:
             found.append(details(rule, hits, max_details))
+        del hits
+        for table in done.get(i, ()):
+            table.release()
     return assemble(results, issues, found, ctx.validated())
 
 

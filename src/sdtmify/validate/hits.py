@@ -32,3 +32,9 @@ class Hits:
     @property
     def count(self) -> int:
         return int(self.mask.sum()) if self.mask is not None else len(self.items or ())
+
+
+def same_for_every_record(value: object, records: int) -> np.ndarray:
+    """An ``extra`` value shown with every record (the codelist a value is checked against): one
+    object seen ``records`` times (a read-only view), not an array as long as the dataset per rule."""
+    return np.broadcast_to(np.array(value, dtype=object), (records,))

@@ -21,7 +21,7 @@ from ..resources import spec_path
 from ..yamlio import LineDict, load_yaml, plain
 from .checks import CHECKS
 from .checks.functions import FUNCTIONS, STUDY_FUNCTIONS
-from .conditions import COMBINATORS, DATE_OPERATORS, OPERATORS, TEXT_OPERATORS
+from .conditions import COMBINATORS, DATE_OPERATORS, OPERATORS, TEXT_OPERATORS, VIEW_OPERATORS
 
 SEVERITIES = ("error", "warning", "notice")
 STANDARDS = ("SDTM", "ADaM", "any")
@@ -228,7 +228,7 @@ _CONDITION_KEYS = ("when", "where", "target_where")
 
 def _condition_problems(check: dict) -> list[str]:
     """Unknown operators in a check's conditions (found when loading, not in the middle of a run)."""
-    known = set(OPERATORS) | set(TEXT_OPERATORS) | set(DATE_OPERATORS) | {"present", "null", None}
+    known = set(OPERATORS) | set(VIEW_OPERATORS) | set(TEXT_OPERATORS) | set(DATE_OPERATORS) | {"present", "null", None}
     problems: list[str] = []
 
     def walk(cond, where):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from lxml import etree
 
@@ -13,7 +12,7 @@ from ...errors import SdtmifyError, SpecError
 from ..conditions import MissingInput
 from ..define_check import check_references
 from ..define_xml import parse_define, validate_define_xsd
-from ..hits import Hits
+from ..hits import Hits, same_for_every_record
 from .relations import group_codes
 
 
@@ -85,9 +84,12 @@ def define(rule, view, ctx) -> list[Hits]:
                 allowed = pd.to_numeric(pd.Series(sorted(values)), errors="coerce").dropna()
                 bad = ~view.null(v.name) & ~col.isin(allowed.tolist()).to_numpy()
             else:
-                bad = ~view.null(v.name) & ~col.isin(values).to_numpy()
+                terms = tuple(sorted(values))
+                bad = ~view.null(v.name) & ~view.text_test(
+                    v.name, lambda t, terms=terms: t.isin(terms).to_numpy(dtype=bool), key=("isin", terms)
+                )
             hits.append(
-                Hits(name, bad, (v.name,), view=view, extra={"codelist": np.full(len(col), cl.oid, dtype=object)})
+                Hits(name, bad, (v.name,), view=view, extra={"codelist": same_for_every_record(cl.oid, len(col))})
             )
         return hits
     elif attr == "keys":

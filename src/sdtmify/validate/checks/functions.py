@@ -14,11 +14,11 @@ import pandas as pd
 from ...derive.study_day import study_day as expected_study_day
 from .. import isodate
 from ..conditions import MissingDataset, MissingInput, View, evaluate
-from ..data import per_value_of_columns, text_or_empty
+from ..data import on_distinct_of_columns, text_or_empty
 from ..hits import Hits
 from .define import define_datasets, define_method_texts, define_references, define_schema
 from .records import prepare
-from .relations import _key
+from .relations import _key, key_text
 
 
 def study_day(view, ctx, dy: str, dtc: str, reference: str = "DM.RFSTDTC") -> list[Hits]:
@@ -29,10 +29,25 @@ def study_day(view, ctx, dy: str, dtc: str, reference: str = "DM.RFSTDTC") -> li
         raise MissingInput(f"cannot join {reference}")
     dy, dtc = view.expand(dy), view.expand(dtc)
     prepare_names(view, [dy, dtc])
-    expected = expected_study_day(view.column(dtc).astype("str"), view.column(reference).astype("str")).to_numpy()
+    expected = on_distinct_pairs(view, dtc, reference, lambda a, b: expected_study_day(a, b).to_numpy())
     got = pd.to_numeric(view.column(dy), errors="coerce").to_numpy(dtype="float64")
     mask = ~np.isnan(expected) & ~np.isnan(got) & (got != expected)
     return [Hits(view.table.name, mask, (dy, dtc, reference), view=view, extra={"expected": expected})]
+
+
+def on_distinct_pairs(view, left: str, right: str, fn) -> np.ndarray:
+    """``fn(left text, right text)`` (element by element) once per distinct pair of values of two text
+    columns the table keeps coded (a study day depends on the record's date and the subject's RFSTDTC
+    only, and 4 million LB records hold far fewer pairs); on the whole columns otherwise."""
+    coded = view.coded_text(left), view.coded_text(right)
+    if coded[0] is None or coded[1] is None or not len(view.frame):
+        return np.asarray(fn(view.column(left).astype("str"), view.column(right).astype("str")))
+    (lcodes, lvalues), (rcodes, rvalues) = coded
+    width = len(rvalues)
+    pairs, distinct = pd.factorize(lcodes.astype(np.int64) * width + rcodes)
+    a = pd.Series(lvalues.to_numpy(dtype=object)[distinct // width], dtype="str")
+    b = pd.Series(rvalues.to_numpy(dtype=object)[distinct % width], dtype="str")
+    return np.asarray(fn(a, b))[pairs]
 
 
 def prepare_names(view, names) -> None:
@@ -147,8 +162,8 @@ def traceability(view, ctx, domain: str = "SRCDOM", variable: str = "SRCVAR", se
     SRCDOM dataset is at hand the rule is skipped for this dataset with that reason (pass the SDTM
     folder with ``--sdtm``); records pointing at absent datasets are left unchecked otherwise."""
     prepare_names(view, ["USUBJID", domain])
-    doms = view.column(domain).astype("str")
-    named = sorted(set(doms[~view.null(domain)].unique()))
+    codes, values = _coded(view, domain)
+    named = sorted(set(values[np.unique(codes[~view.null(domain)])]))
     absent = [dom for dom in named if dom not in ctx.tables]
     if named and len(absent) == len(named):
         raise MissingDataset(
@@ -156,19 +171,26 @@ def traceability(view, ctx, domain: str = "SRCDOM", variable: str = "SRCVAR", se
         )
     mask = np.zeros(len(view.frame), dtype=bool)
     why = np.full(len(view.frame), "", dtype=object)
+    named_at = {value: i for i, value in enumerate(values)}
+    keys: tuple[pd.Series, pd.Series] | None = None  # the records' keys as text, made when first needed
     for dom in named:
         parent = ctx.tables.get(dom)
         if parent is None:
             continue
-        rows = (doms == dom).to_numpy()
+        rows = codes == named_at[dom]
         if view.has(variable):
-            bad_var = rows & ~view.column(variable).isin(list(parent.frame.columns)).to_numpy() & ~view.null(variable)
+            bad_var = rows & ~_isin(view, variable, list(parent.frame.columns)) & ~view.null(variable)
             mask |= bad_var
             why[bad_var] = f"names a variable {dom} does not have"
         seq_name = f"{parent.prefix}SEQ" if parent.prefix else "ASEQ"
         if view.has(seq) and seq_name in parent.frame.columns:
-            usubjid, seqs = _key(view.column("USUBJID")), _key(view.column(seq))
-            wanted = pd.MultiIndex.from_arrays([_key(parent.frame["USUBJID"]), _key(parent.frame[seq_name])])
+            if keys is None:
+                keys = key_text(view, "USUBJID"), key_text(view, seq)
+            usubjid, seqs = keys
+            if "USUBJID" not in parent.frame.columns:
+                raise KeyError("USUBJID")  # a parent dataset without subjects: reported as a defect, as ever
+            pview = View(parent, ctx.tables)
+            wanted = pd.MultiIndex.from_arrays([key_text(pview, "USUBJID"), key_text(pview, seq_name)])
             here = pd.MultiIndex.from_arrays([usubjid, seqs])
             bad_seq = rows & ~view.null(seq) & ~here.isin(wanted) & (why == "")
             if bad_seq.any():
@@ -181,6 +203,23 @@ def traceability(view, ctx, domain: str = "SRCDOM", variable: str = "SRCVAR", se
                 ).to_numpy()
             mask |= bad_seq
     return [Hits(view.table.name, mask, ("USUBJID", domain, variable, seq), view=view, extra={"problem": why})]
+
+
+def _coded(view, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values as an object array) of a text column: records compare small integers."""
+    coded = view.coded_text(name)
+    if coded is not None:
+        return coded[0], coded[1].to_numpy(dtype=object)
+    codes, values = pd.factorize(view.column(name).astype("str"), use_na_sentinel=False)
+    return codes, np.asarray(values, dtype=object)
+
+
+def _isin(view, name: str, values: list) -> np.ndarray:
+    """Records whose ``name`` is one of ``values`` (a text column: tested once per distinct value)."""
+    if view.coded_text(name) is not None:
+        terms = tuple(values)
+        return view.text_test(name, lambda t: t.isin(terms).to_numpy(dtype=bool), key=("isin", terms))
+    return view.column(name).isin(values).to_numpy()
 
 
 def subject_has(view, ctx, dataset: str, where: dict | None = None, when: dict | None = None) -> list[Hits]:
@@ -207,9 +246,14 @@ def text_values(view, ctx, test: str) -> list[Hits]:
         "dot": lambda t: (t.str.strip() == ".").to_numpy(dtype=bool),
         "non_ascii": lambda t: ~t.str.fullmatch(r"[\x20-\x7e]*").fillna(True).to_numpy(dtype=bool),
     }
-    text = [name for name in view.frame.columns if not pd.api.types.is_numeric_dtype(view.frame[name].dtype)]
-    masks = per_value_of_columns(view.table, text, tests[test])
-    return [Hits(view.table.name, masks[name], (name,), view=view) for name in text if masks[name].any()]
+    text = list(view.table.text_columns)
+    # tested once per distinct value; only a column with a failing value is spread to its records
+    failing = on_distinct_of_columns(view.table, text, tests[test])
+    return [
+        Hits(view.table.name, failing[name][view.table.factorized(name)[0]], (name,), view=view)
+        for name in text
+        if failing[name].any()
+    ]
 
 
 def idvar_exists(view, ctx) -> list[Hits]:

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..data import per_value_of_columns
+from ..data import on_distinct_of_columns
 from ..hits import Hits
 from .presence import _ig_dataset
 from .relations import group_codes
@@ -43,8 +43,9 @@ def metadata(rule, view, ctx) -> list[Hits]:
         if len(table.meta.label or "") > (limit or 40):
             items.append({"variable": "", "value": table.meta.label, "length": len(table.meta.label)})
     elif attr == "length_unused":
-        text = [n for n in view.frame.columns if not pd.api.types.is_numeric_dtype(view.frame[n].dtype)]
-        lengths = per_value_of_columns(table, text, lambda t: t.str.len().to_numpy())  # one call per dataset
+        text = list(table.text_columns)
+        # the longest value of each column: measured once per distinct value, in one call per dataset
+        lengths = on_distinct_of_columns(table, text, lambda t: t.str.len().to_numpy())
         for name, var in _variables(view):
             if var is None or var.type != "Char" or not len(view.frame):
                 continue

@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..conditions import MissingInput, View, evaluate, variables_of
 from ..data import text_or_empty
-from ..hits import Hits
+from ..hits import Hits, same_for_every_record
 
 
 def prepare(rule, view, names: list[str]) -> None:
@@ -98,11 +98,16 @@ def _outside(view, name: str, scope: np.ndarray, cl, label: str, severity: str) 
     if cl is None:
         text = f"{label} (not in the loaded CT; pass --ct with the full package)"
         return Hits(
-            view.table.name, scope, (name,), view=view, severity="warning", extra={"codelist": [text] * len(scope)}
+            view.table.name,
+            scope,
+            (name,),
+            view=view,
+            severity="warning",
+            extra={"codelist": same_for_every_record(text, len(scope))},
         )
     values = set(cl.values())
     mask = scope & ~view.text_test(name, lambda t: t.isin(values).to_numpy(dtype=bool))
     extensible = "extensible" if cl.extensible else "non-extensible"
-    extra = {"codelist": [f"{cl.name} ({cl.c_code}, {extensible})"] * len(scope)}
+    extra = {"codelist": same_for_every_record(f"{cl.name} ({cl.c_code}, {extensible})", len(scope))}
     warning = "warning" if cl.extensible and severity == "error" else None
     return Hits(view.table.name, mask, (name,), view=view, severity=warning, extra=extra)

@@ -21,12 +21,28 @@ def _needs(rule, names: list[str]) -> list[str]:
 
 
 def group_codes(view, names: list[str]) -> np.ndarray:
-    """One int64 code per distinct combination of ``names`` (hashing small integers, not text)."""
+    """One int64 code per distinct combination of ``names`` (hashing small integers, not text), numbered
+    in order of first appearance. The columns' codes are combined arithmetically and hashed once, or
+    once more whenever the combination would no longer fit in 62 bits. Kept by the table for the next rule
+    asking for the same columns (define.xml keys, IG keys and --SEQ uniqueness share key sets)."""
+    names = [view.expand(n) for n in names]
+    if names and all(n in view.frame.columns for n in names):
+        return view.table.kept(("group codes", tuple(names)), lambda: _group_codes(view, names))
+    return _group_codes(view, names)
+
+
+def _group_codes(view, names: list[str]) -> np.ndarray:
     codes = np.zeros(len(view.frame), dtype=np.int64)
+    span = 1  # codes < span
     for name in names:
         here = view.codes(name)
-        codes = pd.factorize(codes * (int(here.max(initial=0)) + 1) + here)[0].astype(np.int64)
-    return codes
+        width = int(here.max(initial=0)) + 1
+        if span * width >= 1 << 62:
+            codes = pd.factorize(codes)[0].astype(np.int64)
+            span = int(codes.max(initial=0)) + 1
+        codes = codes * width + here
+        span *= width
+    return pd.factorize(codes)[0].astype(np.int64)
 
 
 def unique(rule, view, ctx) -> list[Hits]:
@@ -57,9 +73,11 @@ def one_to_one(rule, view, ctx) -> list[Hits]:
     for side, other, wanted in ((lcodes, rcodes, "left"), (rcodes, lcodes, "right")):
         if direction not in ("both", wanted):
             continue
-        pairs = pd.DataFrame({"g": pd.factorize(group * (int(side.max(initial=0)) + 1) + side)[0], "o": other})
-        distinct = pairs.drop_duplicates().groupby("g").size()
-        bad |= np.isin(pairs["g"].to_numpy(), distinct.index[distinct.to_numpy() > 1])
+        g = pd.factorize(group * (int(side.max(initial=0)) + 1) + side)[0]
+        # distinct (g, other) pairs as one integer each, then how many distinct others each g has
+        width = int(other.max(initial=0)) + 1
+        others_per_g = np.bincount(pd.unique(g.astype(np.int64) * width + other) // width)
+        bad |= others_per_g[g] > 1
     mask = np.zeros(len(view.frame), dtype=bool)
     mask[np.flatnonzero(keep)[bad]] = True
     return [Hits(view.table.name, mask, (left, right, *within), view=view)]
@@ -83,13 +101,13 @@ def lookup(rule, view, ctx) -> list[Hits]:
     if missing:
         raise MissingInput(f"{target_name} has no {', '.join(missing)}")
     trows = evaluate(rule.check["target_where"], tview) if rule.check.get("target_where") else slice(None)
-    wanted = pd.DataFrame({f"k{i}": _key(target.frame[c]) for i, c in enumerate(columns)})[trows]
+    wanted = pd.DataFrame({f"k{i}": key_text(tview, c) for i, c in enumerate(columns)})[trows]
     nulls = np.zeros(len(view.frame), dtype=bool)
     for k in keys:
         nulls |= view.null(k)
     if len(keys) == 1:
         # one key: test each distinct value once (a 5-million-record LB has a few thousand)
-        allowed = set(wanted["k0"])
+        allowed = set(wanted["k0"].to_numpy(dtype=object))
         found = (
             view.text_test(keys[0], lambda t: _key(t).isin(allowed).to_numpy())
             if not pd.api.types.is_numeric_dtype(view.column(keys[0]).dtype)
@@ -102,6 +120,15 @@ def lookup(rule, view, ctx) -> list[Hits]:
     if rule.check.get("allow"):
         mask &= ~view.column(keys[0]).isin(rule.check["allow"]).to_numpy()
     return [Hits(view.table.name, mask, tuple(keys), view=view)]
+
+
+def key_text(view, name: str) -> pd.Series:
+    """:func:`_key` of column ``name``: once per distinct value of a column the table keeps, kept for
+    the next rule (a 4-million-record LB's USUBJID and LBSEQ are looked up by several rules)."""
+    if not view.keeps(name):
+        return _key(view.column(name))
+    text = view.table.per_value(view.expand(name), lambda u: _key(u).to_numpy(dtype=object), key="key text")
+    return pd.Series(text, index=view.frame.index, dtype="str")
 
 
 def _key(series: pd.Series) -> pd.Series:

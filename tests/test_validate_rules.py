@@ -202,3 +202,52 @@ def test_a_joined_column_follows_the_table_it_is_joined_from():
     assert set(second.column("DM.RFSTDTC")) == {""} and second.null("DM.RFSTDTC").all()
     with pytest.raises(ValueError, match="read-only"):
         second.null("DM.RFSTDTC")[0] = False  # shared by every rule: nobody may change it
+
+
+def _rule_on_several_datasets(tmp_path):
+    """A record-level rule that runs on at least two of the clean study's datasets, and its clean result."""
+    from sdtmify.validate.checks import STUDY_LEVEL
+
+    for rule in RULES:
+        if rule.check_type in STUDY_LEVEL or needs_ct(rule) or needs_define(rule):
+            continue
+        result, _ = run_rule(rule, context(CLEAN, tmp_path, with_define=False))
+        if len(result.datasets) >= 2:
+            return rule, result
+    raise AssertionError("no rule of the catalogue runs on two datasets of the clean study")
+
+
+def test_a_check_that_fails_on_one_dataset_is_said_even_when_it_ran_on_others(tmp_path, monkeypatch):
+    """A defect in a check on one dataset must not read as "passed" there: the rule still runs on the other
+    datasets, and skipped_in names the one it could not check and why."""
+    from sdtmify.validate import engine
+
+    rule, clean = _rule_on_several_datasets(tmp_path)
+    broken = clean.datasets[0]
+    original = engine.CHECKS[rule.check_type]
+
+    def failing(rule_, view, ctx):
+        if view.table.name == broken:
+            raise KeyError("a defect")
+        return original(rule_, view, ctx)
+
+    monkeypatch.setitem(engine.CHECKS, rule.check_type, failing)
+    result, _ = run_rule(rule, context(CLEAN, tmp_path, with_define=False))
+    assert result.status == "passed"
+    assert result.datasets == clean.datasets[1:]
+    assert result.skipped_in == f"{broken}: could not run (KeyError: 'a defect'); please report"
+
+
+def test_out_of_memory_in_a_check_ends_the_run(tmp_path, monkeypatch):
+    """Running out of memory is not one rule's defect to be skipped: it reaches the caller (exit 2, out of
+    memory), so a rule is never reported as checked on a dataset the machine could not hold."""
+    from sdtmify.validate import engine
+
+    rule, _ = _rule_on_several_datasets(tmp_path)
+
+    def exhausted(rule_, view, ctx):
+        raise MemoryError
+
+    monkeypatch.setitem(engine.CHECKS, rule.check_type, exhausted)
+    with pytest.raises(MemoryError):
+        run_rule(rule, context(CLEAN, tmp_path, with_define=False))

@@ -91,7 +91,7 @@ def run_rule(rule: Rule, ctx: Context) -> tuple[RuleResult, list[Hits]]:
     hits: list[Hits] = []
     checked: list[str] = []
     reasons: list[str] = []
-    lacking: list[str] = []  # datasets skipped for want of another dataset
+    lacking: list[str] = []  # datasets skipped for want of another dataset, or because the check failed
     records = 0
     if rule.check_type in STUDY_LEVEL:
         if rule.standard != "any" and not any(t.standard == rule.standard for t in validated.values()):
@@ -118,8 +118,11 @@ def run_rule(rule: Rule, ctx: Context) -> tuple[RuleResult, list[Hits]]:
                 continue
             except SpecError:
                 raise  # a shipped spec the rule needs cannot be read: the whole run stops (exit 2)
+            except MemoryError:
+                raise  # out of memory ends the run (exit 2); it is not one rule's defect
             except Exception as exc:  # a defect must not stop the other rules; it is reported, not hidden
                 reasons.append(f"{table.name}: could not run ({type(exc).__name__}: {exc}); please report")
+                lacking.append(reasons[-1])  # said even when the rule ran on other datasets
                 continue
             checked.append(table.name)
             records += table.records

@@ -4,6 +4,7 @@ nested stages' time taken out of their parent's own time, and the peak memory of
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -40,9 +41,10 @@ def test_a_nested_stage_is_taken_out_of_its_parents_own_time(log):
             sum(range(400_000))
     enter_map, enter_read, read, outer = records(log)
     assert (enter_map, enter_read) == (
-        {"event": "enter", "stage": "map", "depth": 0},
-        {"event": "enter", "stage": "read sources", "depth": 1},
+        {"event": "enter", "stage": "map", "depth": 0, "pid": os.getpid()},
+        {"event": "enter", "stage": "read sources", "depth": 1, "pid": os.getpid()},
     )
+    assert read["pid"] == outer["pid"] == os.getpid()
     assert (read["stage"], read["depth"], outer["stage"], outer["depth"]) == ("read sources", 1, "map", 0)
     assert read["self_cpu"] == read["cpu"] and read["self_wall"] == read["wall"]
     assert outer["self_cpu"] + read["cpu"] == pytest.approx(outer["cpu"], abs=2e-4)

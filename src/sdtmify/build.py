@@ -150,19 +150,23 @@ def build_study(
 def _write_files(
     bundles: list, tmp: Path, spec, ui: Console, written: dict[str, list[Path]], forms=("xpt", "dataset-json")
 ) -> None:
-    """Step 3: each bundle's datasets (as ``forms``), its metadata snapshot and its lineage."""
+    """Step 3: each bundle's lineage (then dropped: nothing else reads it), its datasets (as ``forms``) and its
+    metadata snapshot. ``written`` gets its keys in the order the summary shows them."""
     for bundle in bundles:
         for note in bundle.notes:
             ui.debug(f"{bundle.standard}: {note}")
-        folder = tmp / bundle.standard.lower()
-        written.setdefault(bundle.standard, []).extend(write_bundle(bundle, folder, spec, ui=ui, forms=forms))
-        written.setdefault("metadata", []).append(
-            serialize.dump(bundle.metadata, tmp / "metadata" / f"{bundle.standard.lower()}.json")
-        )
+        datasets = written.setdefault(bundle.standard, [])
+        metadata = written.setdefault("metadata", [])
+        lineage = written.setdefault("lineage", [])
         with stagemeter.stage("lineage"):
-            written.setdefault("lineage", []).extend(write_lineage(bundle, tmp / "lineage"))
-        # the lineage is written: nothing else reads it
-        bundle.datasets = {name: replace(built, lineage=None) for name, built in bundle.datasets.items()}
+            lineage.extend(write_lineage(bundle, tmp / "lineage"))
+        _drop_lineage(bundle)
+        datasets.extend(write_bundle(bundle, tmp / bundle.standard.lower(), spec, ui=ui, forms=forms))
+        metadata.append(serialize.dump(bundle.metadata, tmp / "metadata" / f"{bundle.standard.lower()}.json"))
+
+
+def _drop_lineage(bundle) -> None:
+    bundle.datasets = {name: replace(built, lineage=None) for name, built in bundle.datasets.items()}
 
 
 @dataclass
@@ -257,6 +261,8 @@ def _two_lanes(bundles: list, tmp: Path, spec, ui: Console, checking: _Checks, k
     checked: dict[str, list[Path]] = {standard: [] for standard in first}
     said = lanes.Recorder(ui)
     with lanes.forked(second_lane, ui, "writing Dataset-JSON, metadata and lineage") as lane:
+        for bundle in bundles:  # the child writes it first and drops it: this process holds it no longer
+            _drop_lineage(bundle)
         try:
             checking.run(bundles, said, checked)
         except Exception:  # the serial build meets the second lane's error first, if it has one: that one wins

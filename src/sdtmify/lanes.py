@@ -14,7 +14,8 @@ shares the built frames copy-on-write instead of receiving them; it sends back o
 - The child never returns into the parent's code: whatever happens it ends with ``os._exit``, so it never
   runs the parent's cleanup (the staging folder, the lock, atexit handlers).
 - When the parent stops early (an error in its lane, Ctrl-C, SIGTERM), leaving the ``with`` block kills
-  the child and reaps it: no orphan keeps writing into a staging folder being removed.
+  the child and reaps it: no orphan keeps writing into a staging folder being removed. A parent killed
+  outright (SIGKILL) takes the child with it (the kernel's parent-death signal).
 
 Lanes need ``os.fork`` (Linux) and a single thread at fork time (a forked child of a threaded process can
 deadlock on a lock another thread held); :func:`available` says whether both hold, else the build is serial.
@@ -181,11 +182,13 @@ def forked(work: Callable[[Console], Any], ui: Console, what: str) -> Iterator[L
             stream.flush()
     reader, writer = os.pipe()
     gc.freeze()  # the shared objects move out of the collector's reach: collections do not copy their pages
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: never leaves this branch but by os._exit
         code = 70
         try:
             os.close(reader)
+            _die_with(parent)
             code = _child(work, ui, writer)
         finally:
             os._exit(code)
@@ -196,6 +199,18 @@ def forked(work: Callable[[Console], Any], ui: Console, what: str) -> Iterator[L
     finally:
         lane.stop()
         gc.unfreeze()
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this child when its parent dies (prctl PR_SET_PDEATHSIG), so that a parent killed
+    outright (SIGKILL: no cleanup of its own) leaves no child writing into a staging folder the next build
+    removes; if the parent is already gone, end now."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(70)
 
 
 def _child(work: Callable[[Console], Any], ui: Console, writer: int) -> int:

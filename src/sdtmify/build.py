@@ -117,7 +117,7 @@ def build_study(
     total = len(STEPS)
     written: dict[str, list[Path]] = {}
 
-    lanes_here = lanes.jobs_wanted(jobs) >= 2 and lanes.available()
+    lanes_here = lanes.jobs_wanted(jobs) >= 2
     known: Known = {}  # digests the second lane took of the files it wrote, for the manifest
 
     with guarded_output(target, spec.studyid, force=force, wait=wait, ui=ui, known=known) as tmp:
@@ -132,7 +132,7 @@ def build_study(
 
         ui.step(3, total, STEPS[2])
         checking = _Checks(spec, tmp, result, ct_file, validate, report, fail_on, not_declared)
-        if not lanes_here:
+        if not (lanes_here and lanes.ready(ui)):
             _write_files(bundles, tmp, spec, ui, written)
             checking.run(bundles, ui, written)
         else:

@@ -18,7 +18,7 @@ shares the built frames copy-on-write instead of receiving them; it sends back o
   outright (SIGKILL) takes the child with it (the kernel's parent-death signal).
 
 Lanes need ``os.fork`` (Linux) and a single thread at fork time (a forked child of a threaded process can
-deadlock on a lock another thread held); :func:`available` says whether both hold, else the build is serial.
+deadlock on a lock another thread held); :func:`ready` says whether both hold, else the build is serial.
 Before the fork the collector is frozen (``gc.freeze``) so that neither process's cyclic garbage collection
 walks, and so copies, the pages of the objects they share."""
 
@@ -63,8 +63,19 @@ def jobs_wanted(jobs: int | None) -> int:
 
 
 def available() -> bool:
-    """Whether a lane can be forked here: ``os.fork`` exists (Linux) and this process runs one thread."""
-    return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
+    """Whether a lane can be forked here: ``os.fork`` exists (Linux)."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+def ready(ui: Console) -> bool:
+    """Whether a lane can be forked now: :func:`available`, and this process runs one thread once the
+    console's live progress bar (redrawn by a thread of its own, on a terminal) is paused; :func:`forked`
+    shows the bar again. A process running other threads (a pooled build's dask worker) stays serial."""
+    if not available():
+        return False
+    if threading.active_count() > 1:
+        ui.pause()
+    return threading.active_count() == 1
 
 
 class Recorder(Console):
@@ -183,7 +194,14 @@ def forked(work: Callable[[Console], Any], ui: Console, what: str) -> Iterator[L
     reader, writer = os.pipe()
     gc.freeze()  # the shared objects move out of the collector's reach: collections do not copy their pages
     parent = os.getpid()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except BaseException:
+        os.close(reader)
+        os.close(writer)
+        gc.unfreeze()
+        ui.resume()
+        raise
     if pid == 0:  # the child: never leaves this branch but by os._exit
         code = 70
         try:
@@ -193,6 +211,7 @@ def forked(work: Callable[[Console], Any], ui: Console, what: str) -> Iterator[L
         finally:
             os._exit(code)
     os.close(writer)
+    ui.resume()
     lane = Lane(pid, reader, what)
     try:
         yield lane

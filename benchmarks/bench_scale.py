@@ -68,6 +68,9 @@ def _limit(max_memory: float | None):
     if not max_memory:
         return None
     limit = int(max_memory * GB)
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:  # under a tighter cap already (prlimit --as): it cannot be raised
+        limit = min(limit, hard)
     return lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 

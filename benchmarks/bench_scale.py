@@ -396,7 +396,7 @@ def table(result: dict) -> str:
     lines = [
         f"N = {result['subjects']:,} subjects{' (--jobs ' + str(result['jobs']) + ')' if result.get('jobs') else ''} ({rows.get('labs', 0):,} lab rows, "
         f"{sum(rows.values()):,} source rows); load {result['load_before']} -> {result['load_after']}",
-        f"{'stage':<14} {'wall s':>9} {'CPU s':>9} {'peak RSS':>10}",
+        f"{'stage':<21} {'wall s':>9} {'CPU s':>9} {'peak RSS':>10}",
     ]
     lane2 = sorted(name for name in build["stages"] if name.endswith(LANE2))
     for name in (*STAGES, *sorted(set(build["stages"]) - set(STAGES) - set(lane2)), *lane2):
@@ -405,33 +405,33 @@ def table(result: dict) -> str:
             continue  # this stage ran in the second lane only
         if stage is None:
             text = "OUT OF MEMORY here" if build.get("died_in") and name in build["died_in"] else "-"
-            lines.append(f"{name:<14} {text:>9}")
+            lines.append(f"{name:<21} {text:>9}")
             continue
         mark = " (process peak)" if stage["peak_scope"] == "process" else ""
         if build["status"] != "ok" and (build.get("died_in") or "").startswith(name):
             mark += f" <- {build['status'].upper()} here"
-        lines.append(f"{name:<14} {stage['wall']:>9.2f} {stage['cpu']:>9.2f} {_gb(stage['peak_rss']):>10}{mark}")
-    lines.append(f"{'other':<14} {build['other']['wall']:>9.2f} {build['other']['cpu']:>9.2f}")
+        lines.append(f"{name:<21} {stage['wall']:>9.2f} {stage['cpu']:>9.2f} {_gb(stage['peak_rss']):>10}{mark}")
+    lines.append(f"{'other':<21} {build['other']['wall']:>9.2f} {build['other']['cpu']:>9.2f}")
     verdict = "" if build["status"] == "ok" else f"  {build['status'].upper()} in {build.get('died_in') or '?'}"
     lines.append(
-        f"{'build total':<14} {build['wall']:>9.2f} {build['cpu']:>9.2f} {_gb(build['peak_rss']):>10}"
+        f"{'build total':<21} {build['wall']:>9.2f} {build['cpu']:>9.2f} {_gb(build['peak_rss']):>10}"
         f"  exit {build['exit_code']}{verdict}"
     )
     if build.get("tree_peak_rss"):
         lines.append(
-            f"{'tree peak':<14} {'':>9} {'':>9} {_gb(build['tree_peak_pss']):>10}  PSS summed over "
+            f"{'tree peak':<21} {'':>9} {'':>9} {_gb(build['tree_peak_pss']):>10}  PSS summed over "
             f"{build.get('processes', 1)} process(es), sampled every 0.1 s (RSS sum {_gb(build['tree_peak_rss'])})"
         )
     if lane2:
         lines.append(f"  ({', '.join(lane2)}: run in a second process beside the first's; wall not added)")
     floor = result.get("floor")
     if floor and "read" in floor:
-        lines.append(f"{'floor: read':<14} {floor['read']['wall']:>9.2f} {floor['read']['cpu']:>9.2f}")
-        lines.append(f"{'floor: write':<14} {floor['write']['wall']:>9.2f} {floor['write']['cpu']:>9.2f}")
-        lines.append(f"{'floor total':<14} {floor['wall']:>9.2f} {floor['cpu']:>9.2f} {_gb(floor['peak_rss']):>10}")
+        lines.append(f"{'floor: read':<21} {floor['read']['wall']:>9.2f} {floor['read']['cpu']:>9.2f}")
+        lines.append(f"{'floor: write':<21} {floor['write']['wall']:>9.2f} {floor['write']['cpu']:>9.2f}")
+        lines.append(f"{'floor total':<21} {floor['wall']:>9.2f} {floor['cpu']:>9.2f} {_gb(floor['peak_rss']):>10}")
         tight = floor["tight"]
         lines.append(
-            f"{'tight floor':<14} {tight['wall']:>9.2f} {tight['cpu']:>9.2f}  (write: the less of floor / build)"
+            f"{'tight floor':<21} {tight['wall']:>9.2f} {tight['cpu']:>9.2f}  (write: the less of floor / build)"
         )
         lines.append(
             f"build / floor: wall {result['ratio']['wall']:.2f}x, CPU {result['ratio']['cpu']:.2f}x; "

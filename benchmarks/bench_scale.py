@@ -112,6 +112,7 @@ class TreeMemory(threading.Thread):
         self.pid, self.interval = pid, interval
         self.peak_rss = self.peak_pss = 0
         self.processes = 0  # the most processes seen at once
+        self.peak_parts: list[int] = []  # each process's PSS when the sum peaked (the build's first)
         self._done = threading.Event()
 
     def run(self) -> None:
@@ -128,7 +129,9 @@ class TreeMemory(threading.Thread):
         sizes = [_memory(pid) for pid in pids]
         alive = [size for size in sizes if size[0]]
         self.peak_rss = max(self.peak_rss, sum(rss for rss, _ in alive))
-        self.peak_pss = max(self.peak_pss, sum(pss for _, pss in alive))
+        if sum(pss for _, pss in alive) > self.peak_pss:
+            self.peak_pss = sum(pss for _, pss in alive)
+            self.peak_parts = [pss for _, pss in alive]
         self.processes = max(self.processes, len(alive))
 
     def stop(self) -> None:
@@ -162,6 +165,7 @@ def measured(command: list[str], env: dict | None = None, max_memory: float | No
         "tree_peak_rss": tree.peak_rss,
         "tree_peak_pss": tree.peak_pss,
         "processes": tree.processes,
+        "tree_peak_parts": tree.peak_parts,
         "stdout": stdout,
         "stderr": stderr,
     }
@@ -318,7 +322,7 @@ def run_one(subjects: int, args, work: Path) -> dict:
     oom = out_of_memory(run["exit_code"], run["stderr"])
     status = "ok" if run["exit_code"] in (0, 1) else "out of memory" if oom else "failed"
     build = {key: run[key] for key in ("exit_code", "wall", "cpu", "peak_rss", "tree_peak_rss", "tree_peak_pss")}
-    build["processes"] = run["processes"]
+    build["processes"], build["tree_peak_parts"] = run["processes"], run["tree_peak_parts"]
     # the stage meter resets the kernel's high-water mark at each stage (so a stage's peak is its own), which
     # also resets what wait4 reports: the process's peak is the highest of the stages' and the final one
     build["peak_rss"] = max([run["peak_rss"], *(s["peak_rss"] for s in stages.values())])
@@ -421,6 +425,11 @@ def table(result: dict) -> str:
         lines.append(
             f"{'tree peak':<21} {'':>9} {'':>9} {_gb(build['tree_peak_pss']):>10}  PSS summed over "
             f"{build.get('processes', 1)} process(es), sampled every 0.1 s (RSS sum {_gb(build['tree_peak_rss'])})"
+            + (
+                f"; at the peak: {' + '.join(_gb(part) for part in build['tree_peak_parts'])}"
+                if len(build.get("tree_peak_parts", [])) > 1
+                else ""
+            )
         )
     if lane2:
         lines.append(f"  ({', '.join(lane2)}: run in a second process beside the first's; wall not added)")

@@ -40,6 +40,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -67,15 +68,90 @@ def _limit(max_memory: float | None):
     if not max_memory:
         return None
     limit = int(max_memory * GB)
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:  # under a tighter cap already (prlimit --as): it cannot be raised
+        limit = min(limit, hard)
     return lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
+def _children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux /proc)."""
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as handle:
+                found += [int(child) for child in handle.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+def _memory(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process in bytes, from /proc/PID/smaps_rollup; (0, 0) when it is gone."""
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1]) * 1024
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return rss, pss
+
+
+class TreeMemory(threading.Thread):
+    """Samples the memory of a process and all its descendants every ``interval`` seconds: the highest sum of
+    their RSS (pages shared copy-on-write after a fork counted in each process) and of their PSS (shared pages
+    split between the processes sharing them, so they count once). A two-lane build's memory is the sum of
+    its two processes; wait4's ru_maxrss is the largest single process only."""
+
+    def __init__(self, pid: int, interval: float = 0.1):
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.peak_rss = self.peak_pss = 0
+        self.processes = 0  # the most processes seen at once
+        self.peak_parts: list[int] = []  # each process's PSS when the sum peaked (the build's first)
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            self.sample()
+            self._done.wait(self.interval)
+
+    def sample(self) -> None:
+        pids, queue = [], [self.pid]
+        while queue:
+            pid = queue.pop()
+            pids.append(pid)
+            queue += _children(pid)
+        sizes = [_memory(pid) for pid in pids]
+        alive = [size for size in sizes if size[0]]
+        self.peak_rss = max(self.peak_rss, sum(rss for rss, _ in alive))
+        if sum(pss for _, pss in alive) > self.peak_pss:
+            self.peak_pss = sum(pss for _, pss in alive)
+            self.peak_parts = [pss for _, pss in alive]
+        self.processes = max(self.processes, len(alive))
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
 def measured(command: list[str], env: dict | None = None, max_memory: float | None = None) -> dict:
-    """Run ``command``; its exit code, wall seconds, CPU seconds (user + sys) and peak RSS (wait4)."""
+    """Run ``command``; its exit code, wall seconds, CPU seconds (user + sys, its waited-for children's
+    included) and peak RSS (wait4: the largest single process), and the peak of its process tree's summed RSS
+    and PSS (:class:`TreeMemory`, sampled every 0.1 s)."""
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=err, preexec_fn=_limit(max_memory))
-        _, status, usage = os.wait4(process.pid, 0)
+        tree = TreeMemory(process.pid)
+        tree.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            tree.stop()
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -86,6 +162,10 @@ def measured(command: list[str], env: dict | None = None, max_memory: float | No
         "wall": round(wall, 2),
         "cpu": round(usage.ru_utime + usage.ru_stime, 2),
         "peak_rss": usage.ru_maxrss * 1024,
+        "tree_peak_rss": tree.peak_rss,
+        "tree_peak_pss": tree.peak_pss,
+        "processes": tree.processes,
+        "tree_peak_parts": tree.peak_parts,
         "stdout": stdout,
         "stderr": stderr,
     }
@@ -108,25 +188,38 @@ def out_of_memory(exit_code: int, stderr: str) -> bool:
 # --- the stage log -------------------------------------------------------------------------------------
 
 
+LANE2 = " [lane 2]"  # the name suffix of stages a two-lane build ran in its second process
+
+
 def stage_table(log: Path) -> tuple[dict[str, dict], str | None]:
     """Per stage: summed self wall/CPU, highest peak RSS, runs; and where the build died: the stages left open
-    (killed inside them), else the innermost stage an exception ended, if any."""
+    (killed inside them), else the innermost stage an exception ended, if any.
+
+    Records carry the pid of the process that ran them (a two-lane build logs from a forked child too): stages
+    nest per process, and a stage run by any process but the first (the build's own) is keyed ``NAME [lane 2]``
+    so that its wall, which overlaps the first process's, is shown on its own row. Logs without pids (older
+    builds) are one process."""
     stages: dict[str, dict] = {}
-    open_stages: list[str] = []
+    open_stages: dict[int | None, list[str]] = {}
     failed: str | None = None
     if not log.is_file():
         return stages, None
+    main_pid: int | None = None
     for line in log.read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
+        pid = record.get("pid")
+        main_pid = pid if main_pid is None else main_pid
+        name = record["stage"] + ("" if pid == main_pid else LANE2)
+        stack = open_stages.setdefault(pid, [])
         if record["event"] == "enter":
-            open_stages.append(record["stage"])
+            stack.append(name)
             continue
-        if open_stages:
-            open_stages.pop()
+        if stack:
+            stack.pop()
         if record.get("error") and failed is None:
-            failed = f"{record['stage']} ({record['error']})"
+            failed = f"{name} ({record['error']})"
         entry = stages.setdefault(
-            record["stage"], {"wall": 0.0, "cpu": 0.0, "peak_rss": 0, "runs": 0, "peak_scope": record["peak_scope"]}
+            name, {"wall": 0.0, "cpu": 0.0, "peak_rss": 0, "runs": 0, "peak_scope": record["peak_scope"]}
         )
         entry["wall"] += record["self_wall"]
         entry["cpu"] += record["self_cpu"]
@@ -134,7 +227,8 @@ def stage_table(log: Path) -> tuple[dict[str, dict], str | None]:
         entry["runs"] += 1
     for entry in stages.values():
         entry["wall"], entry["cpu"] = round(entry["wall"], 2), round(entry["cpu"], 2)
-    return stages, (" > ".join(open_stages) if open_stages else failed)
+    still_open = [" > ".join(stack) for stack in open_stages.values() if stack]
+    return stages, ("; ".join(still_open) if still_open else failed)
 
 
 # --- the floor -----------------------------------------------------------------------------------------
@@ -221,18 +315,23 @@ def run_one(subjects: int, args, work: Path) -> dict:
     print(f"== N = {subjects:,}: build (fresh process, stage log on)", flush=True)
     env = {**os.environ, "SDTMIFY_STAGE_LOG": str(log)}
     env.pop("SDTMIFY_HOME", None)
-    run = measured([SDTMIFY, "build", "--study", str(study), "--out", str(built)], env, args.max_memory_gb)
+    jobs = ["--jobs", str(args.jobs)] if args.jobs else []
+    result["jobs"] = args.jobs
+    run = measured([SDTMIFY, "build", "--study", str(study), "--out", str(built), *jobs], env, args.max_memory_gb)
     stages, died_in = stage_table(log)
     oom = out_of_memory(run["exit_code"], run["stderr"])
     status = "ok" if run["exit_code"] in (0, 1) else "out of memory" if oom else "failed"
-    build = {key: run[key] for key in ("exit_code", "wall", "cpu", "peak_rss")}
+    build = {key: run[key] for key in ("exit_code", "wall", "cpu", "peak_rss", "tree_peak_rss", "tree_peak_pss")}
+    build["processes"], build["tree_peak_parts"] = run["processes"], run["tree_peak_parts"]
     # the stage meter resets the kernel's high-water mark at each stage (so a stage's peak is its own), which
     # also resets what wait4 reports: the process's peak is the highest of the stages' and the final one
     build["peak_rss"] = max([run["peak_rss"], *(s["peak_rss"] for s in stages.values())])
     build.update(status=status, died_in=died_in if status != "ok" else None, stages=stages)
     if status != "ok":
         build["stderr_tail"] = run["stderr"][-2000:]
-    marked_wall = sum(s["wall"] for s in stages.values())
+    # the second lane's stages overlap the first process's (its "wait for lane 2" holds the overlap): their
+    # wall is shown, not added; CPU adds up across processes (wait4 counts the waited-for child's)
+    marked_wall = sum(s["wall"] for name, s in stages.items() if not name.endswith(LANE2))
     marked_cpu = sum(s["cpu"] for s in stages.values())
     build["other"] = {"wall": round(run["wall"] - marked_wall, 2), "cpu": round(run["cpu"] - marked_cpu, 2)}
     result["build"] = build
@@ -264,7 +363,11 @@ def add_ratios(result: dict) -> None:
     slower than the build's own writer stages; the tight floor takes, for writing, whichever is less."""
     build, floor = result["build"], result["floor"]
     written = {
-        key: sum(build["stages"].get(name, {}).get(key, 0.0) for name in ("xpt", "dataset-json"))
+        key: sum(
+            build["stages"].get(name + lane, {}).get(key, 0.0)
+            for name in ("xpt", "dataset-json")
+            for lane in ("", LANE2)
+        )
         for key in ("wall", "cpu")
     }
     tight = {key: floor["read"][key] + min(floor["write"][key], written[key]) for key in ("wall", "cpu")}
@@ -295,34 +398,49 @@ def table(result: dict) -> str:
     build = result["build"]
     rows = result.get("source_rows", {})
     lines = [
-        f"N = {result['subjects']:,} subjects ({rows.get('labs', 0):,} lab rows, "
+        f"N = {result['subjects']:,} subjects{' (--jobs ' + str(result['jobs']) + ')' if result.get('jobs') else ''} ({rows.get('labs', 0):,} lab rows, "
         f"{sum(rows.values()):,} source rows); load {result['load_before']} -> {result['load_after']}",
-        f"{'stage':<14} {'wall s':>9} {'CPU s':>9} {'peak RSS':>10}",
+        f"{'stage':<21} {'wall s':>9} {'CPU s':>9} {'peak RSS':>10}",
     ]
-    for name in (*STAGES, *sorted(set(build["stages"]) - set(STAGES))):
+    lane2 = sorted(name for name in build["stages"] if name.endswith(LANE2))
+    for name in (*STAGES, *sorted(set(build["stages"]) - set(STAGES) - set(lane2)), *lane2):
         stage = build["stages"].get(name)
+        if stage is None and any(other.startswith(name + LANE2) for other in lane2):
+            continue  # this stage ran in the second lane only
         if stage is None:
             text = "OUT OF MEMORY here" if build.get("died_in") and name in build["died_in"] else "-"
-            lines.append(f"{name:<14} {text:>9}")
+            lines.append(f"{name:<21} {text:>9}")
             continue
         mark = " (process peak)" if stage["peak_scope"] == "process" else ""
         if build["status"] != "ok" and (build.get("died_in") or "").startswith(name):
             mark += f" <- {build['status'].upper()} here"
-        lines.append(f"{name:<14} {stage['wall']:>9.2f} {stage['cpu']:>9.2f} {_gb(stage['peak_rss']):>10}{mark}")
-    lines.append(f"{'other':<14} {build['other']['wall']:>9.2f} {build['other']['cpu']:>9.2f}")
+        lines.append(f"{name:<21} {stage['wall']:>9.2f} {stage['cpu']:>9.2f} {_gb(stage['peak_rss']):>10}{mark}")
+    lines.append(f"{'other':<21} {build['other']['wall']:>9.2f} {build['other']['cpu']:>9.2f}")
     verdict = "" if build["status"] == "ok" else f"  {build['status'].upper()} in {build.get('died_in') or '?'}"
     lines.append(
-        f"{'build total':<14} {build['wall']:>9.2f} {build['cpu']:>9.2f} {_gb(build['peak_rss']):>10}"
+        f"{'build total':<21} {build['wall']:>9.2f} {build['cpu']:>9.2f} {_gb(build['peak_rss']):>10}"
         f"  exit {build['exit_code']}{verdict}"
     )
+    if build.get("tree_peak_rss"):
+        lines.append(
+            f"{'tree peak':<21} {'':>9} {'':>9} {_gb(build['tree_peak_pss']):>10}  PSS summed over "
+            f"{build.get('processes', 1)} process(es), sampled every 0.1 s (RSS sum {_gb(build['tree_peak_rss'])})"
+            + (
+                f"; at the peak: {' + '.join(_gb(part) for part in build['tree_peak_parts'])}"
+                if len(build.get("tree_peak_parts", [])) > 1
+                else ""
+            )
+        )
+    if lane2:
+        lines.append(f"  ({', '.join(lane2)}: run in a second process beside the first's; wall not added)")
     floor = result.get("floor")
     if floor and "read" in floor:
-        lines.append(f"{'floor: read':<14} {floor['read']['wall']:>9.2f} {floor['read']['cpu']:>9.2f}")
-        lines.append(f"{'floor: write':<14} {floor['write']['wall']:>9.2f} {floor['write']['cpu']:>9.2f}")
-        lines.append(f"{'floor total':<14} {floor['wall']:>9.2f} {floor['cpu']:>9.2f} {_gb(floor['peak_rss']):>10}")
+        lines.append(f"{'floor: read':<21} {floor['read']['wall']:>9.2f} {floor['read']['cpu']:>9.2f}")
+        lines.append(f"{'floor: write':<21} {floor['write']['wall']:>9.2f} {floor['write']['cpu']:>9.2f}")
+        lines.append(f"{'floor total':<21} {floor['wall']:>9.2f} {floor['cpu']:>9.2f} {_gb(floor['peak_rss']):>10}")
         tight = floor["tight"]
         lines.append(
-            f"{'tight floor':<14} {tight['wall']:>9.2f} {tight['cpu']:>9.2f}  (write: the less of floor / build)"
+            f"{'tight floor':<21} {tight['wall']:>9.2f} {tight['cpu']:>9.2f}  (write: the less of floor / build)"
         )
         lines.append(
             f"build / floor: wall {result['ratio']['wall']:.2f}x, CPU {result['ratio']['cpu']:.2f}x; "
@@ -361,6 +479,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the synthetic studies and outputs")
     parser.add_argument("--max-memory-gb", type=float, help="address-space cap of each measured process")
     parser.add_argument("--rebuild", action="store_true", help="also time a second build of --like itself")
+    parser.add_argument("--jobs", type=int, help="sdtmify build --jobs (default: the build's own default)")
     args = parser.parse_args()
     counts = [int(n.replace("_", "")) for n in args.subjects.split(",") if n.strip()]
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_scale."))

@@ -4,6 +4,7 @@ nested stages' time taken out of their parent's own time, and the peak memory of
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -40,9 +41,10 @@ def test_a_nested_stage_is_taken_out_of_its_parents_own_time(log):
             sum(range(400_000))
     enter_map, enter_read, read, outer = records(log)
     assert (enter_map, enter_read) == (
-        {"event": "enter", "stage": "map", "depth": 0},
-        {"event": "enter", "stage": "read sources", "depth": 1},
+        {"event": "enter", "stage": "map", "depth": 0, "pid": os.getpid()},
+        {"event": "enter", "stage": "read sources", "depth": 1, "pid": os.getpid()},
     )
+    assert read["pid"] == outer["pid"] == os.getpid()
     assert (read["stage"], read["depth"], outer["stage"], outer["depth"]) == ("read sources", 1, "map", 0)
     assert read["self_cpu"] == read["cpu"] and read["self_wall"] == read["wall"]
     assert outer["self_cpu"] + read["cpu"] == pytest.approx(outer["cpu"], abs=2e-4)
@@ -78,3 +80,49 @@ def test_a_stage_that_fails_is_recorded_and_the_error_goes_on(log):
         "read sources",
         "ValueError",
     )
+
+
+def _bench_scale():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_scale.py"
+    spec = importlib.util.spec_from_file_location("bench_scale", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_scale_keeps_the_second_lanes_stages_apart(tmp_path):
+    """A two-lane build's log interleaves two processes: stages nest per pid, the child's get their own rows."""
+
+    def exit_record(pid, name, depth, wall, cpu):
+        return {
+            "event": "exit",
+            "stage": name,
+            "depth": depth,
+            "pid": pid,
+            "wall": wall,
+            "cpu": cpu,
+            "self_wall": wall,
+            "self_cpu": cpu,
+            "peak_rss": 1,
+            "peak_scope": "stage",
+            "rss": 1,
+        }
+
+    lines = [
+        {"event": "enter", "stage": "validate", "depth": 0, "pid": 10},
+        {"event": "enter", "stage": "dataset-json", "depth": 0, "pid": 11},
+        exit_record(11, "dataset-json", 0, 3.0, 2.5),
+        exit_record(10, "validate", 0, 4.0, 3.5),
+        {"event": "enter", "stage": "lineage", "depth": 0, "pid": 11},  # the child died in here
+    ]
+    log = tmp_path / "stages.jsonl"
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    stages, died_in = _bench_scale().stage_table(log)
+    assert {name: (s["wall"], s["cpu"]) for name, s in stages.items()} == {
+        "dataset-json [lane 2]": (3.0, 2.5),
+        "validate": (4.0, 3.5),
+    }
+    assert died_in == "lineage [lane 2]"

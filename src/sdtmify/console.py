@@ -52,6 +52,7 @@ class Console:
         self._progress: Any = None
         self._task: Any = None
         self._stage: tuple[int, int, str, float] | None = None
+        self._paused = False  # pause() stopped the progress bar; resume() shows it again
 
     # -- rich, only on a terminal -----------------------------------------------------------------
     def _err_console(self) -> Any:
@@ -149,6 +150,13 @@ class Console:
                 flush=True,
             )
             return
+        self._show(index, total, label)
+
+    def _show(self, index: int, total: int, label: str) -> None:
+        """The progress bar at stage ``index`` (started when not running)."""
+        rich = self._err_console()
+        if rich is None:
+            return
         if self._progress is None:
             from rich.progress import (
                 BarColumn,
@@ -171,6 +179,23 @@ class Console:
             self._progress.start()
             self._task = self._progress.add_task(label, total=total)
         self._progress.update(self._task, description=label, completed=index - 1)
+
+    def pause(self) -> bool:
+        """Stop the live progress bar, and the thread that redraws it, keeping the current stage (a build forks
+        its second lane with no other thread running); True when a bar was running. :meth:`resume` shows it."""
+        if self._progress is None:
+            return False
+        self._progress.stop()
+        self._progress = None
+        self._paused = True
+        return True
+
+    def resume(self) -> None:
+        """Show the progress bar again at the current stage, after :meth:`pause`."""
+        if self._paused and self._stage is not None:
+            index, total, label, _ = self._stage
+            self._show(index, total, label)
+        self._paused = False
 
     def finish(self) -> None:
         """The current stage is done: its time (-v, or always as a line on a terminal)."""

@@ -49,9 +49,35 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def tree(folder: Path) -> dict[str, str]:
+Known = dict[tuple[int, int], tuple[int, int, str]]
+"""Digests taken earlier: (device, inode) -> (size, modification time in ns, sha256)."""
+
+
+def digests(paths: list[Path]) -> Known:
+    """The sha256 of each of ``paths`` with the file's identity and state, for :func:`tree` to reuse while
+    the file is unchanged (a build's second lane hashes what it wrote while the first does other work)."""
+    known: Known = {}
+    for path in paths:
+        state = os.stat(path, follow_symlinks=False)
+        digest = sha256(path)
+        if os.stat(path, follow_symlinks=False).st_mtime_ns == state.st_mtime_ns:
+            known[(state.st_dev, state.st_ino)] = (state.st_size, state.st_mtime_ns, digest)
+    return known
+
+
+def _digest(path: Path, known: Known | None) -> str:
+    if known:
+        state = os.stat(path, follow_symlinks=False)
+        found = known.get((state.st_dev, state.st_ino))
+        if found is not None and found[:2] == (state.st_size, state.st_mtime_ns):
+            return found[2]
+    return sha256(path)
+
+
+def tree(folder: Path, known: Known | None = None) -> dict[str, str]:
     """Every file below ``folder`` (relative POSIX path -> sha256), the marker excluded; links count as
-    files whose digest is ``link:<target>`` so they are never followed."""
+    files whose digest is ``link:<target>`` so they are never followed. ``known``: digests already taken
+    (:func:`digests`), used for the files whose size and modification time are those hashed."""
     found = {}
     for directory, folders, files in os.walk(folder):
         base = Path(directory)
@@ -62,7 +88,7 @@ def tree(folder: Path) -> dict[str, str]:
             relative = path.relative_to(folder).as_posix()
             if relative == MARKER:
                 continue
-            found[relative] = f"link:{os.readlink(path)}" if path.is_symlink() else sha256(path)
+            found[relative] = f"link:{os.readlink(path)}" if path.is_symlink() else _digest(path, known)
     return found
 
 
@@ -80,9 +106,9 @@ def read_marker(folder: Path, name: str = MARKER) -> dict | None:
     return data
 
 
-def write_manifest(folder: Path, study: str) -> dict:
-    """Record every file now in ``folder`` (the complete marker); returns it."""
-    manifest = {"tool": "sdtmify", "version": __version__, "study": study, "files": tree(folder)}
+def write_manifest(folder: Path, study: str, known: Known | None = None) -> dict:
+    """Record every file now in ``folder`` (the complete marker); returns it. ``known``: see :func:`tree`."""
+    manifest = {"tool": "sdtmify", "version": __version__, "study": study, "files": tree(folder, known)}
     write_text(folder / MARKER, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return manifest
 
@@ -444,10 +470,11 @@ def check_replaceable(target: Path, force: bool) -> str:
 
 @contextlib.contextmanager
 def guarded_output(
-    target: Path, study: str, force: bool = False, wait: float = 0.0, ui: Console = QUIET
+    target: Path, study: str, force: bool = False, wait: float = 0.0, ui: Console = QUIET, known: Known | None = None
 ) -> Iterator[Path]:
     """Lock ``target``, recover from killed runs, yield a staging folder; when the body succeeds, record the
-    manifest and swap the staging folder into place (see the module docstring)."""
+    manifest and swap the staging folder into place (see the module docstring). ``known``: digests the body
+    took of files it wrote (:func:`digests`; it may fill the dict while it runs), not computed again."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with build_lock(target, wait, ui):
@@ -460,7 +487,7 @@ def guarded_output(
         try:
             _mark_staging(staging, target, study)
             yield staging
-            write_manifest(staging, study)
+            write_manifest(staging, study, known)
             checkpoint("manifest-written")
             existing = check_replaceable(target, force)  # again: the folder may have changed during the build
         except BaseException:
@@ -524,6 +551,7 @@ __all__ = [
     "check_replaceable",
     "claim_files",
     "clean_staging",
+    "digests",
     "foreign_files",
     "guarded_output",
     "inspect",

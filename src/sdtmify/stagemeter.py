@@ -4,9 +4,9 @@ Off (the default) a marker costs one function call returning a shared do-nothing
 environment variable ``SDTMIFY_STAGE_LOG`` names a file when sdtmify is imported (or after
 ``record_to(path)``), every stage appends two JSON lines to that file as it happens:
 
-- ``{"event": "enter", "stage": NAME, "depth": D}`` when it starts, so a reader knows which stage was
-  running when the process died (killed for lack of memory, say);
-- ``{"event": "exit", "stage": NAME, "depth": D, "wall": s, "cpu": s, "self_wall": s, "self_cpu": s,
+- ``{"event": "enter", "stage": NAME, "depth": D, "pid": P}`` when it starts, so a reader knows which stage
+  was running when the process died (killed for lack of memory, say);
+- ``{"event": "exit", "stage": NAME, "depth": D, "pid": P, "wall": s, "cpu": s, "self_wall": s, "self_cpu": s,
   "peak_rss": bytes, "peak_scope": "stage" | "process", "rss": bytes}`` when it ends, with ``"error": NAME``
   (the exception's class) when it ended by an exception.
 
@@ -16,6 +16,11 @@ of the process and of the child processes it waited for. ``peak_rss`` is the mos
 stage ran: Linux's VmHWM, reset at the start of each stage by writing 5 to /proc/self/clear_refs (scope
 ``stage``); where that is not allowed, the process's peak so far (``ru_maxrss``, scope ``process``). A stage
 that runs several times (one per domain) gives one record per run; readers sum them.
+
+``pid`` is the process that ran the stage: a two-lane build (:mod:`sdtmify.lanes`) logs from its forked child
+too, into the same file (each record one append of one line). Stages nest within one process only; a
+reader keeps one stack per pid. The parent's stage that waits for the child (``wait for lane 2``) ends
+before the child is reaped, so no parent stage's CPU includes the child's.
 
 benchmarks/bench_scale.py runs builds with the log on and prints the table."""
 
@@ -114,7 +119,7 @@ def _measured(name: str) -> Iterator[None]:
     scope = "stage" if _reset_peak() else "process"
     running = _Running(name)
     _stack.append(running)
-    _write({"event": "enter", "stage": name, "depth": len(_stack) - 1})
+    _write({"event": "enter", "stage": name, "depth": len(_stack) - 1, "pid": os.getpid()})
     failed = None
     try:
         yield
@@ -135,6 +140,7 @@ def _measured(name: str) -> Iterator[None]:
                 "event": "exit",
                 "stage": name,
                 "depth": len(_stack),
+                "pid": os.getpid(),
                 "wall": round(wall, 4),
                 "cpu": round(cpu, 4),
                 "self_wall": round(wall - running.child_wall, 4),

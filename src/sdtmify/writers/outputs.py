@@ -31,8 +31,12 @@ def xpt_options(study) -> dict:
     return options
 
 
-def write_bundle(bundle: Bundle, folder: str | Path, study, ui: Console = QUIET) -> list[Path]:
+def write_bundle(
+    bundle: Bundle, folder: str | Path, study, ui: Console = QUIET, forms: tuple[str, ...] = ("xpt", "dataset-json")
+) -> list[Path]:
     """Write every dataset of ``bundle`` as XPT and Dataset-JSON; return the paths written, sorted.
+    ``forms`` writes only some of the two (a two-lane build writes the XPT files first, the rest in its
+    second lane); the per-dataset line (-v) comes with the Dataset-JSON.
 
     Header times are the study's build timestamp (study.yaml ``output.timestamp`` or
     $SOURCE_DATE_EPOCH), so rebuilding the same inputs gives byte-identical files. The Dataset-JSON
@@ -46,10 +50,13 @@ def write_bundle(bundle: Bundle, folder: str | Path, study, ui: Console = QUIET)
         built = bundle.datasets[name]
         meta = built.meta
         stem = meta.name.lower()
-        with stage("xpt"):
-            written.append(
-                write_xpt(built.frame, meta, folder / f"{stem}.xpt", created=stamp, modified=stamp, **options)
-            )
+        if "xpt" in forms:
+            with stage("xpt"):
+                written.append(
+                    write_xpt(built.frame, meta, folder / f"{stem}.xpt", created=stamp, modified=stamp, **options)
+                )
+        if "dataset-json" not in forms:
+            continue
         json_folder = folder / "dataset-json"
         with stage("dataset-json"):
             try:

@@ -1,0 +1,195 @@
+"""The two-lane build (sdtmify.lanes, build._two_lanes) as users run it: the installed console script (or
+a real process running the CLI's main with one writer replaced), on the 3-patient mini study.
+
+- ``--jobs 2`` writes the same files and says the same things as ``--jobs 1``, with the Dataset-JSON
+  written by a second process;
+- an error in the second lane reaches the user as the serial build shows it (text, exit code), and nothing
+  is swapped into place;
+- a second lane killed by a signal gives one line and exit 2; Ctrl-C in the parent kills and reaps it, and
+  a parent killed outright takes it along."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sdtmify import lanes
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="lanes fork: Linux only")
+
+SDTMIFY = shutil.which("sdtmify", path=str(Path(sys.executable).parent)) or shutil.which("sdtmify") or "sdtmify"
+
+# The CLI's main with write_lineage replaced: raise an InputError, kill itself, or sleep, for the SDTM lineage
+# (written by the second lane; the serial build writes it at the same point of its order).
+PATCHED = """
+import os, sys, time
+from pathlib import Path
+from sdtmify import build
+from sdtmify.errors import InputError, Location
+
+real = build.write_lineage
+how = os.environ["LANE_TEST"]
+
+def write_lineage(bundle, folder):
+    if bundle.standard == "SDTM":
+        if how == "error":
+            raise InputError("no source for LBTESTCD (did you mean LBTEST?)", Location("sdtm/lb.yaml", 12, "LBTESTCD"))
+        if how == "kill":
+            os.kill(os.getpid(), 9)
+        if how == "sleep":
+            Path(os.environ["LANE_PID"]).write_text(str(os.getpid()))
+            time.sleep(120)
+    return real(bundle, folder)
+
+build.write_lineage = write_lineage
+from sdtmify.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("SDTMIFY_STAGE_LOG", "SDTMIFY_JOBS", "SOURCE_DATE_EPOCH")}
+    return {**env, "SDTMIFY_HOME": str(home), **extra}
+
+
+def _patched(home: Path, how: str, *args: str, **extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", PATCHED, "build", "--study", "NCI84", *args],
+        env=_env(home, LANE_TEST=how, **extra),
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _leftovers(folder: Path) -> list[str]:
+    """What a build left beside its output folder: staging folders, locks."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".out"))
+
+
+def test_two_lanes_write_and_say_what_one_lane_does(mini_home):
+    runs = {}
+    for jobs in ("1", "2"):
+        log = mini_home / f"stages-{jobs}.jsonl"
+        done = subprocess.run(
+            [SDTMIFY, "build", "--study", "NCI84", "--out", str(mini_home / f"out{jobs}"), "--jobs", jobs, "-v"],
+            env=_env(mini_home, SDTMIFY_STAGE_LOG=str(log)),
+            cwd=mini_home,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode in (0, 1), done.stderr
+        records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+        runs[jobs] = done, records
+    (serial, one), (laned, two) = runs["1"], runs["2"]
+    assert _files(mini_home / "out2") == _files(mini_home / "out1")
+    assert laned.stdout.replace("out2", "out1") == serial.stdout
+    timing = re.compile(r"\d+\.\d+s")  # -v prints each stage's seconds
+    assert timing.sub("", laned.stderr) == timing.sub("", serial.stderr)
+    # the serial build ran in one process; the two-lane build wrote its Dataset-JSON in a second one
+    assert {r["pid"] for r in one} == {one[0]["pid"]}
+    main = two[0]["pid"]
+    writers = {r["pid"] for r in two if r["stage"] == "dataset-json"}
+    assert len(writers) == 1 and main not in writers
+    assert {r["pid"] for r in two if r["stage"] in ("validate", "xpt")} == {main}
+
+
+def test_an_error_in_the_second_lane_reaches_the_user_as_in_a_serial_build(mini_home):
+    serial = _patched(mini_home, "error", "--out", str(mini_home / "out"), "--jobs", "1")
+    laned = _patched(mini_home, "error", "--out", str(mini_home / "out"), "--jobs", "2")
+    assert serial.returncode == laned.returncode == 2
+    assert (
+        serial.stderr.splitlines()[-1]
+        == "error: sdtm/lb.yaml:12 LBTESTCD: no source for LBTESTCD (did you mean LBTEST?)"
+    )
+    assert laned.stderr == serial.stderr
+    assert (laned.stdout, serial.stdout) == ("", "")
+    assert not (mini_home / "out").exists()
+    assert _leftovers(mini_home) == []  # the staging folder was removed, nothing swapped in
+
+
+def test_a_second_lane_killed_by_a_signal_gives_one_line_and_no_output(mini_home):
+    done = _patched(mini_home, "kill", "--out", str(mini_home / "out"), "--jobs", "2")
+    assert done.returncode == 2
+    last = done.stderr.splitlines()[-1]
+    assert last.startswith("error: the build's second lane (process ")
+    assert last.endswith(
+        ", writing Dataset-JSON, metadata and lineage) ended by signal 9 (out of memory?); "
+        "the previous output was left as it was"
+    )
+    assert "Traceback" not in done.stderr
+    assert not (mini_home / "out").exists()
+    assert _leftovers(mini_home) == []
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped by whoever adopted it, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
+def test_a_parent_that_stops_takes_the_second_lane_with_it(mini_home, stop):
+    pid_file = mini_home / "lane.pid"
+    process = subprocess.Popen(
+        [sys.executable, "-c", PATCHED, "build", "--study", "NCI84", "--out", str(mini_home / "out"), "--jobs", "2"],
+        env=_env(mini_home, LANE_TEST="sleep", LANE_PID=str(pid_file)),
+        cwd=mini_home,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not pid_file.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+        assert child != process.pid
+        process.send_signal(stop)  # to the parent only: it (or, killed outright, the kernel) must stop the child
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert not (mini_home / "out").exists()
+    if stop == signal.SIGINT:
+        assert process.returncode == 130
+        assert err.splitlines()[-1] == "error: interrupted; the previous output was left as it was"
+        assert _leftovers(mini_home) == []
+        with pytest.raises(ProcessLookupError):  # killed and reaped by the parent: not even a zombie is left
+            os.kill(child, 0)
+    else:
+        assert process.returncode == -signal.SIGKILL
+        deadline = time.monotonic() + 10
+        while _running(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(child)
+
+
+def test_jobs_come_from_the_option_then_the_environment(monkeypatch):
+    monkeypatch.setenv(lanes.ENVIRONMENT, "1")
+    assert lanes.jobs_wanted(None) == 1
+    assert lanes.jobs_wanted(2) == 2
+    monkeypatch.setenv(lanes.ENVIRONMENT, "two")
+    with pytest.raises(lanes.LaneError, match="SDTMIFY_JOBS='two': not a whole number"):
+        lanes.jobs_wanted(None)
+    monkeypatch.delenv(lanes.ENVIRONMENT)
+    assert lanes.jobs_wanted(None) == (2 if (os.cpu_count() or 1) >= 2 else 1)

@@ -240,7 +240,7 @@ def floor_worker(study: Path, built: Path, scratch: Path) -> dict:
 
     from sdtmify.readers import read_xpt
     from sdtmify.study import load_study
-    from sdtmify.writers.datasetjson import prepare_dataset_json, write_prepared
+    from sdtmify.writers.datasetjson import prepare_dataset_json, write_forms
     from sdtmify.writers.xpt import write_xpt
 
     spec = load_study(str(study))
@@ -265,8 +265,10 @@ def floor_worker(study: Path, built: Path, scratch: Path) -> dict:
             write_xpt(frame, dataset, target / path.name)
             try:
                 document = prepare_dataset_json(frame, dataset, standard=standard.upper())
-                write_prepared(document, target / f"{path.stem}.json")
-                write_prepared(document, target / f"{path.stem}.ndjson", ndjson=True)
+                # encoded once for both files, as the build does (write_prepared per file would encode twice)
+                write_forms(
+                    document, json_path=target / f"{path.stem}.json", ndjson_path=target / f"{path.stem}.ndjson"
+                )
             except Exception as exc:  # counted, and said, rather than silently leaving the floor lower
                 write["skipped"].append(f"{path.name} dataset-json: {type(exc).__name__}: {exc}")
             write["wall"] += time.perf_counter() - wall

@@ -64,6 +64,11 @@ SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(Path(__file__).parent / "studies"))
 
 
+# Builds the tests start run in one process (--jobs 1) unless a test asks for two lanes: the xdist workers
+# already keep both cores busy, so a second lane per build would only add forks. tests/test_lanes.py and the
+# terminal progress test pass --jobs 2 themselves.
+os.environ.setdefault("SDTMIFY_JOBS", "1")
+
 SLOW_FIXTURES = {"nci84_output", "nci84_bundles"}
 # Runs first: it needs the shared build and makes a second one in a process, so one worker starts building
 # at once while the other runs the tests that need no build.

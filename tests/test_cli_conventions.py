@@ -204,7 +204,10 @@ def test_no_color_and_dumb_terminal_are_plain(nci84_output, env):
 
 
 def test_terminal_build_shows_a_progress_bar_per_stage(tmp_path):
-    code, text = run_in_terminal(["build", "--study", "NCI84", "--out", str(tmp_path / "NCI84"), "--no-report"])
+    # two lanes (as on a user's two-core machine): the bar's redraw thread is paused for the fork
+    code, text = run_in_terminal(
+        ["build", "--study", "NCI84", "--out", str(tmp_path / "NCI84"), "--no-report", "--jobs", "2"]
+    )
     assert code == 0, ANSI.sub("", text)
     plain = ANSI.sub("", text)
     for stage in ("mapping sources to SDTM", "deriving ADaM", "validating"):

@@ -46,7 +46,9 @@ def write_lineage(bundle, folder):
         if how == "kill":
             os.kill(os.getpid(), 9)
         if how == "sleep":
-            Path(os.environ["LANE_PID"]).write_text(str(os.getpid()))
+            said = Path(os.environ["LANE_PID"])  # written whole, then renamed: the test never reads it half-written
+            said.with_suffix(".tmp").write_text(str(os.getpid()))
+            said.with_suffix(".tmp").replace(said)
             time.sleep(120)
     return real(bundle, folder)
 

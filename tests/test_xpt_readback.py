@@ -70,15 +70,18 @@ def test_values_and_metadata_are_what_the_reader_reads(tmp_path, rows, short):
     _same(tmp_path, frame, dataset)
 
 
+# a dataset of one text and one number, for the tests of what the read-back shares with the frame
+ADX = Dataset(
+    name="ADX",
+    label="",
+    purpose="Analysis",
+    variables=(Variable("USUBJID", "", "Char", 8, "text", 1), Variable("AVAL", "", "Num", 8, "float", 2)),
+)
+
+
 def test_unchanged_columns_are_shared_not_copied(tmp_path):
     frame = pd.DataFrame({"USUBJID": pd.Series(["S-1", "S-2"], dtype="str"), "AVAL": [1.5, 2.0]})
-    dataset = Dataset(
-        name="ADX",
-        label="",
-        purpose="Analysis",
-        variables=(Variable("USUBJID", "", "Char", 8, "text", 1), Variable("AVAL", "", "Num", 8, "float", 2)),
-    )
-    view = _same(tmp_path, frame, dataset)
+    view = _same(tmp_path, frame, ADX)
     assert np.shares_memory(view["AVAL"].to_numpy(), frame["AVAL"].to_numpy())
 
 
@@ -200,12 +203,6 @@ def test_unchanged_text_and_exact_numbers_are_the_frames_own_arrays(tmp_path):
             "AVAL": [16.0**-65, -1e75, 0.0],  # the extremes IBM holds exactly
         }
     )
-    dataset = Dataset(
-        name="ADX",
-        label="",
-        purpose="Analysis",
-        variables=(Variable("USUBJID", "", "Char", 8, "text", 1), Variable("AVAL", "", "Num", 8, "float", 2)),
-    )
-    view = _same(tmp_path, frame, dataset)
+    view = _same(tmp_path, frame, ADX)
     assert view["USUBJID"].array is frame["USUBJID"].array
     assert np.shares_memory(view["AVAL"].to_numpy(), frame["AVAL"].to_numpy())

@@ -153,7 +153,7 @@ def read_xpt(path: str | Path, encoding: str | None = None) -> tuple[pd.DataFram
         column = frame[var.name]
         if var.type == "Num":
             values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-            frame[var.name] = _with_special_missing(member, var, values)
+            frame[var.name] = with_special_missing(member, var, values)
             data_type = num_data_type(values)
         else:
             if pd.api.types.is_numeric_dtype(column.dtype) and column.notna().any():
@@ -203,7 +203,7 @@ def _with_trailing_blank_records(frame: pd.DataFrame, member: xport.XptMember) -
     return pd.concat([head, tail], axis=0) if len(frame) else tail
 
 
-def _with_special_missing(member: xport.XptMember, var: xport.XptVariable, values: np.ndarray):
+def with_special_missing(member: xport.XptMember, var: xport.XptVariable, values: np.ndarray):
     """float64 as read, or an object column with ".A"-".Z"/"._" where the file holds special missings."""
     missing = np.flatnonzero(np.isnan(values))
     if missing.size == 0:

@@ -32,7 +32,7 @@ import pandas as pd
 
 from .. import xport
 from ..metadata.model import Dataset
-from ..readers import header_variable, num_data_type
+from ..readers import header_variable, num_data_type, with_special_missing
 from .xpt import sas_numbers
 
 _SPECIAL_MISSING_KINDS = ("string", "mixed", "mixed-integer", "unicode")
@@ -60,7 +60,7 @@ def xpt_as_read(
         series = frame[var.name]
         if var.type == "Num":
             values = _numbers_as_read(series, var, dataset.name)
-            data[var.name] = _with_special_missing(member, var, values) if _has_text(series) else values
+            data[var.name] = with_special_missing(member, var, values) if _has_text(series) else values
             data_type = num_data_type(values)
         else:
             text = _text_as_read(series, utf8)
@@ -96,19 +96,6 @@ def _numbers_as_read(series: pd.Series, var: xport.XptVariable, dataset: str) ->
     if var.length < 8:  # SAS keeps the leading bytes
         patterns &= ~np.uint64(0) << np.uint64(8 * (8 - var.length))
     return xport.ieee_from_ibm(patterns)
-
-
-def _with_special_missing(member: xport.XptMember, var: xport.XptVariable, values: np.ndarray) -> np.ndarray:
-    """As the reader gives a Num column with special missing values: an object column with their codes
-    (".A"-".Z", "._") read from the file's missing records beside the numbers; float64 if there are none."""
-    missing = np.flatnonzero(np.isnan(values))
-    codes = xport.missing_codes(xport.numeric_patterns(member, var, missing))
-    special = codes != "."
-    if not special.any():
-        return values
-    out = values.astype(object)
-    out[missing[special]] = codes[special]
-    return out
 
 
 def _text_as_read(series: pd.Series, utf8: bool) -> object | None:

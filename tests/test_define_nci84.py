@@ -225,6 +225,15 @@ def test_nci84_origins_follow_the_define_xml_rules(built):
     assert _origin(root, "IT.TS.TSVAL.TITLE") == ("Protocol", "Sponsor")
     assert _origin(root, "IT.TS.TSVAL.ACTSUB") == ("Derived", "Sponsor")
     assert _origin(root, "IT.AE.AETERM") == ("Collected", "Investigator")
+    # the timing variables SE and SV get once every domain is derived share the other domains' methods
+    methods = {ref.get("ItemOID"): ref.get("MethodOID") for ref in root.iterfind(".//odm:ItemRef", NS)}
+    for oid in ("IT.SV.SVSTDY", "IT.SV.SVENDY", "IT.SV.EPOCH", "IT.SE.SESTDY", "IT.SE.SEENDY", "IT.SE.SESEQ"):
+        assert _origin(root, oid) == ("Derived", "Sponsor"), oid
+    assert methods["IT.SV.SVSTDY"] == methods["IT.SE.SEENDY"] == methods["IT.AE.AESTDY"]
+    assert methods["IT.SV.EPOCH"] == methods["IT.AE.EPOCH"]
+    assert methods["IT.SE.SESEQ"] == "MT.SE.SESEQ"
+    text = root.find(".//odm:MethodDef[@OID='MT.SE.SESEQ']/odm:Description/odm:TranslatedText", NS).text
+    assert text.endswith("Order: SESTDTC, TAETORD.")
 
 
 def test_nci84_adam_float_results_carry_significant_digits(built):

@@ -96,8 +96,10 @@ def subject_visit_timing(state: BuildState, sv: DomainBuild) -> None:
     rfstdtc = state.dm_column("RFSTDTC", frame["USUBJID"])
     frame["SVSTDY"] = study_day.study_day(frame["SVSTDTC"], rfstdtc)
     frame["SVENDY"] = study_day.study_day(frame["SVENDTC"], rfstdtc)
+    _note_study_days(sv, "SVSTDY", "SVENDY")
     if "SE" in state.domains:
         frame["EPOCH"] = epoch_rules.epoch(frame["USUBJID"], frame["SVSTDTC"], state.domains["SE"].frame)
+        sv.note("EPOCH", "Derived", doc(epoch_rules.epoch), "EPOCH")
 
 
 def subject_element_timing(state: BuildState, se: DomainBuild) -> None:
@@ -107,3 +109,12 @@ def subject_element_timing(state: BuildState, se: DomainBuild) -> None:
     frame["SESTDY"] = study_day.study_day(frame["SESTDTC"], rfstdtc)
     frame["SEENDY"] = study_day.study_day(frame["SEENDTC"], rfstdtc)
     frame["SESEQ"] = sequence.sequence_number(frame, ["SESTDTC", "TAETORD"])
+    _note_study_days(se, "SESTDY", "SEENDY")
+    se.note("SESEQ", "Derived", f"{doc(sequence.sequence_number)} Order: SESTDTC, TAETORD.", "SESEQ")
+
+
+def _note_study_days(build: DomainBuild, *names: str) -> None:
+    """define.xml's origin and method of study days derived here, worded as the ``study_day`` step words
+    them for every other domain."""
+    for name in names:
+        build.note(name, "Derived", f"{doc(study_day.study_day)} Reference: DM.RFSTDTC.", name)

@@ -58,5 +58,5 @@ class CTRecoder:
                 f"map it to a submission value with 'map'" + (" or declare it with 'extend'" if extensible else ""),
             )
         table = dict(zip(distinct, recoded, strict=False))
-        spread = every.map(table).fillna("").to_numpy(dtype=object)
+        spread = every.map(table).astype(object).fillna("").to_numpy(dtype=object)
         return pd.Series(spread[codes], index=values.index, name=values.name, dtype=str)

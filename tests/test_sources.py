@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sdtmify.errors import InputError, SourceError
-from sdtmify.readers import _lines, csv_field_counts
+from sdtmify.readers import _lines, csv_field_counts, csv_values_unpadded
 from sdtmify.sources import ROW_ID, read_source
 from sdtmify.study import load_study
 
@@ -180,3 +181,56 @@ def test_csv_field_counts_of_quoted_commas_and_line_ends():
 )
 def test_header_lines_are_cut_as_a_newline_blind_text_file_cuts_them(text):
     assert list(_lines(text)) == list(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+
+
+# --- the fast paths of the CSV reader agree with a plain reading -----------------------------------------
+
+_VALUES = ["", "a", " a", "a ", "0", "007", "NA", "null", "N A", "\ta", "a\xa0", "\xe9", " ", "x,y", 'q"q', "l\nm"]
+
+
+def _csv_value(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"' if any(c in value for c in ',"\n') else value
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from(_VALUES), min_size=3, max_size=3), max_size=5),
+    st.sampled_from(["\n", "\r\n"]),
+    st.booleans(),
+)
+def test_csv_reads_as_the_csv_module_reads_it_stripped(tmp_path_factory, rows, end, bom):
+    path = tmp_path_factory.mktemp("csv") / "t.csv"
+    text = end.join(",".join(map(_csv_value, row)) for row in [["id", " b", "c "], *rows]) + end
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    expected = [[value.strip() for value in row] for row in csv.reader(io.StringIO(text, newline=""))]
+    frame = read_source(path)
+    assert list(frame.columns) == [*expected[0], ROW_ID]
+    assert frame.drop(columns=ROW_ID).to_numpy().tolist() == expected[1:]
+
+
+@pytest.mark.parametrize(
+    ("data", "unpadded"),
+    [
+        (b"a,b\n1,2\n", True),
+        (b"a , b\r\n1,2 3\r\n4,5", True),  # blanks inside a value or around a header name are no padding
+        (b"a,b\n1, 2\n", False),
+        (b"a,b\n1 ,2\n", False),
+        (b"a,b\n1,2\n 3,4\n", False),
+        (b"a,b\n1,2 \r\n", False),
+        (b"a,b\n1,2 ", False),
+        (b"a,b\n1,2\r3,4\n", False),  # a lone carriage return ends a record for pandas
+        (b"a,b\n1,\xc2\xa0\n", False),  # NO-BREAK SPACE
+        (b"a,b\n1,\t\n", False),
+        (b'a,b\n1,"2"\n', False),
+    ],
+)
+def test_csv_values_unpadded_looks_at_every_value_edge(data, unpadded):
+    assert csv_values_unpadded(data) is unpadded
+
+
+def test_a_csv_header_naming_a_column_twice_is_refused_on_either_path(tmp_path):
+    for text in ("id,x, x\n1,2,3\n", '"id",x,x\n1,2,3\n', "id,x,x,\xe9\n1,2,3,4\n"):
+        path = tmp_path / "t.csv"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(InputError, match="the header names column 'x' more than once"):
+            read_source(path)

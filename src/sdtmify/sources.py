@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, Location, SourceError
-from .readers import check_csv_records, check_csv_text, csv_fields_vouched, read_xpt_values
+from .readers import check_csv_records, check_csv_text, csv_fields_vouched, csv_values_unpadded, read_xpt_values
 
 ROW_ID = "SRCROW"
 FORMATS = ("csv", "xlsx", "sas7bdat", "xpt")
@@ -95,12 +95,15 @@ def read_source(
                 check_csv_records(data, path, what)  # a record with too many fields: say which line
                 raise
             # counting each record's fields costs more than reading them: only when the counts may differ
-            if not (isinstance(frame.index, pd.RangeIndex) and csv_fields_vouched(data, len(frame.columns))):
+            plain = isinstance(frame.index, pd.RangeIndex) and csv_fields_vouched(data, len(frame.columns))
+            if not plain:
                 check_csv_records(data, path, what)
+            # the bytes, where they can, prove no value has blanks to strip; else each column is looked at
+            if not (plain and csv_values_unpadded(data)):
+                frame = pd.DataFrame(
+                    {name: _stripped(frame[name]) for name in frame.columns}, index=frame.index, copy=False
+                )
             del data
-            frame = pd.DataFrame(
-                {name: _stripped(frame[name]) for name in frame.columns}, index=frame.index, copy=False
-            )
         elif fmt == "xlsx":
             # as the CSV reader: a cell's text is kept as written ('None', 'NA', 'null' are not missing)
             frame = pd.read_excel(

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from sdtmify.errors import InputError, SourceError
 from sdtmify.readers import _lines, csv_field_counts, csv_values_unpadded
-from sdtmify.sources import ROW_ID, read_source
+from sdtmify.sources import ROW_ID, _all_distinct, read_source
 from sdtmify.study import load_study
 
 
@@ -234,3 +234,19 @@ def test_a_csv_header_naming_a_column_twice_is_refused_on_either_path(tmp_path):
         path.write_text(text, encoding="utf-8")
         with pytest.raises(InputError, match="the header names column 'x' more than once"):
             read_source(path)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["S1", "S2", ""]), st.sampled_from(["A", "B"]), st.integers(0, 2))))
+def test_source_keys_are_told_apart_as_pandas_duplicated_does(rows):
+    frame = pd.DataFrame(rows, columns=["subject", "test", "n"]).astype({"n": str})
+    keys = ["subject", "test", "n"]
+    assert _all_distinct(frame, keys) is not bool(frame.duplicated(subset=keys).any())
+
+
+def test_source_keys_too_many_to_number_together_are_still_told_apart():
+    # seven keys of a thousand values each: more combinations than an int64 holds
+    frame = pd.DataFrame({f"k{i}": [f"{(row * 7919 + i) % 1000}" for row in range(1000)] for i in range(7)})
+    assert _all_distinct(frame, list(frame.columns))
+    again = pd.concat([frame, frame.iloc[[417]]], ignore_index=True)
+    assert not _all_distinct(again, list(frame.columns))

@@ -172,6 +172,8 @@ def check_keys(frame: pd.DataFrame, keys, name: str, where: Location) -> None:
             f"{', '.join(c for c in frame.columns if c != ROW_ID)}); fix 'keys' in study.yaml",
             where,
         )
+    if _all_distinct(frame, keys):
+        return
     repeated = frame.duplicated(subset=keys, keep=False)
     if repeated.any():
         first = frame.loc[repeated].iloc[0]
@@ -182,3 +184,21 @@ def check_keys(frame: pd.DataFrame, keys, name: str, where: Location) -> None:
             f"the keys declared in study.yaml must identify each row: remove the repeated row or add a key",
             where,
         )
+
+
+def _all_distinct(frame: pd.DataFrame, keys: list) -> bool:
+    """Whether no two rows share their keys: one number per row for its keys (the codes of each key column
+    combined), all distinct. pandas' ``duplicated`` answers the same, marking each row in a hash table where
+    a sort of numbers (a table's rows mostly come in key order) is cheaper."""
+    ids = np.zeros(len(frame), dtype=np.int64)
+    size = 1
+    for key in keys:
+        codes, uniques = pd.factorize(frame[key], use_na_sentinel=False)
+        width = max(len(uniques), 1)
+        if size * width >= 2**62:  # the combined numbers would overflow: number the combinations so far
+            ids, distinct = pd.factorize(ids)
+            size = len(distinct)
+        ids = ids * width + codes
+        size *= width
+    ids.sort()
+    return not bool((ids[1:] == ids[:-1]).any())

@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from unittest import mock
 
 import pandas as pd
 import pyreadstat
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from sdtmify import readers
 from sdtmify.errors import InputError, SourceError
 from sdtmify.readers import _lines, csv_field_counts, csv_values_unpadded
 from sdtmify.sources import ROW_ID, _all_distinct, read_source
@@ -250,3 +252,19 @@ def test_source_keys_too_many_to_number_together_are_still_told_apart():
     assert _all_distinct(frame, list(frame.columns))
     again = pd.concat([frame, frame.iloc[[417]]], ignore_index=True)
     assert not _all_distinct(again, list(frame.columns))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=30).map(lambda raw: bytes(b'a,\n\r \xa0a,"'[x % 9] for x in raw)), st.integers(1, 4))
+@example(b"id,x\nab ,c\n", 2)
+@example(b"id,x\r\nab, c\r\n", 2)
+def test_csv_byte_checks_agree_with_a_record_by_record_reading_across_blocks(data, columns):
+    with mock.patch.object(readers, "_BLOCK", 4):  # blocks of 4 bytes: every record crosses a boundary
+        vouched, unpadded = readers.csv_fields_vouched(data, columns), readers.csv_values_unpadded(data)
+    fields, _ = csv_field_counts(data)
+    assert vouched is (bool(data) and b'"' not in data and data.count(b",") == (columns - 1) * fields.size)
+    if unpadded and b"\r" not in data:  # then every value below the header is as the csv module cuts it
+        values = [
+            value for row in list(csv.reader(io.StringIO(data.decode("latin-1"), newline="")))[1:] for value in row
+        ]
+        assert all(value == value.strip() for value in values)

@@ -424,21 +424,28 @@ def csv_fields_vouched(data: bytes, columns: int) -> bool:
     fields would need another with more, which pandas refuses (or reads as an index), so a reader that
     has read ``data`` with a plain row index and ``columns`` columns without error has read it
     whole. One count of commas and one pass for the line ends, in place of a position per comma."""
-    if b'"' in data or columns < 1:
+    if b'"' in data or columns < 1 or not data:
         return False
     raw = np.frombuffer(data, dtype=np.uint8)
-    if raw.size == 0:
-        return False
-    ends = np.concatenate(
-        [np.flatnonzero(raw[start : start + _BLOCK] == ord("\n")) + start for start in range(0, raw.size, _BLOCK)]
-    )
-    if ends.size == 0 or ends[-1] != raw.size - 1:
-        ends = np.append(ends, raw.size)  # a last record without a line end
-    starts = np.concatenate(([0], ends[:-1] + 1))
+    records = commas = 0
+    begin = 0  # where the record being counted begins
+    for start in range(0, raw.size, _BLOCK):
+        block = raw[start : start + _BLOCK]
+        commas += int(np.count_nonzero(block == ord(",")))
+        ends = np.flatnonzero(block == ord("\n")) + start
+        if ends.size:
+            records += _non_blank(raw, np.concatenate(([begin], ends[:-1] + 1)), ends)
+            begin = int(ends[-1]) + 1
+    if begin < raw.size:  # a last record without a line end
+        records += _non_blank(raw, np.array([begin]), np.array([raw.size]))
+    return commas == (columns - 1) * records
+
+
+def _non_blank(raw: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> int:
+    """How many of the records ``raw[starts:ends]`` (line ends left out) hold more than a carriage return."""
     length = ends - starts
     content = length - (raw[np.maximum(ends - 1, 0)] == ord("\r")) * (length > 0)
-    records = int(np.count_nonzero(content > 0))
-    return data.count(b",") == (columns - 1) * records
+    return int(np.count_nonzero(content > 0))
 
 
 def csv_values_unpadded(data: bytes) -> bool:

@@ -231,7 +231,7 @@ def test_csv_values_unpadded_looks_at_every_value_edge(data, unpadded):
 
 
 def test_a_csv_header_naming_a_column_twice_is_refused_on_either_path(tmp_path):
-    for text in ("id,x, x\n1,2,3\n", '"id",x,x\n1,2,3\n', "id,x,x,\xe9\n1,2,3,4\n"):
+    for text in ("id,x, x\n1,2,3\n", '"id",x,x\n1,2,3\n', "id,x,x,\xe9\n1,2,3,4\n", "\ufeffid,x,x\n1,2,3\n"):
         path = tmp_path / "t.csv"
         path.write_text(text, encoding="utf-8")
         with pytest.raises(InputError, match="the header names column 'x' more than once"):
@@ -268,3 +268,10 @@ def test_csv_byte_checks_agree_with_a_record_by_record_reading_across_blocks(dat
             value for row in list(csv.reader(io.StringIO(data.decode("latin-1"), newline="")))[1:] for value in row
         ]
         assert all(value == value.strip() for value in values)
+
+
+def test_a_bad_byte_after_a_byte_order_mark_is_named_by_its_line(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"\xef\xbb\xbfid,x\n1,2\n3,\xff\n")
+    with pytest.raises(InputError, match="byte 0xff on line 3 is not utf-8"):
+        read_source(path)

@@ -547,11 +547,16 @@ def check_csv_text(path: Path, encoding: str | None = None, what: str = "CSV") -
     :func:`check_csv_records`."""
     data = path.read_bytes()
     name = (encoding or "utf-8").lower().replace("_", "-")
-    if name in _ASCII_COMPATIBLE and data.isascii():
+    # ASCII after UTF-8's byte order mark (Excel's "CSV UTF-8") is as good: looked at a block at a time
+    bom = name in ("utf-8", "utf8", "utf-8-sig") and data.startswith(codecs.BOM_UTF8)
+    ascii_text = data.isascii() or (
+        bom and all(data[at : at + _BLOCK].isascii() for at in range(len(codecs.BOM_UTF8), len(data), _BLOCK))
+    )
+    if name in _ASCII_COMPATIBLE and ascii_text:
         # ASCII bytes are text in all these encodings: no need to decode a 100 MB file to know, only its header
         cut = data.find(b"\n") + 1 or len(data)
         if b'"' not in data[:cut]:  # a header line with no quote ends at its first line end
-            return _checked_header(data, data[:cut].decode("ascii"), path, what)
+            return _checked_header(data, data[:cut].decode(name), path, what)
     try:
         text = data.decode(name)
     except LookupError:

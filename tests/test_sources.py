@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
+from unittest import mock
 
 import pandas as pd
 import pyreadstat
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from sdtmify import readers
 from sdtmify.errors import InputError, SourceError
-from sdtmify.readers import _lines, csv_field_counts
-from sdtmify.sources import ROW_ID, read_source
+from sdtmify.readers import _lines, csv_field_counts, csv_values_unpadded
+from sdtmify.sources import ROW_ID, _all_distinct, read_source
 from sdtmify.study import load_study
 
 
@@ -180,3 +183,95 @@ def test_csv_field_counts_of_quoted_commas_and_line_ends():
 )
 def test_header_lines_are_cut_as_a_newline_blind_text_file_cuts_them(text):
     assert list(_lines(text)) == list(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+
+
+# --- the fast paths of the CSV reader agree with a plain reading -----------------------------------------
+
+_VALUES = ["", "a", " a", "a ", "0", "007", "NA", "null", "N A", "\ta", "a\xa0", "\xe9", " ", "x,y", 'q"q', "l\nm"]
+
+
+def _csv_value(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"' if any(c in value for c in ',"\n') else value
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from(_VALUES), min_size=3, max_size=3), max_size=5),
+    st.sampled_from(["\n", "\r\n"]),
+    st.booleans(),
+)
+def test_csv_reads_as_the_csv_module_reads_it_stripped(tmp_path_factory, rows, end, bom):
+    path = tmp_path_factory.mktemp("csv") / "t.csv"
+    text = end.join(",".join(map(_csv_value, row)) for row in [["id", " b", "c "], *rows]) + end
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    expected = [[value.strip() for value in row] for row in csv.reader(io.StringIO(text, newline=""))]
+    frame = read_source(path)
+    assert list(frame.columns) == [*expected[0], ROW_ID]
+    assert frame.drop(columns=ROW_ID).to_numpy().tolist() == expected[1:]
+
+
+@pytest.mark.parametrize(
+    ("data", "unpadded"),
+    [
+        (b"a,b\n1,2\n", True),
+        (b"a , b\r\n1,2 3\r\n4,5", True),  # blanks inside a value or around a header name are no padding
+        (b"a,b\n1, 2\n", False),
+        (b"a,b\n1 ,2\n", False),
+        (b"a,b\n1,2\n 3,4\n", False),
+        (b"a,b\n1,2 \r\n", False),
+        (b"a,b\n1,2 ", False),
+        (b"a,b\n1,2\r3,4\n", False),  # a lone carriage return ends a record for pandas
+        (b"a,b\n1,\xc2\xa0\n", False),  # NO-BREAK SPACE
+        (b"a,b\n1,\t\n", False),
+        (b'a,b\n1,"2"\n', False),
+    ],
+)
+def test_csv_values_unpadded_looks_at_every_value_edge(data, unpadded):
+    assert csv_values_unpadded(data) is unpadded
+
+
+def test_a_csv_header_naming_a_column_twice_is_refused_on_either_path(tmp_path):
+    for text in ("id,x, x\n1,2,3\n", '"id",x,x\n1,2,3\n', "id,x,x,\xe9\n1,2,3,4\n", "\ufeffid,x,x\n1,2,3\n"):
+        path = tmp_path / "t.csv"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(InputError, match="the header names column 'x' more than once"):
+            read_source(path)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["S1", "S2", ""]), st.sampled_from(["A", "B"]), st.integers(0, 2))))
+def test_source_keys_are_told_apart_as_pandas_duplicated_does(rows):
+    frame = pd.DataFrame(rows, columns=["subject", "test", "n"]).astype({"n": str})
+    keys = ["subject", "test", "n"]
+    assert _all_distinct(frame, keys) is not bool(frame.duplicated(subset=keys).any())
+
+
+def test_source_keys_too_many_to_number_together_are_still_told_apart():
+    # seven keys of a thousand values each: more combinations than an int64 holds
+    frame = pd.DataFrame({f"k{i}": [f"{(row * 7919 + i) % 1000}" for row in range(1000)] for i in range(7)})
+    assert _all_distinct(frame, list(frame.columns))
+    again = pd.concat([frame, frame.iloc[[417]]], ignore_index=True)
+    assert not _all_distinct(again, list(frame.columns))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=30).map(lambda raw: bytes(b'a,\n\r \xa0a,"'[x % 9] for x in raw)), st.integers(1, 4))
+@example(b"id,x\nab ,c\n", 2)
+@example(b"id,x\r\nab, c\r\n", 2)
+def test_csv_byte_checks_agree_with_a_record_by_record_reading_across_blocks(data, columns):
+    with mock.patch.object(readers, "_BLOCK", 4):  # blocks of 4 bytes: every record crosses a boundary
+        vouched, unpadded = readers.csv_fields_vouched(data, columns), readers.csv_values_unpadded(data)
+    fields, _ = csv_field_counts(data)
+    assert vouched is (bool(data) and b'"' not in data and data.count(b",") == (columns - 1) * fields.size)
+    if unpadded and b"\r" not in data:  # then every value below the header is as the csv module cuts it
+        values = [
+            value for row in list(csv.reader(io.StringIO(data.decode("latin-1"), newline="")))[1:] for value in row
+        ]
+        assert all(value == value.strip() for value in values)
+
+
+def test_a_bad_byte_after_a_byte_order_mark_is_named_by_its_line(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"\xef\xbb\xbfid,x\n1,2\n3,\xff\n")
+    with pytest.raises(InputError, match="byte 0xff on line 3 is not utf-8"):
+        read_source(path)

@@ -413,25 +413,77 @@ def read_dataset_json(path: str | Path) -> tuple[pd.DataFrame, Dataset]:
 # CSV
 
 
+# bytes judged a block at a time: a whole-file temporary (one byte per byte of a 400 MB lab transfer) costs
+# more in fresh memory pages than the comparisons themselves
+_BLOCK = 1 << 24
+
+
 def csv_fields_vouched(data: bytes, columns: int) -> bool:
     """True when the field counts of :func:`csv_field_counts` need not be taken record by record: ``data``
     (no quote in it) holds exactly ``columns - 1`` commas per non-blank line. Then a record with fewer
     fields would need another with more, which pandas refuses (or reads as an index), so a reader that
     has read ``data`` with a plain row index and ``columns`` columns without error has read it
     whole. One count of commas and one pass for the line ends, in place of a position per comma."""
-    if b'"' in data or columns < 1:
+    if b'"' in data or columns < 1 or not data:
         return False
     raw = np.frombuffer(data, dtype=np.uint8)
-    if raw.size == 0:
-        return False
-    ends = np.flatnonzero(raw == ord("\n"))
-    if ends.size == 0 or ends[-1] != raw.size - 1:
-        ends = np.append(ends, raw.size)  # a last record without a line end
-    starts = np.concatenate(([0], ends[:-1] + 1))
+    records = commas = 0
+    begin = 0  # where the record being counted begins
+    for start in range(0, raw.size, _BLOCK):
+        block = raw[start : start + _BLOCK]
+        commas += int(np.count_nonzero(block == ord(",")))
+        ends = np.flatnonzero(block == ord("\n")) + start
+        if ends.size:
+            records += _non_blank(raw, np.concatenate(([begin], ends[:-1] + 1)), ends)
+            begin = int(ends[-1]) + 1
+    if begin < raw.size:  # a last record without a line end
+        records += _non_blank(raw, np.array([begin]), np.array([raw.size]))
+    return commas == (columns - 1) * records
+
+
+def _non_blank(raw: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> int:
+    """How many of the records ``raw[starts:ends]`` (line ends left out) hold more than a carriage return."""
     length = ends - starts
     content = length - (raw[np.maximum(ends - 1, 0)] == ord("\r")) * (length > 0)
-    records = int(np.count_nonzero(content > 0))
-    return data.count(b",") == (columns - 1) * records
+    return int(np.count_nonzero(content > 0))
+
+
+def csv_values_unpadded(data: bytes) -> bool:
+    """True when no value below the header line of ``data`` can begin or end with white space, judged on
+    the bytes alone: for plain comma-separated bytes (no quote, no NUL, ``\\n`` or ``\\r\\n`` line ends, as
+    :func:`csv_fields_vouched` vouches for) a value's edges are the bytes next to a comma or a line end,
+    and each of those is a printable ASCII byte other than a space. A byte that might be white space once
+    decoded (a space, a control byte, any non-ASCII byte: NO-BREAK SPACE is one in Latin-1 and UTF-8
+    alike) at an edge, or a ``\\r`` not ending a line, answers False: then the values must be looked at.
+    One pass over the bytes, a block at a time, in place of hashing every value read."""
+    if b'"' in data or b"\0" in data:
+        return False
+    raw = np.frombuffer(data, dtype=np.uint8)
+    start = data.find(b"\n") + 1  # the header's names are stripped on their own
+    if not start:
+        return b"\r" not in data  # a header alone, unless "\r" cuts it into records
+    if data.find(b"\r", 0, start) not in (-1, start - 2):
+        return False
+    last = raw.size - 1
+    for begin in range(start, raw.size, _BLOCK):
+        block = raw[begin : begin + _BLOCK]
+        # bytes below "!" (space, controls, line ends) and from DEL up (non-ASCII): uint8 arithmetic wraps them
+        # all to >= 94, where the printable ASCII bytes other than the space fall below
+        at = np.flatnonzero(np.subtract(block, 33, dtype=np.uint8) >= 94) + begin
+        byte = raw[at]
+        returns = at[byte == ord("\r")]
+        if returns.size and (returns[-1] == last or (raw[returns + 1] != ord("\n")).any()):
+            return False
+        maybe_space = at[(byte != ord("\n")) & (byte != ord("\r"))]
+        if maybe_space.size == 0:
+            continue
+        if maybe_space[-1] == last:
+            return False
+        before, after = raw[maybe_space - 1], raw[maybe_space + 1]
+        edge = (before == ord(",")) | (before == ord("\n")) | (after == ord(",")) | (after == ord("\n"))
+        if (edge | (after == ord("\r"))).any():
+            return False
+    return True
 
 
 def csv_field_counts(data: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -495,6 +547,16 @@ def check_csv_text(path: Path, encoding: str | None = None, what: str = "CSV") -
     :func:`check_csv_records`."""
     data = path.read_bytes()
     name = (encoding or "utf-8").lower().replace("_", "-")
+    # ASCII after UTF-8's byte order mark (Excel's "CSV UTF-8") is as good: looked at a block at a time
+    bom = name in ("utf-8", "utf8", "utf-8-sig") and data.startswith(codecs.BOM_UTF8)
+    ascii_text = data.isascii() or (
+        bom and all(data[at : at + _BLOCK].isascii() for at in range(len(codecs.BOM_UTF8), len(data), _BLOCK))
+    )
+    if name in _ASCII_COMPATIBLE and ascii_text:
+        # ASCII bytes are text in all these encodings: no need to decode a 100 MB file to know, only its header
+        cut = data.find(b"\n") + 1 or len(data)
+        if b'"' not in data[:cut]:  # a header line with no quote ends at its first line end
+            return _checked_header(data, data[:cut].decode(name), path, what)
     try:
         text = data.decode(name)
     except LookupError:
@@ -510,11 +572,16 @@ def check_csv_text(path: Path, encoding: str | None = None, what: str = "CSV") -
         ) from None
     if name not in _ASCII_COMPATIBLE:
         data = text.encode("utf-8")
+    return _checked_header(data, text, path, what)
+
+
+def _checked_header(data: bytes, text: str, path: Path, what: str) -> bytes:
+    """``data``, once the header, read from ``text`` (the decoded file, or its first line), names each column
+    once."""
     try:
         header = next(csv.reader(_lines(text)), [])
     except csv.Error as exc:
         raise InputError(f"{what}: the header line cannot be read as CSV ({exc})", Location(str(path), 1)) from None
-    del text  # the header is read: the decoded copy of the whole file can go before the fields are counted
     names = [column.strip() for column in header]
     twice = sorted({column for column in names if names.count(column) > 1})
     if twice:

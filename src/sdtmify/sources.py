@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, Location, SourceError
-from .readers import check_csv_records, check_csv_text, csv_fields_vouched, read_xpt_values
+from .readers import check_csv_records, check_csv_text, csv_fields_vouched, csv_values_unpadded, read_xpt_values
 
 ROW_ID = "SRCROW"
 FORMATS = ("csv", "xlsx", "sas7bdat", "xpt")
@@ -95,12 +95,15 @@ def read_source(
                 check_csv_records(data, path, what)  # a record with too many fields: say which line
                 raise
             # counting each record's fields costs more than reading them: only when the counts may differ
-            if not (isinstance(frame.index, pd.RangeIndex) and csv_fields_vouched(data, len(frame.columns))):
+            plain = isinstance(frame.index, pd.RangeIndex) and csv_fields_vouched(data, len(frame.columns))
+            if not plain:
                 check_csv_records(data, path, what)
+            # the bytes, where they can, prove no value has blanks to strip; else each column is looked at
+            if not (plain and csv_values_unpadded(data)):
+                frame = pd.DataFrame(
+                    {name: _stripped(frame[name]) for name in frame.columns}, index=frame.index, copy=False
+                )
             del data
-            frame = pd.DataFrame(
-                {name: _stripped(frame[name]) for name in frame.columns}, index=frame.index, copy=False
-            )
         elif fmt == "xlsx":
             # as the CSV reader: a cell's text is kept as written ('None', 'NA', 'null' are not missing)
             frame = pd.read_excel(
@@ -169,6 +172,8 @@ def check_keys(frame: pd.DataFrame, keys, name: str, where: Location) -> None:
             f"{', '.join(c for c in frame.columns if c != ROW_ID)}); fix 'keys' in study.yaml",
             where,
         )
+    if _all_distinct(frame, keys):
+        return
     repeated = frame.duplicated(subset=keys, keep=False)
     if repeated.any():
         first = frame.loc[repeated].iloc[0]
@@ -179,3 +184,21 @@ def check_keys(frame: pd.DataFrame, keys, name: str, where: Location) -> None:
             f"the keys declared in study.yaml must identify each row: remove the repeated row or add a key",
             where,
         )
+
+
+def _all_distinct(frame: pd.DataFrame, keys: list) -> bool:
+    """Whether no two rows share their keys: one number per row for its keys (the codes of each key column
+    combined), all distinct. pandas' ``duplicated`` answers the same, marking each row in a hash table where
+    a sort of numbers (a table's rows mostly come in key order) is cheaper."""
+    ids = np.zeros(len(frame), dtype=np.int64)
+    size = 1
+    for key in keys:
+        codes, uniques = pd.factorize(frame[key], use_na_sentinel=False)
+        width = max(len(uniques), 1)
+        if size * width >= 2**62:  # the combined numbers would overflow: number the combinations so far
+            ids, distinct = pd.factorize(ids)
+            size = len(distinct)
+        ids = ids * width + codes
+        size *= width
+    ids.sort()
+    return not bool((ids[1:] == ids[:-1]).any())

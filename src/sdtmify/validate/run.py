@@ -344,7 +344,9 @@ def validate_build(
 
     ``datasets``: what reading the build's XPT files gives, ``{path: (frame, Dataset)}``, from the frames
     still in memory (``writers.outputs.bundle_as_read``), so that the files just written are not read
-    again; the findings are those of ``sdtmify validate`` on the folder. define.xml is read from disk."""
+    again; the findings are those of ``sdtmify validate`` on the folder. define.xml is read from disk.
+    Within :func:`partitioned_builds` (a pooled build's ``--partition-validation``) the partitions read the
+    files instead, and the report is the same."""
     out_folder = Path(out_folder)
     study_folder = getattr(study, "folder", None)
     notes = load_notes(Path(study_folder) / NOTES_FILE if study_folder else None)

@@ -274,10 +274,18 @@ def _close(thing: Any) -> None:
         thing.close()
 
 
+def _workers(client: Any) -> dict[str, dict]:
+    """The scheduler's description of every worker, by address."""
+    try:
+        info = client.scheduler_info(n_workers=-1)  # all of them (some dask versions describe a few by default)
+    except TypeError:  # an older dask, which describes them all and takes no such argument
+        info = client.scheduler_info()
+    return info.get("workers", {})
+
+
 def _build_slots(client: Any) -> bool:
     """Whether a worker of the cluster offers :data:`BUILD_SLOT`: then every build holds one."""
-    workers = client.scheduler_info(n_workers=-1).get("workers", {})
-    return any(worker.get("resources", {}).get(BUILD_SLOT, 0) >= 1 for worker in workers.values())
+    return any(worker.get("resources", {}).get(BUILD_SLOT, 0) >= 1 for worker in _workers(client).values())
 
 
 def _key(what: str, index: int, name: str) -> str:
@@ -487,7 +495,7 @@ def _partition_results(client: Any, inputs: Any, partitions: list[Any], infos: A
 
     if not partitions:
         return []
-    workers = sorted(client.scheduler_info(n_workers=-1).get("workers", {}))
+    workers = sorted(_workers(client))
     shared = client.scatter(inputs, broadcast=True, hash=False)
     futures = {
         client.submit(

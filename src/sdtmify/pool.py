@@ -75,8 +75,8 @@ if TYPE_CHECKING:
 
 LOCAL = "local"
 BUILD_SLOT = "sdtmify-build"
-"""The worker resource a pooled build holds: a worker process offering one (a local cluster's do; a worker
-started with ``--resources sdtmify-build=1``) runs one build at a time, and a build waiting for its
+"""The worker resource a pooled build holds: a worker process offering one (a local cluster's do; a dask
+worker started with the resource ``sdtmify-build=1``) runs one build at a time, and a build waiting for its
 validation's partitions keeps it (see the module's docstring)."""
 PARTITION_PRIORITY = 1
 """Partitions run before builds waiting for a thread: a waiting build holds its study's frames in memory."""
@@ -203,7 +203,7 @@ def build_studies(
                 if not slots and partition:
                     ui.warn(
                         f"--partition-validation: no worker offers the {BUILD_SLOT} resource, so each study "
-                        f"validates in its own task (start the workers with --resources {BUILD_SLOT}=1)"
+                        f"validates in its own task (start each dask worker with the resource {BUILD_SLOT}=1)"
                     )
                 for outcome in _run(client, jobs, slots):
                     by_study[outcome.study] = outcome

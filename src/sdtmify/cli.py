@@ -25,7 +25,7 @@ from .errors import InputError, SdtmifyError
 
 # Each command imports its stage inside its function, so `sdtmify --help` and usage errors stay fast.
 def _cmd_build(args, ui: Console) -> int:
-    if len(args.study) > 1 or args.scheduler or args.workers:
+    if len(args.study) > 1 or args.scheduler or args.workers or args.partition_validation:
         return _build_many(args, ui)
     from .build import build_study
 
@@ -86,6 +86,7 @@ def _build_many(args, ui: Console) -> int:
             ui.info(
                 f"{outcome.study}: built in {outcome.seconds:0.1f}s"
                 + (f" on {outcome.worker}" if outcome.worker else "")
+                + (f", validated in {outcome.partitions} partitions" if outcome.partitions else "")
             )
 
     outcomes = build_studies(
@@ -94,6 +95,7 @@ def _build_many(args, ui: Console) -> int:
         workers=args.workers,
         out=args.out,
         options=_build_options(args),
+        partition=args.partition_validation,
         ui=ui,
         on_done=done,
     )
@@ -401,6 +403,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_count,
         metavar="N",
         help="worker processes of the local cluster (default: one per core; never more than one per study)",
+    )
+    p.add_argument(
+        "--partition-validation",
+        action="store_true",
+        help="validate each study in partitions, a dask task per dataset reading the staged files, as sdtmify "
+        "validate --scheduler does (implies --scheduler local; the same report, more CPU: see the README)",
     )
     p.add_argument(
         "--jobs",

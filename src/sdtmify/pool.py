@@ -19,11 +19,28 @@ environment) and is CPU-bound Python, so more threads would not make it faster.
 
 ``sdtmify validate PATH --scheduler ...`` (:func:`validate_partitions`) runs one validation the same way, cut
 into partitions (sdtmify/validate/partition.py: one per dataset, one for the study-level rules), each a task that
-reads the datasets it needs from PATH; the client merges them into the serial run's report. A pooled build does
-not partition its studies' validations: the studies already keep the workers busy, and a study task that waited
-(seceded) for partitions of its own would give its worker's thread to the next study, whose build blocks on that
-worker's one-build lock (:data:`_ONE_BUILD`) before the partitions get the thread: with every worker in that
-state, the pool would wait for ever.
+reads the datasets it needs from PATH; the client merges them into the serial run's report.
+
+A pooled build with ``--partition-validation`` does the same from inside each study's task (:func:`run_job`):
+the build hands its staged folder to the partitions and waits for them. Waiting inside a task is where a pool
+deadlocks: a task that waits gives up (secedes) its worker's thread, and if the next study's build takes that
+thread and then waits for the first build to finish (one build per worker process), while the partitions wait
+for a thread, with every worker in that state nothing moves again. Three things rule it out:
+
+- A build holds the worker resource :data:`BUILD_SLOT` (each worker process offers one), instead of waiting for
+  a lock: the scheduler and the worker start no second build on a worker whose slot is held, and a task that
+  secedes keeps its resources until it ends (distributed's worker_state_machine: ``_ensure_computing`` acquires
+  them; only ``_executed_done_common`` releases them, not ``_transition_executing_long_running``; the scheduler
+  likewise releases them in ``_exit_processing_common``, not ``handle_long_running``). So the thread a waiting
+  build gives up can only go to a task that is no build: a partition, which waits for nothing.
+- Partitions are submitted with (loose) worker restrictions, so the scheduler assigns them to workers at once
+  rather than holding them in its queue of root tasks, which counts a worker's assigned-but-waiting builds
+  against its free threads and would give the partitions none (``is_rootish`` is false for restricted tasks;
+  ``_task_slots_available`` counts processing minus long-running tasks). They go before waiting builds
+  (``priority``).
+- A build task decides on its worker whether it may wait: only when the task holds :data:`BUILD_SLOT` and its
+  worker offers exactly one (else it validates in its own thread, as without the option). A cluster whose
+  workers offer no slot runs the builds as before, without the resource and without partitions.
 
 dask is imported only here, and only when a pooled build or a partitioned validation starts: ``sdtmify --help`` and the plain
 one-study build never load it. The build stages (pandas, matplotlib, the writers) are imported only on the
@@ -40,6 +57,7 @@ import pickle
 import threading
 import time
 import traceback
+import uuid
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +74,12 @@ if TYPE_CHECKING:
     from .build import BuildResult
 
 LOCAL = "local"
+BUILD_SLOT = "sdtmify-build"
+"""The worker resource a pooled build holds: a worker process offering one (a local cluster's do; a dask
+worker started with the resource ``sdtmify-build=1``) runs one build at a time, and a build waiting for its
+validation's partitions keeps it (see the module's docstring)."""
+PARTITION_PRIORITY = 1
+"""Partitions run before builds waiting for a thread: a waiting build holds its study's frames in memory."""
 CONNECT_TIMEOUT = "10s"
 """How long to try to reach a scheduler; dask's own setting (DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT) wins."""
 ENVIRONMENT = ("SOURCE_DATE_EPOCH",)
@@ -77,6 +101,7 @@ class StudyJob:
     options: dict[str, Any]  # build_study's other keyword arguments
     environ: dict[str, str | None]
     verbosity: int  # of the worker's captured console: 0 warnings only, 2 with -v
+    partition: bool = False  # validate in partitions (when the worker's build slot allows, see run_job)
     version: str = __version__
 
 
@@ -91,13 +116,14 @@ class StudyOutcome:
     log: list[str] = field(default_factory=list)  # what the build wrote to its console (warnings, -v details)
     seconds: float = 0.0
     worker: str = ""
+    partitions: int = 0  # how many partition tasks validated it (0: validated in the build's own task)
 
 
 # --- the client side: plan, then run ---------------------------------------------------------------------
 
 
 def plan_builds(
-    studies: Sequence[str], out: str | None, options: dict[str, Any], verbosity: int
+    studies: Sequence[str], out: str | None, options: dict[str, Any], verbosity: int, partition: bool = False
 ) -> tuple[list[tuple[str, StudyJob]], list[StudyOutcome]]:
     """Every ``--study`` as a job, or as an outcome that failed already (its study.yaml cannot be read).
 
@@ -133,7 +159,7 @@ def plan_builds(
         targets[resolved] = argument
         study = argument if is_bare_name(argument) else os.path.abspath(argument)
         out_dir = None if out is None else str(target)
-        jobs.append((argument, StudyJob(study, out_dir, options, environ, verbosity)))
+        jobs.append((argument, StudyJob(study, out_dir, options, environ, verbosity, partition)))
     return jobs, failed
 
 
@@ -144,15 +170,17 @@ def build_studies(
     workers: int | None = None,
     out: str | None = None,
     options: dict[str, Any] | None = None,
+    partition: bool = False,
     ui: Console,
     on_done: Callable[[StudyOutcome], None] | None = None,
 ) -> list[StudyOutcome]:
     """Build ``studies`` as dask tasks on ``scheduler`` (``local``: a LocalCluster of ``workers`` processes,
     default one per core, never more than one per study; else the address of a running scheduler) and return one
     outcome per study, in the order given. A study that fails does not stop the others. ``on_done`` is
-    called with each outcome as it arrives."""
+    called with each outcome as it arrives. ``partition``: each study's validation as partitions, on any
+    worker, where its worker's build slot allows (:func:`run_job`)."""
     verbose = ui.verbosity >= 2
-    jobs, outcomes = plan_builds(studies, out, options or {}, verbosity=2 if verbose else 0)
+    jobs, outcomes = plan_builds(studies, out, options or {}, verbosity=2 if verbose else 0, partition=partition)
     by_study = {outcome.study: outcome for outcome in outcomes}
     for outcome in outcomes:
         if on_done:
@@ -160,7 +188,9 @@ def build_studies(
     if jobs:
         what = f"{len(jobs)} stud{'y' if len(jobs) == 1 else 'ies'}"
         if scheduler == LOCAL:
-            count = min(workers or os.cpu_count() or 1, len(jobs))  # an idle worker costs its start-up only
+            count = workers or os.cpu_count() or 1
+            if not partition:  # a worker no build needs would only start up; partitions may use it
+                count = min(count, len(jobs))
             ui.info(f"building {what} on a local dask cluster of {count} worker process{'es' if count > 1 else ''}")
         else:
             count = 0
@@ -169,7 +199,13 @@ def build_studies(
             if not verbose:  # dask's own warnings (a slow close, a busy port) are noise to whoever builds studies
                 warnings.filterwarnings("ignore", module=r"(dask|distributed)(\.|$)")
             with _client(scheduler, count, verbose) as client:
-                for outcome in _run(client, jobs):
+                slots = _build_slots(client)
+                if not slots and partition:
+                    ui.warn(
+                        f"--partition-validation: no worker offers the {BUILD_SLOT} resource, so each study "
+                        f"validates in its own task (start each dask worker with the resource {BUILD_SLOT}=1)"
+                    )
+                for outcome in _run(client, jobs, slots):
                     by_study[outcome.study] = outcome
                     if on_done:
                         on_done(outcome)
@@ -218,6 +254,7 @@ def _client(scheduler: str, workers: int, verbose: bool) -> Iterator[Any]:
             # pooled builds at once, or a dashboard of the user's, must not clash (nor warn about it)
             scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
             memory_limit=0,  # a build needs what a serial build needs; the OS, not the nanny, limits it
+            resources={BUILD_SLOT: 1},
             silence_logs=level,
         )
     try:
@@ -237,13 +274,36 @@ def _close(thing: Any) -> None:
         thing.close()
 
 
-def _run(client: Any, jobs: list[tuple[str, StudyJob]]) -> Iterator[StudyOutcome]:
-    """Submit every job, then yield each outcome as its task finishes (an infrastructure failure included)."""
+def _workers(client: Any) -> dict[str, dict]:
+    """The scheduler's description of every worker, by address."""
+    try:
+        info = client.scheduler_info(n_workers=-1)  # all of them (some dask versions describe a few by default)
+    except TypeError:  # an older dask, which describes them all and takes no such argument
+        info = client.scheduler_info()
+    return info.get("workers", {})
+
+
+def _build_slots(client: Any) -> bool:
+    """Whether a worker of the cluster offers :data:`BUILD_SLOT`: then every build holds one."""
+    return any(worker.get("resources", {}).get(BUILD_SLOT, 0) >= 1 for worker in _workers(client).values())
+
+
+def _key(what: str, index: int, name: str) -> str:
+    """A task key no other build or validation on the same scheduler has (another client's run included)."""
+    return f"sdtmify-{what}-{index}-{name}-{uuid.uuid4().hex}"
+
+
+def _run(client: Any, jobs: list[tuple[str, StudyJob]], slots: bool) -> Iterator[StudyOutcome]:
+    """Submit every job (holding a build slot when the workers offer them), then yield each outcome as its task
+    finishes (an infrastructure failure included)."""
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
 
+    resources = {BUILD_SLOT: 1} if slots else None
     futures = {
-        client.submit(run_job, job, key=f"sdtmify-build-{index}-{Path(job.study).name}", pure=False): argument
+        client.submit(
+            run_job, job, key=_key("build", index, Path(job.study).name), pure=False, resources=resources
+        ): argument
         for index, (argument, job) in enumerate(jobs)
     }
     for future in as_completed(futures, loop=client.loop):
@@ -301,11 +361,14 @@ def run_job(job: StudyJob) -> StudyOutcome:
     from distributed import get_worker
 
     from .build import build_study  # here, not at the top: the client only plans (1.5 CPU-s less to start)
+    from .validate.partition import forget_stale
+    from .validate.run import partitioned_builds
 
     try:
         worker = get_worker().address
     except ValueError:  # not on a worker (called directly)
         worker = ""
+    forget_stale()  # earlier studies' staged files read by partitions on this worker are gone: so are their tables
     # Python warnings (a library's deprecation, say) are recorded, not printed by the worker: they come back
     # in the log, named by study, instead of landing unnamed on the worker's stderr.
     with _ONE_BUILD, _environment(job.environ), warnings.catch_warnings(record=True) as caught:
@@ -319,7 +382,10 @@ def run_job(job: StudyJob) -> StudyOutcome:
                     "install the same version on every worker"
                 )
             ui = Console(verbosity=job.verbosity, stream=stream, out=io.StringIO())
-            outcome.result = build_study(job.study, out_dir=job.out_dir, ui=ui, **job.options)
+            with contextlib.ExitStack() as stack:
+                if job.partition and _holds_the_build_slot():
+                    stack.enter_context(partitioned_builds(_partitions_from_here(outcome, ui)))
+                outcome.result = build_study(job.study, out_dir=job.out_dir, ui=ui, **job.options)
         except Exception as error:
             outcome.error = _portable(error)
             outcome.trace = traceback.format_exc()
@@ -329,6 +395,36 @@ def run_job(job: StudyJob) -> StudyOutcome:
         ]
         outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def _holds_the_build_slot() -> bool:
+    """The running task holds its worker's one :data:`BUILD_SLOT`: no other build can start on this worker
+    while it waits for partitions, so the thread it gives up goes to tasks that wait for nothing."""
+    from distributed import get_worker
+
+    try:
+        worker = get_worker()
+        task = worker.state.tasks[worker.get_current_task()]
+    except (ValueError, KeyError):  # not in a task on a worker (called directly)
+        return False
+    held = (task.resource_restrictions or {}).get(BUILD_SLOT, 0)
+    return held >= 1 and worker.state.total_resources.get(BUILD_SLOT, 0) == held
+
+
+def _partitions_from_here(outcome: StudyOutcome, ui: Console) -> Callable[[Any], tuple[Any, str]]:
+    """What a build's validation runs (validate/run.py ``partitioned_builds``): its partitions submitted from
+    this task, which secedes while it waits (``worker_client``) and rejoins when they are done."""
+
+    def run(inputs: Any) -> tuple[Any, str]:
+        from distributed import worker_client
+
+        with worker_client() as client:
+            validation, ct_source, count = _validate_on(client, inputs, "build this study without --scheduler")
+        outcome.partitions = count
+        ui.debug(f"validated in {count} partitions")
+        return validation, ct_source
+
+    return run
 
 
 # --- one validation as partitions (sdtmify validate --scheduler) -------------------------------------------
@@ -348,11 +444,10 @@ def validate_partitions(inputs: Any, *, scheduler: str, workers: int | None, ui:
     """Run every partition of ``inputs`` (one per dataset, then the study-level one, which is told what the
     others learnt of each dataset so that it reads only what its rules look up) and merge them. A partition
     that fails stops the run: :class:`PoolError` names it, and nothing is written."""
-    from .validate.partition import STUDY, merge, plan
+    from .validate.partition import STUDY, plan
 
-    partitions, unplaced = plan(inputs)
+    partitions, _ = plan(inputs)
     datasets = [p for p in partitions if p.dataset != STUDY]
-    study = [p for p in partitions if p.dataset == STUDY]
     verbose = ui.verbosity >= 2
     if scheduler == LOCAL:
         count = max(1, min(workers or os.cpu_count() or 1, len(partitions)))
@@ -369,15 +464,30 @@ def validate_partitions(inputs: Any, *, scheduler: str, workers: int | None, ui:
         if not verbose:
             warnings.filterwarnings("ignore", module=r"(dask|distributed)(\.|$)")
         with _client(scheduler, count, verbose) as client:
-            results = _partition_results(client, inputs, datasets, None)
-            infos = {r.info.name: r.info for r in results if r.info is not None}
-            results += _partition_results(client, inputs, study, infos)
+            validation, ct_source, _ = _validate_on(client, inputs, "run sdtmify validate without --scheduler")
+    return validation, ct_source
+
+
+def _validate_on(client: Any, inputs: Any, again: str) -> tuple[Any, str, int]:
+    """The partitions of ``inputs`` run through ``client`` and merged: the Validation, the CT's name, and how
+    many partitions ran. ``again``: what the message of a failed partition tells to do to see where."""
+    from .validate.partition import STUDY, merge, plan
+
+    partitions, unplaced = plan(inputs)
+    datasets = [p for p in partitions if p.dataset != STUDY]
+    study = [p for p in partitions if p.dataset == STUDY]
+    results = _partition_results(client, inputs, datasets, None, again)
+    infos = {r.info.name: r.info for r in results if r.info is not None}
+    results += _partition_results(client, inputs, study, infos, again)
     ct_source = next((r.ct_source for r in results if r.ct_source), "")
-    return merge(inputs, results, unplaced), ct_source
+    return merge(inputs, results, unplaced), ct_source, len(results)
 
 
-def _partition_results(client: Any, inputs: Any, partitions: list[Any], infos: Any) -> list[Any]:
-    """Each partition's result, in the order given; the first failure cancels the rest and is raised."""
+def _partition_results(client: Any, inputs: Any, partitions: list[Any], infos: Any, again: str) -> list[Any]:
+    """Each partition's result, in the order given; the first failure cancels the rest and is raised.
+
+    Each partition may run on any worker: it is restricted, loosely, to the workers there are, which keeps it
+    out of the scheduler's queue of root tasks (see the module's docstring), and it goes before waiting builds."""
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
 
@@ -385,10 +495,19 @@ def _partition_results(client: Any, inputs: Any, partitions: list[Any], infos: A
 
     if not partitions:
         return []
+    workers = sorted(_workers(client))
     shared = client.scatter(inputs, broadcast=True, hash=False)
     futures = {
         client.submit(
-            run_partition, shared, part, infos, key=f"sdtmify-validate-{index}-{part.dataset}", pure=False
+            run_partition,
+            shared,
+            part,
+            infos,
+            key=_key("validate", index, part.dataset),
+            pure=False,
+            workers=workers or None,
+            allow_other_workers=True,
+            priority=PARTITION_PRIORITY,
         ): part
         for index, part in enumerate(partitions)
     }
@@ -410,7 +529,6 @@ def _partition_results(client: Any, inputs: Any, partitions: list[Any], infos: A
         if isinstance(error, SdtmifyError):
             raise error from None  # an input error (a file that cannot be read) says where itself
         raise PoolError(
-            f"{where} failed ({type(error).__name__}: {' '.join(str(error).split())}); "
-            "run sdtmify validate without --scheduler to see where"
+            f"{where} failed ({type(error).__name__}: {' '.join(str(error).split())}); {again} to see where"
         ) from None
     return [done[part.dataset] for part in partitions]

@@ -245,10 +245,29 @@ def _table(source: DatasetFile, encoding: str | None, info: TableInfo | None) ->
         return table
     table = LazyTable(source, encoding, info)
     if size <= KEEP_BYTES:
+        _drop_stale()
         _kept[key] = table
         while sum(k[0].bytes if os.path.exists(k[0].path) else 0 for k in _kept) > KEEP_BYTES:
             _kept.popitem(last=False)
     return table
+
+
+def forget_stale() -> None:
+    """Drop this worker's kept tables whose file is gone or changed: a pooled build's staged files move to
+    its output folder once validated, and a worker building study after study must not keep them all."""
+    with _ONE_PARTITION:
+        _drop_stale()
+
+
+def _drop_stale() -> None:
+    for key in list(_kept):
+        source, _, stamp = key
+        try:
+            now = _stamp(source.path)
+        except OSError:  # gone
+            now = None
+        if now != stamp:
+            del _kept[key]
 
 
 def info_of(table: Table) -> TableInfo:
@@ -415,6 +434,7 @@ __all__ = [
     "PartitionResult",
     "TableInfo",
     "dataset_files",
+    "forget_stale",
     "merge",
     "plan",
     "run_partition",

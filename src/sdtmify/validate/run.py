@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +29,21 @@ from .rules import Rule, load_rules
 
 Partitioned = Callable[[Inputs], tuple[Validation, str]]
 """Runs a validation's partitions somewhere (sdtmify.pool: dask) and returns it with the CT's name."""
+
+_build_partitions: ContextVar[Partitioned | None] = ContextVar("sdtmify_build_partitions", default=None)
+
+
+@contextlib.contextmanager
+def partitioned_builds(run: Partitioned) -> Iterator[None]:
+    """Within: the validation of a build (:func:`validate_build`) runs as partitions through ``run`` (a pooled
+    build's task, sdtmify.pool), which read the staged dataset files instead of the frames in memory; the
+    report is the same. The setting is this thread's (a context variable), never another build's."""
+    token = _build_partitions.set(run)
+    try:
+        yield
+    finally:
+        _build_partitions.reset(token)
+
 
 FAIL_ON = ("error", "warning", "never")
 REPORT_FILES = ["validation.json", "validation.xlsx"]
@@ -327,19 +344,36 @@ def validate_build(
 
     ``datasets``: what reading the build's XPT files gives, ``{path: (frame, Dataset)}``, from the frames
     still in memory (``writers.outputs.bundle_as_read``), so that the files just written are not read
-    again; the findings are those of ``sdtmify validate`` on the folder. define.xml is read from disk."""
+    again; the findings are those of ``sdtmify validate`` on the folder. define.xml is read from disk.
+    Within :func:`partitioned_builds` (a pooled build's ``--partition-validation``) the partitions read the
+    files instead, and the report is the same."""
     out_folder = Path(out_folder)
     study_folder = getattr(study, "folder", None)
     notes = load_notes(Path(study_folder) / NOTES_FILE if study_folder else None)
     if study_folder and (Path(study_folder) / "sdtm").is_dir():  # Required values declared unknown: their reason
         notes = notes.with_unknowns(declared_unknowns(study))
-    tables = _load_data(out_folder, given=datasets)
     defines = _found_defines(out_folder)
     declared = study.dictionaries() if hasattr(study, "dictionaries") else {}
-    validation, ctx = validate_tables(
-        tables, defines=defines, ct_file=ct_file, dictionaries=load_dictionaries(declared)
-    )
-    ct_label = Path(ct_file).name if ct_file else (ctx.ct.source if ctx.ct else None)
+    partitioned = _build_partitions.get()
+    if partitioned is None:
+        tables = _load_data(out_folder, given=datasets)
+        validation, ctx = validate_tables(
+            tables, defines=defines, ct_file=ct_file, dictionaries=load_dictionaries(declared)
+        )
+        ct_source = ctx.ct.source if ctx.ct else None
+    else:  # the files just written, listed (the partitions read them), as `sdtmify validate --scheduler` does
+        inputs, _ = _partition_inputs(
+            out_folder,
+            None,
+            None,
+            ui,
+            defines=tuple(str(Path(d).resolve()) for d in defines),
+            ct_file=str(Path(ct_file).resolve()) if ct_file else None,
+            dictionaries=load_dictionaries(declared),
+        )
+        validation, ct_source = partitioned(inputs)
+        ctx = Context(tables={})
+    ct_label = Path(ct_file).name if ct_file else ct_source
     created = getattr(study, "timestamp", None) or build_timestamp()
     outcome = _report(
         validation,

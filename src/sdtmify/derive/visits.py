@@ -117,9 +117,17 @@ def planned_study_day(visitnum: pd.Series, schedule: pd.DataFrame) -> pd.Series:
 
 def scheduled_visits(usubjid: pd.Series, dtc: pd.Series, visitnum: pd.Series) -> pd.DataFrame:
     """USUBJID, WHEN (date) and VISITNUM of a domain's scheduled (whole-numbered) visits: the
-    ``seen`` input of :func:`assign_visits` for the domains built after it."""
+    ``seen`` input of :func:`assign_visits` for the domains built after it. A record repeating the one
+    before it (the other tests of one lab draw) is left out: it cannot change the visit a subject had
+    reached by a date, and millions of lab records shrink to their visits."""
     frame = pd.DataFrame({"USUBJID": usubjid, "WHEN": date_part(dtc), "VISITNUM": visitnum})
-    return frame[frame["VISITNUM"].notna() & (frame["VISITNUM"] % 1 == 0)].dropna(subset=["WHEN"])
+    frame = frame[frame["VISITNUM"].notna() & (frame["VISITNUM"] % 1 == 0)].dropna(subset=["WHEN"])
+    repeated = np.zeros(len(frame), dtype=bool)
+    for name in ("USUBJID", "WHEN", "VISITNUM"):  # none missing here
+        values = frame[name].to_numpy(dtype=object if name == "USUBJID" else None)
+        same = values[1:] == values[:-1]
+        repeated[1:] = same if name == "USUBJID" else repeated[1:] & same
+    return frame[~repeated]
 
 
 def _previous_scheduled(usubjid, when, visitnum, is_unscheduled, seen=None) -> pd.Series:

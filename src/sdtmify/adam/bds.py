@@ -236,7 +236,11 @@ def derive_var_aval_blq(dataset: pd.DataFrame, *, rule: str, prefix: str = "<") 
         factor = 0.5 if rule == "half_lloq" else 1.0
         limit = np.append(distinct_limit.to_numpy(dtype="float64"), np.nan)[codes]
         result["AVAL"] = dataset["AVAL"].where(~below, limit * factor).astype("float64")
-    result["DTYPE"] = as_char(pd.Series(np.where(below & (dtype is not None), dtype or "", ""), index=dataset.index))
+    # one shared text object per value (np.where on text would make a new string for every record)
+    flagged = np.full(len(dataset), "", dtype=object)
+    if dtype is not None:
+        flagged[below] = dtype
+    result["DTYPE"] = pd.Series(flagged, index=dataset.index, dtype="str")
     return result
 
 

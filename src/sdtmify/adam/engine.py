@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..console import QUIET, Console
 from ..datasets import BuiltDataset, Bundle
+from ..distinct import sort_order
 from ..errors import InputError, Location
 from ..mapping.engine import apply_study_spec
 from ..metadata.ct import load_ct
@@ -229,11 +230,12 @@ def finish(
     keys = [k for k in spec.keys if k in frame.columns]
     # Sort the keys alone, then move only the declared variables and the lineage: the steps leave
     # helper and SDTM columns behind, and moving each costs a pass over every record.
-    ranked = frame[keys].reset_index(drop=True).sort_values(keys, kind="stable", na_position="first").index
+    # the order of sort_values(keys, kind="stable", na_position="first"), with less work
+    ranked = sort_order(frame, keys, missing_first=True)
     kept = [*dict.fromkeys(v.name for v in spec.variables), *(c for c in ("_SRCTABLE", "_SRCROW") if c in frame)]
     frame = frame[kept].reset_index(drop=True)
-    if not ranked.equals(frame.index):  # SDTM comes sorted, so an ADaM dataset often is already
-        frame = frame.take(ranked.to_numpy()).reset_index(drop=True)
+    if not np.array_equal(ranked, np.arange(len(frame))):  # SDTM comes sorted, so an ADaM dataset often is
+        frame = frame.take(ranked).reset_index(drop=True)
     variables = []
     for order, vspec in enumerate(spec.variables, start=1):
         described = ctx.predecessors.get(vspec.name)

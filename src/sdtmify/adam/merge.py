@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..mapping.algorithms.base import has_missing
 from .checks import AdamError, assert_columns, filter_rows
 
 AGGREGATES = ("count", "count_distinct", "min", "max", "sum", "first", "last")
@@ -15,7 +16,8 @@ AGGREGATES = ("count", "count_distinct", "min", "max", "sum", "first", "last")
 def as_char(values: pd.Series) -> pd.Series:
     """Text the way datasets hold it: ``str`` with "" for missing (never NaN)."""
     if values.dtype != object and pd.api.types.is_string_dtype(values.dtype):
-        return values.fillna("") if values.hasnans else values  # already text: no per-value work
+        # already text: no per-value work; a scan of value types finds missing values more cheaply than isna
+        return values.fillna("") if has_missing(values) else values
     return values.astype(object).where(values.notna(), "").astype(str)
 
 

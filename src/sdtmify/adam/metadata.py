@@ -218,7 +218,14 @@ def value_levels(
 
 def parameter_codelists(dataset: str, frame: pd.DataFrame) -> list[CodeList]:
     """PARAMCD (decoded by PARAM) and PARAM codelists of a BDS dataset, sponsor-defined."""
-    pairs = frame[["PARAMCD", "PARAM"]].drop_duplicates().sort_values("PARAMCD", kind="stable")
+    # the distinct pairs in order of first appearance (drop_duplicates' order), found from two hash
+    # passes and integer codes rather than by hashing every record's pair of strings
+    code_of, codes = pd.factorize(frame["PARAMCD"], use_na_sentinel=False)
+    name_of, names = pd.factorize(frame["PARAM"], use_na_sentinel=False)
+    pair = pd.unique(code_of.astype("int64") * max(len(names), 1) + name_of)
+    pairs = pd.DataFrame(
+        {"PARAMCD": codes.take(pair // max(len(names), 1)), "PARAM": names.take(pair % max(len(names), 1))}
+    ).sort_values("PARAMCD", kind="stable")
     if pairs.empty:  # no records: no terms, and define.xml allows no empty codelist
         return []
     codes = tuple(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..distinct import sort_order
 from . import bds, dlt, events, merge, occds, response, subject, tte
 from .checks import AdamError, assert_columns, filter_rows
 from .dates import impute_iso_dates, iso_to_sas_date
@@ -419,11 +420,11 @@ def derive_var_obs_number(
     # Sort the key columns only (the other variables never move); in that order a subject's records
     # are contiguous, so each record's number is its distance from the start of its run.
     keys = list(dict.fromkeys([*by, *order]))
-    ranked = dataset[keys].reset_index(drop=True).sort_values(keys, kind="stable", na_position="last")
+    ranked = sort_order(dataset, keys)  # sort_values(keys, kind="stable")'s order, with less work
     position = np.arange(len(ranked))
-    run_start = np.maximum.accumulate(np.where(_group_starts(ranked[list(by)]), position, 0))
+    run_start = np.maximum.accumulate(np.where(_group_starts(dataset[list(by)].take(ranked)), position, 0))
     numbers = np.empty(len(ranked), dtype="float64")
-    numbers[ranked.index.to_numpy()] = position - run_start + 1
+    numbers[ranked] = position - run_start + 1
     result = dataset.copy(deep=False)
     result[new_var] = numbers
     return result

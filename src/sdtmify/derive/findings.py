@@ -103,7 +103,8 @@ def standardize_results(
         here = digits == places
         rounded.loc[here] = stresn[here].round(int(places))
     stresc = number_text(rounded).where(numeric, text)
-    stresc = stresc.where(~limited, prefix + number_text(converted))
+    if limited.any():  # the limit's text is made for the below-limit records only, not for every record
+        stresc = stresc.where(~limited, prefix[limited] + number_text(converted[limited]))
     stresu = target.where(text != "", "")
     return {
         "STRESC": stresc.where(text != "", "").astype(str),

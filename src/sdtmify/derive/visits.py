@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..distinct import by_distinct
+from ..distinct import by_distinct, lexical_order
 from ..isodates import date_part
 
 
@@ -117,9 +117,17 @@ def planned_study_day(visitnum: pd.Series, schedule: pd.DataFrame) -> pd.Series:
 
 def scheduled_visits(usubjid: pd.Series, dtc: pd.Series, visitnum: pd.Series) -> pd.DataFrame:
     """USUBJID, WHEN (date) and VISITNUM of a domain's scheduled (whole-numbered) visits: the
-    ``seen`` input of :func:`assign_visits` for the domains built after it."""
+    ``seen`` input of :func:`assign_visits` for the domains built after it. A record repeating the one
+    before it (the other tests of one lab draw) is left out: it cannot change the visit a subject had
+    reached by a date, and millions of lab records shrink to their visits."""
     frame = pd.DataFrame({"USUBJID": usubjid, "WHEN": date_part(dtc), "VISITNUM": visitnum})
-    return frame[frame["VISITNUM"].notna() & (frame["VISITNUM"] % 1 == 0)].dropna(subset=["WHEN"])
+    frame = frame[frame["VISITNUM"].notna() & (frame["VISITNUM"] % 1 == 0)].dropna(subset=["WHEN"])
+    repeated = np.zeros(len(frame), dtype=bool)
+    for name in ("USUBJID", "WHEN", "VISITNUM"):  # none missing here
+        values = frame[name].to_numpy(dtype=object if name == "USUBJID" else None)
+        same = values[1:] == values[:-1]
+        repeated[1:] = same if name == "USUBJID" else repeated[1:] & same
+    return frame[~repeated]
 
 
 def _previous_scheduled(usubjid, when, visitnum, is_unscheduled, seen=None) -> pd.Series:
@@ -139,6 +147,17 @@ def _previous_scheduled(usubjid, when, visitnum, is_unscheduled, seen=None) -> p
         joined = pd.merge_asof(dated.reset_index(), scheduled, on="WHEN", by="USUBJID", direction="backward")
         anchors.loc[joined["index"].to_numpy()] = joined["VISITNUM"].fillna(0.0).to_numpy()
     return anchors
+
+
+def _text_rank(codes: np.ndarray) -> tuple[np.ndarray, int]:
+    """Factorized codes (sorted distinct values, -1 missing) as ranks from 0 with their count."""
+    return codes.astype("int64") + 1, int(codes.max(initial=-1)) + 2
+
+
+def _number_rank(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Numbers as ranks of their sorted distinct values, NaN after them (as np.lexsort orders floats)."""
+    codes, distinct = pd.factorize(values, sort=True)
+    return np.where(codes < 0, len(distinct), codes), len(distinct) + 1
 
 
 SV_COLUMNS = ["USUBJID", "VISITNUM", "VISIT", "SVSTDTC", "SVENDTC", "SVUPDES", "SRCTABLE", "SRCROW"]
@@ -165,7 +184,7 @@ def subject_visits(frames: dict[str, pd.DataFrame], schedule: pd.DataFrame) -> p
     """SV: one record per subject and visit seen in any domain (SDTMIG 3.4 section 5.4)."""
     # SVSTDTC/SVENDTC are the first and last day the visit was seen; VISIT and the lineage come from
     # the visit's first record (by day, then source table and row). The records are put in that order
-    # once (one lexsort of integer codes), so each visit's first and last records are where the
+    # once (one sort of integer codes), so each visit's first and last records are where the
     # (USUBJID, VISITNUM) pair changes: no grouping, no per-subject work.
     seen = visits_seen(frames)
     if seen.empty:
@@ -173,15 +192,13 @@ def subject_visits(frames: dict[str, pd.DataFrame], schedule: pd.DataFrame) -> p
     day = seen["DTC"].astype(str).str.slice(0, 10)
     subject = pd.factorize(seen["USUBJID"], sort=True)[0]
     visitnum = seen["VISITNUM"].to_numpy(dtype="float64")
-    order = np.lexsort(
-        (
-            seen["SRCROW"].to_numpy(),
-            pd.factorize(seen["SRCTABLE"], sort=True)[0],
-            pd.factorize(day, sort=True)[0],
-            visitnum,
-            subject,
-        )
-    )
+    # as np.lexsort of (subject, visitnum, day, SRCTABLE, SRCROW): text codes with missing (-1) first,
+    # numbers with NaN last
+    keys: list[tuple[np.ndarray, int | None]] = [_text_rank(subject), _number_rank(visitnum)]
+    keys += [_text_rank(pd.factorize(day, sort=True)[0]), _text_rank(pd.factorize(seen["SRCTABLE"], sort=True)[0])]
+    row = seen["SRCROW"].to_numpy()
+    keys.append((row, None) if row.dtype == "int64" else _number_rank(row))
+    order = lexical_order([rank for rank, _ in keys], [size for _, size in keys], len(seen))
     subject, visitnum = subject[order], visitnum[order]
     starts = np.ones(len(order), dtype=bool)
     starts[1:] = (subject[1:] != subject[:-1]) | (visitnum[1:] != visitnum[:-1])

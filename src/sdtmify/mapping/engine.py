@@ -45,7 +45,7 @@ class SdtmBuilder(BuildState):
     # ---- phase 1: records and variables ---------------------------------------------------------
     def source_rows(self, mapping: DomainMapping, part: dict, path: list) -> tuple[pd.DataFrame, str]:
         name = part["from"]
-        rows = self.study.source(name).copy()
+        rows = self.study.source(name).copy(deep=False)  # copy-on-write: a column is copied only if changed
         if "unpivot" in part:
             spec = part["unpivot"]
             missing = [c for c in spec["columns"] if c not in rows.columns]

@@ -165,8 +165,11 @@ def _byte_length(values: pd.Series) -> int:
     return max(1, int(text.str.encode("utf-8").str.len().max())) if len(text) else 1
 
 
-def _value_levels(name: str, frame: pd.DataFrame, meta: Dataset, variable: Variable) -> tuple[ValueLevel, ...]:
-    """Value-level metadata: Findings results by --TESTCD (or TSVAL by TSPARMCD), SUPP-- QVAL by QNAM."""
+def _value_levels(
+    name: str, frame: pd.DataFrame, meta: Dataset, variable: Variable, grouped: dict | None = None
+) -> tuple[ValueLevel, ...]:
+    """Value-level metadata: Findings results by --TESTCD (or TSVAL by TSPARMCD), SUPP-- QVAL by QNAM.
+    ``grouped`` keeps the grouping by test code for the dataset's other result variables."""
     domain = meta.domain or name
     targets: tuple[str, ...]
     if name.startswith("SUPP"):
@@ -182,8 +185,11 @@ def _value_levels(name: str, frame: pd.DataFrame, meta: Dataset, variable: Varia
         return ()
     # one hash pass over the test codes and one over the results; each test's type and length are then
     # judged on its distinct results only (a 5-million-record LB has a few thousand)
-    groups, tests = pd.factorize(frame[by], sort=True)
-    first_row = pd.Series(np.arange(len(frame))).groupby(groups).first()
+    grouped = {} if grouped is None else grouped
+    if by not in grouped:
+        groups, tests = pd.factorize(frame[by], sort=True)
+        grouped[by] = groups, tests, pd.Series(np.arange(len(frame))).groupby(groups).first()
+    groups, tests, first_row = grouped[by]
     column = frame[variable.name]
     if variable.type == "Num":
         numbers = column.to_numpy(dtype="float64", na_value=np.nan)
@@ -387,8 +393,9 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
                 updates["codelist"] = None
             variables.append(replace(variable, **updates))
         meta = replace(meta, variables=tuple(variables))
+        grouped: dict = {}  # --ORRES, --STRESC and --STRESN share one grouping by --TESTCD
         variables = [
-            replace(v, value_levels=multi_codelist.get(v.name) or _value_levels(name, frame, meta, v))
+            replace(v, value_levels=multi_codelist.get(v.name) or _value_levels(name, frame, meta, v, grouped))
             for v in meta.variables
         ]
         meta = replace(meta, variables=tuple(variables))

@@ -1,14 +1,22 @@
 """`sdtmify build` as a whole: reproducible to the byte, atomic on failure, timestamps from config.
 
-The second build of the byte-identity test runs the installed console script as a real process."""
+The second build of the byte-identity tests runs the installed console script as a real process, on a copy of
+the study in a deeper temporary folder: same inputs, same bytes, wherever they live, and no output names a
+path, the user or the machine."""
 
 from __future__ import annotations
 
+import getpass
 import hashlib
+import io
+import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -48,6 +56,10 @@ SDTM = (
     "tv",
 )
 ADAM = ("adae", "adlb", "adrs", "adsl", "adtte")
+SD1226 = (
+    "EPOCH should be populated on every clinical subject-level observation (Events, Interventions, "
+    "Findings records); a record with EPOCH null is flagged."
+)
 
 
 def _digests(folder: Path) -> dict[str, str]:
@@ -60,20 +72,26 @@ def _digests(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def two_builds(nci84_output, tmp_path_factory):
-    """The session's build, and a second one by the installed `sdtmify` script in a separate process, run
-    from outside the checkout with another hash seed, so that set or dict ordering that depends on string
-    hashing would show up as a difference. Returns (first folder, second folder, first result, process)."""
+    """The session's build, and a second one by the installed `sdtmify` script in a separate process: of a copy
+    of NCI84 three folders deeper, named by its path, run from that folder (outside the checkout, no
+    SDTMIFY_HOME), with another hash seed (set or dict ordering that depends on string hashing would show up
+    as a difference) and ``--fail-on warning`` (NCI84's explained warnings give exit 1, every file written).
+    SOURCE_DATE_EPOCH, if set, stays: the session's in-process build sees it too.
+    Returns (first folder, second folder, first result, process)."""
     first, first_result = nci84_output
-    home = tmp_path_factory.mktemp("second")
-    second = home / "NCI84"
-    env = {**os.environ, "PYTHONHASHSEED": "4321", "SDTMIFY_HOME": str(ROOT)}
-    env.pop("SOURCE_DATE_EPOCH", None)
+    base = tmp_path_factory.mktemp("elsewhere")
+    study = base / "a" / "b" / "c" / "NCI84"
+    shutil.copytree(ROOT / "mappings" / "NCI84", study, ignore=shutil.ignore_patterns("__pycache__", "generator"))
+    second = base / "out" / "NCI84"
+    env = {k: v for k, v in os.environ.items() if k != "SDTMIFY_HOME"}
+    env["PYTHONHASHSEED"] = "4321"
     done = subprocess.run(
-        [str(SDTMIFY), "-q", "build", "--study", "NCI84", "--out", str(second)],
-        cwd=home,
+        [str(SDTMIFY), "-q", "build", "--study", str(study), "--out", str(second), "--fail-on", "warning"],
+        cwd=study.parent,
         env=env,
         capture_output=True,
         text=True,
+        timeout=900,
     )
     return first, second, first_result, done
 
@@ -81,9 +99,11 @@ def two_builds(nci84_output, tmp_path_factory):
 @pytest.mark.slow
 def test_console_script_builds_nci84_and_prints_one_line_per_stage(two_builds):
     first, second, result, done = two_builds
-    assert (done.returncode, done.stderr) == (0, "")
+    assert (done.returncode, done.stderr) == (1, "")  # --fail-on warning: findings at or above it
     lines = done.stdout.splitlines()
     at = lines.index(f"sdtmify build NCI84 -> {second}")
+    # the table is printed before what was written, each message whole (never cut at 80 in a pipe)
+    assert next(line for line in lines[:at] if line.startswith("SD1226")).endswith(SD1226)
     # first the findings table and the totals (results: shown with -q), then what was written where
     assert [line.split()[:4] for line in lines[1:at] if line.startswith("SD")] == [
         ["SD1226", "warning", "CM", "21"],
@@ -112,11 +132,57 @@ def test_console_script_builds_nci84_and_prints_one_line_per_stage(two_builds):
 @pytest.mark.slow
 def test_same_inputs_give_byte_identical_outputs(two_builds):
     first, second, _, done = two_builds
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr
     one, two = _digests(first), _digests(second)
     assert one.keys() == two.keys()
+    assert len(one) > 100 and "validation/validation.json" in one and "sdtm/define.xml" in one
     differing = sorted(name for name in one if one[name] != two[name])
     assert differing == []
+
+
+def _texts(folder: Path) -> dict[str, str]:
+    """Every text in the outputs, with the members of the zip containers (xlsx) opened; images left out
+    (the byte comparison covers them)."""
+    texts = {}
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if not path.is_file() or name.endswith(".png"):
+            continue
+        if name.endswith(".xlsx"):
+            with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as book:
+                for member in book.namelist():
+                    texts[f"{name}!{member}"] = book.read(member).decode("utf-8", errors="replace")
+            continue
+        texts[name] = path.read_bytes().decode("utf-8", errors="replace")
+    return texts
+
+
+@pytest.mark.slow
+def test_no_output_names_a_path_the_user_or_the_machine(two_builds):
+    first, second, _, _ = two_builds
+    leaks = {
+        str(ROOT),
+        str(first.parent),
+        str(second.parent.parent),
+        tempfile.gettempdir() + os.sep,
+        str(Path.home()) + os.sep,
+    }
+    # The user and machine names only when distinctive enough to search for as words ("vm" or "root"
+    # also occur in ordinary text and CSS); the byte comparison covers the rest.
+    names = {n for n in (getpass.getuser(), socket.gethostname()) if len(n) >= 5}
+    found = []
+    for where, text in _texts(second).items():
+        found += [f"{where}: {leak}" for leak in leaks if leak in text]
+        found += [f"{where}: {name}" for name in names if f" {name}" in text or f"{name}/" in text]
+    assert found == []
+
+
+@pytest.mark.slow
+def test_validation_report_names_the_ct_by_package_not_by_path(two_builds):
+    _, second, _, _ = two_builds
+    validation = json.loads((second / "validation" / "validation.json").read_text(encoding="utf-8"))
+    assert validation["inputs"]["ct"] == "shipped subset: SDTM 2025-03-28, ADaM 2025-03-28, DEFINE-XML 2025-03-28"
+    assert validation["summary"]["warnings"] == 53
 
 
 def test_build_writes_every_stage_and_lists_every_file_it_wrote(nci84_output):

@@ -203,7 +203,8 @@ def test_factorizing_by_runs_equals_factorizing_every_record(runs, as_text):
 DATES = [v for v in POOL if v[:1].isdigit() or not v.strip()]
 
 
-@settings(max_examples=100, deadline=None)
+# two operators over a small pool of dates: 50 examples cover the pairs of precisions (100 took 1.3 CPU-s more)
+@settings(max_examples=50, deadline=None)
 @given(st.data(), st.sampled_from(["date_before_var", "date_after_var"]))
 def test_coded_date_order_equals_comparing_the_text(data, op):
     n = data.draw(st.integers(0, 30))

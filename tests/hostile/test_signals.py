@@ -262,17 +262,17 @@ def test_report_killed_mid_write_leaves_debris_the_next_run_cleans(point, report
     under its lock, recognises sdtmify's own staging name and removes it instead of refusing it as a file
     added by hand; the user's files that merely look similar are still refused and kept."""
     project = report_project
-    killed = run(["-q", "report", "--study", "NCI84"], project.root, {"SDTMIFY_TEST_KILL_AT": point})
+    killed = run_forked(["-q", "report", "--study", "NCI84"], project.root, {"SDTMIFY_TEST_KILL_AT": point})
     assert killed.code == -signal.SIGKILL, f"{point} was never reached:\n{killed.text}"
     debris = [p.name for p in project.output.iterdir() if REPORT_DEBRIS.match(p.name)]
     assert len(debris) == 1, sorted(p.name for p in project.output.iterdir())
     assert not (project.output / "report").exists()  # never swapped in: no partial report
     before = project.snapshot()
     if point == "dir-filled":  # the report itself recovers too, then writes the complete report
-        again = run(["-q", "report", "--study", "NCI84"], project.root)
+        again = run_forked(["-q", "report", "--study", "NCI84"], project.root)
         assert again.code == 0, again.text
         assert (project.output / "report" / "report.html").is_file()
-    run(BUILD, project.root).expect(0)
+    run_forked(BUILD, project.root).expect(0)
     assert [p.name for p in project.output.iterdir() if p.name.endswith(".tmp")] == []
     project.assert_complete_output()
     project.assert_outside_unchanged(before, output="output")
@@ -285,6 +285,6 @@ def test_names_that_only_resemble_report_staging_are_the_users(project):
     (project.output / ".report.tmp").write_text("mine")
     (project.output / ".report.backup.tmp").mkdir()
     (project.output / ".report.backup.tmp" / "notes.txt").write_text("also mine")
-    run(BUILD, project.root).expect(2, "2 file(s) added since sdtmify wrote it")
+    run_inprocess(BUILD, project.root).expect(2, "2 file(s) added since sdtmify wrote it")
     assert (project.output / ".report.tmp").read_text() == "mine"
     assert (project.output / ".report.backup.tmp" / "notes.txt").read_text() == "also mine"

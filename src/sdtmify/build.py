@@ -414,4 +414,5 @@ def _aside(stack: contextlib.ExitStack, work: Callable[[Console], Any], ui: Cons
     """``work`` in a lane forked after ``after`` when one can be forked now, else run here."""
     if isinstance(after, lanes.Lane) and lanes.ready(ui):
         return stack.enter_context(lanes.forked(work, ui, what, after=after))
+    ui.resume()  # ready() may have paused the progress bar
     return _Done(work, ui)

@@ -35,6 +35,7 @@ import pickle
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -73,13 +74,20 @@ def available() -> bool:
 
 def ready(ui: Console) -> bool:
     """Whether a lane can be forked now: :func:`available`, and this process runs one thread once the
-    console's live progress bar (redrawn by a thread of its own, on a terminal) is paused; :func:`forked`
-    shows the bar again. A process running other threads (a pooled build's dask worker) stays serial."""
+    console's live progress bar (redrawn by a thread of its own, on a terminal) is paused and its thread has
+    ended; :func:`forked` shows the bar again. A process running other threads (a pooled build's dask worker)
+    stays serial, its bar shown again."""
     if not available():
         return False
-    if threading.active_count() > 1:
-        ui.pause()
-    return threading.active_count() == 1
+    if threading.active_count() > 1 and ui.pause():
+        # the bar's thread is told to stop, not waited for: give it a moment to end
+        deadline = time.monotonic() + 1.0
+        while threading.active_count() > 1 and time.monotonic() < deadline:
+            time.sleep(0.005)
+    if threading.active_count() == 1:
+        return True
+    ui.resume()  # staying in one process: the bar goes on
+    return False
 
 
 class Recorder(Console):

@@ -1,8 +1,8 @@
 """The two-lane build (sdtmify.lanes, build._two_lanes) as users run it: the installed console script (or
 a real process running the CLI's main with one writer replaced), on the 3-patient mini study.
 
-- ``--jobs 2`` writes the same files and says the same things as ``--jobs 1``, with the Dataset-JSON
-  written by a second process;
+- ``--jobs 2`` writes the same files and says the same things as ``--jobs 1``, with the SDTM files, the
+  ADaM Dataset-JSON and the report written by children run one after another (the second lane);
 - an error in the second lane reaches the user as the serial build shows it (text, exit code), and nothing
   is swapped into place;
 - a second lane killed by a signal gives one line and exit 2; Ctrl-C in the parent kills and reaps it, and
@@ -83,7 +83,19 @@ def _leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith(".out"))
 
 
+def _with_adam_and_report(home: Path) -> None:
+    """The mini study with NCI84's ADaM and report (but its comparisons with the published values, which
+    name patients the mini study has not), so that every lane has work."""
+    study = Path(__file__).resolve().parents[1] / "mappings" / "NCI84"
+    shutil.copytree(study / "adam", home / "mappings" / "NCI84" / "adam")
+    shutil.copy(study / "published.yaml", home / "mappings" / "NCI84")
+    text = (study / "report.yaml").read_text(encoding="utf-8")
+    compare, figures = text.index("\ncompare:"), text.index("\nfigures:")
+    (home / "mappings" / "NCI84" / "report.yaml").write_text(text[:compare] + text[figures:], encoding="utf-8")
+
+
 def test_two_lanes_write_and_say_what_one_lane_does(mini_home):
+    _with_adam_and_report(mini_home)
     runs = {}
     for jobs in ("1", "2"):
         log = mini_home / f"stages-{jobs}.jsonl"
@@ -103,12 +115,19 @@ def test_two_lanes_write_and_say_what_one_lane_does(mini_home):
     assert laned.stdout.replace("out2", "out1") == serial.stdout
     timing = re.compile(r"\d+\.\d+s")  # -v prints each stage's seconds
     assert timing.sub("", laned.stderr) == timing.sub("", serial.stderr)
-    # the serial build ran in one process; the two-lane build wrote its Dataset-JSON in a second one
+    # the serial build ran in one process; the two-lane build validated in its first, while children wrote
+    # the SDTM files, then the ADaM Dataset-JSON, then the report, each starting when the one before was done
     assert {r["pid"] for r in one} == {one[0]["pid"]}
     main = two[0]["pid"]
-    writers = {r["pid"] for r in two if r["stage"] == "dataset-json"}
-    assert len(writers) == 1 and main not in writers
-    assert {r["pid"] for r in two if r["stage"] in ("validate", "xpt")} == {main}
+    assert {r["pid"] for r in two if r["stage"] in ("adam", "validate", "define")} == {main}
+    children = list(dict.fromkeys(r["pid"] for r in two if r["pid"] != main))  # in the order they logged
+    assert len(children) == 3
+    sdtm_files, adam_files, report = children
+    assert {r["pid"] for r in two if r["stage"] == "dataset-json"} == {sdtm_files, adam_files}
+    assert {r["pid"] for r in two if r["stage"] == "xpt"} == {sdtm_files, main}  # ADaM's: before the validation
+    assert {r["pid"] for r in two if r["stage"] == "report"} == {report}
+    lines = {pid: [i for i, r in enumerate(two) if r["pid"] == pid] for pid in children}
+    assert max(lines[sdtm_files]) < min(lines[adam_files]) and max(lines[adam_files]) < min(lines[report])
 
 
 def test_an_error_in_the_second_lane_reaches_the_user_as_in_a_serial_build(mini_home):
@@ -131,7 +150,7 @@ def test_a_second_lane_killed_by_a_signal_gives_one_line_and_no_output(mini_home
     last = done.stderr.splitlines()[-1]
     assert last.startswith("error: the build's second lane (process ")
     assert last.endswith(
-        ", writing Dataset-JSON, metadata and lineage) ended by signal 9 (out of memory?); "
+        ", writing the SDTM XPT, Dataset-JSON, metadata and lineage files) ended by signal 9 (out of memory?); "
         "the previous output was left as it was"
     )
     assert "Traceback" not in done.stderr

@@ -7,9 +7,12 @@ stage succeeded (``guard.guarded_output``), so a failed or killed build leaves t
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -123,21 +126,22 @@ def build_study(
     with guarded_output(target, spec.studyid, force=force, wait=wait, ui=ui, known=known) as tmp:
         ui.step(1, total, STEPS[0])
         with stagemeter.stage("map"):
-            bundles = [build_sdtm(spec, ct_file=ct_file, ui=ui)]
+            sdtm = build_sdtm(spec, ct_file=ct_file, ui=ui)
 
-        ui.step(2, total, STEPS[1] + not_declared["adam"])
-        if spec.has_adam:
-            with stagemeter.stage("adam"):
-                bundles.append(build_adam(spec, bundles[0], ui=ui))
-
-        ui.step(3, total, STEPS[2])
         checking = _Checks(spec, tmp, result, ct_file, validate, report, fail_on, not_declared)
-        if not (lanes_here and lanes.ready(ui)):
-            _write_files(bundles, tmp, spec, ui, written)
-            checking.run(bundles, ui, written)
+        if lanes_here and lanes.ready(ui):
+            written = _two_lanes(sdtm, tmp, spec, ui, checking, known)
         else:
-            written = _two_lanes(bundles, tmp, spec, ui, checking, known)
-        del bundles
+            bundles = [sdtm]
+            del sdtm
+            ui.step(2, total, STEPS[1] + not_declared["adam"])
+            if spec.has_adam:
+                with stagemeter.stage("adam"):
+                    bundles.append(build_adam(spec, bundles[0], ui=ui))
+            ui.step(3, total, STEPS[2])
+            _write_files(bundles, tmp, spec, ui, written)
+            as_read = checking.check(bundles, ui, written)
+            checking.report_step(as_read, ui, written)
 
         ui.finish()
         from .writers.readme import write_readme
@@ -172,7 +176,8 @@ def _drop_lineage(bundle) -> None:
 @dataclass
 class _Checks:
     """Steps 4 to 6, which read the frames and the XPT files and define.xml on disk, never the Dataset-JSON,
-    metadata or lineage files: define.xml, the validation, the reviewer's guides and the report."""
+    metadata or lineage files: define.xml, the validation and the reviewer's guides (:meth:`check`), then
+    the report (:meth:`report_step`), which reads the ADaM datasets only."""
 
     spec: Any
     tmp: Path
@@ -183,27 +188,51 @@ class _Checks:
     fail_on: str
     not_declared: dict[str, str]
 
-    def run(self, bundles: list, ui: Console, written: dict[str, list[Path]]) -> None:
-        """Steps 4-6 on ``bundles``, which it empties once the guides, their last readers, are written
-        (so the report's memory does not add to the bundles')."""
-        spec, tmp, result, total = self.spec, self.tmp, self.result, len(STEPS)
-        ui.step(4, total, STEPS[3])
+    @property
+    def reporting(self) -> bool:
+        return bool(self.report and self.spec.has_adam and self.spec.has_report)
+
+    def as_read(self, bundle) -> dict[Path, tuple] | None:
+        """The datasets of ``bundle`` as reading the XPT files written (or to be written) gives them, from
+        the frames in memory: the validator and the report use these instead of reading the files back.
+        None: no later step reads them."""
+        if not (self.validate or (self.reporting and bundle.standard == "ADaM")):
+            return None
+        with stagemeter.stage("validate"):
+            return bundle_as_read(bundle, self.tmp / bundle.standard.lower(), self.spec)
+
+    def define(self, bundles: list, ui: Console, written: dict[str, list[Path]]) -> None:
+        """Step 4: each bundle's define.xml (with its HTML view and stylesheet)."""
+        ui.step(4, len(STEPS), STEPS[3])
         for bundle in bundles:
             with stagemeter.stage("define"):
-                written[bundle.standard].extend(write_define_files(bundle, tmp / bundle.standard.lower(), spec))
+                written[bundle.standard].extend(
+                    write_define_files(bundle, self.tmp / bundle.standard.lower(), self.spec)
+                )
 
-        ui.step(5, total, STEPS[4])
-        reporting = self.report and spec.has_adam and spec.has_report
-        # the datasets as reading the XPT files just written gives them, from the frames in memory: the
-        # validator and the report use these instead of reading the files back
-        with stagemeter.stage("validate"):
-            as_read = {
-                bundle.standard: bundle_as_read(bundle, tmp / bundle.standard.lower(), spec)
-                for bundle in bundles
-                if self.validate or (reporting and bundle.standard == "ADaM")
-            }
+    def check(
+        self,
+        bundles: list,
+        ui: Console,
+        written: dict[str, list[Path]],
+        as_read: dict[str, dict[Path, tuple] | None] | None = None,
+        before_validation: Callable[[], None] = lambda: None,
+    ) -> dict[Path, tuple] | None:
+        """Steps 4 and 5 on ``bundles``, which it empties once the guides, their last readers, are written
+        (so the report's memory does not add to the bundles'); gives the ADaM datasets as read (the report's)
+        or None. ``as_read``: those already at hand, by standard; ``before_validation`` is called once
+        define.xml is written, before the other datasets are read back (which reads the XPT files' headers)
+        and the validator lists the XPT files."""
+        spec, tmp, result = self.spec, self.tmp, self.result
+        self.define(bundles, ui, written)
+        ui.step(5, len(STEPS), STEPS[4])
+        before_validation()
+        read = dict(as_read or {})
+        for bundle in bundles:
+            if bundle.standard not in read:
+                read[bundle.standard] = self.as_read(bundle)
         if self.validate:
-            every = {path: read for files in as_read.values() for path, read in files.items()}
+            every = {path: frame for files in read.values() if files for path, frame in files.items()}
             with stagemeter.stage("validate"):
                 outcome = validate_build(tmp, spec, ct_file=self.ct_file, ui=ui, datasets=every)
             del every
@@ -220,58 +249,170 @@ class _Checks:
             written[bundle.standard].extend(
                 write_guides(bundle, tmp / bundle.standard.lower(), spec, result.validation)
             )
-
-        ui.step(6, total, STEPS[5] + self.not_declared["report"])
         # release every frame no later stage reads, so the report's memory does not add to the build's:
         # the guides were the bundles' last readers, the validator the SDTM read-back's
         bundles.clear()
         del bundle
-        as_read.pop("SDTM", None)
-        if reporting:
-            with stagemeter.stage("report"):
-                paths, mismatches = build_report(
-                    spec, tmp / "adam", tmp / "report", ui=ui, datasets=as_read.get("ADaM")
-                )
-            written["report"] = list(paths)
-            result.report_mismatches = mismatches
-            if mismatches:
-                result.exit_code = max(result.exit_code, 1)
+        return read.get("ADaM")
+
+    def report_step(self, as_read: dict[Path, tuple] | None, ui: Console, written: dict[str, list[Path]]) -> None:
+        """Step 6: the report recomputed from the ADaM datasets (``as_read``: as read from their XPT files)."""
+        ui.step(6, len(STEPS), STEPS[5] + self.not_declared["report"])
+        if self.reporting:
+            written["report"], self.result.report_mismatches = self.recompute(as_read, ui)
+            if self.result.report_mismatches:
+                self.result.exit_code = max(self.result.exit_code, 1)
+
+    def recompute(self, as_read: dict[Path, tuple] | None, ui: Console) -> tuple[list[Path], int | None]:
+        with stagemeter.stage("report"):
+            paths, mismatches = build_report(self.spec, self.tmp / "adam", self.tmp / "report", ui=ui, datasets=as_read)
+        return list(paths), mismatches
 
 
-def _two_lanes(bundles: list, tmp: Path, spec, ui: Console, checking: _Checks, known: Known) -> dict[str, list[Path]]:
-    """Steps 3-6 on two cores. The XPT files are written first (the validator lists and may read them);
-    then a forked child writes the Dataset-JSON, metadata and lineage files and hashes what it wrote
-    (``known``, for the manifest), while this process runs steps 4-6 (:class:`_Checks`). Neither lane reads
-    what the other writes. What each lane says is recorded and replayed after the join in the serial order,
-    and ``written`` is merged in that order, so the console and the outputs are those of ``--jobs 1``. An
-    error in this lane waits for the second (whose error, coming first in the serial order, would win);
-    Ctrl-C and SIGTERM (BaseException) do not wait: leaving ``lanes.forked`` kills the child."""
-    first: dict[str, list[Path]] = {}
-    for bundle in bundles:
-        first[bundle.standard] = write_bundle(bundle, tmp / bundle.standard.lower(), spec, forms=("xpt",))
+def _two_lanes(sdtm, tmp: Path, spec, ui: Console, checking: _Checks, known: Known) -> dict[str, list[Path]]:
+    """Steps 2-6 on two cores: each piece of work starts as soon as the data it reads is final, in the lane
+    that keeps the two cores busy until both finish together.
 
-    def second_lane(said: Console) -> tuple[dict[str, list[Path]], Known]:
-        written: dict[str, list[Path]] = {}  # filled in the serial build's order: the summary's
-        _write_files(bundles, tmp, spec, said, written, forms=("dataset-json",))
-        for standard, paths in first.items():
-            written[standard][:0] = paths
-        with stagemeter.stage("hash"):
-            return written, guard_digests([path for paths in written.values() for path in paths])
+    - This process (lane 1) derives ADaM, writes its XPT files, writes define.xml, validates (the validator
+      lists the XPT files on disk and reads both define.xml) and writes the guides.
+    - Lane 2 is a chain of forked children, each starting when the one before has finished: the first,
+      forked as soon as SDTM is final, writes SDTM's XPT, Dataset-JSON, metadata and lineage while ADaM is
+      derived; the second, forked once ADaM's XPT files are written, ADaM's Dataset-JSON, metadata and
+      lineage; the third recomputes the report from the ADaM datasets, which reads nothing the validation
+      writes. Each hashes what it wrote (``known``, for the manifest).
 
-    checked: dict[str, list[Path]] = {standard: [] for standard in first}
-    said = lanes.Recorder(ui)
-    with lanes.forked(second_lane, ui, "writing Dataset-JSON, metadata and lineage") as lane:
-        for bundle in bundles:  # the child writes it first and drops it: this process holds it no longer
-            _drop_lineage(bundle)
+    No lane reads what another writes, but the validator, which waits for the SDTM files (and the report,
+    which may read ADaM XPT files: they are written before its child is forked). What each lane says is
+    recorded and replayed in the serial build's order, and ``written`` is merged in that order, so the
+    console and the outputs are those of ``--jobs 1``. An error waits for the lanes whose work comes first in
+    the serial order (their error would win); Ctrl-C and SIGTERM (BaseException) do not wait: leaving
+    ``lanes.forked`` kills the children."""
+    total, not_declared = len(STEPS), checking.not_declared
+    with contextlib.ExitStack() as lanes_open:
+        sdtm_files = lanes_open.enter_context(
+            lanes.forked(
+                partial(_files_lane, sdtm, tmp, spec, forms=("xpt", "dataset-json")),
+                ui,
+                "writing the SDTM XPT, Dataset-JSON, metadata and lineage files",
+            )
+        )
+        _drop_lineage(sdtm)  # the child writes it: this process holds it no longer
+        bundles = [sdtm]
+        ui.step(2, total, STEPS[1] + not_declared["adam"])
+        if spec.has_adam:
+            with stagemeter.stage("adam"):
+                bundles.append(build_adam(spec, sdtm, ui=ui))
+        del sdtm
+        ui.step(3, total, STEPS[2])
+
+        said = lanes.Recorder(ui)  # what this lane says from now on comes after what the files' lanes say
+        waiting: list = [sdtm_files]  # the lanes whose work comes before this lane's, in the serial order
+        files: list[tuple[dict[str, list[Path]], Known]] = []  # their values, in that order
+        joining: list = []  # the lane being joined: an error now is that lane's, which wins over this one's
+
+        def join_next() -> None:
+            joining.append(waiting.pop(0))
+            files.append(joining[-1].join(ui))
+            joining.pop()
+
+        reporting = None
+        checked: dict[str, list[Path]] = {bundle.standard: [] for bundle in bundles}
         try:
-            checking.run(bundles, said, checked)
-        except Exception:  # the serial build meets the second lane's error first, if it has one: that one wins
-            lane.join(ui)
+            as_read: dict[str, dict[Path, tuple] | None] = {}
+            if spec.has_adam:
+                adam = bundles[1]
+                adam_xpt = write_bundle(adam, tmp / "adam", spec, forms=("xpt",))
+                as_read["ADaM"] = checking.as_read(adam)
+                adam_files = _aside(
+                    lanes_open,
+                    partial(_files_lane, adam, tmp, spec, forms=("dataset-json",), first=adam_xpt),
+                    ui,
+                    "writing the ADaM Dataset-JSON, metadata and lineage files",
+                    after=sdtm_files,
+                )
+                waiting.append(adam_files)
+                _drop_lineage(adam)
+                del adam
+                if checking.reporting:
+                    reporting = _aside(
+                        lanes_open,
+                        partial(_report_lane, checking, as_read["ADaM"]),
+                        ui,
+                        "recomputing the published tables",
+                        after=adam_files,
+                    )
+            # the validator lists the XPT files: the SDTM ones must be on disk
+            checking.check(bundles, said, checked, as_read, before_validation=join_next)
+            del as_read
+            while waiting:
+                join_next()
+        except Exception:  # the serial build meets the files' lanes' errors first, if they have one: those win
+            if joining:  # a lane's error (it said what it said before it): what this lane said never comes
+                raise
+            while waiting:
+                join_next()
             lanes.replay(said.calls, ui)
             raise
-        written, digests = lane.join(ui)
-    known.update(digests)
-    lanes.replay(said.calls, ui)
-    for stage, paths in checked.items():
-        written.setdefault(stage, []).extend(paths)
+        lanes.replay(said.calls, ui)
+
+        written: dict[str, list[Path]] = {}  # in the serial build's order: the summary's
+        for paths_by_stage, digests in files:
+            known.update(digests)
+            for stage, paths in paths_by_stage.items():
+                written.setdefault(stage, []).extend(paths)
+        for stage, paths in checked.items():
+            written.setdefault(stage, []).extend(paths)
+        ui.step(6, total, STEPS[5] + not_declared["report"])
+        if reporting is not None:
+            written["report"], mismatches, digests = reporting.join(ui)
+            known.update(digests)
+            checking.result.report_mismatches = mismatches
+            if mismatches:
+                checking.result.exit_code = max(checking.result.exit_code, 1)
     return written
+
+
+def _files_lane(
+    bundle, tmp: Path, spec, said: Console, forms: tuple[str, ...], first: Sequence[Path] = ()
+) -> tuple[dict[str, list[Path]], Known]:
+    """A lane's step 3 for one bundle: its lineage, datasets (as ``forms``) and metadata, with ``first``
+    (its files written already, by this process's parent) listed first; and the digests of them all."""
+    written: dict[str, list[Path]] = {}
+    _write_files([bundle], tmp, spec, said, written, forms=forms)
+    written[bundle.standard][:0] = list(first)
+    with stagemeter.stage("hash"):
+        return written, guard_digests([path for paths in written.values() for path in paths])
+
+
+def _report_lane(checking: _Checks, as_read, said: Console) -> tuple[list[Path], int | None, Known]:
+    """Step 6 in a lane: the report's files, its count of mismatches, and the files' digests."""
+    paths, mismatches = checking.recompute(as_read, said)
+    with stagemeter.stage("hash"):
+        return paths, mismatches, guard_digests(paths)
+
+
+class _Done:
+    """Work run here rather than in a lane (a lane cannot be forked now): its value or error and what it
+    said, given by :meth:`join` as a lane's are."""
+
+    def __init__(self, work: Callable[[Console], Any], ui: Console):
+        self._said = lanes.Recorder(ui)
+        self._error: Exception | None = None
+        try:
+            self._value = work(self._said)
+        except Exception as error:
+            self._error = error
+
+    def join(self, ui: Console) -> Any:
+        lanes.replay(self._said.calls, ui)
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _aside(stack: contextlib.ExitStack, work: Callable[[Console], Any], ui: Console, what: str, after) -> Any:
+    """``work`` in a lane forked after ``after`` when one can be forked now, else run here."""
+    if isinstance(after, lanes.Lane) and lanes.ready(ui):
+        return stack.enter_context(lanes.forked(work, ui, what, after=after))
+    ui.resume()  # ready() may have paused the progress bar
+    return _Done(work, ui)

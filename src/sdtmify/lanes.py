@@ -1,8 +1,12 @@
-"""A second lane for the build: one function run in a forked child process while the parent does other work.
+"""A second lane for the build: functions run in forked child processes while the parent does other work.
 
-``sdtmify build`` on two cores writes Dataset-JSON, metadata and lineage in a child while the parent writes
-define.xml, validates and recomputes the report (``build.py``). The child is a ``fork`` of the parent, so it
-shares the built frames copy-on-write instead of receiving them; it sends back one pickled value.
+``sdtmify build`` on two cores hands work to children as soon as the data it needs is final (``build.py``):
+one writes the SDTM files while the parent derives ADaM, the next the ADaM files, the last the report, while
+the parent writes define.xml and validates. Each child is a ``fork`` of the parent, so it shares the built
+frames copy-on-write instead of receiving them; it sends back one pickled value. A child forked ``after``
+another starts its work only once that one has finished its own (:func:`forked`): the children run one at a
+time, as one second lane beside the parent, so two cores run two processes and the parent's work, which
+the others wait for, is never slowed by a third.
 
 - What the child says on the console is recorded (:class:`Recorder`) and replayed by the parent after the
   join, in the order a serial build says it; so is what the parent's own lane says (``build.py``).
@@ -31,6 +35,7 @@ import pickle
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -69,13 +74,20 @@ def available() -> bool:
 
 def ready(ui: Console) -> bool:
     """Whether a lane can be forked now: :func:`available`, and this process runs one thread once the
-    console's live progress bar (redrawn by a thread of its own, on a terminal) is paused; :func:`forked`
-    shows the bar again. A process running other threads (a pooled build's dask worker) stays serial."""
+    console's live progress bar (redrawn by a thread of its own, on a terminal) is paused and its thread has
+    ended; :func:`forked` shows the bar again. A process running other threads (a pooled build's dask worker)
+    stays serial, its bar shown again."""
     if not available():
         return False
-    if threading.active_count() > 1:
-        ui.pause()
-    return threading.active_count() == 1
+    if threading.active_count() > 1 and ui.pause():
+        # the bar's thread is told to stop, not waited for: give it a moment to end
+        deadline = time.monotonic() + 1.0
+        while threading.active_count() > 1 and time.monotonic() < deadline:
+            time.sleep(0.005)
+    if threading.active_count() == 1:
+        return True
+    ui.resume()  # staying in one process: the bar goes on
+    return False
 
 
 class Recorder(Console):
@@ -125,10 +137,11 @@ def replay(calls: Sequence[tuple[str, tuple, dict]], ui: Console) -> None:
 class Lane:
     """A forked child running one function; :meth:`join` gives its value and what it said."""
 
-    def __init__(self, pid: int, reader: int, what: str):
+    def __init__(self, pid: int, reader: int, what: str, done: int = -1):
         self.pid = pid
         self.what = what
         self._reader = reader
+        self._done = done  # reaches its end of file once the child's work is over: the next child's start
         self._reaped = False
 
     def join(self, ui: Console) -> Any:
@@ -165,9 +178,10 @@ class Lane:
 
     def stop(self) -> None:
         """Kill the child if it still runs, and reap it (the parent is leaving early)."""
-        if self._reader >= 0:
-            os.close(self._reader)
-            self._reader = -1
+        for fd in (self._reader, self._done):
+            if fd >= 0:
+                os.close(fd)
+        self._reader = self._done = -1
         if self._reaped:
             return
         with contextlib.suppress(ProcessLookupError):
@@ -183,41 +197,69 @@ class Lane:
         self._reaped = True
 
 
+_frozen = 0  # how many forked() blocks are open: the collector is unfrozen when the last one closes
+
+
 @contextlib.contextmanager
-def forked(work: Callable[[Console], Any], ui: Console, what: str) -> Iterator[Lane]:
+def forked(work: Callable[[Console], Any], ui: Console, what: str, after: Lane | None = None) -> Iterator[Lane]:
     """Run ``work(recorder)`` in a forked child while the ``with`` block runs here; ``lane.join(ui)`` inside
-    the block gives its value. ``what`` names the lane's work in messages. Leaving the block without joining
+    the block gives its value. ``what`` names the lane's work in messages. ``after``: a lane (still running,
+    not yet joined) whose work must be over before this one's starts. Leaving the block without joining
     (an exception) kills and reaps the child."""
+    global _frozen
     for stream in (sys.stdout, sys.stderr):  # nothing buffered may be written twice
         with contextlib.suppress(Exception):
             stream.flush()
+    wait_for = after._done if after is not None else -1
     reader, writer = os.pipe()
+    done, finished = os.pipe()
     gc.freeze()  # the shared objects move out of the collector's reach: collections do not copy their pages
+    _frozen += 1
     parent = os.getpid()
     try:
         pid = os.fork()
     except BaseException:
-        os.close(reader)
-        os.close(writer)
-        gc.unfreeze()
+        for fd in (reader, writer, done, finished):
+            os.close(fd)
+        _thaw()
         ui.resume()
         raise
     if pid == 0:  # the child: never leaves this branch but by os._exit
         code = 70
         try:
             os.close(reader)
+            os.close(done)
             _die_with(parent)
-            code = _child(work, ui, writer)
+            _wait_for(wait_for)
+            code = _child(work, ui, writer, finished)
         finally:
             os._exit(code)
     os.close(writer)
+    os.close(finished)  # the child holds the only writing end: its end of file says its work is over
     ui.resume()
-    lane = Lane(pid, reader, what)
+    lane = Lane(pid, reader, what, done)
     try:
         yield lane
     finally:
         lane.stop()
+        _thaw()
+
+
+def _thaw() -> None:
+    global _frozen
+    _frozen -= 1
+    if not _frozen:
         gc.unfreeze()
+
+
+def _wait_for(done: int) -> None:
+    """Block until the writing end of the pipe ``done`` is closed everywhere: the lane before this one has
+    finished its work (or ended). -1: start now."""
+    if done < 0:
+        return
+    while os.read(done, 1):
+        pass
+    os.close(done)
 
 
 def _die_with(parent: int) -> None:
@@ -232,13 +274,14 @@ def _die_with(parent: int) -> None:
         os._exit(70)
 
 
-def _child(work: Callable[[Console], Any], ui: Console, writer: int) -> int:
+def _child(work: Callable[[Console], Any], ui: Console, writer: int, finished: int) -> int:
     recorder = Recorder(ui)
     outcome: tuple
     try:
         outcome = ("value", work(recorder), recorder.calls)
     except BaseException as error:  # every error goes back to the parent, which raises it as its own
         outcome = ("error", error, recorder.calls, "".join(traceback.format_exception(error)))
+    os.close(finished)  # the next lane may start: this one's work is over, only its answer is left to send
     try:
         data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
         pickle.loads(data)  # an exception that pickles but cannot be rebuilt must not fail in the parent

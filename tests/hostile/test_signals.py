@@ -114,9 +114,10 @@ POINTS = [
     ("staging-folder-created", "staging-created", {}, "previous"),
     ("staging-marker-being-written", "write-1", {}, "previous"),
     ("staging-folder-marked", "staging-marked", {}, "previous"),
-    ("file-write-20", "write-20", {}, "previous"),
-    # write-N counts each process's own writes: the manifest is the 64th of a one-process build (--jobs 1); a
-    # two-lane build writes the Dataset-JSON and lineage in its second process (tests/test_lanes.py)
+    # write-N counts each process's own writes, so these run in one process (--jobs 1): the 20th file is an SDTM
+    # one, the manifest the 64th; a two-lane build writes SDTM's files in its second lane, whose 20th write
+    # would come first (a killed second lane: tests/test_lanes.py)
+    ("file-write-20", "write-20", {"SDTMIFY_JOBS": "1"}, "previous"),
     ("manifest-being-written", "write-64", {"SDTMIFY_JOBS": "1"}, "previous"),
     ("before-swap", "before-swap", {}, "previous"),
     ("removing-old-file-30", "remove-30", {}, "previous"),
@@ -196,7 +197,7 @@ def test_kill_during_recovery_is_recovered_by_the_run_after(
 def test_kill_hook_in_the_installed_console_script(project):
     _prepare(project, "previous")
     old = tree_digest(project.output)
-    killed = run(BUILD, project.root, {"SDTMIFY_TEST_KILL_AT": "write-20"})
+    killed = run(BUILD, project.root, {"SDTMIFY_TEST_KILL_AT": "write-20", "SDTMIFY_JOBS": "1"})
     assert killed.code == -signal.SIGKILL
     assert tree_digest(project.output) == old
 

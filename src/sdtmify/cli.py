@@ -27,15 +27,19 @@ from .errors import InputError, SdtmifyError
 def _cmd_build(args, ui: Console) -> int:
     if len(args.study) > 1 or args.scheduler or args.workers or args.partition_validation:
         return _build_many(args, ui)
+    from .allocator import keep_freed_memory
     from .build import build_study
 
+    keep_freed_memory()  # a build makes and drops many large columns: reuse their memory (allocator.py)
     result = build_study(args.study[0], out_dir=args.out, ui=ui, jobs=args.jobs, **_build_options(args))
     return _show_build(result, ui, "build")
 
 
 def _cmd_adam(args, ui: Console) -> int:
     from .adam_only import build_adam_from_sdtm
+    from .allocator import keep_freed_memory
 
+    keep_freed_memory()
     result = build_adam_from_sdtm(args.sdtm, args.study, out_dir=args.out, ui=ui, **_build_options(args))
     return _show_build(result, ui, "adam")
 

@@ -43,6 +43,7 @@ import hashlib
 import os
 import pickle
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,13 @@ sys.path.insert(0, str(Path(__file__).parent / "studies"))
 # already keep both cores busy, so a second lane per build would only add forks. tests/test_lanes.py and the
 # terminal progress test pass --jobs 2 themselves.
 os.environ.setdefault("SDTMIFY_JOBS", "1")
+
+# A test run started as a background job of a non-interactive shell (`bash .ci/run &`, nohup) inherits SIGINT
+# ignored, and so would every sdtmify process the tests start: Python keeps an inherited SIG_IGN, so the tests
+# that press Ctrl-C (SIGINT) on a build would wait for it in vain. Handled here, the signal is reset to its
+# default in those processes when they exec, as on a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 SLOW_FIXTURES = {"nci84_output", "nci84_bundles"}
 # Runs first: it needs the shared build and makes a second one in a process, so one worker starts building

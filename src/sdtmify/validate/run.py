@@ -161,9 +161,21 @@ def _predecessor_folder(path: Path, standards: list[str], sdtm) -> tuple[Path, s
     return folder, how
 
 
-def _partition_inputs(path: Path, standard: str | None, sdtm, ui: Console, **settings) -> tuple[Inputs, frozenset[str]]:
-    """What the partitions of ``sdtmify validate --scheduler`` read: the same files the serial run reads,
-    listed, not read (the workers read them); and the names of the predecessors (looked up, not validated)."""
+def _partition_inputs(
+    path: Path,
+    standard: str | None,
+    sdtm,
+    ui: Console,
+    *,
+    defines: Sequence[Path],
+    ct_file: str | None,
+    **settings,
+) -> tuple[Inputs, frozenset[str]]:
+    """What the partitions of ``sdtmify validate --scheduler`` (or of a pooled build) read: the same files the
+    serial run reads, listed, not read (the workers read them), with ``defines`` and ``ct_file`` made absolute
+    (a worker may run in another folder); and the names of the predecessors (looked up, not validated)."""
+    settings["defines"] = tuple(str(Path(d).resolve()) for d in defines)
+    settings["ct_file"] = str(Path(ct_file).resolve()) if ct_file else None
     if _is_build_folder(path):
         files: list[DatasetFile] = []
         for folder, given in ((path / "sdtm", "SDTM"), (path / "adam", "ADaM")):
@@ -284,8 +296,8 @@ def validate_command(
             standard,
             sdtm,
             ui,
-            defines=tuple(str(Path(d).resolve()) for d in defines),
-            ct_file=str(Path(ct_file).resolve()) if ct_file else None,
+            defines=defines,
+            ct_file=ct_file,
             encoding=encoding,
             dictionaries=study_dictionaries,
             max_details=max_errors_per_rule,
@@ -363,13 +375,7 @@ def validate_build(
         ct_source = ctx.ct.source if ctx.ct else None
     else:  # the files just written, listed (the partitions read them), as `sdtmify validate --scheduler` does
         inputs, _ = _partition_inputs(
-            out_folder,
-            None,
-            None,
-            ui,
-            defines=tuple(str(Path(d).resolve()) for d in defines),
-            ct_file=str(Path(ct_file).resolve()) if ct_file else None,
-            dictionaries=load_dictionaries(declared),
+            out_folder, None, None, ui, defines=defines, ct_file=ct_file, dictionaries=load_dictionaries(declared)
         )
         validation, ct_source = partitioned(inputs)
         ctx = Context(tables={})

@@ -126,3 +126,24 @@ def test_bench_scale_keeps_the_second_lanes_stages_apart(tmp_path):
         "validate": (4.0, 3.5),
     }
     assert died_in == "lineage [lane 2]"
+
+
+def test_bench_scale_tree_memory_counts_copy_on_write_pages_once(tmp_path):
+    """A parent touches 256 MiB, forks, and both sleep: the summed RSS counts the shared pages twice, the PSS
+    once; PSS (a page-table walk) is read only while it could still set a new peak."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, time\n"
+        "block = bytearray(256 * 2**20)\n"
+        "block[::4096] = b'x' * len(block[::4096])\n"
+        "if os.fork() == 0:\n    time.sleep(0.8)\n    os._exit(0)\n"
+        "time.sleep(0.8)\nos.wait()\n"
+    )
+    run = _bench_scale().measured([sys.executable, "-c", script])
+    mib = 2**20
+    assert run["exit_code"] == 0 and run["processes"] == 2
+    assert 512 * mib <= run["tree_peak_rss"] < 600 * mib
+    assert 256 * mib <= run["tree_peak_pss"] < 300 * mib
+    assert 1 <= run["tree_samples"]["pss"] < run["tree_samples"]["rss"]

@@ -92,6 +92,26 @@ def test_timecourse_panel_above_max_subjects_draws_a_fixed_sample():
     assert figure.note == "CR or PR: 5 of 30 subjects, a fixed sample"
 
 
+def test_timecourse_legend_of_many_subjects_fits_beside_its_panel(recwarn):
+    """40 names do not fit one legend column of a 2.9-inch panel: matplotlib then warned that it could not
+    lay the figure out (printed by every large build); they go in three columns of at most 14."""
+    people = subjects(40, 40)
+    records = pd.DataFrame(
+        {"SUBJID": np.repeat(people["SUBJID"], 2).to_numpy(), "ADY": np.tile([1.0, 22.0], 40), "AVAL": 1.0}
+    )
+    spec = {
+        "kind": "timecourse",
+        "title": "t",
+        "x": "ADY",
+        "y": "AVAL",
+        "label": "SUBJID",
+        "panels": [{"title": "all"}],
+    }
+    figure = timecourse_plot(spec, people, records, "SUBJID")
+    assert [str(w.message) for w in recwarn] == []
+    assert image.imread(io.BytesIO(figure.png)).shape[:2] == (319, 935)  # 8.5 x 2.9 inches at 110 dpi
+
+
 def test_importing_the_build_loads_no_plotting_or_scipy_stats():
     # matplotlib (about 0.3 s) is imported when the first figure is drawn, and scipy.stats (more than
     # 0.5 s) not at all; a fresh interpreter, since this test session has both loaded already.

@@ -30,6 +30,7 @@ from .select import lookup, require, where_mask
 FALLBACK_COLOURS = ["#1b7837", "#5aae61", "#2166ac", "#d6604d", "#878787", "#b2abd2", "#fdb863", "#8c510a"]
 SWIMMER_MAX_SUBJECTS = 200  # one bar each: 200 bars make a PNG of about 825 x 6,300 pixels
 TIMECOURSE_MAX_SUBJECTS = 40  # lines per panel, each named in the legend
+LEGEND_ROWS = 14  # names at font size 8 in one legend column of a time-course panel (2.9 inches high)
 STYLE: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 9,
@@ -232,7 +233,14 @@ def timecourse_plot(spec: Mapping, subjects: pd.DataFrame, records: pd.DataFrame
             axes.set_title(panel["title"] + (f" ({note})" if note else ""), loc="left", fontsize=10)
             axes.set_ylabel(spec.get("y_label", spec["y"]))
             if not chosen.empty:
-                axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
+                lines = chosen["_LABEL"].nunique()
+                axes.legend(
+                    loc="upper left",
+                    bbox_to_anchor=(1.01, 1.0),
+                    frameon=False,
+                    fontsize=8,
+                    ncol=-(-lines // LEGEND_ROWS),  # a panel's height holds LEGEND_ROWS names: more go beside
+                )
         if "peak_per_interval" in spec:
             from matplotlib.ticker import MaxNLocator
 

@@ -407,3 +407,26 @@ def test_a_dataset_without_records_is_marked_has_no_data(tmp_path):
     assert _one(root, "//odm:ItemGroupDef[@OID='IG.SUPPAE']").get(DEF + "HasNoData") == "Yes"
     assert _one(root, "//odm:ItemGroupDef[@OID='IG.AE']").get(DEF + "HasNoData") is None
     assert validate_define_xsd(xml) == []
+
+
+def test_significant_digits_of_each_value_level_item_come_from_its_own_records():
+    """Define-XML 2.1 ItemDef/@SignificantDigits per value-level item: the decimals of the records its
+    WhereClause selects (a missing LBTESTCD selects none), the variable's of all records."""
+    import pandas as pd
+
+    from sdtmify.metadata.define_rules import apply_define_rules
+    from sdtmify.metadata.model import Dataset, StudyMetadata, Variable
+
+    def item(code: str) -> ValueLevel:
+        return ValueLevel(where=(Condition("LBTESTCD", (code,)),), name="LBSTRESN", label=code, data_type="float")
+
+    stresn = Variable("LBSTRESN", "Numeric Result", "Num", 8, "float", 1, value_levels=(item("GLUC"), item("HGB")))
+    metadata = StudyMetadata(
+        "S", "S", "", "", datasets=(Dataset("LB", "Laboratory", "Tabulation", variables=(stresn,)),)
+    )
+    frame = pd.DataFrame(
+        {"LBTESTCD": pd.Series(["GLUC", "GLUC", "HGB", None], dtype="str"), "LBSTRESN": [1.5, 2.25, 10.0, 3.125]}
+    )
+    found = apply_define_rules(metadata, {"LB": frame}).dataset("LB").variable("LBSTRESN")
+    assert found.significant_digits == 3
+    assert [level.significant_digits for level in found.value_levels] == [2, 0]

@@ -50,7 +50,7 @@ def _origins(ds: Dataset, variable: Variable) -> Variable:
     return variable
 
 
-def _digits(variable: Variable, frame: pd.DataFrame | None) -> Variable:
+def _digits(variable: Variable, frame: pd.DataFrame | None, coded: dict[str, tuple[np.ndarray, pd.Index]]) -> Variable:
     if frame is None or variable.name not in frame or variable.type != "Num":
         return variable
     if variable.data_type == "float" and variable.significant_digits is None:
@@ -58,19 +58,31 @@ def _digits(variable: Variable, frame: pd.DataFrame | None) -> Variable:
     levels = []
     for level in variable.value_levels:
         if level.data_type == "float" and level.significant_digits is None:
-            mask = pd.Series(True, index=frame.index)
+            mask = np.ones(len(frame), dtype=bool)
             for condition in level.where:
                 if condition.variable in frame:
-                    mask &= frame[condition.variable].astype(str).isin(condition.values)
-            level = replace(level, significant_digits=_decimals(frame.loc[mask, variable.name]))
+                    if condition.variable not in coded:
+                        coded[condition.variable] = _as_text_codes(frame[condition.variable])
+                    codes, texts = coded[condition.variable]
+                    mask &= np.isin(codes, np.flatnonzero(texts.isin(condition.values)))
+            level = replace(level, significant_digits=_decimals(frame[variable.name][mask]))
         levels.append(level)
     return replace(variable, value_levels=tuple(levels))
 
 
+def _as_text_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``values.astype(str)`` as codes into its distinct texts: each value converted once, not once per
+    value-level item that tests the variable (an LB --TESTCD is tested by every parameter's item)."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    return codes, pd.Index(pd.Series(distinct, dtype=values.dtype).astype(str))
+
+
 def apply_define_rules(metadata: StudyMetadata, frames: dict[str, pd.DataFrame]) -> StudyMetadata:
     """The metadata with origins set by rule and significant digits of float variables from the data."""
-    datasets = tuple(
-        replace(ds, variables=tuple(_digits(_origins(ds, v), frames.get(ds.name)) for v in ds.variables))
-        for ds in metadata.datasets
-    )
-    return replace(metadata, datasets=datasets)
+    datasets = []
+    for ds in metadata.datasets:
+        coded: dict[str, tuple[np.ndarray, pd.Index]] = {}  # the dataset's tested variables, each coded once
+        datasets.append(
+            replace(ds, variables=tuple(_digits(_origins(ds, v), frames.get(ds.name), coded) for v in ds.variables))
+        )
+    return replace(metadata, datasets=tuple(datasets))

@@ -19,7 +19,7 @@ from typing import Any
 from . import lanes, stagemeter
 from .adam.engine import build_adam
 from .console import QUIET, Console
-from .guard import Known, guarded_output
+from .guard import Known, guarded_output, recording
 from .guard import digests as guard_digests
 from .mapping.engine import build_sdtm
 from .metadata import serialize
@@ -121,9 +121,9 @@ def build_study(
     written: dict[str, list[Path]] = {}
 
     lanes_here = lanes.jobs_wanted(jobs) >= 2
-    known: Known = {}  # digests the second lane took of the files it wrote, for the manifest
+    known: Known = {}  # digests taken of the files written (as written, or by a lane), for the manifest
 
-    with guarded_output(target, spec.studyid, force=force, wait=wait, ui=ui, known=known) as tmp:
+    with guarded_output(target, spec.studyid, force=force, wait=wait, ui=ui, known=known) as tmp, recording(known):
         ui.step(1, total, STEPS[0])
         with stagemeter.stage("map"):
             sdtm = build_sdtm(spec, ct_file=ct_file, ui=ui)
@@ -325,7 +325,7 @@ def _two_lanes(sdtm, tmp: Path, spec, ui: Console, checking: _Checks, known: Kno
                 as_read["ADaM"] = checking.as_read(adam)
                 adam_files = _aside(
                     lanes_open,
-                    partial(_files_lane, adam, tmp, spec, forms=("dataset-json",), first=adam_xpt),
+                    partial(_files_lane, adam, tmp, spec, forms=("dataset-json",), first=adam_xpt, taken=known),
                     ui,
                     "writing the ADaM Dataset-JSON, metadata and lineage files",
                     after=sdtm_files,
@@ -373,15 +373,24 @@ def _two_lanes(sdtm, tmp: Path, spec, ui: Console, checking: _Checks, known: Kno
 
 
 def _files_lane(
-    bundle, tmp: Path, spec, said: Console, forms: tuple[str, ...], first: Sequence[Path] = ()
+    bundle,
+    tmp: Path,
+    spec,
+    said: Console,
+    forms: tuple[str, ...],
+    first: Sequence[Path] = (),
+    taken: Known | None = None,
 ) -> tuple[dict[str, list[Path]], Known]:
     """A lane's step 3 for one bundle: its lineage, datasets (as ``forms``) and metadata, with ``first``
-    (its files written already, by this process's parent) listed first; and the digests of them all."""
+    (its files written already, by this process's parent) listed first; and the digests of them all, those
+    taken while writing (and ``taken``: the parent's) reused."""
     written: dict[str, list[Path]] = {}
-    _write_files([bundle], tmp, spec, said, written, forms=forms)
+    taken = dict(taken or {})
+    with recording(taken):
+        _write_files([bundle], tmp, spec, said, written, forms=forms)
     written[bundle.standard][:0] = list(first)
     with stagemeter.stage("hash"):
-        return written, guard_digests([path for paths in written.values() for path in paths])
+        return written, guard_digests([path for paths in written.values() for path in paths], taken)
 
 
 def _report_lane(checking: _Checks, as_read, said: Console) -> tuple[list[Path], int | None, Known]:

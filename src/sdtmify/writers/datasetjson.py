@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..atomic import atomic_path
 from ..errors import WriteError
+from ..guard import hashed_file
 from ..metadata import oids
 from ..metadata.model import Dataset, StudyMetadata
 from ..reproducible import DEFAULT_TIMESTAMP
@@ -344,8 +344,7 @@ def _open_atomic(stack: contextlib.ExitStack, path: str | Path | None):
     """A binary handle on a temporary file that replaces ``path`` when ``stack`` closes without error."""
     if path is None:
         return None
-    tmp = stack.enter_context(atomic_path(path))
-    return stack.enter_context(open(tmp, "wb"))
+    return stack.enter_context(hashed_file(path))
 
 
 def write_dataset_json(

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_path
 from ..datasets import Bundle
+from ..guard import hashed_file
 
 BLOCK_RECORDS = 1 << 16  # records encoded and written at a time: a few MB of text, whatever the dataset's size
 
@@ -140,7 +140,7 @@ def write_lineage(bundle: Bundle, folder: str | Path) -> list[Path]:
         if built.lineage is None:
             continue
         target = folder / f"{name.lower()}.csv"
-        with atomic_path(target) as tmp, open(tmp, "wb") as handle:
+        with hashed_file(target) as handle:
             for block in _lineage_blocks(built.frame, built.meta.keys, built.lineage):
                 handle.write(block)
         written.append(target)

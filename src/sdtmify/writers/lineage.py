@@ -109,10 +109,20 @@ def _fields(column: pd.Series) -> np.ndarray:
 
 
 def csv_records(fields: list[np.ndarray | list[str]]) -> str:
-    """CSV records from their columns' fields (arrays or lists of :func:`csv_fields`), each ended by "\\n"."""
-    if not len(fields[0]):
+    """CSV records from their columns' fields (arrays or lists of :func:`csv_fields`), each ended by "\\n".
+
+    One join of a list that holds, record after record, each field and the comma or line end after it:
+    no tuple or string is made per record."""
+    count, width = len(fields[0]), 2 * len(fields)
+    if any(len(column) != count for column in fields):
+        raise ValueError(f"csv_records: columns of {sorted({len(column) for column in fields})} fields")
+    if not count:
         return ""
-    return "\n".join(map(",".join, zip(*fields, strict=True))) + "\n"
+    items = [","] * (count * width)
+    for j, column in enumerate(fields):
+        items[2 * j :: width] = column if isinstance(column, list) else column.tolist()
+    items[width - 1 :: width] = ["\n"] * count
+    return "".join(items)
 
 
 def _lineage_blocks(frame: pd.DataFrame, keys: tuple[str, ...], lineage: pd.DataFrame) -> Iterator[bytes]:

@@ -123,7 +123,7 @@ def build_study(
     lanes_here = lanes.jobs_wanted(jobs) >= 2
     known: Known = {}  # digests taken of the files written (as written, or by a lane), for the manifest
 
-    with guarded_output(target, spec.studyid, force=force, wait=wait, ui=ui, known=known) as tmp, recording(known):
+    with guarded_output(target, spec.studyid, force=force, wait=wait, ui=ui, known=known) as tmp:
         ui.step(1, total, STEPS[0])
         with stagemeter.stage("map"):
             sdtm = build_sdtm(spec, ct_file=ct_file, ui=ui)
@@ -139,7 +139,8 @@ def build_study(
                 with stagemeter.stage("adam"):
                     bundles.append(build_adam(spec, bundles[0], ui=ui))
             ui.step(3, total, STEPS[2])
-            _write_files(bundles, tmp, spec, ui, written)
+            with recording(known):
+                _write_files(bundles, tmp, spec, ui, written)
             as_read = checking.check(bundles, ui, written)
             checking.report_step(as_read, ui, written)
 
@@ -325,7 +326,7 @@ def _two_lanes(sdtm, tmp: Path, spec, ui: Console, checking: _Checks, known: Kno
                 as_read["ADaM"] = checking.as_read(adam)
                 adam_files = _aside(
                     lanes_open,
-                    partial(_files_lane, adam, tmp, spec, forms=("dataset-json",), first=adam_xpt, taken=known),
+                    partial(_files_lane, adam, tmp, spec, forms=("dataset-json",), first=adam_xpt),
                     ui,
                     "writing the ADaM Dataset-JSON, metadata and lineage files",
                     after=sdtm_files,
@@ -373,19 +374,14 @@ def _two_lanes(sdtm, tmp: Path, spec, ui: Console, checking: _Checks, known: Kno
 
 
 def _files_lane(
-    bundle,
-    tmp: Path,
-    spec,
-    said: Console,
-    forms: tuple[str, ...],
-    first: Sequence[Path] = (),
-    taken: Known | None = None,
+    bundle, tmp: Path, spec, said: Console, forms: tuple[str, ...], first: Sequence[Path] = ()
 ) -> tuple[dict[str, list[Path]], Known]:
     """A lane's step 3 for one bundle: its lineage, datasets (as ``forms``) and metadata, with ``first``
-    (its files written already, by this process's parent) listed first; and the digests of them all, those
-    taken while writing (and ``taken``: the parent's) reused."""
+    (its files written already, by this process's parent) listed first; and the digests of them all: those
+    taken while writing, and ``first``'s, read here so that the parent, whose lane is the longer, does not
+    hash them."""
     written: dict[str, list[Path]] = {}
-    taken = dict(taken or {})
+    taken: Known = {}
     with recording(taken):
         _write_files([bundle], tmp, spec, said, written, forms=forms)
     written[bundle.standard][:0] = list(first)

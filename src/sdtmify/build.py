@@ -19,7 +19,7 @@ from typing import Any
 from . import lanes, stagemeter
 from .adam.engine import build_adam
 from .console import QUIET, Console
-from .guard import Known, guarded_output
+from .guard import Known, guarded_output, recording
 from .guard import digests as guard_digests
 from .mapping.engine import build_sdtm
 from .metadata import serialize
@@ -121,7 +121,7 @@ def build_study(
     written: dict[str, list[Path]] = {}
 
     lanes_here = lanes.jobs_wanted(jobs) >= 2
-    known: Known = {}  # digests the second lane took of the files it wrote, for the manifest
+    known: Known = {}  # digests taken of the files written (as written, or by a lane), for the manifest
 
     with guarded_output(target, spec.studyid, force=force, wait=wait, ui=ui, known=known) as tmp:
         ui.step(1, total, STEPS[0])
@@ -139,7 +139,8 @@ def build_study(
                 with stagemeter.stage("adam"):
                     bundles.append(build_adam(spec, bundles[0], ui=ui))
             ui.step(3, total, STEPS[2])
-            _write_files(bundles, tmp, spec, ui, written)
+            with recording(known):
+                _write_files(bundles, tmp, spec, ui, written)
             as_read = checking.check(bundles, ui, written)
             checking.report_step(as_read, ui, written)
 
@@ -376,12 +377,16 @@ def _files_lane(
     bundle, tmp: Path, spec, said: Console, forms: tuple[str, ...], first: Sequence[Path] = ()
 ) -> tuple[dict[str, list[Path]], Known]:
     """A lane's step 3 for one bundle: its lineage, datasets (as ``forms``) and metadata, with ``first``
-    (its files written already, by this process's parent) listed first; and the digests of them all."""
+    (its files written already, by this process's parent) listed first; and the digests of them all: those
+    taken while writing, and ``first``'s, read here so that the parent, whose lane is the longer, does not
+    hash them."""
     written: dict[str, list[Path]] = {}
-    _write_files([bundle], tmp, spec, said, written, forms=forms)
+    taken: Known = {}
+    with recording(taken):
+        _write_files([bundle], tmp, spec, said, written, forms=forms)
     written[bundle.standard][:0] = list(first)
     with stagemeter.stage("hash"):
-        return written, guard_digests([path for paths in written.values() for path in paths])
+        return written, guard_digests([path for paths in written.values() for path in paths], taken)
 
 
 def _report_lane(checking: _Checks, as_read, said: Console) -> tuple[list[Path], int | None, Known]:

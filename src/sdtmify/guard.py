@@ -27,9 +27,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from . import __version__
-from .atomic import checkpoint, exchange, rename_new, write_text
+from .atomic import atomic_path, checkpoint, exchange, rename_new, write_text
 from .console import QUIET, Console
 from .errors import SdtmifyError
 
@@ -53,16 +54,69 @@ Known = dict[tuple[int, int], tuple[int, int, str]]
 """Digests taken earlier: (device, inode) -> (size, modification time in ns, sha256)."""
 
 
-def digests(paths: list[Path]) -> Known:
+def digests(paths: list[Path], taken: Known | None = None) -> Known:
     """The sha256 of each of ``paths`` with the file's identity and state, for :func:`tree` to reuse while
-    the file is unchanged (a build's second lane hashes what it wrote while the first does other work)."""
+    the file is unchanged (a build's second lane hashes what it wrote while the first does other work).
+    ``taken``: digests already taken of some of them (:func:`recording`), reused while the file is unchanged
+    instead of reading it again."""
     known: Known = {}
     for path in paths:
         state = os.stat(path, follow_symlinks=False)
+        found = (taken or {}).get((state.st_dev, state.st_ino))
+        if found is not None and found[:2] == (state.st_size, state.st_mtime_ns):
+            known[(state.st_dev, state.st_ino)] = found
+            continue
         digest = sha256(path)
         if os.stat(path, follow_symlinks=False).st_mtime_ns == state.st_mtime_ns:
             known[(state.st_dev, state.st_ino)] = (state.st_size, state.st_mtime_ns, digest)
     return known
+
+
+_recorders: list[Known] = []  # the innermost recording() block's digests last
+
+
+@contextlib.contextmanager
+def recording(known: Known) -> Iterator[Known]:
+    """Inside the block, every file written through :func:`hashed_file` has the sha256 of its bytes taken
+    as they are written and put into ``known`` (with the file's identity and state, as :func:`digests` puts
+    them) once the file is in place: the manifest then need not read the file again."""
+    _recorders.append(known)
+    try:
+        yield known
+    finally:
+        _recorders.pop()
+
+
+class _Hashing:
+    """A binary file handle that hashes what it is given, after writing it: what it hashed is what it wrote."""
+
+    def __init__(self, handle: BinaryIO):
+        self.handle = handle
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data) -> int:
+        written = self.handle.write(data)
+        self.digest.update(data)
+        self.size += memoryview(data).nbytes
+        return written
+
+
+@contextlib.contextmanager
+def hashed_file(target: str | os.PathLike) -> Iterator[BinaryIO | _Hashing]:
+    """A binary handle (``write`` only) writing ``target`` atomically (:func:`sdtmify.atomic.atomic_path`).
+    Inside a :func:`recording` block the sha256 of the bytes written is recorded once the file is in place,
+    if the file is then exactly as long as what was written (else it is left to be read and hashed)."""
+    sink = _recorders[-1] if _recorders else None
+    with atomic_path(target) as tmp, open(tmp, "wb") as handle:
+        if sink is None:
+            yield handle
+            return
+        hashing = _Hashing(handle)
+        yield hashing
+    state = os.stat(target, follow_symlinks=False)
+    if state.st_size == hashing.size:
+        sink[(state.st_dev, state.st_ino)] = (state.st_size, state.st_mtime_ns, hashing.digest.hexdigest())
 
 
 def _digest(path: Path, known: Known | None) -> str:

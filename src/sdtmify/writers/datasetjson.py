@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..atomic import atomic_path
 from ..errors import WriteError
+from ..guard import hashed_file
 from ..metadata import oids
 from ..metadata.model import Dataset, StudyMetadata
 from ..reproducible import DEFAULT_TIMESTAMP
@@ -184,9 +184,10 @@ def _clock_texts(kind: str, values: np.ndarray) -> np.ndarray:
 class _Records:
     """Records ``start:stop`` of a dataset as JSON text, built column by column: each column is turned into
     text as a whole (:meth:`_Column.texts`), and the records are then one ``str.join`` of a list that holds,
-    record after record, a slot for what goes between records, then each varying field and the literal
-    text after it (brackets, commas, the quotes of bare strings, fields with the same text in every record).
-    No Python code runs per record or per value."""
+    record after record, what goes between records, then each varying field and the literal text after it
+    (brackets, commas, the quotes of bare strings, fields with the same text in every record): the literals
+    of every record are laid down at once, as one record's pattern repeated, and each column's texts then
+    go into their slots. No Python code runs per record or per value."""
 
     def __init__(self, columns: list[_Column], frame: pd.DataFrame, start: int, stop: int):
         self.count = stop - start
@@ -205,20 +206,25 @@ class _Records:
         self.closing = (literal[:-1] if columns else literal) + "]"
         self.opening = heads[0] if heads else ""
         self.width = 2 * len(varying)
-        self.items: list = [None] * (self.count * self.width + 1)
-        for j, texts in enumerate(varying):
-            self.items[2 * j + 1 :: self.width] = texts
-            if j + 1 < len(varying):
-                self.items[2 * j + 2 :: self.width] = [heads[j + 1]] * self.count
+        self.heads = heads
+        self.varying = varying
 
     def text(self) -> str:
         """The records, one line each (a JSON text never holds a raw newline: strings escape it)."""
         if not self.width:  # every record the same text
             return (self.closing + "\n") * (self.count - 1) + self.closing
-        self.items[0 : self.count * self.width : self.width] = [self.closing + "\n" + self.opening] * self.count
-        self.items[0] = self.opening
-        self.items[-1] = self.closing
-        return "".join(self.items)
+        # one record's slots: what goes before it (the previous record's closing, a line end, the opening),
+        # then each varying field followed by the literal before the next one
+        pattern: list = [self.closing + "\n" + self.opening]
+        for head in self.heads[1:]:
+            pattern += [None, head]
+        pattern.append(None)
+        items = pattern * self.count
+        items.append(self.closing)
+        items[0] = self.opening
+        for j, texts in enumerate(self.varying):
+            items[2 * j + 1 :: self.width] = texts
+        return "".join(items)
 
 
 def _key_sequences(dataset: Dataset) -> dict[str, int]:
@@ -344,8 +350,7 @@ def _open_atomic(stack: contextlib.ExitStack, path: str | Path | None):
     """A binary handle on a temporary file that replaces ``path`` when ``stack`` closes without error."""
     if path is None:
         return None
-    tmp = stack.enter_context(atomic_path(path))
-    return stack.enter_context(open(tmp, "wb"))
+    return stack.enter_context(hashed_file(path))
 
 
 def write_dataset_json(

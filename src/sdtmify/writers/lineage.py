@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_path
 from ..datasets import Bundle
+from ..guard import hashed_file
 
 BLOCK_RECORDS = 1 << 16  # records encoded and written at a time: a few MB of text, whatever the dataset's size
 
@@ -109,10 +109,20 @@ def _fields(column: pd.Series) -> np.ndarray:
 
 
 def csv_records(fields: list[np.ndarray | list[str]]) -> str:
-    """CSV records from their columns' fields (arrays or lists of :func:`csv_fields`), each ended by "\\n"."""
-    if not len(fields[0]):
+    """CSV records from their columns' fields (arrays or lists of :func:`csv_fields`), each ended by "\\n".
+
+    One join of a list that holds, record after record, each field and the comma or line end after it:
+    no tuple or string is made per record."""
+    count, width = len(fields[0]), 2 * len(fields)
+    if any(len(column) != count for column in fields):
+        raise ValueError(f"csv_records: columns of {sorted({len(column) for column in fields})} fields")
+    if not count:
         return ""
-    return "\n".join(map(",".join, zip(*fields, strict=True))) + "\n"
+    items = [","] * (count * width)
+    for j, column in enumerate(fields):
+        items[2 * j :: width] = column if isinstance(column, list) else column.tolist()
+    items[width - 1 :: width] = ["\n"] * count
+    return "".join(items)
 
 
 def _lineage_blocks(frame: pd.DataFrame, keys: tuple[str, ...], lineage: pd.DataFrame) -> Iterator[bytes]:
@@ -140,7 +150,7 @@ def write_lineage(bundle: Bundle, folder: str | Path) -> list[Path]:
         if built.lineage is None:
             continue
         target = folder / f"{name.lower()}.csv"
-        with atomic_path(target) as tmp, open(tmp, "wb") as handle:
+        with hashed_file(target) as handle:
             for block in _lineage_blocks(built.frame, built.meta.keys, built.lineage):
                 handle.write(block)
         written.append(target)

@@ -46,8 +46,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_path
 from ..errors import WriteError
+from ..guard import hashed_file
 from ..metadata.model import Dataset
 from ..reproducible import DEFAULT_TIMESTAMP
 from ..xport import (
@@ -743,17 +743,16 @@ def write_xport(
     head = _member_records(member, label, dataset_type, header, library or header, variables, codec)
     problems = _Problems(member)
     rows = len(frame)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle, _BackgroundWriter(handle) as writer:
-            writer.put(head)
-            for start in range(0, rows, chunk_rows):
-                stop = min(rows, start + chunk_rows)
-                block = _chunk_records(frame, variables, start, stop, codec, problems, transliterate)
-                if not problems:
-                    writer.put(block.data.cast("B"))
-            if problems:
-                raise problems.error(path)
-            writer.put(b" " * (-(rows * record_length) % RECORD))
+    with hashed_file(path) as handle, _BackgroundWriter(handle) as writer:
+        writer.put(head)
+        for start in range(0, rows, chunk_rows):
+            stop = min(rows, start + chunk_rows)
+            block = _chunk_records(frame, variables, start, stop, codec, problems, transliterate)
+            if not problems:
+                writer.put(block.data.cast("B"))
+        if problems:
+            raise problems.error(path)
+        writer.put(b" " * (-(rows * record_length) % RECORD))
     return path
 
 

@@ -131,7 +131,6 @@ def test_bench_scale_keeps_the_second_lanes_stages_apart(tmp_path):
 def test_bench_scale_tree_memory_counts_copy_on_write_pages_once(tmp_path):
     """A parent touches 256 MiB, forks, and both sleep: the summed RSS counts the shared pages twice, the PSS
     once; PSS (a page-table walk) is read only while it could still set a new peak."""
-    import subprocess
     import sys
 
     script = (

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from ..distinct import by_distinct
+from ..distinct import by_distinct, factorize
 
 
 def number_text(values: pd.Series, digits: int | None = None) -> pd.Series:
@@ -64,9 +64,9 @@ def standardize_results(
     # their integer codes, standardized once each (:func:`_standardized`) and spread back by position.
     text = orres.astype(str)
     unit = orresu.astype(str)
-    test_codes, tests = pd.factorize(testcd)
-    unit_codes, unit_values = unit.factorize(use_na_sentinel=False)
-    text_codes, texts = text.factorize(use_na_sentinel=False)
+    test_codes, tests = factorize(testcd)
+    unit_codes, unit_values = factorize(unit, use_na_sentinel=False)
+    text_codes, texts = factorize(text, use_na_sentinel=False)
     rules, targets, digits = _unit_tables(tests, pd.Series(unit_values), units, unit_key)
     test_codes = np.where(test_codes < 0, len(tests), test_codes)  # the tables' last row: no test code
     unit_count, text_count = max(len(unit_values), 1), max(len(texts), 1)
@@ -160,7 +160,7 @@ def _standardized(
 def _test_codes(testcd: pd.Series) -> Callable[[object], pd.Series]:
     """``test_of(code)``: the records of one test code, by comparing integer codes of the column hashed
     once, in place of a string comparison over every record per test."""
-    codes, tests = pd.factorize(testcd)
+    codes, tests = factorize(testcd)
     position = {test: i for i, test in enumerate(tests)}
 
     def test_of(test) -> pd.Series:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 _PROBE = 4096  # records looked at to judge whether a column comes in runs
+_WINDOWS = 8  # in as many stretches
 
 
 def factorize(values, sort: bool = False, use_na_sentinel: bool = True) -> tuple[np.ndarray, Any]:
@@ -43,8 +44,11 @@ def _run_heads(values) -> np.ndarray | None:
     else:
         return None
     try:
-        probe = array[:_PROBE]
-        if np.count_nonzero(probe[1:] != probe[:-1]) > _PROBE // 4:
+        # a look at a few stretches spread over the column (one domain's records may lead a column of several)
+        window = _PROBE // _WINDOWS
+        starts = np.linspace(0, len(array) - window, _WINDOWS).astype(np.int64)
+        probe = array[(starts[:, None] + np.arange(window)).ravel()].reshape(_WINDOWS, window)
+        if np.count_nonzero(probe[:, 1:] != probe[:, :-1]) > _PROBE // 4:
             return None
         changes = array[1:] != array[:-1]
     except (TypeError, ValueError):  # values that do not compare to a truth value (pd.NA)

@@ -129,8 +129,11 @@ def scheduled_visits(usubjid: pd.Series, dtc: pd.Series, visitnum: pd.Series) ->
     ``seen`` input of :func:`assign_visits` for the domains built after it. A record repeating the one
     before it (the other tests of one lab draw) is left out: it cannot change the visit a subject had
     reached by a date, and millions of lab records shrink to their visits."""
-    frame = pd.DataFrame({"USUBJID": usubjid, "WHEN": date_part(dtc), "VISITNUM": visitnum})
-    frame = frame[frame["VISITNUM"].notna() & (frame["VISITNUM"] % 1 == 0)].dropna(subset=["WHEN"])
+    when = date_part(dtc)
+    number = visitnum.to_numpy(dtype="float64")
+    # whole numbers (as VISITNUM % 1 == 0: not NaN, not infinite) with a complete date
+    kept = np.isfinite(number) & (np.floor(number) == number) & when.notna().to_numpy()
+    frame = pd.DataFrame({"USUBJID": usubjid, "WHEN": when, "VISITNUM": visitnum})[kept]
     return frame[~_repeated(frame)]
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sdtmify.distinct import factorize, lexical_order, sort_order
+from sdtmify.distinct import factorize, group_codes, lexical_order, sort_order
 
 
 def _frame(rows: int = 400) -> pd.DataFrame:
@@ -81,3 +81,19 @@ def test_factorize_gives_pd_factorize_codes_and_distinct_values(sort, use_na_sen
         assert codes.tolist() == expected_codes.tolist()
         assert type(distinct) is type(expected) and distinct.dtype == expected.dtype
         assert pd.Series(distinct).equals(pd.Series(expected))
+
+
+def test_group_codes_number_combinations_as_groupby_ngroup():
+    rng = np.random.default_rng(5)
+    lengths = rng.integers(5, 30, 600)
+    frame = pd.DataFrame(
+        {
+            "USUBJID": pd.Series(_runs(["S1-02", "S1-01", None, "S1-03"], lengths), dtype="str"),
+            "PARAMCD": rng.choice(np.array(["B", "A", np.nan], dtype=object), lengths.sum()),
+            "AVISITN": _runs([1.0, np.nan, 2.0], lengths).astype("float64"),
+        }
+    )
+    columns = ["USUBJID", "PARAMCD", "AVISITN"]
+    expected = frame.groupby(columns, sort=False, dropna=False).ngroup().to_numpy()
+    assert group_codes(frame, columns).tolist() == expected.tolist()
+    assert group_codes(frame, []).tolist() == [0] * len(frame)

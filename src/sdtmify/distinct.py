@@ -58,6 +58,23 @@ def _run_heads(values) -> np.ndarray | None:
     return np.flatnonzero(np.r_[True, changes])
 
 
+def group_codes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Each record's combination of ``columns``' values as a number 0, 1, ... in the order the
+    combinations first appear, a missing value being a value of its own:
+    ``frame.groupby(columns, sort=False, dropna=False).ngroup()``, from integer codes of each column
+    (:func:`factorize`) combined, not from tuples of text."""
+    combined, count = np.zeros(len(frame), dtype=np.int64), 1
+    for column in columns:
+        codes, distinct = factorize(frame[column], use_na_sentinel=False)
+        size = max(len(distinct), 1)
+        if count * size >= 2**62:  # renumber the combinations seen so far before they overflow
+            combined, seen = pd.factorize(combined)
+            count = max(len(seen), 1)
+        combined = combined * size + codes
+        count *= size
+    return factorize(combined)[0]
+
+
 def by_distinct(values: pd.Series, operation: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """``operation(values)`` computed on the distinct values only (missing counts as one value)."""
     codes, uniques = factorize(values, use_na_sentinel=False)

@@ -65,9 +65,9 @@ class Lookup:
 
 def _byte_length(values: pd.Series) -> int:
     """The longest value in UTF-8 bytes (at least 1; a missing value counts as empty), measured over
-    the distinct values only, found by :func:`~sdtmify.distinct.factorize` (records come in runs of a
-    value: only the first of each run is hashed)."""
-    distinct = factorize(values)[1]
+    the distinct values only. A Python set of the column's objects is the cheapest way to them: text
+    hashes are cached on the objects, which repeat (a lab has few units and many results)."""
+    distinct = set(values.to_numpy(dtype=object))
     texts = [v if isinstance(v, str) else str(v) for v in distinct if not pd.isna(v)]
     return max(1, max((len(text.encode("utf-8")) for text in texts), default=0))
 

@@ -81,6 +81,10 @@ def by_distinct(values: pd.Series, operation: Callable[[pd.Series], pd.Series]) 
     if len(uniques) == len(values):
         return operation(values)
     result = operation(pd.Series(uniques, dtype=values.dtype if len(uniques) else object))
+    if isinstance(result, pd.Series):  # taken as it holds them: a text result is not checked value by value again
+        spread = result.take(codes).set_axis(values.index)
+        spread.name = values.name
+        return spread
     taken = result.to_numpy()[codes] if len(values) else result.to_numpy()[:0]
     return pd.Series(taken, index=values.index, dtype=result.dtype, name=values.name)
 

@@ -158,7 +158,10 @@ def _previous_scheduled(usubjid, when, visitnum, is_unscheduled, seen=None) -> p
     scheduled = scheduled[~_repeated(scheduled)]
     # the visit reached by that date: the highest number seen up to then
     scheduled = scheduled.sort_values(["WHEN"], kind="mergesort")
-    scheduled["VISITNUM"] = scheduled.groupby("USUBJID")["VISITNUM"].cummax()
+    # grouped by the subjects' integer codes, not their text (a missing USUBJID is in no group, as before)
+    subject = factorize(scheduled["USUBJID"])[0].astype("float64")
+    subject[subject < 0] = np.nan
+    scheduled["VISITNUM"] = scheduled["VISITNUM"].groupby(subject).cummax()
     pending = pd.DataFrame({"USUBJID": usubjid[is_unscheduled], "WHEN": when[is_unscheduled]})
     pending["_order"] = np.arange(len(pending))
     dated = pending.dropna(subset=["WHEN"]).sort_values("WHEN", kind="mergesort")

@@ -94,6 +94,12 @@ def test_epoch_from_subject_elements():
     )
     dtc = pd.Series(["2003-12-31", "2004-01-09", "2004-01-10T08:00", "2004-03-01", "2004-07-01", "2004-02"])
     assert epoch(pd.Series(["S1"] * 6), dtc, se).tolist() == ["", "SCREENING", "TREATMENT", "FOLLOW-UP", "", ""]
+    # records of two subjects sharing days (one place per subject and day, spread back to each record)
+    subjects = pd.Series(["S2", "S1", "S2", "S1", "S1"], index=[4, 0, 3, 2, 1])
+    days = pd.Series(["2004-01-09", "2004-01-09", "2004-01-09", "2004-03-02", "2004-01-09T10:00"], index=subjects.index)
+    placed = epoch(subjects, days, se)
+    assert placed.index.tolist() == [4, 0, 3, 2, 1]
+    assert placed.tolist() == ["", "SCREENING", "", "FOLLOW-UP", "SCREENING"]
 
 
 def test_unscheduled_visit_is_previous_visit_plus_increment():

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sdtmify.distinct import lexical_order, sort_order
+from sdtmify.distinct import factorize, group_codes, lexical_order, sort_order
 
 
 def _frame(rows: int = 400) -> pd.DataFrame:
@@ -51,3 +51,49 @@ def test_lexical_order_falls_back_to_lexsort_when_the_ranks_do_not_fit_one_key()
     small = [rng.integers(0, 3, 200), rng.integers(0, 5, 200)]
     assert lexical_order(small, [3, 5], 200).tolist() == np.lexsort(small[::-1]).tolist()
     assert lexical_order([], [], 4).tolist() == [0, 1, 2, 3]
+
+
+def _runs(values: list, lengths: np.ndarray) -> np.ndarray:
+    """``values`` cycled, each repeated as many times as ``lengths`` says: a column that comes in runs."""
+    cycled = np.empty(len(lengths), dtype=object)
+    cycled[:] = [values[i % len(values)] for i in range(len(lengths))]
+    return np.repeat(cycled, lengths)
+
+
+@pytest.mark.parametrize("sort", [False, True])
+@pytest.mark.parametrize("use_na_sentinel", [True, False])
+def test_factorize_gives_pd_factorize_codes_and_distinct_values(sort, use_na_sentinel):
+    rng = np.random.default_rng(11)
+    lengths = rng.integers(5, 30, 1000)  # runs: only their first values are hashed
+    text = _runs(["S1-09", "S1-02", None, "", "S1-10", "S1-11", "S1-12", np.nan, "S1-02", "S1-03"], lengths)
+    columns = [
+        pd.Series(text, dtype="str"),
+        pd.Series(text, dtype=object),
+        pd.Series(_runs([2.5, np.nan, -0.0, 0.0, 1.0], lengths).astype("float64")),
+        pd.Series(_runs([3, 1, 2], lengths).astype("int64")),
+        pd.Series(rng.choice(["B", "A", "C"], len(text)), dtype="str"),  # no runs: as it is
+        pd.Series([pd.NA, "A"] * 5000, dtype=object),  # values that compare to no truth value
+        _runs(["x", "y"], lengths),  # an array
+    ]
+    for values in columns:
+        codes, distinct = factorize(values, sort=sort, use_na_sentinel=use_na_sentinel)
+        expected_codes, expected = pd.factorize(values, sort=sort, use_na_sentinel=use_na_sentinel)
+        assert codes.tolist() == expected_codes.tolist()
+        assert type(distinct) is type(expected) and distinct.dtype == expected.dtype
+        assert pd.Series(distinct).equals(pd.Series(expected))
+
+
+def test_group_codes_number_combinations_as_groupby_ngroup():
+    rng = np.random.default_rng(5)
+    lengths = rng.integers(5, 30, 600)
+    frame = pd.DataFrame(
+        {
+            "USUBJID": pd.Series(_runs(["S1-02", "S1-01", None, "S1-03"], lengths), dtype="str"),
+            "PARAMCD": rng.choice(np.array(["B", "A", np.nan], dtype=object), lengths.sum()),
+            "AVISITN": _runs([1.0, np.nan, 2.0], lengths).astype("float64"),
+        }
+    )
+    columns = ["USUBJID", "PARAMCD", "AVISITN"]
+    expected = frame.groupby(columns, sort=False, dropna=False).ngroup().to_numpy()
+    assert group_codes(frame, columns).tolist() == expected.tolist()
+    assert group_codes(frame, []).tolist() == [0] * len(frame)

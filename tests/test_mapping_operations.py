@@ -171,3 +171,19 @@ def test_reference_range_indicator():
     value = pd.Series([1.0, 5.0, 12.0, np.nan, 5.0])
     low, high = pd.Series([2.0, 2.0, 2.0, 2.0, np.nan]), pd.Series([10.0, 10.0, 10.0, 10.0, np.nan])
     assert findings.reference_range_indicator(value, low, high).tolist() == ["LOW", "NORMAL", "HIGH", "", ""]
+
+
+def test_result_standardization_spreads_each_distinct_result_back_to_its_records():
+    # repeated (test, unit, result) triples, a test without a standard unit, a missing test code and
+    # a non-default index: every record gets its own triple's values
+    orres = pd.Series(["11.2", "4.25", "11.2", "<10", "7", "11.2", "POS"], index=[9, 3, 7, 1, 5, 2, 8])
+    orresu = pd.Series(["g/dL", "10^3/uL", "g/L", "pg/mL", "mg/dL", "g/dL", ""], index=orres.index)
+    testcd = pd.Series(["HGB", "WBC", "HGB", "IFNG", None, "HGB", "HCG"], index=orres.index)
+    units = {"HGB": {"unit": "g/L", "factors": {"g/dL": 10}}, "WBC": {"unit": "10^9/L", "factors": {"10^3/uL": 1}}}
+    out = findings.standardize_results(orres, orresu, testcd, units)
+    assert out["STRESC"].index.tolist() == orres.index.tolist()
+    assert out["STRESC"].tolist() == ["112", "4.25", "11.2", "<10", "7", "112", "POS"]
+    assert out["STRESN"].tolist()[:3] == [112.0, 4.25, 11.2] and out["STRESN"].iloc[3] != out["STRESN"].iloc[3]
+    assert out["STRESU"].tolist() == ["g/L", "10^9/L", "g/L", "pg/mL", "mg/dL", "g/L", ""]
+    ranges = out["CONVERT"](pd.Series(1.0, index=orres.index))
+    assert ranges.tolist() == [10.0, 1.0, 1.0, 1.0, 1.0, 10.0, 1.0]

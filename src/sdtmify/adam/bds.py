@@ -8,6 +8,7 @@ import string
 import numpy as np
 import pandas as pd
 
+from ..distinct import factorize, group_codes
 from .checks import AdamError, assert_columns, filter_rows
 from .dates import iso_to_sas_date, relative_day
 from .merge import as_char
@@ -26,7 +27,7 @@ def render_template(frame: pd.DataFrame, template: str, label: str, paramcd: pd.
     # Render each distinct combination once (a lab has few tests and units, many results), and
     # check one PARAM per PARAMCD on those few combinations rather than on every record.
     keys = frame[names] if paramcd is None else frame[names].assign(_PARAMCD=paramcd)
-    group = keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy()
+    group = group_codes(keys, list(keys.columns))
     distinct = keys.loc[~pd.Series(group).duplicated().to_numpy()]
     text = pd.Series("", index=distinct.index, dtype=object)
     for literal, name, _, _ in pieces:
@@ -198,8 +199,16 @@ def derive_var_base(
     """BASE (or BASEC, ...) is ``source_var`` on the subject's baseline record (``flag`` = "Y") of the
     parameter, repeated on every record of the parameter (ADaMIG 1.3 BASE)."""
     assert_columns(dataset, [*by, source_var, flag], "the dataset", "derive_var_base")
-    baseline = dataset.loc[dataset[flag] == "Y", [*by, source_var]].rename(columns={source_var: "_base"})
-    values = dataset[list(by)].merge(baseline, on=list(by), how="left")["_base"].to_numpy()
+    # each record's group and its group's baseline record found by integer codes, not by a merge on text
+    group = group_codes(dataset, list(by))
+    flagged = np.flatnonzero((dataset[flag] == "Y").to_numpy(dtype=bool))
+    if len(np.unique(group[flagged])) < len(flagged):  # several baseline records: merge's rows, as before
+        baseline = dataset.loc[dataset[flag] == "Y", [*by, source_var]].rename(columns={source_var: "_base"})
+        values = dataset[list(by)].merge(baseline, on=list(by), how="left")["_base"].to_numpy()
+    else:
+        of_group = np.full(int(group.max(initial=-1)) + 1, -1, dtype=np.intp)
+        of_group[group[flagged]] = flagged
+        values = dataset[source_var].array.take(of_group[group], allow_fill=True).to_numpy()
     result = dataset.copy(deep=False)
     result[new_var] = values
     if not pd.api.types.is_numeric_dtype(dataset[source_var]):
@@ -219,7 +228,7 @@ def derive_var_aval_blq(dataset: pd.DataFrame, *, rule: str, prefix: str = "<") 
         raise AdamError(f"derive_var_aval_blq: rule {rule!r} unknown; use one of {', '.join(BLQ_RULES)}")
     assert_columns(dataset, ["AVAL", "AVALC"], "the dataset", "derive_var_aval_blq")
     # each distinct AVALC is parsed once: a lab has a few thousand distinct results in millions of records
-    codes, distinct = pd.factorize(dataset["AVALC"])
+    codes, distinct = factorize(dataset["AVALC"])
     text = pd.Series(distinct, dtype=object).astype("str").str.strip()
     distinct_below = text.str.startswith(prefix).fillna(False).to_numpy(dtype=bool)
     distinct_limit = pd.to_numeric(text.str[len(prefix) :].where(distinct_below), errors="coerce")

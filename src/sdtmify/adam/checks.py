@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from ..distinct import by_distinct
 from ..errors import InputError
 
 
@@ -29,6 +30,11 @@ def assert_positive(value, name: str, derivation: str) -> None:
         raise AdamError(f"{derivation}: {name} must be a number of days >= 0, got {value!r}")
 
 
+def _is_in(column: pd.Series, values: list) -> pd.Series:
+    """``column.isin(values)``, judged once per distinct value (records come in runs of a value)."""
+    return by_distinct(column, lambda distinct: distinct.isin(values))
+
+
 def filter_rows(
     frame: pd.DataFrame, where: dict | None, dataset: str, derivation: str, columns: list[str] | None = None
 ) -> pd.DataFrame:
@@ -44,10 +50,10 @@ def filter_rows(
         column = frame[name]
         if isinstance(wanted, dict) and "not" in wanted:
             values = wanted["not"] if isinstance(wanted["not"], list) else [wanted["not"]]
-            keep &= ~column.isin(values)
+            keep &= ~_is_in(column, values)
         else:
             values = wanted if isinstance(wanted, list) else [wanted]
-            keep &= column.isin(values)
+            keep &= _is_in(column, values)
     if keep.all():  # nothing to drop: no copy of millions of records
         return frame if columns is None else frame[columns]
     return frame.loc[keep] if columns is None else frame.loc[keep, columns]

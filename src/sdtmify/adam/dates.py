@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..distinct import factorize
 from ..xport import SAS_EPOCH
 
 DATE_FORMAT = "DATE9."
@@ -20,7 +21,7 @@ def iso_to_sas_date(values: pd.Series) -> pd.Series:
     (ADaMIG 1.3 section 3.1.4 asks imputation to be flagged in *DTF, which this study does not need)."""
     # Parse each distinct value once: a lab transfer repeats the same few thousand dates. A missing
     # value has code -1, which picks the NaN appended after the distinct values' days.
-    codes, distinct = pd.factorize(values)
+    codes, distinct = factorize(values)
     text = pd.Series(distinct, dtype=object).astype("string").str.slice(0, 10)
     complete = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
     parsed = pd.to_datetime(text.where(complete), format="%Y-%m-%d", errors="coerce")
@@ -55,7 +56,7 @@ def impute_iso_dates(values: pd.Series, *, highest: str, rule: str = "first") ->
         raise ValueError(f"highest imputation must be one of {', '.join(IMPUTATION_LEVELS)}, got {highest!r}")
     if rule not in IMPUTATION_RULES:
         raise ValueError(f"date imputation must be one of {', '.join(IMPUTATION_RULES)}, got {rule!r}")
-    codes, distinct = pd.factorize(values)
+    codes, distinct = factorize(values)
     text = pd.Series(distinct, dtype=object).astype("string").str.slice(0, 10)
     parts = text.str.extract(r"^(?P<year>\d{4})(?:-(?P<month>\d{2}|-)?(?:-(?P<day>\d{2}|-)?)?)?$")
     year = parts["year"]

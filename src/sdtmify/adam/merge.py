@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..distinct import by_distinct
 from ..mapping.algorithms.base import has_missing
 from .checks import AdamError, assert_columns, filter_rows
 
@@ -140,7 +141,8 @@ def derive_var_merged_summary(
     rows = filter_rows(dataset_add, where, add_name, label)
     values = rows[analysis_var]
     if pattern:
-        values = as_char(values).str.extract(pattern, expand=False)
+        # matched once per distinct value: a subject's dosing records repeat a few visit names
+        values = by_distinct(as_char(values), lambda distinct: distinct.str.extract(pattern, expand=False))
         if function not in ("count", "count_distinct"):
             values = pd.to_numeric(values, errors="coerce")
     if pd.api.types.is_string_dtype(values) or values.dtype == object:

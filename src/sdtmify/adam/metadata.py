@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from ..distinct import factorize
 from ..metadata.model import (
     CodeList,
     CodeListItem,
@@ -149,10 +150,10 @@ def _per_parameter(frame: pd.DataFrame, variable: Variable) -> dict[str, tuple[s
     """For each PARAMCD holding a value of ``variable``: its data type and length (text: the longest
     value in UTF-8 bytes; numbers: integer or float, length 8). Computed over the distinct
     (PARAMCD, value) pairs, so a parameter of a million records costs one hash, not a scan per code."""
-    param_codes, params = pd.factorize(frame["PARAMCD"])
+    param_codes, params = factorize(frame["PARAMCD"])
     values = frame[variable.name]
     if variable.type == "Char":
-        value_codes, distinct = pd.factorize(values)
+        value_codes, distinct = factorize(values)
         width = max(len(distinct), 1)
         empty = distinct.get_indexer([""])[0] if len(distinct) else -1  # -1 when no value is ""
         present = (value_codes >= 0) & (value_codes != empty) & (param_codes >= 0)
@@ -220,8 +221,8 @@ def parameter_codelists(dataset: str, frame: pd.DataFrame) -> list[CodeList]:
     """PARAMCD (decoded by PARAM) and PARAM codelists of a BDS dataset, sponsor-defined."""
     # the distinct pairs in order of first appearance (drop_duplicates' order), found from two hash
     # passes and integer codes rather than by hashing every record's pair of strings
-    code_of, codes = pd.factorize(frame["PARAMCD"], use_na_sentinel=False)
-    name_of, names = pd.factorize(frame["PARAM"], use_na_sentinel=False)
+    code_of, codes = factorize(frame["PARAMCD"], use_na_sentinel=False)
+    name_of, names = factorize(frame["PARAM"], use_na_sentinel=False)
     pair = pd.unique(code_of.astype("int64") * max(len(names), 1) + name_of)
     pairs = pd.DataFrame(
         {"PARAMCD": codes.take(pair // max(len(names), 1)), "PARAM": names.take(pair % max(len(names), 1))}

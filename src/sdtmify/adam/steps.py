@@ -438,7 +438,10 @@ def _group_starts(ordered: pd.DataFrame) -> np.ndarray:
     for name in ordered.columns:
         values = ordered[name].to_numpy()
         current, previous = values[1:], values[:-1]
-        starts[1:] |= (current != previous) & ~(pd.isna(current) & pd.isna(previous))
+        # sorted records differ from the one before them rarely: only those few are tested for missing
+        differ = np.flatnonzero(current != previous)
+        both_missing = pd.isna(current[differ]) & pd.isna(previous[differ])
+        starts[1 + differ[~both_missing]] = True
     return starts
 
 

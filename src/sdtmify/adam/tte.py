@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..distinct import sort_order
 from .checks import AdamError, assert_columns, filter_rows
 from .dates import iso_to_sas_date
 from .merge import as_char
@@ -60,11 +61,22 @@ def source_dates(frame: pd.DataFrame, source: DateSource, label: str, data_cutof
     dated = picked["_date"].notna()
     if data_cutoff is not None:
         dated &= picked["_date"] <= data_cutoff
-    picked = picked[dated].sort_values(["USUBJID", "_date"], kind="stable")
-    picked = picked.drop_duplicates("USUBJID", keep="first" if source.select == "first" else "last")
+    picked = _one_per_subject(picked[dated], keep="first" if source.select == "first" else "last")
     picked["CNSR"] = float(source.censor)
     picked["EVNTDESC"] = source.description
     return picked.reset_index(drop=True)
+
+
+def _one_per_subject(dated: pd.DataFrame, keep: str) -> pd.DataFrame:
+    """The first or last record of each subject by ``_date`` (ties in record order), ordered by USUBJID:
+    ``sort_values(["USUBJID", "_date"], kind="stable").drop_duplicates("USUBJID", keep=keep)``, from one
+    sort of integer codes; a subject's records are contiguous in that order, so its first and last
+    are where USUBJID changes."""
+    order = sort_order(dated, ["USUBJID", "_date"])
+    subjects = dated["USUBJID"].to_numpy(dtype=object)[order]
+    change = (subjects[1:] != subjects[:-1]) & ~(pd.isna(subjects[1:]) & pd.isna(subjects[:-1]))
+    kept = np.r_[True, change] if keep == "first" else np.r_[change, True]
+    return dated.take(order[kept] if len(order) else order)
 
 
 def derive_param_tte(

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from ..distinct import by_distinct
+from ..distinct import by_distinct, factorize
 
 
 def number_text(values: pd.Series, digits: int | None = None) -> pd.Series:
@@ -59,44 +59,87 @@ def standardize_results(
     converted, and STRESN stays empty (SDTMIG 3.4 LB assumption 8). Text results are copied to STRESC."""
     # Also returned: CONVERT (the per-record conversion, for the reference ranges) and UNKNOWN_UNIT
     # (numeric results with no conversion).
+    # A record's standard result follows from its (test, unit, result) alone, and millions of lab
+    # records hold a few thousand such triples: each column is hashed once, the triples are found by
+    # their integer codes, standardized once each (:func:`_standardized`) and spread back by position.
     text = orres.astype(str)
     unit = orresu.astype(str)
-    unit_compared = unit_key(unit)
-    target = pd.Series("", index=text.index, dtype=object)
-    rule = pd.DataFrame(np.nan, index=text.index, columns=["minus", "times", "divide", "plus"], dtype="float64")
-    digits = pd.Series(np.nan, index=text.index, dtype="float64")
-    test_of = _test_codes(testcd)
+    test_codes, tests = factorize(testcd)
+    unit_codes, unit_values = factorize(unit, use_na_sentinel=False)
+    text_codes, texts = factorize(text, use_na_sentinel=False)
+    rules, targets, digits = _unit_tables(tests, pd.Series(unit_values), units, unit_key)
+    test_codes = np.where(test_codes < 0, len(tests), test_codes)  # the tables' last row: no test code
+    unit_count, text_count = max(len(unit_values), 1), max(len(texts), 1)
+    pair_codes, pairs = pd.factorize(test_codes.astype("int64") * unit_count + unit_codes)
+    triple_codes, triples = pd.factorize(pair_codes.astype("int64") * text_count + text_codes)
+    pair_of, text_of = np.divmod(np.asarray(triples), text_count)
+    test_of, unit_of = np.divmod(np.asarray(pairs)[pair_of], unit_count)
+    target = pd.Series(targets[test_of], dtype=object)
+    # a test without a standard unit keeps the record's own
+    target = target.where(target.notna(), pd.Series(unit_values.to_numpy(dtype=object)[unit_of]))
+    distinct = _standardized(
+        _parsed(pd.Series(texts), below_limit).take(text_of).reset_index(drop=True),
+        pd.Series(texts).take(text_of).reset_index(drop=True),
+        pd.DataFrame(rules[test_of, unit_of], columns=["minus", "times", "divide", "plus"]),
+        target,
+        pd.Series(digits[test_of]),
+    )
+    per_record = rules[test_codes, unit_codes]
+
+    def convert(values: pd.Series) -> pd.Series:
+        minus, times, divide, plus = (pd.Series(per_record[:, part], index=text.index) for part in range(4))
+        return (values - minus) * times / divide + plus
+
+    spread = {name: column.take(triple_codes).set_axis(text.index) for name, column in distinct.items()}
+    return {**spread, "CONVERT": convert}
+
+
+def _unit_tables(
+    tests: pd.Index, unit_values: pd.Series, units: dict, unit_key: Callable[[pd.Series], pd.Series]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per test code (rows, the last one for a missing code) and distinct unit (columns): the conversion
+    (minus, times, divide, plus; NaN where the study gives none for that unit); per test code: the
+    standard unit (None: the study names none, the records keep their own) and the decimal places."""
+    rules = np.full((len(tests) + 1, len(unit_values), 4), np.nan)
+    targets = np.full(len(tests) + 1, "", dtype=object)
+    digits = np.full(len(tests) + 1, np.nan)
+    compared = unit_key(unit_values)
+    position = {test: i for i, test in enumerate(tests)}
     for test, spec in units.items():
-        here = test_of(test)
-        target.loc[here] = spec["unit"]
+        row = position.get(test)
+        if row is None:
+            continue
+        targets[row] = spec["unit"]
         given = {spec["unit"]: 1.0, **{str(k): v for k, v in (spec.get("factors") or {}).items()}}
         keys = unit_key(pd.Series(list(given), dtype=object))
         table = {key: _conversion(value) for key, value in zip(keys, given.values(), strict=True)}
-        for i, part in enumerate(rule.columns):
-            rule.loc[here, part] = unit_compared[here].map({k: v[i] for k, v in table.items()}).astype("float64")
+        for part in range(4):
+            rules[row, :, part] = compared.map({k: v[part] for k, v in table.items()}).astype("float64").to_numpy()
         if "digits" in spec:
-            digits.loc[here] = spec["digits"]
-    no_spec = ~testcd.isin(list(units))
-    target = target.where(~no_spec, unit)
-    rule.loc[no_spec] = [0.0, 1.0, 1.0, 0.0]
+            digits[row] = spec["digits"]
+    spec_less = np.append(~tests.isin(list(units)), True)
+    rules[spec_less] = (0.0, 1.0, 1.0, 0.0)
+    targets[spec_less] = None
+    return rules, targets, digits
 
-    def convert(values: pd.Series) -> pd.Series:
-        return (values - rule["minus"]) * rule["times"] / rule["divide"] + rule["plus"]
 
-    def parse(values: pd.Series) -> pd.DataFrame:
-        limited = values.str.match(rf"^\s*[{''.join(sorted(set(below_limit)))}]\s*[0-9.]")
-        number_part = values.str.replace(r"^\s*[<>]=?\s*", "", regex=True)
-        numbers = pd.to_numeric(number_part.where(number_part != "", None), errors="coerce").astype("float64")
-        prefix = values.str.extract(r"^\s*([<>]=?)", expand=False).fillna("")
-        return pd.DataFrame({"limited": limited.astype(bool), "numbers": numbers, "prefix": prefix.astype(object)})
+def _parsed(values: pd.Series, below_limit: str) -> pd.DataFrame:
+    """Each result text as LIMITED (a limit such as "<10"), NUMBERS (its number) and PREFIX ("<", ">=")."""
+    limited = values.str.match(rf"^\s*[{''.join(sorted(set(below_limit)))}]\s*[0-9.]")
+    number_part = values.str.replace(r"^\s*[<>]=?\s*", "", regex=True)
+    numbers = pd.to_numeric(number_part.where(number_part != "", None), errors="coerce").astype("float64")
+    prefix = values.str.extract(r"^\s*([<>]=?)", expand=False).fillna("")
+    return pd.DataFrame({"limited": limited.astype(bool), "numbers": numbers, "prefix": prefix.astype(object)})
 
-    codes, distinct = pd.factorize(text.astype(object), use_na_sentinel=False)
-    parsed = parse(pd.Series(distinct, dtype=object).astype(str))
-    limited = pd.Series(parsed["limited"].to_numpy()[codes], index=text.index)
-    numbers = pd.Series(parsed["numbers"].to_numpy()[codes], index=text.index, dtype="float64")
-    prefix = pd.Series(parsed["prefix"].to_numpy()[codes], index=text.index, dtype=object)
+
+def _standardized(
+    parsed: pd.DataFrame, text: pd.Series, rule: pd.DataFrame, target: pd.Series, digits: pd.Series
+) -> dict[str, pd.Series]:
+    """STRESC, STRESN, STRESU and UNKNOWN_UNIT of results (``text``, as :func:`_parsed` reads them) with
+    their conversion ``rule``, standard unit ``target`` and decimal places ``digits``."""
+    limited, numbers, prefix = parsed["limited"], parsed["numbers"], parsed["prefix"]
     numeric = numbers.notna() & ~limited
-    converted = convert(numbers)
+    converted = (numbers - rule["minus"]) * rule["times"] / rule["divide"] + rule["plus"]
     stresn = converted.where(numeric)
     rounded = stresn.copy()
     for places in digits.dropna().unique():
@@ -110,7 +153,6 @@ def standardize_results(
         "STRESC": stresc.where(text != "", "").astype(str),
         "STRESN": rounded.where(numeric),
         "STRESU": stresu.astype(str),
-        "CONVERT": convert,
         "UNKNOWN_UNIT": (numbers.notna() & rule["times"].isna()),
     }
 
@@ -118,7 +160,7 @@ def standardize_results(
 def _test_codes(testcd: pd.Series) -> Callable[[object], pd.Series]:
     """``test_of(code)``: the records of one test code, by comparing integer codes of the column hashed
     once, in place of a string comparison over every record per test."""
-    codes, tests = pd.factorize(testcd)
+    codes, tests = factorize(testcd)
     position = {test: i for i, test in enumerate(tests)}
 
     def test_of(test) -> pd.Series:

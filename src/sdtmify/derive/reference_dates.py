@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..distinct import factorize
 from ..isodates import shift_days
 
 REFERENCE_DATES = ("RFSTDTC", "RFENDTC", "RFXSTDTC", "RFXENDTC", "RFICDTC", "RFPENDTC")
@@ -17,9 +18,9 @@ def pick_per_subject(dtc: pd.Series, usubjid: pd.Series, pick: str = "first", ad
     RFXSTDTC is the first and RFXENDTC the last date of exposure to any study treatment (EX)."""
     # Dates ranked once (factorize sorted), then a per-subject min/max of integer ranks: a groupby min of
     # millions of Python strings is an object comparison per record.
-    subjects, ids = pd.factorize(usubjid.astype(str).to_numpy(), sort=True)
+    subjects, ids = factorize(usubjid.astype(str).to_numpy(), sort=True)
     text = dtc.astype(str).to_numpy()
-    ranks, dates = pd.factorize(text, sort=True)
+    ranks, dates = factorize(text, sort=True)
     kept = (text != "") & (subjects >= 0)  # as groupby: no subject, no group
     rank = pd.Series(np.where(ranks < 0, np.nan, ranks)[kept])  # a missing date (NaN) is skipped, as min/max do
     grouped = rank.groupby(subjects[kept], sort=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..distinct import by_distinct, lexical_order
+from ..distinct import by_distinct, factorize, lexical_order
 from ..isodates import date_part
 
 
@@ -84,14 +84,23 @@ def assign_visits(
     (USUBJID, WHEN, VISITNUM: the scheduled visits of domains already built), so a tumour scan after
     cycle 4 is numbered after cycle 4's dosing visits, not after the last scan."""
     # Also returned: a mask of source visit names in neither the schedule nor 'unscheduled'.
+    # A record's visit follows from its visit name alone: each distinct name is matched once and the
+    # match spread back to the records by position.
     unscheduled = unscheduled or {}
-    key = _key(raw)
+    codes, names = factorize(raw, use_na_sentinel=False)
+    key = _key(pd.Series(np.asarray(names, dtype=object), dtype=object))
     lookup = visit_lookup(schedule).set_index("KEY")
-    visitnum = key.map(lookup["VISITNUM"]).astype("float64")
-    visit = key.map(lookup["VISIT"])
-    is_unscheduled = key.isin(list(_key(pd.Series(unscheduled.get("match", []), dtype=object))))
-    unknown = visitnum.isna() & ~is_unscheduled & (key != "")
-    result = pd.DataFrame({"VISITNUM": visitnum, "VISIT": visit.fillna("").astype(str)}, index=raw.index)
+    matched = pd.DataFrame(
+        {
+            "VISITNUM": key.map(lookup["VISITNUM"]).astype("float64"),
+            "VISIT": key.map(lookup["VISIT"]).fillna("").astype(str),
+            "UNSCHEDULED": key.isin(list(_key(pd.Series(unscheduled.get("match", []), dtype=object)))),
+        }
+    )
+    matched["UNKNOWN"] = matched["VISITNUM"].isna() & ~matched["UNSCHEDULED"] & (key != "")
+    matched = matched.take(codes).set_axis(raw.index)
+    visitnum, is_unscheduled, unknown = matched["VISITNUM"], matched["UNSCHEDULED"], matched["UNKNOWN"]
+    result = matched[["VISITNUM", "VISIT"]]
     if is_unscheduled.any():
         increment = float(unscheduled.get("increment", 0.01))
         when = date_part(dtc) if dtc is not None else pd.Series(pd.NaT, index=raw.index)
@@ -120,14 +129,22 @@ def scheduled_visits(usubjid: pd.Series, dtc: pd.Series, visitnum: pd.Series) ->
     ``seen`` input of :func:`assign_visits` for the domains built after it. A record repeating the one
     before it (the other tests of one lab draw) is left out: it cannot change the visit a subject had
     reached by a date, and millions of lab records shrink to their visits."""
-    frame = pd.DataFrame({"USUBJID": usubjid, "WHEN": date_part(dtc), "VISITNUM": visitnum})
-    frame = frame[frame["VISITNUM"].notna() & (frame["VISITNUM"] % 1 == 0)].dropna(subset=["WHEN"])
+    when = date_part(dtc)
+    number = visitnum.to_numpy(dtype="float64")
+    # whole numbers (as VISITNUM % 1 == 0: not NaN, not infinite) with a complete date
+    kept = np.isfinite(number) & (np.floor(number) == number) & when.notna().to_numpy()
+    frame = pd.DataFrame({"USUBJID": usubjid, "WHEN": when, "VISITNUM": visitnum})[kept]
+    return frame[~_repeated(frame)]
+
+
+def _repeated(frame: pd.DataFrame) -> np.ndarray:
+    """Records whose USUBJID, WHEN and VISITNUM (none missing) are those of the record before them."""
     repeated = np.zeros(len(frame), dtype=bool)
-    for name in ("USUBJID", "WHEN", "VISITNUM"):  # none missing here
+    for name in ("USUBJID", "WHEN", "VISITNUM"):
         values = frame[name].to_numpy(dtype=object if name == "USUBJID" else None)
         same = values[1:] == values[:-1]
         repeated[1:] = same if name == "USUBJID" else repeated[1:] & same
-    return frame[~repeated]
+    return repeated
 
 
 def _previous_scheduled(usubjid, when, visitnum, is_unscheduled, seen=None) -> pd.Series:
@@ -136,9 +153,15 @@ def _previous_scheduled(usubjid, when, visitnum, is_unscheduled, seen=None) -> p
     if seen is not None and len(seen):
         scheduled = pd.concat([scheduled, seen[["USUBJID", "WHEN", "VISITNUM"]]], ignore_index=True)
     scheduled = scheduled.dropna(subset=["WHEN", "VISITNUM"])
+    # the anchor is the highest number among the subject's records up to a date: a record repeating
+    # the one before it (the other tests of one lab draw) cannot change it
+    scheduled = scheduled[~_repeated(scheduled)]
     # the visit reached by that date: the highest number seen up to then
     scheduled = scheduled.sort_values(["WHEN"], kind="mergesort")
-    scheduled["VISITNUM"] = scheduled.groupby("USUBJID")["VISITNUM"].cummax()
+    # grouped by the subjects' integer codes, not their text (a missing USUBJID is in no group, as before)
+    subject = factorize(scheduled["USUBJID"])[0].astype("float64")
+    subject[subject < 0] = np.nan
+    scheduled["VISITNUM"] = scheduled["VISITNUM"].groupby(subject).cummax()
     pending = pd.DataFrame({"USUBJID": usubjid[is_unscheduled], "WHEN": when[is_unscheduled]})
     pending["_order"] = np.arange(len(pending))
     dated = pending.dropna(subset=["WHEN"]).sort_values("WHEN", kind="mergesort")
@@ -156,7 +179,7 @@ def _text_rank(codes: np.ndarray) -> tuple[np.ndarray, int]:
 
 def _number_rank(values: np.ndarray) -> tuple[np.ndarray, int]:
     """Numbers as ranks of their sorted distinct values, NaN after them (as np.lexsort orders floats)."""
-    codes, distinct = pd.factorize(values, sort=True)
+    codes, distinct = factorize(values, sort=True)
     return np.where(codes < 0, len(distinct), codes), len(distinct) + 1
 
 
@@ -174,7 +197,8 @@ def visits_seen(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
         if date is None:
             continue
         part = frame[["USUBJID", "VISITNUM", "VISIT", date, "SRCTABLE", "SRCROW"]].rename(columns={date: "DTC"})
-        pieces.append(part[part["VISITNUM"].notna() & (part["DTC"].astype(str).str.len() >= 10)])
+        dated = by_distinct(part["DTC"].astype(str), lambda dtc: dtc.str.len() >= 10)
+        pieces.append(part[part["VISITNUM"].notna() & dated])
     if not pieces:
         return pd.DataFrame(columns=["USUBJID", "VISITNUM", "VISIT", "DTC", "SRCTABLE", "SRCROW"])
     return pd.concat(pieces, ignore_index=True)
@@ -189,13 +213,13 @@ def subject_visits(frames: dict[str, pd.DataFrame], schedule: pd.DataFrame) -> p
     seen = visits_seen(frames)
     if seen.empty:
         return pd.DataFrame(columns=[c for c in SV_COLUMNS if c != "SVUPDES"])
-    day = seen["DTC"].astype(str).str.slice(0, 10)
-    subject = pd.factorize(seen["USUBJID"], sort=True)[0]
+    day = by_distinct(seen["DTC"].astype(str), lambda dtc: dtc.str.slice(0, 10))
+    subject = factorize(seen["USUBJID"], sort=True)[0]
     visitnum = seen["VISITNUM"].to_numpy(dtype="float64")
     # as np.lexsort of (subject, visitnum, day, SRCTABLE, SRCROW): text codes with missing (-1) first,
     # numbers with NaN last
     keys: list[tuple[np.ndarray, int | None]] = [_text_rank(subject), _number_rank(visitnum)]
-    keys += [_text_rank(pd.factorize(day, sort=True)[0]), _text_rank(pd.factorize(seen["SRCTABLE"], sort=True)[0])]
+    keys += [_text_rank(factorize(day, sort=True)[0]), _text_rank(factorize(seen["SRCTABLE"], sort=True)[0])]
     row = seen["SRCROW"].to_numpy()
     keys.append((row, None) if row.dtype == "int64" else _number_rank(row))
     order = lexical_order([rank for rank, _ in keys], [size for _, size in keys], len(seen))

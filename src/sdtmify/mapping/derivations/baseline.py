@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...derive import baseline as baseline_rules
+from ...distinct import by_distinct
 from ..state import BuildState, DomainBuild, doc
 from .base import Derivation, register
 
@@ -15,7 +16,8 @@ def derive_var_lobxfl(state: BuildState, build: DomainBuild, params: dict, path:
     date_var = params.get("date", f"{prefix}DTC")
     result = params.get("result", f"{prefix}ORRES")
     reference = state.dm_column(params.get("reference", "RFXSTDTC"), frame["USUBJID"])
-    has_result = frame[result].astype(str).str.strip() != ""
+    # judged once per distinct result: a column of millions of results holds a few thousand texts
+    has_result = by_distinct(frame[result].astype(str), lambda text: text.str.strip() != "")
     flags = params.get("flags", ["LOBXFL"])
     if "BLFL" in flags and "blfl" not in params:
         raise build.mapping.error(

@@ -119,6 +119,18 @@ def has_missing(series: pd.Series) -> bool:
     return bool(series.hasnans)
 
 
+def factorize_text(
+    values: pd.Series, use_na_sentinel: bool = True, sort: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values, use_na_sentinel=..., sort=...)``: each record's code and the distinct values
+    (an object array), in order of first appearance or sorted. A str column is factorized as its array of
+    Python strings: the str dtype's own factorize also compares every value with its NaN marker, about
+    twice the work on a column of millions of records; codes and distinct values are the same."""
+    array = values.to_numpy(dtype=object) if values.dtype == "str" else values
+    codes, uniques = pd.factorize(array, use_na_sentinel=use_na_sentinel, sort=sort)
+    return codes, np.asarray(uniques, dtype=object)
+
+
 def as_text(series: pd.Series) -> pd.Series:
     """A column as plain text: missing becomes ""; numbers as their shortest text."""
     if series.dtype == "float64":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -45,6 +46,7 @@ class TextProfile:
     missing: pd.Series
     longest: int
     has_nan: bool = True  # any NaN/None (not merely blank): False lets to_char return the column as it is
+    distinct: AbstractSet[str] = frozenset()  # the distinct values as to_char gives them, NaN/None left out
 
     @classmethod
     def of(cls, series: pd.Series) -> TextProfile:
@@ -59,10 +61,15 @@ class TextProfile:
         if blank.any():
             missing |= blank[codes] & ~missing
         # UTF-8 bytes equal characters unless a value is non-ASCII: encode only then
-        ascii_ = text.map(str.isascii).all()
+        ascii_ = "".join(text).isascii()
         lengths = text.str.len() if ascii_ else text.str.encode("utf-8").str.len()
         longest = max(int(lengths.max()), 1) if len(lengths) else 1
-        return cls(missing=pd.Series(missing, index=series.index), longest=longest, has_nan=bool((codes < 0).any()))
+        return cls(
+            missing=pd.Series(missing, index=series.index),
+            longest=longest,
+            has_nan=bool((codes < 0).any()),
+            distinct=set(text),
+        )
 
     @classmethod
     def _of_text(cls, series: pd.Series, values: np.ndarray) -> TextProfile:
@@ -77,11 +84,13 @@ class TextProfile:
             missing = values == ""
         else:
             missing = pd.Series(values, dtype=object).isin(blanks).to_numpy(dtype=bool)
-        if all(value.isascii() for value in distinct):
+        if "".join(distinct).isascii():  # one scan of the joined text, not a call per value
             longest = max(map(len, distinct), default=0)
         else:
             longest = max((len(value.encode("utf-8")) for value in distinct), default=0)
-        return cls(missing=pd.Series(missing, index=series.index), longest=max(longest, 1), has_nan=False)
+        return cls(
+            missing=pd.Series(missing, index=series.index), longest=max(longest, 1), has_nan=False, distinct=distinct
+        )
 
 
 def is_null(series: pd.Series) -> pd.Series:
@@ -273,6 +282,7 @@ def conform_dataset(
     notes: list[str] | None = None,
     lineage: pd.DataFrame | None = None,
     unknown: Mapping[str, str] | None = None,
+    profiles: dict[str, TextProfile] | None = None,
 ) -> tuple[pd.DataFrame, Dataset]:
     """``frame`` made to follow ``template`` (from :mod:`sdtmify.metadata.standards`), and its metadata.
 
@@ -285,7 +295,8 @@ def conform_dataset(
     - Char values as text ("" for missing); Num as float64. Length: the declared ``lengths[name]``,
       else the longest UTF-8 value (at least 1); 8 for Num. Float significant digits from the data.
     - ``origins``/``methods`` (name -> Origin / Method OID) are set on the variables.
-    ``notes`` (e.g. a Bundle's notes) receives what was added or dropped."""
+    ``notes`` (e.g. a Bundle's notes) receives what was added or dropped; ``profiles``, the
+    :class:`TextProfile` of each text column kept (its distinct values spare the caller another pass)."""
     name = template.name
     tabulation = template.purpose == "Tabulation"
     lengths = dict(lengths or {})
@@ -321,7 +332,7 @@ def conform_dataset(
 
     columns: dict[str, pd.Series] = {}
     variables: list[Variable] = []
-    profiles: dict[str, TextProfile] = {}  # one hash pass per text column, reused for its length
+    profiles = {} if profiles is None else profiles  # one hash pass per text column, reused for its length
     for var in template.variables:
         if var.name not in frame.columns:
             if var.core == "Exp" and tabulation:

@@ -103,10 +103,14 @@ def dataset_keys(build, template: Dataset) -> tuple[str, ...]:
 
 def _sorted(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """``frame.sort_values(columns, kind="mergesort").reset_index(drop=True)``, found with less work
-    (:func:`sdtmify.distinct.sort_order`)."""
+    (:func:`sdtmify.distinct.sort_order`); a frame already in that order (SV, built visit by visit) is not
+    copied column by column."""
     if len(frame) < 2:
         return frame.reset_index(drop=True)
-    return frame.take(sort_order(frame, columns)).reset_index(drop=True)
+    order = sort_order(frame, columns)
+    if bool((order[1:] > order[:-1]).all()):
+        return frame.reset_index(drop=True)
+    return frame.take(order).reset_index(drop=True)
 
 
 def _repeated_sorted(frame: pd.DataFrame, keys: tuple[str, ...]) -> pd.Series:

@@ -37,7 +37,7 @@ def _is_text(series: pd.Series) -> bool:
 
 @dataclass(frozen=True)
 class TextProfile:
-    """What conformance needs of a text column, from one hash pass over it (pd.factorize): which
+    """What conformance needs of a text column, from one hash pass over it (a set of its values): which
     records are missing (NaN/None, empty or only blanks) and the longest value in UTF-8 bytes.
 
     Everything else is computed on the distinct values, which a clinical column repeats far more than
@@ -51,8 +51,10 @@ class TextProfile:
     @classmethod
     def of(cls, series: pd.Series) -> TextProfile:
         values = series.to_numpy(dtype=object)
+        if series.dtype == "str":  # str values and the dtype's NaN marker only: the set of values tells all
+            return cls._of_text(series, values, set(values))
         if pd.api.types.infer_dtype(values, skipna=False) == "string":  # str values only, none missing
-            return cls._of_text(series, values)
+            return cls._of_text(series, values, set(values))
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
         distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
         text = distinct.map(lambda value: value if isinstance(value, str) else str(value))
@@ -72,24 +74,25 @@ class TextProfile:
         )
 
     @classmethod
-    def _of_text(cls, series: pd.Series, values: np.ndarray) -> TextProfile:
-        """The profile of a column of str values only (no NaN/None): its distinct values are a set (a
-        string caches its hash, so this is cheaper than codes per record), and a record is missing only
-        when its value is one of the few blank ones."""
-        distinct = set(values)
-        blanks = [value for value in distinct if not value.strip()]
-        if not blanks:
-            missing = np.zeros(len(values), dtype=bool)
-        elif blanks == [""]:
-            missing = values == ""
+    def _of_text(cls, series: pd.Series, values: np.ndarray, distinct: set) -> TextProfile:
+        """The profile of a column of str values, missing ones (NaN/None) allowed only in a str column,
+        from the set of its ``values``: ``distinct`` (a string caches its hash, so this is cheaper than
+        codes per record, and there is no scan of every value's type). A record is missing when its
+        value is NaN or one of the few blank ones."""
+        text = {value for value in distinct if isinstance(value, str)}
+        has_nan = len(text) < len(distinct)
+        missing = series.isna().to_numpy(dtype=bool) if has_nan else np.zeros(len(values), dtype=bool)
+        blanks = [value for value in text if not value.strip()]
+        if blanks == [""]:
+            missing = missing | (values == "")
+        elif blanks:
+            missing = missing | pd.Series(values, dtype=object).isin(blanks).to_numpy(dtype=bool)
+        if "".join(text).isascii():  # one scan of the joined text, not a call per value
+            longest = max(map(len, text), default=0)
         else:
-            missing = pd.Series(values, dtype=object).isin(blanks).to_numpy(dtype=bool)
-        if "".join(distinct).isascii():  # one scan of the joined text, not a call per value
-            longest = max(map(len, distinct), default=0)
-        else:
-            longest = max((len(value.encode("utf-8")) for value in distinct), default=0)
+            longest = max((len(value.encode("utf-8")) for value in text), default=0)
         return cls(
-            missing=pd.Series(missing, index=series.index), longest=max(longest, 1), has_nan=False, distinct=distinct
+            missing=pd.Series(missing, index=series.index), longest=max(longest, 1), has_nan=has_nan, distinct=text
         )
 
 

@@ -144,10 +144,7 @@ def _already_iso(text: pd.Series, window: tuple[str, str] | None) -> np.ndarray:
 
 def _distinct_text(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """Each record's code and the distinct values as stripped text ("" for missing), one hash pass."""
-    # a str column as its Python strings: the str dtype's own factorize is about twice the work
-    codes, uniques = pd.factorize(
-        values.to_numpy(dtype=object) if values.dtype == "str" else values, use_na_sentinel=False
-    )
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
     distinct = pd.Series(uniques, dtype=values.dtype) if len(uniques) else pd.Series([], dtype=object)
     text = distinct.astype(str).str.strip().where(distinct.notna(), "")
     return codes, pd.Series(text.to_numpy(dtype=object), dtype=object)

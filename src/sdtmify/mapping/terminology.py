@@ -6,6 +6,7 @@ term); values CT does not know are refused unless the YAML declares them as spon
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .. import yamlio
@@ -40,10 +41,8 @@ class CTRecoder:
                 f"codelist {codelist} is not extensible; sponsor terms {', '.join(extend)} cannot be added",
             )
         # the column is hashed once: recoding works on its distinct values, spread back by position
-        # as the Python strings they are: the str dtype's own factorize is about twice the work
-        # (:func:`sdtmify.mapping.algorithms.base.factorize_text`, which this module cannot import)
-        codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
-        every = pd.Series(uniques, dtype=object)
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        every = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
         distinct = every[every != ""]
         recoded = self.ct.recode_values(codelist, distinct)
         declared = distinct.isin(list(extend)) & recoded.isna()

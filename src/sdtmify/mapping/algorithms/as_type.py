@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..context import MappingContext
-from .base import Algorithm, as_text, factorize_text, register
+from .base import Algorithm, as_text, register
 
 
 def as_type(spec, values: pd.Series, ctx: MappingContext, path) -> pd.Series:
@@ -19,8 +19,8 @@ def as_type(spec, values: pd.Series, ctx: MappingContext, path) -> pd.Series:
         numbers = values
     else:
         # parsed once per distinct value (a result column repeats its values), spread back by position
-        codes, uniques = factorize_text(as_text(values), use_na_sentinel=False)
-        text = pd.Series(uniques, dtype=object).str.strip()
+        codes, uniques = pd.factorize(as_text(values), use_na_sentinel=False)
+        text = pd.Series(np.asarray(uniques, dtype=object), dtype=object).str.strip()
         parsed = pd.to_numeric(text.where(text != "", None), errors="coerce").astype("float64")
         numbers = pd.Series(parsed.to_numpy()[codes], index=values.index, name=values.name, dtype="float64")
         unparsed = (parsed.isna() & (text != "")).to_numpy()

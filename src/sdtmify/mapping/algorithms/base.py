@@ -119,15 +119,14 @@ def has_missing(series: pd.Series) -> bool:
     return bool(series.hasnans)
 
 
-def factorize_text(
-    values: pd.Series, use_na_sentinel: bool = True, sort: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(values, use_na_sentinel=..., sort=...)``: each record's code and the distinct values
-    (an object array), in order of first appearance or sorted. A str column is factorized as its array of
+def factorize_text(values: pd.Series, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values, sort=...)``: each record's code (-1 for missing) and the distinct values (an
+    object array), in order of first appearance or sorted. A str column is factorized as its array of
     Python strings: the str dtype's own factorize also compares every value with its NaN marker, about
-    twice the work on a column of millions of records; codes and distinct values are the same."""
+    twice the work on a column of millions of records; codes and distinct values are the same. (Not so
+    with ``use_na_sentinel=False``, where pandas first looks for missing values in an object array.)"""
     array = values.to_numpy(dtype=object) if values.dtype == "str" else values
-    codes, uniques = pd.factorize(array, use_na_sentinel=use_na_sentinel, sort=sort)
+    codes, uniques = pd.factorize(array, sort=sort)
     return codes, np.asarray(uniques, dtype=object)
 
 

@@ -3,10 +3,11 @@ study-specific table)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..context import MappingContext
-from .base import Algorithm, as_text, factorize_text, register
+from .base import Algorithm, as_text, register
 
 
 def recode(spec, values: pd.Series, ctx: MappingContext, path) -> pd.Series:
@@ -17,8 +18,8 @@ def recode(spec, values: pd.Series, ctx: MappingContext, path) -> pd.Series:
     table = {str(k): "" if v is None else str(v) for k, v in spec["map"].items()}
     text = as_text(values)
     # one hash pass: the table is applied to the distinct values, spread back by position
-    codes, uniques = factorize_text(text, use_na_sentinel=False)
-    distinct = pd.Series(uniques, dtype=object)
+    codes, uniques = pd.factorize(text, use_na_sentinel=False)
+    distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
     mapped = distinct.map(table)
     unknown = (mapped.isna() & (distinct != "")).to_numpy()
     policy = spec.get("unmapped", "error")

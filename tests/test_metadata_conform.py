@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sdtmify.errors import MetadataError
-from sdtmify.metadata.conform import check_codelists, conform_dataset, significant_digits
+from sdtmify.metadata.conform import TextProfile, check_codelists, conform_dataset, significant_digits
 from sdtmify.metadata.ct import load_ct
 from sdtmify.metadata.model import Condition, Origin, ValueLevel
 from sdtmify.metadata.standards import adam_dataset, sdtm_dataset
@@ -167,6 +167,22 @@ def test_significant_digits_counts_decimals():
     assert significant_digits(pd.Series([1.25, 3.5, np.nan])) == 2
     assert significant_digits(pd.Series([100.0, 2.0])) == 0
     assert significant_digits(pd.Series([0.1 + 0.2])) == 1
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_text_profile_counts_nan_and_blanks_as_missing_and_measures_utf8_bytes(dtype):
+    profile = TextProfile.of(pd.Series(["Y", " ", "", None, "Résumé", "Y"], dtype=dtype))
+    assert profile.missing.tolist() == [False, True, True, True, False, False]
+    assert profile.longest == 8  # "Résumé": 6 characters, 8 bytes
+    assert profile.has_nan
+    assert profile.distinct == {"Y", " ", "", "Résumé"}
+    whole = TextProfile.of(pd.Series(["N", "Y"], dtype=dtype))
+    assert (whole.missing.tolist(), whole.longest, whole.has_nan, whole.distinct) == (
+        [False, False],
+        1,
+        False,
+        {"N", "Y"},
+    )
 
 
 def test_origins_methods_and_keys_are_set():

@@ -19,7 +19,7 @@ from ..errors import MappingError
 from ..metadata import conform, oids, standards
 from ..metadata.conform import VariableError
 from ..metadata.model import Comment, Condition, Dataset, Method, Origin, StudyMetadata, ValueLevel, Variable
-from .algorithms.base import has_missing
+from .algorithms.base import factorize_text, has_missing
 
 LINEAGE = ("SRCTABLE", "SRCROW", "SRCPART")
 
@@ -31,10 +31,18 @@ def _conform(
     lineage: pd.DataFrame,
     notes: list[str],
     unknown: dict[str, str],
+    profiles: dict[str, conform.TextProfile],
 ) -> tuple[pd.DataFrame, Dataset]:
     # a key is kept even when empty: define.xml states it and the records are sorted by it
     return conform.conform_dataset(
-        frame, template, lengths=lengths, lineage=lineage, notes=notes, keep=template.keys, unknown=unknown
+        frame,
+        template,
+        lengths=lengths,
+        lineage=lineage,
+        notes=notes,
+        keep=template.keys,
+        unknown=unknown,
+        profiles=profiles,
     )
 
 
@@ -95,10 +103,14 @@ def dataset_keys(build, template: Dataset) -> tuple[str, ...]:
 
 def _sorted(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """``frame.sort_values(columns, kind="mergesort").reset_index(drop=True)``, found with less work
-    (:func:`sdtmify.distinct.sort_order`)."""
+    (:func:`sdtmify.distinct.sort_order`); a frame already in that order (SV, built visit by visit) is not
+    copied column by column."""
     if len(frame) < 2:
         return frame.reset_index(drop=True)
-    return frame.take(sort_order(frame, columns)).reset_index(drop=True)
+    order = sort_order(frame, columns)
+    if bool((order[1:] > order[:-1]).all()):
+        return frame.reset_index(drop=True)
+    return frame.take(order).reset_index(drop=True)
 
 
 def _repeated_sorted(frame: pd.DataFrame, keys: tuple[str, ...]) -> pd.Series:
@@ -108,8 +120,11 @@ def _repeated_sorted(frame: pd.DataFrame, keys: tuple[str, ...]) -> pd.Series:
     same = np.ones(max(len(frame) - 1, 0), dtype=bool)
     for key in keys:
         values = frame[key].to_numpy(dtype=object)
-        missing = pd.isna(values)
-        same &= (values[1:] == values[:-1]) | (missing[1:] & missing[:-1])
+        equal = values[1:] == values[:-1]
+        if has_missing(frame[key]):  # a text column with none (the usual key) needs no isna pass
+            missing = pd.isna(values)
+            equal |= missing[1:] & missing[:-1]
+        same &= equal
     clash = np.zeros(len(frame), dtype=bool)
     clash[1:] |= same
     clash[:-1] |= same
@@ -140,21 +155,11 @@ def _check_unique(frame: pd.DataFrame, keys: tuple[str, ...], build) -> None:
     raise MappingError(message)
 
 
-def _data_type(values: pd.Series) -> str:
-    """Define-XML DataType of a set of result values: integer, float or text."""
-    text = pd.Series(pd.unique(values.astype(str).to_numpy()), dtype=object)
-    text = text[text != ""]
-    if text.empty:
-        return "text"
-    if text.str.fullmatch(r"-?\d+").all():
-        return "integer"
-    if text.str.fullmatch(r"-?\d+(\.\d+)?").all():
-        return "float"
-    return "text"
-
-
-def _used(values: pd.Series) -> set[str]:
-    """The distinct non-blank values of a Char column."""
+def _used(values: pd.Series, profile: conform.TextProfile | None = None) -> set[str]:
+    """The distinct non-blank values of a Char column; ``profile``, the :class:`~sdtmify.metadata.conform.TextProfile`
+    conformance took of it, already holds them."""
+    if profile is not None:
+        return set(profile.distinct) - {""}
     if values.dtype == "str" and not has_missing(values):  # text only: a set, no codes per record
         return set(values.to_numpy(dtype=object)) - {""}
     return {v for v in pd.unique(values.astype(str).to_numpy()) if v != ""}
@@ -163,6 +168,32 @@ def _used(values: pd.Series) -> set[str]:
 def _byte_length(values: pd.Series) -> int:
     text = pd.Series(pd.unique(values.astype(str).to_numpy()), dtype=object)
     return max(1, int(text.str.encode("utf-8").str.len().max())) if len(text) else 1
+
+
+def _text_shapes(distinct: np.ndarray) -> pd.DataFrame:
+    """Per distinct text value: blank, an integer (``-?\\d+``), a number (``-?\\d+(\\.\\d+)?``) and its
+    length in UTF-8 bytes: what the Define-XML DataType and Length of a set of values are judged on."""
+    text = pd.Series(distinct, dtype=object).astype(str)
+    return pd.DataFrame(
+        {
+            "blank": (text == "").to_numpy(dtype=bool),
+            "integer": text.str.fullmatch(r"-?\d+").to_numpy(dtype=bool),
+            "number": text.str.fullmatch(r"-?\d+(\.\d+)?").to_numpy(dtype=bool),
+            "bytes": text.str.encode("utf-8").str.len().to_numpy(dtype="int64") if len(text) else [],
+        }
+    )
+
+
+def _data_type(shapes: pd.DataFrame) -> str:
+    """Define-XML DataType of a set of result values (their :func:`_text_shapes`): integer, float or text."""
+    given = shapes[~shapes["blank"].to_numpy()]
+    if given.empty:
+        return "text"
+    if given["integer"].all():
+        return "integer"
+    if given["number"].all():
+        return "float"
+    return "text"
 
 
 def _value_levels(
@@ -187,7 +218,7 @@ def _value_levels(
     # judged on its distinct results only (a 5-million-record LB has a few thousand)
     grouped = {} if grouped is None else grouped
     if by not in grouped:
-        groups, tests = pd.factorize(frame[by], sort=True)
+        groups, tests = factorize_text(frame[by], sort=True)
         grouped[by] = groups, tests, pd.Series(np.arange(len(frame))).groupby(groups).first()
     groups, tests, first_row = grouped[by]
     column = frame[variable.name]
@@ -197,11 +228,13 @@ def _value_levels(
         fraction = present & (numbers != np.floor(numbers))
         stats = pd.DataFrame({"present": present, "fraction": fraction}).groupby(groups).any()
     else:
-        codes, uniques = pd.factorize(column)
+        codes, uniques = factorize_text(column)
         width = len(uniques) + 1
-        pairs = np.unique(groups.astype("int64") * width + (codes + 1))
+        pairs = np.unique(groups.astype("int64") * width + (codes + 1))  # sorted: by test, then value
         pair_group, pair_value = pairs // width, pairs % width - 1
-        distinct = pd.Series(np.asarray(uniques, dtype=object)) if len(uniques) else pd.Series([], dtype=object)
+        pair_group, pair_value = pair_group[pair_value >= 0], pair_value[pair_value >= 0]
+        bounds = np.searchsorted(pair_group, np.arange(len(tests) + 1))  # each test's pairs, in one slice
+        shapes = _text_shapes(uniques)
     levels = []
     for index, value in enumerate(tests):
         if variable.type == "Num":
@@ -210,10 +243,9 @@ def _value_levels(
             kind = "float" if stats.at[index, "fraction"] else "integer"
             length = 8
         else:
-            mine = pair_value[(pair_group == index) & (pair_value >= 0)]
-            values = distinct.iloc[mine].reset_index(drop=True) if len(mine) else pd.Series([""], dtype=object)
-            kind = _data_type(values)
-            length = _byte_length(values)
+            mine = shapes.iloc[pair_value[bounds[index] : bounds[index + 1]]]
+            kind = _data_type(mine)
+            length = max(1, int(mine["bytes"].max())) if len(mine) else 1
         label = str(frame[label_from].iloc[first_row[index]]) if label_from in frame else str(value)
         levels.append(
             ValueLevel(
@@ -335,6 +367,7 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
         parts = frame["SRCPART"] if "SRCPART" in frame else pd.Series(0, index=frame.index)
         declared = {v: n.length for v, n in build.notes.items() if n.length}
         unknown = build.mapping.unknown_reasons() if build.mapping is not None and build.mapping.domain == name else {}
+        profiles: dict[str, conform.TextProfile] = {}
         try:
             frame, meta = _conform(
                 frame.drop(columns=[c for c in LINEAGE if c in frame]),
@@ -343,6 +376,7 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
                 lineage,
                 engine_notes,
                 unknown,
+                profiles,
             )
         except VariableError as error:
             raise _at_mapping(error, build) from None
@@ -383,7 +417,7 @@ def assemble_bundle(study, domains: dict, terminology, engine_notes: list[str], 
                     oids.codelist_oid(ct.short_name(note.codelist)) if ct.has_codelist(note.codelist) else codelist
                 )
             if codelist and (ct.has_codelist(codelist) or ct.is_external(codelist)):
-                values = _used(frame[variable.name]) if variable.type == "Char" else set()
+                values = _used(frame[variable.name], profiles.get(variable.name)) if variable.type == "Char" else set()
                 codelist_values.setdefault(codelist, set()).update(values)
                 codelist_sources.setdefault(codelist, codelist)
                 if note is not None and note.extend:

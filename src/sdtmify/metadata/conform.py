@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -36,7 +37,7 @@ def _is_text(series: pd.Series) -> bool:
 
 @dataclass(frozen=True)
 class TextProfile:
-    """What conformance needs of a text column, from one hash pass over it (pd.factorize): which
+    """What conformance needs of a text column, from one hash pass over it (a set of its values): which
     records are missing (NaN/None, empty or only blanks) and the longest value in UTF-8 bytes.
 
     Everything else is computed on the distinct values, which a clinical column repeats far more than
@@ -45,12 +46,15 @@ class TextProfile:
     missing: pd.Series
     longest: int
     has_nan: bool = True  # any NaN/None (not merely blank): False lets to_char return the column as it is
+    distinct: AbstractSet[str] = frozenset()  # the distinct values as to_char gives them, NaN/None left out
 
     @classmethod
     def of(cls, series: pd.Series) -> TextProfile:
         values = series.to_numpy(dtype=object)
+        if series.dtype == "str":  # str values and the dtype's NaN marker only: the set of values tells all
+            return cls._of_text(series, values, set(values))
         if pd.api.types.infer_dtype(values, skipna=False) == "string":  # str values only, none missing
-            return cls._of_text(series, values)
+            return cls._of_text(series, values, set(values))
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
         distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
         text = distinct.map(lambda value: value if isinstance(value, str) else str(value))
@@ -59,29 +63,37 @@ class TextProfile:
         if blank.any():
             missing |= blank[codes] & ~missing
         # UTF-8 bytes equal characters unless a value is non-ASCII: encode only then
-        ascii_ = text.map(str.isascii).all()
+        ascii_ = "".join(text).isascii()
         lengths = text.str.len() if ascii_ else text.str.encode("utf-8").str.len()
         longest = max(int(lengths.max()), 1) if len(lengths) else 1
-        return cls(missing=pd.Series(missing, index=series.index), longest=longest, has_nan=bool((codes < 0).any()))
+        return cls(
+            missing=pd.Series(missing, index=series.index),
+            longest=longest,
+            has_nan=bool((codes < 0).any()),
+            distinct=set(text),
+        )
 
     @classmethod
-    def _of_text(cls, series: pd.Series, values: np.ndarray) -> TextProfile:
-        """The profile of a column of str values only (no NaN/None): its distinct values are a set (a
-        string caches its hash, so this is cheaper than codes per record), and a record is missing only
-        when its value is one of the few blank ones."""
-        distinct = set(values)
-        blanks = [value for value in distinct if not value.strip()]
-        if not blanks:
-            missing = np.zeros(len(values), dtype=bool)
-        elif blanks == [""]:
-            missing = values == ""
+    def _of_text(cls, series: pd.Series, values: np.ndarray, distinct: set) -> TextProfile:
+        """The profile of a column of str values, missing ones (NaN/None) allowed only in a str column,
+        from the set of its ``values``: ``distinct`` (a string caches its hash, so this is cheaper than
+        codes per record, and there is no scan of every value's type). A record is missing when its
+        value is NaN or one of the few blank ones."""
+        text = {value for value in distinct if isinstance(value, str)}
+        has_nan = len(text) < len(distinct)
+        missing = series.isna().to_numpy(dtype=bool) if has_nan else np.zeros(len(values), dtype=bool)
+        blanks = [value for value in text if not value.strip()]
+        if blanks == [""]:
+            missing = missing | (values == "")
+        elif blanks:
+            missing = missing | pd.Series(values, dtype=object).isin(blanks).to_numpy(dtype=bool)
+        if "".join(text).isascii():  # one scan of the joined text, not a call per value
+            longest = max(map(len, text), default=0)
         else:
-            missing = pd.Series(values, dtype=object).isin(blanks).to_numpy(dtype=bool)
-        if all(value.isascii() for value in distinct):
-            longest = max(map(len, distinct), default=0)
-        else:
-            longest = max((len(value.encode("utf-8")) for value in distinct), default=0)
-        return cls(missing=pd.Series(missing, index=series.index), longest=max(longest, 1), has_nan=False)
+            longest = max((len(value.encode("utf-8")) for value in text), default=0)
+        return cls(
+            missing=pd.Series(missing, index=series.index), longest=max(longest, 1), has_nan=has_nan, distinct=text
+        )
 
 
 def is_null(series: pd.Series) -> pd.Series:
@@ -273,6 +285,7 @@ def conform_dataset(
     notes: list[str] | None = None,
     lineage: pd.DataFrame | None = None,
     unknown: Mapping[str, str] | None = None,
+    profiles: dict[str, TextProfile] | None = None,
 ) -> tuple[pd.DataFrame, Dataset]:
     """``frame`` made to follow ``template`` (from :mod:`sdtmify.metadata.standards`), and its metadata.
 
@@ -285,7 +298,8 @@ def conform_dataset(
     - Char values as text ("" for missing); Num as float64. Length: the declared ``lengths[name]``,
       else the longest UTF-8 value (at least 1); 8 for Num. Float significant digits from the data.
     - ``origins``/``methods`` (name -> Origin / Method OID) are set on the variables.
-    ``notes`` (e.g. a Bundle's notes) receives what was added or dropped."""
+    ``notes`` (e.g. a Bundle's notes) receives what was added or dropped; ``profiles``, the
+    :class:`TextProfile` of each text column kept (its distinct values spare the caller another pass)."""
     name = template.name
     tabulation = template.purpose == "Tabulation"
     lengths = dict(lengths or {})
@@ -321,7 +335,7 @@ def conform_dataset(
 
     columns: dict[str, pd.Series] = {}
     variables: list[Variable] = []
-    profiles: dict[str, TextProfile] = {}  # one hash pass per text column, reused for its length
+    profiles = {} if profiles is None else profiles  # one hash pass per text column, reused for its length
     for var in template.variables:
         if var.name not in frame.columns:
             if var.core == "Exp" and tabulation:

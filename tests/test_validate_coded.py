@@ -200,6 +200,22 @@ def test_factorizing_by_runs_equals_factorizing_every_record(runs, as_text):
     assert pd.Index(uniques).equals(pd.Index(want_uniques))
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.one_of(text, st.none()), st.booleans()), min_size=1, max_size=40), st.integers(0, 2**32 - 1)
+)
+def test_factorizing_shared_objects_equals_factorizing_the_text(pool, seed):
+    """A built column repeats a few objects (sdtmify.objects); equal text in other objects and missing
+    values (NaN) must still get one code each, numbered in order of first appearance."""
+    objects = [np.nan if value is None else (value + "!")[:-1] if copy else value for value, copy in pool]
+    values = np.array(objects, dtype=object)[np.random.default_rng(seed).integers(len(objects), size=3000)]
+    series = pd.Series(values, dtype="str")
+    codes, uniques = factorize_by_runs(series)
+    want_codes, want_uniques = pd.factorize(series, use_na_sentinel=False)
+    assert codes.tolist() == want_codes.tolist()
+    assert pd.Index(uniques).equals(pd.Index(want_uniques))
+
+
 DATES = [v for v in POOL if v[:1].isdigit() or not v.strip()]
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..errors import InputError, Location
 from ..metadata.model import Dataset
+from ..objects import factorize_objects
 from ..readers import read_dataset
 
 DATA_SUFFIXES = (".xpt", ".json", ".ndjson")
@@ -262,14 +263,20 @@ def on_distinct_of_columns(table: Table, columns: list[str], fn) -> dict[str, np
     return out
 
 
-def factorize_by_runs(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """``pd.factorize(series, use_na_sentinel=False)``, hashing only the first value of each run of equal
-    neighbours when the column has long runs (a dataset sorted by its keys: STUDYID, DOMAIN, USUBJID and
-    --CAT repeat record after record). The first appearance of a value starts a run, so the runs' first
-    values, factorized, give the same codes and distinct values in the same order."""
+def factorize_by_runs(series: pd.Series) -> tuple[np.ndarray, pd.Index | np.ndarray]:
+    """``pd.factorize(series, use_na_sentinel=False)``, hashing only the distinct objects of a text column
+    that shares them (a built dataset's: :func:`sdtmify.objects.factorize_objects`), or else only the
+    first value of each run of equal neighbours when the column has long runs (a dataset sorted by its
+    keys: STUDYID, DOMAIN, USUBJID and --CAT repeat record after record). The first appearance of a value
+    starts a run, so the runs' first values, factorized, give the same codes and distinct values in the
+    same order."""
     n = len(series)
     if n < 1000:
         return pd.factorize(series, use_na_sentinel=False)
+    if not pd.api.types.is_numeric_dtype(series.dtype):
+        by_object = factorize_objects(series.to_numpy(dtype=object))
+        if by_object is not None:
+            return by_object
     values = series.to_numpy() if pd.api.types.is_numeric_dtype(series.dtype) else series.to_numpy(dtype=object)
     starts = np.empty(n, dtype=bool)
     starts[0] = True

@@ -41,16 +41,27 @@ def first_appearances(codes: np.ndarray) -> np.ndarray:
     return np.flatnonzero(new)
 
 
-def factorize_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """``pd.factorize(values, use_na_sentinel=False)`` of an object array, its distinct objects hashed
-    once each: the same codes and distinct values in the same order (a value's first record is the first
-    record of one of its objects, and the objects are taken in order of first appearance). None when the
-    first records are mostly distinct objects (a column read from a file): factorize the values instead."""
+def distinct_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(codes, objects)``: the distinct objects of an object array in order of first appearance, and
+    for each record the code of its object (``objects[codes]`` is ``values``, object for object). None
+    when the first records are mostly distinct objects (a column read from a file): work on the values."""
     held = np.ascontiguousarray(values, dtype=object)  # kept alive while its addresses are used
     pointers = addresses(held)
     sample = pointers[:_SAMPLE]
     if len(pd.unique(sample)) > len(sample) // 2:
         return None
-    object_codes, _ = pd.factorize(pointers)
-    codes, uniques = pd.factorize(held[first_appearances(object_codes)], use_na_sentinel=False)
+    codes, _ = pd.factorize(pointers)
+    return codes, held[first_appearances(codes)]
+
+
+def factorize_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``pd.factorize(values, use_na_sentinel=False)`` of an object array, its distinct objects hashed
+    once each: the same codes and distinct values in the same order (a value's first record is the first
+    record of one of its objects, and the objects are taken in order of first appearance). None when the
+    first records are mostly distinct objects (:func:`distinct_objects`): factorize the values instead."""
+    found = distinct_objects(values)
+    if found is None:
+        return None
+    object_codes, objects = found
+    codes, uniques = pd.factorize(objects, use_na_sentinel=False)
     return codes[object_codes], uniques

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sdtmify.metadata.model import Dataset, Variable
 from sdtmify.validate import isodate
 from sdtmify.validate.checks.functions import on_distinct_pairs
-from sdtmify.validate.checks.relations import one_to_one
+from sdtmify.validate.checks.relations import first_appearance_codes, one_to_one, repeated
 from sdtmify.validate.conditions import View, _apply
 from sdtmify.validate.data import factorize_by_runs, table_from, text_or_empty
 from sdtmify.validate.rules import Rule
@@ -214,6 +214,16 @@ def test_factorizing_shared_objects_equals_factorizing_the_text(pool, seed):
     want_codes, want_uniques = pd.factorize(series, use_na_sentinel=False)
     assert codes.tolist() == want_codes.tolist()
     assert pd.Index(uniques).equals(pd.Index(want_uniques))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=40), st.booleans())
+def test_group_codes_numbered_by_counting_equal_hashing_them(values, in_order):
+    """Key combinations of a sorted dataset never decrease and are numbered by counting their changes;
+    in any order, the numbers are pd.factorize's, and a repeated combination is found by counting."""
+    codes = np.array(sorted(values) if in_order else values, dtype=np.int64)
+    assert first_appearance_codes(codes).tolist() == pd.factorize(codes)[0].tolist()
+    assert repeated(codes).tolist() == pd.Series(codes).duplicated(keep=False).tolist()
 
 
 DATES = [v for v in POOL if v[:1].isdigit() or not v.strip()]

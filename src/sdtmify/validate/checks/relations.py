@@ -22,9 +22,10 @@ def _needs(rule, names: list[str]) -> list[str]:
 
 def group_codes(view, names: list[str]) -> np.ndarray:
     """One int64 code per distinct combination of ``names`` (hashing small integers, not text), numbered
-    in order of first appearance. The columns' codes are combined arithmetically and hashed once, or
-    once more whenever the combination would no longer fit in 62 bits. Kept by the table for the next rule
-    asking for the same columns (define.xml keys, IG keys and --SEQ uniqueness share key sets)."""
+    in order of first appearance. The columns' codes (in the sorted order of their values) are combined
+    arithmetically, once more whenever the combination would no longer fit in 62 bits, and numbered
+    (:func:`first_appearance_codes`). Kept by the table for the next rule asking for the same columns
+    (define.xml keys, IG keys and --SEQ uniqueness share key sets)."""
     names = [view.expand(n) for n in names]
     if names and all(n in view.frame.columns for n in names):
         return view.table.kept(("group codes", tuple(names)), lambda: _group_codes(view, names))
@@ -35,14 +36,34 @@ def _group_codes(view, names: list[str]) -> np.ndarray:
     codes = np.zeros(len(view.frame), dtype=np.int64)
     span = 1  # codes < span
     for name in names:
-        here = view.codes(name)
+        here = view.sorted_codes(name)
         width = int(here.max(initial=0)) + 1
         if span * width >= 1 << 62:
-            codes = pd.factorize(codes)[0].astype(np.int64)
+            codes = first_appearance_codes(codes)
             span = int(codes.max(initial=0)) + 1
         codes = codes * width + here
         span *= width
+    return first_appearance_codes(codes)
+
+
+def first_appearance_codes(codes: np.ndarray) -> np.ndarray:
+    """``pd.factorize(codes)[0]`` as int64. Codes that never decrease (a dataset sorted by the columns
+    combined: its records are in order of their keys, as SDTMIG 3.2.1.1 sorts them) are numbered by
+    counting where they change, without hashing millions of distinct combinations."""
+    if len(codes) and not (codes[1:] < codes[:-1]).any():
+        numbered = np.empty(len(codes), dtype=np.int64)
+        numbered[0] = 0
+        np.cumsum(codes[1:] != codes[:-1], out=numbered[1:])
+        return numbered
     return pd.factorize(codes)[0].astype(np.int64)
+
+
+def repeated(codes: np.ndarray) -> np.ndarray:
+    """True where a record's code (non-negative, as group codes are) is another record's too:
+    ``duplicated(keep=False)`` by counting, not hashing."""
+    if not len(codes):
+        return np.zeros(0, dtype=bool)
+    return np.bincount(codes)[codes] > 1
 
 
 def unique(rule, view, ctx) -> list[Hits]:
@@ -54,7 +75,7 @@ def unique(rule, view, ctx) -> list[Hits]:
     rows = _rows(rule, view)
     codes = group_codes(view, keys)
     mask = np.zeros(len(codes), dtype=bool)
-    mask[np.flatnonzero(rows)[pd.Series(codes[rows]).duplicated(keep=False).to_numpy()]] = True
+    mask[np.flatnonzero(rows)[repeated(codes[rows])]] = True
     return [Hits(view.table.name, mask, tuple(rule.check.get("show") or keys), view=view)]
 
 

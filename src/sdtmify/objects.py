@@ -47,11 +47,19 @@ def distinct_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None
     when the first records are mostly distinct objects (a column read from a file): work on the values."""
     held = np.ascontiguousarray(values, dtype=object)  # kept alive while its addresses are used
     pointers = addresses(held)
+    if not len(pointers):
+        return np.zeros(0, dtype=np.intp), held
     sample = pointers[:_SAMPLE]
     if len(pd.unique(sample)) > len(sample) // 2:
         return None
-    codes, _ = pd.factorize(pointers)
-    return codes, held[first_appearances(codes)]
+    # a sorted column repeats each object record after record: only the first of each run is hashed
+    starts = np.empty(len(pointers), dtype=bool)
+    starts[0] = True
+    np.not_equal(pointers[1:], pointers[:-1], out=starts[1:])
+    heads = np.flatnonzero(starts)
+    head_codes, _ = pd.factorize(pointers[heads])
+    codes = head_codes[np.cumsum(starts) - 1]
+    return codes, held[heads[first_appearances(head_codes)]]
 
 
 def factorize_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

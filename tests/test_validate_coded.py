@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sdtmify.metadata.model import Dataset, Variable
 from sdtmify.validate import isodate
 from sdtmify.validate.checks.functions import on_distinct_pairs
-from sdtmify.validate.checks.relations import first_appearance_codes, one_to_one, repeated
+from sdtmify.validate.checks.relations import first_appearance_codes, keys_found, one_to_one, repeated
 from sdtmify.validate.conditions import View, _apply
 from sdtmify.validate.data import factorize_by_runs, table_from, text_or_empty
 from sdtmify.validate.rules import Rule
@@ -224,6 +224,19 @@ def test_group_codes_numbered_by_counting_equal_hashing_them(values, in_order):
     codes = np.array(sorted(values) if in_order else values, dtype=np.int64)
     assert first_appearance_codes(codes).tolist() == pd.factorize(codes)[0].tolist()
     assert repeated(codes).tolist() == pd.Series(codes).duplicated(keep=False).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["S1", "S2", ""]), st.sampled_from(["1", "2", "10"])), max_size=12), st.data()
+)
+def test_keys_found_equal_looking_up_pairs_of_text(wanted, data):
+    """A record's USUBJID/--SEQ pair is found only where one wanted record has both (not each elsewhere)."""
+    here = data.draw(st.lists(st.tuples(st.sampled_from(["S1", "S2", "S3"]), st.sampled_from(["1", "2"])), min_size=1))
+    mine = [pd.Series([pair[i] for pair in here], dtype="str") for i in (0, 1)]
+    theirs = [pd.Series([pair[i] for pair in wanted], dtype="str") for i in (0, 1)]
+    want = pd.MultiIndex.from_arrays(mine).isin(pd.MultiIndex.from_arrays(theirs))
+    assert keys_found(mine, theirs).tolist() == want.tolist()
 
 
 DATES = [v for v in POOL if v[:1].isdigit() or not v.strip()]

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..conditions import MissingInput, View, evaluate, variables_of
+from ..data import factorize_by_runs
 from ..hits import Hits
 from .records import prepare
 
@@ -135,12 +136,31 @@ def lookup(rule, view, ctx) -> list[Hits]:
             else _key(view.column(keys[0])).isin(allowed).to_numpy()
         )
     else:
-        here = pd.MultiIndex.from_frame(pd.DataFrame({f"k{i}": _key(view.column(k)) for i, k in enumerate(keys)}))
-        found = here.isin(pd.MultiIndex.from_frame(wanted))
+        found = keys_found([key_text(view, k) for k in keys], [wanted[c] for c in wanted.columns])
     mask = _rows(rule, view) & ~nulls & ~np.asarray(found, dtype=bool)
     if rule.check.get("allow"):
         mask &= ~view.column(keys[0]).isin(rule.check["allow"]).to_numpy()
     return [Hits(view.table.name, mask, tuple(keys), view=view)]
+
+
+def keys_found(here: list[pd.Series], wanted: list[pd.Series]) -> np.ndarray:
+    """Records whose keys (text, one Series per key) are together those of a ``wanted`` record:
+    ``MultiIndex(here).isin(MultiIndex(wanted))``, with each key's text numbered once over both sides
+    (:func:`factorize_by_runs`: key text is made per distinct value, so it repeats few objects) and the
+    numbers combined into one integer per record."""
+    size = len(here[0])
+    codes = np.zeros(size + len(wanted[0]), dtype=np.int64)
+    span = 1
+    for mine, theirs in zip(here, wanted, strict=True):
+        both = np.concatenate([mine.to_numpy(dtype=object), theirs.to_numpy(dtype=object)])
+        numbers = factorize_by_runs(pd.Series(both, dtype="str"))[0].astype(np.int64)
+        width = int(numbers.max(initial=0)) + 1
+        if span * width >= 1 << 62:
+            codes = first_appearance_codes(codes)
+            span = int(codes.max(initial=0)) + 1
+        codes = codes * width + numbers
+        span *= width
+    return np.isin(codes[:size], codes[size:])
 
 
 def key_text(view, name: str) -> pd.Series:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import InputError, Location
 from ..metadata.model import Dataset
-from ..objects import factorize_objects
+from ..objects import distinct_objects, factorize_objects
 from ..readers import read_dataset
 
 DATA_SUFFIXES = (".xpt", ".json", ".ndjson")
@@ -325,9 +325,7 @@ def _normalize(frame: pd.DataFrame, meta: Dataset) -> pd.DataFrame:
             out[col] = pd.to_numeric(s, errors="coerce").astype("float64")
         elif pd.api.types.is_numeric_dtype(s.dtype):
             out[col] = s if s.dtype == "float64" else s.astype("float64")
-        elif s.dtype == object or (
-            len(s) and pd.api.types.infer_dtype(s.to_numpy(dtype=object), skipna=False) != "string"
-        ):
+        elif s.dtype == object or (len(s) and pd.api.types.infer_dtype(_objects(s), skipna=False) != "string"):
             # str with a missing value (NaN): infer_dtype stops at the first non-text value, and reads no
             # mask of every record as hasnans does
             out[col] = s.fillna("").astype("str")
@@ -336,6 +334,14 @@ def _normalize(frame: pd.DataFrame, meta: Dataset) -> pd.DataFrame:
     frame = pd.DataFrame(out, copy=False)
     frame.index = pd.RangeIndex(len(frame))
     return frame
+
+
+def _objects(text: pd.Series) -> np.ndarray:
+    """The distinct objects of a text column that shares them (a built dataset's), else its values:
+    what a test of every value's type needs to look at."""
+    values = text.to_numpy(dtype=object)
+    found = distinct_objects(values) if len(values) >= 1000 else None
+    return values if found is None else found[1]
 
 
 def table_from(frame: pd.DataFrame, meta: Dataset, standard: str | None = None, file: str = "") -> Table:

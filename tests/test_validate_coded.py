@@ -236,7 +236,9 @@ def test_keys_found_equal_looking_up_pairs_of_text(wanted, data):
     mine = [pd.Series([pair[i] for pair in here], dtype="str") for i in (0, 1)]
     theirs = [pd.Series([pair[i] for pair in wanted], dtype="str") for i in (0, 1)]
     want = pd.MultiIndex.from_arrays(mine).isin(pd.MultiIndex.from_arrays(theirs))
-    assert keys_found(mine, theirs).tolist() == want.tolist()
+    coded = [[pd.factorize(keys) for keys in side] for side in (mine, theirs)]
+    pairs = [[(codes, np.asarray(texts, dtype=object)) for codes, texts in side] for side in coded]
+    assert keys_found(*pairs).tolist() == want.tolist()
 
 
 DATES = [v for v in POOL if v[:1].isdigit() or not v.strip()]

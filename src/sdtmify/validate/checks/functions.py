@@ -18,7 +18,7 @@ from ..data import on_distinct_of_columns, text_or_empty
 from ..hits import Hits
 from .define import define_datasets, define_method_texts, define_references, define_schema
 from .records import prepare
-from .relations import _key, group_codes, key_text, keys_found
+from .relations import _key, group_codes, key_codes, key_text, keys_found
 
 
 def study_day(view, ctx, dy: str, dtc: str, reference: str = "DM.RFSTDTC") -> list[Hits]:
@@ -204,7 +204,10 @@ def traceability(view, ctx, domain: str = "SRCDOM", variable: str = "SRCVAR", se
             if "USUBJID" not in parent.frame.columns:
                 raise KeyError("USUBJID")  # a parent dataset without subjects: reported as a defect, as ever
             pview = View(parent, ctx.tables)
-            found = keys_found([usubjid, seqs], [key_text(pview, "USUBJID"), key_text(pview, seq_name)])
+            found = keys_found(
+                [key_codes(view, "USUBJID"), key_codes(view, seq)],
+                [key_codes(pview, "USUBJID"), key_codes(pview, seq_name)],
+            )
             bad_seq = rows & ~view.null(seq) & ~found & (why == "")
             if bad_seq.any():
                 # the message names the values looked for, built for the flagged records only

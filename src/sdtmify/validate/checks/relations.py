@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 
 from ..conditions import MissingInput, View, evaluate, variables_of
-from ..data import factorize_by_runs
 from ..hits import Hits
 from .records import prepare
 
@@ -123,37 +122,37 @@ def lookup(rule, view, ctx) -> list[Hits]:
     if missing:
         raise MissingInput(f"{target_name} has no {', '.join(missing)}")
     trows = evaluate(rule.check["target_where"], tview) if rule.check.get("target_where") else slice(None)
-    wanted = pd.DataFrame({f"k{i}": key_text(tview, c) for i, c in enumerate(columns)})[trows]
     nulls = np.zeros(len(view.frame), dtype=bool)
     for k in keys:
         nulls |= view.null(k)
     if len(keys) == 1:
         # one key: test each distinct value once (a 5-million-record LB has a few thousand)
-        allowed = set(wanted["k0"].to_numpy(dtype=object))
+        allowed = set(key_text(tview, columns[0])[trows].to_numpy(dtype=object))
         found = (
             view.text_test(keys[0], lambda t: _key(t).isin(allowed).to_numpy())
             if not pd.api.types.is_numeric_dtype(view.column(keys[0]).dtype)
             else _key(view.column(keys[0])).isin(allowed).to_numpy()
         )
     else:
-        found = keys_found([key_text(view, k) for k in keys], [wanted[c] for c in wanted.columns])
+        wanted = [key_codes(tview, c) for c in columns]
+        found = keys_found([key_codes(view, k) for k in keys], [(codes[trows], text) for codes, text in wanted])
     mask = _rows(rule, view) & ~nulls & ~np.asarray(found, dtype=bool)
     if rule.check.get("allow"):
         mask &= ~view.column(keys[0]).isin(rule.check["allow"]).to_numpy()
     return [Hits(view.table.name, mask, tuple(keys), view=view)]
 
 
-def keys_found(here: list[pd.Series], wanted: list[pd.Series]) -> np.ndarray:
-    """Records whose keys (text, one Series per key) are together those of a ``wanted`` record:
-    ``MultiIndex(here).isin(MultiIndex(wanted))``, with each key's text numbered once over both sides
-    (:func:`factorize_by_runs`: key text is made per distinct value, so it repeats few objects) and the
-    numbers combined into one integer per record."""
-    size = len(here[0])
-    codes = np.zeros(size + len(wanted[0]), dtype=np.int64)
+def keys_found(here: list[tuple[np.ndarray, np.ndarray]], wanted: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Records whose keys are together those of a ``wanted`` record: ``MultiIndex(here).isin(MultiIndex(
+    wanted))`` on the key text (:func:`_key`). Each key comes as (codes, key text of each distinct value)
+    (:func:`key_codes`): the distinct texts of both sides are numbered together (a few thousand), the
+    records take their numbers by their codes, and the numbers are combined into one integer per record."""
+    size = len(here[0][0])
+    codes = np.zeros(size + len(wanted[0][0]), dtype=np.int64)
     span = 1
-    for mine, theirs in zip(here, wanted, strict=True):
-        both = np.concatenate([mine.to_numpy(dtype=object), theirs.to_numpy(dtype=object)])
-        numbers = factorize_by_runs(pd.Series(both, dtype="str"))[0].astype(np.int64)
+    for (mine, my_text), (theirs, their_text) in zip(here, wanted, strict=True):
+        numbered, _ = pd.factorize(np.concatenate([my_text, their_text]), use_na_sentinel=False)
+        numbers = np.concatenate([numbered[: len(my_text)][mine], numbered[len(my_text) :][theirs]])
         width = int(numbers.max(initial=0)) + 1
         if span * width >= 1 << 62:
             codes = first_appearance_codes(codes)
@@ -161,6 +160,17 @@ def keys_found(here: list[pd.Series], wanted: list[pd.Series]) -> np.ndarray:
         codes = codes * width + numbers
         span *= width
     return np.isin(codes[:size], codes[size:])
+
+
+def key_codes(view, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, :func:`_key` text of each distinct value) of column ``name``: the table's codes and the
+    text made once per distinct value (kept, as :func:`key_text` keeps it) for a column it keeps."""
+    if not view.keeps(name):
+        codes, texts = pd.factorize(_key(view.column(name)), use_na_sentinel=False)
+        return codes, np.asarray(texts, dtype=object)
+    name = view.expand(name)
+    texts = view.table.on_distinct(name, lambda u: _key(u).to_numpy(dtype=object), key="key text")
+    return view.table.factorized(name)[0], texts
 
 
 def key_text(view, name: str) -> pd.Series:

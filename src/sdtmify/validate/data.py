@@ -130,14 +130,13 @@ class Table:
             if k[0] != name and not (k[0] == "distinct text" and name in k[1])
         }
         lookup = other.first_by(key)[column]
+        text = not pd.api.types.is_numeric_dtype(lookup.dtype)
         if len(self.frame):  # each distinct key looked up once, then spread to the records by their codes
             codes, keys = self.factorized(key)
-            found = keys.map(lookup)
+            found = text_or_empty(keys.map(lookup)) if text else keys.map(lookup)
             mapped = pd.Series(found.to_numpy()[codes], index=self.frame.index, dtype=found.dtype)
         else:
-            mapped = self.frame[key].map(lookup)
-        if not pd.api.types.is_numeric_dtype(lookup.dtype):
-            mapped = text_or_empty(mapped)
+            mapped = text_or_empty(self.frame[key].map(lookup)) if text else self.frame[key].map(lookup)
         self._joined[name] = (other, key, mapped)
         return mapped
 

@@ -94,7 +94,9 @@ def one_to_one(rule, view, ctx) -> list[Hits]:
     for side, other, wanted in ((lcodes, rcodes, "left"), (rcodes, lcodes, "right")):
         if direction not in ("both", wanted):
             continue
-        g = pd.factorize(group * (int(side.max(initial=0)) + 1) + side)[0]
+        g = group * (int(side.max(initial=0)) + 1) + side
+        if int(g.max(initial=0)) >= 4 * len(g) + 1024:  # numbered afresh only when too sparse to count by
+            g = pd.factorize(g)[0]
         # distinct (g, other) pairs as one integer each, then how many distinct others each g has
         width = int(other.max(initial=0)) + 1
         others_per_g = np.bincount(pd.unique(g.astype(np.int64) * width + other) // width)

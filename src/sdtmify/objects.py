@@ -27,7 +27,7 @@ def addresses(values: np.ndarray) -> np.ndarray:
     if not len(values):
         return np.zeros(0, dtype=np.intp)
     pointers = (ctypes.c_void_p * len(values)).from_address(values.ctypes.data)
-    return np.frombuffer(pointers, dtype=np.intp).copy()
+    return np.frombuffer(memoryview(pointers), dtype=np.intp).copy()
 
 
 def first_appearances(codes: np.ndarray) -> np.ndarray:

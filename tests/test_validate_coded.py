@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sdtmify.metadata.model import Dataset, Variable
 from sdtmify.validate import isodate
 from sdtmify.validate.checks.functions import on_distinct_pairs
-from sdtmify.validate.checks.relations import one_to_one
+from sdtmify.validate.checks.relations import first_appearance_codes, keys_found, one_to_one, repeated
 from sdtmify.validate.conditions import View, _apply
 from sdtmify.validate.data import factorize_by_runs, table_from, text_or_empty
 from sdtmify.validate.rules import Rule
@@ -198,6 +198,47 @@ def test_factorizing_by_runs_equals_factorizing_every_record(runs, as_text):
     want_codes, want_uniques = pd.factorize(series, use_na_sentinel=False)
     assert codes.tolist() == want_codes.tolist()
     assert pd.Index(uniques).equals(pd.Index(want_uniques))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.one_of(text, st.none()), st.booleans()), min_size=1, max_size=40), st.integers(0, 2**32 - 1)
+)
+def test_factorizing_shared_objects_equals_factorizing_the_text(pool, seed):
+    """A built column repeats a few objects (sdtmify.objects); equal text in other objects and missing
+    values (NaN) must still get one code each, numbered in order of first appearance."""
+    objects = [np.nan if value is None else (value + "!")[:-1] if copy else value for value, copy in pool]
+    values = np.array(objects, dtype=object)[np.random.default_rng(seed).integers(len(objects), size=3000)]
+    series = pd.Series(values, dtype="str")
+    codes, uniques = factorize_by_runs(series)
+    want_codes, want_uniques = pd.factorize(series, use_na_sentinel=False)
+    assert codes.tolist() == want_codes.tolist()
+    assert pd.Index(uniques).equals(pd.Index(want_uniques))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=40), st.booleans())
+def test_group_codes_numbered_by_counting_equal_hashing_them(values, in_order):
+    """Key combinations of a sorted dataset never decrease and are numbered by counting their changes;
+    in any order, the numbers are pd.factorize's, and a repeated combination is found by counting."""
+    codes = np.array(sorted(values) if in_order else values, dtype=np.int64)
+    assert first_appearance_codes(codes).tolist() == pd.factorize(codes)[0].tolist()
+    assert repeated(codes).tolist() == pd.Series(codes).duplicated(keep=False).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["S1", "S2", ""]), st.sampled_from(["1", "2", "10"])), max_size=12), st.data()
+)
+def test_keys_found_equal_looking_up_pairs_of_text(wanted, data):
+    """A record's USUBJID/--SEQ pair is found only where one wanted record has both (not each elsewhere)."""
+    here = data.draw(st.lists(st.tuples(st.sampled_from(["S1", "S2", "S3"]), st.sampled_from(["1", "2"])), min_size=1))
+    mine = [pd.Series([pair[i] for pair in here], dtype="str") for i in (0, 1)]
+    theirs = [pd.Series([pair[i] for pair in wanted], dtype="str") for i in (0, 1)]
+    want = pd.MultiIndex.from_arrays(mine).isin(pd.MultiIndex.from_arrays(theirs))
+    coded = [[pd.factorize(keys) for keys in side] for side in (mine, theirs)]
+    pairs = [[(codes, np.asarray(texts, dtype=object)) for codes, texts in side] for side in coded]
+    assert keys_found(*pairs).tolist() == want.tolist()
 
 
 DATES = [v for v in POOL if v[:1].isdigit() or not v.strip()]

@@ -110,6 +110,17 @@ def test_dates_missing_text_and_trailing_blanks_read_as_the_file_holds_them(tmp_
     assert view["ADT"].iloc[0] == (dt.date(2002, 10, 10) - dt.date(1960, 1, 1)).days
 
 
+def test_a_built_column_of_repeated_objects_reads_back_as_the_file_holds_it(tmp_path):
+    """Thousands of records sharing a few objects (as the mapping builds them) are changed once per object:
+    missing values, trailing blanks and equal text in another object read back as the file holds them."""
+    objects = np.array(["A ", None, "B", "   ", "A", "B", "C  "], dtype=object)
+    codes = np.random.default_rng(7).integers(len(objects), size=3000)
+    frame = pd.DataFrame({"SUBJID": pd.Series(objects[codes], dtype=object)})
+    dataset = Dataset(name="REP", label="", purpose="", variables=(Variable("SUBJID", "", "Char", 3, "text", 1),))
+    view = _same(tmp_path, frame, dataset)
+    assert view["SUBJID"].tolist() == np.array(["A", "", "B", "", "A", "B", "C"], dtype=object)[codes].tolist()
+
+
 def test_only_the_file_can_tell_gives_none(tmp_path):
     """Non-ASCII text in a single-byte encoding: the reader guesses the encoding (UTF-8, then Windows-1252)."""
     dataset = Dataset(name="X", label="", purpose="", variables=(Variable("V", "", "Char", 8, "text", 1),))

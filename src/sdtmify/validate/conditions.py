@@ -101,6 +101,18 @@ class View:
             return self.table.factorized(name)[0].astype(np.int64)
         return pd.factorize(self.column(name), use_na_sentinel=False)[0].astype(np.int64)
 
+    def sorted_codes(self, name: str) -> np.ndarray:
+        """Integer codes of ``name`` numbered in the sorted order of its distinct values (missing last):
+        equal values, equal codes, and a dataset sorted by ``name`` has codes that never decrease."""
+        name = self.expand(name)
+        if self._shared(name):
+            codes, uniques = self.table.factorized(name)
+        else:
+            codes, uniques = pd.factorize(self.column(name), use_na_sentinel=False)
+        rank = np.empty(len(uniques), dtype=np.int64)
+        rank[pd.Index(uniques).argsort()] = np.arange(len(uniques))
+        return rank[codes]
+
     def null(self, name: str) -> np.ndarray:
         name = self.expand(name)
         if self._shared(name):

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..errors import InputError, Location
 from ..metadata.model import Dataset
+from ..objects import distinct_objects, factorize_objects
 from ..readers import read_dataset
 
 DATA_SUFFIXES = (".xpt", ".json", ".ndjson")
@@ -129,14 +130,13 @@ class Table:
             if k[0] != name and not (k[0] == "distinct text" and name in k[1])
         }
         lookup = other.first_by(key)[column]
+        text = not pd.api.types.is_numeric_dtype(lookup.dtype)
         if len(self.frame):  # each distinct key looked up once, then spread to the records by their codes
             codes, keys = self.factorized(key)
-            found = keys.map(lookup)
+            found = text_or_empty(keys.map(lookup)) if text else keys.map(lookup)
             mapped = pd.Series(found.to_numpy()[codes], index=self.frame.index, dtype=found.dtype)
         else:
-            mapped = self.frame[key].map(lookup)
-        if not pd.api.types.is_numeric_dtype(lookup.dtype):
-            mapped = text_or_empty(mapped)
+            mapped = text_or_empty(self.frame[key].map(lookup)) if text else self.frame[key].map(lookup)
         self._joined[name] = (other, key, mapped)
         return mapped
 
@@ -262,14 +262,20 @@ def on_distinct_of_columns(table: Table, columns: list[str], fn) -> dict[str, np
     return out
 
 
-def factorize_by_runs(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """``pd.factorize(series, use_na_sentinel=False)``, hashing only the first value of each run of equal
-    neighbours when the column has long runs (a dataset sorted by its keys: STUDYID, DOMAIN, USUBJID and
-    --CAT repeat record after record). The first appearance of a value starts a run, so the runs' first
-    values, factorized, give the same codes and distinct values in the same order."""
+def factorize_by_runs(series: pd.Series) -> tuple[np.ndarray, pd.Index | np.ndarray]:
+    """``pd.factorize(series, use_na_sentinel=False)``, hashing only the distinct objects of a text column
+    that shares them (a built dataset's: :func:`sdtmify.objects.factorize_objects`), or else only the
+    first value of each run of equal neighbours when the column has long runs (a dataset sorted by its
+    keys: STUDYID, DOMAIN, USUBJID and --CAT repeat record after record). The first appearance of a value
+    starts a run, so the runs' first values, factorized, give the same codes and distinct values in the
+    same order."""
     n = len(series)
     if n < 1000:
         return pd.factorize(series, use_na_sentinel=False)
+    if not pd.api.types.is_numeric_dtype(series.dtype):
+        by_object = factorize_objects(series.to_numpy(dtype=object))
+        if by_object is not None:
+            return by_object
     values = series.to_numpy() if pd.api.types.is_numeric_dtype(series.dtype) else series.to_numpy(dtype=object)
     starts = np.empty(n, dtype=bool)
     starts[0] = True
@@ -318,9 +324,7 @@ def _normalize(frame: pd.DataFrame, meta: Dataset) -> pd.DataFrame:
             out[col] = pd.to_numeric(s, errors="coerce").astype("float64")
         elif pd.api.types.is_numeric_dtype(s.dtype):
             out[col] = s if s.dtype == "float64" else s.astype("float64")
-        elif s.dtype == object or (
-            len(s) and pd.api.types.infer_dtype(s.to_numpy(dtype=object), skipna=False) != "string"
-        ):
+        elif s.dtype == object or (len(s) and pd.api.types.infer_dtype(_objects(s), skipna=False) != "string"):
             # str with a missing value (NaN): infer_dtype stops at the first non-text value, and reads no
             # mask of every record as hasnans does
             out[col] = s.fillna("").astype("str")
@@ -329,6 +333,14 @@ def _normalize(frame: pd.DataFrame, meta: Dataset) -> pd.DataFrame:
     frame = pd.DataFrame(out, copy=False)
     frame.index = pd.RangeIndex(len(frame))
     return frame
+
+
+def _objects(text: pd.Series) -> np.ndarray:
+    """The distinct objects of a text column that shares them (a built dataset's), else its values:
+    what a test of every value's type needs to look at."""
+    values = text.to_numpy(dtype=object)
+    found = distinct_objects(values) if len(values) >= 1000 else None
+    return values if found is None else found[1]
 
 
 def table_from(frame: pd.DataFrame, meta: Dataset, standard: str | None = None, file: str = "") -> Table:

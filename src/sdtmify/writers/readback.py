@@ -32,12 +32,14 @@ import pandas as pd
 
 from .. import xport
 from ..metadata.model import Dataset
+from ..objects import distinct_objects
 from ..readers import header_variable, num_data_type, with_special_missing
 from .xpt import sas_numbers
 
 _SPECIAL_MISSING_KINDS = ("string", "mixed", "mixed-integer", "unicode")
 _IBM_SMALLEST = 16.0**-65  # the least magnitude an IBM double holds; the writer writes smaller ones as 0
 _JOIN_BLOCK = 1 << 18  # text values joined at a time: a few MB, however long the column
+_DISTINCT_FROM = 1000  # records from which a column's distinct objects are worth finding first
 
 
 def xpt_as_read(
@@ -101,12 +103,33 @@ def _numbers_as_read(series: pd.Series, var: xport.XptVariable, dataset: str) ->
 def _text_as_read(series: pd.Series, utf8: bool) -> object | None:
     """Text as read back: "" for missing, trailing blanks dropped; the original array when unchanged.
 
-    The values are joined a block at a time (NUL between them: the writer refuses it in text), which tells
-    at C speed whether any is missing (the join fails), ends in a blank (" \\0") or is not ASCII, without a
-    second copy of a whole column's text."""
+    A built column repeats few objects (:func:`sdtmify.objects.distinct_objects`): the values are tested,
+    and changed where they must be, once per distinct object and spread back by position."""
     if pd.api.types.is_numeric_dtype(series.dtype):  # all missing (the writer refuses numbers in Char)
         return _as_text(np.full(len(series), "", dtype=object))
     values = series.to_numpy(dtype=object)
+    found = distinct_objects(values) if len(values) >= _DISTINCT_FROM else None
+    codes, distinct = found if found is not None else (None, values)
+    flags = _text_flags(distinct)
+    if flags is None:
+        return None
+    missing, trailing, ascii_only = flags
+    if not utf8 and not ascii_only:
+        return None
+    if not missing and not trailing and isinstance(series.dtype, pd.StringDtype):
+        return series.array
+    if missing:
+        distinct = np.where(pd.isna(distinct), "", distinct)
+    if trailing:
+        distinct = pd.Series(distinct, dtype=object).str.rstrip(" ").to_numpy(dtype=object)
+    return _as_text(distinct if codes is None else distinct[codes])
+
+
+def _text_flags(values: np.ndarray) -> tuple[bool, bool, bool] | None:
+    """Whether any value is missing, ends in a blank, or is not ASCII; None if one is neither text nor
+    missing. The values are joined a block at a time (NUL between them: the writer refuses it in text),
+    which tells at C speed whether any is missing (the join fails), ends in a blank (" \\0") or is not
+    ASCII, without a second copy of a whole column's text."""
     missing = trailing = False
     ascii_only = True
     for start in range(0, len(values), _JOIN_BLOCK):
@@ -121,15 +144,7 @@ def _text_as_read(series: pd.Series, utf8: bool) -> object | None:
                 return None
         trailing = trailing or " \0" in joined or joined.endswith(" ")
         ascii_only = ascii_only and joined.isascii()
-    if not utf8 and not ascii_only:
-        return None
-    if missing:
-        values = np.where(pd.isna(values), "", values)
-    if trailing:
-        values = pd.Series(values, dtype=object).str.rstrip(" ").to_numpy(dtype=object)
-    elif not missing and isinstance(series.dtype, pd.StringDtype):
-        return series.array
-    return _as_text(values)
+    return missing, trailing, ascii_only
 
 
 def _as_text(values: np.ndarray) -> pd.Series:

@@ -13,7 +13,7 @@ from ..conditions import MissingInput
 from ..define_check import check_references
 from ..define_xml import parse_define, validate_define_xsd
 from ..hits import Hits, same_for_every_record
-from .relations import group_codes
+from .relations import group_codes, repeated
 
 
 def _declared(view, ctx):
@@ -96,7 +96,7 @@ def define(rule, view, ctx) -> list[Hits]:
         keys = [k for k in ds.keys if k in view.frame.columns]
         if not keys:
             return []
-        mask = pd.Series(group_codes(view, keys)).duplicated(keep=False).to_numpy()
+        mask = repeated(group_codes(view, keys))
         return [Hits(name, mask, tuple(keys), view=view)]
     return [Hits(name, items=items)]
 

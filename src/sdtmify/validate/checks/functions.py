@@ -18,7 +18,7 @@ from ..data import on_distinct_of_columns, text_or_empty
 from ..hits import Hits
 from .define import define_datasets, define_method_texts, define_references, define_schema
 from .records import prepare
-from .relations import _key, key_text
+from .relations import _key, group_codes, key_codes, key_text, keys_found
 
 
 def study_day(view, ctx, dy: str, dtc: str, reference: str = "DM.RFSTDTC") -> list[Hits]:
@@ -106,14 +106,28 @@ def subject_extreme(
         [pd.DataFrame({"USUBJID": src.frame.loc[rows, "USUBJID"], "dtc": src.frame.loc[rows, c]}) for c in columns]
     )
     stacked = stacked[stacked["dtc"].str.strip() != ""]
-    grouped = stacked.groupby("USUBJID")["dtc"]
-    extreme = grouped.min() if how == "min" else grouped.max()
+    extreme = _text_extreme_by(stacked["USUBJID"], stacked["dtc"], how)
     expected = text_or_empty(view.column("USUBJID").map(extreme))
     got = view.column(variable).astype("str")
     # Compare at the shorter of the two precisions, as SDTMIG 4.4 treats partial dates as intervals.
     # A null DM value is left to the Expected-variable rules; here only disagreeing dates count.
     mask = (expected != "").to_numpy() & ~view.null(variable) & (isodate.compare(got, expected) != 0)
     return [Hits(view.table.name, mask, (variable,), view=view, extra={f"{source} {how}": expected.to_numpy()})]
+
+
+def _text_extreme_by(by: pd.Series, text: pd.Series, how: str) -> pd.Series:
+    """``text.groupby(by).min()`` (or ``max``), missing text skipped: the text ranked once by its sorted
+    distinct values and the ranks compared as integers (pandas compares text group by group in Python)."""
+    ranks, distinct = pd.factorize(text, sort=True)
+    kept = ranks >= 0
+    groups, keys = pd.factorize(by[kept])
+    if how == "min":
+        best = np.full(len(keys), len(distinct), dtype=np.int64)
+        np.minimum.at(best, groups, ranks[kept])
+    else:
+        best = np.full(len(keys), -1, dtype=np.int64)
+        np.maximum.at(best, groups, ranks[kept])
+    return pd.Series(np.asarray(distinct, dtype=object)[best], index=keys, dtype="str")
 
 
 def element_continuity(view, ctx) -> list[Hits]:
@@ -190,9 +204,11 @@ def traceability(view, ctx, domain: str = "SRCDOM", variable: str = "SRCVAR", se
             if "USUBJID" not in parent.frame.columns:
                 raise KeyError("USUBJID")  # a parent dataset without subjects: reported as a defect, as ever
             pview = View(parent, ctx.tables)
-            wanted = pd.MultiIndex.from_arrays([key_text(pview, "USUBJID"), key_text(pview, seq_name)])
-            here = pd.MultiIndex.from_arrays([usubjid, seqs])
-            bad_seq = rows & ~view.null(seq) & ~here.isin(wanted) & (why == "")
+            found = keys_found(
+                [key_codes(view, "USUBJID"), key_codes(view, seq)],
+                [key_codes(pview, "USUBJID"), key_codes(pview, seq_name)],
+            )
+            bad_seq = rows & ~view.null(seq) & ~found & (why == "")
             if bad_seq.any():
                 # the message names the values looked for, built for the flagged records only
                 why[bad_seq] = (
@@ -317,11 +333,15 @@ def _post_baseline(view) -> np.ndarray:
     if when is None:
         return np.zeros(n, dtype=bool)
     by = [c for c in ("USUBJID", "PARAMCD", "BASETYPE") if view.physically_has(c)]
-    frame = pd.DataFrame({c: view.column(c) for c in by})
     moment = pd.to_numeric(view.column(when), errors="coerce").to_numpy("float64")
     is_base = (view.column("ABLFL") == "Y").to_numpy()
-    frame["_at"] = np.where(is_base, moment, np.nan)
-    baseline_at = frame.groupby(by, sort=False)["_at"].transform("max").to_numpy("float64")
+    # the latest baseline moment of each group (NaN where none): groupby(by)["_at"].transform("max")
+    groups = group_codes(view, by)
+    latest = np.full(int(groups.max(initial=-1)) + 1, np.nan)
+    np.fmax.at(latest, groups, np.where(is_base, moment, np.nan))
+    baseline_at = latest[groups]
+    for name in by:  # groupby leaves out the records of a missing key
+        baseline_at[view.column(name).isna().to_numpy()] = np.nan
     with np.errstate(invalid="ignore"):
         return ~is_base & ~np.isnan(moment) & ~np.isnan(baseline_at) & (moment > baseline_at)
 

@@ -10,7 +10,7 @@ import pandas as pd
 from ..data import on_distinct_of_columns
 from ..hits import Hits
 from .presence import _ig_dataset
-from .relations import group_codes
+from .relations import group_codes, repeated
 
 _NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 _ASCII = re.compile(r"[\x20-\x7e]*")
@@ -97,8 +97,7 @@ def ig_metadata(rule, view, ctx) -> list[Hits]:
         keys = [k for k in meta.keys if k in view.frame.columns]
         if not keys:
             return []
-        codes = group_codes(view, keys)
-        mask = pd.Series(codes).duplicated(keep=False).to_numpy()
+        mask = repeated(group_codes(view, keys))
         return [Hits(view.table.name, mask, tuple(keys), view=view)]
     if attr == "order":
         present = [n for n in view.frame.columns if n in ig]

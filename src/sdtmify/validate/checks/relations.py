@@ -22,9 +22,10 @@ def _needs(rule, names: list[str]) -> list[str]:
 
 def group_codes(view, names: list[str]) -> np.ndarray:
     """One int64 code per distinct combination of ``names`` (hashing small integers, not text), numbered
-    in order of first appearance. The columns' codes are combined arithmetically and hashed once, or
-    once more whenever the combination would no longer fit in 62 bits. Kept by the table for the next rule
-    asking for the same columns (define.xml keys, IG keys and --SEQ uniqueness share key sets)."""
+    in order of first appearance. The columns' codes (in the sorted order of their values) are combined
+    arithmetically, once more whenever the combination would no longer fit in 62 bits, and numbered
+    (:func:`first_appearance_codes`). Kept by the table for the next rule asking for the same columns
+    (define.xml keys, IG keys and --SEQ uniqueness share key sets)."""
     names = [view.expand(n) for n in names]
     if names and all(n in view.frame.columns for n in names):
         return view.table.kept(("group codes", tuple(names)), lambda: _group_codes(view, names))
@@ -35,14 +36,34 @@ def _group_codes(view, names: list[str]) -> np.ndarray:
     codes = np.zeros(len(view.frame), dtype=np.int64)
     span = 1  # codes < span
     for name in names:
-        here = view.codes(name)
+        here = view.sorted_codes(name)
         width = int(here.max(initial=0)) + 1
         if span * width >= 1 << 62:
-            codes = pd.factorize(codes)[0].astype(np.int64)
+            codes = first_appearance_codes(codes)
             span = int(codes.max(initial=0)) + 1
         codes = codes * width + here
         span *= width
+    return first_appearance_codes(codes)
+
+
+def first_appearance_codes(codes: np.ndarray) -> np.ndarray:
+    """``pd.factorize(codes)[0]`` as int64. Codes that never decrease (a dataset sorted by the columns
+    combined: its records are in order of their keys, as SDTMIG 3.2.1.1 sorts them) are numbered by
+    counting where they change, without hashing millions of distinct combinations."""
+    if len(codes) and not (codes[1:] < codes[:-1]).any():
+        numbered = np.empty(len(codes), dtype=np.int64)
+        numbered[0] = 0
+        np.cumsum(codes[1:] != codes[:-1], out=numbered[1:])
+        return numbered
     return pd.factorize(codes)[0].astype(np.int64)
+
+
+def repeated(codes: np.ndarray) -> np.ndarray:
+    """True where a record's code (non-negative, as group codes are) is another record's too:
+    ``duplicated(keep=False)`` by counting, not hashing."""
+    if not len(codes):
+        return np.zeros(0, dtype=bool)
+    return np.bincount(codes)[codes] > 1
 
 
 def unique(rule, view, ctx) -> list[Hits]:
@@ -54,7 +75,7 @@ def unique(rule, view, ctx) -> list[Hits]:
     rows = _rows(rule, view)
     codes = group_codes(view, keys)
     mask = np.zeros(len(codes), dtype=bool)
-    mask[np.flatnonzero(rows)[pd.Series(codes[rows]).duplicated(keep=False).to_numpy()]] = True
+    mask[np.flatnonzero(rows)[repeated(codes[rows])]] = True
     return [Hits(view.table.name, mask, tuple(rule.check.get("show") or keys), view=view)]
 
 
@@ -73,7 +94,9 @@ def one_to_one(rule, view, ctx) -> list[Hits]:
     for side, other, wanted in ((lcodes, rcodes, "left"), (rcodes, lcodes, "right")):
         if direction not in ("both", wanted):
             continue
-        g = pd.factorize(group * (int(side.max(initial=0)) + 1) + side)[0]
+        g = group * (int(side.max(initial=0)) + 1) + side
+        if int(g.max(initial=0)) >= 4 * len(g) + 1024:  # numbered afresh only when too sparse to count by
+            g = pd.factorize(g)[0]
         # distinct (g, other) pairs as one integer each, then how many distinct others each g has
         width = int(other.max(initial=0)) + 1
         others_per_g = np.bincount(pd.unique(g.astype(np.int64) * width + other) // width)
@@ -101,25 +124,55 @@ def lookup(rule, view, ctx) -> list[Hits]:
     if missing:
         raise MissingInput(f"{target_name} has no {', '.join(missing)}")
     trows = evaluate(rule.check["target_where"], tview) if rule.check.get("target_where") else slice(None)
-    wanted = pd.DataFrame({f"k{i}": key_text(tview, c) for i, c in enumerate(columns)})[trows]
     nulls = np.zeros(len(view.frame), dtype=bool)
     for k in keys:
         nulls |= view.null(k)
     if len(keys) == 1:
         # one key: test each distinct value once (a 5-million-record LB has a few thousand)
-        allowed = set(wanted["k0"].to_numpy(dtype=object))
+        allowed = set(key_text(tview, columns[0])[trows].to_numpy(dtype=object))
         found = (
             view.text_test(keys[0], lambda t: _key(t).isin(allowed).to_numpy())
             if not pd.api.types.is_numeric_dtype(view.column(keys[0]).dtype)
             else _key(view.column(keys[0])).isin(allowed).to_numpy()
         )
     else:
-        here = pd.MultiIndex.from_frame(pd.DataFrame({f"k{i}": _key(view.column(k)) for i, k in enumerate(keys)}))
-        found = here.isin(pd.MultiIndex.from_frame(wanted))
+        wanted = [key_codes(tview, c) for c in columns]
+        found = keys_found([key_codes(view, k) for k in keys], [(codes[trows], text) for codes, text in wanted])
     mask = _rows(rule, view) & ~nulls & ~np.asarray(found, dtype=bool)
     if rule.check.get("allow"):
         mask &= ~view.column(keys[0]).isin(rule.check["allow"]).to_numpy()
     return [Hits(view.table.name, mask, tuple(keys), view=view)]
+
+
+def keys_found(here: list[tuple[np.ndarray, np.ndarray]], wanted: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Records whose keys are together those of a ``wanted`` record: ``MultiIndex(here).isin(MultiIndex(
+    wanted))`` on the key text (:func:`_key`). Each key comes as (codes, key text of each distinct value)
+    (:func:`key_codes`): the distinct texts of both sides are numbered together (a few thousand), the
+    records take their numbers by their codes, and the numbers are combined into one integer per record."""
+    size = len(here[0][0])
+    codes = np.zeros(size + len(wanted[0][0]), dtype=np.int64)
+    span = 1
+    for (mine, my_text), (theirs, their_text) in zip(here, wanted, strict=True):
+        numbered, _ = pd.factorize(np.concatenate([my_text, their_text]), use_na_sentinel=False)
+        numbers = np.concatenate([numbered[: len(my_text)][mine], numbered[len(my_text) :][theirs]])
+        width = int(numbers.max(initial=0)) + 1
+        if span * width >= 1 << 62:
+            codes = first_appearance_codes(codes)
+            span = int(codes.max(initial=0)) + 1
+        codes = codes * width + numbers
+        span *= width
+    return np.isin(codes[:size], codes[size:])
+
+
+def key_codes(view, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, :func:`_key` text of each distinct value) of column ``name``: the table's codes and the
+    text made once per distinct value (kept, as :func:`key_text` keeps it) for a column it keeps."""
+    if not view.keeps(name):
+        codes, texts = pd.factorize(_key(view.column(name)), use_na_sentinel=False)
+        return codes, np.asarray(texts, dtype=object)
+    name = view.expand(name)
+    texts = view.table.on_distinct(name, lambda u: _key(u).to_numpy(dtype=object), key="key text")
+    return view.table.factorized(name)[0], texts
 
 
 def key_text(view, name: str) -> pd.Series:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sdtmify.distinct import factorize, group_codes, lexical_order, sort_order
+from sdtmify.distinct import factorize, factorize_text, group_codes, lexical_order, sort_order
 
 
 def _frame(rows: int = 400) -> pd.DataFrame:
@@ -97,3 +97,15 @@ def test_group_codes_number_combinations_as_groupby_ngroup():
     expected = frame.groupby(columns, sort=False, dropna=False).ngroup().to_numpy()
     assert group_codes(frame, columns).tolist() == expected.tolist()
     assert group_codes(frame, []).tolist() == [0] * len(frame)
+
+
+@pytest.mark.parametrize("sort", [False, True])
+def test_factorize_text_gives_the_codes_of_pandas_factorize(sort):
+    values = pd.Series(["b", "a", None, "b", "", "é", "a"], dtype="str")
+    codes, distinct = factorize_text(values, sort=sort)
+    expected_codes, expected = pd.factorize(values, sort=sort)
+    assert codes.tolist() == expected_codes.tolist()
+    assert distinct.dtype == object
+    assert distinct.tolist() == list(expected)
+    if sort:
+        assert codes.tolist() == [2, 1, -1, 2, 0, 3, 1]

@@ -380,15 +380,3 @@ def test_four_digit_forms_need_no_cutoff_and_ignore_one():
     ctx = context(Study(), d=["04MAR2021"])
     assert run({"iso8601": "d", "formats": ["DATE9"]}, ctx) == ["2021-03-04"]
     assert run({"iso8601": "d", "formats": ["DATE9"], "year_cutoff": 1800}, ctx) == ["2021-03-04"]
-
-
-@pytest.mark.parametrize("sort", [False, True])
-def test_factorize_text_gives_the_codes_of_pandas_factorize(sort):
-    values = pd.Series(["b", "a", None, "b", "", "é", "a"], dtype="str")
-    codes, distinct = base.factorize_text(values, sort=sort)
-    expected_codes, expected = pd.factorize(values, sort=sort)
-    assert codes.tolist() == expected_codes.tolist()
-    assert distinct.dtype == object
-    assert distinct.tolist() == list(expected)
-    if sort:
-        assert codes.tolist() == [2, 1, -1, 2, 0, 3, 1]

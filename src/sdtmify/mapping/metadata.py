@@ -14,12 +14,12 @@ import pandas as pd
 
 from .. import yamlio
 from ..datasets import BuiltDataset, Bundle
-from ..distinct import sort_order
+from ..distinct import factorize_text, sort_order
 from ..errors import MappingError
 from ..metadata import conform, oids, standards
 from ..metadata.conform import VariableError
 from ..metadata.model import Comment, Condition, Dataset, Method, Origin, StudyMetadata, ValueLevel, Variable
-from .algorithms.base import factorize_text, has_missing
+from .algorithms.base import has_missing
 
 LINEAGE = ("SRCTABLE", "SRCROW", "SRCPART")
 

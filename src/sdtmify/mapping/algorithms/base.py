@@ -119,17 +119,6 @@ def has_missing(series: pd.Series) -> bool:
     return bool(series.hasnans)
 
 
-def factorize_text(values: pd.Series, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(values, sort=...)``: each record's code (-1 for missing) and the distinct values (an
-    object array), in order of first appearance or sorted. A str column is factorized as its array of
-    Python strings: the str dtype's own factorize also compares every value with its NaN marker, about
-    twice the work on a column of millions of records; codes and distinct values are the same. (Not so
-    with ``use_na_sentinel=False``, where pandas first looks for missing values in an object array.)"""
-    array = values.to_numpy(dtype=object) if values.dtype == "str" else values
-    codes, uniques = pd.factorize(array, sort=sort)
-    return codes, np.asarray(uniques, dtype=object)
-
-
 def as_text(series: pd.Series) -> pd.Series:
     """A column as plain text: missing becomes ""; numbers as their shortest text."""
     if series.dtype == "float64":

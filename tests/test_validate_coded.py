@@ -9,10 +9,11 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sdtmify.distinct import first_appearance_codes
 from sdtmify.metadata.model import Dataset, Variable
 from sdtmify.validate import isodate
 from sdtmify.validate.checks.functions import on_distinct_pairs
-from sdtmify.validate.checks.relations import first_appearance_codes, keys_found, one_to_one, repeated
+from sdtmify.validate.checks.relations import keys_found, one_to_one, repeated
 from sdtmify.validate.conditions import View, _apply
 from sdtmify.validate.data import factorize_by_runs, table_from, text_or_empty
 from sdtmify.validate.rules import Rule

@@ -11,7 +11,7 @@ that repeats a few Python objects, :func:`sdtmify.objects.factorize_objects`. Ea
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -79,16 +79,37 @@ def group_codes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     combinations first appear, a missing value being a value of its own:
     ``frame.groupby(columns, sort=False, dropna=False).ngroup()``, from integer codes of each column
     (:func:`factorize`) combined, not from tuples of text."""
-    combined, count = np.zeros(len(frame), dtype=np.int64), 1
-    for column in columns:
-        codes, distinct = factorize(frame[column], use_na_sentinel=False)
-        size = max(len(distinct), 1)
-        if count * size >= 2**62:  # renumber the combinations seen so far before they overflow
-            combined, seen = pd.factorize(combined)
-            count = max(len(seen), 1)
-        combined = combined * size + codes
-        count *= size
-    return factorize(combined)[0]
+    codes = (factorize(frame[column], use_na_sentinel=False)[0] for column in columns)
+    return factorize(combined_codes(codes, len(frame)))[0]
+
+
+def combined_codes(codes: Iterable[np.ndarray], size: int) -> np.ndarray:
+    """One int64 per record for its combination of ``codes`` (arrays of ``size`` non-negative codes, one per
+    column): equal exactly where every column's code is equal. The codes are combined arithmetically; the
+    combinations so far are renumbered (:func:`first_appearance_codes`) whenever the next column would
+    take them past 62 bits."""
+    combined = np.zeros(size, dtype=np.int64)
+    span = 1  # combined < span
+    for here in codes:
+        width = int(here.max(initial=0)) + 1
+        if span * width >= 1 << 62:
+            combined = first_appearance_codes(combined)
+            span = int(combined.max(initial=0)) + 1
+        combined = combined * width + here
+        span *= width
+    return combined
+
+
+def first_appearance_codes(codes: np.ndarray) -> np.ndarray:
+    """``pd.factorize(codes)[0]`` as int64. Codes that never decrease (a dataset sorted by the columns
+    combined: its records are in order of their keys, as SDTMIG 3.2.1.1 sorts them) are numbered by
+    counting where they change, without hashing millions of distinct combinations."""
+    if len(codes) and not (codes[1:] < codes[:-1]).any():
+        numbered = np.empty(len(codes), dtype=np.int64)
+        numbered[0] = 0
+        np.cumsum(codes[1:] != codes[:-1], out=numbered[1:])
+        return numbered
+    return pd.factorize(codes)[0].astype(np.int64)
 
 
 def by_distinct(values: pd.Series, operation: Callable[[pd.Series], pd.Series]) -> pd.Series:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...distinct import combined_codes, first_appearance_codes
 from ..conditions import MissingInput, View, evaluate, variables_of
 from ..hits import Hits
 from .records import prepare
@@ -33,29 +34,7 @@ def group_codes(view, names: list[str]) -> np.ndarray:
 
 
 def _group_codes(view, names: list[str]) -> np.ndarray:
-    codes = np.zeros(len(view.frame), dtype=np.int64)
-    span = 1  # codes < span
-    for name in names:
-        here = view.sorted_codes(name)
-        width = int(here.max(initial=0)) + 1
-        if span * width >= 1 << 62:
-            codes = first_appearance_codes(codes)
-            span = int(codes.max(initial=0)) + 1
-        codes = codes * width + here
-        span *= width
-    return first_appearance_codes(codes)
-
-
-def first_appearance_codes(codes: np.ndarray) -> np.ndarray:
-    """``pd.factorize(codes)[0]`` as int64. Codes that never decrease (a dataset sorted by the columns
-    combined: its records are in order of their keys, as SDTMIG 3.2.1.1 sorts them) are numbered by
-    counting where they change, without hashing millions of distinct combinations."""
-    if len(codes) and not (codes[1:] < codes[:-1]).any():
-        numbered = np.empty(len(codes), dtype=np.int64)
-        numbered[0] = 0
-        np.cumsum(codes[1:] != codes[:-1], out=numbered[1:])
-        return numbered
-    return pd.factorize(codes)[0].astype(np.int64)
+    return first_appearance_codes(combined_codes((view.sorted_codes(name) for name in names), len(view.frame)))
 
 
 def repeated(codes: np.ndarray) -> np.ndarray:
@@ -150,17 +129,13 @@ def keys_found(here: list[tuple[np.ndarray, np.ndarray]], wanted: list[tuple[np.
     (:func:`key_codes`): the distinct texts of both sides are numbered together (a few thousand), the
     records take their numbers by their codes, and the numbers are combined into one integer per record."""
     size = len(here[0][0])
-    codes = np.zeros(size + len(wanted[0][0]), dtype=np.int64)
-    span = 1
-    for (mine, my_text), (theirs, their_text) in zip(here, wanted, strict=True):
+
+    def numbers(mine: np.ndarray, my_text: np.ndarray, theirs: np.ndarray, their_text: np.ndarray) -> np.ndarray:
         numbered, _ = pd.factorize(np.concatenate([my_text, their_text]), use_na_sentinel=False)
-        numbers = np.concatenate([numbered[: len(my_text)][mine], numbered[len(my_text) :][theirs]])
-        width = int(numbers.max(initial=0)) + 1
-        if span * width >= 1 << 62:
-            codes = first_appearance_codes(codes)
-            span = int(codes.max(initial=0)) + 1
-        codes = codes * width + numbers
-        span *= width
+        return np.concatenate([numbered[: len(my_text)][mine], numbered[len(my_text) :][theirs]])
+
+    pairs = zip(here, wanted, strict=True)
+    codes = combined_codes((numbers(*mine, *theirs) for mine, theirs in pairs), size + len(wanted[0][0]))
     return np.isin(codes[:size], codes[size:])
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..distinct import factorize
 from ..errors import InputError, Location
 from ..metadata.model import Dataset
 from ..objects import distinct_objects, factorize_objects
@@ -269,22 +270,11 @@ def factorize_by_runs(series: pd.Series) -> tuple[np.ndarray, pd.Index | np.ndar
     keys: STUDYID, DOMAIN, USUBJID and --CAT repeat record after record). The first appearance of a value
     starts a run, so the runs' first values, factorized, give the same codes and distinct values in the
     same order."""
-    n = len(series)
-    if n < 1000:
-        return pd.factorize(series, use_na_sentinel=False)
-    if not pd.api.types.is_numeric_dtype(series.dtype):
+    if len(series) >= 1000 and not pd.api.types.is_numeric_dtype(series.dtype):
         by_object = factorize_objects(series.to_numpy(dtype=object))
         if by_object is not None:
             return by_object
-    values = series.to_numpy() if pd.api.types.is_numeric_dtype(series.dtype) else series.to_numpy(dtype=object)
-    starts = np.empty(n, dtype=bool)
-    starts[0] = True
-    np.not_equal(values[1:], values[:-1], out=starts[1:])  # NaN != NaN: each NaN starts a run
-    heads = np.flatnonzero(starts)
-    if len(heads) > n // 4:  # short runs: hashing every record costs less than finding them
-        return pd.factorize(series, use_na_sentinel=False)
-    codes, uniques = pd.factorize(series.iloc[heads], use_na_sentinel=False)
-    return codes[np.cumsum(starts) - 1], uniques
+    return factorize(series, use_na_sentinel=False)  # runs: sdtmify.distinct.factorize
 
 
 def text_as_numbers(text: pd.Series) -> np.ndarray:

@@ -2,7 +2,8 @@
 a real process running the CLI's main with one writer replaced), on the 3-patient mini study.
 
 - ``--jobs 2`` writes the same files and says the same things as ``--jobs 1``, with the SDTM files, the
-  ADaM Dataset-JSON and the report written by children run one after another (the second lane);
+  ADaM Dataset-JSON and the report written by children run one after another (the second lane), but the
+  report, which the first process recomputes when it would otherwise wait for the SDTM files;
 - an error in the second lane reaches the user as the serial build shows it (text, exit code), and nothing
   is swapped into place;
 - a second lane killed by a signal gives one line and exit 2; Ctrl-C in the parent kills and reaps it, and
@@ -29,7 +30,9 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="la
 SDTMIFY = shutil.which("sdtmify", path=str(Path(sys.executable).parent)) or shutil.which("sdtmify") or "sdtmify"
 
 # The CLI's main with write_lineage replaced: raise an InputError, kill itself, or sleep, for the SDTM lineage
-# (written by the second lane; the serial build writes it at the same point of its order).
+# (written by the second lane; the serial build writes it at the same point of its order). "files-last":
+# the SDTM lineage waits until the report has started; "adam-last": ADaM is derived only once the SDTM
+# files' lane has finished its work.
 PATCHED = """
 import os, sys, time
 from pathlib import Path
@@ -53,6 +56,41 @@ def write_lineage(bundle, folder):
     return real(bundle, folder)
 
 build.write_lineage = write_lineage
+flag = Path(os.environ.get("LANE_FLAG", "flag"))
+
+def wait_for_flag(then: float = 0.0) -> None:
+    deadline = time.monotonic() + 60
+    while not flag.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(then)
+
+if how == "files-last":
+    real_report, real_lineage = build._report_lane, build.write_lineage
+
+    def report_lane(*args):
+        flag.write_text("report")
+        return real_report(*args)
+
+    def late_lineage(bundle, folder):
+        if bundle.standard == "SDTM":
+            wait_for_flag()
+        return real_lineage(bundle, folder)
+
+    build._report_lane, build.write_lineage = report_lane, late_lineage
+if how == "adam-last":
+    real_files, real_adam = build._files_lane, build.build_adam
+
+    def files_lane(bundle, *args, **kwargs):
+        done = real_files(bundle, *args, **kwargs)
+        if bundle.standard == "SDTM":
+            flag.write_text("SDTM files")
+        return done
+
+    def late_adam(*args, **kwargs):
+        wait_for_flag(then=1.0)  # the lane's work is over once files_lane has returned: give it that moment
+        return real_adam(*args, **kwargs)
+
+    build._files_lane, build.build_adam = files_lane, late_adam
 from sdtmify.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -117,17 +155,65 @@ def test_two_lanes_write_and_say_what_one_lane_does(mini_home):
     assert timing.sub("", laned.stderr) == timing.sub("", serial.stderr)
     # the serial build ran in one process; the two-lane build validated in its first, while children wrote
     # the SDTM files, then the ADaM Dataset-JSON, then the report, each starting when the one before was done
+    # (or the report in the first, before define.xml, when the SDTM files were still being written)
     assert {r["pid"] for r in one} == {one[0]["pid"]}
-    main = two[0]["pid"]
-    assert {r["pid"] for r in two if r["stage"] in ("adam", "validate", "define")} == {main}
-    children = list(dict.fromkeys(r["pid"] for r in two if r["pid"] != main))  # in the order they logged
-    assert len(children) == 3
-    sdtm_files, adam_files, report = children
-    assert {r["pid"] for r in two if r["stage"] == "dataset-json"} == {sdtm_files, adam_files}
-    assert {r["pid"] for r in two if r["stage"] == "xpt"} == {sdtm_files, main}  # ADaM's: before the validation
-    assert {r["pid"] for r in two if r["stage"] == "report"} == {report}
-    lines = {pid: [i for i, r in enumerate(two) if r["pid"] == pid] for pid in children}
-    assert max(lines[sdtm_files]) < min(lines[adam_files]) and max(lines[adam_files]) < min(lines[report])
+    _assert_lanes(two, report_first=_report_first(two))
+
+
+def _report_first(records: list[dict]) -> bool:
+    """Whether the first process recomputed the report (else a third child did)."""
+    return any(r["stage"] == "report" and r["pid"] == records[0]["pid"] for r in records)
+
+
+def _assert_lanes(records: list[dict], report_first: bool) -> None:
+    """The stages of a two-lane build ran in the processes and the order :func:`build._two_lanes` says."""
+    main = records[0]["pid"]
+    assert {r["pid"] for r in records if r["stage"] in ("adam", "validate", "define")} == {main}
+    children = list(dict.fromkeys(r["pid"] for r in records if r["pid"] != main))  # in the order they logged
+    assert len(children) == (2 if report_first else 3)
+    sdtm_files, adam_files = children[:2]
+    assert {r["pid"] for r in records if r["stage"] == "dataset-json"} == {sdtm_files, adam_files}
+    assert {r["pid"] for r in records if r["stage"] == "xpt"} == {sdtm_files, main}  # ADaM's: before validation
+    lines = {pid: [i for i, r in enumerate(records) if r["pid"] == pid] for pid in children}
+    assert max(lines[sdtm_files]) < min(lines[adam_files])
+    ends = {r["stage"]: i for i, r in enumerate(records) if r["event"] == "exit" and r["pid"] == main}
+    if report_first:  # before define.xml (the serial build: after the validation)
+        assert {r["pid"] for r in records if r["stage"] == "report"} == {main}
+        assert ends["report"] < ends["define"]
+    else:
+        assert {r["pid"] for r in records if r["stage"] == "report"} == {children[2]}
+        assert max(lines[adam_files]) < min(lines[children[2]])
+
+
+@pytest.mark.parametrize("how, report_first", [("files-last", True), ("adam-last", False)])
+def test_the_report_goes_to_the_lane_that_would_wait(mini_home, how, report_first):
+    """Lane 1 recomputes the report when, ADaM's XPT files written, lane 2 still writes the SDTM files;
+    else a third child does, once the ADaM files are written. The outputs are the serial build's either way."""
+    _with_adam_and_report(mini_home)
+    serial = subprocess.run(
+        [SDTMIFY, "build", "--study", "NCI84", "--out", str(mini_home / "serial"), "--jobs", "1"],
+        env=_env(mini_home),
+        cwd=mini_home,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    log = mini_home / "stages.jsonl"
+    laned = _patched(
+        mini_home,
+        how,
+        "--out",
+        str(mini_home / "laned"),
+        "--jobs",
+        "2",
+        SDTMIFY_STAGE_LOG=str(log),
+        LANE_FLAG=str(mini_home / "flag"),
+    )
+    assert serial.returncode in (0, 1) and laned.returncode == serial.returncode, laned.stderr
+    assert _files(mini_home / "laned") == _files(mini_home / "serial")
+    assert laned.stdout.replace("laned", "serial") == serial.stdout
+    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    _assert_lanes(records, report_first)
 
 
 def test_an_error_in_the_second_lane_reaches_the_user_as_in_a_serial_build(mini_home):

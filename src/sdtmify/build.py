@@ -279,15 +279,19 @@ def _two_lanes(sdtm, tmp: Path, spec, ui: Console, checking: _Checks, known: Kno
     - Lane 2 is a chain of forked children, each starting when the one before has finished: the first,
       forked as soon as SDTM is final, writes SDTM's XPT, Dataset-JSON, metadata and lineage while ADaM is
       derived; the second, forked once ADaM's XPT files are written, ADaM's Dataset-JSON, metadata and
-      lineage; the third recomputes the report from the ADaM datasets, which reads nothing the validation
-      writes. Each hashes what it wrote (``known``, for the manifest).
+      lineage. Each hashes what it wrote (``known``, for the manifest).
+    - The report, recomputed from the ADaM datasets (it reads nothing the validation writes), goes where a
+      core would otherwise sit idle: when ADaM's XPT files are written while lane 2 still writes the SDTM
+      files (a large study: their Dataset-JSON takes longer than ADaM's derivation), lane 1 recomputes it
+      before define.xml, instead of waiting for the files the validator reads; else it ends lane 2, as a
+      third child.
 
     No lane reads what another writes, but the validator, which waits for the SDTM files (and the report,
-    which may read ADaM XPT files: they are written before its child is forked). What each lane says is
-    recorded and replayed in the serial build's order, and ``written`` is merged in that order, so the
-    console and the outputs are those of ``--jobs 1``. An error waits for the lanes whose work comes first in
-    the serial order (their error would win); Ctrl-C and SIGTERM (BaseException) do not wait: leaving
-    ``lanes.forked`` kills the children."""
+    which may read ADaM XPT files: they are written before it starts). What each lane (and the report, in
+    either) says is recorded and replayed in the serial build's order, and ``written`` is merged in that
+    order, so the console and the outputs are those of ``--jobs 1``. An error waits for the lanes whose work
+    comes first in the serial order (their error would win); Ctrl-C and SIGTERM (BaseException) do not
+    wait: leaving ``lanes.forked`` kills the children."""
     total, not_declared = len(STEPS), checking.not_declared
     with contextlib.ExitStack() as lanes_open:
         sdtm_files = lanes_open.enter_context(
@@ -335,13 +339,13 @@ def _two_lanes(sdtm, tmp: Path, spec, ui: Console, checking: _Checks, known: Kno
                 _drop_lineage(adam)
                 del adam
                 if checking.reporting:
-                    reporting = _aside(
-                        lanes_open,
-                        partial(_report_lane, checking, as_read["ADaM"]),
-                        ui,
-                        "recomputing the published tables",
-                        after=adam_files,
-                    )
+                    recompute = partial(_report_lane, checking, as_read["ADaM"])
+                    if sdtm_files.working():  # the validator would wait for them: the report fills that time
+                        reporting = _Done(recompute, ui)
+                    else:
+                        reporting = _aside(
+                            lanes_open, recompute, ui, "recomputing the published tables", after=adam_files
+                        )
             # the validator lists the XPT files: the SDTM ones must be on disk
             checking.check(bundles, said, checked, as_read, before_validation=join_next)
             del as_read

@@ -1,8 +1,9 @@
 """A second lane for the build: functions run in forked child processes while the parent does other work.
 
 ``sdtmify build`` on two cores hands work to children as soon as the data it needs is final (``build.py``):
-one writes the SDTM files while the parent derives ADaM, the next the ADaM files, the last the report, while
-the parent writes define.xml and validates. Each child is a ``fork`` of the parent, so it shares the built
+one writes the SDTM files while the parent derives ADaM, the next the ADaM files, the last (unless the
+parent, waiting for the SDTM files, has done it) the report, while the parent writes define.xml and
+validates. Each child is a ``fork`` of the parent, so it shares the built
 frames copy-on-write instead of receiving them; it sends back one pickled value. A child forked ``after``
 another starts its work only once that one has finished its own (:func:`forked`): the children run one at a
 time, as one second lane beside the parent, so two cores run two processes and the parent's work, which
@@ -32,6 +33,7 @@ import contextlib
 import gc
 import os
 import pickle
+import select
 import signal
 import sys
 import threading
@@ -175,6 +177,14 @@ class Lane:
             error.add_note(f"raised in the build's second lane (process {self.pid}, {self.what}):\n{outcome[3]}")
             raise error
         raise LaneError(f"the build's second lane (process {self.pid}, {self.what}): {outcome[1]}")
+
+    def working(self) -> bool:
+        """Whether the child's work is still running (not yet over, whatever its outcome): the writing end
+        of its ``done`` pipe, which only the child holds, is still open. Does not wait."""
+        if self._done < 0:
+            return False
+        over, _, _ = select.select([self._done], [], [], 0)  # readable: at its end of file
+        return not over
 
     def stop(self) -> None:
         """Kill the child if it still runs, and reap it (the parent is leaving early)."""

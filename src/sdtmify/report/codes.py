@@ -44,8 +44,8 @@ def _key(values: np.ndarray) -> tuple:
 
 
 def column_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(codes, distinct)`` of an object column: ``distinct[codes]`` equals the column value by value
-    (missing values have codes too: ``use_na_sentinel=False``); None when its values cannot be hashed
+    """``(codes, distinct)`` of an object column: ``distinct[codes]`` equals the column value by value, a
+    missing value (code -1) being NaN, the last of ``distinct``; None when its values cannot be hashed
     (then compare them as they are)."""
     values = column.to_numpy()
     found = _SHARED.get()
@@ -53,10 +53,11 @@ def column_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     if found is not None and key in found:
         return found[key][1], found[key][2]
     try:
-        codes, distinct = factorize(values, use_na_sentinel=False)
+        codes, distinct = factorize(values)
     except TypeError:  # unhashable values (lists): no distinct values to find
         return None
-    coded = codes, np.asarray(distinct, dtype=object)
+    # missing values (code -1) are all alike to a condition: one NaN, last, where distinct[-1] finds it
+    coded = codes, np.append(np.asarray(distinct, dtype=object), np.nan)
     if found is not None:
         found[key] = (values, *coded)
     return coded

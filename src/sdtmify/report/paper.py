@@ -26,6 +26,7 @@ from . import figures as figs
 from . import render
 from .adam import AdamMissing, read_adam
 from .cells import Cell, Table
+from .codes import shared_codes
 from .compare import (
     EXPLAINED,
     MATCH,
@@ -453,12 +454,13 @@ def build_report(
                 f"published values file {published_file.name} not found in {study.folder}", "published"
             )
         published = load_yaml(published_file)
-    frames = read_adam(
-        Path(adam_dir), datasets_used(spec), keep=referenced_names(spec), encoding=encoding, given=datasets
-    )
-    ui.debug(f"report: read {', '.join(f'{k} ({len(v)} records)' for k, v in frames.items())}")
-    report = recompute(spec, frames, document, published)
-    del frames
+    with shared_codes():  # each text column factorized once for all the conditions on it
+        frames = read_adam(
+            Path(adam_dir), datasets_used(spec), keep=referenced_names(spec), encoding=encoding, given=datasets
+        )
+        ui.debug(f"report: read {', '.join(f'{k} ({len(v)} records)' for k, v in frames.items())}")
+        report = recompute(spec, frames, document, published)
+        del frames
     stamp = study.timestamp.isoformat(sep=" ") if getattr(study, "timestamp", None) else ""
     provenance = getattr(study, "provenance", "")
     footer = (

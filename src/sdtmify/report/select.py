@@ -1,7 +1,8 @@
 """Record selection declared in report.yaml: ``where: {VAR: value | [values] | {op: value}}``, and the
 lookup of every variable report.yaml names.
 
-All conditions are combined with AND, each evaluated on whole columns (no loop over records)."""
+All conditions are combined with AND, each evaluated on whole columns (no loop over records); a condition
+on a text column is tested on its distinct values and spread back to the records (:mod:`.codes`)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import numpy as np
 import pandas as pd
 
 from ..yamlio import suggest
+from .codes import column_codes
 
 OPERATORS = ("eq", "ne", "in", "not_in", "gt", "ge", "lt", "le", "missing")
+# conditions on the value alone, so tested once per distinct value of a text column (report.codes)
+_BY_DISTINCT = ("eq", "ne", "in", "not_in", "missing")
 
 
 class UnknownVariable(LookupError):
@@ -52,6 +56,17 @@ def _condition(column: pd.Series, test) -> pd.Series:
 
 
 def _operator(column: pd.Series, op: str, value) -> pd.Series:
+    """``op`` on every value of ``column``; on a text column, on its distinct values only."""
+    if column.dtype == object and op in _BY_DISTINCT:
+        coded = column_codes(column)
+        if coded is not None:
+            codes, distinct = coded
+            hit = _test(pd.Series(distinct, dtype=object), op, value).to_numpy(dtype=bool)
+            return pd.Series(hit[codes], index=column.index)
+    return _test(column, op, value)
+
+
+def _test(column: pd.Series, op: str, value) -> pd.Series:
     present = column.notna()
     if op == "missing":
         return ~present if value else present

@@ -11,20 +11,7 @@ from hypothesis import strategies as st
 
 from sdtmify.report.adam import _blank_as_missing, _normalise
 from sdtmify.report.codes import column_codes, shared_codes
-from sdtmify.report.select import _operator, where_mask
-
-
-def _by_value(column: pd.Series, op: str, value) -> pd.Series:
-    """The definition, value by value (what report/select.py computed before it used codes)."""
-    present = column.notna()
-    if op == "missing":
-        return ~present if value else present
-    if op in ("in", "not_in"):
-        hit = column.isin(list(value)) & present
-        return hit if op == "in" else ~hit & present
-    hit = (column == value).fillna(False).astype(bool) & present
-    return hit if op == "eq" else ~hit & present
-
+from sdtmify.report.select import _operator, _test, where_mask
 
 VALUES = st.one_of(
     st.none(),
@@ -62,7 +49,7 @@ def _column(pool: list, picks: list[int], fresh: bool) -> pd.Series:
 def test_condition_through_codes_is_the_value_by_value_definition(pool, picks, fresh, operation):
     column = _column(pool, picks, fresh)
     op, value = operation
-    expected = _by_value(column, op, value)
+    expected = _test(column, op, value)  # the definition, value by value: no codes
     pd.testing.assert_series_equal(_operator(column, op, value), expected)
     with shared_codes():  # the codes found by the first condition serve the second
         _operator(column, "missing", True)
